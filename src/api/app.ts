@@ -1,0 +1,56 @@
+// The control-plane API under /api: health, projects, deployments, tokens, and the OpenAPI document.
+
+import { openapi } from "@elysiajs/openapi";
+import { Elysia, t } from "elysia";
+import type { Deps } from "../deps.ts";
+import { VERSION } from "../version.ts";
+import { deploymentRoutes } from "./deployments.ts";
+import { toErrorResponse } from "./errors.ts";
+import { projectRoutes } from "./projects.ts";
+import { tokenRoutes } from "./tokens.ts";
+
+export type ApiDeps = Pick<Deps, "config" | "store" | "logs" | "auth">;
+
+/** CORS for FRONTEND_URL only: the seed's separately hosted frontend calling the API with a bearer token. */
+function cors(origin: string | null) {
+  return new Elysia().onRequest(({ request, set }) => {
+    if (!origin || request.headers.get("origin") !== origin) return;
+    set.headers["access-control-allow-origin"] = origin;
+    set.headers.vary = "Origin";
+    if (request.method === "OPTIONS") {
+      set.headers["access-control-allow-methods"] = "GET, POST, PATCH, DELETE, OPTIONS";
+      set.headers["access-control-allow-headers"] = "authorization, content-type";
+      set.headers["access-control-max-age"] = "600";
+      return new Response(null, { status: 204, headers: set.headers as Record<string, string> });
+    }
+  });
+}
+
+export function createApi(deps: ApiDeps) {
+  return new Elysia({ prefix: "/api", normalize: false })
+    .use(cors(deps.config.frontendUrl))
+    .onError({ as: "global" }, ({ error, code, set }) => {
+      const { status, body } = toErrorResponse(error, code);
+      set.status = status;
+      set.headers["content-type"] = "application/json";
+      return body;
+    })
+    .use(
+      openapi({
+        path: "/docs",
+        specPath: "/openapi.json",
+        documentation: {
+          info: { title: "minivercel API", version: VERSION },
+          components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+          security: [{ bearer: [] }],
+        },
+      }),
+    )
+    .get("/health", () => ({ status: "ok" as const, version: VERSION, roles: deps.config.roles }), {
+      response: t.Object({ status: t.Literal("ok"), version: t.String(), roles: t.Array(t.String()) }),
+      detail: { summary: "Health check", tags: ["health"], security: [] },
+    })
+    .use(projectRoutes(deps))
+    .use(deploymentRoutes(deps))
+    .use(tokenRoutes(deps));
+}

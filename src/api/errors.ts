@@ -1,0 +1,65 @@
+// Maps any error thrown while handling an API request to the one JSON error shape; never leaks internals.
+
+import { ValidationError } from "elysia";
+import { AppError, type ErrorCode } from "../errors.ts";
+
+export interface ErrorPayload {
+  error: { code: ErrorCode; message: string; field?: string };
+}
+
+/** "/body/name" -> "name"; "/limit" -> "limit". */
+function fieldOf(path: string | undefined): string | undefined {
+  const parts = (path ?? "").split("/").filter((p) => p.length > 0);
+  return parts.length > 0 ? parts.join(".") : undefined;
+}
+
+function describeValidation(error: ValidationError): { message: string; field?: string } {
+  const first = error.all[0];
+  if (!first) return { message: `invalid ${error.type}` };
+  const field = "path" in first ? fieldOf(first.path) : undefined;
+  const detail =
+    "message" in first && typeof first.message === "string" ? first.message.toLowerCase() : "is invalid";
+  if (field === undefined) {
+    return { message: `${error.type}: ${detail}` };
+  }
+  // Missing required properties and unknown ones both read better spelled out.
+  if (first.value === undefined) return { message: `${field} is required`, field };
+  return { message: `${field}: ${detail}`, field };
+}
+
+/** Elysia's error codes plus ours -> status and payload. Unknown errors become a bare 500. */
+export function toErrorResponse(error: unknown, elysiaCode: unknown): { status: number; body: ErrorPayload } {
+  if (error instanceof AppError) {
+    const payload: ErrorPayload = { error: { code: error.code, message: error.message } };
+    if (error.field) payload.error.field = error.field;
+    return { status: error.status, body: payload };
+  }
+  if (error instanceof ValidationError) {
+    const { message, field } = describeValidation(error);
+    return { status: 422, body: { error: { code: "validation_failed", message, ...(field && { field }) } } };
+  }
+  switch (elysiaCode) {
+    case "PARSE":
+      return {
+        status: 400,
+        body: { error: { code: "bad_request", message: "request body is not valid JSON" } },
+      };
+    case "NOT_FOUND":
+      return { status: 404, body: { error: { code: "not_found", message: "no such route" } } };
+    case "INVALID_COOKIE_SIGNATURE":
+      return { status: 401, body: { error: { code: "unauthorized", message: "invalid cookie" } } };
+  }
+  // Elysia raises status errors (e.g. 413 for an oversized body); keep their status but not their text.
+  const status =
+    typeof error === "object" && error !== null && "status" in error && typeof error.status === "number"
+      ? error.status
+      : 500;
+  if (status === 413) {
+    return { status, body: { error: { code: "payload_too_large", message: "request body is too large" } } };
+  }
+  if (status >= 400 && status < 500) {
+    return { status, body: { error: { code: "bad_request", message: "bad request" } } };
+  }
+  console.error("api: unhandled error", error);
+  return { status: 500, body: { error: { code: "internal", message: "internal error" } } };
+}

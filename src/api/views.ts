@@ -1,0 +1,53 @@
+// Domain objects -> API response objects (adds URLs, drops owner ids and secrets).
+
+import type { Config } from "../config.ts";
+import { deploymentUrl, productionUrl } from "../serve/urls.ts";
+import type { ApiToken, Deployment, Project } from "../store/store.ts";
+
+type UrlConfig = Pick<Config, "baseDomain" | "proxyPort">;
+
+export function projectView(p: Project, config: UrlConfig) {
+  return {
+    id: p.id,
+    name: p.name,
+    gitUrl: p.gitUrl,
+    subDomain: p.subDomain,
+    customDomain: p.customDomain,
+    productionBranch: p.productionBranch,
+    rootDirectory: p.rootDirectory,
+    installCommand: p.installCommand,
+    buildCommand: p.buildCommand,
+    outputDirectory: p.outputDirectory,
+    buildTimeoutSeconds: p.buildTimeoutSeconds,
+    productionDeploymentId: p.productionDeploymentId,
+    productionUrl: productionUrl(p, config),
+    createdAt: p.createdAt,
+    updatedAt: p.updatedAt,
+  };
+}
+
+export function deploymentView(d: Deployment, project: { subDomain: string }, config: UrlConfig) {
+  return {
+    id: d.id,
+    projectId: d.projectId,
+    status: d.status,
+    statusReason: d.statusReason,
+    target: d.target,
+    branch: d.branch,
+    commitSha: d.commitSha,
+    url: deploymentUrl(project, d.id, config),
+    createdAt: d.createdAt,
+    updatedAt: d.updatedAt,
+  };
+}
+
+export function tokenView(t: ApiToken) {
+  return {
+    id: t.id,
+    name: t.name,
+    prefix: t.prefix,
+    createdAt: t.createdAt,
+    lastUsedAt: t.lastUsedAt,
+    revokedAt: t.revokedAt,
+  };
+}

@@ -1,0 +1,33 @@
+// Starting a deployment: validate the request, then record it QUEUED (the durable queue is the row itself).
+
+import { badRequest, invalid } from "../errors.ts";
+import type { Deployment, Store } from "../store/store.ts";
+import { getProject } from "./projects.ts";
+import { branchProblem, commitProblem } from "./settings.ts";
+
+export interface DeployInput {
+  projectId: string;
+  branch?: string | undefined;
+  commitSha?: string | undefined;
+}
+
+export async function queueDeployment(store: Store, userId: string, input: DeployInput): Promise<Deployment> {
+  const project = await getProject(store, userId, input.projectId);
+  if (!project.gitUrl)
+    throw badRequest("project has no git URL to build from; set gitUrl first", "projectId");
+  const branch = input.branch ?? project.productionBranch;
+  const branchError = branchProblem(branch);
+  if (branchError) throw invalid(`branch ${branchError}`, "branch");
+  if (input.commitSha !== undefined) {
+    const commitError = commitProblem(input.commitSha);
+    if (commitError) throw invalid(`commitSha ${commitError}`, "commitSha");
+  }
+  return store.deployments.create({
+    projectId: project.id,
+    userId,
+    status: "QUEUED",
+    target: branch === project.productionBranch ? "production" : "preview",
+    branch,
+    commitSha: input.commitSha ?? null,
+  });
+}

@@ -1,0 +1,60 @@
+// Project operations shared by the API and the dashboard: validation, ownership, and cleanup.
+
+import type { Config } from "../config.ts";
+import { invalid, notFound } from "../errors.ts";
+import type { Logs } from "../store/logs.ts";
+import type { Project, ProjectSettings, Store } from "../store/store.ts";
+import { normalizeSettings, withDefaults } from "./settings.ts";
+
+type Rules = Pick<Config, "baseDomain" | "allowLocalGit">;
+
+export async function createProject(
+  store: Store,
+  rules: Rules,
+  userId: string,
+  input: Partial<ProjectSettings>,
+): Promise<Project> {
+  const settings = withDefaults(normalizeSettings(input, rules, "create"));
+  return store.projects.create({ userId, ...settings });
+}
+
+export async function getProject(store: Store, userId: string, id: string): Promise<Project> {
+  const project = await store.projects.get(userId, id);
+  if (!project) throw notFound("project");
+  return project;
+}
+
+export async function updateProject(
+  store: Store,
+  rules: Rules,
+  userId: string,
+  id: string,
+  patch: Partial<ProjectSettings>,
+): Promise<Project> {
+  const settings = normalizeSettings(patch, rules, "update");
+  if (Object.keys(settings).length === 0) throw invalid("nothing to change: send at least one setting");
+  const project = await store.projects.update(userId, id, settings);
+  if (!project) throw notFound("project");
+  return project;
+}
+
+/** Deletes a project with its deployments and their logs. */
+export async function deleteProject(store: Store, logs: Logs, userId: string, id: string): Promise<void> {
+  const project = await getProject(store, userId, id);
+  const ids: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: Awaited<ReturnType<Store["deployments"]["list"]>> = await store.deployments.list(
+      userId,
+      project.id,
+      {
+        limit: 100,
+        cursor,
+      },
+    );
+    ids.push(...page.items.map((d) => d.id));
+    cursor = page.nextCursor;
+  } while (cursor);
+  if (!(await store.projects.delete(userId, id))) throw notFound("project");
+  await logs.remove(ids);
+}

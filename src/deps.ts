@@ -1,0 +1,58 @@
+// Dependencies: the one place that picks each port's implementation from the config.
+
+import { mkdirSync } from "node:fs";
+import type { Config } from "./config.ts";
+import { ConfigError } from "./errors.ts";
+import { type Authenticator, createAuthenticator } from "./identity/authenticate.ts";
+import { createJwtVerifier } from "./identity/jwt.ts";
+import { type Logs, openLogs } from "./store/logs.ts";
+import { openStore, type Store } from "./store/store.ts";
+
+export interface Deps {
+  config: Config;
+  store: Store;
+  logs: Logs;
+  auth: Authenticator;
+  close(): Promise<void>;
+}
+
+/** Backends this build cannot drive yet are refused at start rather than silently ignored. */
+function refuseUnavailable(config: Config): void {
+  if (config.kafka)
+    throw new ConfigError("KAFKA_BROKERS", "the Kafka bus is not available in this version yet; unset it");
+  if (config.clickhouse) {
+    throw new ConfigError(
+      "CLICKHOUSE_HOST",
+      "the ClickHouse log store is not available in this version yet; unset it",
+    );
+  }
+  if (config.s3)
+    throw new ConfigError(
+      "R2_BUCKET_NAME",
+      "the S3/R2 artifact store is not available in this version yet; unset it",
+    );
+  if (config.ecs)
+    throw new ConfigError(
+      "ECS_CLUSTER_NAME",
+      "the ECS runner is not available in this version yet; unset it",
+    );
+}
+
+export async function openDeps(config: Config): Promise<Deps> {
+  refuseUnavailable(config);
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const store = await openStore(config.store);
+  await store.migrate();
+  const logs = await openLogs({ kind: "sqlite", path: `${config.dataDir}/logs.db` });
+  const jwt = config.jwtIssuers.length > 0 ? createJwtVerifier(config.jwtIssuers) : null;
+  return {
+    config,
+    store,
+    logs,
+    auth: createAuthenticator(store, jwt),
+    async close() {
+      await logs.close();
+      await store.close();
+    },
+  };
+}

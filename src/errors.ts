@@ -1,0 +1,56 @@
+// Typed errors: domain code throws these; the API and dashboard map them to responses in one place each.
+
+/** Machine-readable error codes, stable across versions (clients may switch on them). */
+export type ErrorCode =
+  | "bad_request"
+  | "validation_failed"
+  | "unauthorized"
+  | "forbidden"
+  | "not_found"
+  | "conflict"
+  | "payload_too_large"
+  | "rate_limited"
+  | "internal";
+
+const statusOf: Record<ErrorCode, number> = {
+  bad_request: 400,
+  validation_failed: 422,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  rate_limited: 429,
+  internal: 500,
+};
+
+/** An error that is safe to show to the client: its message never contains internals. */
+export class AppError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = "AppError";
+    this.status = statusOf[code];
+  }
+}
+
+export const badRequest = (message: string, field?: string) => new AppError("bad_request", message, field);
+export const invalid = (message: string, field?: string) => new AppError("validation_failed", message, field);
+export const unauthorized = (message = "authentication required") => new AppError("unauthorized", message);
+export const notFound = (what: string) => new AppError("not_found", `${what} not found`);
+export const conflict = (message: string, field?: string) => new AppError("conflict", message, field);
+
+/** A bad configuration value: the process prints the message (naming the variable) and exits 2. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = "ConfigError";
+  }
+}

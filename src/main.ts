@@ -1,0 +1,198 @@
+// Entry point: argv -> command (serve, user, token, migrate); exit codes 0 ok, 1 failure, 2 usage/config error.
+
+import { parseArgs, UsageError } from "./cli/args.ts";
+import { loadConfig, type ServeFlags } from "./config.ts";
+import { AppError, ConfigError } from "./errors.ts";
+import { VERSION } from "./version.ts";
+
+const HELP: Record<string, string> = {
+  main: `minivercel ${VERSION}: deploy static and front-end sites from git, on your own server.
+
+Usage: minivercel <command> [options]
+
+Commands:
+  serve                 run the server (API + dashboard, worker, proxy)
+  user create <email>   create an account (password read from stdin with --password-stdin)
+  token create <email>  create an API token for an account and print it
+  migrate               apply database migrations and exit
+
+Options:
+  -h, --help            show help for a command
+  -v, --version         print the version
+
+Configuration comes from environment variables (see README); 'minivercel serve --help' lists the flags.`,
+  serve: `Usage: minivercel serve [--role=all|api|worker|proxy[,...]] [--port N] [--proxy-port N] [--data DIR] [--host ADDR]
+
+  --role         which roles this process runs, comma-separated (default: all; env MINIVERCEL_ROLE)
+  --port         API and dashboard port (default 9000; env PORT)
+  --proxy-port   proxy port for project sites (default 8001; env PROXY_PORT)
+  --data         data directory for the embedded backends (default ./data; env MINIVERCEL_DATA)
+  --host         address to bind (default 0.0.0.0; env LISTEN_HOST)`,
+  user: `Usage: minivercel user create <email> --password-stdin [--data DIR]
+
+  Creates an account. The password is the first line of standard input (at least 8 characters).`,
+  token: `Usage: minivercel token create <email> [--name NAME] [--data DIR]
+
+  Creates an API token for the account and prints it on stdout (shown only once).`,
+  migrate: `Usage: minivercel migrate [--data DIR]
+
+  Applies pending database migrations (serve also does this at start) and prints what it applied.`,
+};
+
+function usage(command: string, problem?: string): number {
+  if (problem) {
+    console.error(`minivercel: ${problem}`);
+    console.error(`Run 'minivercel ${command === "main" ? "" : `${command} `}--help' for usage.`);
+    return 2;
+  }
+  console.log(HELP[command] ?? HELP.main);
+  return 0;
+}
+
+async function readStdinLine(): Promise<string> {
+  const text = await new Response(Bun.stdin.stream()).text();
+  return text.split(/\r?\n/)[0] ?? "";
+}
+
+async function withDeps<T>(
+  flags: ServeFlags,
+  run: (deps: import("./deps.ts").Deps) => Promise<T>,
+): Promise<T> {
+  const { openDeps } = await import("./deps.ts");
+  const deps = await openDeps(loadConfig(process.env, flags));
+  try {
+    return await run(deps);
+  } finally {
+    await deps.close();
+  }
+}
+
+async function serve(flags: ServeFlags): Promise<number> {
+  const config = loadConfig(process.env, flags);
+  const { openDeps } = await import("./deps.ts");
+  const { startRoles } = await import("./roles.ts");
+  const deps = await openDeps(config);
+  const running = startRoles(deps);
+  console.log(`minivercel ${VERSION} (roles: ${config.roles.join(", ")}; store: ${config.store.kind})`);
+  if (running.urls.api)
+    console.log(`  dashboard and API: ${running.urls.api}  (API docs: ${running.urls.api}/api/docs)`);
+  if (running.urls.proxy) console.log(`  sites:             ${running.urls.proxy}`);
+  if (config.store.kind === "sqlite") console.log(`  data:              ${config.dataDir}`);
+  if (running.urls.api)
+    console.log("  first account:     minivercel user create you@example.com --password-stdin");
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  await running.stop();
+  await deps.close();
+  return 0;
+}
+
+async function run(argv: string[]): Promise<number> {
+  const [command, sub, ...rest] = argv;
+  if (command === undefined || command === "-h" || command === "--help" || command === "help")
+    return usage("main");
+  if (command === "-v" || command === "--version" || command === "version") {
+    console.log(VERSION);
+    return 0;
+  }
+  switch (command) {
+    case "serve": {
+      const args = parseArgs(argv.slice(1), { values: ["role", "port", "proxy-port", "data", "host"] });
+      if (args.switches.has("help")) return usage("serve");
+      if (args.switches.has("version")) return run(["--version"]);
+      if (args.positionals.length > 0) return usage("serve", `unexpected argument '${args.positionals[0]}'`);
+      return serve({
+        role: args.values.role,
+        port: args.values.port,
+        proxyPort: args.values["proxy-port"],
+        data: args.values.data,
+        host: args.values.host,
+      });
+    }
+    case "user": {
+      const args = parseArgs(rest, { values: ["data"], switches: ["password-stdin"] });
+      if (args.switches.has("help") || sub === "--help" || sub === "-h") return usage("user");
+      if (args.switches.has("version")) return run(["--version"]);
+      if (sub !== "create")
+        return usage("user", sub ? `unknown subcommand 'user ${sub}'` : "missing subcommand");
+      const [email, extra] = args.positionals;
+      if (!email || extra) return usage("user", "give exactly one email address");
+      if (!args.switches.has("password-stdin"))
+        return usage("user", "pass the password on stdin with --password-stdin");
+      const password = await readStdinLine();
+      const { createUser } = await import("./identity/accounts.ts");
+      const user = await withDeps({ data: args.values.data }, (deps) =>
+        createUser(deps.store, email, password),
+      );
+      console.log(`created user ${user.email}`);
+      return 0;
+    }
+    case "token": {
+      const args = parseArgs(rest, { values: ["data", "name"] });
+      if (args.switches.has("help") || sub === "--help" || sub === "-h") return usage("token");
+      if (args.switches.has("version")) return run(["--version"]);
+      if (sub !== "create")
+        return usage("token", sub ? `unknown subcommand 'token ${sub}'` : "missing subcommand");
+      const [email, extra] = args.positionals;
+      if (!email || extra) return usage("token", "give exactly one email address");
+      const { createApiToken } = await import("./identity/accounts.ts");
+      const token = await withDeps({ data: args.values.data }, async (deps) => {
+        const user = await deps.store.users.byEmail(email.trim().toLowerCase());
+        if (!user) throw new AppError("not_found", `no user with email ${email}`);
+        return (await createApiToken(deps.store, user.id, args.values.name ?? "cli")).token;
+      });
+      console.log(token);
+      return 0;
+    }
+    case "migrate": {
+      const args = parseArgs(argv.slice(1), { values: ["data"] });
+      if (args.switches.has("help")) return usage("migrate");
+      if (args.switches.has("version")) return run(["--version"]);
+      if (args.positionals.length > 0)
+        return usage("migrate", `unexpected argument '${args.positionals[0]}'`);
+      const { openStore } = await import("./store/store.ts");
+      const config = loadConfig(process.env, { data: args.values.data });
+      const { mkdirSync } = await import("node:fs");
+      if (config.store.kind === "sqlite") mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+      const store = await openStore(config.store);
+      try {
+        const applied = await store.migrate();
+        console.log(
+          applied.length > 0 ? `applied migrations ${applied.join(", ")}` : "database is up to date",
+        );
+      } finally {
+        await store.close();
+      }
+      return 0;
+    }
+    default:
+      return usage("main", `unknown command '${command}'`);
+  }
+}
+
+/** Runs the CLI and turns known errors into one line on stderr; unknown ones too, without a stack trace. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    return await run(argv);
+  } catch (error) {
+    if (error instanceof UsageError) return usage(argv[0] ?? "main", error.message);
+    if (error instanceof ConfigError) {
+      console.error(`minivercel: configuration error: ${error.message}`);
+      return 2;
+    }
+    if (error instanceof AppError) {
+      console.error(`minivercel: ${error.message}`);
+      return error.status < 500 ? 2 : 1;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`minivercel: ${message}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2));
+}

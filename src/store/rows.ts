@@ -1,0 +1,147 @@
+// Row <-> domain mapping and keyset cursors, shared by the sqlite and Postgres stores.
+
+import { isStatus } from "../deploy/status.ts";
+import { badRequest } from "../errors.ts";
+import type { ApiToken, Deployment, DeploymentTarget, Page, Project, Session, User } from "./store.ts";
+
+/** A raw row as either driver returns it: text, numbers, Dates (Postgres timestamptz) or null. */
+export type Row = Record<string, unknown>;
+
+export const newId = (): string => crypto.randomUUID();
+export const nowIso = (): string => new Date().toISOString();
+
+function str(row: Row, key: string): string {
+  const v = row[key];
+  if (typeof v === "string") return v;
+  if (v instanceof Date) return v.toISOString();
+  if (typeof v === "number" || typeof v === "bigint") return String(v);
+  throw new Error(`store: column ${key} is not text`);
+}
+
+function optStr(row: Row, key: string): string | null {
+  return row[key] === null || row[key] === undefined ? null : str(row, key);
+}
+
+function optInt(row: Row, key: string): number | null {
+  const v = row[key];
+  return v === null || v === undefined ? null : Number(v);
+}
+
+export function toUser(row: Row): User {
+  return {
+    id: str(row, "id"),
+    email: str(row, "email"),
+    passwordHash: optStr(row, "password_hash"),
+    externalIssuer: optStr(row, "external_issuer"),
+    externalSubject: optStr(row, "external_subject"),
+    createdAt: str(row, "created_at"),
+  };
+}
+
+export function toToken(row: Row): ApiToken {
+  return {
+    id: str(row, "id"),
+    userId: str(row, "user_id"),
+    name: str(row, "name"),
+    prefix: str(row, "prefix"),
+    createdAt: str(row, "created_at"),
+    lastUsedAt: optStr(row, "last_used_at"),
+    revokedAt: optStr(row, "revoked_at"),
+  };
+}
+
+export function toSession(row: Row): Session {
+  return {
+    userId: str(row, "user_id"),
+    csrfToken: str(row, "csrf_token"),
+    createdAt: str(row, "created_at"),
+    expiresAt: str(row, "expires_at"),
+  };
+}
+
+export function toProject(row: Row): Project {
+  return {
+    id: str(row, "id"),
+    userId: str(row, "user_id"),
+    name: str(row, "name"),
+    gitUrl: optStr(row, "git_url"),
+    subDomain: str(row, "sub_domain"),
+    customDomain: optStr(row, "custom_domain"),
+    productionBranch: str(row, "production_branch"),
+    rootDirectory: optStr(row, "root_directory"),
+    installCommand: optStr(row, "install_command"),
+    buildCommand: optStr(row, "build_command"),
+    outputDirectory: optStr(row, "output_directory"),
+    buildTimeoutSeconds: optInt(row, "build_timeout_seconds"),
+    productionDeploymentId: optStr(row, "production_deployment_id"),
+    createdAt: str(row, "created_at"),
+    updatedAt: str(row, "updated_at"),
+  };
+}
+
+export function toDeployment(row: Row): Deployment {
+  const status = str(row, "status");
+  if (!isStatus(status)) throw new Error(`store: unknown deployment status ${status}`);
+  const target = str(row, "target");
+  return {
+    id: str(row, "id"),
+    projectId: str(row, "project_id"),
+    userId: str(row, "user_id"),
+    status,
+    statusReason: optStr(row, "status_reason"),
+    target: (target === "production" ? "production" : "preview") satisfies DeploymentTarget,
+    branch: optStr(row, "branch"),
+    commitSha: optStr(row, "commit_sha"),
+    createdAt: str(row, "created_at"),
+    updatedAt: str(row, "updated_at"),
+  };
+}
+
+/** Project settings (camelCase) -> column names, for INSERT and partial UPDATE. */
+export const PROJECT_COLUMNS = {
+  name: "name",
+  gitUrl: "git_url",
+  subDomain: "sub_domain",
+  customDomain: "custom_domain",
+  productionBranch: "production_branch",
+  rootDirectory: "root_directory",
+  installCommand: "install_command",
+  buildCommand: "build_command",
+  outputDirectory: "output_directory",
+  buildTimeoutSeconds: "build_timeout_seconds",
+} as const;
+
+export interface Cursor {
+  createdAt: string;
+  id: string;
+}
+
+export function encodeCursor(item: { createdAt: string; id: string }): string {
+  return Buffer.from(JSON.stringify([item.createdAt, item.id])).toString("base64url");
+}
+
+export function decodeCursor(cursor: string | null): Cursor | null {
+  if (cursor === null) return null;
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    if (
+      Array.isArray(parsed) &&
+      parsed.length === 2 &&
+      typeof parsed[0] === "string" &&
+      typeof parsed[1] === "string"
+    ) {
+      if (!Number.isNaN(Date.parse(parsed[0]))) return { createdAt: parsed[0], id: parsed[1] };
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw badRequest("invalid cursor", "cursor");
+}
+
+/** Rows fetched with limit + 1 -> a page and the cursor of its last item when more exist. */
+export function toPage<T extends { createdAt: string; id: string }>(items: T[], limit: number): Page<T> {
+  if (items.length <= limit) return { items, nextCursor: null };
+  const page = items.slice(0, limit);
+  const last = page[page.length - 1];
+  return { items: page, nextCursor: last ? encodeCursor(last) : null };
+}

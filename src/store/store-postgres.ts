@@ -1,0 +1,269 @@
+// Store on PostgreSQL (the scale-out backend): postgres.js with a small pool, same behaviour as the sqlite store.
+
+import postgres from "postgres";
+import { predecessors } from "../deploy/status.ts";
+import { type AppError, conflict } from "../errors.ts";
+import { assertNotNewer, POSTGRES_MIGRATIONS } from "./migrations.ts";
+import {
+  decodeCursor,
+  newId,
+  nowIso,
+  PROJECT_COLUMNS,
+  type Row,
+  toDeployment,
+  toPage,
+  toProject,
+  toSession,
+  toToken,
+  toUser,
+} from "./rows.ts";
+import type { Deployments, ProjectSettings, Projects, Sessions, Store, Tokens, Users } from "./store.ts";
+
+const emailTaken = () => conflict("a user with this email already exists", "email");
+
+/** UNIQUE constraints (Postgres' default names) -> the conflict the user can act on, as in the sqlite store. */
+const CONFLICTS: Record<string, () => AppError> = {
+  projects_sub_domain_key: () => conflict("subdomain is already taken", "subDomain"),
+  projects_custom_domain_key: () => conflict("custom domain is already in use", "customDomain"),
+  users_email_key: emailTaken,
+};
+
+/** The UNIQUE constraint a statement violated (SQLSTATE 23505), or null for any other error. */
+function violatedUnique(error: unknown): string | null {
+  if (!(error instanceof postgres.PostgresError) || error.code !== "23505") return null;
+  return error.constraint_name ?? null;
+}
+
+/** Rethrows a known UNIQUE violation as its conflict, anything else unchanged. */
+function uniqueViolation(error: unknown): never {
+  const mapped = CONFLICTS[violatedUnique(error) ?? ""];
+  throw mapped ? mapped() : error;
+}
+
+/** Fixed key for the migration lock, so concurrent starts apply each migration once. */
+const MIGRATION_LOCK = "minivercel:migrate";
+
+export function openPostgresStore(url: string): Store {
+  const sql = postgres(url, { max: 10, onnotice: () => {} });
+  const first = async (query: Promise<Row[]>): Promise<Row | null> => (await query)[0] ?? null;
+
+  const userById = (id: string) => first(sql<Row[]>`SELECT * FROM users WHERE id = ${id}`);
+
+  const users: Users = {
+    async create({ email, passwordHash }) {
+      try {
+        const [row] = await sql<Row[]>`
+          INSERT INTO users (id, email, password_hash, created_at)
+          VALUES (${newId()}, ${email}, ${passwordHash}, ${nowIso()}) RETURNING *`;
+        return toUser(row ?? {});
+      } catch (e) {
+        uniqueViolation(e);
+      }
+    },
+    async byEmail(email) {
+      const row = await first(sql<Row[]>`SELECT * FROM users WHERE email = ${email}`);
+      return row ? toUser(row) : null;
+    },
+    async byId(id) {
+      const row = await userById(id);
+      return row ? toUser(row) : null;
+    },
+    async upsertExternal({ issuer, subject, email }) {
+      const find = () =>
+        first(
+          sql<Row[]>`SELECT * FROM users WHERE external_issuer = ${issuer} AND external_subject = ${subject}`,
+        );
+      // An external user without a usable email gets a unique placeholder so emails stay unique.
+      const addresses = [...(email ? [email] : []), `${subject}@${new URL(issuer).host}`];
+      for (const address of addresses) {
+        const found = await find();
+        if (found) return toUser(found);
+        try {
+          // A concurrent login of the same identity inserts nothing here and finds the winner's row below.
+          await sql`
+            INSERT INTO users (id, email, external_issuer, external_subject, created_at)
+            VALUES (${newId()}, ${address}, ${issuer}, ${subject}, ${nowIso()})
+            ON CONFLICT (external_issuer, external_subject) DO NOTHING`;
+        } catch (e) {
+          // The email belongs to someone else (or to the racing winner): re-check, then try the next address.
+          if (violatedUnique(e) !== "users_email_key") throw e;
+        }
+      }
+      const row = await find();
+      if (row) return toUser(row);
+      throw emailTaken();
+    },
+    async count() {
+      const row = await first(sql<Row[]>`SELECT count(*) AS n FROM users`);
+      return Number(row?.n ?? 0);
+    },
+  };
+
+  const tokens: Tokens = {
+    async create({ userId, name, prefix, hash }) {
+      const [row] = await sql<Row[]>`
+        INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, created_at)
+        VALUES (${newId()}, ${userId}, ${name}, ${prefix}, ${hash}, ${nowIso()}) RETURNING *`;
+      return toToken(row ?? {});
+    },
+    async use(hash, at) {
+      const row = await first(sql<Row[]>`
+        UPDATE api_tokens SET last_used_at = ${at} WHERE token_hash = ${hash} AND revoked_at IS NULL RETURNING *`);
+      if (!row) return null;
+      const user = await userById(String(row.user_id));
+      return user ? { token: toToken(row), user: toUser(user) } : null;
+    },
+    async list(userId) {
+      const rows = await sql<Row[]>`
+        SELECT * FROM api_tokens WHERE user_id = ${userId} ORDER BY created_at DESC, id DESC`;
+      return rows.map(toToken);
+    },
+    async revoke(userId, tokenId) {
+      const result = await sql`
+        UPDATE api_tokens SET revoked_at = ${nowIso()}
+        WHERE id = ${tokenId} AND user_id = ${userId} AND revoked_at IS NULL`;
+      return result.count > 0;
+    },
+  };
+
+  const sessions: Sessions = {
+    async create({ hash, userId, csrfToken, expiresAt }) {
+      const [row] = await sql<Row[]>`
+        INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at)
+        VALUES (${hash}, ${userId}, ${csrfToken}, ${nowIso()}, ${expiresAt}) RETURNING *`;
+      return toSession(row ?? {});
+    },
+    async get(hash, now) {
+      const row = await first(
+        sql<Row[]>`SELECT * FROM sessions WHERE id_hash = ${hash} AND expires_at > ${now}`,
+      );
+      if (!row) return null;
+      const user = await userById(String(row.user_id));
+      return user ? { session: toSession(row), user: toUser(user) } : null;
+    },
+    async delete(hash) {
+      await sql`DELETE FROM sessions WHERE id_hash = ${hash}`;
+    },
+  };
+
+  /** Settings (camelCase) plus fixed columns -> an insert/update helper; names come from PROJECT_COLUMNS only. */
+  const projectColumns = (settings: Partial<ProjectSettings>, fixed: Record<string, string>) => {
+    const values: Record<string, string | number | null> = { ...fixed };
+    for (const k of Object.keys(settings) as (keyof ProjectSettings)[]) {
+      if (k in PROJECT_COLUMNS) values[PROJECT_COLUMNS[k]] = settings[k] ?? null;
+    }
+    return sql(values, ...Object.keys(values));
+  };
+
+  const projects: Projects = {
+    async create({ userId, ...input }) {
+      const at = nowIso();
+      const columns = projectColumns(input, { id: newId(), user_id: userId, created_at: at, updated_at: at });
+      try {
+        const [row] = await sql<Row[]>`INSERT INTO projects ${columns} RETURNING *`;
+        return toProject(row ?? {});
+      } catch (e) {
+        uniqueViolation(e);
+      }
+    },
+    async get(userId, id) {
+      const row = await first(sql<Row[]>`SELECT * FROM projects WHERE id = ${id} AND user_id = ${userId}`);
+      return row ? toProject(row) : null;
+    },
+    async list(userId, { limit, cursor }) {
+      const after = decodeCursor(cursor);
+      const rows = await sql<Row[]>`
+        SELECT * FROM projects WHERE user_id = ${userId}
+        ${after ? sql`AND (created_at < ${after.createdAt} OR (created_at = ${after.createdAt} AND id < ${after.id}))` : sql``}
+        ORDER BY created_at DESC, id DESC LIMIT ${limit + 1}`;
+      return toPage(rows.map(toProject), limit);
+    },
+    async update(userId, id, patch) {
+      const columns = projectColumns(patch, { updated_at: nowIso() });
+      try {
+        const row = await first(sql<Row[]>`
+          UPDATE projects SET ${columns}
+          WHERE id = ${id} AND user_id = ${userId} RETURNING *`);
+        return row ? toProject(row) : null;
+      } catch (e) {
+        uniqueViolation(e);
+      }
+    },
+    async delete(userId, id) {
+      const result = await sql`DELETE FROM projects WHERE id = ${id} AND user_id = ${userId}`;
+      return result.count > 0;
+    },
+  };
+
+  const deployments: Deployments = {
+    async create(input) {
+      const at = nowIso();
+      const [row] = await sql<Row[]>`
+        INSERT INTO deployments (id, project_id, user_id, status, target, branch, commit_sha, created_at, updated_at)
+        VALUES (${newId()}, ${input.projectId}, ${input.userId}, ${input.status}, ${input.target},
+                ${input.branch}, ${input.commitSha}, ${at}, ${at})
+        RETURNING *`;
+      return toDeployment(row ?? {});
+    },
+    async get(userId, id) {
+      const row = await first(sql<Row[]>`
+        SELECT d.* FROM deployments d JOIN projects p ON p.id = d.project_id
+        WHERE d.id = ${id} AND p.user_id = ${userId}`);
+      return row ? toDeployment(row) : null;
+    },
+    async list(userId, projectId, { limit, cursor }) {
+      const after = decodeCursor(cursor);
+      const rows = await sql<Row[]>`
+        SELECT d.* FROM deployments d JOIN projects p ON p.id = d.project_id
+        WHERE d.project_id = ${projectId} AND p.user_id = ${userId}
+        ${after ? sql`AND (d.created_at < ${after.createdAt} OR (d.created_at = ${after.createdAt} AND d.id < ${after.id}))` : sql``}
+        ORDER BY d.created_at DESC, d.id DESC LIMIT ${limit + 1}`;
+      return toPage(rows.map(toDeployment), limit);
+    },
+    async transition(id, to, reason) {
+      const from = predecessors(to);
+      if (from.length === 0) return null;
+      // One statement: the status check and the write are atomic, so concurrent callers cannot both win.
+      const row = await first(sql<Row[]>`
+        UPDATE deployments SET status = ${to}, status_reason = ${reason}, updated_at = ${nowIso()}
+        WHERE id = ${id} AND status IN ${sql([...from])} RETURNING *`);
+      return row ? toDeployment(row) : null;
+    },
+  };
+
+  /** Applies the next pending migration under the lock; null when none is left. */
+  const migrateOne = () =>
+    sql.begin(async (tx) => {
+      // The lock comes first: even CREATE TABLE IF NOT EXISTS races between sessions.
+      await tx`SELECT pg_advisory_xact_lock(hashtext(${MIGRATION_LOCK}))`;
+      await tx`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)`;
+      const [row] = await tx<Row[]>`SELECT coalesce(max(version), 0) AS v FROM schema_migrations`;
+      const current = Number(row?.v ?? 0);
+      assertNotNewer(current, POSTGRES_MIGRATIONS);
+      const next = POSTGRES_MIGRATIONS.find((m) => m.version > current);
+      if (!next) return null;
+      await tx.unsafe(next.sql);
+      await tx`INSERT INTO schema_migrations (version, applied_at) VALUES (${next.version}, ${nowIso()})`;
+      return next.version;
+    });
+
+  return {
+    users,
+    tokens,
+    sessions,
+    projects,
+    deployments,
+    async migrate() {
+      const applied: number[] = [];
+      let version = await migrateOne();
+      while (version !== null) {
+        applied.push(version);
+        version = await migrateOne();
+      }
+      return applied;
+    },
+    async close() {
+      await sql.end({ timeout: 5 });
+    },
+  };
+}

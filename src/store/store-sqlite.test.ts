@@ -1,0 +1,20 @@
+// Runs the store contract on bun:sqlite, in memory and on a WAL file.
+
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { storeContract } from "./store.contract.ts";
+import { openSqliteStore } from "./store-sqlite.ts";
+
+storeContract("sqlite :memory:", async () => {
+  const store = openSqliteStore(":memory:");
+  await store.migrate();
+  return store;
+});
+
+const dir = mkdtempSync(join(tmpdir(), "minivercel-store-"));
+storeContract("sqlite file (WAL)", async () => {
+  const store = openSqliteStore(join(dir, "minivercel.db"));
+  await store.migrate();
+  return store;
+});

@@ -1,0 +1,304 @@
+// Store on bun:sqlite (the embedded default): one WAL file in the data dir, or :memory: in tests.
+
+import { Database, type SQLQueryBindings } from "bun:sqlite";
+import { predecessors } from "../deploy/status.ts";
+import { conflict } from "../errors.ts";
+import { assertNotNewer, SQLITE_MIGRATIONS } from "./migrations.ts";
+import {
+  decodeCursor,
+  newId,
+  nowIso,
+  PROJECT_COLUMNS,
+  type Row,
+  toDeployment,
+  toPage,
+  toProject,
+  toSession,
+  toToken,
+  toUser,
+} from "./rows.ts";
+import type { Deployments, ProjectSettings, Projects, Sessions, Store, Tokens, Users } from "./store.ts";
+
+type Params = SQLQueryBindings[];
+
+/** Maps a UNIQUE violation on a known column to a conflict the user can act on. */
+function uniqueViolation(error: unknown): never {
+  const message = error instanceof Error ? error.message : "";
+  if (message.includes("projects.sub_domain")) throw conflict("subdomain is already taken", "subDomain");
+  if (message.includes("projects.custom_domain"))
+    throw conflict("custom domain is already in use", "customDomain");
+  if (message.includes("users.email")) throw conflict("a user with this email already exists", "email");
+  throw error;
+}
+
+export function openSqliteStore(path: string): Store {
+  const db = new Database(path, { create: true, strict: true });
+  db.exec("PRAGMA journal_mode = WAL");
+  db.exec("PRAGMA foreign_keys = ON");
+  db.exec("PRAGMA busy_timeout = 5000");
+  db.exec("PRAGMA synchronous = NORMAL");
+
+  const one = (sql: string, ...params: Params): Row | null => db.query<Row, Params>(sql).get(...params);
+  const all = (sql: string, ...params: Params): Row[] => db.query<Row, Params>(sql).all(...params);
+  const run = (sql: string, ...params: Params) => db.query<Row, Params>(sql).run(...params);
+
+  const users: Users = {
+    async create({ email, passwordHash }) {
+      const id = newId();
+      try {
+        run(
+          "INSERT INTO users (id, email, password_hash, created_at) VALUES (?, ?, ?, ?)",
+          id,
+          email,
+          passwordHash,
+          nowIso(),
+        );
+      } catch (e) {
+        uniqueViolation(e);
+      }
+      return toUser(one("SELECT * FROM users WHERE id = ?", id) ?? {});
+    },
+    async byEmail(email) {
+      const row = one("SELECT * FROM users WHERE email = ?", email);
+      return row ? toUser(row) : null;
+    },
+    async byId(id) {
+      const row = one("SELECT * FROM users WHERE id = ?", id);
+      return row ? toUser(row) : null;
+    },
+    async upsertExternal({ issuer, subject, email }) {
+      return db.transaction(() => {
+        const found = one(
+          "SELECT * FROM users WHERE external_issuer = ? AND external_subject = ?",
+          issuer,
+          subject,
+        );
+        if (found) return toUser(found);
+        // An external user without a usable email gets a unique placeholder so emails stay unique.
+        const address =
+          email && !one("SELECT 1 FROM users WHERE email = ?", email)
+            ? email
+            : `${subject}@${new URL(issuer).host}`;
+        const id = newId();
+        run(
+          "INSERT INTO users (id, email, external_issuer, external_subject, created_at) VALUES (?, ?, ?, ?, ?)",
+          id,
+          address,
+          issuer,
+          subject,
+          nowIso(),
+        );
+        return toUser(one("SELECT * FROM users WHERE id = ?", id) ?? {});
+      })();
+    },
+    async count() {
+      return Number(one("SELECT count(*) AS n FROM users")?.n ?? 0);
+    },
+  };
+
+  const tokens: Tokens = {
+    async create({ userId, name, prefix, hash }) {
+      const id = newId();
+      run(
+        "INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        id,
+        userId,
+        name,
+        prefix,
+        hash,
+        nowIso(),
+      );
+      return toToken(one("SELECT * FROM api_tokens WHERE id = ?", id) ?? {});
+    },
+    async use(hash, at) {
+      const row = one("SELECT * FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL", hash);
+      if (!row) return null;
+      run("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", at, String(row.id));
+      const user = one("SELECT * FROM users WHERE id = ?", String(row.user_id));
+      return user ? { token: toToken({ ...row, last_used_at: at }), user: toUser(user) } : null;
+    },
+    async list(userId) {
+      return all("SELECT * FROM api_tokens WHERE user_id = ? ORDER BY created_at DESC, id DESC", userId).map(
+        toToken,
+      );
+    },
+    async revoke(userId, tokenId) {
+      const result = run(
+        "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
+        nowIso(),
+        tokenId,
+        userId,
+      );
+      return result.changes > 0;
+    },
+  };
+
+  const sessions: Sessions = {
+    async create({ hash, userId, csrfToken, expiresAt }) {
+      run(
+        "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+        hash,
+        userId,
+        csrfToken,
+        nowIso(),
+        expiresAt,
+      );
+      return toSession(one("SELECT * FROM sessions WHERE id_hash = ?", hash) ?? {});
+    },
+    async get(hash, now) {
+      const row = one("SELECT * FROM sessions WHERE id_hash = ? AND expires_at > ?", hash, now);
+      if (!row) return null;
+      const user = one("SELECT * FROM users WHERE id = ?", String(row.user_id));
+      return user ? { session: toSession(row), user: toUser(user) } : null;
+    },
+    async delete(hash) {
+      run("DELETE FROM sessions WHERE id_hash = ?", hash);
+    },
+  };
+
+  const projects: Projects = {
+    async create(input) {
+      const id = newId();
+      const at = nowIso();
+      const keys = Object.keys(PROJECT_COLUMNS) as (keyof ProjectSettings)[];
+      const columns = ["id", "user_id", "created_at", "updated_at", ...keys.map((k) => PROJECT_COLUMNS[k])];
+      const values: Params = [id, input.userId, at, at, ...keys.map((k) => input[k])];
+      try {
+        run(
+          `INSERT INTO projects (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`,
+          ...values,
+        );
+      } catch (e) {
+        uniqueViolation(e);
+      }
+      return toProject(one("SELECT * FROM projects WHERE id = ?", id) ?? {});
+    },
+    async get(userId, id) {
+      const row = one("SELECT * FROM projects WHERE id = ? AND user_id = ?", id, userId);
+      return row ? toProject(row) : null;
+    },
+    async list(userId, { limit, cursor }) {
+      const after = decodeCursor(cursor);
+      const rows = after
+        ? all(
+            `SELECT * FROM projects WHERE user_id = ? AND (created_at < ? OR (created_at = ? AND id < ?))
+             ORDER BY created_at DESC, id DESC LIMIT ?`,
+            userId,
+            after.createdAt,
+            after.createdAt,
+            after.id,
+            limit + 1,
+          )
+        : all(
+            "SELECT * FROM projects WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+            userId,
+            limit + 1,
+          );
+      return toPage(rows.map(toProject), limit);
+    },
+    async update(userId, id, patch) {
+      const keys = (Object.keys(patch) as (keyof ProjectSettings)[]).filter((k) => k in PROJECT_COLUMNS);
+      // Column names come from the fixed PROJECT_COLUMNS map, never from input.
+      const sets = [...keys.map((k) => `${PROJECT_COLUMNS[k]} = ?`), "updated_at = ?"];
+      const values: Params = [...keys.map((k) => patch[k] ?? null), nowIso(), id, userId];
+      try {
+        const result = run(`UPDATE projects SET ${sets.join(", ")} WHERE id = ? AND user_id = ?`, ...values);
+        if (result.changes === 0) return null;
+      } catch (e) {
+        uniqueViolation(e);
+      }
+      return this.get(userId, id);
+    },
+    async delete(userId, id) {
+      return run("DELETE FROM projects WHERE id = ? AND user_id = ?", id, userId).changes > 0;
+    },
+  };
+
+  const deployments: Deployments = {
+    async create(input) {
+      const id = newId();
+      const at = nowIso();
+      run(
+        `INSERT INTO deployments (id, project_id, user_id, status, target, branch, commit_sha, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        id,
+        input.projectId,
+        input.userId,
+        input.status,
+        input.target,
+        input.branch,
+        input.commitSha,
+        at,
+        at,
+      );
+      return toDeployment(one("SELECT * FROM deployments WHERE id = ?", id) ?? {});
+    },
+    async get(userId, id) {
+      const row = one(
+        `SELECT d.* FROM deployments d JOIN projects p ON p.id = d.project_id WHERE d.id = ? AND p.user_id = ?`,
+        id,
+        userId,
+      );
+      return row ? toDeployment(row) : null;
+    },
+    async list(userId, projectId, { limit, cursor }) {
+      const after = decodeCursor(cursor);
+      const base = `SELECT d.* FROM deployments d JOIN projects p ON p.id = d.project_id
+                    WHERE d.project_id = ? AND p.user_id = ?`;
+      const rows = after
+        ? all(
+            `${base} AND (d.created_at < ? OR (d.created_at = ? AND d.id < ?)) ORDER BY d.created_at DESC, d.id DESC LIMIT ?`,
+            projectId,
+            userId,
+            after.createdAt,
+            after.createdAt,
+            after.id,
+            limit + 1,
+          )
+        : all(`${base} ORDER BY d.created_at DESC, d.id DESC LIMIT ?`, projectId, userId, limit + 1);
+      return toPage(rows.map(toDeployment), limit);
+    },
+    async transition(id, to, reason) {
+      const from = predecessors(to);
+      if (from.length === 0) return null;
+      const row = one(
+        `UPDATE deployments SET status = ?, status_reason = ?, updated_at = ?
+         WHERE id = ? AND status IN (${from.map(() => "?").join(", ")}) RETURNING *`,
+        to,
+        reason,
+        nowIso(),
+        id,
+        ...from,
+      );
+      return row ? toDeployment(row) : null;
+    },
+  };
+
+  return {
+    users,
+    tokens,
+    sessions,
+    projects,
+    deployments,
+    async migrate() {
+      db.exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+      );
+      const current = Number(one("SELECT coalesce(max(version), 0) AS v FROM schema_migrations")?.v ?? 0);
+      assertNotNewer(current, SQLITE_MIGRATIONS);
+      const applied: number[] = [];
+      for (const m of SQLITE_MIGRATIONS) {
+        if (m.version <= current) continue;
+        db.transaction(() => {
+          db.exec(m.sql);
+          run("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", m.version, nowIso());
+        })();
+        applied.push(m.version);
+      }
+      return applied;
+    },
+    async close() {
+      db.close();
+    },
+  };
+}
