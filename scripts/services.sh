@@ -5,8 +5,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE="$ROOT/.services"
-# Every service `all` starts; add kafka, clickhouse, moto, chromium here as they get a start_<name> function.
-KNOWN=(postgres)
+# Every service `all` starts; add kafka, clickhouse, moto here as they get a start_<name> function.
+KNOWN=(postgres chromium sandbox)
 
 log() { printf 'services: %s\n' "$*" >&2; }
 die() {
@@ -27,6 +27,8 @@ apt_install() {
     { apt-get update >&2 && apt-get install -y --no-install-recommends "$@" >&2; } ||
     die "could not install $* with apt-get"
 }
+
+deb_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
 # Serializes concurrent starts (parallel test files, CI steps). fd 9 must not leak into daemons.
 lock() {
@@ -108,11 +110,43 @@ EOF
   echo "$url"
 }
 
+# ---- Chromium: Debian's package, driven by playwright-core in the dashboard's end-to-end tests --------
+
+# Not a server: the tests launch /usr/bin/chromium themselves, so this only installs it (stdout stays empty).
+start_chromium() {
+  # Without a font the screenshots would render text as boxes.
+  local packages=(chromium fonts-dejavu-core) missing=() package
+  for package in "${packages[@]}"; do deb_installed "$package" || missing+=("$package"); done
+  [[ ${#missing[@]} -eq 0 ]] && return
+  lock
+  missing=()
+  for package in "${packages[@]}"; do deb_installed "$package" || missing+=("$package"); done
+  [[ ${#missing[@]} -eq 0 ]] || apt_install "${missing[@]}"
+  [[ -x /usr/bin/chromium ]] || die "chromium installed but /usr/bin/chromium is missing"
+}
+
+# ---- Sandbox: the programs src/build/sandbox.ts runs builds with ---------------------------------
+
+# Not a server either: bubblewrap (namespaces), slirp4netns (a build's network), util-linux (setpriv, unshare,
+# prlimit), git (the clone step). Installs only what is missing; stdout stays empty.
+start_sandbox() {
+  local packages=(bubblewrap slirp4netns util-linux git) missing=() package
+  for package in "${packages[@]}"; do deb_installed "$package" || missing+=("$package"); done
+  [[ ${#missing[@]} -eq 0 ]] && return
+  lock
+  missing=()
+  for package in "${packages[@]}"; do deb_installed "$package" || missing+=("$package"); done
+  [[ ${#missing[@]} -eq 0 ]] || apt_install "${missing[@]}"
+  command -v bwrap >/dev/null && command -v slirp4netns >/dev/null || die "bubblewrap/slirp4netns installed but not on PATH"
+}
+
 # ---- dispatch ------------------------------------------------------------------------------------
 
 [[ $# -eq 1 ]] || usage
 case "$1" in
   postgres) start_postgres ;;
+  chromium) start_chromium ;;
+  sandbox) start_sandbox ;;
   all) for service in "${KNOWN[@]}"; do "start_$service"; done ;;
   *) usage ;;
 esac

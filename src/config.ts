@@ -49,6 +49,22 @@ export interface EcsConfig {
   region: string;
 }
 
+/** How builds run on this worker (the local runner). */
+export interface BuildConfig {
+  /** bwrap (default): bubblewrap sandbox; none: no isolation, only for trusted single-user setups. */
+  sandbox: "bwrap" | "none";
+  /** Builds running at once on this worker. */
+  concurrency: number;
+  /** Default build time limit; a project's buildTimeoutSeconds overrides it. */
+  timeoutSeconds: number;
+  memoryMb: number;
+  pids: number;
+  /** Per-project package-manager cache; wiped when it grows past this. */
+  cacheMb: number;
+  /** A running build with no sign of life for this long is failed by the reaper. */
+  heartbeatTimeoutSeconds: number;
+}
+
 export interface Config {
   roles: Role[];
   /** Address both servers bind to. */
@@ -72,6 +88,9 @@ export interface Config {
   jwtIssuers: JwtIssuer[];
   /** Dashboard session lifetime. */
   sessionTtlSeconds: number;
+  build: BuildConfig;
+  /** 32-byte key (base64) that encrypts project env vars; default: generated into <data>/secret.key. */
+  secretKey: string | null;
   /** Accept file:// and local paths as git URLs (MINIVERCEL_ALLOW_LOCAL_GIT=1; tests and single-user setups). */
   allowLocalGit: boolean;
 }
@@ -262,6 +281,18 @@ function jwtIssuers(env: Env): JwtIssuer[] {
   return issuers;
 }
 
+function secretKey(env: Env): string | null {
+  const raw = text(env, "MINIVERCEL_SECRET_KEY");
+  if (raw === null) return null;
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(raw) || Buffer.from(raw, "base64").length !== 32) {
+    throw new ConfigError(
+      "MINIVERCEL_SECRET_KEY",
+      "must be 32 random bytes in base64 (openssl rand -base64 32)",
+    );
+  }
+  return raw;
+}
+
 /** Builds the validated config; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env, flags: ServeFlags = {}): Config {
   const merged: Env = {
@@ -294,6 +325,16 @@ export function loadConfig(env: Env, flags: ServeFlags = {}): Config {
     jwtIssuers: jwtIssuers(merged),
     sessionTtlSeconds: int(merged, "SESSION_TTL_SECONDS", 14 * 24 * 3600, 60, 365 * 24 * 3600),
     allowLocalGit: bool(merged, "MINIVERCEL_ALLOW_LOCAL_GIT", false),
+    build: {
+      sandbox: oneOf(merged, "BUILD_SANDBOX", ["bwrap", "none"], "bwrap"),
+      concurrency: int(merged, "BUILD_CONCURRENCY", 2, 1, 64),
+      timeoutSeconds: int(merged, "BUILD_TIMEOUT_SECONDS", 900, 10, 6 * 3600),
+      memoryMb: int(merged, "BUILD_MEMORY_MB", 2048, 64, 256 * 1024),
+      pids: int(merged, "BUILD_PIDS", 1024, 16, 65536),
+      cacheMb: int(merged, "BUILD_CACHE_MB", 1024, 0, 1024 * 1024),
+      heartbeatTimeoutSeconds: int(merged, "BUILD_HEARTBEAT_TIMEOUT_SECONDS", 60, 5, 3600),
+    },
+    secretKey: secretKey(merged),
   };
   if (
     config.roles.includes("api") &&

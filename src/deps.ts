@@ -1,10 +1,16 @@
 // Dependencies: the one place that picks each port's implementation from the config.
 
 import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Bus } from "./bus/bus.ts";
+import { openBus } from "./bus/bus.ts";
+import { createLive, type Live } from "./bus/live.ts";
 import type { Config } from "./config.ts";
+import { createSealer, loadSecretKey, type Sealer } from "./deploy/env.ts";
 import { ConfigError } from "./errors.ts";
 import { type Authenticator, createAuthenticator } from "./identity/authenticate.ts";
 import { createJwtVerifier } from "./identity/jwt.ts";
+import { type Artifacts, openArtifacts } from "./store/artifacts.ts";
 import { type Logs, openLogs } from "./store/logs.ts";
 import { openStore, type Store } from "./store/store.ts";
 
@@ -12,7 +18,14 @@ export interface Deps {
   config: Config;
   store: Store;
   logs: Logs;
+  artifacts: Artifacts;
+  bus: Bus;
+  /** Log lines and status changes for watchers in this process (SSE). */
+  live: Live;
+  sealer: Sealer;
   auth: Authenticator;
+  /** True when this process is necessarily the only worker (the embedded store cannot be shared). */
+  exclusive: boolean;
   close(): Promise<void>;
 }
 
@@ -43,14 +56,22 @@ export async function openDeps(config: Config): Promise<Deps> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const store = await openStore(config.store);
   await store.migrate();
-  const logs = await openLogs({ kind: "sqlite", path: `${config.dataDir}/logs.db` });
+  const logs = await openLogs({ kind: "sqlite", path: join(config.dataDir, "logs.db") });
+  const artifacts = await openArtifacts({ kind: "disk", dir: join(config.dataDir, "artifacts") });
+  const bus = await openBus({ kind: "memory" });
   const jwt = config.jwtIssuers.length > 0 ? createJwtVerifier(config.jwtIssuers) : null;
   return {
     config,
     store,
     logs,
+    artifacts,
+    bus,
+    live: createLive(),
+    sealer: createSealer(loadSecretKey(config.secretKey, config.dataDir)),
     auth: createAuthenticator(store, jwt),
+    exclusive: config.store.kind === "sqlite",
     async close() {
+      await bus.close();
       await logs.close();
       await store.close();
     },

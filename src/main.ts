@@ -72,7 +72,7 @@ async function serve(flags: ServeFlags): Promise<number> {
   const { openDeps } = await import("./deps.ts");
   const { startRoles } = await import("./roles.ts");
   const deps = await openDeps(config);
-  const running = startRoles(deps);
+  const running = await startRoles(deps);
   console.log(`minivercel ${VERSION} (roles: ${config.roles.join(", ")}; store: ${config.store.kind})`);
   if (running.urls.api)
     console.log(`  dashboard and API: ${running.urls.api}  (API docs: ${running.urls.api}/api/docs)`);
@@ -115,7 +115,7 @@ async function run(argv: string[]): Promise<number> {
     case "user": {
       const args = parseArgs(rest, { values: ["data"], switches: ["password-stdin"] });
       if (args.switches.has("help") || sub === "--help" || sub === "-h") return usage("user");
-      if (args.switches.has("version")) return run(["--version"]);
+      if (args.switches.has("version") || sub === "--version" || sub === "-v") return run(["--version"]);
       if (sub !== "create")
         return usage("user", sub ? `unknown subcommand 'user ${sub}'` : "missing subcommand");
       const [email, extra] = args.positionals;
@@ -133,7 +133,7 @@ async function run(argv: string[]): Promise<number> {
     case "token": {
       const args = parseArgs(rest, { values: ["data", "name"] });
       if (args.switches.has("help") || sub === "--help" || sub === "-h") return usage("token");
-      if (args.switches.has("version")) return run(["--version"]);
+      if (args.switches.has("version") || sub === "--version" || sub === "-v") return run(["--version"]);
       if (sub !== "create")
         return usage("token", sub ? `unknown subcommand 'token ${sub}'` : "missing subcommand");
       const [email, extra] = args.positionals;
@@ -167,6 +167,11 @@ async function run(argv: string[]): Promise<number> {
         await store.close();
       }
       return 0;
+    }
+    case "builder": {
+      // Hidden: the build program, started by a runner with the job on stdin (see builder/main.ts).
+      const { builderMain } = await import("../builder/main.ts");
+      return builderMain();
     }
     default:
       return usage("main", `unknown command '${command}'`);

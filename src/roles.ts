@@ -1,6 +1,11 @@
-// Roles: start the servers the config asks for (api + dashboard, proxy; the worker arrives with builds).
+// Roles: start what the config asks for: api (+ dashboard), worker (event workers + build launcher), proxy.
 
 import { createApi } from "./api/app.ts";
+import { type Launcher, startLauncher } from "./build/launcher.ts";
+import { localRunner } from "./build/runner-local.ts";
+import { sandboxProblem } from "./build/sandbox.ts";
+import type { Subscription } from "./bus/bus.ts";
+import { startEventWorkers } from "./deploy/apply-events.ts";
 import type { Deps } from "./deps.ts";
 import { createProxy } from "./serve/proxy.ts";
 
@@ -12,12 +17,36 @@ export interface Running {
 
 const MAX_API_BODY = 1024 * 1024;
 
-export function startRoles(deps: Deps): Running {
+/** The worker role: applies build events and runs builds. */
+async function startWorker(deps: Deps): Promise<{ launcher: Launcher; events: Subscription }> {
   const { config } = deps;
+  if (config.build.sandbox === "none") {
+    console.warn("WARNING: BUILD_SANDBOX=none: builds run without isolation; use only for code you trust.");
+  } else {
+    const problem = sandboxProblem();
+    if (problem) console.warn(`WARNING: builds will fail until the sandbox works: ${problem}`);
+  }
+  const events = await startEventWorkers(deps);
+  const launcher = startLauncher({ ...deps, runner: localRunner(), pollMs: 500 });
+  return { launcher, events };
+}
+
+export async function startRoles(deps: Deps): Promise<Running> {
+  const { config } = deps;
+  const worker = config.roles.includes("worker") ? await startWorker(deps) : null;
   const servers: ReturnType<typeof Bun.serve>[] = [];
   const urls: Running["urls"] = {};
+  // The proxy starts first so that with PROXY_PORT=0 the API's project URLs carry the port it really got.
+  let proxyPort = config.proxyPort;
+  if (config.roles.includes("proxy")) {
+    const proxy = createProxy(config);
+    const server = Bun.serve({ hostname: config.host, port: config.proxyPort, fetch: proxy });
+    servers.push(server);
+    proxyPort = server.port ?? config.proxyPort;
+    urls.proxy = `http://<project>.${config.baseDomain}:${proxyPort}`;
+  }
   if (config.roles.includes("api")) {
-    const api = createApi(deps);
+    const api = createApi({ ...deps, config: { ...config, proxyPort } });
     const server = Bun.serve({
       hostname: config.host,
       port: config.port,
@@ -27,16 +56,14 @@ export function startRoles(deps: Deps): Running {
     servers.push(server);
     urls.api = `http://localhost:${server.port}`;
   }
-  if (config.roles.includes("proxy")) {
-    const proxy = createProxy(config);
-    const server = Bun.serve({ hostname: config.host, port: config.proxyPort, fetch: proxy });
-    servers.push(server);
-    urls.proxy = `http://<project>.${config.baseDomain}:${server.port}`;
-  }
   return {
     urls,
     async stop() {
       await Promise.all(servers.map((s) => s.stop()));
+      if (worker) {
+        await worker.launcher.stop();
+        await worker.events.stop();
+      }
     },
   };
 }

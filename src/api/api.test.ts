@@ -140,6 +140,17 @@ describe("projects", () => {
     expect((obj((await client("GET", "/api/projects")).body).items as unknown[]).length).toBe(0);
   });
 
+  test("a subdomain derived from the name avoids reserved and taken ones; a chosen one does not", async () => {
+    const client = apiClient(deps, (await testUser(deps)).token);
+    const docs = obj((await client("POST", "/api/projects", { name: "Docs" })).body);
+    expect(String(docs.subDomain)).toMatch(/^docs-[0-9a-f]{6}$/);
+    const name = `Blog ${crypto.randomUUID().slice(0, 6)}`;
+    const first = obj((await client("POST", "/api/projects", { name })).body);
+    const second = obj((await client("POST", "/api/projects", { name })).body);
+    expect(String(second.subDomain)).toMatch(new RegExp(`^${first.subDomain}-[0-9a-f]{6}$`));
+    expect((await client("POST", "/api/projects", { name, subDomain: first.subDomain })).status).toBe(409);
+  });
+
   test("subdomain and custom domain are unique across users (409)", async () => {
     const project = await created(alice, { customDomain: `${crypto.randomUUID().slice(0, 6)}.example.org` });
     const taken = await bob("POST", "/api/projects", site({ subDomain: project.subDomain }));

@@ -1,20 +1,24 @@
 // /api/deploy and /api/deployments: start a deployment, read it and page through its build log.
 
 import { Elysia } from "elysia";
-import { queueDeployment } from "../deploy/deploy.ts";
+import { cancelDeployment, queueDeployment } from "../deploy/deploy.ts";
 import { getProject } from "../deploy/projects.ts";
+import { promoteDeployment, rollbackProject } from "../deploy/promote.ts";
 import type { Deps } from "../deps.ts";
 import { notFound } from "../errors.ts";
 import { requireUser } from "./auth.ts";
-import { Deployment, DeployRequest, ErrorBody, Id, LogPage, LogQuery } from "./schemas.ts";
-import { deploymentView } from "./views.ts";
+import { logStream } from "./log-stream.ts";
+import { Deployment, DeployRequest, ErrorBody, Id, LogPage, LogQuery, Project } from "./schemas.ts";
+import { deploymentView, projectView } from "./views.ts";
 
 export function deploymentRoutes({
   config,
   store,
   logs,
+  live,
+  bus,
   auth,
-}: Pick<Deps, "config" | "store" | "logs" | "auth">) {
+}: Pick<Deps, "config" | "store" | "logs" | "live" | "bus" | "auth">) {
   const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody };
 
   async function ownDeployment(userId: string, id: string) {
@@ -47,6 +51,67 @@ export function deploymentRoutes({
         return deploymentView(deployment, project, config);
       },
       { params: Id, response: { 200: Deployment, ...errors }, detail: { summary: "Get a deployment" } },
+    )
+    .post(
+      "/deployments/:id/promote",
+      async ({ user, params }) =>
+        projectView(await promoteDeployment(store, bus, user.id, params.id), config),
+      {
+        params: Id,
+        response: { 200: Project, 409: ErrorBody, ...errors },
+        detail: {
+          summary: "Make a READY deployment the production deployment (a pointer swap: no rebuild, no copy)",
+        },
+      },
+    )
+    .post(
+      "/projects/:id/rollback",
+      async ({ user, params }) => projectView(await rollbackProject(store, bus, user.id, params.id), config),
+      {
+        params: Id,
+        response: { 200: Project, 409: ErrorBody, ...errors },
+        detail: { summary: "Point production back at the previous production deployment" },
+      },
+    )
+    .post(
+      "/deployments/:id/cancel",
+      async ({ user, params }) => {
+        const canceled = await cancelDeployment(store, user.id, params.id);
+        const project = await getProject(store, user.id, canceled.projectId);
+        live.publish(canceled.id, { kind: "status", deployment: canceled });
+        return deploymentView(canceled, project, config);
+      },
+      {
+        params: Id,
+        response: { 200: Deployment, 409: ErrorBody, ...errors },
+        detail: { summary: "Cancel a queued or running deployment (its build processes are killed)" },
+      },
+    )
+    .get(
+      "/deployments/:id/logs/stream",
+      async ({ user, params, query, request }) => {
+        const deployment = await ownDeployment(user.id, params.id);
+        const project = await getProject(store, user.id, deployment.projectId);
+        const resume = Number(request.headers.get("last-event-id") ?? query.after ?? 0);
+        const after = Number.isSafeInteger(resume) && resume > 0 ? resume : 0;
+        return logStream(
+          { store, logs, live },
+          deployment,
+          after,
+          (d) => deploymentView(d, project, config),
+          request.signal,
+        );
+      },
+      {
+        params: Id,
+        query: LogQuery,
+        detail: {
+          summary: "Stream the build log (Server-Sent Events)",
+          description:
+            "Sends `status` (the deployment), then `log` events (id = sequence number) from history and live, " +
+            "and a final `status` when the deployment ends. Resumes after Last-Event-ID.",
+        },
+      },
     )
     .get(
       "/deployments/:id/logs",

@@ -34,6 +34,9 @@ const settingsFields = {
   buildCommand: nullableText(1000),
   outputDirectory: nullableText(255),
   buildTimeoutSeconds: t.Union([t.Integer({ minimum: 10, maximum: 21600 }), t.Null()]),
+  spaFallback: t.Boolean({
+    description: "serve /index.html for unknown paths when there is no 404.html (default true)",
+  }),
 };
 
 export const ProjectCreate = t.Object(
@@ -48,6 +51,7 @@ export const ProjectCreate = t.Object(
     buildCommand: t.Optional(settingsFields.buildCommand),
     outputDirectory: t.Optional(settingsFields.outputDirectory),
     buildTimeoutSeconds: t.Optional(settingsFields.buildTimeoutSeconds),
+    spaFallback: t.Optional(settingsFields.spaFallback),
   },
   { additionalProperties: false },
 );
@@ -69,7 +73,9 @@ export const Project = t.Object({
   buildCommand: t.Union([t.String(), t.Null()]),
   outputDirectory: t.Union([t.String(), t.Null()]),
   buildTimeoutSeconds: t.Union([t.Integer(), t.Null()]),
+  spaFallback: t.Boolean(),
   productionDeploymentId: t.Union([t.String(), t.Null()]),
+  previousProductionDeploymentId: t.Union([t.String(), t.Null()]),
   productionUrl: t.String({ description: "where the production deployment is served" }),
   createdAt: t.String({ format: "date-time" }),
   updatedAt: t.String({ format: "date-time" }),
@@ -84,6 +90,11 @@ export const Deployment = t.Object({
   branch: t.Union([t.String(), t.Null()]),
   commitSha: t.Union([t.String(), t.Null()]),
   url: t.String({ description: "this deployment's own immutable URL" }),
+  branchUrl: t.Union([t.String(), t.Null()], {
+    description: "the preview URL of its branch's latest deployment",
+  }),
+  startedAt: t.Union([t.String(), t.Null()]),
+  finishedAt: t.Union([t.String(), t.Null()]),
   createdAt: t.String({ format: "date-time" }),
   updatedAt: t.String({ format: "date-time" }),
 });

@@ -1,7 +1,7 @@
 // Domain objects -> API response objects (adds URLs, drops owner ids and secrets).
 
 import type { Config } from "../config.ts";
-import { deploymentUrl, productionUrl } from "../serve/urls.ts";
+import { branchUrl, deploymentUrl, productionUrl } from "../serve/urls.ts";
 import type { ApiToken, Deployment, Project } from "../store/store.ts";
 
 type UrlConfig = Pick<Config, "baseDomain" | "proxyPort">;
@@ -19,7 +19,9 @@ export function projectView(p: Project, config: UrlConfig) {
     buildCommand: p.buildCommand,
     outputDirectory: p.outputDirectory,
     buildTimeoutSeconds: p.buildTimeoutSeconds,
+    spaFallback: p.spaFallback,
     productionDeploymentId: p.productionDeploymentId,
+    previousProductionDeploymentId: p.previousProductionDeploymentId,
     productionUrl: productionUrl(p, config),
     createdAt: p.createdAt,
     updatedAt: p.updatedAt,
@@ -36,6 +38,9 @@ export function deploymentView(d: Deployment, project: { subDomain: string }, co
     branch: d.branch,
     commitSha: d.commitSha,
     url: deploymentUrl(project, d.id, config),
+    branchUrl: d.branch === null ? null : branchUrl(project, d.branch, config),
+    startedAt: d.startedAt,
+    finishedAt: d.finishedAt,
     createdAt: d.createdAt,
     updatedAt: d.updatedAt,
   };

@@ -1,6 +1,6 @@
 // Starting a deployment: validate the request, then record it QUEUED (the durable queue is the row itself).
 
-import { badRequest, invalid } from "../errors.ts";
+import { badRequest, conflict, invalid, notFound } from "../errors.ts";
 import type { Deployment, Store } from "../store/store.ts";
 import { getProject } from "./projects.ts";
 import { branchProblem, commitProblem } from "./settings.ts";
@@ -22,7 +22,7 @@ export async function queueDeployment(store: Store, userId: string, input: Deplo
     const commitError = commitProblem(input.commitSha);
     if (commitError) throw invalid(`commitSha ${commitError}`, "commitSha");
   }
-  return store.deployments.create({
+  const deployment = await store.deployments.create({
     projectId: project.id,
     userId,
     status: "QUEUED",
@@ -30,4 +30,16 @@ export async function queueDeployment(store: Store, userId: string, input: Deplo
     branch,
     commitSha: input.commitSha ?? null,
   });
+  // A newer push wins over one still waiting for the same branch (building ones finish).
+  await store.deployments.supersede(deployment);
+  return deployment;
+}
+
+/** Cancels a deployment that has not finished; the worker running it notices and stops the build. */
+export async function cancelDeployment(store: Store, userId: string, id: string): Promise<Deployment> {
+  const deployment = await store.deployments.get(userId, id);
+  if (!deployment) throw notFound("deployment");
+  const canceled = await store.deployments.transition(id, "CANCELED", "canceled by user");
+  if (!canceled) throw conflict(`deployment already finished (${deployment.status})`);
+  return canceled;
 }

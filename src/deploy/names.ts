@@ -55,14 +55,18 @@ export function assertSubdomain(value: string): string {
 
 /** Derive a subdomain suggestion from a display name: "My Site!" -> "my-site". */
 export function slugify(name: string): string {
-  return name
-    .toLowerCase()
-    .normalize("NFKD")
-    .replace(/[^a-z0-9]+/g, "-")
-    .replace(/-{2,}/g, "-")
-    .replace(/^-+|-+$/g, "")
-    .slice(0, MAX_SUBDOMAIN)
-    .replace(/-+$/g, "");
+  return (
+    name
+      .toLowerCase()
+      .normalize("NFKD")
+      // Drop the combining marks NFKD split off, so "Déjà" becomes "deja", not "de-ja".
+      .replace(/[\u0300-\u036f]/g, "")
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/-{2,}/g, "-")
+      .replace(/^-+|-+$/g, "")
+      .slice(0, MAX_SUBDOMAIN)
+      .replace(/-+$/g, "")
+  );
 }
 
 /** Display names: free text, but bounded and printable. */
@@ -89,4 +93,16 @@ export function domainProblem(host: string, baseDomain: string): string | null {
   if (host === baseDomain || host.endsWith(`.${baseDomain}`))
     return `must not be under the platform domain ${baseDomain}`;
   return null;
+}
+
+/** A branch name as a host-name fragment: "feature/Login_Page" -> "feature-login-page" (at most 63 characters). */
+export function branchSlug(branch: string): string {
+  return (
+    branch
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-+|-+$/g, "")
+      .slice(0, 63)
+      .replace(/-+$/g, "") || "branch"
+  );
 }

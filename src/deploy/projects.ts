@@ -1,10 +1,10 @@
 // Project operations shared by the API and the dashboard: validation, ownership, and cleanup.
 
 import type { Config } from "../config.ts";
-import { invalid, notFound } from "../errors.ts";
+import { AppError, invalid, notFound } from "../errors.ts";
 import type { Logs } from "../store/logs.ts";
 import type { Project, ProjectSettings, Store } from "../store/store.ts";
-import { normalizeSettings, withDefaults } from "./settings.ts";
+import { derivedSubdomain, normalizeSettings, withDefaults } from "./settings.ts";
 
 type Rules = Pick<Config, "baseDomain" | "allowLocalGit">;
 
@@ -15,7 +15,14 @@ export async function createProject(
   input: Partial<ProjectSettings>,
 ): Promise<Project> {
   const settings = withDefaults(normalizeSettings(input, rules, "create"));
-  return store.projects.create({ userId, ...settings });
+  try {
+    return await store.projects.create({ userId, ...settings });
+  } catch (error) {
+    // A subdomain we derived from the name (not one the user chose) retries with a suffix when taken.
+    const derived = input.subDomain === undefined && error instanceof AppError && error.field === "subDomain";
+    if (!derived) throw error;
+    return store.projects.create({ userId, ...settings, subDomain: derivedSubdomain(settings.name, true) });
+  }
 }
 
 export async function getProject(store: Store, userId: string, id: string): Promise<Project> {

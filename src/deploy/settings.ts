@@ -2,7 +2,14 @@
 
 import { invalid } from "../errors.ts";
 import type { ProjectSettings } from "../store/store.ts";
-import { assertProjectName, assertSubdomain, domainProblem, slugify } from "./names.ts";
+import {
+  assertProjectName,
+  assertSubdomain,
+  domainProblem,
+  MAX_SUBDOMAIN,
+  slugify,
+  subdomainProblem,
+} from "./names.ts";
 
 export interface SettingsRules {
   baseDomain: string;
@@ -18,7 +25,7 @@ export function gitUrlProblem(value: string, allowLocal: boolean): string | null
   if (CONTROL.test(value) || /\s/.test(value)) return "must not contain spaces or control characters";
   // A leading dash would be read by git as an option.
   if (value.startsWith("-")) return "must not start with '-'";
-  if (/^git@[A-Za-z0-9.-]+:[A-Za-z0-9._~/-]+$/.test(value)) return null;
+  if (/^git@[A-Za-z0-9][A-Za-z0-9.-]*:[A-Za-z0-9._~/-]+$/.test(value)) return null;
   let url: URL;
   try {
     url = new URL(value);
@@ -31,7 +38,9 @@ export function gitUrlProblem(value: string, allowLocal: boolean): string | null
     url.protocol === "ssh:" ||
     url.protocol === "git:"
   ) {
-    return url.hostname ? null : "must name a host";
+    if (!url.hostname) return "must name a host";
+    // ssh would read a host such as "-oProxyCommand=..." as an option (CVE-2017-1000117).
+    return url.hostname.startsWith("-") ? "must not have a host starting with '-'" : null;
   }
   if (url.protocol === "file:" && allowLocal) return null;
   return "must be an https://, ssh:// or git@host:path URL";
@@ -80,6 +89,14 @@ function command(value: string, field: string): string {
 const nonEmpty = (v: string | null | undefined): string | null =>
   v === undefined || v === null || v === "" ? null : v;
 
+/** A subdomain from a display name; a reserved or empty one gets a random suffix (as Vercel does). */
+export function derivedSubdomain(name: string, forceSuffix = false): string {
+  const slug = slugify(name) || "site";
+  if (!forceSuffix && subdomainProblem(slug) === null) return slug;
+  const suffix = crypto.randomUUID().slice(0, 6);
+  return assertSubdomain(`${slug.slice(0, MAX_SUBDOMAIN - 7).replace(/-+$/, "")}-${suffix}`);
+}
+
 /** Validates and normalizes a create (full) or update (partial) request. */
 export function normalizeSettings(
   input: Partial<ProjectSettings>,
@@ -90,9 +107,7 @@ export function normalizeSettings(
   if (input.name !== undefined) out.name = assertProjectName(input.name);
   if (mode === "create" && out.name === undefined) throw invalid("name is required", "name");
   if (input.subDomain !== undefined) out.subDomain = assertSubdomain(input.subDomain);
-  else if (mode === "create" && out.name !== undefined) {
-    out.subDomain = assertSubdomain(slugify(out.name) || "site");
-  }
+  else if (mode === "create" && out.name !== undefined) out.subDomain = derivedSubdomain(out.name);
   if (input.gitUrl !== undefined) {
     const gitUrl = nonEmpty(input.gitUrl);
     const problem = gitUrl === null ? null : gitUrlProblem(gitUrl, rules.allowLocalGit);
@@ -118,6 +133,7 @@ export function normalizeSettings(
     const value = input[field];
     if (value !== undefined) out[field] = nonEmpty(value === null ? null : command(value, field));
   }
+  if (input.spaFallback !== undefined) out.spaFallback = input.spaFallback;
   if (input.buildTimeoutSeconds !== undefined) {
     const t = input.buildTimeoutSeconds;
     if (t !== null && (!Number.isInteger(t) || t < 10 || t > 6 * 3600)) {
@@ -141,5 +157,6 @@ export function withDefaults(settings: Partial<ProjectSettings>): ProjectSetting
     buildCommand: settings.buildCommand ?? null,
     outputDirectory: settings.outputDirectory ?? null,
     buildTimeoutSeconds: settings.buildTimeoutSeconds ?? null,
+    spaFallback: settings.spaFallback ?? true,
   };
 }

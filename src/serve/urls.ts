@@ -1,12 +1,27 @@
-// The URL scheme: production <sub>.<base>, one immutable host per deployment <sub>--<id12>.<base>.
+// The URL scheme, one DNS label per site under BASE_DOMAIN:
+//   production        <sub>.<base>
+//   one deployment    <sub>--<12 hex of the deployment id>.<base>     (immutable)
+//   a branch preview  <sub>--git-<branch slug>.<base>                 (its latest READY deployment)
+// Subdomains never contain "--", so the first "--" always separates the project from the rest.
 
 import type { Config } from "../config.ts";
+import { branchSlug } from "../deploy/names.ts";
 
 type UrlConfig = Pick<Config, "baseDomain" | "proxyPort">;
+
+const LABEL_MAX = 63;
 
 /** The 12 hex characters of a deployment id used in its host name. */
 export const deploymentHostId = (deploymentId: string): string =>
   deploymentId.replaceAll("-", "").slice(0, 12);
+
+/** The branch part of a preview host, cut to fit one DNS label after "<sub>--git-". */
+export function branchHostSlug(subDomain: string, branch: string): { slug: string; truncated: boolean } {
+  const full = branchSlug(branch);
+  const room = LABEL_MAX - subDomain.length - "--git-".length;
+  if (full.length <= room) return { slug: full, truncated: false };
+  return { slug: full.slice(0, room).replace(/-+$/, ""), truncated: true };
+}
 
 function origin(host: string, config: UrlConfig): string {
   // Port 80 is implied; any other port (8001 by default) is part of the URL users click.
@@ -24,4 +39,34 @@ export function deploymentUrl(
   config: UrlConfig,
 ): string {
   return origin(`${project.subDomain}--${deploymentHostId(deploymentId)}.${config.baseDomain}`, config);
+}
+
+export function branchUrl(project: { subDomain: string }, branch: string, config: UrlConfig): string {
+  return origin(
+    `${project.subDomain}--git-${branchHostSlug(project.subDomain, branch).slug}.${config.baseDomain}`,
+    config,
+  );
+}
+
+/** What a request's Host names, before any lookup. Null when the host is not under the base domain. */
+export type HostTarget =
+  | { kind: "production"; subDomain: string }
+  | { kind: "deployment"; subDomain: string; hostId: string }
+  | { kind: "branch"; subDomain: string; slug: string; truncated: boolean }
+  | { kind: "custom"; host: string };
+
+export function parseHost(host: string, baseDomain: string): HostTarget {
+  const suffix = `.${baseDomain}`;
+  if (!host.endsWith(suffix)) return { kind: "custom", host };
+  const label = host.slice(0, -suffix.length);
+  if (label.includes(".")) return { kind: "custom", host };
+  const sep = label.indexOf("--");
+  if (sep < 0) return { kind: "production", subDomain: label };
+  const subDomain = label.slice(0, sep);
+  const rest = label.slice(sep + 2);
+  if (rest.startsWith("git-")) {
+    const slug = rest.slice(4);
+    return { kind: "branch", subDomain, slug, truncated: label.length === LABEL_MAX };
+  }
+  return { kind: "deployment", subDomain, hostId: rest };
 }

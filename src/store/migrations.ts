@@ -1,7 +1,11 @@
 // Versioned migrations per backend, embedded as text so the compiled binary carries its schema.
 
 import pg001 from "../../schema/postgres/001_init.sql" with { type: "text" };
+import pg002 from "../../schema/postgres/002_build_queue.sql" with { type: "text" };
+import pg003 from "../../schema/postgres/003_routing.sql" with { type: "text" };
 import sqlite001 from "../../schema/sqlite/001_init.sql" with { type: "text" };
+import sqlite002 from "../../schema/sqlite/002_build_queue.sql" with { type: "text" };
+import sqlite003 from "../../schema/sqlite/003_routing.sql" with { type: "text" };
 import { AppError } from "../errors.ts";
 
 export interface Migration {
@@ -9,8 +13,16 @@ export interface Migration {
   sql: string;
 }
 
-export const SQLITE_MIGRATIONS: Migration[] = [{ version: 1, sql: sqlite001 }];
-export const POSTGRES_MIGRATIONS: Migration[] = [{ version: 1, sql: pg001 }];
+export const SQLITE_MIGRATIONS: Migration[] = [
+  { version: 1, sql: sqlite001 },
+  { version: 2, sql: sqlite002 },
+  { version: 3, sql: sqlite003 },
+];
+export const POSTGRES_MIGRATIONS: Migration[] = [
+  { version: 1, sql: pg001 },
+  { version: 2, sql: pg002 },
+  { version: 3, sql: pg003 },
+];
 
 /** Refuses to run against a database that a newer minivercel already migrated. */
 export function assertNotNewer(applied: number, known: Migration[]): void {

@@ -2,7 +2,17 @@
 
 import { isStatus } from "../deploy/status.ts";
 import { badRequest } from "../errors.ts";
-import type { ApiToken, Deployment, DeploymentTarget, Page, Project, Session, User } from "./store.ts";
+import type {
+  ApiToken,
+  Deployment,
+  DeploymentTarget,
+  Page,
+  Project,
+  ProjectRoute,
+  Session,
+  StoredEnvVar,
+  User,
+} from "./store.ts";
 
 /** A raw row as either driver returns it: text, numbers, Dates (Postgres timestamptz) or null. */
 export type Row = Record<string, unknown>;
@@ -73,9 +83,21 @@ export function toProject(row: Row): Project {
     buildCommand: optStr(row, "build_command"),
     outputDirectory: optStr(row, "output_directory"),
     buildTimeoutSeconds: optInt(row, "build_timeout_seconds"),
+    spaFallback: row.spa_fallback === true || Number(row.spa_fallback) === 1,
     productionDeploymentId: optStr(row, "production_deployment_id"),
+    previousProductionDeploymentId: optStr(row, "previous_production_deployment_id"),
     createdAt: str(row, "created_at"),
     updatedAt: str(row, "updated_at"),
+  };
+}
+
+export function toRoute(row: Row): ProjectRoute {
+  return {
+    id: str(row, "id"),
+    subDomain: str(row, "sub_domain"),
+    customDomain: optStr(row, "custom_domain"),
+    productionDeploymentId: optStr(row, "production_deployment_id"),
+    spaFallback: row.spa_fallback === true || Number(row.spa_fallback) === 1,
   };
 }
 
@@ -91,8 +113,21 @@ export function toDeployment(row: Row): Deployment {
     statusReason: optStr(row, "status_reason"),
     target: (target === "production" ? "production" : "preview") satisfies DeploymentTarget,
     branch: optStr(row, "branch"),
+    branchSlug: optStr(row, "branch_slug"),
     commitSha: optStr(row, "commit_sha"),
+    claimedBy: optStr(row, "claimed_by"),
+    heartbeatAt: optStr(row, "heartbeat_at"),
+    startedAt: optStr(row, "started_at"),
+    finishedAt: optStr(row, "finished_at"),
     createdAt: str(row, "created_at"),
+    updatedAt: str(row, "updated_at"),
+  };
+}
+
+export function toEnvVar(row: Row): StoredEnvVar {
+  return {
+    key: str(row, "key"),
+    valueEncrypted: str(row, "value_encrypted"),
     updatedAt: str(row, "updated_at"),
   };
 }
@@ -109,7 +144,13 @@ export const PROJECT_COLUMNS = {
   buildCommand: "build_command",
   outputDirectory: "output_directory",
   buildTimeoutSeconds: "build_timeout_seconds",
+  spaFallback: "spa_fallback",
 } as const;
+
+/** A 12-hex host id -> the LIKE pattern of the uuid it abbreviates ("0123456789ab" -> "01234567-89ab%"). */
+export function hostIdPattern(hostId: string): string | null {
+  return /^[0-9a-f]{12}$/.test(hostId) ? `${hostId.slice(0, 8)}-${hostId.slice(8)}%` : null;
+}
 
 export interface Cursor {
   createdAt: string;

@@ -92,7 +92,6 @@ test("postgres: concurrent migrations of one fresh database apply each version o
     const applied = await Promise.all(stores.map((s) => s.migrate()));
     const versions = POSTGRES_MIGRATIONS.map((m) => m.version);
     expect(applied.flat().sort((a, b) => a - b)).toEqual(versions);
-    expect(applied.filter((a) => a.length === 0).length).toBe(stores.length - 1);
     const check = postgres(url, { max: 1, onnotice: () => {} });
     const rows = await check`SELECT version FROM schema_migrations ORDER BY version`;
     await check.end();

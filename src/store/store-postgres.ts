@@ -1,23 +1,36 @@
 // Store on PostgreSQL (the scale-out backend): postgres.js with a small pool, same behaviour as the sqlite store.
 
 import postgres from "postgres";
-import { predecessors } from "../deploy/status.ts";
+import { branchSlug } from "../deploy/names.ts";
+import { isTerminal, predecessors } from "../deploy/status.ts";
 import { type AppError, conflict } from "../errors.ts";
 import { assertNotNewer, POSTGRES_MIGRATIONS } from "./migrations.ts";
 import {
   decodeCursor,
+  hostIdPattern,
   newId,
   nowIso,
   PROJECT_COLUMNS,
   type Row,
   toDeployment,
+  toEnvVar,
   toPage,
   toProject,
+  toRoute,
   toSession,
   toToken,
   toUser,
 } from "./rows.ts";
-import type { Deployments, ProjectSettings, Projects, Sessions, Store, Tokens, Users } from "./store.ts";
+import type {
+  Deployments,
+  ProjectEnv,
+  ProjectSettings,
+  Projects,
+  Sessions,
+  Store,
+  Tokens,
+  Users,
+} from "./store.ts";
 
 const emailTaken = () => conflict("a user with this email already exists", "email");
 
@@ -148,7 +161,7 @@ export function openPostgresStore(url: string): Store {
 
   /** Settings (camelCase) plus fixed columns -> an insert/update helper; names come from PROJECT_COLUMNS only. */
   const projectColumns = (settings: Partial<ProjectSettings>, fixed: Record<string, string>) => {
-    const values: Record<string, string | number | null> = { ...fixed };
+    const values: Record<string, string | number | boolean | null> = { ...fixed };
     for (const k of Object.keys(settings) as (keyof ProjectSettings)[]) {
       if (k in PROJECT_COLUMNS) values[PROJECT_COLUMNS[k]] = settings[k] ?? null;
     }
@@ -193,15 +206,47 @@ export function openPostgresStore(url: string): Store {
       const result = await sql`DELETE FROM projects WHERE id = ${id} AND user_id = ${userId}`;
       return result.count > 0;
     },
+    async find(id) {
+      const row = await first(sql<Row[]>`SELECT * FROM projects WHERE id = ${id}`);
+      return row ? toProject(row) : null;
+    },
+    async routes() {
+      const rows = await sql<Row[]>`
+        SELECT id, sub_domain, custom_domain, production_deployment_id, spa_fallback FROM projects`;
+      return rows.map(toRoute);
+    },
+    async promote(projectId, deploymentId) {
+      const row = await first(sql<Row[]>`
+        UPDATE projects SET previous_production_deployment_id = production_deployment_id,
+          production_deployment_id = ${deploymentId}, updated_at = ${nowIso()}
+        WHERE id = ${projectId} AND production_deployment_id IS DISTINCT FROM ${deploymentId}
+          AND EXISTS (SELECT 1 FROM deployments d WHERE d.id = ${deploymentId} AND d.project_id = ${projectId} AND d.status = 'READY')
+        RETURNING *`);
+      if (row) return toProject(row);
+      // Already production: a no-op success; anything else (not READY, not this project's) is refused.
+      const current = await first(
+        sql<
+          Row[]
+        >`SELECT * FROM projects WHERE id = ${projectId} AND production_deployment_id = ${deploymentId}`,
+      );
+      return current ? toProject(current) : null;
+    },
+    async rollback(projectId) {
+      const row = await first(sql<Row[]>`
+        UPDATE projects SET production_deployment_id = previous_production_deployment_id,
+          previous_production_deployment_id = production_deployment_id, updated_at = ${nowIso()}
+        WHERE id = ${projectId} AND previous_production_deployment_id IS NOT NULL RETURNING *`);
+      return row ? toProject(row) : null;
+    },
   };
 
   const deployments: Deployments = {
     async create(input) {
       const at = nowIso();
       const [row] = await sql<Row[]>`
-        INSERT INTO deployments (id, project_id, user_id, status, target, branch, commit_sha, created_at, updated_at)
+        INSERT INTO deployments (id, project_id, user_id, status, target, branch, branch_slug, commit_sha, created_at, updated_at)
         VALUES (${newId()}, ${input.projectId}, ${input.userId}, ${input.status}, ${input.target},
-                ${input.branch}, ${input.commitSha}, ${at}, ${at})
+                ${input.branch}, ${input.branch === null ? null : branchSlug(input.branch)}, ${input.commitSha}, ${at}, ${at})
         RETURNING *`;
       return toDeployment(row ?? {});
     },
@@ -223,11 +268,120 @@ export function openPostgresStore(url: string): Store {
     async transition(id, to, reason) {
       const from = predecessors(to);
       if (from.length === 0) return null;
+      const at = nowIso();
       // One statement: the status check and the write are atomic, so concurrent callers cannot both win.
       const row = await first(sql<Row[]>`
-        UPDATE deployments SET status = ${to}, status_reason = ${reason}, updated_at = ${nowIso()}
+        UPDATE deployments SET status = ${to}, status_reason = ${reason}, updated_at = ${at},
+          started_at = ${to === "IN_PROGRESS" ? sql`${at}` : sql`started_at`},
+          finished_at = ${isTerminal(to) ? sql`${at}` : sql`finished_at`}
         WHERE id = ${id} AND status IN ${sql([...from])} RETURNING *`);
       return row ? toDeployment(row) : null;
+    },
+    async find(id) {
+      const row = await first(sql<Row[]>`SELECT * FROM deployments WHERE id = ${id}`);
+      return row ? toDeployment(row) : null;
+    },
+    async findByHostId(projectId, hostId) {
+      const pattern = hostIdPattern(hostId);
+      if (!pattern) return null;
+      const row = await first(sql<Row[]>`
+        SELECT * FROM deployments WHERE project_id = ${projectId} AND id LIKE ${pattern} AND status = 'READY'
+        ORDER BY created_at LIMIT 1`);
+      return row ? toDeployment(row) : null;
+    },
+    async latestForBranch(projectId, slug, truncated) {
+      const row = await first(sql<Row[]>`
+        SELECT * FROM deployments WHERE project_id = ${projectId} AND status = 'READY'
+          AND (branch_slug = ${slug} OR (${truncated} AND left(branch_slug, ${slug.length}) = ${slug}))
+        ORDER BY created_at DESC, id DESC LIMIT 1`);
+      return row ? toDeployment(row) : null;
+    },
+    async claimNext(workerId, at) {
+      return sql.begin(async (tx) => {
+        const candidates = await tx<Row[]>`
+          SELECT d.id, d.project_id FROM deployments d WHERE d.status = 'QUEUED'
+            AND NOT EXISTS (SELECT 1 FROM deployments x WHERE x.project_id = d.project_id AND x.status = 'IN_PROGRESS')
+          ORDER BY d.created_at, d.id LIMIT 20`;
+        for (const candidate of candidates) {
+          const projectId = String(candidate.project_id);
+          // One claimer per project at a time, across processes; others skip to another project.
+          const [lock] = await tx<
+            Row[]
+          >`SELECT pg_try_advisory_xact_lock(hashtext(${`claim:${projectId}`})) AS ok`;
+          if (lock?.ok !== true) continue;
+          const row = await first(tx<Row[]>`
+            UPDATE deployments SET status = 'IN_PROGRESS', claimed_by = ${workerId}, heartbeat_at = ${at},
+              started_at = ${at}, updated_at = ${at}
+            WHERE id = ${String(candidate.id)} AND status = 'QUEUED'
+              AND NOT EXISTS (SELECT 1 FROM deployments x WHERE x.project_id = ${projectId} AND x.status = 'IN_PROGRESS')
+            RETURNING *`);
+          if (!row) continue;
+          const project = await first(tx<Row[]>`SELECT * FROM projects WHERE id = ${projectId}`);
+          if (project) return { deployment: toDeployment(row), project: toProject(project) };
+        }
+        return null;
+      });
+    },
+    async recordCommit(id, sha) {
+      await sql`UPDATE deployments SET commit_sha = ${sha} WHERE id = ${id} AND commit_sha IS NULL`;
+    },
+    async heartbeat(id, at) {
+      await sql`UPDATE deployments SET heartbeat_at = ${at} WHERE id = ${id} AND status = 'IN_PROGRESS'`;
+    },
+    async markReady(id) {
+      return sql.begin(async (tx) => {
+        const at = nowIso();
+        const row = await first(tx<Row[]>`
+          UPDATE deployments SET status = 'READY', status_reason = NULL, updated_at = ${at}, finished_at = ${at}
+          WHERE id = ${id} AND status = 'IN_PROGRESS' RETURNING *`);
+        if (!row) return null;
+        const ready = toDeployment(row);
+        if (ready.target === "production") {
+          // Only forward: a slow older build finishing late must not replace a newer production deployment.
+          await tx`
+            UPDATE projects SET previous_production_deployment_id = production_deployment_id,
+              production_deployment_id = ${ready.id}, updated_at = ${at}
+            WHERE id = ${ready.projectId} AND (production_deployment_id IS NULL OR NOT EXISTS (
+              SELECT 1 FROM deployments cur WHERE cur.id = projects.production_deployment_id
+                AND (cur.created_at > ${ready.createdAt} OR (cur.created_at = ${ready.createdAt} AND cur.id > ${ready.id}))))`;
+        }
+        return ready;
+      });
+    },
+    async supersede(newer) {
+      const at = nowIso();
+      const rows = await sql<Row[]>`
+        UPDATE deployments SET status = 'CANCELED', status_reason = ${`superseded by newer deployment ${newer.id}`},
+          updated_at = ${at}, finished_at = ${at}
+        WHERE project_id = ${newer.projectId} AND status = 'QUEUED' AND id <> ${newer.id}
+          AND branch IS NOT DISTINCT FROM ${newer.branch} AND created_at <= ${newer.createdAt}
+        RETURNING id`;
+      return rows.map((r) => String(r.id));
+    },
+    async stale(before, claimedBy) {
+      const rows = await sql<Row[]>`
+        SELECT * FROM deployments WHERE status = 'IN_PROGRESS'
+          AND (heartbeat_at IS NULL OR heartbeat_at < ${before} OR claimed_by = ${claimedBy ?? null})
+        ORDER BY created_at`;
+      return rows.map(toDeployment);
+    },
+  };
+
+  const env: ProjectEnv = {
+    async set(projectId, key, valueEncrypted) {
+      const at = nowIso();
+      await sql`
+        INSERT INTO project_env (project_id, key, value_encrypted, created_at, updated_at)
+        VALUES (${projectId}, ${key}, ${valueEncrypted}, ${at}, ${at})
+        ON CONFLICT (project_id, key) DO UPDATE SET value_encrypted = EXCLUDED.value_encrypted, updated_at = EXCLUDED.updated_at`;
+    },
+    async list(projectId) {
+      const rows = await sql<Row[]>`SELECT * FROM project_env WHERE project_id = ${projectId} ORDER BY key`;
+      return rows.map(toEnvVar);
+    },
+    async remove(projectId, key) {
+      const result = await sql`DELETE FROM project_env WHERE project_id = ${projectId} AND key = ${key}`;
+      return result.count > 0;
     },
   };
 
@@ -253,6 +407,7 @@ export function openPostgresStore(url: string): Store {
     sessions,
     projects,
     deployments,
+    env,
     async migrate() {
       const applied: number[] = [];
       let version = await migrateOne();

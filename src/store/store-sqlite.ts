@@ -1,23 +1,36 @@
 // Store on bun:sqlite (the embedded default): one WAL file in the data dir, or :memory: in tests.
 
 import { Database, type SQLQueryBindings } from "bun:sqlite";
-import { predecessors } from "../deploy/status.ts";
+import { branchSlug } from "../deploy/names.ts";
+import { isTerminal, predecessors } from "../deploy/status.ts";
 import { conflict } from "../errors.ts";
 import { assertNotNewer, SQLITE_MIGRATIONS } from "./migrations.ts";
 import {
   decodeCursor,
+  hostIdPattern,
   newId,
   nowIso,
   PROJECT_COLUMNS,
   type Row,
   toDeployment,
+  toEnvVar,
   toPage,
   toProject,
+  toRoute,
   toSession,
   toToken,
   toUser,
 } from "./rows.ts";
-import type { Deployments, ProjectSettings, Projects, Sessions, Store, Tokens, Users } from "./store.ts";
+import type {
+  Deployments,
+  ProjectEnv,
+  ProjectSettings,
+  Projects,
+  Sessions,
+  Store,
+  Tokens,
+  Users,
+} from "./store.ts";
 
 type Params = SQLQueryBindings[];
 
@@ -212,6 +225,48 @@ export function openSqliteStore(path: string): Store {
     async delete(userId, id) {
       return run("DELETE FROM projects WHERE id = ? AND user_id = ?", id, userId).changes > 0;
     },
+    async find(id) {
+      const row = one("SELECT * FROM projects WHERE id = ?", id);
+      return row ? toProject(row) : null;
+    },
+    async routes() {
+      return all(
+        "SELECT id, sub_domain, custom_domain, production_deployment_id, spa_fallback FROM projects",
+      ).map(toRoute);
+    },
+    async promote(projectId, deploymentId) {
+      const row = one(
+        `UPDATE projects SET previous_production_deployment_id = production_deployment_id,
+           production_deployment_id = ?, updated_at = ?
+         WHERE id = ? AND production_deployment_id IS NOT ?
+           AND EXISTS (SELECT 1 FROM deployments d WHERE d.id = ? AND d.project_id = ? AND d.status = 'READY')
+         RETURNING *`,
+        deploymentId,
+        nowIso(),
+        projectId,
+        deploymentId,
+        deploymentId,
+        projectId,
+      );
+      if (row) return toProject(row);
+      // Already production: a no-op success; anything else (not READY, not this project's) is refused.
+      const current = one(
+        "SELECT * FROM projects WHERE id = ? AND production_deployment_id = ?",
+        projectId,
+        deploymentId,
+      );
+      return current ? toProject(current) : null;
+    },
+    async rollback(projectId) {
+      const row = one(
+        `UPDATE projects SET production_deployment_id = previous_production_deployment_id,
+           previous_production_deployment_id = production_deployment_id, updated_at = ?
+         WHERE id = ? AND previous_production_deployment_id IS NOT NULL RETURNING *`,
+        nowIso(),
+        projectId,
+      );
+      return row ? toProject(row) : null;
+    },
   };
 
   const deployments: Deployments = {
@@ -219,14 +274,15 @@ export function openSqliteStore(path: string): Store {
       const id = newId();
       const at = nowIso();
       run(
-        `INSERT INTO deployments (id, project_id, user_id, status, target, branch, commit_sha, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO deployments (id, project_id, user_id, status, target, branch, branch_slug, commit_sha, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         id,
         input.projectId,
         input.userId,
         input.status,
         input.target,
         input.branch,
+        input.branch === null ? null : branchSlug(input.branch),
         input.commitSha,
         at,
         at,
@@ -261,16 +317,155 @@ export function openSqliteStore(path: string): Store {
     async transition(id, to, reason) {
       const from = predecessors(to);
       if (from.length === 0) return null;
+      const at = nowIso();
       const row = one(
-        `UPDATE deployments SET status = ?, status_reason = ?, updated_at = ?
+        `UPDATE deployments SET status = ?, status_reason = ?, updated_at = ?,
+           started_at = CASE WHEN ? = 'IN_PROGRESS' THEN ? ELSE started_at END,
+           finished_at = CASE WHEN ? THEN ? ELSE finished_at END
          WHERE id = ? AND status IN (${from.map(() => "?").join(", ")}) RETURNING *`,
         to,
         reason,
-        nowIso(),
+        at,
+        to,
+        at,
+        isTerminal(to),
+        at,
         id,
         ...from,
       );
       return row ? toDeployment(row) : null;
+    },
+    async find(id) {
+      const row = one("SELECT * FROM deployments WHERE id = ?", id);
+      return row ? toDeployment(row) : null;
+    },
+    async findByHostId(projectId, hostId) {
+      const pattern = hostIdPattern(hostId);
+      if (!pattern) return null;
+      const row = one(
+        "SELECT * FROM deployments WHERE project_id = ? AND id LIKE ? AND status = 'READY' ORDER BY created_at LIMIT 1",
+        projectId,
+        pattern,
+      );
+      return row ? toDeployment(row) : null;
+    },
+    async latestForBranch(projectId, slug, truncated) {
+      const row = one(
+        `SELECT * FROM deployments WHERE project_id = ? AND status = 'READY'
+           AND (branch_slug = ? OR (? AND substr(branch_slug, 1, length(?)) = ?))
+         ORDER BY created_at DESC, id DESC LIMIT 1`,
+        projectId,
+        slug,
+        truncated,
+        slug,
+        slug,
+      );
+      return row ? toDeployment(row) : null;
+    },
+    async claimNext(workerId, at) {
+      // One IMMEDIATE transaction: sqlite has a single writer, so pick-and-claim is exclusive.
+      return db
+        .transaction(() => {
+          const row = one(
+            `UPDATE deployments SET status = 'IN_PROGRESS', claimed_by = ?, heartbeat_at = ?, started_at = ?, updated_at = ?
+           WHERE id = (
+             SELECT d.id FROM deployments d WHERE d.status = 'QUEUED'
+               AND NOT EXISTS (SELECT 1 FROM deployments x WHERE x.project_id = d.project_id AND x.status = 'IN_PROGRESS')
+             ORDER BY d.created_at, d.id LIMIT 1)
+           RETURNING *`,
+            workerId,
+            at,
+            at,
+            at,
+          );
+          if (!row) return null;
+          const project = one("SELECT * FROM projects WHERE id = ?", String(row.project_id));
+          return project ? { deployment: toDeployment(row), project: toProject(project) } : null;
+        })
+        .immediate();
+    },
+    async recordCommit(id, sha) {
+      run("UPDATE deployments SET commit_sha = ? WHERE id = ? AND commit_sha IS NULL", sha, id);
+    },
+    async heartbeat(id, at) {
+      run("UPDATE deployments SET heartbeat_at = ? WHERE id = ? AND status = 'IN_PROGRESS'", at, id);
+    },
+    async markReady(id) {
+      return db
+        .transaction(() => {
+          const at = nowIso();
+          const row = one(
+            `UPDATE deployments SET status = 'READY', status_reason = NULL, updated_at = ?, finished_at = ?
+           WHERE id = ? AND status = 'IN_PROGRESS' RETURNING *`,
+            at,
+            at,
+            id,
+          );
+          if (!row) return null;
+          const ready = toDeployment(row);
+          if (ready.target === "production") {
+            // Only forward: a slow older build finishing late must not replace a newer production deployment.
+            run(
+              `UPDATE projects SET previous_production_deployment_id = production_deployment_id,
+                 production_deployment_id = ?, updated_at = ?
+             WHERE id = ? AND (production_deployment_id IS NULL OR NOT EXISTS (
+               SELECT 1 FROM deployments cur WHERE cur.id = projects.production_deployment_id
+                 AND (cur.created_at > ? OR (cur.created_at = ? AND cur.id > ?))))`,
+              ready.id,
+              at,
+              ready.projectId,
+              ready.createdAt,
+              ready.createdAt,
+              ready.id,
+            );
+          }
+          return ready;
+        })
+        .immediate();
+    },
+    async supersede(newer) {
+      const rows = all(
+        `UPDATE deployments SET status = 'CANCELED', status_reason = ?, updated_at = ?, finished_at = ?
+         WHERE project_id = ? AND status = 'QUEUED' AND id <> ? AND branch IS ? AND created_at <= ?
+         RETURNING id`,
+        `superseded by newer deployment ${newer.id}`,
+        nowIso(),
+        nowIso(),
+        newer.projectId,
+        newer.id,
+        newer.branch,
+        newer.createdAt,
+      );
+      return rows.map((r) => String(r.id));
+    },
+    async stale(before, claimedBy) {
+      return all(
+        `SELECT * FROM deployments WHERE status = 'IN_PROGRESS'
+           AND (heartbeat_at IS NULL OR heartbeat_at < ? OR claimed_by = ?) ORDER BY created_at`,
+        before,
+        claimedBy ?? null,
+      ).map(toDeployment);
+    },
+  };
+
+  const env: ProjectEnv = {
+    async set(projectId, key, valueEncrypted) {
+      const at = nowIso();
+      run(
+        `INSERT INTO project_env (project_id, key, value_encrypted, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (project_id, key) DO UPDATE SET value_encrypted = excluded.value_encrypted, updated_at = excluded.updated_at`,
+        projectId,
+        key,
+        valueEncrypted,
+        at,
+        at,
+      );
+    },
+    async list(projectId) {
+      return all("SELECT * FROM project_env WHERE project_id = ? ORDER BY key", projectId).map(toEnvVar);
+    },
+    async remove(projectId, key) {
+      return run("DELETE FROM project_env WHERE project_id = ? AND key = ?", projectId, key).changes > 0;
     },
   };
 
@@ -280,6 +475,7 @@ export function openSqliteStore(path: string): Store {
     sessions,
     projects,
     deployments,
+    env,
     async migrate() {
       db.exec(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",

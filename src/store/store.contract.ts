@@ -16,6 +16,7 @@ export function settings(overrides: Partial<ProjectSettings> = {}): ProjectSetti
     buildCommand: null,
     outputDirectory: null,
     buildTimeoutSeconds: null,
+    spaFallback: true,
     ...overrides,
   };
 }
@@ -234,6 +235,224 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         Array.from({ length: 8 }, () => store.deployments.transition(d.id, "IN_PROGRESS", null)),
       );
       expect(results.filter((r) => r !== null).length).toBe(1);
+    });
+
+    test("queue: claims are exclusive, oldest first, one build per project at a time", async () => {
+      const store = await open();
+      const user = await store.users.create({ email: email(), passwordHash: null });
+      const a = await store.projects.create({ userId: user.id, ...settings() });
+      const b = await store.projects.create({ userId: user.id, ...settings() });
+      const queue = (projectId: string, branch: string) =>
+        store.deployments.create({
+          projectId,
+          userId: user.id,
+          status: "QUEUED",
+          target: "preview",
+          branch,
+          commitSha: null,
+        });
+      const a1 = await queue(a.id, "one");
+      await Bun.sleep(2);
+      const a2 = await queue(a.id, "two");
+      await Bun.sleep(2);
+      const b1 = await queue(b.id, "one");
+      // Other tests share the store: only look at this test's deployments.
+      const mine = new Set([a1.id, a2.id, b1.id]);
+      const claims: string[] = [];
+      for (let i = 0; i < 50 && claims.length < 2; i++) {
+        const results = await Promise.all(
+          [1, 2, 3, 4].map((n) => store.deployments.claimNext(`w${n}`, new Date().toISOString())),
+        );
+        for (const r of results) if (r && mine.has(r.deployment.id)) claims.push(r.deployment.id);
+        for (const r of results)
+          if (r && !mine.has(r.deployment.id))
+            await store.deployments.transition(r.deployment.id, "FAIL", "x");
+      }
+      expect(claims.sort()).toEqual([a1.id, b1.id].sort());
+      const claimed = await store.deployments.find(a1.id);
+      expect(claimed?.status).toBe("IN_PROGRESS");
+      expect(claimed?.startedAt).not.toBeNull();
+      expect(claimed?.claimedBy).toMatch(/^w[1-4]$/);
+      // a2 waits while a1 builds, then becomes claimable.
+      expect((await store.deployments.find(a2.id))?.status).toBe("QUEUED");
+      const done = await store.deployments.transition(a1.id, "FAIL", "boom");
+      expect(done?.finishedAt).not.toBeNull();
+      let next = await store.deployments.claimNext("w9", new Date().toISOString());
+      while (next && !mine.has(next.deployment.id)) {
+        await store.deployments.transition(next.deployment.id, "FAIL", "x");
+        next = await store.deployments.claimNext("w9", new Date().toISOString());
+      }
+      expect(next?.deployment.id).toBe(a2.id);
+      expect(next?.project.id).toBe(a.id);
+    });
+
+    test("queue: a newer deployment supersedes queued older ones of the same branch only", async () => {
+      const store = await open();
+      const user = await store.users.create({ email: email(), passwordHash: null });
+      const project = await store.projects.create({ userId: user.id, ...settings() });
+      const queue = (branch: string) =>
+        store.deployments.create({
+          projectId: project.id,
+          userId: user.id,
+          status: "QUEUED",
+          target: "preview",
+          branch,
+          commitSha: null,
+        });
+      const old1 = await queue("main");
+      const other = await queue("feature");
+      await Bun.sleep(2);
+      const newest = await queue("main");
+      expect(await store.deployments.supersede(newest)).toEqual([old1.id]);
+      const canceled = await store.deployments.find(old1.id);
+      expect(canceled?.status).toBe("CANCELED");
+      expect(canceled?.statusReason).toContain(newest.id);
+      expect((await store.deployments.find(other.id))?.status).toBe("QUEUED");
+      expect((await store.deployments.find(newest.id))?.status).toBe("QUEUED");
+    });
+
+    test("ready: production pointer moves forward only, previews never move it", async () => {
+      const store = await open();
+      const user = await store.users.create({ email: email(), passwordHash: null });
+      const project = await store.projects.create({ userId: user.id, ...settings() });
+      const make = async (target: "production" | "preview") => {
+        const d = await store.deployments.create({
+          projectId: project.id,
+          userId: user.id,
+          status: "QUEUED",
+          target,
+          branch: "main",
+          commitSha: null,
+        });
+        await store.deployments.transition(d.id, "IN_PROGRESS", null);
+        await Bun.sleep(2);
+        return d;
+      };
+      const older = await make("production");
+      const newer = await make("production");
+      const preview = await make("preview");
+      expect((await store.deployments.markReady(newer.id))?.status).toBe("READY");
+      expect((await store.projects.find(project.id))?.productionDeploymentId).toBe(newer.id);
+      expect((await store.deployments.markReady(older.id))?.status).toBe("READY");
+      expect((await store.projects.find(project.id))?.productionDeploymentId).toBe(newer.id);
+      await store.deployments.markReady(preview.id);
+      expect((await store.projects.find(project.id))?.productionDeploymentId).toBe(newer.id);
+      expect(await store.deployments.markReady(newer.id)).toBeNull();
+    });
+
+    test("liveness: heartbeats keep a build fresh; stale ones are found", async () => {
+      const store = await open();
+      const user = await store.users.create({ email: email(), passwordHash: null });
+      const project = await store.projects.create({ userId: user.id, ...settings() });
+      const d = await store.deployments.create({
+        projectId: project.id,
+        userId: user.id,
+        status: "QUEUED",
+        target: "preview",
+        branch: "main",
+        commitSha: null,
+      });
+      await store.deployments.transition(d.id, "IN_PROGRESS", null);
+      await store.deployments.heartbeat(d.id, "2020-01-01T00:00:00.000Z");
+      const staleIds = (await store.deployments.stale("2021-01-01T00:00:00.000Z")).map((x) => x.id);
+      expect(staleIds).toContain(d.id);
+      await store.deployments.heartbeat(d.id, "2099-01-01T00:00:00.000Z");
+      expect((await store.deployments.stale("2021-01-01T00:00:00.000Z")).map((x) => x.id)).not.toContain(
+        d.id,
+      );
+    });
+
+    test("env: set, overwrite, list, remove; gone with the project", async () => {
+      const store = await open();
+      const user = await store.users.create({ email: email(), passwordHash: null });
+      const project = await store.projects.create({ userId: user.id, ...settings() });
+      await store.env.set(project.id, "API_URL", "c1");
+      await store.env.set(project.id, "TOKEN", "c2");
+      await store.env.set(project.id, "API_URL", "c3");
+      expect((await store.env.list(project.id)).map((v) => [v.key, v.valueEncrypted])).toEqual([
+        ["API_URL", "c3"],
+        ["TOKEN", "c2"],
+      ]);
+      expect(await store.env.remove(project.id, "TOKEN")).toBe(true);
+      expect(await store.env.remove(project.id, "TOKEN")).toBe(false);
+      await store.projects.delete(user.id, project.id);
+      expect(await store.env.list(project.id)).toEqual([]);
+    });
+
+    test("routing: host ids, branch previews, promote and rollback as pointer swaps", async () => {
+      const store = await open();
+      const user = await store.users.create({ email: email(), passwordHash: null });
+      const project = await store.projects.create({ userId: user.id, ...settings({ spaFallback: false }) });
+      const ready = async (branch: string, target: "production" | "preview") => {
+        const d = await store.deployments.create({
+          projectId: project.id,
+          userId: user.id,
+          status: "QUEUED",
+          target,
+          branch,
+          commitSha: null,
+        });
+        await store.deployments.transition(d.id, "IN_PROGRESS", null);
+        await Bun.sleep(2);
+        return (await store.deployments.markReady(d.id)) ?? d;
+      };
+      const v1 = await ready("main", "production");
+      const v2 = await ready("main", "production");
+      const feature = await ready("Feature/Login_Page", "preview");
+      expect(feature.branchSlug).toBe("feature-login-page");
+
+      const hostId = v1.id.replaceAll("-", "").slice(0, 12);
+      expect((await store.deployments.findByHostId(project.id, hostId))?.id).toBe(v1.id);
+      expect(await store.deployments.findByHostId(project.id, "zzzzzzzzzzzz")).toBeNull();
+      const other = await store.projects.create({ userId: user.id, ...settings() });
+      expect(await store.deployments.findByHostId(other.id, hostId)).toBeNull();
+
+      expect((await store.deployments.latestForBranch(project.id, "feature-login-page", false))?.id).toBe(
+        feature.id,
+      );
+      expect(await store.deployments.latestForBranch(project.id, "feature-login", false)).toBeNull();
+      expect((await store.deployments.latestForBranch(project.id, "feature-login", true))?.id).toBe(
+        feature.id,
+      );
+      expect((await store.deployments.latestForBranch(project.id, "main", false))?.id).toBe(v2.id);
+
+      const route = (await store.projects.routes()).find((r) => r.id === project.id);
+      expect(route).toEqual({
+        id: project.id,
+        subDomain: project.subDomain,
+        customDomain: null,
+        productionDeploymentId: v2.id,
+        spaFallback: false,
+      });
+
+      expect((await store.projects.find(project.id))?.previousProductionDeploymentId).toBe(v1.id);
+      const rolled = await store.projects.rollback(project.id);
+      expect([rolled?.productionDeploymentId, rolled?.previousProductionDeploymentId]).toEqual([
+        v1.id,
+        v2.id,
+      ]);
+      const promoted = await store.projects.promote(project.id, feature.id);
+      expect([promoted?.productionDeploymentId, promoted?.previousProductionDeploymentId]).toEqual([
+        feature.id,
+        v1.id,
+      ]);
+      // Promoting the current production deployment changes nothing and succeeds.
+      expect((await store.projects.promote(project.id, feature.id))?.previousProductionDeploymentId).toBe(
+        v1.id,
+      );
+      // Not READY, or another project's deployment: refused.
+      const queued = await store.deployments.create({
+        projectId: project.id,
+        userId: user.id,
+        status: "QUEUED",
+        target: "preview",
+        branch: "x",
+        commitSha: null,
+      });
+      expect(await store.projects.promote(project.id, queued.id)).toBeNull();
+      expect(await store.projects.promote(other.id, v1.id)).toBeNull();
+      const fresh = await store.projects.create({ userId: user.id, ...settings() });
+      expect(await store.projects.rollback(fresh.id)).toBeNull();
     });
   });
 }

@@ -42,7 +42,11 @@ export interface Project {
   buildCommand: string | null;
   outputDirectory: string | null;
   buildTimeoutSeconds: number | null;
+  /** Serve /index.html for unknown paths when the site has no 404.html (single-page apps). */
+  spaFallback: boolean;
   productionDeploymentId: string | null;
+  /** Where `rollback` goes: the production deployment before the current one. */
+  previousProductionDeploymentId: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -59,6 +63,7 @@ export type ProjectSettings = Pick<
   | "buildCommand"
   | "outputDirectory"
   | "buildTimeoutSeconds"
+  | "spaFallback"
 >;
 
 export type DeploymentTarget = "production" | "preview";
@@ -71,8 +76,22 @@ export interface Deployment {
   statusReason: string | null;
   target: DeploymentTarget;
   branch: string | null;
+  /** The branch as it appears in preview host names (see branchSlug). */
+  branchSlug: string | null;
   commitSha: string | null;
+  /** Worker process that claimed the build, and its last sign of life. */
+  claimedBy: string | null;
+  heartbeatAt: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
   createdAt: string;
+  updatedAt: string;
+}
+
+/** A project environment variable as stored: the value is ciphertext (see src/deploy/env.ts). */
+export interface StoredEnvVar {
+  key: string;
+  valueEncrypted: string;
   updatedAt: string;
 }
 
@@ -119,6 +138,30 @@ export interface Projects {
   list(userId: string, page: PageRequest): Promise<Page<Project>>;
   update(userId: string, id: string, patch: Partial<ProjectSettings>): Promise<Project | null>;
   delete(userId: string, id: string): Promise<boolean>;
+  /** Unscoped read, for the platform's own roles (worker, proxy); never for a user's request. */
+  find(id: string): Promise<Project | null>;
+  /** Every project's routing fields, for the proxy's route table. */
+  routes(): Promise<ProjectRoute[]>;
+  /**
+   * Points production at `deploymentId` (which must be a READY deployment of the project) and remembers the
+   * previous one; one atomic update. Null when the deployment is not READY or not the project's.
+   */
+  promote(projectId: string, deploymentId: string): Promise<Project | null>;
+  /** Swaps production and previous production; null when there is nothing to roll back to. */
+  rollback(projectId: string): Promise<Project | null>;
+}
+
+export type ProjectRoute = Pick<
+  Project,
+  "id" | "subDomain" | "customDomain" | "productionDeploymentId" | "spaFallback"
+>;
+
+/** Per-project environment variables (callers check ownership of the project first). */
+export interface ProjectEnv {
+  set(projectId: string, key: string, valueEncrypted: string): Promise<void>;
+  list(projectId: string): Promise<StoredEnvVar[]>;
+  /** Returns false when the variable did not exist. */
+  remove(projectId: string, key: string): Promise<boolean>;
 }
 
 export interface Deployments {
@@ -138,6 +181,33 @@ export interface Deployments {
    * Returns the updated deployment, or null when the transition was refused (already further along).
    */
   transition(id: string, to: DeploymentStatus, reason: string | null): Promise<Deployment | null>;
+  /** Unscoped read, for the platform's own roles. */
+  find(id: string): Promise<Deployment | null>;
+  /** The READY deployment of a project whose id starts with these 12 hex digits (its immutable host). */
+  findByHostId(projectId: string, hostId: string): Promise<Deployment | null>;
+  /**
+   * The newest READY deployment of a project's branch, by its slug; a slug cut short to fit a host name
+   * (`truncated`) matches branch slugs that start with it.
+   */
+  latestForBranch(projectId: string, slug: string, truncated: boolean): Promise<Deployment | null>;
+  /**
+   * Claims the oldest QUEUED deployment whose project has no build IN_PROGRESS and moves it to IN_PROGRESS,
+   * exclusively: two workers (even in two processes on one Postgres) never claim the same one.
+   */
+  claimNext(workerId: string, at: string): Promise<{ deployment: Deployment; project: Project } | null>;
+  /** Records the commit a branch deployment resolved to (only the first time). */
+  recordCommit(id: string, sha: string): Promise<void>;
+  /** Records a sign of life of a running build (ignored unless IN_PROGRESS). */
+  heartbeat(id: string, at: string): Promise<void>;
+  /**
+   * IN_PROGRESS -> READY, and for a production deployment moves the project's production pointer to it
+   * unless a newer deployment is already production; one atomic update. Null when not IN_PROGRESS.
+   */
+  markReady(id: string): Promise<Deployment | null>;
+  /** Cancels QUEUED deployments of the same project and branch created before `newer` (a newer push wins). */
+  supersede(newer: Deployment): Promise<string[]>;
+  /** IN_PROGRESS deployments whose last sign of life is older than `before`, or claimed by `claimedBy`. */
+  stale(before: string, claimedBy?: string): Promise<Deployment[]>;
 }
 
 export interface Store {
@@ -146,6 +216,7 @@ export interface Store {
   sessions: Sessions;
   projects: Projects;
   deployments: Deployments;
+  env: ProjectEnv;
   /** Applies pending migrations; refuses a schema newer than this binary. Returns versions applied. */
   migrate(): Promise<number[]>;
   close(): Promise<void>;

@@ -1,0 +1,103 @@
+// Builder output: turns process output into numbered, capped, secret-masked log events.
+
+import { type BuildEvent, MAX_LINE_CHARS, MAX_LOG_LINES, type StatusEvent } from "../schema/events.ts";
+
+type Stream = "stdout" | "stderr" | "system";
+
+export interface Emitter {
+  /** Whole lines of text (split on newlines). */
+  log(stream: Stream, text: string): void;
+  /** A chunk of process output; partial lines wait for their end (call flush() when the process exits). */
+  chunk(stream: "stdout" | "stderr", text: string): void;
+  flush(): void;
+  status(status: StatusEvent["status"], extra?: { reason?: string; commitSha?: string }): void;
+  heartbeat(): void;
+  /** The last sequence number used, so a runner can continue the numbering. */
+  readonly lastSeq: number;
+}
+
+const MASK = "********";
+
+/** Masks every secret value (env values of 4+ characters) wherever it appears. */
+export function masker(secrets: string[]): (text: string) => string {
+  const values = [...new Set(secrets.filter((s) => s.length >= 4))].sort((a, b) => b.length - a.length);
+  if (values.length === 0) return (text) => text;
+  return (text) => {
+    let out = text;
+    for (const value of values) out = out.split(value).join(MASK);
+    return out;
+  };
+}
+
+export function createEmitter(
+  deploymentId: string,
+  write: (event: BuildEvent) => void,
+  secrets: string[],
+): Emitter {
+  const mask = masker(secrets);
+  let seq = 0;
+  let cutOff = false;
+  const partial: Record<"stdout" | "stderr", string> = { stdout: "", stderr: "" };
+  const now = () => new Date().toISOString();
+
+  const line = (stream: Stream, raw: string) => {
+    if (cutOff) return;
+    if (seq >= MAX_LOG_LINES) {
+      cutOff = true;
+      seq++;
+      write({
+        type: "log",
+        deploymentId,
+        seq,
+        stream: "system",
+        text: `[log truncated: more than ${MAX_LOG_LINES} lines; the build goes on]`,
+        at: now(),
+      });
+      return;
+    }
+    // Mask before cutting, so a secret straddling the cut cannot leak its first half.
+    let text = mask(raw.replace(/\r$/, ""));
+    if (text.length > MAX_LINE_CHARS) text = `${text.slice(0, MAX_LINE_CHARS)} … [line truncated]`;
+    seq++;
+    write({ type: "log", deploymentId, seq, stream, text, at: now() });
+  };
+
+  return {
+    log(stream, text) {
+      for (const l of text.split("\n")) line(stream, l);
+    },
+    chunk(stream, text) {
+      const lines = (partial[stream] + text).split("\n");
+      partial[stream] = lines.pop() ?? "";
+      // A line without an end still has to go out eventually (progress bars); cap what waits.
+      if (partial[stream].length > MAX_LINE_CHARS * 4) {
+        lines.push(partial[stream]);
+        partial[stream] = "";
+      }
+      for (const l of lines) line(stream, l);
+    },
+    flush() {
+      for (const stream of ["stdout", "stderr"] as const) {
+        if (partial[stream] !== "") line(stream, partial[stream]);
+        partial[stream] = "";
+      }
+    },
+    status(status, extra = {}) {
+      const reason = extra.reason === undefined ? undefined : mask(extra.reason).slice(0, 1000);
+      write({
+        type: "status",
+        deploymentId,
+        status,
+        ...(reason !== undefined && { reason }),
+        ...(extra.commitSha !== undefined && { commitSha: extra.commitSha }),
+        at: now(),
+      });
+    },
+    heartbeat() {
+      write({ type: "heartbeat", deploymentId, at: now() });
+    },
+    get lastSeq() {
+      return seq;
+    },
+  };
+}

@@ -1,0 +1,36 @@
+// The build job: everything a builder needs, handed over on stdin by a runner; validated like any input.
+
+import { type Static, Type } from "@sinclair/typebox";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+
+export const BuildJob = Type.Object({
+  deploymentId: Type.String({ minLength: 36, maxLength: 36 }),
+  gitUrl: Type.String({ minLength: 1, maxLength: 2048 }),
+  branch: Nullable(Type.String({ maxLength: 255 })),
+  commitSha: Nullable(Type.String({ pattern: "^[0-9a-f]{7,40}$" })),
+  rootDirectory: Nullable(Type.String({ maxLength: 255 })),
+  installCommand: Nullable(Type.String({ maxLength: 1000 })),
+  buildCommand: Nullable(Type.String({ maxLength: 1000 })),
+  outputDirectory: Nullable(Type.String({ maxLength: 255 })),
+  /** The project's variables, decrypted: passed to install and build, masked in the log. */
+  env: Type.Record(Type.String(), Type.String()),
+  allowLocalGit: Type.Boolean(),
+  sandbox: Type.Union([Type.Literal("bwrap"), Type.Literal("none")]),
+  limits: Type.Object({ memoryMb: Type.Integer(), pids: Type.Integer(), timeoutMs: Type.Integer() }),
+  /** Host paths: the build's scratch dir, the project's package cache, and where artifacts go. */
+  workDir: Type.String(),
+  cacheDir: Nullable(Type.String()),
+  artifactsDir: Type.String(),
+});
+
+export type BuildJob = Static<typeof BuildJob>;
+
+const check = TypeCompiler.Compile(BuildJob);
+
+export function parseJob(value: unknown): BuildJob {
+  if (check.Check(value)) return value;
+  const first = check.Errors(value).First();
+  throw new Error(`invalid build job: ${first ? `${first.path} ${first.message}` : "wrong shape"}`);
+}

@@ -1,0 +1,186 @@
+// The build program: clone -> detect -> install -> build -> upload, reporting every step as events.
+// Runs as `minivercel builder` (job on stdin, events as JSON lines on stdout), under a runner.
+
+import { mkdirSync, rmSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
+import type { BuildEvent } from "../schema/events.ts";
+import { detectBuild } from "../src/build/detect.ts";
+import { runSandboxed, type SandboxResult, sandboxProblem } from "../src/build/sandbox.ts";
+import { uploadOutput } from "../src/build/upload.ts";
+import { AppError } from "../src/errors.ts";
+import { openArtifacts } from "../src/store/artifacts.ts";
+import { createEmitter, type Emitter } from "./emitter.ts";
+import { cloneRepository } from "./git.ts";
+import { type BuildJob, parseJob } from "./job.ts";
+
+const HEARTBEAT_MS = 5_000;
+
+/** A step failure whose message is meant for the build log and the deployment's status reason. */
+class BuildFailure extends Error {}
+
+function insideOf(root: string, sub: string | null, what: string): string {
+  const target = resolve(root, sub ?? "");
+  const rel = relative(root, target);
+  if (rel.startsWith("..") || resolve(root, rel) !== target)
+    throw new BuildFailure(`${what} points outside the repository`);
+  return target;
+}
+
+function describe(result: SandboxResult, step: string, limits: BuildJob["limits"]): string | null {
+  if (result.canceled) return `${step} was canceled`;
+  if (result.timedOut) return `build timed out after ${Math.round(limits.timeoutMs / 1000)} s`;
+  if (result.memoryExceeded) return `${step} ran out of memory (limit ${limits.memoryMb} MB)`;
+  if (result.exitCode !== 0) return `${step} failed with exit code ${result.exitCode ?? "unknown"}`;
+  return null;
+}
+
+/** Package managers' caches live in /cache (the project's own cache dir) so reinstalls are fast. */
+function toolEnv(withCache: boolean): Record<string, string> {
+  const env: Record<string, string> = { COREPACK_ENABLE_DOWNLOAD_PROMPT: "0", NO_UPDATE_NOTIFIER: "1" };
+  if (!withCache) return env;
+  return {
+    ...env,
+    npm_config_cache: "/cache/npm",
+    npm_config_store_dir: "/cache/pnpm",
+    YARN_CACHE_FOLDER: "/cache/yarn",
+    BUN_INSTALL_CACHE_DIR: "/cache/bun",
+    COREPACK_HOME: "/cache/corepack",
+  };
+}
+
+export async function runBuild(job: BuildJob, out: Emitter, signal: AbortSignal): Promise<void> {
+  const started = Date.now();
+  const deadline = started + job.limits.timeoutMs;
+  const checkout = join(job.workDir, "src");
+  mkdirSync(checkout, { recursive: true });
+  if (job.sandbox === "none") {
+    out.log(
+      "system",
+      "WARNING: BUILD_SANDBOX=none: this build runs without isolation and can read the host.",
+    );
+  } else {
+    const problem = sandboxProblem();
+    if (problem)
+      throw new BuildFailure(
+        `the build sandbox is unavailable (${problem}); builds are refused until it works`,
+      );
+  }
+
+  out.log("system", `Cloning ${job.gitUrl} (${job.commitSha ?? `branch ${job.branch ?? "main"}`})`);
+  const commitSha = await cloneRepository(
+    {
+      url: job.gitUrl,
+      branch: job.branch,
+      commitSha: job.commitSha,
+      dir: checkout,
+      allowLocal: job.allowLocalGit,
+    },
+    (stream, text) => out.chunk(stream, text),
+    signal,
+  ).catch((error: unknown) => {
+    out.flush();
+    throw new BuildFailure(error instanceof Error ? error.message : "clone failed");
+  });
+  out.flush();
+  out.log("system", `Checked out ${commitSha.slice(0, 12)}`);
+  out.status("IN_PROGRESS", { commitSha });
+
+  const projectDir = insideOf(checkout, job.rootDirectory, "rootDirectory");
+  const plan = await detectBuild(projectDir, job).catch((error: unknown) => {
+    throw new BuildFailure(error instanceof AppError ? error.message : "could not read the project");
+  });
+  for (const note of plan.notes) out.log("system", note);
+
+  const cwd = relative(checkout, projectDir);
+  for (const [step, command] of [
+    ["install", plan.installCommand],
+    ["build", plan.buildCommand],
+  ] as const) {
+    if (!command) continue;
+    const remaining = deadline - Date.now();
+    if (remaining <= 0)
+      throw new BuildFailure(`build timed out after ${Math.round(job.limits.timeoutMs / 1000)} s`);
+    out.log("system", `Running "${command}"`);
+    const result = await runSandboxed({
+      mode: job.sandbox,
+      workspace: checkout,
+      cwd,
+      command,
+      env: { ...job.env, ...toolEnv(job.cacheDir !== null), CI: "1" },
+      ...(job.cacheDir !== null && { cacheDir: job.cacheDir }),
+      network: "registry",
+      limits: { memoryBytes: job.limits.memoryMb * 1024 * 1024, pids: job.limits.pids, timeoutMs: remaining },
+      onOutput: (stream, text) => out.chunk(stream, text),
+      signal,
+    });
+    out.flush();
+    const problem = describe(result, step, job.limits);
+    if (problem) throw new BuildFailure(problem);
+    out.log("system", `${step} finished in ${(result.durationMs / 1000).toFixed(1)} s`);
+  }
+
+  const outputDir = insideOf(projectDir, plan.outputDirectory, "outputDirectory");
+  out.log("system", `Uploading ${relative(checkout, outputDir) || "."}`);
+  const artifacts = await openArtifacts({ kind: "disk", dir: job.artifactsDir });
+  const stats = await uploadOutput(artifacts, job.deploymentId, outputDir, {
+    log: (message) => out.log("system", message),
+  }).catch((error: unknown) => {
+    if (error instanceof AppError) throw new BuildFailure(error.message);
+    throw error;
+  });
+  out.log(
+    "system",
+    `Deployed ${stats.files} files (${stats.uploaded} new) in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
+  out.status("READY", { commitSha });
+}
+
+/** The `builder` subcommand: job from stdin, events to stdout; ends with exactly one terminal status. */
+export async function builderMain(): Promise<number> {
+  const reader = Bun.stdin.stream().getReader();
+  let buffered = "";
+  const decoder = new TextDecoder();
+  while (!buffered.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffered += decoder.decode(value, { stream: true });
+  }
+  const job = parseJob(JSON.parse(buffered.split("\n")[0] ?? "null"));
+  const write = (event: BuildEvent) => process.stdout.write(`${JSON.stringify(event)}\n`);
+  const out = createEmitter(job.deploymentId, write, Object.values(job.env));
+
+  const controller = new AbortController();
+  const stop = (why: string) => {
+    if (!controller.signal.aborted) controller.abort(new Error(why));
+  };
+  process.on("SIGTERM", () => stop("canceled"));
+  process.on("SIGINT", () => stop("canceled"));
+  // The runner keeps stdin open; EOF means it died, so nothing would record this build: stop.
+  void (async () => {
+    while (!(await reader.read()).done) {}
+    stop("runner went away");
+  })();
+  const beat = setInterval(() => out.heartbeat(), HEARTBEAT_MS);
+
+  try {
+    await runBuild(job, out, controller.signal);
+    return 0;
+  } catch (error) {
+    out.flush();
+    if (controller.signal.aborted) {
+      out.log("system", "Build canceled.");
+      out.status("CANCELED", { reason: "canceled" });
+      return 0;
+    }
+    const message = error instanceof BuildFailure ? error.message : "internal builder error";
+    if (!(error instanceof BuildFailure)) console.error("builder:", error);
+    out.log("system", `Error: ${message}`);
+    out.status("FAIL", { reason: message });
+    return 0;
+  } finally {
+    clearInterval(beat);
+    rmSync(job.workDir, { recursive: true, force: true });
+    // Stop watching the lifeline, so nothing keeps the process alive once the events are out.
+    await reader.cancel().catch(() => undefined);
+  }
+}

@@ -1,0 +1,5 @@
+-- v3: routing: SPA fallback per project, the previous production deployment (rollback), branch preview hosts.
+ALTER TABLE projects ADD COLUMN spa_fallback INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE projects ADD COLUMN previous_production_deployment_id VARCHAR(36);
+ALTER TABLE deployments ADD COLUMN branch_slug TEXT;
+CREATE INDEX deployments_branch ON deployments (project_id, branch_slug, status, created_at);

@@ -1,0 +1,45 @@
+// /api/projects/:id/env: a project's environment variables; values go in, only names come out.
+
+import { Elysia, t } from "elysia";
+import { listEnvVars, removeEnvVar, setEnvVar } from "../deploy/env.ts";
+import type { Deps } from "../deps.ts";
+import { requireUser } from "./auth.ts";
+import { ErrorBody } from "./schemas.ts";
+
+const Params = t.Object({ id: t.String({ maxLength: 64 }), key: t.String({ maxLength: 128 }) });
+const EnvList = t.Object({ items: t.Array(t.Object({ key: t.String(), updatedAt: t.String() })) });
+
+export function envRoutes({ store, sealer, auth }: Pick<Deps, "store" | "sealer" | "auth">) {
+  const errors = { 401: ErrorBody, 404: ErrorBody, 422: ErrorBody };
+  return new Elysia({ tags: ["environment"] })
+    .use(requireUser(auth))
+    .get(
+      "/projects/:id/env",
+      async ({ user, params }) => ({ items: await listEnvVars(store, user.id, params.id) }),
+      {
+        params: t.Object({ id: t.String({ maxLength: 64 }) }),
+        response: { 200: EnvList, ...errors },
+        detail: { summary: "List a project's variable names (values are write-only)" },
+      },
+    )
+    .put(
+      "/projects/:id/env/:key",
+      async ({ user, params, body, set }) => {
+        await setEnvVar(store, sealer, user.id, params.id, params.key, body.value);
+        set.status = 204;
+      },
+      {
+        params: Params,
+        body: t.Object({ value: t.String({ maxLength: 65536 }) }, { additionalProperties: false }),
+        detail: { summary: "Set a variable (encrypted at rest; passed only to this project's builds)" },
+      },
+    )
+    .delete(
+      "/projects/:id/env/:key",
+      async ({ user, params, set }) => {
+        await removeEnvVar(store, user.id, params.id, params.key);
+        set.status = 204;
+      },
+      { params: Params, detail: { summary: "Remove a variable" } },
+    );
+}

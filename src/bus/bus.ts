@@ -1,0 +1,39 @@
+// Bus port: build events and route changes between roles. In-process by default, Kafka when configured.
+
+export type Topic = "build-events" | "route-changes";
+
+export interface ConsumeOptions {
+  /** Messages handled at once across keys; within a key always one at a time, in order. */
+  concurrency?: number;
+}
+
+export interface Subscription {
+  stop(): Promise<void>;
+}
+
+export interface Bus {
+  /** Sends a message; messages with the same key are delivered in the order they were published. */
+  publish(topic: Topic, key: string, value: unknown): Promise<void>;
+  /**
+   * Delivers each message of `topic` to one consumer of `group` (at least once), in order per key.
+   * A group name unique to a process makes it see every message (how every proxy learns every route change).
+   */
+  consume(
+    topic: Topic,
+    group: string,
+    handler: (value: unknown, key: string) => Promise<void>,
+    options?: ConsumeOptions,
+  ): Promise<Subscription>;
+  close(): Promise<void>;
+}
+
+export type BusConfig = { kind: "memory" };
+
+export async function openBus(config: BusConfig): Promise<Bus> {
+  switch (config.kind) {
+    case "memory": {
+      const { memoryBus } = await import("./bus-memory.ts");
+      return memoryBus();
+    }
+  }
+}

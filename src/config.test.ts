@@ -1,0 +1,228 @@
+// Config: defaults with no environment, flag precedence, backend selection, and a named error for every bad value.
+
+import { describe, expect, test } from "bun:test";
+import { resolve } from "node:path";
+import { type Env, loadConfig, parseRoles, type ServeFlags } from "./config.ts";
+import { ConfigError } from "./errors.ts";
+
+/** Asserts loadConfig refuses with a ConfigError whose variable (and message prefix) is `variable`. */
+function refuses(env: Env, variable: string, flags: ServeFlags = {}): ConfigError {
+  let caught: unknown;
+  try {
+    loadConfig(env, flags);
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toBeInstanceOf(ConfigError);
+  const error = caught as ConfigError;
+  expect({ env, variable: error.variable }).toEqual({ env, variable });
+  expect(error.message.startsWith(`${variable}: `)).toBe(true);
+  return error;
+}
+
+describe("defaults", () => {
+  test("an empty environment gives the embedded setup on the seed's ports", () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(9000);
+    expect(config.proxyPort).toBe(8001);
+    expect(config.host).toBe("0.0.0.0");
+    expect(config.baseDomain).toBe("localhost");
+    expect(config.roles).toEqual(["api", "worker", "proxy"]);
+    // Resolved against the working directory, so later chdirs cannot move the data.
+    expect(config.dataDir).toBe(resolve("./data"));
+    expect(config.store).toEqual({ kind: "sqlite", path: `${resolve("./data")}/minivercel.db` });
+    expect(config.kafka).toBeNull();
+    expect(config.clickhouse).toBeNull();
+    expect(config.s3).toBeNull();
+    expect(config.ecs).toBeNull();
+    expect(config.jwtIssuers).toEqual([]);
+    expect(config.frontendUrl).toBeNull();
+    expect(config.allowLocalGit).toBe(false);
+  });
+
+  test("empty strings count as unset", () => {
+    const config = loadConfig({ PORT: "", PROXY_PORT: "", BASE_DOMAIN: " ", DATABASE_URL: "" });
+    expect(config.port).toBe(9000);
+    expect(config.proxyPort).toBe(8001);
+    expect(config.baseDomain).toBe("localhost");
+    expect(config.store.kind).toBe("sqlite");
+  });
+});
+
+describe("sources", () => {
+  test("environment values are read", () => {
+    const config = loadConfig({
+      PORT: "3000",
+      PROXY_PORT: "3001",
+      BASE_DOMAIN: "Sites.Example.COM.",
+      MINIVERCEL_DATA: "/srv/mv",
+      MINIVERCEL_ROLE: "proxy",
+      LISTEN_HOST: "127.0.0.1",
+      MINIVERCEL_ALLOW_LOCAL_GIT: "yes",
+    });
+    expect(config.port).toBe(3000);
+    expect(config.proxyPort).toBe(3001);
+    expect(config.baseDomain).toBe("sites.example.com");
+    expect(config.dataDir).toBe("/srv/mv");
+    expect(config.store).toEqual({ kind: "sqlite", path: "/srv/mv/minivercel.db" });
+    expect(config.roles).toEqual(["proxy"]);
+    expect(config.host).toBe("127.0.0.1");
+    expect(config.allowLocalGit).toBe(true);
+  });
+
+  test("flags override the environment", () => {
+    const env = {
+      PORT: "3000",
+      PROXY_PORT: "3001",
+      MINIVERCEL_DATA: "/srv/env",
+      MINIVERCEL_ROLE: "worker",
+      LISTEN_HOST: "0.0.0.0",
+    };
+    const config = loadConfig(env, {
+      port: "4000",
+      proxyPort: "4001",
+      data: "/srv/flag",
+      role: "api",
+      host: "127.0.0.1",
+    });
+    expect(config.port).toBe(4000);
+    expect(config.proxyPort).toBe(4001);
+    expect(config.dataDir).toBe("/srv/flag");
+    expect(config.roles).toEqual(["api"]);
+    expect(config.host).toBe("127.0.0.1");
+    // A flag left out keeps the environment's value.
+    expect(loadConfig(env, { port: "4000" }).proxyPort).toBe(3001);
+  });
+
+  test("DATABASE_URL selects Postgres", () => {
+    for (const url of ["postgres://mv:secret@db:5432/mv", "postgresql://db/mv"]) {
+      expect(loadConfig({ DATABASE_URL: url }).store).toEqual({ kind: "postgres", url });
+    }
+  });
+
+  test("SUPABASE_URL produces the Supabase issuer", () => {
+    const config = loadConfig({ SUPABASE_URL: "https://abc.supabase.co/" });
+    expect(config.jwtIssuers).toEqual([
+      {
+        issuer: "https://abc.supabase.co/auth/v1",
+        jwksUrl: "https://abc.supabase.co/auth/v1/.well-known/jwks.json",
+        audience: "authenticated",
+      },
+    ]);
+  });
+
+  test("an OIDC issuer sits beside Supabase, with a default JWKS URL", () => {
+    const config = loadConfig({
+      SUPABASE_URL: "https://abc.supabase.co",
+      OIDC_ISSUER: "https://id.example.com",
+      OIDC_AUDIENCE: "minivercel",
+    });
+    expect(config.jwtIssuers).toHaveLength(2);
+    expect(config.jwtIssuers[1]).toEqual({
+      issuer: "https://id.example.com",
+      jwksUrl: "https://id.example.com/.well-known/jwks.json",
+      audience: "minivercel",
+    });
+  });
+
+  test("comma-separated roles parse and dedupe", () => {
+    expect(parseRoles("api,proxy")).toEqual(["api", "proxy"]);
+    expect(parseRoles(" worker , api ,worker")).toEqual(["worker", "api"]);
+    expect(parseRoles("all")).toEqual(["api", "worker", "proxy"]);
+    expect(parseRoles(undefined)).toEqual(["api", "worker", "proxy"]);
+    expect(loadConfig({}, { role: "proxy,proxy,api" }).roles).toEqual(["proxy", "api"]);
+  });
+
+  test("port 0 (pick a free port) is allowed for both servers together", () => {
+    const config = loadConfig({ PORT: "0", PROXY_PORT: "0" });
+    expect([config.port, config.proxyPort]).toEqual([0, 0]);
+  });
+
+  test("the same port is fine when api and proxy run in separate processes", () => {
+    expect(loadConfig({ PORT: "8080", PROXY_PORT: "8080", MINIVERCEL_ROLE: "api,worker" }).port).toBe(8080);
+    expect(loadConfig({ PORT: "8080", PROXY_PORT: "8080" }, { role: "proxy" }).proxyPort).toBe(8080);
+  });
+});
+
+describe("bad values stop the start with the variable's name", () => {
+  test("PORT", () => {
+    refuses({ PORT: "abc" }, "PORT");
+    refuses({ PORT: "70000" }, "PORT");
+    refuses({ PORT: "-1" }, "PORT");
+    refuses({ PORT: "80.5" }, "PORT");
+    refuses({ PROXY_PORT: "65536" }, "PROXY_PORT");
+    expect(refuses({ PORT: "abc" }, "PORT").message).toContain("'abc'");
+  });
+
+  test("a bad flag value names the variable it stands for", () => {
+    refuses({}, "PORT", { port: "abc" });
+    refuses({}, "PROXY_PORT", { proxyPort: "99999" });
+  });
+
+  test("BASE_DOMAIN", () => {
+    for (const value of ["bad_label.example.com", "-x.example.com", "a..b", "exa mple.com", "x".repeat(64)]) {
+      refuses({ BASE_DOMAIN: value }, "BASE_DOMAIN");
+    }
+  });
+
+  test("DATABASE_URL", () => {
+    refuses({ DATABASE_URL: "mysql://x" }, "DATABASE_URL");
+    refuses({ DATABASE_URL: "not a url" }, "DATABASE_URL");
+  });
+
+  test("roles", () => {
+    refuses({}, "--role", { role: "web" });
+    refuses({}, "--role", { role: "api,bogus" });
+    refuses({ MINIVERCEL_ROLE: "everything" }, "MINIVERCEL_ROLE");
+  });
+
+  test("Kafka", () => {
+    refuses({ KAFKA_BROKERS: "kafka1" }, "KAFKA_BROKERS");
+    refuses({ KAFKA_BROKERS: "kafka1:9092,kafka2" }, "KAFKA_BROKERS");
+    const error = refuses({ KAFKA_BROKERS: "kafka1:9092", KAFKA_USERNAME: "mv" }, "KAFKA_PASSWORD");
+    expect(error.message).toContain("KAFKA_USERNAME");
+    refuses({ KAFKA_BROKERS: "kafka1:9092", KAFKA_PASSWORD: "pw" }, "KAFKA_USERNAME");
+    refuses({ KAFKA_BROKERS: "kafka1:9092", KAFKA_SASL_MECHANISM: "gssapi" }, "KAFKA_SASL_MECHANISM");
+    expect(loadConfig({ KAFKA_BROKERS: "a:9092, b:9093" }).kafka?.brokers).toEqual(["a:9092", "b:9093"]);
+  });
+
+  test("R2 and S3", () => {
+    refuses({ R2_BUCKET_NAME: "sites" }, "R2_ACCOUNT_ID");
+    refuses({ R2_BUCKET_NAME: "sites", R2_ACCOUNT_ID: "acc" }, "R2_ACCESS_KEY_ID");
+    refuses({ S3_BUCKET: "sites" }, "AWS_ACCESS_KEY_ID");
+    const r2 = loadConfig({
+      R2_BUCKET_NAME: "sites",
+      R2_ACCOUNT_ID: "acc",
+      R2_ACCESS_KEY_ID: "id",
+      R2_SECRET_ACCESS_KEY: "secret",
+    }).s3;
+    expect(r2?.endpoint).toBe("https://acc.r2.cloudflarestorage.com");
+  });
+
+  test("OIDC", () => {
+    refuses({ OIDC_ISSUER: "https://id.example.com" }, "OIDC_AUDIENCE");
+    refuses({ OIDC_AUDIENCE: "minivercel" }, "OIDC_ISSUER");
+    refuses({ OIDC_ISSUER: "ftp://id.example.com", OIDC_AUDIENCE: "x" }, "OIDC_ISSUER");
+    refuses({ SUPABASE_URL: "abc.supabase.co" }, "SUPABASE_URL");
+  });
+
+  test("PORT equal to PROXY_PORT when api and proxy share a process", () => {
+    const error = refuses({ PORT: "8080", PROXY_PORT: "8080" }, "PROXY_PORT");
+    expect(error.message).toContain("8080");
+    refuses({ PORT: "8001" }, "PROXY_PORT");
+    refuses({ PORT: "7000", PROXY_PORT: "7000" }, "PROXY_PORT", { role: "api,proxy" });
+  });
+
+  test("booleans", () => {
+    refuses({ MINIVERCEL_ALLOW_LOCAL_GIT: "maybe" }, "MINIVERCEL_ALLOW_LOCAL_GIT");
+    expect(loadConfig({ MINIVERCEL_ALLOW_LOCAL_GIT: "0" }).allowLocalGit).toBe(false);
+    expect(loadConfig({ MINIVERCEL_ALLOW_LOCAL_GIT: "TRUE" }).allowLocalGit).toBe(true);
+  });
+
+  test("other ranges and URLs", () => {
+    refuses({ SESSION_TTL_SECONDS: "5" }, "SESSION_TTL_SECONDS");
+    refuses({ FRONTEND_URL: "javascript:alert(1)" }, "FRONTEND_URL");
+    refuses({ ECS_CLUSTER_NAME: "c" }, "ECS_TASK_DEFINITION");
+    refuses({ CLICKHOUSE_HOST: "ch", CLICKHOUSE_PORT: "http" }, "CLICKHOUSE_PORT");
+  });
+});

@@ -1,0 +1,95 @@
+// Worker pool: applies build events from the bus to the store, the log store and live watchers.
+
+import { type BuildEvent, parseBuildEvent } from "../../schema/events.ts";
+import type { Bus, Subscription } from "../bus/bus.ts";
+import type { Live } from "../bus/live.ts";
+import type { Artifacts } from "../store/artifacts.ts";
+import type { Logs } from "../store/logs.ts";
+import type { Deployment, Store } from "../store/store.ts";
+import { announceRoutes } from "./promote.ts";
+
+export interface ApplyDeps {
+  bus: Bus;
+  store: Store;
+  logs: Logs;
+  live: Live;
+  artifacts: Artifacts;
+}
+
+/** Why an event was refused; recorded so forged or broken builders are visible to the operator. */
+export type Rejection = { reason: string; value: unknown };
+
+async function applyStatus(
+  deps: ApplyDeps,
+  event: Extract<BuildEvent, { type: "status" }>,
+): Promise<Deployment | null> {
+  const { store, artifacts } = deps;
+  if (event.commitSha) await store.deployments.recordCommit(event.deploymentId, event.commitSha);
+  switch (event.status) {
+    case "READY": {
+      // The builder's word is not enough: READY needs every file and the manifest actually stored.
+      const manifest = await artifacts.getManifest(event.deploymentId);
+      if (!manifest) {
+        return store.deployments.transition(
+          event.deploymentId,
+          "FAIL",
+          "build reported success but its files were not stored",
+        );
+      }
+      return store.deployments.markReady(event.deploymentId);
+    }
+    case "IN_PROGRESS":
+      return store.deployments.transition(event.deploymentId, "IN_PROGRESS", null);
+    case "FAIL":
+    case "CANCELED":
+      return store.deployments.transition(event.deploymentId, event.status, event.reason ?? null);
+  }
+}
+
+/** Applies one event; applying the same event twice, or an old one late, changes nothing. */
+export async function applyBuildEvent(
+  deps: ApplyDeps,
+  value: unknown,
+  reject: (r: Rejection) => void,
+): Promise<void> {
+  const parsed = parseBuildEvent(value);
+  if (!parsed.ok) return reject({ reason: `invalid event (${parsed.problem})`, value });
+  const event = parsed.event;
+  switch (event.type) {
+    case "log": {
+      const line = {
+        deploymentId: event.deploymentId,
+        seq: event.seq,
+        stream: event.stream,
+        text: event.text,
+        at: event.at,
+      };
+      await deps.logs.append([line]);
+      deps.live.publish(event.deploymentId, { kind: "log", line });
+      return;
+    }
+    case "heartbeat":
+      return deps.store.deployments.heartbeat(event.deploymentId, event.at);
+    case "status": {
+      const changed = await applyStatus(deps, event);
+      if (!changed) return;
+      deps.live.publish(changed.id, { kind: "status", deployment: changed });
+      // A new READY deployment is a new immutable URL, maybe a new preview or production: proxies reload.
+      if (changed.status === "READY") await announceRoutes(deps.bus, changed.projectId);
+      return;
+    }
+  }
+}
+
+/** Starts consuming `build-events`: concurrent across deployments, in order within each. */
+export function startEventWorkers(deps: ApplyDeps, concurrency = 50): Promise<Subscription> {
+  return deps.bus.consume(
+    "build-events",
+    "workers",
+    (value) =>
+      applyBuildEvent(deps, value, ({ reason }) => {
+        console.warn(`worker: rejected build event: ${reason}`);
+      }),
+    { concurrency },
+  );
+}

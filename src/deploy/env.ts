@@ -1,0 +1,109 @@
+// Project environment variables: validated names, values encrypted at rest (AES-256-GCM), write-only to users.
+
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { invalid, notFound } from "../errors.ts";
+import type { Store } from "../store/store.ts";
+import { getProject } from "./projects.ts";
+
+const KEY_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+const MAX_VALUE_BYTES = 64 * 1024;
+const MAX_VARS = 200;
+
+/** Encrypts and decrypts env values with one 256-bit key (MINIVERCEL_SECRET_KEY, or a key file in the data dir). */
+export interface Sealer {
+  seal(plaintext: string): Promise<string>;
+  open(sealed: string): Promise<string>;
+}
+
+/** Loads the key: base64 from the environment, else `<dataDir>/secret.key`, created (0600) on first use. */
+export function loadSecretKey(explicit: string | null, dataDir: string): Uint8Array<ArrayBuffer> {
+  if (explicit) return new Uint8Array(Buffer.from(explicit, "base64"));
+  const file = join(dataDir, "secret.key");
+  if (!existsSync(file)) {
+    writeFileSync(file, Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64"), {
+      mode: 0o600,
+      flag: "wx",
+    });
+  }
+  return new Uint8Array(Buffer.from(readFileSync(file, "utf8").trim(), "base64"));
+}
+
+export function createSealer(rawKey: Uint8Array<ArrayBuffer>): Sealer {
+  const key = crypto.subtle.importKey("raw", rawKey, "AES-GCM", false, ["encrypt", "decrypt"]);
+  return {
+    async seal(plaintext) {
+      const iv = crypto.getRandomValues(new Uint8Array(12));
+      const data = await crypto.subtle.encrypt(
+        { name: "AES-GCM", iv },
+        await key,
+        new TextEncoder().encode(plaintext),
+      );
+      return `v1:${Buffer.from(iv).toString("base64")}:${Buffer.from(data).toString("base64")}`;
+    },
+    async open(sealed) {
+      const [version, iv, data] = sealed.split(":");
+      if (version !== "v1" || !iv || !data) throw new Error("env: unknown ciphertext format");
+      const plain = await crypto.subtle.decrypt(
+        { name: "AES-GCM", iv: Buffer.from(iv, "base64") },
+        await key,
+        Buffer.from(data, "base64"),
+      );
+      return new TextDecoder().decode(plain);
+    },
+  };
+}
+
+export function assertEnvKey(key: string): string {
+  if (!KEY_NAME.test(key)) {
+    throw invalid(
+      "variable names must start with a letter or '_' and contain only A-Z, a-z, 0-9 and '_'",
+      "key",
+    );
+  }
+  return key;
+}
+
+export async function setEnvVar(
+  store: Store,
+  sealer: Sealer,
+  userId: string,
+  projectId: string,
+  key: string,
+  value: string,
+): Promise<void> {
+  const project = await getProject(store, userId, projectId);
+  assertEnvKey(key);
+  if (Buffer.byteLength(value) > MAX_VALUE_BYTES) throw invalid("value must be at most 64 KB", "value");
+  const existing = await store.env.list(project.id);
+  if (existing.length >= MAX_VARS && !existing.some((v) => v.key === key)) {
+    throw invalid(`a project can have at most ${MAX_VARS} variables`, "key");
+  }
+  await store.env.set(project.id, key, await sealer.seal(value));
+}
+
+export async function listEnvVars(store: Store, userId: string, projectId: string) {
+  const project = await getProject(store, userId, projectId);
+  return (await store.env.list(project.id)).map(({ key, updatedAt }) => ({ key, updatedAt }));
+}
+
+export async function removeEnvVar(
+  store: Store,
+  userId: string,
+  projectId: string,
+  key: string,
+): Promise<void> {
+  const project = await getProject(store, userId, projectId);
+  if (!(await store.env.remove(project.id, key))) throw notFound("variable");
+}
+
+/** Decrypted variables for one project's build; only the build runner calls this. */
+export async function buildEnv(
+  store: Store,
+  sealer: Sealer,
+  projectId: string,
+): Promise<Record<string, string>> {
+  const vars: Record<string, string> = {};
+  for (const v of await store.env.list(projectId)) vars[v.key] = await sealer.open(v.valueEncrypted);
+  return vars;
+}

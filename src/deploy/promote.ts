@@ -1,0 +1,44 @@
+// Promote and rollback: production is a pointer; moving it is one atomic update, announced to every proxy.
+
+import type { RouteChange } from "../../schema/events.ts";
+import type { Bus } from "../bus/bus.ts";
+import { conflict, notFound } from "../errors.ts";
+import type { Project, Store } from "../store/store.ts";
+import { getProject } from "./projects.ts";
+
+/** Tells every proxy to reload a project's routes now (they also reconcile periodically). */
+export function announceRoutes(bus: Bus, projectId: string): Promise<void> {
+  const change: RouteChange = { type: "project", projectId };
+  return bus.publish("route-changes", projectId, change);
+}
+
+/** Makes any READY deployment of the project its production deployment. */
+export async function promoteDeployment(
+  store: Store,
+  bus: Bus,
+  userId: string,
+  deploymentId: string,
+): Promise<Project> {
+  const deployment = await store.deployments.get(userId, deploymentId);
+  if (!deployment) throw notFound("deployment");
+  if (deployment.status !== "READY")
+    throw conflict(`only READY deployments can be promoted (this one is ${deployment.status})`);
+  const project = await store.projects.promote(deployment.projectId, deployment.id);
+  if (!project) throw conflict("the deployment could not be promoted");
+  await announceRoutes(bus, project.id);
+  return project;
+}
+
+/** Puts the previous production deployment back (twice in a row undoes it). */
+export async function rollbackProject(
+  store: Store,
+  bus: Bus,
+  userId: string,
+  projectId: string,
+): Promise<Project> {
+  const current = await getProject(store, userId, projectId);
+  const project = await store.projects.rollback(current.id);
+  if (!project) throw conflict("there is no previous production deployment to roll back to");
+  await announceRoutes(bus, project.id);
+  return project;
+}

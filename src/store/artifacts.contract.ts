@@ -1,0 +1,177 @@
+// The artifacts contract: the same cases run against every Artifacts implementation (disk, later S3).
+
+import { describe, expect, test } from "bun:test";
+import { AppError } from "../errors.ts";
+import type { Artifacts, Manifest } from "./artifacts.ts";
+
+export const sha256 = (data: Uint8Array | string): string =>
+  new Bun.CryptoHasher("sha256").update(data).digest("hex");
+
+/** Random content, so cases never collide with each other's blobs in a shared store. */
+export function blob(label = "blob"): { data: Uint8Array<ArrayBuffer>; hash: string } {
+  const data = new Uint8Array(new TextEncoder().encode(`${label} ${crypto.randomUUID()}\n`));
+  return { data, hash: sha256(data) };
+}
+
+export async function expectCode(promise: Promise<unknown>, code: AppError["code"]): Promise<AppError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(AppError);
+  const appError = error as AppError;
+  expect(appError.code).toBe(code);
+  return appError;
+}
+
+function manifest(deploymentId: string, files: Manifest["files"]): Manifest {
+  return { version: 1, deploymentId, createdAt: new Date().toISOString(), files };
+}
+
+/** `open` returns a ready store; each case uses fresh content and ids, so one store may be shared. */
+export function artifactsContract(name: string, open: () => Promise<Artifacts>): void {
+  describe(`artifacts contract: ${name}`, () => {
+    test("missing() lists only what is not stored, once each", async () => {
+      const store = await open();
+      const a = blob("a");
+      const b = blob("b");
+      expect((await store.missing([a.hash, b.hash, a.hash])).sort()).toEqual([a.hash, b.hash].sort());
+      await store.putBlob(a.hash, a.data);
+      expect(await store.missing([a.hash, b.hash])).toEqual([b.hash]);
+      expect(await store.missing([])).toEqual([]);
+    });
+
+    test("blob round trip from bytes and from a Blob", async () => {
+      const store = await open();
+      const a = blob("bytes");
+      await store.putBlob(a.hash, a.data);
+      expect(new Uint8Array(await ((await store.getBlob(a.hash)) as Blob).arrayBuffer())).toEqual(a.data);
+      const b = blob("Blob");
+      await store.putBlob(b.hash, new Blob([b.data]));
+      expect(await ((await store.getBlob(b.hash)) as Blob).text()).toBe(new TextDecoder().decode(b.data));
+      const empty = new Uint8Array(0);
+      await store.putBlob(sha256(empty), empty);
+      expect((await store.getBlob(sha256(empty)))?.size).toBe(0);
+    });
+
+    test("getBlob of an unknown hash is null", async () => {
+      const store = await open();
+      expect(await store.getBlob(blob().hash)).toBeNull();
+    });
+
+    test("a wrong hash is refused and stores nothing", async () => {
+      const store = await open();
+      const a = blob("claimed");
+      const other = blob("actual");
+      await expectCode(store.putBlob(a.hash, other.data), "bad_request");
+      await expectCode(store.putBlob(a.hash, new Blob([other.data])), "bad_request");
+      expect(await store.missing([a.hash, other.hash])).toEqual([a.hash, other.hash]);
+      expect(await store.getBlob(a.hash)).toBeNull();
+      // Once stored, a mismatching put is still refused and the stored content is untouched.
+      await store.putBlob(a.hash, a.data);
+      await expectCode(store.putBlob(a.hash, other.data), "bad_request");
+      expect(await ((await store.getBlob(a.hash)) as Blob).text()).toBe(new TextDecoder().decode(a.data));
+    });
+
+    test("putting an existing blob again is a no-op", async () => {
+      const store = await open();
+      const a = blob();
+      await store.putBlob(a.hash, a.data);
+      await store.putBlob(a.hash, a.data);
+      await store.putBlob(a.hash, new Blob([a.data]));
+      expect(await store.missing([a.hash])).toEqual([]);
+      expect((await store.getBlob(a.hash))?.size).toBe(a.data.length);
+    });
+
+    test("concurrent puts of the same blob all succeed", async () => {
+      const store = await open();
+      const big = new Uint8Array(1 << 20).map((_, i) => (i * 31 + 7) & 0xff);
+      big.set(new TextEncoder().encode(crypto.randomUUID()));
+      const hash = sha256(big);
+      await Promise.all(
+        Array.from({ length: 16 }, (_, i) => store.putBlob(hash, i % 2 ? big : new Blob([big]))),
+      );
+      const stored = await store.getBlob(hash);
+      expect(stored?.size).toBe(big.length);
+      expect(sha256(new Uint8Array(await (stored as Blob).arrayBuffer()))).toBe(hash);
+    });
+
+    test("manifest round trip, replace and delete", async () => {
+      const store = await open();
+      const html = blob("<html>");
+      const js = blob("js");
+      await store.putBlob(html.hash, html.data);
+      await store.putBlob(js.hash, js.data);
+      const id = crypto.randomUUID();
+      expect(await store.getManifest(id)).toBeNull();
+      const m = manifest(id, {
+        "/index.html": { hash: html.hash, size: html.data.length, type: "text/html;charset=utf-8" },
+        "/assets/app.js": { hash: js.hash, size: js.data.length, type: "text/javascript;charset=utf-8" },
+        "/copy.html": { hash: html.hash, size: html.data.length, type: "text/html;charset=utf-8" },
+      });
+      await store.putManifest(m);
+      expect(await store.getManifest(id)).toEqual(m);
+      const replaced = manifest(id, { "/only.js": m.files["/assets/app.js"] as Manifest["files"][string] });
+      await store.putManifest(replaced);
+      expect(await store.getManifest(id)).toEqual(replaced);
+      await store.deleteManifest(id);
+      expect(await store.getManifest(id)).toBeNull();
+      await store.deleteManifest(id);
+      // The blobs stay: other deployments may share them.
+      expect(await store.missing([html.hash, js.hash])).toEqual([]);
+    });
+
+    test("a manifest referencing a missing blob is refused and not stored", async () => {
+      const store = await open();
+      const present = blob("present");
+      const absent = blob("absent");
+      await store.putBlob(present.hash, present.data);
+      const id = crypto.randomUUID();
+      const error = await expectCode(
+        store.putManifest(
+          manifest(id, {
+            "/a.txt": { hash: present.hash, size: present.data.length, type: "text/plain" },
+            "/b.txt": { hash: absent.hash, size: absent.data.length, type: "text/plain" },
+          }),
+        ),
+        "bad_request",
+      );
+      expect(error.message).toContain(absent.hash);
+      expect(await store.getManifest(id)).toBeNull();
+    });
+
+    test("bad hashes, deployment ids and manifest paths are refused", async () => {
+      const store = await open();
+      const a = blob();
+      await store.putBlob(a.hash, a.data);
+      for (const hash of [
+        "",
+        "../../etc/passwd",
+        a.hash.toUpperCase(),
+        `${a.hash}0`,
+        `../${a.hash.slice(3)}`,
+      ]) {
+        await expectCode(store.putBlob(hash, a.data), "bad_request");
+        await expectCode(store.getBlob(hash), "bad_request");
+        await expectCode(store.missing([hash]), "bad_request");
+      }
+      for (const id of ["", "../x", "a/b", "a\\b", ".hidden", "x\u0000y", "a".repeat(200)]) {
+        await expectCode(store.getManifest(id), "bad_request");
+        await expectCode(store.deleteManifest(id), "bad_request");
+        await expectCode(store.putManifest(manifest(id, {})), "bad_request");
+      }
+      const file = { hash: a.hash, size: a.data.length, type: "text/plain" };
+      for (const path of ["relative.txt", "/a/../b", "/./a", "/a//b", "/a/", "/a\\b", "/a\u0001", "/"]) {
+        await expectCode(store.putManifest(manifest(crypto.randomUUID(), { [path]: file })), "bad_request");
+      }
+      await expectCode(
+        store.putManifest(manifest(crypto.randomUUID(), { "/x": { ...file, hash: "nothex" } })),
+        "bad_request",
+      );
+      await expectCode(
+        store.putManifest(manifest(crypto.randomUUID(), { "/x": { ...file, size: -1 } })),
+        "bad_request",
+      );
+    });
+  });
+}

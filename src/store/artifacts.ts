@@ -1,0 +1,108 @@
+// Artifacts port: content-addressed blobs (sha256) plus one manifest per deployment (path -> blob).
+
+import { badRequest } from "../errors.ts";
+
+export interface ManifestFile {
+  /** sha256 of the content, 64 lowercase hex digits. */
+  hash: string;
+  /** Bytes. */
+  size: number;
+  /** Content type, with a charset for text (e.g. `text/html;charset=utf-8`). */
+  type: string;
+}
+
+export interface Manifest {
+  version: 1;
+  deploymentId: string;
+  /** ISO-8601 time the build stored it. */
+  createdAt: string;
+  /** Keys are URL paths: "/index.html", "/assets/app.js" (see `isManifestPath`). */
+  files: Record<string, ManifestFile>;
+}
+
+export interface Artifacts {
+  /** Which of these hashes are not stored yet. */
+  missing(hashes: string[]): Promise<string[]>;
+  /**
+   * Stores a blob; the content's sha256 must equal `hash` (bad_request otherwise, nothing stored).
+   * Storing an existing hash is a no-op. Atomic: a reader never sees a partial blob.
+   */
+  putBlob(hash: string, data: Blob | Uint8Array): Promise<void>;
+  /** The blob, or null when it is not stored. On disk this is a `Bun.file`, so it can be streamed. */
+  getBlob(hash: string): Promise<Blob | null>;
+  /** Stores (or replaces) a deployment's manifest; refused when it references a blob not stored. */
+  putManifest(manifest: Manifest): Promise<void>;
+  getManifest(deploymentId: string): Promise<Manifest | null>;
+  /** Removes the manifest (the blobs stay: other deployments may share them). Missing is fine. */
+  deleteManifest(deploymentId: string): Promise<void>;
+}
+
+export type ArtifactsConfig = { kind: "disk"; dir: string };
+
+/** Opens the configured artifact store; the S3 client will be loaded only when it is used. */
+export async function openArtifacts(config: ArtifactsConfig): Promise<Artifacts> {
+  switch (config.kind) {
+    case "disk": {
+      const { openDiskArtifacts } = await import("./artifacts-disk.ts");
+      return openDiskArtifacts(config.dir);
+    }
+  }
+}
+
+export function isSha256(s: string): boolean {
+  return /^[0-9a-f]{64}$/.test(s);
+}
+
+/** Deployment ids are uuids; anything that could name another path is refused. */
+export function isDeploymentId(s: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/.test(s);
+}
+
+/** Characters never allowed in a served file name: backslash, NUL and other control characters. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+export const FORBIDDEN_NAME_CHARS = /[\\\u0000-\u001f\u007f]/;
+
+/** A manifest key: leading slash, forward slashes, no empty, "." or ".." segments, no forbidden characters. */
+export function isManifestPath(p: string): boolean {
+  if (!p.startsWith("/") || p.length > 4096 || FORBIDDEN_NAME_CHARS.test(p)) return false;
+  return p
+    .slice(1)
+    .split("/")
+    .every((segment) => segment !== "" && segment !== "." && segment !== "..");
+}
+
+export function assertSha256(hash: string): void {
+  if (!isSha256(hash)) throw badRequest("blob hash must be 64 lowercase hex digits (sha256)", "hash");
+}
+
+export function assertDeploymentId(id: string): void {
+  if (!isDeploymentId(id)) throw badRequest("invalid deployment id", "deploymentId");
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Narrows an untrusted value (a request, a stored JSON document) to a valid Manifest. */
+export function parseManifest(value: unknown): Manifest {
+  if (!isRecord(value) || value.version !== 1) throw badRequest("manifest must be an object with version 1");
+  const { deploymentId, createdAt, files } = value;
+  if (typeof deploymentId !== "string") throw badRequest("manifest deploymentId must be a string");
+  assertDeploymentId(deploymentId);
+  if (typeof createdAt !== "string" || Number.isNaN(Date.parse(createdAt)))
+    throw badRequest("manifest createdAt must be an ISO-8601 time");
+  if (!isRecord(files)) throw badRequest("manifest files must be an object");
+  const out: Record<string, ManifestFile> = {};
+  for (const [path, file] of Object.entries(files)) {
+    if (!isManifestPath(path)) throw badRequest(`manifest path is not allowed: ${JSON.stringify(path)}`);
+    if (!isRecord(file)) throw badRequest(`manifest entry ${path} must be an object`);
+    const { hash, size, type } = file;
+    if (typeof hash !== "string" || !isSha256(hash))
+      throw badRequest(`manifest entry ${path} has a bad hash`);
+    if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0)
+      throw badRequest(`manifest entry ${path} has a bad size`);
+    if (typeof type !== "string" || type === "" || FORBIDDEN_NAME_CHARS.test(type))
+      throw badRequest(`manifest entry ${path} has a bad content type`);
+    out[path] = { hash, size, type };
+  }
+  return { version: 1, deploymentId, createdAt, files: out };
+}
