@@ -5,6 +5,7 @@ import { type Launcher, startLauncher } from "./build/launcher.ts";
 import { localRunner } from "./build/runner-local.ts";
 import { sandboxProblem } from "./build/sandbox.ts";
 import type { Subscription } from "./bus/bus.ts";
+import { createDashboard } from "./dashboard/app.ts";
 import { startEventWorkers } from "./deploy/apply-events.ts";
 import type { Deps } from "./deps.ts";
 import { createProxy } from "./serve/proxy.ts";
@@ -17,6 +18,11 @@ export interface Running {
 
 const MAX_API_BODY = 1024 * 1024;
 
+function isApiPath(url: string): boolean {
+  const { pathname } = new URL(url);
+  return pathname === "/api" || pathname.startsWith("/api/");
+}
+
 /** The worker role: applies build events and runs builds. */
 async function startWorker(deps: Deps): Promise<{ launcher: Launcher; events: Subscription }> {
   const { config } = deps;
@@ -27,7 +33,7 @@ async function startWorker(deps: Deps): Promise<{ launcher: Launcher; events: Su
     if (problem) console.warn(`WARNING: builds will fail until the sandbox works: ${problem}`);
   }
   const events = await startEventWorkers(deps);
-  const launcher = startLauncher({ ...deps, runner: localRunner(), pollMs: 500 });
+  const launcher = startLauncher({ ...deps, runner: localRunner(), pollMs: 250 });
   return { launcher, events };
 }
 
@@ -47,11 +53,13 @@ export async function startRoles(deps: Deps): Promise<Running> {
   }
   if (config.roles.includes("api")) {
     const api = createApi({ ...deps, config: { ...config, proxyPort } });
+    const dashboard = createDashboard({ ...deps, config: { ...config, proxyPort } });
     const server = Bun.serve({
       hostname: config.host,
       port: config.port,
       maxRequestBodySize: MAX_API_BODY,
-      fetch: (request) => api.handle(request),
+      // /api/* is the JSON API; every other path is the dashboard.
+      fetch: (request) => (isApiPath(request.url) ? api : dashboard).handle(request),
     });
     servers.push(server);
     urls.api = `http://localhost:${server.port}`;
