@@ -5,25 +5,13 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { createApi } from "../src/api/app.ts";
-import { fixtureRepo } from "../src/build/fixtures.ts";
+import { fixtureRepo, VITE_APP } from "../src/build/fixtures.ts";
 import { startRoles } from "../src/roles.ts";
 import { apiClient, tempDir, testDeps, testUser } from "../src/testing.ts";
 
 const ROUNDS = 3;
 
-const viteRepo = () =>
-  fixtureRepo({
-    "package.json": JSON.stringify({
-      name: "bench-vite",
-      private: true,
-      type: "module",
-      scripts: { build: "vite build" },
-      devDependencies: { vite: "5.4.11" },
-    }),
-    "index.html":
-      '<!doctype html><html><body><div id="app"></div><script type="module" src="/main.js"></script></body></html>',
-    "main.js": 'document.querySelector("#app").textContent = "hello from vite";\n',
-  });
+const viteRepo = () => fixtureRepo(VITE_APP);
 
 function run(argv: string[], cwd: string, env: Record<string, string> = {}): number {
   const started = performance.now();

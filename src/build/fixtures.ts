@@ -56,3 +56,17 @@ export function fixtureRepo(files: Record<string, string>, branch = "main"): Fix
   repo.commit(files);
   return repo;
 }
+
+/** A minimal Vite app whose dependency (vite) comes from the npm registry. */
+export const VITE_APP: Record<string, string> = {
+  "package.json": JSON.stringify({
+    name: "vite-fixture",
+    private: true,
+    type: "module",
+    scripts: { build: "vite build" },
+    devDependencies: { vite: "5.4.11" },
+  }),
+  "index.html":
+    '<!doctype html><html><body><div id="app"></div><script type="module" src="/main.js"></script></body></html>',
+  "main.js": 'document.querySelector("#app").textContent = "hello from vite";\n',
+};

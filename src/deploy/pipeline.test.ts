@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createApi } from "../api/app.ts";
-import { fixtureRepo } from "../build/fixtures.ts";
+import { fixtureRepo, VITE_APP } from "../build/fixtures.ts";
 import type { Deps } from "../deps.ts";
 import { type Running, startRoles } from "../roles.ts";
 import { apiClient, type Client, obj, tempDir, testDeps, testUser } from "../testing.ts";
@@ -213,18 +213,7 @@ describe("deploy pipeline", () => {
 
 describe("real builds", () => {
   test("a Vite app with dependencies from the npm registry builds and deploys", async () => {
-    const repo = fixtureRepo({
-      "package.json": JSON.stringify({
-        name: "vite-fixture",
-        private: true,
-        type: "module",
-        scripts: { build: "vite build" },
-        devDependencies: { vite: "5.4.11" },
-      }),
-      "index.html":
-        '<!doctype html><html><body><div id="app"></div><script type="module" src="/main.js"></script></body></html>',
-      "main.js": 'document.querySelector("#app").textContent = "hello from vite";\n',
-    });
+    const repo = fixtureRepo(VITE_APP);
     const project = await createProject(repo.url);
     const d = await waitFor((await deploy(project.id)).id, finished, 170_000);
     const log = await logText(d.id);
