@@ -19,10 +19,18 @@ export const BuildJob = Type.Object({
   allowLocalGit: Type.Boolean(),
   sandbox: Type.Union([Type.Literal("bwrap"), Type.Literal("none")]),
   limits: Type.Object({ memoryMb: Type.Integer(), pids: Type.Integer(), timeoutMs: Type.Integer() }),
-  /** Host paths: the build's scratch dir, the project's package cache, and where artifacts go. */
+  /** Host paths: the build's scratch dir and the project's package cache. */
   workDir: Type.String(),
   cacheDir: Nullable(Type.String()),
-  artifactsDir: Type.String(),
+  /**
+   * Where results go. local: events on stdout, files into the artifact store's directory (a builder run by the
+   * local runner). http: the platform's build API with a token good for this one deployment only (ECS), so a
+   * remote builder holds no platform credential.
+   */
+  output: Type.Union([
+    Type.Object({ kind: Type.Literal("local"), artifactsDir: Type.String() }),
+    Type.Object({ kind: Type.Literal("http"), apiUrl: Type.String(), token: Type.String() }),
+  ]),
 });
 
 export type BuildJob = Static<typeof BuildJob>;

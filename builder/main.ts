@@ -8,10 +8,11 @@ import { detectBuild } from "../src/build/detect.ts";
 import { runSandboxed, type SandboxResult, sandboxProblem } from "../src/build/sandbox.ts";
 import { uploadOutput } from "../src/build/upload.ts";
 import { AppError } from "../src/errors.ts";
-import { openArtifacts } from "../src/store/artifacts.ts";
+import { type Artifacts, openArtifacts } from "../src/store/artifacts.ts";
 import { createEmitter, type Emitter } from "./emitter.ts";
 import { cloneRepository } from "./git.ts";
 import { type BuildJob, parseJob } from "./job.ts";
+import { httpArtifacts, httpEvents } from "./sink-http.ts";
 
 const HEARTBEAT_MS = 5_000;
 
@@ -48,7 +49,12 @@ function toolEnv(withCache: boolean): Record<string, string> {
   };
 }
 
-export async function runBuild(job: BuildJob, out: Emitter, signal: AbortSignal): Promise<void> {
+export async function runBuild(
+  job: BuildJob,
+  out: Emitter,
+  artifacts: Artifacts,
+  signal: AbortSignal,
+): Promise<void> {
   const started = Date.now();
   const deadline = started + job.limits.timeoutMs;
   const checkout = join(job.workDir, "src");
@@ -121,7 +127,6 @@ export async function runBuild(job: BuildJob, out: Emitter, signal: AbortSignal)
 
   const outputDir = insideOf(projectDir, plan.outputDirectory, "outputDirectory");
   out.log("system", `Uploading ${relative(checkout, outputDir) || "."}`);
-  const artifacts = await openArtifacts({ kind: "disk", dir: job.artifactsDir });
   const stats = await uploadOutput(artifacts, job.deploymentId, outputDir, {
     log: (message) => out.log("system", message),
   }).catch((error: unknown) => {
@@ -135,9 +140,11 @@ export async function runBuild(job: BuildJob, out: Emitter, signal: AbortSignal)
   out.status("READY", { commitSha });
 }
 
-/** The `builder` subcommand: job from stdin, events to stdout; ends with exactly one terminal status. */
-export async function builderMain(): Promise<number> {
-  const reader = Bun.stdin.stream().getReader();
+/** Reads the job: from MINIVERCEL_JOB (base64 JSON; an ECS task) or the first line of stdin (the local runner). */
+async function readJob(reader: ReadableStreamDefaultReader<Uint8Array> | null): Promise<BuildJob> {
+  const fromEnv = process.env.MINIVERCEL_JOB;
+  if (fromEnv) return parseJob(JSON.parse(Buffer.from(fromEnv, "base64").toString("utf8")));
+  if (!reader) throw new Error("no build job given");
   let buffered = "";
   const decoder = new TextDecoder();
   while (!buffered.includes("\n")) {
@@ -145,9 +152,38 @@ export async function builderMain(): Promise<number> {
     if (done) break;
     buffered += decoder.decode(value, { stream: true });
   }
-  const job = parseJob(JSON.parse(buffered.split("\n")[0] ?? "null"));
-  const write = (event: BuildEvent) => process.stdout.write(`${JSON.stringify(event)}\n`);
-  const out = createEmitter(job.deploymentId, write, Object.values(job.env));
+  return parseJob(JSON.parse(buffered.split("\n")[0] ?? "null"));
+}
+
+/** Where events and files go: stdout + the local artifact directory, or the platform's build API. */
+async function outputsOf(job: BuildJob) {
+  const { output } = job;
+  switch (output.kind) {
+    case "local":
+      return {
+        write: (event: BuildEvent) => void process.stdout.write(`${JSON.stringify(event)}\n`),
+        flush: async () => {},
+        artifacts: await openArtifacts({ kind: "disk", dir: output.artifactsDir }),
+      };
+    case "http": {
+      const events = httpEvents(output.apiUrl, job.deploymentId, output.token);
+      return {
+        write: events.write,
+        flush: events.flush,
+        artifacts: httpArtifacts(output.apiUrl, job.deploymentId, output.token),
+      };
+    }
+  }
+}
+
+/** The `builder` subcommand: runs one job; ends with exactly one terminal status. */
+export async function builderMain(): Promise<number> {
+  const reader = process.env.MINIVERCEL_JOB ? null : Bun.stdin.stream().getReader();
+  const job = await readJob(reader);
+  // The job's variables are not the builder's own environment: nothing else of it reaches a build.
+  delete process.env.MINIVERCEL_JOB;
+  const outputs = await outputsOf(job);
+  const out = createEmitter(job.deploymentId, outputs.write, Object.values(job.env));
 
   const controller = new AbortController();
   const stop = (why: string) => {
@@ -155,15 +191,17 @@ export async function builderMain(): Promise<number> {
   };
   process.on("SIGTERM", () => stop("canceled"));
   process.on("SIGINT", () => stop("canceled"));
-  // The runner keeps stdin open; EOF means it died, so nothing would record this build: stop.
-  void (async () => {
-    while (!(await reader.read()).done) {}
-    stop("runner went away");
-  })();
+  // The local runner keeps stdin open; EOF means it died, so nothing would record this build: stop.
+  if (reader) {
+    void (async () => {
+      while (!(await reader.read()).done) {}
+      stop("runner went away");
+    })();
+  }
   const beat = setInterval(() => out.heartbeat(), HEARTBEAT_MS);
 
   try {
-    await runBuild(job, out, controller.signal);
+    await runBuild(job, out, outputs.artifacts, controller.signal);
     return 0;
   } catch (error) {
     out.flush();
@@ -180,7 +218,10 @@ export async function builderMain(): Promise<number> {
   } finally {
     clearInterval(beat);
     rmSync(job.workDir, { recursive: true, force: true });
+    await outputs
+      .flush()
+      .catch((error: unknown) => console.error("builder: could not deliver events:", error));
     // Stop watching the lifeline, so nothing keeps the process alive once the events are out.
-    await reader.cancel().catch(() => undefined);
+    await reader?.cancel().catch(() => undefined);
   }
 }

@@ -6,6 +6,7 @@ import type { Bus } from "./bus/bus.ts";
 import { openBus } from "./bus/bus.ts";
 import { createLive, type Live } from "./bus/live.ts";
 import type { Config } from "./config.ts";
+import { type BuildTokens, createBuildTokens } from "./deploy/build-tokens.ts";
 import { createSealer, loadSecretKey, type Sealer } from "./deploy/env.ts";
 import { ConfigError } from "./errors.ts";
 import { type Authenticator, createAuthenticator } from "./identity/authenticate.ts";
@@ -23,6 +24,8 @@ export interface Deps {
   /** Log lines and status changes for watchers in this process (SSE). */
   live: Live;
   sealer: Sealer;
+  /** Per-deployment credentials for remote builders (the build API). */
+  buildTokens: BuildTokens;
   auth: Authenticator;
   /** True when this process is necessarily the only worker (the embedded store cannot be shared). */
   exclusive: boolean;
@@ -59,6 +62,7 @@ export async function openDeps(config: Config): Promise<Deps> {
   const logs = await openLogs({ kind: "sqlite", path: join(config.dataDir, "logs.db") });
   const artifacts = await openArtifacts({ kind: "disk", dir: join(config.dataDir, "artifacts") });
   const bus = await openBus({ kind: "memory" });
+  const secretKey = loadSecretKey(config.secretKey, config.dataDir);
   const jwt = config.jwtIssuers.length > 0 ? createJwtVerifier(config.jwtIssuers) : null;
   return {
     config,
@@ -67,7 +71,8 @@ export async function openDeps(config: Config): Promise<Deps> {
     artifacts,
     bus,
     live: createLive(),
-    sealer: createSealer(loadSecretKey(config.secretKey, config.dataDir)),
+    sealer: createSealer(secretKey),
+    buildTokens: createBuildTokens(secretKey),
     auth: createAuthenticator(store, jwt),
     exclusive: config.store.kind === "sqlite",
     async close() {

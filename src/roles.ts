@@ -5,7 +5,6 @@ import { type Launcher, startLauncher } from "./build/launcher.ts";
 import { localRunner } from "./build/runner-local.ts";
 import { sandboxProblem } from "./build/sandbox.ts";
 import type { Subscription } from "./bus/bus.ts";
-import { createDashboard } from "./dashboard/app.ts";
 import { startEventWorkers } from "./deploy/apply-events.ts";
 import type { Deps } from "./deps.ts";
 import { createProxy } from "./serve/proxy.ts";
@@ -17,11 +16,6 @@ export interface Running {
 }
 
 const MAX_API_BODY = 1024 * 1024;
-
-function isApiPath(url: string): boolean {
-  const { pathname } = new URL(url);
-  return pathname === "/api" || pathname.startsWith("/api/");
-}
 
 /** The worker role: applies build events and runs builds. */
 async function startWorker(deps: Deps): Promise<{ launcher: Launcher; events: Subscription }> {
@@ -53,13 +47,11 @@ export async function startRoles(deps: Deps): Promise<Running> {
   }
   if (config.roles.includes("api")) {
     const api = createApi({ ...deps, config: { ...config, proxyPort } });
-    const dashboard = createDashboard({ ...deps, config: { ...config, proxyPort } });
     const server = Bun.serve({
       hostname: config.host,
       port: config.port,
       maxRequestBodySize: MAX_API_BODY,
-      // /api/* is the JSON API; every other path is the dashboard.
-      fetch: (request) => (isApiPath(request.url) ? api : dashboard).handle(request),
+      fetch: (request) => api.handle(request),
     });
     servers.push(server);
     urls.api = `http://localhost:${server.port}`;

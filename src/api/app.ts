@@ -4,13 +4,17 @@ import { openapi } from "@elysiajs/openapi";
 import { Elysia, t } from "elysia";
 import type { Deps } from "../deps.ts";
 import { VERSION } from "../version.ts";
+import { buildRoutes } from "./builds.ts";
 import { deploymentRoutes } from "./deployments.ts";
 import { envRoutes } from "./env.ts";
 import { toErrorResponse } from "./errors.ts";
 import { projectRoutes } from "./projects.ts";
 import { tokenRoutes } from "./tokens.ts";
 
-export type ApiDeps = Pick<Deps, "config" | "store" | "logs" | "live" | "bus" | "sealer" | "auth">;
+export type ApiDeps = Pick<
+  Deps,
+  "config" | "store" | "logs" | "live" | "bus" | "sealer" | "auth" | "artifacts" | "buildTokens"
+>;
 
 /** CORS for FRONTEND_URL only: the seed's separately hosted frontend calling the API with a bearer token. */
 function cors(origin: string | null) {
@@ -54,5 +58,6 @@ export function createApi(deps: ApiDeps) {
     .use(projectRoutes(deps))
     .use(deploymentRoutes(deps))
     .use(envRoutes(deps))
+    .use(buildRoutes(deps))
     .use(tokenRoutes(deps));
 }

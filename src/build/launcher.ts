@@ -87,7 +87,7 @@ export function startLauncher(deps: LauncherDeps): Launcher {
       limits: { memoryMb: config.build.memoryMb, pids: config.build.pids, timeoutMs: timeoutSeconds * 1000 },
       workDir: join(config.dataDir, "builds", deployment.id),
       cacheDir,
-      artifactsDir: join(config.dataDir, "artifacts"),
+      output: { kind: "local", artifactsDir: join(config.dataDir, "artifacts") },
     };
   };
 

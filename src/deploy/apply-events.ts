@@ -81,14 +81,31 @@ export async function applyBuildEvent(
   }
 }
 
+/** Keeps a refused event for the operator; the claimed deployment id only when it is well-formed. */
+export function recordRejection(store: Store, source: string, { reason, value }: Rejection): Promise<void> {
+  const claimed =
+    typeof value === "object" && value !== null && "deploymentId" in value ? value.deploymentId : null;
+  const claimedDeploymentId = typeof claimed === "string" && /^[0-9a-f-]{36}$/.test(claimed) ? claimed : null;
+  let excerpt: string;
+  try {
+    excerpt = JSON.stringify(value)?.slice(0, 1000) ?? String(value);
+  } catch {
+    excerpt = "(not serializable)";
+  }
+  return store.audit
+    .recordRejected({ source, claimedDeploymentId, reason, excerpt })
+    .catch((error: unknown) => console.error("audit: could not record a rejected event:", error));
+}
+
 /** Starts consuming `build-events`: concurrent across deployments, in order within each. */
 export function startEventWorkers(deps: ApplyDeps, concurrency = 50): Promise<Subscription> {
   return deps.bus.consume(
     "build-events",
     "workers",
     (value) =>
-      applyBuildEvent(deps, value, ({ reason }) => {
-        console.warn(`worker: rejected build event: ${reason}`);
+      applyBuildEvent(deps, value, (rejection) => {
+        console.warn(`worker: rejected build event: ${rejection.reason}`);
+        void recordRejection(deps.store, "bus", rejection);
       }),
     { concurrency },
   );

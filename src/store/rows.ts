@@ -9,6 +9,7 @@ import type {
   Page,
   Project,
   ProjectRoute,
+  RejectedEvent,
   Session,
   StoredEnvVar,
   User,
@@ -88,6 +89,16 @@ export function toProject(row: Row): Project {
     previousProductionDeploymentId: optStr(row, "previous_production_deployment_id"),
     createdAt: str(row, "created_at"),
     updatedAt: str(row, "updated_at"),
+  };
+}
+
+export function toRejected(row: Row): RejectedEvent {
+  return {
+    at: str(row, "at"),
+    source: str(row, "source"),
+    claimedDeploymentId: optStr(row, "claimed_deployment_id"),
+    reason: str(row, "reason"),
+    excerpt: str(row, "excerpt"),
   };
 }
 

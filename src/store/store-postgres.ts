@@ -16,12 +16,14 @@ import {
   toEnvVar,
   toPage,
   toProject,
+  toRejected,
   toRoute,
   toSession,
   toToken,
   toUser,
 } from "./rows.ts";
 import type {
+  Audit,
   Deployments,
   ProjectEnv,
   ProjectSettings,
@@ -385,6 +387,18 @@ export function openPostgresStore(url: string): Store {
     },
   };
 
+  const audit: Audit = {
+    async recordRejected(e) {
+      await sql`
+        INSERT INTO rejected_events (id, at, source, claimed_deployment_id, reason, excerpt)
+        VALUES (${newId()}, ${nowIso()}, ${e.source}, ${e.claimedDeploymentId}, ${e.reason.slice(0, 1000)}, ${e.excerpt.slice(0, 1000)})`;
+    },
+    async recentRejected(limit) {
+      const rows = await sql<Row[]>`SELECT * FROM rejected_events ORDER BY at DESC LIMIT ${limit}`;
+      return rows.map(toRejected);
+    },
+  };
+
   /** Applies the next pending migration under the lock; null when none is left. */
   const migrateOne = () =>
     sql.begin(async (tx) => {
@@ -408,6 +422,7 @@ export function openPostgresStore(url: string): Store {
     projects,
     deployments,
     env,
+    audit,
     async migrate() {
       const applied: number[] = [];
       let version = await migrateOne();

@@ -16,12 +16,14 @@ import {
   toEnvVar,
   toPage,
   toProject,
+  toRejected,
   toRoute,
   toSession,
   toToken,
   toUser,
 } from "./rows.ts";
 import type {
+  Audit,
   Deployments,
   ProjectEnv,
   ProjectSettings,
@@ -469,6 +471,23 @@ export function openSqliteStore(path: string): Store {
     },
   };
 
+  const audit: Audit = {
+    async recordRejected(e) {
+      run(
+        "INSERT INTO rejected_events (id, at, source, claimed_deployment_id, reason, excerpt) VALUES (?, ?, ?, ?, ?, ?)",
+        newId(),
+        nowIso(),
+        e.source,
+        e.claimedDeploymentId,
+        e.reason.slice(0, 1000),
+        e.excerpt.slice(0, 1000),
+      );
+    },
+    async recentRejected(limit) {
+      return all("SELECT * FROM rejected_events ORDER BY at DESC LIMIT ?", limit).map(toRejected);
+    },
+  };
+
   return {
     users,
     tokens,
@@ -476,6 +495,7 @@ export function openSqliteStore(path: string): Store {
     projects,
     deployments,
     env,
+    audit,
     async migrate() {
       db.exec(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",

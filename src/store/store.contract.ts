@@ -454,5 +454,27 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       const fresh = await store.projects.create({ userId: user.id, ...settings() });
       expect(await store.projects.rollback(fresh.id)).toBeNull();
     });
+
+    test("audit: refused events are recorded, newest first", async () => {
+      const store = await open();
+      const claimed = crypto.randomUUID();
+      await store.audit.recordRejected({
+        source: "build-api",
+        claimedDeploymentId: claimed,
+        reason: "first",
+        excerpt: "{}",
+      });
+      await Bun.sleep(2);
+      await store.audit.recordRejected({
+        source: "bus",
+        claimedDeploymentId: null,
+        reason: "x".repeat(5000),
+        excerpt: "y",
+      });
+      const [newest, older] = await store.audit.recentRejected(2);
+      expect(newest?.source).toBe("bus");
+      expect(newest?.reason.length).toBe(1000);
+      expect(older?.claimedDeploymentId).toBe(claimed);
+    });
   });
 }

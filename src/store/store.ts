@@ -210,6 +210,23 @@ export interface Deployments {
   stale(before: string, claimedBy?: string): Promise<Deployment[]>;
 }
 
+/** A build event the platform refused, as recorded for the operator. */
+export interface RejectedEvent {
+  at: string;
+  /** Who sent it: "build-api", "bus". */
+  source: string;
+  /** The deployment the event claimed to be about, when it named one. */
+  claimedDeploymentId: string | null;
+  reason: string;
+  /** The start of the refused payload, for forensics. */
+  excerpt: string;
+}
+
+export interface Audit {
+  recordRejected(event: Omit<RejectedEvent, "at">): Promise<void>;
+  recentRejected(limit: number): Promise<RejectedEvent[]>;
+}
+
 export interface Store {
   users: Users;
   tokens: Tokens;
@@ -217,6 +234,7 @@ export interface Store {
   projects: Projects;
   deployments: Deployments;
   env: ProjectEnv;
+  audit: Audit;
   /** Applies pending migrations; refuses a schema newer than this binary. Returns versions applied. */
   migrate(): Promise<number[]>;
   close(): Promise<void>;

@@ -1,0 +1,103 @@
+// /api/builds/:id: the channel of a remote builder (ECS). A per-deployment token is its only credential:
+// it can report events and store files for its own deployment, while it builds, and nothing else.
+
+import { Elysia, t } from "elysia";
+import { parseBuildEvent } from "../../schema/events.ts";
+import { recordRejection } from "../deploy/apply-events.ts";
+import type { Deps } from "../deps.ts";
+import { AppError, badRequest, conflict, unauthorized } from "../errors.ts";
+import { isSha256, parseManifest } from "../store/artifacts.ts";
+
+const MAX_BLOB_BYTES = 100 * 1024 * 1024;
+
+export function buildRoutes(deps: Pick<Deps, "store" | "bus" | "artifacts" | "buildTokens">) {
+  const { store, bus, artifacts, buildTokens } = deps;
+  const Params = t.Object({ id: t.String({ maxLength: 64 }) });
+
+  // A plugin of its own: "scoped" then reaches exactly these routes (on the instance itself it would leak
+  // into every route the parent registers after them).
+  const requireBuildToken = new Elysia().derive({ as: "scoped" }, async ({ request, params }) => {
+    const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.get("authorization") ?? "")?.[1] ?? "";
+    const deploymentId = buildTokens.verify(bearer);
+    if (!deploymentId) throw unauthorized("a build token is required");
+    const id = (params as Record<string, string | undefined>).id;
+    if (id !== deploymentId) {
+      await recordRejection(store, "build-api", {
+        reason: "build token used for another deployment",
+        value: { deploymentId: id },
+      });
+      throw new AppError("forbidden", "this token belongs to another deployment");
+    }
+    const deployment = await store.deployments.find(deploymentId);
+    if (deployment?.status !== "IN_PROGRESS") throw conflict("the deployment is not building");
+    return { deploymentId };
+  });
+
+  return new Elysia({ tags: ["builds"] })
+    .use(requireBuildToken)
+    .post(
+      "/builds/:id/events",
+      async ({ deploymentId, body }) => {
+        let accepted = 0;
+        let rejected = 0;
+        for (const value of body) {
+          const parsed = parseBuildEvent(value);
+          const reason = !parsed.ok
+            ? `invalid event (${parsed.problem})`
+            : parsed.event.deploymentId !== deploymentId
+              ? "event for another deployment"
+              : null;
+          if (reason) {
+            rejected++;
+            await recordRejection(store, "build-api", { reason, value });
+            continue;
+          }
+          await bus.publish("build-events", deploymentId, value);
+          accepted++;
+        }
+        return { accepted, rejected };
+      },
+      {
+        params: Params,
+        body: t.Array(t.Unknown(), { maxItems: 1000 }),
+        detail: {
+          summary: "Report build events (log lines, status, heartbeats) for this token's deployment",
+        },
+      },
+    )
+    .post("/builds/:id/missing", async ({ body }) => ({ missing: await artifacts.missing(body.hashes) }), {
+      params: Params,
+      body: t.Object({ hashes: t.Array(t.String({ pattern: "^[0-9a-f]{64}$" }), { maxItems: 50_000 }) }),
+      detail: { summary: "Which of these content hashes the platform does not have yet" },
+    })
+    .put(
+      "/builds/:id/blobs/:hash",
+      async ({ params, request, set }) => {
+        if (!isSha256(params.hash)) throw badRequest("the blob name must be its sha256 (64 hex digits)");
+        const length = Number(request.headers.get("content-length") ?? "0");
+        if (length > MAX_BLOB_BYTES) throw new AppError("payload_too_large", "a file may be at most 100 MB");
+        // putBlob hashes what arrived and refuses it unless it matches: no token can plant other content.
+        await artifacts.putBlob(params.hash, new Uint8Array(await request.arrayBuffer()));
+        set.status = 204;
+      },
+      {
+        params: t.Object({ id: t.String({ maxLength: 64 }), hash: t.String({ maxLength: 64 }) }),
+        parse: "none",
+        detail: { summary: "Store one file by its content hash" },
+      },
+    )
+    .put(
+      "/builds/:id/manifest",
+      async ({ deploymentId, body, set }) => {
+        const manifest = parseManifest(body);
+        if (manifest.deploymentId !== deploymentId) throw badRequest("the manifest names another deployment");
+        await artifacts.putManifest(manifest);
+        set.status = 204;
+      },
+      {
+        params: Params,
+        body: t.Unknown(),
+        detail: { summary: "Store the deployment's manifest (after all its files)" },
+      },
+    );
+}
