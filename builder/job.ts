@@ -5,6 +5,21 @@ import { TypeCompiler } from "@sinclair/typebox/compiler";
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
+const S3 = Type.Object({
+  endpoint: Nullable(Type.String()),
+  region: Type.String(),
+  bucket: Type.String(),
+  accessKeyId: Type.String(),
+  secretAccessKey: Type.String(),
+  publicUrl: Nullable(Type.String()),
+});
+
+/** The artifact store a local builder writes to (the worker's own; the job travels on a private pipe). */
+const ArtifactsConfig = Type.Union([
+  Type.Object({ kind: Type.Literal("disk"), dir: Type.String() }),
+  Type.Object({ kind: Type.Literal("s3"), s3: S3, cacheDir: Type.Optional(Type.String()) }),
+]);
+
 export const BuildJob = Type.Object({
   deploymentId: Type.String({ minLength: 36, maxLength: 36 }),
   gitUrl: Type.String({ minLength: 1, maxLength: 2048 }),
@@ -28,7 +43,7 @@ export const BuildJob = Type.Object({
    * remote builder holds no platform credential.
    */
   output: Type.Union([
-    Type.Object({ kind: Type.Literal("local"), artifactsDir: Type.String() }),
+    Type.Object({ kind: Type.Literal("local"), artifacts: ArtifactsConfig }),
     Type.Object({ kind: Type.Literal("http"), apiUrl: Type.String(), token: Type.String() }),
   ]),
 });

@@ -163,7 +163,10 @@ async function outputsOf(job: BuildJob) {
       return {
         write: (event: BuildEvent) => void process.stdout.write(`${JSON.stringify(event)}\n`),
         flush: async () => {},
-        artifacts: await openArtifacts({ kind: "disk", dir: output.artifactsDir }),
+        // No blob cache for a builder: it only writes.
+        artifacts: await openArtifacts(
+          output.artifacts.kind === "s3" ? { kind: "s3", s3: output.artifacts.s3 } : output.artifacts,
+        ),
       };
     case "http": {
       const events = httpEvents(output.apiUrl, job.deploymentId, output.token);

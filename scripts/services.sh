@@ -6,7 +6,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE="$ROOT/.services"
 # Every service `all` starts; add kafka, clickhouse, moto here as they get a start_<name> function.
-KNOWN=(postgres chromium sandbox)
+KNOWN=(postgres chromium sandbox moto clickhouse kafka)
 
 log() { printf 'services: %s\n' "$*" >&2; }
 die() {
@@ -140,6 +140,389 @@ start_sandbox() {
   command -v bwrap >/dev/null && command -v slirp4netns >/dev/null || die "bubblewrap/slirp4netns installed but not on PATH"
 }
 
+# ---- moto: the S3 and ECS APIs over the real AWS wire protocols, one server for both test suites --------
+
+MOTO_VERSION=5.2.5
+
+# The pid of our moto server when it is alive (a recycled pid running something else does not count).
+moto_pid() {
+  local pid
+  [[ -f $1/pid ]] && pid="$(<"$1/pid")" && [[ $pid =~ ^[0-9]+$ ]] &&
+    { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -qF "$1/venv/bin/moto_server" && echo "$pid"
+}
+
+# Answers = moto's own /moto-api/ route replies, not merely something listening on the port.
+moto_answers() {
+  [[ -f $1/port ]] && "$1/venv/bin/python" -I -S -c '
+import sys, urllib.request
+urllib.request.urlopen("http://127.0.0.1:%s/moto-api/config" % sys.argv[1], timeout=2).read()
+' "$(<"$1/port")" 2>/dev/null
+}
+
+start_moto() {
+  local port="${MOTO_PORT:-15000}" dir="$STATE/moto" pid
+  [[ $port =~ ^[0-9]+$ ]] || die "MOTO_PORT must be a port number, got '$port'"
+  local venv="$dir/venv" marker="$dir/venv/.installed-moto-$MOTO_VERSION"
+
+  # Fast path: already running and answering (checked again under the lock below).
+  if ! moto_pid "$dir" >/dev/null || ! moto_answers "$dir"; then
+    lock
+    mkdir -p "$dir"
+    if [[ ! -f $marker ]]; then
+      # The marker is written last, so an interrupted install is redone from scratch rather than half used.
+      command -v python3 >/dev/null || apt_install python3 python3-venv
+      python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
+      log "installing moto[server]==$MOTO_VERSION into $venv"
+      if pid="$(moto_pid "$dir")"; then kill "$pid" 2>/dev/null || true; fi
+      rm -rf "$venv"
+      python3 -m venv "$venv" >&2
+      "$venv/bin/pip" install --quiet "moto[server]==$MOTO_VERSION" >&2 ||
+        die "pip could not install moto[server]==$MOTO_VERSION"
+      touch "$marker"
+    fi
+
+    if pid="$(moto_pid "$dir")" && ! moto_answers "$dir"; then
+      log "moto (pid $pid) does not answer; restarting it"
+      kill "$pid" 2>/dev/null || true
+      for _ in {1..50}; do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+
+    if ! moto_pid "$dir" >/dev/null; then
+      log "starting moto $MOTO_VERSION on 127.0.0.1:$port (log: $dir/server.log)"
+      echo "$port" >"$dir/port"
+      # Its own session, stdio on the log and no lock fd: it outlives this script and the caller's pipes.
+      (cd "$dir" && exec setsid "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" </dev/null >>"$dir/server.log" 2>&1 9>&-) &
+      echo "$!" >"$dir/pid"
+      for _ in {1..300}; do
+        moto_answers "$dir" && break
+        moto_pid "$dir" >/dev/null || { tail -n 20 "$dir/server.log" >&2 || true; die "moto exited at start (log: $dir/server.log)"; }
+        sleep 0.1
+      done
+      moto_answers "$dir" || die "moto did not answer on 127.0.0.1:$port within 30s (log: $dir/server.log)"
+    fi
+  fi
+
+  # A server left running on another port would make the URL lie.
+  local running
+  running="$(<"$dir/port")"
+  [[ $running == "$port" ]] ||
+    die "moto already runs on port $running (pid $(moto_pid "$dir" || echo '?')); stop it or set MOTO_PORT=$running"
+  echo "http://127.0.0.1:$port"
+}
+
+# ---- ClickHouse: Debian's package (18.16), a private server owned by the `clickhouse` user ------------
+
+CH_SERVER=/usr/sbin/clickhouse-server
+
+# Installs the packages without letting them start the package's own instance (8123 and 9000, our API port):
+# a policy-rc.d that forbids it when the machine has none (Docker images ship one that forbids everything),
+# then the unit is disabled so no later boot starts it either.
+ch_install() {
+  local policy=/usr/sbin/policy-rc.d
+  if [[ ! -e $policy ]]; then
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    printf '%s\n' '#!/bin/sh' '# scripts/services.sh (minivercel): no clickhouse-server start during its install.' \
+      'for a; do [ "$a" = clickhouse-server ] && exit 101; done' 'exit 0' >"$policy"
+    chmod 755 "$policy"
+    apt_install "$@"
+    rm -f "$policy"
+    trap - EXIT
+  else
+    apt_install "$@"
+  fi
+  if [[ -x /etc/init.d/clickhouse-server ]]; then
+    update-rc.d clickhouse-server disable >/dev/null 2>&1 || true
+    command -v deb-systemd-helper >/dev/null && { deb-systemd-helper disable clickhouse-server.service >/dev/null 2>&1 || true; }
+    # A permissive policy-rc.d let it start: stop it (ours cannot be running yet, the binary was missing).
+    invoke-rc.d clickhouse-server stop >/dev/null 2>&1 || true
+  fi
+}
+
+# Alive = the recorded pid runs our config (pids get reused) and is not a zombie (nothing may reap it here).
+ch_alive() {
+  local pid state=""
+  [[ -f $1/clickhouse.pid ]] && pid="$(<"$1/clickhouse.pid")" && [[ $pid =~ ^[0-9]+$ ]] || return 1
+  { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -qF -- "--config-file=$1/etc/config.xml" || return 1
+  read -r _ _ state _ <"/proc/$pid/stat" 2>/dev/null && [[ $state != Z ]]
+}
+
+ch_ready() { [[ "$(curl -fsS --max-time 2 "http://127.0.0.1:$1/?query=SELECT%201" 2>/dev/null)" == 1 ]]; }
+
+# Config, users, data and logs all live under $1; only 127.0.0.1, and no port of the package's defaults.
+ch_configure() {
+  local dir="$1" port="$2" owner="$3"
+  install -d -m 755 "$dir/etc"
+  install -d -m 750 -o "$owner" -g "$owner" "$dir/data" "$dir/log"
+  cat >"$dir/etc/config.xml" <<EOF
+<?xml version="1.0"?>
+<!-- minivercel test server, written by scripts/services.sh on every start: edits here are lost. -->
+<yandex>
+    <logger>
+        <level>warning</level>
+        <log>$dir/log/clickhouse-server.log</log>
+        <errorlog>$dir/log/clickhouse-server.err.log</errorlog>
+        <size>100M</size>
+        <count>2</count>
+    </logger>
+    <listen_host>127.0.0.1</listen_host>
+    <http_port>$port</http_port>
+    <tcp_port>$((port + 1))</tcp_port>
+    <interserver_http_port>$((port + 2))</interserver_http_port>
+    <interserver_http_host>127.0.0.1</interserver_http_host>
+    <max_connections>1024</max_connections>
+    <keep_alive_timeout>3</keep_alive_timeout>
+    <max_concurrent_queries>100</max_concurrent_queries>
+    <uncompressed_cache_size>268435456</uncompressed_cache_size>
+    <mark_cache_size>268435456</mark_cache_size>
+    <path>$dir/data/</path>
+    <tmp_path>$dir/data/tmp/</tmp_path>
+    <user_files_path>$dir/data/user_files/</user_files_path>
+    <format_schema_path>$dir/data/format_schemas/</format_schema_path>
+    <users_config>users.xml</users_config>
+    <default_profile>default</default_profile>
+    <default_database>default</default_database>
+    <mlock_executable>false</mlock_executable>
+</yandex>
+EOF
+  cat >"$dir/etc/users.xml" <<'EOF'
+<?xml version="1.0"?>
+<yandex>
+    <profiles>
+        <default>
+            <max_memory_usage>2000000000</max_memory_usage>
+        </default>
+    </profiles>
+    <users>
+        <default>
+            <password></password>
+            <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+            <profile>default</profile>
+            <quota>default</quota>
+        </default>
+    </users>
+    <quotas>
+        <default>
+            <interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval>
+        </default>
+    </quotas>
+</yandex>
+EOF
+}
+
+start_clickhouse() {
+  local port="${CLICKHOUSE_TEST_PORT:-18123}" dir="$STATE/clickhouse" owner running pid i
+  # The native and interserver ports are the next two.
+  [[ $port =~ ^[0-9]+$ ]] && ((port >= 1024 && port <= 65533)) ||
+    die "CLICKHOUSE_TEST_PORT must be a port number between 1024 and 65533, got '$port'"
+
+  # Fast path: already running (checked again under the lock below).
+  if ! ch_alive "$dir"; then
+    lock
+    local missing=()
+    [[ -x $CH_SERVER ]] || missing+=(clickhouse-server)
+    deb_installed clickhouse-client || missing+=(clickhouse-client)
+    command -v curl >/dev/null || missing+=(curl) # the readiness probe
+    if [[ ${#missing[@]} -gt 0 ]]; then
+      ch_install "${missing[@]}"
+      [[ -x $CH_SERVER ]] || die "clickhouse-server installed but $CH_SERVER is missing"
+    fi
+    if ! ch_alive "$dir"; then
+      # The package creates a `clickhouse` system user; without one (or as non-root), stay unprivileged.
+      local as=()
+      if ((EUID != 0)); then
+        owner="$(id -un)"
+      elif id clickhouse >/dev/null 2>&1; then
+        owner=clickhouse as=(setpriv --reuid=clickhouse --regid=clickhouse --init-groups)
+      else
+        owner=nobody as=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+      fi
+      ((EUID != 0)) || runuser -u "$owner" -- test -x "$STATE" ||
+        die "the $owner user cannot reach $STATE; make its parent directories world-searchable"
+      ch_configure "$dir" "$port" "$owner"
+      log "starting ClickHouse on 127.0.0.1:$port (native $((port + 1)), interserver $((port + 2))) as $owner"
+      # exec keeps the pid: setsid (not a group leader here, so no fork) and setpriv both exec the server.
+      (cd / && exec setsid "${as[@]}" "$CH_SERVER" --config-file="$dir/etc/config.xml") \
+        </dev/null >>"$dir/log/stdout.log" 2>&1 9>&- &
+      echo "$!" >"$dir/clickhouse.pid"
+    fi
+  fi
+
+  # A server left running on another port would make the URL lie.
+  running="$(sed -n 's:.*<http_port>\([0-9]*\)</http_port>.*:\1:p' "$dir/etc/config.xml")"
+  pid="$(<"$dir/clickhouse.pid")"
+  [[ $running == "$port" ]] ||
+    die "ClickHouse in $dir already runs on port $running; stop it (kill $pid) or set CLICKHOUSE_TEST_PORT=$running"
+  for ((i = 0; i < 600; i++)); do
+    ch_ready "$port" && break
+    ch_alive "$dir" || { tail -n 20 "$dir/log/clickhouse-server.err.log" "$dir/log/stdout.log" >&2 || true; die "ClickHouse exited (logs: $dir/log)"; }
+    sleep 0.1
+  done
+  ch_ready "$port" || die "ClickHouse (pid $pid) did not answer SELECT 1 on 127.0.0.1:$port within 60 s (logs: $dir/log)"
+  echo "http://127.0.0.1:$port"
+}
+
+# ---- Kafka: Apache Kafka 4.x in KRaft mode (one node), its Maven Central jars on the machine's Java 17 ------
+
+KAFKA_VERSION=4.4.0
+# The log4j 2 binding for the broker's slf4j 1.7 logging (Kafka's own distribution ships it beside log4j-core).
+KAFKA_LOG4J_VERSION=2.25.5
+
+# The java to run the broker with: the one on PATH when it is 17 or newer, else Debian's openjdk-17.
+kafka_java() {
+  local java major
+  for java in "$(command -v java || true)" /usr/lib/jvm/java-17-openjdk-*/bin/java; do
+    [[ -x $java ]] || continue
+    major="$("$java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p')"
+    [[ $major =~ ^[0-9]+$ ]] && ((major >= 17)) && echo "$java" && return
+  done
+  return 1
+}
+
+# Downloads the broker's jars once into $1/libs (Maven keeps its own copy in ~/.m2); the marker is written last.
+kafka_libs() {
+  local dir="$1" marker="$1/libs/.complete-$KAFKA_VERSION"
+  [[ -f $marker ]] && return
+  command -v mvn >/dev/null || apt_install maven
+  log "downloading Apache Kafka $KAFKA_VERSION (org.apache.kafka:kafka_2.13 and its dependencies) from Maven Central"
+  cat >"$dir/pom.xml" <<POM
+<?xml version="1.0" encoding="UTF-8"?>
+<!-- Written by scripts/services.sh: the runtime classpath of a Kafka $KAFKA_VERSION broker. -->
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.minivercel</groupId>
+  <artifactId>kafka-broker</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j-impl</artifactId><version>$KAFKA_LOG4J_VERSION</version></dependency>
+  </dependencies>
+</project>
+POM
+  rm -rf "$dir/libs.new"
+  mvn -B -q -Dstyle.color=never -f "$dir/pom.xml" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$dir/libs.new" >&2 ||
+    die "mvn could not fetch org.apache.kafka:kafka_2.13:$KAFKA_VERSION and its dependencies"
+  [[ -f $dir/libs.new/kafka_2.13-$KAFKA_VERSION.jar ]] || die "mvn finished but kafka_2.13-$KAFKA_VERSION.jar is missing"
+  rm -rf "$dir/libs"
+  mv "$dir/libs.new" "$dir/libs"
+  touch "$marker"
+}
+
+# The broker's pid when the recorded process is alive and is our broker (pids get reused).
+kafka_pid() {
+  local pid state=""
+  [[ -f $1/kafka.pid ]] && pid="$(<"$1/kafka.pid")" && [[ $pid =~ ^[0-9]+$ ]] || return 1
+  { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -qF "kafka.Kafka $1/server.properties" || return 1
+  read -r _ _ state _ <"/proc/$pid/stat" 2>/dev/null && [[ $state != Z ]] && echo "$pid"
+}
+
+# Ready = a Metadata request (v7: no topics, no auto-creation) is answered with at least one broker.
+# Raw bytes over bash's /dev/tcp: a JVM client would cost seconds of CPU per probe.
+kafka_ready() {
+  local reply
+  reply="$(timeout 3 bash -c '
+    exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+    # length 20 | api key 3, version 7 | correlation id 1 | client id "probe" | topics: [] | allow auto-create: false
+    printf "\x00\x00\x00\x14\x00\x03\x00\x07\x00\x00\x00\x01\x00\x05probe\x00\x00\x00\x00\x00" >&3
+    head -c 16 <&3 | od -An -tx1' _ "$1" 2>/dev/null | tr -d ' \n')" || return 1
+  # size(4) correlation id(4) throttle(4) broker count(4): our correlation id, and a broker count above zero.
+  [[ ${#reply} -eq 32 && ${reply:8:8} == 00000001 && ${reply:24:8} != 00000000 ]]
+}
+
+kafka_configure() {
+  local dir="$1" port="$2" controller="$3"
+  cat >"$dir/server.properties" <<EOF2
+# minivercel test broker, written by scripts/services.sh on every start: edits here are lost.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$controller
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$dir/data
+num.partitions=1
+# One node: every internal topic with one replica, and few partitions so a new group is quick to set up.
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=4
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+# Tests join and leave groups all the time; no point waiting for more members.
+group.initial.rebalance.delay.ms=0
+log.retention.hours=24
+EOF2
+  cat >"$dir/log4j2.properties" <<'EOF2'
+status = warn
+appender.file.type = RollingFile
+appender.file.name = file
+appender.file.fileName = ${sys:kafka.logs.dir}/server.log
+appender.file.filePattern = ${sys:kafka.logs.dir}/server.log.%i
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+appender.file.policies.type = Policies
+appender.file.policies.size.type = SizeBasedTriggeringPolicy
+appender.file.policies.size.size = 50MB
+appender.file.strategy.type = DefaultRolloverStrategy
+appender.file.strategy.max = 2
+rootLogger.level = info
+rootLogger.appenderRef.file.ref = file
+EOF2
+}
+
+start_kafka() {
+  local port="${KAFKA_PORT:-19092}" dir="$STATE/kafka" java pid running i
+  [[ $port =~ ^[0-9]+$ ]] && ((port >= 1024 && port <= 65534)) ||
+    die "KAFKA_PORT must be a port number between 1024 and 65534, got '$port'"
+  # The KRaft controller listens on the next port.
+  local controller=$((port + 1))
+
+  # Fast path: already running (checked again under the lock below).
+  if ! kafka_pid "$dir" >/dev/null; then
+    lock
+    mkdir -p "$dir/logs"
+    java="$(kafka_java)" || { apt_install openjdk-17-jre-headless && java="$(kafka_java)"; } ||
+      die "no Java 17 or newer for Kafka (install openjdk-17-jre-headless)"
+    kafka_libs "$dir"
+    if ! kafka_pid "$dir" >/dev/null; then
+      kafka_configure "$dir" "$port" "$controller"
+      local heap=(-Xmx512m -Xms128m) classpath="$dir/libs/*"
+      local jvm=("$java" "${heap[@]}" -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true
+        "-Dlog4j2.configurationFile=$dir/log4j2.properties" "-Dkafka.logs.dir=$dir/logs" -cp "$classpath")
+      if [[ ! -f $dir/data/meta.properties ]]; then
+        # A random cluster id: 16 bytes, URL-safe base64 without padding, as `kafka-storage random-uuid` prints.
+        local cluster
+        cluster="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+        log "formatting Kafka storage in $dir/data (cluster $cluster)"
+        rm -rf "$dir/data"
+        "${jvm[@]}" kafka.tools.StorageTool format -t "$cluster" -c "$dir/server.properties" >&2 ||
+          die "kafka.tools.StorageTool could not format $dir/data"
+      fi
+      log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$port (controller $controller, log: $dir/logs/server.log)"
+      # Its own session, stdio on a log and no lock fd: it outlives this script and the caller's pipes.
+      (cd "$dir" && exec setsid "${jvm[@]}" kafka.Kafka "$dir/server.properties") \
+        </dev/null >>"$dir/logs/stdout.log" 2>&1 9>&- &
+      echo "$!" >"$dir/kafka.pid"
+    fi
+  fi
+
+  # A broker left running on another port would make the address lie.
+  running="$(sed -n 's/^listeners=PLAINTEXT:\/\/127\.0\.0\.1:\([0-9]*\),.*/\1/p' "$dir/server.properties")"
+  pid="$(<"$dir/kafka.pid")"
+  [[ $running == "$port" ]] ||
+    die "Kafka in $dir already runs on port $running; stop it (kill $pid) or set KAFKA_PORT=$running"
+  for ((i = 0; i < 600; i++)); do
+    kafka_ready "$port" && break
+    kafka_pid "$dir" >/dev/null || { tail -n 20 "$dir/logs/server.log" "$dir/logs/stdout.log" >&2 || true; die "Kafka exited (logs: $dir/logs)"; }
+    sleep 0.1
+  done
+  kafka_ready "$port" || die "Kafka (pid $pid) did not answer a metadata request on 127.0.0.1:$port within 60 s (logs: $dir/logs)"
+  echo "127.0.0.1:$port"
+}
+
 # ---- dispatch ------------------------------------------------------------------------------------
 
 [[ $# -eq 1 ]] || usage
@@ -147,6 +530,9 @@ case "$1" in
   postgres) start_postgres ;;
   chromium) start_chromium ;;
   sandbox) start_sandbox ;;
+  clickhouse) start_clickhouse ;;
+  moto) start_moto ;;
+  kafka) start_kafka ;;
   all) for service in "${KNOWN[@]}"; do "start_$service"; done ;;
   *) usage ;;
 esac

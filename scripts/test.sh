@@ -10,6 +10,15 @@ bash scripts/services.sh sandbox
 # Real servers for the scale-out ports, started idempotently on 127.0.0.1.
 MINIVERCEL_TEST_DATABASE_URL="$(bash scripts/services.sh postgres | tail -n 1)"
 export MINIVERCEL_TEST_DATABASE_URL
+# The bus's scale-out backend: Apache Kafka 4.x (KRaft, one node) from its Maven Central jars.
+MINIVERCEL_TEST_KAFKA_BROKERS="$(bash scripts/services.sh kafka | tail -n 1)"
+export MINIVERCEL_TEST_KAFKA_BROKERS
+# The log store's scale-out backend: Debian's clickhouse-server (18.16), a private instance.
+MINIVERCEL_TEST_CLICKHOUSE_URL="$(bash scripts/services.sh clickhouse | tail -n 1)"
+export MINIVERCEL_TEST_CLICKHOUSE_URL
+# S3 (and ECS) APIs for the artifacts and runner tests: one moto server.
+MINIVERCEL_TEST_S3_ENDPOINT="$(bash scripts/services.sh moto | tail -n 1)"
+export MINIVERCEL_TEST_S3_ENDPOINT
 # The browser the dashboard's end-to-end test drives (installs it; prints nothing).
 bash scripts/services.sh chromium
 bun run typecheck

@@ -11,7 +11,7 @@ import { createSealer, loadSecretKey, type Sealer } from "./deploy/env.ts";
 import { ConfigError } from "./errors.ts";
 import { type Authenticator, createAuthenticator } from "./identity/authenticate.ts";
 import { createJwtVerifier } from "./identity/jwt.ts";
-import { type Artifacts, openArtifacts } from "./store/artifacts.ts";
+import { type Artifacts, type ArtifactsConfig, openArtifacts } from "./store/artifacts.ts";
 import { type Logs, openLogs } from "./store/logs.ts";
 import { openStore, type Store } from "./store/store.ts";
 
@@ -20,6 +20,8 @@ export interface Deps {
   store: Store;
   logs: Logs;
   artifacts: Artifacts;
+  /** How to open the artifact store again (a local builder writes its files there itself). */
+  artifactsConfig: ArtifactsConfig;
   bus: Bus;
   /** Log lines and status changes for watchers in this process (SSE). */
   live: Live;
@@ -36,17 +38,6 @@ export interface Deps {
 function refuseUnavailable(config: Config): void {
   if (config.kafka)
     throw new ConfigError("KAFKA_BROKERS", "the Kafka bus is not available in this version yet; unset it");
-  if (config.clickhouse) {
-    throw new ConfigError(
-      "CLICKHOUSE_HOST",
-      "the ClickHouse log store is not available in this version yet; unset it",
-    );
-  }
-  if (config.s3)
-    throw new ConfigError(
-      "R2_BUCKET_NAME",
-      "the S3/R2 artifact store is not available in this version yet; unset it",
-    );
   if (config.ecs)
     throw new ConfigError(
       "ECS_CLUSTER_NAME",
@@ -59,8 +50,16 @@ export async function openDeps(config: Config): Promise<Deps> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const store = await openStore(config.store);
   await store.migrate();
-  const logs = await openLogs({ kind: "sqlite", path: join(config.dataDir, "logs.db") });
-  const artifacts = await openArtifacts({ kind: "disk", dir: join(config.dataDir, "artifacts") });
+  const logs = await openLogs(
+    config.clickhouse
+      ? { kind: "clickhouse", clickhouse: config.clickhouse }
+      : { kind: "sqlite", path: join(config.dataDir, "logs.db") },
+  );
+  // With S3, each process keeps a bounded local copy of the blobs it served (the proxies' cache).
+  const artifactsConfig: ArtifactsConfig = config.s3
+    ? { kind: "s3", s3: config.s3, cacheDir: join(config.dataDir, "blob-cache") }
+    : { kind: "disk", dir: join(config.dataDir, "artifacts") };
+  const artifacts = await openArtifacts(artifactsConfig);
   const bus = await openBus({ kind: "memory" });
   const secretKey = loadSecretKey(config.secretKey, config.dataDir);
   const jwt = config.jwtIssuers.length > 0 ? createJwtVerifier(config.jwtIssuers) : null;
@@ -69,6 +68,7 @@ export async function openDeps(config: Config): Promise<Deps> {
     store,
     logs,
     artifacts,
+    artifactsConfig,
     bus,
     live: createLive(),
     sealer: createSealer(secretKey),

@@ -7,11 +7,13 @@ import type { Bus } from "../bus/bus.ts";
 import type { BuildConfig, Config } from "../config.ts";
 import { buildEnv, type Sealer } from "../deploy/env.ts";
 import { isTerminal } from "../deploy/status.ts";
+import type { ArtifactsConfig } from "../store/artifacts.ts";
 import type { Deployment, Project, Store } from "../store/store.ts";
 import type { Runner, RunningBuild } from "./runner.ts";
 
 export interface LauncherDeps {
   store: Store;
+  artifactsConfig: ArtifactsConfig;
   bus: Bus;
   runner: Runner;
   sealer: Sealer;
@@ -87,7 +89,7 @@ export function startLauncher(deps: LauncherDeps): Launcher {
       limits: { memoryMb: config.build.memoryMb, pids: config.build.pids, timeoutMs: timeoutSeconds * 1000 },
       workDir: join(config.dataDir, "builds", deployment.id),
       cacheDir,
-      output: { kind: "local", artifactsDir: join(config.dataDir, "artifacts") },
+      output: { kind: "local", artifacts: deps.artifactsConfig },
     };
   };
 

@@ -1,6 +1,14 @@
 // Artifacts port: content-addressed blobs (sha256) plus one manifest per deployment (path -> blob).
 
+import type { S3Config } from "../config.ts";
 import { badRequest } from "../errors.ts";
+
+/** A precompressed copy of a file, stored as its own content-addressed blob. */
+export interface ManifestVariant {
+  /** sha256 of the compressed bytes. */
+  hash: string;
+  size: number;
+}
 
 export interface ManifestFile {
   /** sha256 of the content, 64 lowercase hex digits. */
@@ -9,6 +17,10 @@ export interface ManifestFile {
   size: number;
   /** Content type, with a charset for text (e.g. `text/html;charset=utf-8`). */
   type: string;
+  /** gzip (level 9) of the content, present only when it is smaller (computed once, at deploy time). */
+  gzip?: ManifestVariant;
+  /** brotli (quality 11) of the content, present only when it is smaller. */
+  br?: ManifestVariant;
 }
 
 export interface Manifest {
@@ -37,14 +49,21 @@ export interface Artifacts {
   deleteManifest(deploymentId: string): Promise<void>;
 }
 
-export type ArtifactsConfig = { kind: "disk"; dir: string };
+export type ArtifactsConfig =
+  | { kind: "disk"; dir: string }
+  /** cacheDir: the proxies' bounded local blob cache (see openS3Artifacts). */
+  | { kind: "s3"; s3: S3Config; cacheDir?: string };
 
-/** Opens the configured artifact store; the S3 client will be loaded only when it is used. */
+/** Opens the configured artifact store; the S3 client is loaded only when it is used. */
 export async function openArtifacts(config: ArtifactsConfig): Promise<Artifacts> {
   switch (config.kind) {
     case "disk": {
       const { openDiskArtifacts } = await import("./artifacts-disk.ts");
       return openDiskArtifacts(config.dir);
+    }
+    case "s3": {
+      const { openS3Artifacts } = await import("./artifacts-s3.ts");
+      return openS3Artifacts(config.s3, { cacheDir: config.cacheDir });
     }
   }
 }
@@ -82,6 +101,25 @@ export function assertDeploymentId(id: string): void {
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
+function parseVariant(path: string, name: string, value: unknown): ManifestVariant | undefined {
+  if (value === undefined) return undefined;
+  if (!isRecord(value)) throw badRequest(`manifest entry ${path} has a bad ${name} variant`);
+  const { hash, size } = value;
+  if (typeof hash !== "string" || !isSha256(hash))
+    throw badRequest(`manifest entry ${path} has a bad ${name} hash`);
+  if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0)
+    throw badRequest(`manifest entry ${path} has a bad ${name} size`);
+  return { hash, size };
+}
+
+/** Every blob a manifest entry names: the content and its compressed variants. */
+export function blobsOf(file: ManifestFile): ManifestVariant[] {
+  const out: ManifestVariant[] = [{ hash: file.hash, size: file.size }];
+  if (file.gzip) out.push(file.gzip);
+  if (file.br) out.push(file.br);
+  return out;
+}
+
 /** Narrows an untrusted value (a request, a stored JSON document) to a valid Manifest. */
 export function parseManifest(value: unknown): Manifest {
   if (!isRecord(value) || value.version !== 1) throw badRequest("manifest must be an object with version 1");
@@ -102,7 +140,9 @@ export function parseManifest(value: unknown): Manifest {
       throw badRequest(`manifest entry ${path} has a bad size`);
     if (typeof type !== "string" || type === "" || FORBIDDEN_NAME_CHARS.test(type))
       throw badRequest(`manifest entry ${path} has a bad content type`);
-    out[path] = { hash, size, type };
+    const gzip = parseVariant(path, "gzip", file.gzip);
+    const br = parseVariant(path, "br", file.br);
+    out[path] = { hash, size, type, ...(gzip && { gzip }), ...(br && { br }) };
   }
   return { version: 1, deploymentId, createdAt, files: out };
 }

@@ -1,5 +1,7 @@
 // Log store port: build log lines per deployment, ordered by sequence number, written idempotently.
 
+import type { ClickHouseConfig } from "../config.ts";
+
 export type LogStream = "stdout" | "stderr" | "system";
 
 export interface LogLine {
@@ -13,7 +15,10 @@ export interface LogLine {
 }
 
 export interface Logs {
-  /** Stores lines; a line whose (deploymentId, seq) is already stored is ignored. */
+  /**
+   * Stores lines; (deploymentId, seq) names a line, so storing it again still leaves one (re-delivery is harmless).
+   * Copies that differ leave one of them: sqlite keeps the first, ClickHouse either.
+   */
   append(lines: LogLine[]): Promise<void>;
   /** Lines with seq > afterSeq, in order, at most `limit`. */
   read(deploymentId: string, afterSeq: number, limit: number): Promise<LogLine[]>;
@@ -22,13 +27,20 @@ export interface Logs {
   close(): Promise<void>;
 }
 
-export type LogsConfig = { kind: "sqlite"; path: string };
+export type LogsConfig =
+  | { kind: "sqlite"; path: string }
+  | { kind: "clickhouse"; clickhouse: ClickHouseConfig };
 
+/** Opens the configured log store; the ClickHouse client is loaded only when it is used. */
 export async function openLogs(config: LogsConfig): Promise<Logs> {
   switch (config.kind) {
     case "sqlite": {
       const { openSqliteLogs } = await import("./logs-sqlite.ts");
       return openSqliteLogs(config.path);
+    }
+    case "clickhouse": {
+      const { openClickHouseLogs } = await import("./logs-clickhouse.ts");
+      return openClickHouseLogs(config.clickhouse);
     }
   }
 }
