@@ -128,9 +128,10 @@ start_chromium() {
 # ---- Sandbox: the programs src/build/sandbox.ts runs builds with ---------------------------------
 
 # Not a server either: bubblewrap (namespaces), slirp4netns (a build's network), util-linux (setpriv, unshare,
-# prlimit), git (the clone step). Installs only what is missing; stdout stays empty.
+# prlimit), iproute2 (routes fencing the build's network), git (the clone step). Installs only what is missing;
+# stdout stays empty.
 start_sandbox() {
-  local packages=(bubblewrap slirp4netns util-linux git) missing=() package
+  local packages=(bubblewrap slirp4netns util-linux iproute2 git) missing=() package
   for package in "${packages[@]}"; do deb_installed "$package" || missing+=("$package"); done
   [[ ${#missing[@]} -eq 0 ]] && return
   lock
@@ -465,7 +466,7 @@ appender.file.layout.type = PatternLayout
 appender.file.layout.pattern = [%d] %p %m (%c)%n
 appender.file.policies.type = Policies
 appender.file.policies.size.type = SizeBasedTriggeringPolicy
-appender.file.policies.size.size = 50MB
+appender.file.policies.size.size = 20MB
 appender.file.strategy.type = DefaultRolloverStrategy
 appender.file.strategy.max = 2
 rootLogger.level = info

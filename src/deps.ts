@@ -36,8 +36,6 @@ export interface Deps {
 
 /** Backends this build cannot drive yet are refused at start rather than silently ignored. */
 function refuseUnavailable(config: Config): void {
-  if (config.kafka)
-    throw new ConfigError("KAFKA_BROKERS", "the Kafka bus is not available in this version yet; unset it");
   if (config.ecs)
     throw new ConfigError(
       "ECS_CLUSTER_NAME",
@@ -60,7 +58,7 @@ export async function openDeps(config: Config): Promise<Deps> {
     ? { kind: "s3", s3: config.s3, cacheDir: join(config.dataDir, "blob-cache") }
     : { kind: "disk", dir: join(config.dataDir, "artifacts") };
   const artifacts = await openArtifacts(artifactsConfig);
-  const bus = await openBus({ kind: "memory" });
+  const bus = await openBus(config.kafka ? { kind: "kafka", kafka: config.kafka } : { kind: "memory" });
   const secretKey = loadSecretKey(config.secretKey, config.dataDir);
   const jwt = config.jwtIssuers.length > 0 ? createJwtVerifier(config.jwtIssuers) : null;
   return {

@@ -5,7 +5,8 @@ import { type Launcher, startLauncher } from "./build/launcher.ts";
 import { localRunner } from "./build/runner-local.ts";
 import { sandboxProblem } from "./build/sandbox.ts";
 import type { Subscription } from "./bus/bus.ts";
-import { startEventWorkers } from "./deploy/apply-events.ts";
+import { createDashboard } from "./dashboard/app.ts";
+import { startEventWorkers, startLiveFeed } from "./deploy/apply-events.ts";
 import type { Deps } from "./deps.ts";
 import { createProxy } from "./serve/proxy.ts";
 
@@ -16,6 +17,11 @@ export interface Running {
 }
 
 const MAX_API_BODY = 1024 * 1024;
+
+function isApiPath(url: string): boolean {
+  const { pathname } = new URL(url);
+  return pathname === "/api" || pathname.startsWith("/api/");
+}
 
 /** The worker role: applies build events and runs builds. */
 async function startWorker(deps: Deps): Promise<{ launcher: Launcher; events: Subscription }> {
@@ -34,6 +40,8 @@ async function startWorker(deps: Deps): Promise<{ launcher: Launcher; events: Su
 export async function startRoles(deps: Deps): Promise<Running> {
   const { config } = deps;
   const worker = config.roles.includes("worker") ? await startWorker(deps) : null;
+  // An api process without a worker hears build events from the bus for its live log streams.
+  const liveFeed = config.roles.includes("api") && !worker ? await startLiveFeed(deps) : null;
   const servers: ReturnType<typeof Bun.serve>[] = [];
   const urls: Running["urls"] = {};
   // The proxy starts first so that with PROXY_PORT=0 the API's project URLs carry the port it really got.
@@ -47,11 +55,13 @@ export async function startRoles(deps: Deps): Promise<Running> {
   }
   if (config.roles.includes("api")) {
     const api = createApi({ ...deps, config: { ...config, proxyPort } });
+    const dashboard = createDashboard({ ...deps, config: { ...config, proxyPort } });
     const server = Bun.serve({
       hostname: config.host,
       port: config.port,
       maxRequestBodySize: MAX_API_BODY,
-      fetch: (request) => api.handle(request),
+      // /api/* is the JSON API; every other path is the dashboard.
+      fetch: (request) => (isApiPath(request.url) ? api : dashboard).handle(request),
     });
     servers.push(server);
     urls.api = `http://localhost:${server.port}`;
@@ -60,6 +70,7 @@ export async function startRoles(deps: Deps): Promise<Running> {
     urls,
     async stop() {
       await Promise.all(servers.map((s) => s.stop()));
+      await liveFeed?.stop();
       if (worker) {
         await worker.launcher.stop();
         await worker.events.stop();

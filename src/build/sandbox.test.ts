@@ -59,6 +59,15 @@ function hostPidsWith(marker: string): number[] {
     .map(Number);
 }
 
+function parentOf(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return null;
+  }
+}
+
 /** Whether `pid` is a live process (a zombie waiting for init to reap it is not). */
 function running(pid: number): boolean {
   try {
@@ -132,6 +141,7 @@ describe("bwrap", () => {
 
   test("sees only the environment it is given, and no inherited descriptors", async () => {
     ready();
+    const saved = process.env.DATABASE_URL;
     process.env.DATABASE_URL = "postgres://platform:hunter2-secret@127.0.0.1/minivercel";
     try {
       const result = await run("env; echo ---; tr '\\0' '\\n' </proc/1/environ; echo ---; ls /proc/self/fd", {
@@ -146,7 +156,8 @@ describe("bwrap", () => {
       // stdin, stdout, stderr, and the directory `ls` itself opened.
       expect(result.stdout.split("---\n")[2]).toBe("0\n1\n2\n3\n");
     } finally {
-      delete process.env.DATABASE_URL;
+      if (saved === undefined) delete process.env.DATABASE_URL;
+      else process.env.DATABASE_URL = saved;
     }
   });
 
@@ -213,11 +224,12 @@ describe("bwrap", () => {
   });
 
   for (const network of ["none", "registry"] as const) {
-    test(`network "${network}": the host's loopback is unreachable`, async () => {
+    test(`network "${network}": host services are unreachable (loopback, own addresses, metadata)`, async () => {
       ready();
       let connections = 0;
+      // On 0.0.0.0: reachable through every address the host has.
       const listener = Bun.listen({
-        hostname: "127.0.0.1",
+        hostname: "0.0.0.0",
         port: 0,
         socket: {
           open(socket) {
@@ -237,20 +249,26 @@ socket.on("connect", () => { console.log("CONNECTED " + host); socket.destroy();
 socket.on("timeout", () => { console.log("FAILED " + host + " timeout"); socket.destroy(); });
 socket.on("error", (error) => console.log("FAILED " + host + " " + error.code));`,
         );
-        const port = listener.port;
-        const result = await run(
-          `node probe.js 127.0.0.1 ${port}; node probe.js 10.0.2.2 ${port}; node probe.js registry.npmjs.org 443`,
-          { workspace, network },
-        );
+        const hostAddresses = Object.values(os.networkInterfaces())
+          .flat()
+          .filter((address) => address?.family === "IPv4" && !address.internal)
+          .map((address) => address?.address ?? "");
+        const targets = ["127.0.0.1", "10.0.2.2", ...hostAddresses].map((host) => `${host} ${listener.port}`);
+        const probes = [...targets, "169.254.169.254 80", "registry.npmjs.org 443"];
+        const result = await run(probes.map((target) => `node probe.js ${target}`).join("; "), {
+          workspace,
+          network,
+        });
+        expect(result.stdout.trim().split("\n")).toHaveLength(probes.length);
         expect(result.stdout).toContain("FAILED 127.0.0.1 ECONNREFUSED");
-        expect(result.stdout).toMatch(/FAILED 10\.0\.2\.2 /);
+        expect(result.stdout).toContain("FAILED 169.254.169.254 ");
         expect(connections).toBe(0);
         if (network === "registry") {
-          expect(result.stdout).toContain("CONNECTED registry.npmjs.org");
+          expect(result.stdout.match(/CONNECTED .*/g)).toEqual(["CONNECTED registry.npmjs.org"]);
           // Everything of the run is gone when its promise resolves, slirp4netns included.
-          expect(hostPidsWith("slirp4netns")).toEqual([]);
+          expect(hostPidsWith("slirp4netns").filter((pid) => parentOf(pid) === process.pid)).toEqual([]);
         } else {
-          expect(result.stdout).toMatch(/FAILED registry\.npmjs\.org /);
+          expect(result.stdout).not.toContain("CONNECTED");
         }
       } finally {
         listener.stop(true);
@@ -323,10 +341,22 @@ socket.on("error", (error) => console.log("FAILED " + host + " " + error.code));
     expect(early).toMatchObject({ exitCode: null, canceled: true });
     expect(outputs).toEqual([]);
   });
+
+  test("a throwing onOutput cancels the run and rejects once the tree is gone", async () => {
+    ready();
+    const attempt = run("echo hello; sleep 30.8181", {
+      onOutput: () => {
+        throw new Error("log store down");
+      },
+    });
+    await expect(attempt).rejects.toThrow("log store down");
+    expect(hostPidsWith("sleep 30.8181")).toEqual([]);
+  });
 });
 
 describe("none", () => {
   test("runs the command with only its env, and kills its tree on timeout", async () => {
+    const saved = process.env.DATABASE_URL;
     process.env.DATABASE_URL = "postgres://platform:hunter2-secret@127.0.0.1/minivercel";
     try {
       const workspace = tempDir();
@@ -356,7 +386,8 @@ describe("none", () => {
         /working directory/,
       );
     } finally {
-      delete process.env.DATABASE_URL;
+      if (saved === undefined) delete process.env.DATABASE_URL;
+      else process.env.DATABASE_URL = saved;
     }
   });
 });

@@ -1,10 +1,17 @@
 // Build step "install/build": runs one untrusted shell command in a bubblewrap sandbox held to cgroup limits.
 //
 // Process chain for mode "bwrap" (every arrow is an exec, so it is all one pid, a child of ours):
-//   unshare --mount (root, private mount ns) -> sh PREPARE (joins the run's cgroups, stages the workspace)
-//   -> prlimit -> setpriv (drops to the run's own uid) -> bwrap (user/pid/net/ipc/uts/cgroup namespaces)
+//   unshare --mount [--net]   root: a private mount namespace [and the network namespace slirp4netns serves]
+//   -> sh PREPARE             root: joins the run's cgroups, fences the network, stages the workspace
+//   -> prlimit -> setpriv     drops to the run's own host uid, no_new_privs
+//   -> bwrap                  user/pid/ipc/uts/cgroup(/net) namespaces, read-only /usr, private /tmp
 //   -> /bin/sh -c <command>
-// plus, for network "registry", a slirp4netns process of ours attached to the sandbox's network namespace.
+// plus, for network "registry", a slirp4netns process of ours attached to that network namespace.
+//
+// Weaker spots, by design or by host: without writable cgroups (v1 memory+pids, or v2) the limits fall back
+// to rlimits (per-process memory, no OOM detection); there is no seccomp filter beyond what the namespaces
+// and the unprivileged uid give; slirp4netns runs as root (capabilities dropped, seccomp, empty root) because
+// it must open /dev/net/tun and enter a root-owned namespace; mode "none" isolates nothing but env and time.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomInt } from "node:crypto";
@@ -43,7 +50,10 @@ export interface SandboxRun {
   env: Record<string, string>;
   /** Optional host dir bound read-write at /cache for package-manager caches; never shared by concurrent runs. */
   cacheDir?: string;
-  /** "registry": outbound internet through slirp4netns, the host's loopback unreachable. "none": no network. */
+  /**
+   * "registry": outbound IPv4 through slirp4netns; unreachable: the host's loopback, the host's own addresses
+   * and directly connected subnets, link-local (cloud metadata). "none": loopback only.
+   */
   network: "registry" | "none";
   limits: SandboxLimits;
   /** Decoded UTF-8 chunks as they arrive. Must not throw: a throw cancels the run and rejects its promise. */
@@ -76,12 +86,14 @@ const UID_BASE = 2_000_000_000;
 const UID_SPAN = 1_000_000;
 const INNER_UID = "1000";
 const INNER_HOME = "/tmp/home";
-const TOOLS = ["bwrap", "setpriv", "unshare", "mount", "chown", "prlimit", "slirp4netns"] as const;
+const TOOLS = ["bwrap", "setpriv", "unshare", "mount", "chown", "prlimit", "slirp4netns", "ip"] as const;
 type Tool = (typeof TOOLS)[number];
 
-// Runs as root inside a private mount namespace: joins the cgroups (before anything untrusted exists), then
+// Runs as root inside a private mount namespace: joins the cgroups (before anything untrusted exists), makes
+// the given IPv4 prefixes unreachable in the build's network namespace (which the build cannot change), then
 // bind-mounts the workspace and cache under a world-searchable tmpfs, because bwrap (already running as the
-// unprivileged uid) must be able to resolve its bind sources. Arguments: stage workspace cache procs... -- cmd...
+// unprivileged uid) must be able to resolve its bind sources.
+// Arguments: stage workspace cache cgroup-procs-file... -- unreachable-prefix... -- command...
 const PREPARE = `set -eu
 stage=$1 workspace=$2 cache=$3
 shift 3
@@ -90,11 +102,22 @@ while [ "$1" != -- ]; do
   shift
 done
 shift
+while [ "$1" != -- ]; do
+  ip route add unreachable "$1" || { echo "sandbox: cannot block $1" >&2; exit 125; }
+  shift
+done
+shift
 mount -t tmpfs -o mode=0755,size=64k,nosuid,nodev minivercel-stage "$stage"
 mkdir "$stage/workspace" "$stage/cache"
 mount --bind "$workspace" "$stage/workspace"
 [ -z "$cache" ] || mount --bind "$cache" "$stage/cache"
 exec "$@"`;
+
+// Namespaces and the read-only system: the part of every bwrap command line that does not vary.
+const SANDBOX_BASE = [
+  ...["--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session"],
+  ...["--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev"],
+];
 
 // Host files the sandbox may read (certificates, dynamic loader, alternatives symlinks, time zone).
 const ETC_BINDS = [
@@ -160,7 +183,7 @@ function findProblem(): string | null {
     return "the build sandbox needs the platform to run as root (each build runs as its own uid)";
   const missing = TOOLS.filter((name) => Bun.which(name, { PATH: HELPER_PATH }) === null);
   if (missing.length > 0) {
-    return `missing programs: ${missing.join(", ")} (Debian: apt-get install bubblewrap slirp4netns util-linux)`;
+    return `missing programs: ${missing.join(", ")} (Debian: apt-get install bubblewrap slirp4netns util-linux iproute2)`;
   }
   if (!fs.existsSync("/dev/net/tun")) return "no /dev/net/tun for slirp4netns (load the tun kernel module)";
   try {
@@ -171,24 +194,15 @@ function findProblem(): string | null {
   // A real, tiny sandbox: the only reliable test for user namespaces (sysctls, AppArmor, seccomp of a container).
   const probe = Bun.spawnSync(
     [
-      tool("setpriv"),
-      `--reuid=${UID_BASE - 1}`,
-      `--regid=${UID_BASE - 1}`,
-      "--clear-groups",
-      "--no-new-privs",
-      "--",
-      tool("bwrap"),
       ...[
-        "--unshare-all",
-        "--unshare-user",
-        "--disable-userns",
-        "--die-with-parent",
-        "--ro-bind",
-        "/usr",
-        "/usr",
+        tool("setpriv"),
+        `--reuid=${UID_BASE - 1}`,
+        `--regid=${UID_BASE - 1}`,
+        "--clear-groups",
+        "--no-new-privs",
       ],
-      ...rootLinks(),
-      ...["--proc", "/proc", "--dev", "/dev", "--", "/bin/true"],
+      ...["--", tool("bwrap"), ...SANDBOX_BASE, "--size", "1048576", "--perms", "1777", "--tmpfs", "/tmp"],
+      ...[...rootLinks(), "--remount-ro", "/", "--", "/bin/true"],
     ],
     { env: HELPER_ENV, cwd: "/", stdout: "ignore", stderr: "pipe" },
   );
@@ -216,43 +230,17 @@ async function runBwrap(run: SandboxRun, cwd: string): Promise<SandboxResult> {
     for (const { dir } of owned) await chownTree(dir, lease.uid, lease.uid);
 
     const useNet = run.network === "registry";
+    // Our descriptors 3, 4, ... in the child, by purpose.
     const extra = ["info", "args", ...Object.keys(ETC_FILES), ...(useNet ? ["block"] : [])];
     const fdOf = (name: string) => String(3 + extra.indexOf(name));
     const stage = path.join(STATE_ROOT, "stage");
-    const bwrap = [
-      ...["--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session"],
-      ...["--clearenv", "--uid", INNER_UID, "--gid", INNER_UID, "--hostname", "build"],
-      ...["--ro-bind", "/usr", "/usr", ...rootLinks(), "--proc", "/proc", "--dev", "/dev"],
-      // tmpfs pages are charged to the memory cgroup; the size also bounds /tmp when cgroups are unavailable.
-      ...[
-        "--size",
-        String(run.limits.memoryBytes),
-        "--perms",
-        "1777",
-        "--tmpfs",
-        "/tmp",
-        "--dir",
-        INNER_HOME,
-      ],
-      ...ETC_BINDS.flatMap((file) => ["--ro-bind-try", file, file]),
-      ...Object.keys(ETC_FILES).flatMap((file) => ["--ro-bind-data", fdOf(file), file]),
-      ...["--bind", `${stage}/workspace`, SANDBOX_WORKSPACE],
-      ...(cache === null ? [] : ["--bind", `${stage}/cache`, SANDBOX_CACHE]),
-      ...["--remount-ro", "/", "--chdir", path.posix.join(SANDBOX_WORKSPACE, cwd)],
-      // The environment travels through a pipe, not argv, so build secrets never show up in the host's `ps`.
-      ...[
-        "--args",
-        fdOf("args"),
-        "--info-fd",
-        fdOf("info"),
-        ...(useNet ? ["--block-fd", fdOf("block")] : []),
-      ],
-      ...["--", "/bin/sh", "-c", run.command],
-    ];
+    const bwrap = bwrapArgs(run, cwd, stage, cache !== null, fdOf);
     const limits = ["--core=0", ...(cgroup === null ? rlimitFallback(run.limits) : [])];
     const argv = [
-      ...["--mount", "--propagation", "private", "--", "/bin/sh", "-c", PREPARE, "minivercel-sandbox"],
+      ...["--mount", ...(useNet ? ["--net"] : []), "--propagation", "private"],
+      ...["--", "/bin/sh", "-c", PREPARE, "minivercel-sandbox"],
       ...[stage, workspace, cache ?? "", ...(cgroup?.procsFiles ?? []), "--"],
+      ...[...(useNet ? unreachablePrefixes() : []), "--"],
       ...[tool("prlimit"), ...limits, "--", tool("setpriv"), `--reuid=${lease.uid}`, `--regid=${lease.uid}`],
       ...["--clear-groups", "--no-new-privs", "--", tool("bwrap"), ...bwrap],
     ];
@@ -284,10 +272,11 @@ async function runBwrap(run: SandboxRun, cwd: string): Promise<SandboxResult> {
     });
     let setupError: unknown = null;
     if (useNet) {
+      // Once bwrap reports in, the namespace exists; our own child's pid cannot be recycled while it lives.
       const pid = await Promise.race([infoPid, watch.exited.then(() => null)]);
-      if (pid !== null && alive() && !watch.stopped()) {
+      if (pid !== null && child.pid !== undefined && alive() && !watch.stopped()) {
         try {
-          network = await startNetwork(pid, watch.exited);
+          network = await startNetwork(child.pid, watch.exited);
           writeAll(stream("block"), "1");
         } catch (error) {
           // A timeout or cancel during setup is not a setup failure.
@@ -319,6 +308,39 @@ async function runBwrap(run: SandboxRun, cwd: string): Promise<SandboxResult> {
     for (const { dir, stat } of owned) await chownTree(dir, stat.uid, stat.gid).catch(() => undefined);
     lease.release();
   }
+}
+
+/** bwrap's options; `fdOf` names the descriptors carrying the generated /etc files, the env and the handshakes. */
+function bwrapArgs(
+  run: SandboxRun,
+  cwd: string,
+  stage: string,
+  withCache: boolean,
+  fdOf: (name: string) => string,
+): string[] {
+  const handshake = [
+    "--info-fd",
+    fdOf("info"),
+    ...(run.network === "registry" ? ["--block-fd", fdOf("block")] : []),
+  ];
+  return [
+    ...SANDBOX_BASE,
+    // "registry": the network namespace is the one unshare made (root-owned, so the build cannot reconfigure
+    // it); slirp4netns brings up its lo and tap0. bwrap setting up lo at the same time would race with it.
+    ...(run.network === "registry" ? ["--share-net"] : []),
+    ...rootLinks(),
+    ...["--clearenv", "--uid", INNER_UID, "--gid", INNER_UID, "--hostname", "build"],
+    // tmpfs pages are charged to the memory cgroup; the size also bounds /tmp when cgroups are unavailable.
+    ...["--size", String(run.limits.memoryBytes), "--perms", "1777", "--tmpfs", "/tmp", "--dir", INNER_HOME],
+    ...ETC_BINDS.flatMap((file) => ["--ro-bind-try", file, file]),
+    ...Object.keys(ETC_FILES).flatMap((file) => ["--ro-bind-data", fdOf(file), file]),
+    ...["--bind", `${stage}/workspace`, SANDBOX_WORKSPACE],
+    ...(withCache ? ["--bind", `${stage}/cache`, SANDBOX_CACHE] : []),
+    ...["--remount-ro", "/", "--chdir", path.posix.join(SANDBOX_WORKSPACE, cwd)],
+    // The environment travels through a pipe, not argv, so build secrets never show up in the host's `ps`.
+    ...["--args", fdOf("args"), ...handshake],
+    ...["--", "/bin/sh", "-c", run.command],
+  ];
 }
 
 // /bin, /lib, ... as on the host: symlinks into /usr on merged-/usr systems, read-only binds otherwise.
@@ -359,9 +381,29 @@ interface Network {
 
 // slirp4netns runs as root (it must open /dev/net/tun and enter a namespace owned by the sandbox's user
 // namespace), then --enable-sandbox drops its capabilities and pivots it into an empty root, under seccomp.
-async function startNetwork(sandboxPid: number, sandboxExited: Promise<unknown>): Promise<Network> {
-  // Holding the namespace by fd means slirp4netns cannot be pointed at a recycled pid.
-  const netns = fs.openSync(`/proc/${sandboxPid}/ns/net`, "r");
+// slirp4netns connects out from the host, so without these a build could reach the host's services on its
+// other addresses (anything listening on 0.0.0.0), its LAN neighbours and the cloud metadata endpoint.
+// The host's loopback is covered by --disable-host-loopback; IPv6 is not forwarded at all.
+function unreachablePrefixes(): string[] {
+  const prefixes = new Set(["169.254.0.0/16"]);
+  for (const address of Object.values(os.networkInterfaces()).flat()) {
+    if (address === undefined || address.family !== "IPv4" || address.internal) continue;
+    prefixes.add(`${address.address}/32`);
+    const bits = Number(address.cidr?.split("/")[1] ?? "32");
+    prefixes.add(`${ipv4Network(address.address, bits)}/${bits}`);
+  }
+  return [...prefixes];
+}
+
+function ipv4Network(address: string, bits: number): string {
+  const value = address.split(".").reduce((sum, octet) => sum * 256 + Number(octet), 0);
+  const network = bits === 0 ? 0 : value - (value % 2 ** (32 - bits));
+  return [24, 16, 8, 0].map((shift) => Math.floor(network / 2 ** shift) % 256).join(".");
+}
+
+/** Attaches slirp4netns to the network namespace `memberPid` is in; resolves once the network is up. */
+async function startNetwork(memberPid: number, sandboxExited: Promise<unknown>): Promise<Network> {
+  const netns = fs.openSync(`/proc/${memberPid}/ns/net`, "r");
   const slirp = spawn(
     tool("slirp4netns"),
     [
@@ -372,6 +414,8 @@ async function startNetwork(sandboxPid: number, sandboxExited: Promise<unknown>)
     { stdio: ["ignore", "ignore", "pipe", "pipe", netns, "pipe"], env: HELPER_ENV, cwd: "/" },
   );
   fs.closeSync(netns);
+  // Held (not left to the garbage collector) until stop: closing it is what tells slirp4netns to exit.
+  const exitPipe = duplexAt(slirp, 5);
   const exited = new Promise<void>((resolve) => {
     if (slirp.exitCode !== null || slirp.signalCode !== null) resolve();
     slirp.on("exit", () => resolve());
@@ -379,27 +423,26 @@ async function startNetwork(sandboxPid: number, sandboxExited: Promise<unknown>)
   const stop = async () => {
     killPid(slirp.pid);
     await exited;
+    exitPipe.destroy();
   };
   let stderr = "";
   slirp.stderr?.on("data", (chunk: Buffer) => {
     stderr = (stderr + chunk.toString("utf8")).slice(-2000);
   });
-  const ready = new Promise<boolean>((resolve) => {
+  const ready = new Promise<string | null>((resolve) => {
     const fd = duplexAt(slirp, 3);
-    fd.on("data", () => resolve(true));
-    fd.on("error", () => resolve(false));
+    fd.on("data", () => resolve(null));
+    fd.on("error", (error) => resolve(`ready pipe failed: ${error.message}`));
   });
-  const outcome = await Promise.race([
+  const failure = await Promise.race([
     ready,
-    exited.then(() => false),
-    sandboxExited.then(() => false),
-    deadline(10_000).then(() => false),
+    exited.then(() => `slirp4netns exited (${slirp.exitCode ?? slirp.signalCode})`),
+    sandboxExited.then(() => "the sandbox exited first"),
+    deadline(10_000).then(() => "slirp4netns was not ready within 10 s"),
   ]);
-  if (!outcome) {
+  if (failure !== null) {
     await stop();
-    throw new Error(
-      `build sandbox network setup failed: ${stderr.trim() || "slirp4netns did not become ready"}`,
-    );
+    throw new Error(`build sandbox network setup failed: ${failure}: ${stderr.trim()}`);
   }
   return { stop };
 }
@@ -483,6 +526,7 @@ function supervise(child: ChildProcess, run: SandboxRun, killTree: () => void, a
     stream?.on("end", () => emit(name, decoder.decode()));
   }
   const timer = setTimeout(() => {
+    if (stopped) return;
     timedOut = true;
     kill();
   }, run.limits.timeoutMs);
@@ -497,6 +541,7 @@ function supervise(child: ChildProcess, run: SandboxRun, killTree: () => void, a
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
     child.on("error", (error) => {
       clearTimeout(timer);
+      run.signal?.removeEventListener("abort", onAbort);
       reject(error);
     });
     child.on("exit", async (code, signal) => {
@@ -609,15 +654,9 @@ function createCgroup(
     for (const dir of dirs) writeIfPresent(path.join(dir, "cgroup.kill"), "1");
     for (const pid of members()) killPid(pid);
   };
+  // A parent still holding another run's cgroup refuses (EBUSY); that run removes it later.
   const remove = () => {
-    // A parent still holding another run's cgroup refuses (EBUSY); that run removes it later.
-    for (const dir of [...dirs, ...parts.map((part) => part.parent)]) {
-      try {
-        fs.rmdirSync(dir);
-      } catch {
-        // Busy, or already gone.
-      }
-    }
+    for (const dir of [...dirs, ...parts.map((part) => part.parent)]) tryRemove(dir);
   };
   for (let attempt = 1; ; attempt++) {
     try {
@@ -683,6 +722,7 @@ function findCgroupParents(): CgroupParents | null {
   const memory = v1("memory");
   const pids = v1("pids");
   if (memory !== null && pids !== null) return sweep({ kind: "v1", memory, pids });
+  for (const half of [memory, pids]) if (half !== null) tryRemove(half);
 
   const unified = mounts.find((m) => m.fsType === "cgroup2");
   if (unified === undefined) return null;
@@ -698,6 +738,14 @@ function findCgroupParents(): CgroupParents | null {
     }
   }
   return null;
+}
+
+function tryRemove(dir: string): void {
+  try {
+    fs.rmdirSync(dir);
+  } catch {
+    // Busy (another run's cgroup is in it), or already gone.
+  }
 }
 
 function tryParent(dir: string): string | null {
@@ -716,11 +764,7 @@ function sweep(parents: CgroupParents): CgroupParents {
     for (const entry of fs.readdirSync(dir)) {
       const owner = /^run-(\d+)-\d+$/.exec(entry)?.[1];
       if (owner === undefined || Number(owner) === process.pid || pidExists(Number(owner))) continue;
-      try {
-        fs.rmdirSync(path.join(dir, entry));
-      } catch {
-        // Still has processes, or already gone.
-      }
+      tryRemove(path.join(dir, entry));
     }
   }
   return parents;

@@ -2,6 +2,7 @@
 
 import type { Bus, Topic } from "./bus.ts";
 import { type KeyedQueue, keyedQueue } from "./keyed.ts";
+import { handleWithRetry } from "./retry.ts";
 
 export function memoryBus(): Bus {
   const topics = new Map<Topic, Map<string, KeyedQueue<unknown>>>();
@@ -24,7 +25,13 @@ export function memoryBus(): Bus {
     async consume(topic, group, handler, options = {}) {
       const groups = groupsOf(topic);
       if (groups.has(group)) throw new Error(`bus: group ${group} already has a consumer on ${topic}`);
-      const queue = keyedQueue<unknown>(options.concurrency ?? 50, (value, key) => handler(value, key));
+      // Same failure handling as over Kafka: retried with backoff, then logged and skipped.
+      const queue = keyedQueue<unknown>(options.concurrency ?? 50, (value, key) =>
+        handleWithRetry(
+          () => handler(value, key),
+          () => `${topic} (group ${group}, key ${key})`,
+        ),
+      );
       groups.set(group, queue);
       return {
         async stop() {

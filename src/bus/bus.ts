@@ -1,5 +1,7 @@
 // Bus port: build events and route changes between roles. In-process by default, Kafka when configured.
 
+import type { KafkaConfig } from "../config.ts";
+
 export type Topic = "build-events" | "route-changes";
 
 export interface ConsumeOptions {
@@ -16,6 +18,7 @@ export interface Bus {
   publish(topic: Topic, key: string, value: unknown): Promise<void>;
   /**
    * Delivers each message of `topic` to one consumer of `group` (at least once), in order per key.
+   * A handler that throws is retried with backoff; after a few failures the message is logged and skipped.
    * A group name unique to a process makes it see every message (how every proxy learns every route change).
    */
   consume(
@@ -27,13 +30,17 @@ export interface Bus {
   close(): Promise<void>;
 }
 
-export type BusConfig = { kind: "memory" };
+export type BusConfig = { kind: "memory" } | { kind: "kafka"; kafka: KafkaConfig };
 
 export async function openBus(config: BusConfig): Promise<Bus> {
   switch (config.kind) {
     case "memory": {
       const { memoryBus } = await import("./bus-memory.ts");
       return memoryBus();
+    }
+    case "kafka": {
+      const { kafkaBus } = await import("./bus-kafka.ts");
+      return kafkaBus(config.kafka);
     }
   }
 }

@@ -1,0 +1,72 @@
+// The dashboard's shell: embedded assets, security headers, not-found and internal-error pages.
+
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import type { Deps } from "../deps.ts";
+import { testDeps } from "../testing.ts";
+import { createDashboard } from "./app.ts";
+import { assetUrls } from "./assets.ts";
+import { signIn, Visitor } from "./testing.ts";
+
+let deps: Deps;
+beforeAll(async () => {
+  deps = await testDeps();
+});
+afterAll(() => deps.close());
+
+test("htmx and our assets are served by us, with a long cache and their content hash in the URL", async () => {
+  const v = new Visitor(createDashboard(deps));
+  for (const url of [assetUrls.htmx, assetUrls.js, assetUrls.css]) {
+    const res = await v.get(url);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+    expect(res.text.length).toBeGreaterThan(1000);
+  }
+  expect((await v.get(assetUrls.htmx)).text).toContain("htmx");
+  expect((await v.get("/assets/../package.json")).status).toBe(404);
+  expect((await v.get("/assets/constructor")).status).toBe(404);
+});
+
+test("pages carry a strict content security policy and refuse framing", async () => {
+  const v = new Visitor(createDashboard(deps));
+  const res = await v.get("/setup");
+  expect(res.headers.get("content-security-policy")).toContain("script-src 'self'");
+  expect(res.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+  expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+});
+
+test("an unknown page is a 404 page; an unexpected error is a generic 500 page and a log line, never a stack", async () => {
+  const v = new Visitor(createDashboard(deps));
+  await signIn(deps.store, v);
+  const missing = await v.get("/no/such/page");
+  expect(missing.status).toBe(404);
+  expect(missing.text).toContain("Not found");
+
+  const broken = createDashboard({
+    ...deps,
+    store: {
+      ...deps.store,
+      projects: {
+        ...deps.store.projects,
+        list: () => Promise.reject(new Error("db exploded at /secret/path")),
+      },
+    },
+  });
+  const b = new Visitor(broken);
+  b.cookies.set("mv_session", v.cookies.get("mv_session") ?? "");
+  const logged: unknown[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => logged.push(args);
+  try {
+    const res = await b.get("/");
+    expect(res.status).toBe(500);
+    expect(res.text).toContain("Something went wrong");
+    expect(res.text).not.toContain("exploded");
+    expect(res.text).not.toContain("/secret/path");
+  } finally {
+    console.error = original;
+  }
+  expect(logged.length).toBe(1);
+
+  const htmx = await v.get("/no/such/page", { "hx-request": "true" });
+  expect(htmx.headers.get("hx-retarget")).toBe("#main");
+});

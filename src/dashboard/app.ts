@@ -1,0 +1,27 @@
+// The dashboard: server-rendered pages with htmx, served by the api role for every path outside /api.
+
+import { Elysia } from "elysia";
+import type { Deps } from "../deps.ts";
+import { accountRoutes } from "./account.tsx";
+import { assetRoutes } from "./assets.ts";
+import { deploymentRoutes } from "./deployments.tsx";
+import { dashboardError } from "./errors.tsx";
+import { projectRoutes } from "./projects.tsx";
+import { settingsRoutes } from "./settings.tsx";
+import { signInRoutes } from "./sign-in.tsx";
+
+// Every .tsx file names its JSX runtime (@jsxImportSource preact): Bun reads tsconfig.json from the working
+// directory, so `bun /path/to/src/main.ts` run from elsewhere would otherwise look for React.
+
+export type DashboardDeps = Pick<Deps, "config" | "store" | "logs" | "live" | "sealer">;
+
+export function createDashboard(deps: DashboardDeps) {
+  return new Elysia()
+    .onError({ as: "global" }, ({ error, code, request }) => dashboardError(error, code, request))
+    .use(assetRoutes())
+    .use(signInRoutes(deps))
+    .use(accountRoutes(deps))
+    .use(projectRoutes(deps))
+    .use(settingsRoutes(deps))
+    .use(deploymentRoutes(deps));
+}

@@ -1,0 +1,152 @@
+// Deployments: the page with its live log, the polled summary and badge fragments, the raw log, cancel and redeploy.
+/** @jsxImportSource preact */
+
+import { Elysia, t } from "elysia";
+import { StatusBadge } from "../../views/components/badge.tsx";
+import { DeploymentPage, type DeploymentProps, DeploymentSummary } from "../../views/pages/deployment.tsx";
+import { cancelDeployment, queueDeployment } from "../deploy/deploy.ts";
+import { getProject } from "../deploy/projects.ts";
+import type { Deps } from "../deps.ts";
+import { notFound } from "../errors.ts";
+import { deploymentHostId, deploymentUrl, productionUrl } from "../serve/urls.ts";
+import type { User } from "../store/store.ts";
+import { chromeFor } from "./assets.ts";
+import { errorStatus, formErrors } from "./forms.ts";
+import { html, redirect, securityHeaders } from "./respond.ts";
+import { requireSession } from "./session.ts";
+
+const Id = t.Object({ id: t.String({ maxLength: 64 }) });
+const LOG_PAGE = 1000;
+
+export function deploymentRoutes({
+  config,
+  store,
+  logs,
+  live,
+}: Pick<Deps, "config" | "store" | "logs" | "live">) {
+  const own = async (user: User, id: string) => {
+    const deployment = await store.deployments.get(user.id, id);
+    if (!deployment) throw notFound("deployment");
+    return deployment;
+  };
+
+  const props = async (
+    user: User,
+    csrf: string,
+    id: string,
+    error: string | null = null,
+  ): Promise<DeploymentProps> => {
+    const deployment = await own(user, id);
+    const project = await getProject(store, user.id, deployment.projectId);
+    return {
+      chrome: chromeFor(user, csrf),
+      project,
+      deployment,
+      url: deploymentUrl(project, deployment.id, config),
+      productionUrl: productionUrl(project, config),
+      now: new Date(),
+      error,
+    };
+  };
+
+  /** Runs an action on a deployment; a refusal (e.g. already finished) is shown in its summary. */
+  const act = async (
+    user: User,
+    csrf: string,
+    id: string,
+    request: Request,
+    action: () => Promise<string>,
+  ) => {
+    try {
+      return redirect(request, await action());
+    } catch (error) {
+      const errors = formErrors(error, {});
+      if (!errors) throw error;
+      return html(
+        <DeploymentPage {...(await props(user, csrf, id, errors._form ?? null))} />,
+        errorStatus(error),
+      );
+    }
+  };
+
+  return new Elysia()
+    .use(requireSession(store))
+    .get(
+      "/deployments/:id",
+      async ({ user, csrf, params }) => html(<DeploymentPage {...(await props(user, csrf, params.id))} />),
+      {
+        params: Id,
+      },
+    )
+    .get(
+      "/deployments/:id/summary",
+      async ({ user, csrf, params }) => html(<DeploymentSummary {...(await props(user, csrf, params.id))} />),
+      {
+        params: Id,
+      },
+    )
+    .get(
+      "/deployments/:id/badge",
+      async ({ user, params }) => {
+        const d = await own(user, params.id);
+        return html(<StatusBadge status={d.status} deploymentId={d.id} />);
+      },
+      { params: Id },
+    )
+    .get(
+      "/deployments/:id/log.txt",
+      async ({ user, params }) => {
+        const deployment = await own(user, params.id);
+        const project = await getProject(store, user.id, deployment.projectId);
+        let after = 0;
+        const encoder = new TextEncoder();
+        // Paged from the log store as the client reads, so a long log is never held in memory.
+        const body = new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            const lines = await logs.read(deployment.id, after, LOG_PAGE);
+            if (lines.length > 0)
+              controller.enqueue(encoder.encode(lines.map((l) => `${l.text}\n`).join("")));
+            const last = lines[lines.length - 1];
+            if (!last || lines.length < LOG_PAGE) controller.close();
+            else after = last.seq;
+          },
+        });
+        const filename = `${project.subDomain}-${deploymentHostId(deployment.id)}.log`;
+        return new Response(body, {
+          headers: securityHeaders({
+            "content-type": "text/plain; charset=utf-8",
+            "content-disposition": `attachment; filename="${filename}"`,
+            "cache-control": "no-store",
+          }),
+        });
+      },
+      { params: Id },
+    )
+    .post(
+      "/deployments/:id/cancel",
+      ({ user, csrf, params, request }) =>
+        act(user, csrf, params.id, request, async () => {
+          // The same function (and live notification) as the API's POST /api/deployments/:id/cancel.
+          const canceled = await cancelDeployment(store, user.id, params.id);
+          live.publish(canceled.id, { kind: "status", deployment: canceled });
+          return `/deployments/${canceled.id}`;
+        }),
+      { params: Id },
+    )
+    .post(
+      "/deployments/:id/redeploy",
+      ({ user, csrf, params, request }) =>
+        act(user, csrf, params.id, request, async () => {
+          const d = await own(user, params.id);
+          const next = await queueDeployment(store, user.id, {
+            projectId: d.projectId,
+            branch: d.branch ?? undefined,
+            commitSha: d.commitSha ?? undefined,
+          });
+          return `/deployments/${next.id}`;
+        }),
+      { params: Id },
+    );
+  // issue 4 (not here yet): POST /deployments/:id/promote -> promoteDeployment(store, bus, user.id, params.id)
+  // through act() like cancel (add "bus" to DashboardDeps), redirecting to the deployment.
+}

@@ -1,0 +1,126 @@
+// Project settings, environment variables and deletion through the dashboard's handler.
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createProject } from "../deploy/projects.ts";
+import type { Deps } from "../deps.ts";
+import type { User } from "../store/store.ts";
+import { testDeps } from "../testing.ts";
+import { createDashboard } from "./app.ts";
+import { fieldError, signIn, Visitor } from "./testing.ts";
+
+let deps: Deps;
+let app: ReturnType<typeof createDashboard>;
+beforeAll(async () => {
+  deps = await testDeps();
+  app = createDashboard(deps);
+});
+afterAll(() => deps.close());
+
+async function setup(): Promise<{ v: Visitor; user: User; id: string; path: string }> {
+  const v = new Visitor(app);
+  const user = await signIn(deps.store, v);
+  const project = await createProject(deps.store, deps.config, user.id, {
+    name: `Site ${crypto.randomUUID().slice(0, 6)}`,
+    gitUrl: "https://example.com/site.git",
+    buildCommand: "npm run build",
+  });
+  return { v, user, id: project.id, path: `/projects/${project.id}` };
+}
+
+describe("settings", () => {
+  test("each section saves only its own fields; empty optional fields clear them", async () => {
+    const { v, user, id, path } = await setup();
+    const page = await v.get(`${path}/settings`);
+    expect(page.text).toContain('value="npm run build"');
+
+    const saved = await v.post(`${path}/settings`, {
+      section: "build",
+      buildCommand: "",
+      outputDirectory: "public",
+    });
+    expect(saved.headers.get("location")).toBe(`${path}/settings?saved=build#build-form`);
+    expect(await deps.store.projects.get(user.id, id)).toMatchObject({
+      buildCommand: null,
+      outputDirectory: "public",
+    });
+    expect((await v.get(`${path}/settings?saved=build`)).text).toContain("Saved");
+
+    // Fields of another section sent along are ignored.
+    await v.post(`${path}/settings`, {
+      section: "general",
+      name: "Renamed",
+      productionBranch: "main",
+      subDomain: "hijack",
+    });
+    expect(await deps.store.projects.get(user.id, id)).toMatchObject({ name: "Renamed" });
+    expect((await deps.store.projects.get(user.id, id))?.subDomain).not.toBe("hijack");
+  });
+
+  test("the custom domain is set and validated in the domains section", async () => {
+    const { v, user, id, path } = await setup();
+    const bad = await v.post(`${path}/settings`, {
+      section: "domains",
+      subDomain: "fine-name",
+      customDomain: "not a domain",
+    });
+    expect(bad.status).toBe(422);
+    expect(fieldError(bad.text, "customDomain")).toStartWith("Custom domain ");
+    expect(bad.text).toContain('value="not a domain"');
+    const ok = await v.post(`${path}/settings`, {
+      section: "domains",
+      subDomain: "fine-name",
+      customDomain: "www.example.org",
+    });
+    expect(ok.status).toBe(303);
+    expect(await deps.store.projects.get(user.id, id)).toMatchObject({
+      customDomain: "www.example.org",
+      subDomain: "fine-name",
+    });
+    expect((await v.get(path)).text).toContain("www.example.org");
+  });
+
+  test("an unknown section is refused", async () => {
+    const { v, path } = await setup();
+    expect((await v.post(`${path}/settings`, { section: "owner", name: "x" })).status).toBe(422);
+  });
+});
+
+describe("environment variables", () => {
+  test("values are write-only: set, listed by name, replaced, removed", async () => {
+    const { v, user, id, path } = await setup();
+    const bad = await v.post(`${path}/env`, { key: "1BAD", value: "x" });
+    expect(bad.status).toBe(422);
+    expect(fieldError(bad.text, "key")).toContain("Variable names must start with");
+
+    const set = await v.post(`${path}/env`, { key: "API_SECRET", value: "s3cret-value" });
+    expect(set.headers.get("location")).toBe(`${path}/settings#env`);
+    const page = await v.get(`${path}/settings`);
+    expect(page.text).toContain("API_SECRET");
+    expect(page.text).not.toContain("s3cret-value");
+    const stored = await deps.store.env.list(id);
+    expect(stored.map((e) => e.key)).toEqual(["API_SECRET"]);
+    expect(stored[0]?.valueEncrypted).not.toContain("s3cret");
+
+    await v.post(`${path}/env/API_SECRET/delete`);
+    expect(await deps.store.env.list(id)).toEqual([]);
+    expect((await v.post(`${path}/env/API_SECRET/delete`)).status).toBe(404);
+    expect(user.id).toBeTruthy();
+  });
+});
+
+describe("deleting a project", () => {
+  test("needs the project's name typed exactly, then removes it with its deployments", async () => {
+    const { v, user, id, path } = await setup();
+    const project = await deps.store.projects.get(user.id, id);
+    await v.post(`${path}/deploy`);
+    const wrong = await v.post(`${path}/delete`, { confirm: "nope" });
+    expect(wrong.status).toBe(422);
+    expect(fieldError(wrong.text, "confirm")).toBe("Type the project name exactly as shown to confirm");
+    expect(await deps.store.projects.get(user.id, id)).not.toBeNull();
+
+    const done = await v.post(`${path}/delete`, { confirm: project?.name ?? "" }, { "hx-request": "true" });
+    expect(done.headers.get("hx-redirect")).toBe("/");
+    expect(await deps.store.projects.get(user.id, id)).toBeNull();
+    expect((await v.get(path)).status).toBe(404);
+  });
+});

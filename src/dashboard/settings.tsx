@@ -1,0 +1,159 @@
+// Project settings: general, build, domains; environment variables; deleting the project.
+/** @jsxImportSource preact */
+
+import { Elysia, t } from "elysia";
+import type { FormErrors, FormValues } from "../../views/components/field.tsx";
+import { SettingsPage, type SettingsSection } from "../../views/pages/settings.tsx";
+import { listEnvVars, removeEnvVar, setEnvVar } from "../deploy/env.ts";
+import { deleteProject, getProject, updateProject } from "../deploy/projects.ts";
+import type { Deps } from "../deps.ts";
+import { invalid } from "../errors.ts";
+import { productionUrl } from "../serve/urls.ts";
+import type { User } from "../store/store.ts";
+import { chromeFor } from "./assets.ts";
+import { CsrfField, errorStatus, formErrors, Text, valuesOf } from "./forms.ts";
+import { SECTION_FIELDS, SETTING_LABELS, toSettings } from "./project-input.ts";
+import { html, redirect } from "./respond.ts";
+import { requireSession } from "./session.ts";
+
+const Id = t.Object({ id: t.String({ maxLength: 64 }) });
+const SECTIONS = ["general", "build", "domains", "env", "delete"] as const;
+const isSection = (value: string | null): value is SettingsSection =>
+  value !== null && (SECTIONS as readonly string[]).includes(value);
+const SettingsForm = t.Object({
+  ...CsrfField,
+  section: t.Union([t.Literal("general"), t.Literal("build"), t.Literal("domains")]),
+  ...Object.fromEntries(Object.keys(SETTING_LABELS).map((f) => [f, Text()])),
+});
+
+interface Submitted {
+  section: SettingsSection;
+  values: FormValues;
+  errors: FormErrors;
+  status: number;
+}
+
+export function settingsRoutes({
+  config,
+  store,
+  logs,
+  sealer,
+}: Pick<Deps, "config" | "store" | "logs" | "sealer">) {
+  const settingsPage = async (
+    user: User,
+    csrf: string,
+    id: string,
+    submitted: Submitted | null,
+    saved: string | null,
+  ) => {
+    const project = await getProject(store, user.id, id);
+    const savedSection = submitted === null && isSection(saved) ? saved : null;
+    const view = (
+      <SettingsPage
+        chrome={chromeFor(user, csrf)}
+        project={project}
+        productionUrl={productionUrl(project, config)}
+        baseDomain={config.baseDomain}
+        env={await listEnvVars(store, user.id, project.id)}
+        section={submitted?.section ?? savedSection}
+        saved={savedSection !== null}
+        values={submitted?.values ?? {}}
+        errors={submitted?.errors ?? {}}
+      />
+    );
+    return html(view, submitted?.status ?? 200);
+  };
+
+  /** Runs a settings action; a fixable error re-renders the page with it next to the field. */
+  const attempt = async (
+    ctx: { user: User; csrf: string; id: string; request: Request },
+    section: SettingsSection,
+    values: FormValues,
+    labels: Record<string, string>,
+    action: () => Promise<string>,
+  ) => {
+    try {
+      return redirect(ctx.request, await action());
+    } catch (error) {
+      const errors = formErrors(error, labels);
+      if (!errors) throw error;
+      return settingsPage(
+        ctx.user,
+        ctx.csrf,
+        ctx.id,
+        { section, values, errors, status: errorStatus(error) },
+        null,
+      );
+    }
+  };
+
+  return new Elysia()
+    .use(requireSession(store))
+    .get(
+      "/projects/:id/settings",
+      ({ user, csrf, params, query }) => settingsPage(user, csrf, params.id, null, query.saved ?? null),
+      { params: Id, query: t.Object({ saved: Text(20) }) },
+    )
+    .post(
+      "/projects/:id/settings",
+      ({ user, csrf, params, body, request }) => {
+        const values = valuesOf(body);
+        const fields = SECTION_FIELDS[body.section];
+        return attempt(
+          { user, csrf, id: params.id, request },
+          body.section,
+          values,
+          SETTING_LABELS,
+          async () => {
+            // The same function the API's PATCH /api/projects/:id calls.
+            await updateProject(store, config, user.id, params.id, toSettings(values, fields, "update"));
+            return `/projects/${params.id}/settings?saved=${body.section}#${body.section}-form`;
+          },
+        );
+      },
+      { params: Id, body: SettingsForm },
+    )
+    .post(
+      "/projects/:id/env",
+      ({ user, csrf, params, body, request }) =>
+        attempt(
+          { user, csrf, id: params.id, request },
+          "env",
+          valuesOf(body),
+          { key: "Name", value: "Value" },
+          async () => {
+            await setEnvVar(store, sealer, user.id, params.id, (body.key ?? "").trim(), body.value ?? "");
+            return `/projects/${params.id}/settings#env`;
+          },
+        ),
+      { params: Id, body: t.Object({ ...CsrfField, key: Text(200), value: Text(70_000) }) },
+    )
+    .post(
+      "/projects/:id/env/:key/delete",
+      async ({ user, params, request }) => {
+        await removeEnvVar(store, user.id, params.id, params.key);
+        return redirect(request, `/projects/${params.id}/settings#env`);
+      },
+      { params: t.Object({ id: t.String({ maxLength: 64 }), key: t.String({ maxLength: 200 }) }) },
+    )
+    .post(
+      "/projects/:id/delete",
+      ({ user, csrf, params, body, request }) =>
+        attempt(
+          { user, csrf, id: params.id, request },
+          "delete",
+          valuesOf(body),
+          { confirm: "Confirmation" },
+          async () => {
+            const project = await getProject(store, user.id, params.id);
+            if ((body.confirm ?? "").trim() !== project.name) {
+              throw invalid("type the project name exactly as shown to confirm", "confirm");
+            }
+            // The same function the API's DELETE /api/projects/:id calls.
+            await deleteProject(store, logs, user.id, project.id);
+            return "/";
+          },
+        ),
+      { params: Id, body: t.Object({ ...CsrfField, confirm: Text(200) }) },
+    );
+}

@@ -1,0 +1,40 @@
+// Display formatting shared by the views: dates, durations, commits, status labels.
+
+import type { DeploymentStatus } from "../src/deploy/status.ts";
+
+/** "2025-03-01 14:05 UTC"; app.js turns it into local, relative time in the browser. */
+export function formatTime(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+/** "850 ms", "42 s", "3 min 05 s", "1 h 02 min". */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))} ms`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")} min`;
+}
+
+/** Time from the build starting to it finishing, or to `now` while it runs; null before it started. */
+export function buildDuration(
+  d: { startedAt: string | null; finishedAt: string | null },
+  now: Date,
+): number | null {
+  if (!d.startedAt) return null;
+  const end = d.finishedAt ? Date.parse(d.finishedAt) : now.getTime();
+  return end - Date.parse(d.startedAt);
+}
+
+export const shortSha = (sha: string): string => sha.slice(0, 7);
+
+export const STATUS_LABEL: Record<DeploymentStatus, string> = {
+  NOT_STARTED: "Not started",
+  QUEUED: "Queued",
+  IN_PROGRESS: "Building",
+  READY: "Ready",
+  FAIL: "Failed",
+  CANCELED: "Canceled",
+};

@@ -1,0 +1,122 @@
+// Account: who you are, and your API tokens (created and shown once, listed, revoked).
+/** @jsxImportSource preact */
+
+import type { ApiToken } from "../../src/store/store.ts";
+import { Field, FormError, type FormErrors, type FormValues, HxForm } from "../components/field.tsx";
+import { Time } from "../components/time.tsx";
+import { type Chrome, Csrf, Layout } from "../layout.tsx";
+
+export interface AccountProps {
+  chrome: Chrome;
+  email: string;
+  tokens: ApiToken[];
+  /** A token just created: its secret, shown this once. */
+  created: { name: string; token: string } | null;
+  values: FormValues;
+  errors: FormErrors;
+}
+
+export function AccountPage(props: AccountProps) {
+  const { chrome, email, tokens } = props;
+  const live = tokens.filter((t) => !t.revokedAt);
+  return (
+    <Layout chrome={chrome} title="Account" nav="account">
+      <div class="page-head">
+        <h1>Account</h1>
+        <p class="muted">
+          Signed in as <strong>{email}</strong>
+        </p>
+      </div>
+      <section class="card" id="tokens" aria-labelledby="tokens-title">
+        <h2 id="tokens-title">API tokens</h2>
+        <p class="muted">
+          Tokens act as you on the API and CLI: <code>Authorization: Bearer mv_…</code>
+        </p>
+        <TokenForm {...props} />
+        {live.length === 0 ? (
+          <p class="empty">No tokens yet.</p>
+        ) : (
+          <ul class="list" id="token-list">
+            {live.map((t) => (
+              <TokenRow key={t.id} token={t} csrf={chrome.csrf} />
+            ))}
+          </ul>
+        )}
+      </section>
+    </Layout>
+  );
+}
+
+function TokenForm({ chrome, created, values, errors }: AccountProps) {
+  return (
+    <HxForm id="token-form" action="/account/tokens" class="stack" region="tokens">
+      <Csrf token={chrome.csrf} />
+      {created && (
+        <div class="notice success" role="status">
+          <p>
+            Token <strong>{created.name}</strong> created. Copy it now: it will not be shown again.
+          </p>
+          <div class="copy-row">
+            <input
+              id="new-token"
+              class="mono"
+              type="text"
+              readonly
+              value={created.token}
+              aria-label="New API token"
+            />
+            <button type="button" class="button" data-copy="#new-token">
+              Copy
+            </button>
+          </div>
+        </div>
+      )}
+      <div class="inline-fields">
+        <Field
+          name="name"
+          label="New token name"
+          values={created ? {} : values}
+          errors={errors}
+          placeholder="laptop, CI, …"
+        />
+        <button type="submit" class="button primary">
+          Create token
+        </button>
+      </div>
+      <FormError errors={errors} />
+    </HxForm>
+  );
+}
+
+function TokenRow({ token, csrf }: { token: ApiToken; csrf: string }) {
+  return (
+    <li class="list-row">
+      <div>
+        <strong>{token.name}</strong> <span class="mono muted">{token.prefix}…</span>
+        <div class="small muted">
+          created <Time iso={token.createdAt} />
+          {" · "}
+          {token.lastUsedAt ? (
+            <>
+              last used <Time iso={token.lastUsedAt} />
+            </>
+          ) : (
+            "never used"
+          )}
+        </div>
+      </div>
+      <form method="post" action={`/account/tokens/${token.id}/revoke`} class="inline-form">
+        <Csrf token={csrf} />
+        <button
+          type="submit"
+          class="button danger small"
+          hx-post={`/account/tokens/${token.id}/revoke`}
+          hx-confirm={`Revoke the token "${token.name}"? Anything using it stops working.`}
+          aria-label={`Revoke token ${token.name}`}
+        >
+          Revoke
+        </button>
+      </form>
+    </li>
+  );
+}

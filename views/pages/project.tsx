@@ -1,0 +1,89 @@
+// A project's deployments: deploy button, and the list with live status badges.
+/** @jsxImportSource preact */
+
+import type { Deployment, Project } from "../../src/store/store.ts";
+import { DeploymentRow } from "../components/deployment-row.tsx";
+import { Field, FormError, type FormErrors, type FormValues, HxForm } from "../components/field.tsx";
+import { type Chrome, Csrf, Layout } from "../layout.tsx";
+import { ProjectHead } from "./project-head.tsx";
+
+export interface ProjectProps {
+  chrome: Chrome;
+  project: Project;
+  productionUrl: string;
+  deployments: Deployment[];
+  nextCursor: string | null;
+  now: Date;
+  values: FormValues;
+  errors: FormErrors;
+}
+
+export function ProjectPage(props: ProjectProps) {
+  const { chrome, project, productionUrl, deployments, nextCursor, now } = props;
+  return (
+    <Layout chrome={chrome} title={project.name} nav="projects">
+      <ProjectHead project={project} productionUrl={productionUrl} tab="deployments" />
+      <DeployForm {...props} />
+      {/* issue 4: a "Roll back" button goes here, posting to /projects/:id/rollback, whose route (in
+          src/dashboard/projects.tsx) calls rollbackProject(store, bus, userId, projectId) from src/deploy/promote.ts */}
+      <section class="card" aria-labelledby="deployments-title">
+        <h2 id="deployments-title">Deployments</h2>
+        {deployments.length === 0 ? (
+          <p class="empty">No deployments yet. Deploy the production branch to get started.</p>
+        ) : (
+          <ul class="deployment-list">
+            {deployments.map((d) => (
+              <DeploymentRow
+                key={d.id}
+                deployment={d}
+                isProduction={d.id === project.productionDeploymentId}
+                now={now}
+              />
+            ))}
+          </ul>
+        )}
+        {nextCursor && (
+          <p class="pager">
+            <a class="button" href={`/projects/${project.id}?cursor=${encodeURIComponent(nextCursor)}`}>
+              Older deployments
+            </a>
+          </p>
+        )}
+      </section>
+    </Layout>
+  );
+}
+
+function DeployForm({ chrome, project, values, errors }: ProjectProps) {
+  if (!project.gitUrl) {
+    return (
+      <div class="stack deploy-card" id="deploy-form">
+        <p class="notice">
+          This project has no git repository yet.{" "}
+          <a href={`/projects/${project.id}/settings`}>Set one in settings</a> to deploy.
+        </p>
+        <FormError errors={errors} />
+      </div>
+    );
+  }
+  return (
+    <HxForm id="deploy-form" action={`/projects/${project.id}/deploy`} class="card deploy-card">
+      <Csrf token={chrome.csrf} />
+      <div class="inline-fields">
+        <Field
+          name="branch"
+          label="Branch"
+          values={values}
+          errors={errors}
+          placeholder={project.productionBranch}
+          hint={`Empty deploys ${project.productionBranch} to production.`}
+          monospace
+        />
+        <button type="submit" class="button primary" id="deploy-button">
+          Deploy
+        </button>
+      </div>
+      <FormError errors={errors} />
+    </HxForm>
+  );
+}

@@ -1,0 +1,94 @@
+// The project list: each project with its production URL and the status of its latest deployment.
+/** @jsxImportSource preact */
+
+import type { Deployment, Project } from "../../src/store/store.ts";
+import { StatusBadge } from "../components/badge.tsx";
+import { Time } from "../components/time.tsx";
+import { type Chrome, Layout } from "../layout.tsx";
+
+export interface ProjectSummary {
+  project: Project;
+  productionUrl: string;
+  latest: Deployment | null;
+}
+
+export function ProjectsPage(props: {
+  chrome: Chrome;
+  projects: ProjectSummary[];
+  nextCursor: string | null;
+}) {
+  const { chrome, projects, nextCursor } = props;
+  return (
+    <Layout chrome={chrome} title="Projects" nav="projects">
+      <div class="page-head">
+        <h1>Projects</h1>
+        <a class="button primary" href="/projects/new">
+          New project
+        </a>
+      </div>
+      {projects.length === 0 ? (
+        <section class="card empty-state">
+          <h2>No projects yet</h2>
+          <p class="muted">Create one from a git repository; every push can become a deployment.</p>
+          <a class="button primary" href="/projects/new">
+            Create your first project
+          </a>
+        </section>
+      ) : (
+        <ul class="project-grid">
+          {projects.map((s) => (
+            <ProjectCard key={s.project.id} summary={s} />
+          ))}
+        </ul>
+      )}
+      {nextCursor && (
+        <p class="pager">
+          <a class="button" href={`/?cursor=${encodeURIComponent(nextCursor)}`}>
+            Older projects
+          </a>
+        </p>
+      )}
+    </Layout>
+  );
+}
+
+function ProjectCard({ summary }: { summary: ProjectSummary }) {
+  const { project, productionUrl, latest } = summary;
+  return (
+    <li class="card project-card">
+      <div class="project-card-head">
+        <h2>
+          <a class="project-link" href={`/projects/${project.id}`}>
+            {project.name}
+          </a>
+        </h2>
+        {latest ? (
+          <StatusBadge status={latest.status} deploymentId={latest.id} />
+        ) : (
+          <span class="muted small">No deployments</span>
+        )}
+      </div>
+      <p class="small">
+        {project.productionDeploymentId ? (
+          <a href={productionUrl} class="external" target="_blank" rel="noopener noreferrer">
+            {productionUrl.replace(/^https?:\/\//, "")}
+          </a>
+        ) : (
+          <span class="muted">{productionUrl.replace(/^https?:\/\//, "")} (not deployed yet)</span>
+        )}
+      </p>
+      {project.gitUrl && <p class="small mono muted truncate">{project.gitUrl}</p>}
+      {latest && (
+        <p class="small muted">
+          Last deployment <Time iso={latest.createdAt} />
+          {latest.branch && (
+            <>
+              {" from "}
+              <span class="mono">{latest.branch}</span>
+            </>
+          )}
+        </p>
+      )}
+    </li>
+  );
+}

@@ -1,0 +1,205 @@
+// Project settings: general, build, domains, environment variables (write-only values), deletion.
+/** @jsxImportSource preact */
+
+import type { ComponentChildren } from "preact";
+import type { Project } from "../../src/store/store.ts";
+import { Field, FormError, type FormErrors, type FormValues, HxForm } from "../components/field.tsx";
+import { Time } from "../components/time.tsx";
+import { type Chrome, Csrf, Layout } from "../layout.tsx";
+import { BuildFields, SourceFields } from "./project-form.tsx";
+import { ProjectHead } from "./project-head.tsx";
+
+export type SettingsSection = "general" | "build" | "domains" | "env" | "delete";
+
+export interface SettingsProps {
+  chrome: Chrome;
+  project: Project;
+  productionUrl: string;
+  baseDomain: string;
+  env: { key: string; updatedAt: string }[];
+  /** The section the user just submitted: its errors and typed values are shown there only. */
+  section: SettingsSection | null;
+  saved: boolean;
+  values: FormValues;
+  errors: FormErrors;
+}
+
+export function SettingsPage(props: SettingsProps) {
+  const { chrome, project, productionUrl } = props;
+  return (
+    <Layout chrome={chrome} title={`${project.name} settings`} nav="projects">
+      <ProjectHead project={project} productionUrl={productionUrl} tab="settings" />
+      <div class="settings">
+        <SettingsForm {...props} id="general" title="General">
+          <Field
+            name="name"
+            label="Project name"
+            values={valuesFor(props, "general")}
+            errors={errorsFor(props, "general")}
+          />
+          <SourceFields values={valuesFor(props, "general")} errors={errorsFor(props, "general")} />
+        </SettingsForm>
+        <SettingsForm {...props} id="build" title="Build and output">
+          <BuildFields
+            values={valuesFor(props, "build")}
+            errors={errorsFor(props, "build")}
+            collapsible={false}
+          />
+        </SettingsForm>
+        <SettingsForm {...props} id="domains" title="Domains">
+          <Field
+            name="subDomain"
+            label="Subdomain"
+            values={valuesFor(props, "domains")}
+            errors={errorsFor(props, "domains")}
+            hint={`Production is served at <subdomain>.${props.baseDomain}.`}
+            monospace
+          />
+          <Field
+            name="customDomain"
+            label="Custom domain"
+            values={valuesFor(props, "domains")}
+            errors={errorsFor(props, "domains")}
+            placeholder="www.example.com"
+            hint="Point its DNS (CNAME or A record) at this server; leave empty for none."
+            monospace
+          />
+        </SettingsForm>
+        <EnvSection {...props} />
+        <DeleteSection {...props} />
+      </div>
+    </Layout>
+  );
+}
+
+const valuesFor = (p: SettingsProps, section: SettingsSection): FormValues =>
+  p.section === section ? p.values : projectValues(p.project);
+const errorsFor = (p: SettingsProps, section: SettingsSection): FormErrors =>
+  p.section === section ? p.errors : {};
+
+/** The project's current settings as form values. */
+export function projectValues(project: Project): FormValues {
+  return {
+    name: project.name,
+    gitUrl: project.gitUrl ?? "",
+    productionBranch: project.productionBranch,
+    rootDirectory: project.rootDirectory ?? "",
+    installCommand: project.installCommand ?? "",
+    buildCommand: project.buildCommand ?? "",
+    outputDirectory: project.outputDirectory ?? "",
+    buildTimeoutSeconds: project.buildTimeoutSeconds === null ? "" : String(project.buildTimeoutSeconds),
+    subDomain: project.subDomain,
+    customDomain: project.customDomain ?? "",
+  };
+}
+
+function SettingsForm(
+  props: SettingsProps & { id: SettingsSection; title: string; children: ComponentChildren },
+) {
+  const { chrome, project, id, title, children } = props;
+  return (
+    <section class="card" aria-labelledby={`${id}-title`}>
+      <h2 id={`${id}-title`}>{title}</h2>
+      <HxForm id={`${id}-form`} action={`/projects/${project.id}/settings`} class="stack">
+        <Csrf token={chrome.csrf} />
+        <input type="hidden" name="section" value={id} />
+        {children}
+        <FormError errors={errorsFor(props, id)} />
+        <div class="actions">
+          <button type="submit" class="button primary">
+            Save
+          </button>
+          {props.saved && props.section === id && (
+            <span class="saved" role="status">
+              Saved
+            </span>
+          )}
+        </div>
+      </HxForm>
+    </section>
+  );
+}
+
+function EnvSection(props: SettingsProps) {
+  const { chrome, project, env } = props;
+  const errors = errorsFor(props, "env");
+  return (
+    <section class="card" id="env" aria-labelledby="env-title">
+      <h2 id="env-title">Environment variables</h2>
+      <p class="muted small">
+        Encrypted at rest and passed only to this project's builds. Values are write-only: set a name again to
+        replace its value.
+      </p>
+      {env.length > 0 && (
+        <ul class="list">
+          {env.map((v) => (
+            <li class="list-row" key={v.key}>
+              <div>
+                <span class="mono">{v.key}</span>
+                <div class="small muted">
+                  updated <Time iso={v.updatedAt} />
+                </div>
+              </div>
+              <form
+                method="post"
+                action={`/projects/${project.id}/env/${encodeURIComponent(v.key)}/delete`}
+                class="inline-form"
+              >
+                <Csrf token={chrome.csrf} />
+                <button type="submit" class="button danger small" aria-label={`Remove ${v.key}`}>
+                  Remove
+                </button>
+              </form>
+            </li>
+          ))}
+        </ul>
+      )}
+      <HxForm id="env-form" action={`/projects/${project.id}/env`} class="stack">
+        <Csrf token={chrome.csrf} />
+        <div class="inline-fields">
+          <Field
+            name="key"
+            label="Name"
+            values={valuesFor(props, "env")}
+            errors={errors}
+            placeholder="API_URL"
+            monospace
+          />
+          <Field name="value" label="Value" values={{}} errors={errors} monospace />
+          <button type="submit" class="button primary">
+            Add
+          </button>
+        </div>
+        <FormError errors={errors} />
+      </HxForm>
+    </section>
+  );
+}
+
+function DeleteSection(props: SettingsProps) {
+  const { chrome, project } = props;
+  return (
+    <section class="card danger-zone" aria-labelledby="delete-title">
+      <h2 id="delete-title">Delete project</h2>
+      <p class="muted small">
+        Deletes the project with all of its deployments and build logs. Its sites stop being served. This
+        cannot be undone.
+      </p>
+      <HxForm id="delete-form" action={`/projects/${project.id}/delete`} class="stack">
+        <Csrf token={chrome.csrf} />
+        <Field
+          name="confirm"
+          label={`Type the project name (${project.name}) to confirm`}
+          values={props.section === "delete" ? props.values : {}}
+          errors={errorsFor(props, "delete")}
+        />
+        <FormError errors={errorsFor(props, "delete")} />
+        <div class="actions">
+          <button type="submit" class="button danger" id="delete-button">
+            Delete project
+          </button>
+        </div>
+      </HxForm>
+    </section>
+  );
+}

@@ -1,0 +1,258 @@
+// minivercel dashboard behaviour: the live build log (SSE, ANSI colours, follow/pause, copy), local times.
+// Log text is only ever put in the page with textContent: it is untrusted output of someone's build.
+
+(() => {
+  const TERMINAL = new Set(["READY", "FAIL", "CANCELED"]);
+  const COLOURS = ["black", "red", "green", "yellow", "blue", "magenta", "cyan", "white"];
+  // CSI sequences (SGR and the cursor/erase ones tools print), OSC strings, and lone two-byte escapes.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching escape sequences is the point
+  const ESCAPE = /\u001b\[([0-9;:?]*)([@-~])|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[@-Z\\-_]/g;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: dropping stray control characters is the point
+  const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
+
+  /** Applies one SGR parameter list to the current style (mutated). */
+  function applySgr(style, params) {
+    const codes = params === "" ? [0] : params.split(/[;:]/).map((p) => Number(p) || 0);
+    for (let i = 0; i < codes.length; i++) {
+      const code = codes[i];
+      if (code === 0) {
+        style.fg = null;
+        style.bg = null;
+        style.bold = style.dim = style.italic = style.underline = false;
+      } else if (code === 1) style.bold = true;
+      else if (code === 2) style.dim = true;
+      else if (code === 3) style.italic = true;
+      else if (code === 4) style.underline = true;
+      else if (code === 22) style.bold = style.dim = false;
+      else if (code === 23) style.italic = false;
+      else if (code === 24) style.underline = false;
+      else if (code >= 30 && code <= 37) style.fg = { name: COLOURS[code - 30] };
+      else if (code >= 90 && code <= 97) style.fg = { name: `bright-${COLOURS[code - 90]}` };
+      else if (code === 39) style.fg = null;
+      else if (code >= 40 && code <= 47) style.bg = { name: COLOURS[code - 40] };
+      else if (code >= 100 && code <= 107) style.bg = { name: `bright-${COLOURS[code - 100]}` };
+      else if (code === 49) style.bg = null;
+      else if (code === 38 || code === 48) {
+        const key = code === 38 ? "fg" : "bg";
+        if (codes[i + 1] === 5) {
+          style[key] = xterm256(codes[i + 2] ?? 0);
+          i += 2;
+        } else if (codes[i + 1] === 2) {
+          style[key] = { rgb: rgb(codes[i + 2], codes[i + 3], codes[i + 4]) };
+          i += 4;
+        }
+      }
+    }
+  }
+
+  const clamp = (n) => Math.max(0, Math.min(255, Number(n) || 0));
+  const rgb = (r, g, b) => `rgb(${clamp(r)}, ${clamp(g)}, ${clamp(b)})`;
+
+  function xterm256(n) {
+    if (n < 8) return { name: COLOURS[n] };
+    if (n < 16) return { name: `bright-${COLOURS[n - 8]}` };
+    if (n < 232) {
+      const c = n - 16;
+      const level = (v) => (v === 0 ? 0 : 55 + v * 40);
+      return { rgb: rgb(level(Math.floor(c / 36)), level(Math.floor(c / 6) % 6), level(c % 6)) };
+    }
+    const grey = 8 + (n - 232) * 10;
+    return { rgb: rgb(grey, grey, grey) };
+  }
+
+  /** A text run in the current style: a span with classes (and a colour set through the DOM, never markup). */
+  function run(text, style) {
+    const plain = !style.fg && !style.bg && !style.bold && !style.dim && !style.italic && !style.underline;
+    if (plain) return document.createTextNode(text);
+    const span = document.createElement("span");
+    if (style.fg?.name) span.classList.add(`ansi-fg-${style.fg.name}`);
+    if (style.fg?.rgb) span.style.color = style.fg.rgb;
+    if (style.bg?.name) span.classList.add(`ansi-bg-${style.bg.name}`);
+    if (style.bg?.rgb) span.style.backgroundColor = style.bg.rgb;
+    if (style.bold) span.classList.add("ansi-bold");
+    if (style.dim) span.classList.add("ansi-dim");
+    if (style.italic) span.classList.add("ansi-italic");
+    if (style.underline) span.classList.add("ansi-underline");
+    span.textContent = text;
+    return span;
+  }
+
+  /** One log line -> a line element; `style` carries colours across lines as a terminal does. */
+  function renderLine(text, stream, style) {
+    const line = document.createElement("div");
+    line.className = `line line-${stream}`;
+    // A carriage return redraws the line (progress bars): keep what was drawn last.
+    const lastCr = text.lastIndexOf("\r");
+    const visible =
+      lastCr >= 0 && lastCr < text.length - 1 ? text.slice(lastCr + 1) : text.replace(/\r$/, "");
+    let at = 0;
+    for (const match of visible.matchAll(ESCAPE)) {
+      if (match.index > at) line.append(run(visible.slice(at, match.index).replace(CONTROL, ""), style));
+      if (match[2] === "m") applySgr(style, match[1] ?? "");
+      at = match.index + match[0].length;
+    }
+    if (at < visible.length) line.append(run(visible.slice(at).replace(CONTROL, ""), style));
+    return line;
+  }
+
+  function startLog(log) {
+    const state = document.getElementById("log-state");
+    const follow = document.getElementById("log-follow");
+    const style = { fg: null, bg: null, bold: false, dim: false, italic: false, underline: false };
+    let sticky = true;
+    let empty = true;
+    let programmatic = false;
+
+    const atBottom = () => log.scrollHeight - log.scrollTop - log.clientHeight < 8;
+    const toBottom = () => {
+      programmatic = true;
+      log.scrollTop = log.scrollHeight;
+    };
+    const setSticky = (value) => {
+      sticky = value;
+      if (follow) follow.hidden = value;
+    };
+    // Scrolling up pauses following; scrolling back to the bottom resumes it.
+    log.addEventListener("scroll", () => {
+      if (programmatic) {
+        programmatic = false;
+        return;
+      }
+      setSticky(atBottom());
+    });
+    follow?.addEventListener("click", () => {
+      setSticky(true);
+      toBottom();
+      log.focus();
+    });
+
+    const setState = (text) => {
+      if (state) state.textContent = text;
+    };
+
+    if (!window.EventSource) {
+      setState("Live log unavailable in this browser: use Download.");
+      return;
+    }
+    setState("Connecting…");
+    const source = new EventSource(log.dataset.stream);
+    // Each connection opens with the current status and ends with the final one (after the history).
+    let opening = true;
+    source.addEventListener("open", () => {
+      opening = true;
+      setState("Live");
+    });
+    source.addEventListener("log", (event) => {
+      let line;
+      try {
+        line = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      if (empty) {
+        log.replaceChildren();
+        empty = false;
+      }
+      log.append(
+        renderLine(
+          String(line.text ?? ""),
+          line.stream === "stderr" || line.stream === "system" ? line.stream : "stdout",
+          style,
+        ),
+      );
+      if (sticky) toBottom();
+    });
+    source.addEventListener("status", (event) => {
+      let deployment;
+      try {
+        deployment = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      const status = String(deployment.status ?? "");
+      if (status !== log.dataset.status) {
+        log.dataset.status = status;
+        // The summary (badge, duration, buttons) re-renders itself on this event.
+        const summary = document.getElementById("summary");
+        if (summary && window.htmx) window.htmx.trigger(summary, "mv:status");
+      }
+      const first = opening;
+      opening = false;
+      if (TERMINAL.has(status) && !first) {
+        // The server ends the stream after the final status; without this EventSource would reconnect.
+        source.close();
+        setState(empty ? "No output." : "");
+        if (empty) {
+          const note = document.createElement("div");
+          note.className = "log-empty";
+          note.textContent = "This deployment printed no output.";
+          log.replaceChildren(note);
+        }
+      }
+    });
+    source.addEventListener("error", () => {
+      if (source.readyState === EventSource.CLOSED) setState("Disconnected: reload the page to reconnect.");
+      else setState("Reconnecting…");
+    });
+    if (empty) {
+      const note = document.createElement("div");
+      note.className = "log-empty";
+      note.textContent = "Waiting for output…";
+      log.replaceChildren(note);
+    }
+  }
+
+  /** "3 min ago" for recent times, local date and time otherwise; the UTC time stays in the title. */
+  function localTime(el) {
+    const date = new Date(el.getAttribute("datetime") ?? "");
+    if (Number.isNaN(date.getTime())) return;
+    const seconds = Math.round((Date.now() - date.getTime()) / 1000);
+    const rtf = window.Intl?.RelativeTimeFormat
+      ? new Intl.RelativeTimeFormat(undefined, { numeric: "auto" })
+      : null;
+    if (rtf && seconds >= 0 && seconds < 60) el.textContent = rtf.format(-seconds, "second");
+    else if (rtf && seconds >= 0 && seconds < 3600)
+      el.textContent = rtf.format(-Math.round(seconds / 60), "minute");
+    else if (rtf && seconds >= 0 && seconds < 86400)
+      el.textContent = rtf.format(-Math.round(seconds / 3600), "hour");
+    else el.textContent = date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  }
+
+  async function copy(button) {
+    const target = document.querySelector(button.dataset.copy ?? "");
+    if (!target) return;
+    const text = target.value ?? target.textContent ?? "";
+    try {
+      await navigator.clipboard.writeText(text);
+    } catch {
+      // Plain http on a non-local host has no clipboard API: select it for Ctrl+C instead.
+      target.focus();
+      target.select?.();
+      button.textContent = "Press Ctrl+C";
+      return;
+    }
+    button.textContent = "Copied";
+    setTimeout(() => {
+      button.textContent = "Copy";
+    }, 2000);
+  }
+
+  function enhance(root) {
+    for (const el of root.querySelectorAll("time[datetime]")) localTime(el);
+    for (const log of root.querySelectorAll("#log[data-stream]")) {
+      if (log.dataset.started) continue;
+      log.dataset.started = "1";
+      startLog(log);
+    }
+  }
+
+  document.addEventListener("click", (event) => {
+    const button = event.target instanceof Element ? event.target.closest("button[data-copy]") : null;
+    if (button) copy(button);
+  });
+  // htmx:load fires for the initial page and for every swapped-in fragment.
+  document.addEventListener("htmx:load", (event) => enhance(event.target));
+  if (document.readyState === "loading")
+    document.addEventListener("DOMContentLoaded", () => enhance(document));
+  else enhance(document);
+})();
