@@ -138,6 +138,23 @@ describe("sources", () => {
     expect([config.port, config.proxyPort]).toEqual([0, 0]);
   });
 
+  test("ECS: the seed's settings plus the builder's container, an endpoint and the URL builders call", () => {
+    const ecs = loadConfig({
+      ECS_CLUSTER_NAME: "builds",
+      ECS_TASK_DEFINITION: "builder:3",
+      AWS_REGION: "eu-west-1",
+      ECS_SUBNETS: "subnet-a, subnet-b",
+      PUBLIC_API_URL: "https://deploy.example.com/",
+    }).ecs;
+    expect(ecs).toMatchObject({
+      cluster: "builds",
+      subnets: ["subnet-a", "subnet-b"],
+      containerName: "builder",
+      endpoint: null,
+      apiUrl: "https://deploy.example.com",
+    });
+  });
+
   test("the same port is fine when api and proxy run in separate processes", () => {
     expect(loadConfig({ PORT: "8080", PROXY_PORT: "8080", MINIVERCEL_ROLE: "api,worker" }).port).toBe(8080);
     expect(loadConfig({ PORT: "8080", PROXY_PORT: "8080" }, { role: "proxy" }).proxyPort).toBe(8080);
@@ -223,6 +240,10 @@ describe("bad values stop the start with the variable's name", () => {
     refuses({ SESSION_TTL_SECONDS: "5" }, "SESSION_TTL_SECONDS");
     refuses({ FRONTEND_URL: "javascript:alert(1)" }, "FRONTEND_URL");
     refuses({ ECS_CLUSTER_NAME: "c" }, "ECS_TASK_DEFINITION");
+    const ecs = { ECS_CLUSTER_NAME: "c", ECS_TASK_DEFINITION: "t", AWS_REGION: "us-east-1" };
+    refuses(ecs, "PUBLIC_API_URL");
+    refuses({ ...ecs, PUBLIC_API_URL: "deploy.example.com" }, "PUBLIC_API_URL");
+    refuses({ ...ecs, PUBLIC_API_URL: "https://x.example.com", ECS_ENDPOINT: "ftp://moto" }, "ECS_ENDPOINT");
     refuses({ CLICKHOUSE_HOST: "ch", CLICKHOUSE_PORT: "http" }, "CLICKHOUSE_PORT");
   });
 });

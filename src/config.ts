@@ -47,6 +47,12 @@ export interface EcsConfig {
   imageName: string | null;
   count: number;
   region: string;
+  /** The builder's container in the task definition: gets the job and memory limit (ECS_CONTAINER_NAME). */
+  containerName: string;
+  /** ECS API endpoint override, for moto or LocalStack (ECS_ENDPOINT); null: AWS's regional endpoint. */
+  endpoint: string | null;
+  /** This platform's URL as ECS builders reach it (PUBLIC_API_URL, no /api suffix); the build API is under it. */
+  apiUrl: string;
 }
 
 /** How builds run on this worker (the local runner). */
@@ -65,6 +71,16 @@ export interface BuildConfig {
   heartbeatTimeoutSeconds: number;
 }
 
+/** How the proxy role serves sites. */
+export interface ProxyConfig {
+  /** One log line per request on stdout (PROXY_ACCESS_LOG, off by default). */
+  accessLog: boolean;
+  /** Memory for small files (<= 256 KB) served from RAM (PROXY_CACHE_MB). */
+  cacheMb: number;
+  /** Full reload of every project's routes, besides the instant route-change messages (PROXY_RECONCILE_SECONDS). */
+  reconcileSeconds: number;
+}
+
 export interface Config {
   roles: Role[];
   /** Address both servers bind to. */
@@ -73,6 +89,7 @@ export interface Config {
   port: number;
   /** Host-header proxy port. */
   proxyPort: number;
+  proxy: ProxyConfig;
   /** Data directory for the embedded backends (sqlite file, artifacts). */
   dataDir: string;
   /** Domain under which projects get `<subdomain>.<BASE_DOMAIN>`. */
@@ -261,6 +278,11 @@ function ecs(env: Env): EcsConfig | null {
     imageName: text(env, "ECS_IMAGE_NAME"),
     count: int(env, "ECS_COUNT", 1, 1, 10),
     region: required(env, "AWS_REGION", "ECS_CLUSTER_NAME is set"),
+    containerName: text(env, "ECS_CONTAINER_NAME") ?? "builder",
+    endpoint: url(env, "ECS_ENDPOINT", ["http:", "https:"]),
+    apiUrl:
+      url(env, "PUBLIC_API_URL", ["http:", "https:"]) ??
+      required(env, "PUBLIC_API_URL", "ECS_CLUSTER_NAME is set"),
   };
 }
 
@@ -312,6 +334,11 @@ export function loadConfig(env: Env, flags: ServeFlags = {}): Config {
     host: text(merged, "LISTEN_HOST") ?? "0.0.0.0",
     port: int(merged, "PORT", 9000, 0, 65535),
     proxyPort: int(merged, "PROXY_PORT", 8001, 0, 65535),
+    proxy: {
+      accessLog: bool(merged, "PROXY_ACCESS_LOG", false),
+      cacheMb: int(merged, "PROXY_CACHE_MB", 64, 0, 64 * 1024),
+      reconcileSeconds: int(merged, "PROXY_RECONCILE_SECONDS", 5, 1, 3600),
+    },
     dataDir,
     baseDomain: baseDomain(merged),
     frontendUrl: url(merged, "FRONTEND_URL", ["http:", "https:"]),

@@ -2,13 +2,14 @@
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import type { Runner } from "./build/runner.ts";
+import { localRunner } from "./build/runner-local.ts";
 import type { Bus } from "./bus/bus.ts";
 import { openBus } from "./bus/bus.ts";
 import { createLive, type Live } from "./bus/live.ts";
 import type { Config } from "./config.ts";
 import { type BuildTokens, createBuildTokens } from "./deploy/build-tokens.ts";
 import { createSealer, loadSecretKey, type Sealer } from "./deploy/env.ts";
-import { ConfigError } from "./errors.ts";
 import { type Authenticator, createAuthenticator } from "./identity/authenticate.ts";
 import { createJwtVerifier } from "./identity/jwt.ts";
 import { type Artifacts, type ArtifactsConfig, openArtifacts } from "./store/artifacts.ts";
@@ -28,23 +29,27 @@ export interface Deps {
   sealer: Sealer;
   /** Per-deployment credentials for remote builders (the build API). */
   buildTokens: BuildTokens;
+  /** Where this worker's builds run: a local sandboxed subprocess, or ECS tasks. */
+  runner: Runner;
   auth: Authenticator;
   /** True when this process is necessarily the only worker (the embedded store cannot be shared). */
   exclusive: boolean;
   close(): Promise<void>;
 }
 
-/** Backends this build cannot drive yet are refused at start rather than silently ignored. */
-function refuseUnavailable(config: Config): void {
-  if (config.ecs)
-    throw new ConfigError(
-      "ECS_CLUSTER_NAME",
-      "the ECS runner is not available in this version yet; unset it",
-    );
+/** ECS when configured (the SDK is loaded only then), else the local sandboxed runner. */
+async function openRunner(config: Config, buildTokens: BuildTokens): Promise<Runner> {
+  if (!config.ecs) return localRunner();
+  const { ecsRunner } = await import("./build/runner-ecs.ts");
+  return ecsRunner({
+    ecs: config.ecs,
+    apiUrl: config.ecs.apiUrl,
+    buildTokens,
+    ...(config.ecs.endpoint !== null && { endpoint: config.ecs.endpoint }),
+  });
 }
 
 export async function openDeps(config: Config): Promise<Deps> {
-  refuseUnavailable(config);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const store = await openStore(config.store);
   await store.migrate();
@@ -60,6 +65,8 @@ export async function openDeps(config: Config): Promise<Deps> {
   const artifacts = await openArtifacts(artifactsConfig);
   const bus = await openBus(config.kafka ? { kind: "kafka", kafka: config.kafka } : { kind: "memory" });
   const secretKey = loadSecretKey(config.secretKey, config.dataDir);
+  const buildTokens = createBuildTokens(secretKey);
+  const runner = await openRunner(config, buildTokens);
   const jwt = config.jwtIssuers.length > 0 ? createJwtVerifier(config.jwtIssuers) : null;
   return {
     config,
@@ -70,7 +77,8 @@ export async function openDeps(config: Config): Promise<Deps> {
     bus,
     live: createLive(),
     sealer: createSealer(secretKey),
-    buildTokens: createBuildTokens(secretKey),
+    buildTokens,
+    runner,
     auth: createAuthenticator(store, jwt),
     exclusive: config.store.kind === "sqlite",
     async close() {

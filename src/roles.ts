@@ -2,7 +2,6 @@
 
 import { createApi } from "./api/app.ts";
 import { type Launcher, startLauncher } from "./build/launcher.ts";
-import { localRunner } from "./build/runner-local.ts";
 import { sandboxProblem } from "./build/sandbox.ts";
 import type { Subscription } from "./bus/bus.ts";
 import { createDashboard } from "./dashboard/app.ts";
@@ -33,7 +32,7 @@ async function startWorker(deps: Deps): Promise<{ launcher: Launcher; events: Su
     if (problem) console.warn(`WARNING: builds will fail until the sandbox works: ${problem}`);
   }
   const events = await startEventWorkers(deps);
-  const launcher = startLauncher({ ...deps, runner: localRunner(), pollMs: 250 });
+  const launcher = startLauncher({ ...deps, pollMs: 250 });
   return { launcher, events };
 }
 
