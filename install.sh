@@ -1,5 +1,263 @@
 #!/bin/sh
-# One-line VPS install. Not available yet: there is no published release binary to download.
-# Until then, build from source: ./scripts/run.sh, or `bun run build` and copy dist/minivercel.
-echo "minivercel install.sh: no release binary is published yet; see the README to run from source." >&2
-exit 1
+# minivercel install and upgrade, for one Linux server (x64 or arm64) with systemd:
+#
+#   curl -fsSL https://github.com/OWNER/minivercel/releases/latest/download/install.sh | sudo sh
+#   curl -fsSL .../install.sh | sudo sh -s -- --version 0.2.0
+#
+# Downloads the release binary for this machine, checks it against the release's SHA256SUMS, installs it as
+# <prefix>/bin/minivercel (atomically), creates the `minivercel` system user, the data directory
+# /var/lib/minivercel and the settings file /etc/default/minivercel, then installs, enables and starts the
+# systemd unit minivercel.service. Running it again upgrades in place: the binary and the unit are replaced
+# and the service restarted; the data directory and the settings file are kept as they are.
+#
+# Options:
+#   --version V     release to install (default: the latest)
+#   --prefix DIR    install the binary in DIR/bin (default: /usr/local)
+#   --no-systemd    write the unit file but neither enable nor start it (containers, or to start it yourself)
+#   --unprivileged  run the service as the `minivercel` user; local builds then need BUILD_SANDBOX=none or ECS,
+#                   because the build sandbox needs root (each build runs as its own uid, under cgroup limits)
+#   --root DIR      install everything under DIR instead of / (packaging, tests): no user is created and
+#                   systemd is not touched
+# Environment:
+#   MINIVERCEL_RELEASE_URL  where releases are: files at <url>/download/v<version>/<file> and
+#                           <url>/latest/download/<file> (GitHub's layout)
+set -eu
+
+RELEASE_URL="${MINIVERCEL_RELEASE_URL:-https://github.com/OWNER/minivercel/releases}"
+VERSION=latest
+PREFIX=/usr/local
+ROOT=""
+SYSTEMD=1
+UNPRIVILEGED=0
+
+say() { printf 'minivercel install: %s\n' "$*"; }
+die() {
+	printf 'minivercel install: error: %s\n' "$*" >&2
+	exit 1
+}
+need_value() { if [ $# -lt 2 ] || [ -z "$2" ]; then die "$1 needs a value"; fi; }
+usage() {
+	cat <<'EOF'
+usage: install.sh [--version V] [--prefix DIR] [--no-systemd] [--unprivileged] [--root DIR]
+Installs or upgrades minivercel: the release binary (sha256-checked) in <prefix>/bin, the minivercel system
+user, /var/lib/minivercel, /etc/default/minivercel (kept on upgrade) and minivercel.service (started).
+  --version V     release to install (default: the latest)
+  --prefix DIR    install the binary in DIR/bin (default: /usr/local)
+  --no-systemd    write the unit file but neither enable nor start it
+  --unprivileged  run the service as the minivercel user (local builds then need BUILD_SANDBOX=none or ECS)
+  --root DIR      install under DIR instead of / (packaging, tests): no user created, systemd untouched
+  MINIVERCEL_RELEASE_URL  base URL of the releases (default https://github.com/OWNER/minivercel/releases)
+EOF
+}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--version) need_value "$@"; VERSION=$2; shift 2 ;;
+	--version=*) VERSION=${1#*=}; shift ;;
+	--prefix) need_value "$@"; PREFIX=$2; shift 2 ;;
+	--prefix=*) PREFIX=${1#*=}; shift ;;
+	--root) need_value "$@"; ROOT=$2; shift 2 ;;
+	--root=*) ROOT=${1#*=}; shift ;;
+	--no-systemd) SYSTEMD=0; shift ;;
+	--unprivileged) UNPRIVILEGED=1; shift ;;
+	-h | --help) usage; exit 0 ;;
+	*) die "unknown option '$1' (see --help)" ;;
+	esac
+done
+
+VERSION=${VERSION#v}
+case $VERSION in "" | *[!A-Za-z0-9._+-]*) die "--version '$VERSION' is not a version like 0.2.0" ;; esac
+case $PREFIX in /*) ;; *) die "--prefix must be an absolute path" ;; esac
+case $ROOT in "" | /*) ;; *) die "--root must be an absolute path" ;; esac
+ROOT=${ROOT%/}
+
+# ---- this machine -------------------------------------------------------------------------------------
+[ "$(uname -s)" = Linux ] || die "minivercel runs on Linux only (this is $(uname -s))"
+case $(uname -m) in
+x86_64 | amd64) ARCH=x64 ;;
+aarch64 | arm64) ARCH=arm64 ;;
+*) die "no minivercel release for this architecture ($(uname -m)); build from source instead" ;;
+esac
+if [ -z "$ROOT" ] && [ "$(id -u)" -ne 0 ]; then
+	die "run it as root (curl -fsSL .../install.sh | sudo sh), or install under a directory with --root DIR"
+fi
+
+if command -v curl >/dev/null 2>&1; then
+	fetch() { curl -fsSL --retry 3 --proto '=https,http' -o "$2" "$1"; }
+elif command -v wget >/dev/null 2>&1; then
+	fetch() { wget -q -O "$2" "$1"; }
+else
+	die "curl or wget is needed to download the release"
+fi
+if command -v sha256sum >/dev/null 2>&1; then
+	sha256() { sha256sum "$1" | cut -d' ' -f1; }
+elif command -v shasum >/dev/null 2>&1; then
+	sha256() { shasum -a 256 "$1" | cut -d' ' -f1; }
+else
+	die "sha256sum (coreutils) is needed to check the download"
+fi
+
+BIN_DIR="$ROOT$PREFIX/bin"
+BIN="$BIN_DIR/minivercel"
+DATA=/var/lib/minivercel
+SETTINGS=/etc/default/minivercel
+UNIT=/etc/systemd/system/minivercel.service
+
+# ---- download and check -------------------------------------------------------------------------------
+FILE="minivercel-linux-$ARCH"
+if [ "$VERSION" = latest ]; then BASE="$RELEASE_URL/latest/download"; else BASE="$RELEASE_URL/download/v$VERSION"; fi
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/minivercel-install.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+trap 'exit 1' INT TERM
+
+say "downloading $BASE/$FILE"
+fetch "$BASE/$FILE" "$TMP/$FILE" || die "could not download $BASE/$FILE (is version '$VERSION' released?)"
+fetch "$BASE/SHA256SUMS" "$TMP/SHA256SUMS" || die "could not download $BASE/SHA256SUMS"
+EXPECTED=$(awk -v f="$FILE" '$2 == f || $2 == "*" f { print $1; exit }' "$TMP/SHA256SUMS")
+case $EXPECTED in
+"" | *[!0-9a-f]*) die "SHA256SUMS of the release has no checksum for $FILE" ;;
+esac
+ACTUAL=$(sha256 "$TMP/$FILE")
+[ "$ACTUAL" = "$EXPECTED" ] || die "checksum mismatch for $FILE (expected $EXPECTED, got $ACTUAL): nothing was installed"
+chmod 0755 "$TMP/$FILE"
+NEW_VERSION=$("$TMP/$FILE" --version 2>/dev/null) || die "the downloaded $FILE does not run on this machine: nothing was installed"
+
+# ---- install ------------------------------------------------------------------------------------------
+OLD_VERSION=""
+if [ -x "$BIN" ]; then OLD_VERSION=$("$BIN" --version 2>/dev/null || echo "an unknown version"); fi
+# An unprivileged install stays unprivileged on upgrade.
+if [ -f "$ROOT$UNIT" ] && grep -q '^User=minivercel$' "$ROOT$UNIT"; then UNPRIVILEGED=1; fi
+
+mkdir -p "$BIN_DIR" "$ROOT$DATA" "$ROOT/etc/default" "$ROOT/etc/systemd/system"
+# Copied next to the target first, so the rename is atomic: a running service keeps its old file until restart.
+cp "$TMP/$FILE" "$BIN_DIR/.minivercel.new"
+chmod 0755 "$BIN_DIR/.minivercel.new"
+mv -f "$BIN_DIR/.minivercel.new" "$BIN"
+
+if [ -z "$ROOT" ]; then
+	if ! id -u minivercel >/dev/null 2>&1; then
+		command -v useradd >/dev/null 2>&1 || die "useradd is needed to create the minivercel system user"
+		useradd --system --user-group --home-dir "$DATA" --no-create-home --shell /usr/sbin/nologin minivercel
+		say "created the system user minivercel"
+	fi
+	chown minivercel:minivercel "$DATA"
+	# Running unprivileged, the service must own what a root service wrote before.
+	if [ "$UNPRIVILEGED" = 1 ]; then chown -R minivercel:minivercel "$DATA"; fi
+else
+	say "--root: not creating the system user minivercel (useradd --system minivercel would own $DATA)"
+fi
+chmod 0750 "$ROOT$DATA"
+
+if [ ! -f "$ROOT$SETTINGS" ]; then
+	cat >"$ROOT$SETTINGS" <<EOF
+# minivercel settings, read by minivercel.service (see the README's Configuration table for every variable).
+# Kept when install.sh upgrades minivercel. Apply changes with: systemctl restart minivercel
+MINIVERCEL_DATA=$DATA
+PORT=9000
+PROXY_PORT=8001
+# Projects are served at <subdomain>.<BASE_DOMAIN>; point a wildcard DNS record at this server.
+# BASE_DOMAIN=example.com
+# GC_INTERVAL_MINUTES=60
+# PREVIEW_RETENTION_DAYS=30
+EOF
+	chmod 0640 "$ROOT$SETTINGS"
+	if [ -z "$ROOT" ]; then chown root:minivercel "$SETTINGS"; fi
+fi
+
+if [ "$UNPRIVILEGED" = 1 ]; then
+	RUN_AS="User=minivercel
+Group=minivercel
+# Unprivileged: nothing here needs to gain privileges or write outside the data directory.
+NoNewPrivileges=true
+ProtectSystem=strict
+ReadWritePaths=$DATA"
+else
+	RUN_AS="# Root, because the build sandbox needs it: each build runs as its own uid (setpriv) inside bubblewrap,
+# under its own cgroup limits, with slirp4netns for its network. So no NoNewPrivileges (bwrap is setuid
+# where unprivileged user namespaces are off), no RestrictNamespaces/PrivateUsers/SystemCallFilter (the
+# sandbox creates user, mount, pid and network namespaces), no PrivateDevices (slirp4netns opens
+# /dev/net/tun), no ProtectControlGroups/ProtectKernelTunables (it writes the builds' cgroups in /sys).
+ProtectSystem=full"
+fi
+cat >"$ROOT$UNIT.new" <<EOF
+# Written by install.sh (replaced on upgrade; put local changes in a drop-in: systemctl edit minivercel).
+[Unit]
+Description=minivercel: deployments of static and front-end sites
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=simple
+ExecStart=$PREFIX/bin/minivercel serve
+EnvironmentFile=$SETTINGS
+WorkingDirectory=$DATA
+Environment=HOME=$DATA
+Restart=on-failure
+RestartSec=2
+TimeoutStopSec=30
+LimitNOFILE=65536
+$RUN_AS
+ProtectHome=read-only
+PrivateTmp=true
+
+[Install]
+WantedBy=multi-user.target
+EOF
+mv -f "$ROOT$UNIT.new" "$ROOT$UNIT"
+
+if [ -n "$OLD_VERSION" ]; then
+	say "upgraded $BIN from $OLD_VERSION to $NEW_VERSION (data in $ROOT$DATA and $ROOT$SETTINGS kept)"
+else
+	say "installed minivercel $NEW_VERSION as $BIN"
+fi
+
+# ---- start --------------------------------------------------------------------------------------------
+STARTED=0
+if [ "$SYSTEMD" = 0 ]; then
+	say "--no-systemd: $ROOT$UNIT written, not enabled or started"
+elif [ -n "$ROOT" ]; then
+	say "--root: would run: systemctl daemon-reload && systemctl enable minivercel && systemctl restart minivercel"
+elif [ ! -d /run/systemd/system ] || ! command -v systemctl >/dev/null 2>&1; then
+	say "systemd is not running here: start it with: cd $DATA && $PREFIX/bin/minivercel serve"
+else
+	systemctl daemon-reload
+	systemctl enable --quiet minivercel
+	# restart also starts a stopped service; an upgrade takes effect here.
+	systemctl restart minivercel
+	STARTED=1
+fi
+
+PORT=$(sed -n 's/^PORT=\([0-9][0-9]*\)$/\1/p' "$ROOT$SETTINGS" | tail -n 1)
+PORT=${PORT:-9000}
+HOST=$(hostname -I 2>/dev/null | cut -d' ' -f1) || true
+HOST=${HOST:-localhost}
+if [ "$STARTED" = 1 ]; then
+	i=0
+	until fetch "http://127.0.0.1:$PORT/api/health" "$TMP/health" 2>/dev/null; do
+		i=$((i + 1))
+		if [ "$i" -ge 20 ]; then
+			say "the service did not answer on port $PORT yet: see journalctl -u minivercel"
+			break
+		fi
+		sleep 1
+	done
+fi
+
+cat <<EOF
+
+  minivercel $NEW_VERSION
+  dashboard   http://$HOST:$PORT
+  settings    $ROOT$SETTINGS (then: systemctl restart minivercel)
+  data        $ROOT$DATA
+
+EOF
+if [ -z "$OLD_VERSION" ]; then
+	# The CLI writes the database as whoever runs it: as the service's user, so the service can still write it.
+	AS_SERVICE=""
+	if [ "$UNPRIVILEGED" = 1 ]; then AS_SERVICE="sudo -u minivercel "; fi
+	cat <<EOF
+  First account: open http://$HOST:$PORT/setup, or on this server:
+    echo 'a long password' | $AS_SERVICE$PREFIX/bin/minivercel user create you@example.com --password-stdin --data $DATA
+
+EOF
+fi

@@ -22,13 +22,27 @@ const ArtifactsConfig = Type.Union([
 
 export const BuildJob = Type.Object({
   deploymentId: Type.String({ minLength: 36, maxLength: 36 }),
-  gitUrl: Type.String({ minLength: 1, maxLength: 2048 }),
+  /** Empty when the source is an upload (see `source`) and the project has no repository. */
+  gitUrl: Type.String({ maxLength: 2048 }),
   branch: Nullable(Type.String({ maxLength: 255 })),
   commitSha: Nullable(Type.String({ pattern: "^[0-9a-f]{7,40}$" })),
   rootDirectory: Nullable(Type.String({ maxLength: 255 })),
   installCommand: Nullable(Type.String({ maxLength: 1000 })),
   buildCommand: Nullable(Type.String({ maxLength: 1000 })),
   outputDirectory: Nullable(Type.String({ maxLength: 255 })),
+  /**
+   * Where the code comes from: the repository (gitUrl, branch, commitSha; also when absent) or a source tree
+   * uploaded with the CLI, stored in the artifact store as the manifest `manifestId`.
+   */
+  source: Type.Optional(
+    Type.Union([
+      Type.Object({ kind: Type.Literal("git") }),
+      Type.Object({
+        kind: Type.Literal("manifest"),
+        manifestId: Type.String({ minLength: 1, maxLength: 128 }),
+      }),
+    ]),
+  ),
   /** The project's variables, decrypted: passed to install and build, masked in the log. */
   env: Type.Record(Type.String(), Type.String()),
   allowLocalGit: Type.Boolean(),

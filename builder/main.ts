@@ -13,6 +13,7 @@ import { createEmitter, type Emitter } from "./emitter.ts";
 import { cloneRepository } from "./git.ts";
 import { type BuildJob, parseJob } from "./job.ts";
 import { httpArtifacts, httpEvents } from "./sink-http.ts";
+import { materializeSource } from "./source.ts";
 
 const HEARTBEAT_MS = 5_000;
 
@@ -49,6 +50,44 @@ function toolEnv(withCache: boolean): Record<string, string> {
   };
 }
 
+/** Source step: clone the repository (returns the commit), or unpack the uploaded tree (no commit). */
+async function fetchSource(
+  job: BuildJob,
+  out: Emitter,
+  artifacts: Artifacts,
+  checkout: string,
+  signal: AbortSignal,
+): Promise<string | null> {
+  if (job.source?.kind === "manifest") {
+    out.log("system", "Unpacking the uploaded source");
+    const count = await materializeSource(artifacts, job.source.manifestId, checkout).catch(
+      (error: unknown) => {
+        throw new BuildFailure(error instanceof Error ? error.message : "could not unpack the source");
+      },
+    );
+    out.log("system", `Unpacked ${count} files`);
+    return null;
+  }
+  out.log("system", `Cloning ${job.gitUrl} (${job.commitSha ?? `branch ${job.branch ?? "main"}`})`);
+  const commitSha = await cloneRepository(
+    {
+      url: job.gitUrl,
+      branch: job.branch,
+      commitSha: job.commitSha,
+      dir: checkout,
+      allowLocal: job.allowLocalGit,
+    },
+    (stream, text) => out.chunk(stream, text),
+    signal,
+  ).catch((error: unknown) => {
+    out.flush();
+    throw new BuildFailure(error instanceof Error ? error.message : "clone failed");
+  });
+  out.flush();
+  out.log("system", `Checked out ${commitSha.slice(0, 12)}`);
+  return commitSha;
+}
+
 export async function runBuild(
   job: BuildJob,
   out: Emitter,
@@ -72,24 +111,8 @@ export async function runBuild(
       );
   }
 
-  out.log("system", `Cloning ${job.gitUrl} (${job.commitSha ?? `branch ${job.branch ?? "main"}`})`);
-  const commitSha = await cloneRepository(
-    {
-      url: job.gitUrl,
-      branch: job.branch,
-      commitSha: job.commitSha,
-      dir: checkout,
-      allowLocal: job.allowLocalGit,
-    },
-    (stream, text) => out.chunk(stream, text),
-    signal,
-  ).catch((error: unknown) => {
-    out.flush();
-    throw new BuildFailure(error instanceof Error ? error.message : "clone failed");
-  });
-  out.flush();
-  out.log("system", `Checked out ${commitSha.slice(0, 12)}`);
-  out.status("IN_PROGRESS", { commitSha });
+  const commitSha = await fetchSource(job, out, artifacts, checkout, signal);
+  out.status("IN_PROGRESS", commitSha ? { commitSha } : {});
 
   const projectDir = insideOf(checkout, job.rootDirectory, "rootDirectory");
   const plan = await detectBuild(projectDir, job).catch((error: unknown) => {
@@ -137,7 +160,7 @@ export async function runBuild(
     "system",
     `Deployed ${stats.files} files (${stats.uploaded} new) in ${((Date.now() - started) / 1000).toFixed(1)} s`,
   );
-  out.status("READY", { commitSha });
+  out.status("READY", commitSha ? { commitSha } : {});
 }
 
 /** Reads the job: from MINIVERCEL_JOB (base64 JSON; an ECS task) or the first line of stdin (the local runner). */

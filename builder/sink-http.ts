@@ -1,7 +1,7 @@
 // A remote builder's outputs: events and files go to the platform's build API, authenticated by a per-deployment token.
 
 import type { BuildEvent } from "../schema/events.ts";
-import type { Artifacts, Manifest } from "../src/store/artifacts.ts";
+import { type Artifacts, type Manifest, parseManifest } from "../src/store/artifacts.ts";
 
 const BATCH = 200;
 const FLUSH_MS = 100;
@@ -81,6 +81,7 @@ export function httpEvents(apiUrl: string, deploymentId: string, token: string) 
 export function httpArtifacts(apiUrl: string, deploymentId: string, token: string): Artifacts {
   const base = `${apiUrl}/api/builds/${deploymentId}`;
   const refuse = () => Promise.reject(new Error("not available to a builder"));
+  const refuseListing = () => ({ [Symbol.asyncIterator]: () => ({ next: refuse }) });
   return {
     async missing(hashes) {
       const res = await ok(
@@ -113,8 +114,21 @@ export function httpArtifacts(apiUrl: string, deploymentId: string, token: strin
         "manifest",
       );
     },
-    getBlob: refuse,
-    getManifest: refuse,
+    // Reading is limited to the deployment's own uploaded source (the build API checks it).
+    async getManifest(id) {
+      if (id !== `source-${deploymentId}`) return refuse();
+      const res = await call(`${base}/source`, token, {});
+      if (res.status === 404) return null;
+      return parseManifest(await (await ok(res, "source")).json());
+    },
+    async getBlob(hash) {
+      const res = await call(`${base}/source/${hash}`, token, {});
+      if (res.status === 404) return null;
+      return (await ok(res, `source file ${hash.slice(0, 12)}`)).blob();
+    },
     deleteManifest: refuse,
+    listManifests: refuseListing,
+    listBlobs: refuseListing,
+    deleteBlob: refuse,
   };
 }

@@ -247,3 +247,21 @@ describe("bad values stop the start with the variable's name", () => {
     refuses({ CLICKHOUSE_HOST: "ch", CLICKHOUSE_PORT: "http" }, "CLICKHOUSE_PORT");
   });
 });
+
+describe("garbage collection", () => {
+  test("defaults: hourly, an hour of grace, previews kept 30 days", () => {
+    expect(loadConfig({}).gc).toEqual({ intervalMinutes: 60, graceMinutes: 60, previewRetentionDays: 30 });
+    const config = loadConfig({
+      GC_INTERVAL_MINUTES: "0",
+      GC_GRACE_MINUTES: "5",
+      PREVIEW_RETENTION_DAYS: "0",
+    });
+    expect(config.gc).toEqual({ intervalMinutes: 0, graceMinutes: 5, previewRetentionDays: 0 });
+  });
+
+  test("a grace period under 5 minutes or a bad number is refused by name", () => {
+    refuses({ GC_GRACE_MINUTES: "1" }, "GC_GRACE_MINUTES");
+    refuses({ GC_INTERVAL_MINUTES: "hourly" }, "GC_INTERVAL_MINUTES");
+    refuses({ PREVIEW_RETENTION_DAYS: "-1" }, "PREVIEW_RETENTION_DAYS");
+  });
+});

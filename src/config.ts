@@ -75,10 +75,20 @@ export interface BuildConfig {
 export interface ProxyConfig {
   /** One log line per request on stdout (PROXY_ACCESS_LOG, off by default). */
   accessLog: boolean;
-  /** Memory for small files (<= 256 KB) served from RAM (PROXY_CACHE_MB). */
+  /** Memory for files of up to 1 MB served from RAM (PROXY_CACHE_MB). */
   cacheMb: number;
   /** Full reload of every project's routes, besides the instant route-change messages (PROXY_RECONCILE_SECONDS). */
   reconcileSeconds: number;
+}
+
+/** Garbage collection of artifacts and expiry of old previews, run by the worker role. */
+export interface GcConfig {
+  /** Minutes between collections on each worker; 0: only when a project is deleted (GC_INTERVAL_MINUTES). */
+  intervalMinutes: number;
+  /** A blob stored or claimed by an upload less than this long ago is never deleted (GC_GRACE_MINUTES). */
+  graceMinutes: number;
+  /** Preview deployments older than this many days expire; 0 keeps them forever (PREVIEW_RETENTION_DAYS). */
+  previewRetentionDays: number;
 }
 
 export interface Config {
@@ -110,6 +120,7 @@ export interface Config {
   secretKey: string | null;
   /** Accept file:// and local paths as git URLs (MINIVERCEL_ALLOW_LOCAL_GIT=1; tests and single-user setups). */
   allowLocalGit: boolean;
+  gc: GcConfig;
 }
 
 /** Flags `serve` accepts; they override the environment. */
@@ -362,6 +373,12 @@ export function loadConfig(env: Env, flags: ServeFlags = {}): Config {
       heartbeatTimeoutSeconds: int(merged, "BUILD_HEARTBEAT_TIMEOUT_SECONDS", 60, 5, 3600),
     },
     secretKey: secretKey(merged),
+    gc: {
+      intervalMinutes: int(merged, "GC_INTERVAL_MINUTES", 60, 0, 7 * 24 * 60),
+      // At least 5: an upload's claims must outlive its slowest path to the manifest (S3 claims lag a minute).
+      graceMinutes: int(merged, "GC_GRACE_MINUTES", 60, 5, 7 * 24 * 60),
+      previewRetentionDays: int(merged, "PREVIEW_RETENTION_DAYS", 30, 0, 100 * 365),
+    },
   };
   if (
     config.roles.includes("api") &&

@@ -10,6 +10,7 @@ import { createLive, type Live } from "./bus/live.ts";
 import type { Config } from "./config.ts";
 import { type BuildTokens, createBuildTokens } from "./deploy/build-tokens.ts";
 import { createSealer, loadSecretKey, type Sealer } from "./deploy/env.ts";
+import { type Collector, createCollector } from "./deploy/gc.ts";
 import { type Authenticator, createAuthenticator } from "./identity/authenticate.ts";
 import { createJwtVerifier } from "./identity/jwt.ts";
 import { type Artifacts, type ArtifactsConfig, openArtifacts } from "./store/artifacts.ts";
@@ -34,6 +35,8 @@ export interface Deps {
   auth: Authenticator;
   /** True when this process is necessarily the only worker (the embedded store cannot be shared). */
   exclusive: boolean;
+  /** Garbage collection of artifacts and preview expiry: periodic on workers, and after a project is deleted. */
+  gc: Collector;
   close(): Promise<void>;
 }
 
@@ -68,6 +71,14 @@ export async function openDeps(config: Config): Promise<Deps> {
   const buildTokens = createBuildTokens(secretKey);
   const runner = await openRunner(config, buildTokens);
   const jwt = config.jwtIssuers.length > 0 ? createJwtVerifier(config.jwtIssuers) : null;
+  const gc = createCollector(
+    { store, artifacts },
+    {
+      graceMs: config.gc.graceMinutes * 60_000,
+      previewRetentionMs:
+        config.gc.previewRetentionDays === 0 ? null : config.gc.previewRetentionDays * 86_400_000,
+    },
+  );
   return {
     config,
     store,
@@ -81,7 +92,10 @@ export async function openDeps(config: Config): Promise<Deps> {
     runner,
     auth: createAuthenticator(store, jwt),
     exclusive: config.store.kind === "sqlite",
+    gc,
     async close() {
+      // A collection started by a project deletion finishes before its store closes.
+      await gc.idle();
       await bus.close();
       await logs.close();
       await store.close();

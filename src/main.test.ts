@@ -313,7 +313,7 @@ describe("accounts, then the server over real HTTP", () => {
     expect(res.headers.get("content-type")).toContain("text/html");
     const html = await res.text();
     expect(html).toStartWith("<!doctype html>");
-    expect(html).toContain("Nothing deployed here");
+    expect(html).toContain("No site here");
   });
 
   test("SIGTERM stops serve with exit code 0", async () => {

@@ -1,4 +1,4 @@
-// Entry point: argv -> command (serve, user, token, migrate); exit codes 0 ok, 1 failure, 2 usage/config error.
+// Entry point: argv -> command (serve, user, token, migrate, and the client commands in src/cli/); exit codes 0 ok, 1 failure, 2 usage/config error.
 
 import { parseArgs, UsageError } from "./cli/args.ts";
 import { loadConfig, type ServeFlags } from "./config.ts";
@@ -15,6 +15,16 @@ Commands:
   user create <email>   create an account (password read from stdin with --password-stdin)
   token create <email>  create an API token for an account and print it
   migrate               apply database migrations and exit
+
+Client commands (against a server; 'minivercel <command> --help' for each):
+  login [url]           save the server URL and an API token
+  deploy [dir]          deploy a folder: prebuilt, or source built on the server (--prod for production)
+  projects              list your projects
+  ls                    list a project's deployments
+  logs <deployment>     print a build log (--follow to stream it)
+  promote <deployment>  make a READY deployment production
+  rollback              point production back at the previous deployment
+  env ls|add|rm         a project's environment variables
 
 Options:
   -h, --help            show help for a command
@@ -167,6 +177,17 @@ async function run(argv: string[]): Promise<number> {
         await store.close();
       }
       return 0;
+    }
+    case "login":
+    case "deploy":
+    case "projects":
+    case "ls":
+    case "logs":
+    case "promote":
+    case "rollback":
+    case "env": {
+      const { runClientCommand } = await import("./cli/commands.ts");
+      return runClientCommand(command, argv.slice(1), process.env);
     }
     case "builder": {
       // Hidden: the build program, started by a runner with the job on stdin (see builder/main.ts).

@@ -1,13 +1,15 @@
 // Roles: start what the config asks for: api (+ dashboard), worker (event workers + build launcher), proxy.
 
 import { createApi } from "./api/app.ts";
+import { MAX_UPLOAD_BODY } from "./api/body-limit.ts";
 import { type Launcher, startLauncher } from "./build/launcher.ts";
 import { sandboxProblem } from "./build/sandbox.ts";
 import type { Subscription } from "./bus/bus.ts";
 import { createDashboard } from "./dashboard/app.ts";
 import { startEventWorkers, startLiveFeed } from "./deploy/apply-events.ts";
+import { startPeriodicGc } from "./deploy/gc.ts";
 import type { Deps } from "./deps.ts";
-import { createProxy } from "./serve/proxy.ts";
+import { createProxy, type SiteProxy } from "./serve/proxy.ts";
 
 export interface Running {
   /** Where each server listens, for the start-up message and tests. */
@@ -15,15 +17,20 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-const MAX_API_BODY = 1024 * 1024;
+/** The server's cap is one uploaded file (PUT /api/files/:hash); every other route has its own smaller limit. */
+const MAX_API_BODY = MAX_UPLOAD_BODY;
+/** Dashboard forms are small; the API checks its own routes (src/api/body-limit.ts). */
+const MAX_DASHBOARD_BODY = 1024 * 1024;
 
 function isApiPath(url: string): boolean {
   const { pathname } = new URL(url);
   return pathname === "/api" || pathname.startsWith("/api/");
 }
 
-/** The worker role: applies build events and runs builds. */
-async function startWorker(deps: Deps): Promise<{ launcher: Launcher; events: Subscription }> {
+/** The worker role: applies build events, runs builds, and collects garbage every GC_INTERVAL_MINUTES. */
+async function startWorker(
+  deps: Deps,
+): Promise<{ launcher: Launcher; events: Subscription; gc: { stop(): Promise<void> } | null }> {
   const { config } = deps;
   if (config.build.sandbox === "none") {
     console.warn("WARNING: BUILD_SANDBOX=none: builds run without isolation; use only for code you trust.");
@@ -33,7 +40,9 @@ async function startWorker(deps: Deps): Promise<{ launcher: Launcher; events: Su
   }
   const events = await startEventWorkers(deps);
   const launcher = startLauncher({ ...deps, pollMs: 250 });
-  return { launcher, events };
+  const minutes = config.gc.intervalMinutes;
+  const gc = minutes > 0 ? startPeriodicGc(deps.gc, minutes * 60_000) : null;
+  return { launcher, events, gc };
 }
 
 export async function startRoles(deps: Deps): Promise<Running> {
@@ -45,9 +54,18 @@ export async function startRoles(deps: Deps): Promise<Running> {
   const urls: Running["urls"] = {};
   // The proxy starts first so that with PROXY_PORT=0 the API's project URLs carry the port it really got.
   let proxyPort = config.proxyPort;
+  let proxy: SiteProxy | null = null;
   if (config.roles.includes("proxy")) {
-    const proxy = createProxy(config);
-    const server = Bun.serve({ hostname: config.host, port: config.proxyPort, fetch: proxy });
+    const started = await createProxy(deps);
+    proxy = started;
+    const server = Bun.serve({
+      hostname: config.host,
+      port: config.proxyPort,
+      // Sites are static: GET and HEAD only, so request bodies are never read.
+      maxRequestBodySize: 64 * 1024,
+      fetch: (request) => started.fetch(request),
+      error: (error) => started.error(error),
+    });
     servers.push(server);
     proxyPort = server.port ?? config.proxyPort;
     urls.proxy = `http://<project>.${config.baseDomain}:${proxyPort}`;
@@ -60,7 +78,12 @@ export async function startRoles(deps: Deps): Promise<Running> {
       port: config.port,
       maxRequestBodySize: MAX_API_BODY,
       // /api/* is the JSON API; every other path is the dashboard.
-      fetch: (request) => (isApiPath(request.url) ? api : dashboard).handle(request),
+      fetch: (request) => {
+        if (isApiPath(request.url)) return api.handle(request);
+        if (Number(request.headers.get("content-length") ?? "0") > MAX_DASHBOARD_BODY)
+          return new Response("request body is too large", { status: 413 });
+        return dashboard.handle(request);
+      },
     });
     servers.push(server);
     urls.api = `http://localhost:${server.port}`;
@@ -70,7 +93,9 @@ export async function startRoles(deps: Deps): Promise<Running> {
     async stop() {
       await Promise.all(servers.map((s) => s.stop()));
       await liveFeed?.stop();
+      await proxy?.stop();
       if (worker) {
+        await worker.gc?.stop();
         await worker.launcher.stop();
         await worker.events.stop();
       }

@@ -4,16 +4,18 @@ import { openapi } from "@elysiajs/openapi";
 import { Elysia, t } from "elysia";
 import type { Deps } from "../deps.ts";
 import { VERSION } from "../version.ts";
+import { bodyLimits } from "./body-limit.ts";
 import { buildRoutes } from "./builds.ts";
 import { deploymentRoutes } from "./deployments.ts";
 import { envRoutes } from "./env.ts";
 import { toErrorResponse } from "./errors.ts";
 import { projectRoutes } from "./projects.ts";
 import { tokenRoutes } from "./tokens.ts";
+import { uploadRoutes } from "./uploads.ts";
 
 export type ApiDeps = Pick<
   Deps,
-  "config" | "store" | "logs" | "live" | "bus" | "sealer" | "auth" | "artifacts" | "buildTokens"
+  "config" | "store" | "logs" | "live" | "bus" | "sealer" | "auth" | "artifacts" | "buildTokens" | "gc"
 >;
 
 /** CORS for FRONTEND_URL only: the seed's separately hosted frontend calling the API with a bearer token. */
@@ -34,6 +36,7 @@ function cors(origin: string | null) {
 export function createApi(deps: ApiDeps) {
   return new Elysia({ prefix: "/api", normalize: false })
     .use(cors(deps.config.frontendUrl))
+    .use(bodyLimits())
     .onError({ as: "global" }, ({ error, code, set }) => {
       const { status, body } = toErrorResponse(error, code);
       set.status = status;
@@ -59,5 +62,6 @@ export function createApi(deps: ApiDeps) {
     .use(deploymentRoutes(deps))
     .use(envRoutes(deps))
     .use(buildRoutes(deps))
+    .use(uploadRoutes(deps))
     .use(tokenRoutes(deps));
 }

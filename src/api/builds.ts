@@ -4,9 +4,10 @@
 import { Elysia, t } from "elysia";
 import { parseBuildEvent } from "../../schema/events.ts";
 import { recordRejection } from "../deploy/apply-events.ts";
+import { sourceManifestId } from "../deploy/prebuilt.ts";
 import type { Deps } from "../deps.ts";
-import { AppError, badRequest, conflict, unauthorized } from "../errors.ts";
-import { isSha256, parseManifest } from "../store/artifacts.ts";
+import { AppError, badRequest, conflict, notFound, unauthorized } from "../errors.ts";
+import { blobsOf, isSha256, parseManifest } from "../store/artifacts.ts";
 
 const MAX_BLOB_BYTES = 100 * 1024 * 1024;
 
@@ -33,8 +34,40 @@ export function buildRoutes(deps: Pick<Deps, "store" | "bus" | "artifacts" | "bu
     return { deploymentId };
   });
 
+  /** The blobs of recently read uploaded sources: a builder may read those of its own deployment only. */
+  const sourceBlobs = new Map<string, Set<string>>();
+  const ownSource = async (deploymentId: string) => {
+    const manifest = await artifacts.getManifest(sourceManifestId(deploymentId));
+    if (!manifest) throw notFound("uploaded source");
+    sourceBlobs.delete(deploymentId);
+    sourceBlobs.set(
+      deploymentId,
+      new Set(Object.values(manifest.files).flatMap((f) => blobsOf(f).map((b) => b.hash))),
+    );
+    for (const oldest of sourceBlobs.keys()) if (sourceBlobs.size > 32) sourceBlobs.delete(oldest);
+    return manifest;
+  };
+
   return new Elysia({ tags: ["builds"] })
     .use(requireBuildToken)
+    .get("/builds/:id/source", ({ deploymentId }) => ownSource(deploymentId), {
+      params: Params,
+      detail: { summary: "The manifest of this deployment's uploaded source tree (CLI source deploys)" },
+    })
+    .get(
+      "/builds/:id/source/:hash",
+      async ({ deploymentId, params }) => {
+        if (!(sourceBlobs.get(deploymentId) ?? new Set()).has(params.hash)) await ownSource(deploymentId);
+        if (!sourceBlobs.get(deploymentId)?.has(params.hash)) throw notFound("file in the uploaded source");
+        const blob = await artifacts.getBlob(params.hash);
+        if (!blob) throw notFound("file");
+        return new Response(blob, { headers: { "content-type": "application/octet-stream" } });
+      },
+      {
+        params: t.Object({ id: t.String({ maxLength: 64 }), hash: t.String({ maxLength: 64 }) }),
+        detail: { summary: "One file of this deployment's uploaded source, by its hash" },
+      },
+    )
     .post(
       "/builds/:id/events",
       async ({ deploymentId, body }) => {

@@ -21,7 +21,9 @@ export function projectRoutes({
   store,
   logs,
   auth,
-}: Pick<Deps, "config" | "store" | "logs" | "auth">) {
+  artifacts,
+  gc,
+}: Pick<Deps, "config" | "store" | "logs" | "auth" | "artifacts" | "gc">) {
   const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody };
   return new Elysia({ tags: ["projects"] })
     .use(requireUser(auth))
@@ -72,7 +74,7 @@ export function projectRoutes({
     .delete(
       "/projects/:id",
       async ({ user, params, set }) => {
-        await deleteProject(store, logs, user.id, params.id);
+        await deleteProject({ store, logs, artifacts, gc }, user.id, params.id);
         set.status = 204;
       },
       { params: Id, detail: { summary: "Delete a project with its deployments and logs" } },

@@ -6,14 +6,17 @@ import type { BuildJob } from "../../builder/job.ts";
 import type { Bus } from "../bus/bus.ts";
 import type { BuildConfig, Config } from "../config.ts";
 import { buildEnv, type Sealer } from "../deploy/env.ts";
+import { sourceManifestId } from "../deploy/prebuilt.ts";
 import { isTerminal } from "../deploy/status.ts";
-import type { ArtifactsConfig } from "../store/artifacts.ts";
+import type { Artifacts, ArtifactsConfig } from "../store/artifacts.ts";
 import type { Deployment, Project, Store } from "../store/store.ts";
 import type { Runner, RunningBuild } from "./runner.ts";
 
 export interface LauncherDeps {
   store: Store;
   artifactsConfig: ArtifactsConfig;
+  /** To tell uploaded sources (built from the store) from repositories, and uploads that need no build. */
+  artifacts: Artifacts;
   bus: Bus;
   runner: Runner;
   sealer: Sealer;
@@ -74,11 +77,14 @@ export function startLauncher(deps: LauncherDeps): Launcher {
     const timeoutSeconds = project.buildTimeoutSeconds ?? config.build.timeoutSeconds;
     const cacheDir = config.build.cacheMb > 0 ? join(config.dataDir, "cache", project.id) : null;
     if (cacheDir) mkdirSync(cacheDir, { recursive: true });
+    const uploaded = sourceManifestId(deployment.id);
+    const fromUpload = (await deps.artifacts.getManifest(uploaded)) !== null;
     return {
       deploymentId: deployment.id,
       gitUrl: project.gitUrl ?? "",
       branch: deployment.branch,
       commitSha: deployment.commitSha,
+      source: fromUpload ? { kind: "manifest", manifestId: uploaded } : { kind: "git" },
       rootDirectory: project.rootDirectory,
       installCommand: project.installCommand,
       buildCommand: project.buildCommand,
@@ -96,6 +102,16 @@ export function startLauncher(deps: LauncherDeps): Launcher {
   const launch = async (deployment: Deployment, project: Project) => {
     let job: BuildJob;
     try {
+      // An uploaded prebuilt deployment claimed between its QUEUED and IN_PROGRESS steps (src/deploy/prebuilt.ts)
+      // has its files stored already: it needs no build, only its READY (which checks the manifest again).
+      if ((await deps.artifacts.getManifest(deployment.id)) !== null) {
+        return publish(deployment.id)({
+          type: "status",
+          deploymentId: deployment.id,
+          status: "READY",
+          at: new Date().toISOString(),
+        });
+      }
       job = await jobFor(deployment, project);
     } catch (error) {
       console.error(`launcher: could not prepare ${deployment.id}:`, error);

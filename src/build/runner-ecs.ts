@@ -43,6 +43,7 @@ function remoteJob(job: BuildJob, apiUrl: string, token: string): BuildJob {
     gitUrl: job.gitUrl,
     branch: job.branch,
     commitSha: job.commitSha,
+    ...(job.source && { source: job.source }),
     rootDirectory: job.rootDirectory,
     installCommand: job.installCommand,
     buildCommand: job.buildCommand,

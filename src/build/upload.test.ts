@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { AppError } from "../errors.ts";
 import { expectCode, sha256 } from "../store/artifacts.contract.ts";
-import type { Artifacts } from "../store/artifacts.ts";
+import type { Artifacts, ManifestFile } from "../store/artifacts.ts";
 import { openDiskArtifacts } from "../store/artifacts-disk.ts";
 import { collectOutput, DEFAULT_UPLOAD_LIMITS, type UploadLimits, uploadOutput } from "./upload.ts";
 
@@ -279,5 +279,56 @@ describe("uploadOutput", () => {
       })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AppError);
+  });
+
+  describe("precompressed variants", () => {
+    const js = `export const data = ${JSON.stringify(Array.from({ length: 400 }, (_, i) => ({ id: i, name: `item ${i}` })))};\n`;
+    const random = crypto.getRandomValues(new Uint8Array(4096));
+
+    test("compressible files over 1 KB get gzip and brotli blobs; others do not", async () => {
+      const root = site({
+        "assets/app.js": js,
+        "index.html": "<h1>tiny</h1>",
+        "img/photo.png": random,
+        "noise.txt": crypto.getRandomValues(new Uint8Array(4096)),
+        "style.css": `${"body { color: red; }\n".repeat(200)}`,
+      });
+      const { artifacts } = store();
+      const id = crypto.randomUUID();
+      const { lines, log } = recorder();
+      await uploadOutput(artifacts, id, root, { log });
+      const files = (await artifacts.getManifest(id))?.files ?? {};
+      const app = files["/assets/app.js"];
+      expect(app?.gzip?.size).toBeLessThan(js.length);
+      expect(app?.br?.size).toBeLessThan(app?.gzip?.size ?? 0);
+      const gz = await (await artifacts.getBlob(app?.gzip?.hash ?? ""))?.bytes();
+      const br = await (await artifacts.getBlob(app?.br?.hash ?? ""))?.bytes();
+      expect(new TextDecoder().decode(Bun.gunzipSync(gz ?? new Uint8Array()))).toBe(js);
+      const { brotliDecompressSync } = await import("node:zlib");
+      expect(brotliDecompressSync(br ?? new Uint8Array()).toString()).toBe(js);
+      expect(files["/style.css"]?.br).toBeDefined();
+      // Under 1 KB, an image, and text that does not shrink: no variants.
+      for (const path of ["/index.html", "/img/photo.png", "/noise.txt"]) {
+        expect(files[path]?.gzip).toBeUndefined();
+        expect(files[path]?.br).toBeUndefined();
+      }
+      expect(lines.some((l) => l.startsWith("precompressed 2 of 3 text files"))).toBe(true);
+    });
+
+    test("variants are deduplicated like any blob and survive a second deploy", async () => {
+      const root = site({ "a.js": js, "copy/a.js": js });
+      const { artifacts, dir } = store();
+      const first = crypto.randomUUID();
+      await uploadOutput(artifacts, first, root, { log: () => {} });
+      expect(blobFiles(dir)).toHaveLength(3);
+      const second = crypto.randomUUID();
+      const { lines, log } = recorder();
+      await uploadOutput(artifacts, second, root, { log });
+      expect(blobFiles(dir)).toHaveLength(3);
+      expect((await artifacts.getManifest(second))?.files["/copy/a.js"]).toEqual(
+        (await artifacts.getManifest(first))?.files["/a.js"] as ManifestFile,
+      );
+      expect(lines.some((l) => l.endsWith("0 new blobs"))).toBe(true);
+    });
   });
 });

@@ -10,7 +10,10 @@ import {
   FORBIDDEN_NAME_CHARS,
   isManifestPath,
   type Manifest,
+  type ManifestFile,
+  type ManifestVariant,
 } from "../store/artifacts.ts";
+import { compressVariants, shouldCompress } from "./compress.ts";
 
 /** Names skipped wherever they appear in the output. */
 const NEVER_DEPLOYED = new Set([".git", ".hg", ".svn"]);
@@ -41,6 +44,8 @@ export interface CollectedFile {
 
 const HASH_PARALLELISM = 8;
 const UPLOAD_PARALLELISM = 8;
+/** Compression is CPU-bound and runs on libuv's pool of 4 threads. */
+const COMPRESS_PARALLELISM = 4;
 /** Past this many skip warnings, only a count is logged: a build must not flood its own log. */
 const MAX_WARNINGS = 100;
 
@@ -197,6 +202,50 @@ export async function collectOutput(
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
+type Variants = { gzip?: ManifestVariant; br?: ManifestVariant };
+
+/**
+ * Compresses each distinct compressible file (gzip and brotli, see compress.ts) and stores the variants that
+ * are worth it as blobs of their own; returns them by the original's hash. Runs after the originals are stored.
+ */
+async function storeVariants(
+  artifacts: Artifacts,
+  distinct: CollectedFile[],
+  log: (message: string) => void,
+): Promise<Map<string, Variants>> {
+  const out = new Map<string, Variants>();
+  const candidates = distinct.filter((f) => shouldCompress(f.type, f.size));
+  if (candidates.length === 0) return out;
+  let stored = 0;
+  let saved = 0;
+  await eachLimit(candidates, COMPRESS_PARALLELISM, async (file) => {
+    const data = await Bun.file(file.abs).bytes();
+    // The original was hashed moments ago: compressing different bytes would serve the wrong content.
+    if (new Bun.CryptoHasher("sha256").update(data).digest("hex") !== file.hash)
+      throw badRequest(`${file.path} changed while it was being compressed`);
+    const compressed = await compressVariants(data);
+    const variants: Variants = {};
+    for (const name of ["gzip", "br"] as const) {
+      const bytes = compressed[name];
+      if (!bytes) continue;
+      const hash = new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
+      if ((await artifacts.missing([hash])).length > 0) {
+        await artifacts.putBlob(hash, bytes);
+        stored += 1;
+      }
+      variants[name] = { hash, size: bytes.byteLength };
+    }
+    if (variants.br || variants.gzip) {
+      saved += file.size - Math.min(variants.br?.size ?? file.size, variants.gzip?.size ?? file.size);
+      out.set(file.hash, variants);
+    }
+  });
+  log(
+    `precompressed ${out.size} of ${candidates.length} text files (gzip, brotli): ${formatBytes(saved)} smaller, ${stored} new blobs`,
+  );
+  return out;
+}
+
 /** Collects, uploads only blobs the store lacks (bounded parallelism), then stores the manifest last. */
 export async function uploadOutput(
   artifacts: Artifacts,
@@ -231,11 +280,18 @@ export async function uploadOutput(
     }
   });
 
+  const variants = await storeVariants(artifacts, [...byHash.values()], opts.log);
+  const entry = (f: CollectedFile): ManifestFile => ({
+    hash: f.hash,
+    size: f.size,
+    type: f.type,
+    ...variants.get(f.hash),
+  });
   const manifest: Manifest = {
     version: 1,
     deploymentId,
     createdAt: new Date().toISOString(),
-    files: Object.fromEntries(files.map((f) => [f.path, { hash: f.hash, size: f.size, type: f.type }])),
+    files: Object.fromEntries(files.map((f) => [f.path, entry(f)])),
   };
   await artifacts.putManifest(manifest);
   opts.log(`stored the manifest of ${files.length} files`);

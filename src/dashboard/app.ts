@@ -13,7 +13,10 @@ import { signInRoutes } from "./sign-in.tsx";
 // Every .tsx file names its JSX runtime (@jsxImportSource preact): Bun reads tsconfig.json from the working
 // directory, so `bun /path/to/src/main.ts` run from elsewhere would otherwise look for React.
 
-export type DashboardDeps = Pick<Deps, "config" | "store" | "logs" | "live" | "sealer">;
+export type DashboardDeps = Pick<
+  Deps,
+  "config" | "store" | "logs" | "live" | "sealer" | "artifacts" | "gc" | "bus"
+>;
 
 export function createDashboard(deps: DashboardDeps) {
   return new Elysia()

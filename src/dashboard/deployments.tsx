@@ -6,6 +6,7 @@ import { StatusBadge } from "../../views/components/badge.tsx";
 import { DeploymentPage, type DeploymentProps, DeploymentSummary } from "../../views/pages/deployment.tsx";
 import { cancelDeployment, queueDeployment } from "../deploy/deploy.ts";
 import { getProject } from "../deploy/projects.ts";
+import { promoteDeployment } from "../deploy/promote.ts";
 import type { Deps } from "../deps.ts";
 import { notFound } from "../errors.ts";
 import { deploymentHostId, deploymentUrl, productionUrl } from "../serve/urls.ts";
@@ -23,7 +24,8 @@ export function deploymentRoutes({
   store,
   logs,
   live,
-}: Pick<Deps, "config" | "store" | "logs" | "live">) {
+  bus,
+}: Pick<Deps, "config" | "store" | "logs" | "live" | "bus">) {
   const own = async (user: User, id: string) => {
     const deployment = await store.deployments.get(user.id, id);
     if (!deployment) throw notFound("deployment");
@@ -146,7 +148,15 @@ export function deploymentRoutes({
           return `/deployments/${next.id}`;
         }),
       { params: Id },
+    )
+    .post(
+      "/deployments/:id/promote",
+      ({ user, csrf, params, request }) =>
+        act(user, csrf, params.id, request, async () => {
+          // The same pointer swap as the API's POST /api/deployments/:id/promote.
+          await promoteDeployment(store, bus, user.id, params.id);
+          return `/deployments/${params.id}`;
+        }),
+      { params: Id },
     );
-  // issue 4 (not here yet): POST /deployments/:id/promote -> promoteDeployment(store, bus, user.id, params.id)
-  // through act() like cancel (add "bus" to DashboardDeps), redirecting to the deployment.
 }

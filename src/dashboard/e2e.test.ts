@@ -6,6 +6,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { fixtureRepo } from "../build/fixtures.ts";
+import { setEnvVar } from "../deploy/env.ts";
 import type { Deps } from "../deps.ts";
 import { type Running, startRoles } from "../roles.ts";
 import { testDeps } from "../testing.ts";
@@ -20,7 +21,7 @@ const STEP = 120_000;
 const BUILD = [
   "printf '\\033[31mred text\\033[0m <b>bold</b> <script>window.pwned=1</script> &amp; done\\n'",
   "for i in 1 2 3 4 5; do echo line $i; sleep 0.5; done",
-  "mkdir -p dist && echo '<h1>hi</h1>' > dist/index.html",
+  'mkdir -p dist && echo "<h1>hi ${SITE_VERSION:-1}</h1>" > dist/index.html',
 ].join("; ");
 
 let deps: Deps;
@@ -147,7 +148,44 @@ describe("dashboard in a browser", () => {
       const raw = await download.text();
       expect(raw).toContain("\u001b[31mred text\u001b[0m <b>bold</b>");
       expect(raw).toContain("line 5");
-      // issue 4: open the deployed site through the proxy, and roll back, go here.
+    },
+    STEP,
+  );
+
+  test(
+    "the site is served through the proxy; promote and roll back move production at once",
+    async () => {
+      const projectId = projectUrl.split("/").pop() ?? "";
+      const project = await deps.store.projects.find(projectId);
+      const port = /:(\d+)$/.exec(roles.urls.proxy ?? "")?.[1] ?? "";
+      const site = `http://${project?.subDomain}.localhost:${port}/`;
+      const production = async () => {
+        await page.goto(site);
+        return (await page.textContent("h1")) ?? "";
+      };
+      expect(await production()).toBe("hi 1");
+      await shot(page, "07-site-v1");
+
+      // A second deployment with a new variable: it becomes production when READY.
+      await setEnvVar(deps.store, deps.sealer, project?.userId ?? "", projectId, "SITE_VERSION", "2");
+      await page.goto(projectUrl);
+      await page.click("#deploy-button");
+      await page.waitForURL(/\/deployments\/[0-9a-f-]{36}$/);
+      const second = page.url();
+      await page.waitForSelector("#summary[data-status='READY']", { timeout: 60_000 });
+      expect(await production()).toBe("hi 2");
+
+      await page.goto(projectUrl);
+      await shot(page, "08-project-rollback");
+      await page.click("#rollback-button");
+      await page.waitForURL(projectUrl);
+      expect(await production()).toBe("hi 1");
+
+      await page.goto(second);
+      await page.click("#promote-button");
+      await page.waitForSelector("#summary:has-text('Current production')");
+      expect(await production()).toBe("hi 2");
+      await page.goto(second);
     },
     STEP,
   );

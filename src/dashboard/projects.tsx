@@ -8,6 +8,7 @@ import { ProjectPage } from "../../views/pages/project.tsx";
 import { ProjectsPage } from "../../views/pages/projects.tsx";
 import { queueDeployment } from "../deploy/deploy.ts";
 import { createProject, getProject } from "../deploy/projects.ts";
+import { rollbackProject } from "../deploy/promote.ts";
 import type { Deps } from "../deps.ts";
 import { productionUrl } from "../serve/urls.ts";
 import type { User } from "../store/store.ts";
@@ -36,7 +37,7 @@ const ProjectForm = t.Object({
 const Id = t.Object({ id: t.String({ maxLength: 64 }) });
 const Cursor = t.Object({ cursor: Text(500) });
 
-export function projectRoutes({ config, store }: Pick<Deps, "config" | "store">) {
+export function projectRoutes({ config, store, bus }: Pick<Deps, "config" | "store" | "bus">) {
   const projectPage = async (
     user: User,
     csrf: string,
@@ -139,7 +140,20 @@ export function projectRoutes({ config, store }: Pick<Deps, "config" | "store">)
         }
       },
       { params: Id, body: t.Object({ ...CsrfField, branch: Text(300) }) },
+    )
+    .post(
+      "/projects/:id/rollback",
+      async ({ user, csrf, params, request }) => {
+        try {
+          // The same pointer swap as the API's POST /api/projects/:id/rollback.
+          await rollbackProject(store, bus, user.id, params.id);
+          return redirect(request, `/projects/${params.id}`);
+        } catch (error) {
+          const errors = formErrors(error, {});
+          if (!errors) throw error;
+          return projectPage(user, csrf, params.id, null, { values: {}, errors, status: errorStatus(error) });
+        }
+      },
+      { params: Id },
     );
-  // issue 4 (not here yet): POST /projects/:id/rollback -> rollbackProject(store, bus, user.id, params.id),
-  // redirecting to the project page; a refusal (nothing to roll back to) shown like the deploy form's errors.
 }

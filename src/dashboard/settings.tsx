@@ -38,7 +38,9 @@ export function settingsRoutes({
   store,
   logs,
   sealer,
-}: Pick<Deps, "config" | "store" | "logs" | "sealer">) {
+  artifacts,
+  gc,
+}: Pick<Deps, "config" | "store" | "logs" | "sealer" | "artifacts" | "gc">) {
   const settingsPage = async (
     user: User,
     csrf: string,
@@ -150,7 +152,7 @@ export function settingsRoutes({
               throw invalid("type the project name exactly as shown to confirm", "confirm");
             }
             // The same function the API's DELETE /api/projects/:id calls.
-            await deleteProject(store, logs, user.id, project.id);
+            await deleteProject({ store, logs, artifacts, gc }, user.id, project.id);
             return "/";
           },
         ),

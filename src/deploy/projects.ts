@@ -1,8 +1,8 @@
 // Project operations shared by the API and the dashboard: validation, ownership, and cleanup.
 
 import type { Config } from "../config.ts";
+import type { Deps } from "../deps.ts";
 import { AppError, invalid, notFound } from "../errors.ts";
-import type { Logs } from "../store/logs.ts";
 import type { Project, ProjectSettings, Store } from "../store/store.ts";
 import { derivedSubdomain, normalizeSettings, withDefaults } from "./settings.ts";
 
@@ -45,8 +45,18 @@ export async function updateProject(
   return project;
 }
 
-/** Deletes a project with its deployments and their logs. */
-export async function deleteProject(store: Store, logs: Logs, userId: string, id: string): Promise<void> {
+/** Manifests deleted at once when a project goes. */
+const MANIFEST_DELETES = 16;
+
+/**
+ * Deletes a project with its deployments, their logs and manifests, then starts a garbage collection for the
+ * blobs no other deployment shares (those stored within GC_GRACE_MINUTES wait for a later collection).
+ */
+export async function deleteProject(
+  { store, logs, artifacts, gc }: Pick<Deps, "store" | "logs" | "artifacts" | "gc">,
+  userId: string,
+  id: string,
+): Promise<void> {
   const project = await getProject(store, userId, id);
   const ids: string[] = [];
   let cursor: string | null = null;
@@ -64,4 +74,9 @@ export async function deleteProject(store: Store, logs: Logs, userId: string, id
   } while (cursor);
   if (!(await store.projects.delete(userId, id))) throw notFound("project");
   await logs.remove(ids);
+  // A crash before this point leaves manifests of deployments that no longer exist: the collector deletes those.
+  for (let i = 0; i < ids.length; i += MANIFEST_DELETES) {
+    await Promise.all(ids.slice(i, i + MANIFEST_DELETES).map((d) => artifacts.deleteManifest(d)));
+  }
+  gc.trigger();
 }

@@ -1,7 +1,7 @@
 // Runs the artifacts contract on local disk, plus the on-disk layout and atomic-write guarantees.
 
 import { expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, renameSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { artifactsContract, blob, expectCode } from "./artifacts.contract.ts";
@@ -60,4 +60,38 @@ test("disk: a manifest whose size disagrees with the stored blob is refused", as
     "bad_request",
   );
   expect(await store.getManifest(id)).toBeNull();
+});
+
+test("disk: a blob a collector left aside (it crashed while deciding) is put back when the store opens", async () => {
+  const dir = tempDir("minivercel-artifacts-");
+  const store = openDiskArtifacts(dir);
+  const a = blob();
+  await store.putBlob(a.hash, a.data);
+  renameSync(
+    join(dir, "blobs", a.hash.slice(0, 2), a.hash.slice(2)),
+    join(dir, "tmp", `gc-${a.hash}-crashed`),
+  );
+  expect(await store.missing([a.hash])).toEqual([a.hash]);
+  const reopened = openDiskArtifacts(dir);
+  expect(await reopened.missing([a.hash])).toEqual([]);
+  expect(readdirSync(join(dir, "tmp"))).toEqual([]);
+});
+
+test("disk: a blob's storedAt is its mtime, and a claim moves it to now", async () => {
+  const dir = tempDir("minivercel-artifacts-");
+  const store = openDiskArtifacts(dir);
+  const a = blob();
+  await store.putBlob(a.hash, a.data);
+  const old = new Date(Date.now() - 3_600_000);
+  utimesSync(join(dir, "blobs", a.hash.slice(0, 2), a.hash.slice(2)), old, old);
+  const storedAt = async () => {
+    for await (const b of store.listBlobs()) if (b.hash === a.hash) return b.storedAt.getTime();
+    return null;
+  };
+  expect(await storedAt()).toBe(old.getTime());
+  const cutoff = new Date(Date.now() - 60_000);
+  expect(await store.missing([a.hash])).toEqual([]);
+  expect(await storedAt()).toBeGreaterThan(cutoff.getTime());
+  expect(await store.deleteBlob(a.hash, cutoff)).toBe(false);
+  expect(readdirSync(join(dir, "tmp"))).toEqual([]);
 });

@@ -88,13 +88,23 @@ const tempDir = () => mkdtemp(join(tmpdir(), "minivercel-s3-cache-"));
 const blobKey = (hash: string) => `blobs/${hash.slice(0, 2)}/${hash}`;
 
 let shared: Artifacts | null = null;
-artifactsContract("s3 (moto)", async () => {
-  const { config } = await server();
-  shared ??= await openArtifacts({ kind: "s3", s3: config });
-  return shared;
-});
-artifactsContract("s3 (moto) with a local blob cache", async () =>
-  openArtifacts({ kind: "s3", s3: (await server()).config, cacheDir: await tempDir() }),
+// The default claimAfterMs (a minute) is too long for the contract's claim case: see the claim test below.
+artifactsContract(
+  "s3 (moto)",
+  async () => {
+    const { config } = await server();
+    shared ??= await openArtifacts({ kind: "s3", s3: config });
+    return shared;
+  },
+  { claimAfterMs: 60_000 },
+);
+artifactsContract(
+  "s3 (moto) with a local blob cache",
+  async () => openArtifacts({ kind: "s3", s3: (await server()).config, cacheDir: await tempDir() }),
+  { claimAfterMs: 60_000 },
+);
+artifactsContract("s3 (moto), claims always copy", async () =>
+  openS3Artifacts((await server()).config, { claimAfterMs: 0 }),
 );
 
 /** A pass-through proxy in front of S3 that records "METHOD /path" of every request. */

@@ -1,31 +1,49 @@
 // Artifacts on S3 / R2 / MinIO: blobs at blobs/<aa>/<hash>, manifests at manifests/<id>.json, plus an optional
 // bounded local blob cache for the proxies (content-addressed, so a cached blob never goes stale).
+// A blob's LastModified is its `storedAt`; claiming it (see Artifacts.missing) copies the object onto itself.
 
 import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { mkdir, open, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import {
+  CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
 } from "@aws-sdk/client-s3";
 import type { S3Config } from "../config.ts";
 import { badRequest } from "../errors.ts";
-import { type Artifacts, assertDeploymentId, assertSha256, blobsOf, parseManifest } from "./artifacts.ts";
+import {
+  type Artifacts,
+  assertDeploymentId,
+  assertSha256,
+  blobsOf,
+  isDeploymentId,
+  isSha256,
+  parseManifest,
+} from "./artifacts.ts";
 
 export interface S3ArtifactsOptions {
   /** Local directory for the blob cache (proxies); without it `getBlob` reads each object into memory. */
   cacheDir?: string;
   /** Size bound of the blob cache; least recently used blobs are evicted past it. Default 1 GiB. */
   cacheMaxBytes?: number;
+  /**
+   * A claimed blob is copied onto itself (a new LastModified) only when older than this, default one minute:
+   * one request saved per blob that several uploads name in a row, at the cost of a minute of grace.
+   */
+  claimAfterMs?: number;
 }
 
 /** HEAD requests in flight at once for `missing()` and `putManifest()`. */
 const HEAD_CONCURRENCY = 32;
 const DEFAULT_CACHE_BYTES = 1 << 30;
+const DEFAULT_CLAIM_AFTER_MS = 60_000;
 
 const blobKey = (hash: string) => `blobs/${hash.slice(0, 2)}/${hash}`;
 const manifestKey = (id: string) => `manifests/${id}.json`;
@@ -76,15 +94,67 @@ export function openS3Artifacts(config: S3Config, opts: S3ArtifactsOptions = {})
     return new Error(message);
   }
 
-  /** Size of the stored object, or null when absent. */
-  async function sizeOf(key: string): Promise<number | null> {
+  /** Size and storedAt of the stored object, or null when absent. */
+  async function headOf(key: string): Promise<{ size: number; storedAt: Date } | null> {
     try {
       const head = await client.send(new HeadObjectCommand({ Bucket, Key: key }));
-      return head.ContentLength ?? 0;
+      // No date would be a broken server; "just stored" keeps the blob from the collector.
+      return { size: head.ContentLength ?? 0, storedAt: head.LastModified ?? new Date() };
     } catch (e) {
       if (isNotFound(e)) return null;
       throw failure("HeadObject", key, e);
     }
+  }
+
+  /** Size of the stored object, or null when absent. */
+  async function sizeOf(key: string): Promise<number | null> {
+    return (await headOf(key))?.size ?? null;
+  }
+
+  const claimAfterMs = opts.claimAfterMs ?? DEFAULT_CLAIM_AFTER_MS;
+
+  /** Claims a stored blob (a fresh LastModified when it is older than claimAfterMs); false when it is gone. */
+  async function claim(hash: string): Promise<boolean> {
+    const key = blobKey(hash);
+    const head = await headOf(key);
+    if (head === null) return false;
+    if (Date.now() - head.storedAt.getTime() < claimAfterMs) return true;
+    try {
+      await client.send(
+        new CopyObjectCommand({
+          Bucket,
+          Key: key,
+          CopySource: `${Bucket}/${key}`,
+          // Copying an object onto itself is allowed only when something changes: the metadata, rewritten as is.
+          MetadataDirective: "REPLACE",
+          ContentType: "application/octet-stream",
+          Metadata: { sha256: hash },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw failure("CopyObject", key, e);
+    }
+  }
+
+  /** Every object under `prefix`, page by page. */
+  async function* listObjects(prefix: string): AsyncGenerator<{ key: string; storedAt: Date }> {
+    let token: string | undefined;
+    do {
+      let page: ListObjectsV2CommandOutput;
+      try {
+        page = await client.send(
+          new ListObjectsV2Command({ Bucket, Prefix: prefix, ContinuationToken: token }),
+        );
+      } catch (e) {
+        throw failure("ListObjectsV2", prefix, e);
+      }
+      for (const o of page.Contents ?? []) {
+        if (o.Key) yield { key: o.Key, storedAt: o.LastModified ?? new Date() };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
   }
 
   /** The object's body and length, or null when absent. */
@@ -112,8 +182,8 @@ export function openS3Artifacts(config: S3Config, opts: S3ArtifactsOptions = {})
   }
 
   async function upload(hash: string, bytes: Uint8Array, sha256: string): Promise<void> {
-    // Each blob is uploaded once: a stored hash is a stored content.
-    if ((await sizeOf(blobKey(hash))) !== null) return;
+    // Each blob is uploaded once: a stored hash is a stored content (claimed here for the caller's manifest).
+    if (await claim(hash)) return;
     await putObject(blobKey(hash), bytes, {
       ContentType: "application/octet-stream",
       ContentLength: bytes.length,
@@ -140,8 +210,8 @@ export function openS3Artifacts(config: S3Config, opts: S3ArtifactsOptions = {})
     async missing(hashes) {
       const unique = [...new Set(hashes)];
       for (const h of unique) assertSha256(h);
-      const sizes = await mapLimit(unique, HEAD_CONCURRENCY, (h) => sizeOf(blobKey(h)));
-      return unique.filter((_, i) => sizes[i] === null);
+      const stored = await mapLimit(unique, HEAD_CONCURRENCY, claim);
+      return unique.filter((_, i) => !stored[i]);
     },
 
     async putBlob(hash, data) {
@@ -205,6 +275,35 @@ export function openS3Artifacts(config: S3Config, opts: S3ArtifactsOptions = {})
       } catch (e) {
         throw failure("DeleteObject", key, e);
       }
+    },
+
+    async *listManifests() {
+      for await (const { key } of listObjects("manifests/")) {
+        const id = key.slice("manifests/".length, -".json".length);
+        if (key.endsWith(".json") && isDeploymentId(id)) yield id;
+      }
+    },
+
+    async *listBlobs() {
+      for await (const { key, storedAt } of listObjects("blobs/")) {
+        const hash = key.slice("blobs/xx/".length);
+        if (isSha256(hash) && key === blobKey(hash)) yield { hash, storedAt };
+      }
+    },
+
+    async deleteBlob(hash, storedBefore) {
+      assertSha256(hash);
+      const key = blobKey(hash);
+      // S3 has no conditional delete: this HEAD is the fresh check, one round trip before the DELETE, so an
+      // upload has to claim the blob and land its manifest inside that round trip to lose it.
+      const head = await headOf(key);
+      if (head === null || head.storedAt.getTime() >= storedBefore.getTime()) return false;
+      try {
+        await client.send(new DeleteObjectCommand({ Bucket, Key: key }));
+      } catch (e) {
+        throw failure("DeleteObject", key, e);
+      }
+      return true;
     },
   };
 }

@@ -28,8 +28,24 @@ function manifest(deploymentId: string, files: Manifest["files"]): Manifest {
   return { version: 1, deploymentId, createdAt: new Date().toISOString(), files };
 }
 
+/** Everything a listing yields, for assertions. */
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+export interface ContractOptions {
+  /** The store refreshes a claimed blob's storedAt only when it is older than this (S3's claimAfterMs). */
+  claimAfterMs?: number;
+}
+
 /** `open` returns a ready store; each case uses fresh content and ids, so one store may be shared. */
-export function artifactsContract(name: string, open: () => Promise<Artifacts>): void {
+export function artifactsContract(
+  name: string,
+  open: () => Promise<Artifacts>,
+  options: ContractOptions = {},
+): void {
   describe(`artifacts contract: ${name}`, () => {
     test("missing() lists only what is not stored, once each", async () => {
       const store = await open();
@@ -121,6 +137,43 @@ export function artifactsContract(name: string, open: () => Promise<Artifacts>):
       expect(await store.missing([html.hash, js.hash])).toEqual([]);
     });
 
+    test("compressed variants round trip and must be stored blobs of the stated size", async () => {
+      const store = await open();
+      const js = blob("js original");
+      const gz = blob("js gzip");
+      const br = blob("js br");
+      for (const b of [js, gz, br]) await store.putBlob(b.hash, b.data);
+      const id = crypto.randomUUID();
+      const file = {
+        hash: js.hash,
+        size: js.data.length,
+        type: "text/javascript;charset=utf-8",
+        gzip: { hash: gz.hash, size: gz.data.length },
+        br: { hash: br.hash, size: br.data.length },
+      };
+      await store.putManifest(manifest(id, { "/app.js": file }));
+      expect((await store.getManifest(id))?.files["/app.js"]).toEqual(file);
+      const absent = blob("absent variant");
+      await expectCode(
+        store.putManifest(
+          manifest(crypto.randomUUID(), { "/app.js": { ...file, br: { hash: absent.hash, size: 3 } } }),
+        ),
+        "bad_request",
+      );
+      await expectCode(
+        store.putManifest(
+          manifest(crypto.randomUUID(), { "/app.js": { ...file, gzip: { hash: gz.hash, size: 1 } } }),
+        ),
+        "bad_request",
+      );
+      await expectCode(
+        store.putManifest(
+          manifest(crypto.randomUUID(), { "/app.js": { ...file, gzip: { hash: "nothex", size: 1 } } }),
+        ),
+        "bad_request",
+      );
+    });
+
     test("a manifest referencing a missing blob is refused and not stored", async () => {
       const store = await open();
       const present = blob("present");
@@ -139,6 +192,65 @@ export function artifactsContract(name: string, open: () => Promise<Artifacts>):
       expect(error.message).toContain(absent.hash);
       expect(await store.getManifest(id)).toBeNull();
     });
+
+    test("listings: every stored blob with its storedAt, every manifest id", async () => {
+      const store = await open();
+      const a = blob("listed a");
+      const b = blob("listed b");
+      const before = Date.now();
+      await store.putBlob(a.hash, a.data);
+      await store.putBlob(b.hash, b.data);
+      const id = crypto.randomUUID();
+      await store.putManifest(
+        manifest(id, { "/a": { hash: a.hash, size: a.data.length, type: "text/plain" } }),
+      );
+      const blobs = new Map((await collect(store.listBlobs())).map((x) => [x.hash, x.storedAt]));
+      for (const h of [a.hash, b.hash]) {
+        const storedAt = blobs.get(h);
+        expect(storedAt).toBeInstanceOf(Date);
+        // Some stores keep whole seconds only.
+        expect(Math.abs((storedAt?.getTime() ?? 0) - before)).toBeLessThan(60_000);
+      }
+      expect(await collect(store.listManifests())).toContain(id);
+      await store.deleteManifest(id);
+      expect(await collect(store.listManifests())).not.toContain(id);
+    });
+
+    test("deleteBlob deletes only a blob stored before the given time", async () => {
+      const store = await open();
+      const a = blob("collectable");
+      await store.putBlob(a.hash, a.data);
+      expect(await store.deleteBlob(a.hash, new Date(Date.now() - 60_000))).toBe(false);
+      expect(await store.missing([a.hash])).toEqual([]);
+      expect(await store.deleteBlob(a.hash, new Date(Date.now() + 60_000))).toBe(true);
+      expect(await store.getBlob(a.hash)).toBeNull();
+      expect(await store.missing([a.hash])).toEqual([a.hash]);
+      expect((await collect(store.listBlobs())).map((x) => x.hash)).not.toContain(a.hash);
+      expect(await store.deleteBlob(a.hash, new Date(Date.now() + 60_000))).toBe(false);
+      await expectCode(store.deleteBlob("../x", new Date()), "bad_request");
+      // Stored again after a deletion: an ordinary blob.
+      await store.putBlob(a.hash, a.data);
+      expect(await store.missing([a.hash])).toEqual([]);
+    });
+
+    test.skipIf((options.claimAfterMs ?? 0) > 0)(
+      "missing() and putBlob() claim a stored blob: a deletion of older blobs keeps it",
+      async () => {
+        const store = await open();
+        const [viaMissing, viaPut, unclaimed] = [blob("claimed"), blob("put again"), blob("unclaimed")];
+        for (const b of [viaMissing, viaPut, unclaimed]) await store.putBlob(b.hash, b.data);
+        // Whole seconds either side of the cutoff, for stores that keep whole seconds.
+        await Bun.sleep(1100);
+        const cutoff = new Date();
+        await Bun.sleep(1100);
+        expect(await store.missing([viaMissing.hash])).toEqual([]);
+        await store.putBlob(viaPut.hash, viaPut.data);
+        expect(await store.deleteBlob(viaMissing.hash, cutoff)).toBe(false);
+        expect(await store.deleteBlob(viaPut.hash, cutoff)).toBe(false);
+        expect(await store.deleteBlob(unclaimed.hash, cutoff)).toBe(true);
+        expect(await store.missing([viaMissing.hash, viaPut.hash, unclaimed.hash])).toEqual([unclaimed.hash]);
+      },
+    );
 
     test("bad hashes, deployment ids and manifest paths are refused", async () => {
       const store = await open();

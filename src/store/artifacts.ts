@@ -32,12 +32,22 @@ export interface Manifest {
   files: Record<string, ManifestFile>;
 }
 
+/** A stored blob as the garbage collector sees it. */
+export interface StoredBlob {
+  hash: string;
+  /** When it was stored or last claimed (see `missing`): the garbage collector's grace period counts from here. */
+  storedAt: Date;
+}
+
 export interface Artifacts {
-  /** Which of these hashes are not stored yet. */
+  /**
+   * Which of these hashes are not stored yet. The stored ones are claimed: their `storedAt` moves to about now,
+   * so a garbage collection keeps them for its grace period while the caller's manifest is on its way.
+   */
   missing(hashes: string[]): Promise<string[]>;
   /**
    * Stores a blob; the content's sha256 must equal `hash` (bad_request otherwise, nothing stored).
-   * Storing an existing hash is a no-op. Atomic: a reader never sees a partial blob.
+   * Storing an existing hash only claims it (as `missing` does). Atomic: a reader never sees a partial blob.
    */
   putBlob(hash: string, data: Blob | Uint8Array): Promise<void>;
   /** The blob, or null when it is not stored. On disk this is a `Bun.file`, so it can be streamed. */
@@ -47,6 +57,15 @@ export interface Artifacts {
   getManifest(deploymentId: string): Promise<Manifest | null>;
   /** Removes the manifest (the blobs stay: other deployments may share them). Missing is fine. */
   deleteManifest(deploymentId: string): Promise<void>;
+  /** The id of every stored manifest, in no particular order (garbage collection). */
+  listManifests(): AsyncIterable<string>;
+  /** Every stored blob, in no particular order (garbage collection). */
+  listBlobs(): AsyncIterable<StoredBlob>;
+  /**
+   * Deletes a blob, but only when its `storedAt` (checked afresh, not from an earlier listing) is before
+   * `storedBefore`: a blob claimed meanwhile by an upload stays. True when this call deleted it.
+   */
+  deleteBlob(hash: string, storedBefore: Date): Promise<boolean>;
 }
 
 export type ArtifactsConfig =

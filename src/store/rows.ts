@@ -130,6 +130,7 @@ export function toDeployment(row: Row): Deployment {
     heartbeatAt: optStr(row, "heartbeat_at"),
     startedAt: optStr(row, "started_at"),
     finishedAt: optStr(row, "finished_at"),
+    expiredAt: optStr(row, "expired_at"),
     createdAt: str(row, "created_at"),
     updatedAt: str(row, "updated_at"),
   };

@@ -218,20 +218,25 @@ export function openPostgresStore(url: string): Store {
       return rows.map(toRoute);
     },
     async promote(projectId, deploymentId) {
-      const row = await first(sql<Row[]>`
-        UPDATE projects SET previous_production_deployment_id = production_deployment_id,
-          production_deployment_id = ${deploymentId}, updated_at = ${nowIso()}
-        WHERE id = ${projectId} AND production_deployment_id IS DISTINCT FROM ${deploymentId}
-          AND EXISTS (SELECT 1 FROM deployments d WHERE d.id = ${deploymentId} AND d.project_id = ${projectId} AND d.status = 'READY')
-        RETURNING *`);
-      if (row) return toProject(row);
-      // Already production: a no-op success; anything else (not READY, not this project's) is refused.
-      const current = await first(
-        sql<
-          Row[]
-        >`SELECT * FROM projects WHERE id = ${projectId} AND production_deployment_id = ${deploymentId}`,
-      );
-      return current ? toProject(current) : null;
+      return sql.begin(async (tx) => {
+        // The deployment's row lock first, as expire() takes it: a concurrent expiry lands wholly before or after.
+        await tx`SELECT 1 FROM deployments WHERE id = ${deploymentId} FOR SHARE`;
+        const row = await first(tx<Row[]>`
+          UPDATE projects SET previous_production_deployment_id = production_deployment_id,
+            production_deployment_id = ${deploymentId}, updated_at = ${nowIso()}
+          WHERE id = ${projectId} AND production_deployment_id IS DISTINCT FROM ${deploymentId}
+            AND EXISTS (SELECT 1 FROM deployments d WHERE d.id = ${deploymentId} AND d.project_id = ${projectId}
+              AND d.status = 'READY' AND d.expired_at IS NULL)
+          RETURNING *`);
+        if (row) return toProject(row);
+        // Already production: a no-op success; anything else (not READY, not this project's) is refused.
+        const current = await first(
+          tx<
+            Row[]
+          >`SELECT * FROM projects WHERE id = ${projectId} AND production_deployment_id = ${deploymentId}`,
+        );
+        return current ? toProject(current) : null;
+      });
     },
     async rollback(projectId) {
       const row = await first(sql<Row[]>`
@@ -288,12 +293,13 @@ export function openPostgresStore(url: string): Store {
       if (!pattern) return null;
       const row = await first(sql<Row[]>`
         SELECT * FROM deployments WHERE project_id = ${projectId} AND id LIKE ${pattern} AND status = 'READY'
+          AND expired_at IS NULL
         ORDER BY created_at LIMIT 1`);
       return row ? toDeployment(row) : null;
     },
     async latestForBranch(projectId, slug, truncated) {
       const row = await first(sql<Row[]>`
-        SELECT * FROM deployments WHERE project_id = ${projectId} AND status = 'READY'
+        SELECT * FROM deployments WHERE project_id = ${projectId} AND status = 'READY' AND expired_at IS NULL
           AND (branch_slug = ${slug} OR (${truncated} AND left(branch_slug, ${slug.length}) = ${slug}))
         ORDER BY created_at DESC, id DESC LIMIT 1`);
       return row ? toDeployment(row) : null;
@@ -366,6 +372,35 @@ export function openPostgresStore(url: string): Store {
           AND (heartbeat_at IS NULL OR heartbeat_at < ${before} OR claimed_by = ${claimedBy ?? null})
         ORDER BY created_at`;
       return rows.map(toDeployment);
+    },
+    async expirable(before, limit) {
+      const rows = await sql<Row[]>`
+        SELECT d.* FROM deployments d JOIN projects p ON p.id = d.project_id
+        WHERE d.target = 'preview' AND d.status = 'READY' AND d.expired_at IS NULL AND d.created_at < ${before}
+          AND d.id IS DISTINCT FROM p.production_deployment_id
+          AND d.id IS DISTINCT FROM p.previous_production_deployment_id
+          AND EXISTS (SELECT 1 FROM deployments n WHERE n.project_id = d.project_id AND n.status = 'READY'
+            AND n.branch_slug IS NOT DISTINCT FROM d.branch_slug
+            AND (n.created_at > d.created_at OR (n.created_at = d.created_at AND n.id > d.id)))
+        ORDER BY d.created_at, d.id LIMIT ${limit}`;
+      return rows.map(toDeployment);
+    },
+    async expire(id) {
+      return sql.begin(async (tx) => {
+        // The deployment's row lock, then a fresh look at its project: promote() takes the same lock first, so
+        // a promote either committed before this look (and is seen) or waits and then sees expired_at.
+        const row = await first(
+          tx<Row[]>`SELECT project_id FROM deployments WHERE id = ${id} AND expired_at IS NULL FOR UPDATE`,
+        );
+        if (!row) return false;
+        const pointer = await first(tx<Row[]>`
+          SELECT 1 FROM projects WHERE id = ${String(row.project_id)}
+            AND (production_deployment_id = ${id} OR previous_production_deployment_id = ${id})`);
+        if (pointer) return false;
+        const at = nowIso();
+        await tx`UPDATE deployments SET expired_at = ${at}, updated_at = ${at} WHERE id = ${id}`;
+        return true;
+      });
     },
   };
 

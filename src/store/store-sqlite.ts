@@ -241,7 +241,8 @@ export function openSqliteStore(path: string): Store {
         `UPDATE projects SET previous_production_deployment_id = production_deployment_id,
            production_deployment_id = ?, updated_at = ?
          WHERE id = ? AND production_deployment_id IS NOT ?
-           AND EXISTS (SELECT 1 FROM deployments d WHERE d.id = ? AND d.project_id = ? AND d.status = 'READY')
+           AND EXISTS (SELECT 1 FROM deployments d WHERE d.id = ? AND d.project_id = ? AND d.status = 'READY'
+             AND d.expired_at IS NULL)
          RETURNING *`,
         deploymentId,
         nowIso(),
@@ -345,7 +346,8 @@ export function openSqliteStore(path: string): Store {
       const pattern = hostIdPattern(hostId);
       if (!pattern) return null;
       const row = one(
-        "SELECT * FROM deployments WHERE project_id = ? AND id LIKE ? AND status = 'READY' ORDER BY created_at LIMIT 1",
+        `SELECT * FROM deployments WHERE project_id = ? AND id LIKE ? AND status = 'READY' AND expired_at IS NULL
+         ORDER BY created_at LIMIT 1`,
         projectId,
         pattern,
       );
@@ -353,7 +355,7 @@ export function openSqliteStore(path: string): Store {
     },
     async latestForBranch(projectId, slug, truncated) {
       const row = one(
-        `SELECT * FROM deployments WHERE project_id = ? AND status = 'READY'
+        `SELECT * FROM deployments WHERE project_id = ? AND status = 'READY' AND expired_at IS NULL
            AND (branch_slug = ? OR (? AND substr(branch_slug, 1, length(?)) = ?))
          ORDER BY created_at DESC, id DESC LIMIT 1`,
         projectId,
@@ -447,6 +449,33 @@ export function openSqliteStore(path: string): Store {
         before,
         claimedBy ?? null,
       ).map(toDeployment);
+    },
+    async expirable(before, limit) {
+      return all(
+        `SELECT d.* FROM deployments d JOIN projects p ON p.id = d.project_id
+         WHERE d.target = 'preview' AND d.status = 'READY' AND d.expired_at IS NULL AND d.created_at < ?
+           AND d.id IS NOT p.production_deployment_id AND d.id IS NOT p.previous_production_deployment_id
+           AND EXISTS (SELECT 1 FROM deployments n WHERE n.project_id = d.project_id AND n.status = 'READY'
+             AND n.branch_slug IS d.branch_slug
+             AND (n.created_at > d.created_at OR (n.created_at = d.created_at AND n.id > d.id)))
+         ORDER BY d.created_at, d.id LIMIT ?`,
+        before,
+        limit,
+      ).map(toDeployment);
+    },
+    async expire(id) {
+      // One statement on sqlite's single writer: a promote lands wholly before or after it.
+      const at = nowIso();
+      return (
+        run(
+          `UPDATE deployments SET expired_at = ?, updated_at = ? WHERE id = ? AND expired_at IS NULL
+             AND NOT EXISTS (SELECT 1 FROM projects p WHERE p.id = deployments.project_id
+               AND (p.production_deployment_id = deployments.id OR p.previous_production_deployment_id = deployments.id))`,
+          at,
+          at,
+          id,
+        ).changes > 0
+      );
     },
   };
 

@@ -84,6 +84,8 @@ export interface Deployment {
   heartbeatAt: string | null;
   startedAt: string | null;
   finishedAt: string | null;
+  /** Set when a preview outlived PREVIEW_RETENTION_DAYS: its files are deleted and it is no longer served. */
+  expiredAt: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -143,7 +145,7 @@ export interface Projects {
   /** Every project's routing fields, for the proxy's route table. */
   routes(): Promise<ProjectRoute[]>;
   /**
-   * Points production at `deploymentId` (which must be a READY deployment of the project) and remembers the
+   * Points production at `deploymentId` (a READY, not expired deployment of the project) and remembers the
    * previous one; one atomic update. Null when the deployment is not READY or not the project's.
    */
   promote(projectId: string, deploymentId: string): Promise<Project | null>;
@@ -208,6 +210,17 @@ export interface Deployments {
   supersede(newer: Deployment): Promise<string[]>;
   /** IN_PROGRESS deployments whose last sign of life is older than `before`, or claimed by `claimedBy`. */
   stale(before: string, claimedBy?: string): Promise<Deployment[]>;
+  /**
+   * Preview deployments past their retention: READY, not expired, created before `before`, and neither the
+   * project's production or previous production deployment nor the newest READY deployment of their branch.
+   * Oldest first, at most `limit`.
+   */
+  expirable(before: string, limit: number): Promise<Deployment[]>;
+  /**
+   * Marks a deployment expired (its files go next), unless it is by now its project's production or previous
+   * production deployment: one atomic check-and-set against a concurrent promote. True when this call expired it.
+   */
+  expire(id: string): Promise<boolean>;
 }
 
 /** A build event the platform refused, as recorded for the operator. */

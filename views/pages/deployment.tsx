@@ -124,8 +124,11 @@ export function DeploymentSummary(props: DeploymentProps) {
         <ActionButton id="redeploy-button" action={`/deployments/${d.id}/redeploy`} csrf={chrome.csrf}>
           Redeploy
         </ActionButton>
-        {/* issue 4: "Promote to production" goes here for a READY deployment that is not current:
-            an ActionButton posting to /deployments/:id/promote (src/deploy/promote.ts promoteDeployment) */}
+        {d.status === "READY" && !current && (
+          <ActionButton id="promote-button" action={`/deployments/${d.id}/promote`} csrf={chrome.csrf}>
+            Promote to production
+          </ActionButton>
+        )}
       </div>
       {error && (
         <p class="form-error" role="alert">

@@ -24,8 +24,21 @@ export function ProjectPage(props: ProjectProps) {
     <Layout chrome={chrome} title={project.name} nav="projects">
       <ProjectHead project={project} productionUrl={productionUrl} tab="deployments" />
       <DeployForm {...props} />
-      {/* issue 4: a "Roll back" button goes here, posting to /projects/:id/rollback, whose route (in
-          src/dashboard/projects.tsx) calls rollbackProject(store, bus, userId, projectId) from src/deploy/promote.ts */}
+      {project.previousProductionDeploymentId && (
+        <form method="post" action={`/projects/${project.id}/rollback`} class="card rollback-card">
+          <Csrf token={chrome.csrf} />
+          <p>
+            Production can go back to the previous production deployment{" "}
+            <a class="mono" href={`/deployments/${project.previousProductionDeploymentId}`}>
+              {project.previousProductionDeploymentId.slice(0, 8)}
+            </a>{" "}
+            at once: no rebuild, no copy.
+          </p>
+          <button type="submit" class="button" id="rollback-button">
+            Roll back production
+          </button>
+        </form>
+      )}
       <section class="card" aria-labelledby="deployments-title">
         <h2 id="deployments-title">Deployments</h2>
         {deployments.length === 0 ? (

@@ -1,0 +1,111 @@
+// /api/files and /api/projects/:id/deployments: content-addressed uploads for the CLI. Ask which hashes
+// the platform lacks, send only those, then deploy the file set (prebuilt, or a source tree to build).
+
+import { Elysia, t } from "elysia";
+import { deployFileSet, FILE_SET_LIMITS, queueSourceBuild } from "../deploy/prebuilt.ts";
+import type { Deps } from "../deps.ts";
+import { AppError, badRequest } from "../errors.ts";
+import { isSha256 } from "../store/artifacts.ts";
+import { requireUser } from "./auth.ts";
+import { Deployment, ErrorBody, Id, Project } from "./schemas.ts";
+import { deploymentView, projectView } from "./views.ts";
+
+const Hash = t.String({ pattern: "^[0-9a-f]{64}$" });
+const Variant = t.Object({ hash: Hash, size: t.Integer({ minimum: 0 }) }, { additionalProperties: false });
+
+export const FileSetDeploy = t.Object(
+  {
+    files: t.Record(
+      t.String({ maxLength: 4096 }),
+      t.Object(
+        {
+          hash: Hash,
+          size: t.Integer({ minimum: 0 }),
+          type: t.Optional(t.String({ maxLength: 255, description: "default: from the file extension" })),
+          gzip: t.Optional(Variant),
+          br: t.Optional(Variant),
+        },
+        { additionalProperties: false },
+      ),
+      { description: 'path ("/index.html") -> the uploaded file' },
+    ),
+    target: t.Optional(t.Union([t.Literal("production"), t.Literal("preview")], { default: "preview" })),
+    branch: t.Optional(t.String({ minLength: 1, maxLength: 255 })),
+    source: t.Optional(
+      t.Boolean({
+        description: "true: the files are the project's source; build it on the server (QUEUED, like a push)",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export function uploadRoutes(
+  deps: Pick<Deps, "config" | "store" | "artifacts" | "bus" | "live" | "logs" | "auth">,
+) {
+  const { config, artifacts, auth } = deps;
+  const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 413: ErrorBody, 422: ErrorBody };
+  return new Elysia({ tags: ["uploads"] })
+    .use(requireUser(auth))
+    .post("/files/missing", async ({ body }) => ({ missing: await artifacts.missing(body.hashes) }), {
+      body: t.Object(
+        { hashes: t.Array(Hash, { maxItems: 2 * FILE_SET_LIMITS.maxFiles }) },
+        { additionalProperties: false },
+      ),
+      response: { 200: t.Object({ missing: t.Array(t.String()) }), ...errors },
+      detail: { summary: "Which of these content hashes (sha256) the platform does not have yet" },
+    })
+    .put(
+      "/files/:hash",
+      async ({ params, request, set }) => {
+        if (!isSha256(params.hash))
+          throw badRequest("the file name must be its sha256 (64 lowercase hex digits)");
+        const tooLarge = () =>
+          new AppError(
+            "payload_too_large",
+            `a file may be at most ${FILE_SET_LIMITS.maxFileBytes / 1024 / 1024} MB`,
+          );
+        if (Number(request.headers.get("content-length") ?? "0") > FILE_SET_LIMITS.maxFileBytes)
+          throw tooLarge();
+        const data = new Uint8Array(await request.arrayBuffer());
+        if (data.byteLength > FILE_SET_LIMITS.maxFileBytes) throw tooLarge();
+        // putBlob hashes what arrived and refuses it unless it matches the name: no one can plant other content.
+        await artifacts.putBlob(params.hash, data);
+        set.status = 204;
+      },
+      {
+        params: t.Object({ hash: t.String({ maxLength: 64 }) }),
+        parse: "none",
+        detail: {
+          summary:
+            "Upload one file, named by the sha256 of its content (verified on receipt; at most 100 MB)",
+        },
+      },
+    )
+    .post(
+      "/projects/:id/deployments",
+      async ({ user, params, body, set }) => {
+        const input = { projectId: params.id, files: body.files, target: body.target, branch: body.branch };
+        const { deployment, project } = body.source
+          ? await queueSourceBuild(deps, user.id, input)
+          : await deployFileSet(deps, user.id, input);
+        set.status = 201;
+        return {
+          deployment: deploymentView(deployment, project, config),
+          project: projectView(project, config),
+        };
+      },
+      {
+        params: Id,
+        body: FileSetDeploy,
+        response: { 201: t.Object({ deployment: Deployment, project: Project }), 409: ErrorBody, ...errors },
+        detail: {
+          summary:
+            "Deploy uploaded files: prebuilt (READY at once) or, with source: true, a source tree to build",
+          description:
+            `Every file must be uploaded first (409 otherwise). At most ${FILE_SET_LIMITS.maxFiles} files and ` +
+            "1 GB in all (413). A production deployment becomes the production deployment when READY.",
+        },
+      },
+    );
+}

@@ -1,0 +1,358 @@
+// The client commands as a user runs them: real `bun src/main.ts` processes against a real server (API,
+// proxy and worker on free ports), from login to deploys, redeploys that send one file, and rollbacks.
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { Deps } from "../deps.ts";
+import { type Running, startRoles } from "../roles.ts";
+import { apiClient, obj, tempDir, testDeps, testUser } from "../testing.ts";
+
+const MAIN = resolve(import.meta.dir, "..", "main.ts");
+const TIMEOUT_MS = 30_000;
+
+let deps: Deps;
+let roles: Running;
+let apiUrl: string;
+let proxyPort: number;
+let token: string;
+let home: string;
+const temps: string[] = [];
+
+beforeAll(async () => {
+  deps = await testDeps({
+    PORT: "0",
+    PROXY_PORT: "0",
+    LISTEN_HOST: "127.0.0.1",
+    MINIVERCEL_ROLE: "api,worker,proxy",
+    // The one build below runs a cp; the sandbox has its own tests.
+    BUILD_SANDBOX: "none",
+  });
+  roles = await startRoles(deps);
+  apiUrl = (roles.urls.api ?? "").replace("localhost", "127.0.0.1");
+  proxyPort = Number(/:(\d+)$/.exec(roles.urls.proxy ?? "")?.[1]);
+  token = (await testUser(deps)).token;
+  home = temp("home");
+});
+
+afterAll(async () => {
+  await roles.stop();
+  await deps.close();
+  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
+});
+
+function temp(prefix: string): string {
+  const dir = tempDir(`minivercel-cli-${prefix}-`);
+  temps.push(dir);
+  return dir;
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `bun src/main.ts ...args` with only a user's environment (its config under `home`). */
+async function cli(
+  args: string[],
+  opts: { cwd?: string; stdin?: string; env?: Record<string, string> } = {},
+): Promise<Run> {
+  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
+    cwd: opts.cwd ?? home,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, ...opts.env },
+    stdin: opts.stdin === undefined ? "ignore" : new Blob([opts.stdin]),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), TIMEOUT_MS);
+  try {
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
+    return { code, stdout, stderr };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A failure: the exit code, and exactly one line `minivercel: ...` on stderr, no stack trace. */
+function expectFailure(run: Run, code: 1 | 2, message: RegExp) {
+  const lines = run.stderr.trimEnd().split("\n");
+  expect({ code: run.code, lines: lines.length }).toEqual({ code, lines: 1 });
+  expect(lines[0]).toMatch(/^minivercel: /);
+  expect(lines[0]).toMatch(message);
+  expect(run.stderr).not.toMatch(/^\s+at |^error: |^\w*Error: /m);
+}
+
+function expectOk(run: Run) {
+  if (run.code !== 0) throw new Error(`exit ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
+}
+
+/** Blobs in the server's artifact store: what the uploads really added. */
+function blobCount(): number {
+  const root = join(deps.config.dataDir, "artifacts", "blobs");
+  return readdirSync(root).reduce((n, dir) => n + readdirSync(join(root, dir)).length, 0);
+}
+
+/** What the proxy serves for `path` of the project's production host, once the route change arrived. */
+async function served(subDomain: string, path: string, expected: string): Promise<string> {
+  let text = "";
+  for (let i = 0; i < 50; i++) {
+    const res = await fetch(`http://127.0.0.1:${proxyPort}${path}`, {
+      headers: { host: `${subDomain}.localhost` },
+    });
+    text = await res.text();
+    if (text === expected) break;
+    await Bun.sleep(50);
+  }
+  return text;
+}
+
+interface DeployResult {
+  deploymentId: string;
+  projectId: string;
+  status: string;
+  url: string;
+  productionUrl: string | null;
+  files: number;
+  uploaded: number;
+}
+
+function parseDeploy(run: Run): DeployResult {
+  expectOk(run);
+  return obj(JSON.parse(run.stdout)) as unknown as DeployResult;
+}
+
+describe("login", () => {
+  test("saves the URL and token in the config dir with mode 0600, after checking them", async () => {
+    const run = await cli(["login", apiUrl], { stdin: `${token}\n` });
+    expectOk(run);
+    expect(run.stderr).toMatch(/^Logged in to http:\/\/127\.0\.0\.1:\d+ as u-\w+@example\.com/);
+    const path = join(home, ".config", "minivercel", "config.json");
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(statSync(join(home, ".config", "minivercel")).mode & 0o777).toBe(0o700);
+    expect(JSON.parse(readFileSync(path, "utf8"))).toEqual({ url: apiUrl, token });
+
+    const xdg = temp("xdg");
+    expectOk(await cli(["login", apiUrl, "--token", token], { env: { XDG_CONFIG_HOME: xdg } }));
+    expect(statSync(join(xdg, "minivercel", "config.json")).mode & 0o777).toBe(0o600);
+  });
+
+  test("a wrong token or an unreachable server is one line, exit 1, and nothing is saved", async () => {
+    const xdg = temp("xdg-bad");
+    const bad = await cli(["login", apiUrl, "--token", "mv_wrong"], { env: { XDG_CONFIG_HOME: xdg } });
+    expectFailure(bad, 1, /refused the token/);
+    const down = await cli(["login", "http://127.0.0.1:1", "--token", token], {
+      env: { XDG_CONFIG_HOME: xdg },
+    });
+    expectFailure(down, 1, /cannot reach http:\/\/127\.0\.0\.1:1: connection refused/);
+    expect(readdirSync(xdg)).toEqual([]);
+    expectFailure(await cli(["login", "ftp://x", "--token", "t"]), 2, /must be http or https/);
+  });
+});
+
+describe("deploy", () => {
+  let site: string;
+  let first: DeployResult;
+  let second: DeployResult;
+  let subDomain: string;
+  let originalF3: string;
+
+  beforeAll(() => {
+    site = join(temp("site"), "thousand");
+    for (let i = 0; i < 1000; i++) {
+      mkdirSync(join(site, `d${i % 10}`), { recursive: true });
+      writeFileSync(join(site, `d${i % 10}`, `f${i}.html`), `<p>file ${i} ${crypto.randomUUID()}</p>`);
+    }
+    originalF3 = readFileSync(join(site, "d3", "f3.html"), "utf8");
+  });
+
+  test("a 1,000-file folder: every file uploaded, production live, the folder linked", async () => {
+    const before = blobCount();
+    first = parseDeploy(await cli(["deploy", site, "--prod", "--json"]));
+    expect(first).toMatchObject({ status: "READY", files: 1000, uploaded: 1000 });
+    expect(blobCount() - before).toBe(1000);
+    const project = obj((await apiClient(deps, token)("GET", `/api/projects/${first.projectId}`)).body);
+    subDomain = String(project.subDomain);
+    expect(project.productionDeploymentId).toBe(first.deploymentId);
+    expect(first.productionUrl).toBe(`http://${subDomain}.localhost:${proxyPort}`);
+    expect(JSON.parse(readFileSync(join(site, ".minivercel.json"), "utf8"))).toEqual({
+      projectId: first.projectId,
+    });
+    const content = readFileSync(join(site, "d7", "f7.html"), "utf8");
+    expect(await served(subDomain, "/d7/f7.html", content)).toBe(content);
+  }, 60_000);
+
+  test("a redeploy with one file changed sends exactly that file, and the site serves the change", async () => {
+    writeFileSync(join(site, "d3", "f3.html"), "<p>changed</p>");
+    const before = blobCount();
+    const run = await cli(["deploy", "--prod", "--json"], { cwd: site });
+    second = parseDeploy(run);
+    expect(second).toMatchObject({ status: "READY", files: 1000, uploaded: 1, projectId: first.projectId });
+    expect(blobCount() - before).toBe(1);
+    expect(await served(subDomain, "/d3/f3.html", "<p>changed</p>")).toBe("<p>changed</p>");
+  }, 60_000);
+
+  test("human output: the URLs on stdout, progress on stderr", async () => {
+    writeFileSync(join(site, "d4", "f4.html"), "<p>preview</p>");
+    const run = await cli(["deploy"], { cwd: site });
+    expectOk(run);
+    expect(run.stdout).toMatch(
+      new RegExp(`^Deployment: http://${subDomain}--[0-9a-f]{12}\\.localhost:\\d+\\n$`),
+    );
+    expect(run.stderr).toMatch(/Uploading 1 new file/);
+    expect(run.stderr).toMatch(/1 of 1000 distinct files uploaded/);
+    // A preview: production still serves the second deployment's file.
+    const preview = /^Deployment: (\S+)/.exec(run.stdout)?.[1] ?? "";
+    expect(
+      await served(new URL(preview).hostname.replace(".localhost", ""), "/d4/f4.html", "<p>preview</p>"),
+    ).toBe("<p>preview</p>");
+    const production = await fetch(`http://127.0.0.1:${proxyPort}/d4/f4.html`, {
+      headers: { host: `${subDomain}.localhost` },
+    });
+    expect(await production.text()).not.toBe("<p>preview</p>");
+  }, 60_000);
+
+  test("ls, logs, rollback and promote", async () => {
+    const ls = await cli(["ls"], { cwd: site });
+    expectOk(ls);
+    expect(ls.stdout).toContain(`* ${second.deploymentId}  READY   production`);
+    expect(ls.stdout).toContain(`  ${first.deploymentId}  READY   production`);
+    expect(ls.stdout).toMatch(/READY\s+preview/);
+
+    const logs = await cli(["logs", second.deploymentId]);
+    expectOk(logs);
+    expect(logs.stdout).toMatch(/^Prebuilt deployment of 1000 files/);
+
+    const rollback = await cli(["rollback", "--project", subDomain]);
+    expectOk(rollback);
+    expect(rollback.stdout).toContain(`now serves ${first.deploymentId}`);
+    expect(await served(subDomain, "/d3/f3.html", originalF3)).toBe(originalF3);
+
+    const promote = await cli(["promote", second.deploymentId]);
+    expectOk(promote);
+    expect(promote.stdout).toContain(`now serves ${second.deploymentId}`);
+    expect(await served(subDomain, "/d3/f3.html", "<p>changed</p>")).toBe("<p>changed</p>");
+
+    const projects = await cli(["projects"]);
+    expectOk(projects);
+    expect(projects.stdout).toMatch(new RegExp(`^${subDomain}\\s+${first.projectId}\\s+http://`, "m"));
+  }, 60_000);
+
+  test("env ls, add (argument or stdin), rm", async () => {
+    expectOk(await cli(["env", "add", "API_URL", "https://example.com"], { cwd: site }));
+    expectOk(await cli(["env", "add", "SECRET", "--project", subDomain], { stdin: "from stdin\n" }));
+    const ls = await cli(["env", "ls"], { cwd: site });
+    expectOk(ls);
+    expect(ls.stdout).toMatch(/^KEY\s+UPDATED\nAPI_URL\s.*\nSECRET\s/);
+    expect(ls.stdout).not.toContain("from stdin");
+    expectOk(await cli(["env", "rm", "API_URL"], { cwd: site }));
+    expect((await cli(["env", "ls"], { cwd: site })).stdout).not.toContain("API_URL");
+    expectFailure(await cli(["env", "rm", "API_URL"], { cwd: site }), 2, /variable not found/);
+    expectFailure(await cli(["env", "add", "1BAD", "x"], { cwd: site }), 2, /variable names must start/);
+  }, 60_000);
+});
+
+describe("source deploys", () => {
+  test("a folder with a build script is uploaded without node_modules and built on the server", async () => {
+    const api = apiClient(deps, token);
+    const created = await api("POST", "/api/projects", {
+      name: "built here",
+      installCommand: "echo nothing to install",
+    });
+    const project = obj(created.body) as { id: string; subDomain: string };
+    const app = temp("app");
+    mkdirSync(join(app, "src"));
+    mkdirSync(join(app, "node_modules", "dep"), { recursive: true });
+    writeFileSync(
+      join(app, "package.json"),
+      JSON.stringify({ scripts: { build: "mkdir -p dist && cp src/index.html dist/index.html" } }),
+    );
+    writeFileSync(join(app, "src", "index.html"), "<h1>built on the server</h1>");
+    writeFileSync(join(app, "node_modules", "dep", "index.js"), "never uploaded");
+    writeFileSync(join(app, ".gitignore"), "*.log\n");
+    writeFileSync(join(app, "debug.log"), "never uploaded");
+
+    const run = await cli(["deploy", "--prod", "--project", project.subDomain], { cwd: app });
+    expectOk(run);
+    expect(run.stderr).toMatch(/3 files .*source to build on the server/);
+    expect(run.stderr).toContain("Unpacked 3 files");
+    expect(run.stderr).toContain('Running "npm run build"');
+    expect(run.stdout).toContain(`Production: http://${project.subDomain}.localhost:${proxyPort}`);
+    expect(await served(project.subDomain, "/", "<h1>built on the server</h1>")).toBe(
+      "<h1>built on the server</h1>",
+    );
+    const deploymentId = /--([0-9a-f]{12})\./.exec(run.stdout)?.[1] ?? "";
+    const list = obj((await api("GET", `/api/projects/${project.id}/deployments`)).body).items as {
+      id: string;
+    }[];
+    const full = list.find((d) => d.id.replaceAll("-", "").startsWith(deploymentId))?.id ?? "";
+    const follow = await cli(["logs", full, "--follow"]);
+    expectOk(follow);
+    expect(follow.stdout).toContain("Unpacked 3 files");
+  }, 60_000);
+
+  test("a failing build: its log, then one line and exit 1", async () => {
+    const app = temp("broken");
+    writeFileSync(join(app, "package.json"), JSON.stringify({ scripts: { build: "exit 3" } }));
+    const run = await cli(["deploy", "--build"], { cwd: app });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('Running "npm install"');
+    const last = run.stderr.trimEnd().split("\n").at(-1) ?? "";
+    expect(last).toMatch(/^minivercel: deployment [0-9a-f-]{36} FAIL: build failed with exit code 3$/);
+  }, 60_000);
+});
+
+describe("errors", () => {
+  test("bad URL, bad token, missing dir, not logged in, bad usage: one line each, exit 1 or 2", async () => {
+    const env = { MINIVERCEL_URL: "http://127.0.0.1:1", MINIVERCEL_TOKEN: token };
+    expectFailure(
+      await cli(["projects"], { env }),
+      1,
+      /cannot reach http:\/\/127\.0\.0\.1:1: connection refused$/,
+    );
+    expectFailure(
+      await cli(["ls", "--project", "x"], { env: { MINIVERCEL_URL: apiUrl, MINIVERCEL_TOKEN: "mv_nope" } }),
+      1,
+      /refused the token/,
+    );
+    const notApi = { MINIVERCEL_URL: `http://127.0.0.1:${proxyPort}`, MINIVERCEL_TOKEN: token };
+    expectFailure(
+      await cli(["projects"], { env: notApi }),
+      1,
+      /answered HTTP 4\d\d, not as the minivercel API/,
+    );
+    expectFailure(await cli(["deploy", join(home, "no-such-dir")]), 2, /no such directory/);
+    expectFailure(
+      await cli(["projects"], { env: { HOME: temp("nobody") } }),
+      2,
+      /not logged in: run 'minivercel login/,
+    );
+    expectFailure(await cli(["deploy", "--bogus"]), 2, /unknown option --bogus/);
+    expectFailure(await cli(["logs"]), 2, /give exactly one deployment id/);
+    expectFailure(await cli(["logs", crypto.randomUUID()]), 2, /deployment not found/);
+    expectFailure(await cli(["promote", crypto.randomUUID()]), 2, /deployment not found/);
+    expectFailure(await cli(["ls", "--project", "no-such-project"]), 2, /no project 'no-such-project'/);
+    expectFailure(await cli(["ls"]), 2, /no project: pass --project/);
+    expectFailure(await cli(["env", "frobnicate"]), 2, /unknown subcommand 'env frobnicate'/);
+  }, 60_000);
+
+  test("--help and --version for every client command", async () => {
+    for (const command of ["login", "deploy", "projects", "ls", "logs", "promote", "rollback", "env"]) {
+      const run = await cli([command, "--help"]);
+      expect({
+        command,
+        code: run.code,
+        usage: run.stdout.startsWith(`Usage: minivercel ${command}`),
+      }).toEqual({
+        command,
+        code: 0,
+        usage: true,
+      });
+      expect((await cli([command, "--version"])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    }
+  }, 60_000);
+});

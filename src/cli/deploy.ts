@@ -1,0 +1,185 @@
+// `minivercel deploy [dir]`: hash the folder, upload only the files the server lacks (8 at a time), create
+// the deployment from the file set, follow a server-side build's log, and print the URLs.
+
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { type CollectedFile, collectOutput, DEFAULT_UPLOAD_LIMITS, formatBytes } from "../build/upload.ts";
+import { AppError } from "../errors.ts";
+import { LINK_FILE, readLink, writeLink } from "./config.ts";
+import { followLog } from "./follow.ts";
+import { type Api, CliError } from "./http.ts";
+import { mapLimit } from "./parallel.ts";
+import { type Output, progress } from "./progress.ts";
+import { findProject } from "./project-ref.ts";
+import { Created, expectShape, Missing, type Project, Project as ProjectSchema } from "./responses.ts";
+import { collectSource } from "./source-files.ts";
+
+const UPLOAD_PARALLELISM = 8;
+const UPLOAD_ATTEMPTS = 3;
+
+export interface DeployOptions {
+  dir: string;
+  prod: boolean;
+  /** --project; else the folder's link; else a new project named after the folder. */
+  project: string | undefined;
+  /** auto: a package.json with a build script is source to build on the server; anything else is prebuilt. */
+  mode: "auto" | "prebuilt" | "source";
+  branch: string | undefined;
+  json: boolean;
+}
+
+export interface DeployIo {
+  stdout(text: string): void;
+  stderr: Output;
+}
+
+function hasBuildScript(dir: string): boolean {
+  const path = join(dir, "package.json");
+  if (!existsSync(path)) return false;
+  try {
+    const pkg: unknown = JSON.parse(readFileSync(path, "utf8"));
+    if (typeof pkg !== "object" || pkg === null || !("scripts" in pkg)) return false;
+    const { scripts } = pkg;
+    return typeof scripts === "object" && scripts !== null && "build" in scripts;
+  } catch {
+    return false;
+  }
+}
+
+async function targetProject(api: Api, opts: DeployOptions, io: DeployIo): Promise<Project> {
+  const ref = opts.project ?? readLink(opts.dir);
+  if (ref !== null) {
+    const found = await findProject(api, ref);
+    if (found) return found;
+    throw new CliError(
+      opts.project !== undefined
+        ? `no project '${ref}' (see 'minivercel projects')`
+        : `the linked project ${ref} no longer exists: pass --project or delete ${LINK_FILE}`,
+      2,
+    );
+  }
+  const name = basename(opts.dir).slice(0, 100) || "site";
+  const created = expectShape(ProjectSchema, await api.json("POST", "/api/projects", { name }), "project");
+  writeLink(opts.dir, created.id);
+  io.stderr.write(`Created project ${created.subDomain} (${created.id}), linked in ${LINK_FILE}\n`);
+  return created;
+}
+
+async function collect(
+  opts: DeployOptions,
+  source: boolean,
+  warn: (m: string) => void,
+): Promise<CollectedFile[]> {
+  if (source) return collectSource(opts.dir, warn);
+  try {
+    const files = await collectOutput(opts.dir, DEFAULT_UPLOAD_LIMITS, warn);
+    return files.filter((f) => f.path !== `/${LINK_FILE}`);
+  } catch (error) {
+    if (error instanceof AppError) throw new CliError(error.message, 2);
+    throw error;
+  }
+}
+
+async function uploadOne(api: Api, file: CollectedFile): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await api.send("PUT", `/api/files/${file.hash}`, { body: Bun.file(file.abs) });
+      return;
+    } catch (error) {
+      if (error instanceof CliError && error.message.includes("does not match"))
+        throw new CliError(`${file.path} changed while it was being uploaded: deploy again`, 1);
+      if (!(error instanceof CliError && error.retryable) || attempt >= UPLOAD_ATTEMPTS) throw error;
+      await Bun.sleep(250 * attempt);
+    }
+  }
+}
+
+export async function deploy(api: Api, opts: DeployOptions, io: DeployIo): Promise<number> {
+  const started = performance.now();
+  const dir = resolve(opts.dir);
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new CliError(`no such directory: ${opts.dir}`, 2);
+  const options = { ...opts, dir };
+  const source = opts.mode === "source" || (opts.mode === "auto" && hasBuildScript(dir));
+  const say = (text: string) => io.stderr.write(`${text}\n`);
+
+  const files = await collect(options, source, (m) => say(`warning: ${m}`));
+  if (files.length === 0) throw new CliError(`${opts.dir} has no files to deploy`, 2);
+  const project = await targetProject(api, options, io);
+  const bytes = files.reduce((sum, f) => sum + f.size, 0);
+  say(
+    `Deploying ${opts.dir} to ${project.subDomain}: ${files.length} files (${formatBytes(bytes)}), ` +
+      (source ? "source to build on the server" : "prebuilt"),
+  );
+
+  const byHash = new Map<string, CollectedFile>();
+  for (const f of files) if (!byHash.has(f.hash)) byHash.set(f.hash, f);
+  const { missing } = expectShape(
+    Missing,
+    await api.json("POST", "/api/files/missing", { hashes: [...byHash.keys()] }),
+    "missing files",
+  );
+  const toUpload = missing.flatMap((h) => byHash.get(h) ?? []);
+  const uploadBytes = toUpload.reduce((sum, f) => sum + f.size, 0);
+  if (toUpload.length > 0) {
+    const bar = progress(io.stderr, toUpload.length, uploadBytes);
+    await mapLimit(toUpload, UPLOAD_PARALLELISM, async (file) => {
+      await uploadOne(api, file);
+      bar.advance(file.size);
+    });
+    bar.done();
+  }
+  say(`${toUpload.length} of ${byHash.size} distinct files uploaded; the rest were already on the server`);
+
+  const created = expectShape(
+    Created,
+    await api.json("POST", `/api/projects/${project.id}/deployments`, {
+      files: Object.fromEntries(files.map((f) => [f.path, { hash: f.hash, size: f.size, type: f.type }])),
+      target: opts.prod ? "production" : "preview",
+      ...(opts.branch !== undefined && { branch: opts.branch }),
+      ...(source && { source: true }),
+    }),
+    "deployment",
+  );
+  let deployment = created.deployment;
+  if (deployment.status !== "READY") {
+    say(`Building ${deployment.id} on the server:`);
+    deployment = await followLog(api, deployment.id, (line) => say(line.text));
+  }
+  // A prebuilt deployment comes back READY with the project as it moved; a build has to be asked again.
+  const after =
+    opts.prod && deployment.status === "READY" && created.deployment.status !== "READY"
+      ? expectShape(ProjectSchema, await api.json("GET", `/api/projects/${project.id}`), "project")
+      : created.project;
+  const seconds = ((performance.now() - started) / 1000).toFixed(2);
+
+  if (opts.json) {
+    io.stdout(
+      `${JSON.stringify({
+        deploymentId: deployment.id,
+        projectId: project.id,
+        status: deployment.status,
+        statusReason: deployment.statusReason,
+        url: deployment.url,
+        productionUrl: opts.prod ? after.productionUrl : null,
+        files: files.length,
+        uploaded: toUpload.length,
+        uploadedBytes: uploadBytes,
+        seconds: Number(seconds),
+      })}\n`,
+    );
+  }
+  if (deployment.status !== "READY")
+    throw new CliError(
+      `deployment ${deployment.id} ${deployment.status}: ${deployment.statusReason ?? "no reason given"}`,
+      1,
+    );
+  if (opts.json) return 0;
+  say(`Ready in ${seconds} s`);
+  io.stdout(`Deployment: ${deployment.url}\n`);
+  if (opts.prod) {
+    if (after.productionDeploymentId === deployment.id) io.stdout(`Production: ${after.productionUrl}\n`);
+    else say(`warning: a newer deployment is production; ${after.productionUrl} does not serve this one`);
+  }
+  return 0;
+}

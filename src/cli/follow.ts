@@ -1,0 +1,102 @@
+// Following a build log: the API's Server-Sent Events stream (history, live lines, final status), resumed
+// after the last line seen when the connection drops; or the paged log for what is already written.
+
+import type { Static } from "@sinclair/typebox";
+import { type Api, CliError } from "./http.ts";
+import { Deployment, expectShape, LogLine, LogPage } from "./responses.ts";
+
+const TERMINAL = new Set(["READY", "FAIL", "CANCELED"]);
+const RECONNECTS = 5;
+
+export type Line = Static<typeof LogLine>;
+
+export function isTerminal(status: string): boolean {
+  return TERMINAL.has(status);
+}
+
+interface SseEvent {
+  event: string;
+  data: string;
+}
+
+/** Splits an SSE byte stream into events (comments and keep-alives dropped). */
+async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for await (const chunk of body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let end = buffer.indexOf("\n\n");
+    while (end >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      end = buffer.indexOf("\n\n");
+      let event = "message";
+      const data: string[] = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event:")) event = line.slice(6).trim();
+        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+      }
+      if (data.length > 0) yield { event, data: data.join("\n") };
+    }
+  }
+}
+
+/** Streams the log until the deployment ends; returns it in its final state. */
+export async function followLog(
+  api: Api,
+  deploymentId: string,
+  onLine: (line: Line) => void,
+): Promise<Deployment> {
+  let last = 0;
+  let latest: Deployment | null = null;
+  for (let attempt = 0; attempt <= RECONNECTS; attempt++) {
+    try {
+      const res = await api.send("GET", `/api/deployments/${encodeURIComponent(deploymentId)}/logs/stream`, {
+        headers: { accept: "text/event-stream", ...(last > 0 && { "last-event-id": String(last) }) },
+      });
+      if (!res.body) throw new CliError("the log stream had no body", 1);
+      for await (const { event, data } of sseEvents(res.body)) {
+        const value: unknown = JSON.parse(data);
+        if (event === "log") {
+          const line = expectShape(LogLine, value, "log line");
+          if (line.seq <= last) continue;
+          last = line.seq;
+          onLine(line);
+        } else if (event === "status") {
+          latest = expectShape(Deployment, value, "deployment");
+        }
+      }
+      // The server ends the stream after the final status (it also opens with the status as it stands).
+      if (latest && isTerminal(latest.status)) return latest;
+    } catch (error) {
+      // A refusal (unknown deployment, bad token) is final; a dropped connection is resumed.
+      if (error instanceof CliError && !error.retryable) throw error;
+      if (attempt === RECONNECTS) throw error;
+    }
+    await Bun.sleep(200 * 2 ** attempt);
+  }
+  // The stream kept ending early: report the deployment as it stands.
+  return expectShape(
+    Deployment,
+    await api.json("GET", `/api/deployments/${encodeURIComponent(deploymentId)}`),
+    "deployment",
+  );
+}
+
+/** Prints the log as written so far, page by page. */
+export async function printLog(api: Api, deploymentId: string, onLine: (line: Line) => void): Promise<void> {
+  let after = 0;
+  for (;;) {
+    const page = expectShape(
+      LogPage,
+      await api.json(
+        "GET",
+        `/api/deployments/${encodeURIComponent(deploymentId)}/logs?after=${after}&limit=5000`,
+      ),
+      "log page",
+    );
+    for (const line of page.items) onLine(line);
+    if (page.nextAfter === null) return;
+    after = page.nextAfter;
+  }
+}

@@ -1,0 +1,25 @@
+// Bounded parallelism for the CLI's hashing and uploads: at most `limit` in flight, the first failure wins.
+
+/** Runs `fn` over `items` with at most `limit` calls in flight; results keep the order of `items`. */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  const queue = items.entries();
+  let failed = false;
+  const worker = async () => {
+    for (const [i, item] of queue) {
+      if (failed) return;
+      try {
+        out[i] = await fn(item);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

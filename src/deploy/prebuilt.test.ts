@@ -1,0 +1,140 @@
+// Uploaded deployments meeting the build machinery: a launcher that claims a prebuilt upload finishes it
+// without a build, and a remote builder (ECS, HTTP only) builds an uploaded source with its token alone.
+
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { join } from "node:path";
+import type { BuildJob } from "../../builder/job.ts";
+import { selfCommand } from "../build/self.ts";
+import type { Deps } from "../deps.ts";
+import { type Running, startRoles } from "../roles.ts";
+import { testDeps, testUser } from "../testing.ts";
+import { sourceManifestId } from "./prebuilt.ts";
+import { createProject } from "./projects.ts";
+
+let deps: Deps;
+let roles: Running;
+let base: string;
+let userId: string;
+
+beforeAll(async () => {
+  deps = await testDeps({
+    PORT: "0",
+    PROXY_PORT: "0",
+    MINIVERCEL_ROLE: "api,worker",
+    LISTEN_HOST: "127.0.0.1",
+    BUILD_SANDBOX: "none",
+  });
+  roles = await startRoles(deps);
+  base = roles.urls.api ?? "";
+  userId = (await testUser(deps)).user.id;
+});
+afterAll(async () => {
+  await roles.stop();
+  await deps.close();
+});
+
+const sha256 = (data: string) => new Bun.CryptoHasher("sha256").update(data).digest("hex");
+
+async function stored(files: Record<string, string>) {
+  const out: Record<string, { hash: string; size: number; type: string }> = {};
+  for (const [path, content] of Object.entries(files)) {
+    await deps.artifacts.putBlob(sha256(content), new TextEncoder().encode(content));
+    out[path] = { hash: sha256(content), size: Buffer.byteLength(content), type: "text/html;charset=utf-8" };
+  }
+  return out;
+}
+
+async function until(check: () => Promise<boolean>, ms: number) {
+  const end = Date.now() + ms;
+  while (!(await check()) && Date.now() < end) await Bun.sleep(25);
+}
+
+test("a launcher claiming an upload whose files are stored finishes it READY without building", async () => {
+  const project = await createProject(deps.store, deps.config, userId, { name: "raced" });
+  const d = await deps.store.deployments.create({
+    projectId: project.id,
+    userId,
+    status: "NOT_STARTED",
+    target: "production",
+    branch: "main",
+    commitSha: null,
+  });
+  const files = await stored({ "/index.html": "<p>raced</p>" });
+  await deps.artifacts.putManifest({
+    version: 1,
+    deploymentId: d.id,
+    createdAt: new Date().toISOString(),
+    files,
+  });
+  // What deployFileSet does, stopped between QUEUED and IN_PROGRESS: the launcher gets there first.
+  await deps.store.deployments.transition(d.id, "QUEUED", null);
+  await until(async () => (await deps.store.deployments.find(d.id))?.status === "READY", 5000);
+  expect((await deps.store.deployments.find(d.id))?.status).toBe("READY");
+  expect((await deps.store.projects.find(project.id))?.productionDeploymentId).toBe(d.id);
+  expect(await deps.logs.read(d.id, 0, 10)).toEqual([]);
+});
+
+test("a remote builder builds an uploaded source through the build API, and reads nothing else", async () => {
+  const project = await createProject(deps.store, deps.config, userId, { name: "remote source" });
+  const d = await deps.store.deployments.create({
+    projectId: project.id,
+    userId,
+    status: "QUEUED",
+    target: "production",
+    branch: "main",
+    commitSha: null,
+  });
+  // Claimed as a remote runner would, so the local launcher leaves it alone.
+  await deps.store.deployments.transition(d.id, "IN_PROGRESS", null);
+  const files = await stored({ "/index.html": "<h1>uploaded source</h1>", "/docs/a.html": "a" });
+  await deps.artifacts.putManifest({
+    version: 1,
+    deploymentId: sourceManifestId(d.id),
+    createdAt: new Date().toISOString(),
+    files,
+  });
+  const token = deps.buildTokens.issue(d.id);
+
+  const get = (path: string) =>
+    fetch(`${base}/api/builds/${d.id}${path}`, { headers: { authorization: `Bearer ${token}` } });
+  expect((await get(`/source/${sha256("a")}`)).status).toBe(200);
+  const elsewhere = "not in this source";
+  await deps.artifacts.putBlob(sha256(elsewhere), new TextEncoder().encode(elsewhere));
+  expect((await get(`/source/${sha256(elsewhere)}`)).status).toBe(404);
+
+  const job: BuildJob = {
+    deploymentId: d.id,
+    gitUrl: "",
+    source: { kind: "manifest", manifestId: sourceManifestId(d.id) },
+    branch: "main",
+    commitSha: null,
+    rootDirectory: null,
+    installCommand: null,
+    buildCommand: null,
+    outputDirectory: null,
+    env: {},
+    allowLocalGit: false,
+    sandbox: "none",
+    limits: { memoryMb: 512, pids: 256, timeoutMs: 60_000 },
+    workDir: join(deps.config.dataDir, "remote-source-build"),
+    cacheDir: null,
+    output: { kind: "http", apiUrl: base, token },
+  };
+  const proc = Bun.spawn([...selfCommand(), "builder"], {
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      MINIVERCEL_JOB: Buffer.from(JSON.stringify(job)).toString("base64"),
+    },
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  expect(await proc.exited).toBe(0);
+  await until(async () => (await deps.store.deployments.find(d.id))?.status === "READY", 5000);
+  const done = await deps.store.deployments.find(d.id);
+  expect({ status: done?.status, reason: done?.statusReason }).toEqual({ status: "READY", reason: null });
+  const manifest = await deps.artifacts.getManifest(d.id);
+  expect(Object.keys(manifest?.files ?? {}).sort()).toEqual(["/docs/a.html", "/index.html"]);
+  const log = (await deps.logs.read(d.id, 0, 100)).map((l) => l.text).join("\n");
+  expect(log).toContain("Unpacked 2 files");
+  expect(log).not.toContain("Cloning");
+}, 60_000);

@@ -1,0 +1,242 @@
+// Deploying uploaded files (CLI, API): a prebuilt site goes live from its manifest at once; an uploaded source
+// tree is stored as a manifest of its own and queued for the builder, which builds it instead of cloning.
+
+import { formatBytes } from "../build/upload.ts";
+import type { Bus } from "../bus/bus.ts";
+import type { Live } from "../bus/live.ts";
+import { AppError, conflict, invalid } from "../errors.ts";
+import {
+  type Artifacts,
+  blobsOf,
+  FORBIDDEN_NAME_CHARS,
+  isManifestPath,
+  isSha256,
+  type Manifest,
+  type ManifestFile,
+} from "../store/artifacts.ts";
+import type { Logs } from "../store/logs.ts";
+import type { Deployment, DeploymentTarget, Project, Store } from "../store/store.ts";
+import { getProject } from "./projects.ts";
+import { announceRoutes } from "./promote.ts";
+import { branchProblem } from "./settings.ts";
+
+const MB = 1024 * 1024;
+
+/** Per deployment, the same as a build's output (src/build/upload.ts). */
+export const FILE_SET_LIMITS = { maxFiles: 20_000, maxFileBytes: 100 * MB, maxTotalBytes: 1024 * MB };
+
+/** What a client sends per file; `type` defaults to the one the path's extension implies. */
+export interface UploadedFile {
+  hash: string;
+  size: number;
+  type?: string | undefined;
+  gzip?: { hash: string; size: number } | undefined;
+  br?: { hash: string; size: number } | undefined;
+}
+
+export interface FileSetDeployInput {
+  projectId: string;
+  files: Record<string, UploadedFile>;
+  /** Default preview. A production deployment becomes the production pointer when READY. */
+  target?: DeploymentTarget | undefined;
+  /** Default: the production branch for production, none for a preview. */
+  branch?: string | undefined;
+}
+
+export type UploadDeps = { store: Store; artifacts: Artifacts; bus: Bus; live: Live; logs: Logs };
+
+/** One system line in the deployment's log, so its history says where its files came from. */
+async function note(deps: UploadDeps, deploymentId: string, text: string): Promise<void> {
+  const line = { deploymentId, seq: 1, stream: "system" as const, text, at: new Date().toISOString() };
+  await deps.logs.append([line]);
+  deps.live.publish(deploymentId, { kind: "log", line });
+}
+
+function describeSet(files: Record<string, ManifestFile>): string {
+  const list = Object.values(files);
+  return `${list.length} files (${formatBytes(list.reduce((sum, f) => sum + f.size, 0))})`;
+}
+
+/** The key of a deployment's uploaded source tree in the artifact store (beside its output manifest). */
+export function sourceManifestId(deploymentId: string): string {
+  return `source-${deploymentId}`;
+}
+
+const mb = (n: number) => (n >= 1024 * MB ? `${Math.round(n / MB / 1024)} GB` : `${Math.round(n / MB)} MB`);
+
+/** Validates a client's file set against the limits; returns manifest entries. Throws 413/422 AppErrors. */
+export function checkFileSet(
+  files: Record<string, UploadedFile>,
+  limits = FILE_SET_LIMITS,
+): Record<string, ManifestFile> {
+  const paths = Object.keys(files);
+  if (paths.length === 0) throw invalid("the deployment has no files", "files");
+  if (paths.length > limits.maxFiles) {
+    throw new AppError(
+      "payload_too_large",
+      `a deployment may have at most ${limits.maxFiles} files (this one has ${paths.length})`,
+      "files",
+    );
+  }
+  let total = 0;
+  const out: Record<string, ManifestFile> = {};
+  for (const path of paths) {
+    const file = files[path];
+    if (!file) continue;
+    const shown = JSON.stringify(path).slice(0, 200);
+    if (!isManifestPath(path))
+      throw invalid(
+        `file path ${shown} is not allowed (it must start with "/" and have no "." or ".." parts)`,
+      );
+    if (!isSha256(file.hash)) throw invalid(`file ${shown} has a bad hash (64 lowercase hex digits)`);
+    if (!Number.isSafeInteger(file.size) || file.size < 0) throw invalid(`file ${shown} has a bad size`);
+    if (file.size > limits.maxFileBytes)
+      throw new AppError(
+        "payload_too_large",
+        `file ${shown} is over ${mb(limits.maxFileBytes)}, the limit per file`,
+      );
+    total += file.size;
+    if (total > limits.maxTotalBytes) {
+      throw new AppError(
+        "payload_too_large",
+        `the files add up to more than ${mb(limits.maxTotalBytes)}, the limit per deployment`,
+      );
+    }
+    const type = file.type?.trim() || Bun.file(path).type || "application/octet-stream";
+    if (FORBIDDEN_NAME_CHARS.test(type)) throw invalid(`file ${shown} has a bad content type`);
+    for (const variant of [file.gzip, file.br]) {
+      if (variant && (!isSha256(variant.hash) || !Number.isSafeInteger(variant.size) || variant.size < 0))
+        throw invalid(`file ${shown} has a bad compressed variant`);
+    }
+    out[path] = {
+      hash: file.hash,
+      size: file.size,
+      type,
+      ...(file.gzip && { gzip: file.gzip }),
+      ...(file.br && { br: file.br }),
+    };
+  }
+  return out;
+}
+
+/** Every file must have been uploaded before a deployment may name it. */
+async function requireStored(artifacts: Artifacts, files: Record<string, ManifestFile>): Promise<void> {
+  const hashes = [...new Set(Object.values(files).flatMap((f) => blobsOf(f).map((b) => b.hash)))];
+  const missing = await artifacts.missing(hashes);
+  if (missing.length > 0) {
+    throw conflict(
+      `${missing.length} of the deployment's files are not uploaded yet (upload them with PUT /api/files/:hash first)`,
+      "files",
+    );
+  }
+}
+
+async function prepare(store: Store, userId: string, input: FileSetDeployInput) {
+  const project = await getProject(store, userId, input.projectId);
+  const target = input.target ?? "preview";
+  const branch = input.branch ?? (target === "production" ? project.productionBranch : null);
+  if (branch !== null) {
+    const problem = branchProblem(branch);
+    if (problem) throw invalid(`branch ${problem}`, "branch");
+  }
+  return { project, target, branch };
+}
+
+/** Ends a deployment that could not be set up as FAIL, so nothing is left half-made; rethrows. */
+async function failWith(deps: UploadDeps, deployment: Deployment, error: unknown): Promise<never> {
+  const reason =
+    error instanceof AppError ? error.message : "the files could not be stored (see the server log)";
+  const failed = await deps.store.deployments.transition(deployment.id, "FAIL", reason);
+  if (failed) deps.live.publish(failed.id, { kind: "status", deployment: failed });
+  if (error instanceof AppError && error.code === "bad_request") throw conflict(reason, "files");
+  throw error;
+}
+
+/**
+ * Deploys an already-uploaded, already-built file set: the row is created NOT_STARTED (invisible to build
+ * launchers and reapers), the manifest stored, then QUEUED -> IN_PROGRESS -> READY in immediate succession.
+ * Any failure ends the deployment FAIL with the reason. Returns it READY, or (rarely: a launcher in another
+ * process claimed it between QUEUED and IN_PROGRESS) IN_PROGRESS, which that launcher then finishes.
+ */
+export async function deployFileSet(
+  deps: UploadDeps,
+  userId: string,
+  input: FileSetDeployInput,
+): Promise<{ deployment: Deployment; project: Project }> {
+  const { store, artifacts, bus, live } = deps;
+  const { project, target, branch } = await prepare(store, userId, input);
+  const files = checkFileSet(input.files);
+  await requireStored(artifacts, files);
+  const created = await store.deployments.create({
+    projectId: project.id,
+    userId,
+    status: "NOT_STARTED",
+    target,
+    branch,
+    commitSha: null,
+  });
+  await note(deps, created.id, `Prebuilt deployment of ${describeSet(files)}, uploaded through the API`);
+  const manifest: Manifest = {
+    version: 1,
+    deploymentId: created.id,
+    createdAt: new Date().toISOString(),
+    files,
+  };
+  try {
+    await artifacts.putManifest(manifest);
+  } catch (error) {
+    return failWith(deps, created, error);
+  }
+  const running =
+    (await store.deployments.transition(created.id, "QUEUED", null)) &&
+    (await store.deployments.transition(created.id, "IN_PROGRESS", null));
+  const ready = running ? await store.deployments.markReady(created.id) : null;
+  if (ready) {
+    live.publish(ready.id, { kind: "status", deployment: ready });
+    await announceRoutes(bus, project.id);
+  }
+  const current = ready ?? (await store.deployments.find(created.id)) ?? created;
+  if (current.status === "FAIL" || current.status === "CANCELED") await artifacts.deleteManifest(created.id);
+  return { deployment: current, project: (await store.projects.find(project.id)) ?? project };
+}
+
+/**
+ * Queues a build of an uploaded source tree: its manifest is stored under sourceManifestId(id), then the
+ * deployment is QUEUED like a git deployment; the builder materializes the tree instead of cloning.
+ */
+export async function queueSourceBuild(
+  deps: UploadDeps,
+  userId: string,
+  input: FileSetDeployInput,
+): Promise<{ deployment: Deployment; project: Project }> {
+  const { store, artifacts, live } = deps;
+  const { project, target, branch } = await prepare(store, userId, input);
+  const files = checkFileSet(input.files);
+  await requireStored(artifacts, files);
+  const created = await store.deployments.create({
+    projectId: project.id,
+    userId,
+    status: "NOT_STARTED",
+    target,
+    branch,
+    commitSha: null,
+  });
+  const manifest: Manifest = {
+    version: 1,
+    deploymentId: sourceManifestId(created.id),
+    createdAt: new Date().toISOString(),
+    files,
+  };
+  try {
+    await artifacts.putManifest(manifest);
+  } catch (error) {
+    return failWith(deps, created, error);
+  }
+  const queued = await store.deployments.transition(created.id, "QUEUED", null);
+  if (queued) {
+    live.publish(queued.id, { kind: "status", deployment: queued });
+    // A newer upload of the same branch wins over one still waiting, as with git pushes.
+    await store.deployments.supersede(queued);
+  }
+  return { deployment: queued ?? created, project };
+}

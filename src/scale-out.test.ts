@@ -1,0 +1,276 @@
+// The seed's production architecture for real: api x2, worker x2 and proxy x2 as separate processes over
+// Postgres + Kafka + ClickHouse + S3 (moto). Deploy, stream, serve, promote/rollback, lose a worker, restart Kafka.
+
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { resolve } from "node:path";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import type { Subprocess } from "bun";
+import postgres from "postgres";
+import { fixtureRepo } from "./build/fixtures.ts";
+import { tempDir } from "./testing.ts";
+
+const ROOT = resolve(import.meta.dir, "..");
+const MAIN = resolve(ROOT, "src/main.ts");
+const SCRIPT = resolve(ROOT, "scripts/services.sh");
+const KAFKA_PID = resolve(ROOT, ".services/kafka/kafka.pid");
+
+/** A test service's address: from the environment (.ci/run exports them) or the project's script. */
+function service(name: string, variable: string): string {
+  const given = process.env[variable];
+  if (given) return given;
+  const run = Bun.spawnSync(["bash", SCRIPT, name], { stdout: "pipe", stderr: "pipe" });
+  const address = run.stdout.toString().trim().split("\n").at(-1) ?? "";
+  if (!run.success || address === "")
+    throw new Error(`no ${name} for the scale-out test: ${run.stderr.toString()}`);
+  return address;
+}
+
+const run = crypto.randomUUID().replaceAll("-", "").slice(0, 10);
+let env: Record<string, string> = {};
+const processes = new Map<string, { proc: Subprocess; url: string }>();
+
+async function start(name: string, role: string): Promise<string> {
+  const proc = Bun.spawn([process.execPath, MAIN, "serve", `--role=${role}`], {
+    env: { ...env, MINIVERCEL_DATA: tempDir(`minivercel-${name}-`) },
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const decoder = new TextDecoder();
+  let text = "";
+  for await (const chunk of proc.stdout) {
+    text += decoder.decode(chunk, { stream: true });
+    const api = /dashboard and API: (http:\/\/\S+)/.exec(text)?.[1];
+    const proxy = /sites: +http:\/\/<project>\.localhost:(\d+)/.exec(text)?.[1];
+    const url =
+      role === "proxy"
+        ? proxy
+          ? `http://127.0.0.1:${proxy}`
+          : null
+        : role === "api"
+          ? api
+          : /roles: worker/.test(text)
+            ? "worker"
+            : null;
+    if (url) {
+      processes.set(name, { proc, url });
+      return url;
+    }
+  }
+  throw new Error(`${name} exited before it was ready:\n${text}`);
+}
+
+async function cli(args: string[], stdin?: string): Promise<string> {
+  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
+    env,
+    stdin: stdin ? new Blob([stdin]) : "ignore",
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const out = await new Response(proc.stdout).text();
+  expect(await proc.exited).toBe(0);
+  return out.trim();
+}
+
+let token = "";
+const url = (name: string) => processes.get(name)?.url ?? "";
+async function api(
+  name: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Record<string, unknown>> {
+  const res = await fetch(`${url(name)}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+  return (await res.json()) as Record<string, unknown>;
+}
+async function waitFor(
+  id: string,
+  done: (status: string) => boolean,
+  ms: number,
+): Promise<Record<string, unknown>> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const d = await api("api1", "GET", `/api/deployments/${id}`);
+    if (done(String(d.status))) return d;
+    if (Date.now() > end) throw new Error(`deployment ${id} stuck in ${d.status} (${d.statusReason})`);
+    await Bun.sleep(100);
+  }
+}
+const terminal = (s: string) => ["READY", "FAIL", "CANCELED"].includes(s);
+async function site(proxy: string, host: string, path = "/"): Promise<string> {
+  const res = await fetch(`${url(proxy)}${path}`, { headers: { host } });
+  return res.ok ? await res.text() : `HTTP ${res.status}`;
+}
+async function logLines(id: string): Promise<{ seq: number; text: string }[]> {
+  const page = await api("api2", "GET", `/api/deployments/${id}/logs?limit=5000`);
+  return page.items as { seq: number; text: string }[];
+}
+
+beforeAll(async () => {
+  const pgUrl = service("postgres", "MINIVERCEL_TEST_DATABASE_URL");
+  const brokers = service("kafka", "MINIVERCEL_TEST_KAFKA_BROKERS");
+  const clickhouse = service("clickhouse", "MINIVERCEL_TEST_CLICKHOUSE_URL");
+  const s3 = service("moto", "MINIVERCEL_TEST_S3_ENDPOINT");
+  const admin = postgres(pgUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`CREATE DATABASE mv_scale_${run}`);
+  await admin.end();
+  const bucket = `mv-scale-${run}`;
+  await new S3Client({
+    endpoint: s3,
+    region: "us-east-1",
+    forcePathStyle: true,
+    credentials: { accessKeyId: "test", secretAccessKey: "test" },
+  }).send(new CreateBucketCommand({ Bucket: bucket }));
+  env = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: tempDir(),
+    DATABASE_URL: pgUrl.replace(/\/[^/]*$/, `/mv_scale_${run}`),
+    KAFKA_BROKERS: brokers,
+    CLICKHOUSE_URL: clickhouse,
+    CLICKHOUSE_DATABASE: `mv_scale_${run}`,
+    S3_ENDPOINT: s3,
+    S3_BUCKET: bucket,
+    S3_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "test",
+    AWS_SECRET_ACCESS_KEY: "test",
+    MINIVERCEL_SECRET_KEY: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64"),
+    MINIVERCEL_ALLOW_LOCAL_GIT: "1",
+    BUILD_HEARTBEAT_TIMEOUT_SECONDS: "5",
+    PORT: "0",
+    PROXY_PORT: "0",
+    LISTEN_HOST: "127.0.0.1",
+  };
+  await cli(["user", "create", "ops@example.com", "--password-stdin"], "a long password\n");
+  token = await cli(["token", "create", "ops@example.com"]);
+  await Promise.all([
+    start("api1", "api"),
+    start("api2", "api"),
+    start("w1", "worker"),
+    start("w2", "worker"),
+    start("p1", "proxy"),
+    start("p2", "proxy"),
+  ]);
+}, 300_000);
+
+afterAll(async () => {
+  for (const { proc } of processes.values()) proc.kill("SIGTERM");
+  await Promise.all(
+    [...processes.values()].map(({ proc }) => Promise.race([proc.exited, Bun.sleep(10_000)])),
+  );
+  for (const { proc } of processes.values()) proc.kill("SIGKILL");
+}, 30_000);
+
+let projectId = "";
+let host = "";
+let first = "";
+
+test("deploy through one api, stream the log through the other, serve through both proxies", async () => {
+  const repo = fixtureRepo({
+    "build.sh":
+      "for i in $(seq 1 20); do echo line $i; sleep 0.05; done\nmkdir -p dist && echo '<h1>v1</h1>' > dist/index.html\n",
+    "package.json": JSON.stringify({ name: "scaled", scripts: { build: "sh build.sh" } }),
+  });
+  const project = await api("api1", "POST", "/api/projects", {
+    name: "Scaled",
+    gitUrl: repo.url,
+    installCommand: "true",
+  });
+  projectId = String(project.id);
+  host = `${project.subDomain}.localhost`;
+  const d = await api("api1", "POST", "/api/deploy", { projectId });
+  first = String(d.id);
+  const stream = await fetch(`${url("api2")}/api/deployments/${first}/logs/stream`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  const text = await stream.text();
+  const seqs = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+  expect(seqs.length).toBeGreaterThan(20);
+  expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+  expect(text).toContain("line 20");
+  expect(text).toMatch(/event: status\ndata: .*"status":"READY"/);
+  for (const proxy of ["p1", "p2"]) {
+    const end = Date.now() + 5000;
+    while ((await site(proxy, host)) !== "<h1>v1</h1>\n" && Date.now() < end) await Bun.sleep(50);
+    expect(await site(proxy, host)).toBe("<h1>v1</h1>\n");
+  }
+  repo.commit({ "build.sh": "mkdir -p dist && echo '<h1>v2</h1>' > dist/index.html\n" });
+}, 120_000);
+
+test("promote and rollback: both proxies switch within 1 s", async () => {
+  const second = await api("api2", "POST", "/api/deploy", { projectId });
+  expect((await waitFor(String(second.id), terminal, 60_000)).status).toBe("READY");
+  const switched = async (body: string) => {
+    const started = Date.now();
+    for (const proxy of ["p1", "p2"]) {
+      while ((await site(proxy, host)) !== body) {
+        if (Date.now() - started > 1000) throw new Error(`${proxy} still not serving ${body} after 1 s`);
+        await Bun.sleep(10);
+      }
+    }
+  };
+  await switched("<h1>v2</h1>\n");
+  await api("api1", "POST", `/api/projects/${projectId}/rollback`);
+  await switched("<h1>v1</h1>\n");
+  await api("api2", "POST", `/api/deployments/${second.id}/promote`);
+  await switched("<h1>v2</h1>\n");
+}, 120_000);
+
+test("a worker killed mid-build: the deployment still ends, with a reason", async () => {
+  const repo = fixtureRepo({
+    "package.json": JSON.stringify({ name: "slow", scripts: { build: "echo started; sleep 120" } }),
+  });
+  const project = await api("api1", "POST", "/api/projects", {
+    name: "Slow",
+    gitUrl: repo.url,
+    installCommand: "true",
+  });
+  const d = await api("api1", "POST", "/api/deploy", { projectId: project.id });
+  const id = String(d.id);
+  const end = Date.now() + 60_000;
+  while (!(await logLines(id)).some((l) => l.text === "started") && Date.now() < end) await Bun.sleep(100);
+  // The worker running it is the one with a child process (its builder).
+  const victim = ["w1", "w2"].find((name) => {
+    const pid = processes.get(name)?.proc.pid;
+    return pid !== undefined && Bun.spawnSync(["pgrep", "-P", String(pid)]).exitCode === 0;
+  });
+  expect(victim).toBeDefined();
+  processes.get(victim ?? "")?.proc.kill("SIGKILL");
+  const ended = await waitFor(id, terminal, 40_000);
+  expect(ended.status).toBe("FAIL");
+  expect(String(ended.statusReason)).toContain("lost contact");
+}, 120_000);
+
+test("a Kafka broker restart during a build loses and duplicates no log line", async () => {
+  const repo = fixtureRepo({
+    "build.sh":
+      "for i in $(seq 1 60); do echo tick $i; sleep 0.1; done\nmkdir -p dist && echo ok > dist/index.html\n",
+    "package.json": JSON.stringify({ name: "ticks", scripts: { build: "sh build.sh" } }),
+  });
+  const project = await api("api1", "POST", "/api/projects", {
+    name: "Ticks",
+    gitUrl: repo.url,
+    installCommand: "true",
+  });
+  const d = await api("api1", "POST", "/api/deploy", { projectId: project.id });
+  const id = String(d.id);
+  const end = Date.now() + 60_000;
+  while (!(await logLines(id)).some((l) => l.text === "tick 5") && Date.now() < end) await Bun.sleep(100);
+  const pid = Number(await Bun.file(KAFKA_PID).text());
+  process.kill(pid, "SIGTERM");
+  while (Bun.spawnSync(["kill", "-0", String(pid)]).exitCode === 0) await Bun.sleep(100);
+  service("kafka", "MINIVERCEL_TEST_KAFKA_BROKERS_RESTART");
+  const ended = await waitFor(id, terminal, 120_000);
+  expect(ended.status).toBe("READY");
+  let lines = await logLines(id);
+  const settle = Date.now() + 10_000;
+  while (lines.filter((l) => l.text.startsWith("tick ")).length < 60 && Date.now() < settle) {
+    await Bun.sleep(200);
+    lines = await logLines(id);
+  }
+  const ticks = lines.filter((l) => l.text.startsWith("tick ")).map((l) => l.text);
+  expect(ticks).toEqual(Array.from({ length: 60 }, (_, i) => `tick ${i + 1}`));
+  expect(lines.map((l) => l.seq)).toEqual(Array.from({ length: lines.length }, (_, i) => i + 1));
+}, 240_000);

