@@ -23,7 +23,8 @@ export function projectRoutes({
   auth,
   artifacts,
   gc,
-}: Pick<Deps, "config" | "store" | "logs" | "auth" | "artifacts" | "gc">) {
+  bus,
+}: Pick<Deps, "config" | "store" | "logs" | "auth" | "artifacts" | "gc" | "bus">) {
   const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody };
   return new Elysia({ tags: ["projects"] })
     .use(requireUser(auth))
@@ -63,7 +64,7 @@ export function projectRoutes({
     .patch(
       "/projects/:id",
       async ({ user, params, body }) =>
-        projectView(await updateProject(store, config, user.id, params.id, body), config),
+        projectView(await updateProject({ store, bus }, config, user.id, params.id, body), config),
       {
         params: Id,
         body: ProjectPatch,
@@ -74,7 +75,7 @@ export function projectRoutes({
     .delete(
       "/projects/:id",
       async ({ user, params, set }) => {
-        await deleteProject({ store, logs, artifacts, gc }, user.id, params.id);
+        await deleteProject({ store, logs, artifacts, gc, bus }, user.id, params.id);
         set.status = 204;
       },
       { params: Id, detail: { summary: "Delete a project with its deployments and logs" } },

@@ -40,7 +40,8 @@ export function settingsRoutes({
   sealer,
   artifacts,
   gc,
-}: Pick<Deps, "config" | "store" | "logs" | "sealer" | "artifacts" | "gc">) {
+  bus,
+}: Pick<Deps, "config" | "store" | "logs" | "sealer" | "artifacts" | "gc" | "bus">) {
   const settingsPage = async (
     user: User,
     csrf: string,
@@ -108,7 +109,13 @@ export function settingsRoutes({
           SETTING_LABELS,
           async () => {
             // The same function the API's PATCH /api/projects/:id calls.
-            await updateProject(store, config, user.id, params.id, toSettings(values, fields, "update"));
+            await updateProject(
+              { store, bus },
+              config,
+              user.id,
+              params.id,
+              toSettings(values, fields, "update"),
+            );
             return `/projects/${params.id}/settings?saved=${body.section}#${body.section}-form`;
           },
         );
@@ -152,7 +159,7 @@ export function settingsRoutes({
               throw invalid("type the project name exactly as shown to confirm", "confirm");
             }
             // The same function the API's DELETE /api/projects/:id calls.
-            await deleteProject({ store, logs, artifacts, gc }, user.id, project.id);
+            await deleteProject({ store, logs, artifacts, gc, bus }, user.id, project.id);
             return "/";
           },
         ),

@@ -6,7 +6,7 @@ import type { Live } from "../bus/live.ts";
 import type { Artifacts } from "../store/artifacts.ts";
 import type { Logs } from "../store/logs.ts";
 import type { Deployment, Store } from "../store/store.ts";
-import { announceRoutes } from "./promote.ts";
+import { announceRoutes } from "./announce.ts";
 
 export interface ApplyDeps {
   bus: Bus;

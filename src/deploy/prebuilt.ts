@@ -16,8 +16,8 @@ import {
 } from "../store/artifacts.ts";
 import type { Logs } from "../store/logs.ts";
 import type { Deployment, DeploymentTarget, Project, Store } from "../store/store.ts";
+import { announceRoutes } from "./announce.ts";
 import { getProject } from "./projects.ts";
-import { announceRoutes } from "./promote.ts";
 import { branchProblem } from "./settings.ts";
 
 const MB = 1024 * 1024;

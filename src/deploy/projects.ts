@@ -4,6 +4,7 @@ import type { Config } from "../config.ts";
 import type { Deps } from "../deps.ts";
 import { AppError, invalid, notFound } from "../errors.ts";
 import type { Project, ProjectSettings, Store } from "../store/store.ts";
+import { announceRoutes } from "./announce.ts";
 import { derivedSubdomain, normalizeSettings, withDefaults } from "./settings.ts";
 
 type Rules = Pick<Config, "baseDomain" | "allowLocalGit">;
@@ -31,8 +32,9 @@ export async function getProject(store: Store, userId: string, id: string): Prom
   return project;
 }
 
+/** Changes settings; hosts (subdomain, custom domain) and serving rules reach every proxy at once. */
 export async function updateProject(
-  store: Store,
+  { store, bus }: Pick<Deps, "store" | "bus">,
   rules: Rules,
   userId: string,
   id: string,
@@ -42,6 +44,7 @@ export async function updateProject(
   if (Object.keys(settings).length === 0) throw invalid("nothing to change: send at least one setting");
   const project = await store.projects.update(userId, id, settings);
   if (!project) throw notFound("project");
+  await announceRoutes(bus, project.id);
   return project;
 }
 
@@ -53,7 +56,7 @@ const MANIFEST_DELETES = 16;
  * blobs no other deployment shares (those stored within GC_GRACE_MINUTES wait for a later collection).
  */
 export async function deleteProject(
-  { store, logs, artifacts, gc }: Pick<Deps, "store" | "logs" | "artifacts" | "gc">,
+  { store, logs, artifacts, gc, bus }: Pick<Deps, "store" | "logs" | "artifacts" | "gc" | "bus">,
   userId: string,
   id: string,
 ): Promise<void> {
@@ -73,6 +76,8 @@ export async function deleteProject(
     cursor = page.nextCursor;
   } while (cursor);
   if (!(await store.projects.delete(userId, id))) throw notFound("project");
+  // Its hosts stop resolving on every proxy now, not at the next reconcile.
+  await announceRoutes(bus, project.id);
   await logs.remove(ids);
   // A crash before this point leaves manifests of deployments that no longer exist: the collector deletes those.
   for (let i = 0; i < ids.length; i += MANIFEST_DELETES) {

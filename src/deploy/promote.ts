@@ -1,16 +1,10 @@
 // Promote and rollback: production is a pointer; moving it is one atomic update, announced to every proxy.
 
-import type { RouteChange } from "../../schema/events.ts";
 import type { Bus } from "../bus/bus.ts";
 import { conflict, notFound } from "../errors.ts";
 import type { Project, Store } from "../store/store.ts";
+import { announceRoutes } from "./announce.ts";
 import { getProject } from "./projects.ts";
-
-/** Tells every proxy to reload a project's routes now (they also reconcile periodically). */
-export function announceRoutes(bus: Bus, projectId: string): Promise<void> {
-  const change: RouteChange = { type: "project", projectId };
-  return bus.publish("route-changes", projectId, change);
-}
 
 /** Makes any READY deployment of the project its production deployment. */
 export async function promoteDeployment(

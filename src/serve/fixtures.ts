@@ -4,8 +4,8 @@
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { uploadOutput } from "../build/upload.ts";
+import { announceRoutes } from "../deploy/announce.ts";
 import { createProject } from "../deploy/projects.ts";
-import { announceRoutes } from "../deploy/promote.ts";
 import type { Deps } from "../deps.ts";
 import type { Deployment, Project, ProjectSettings } from "../store/store.ts";
 import { tempDir } from "../testing.ts";

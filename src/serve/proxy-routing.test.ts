@@ -258,6 +258,23 @@ describe("route changes", () => {
     }
   });
 
+  test("renaming a subdomain or deleting a project through the API reaches the proxy at once", async () => {
+    const project = await siteProject(deps, userId);
+    await deploySite(deps, project, { "index.html": "renamed" });
+    const newSub = `renamed-${crypto.randomUUID().slice(0, 6)}`;
+    expect((await api("PATCH", `/api/projects/${project.id}`, { subDomain: newSub })).status).toBe(200);
+    const moved = productionUrl({ subDomain: newSub }, deps.config);
+    // The reconcile runs every 60 s here: only the announcement can make this pass.
+    expect(await eventually(async () => expect((await body(moved)).text).toBe("renamed"), 1000)).toBeLessThan(
+      1000,
+    );
+    expect((await body(productionUrl(project, deps.config))).status).toBe(404);
+    expect((await api("DELETE", `/api/projects/${project.id}`)).status).toBe(204);
+    expect(await eventually(async () => expect((await body(moved)).status).toBe(404), 1000)).toBeLessThan(
+      1000,
+    );
+  });
+
   test("the periodic reconcile catches changes no message announced", async () => {
     const project = await siteProject(deps, userId);
     const v1 = await deploySite(deps, project, { "index.html": "v1" });
