@@ -220,5 +220,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  process.exitCode = await main(process.argv.slice(2));
+  const code = await main(process.argv.slice(2));
+  // A failure may leave half-started servers or broker connections holding the event loop: exit for real.
+  if (code !== 0) process.exit(code);
+  process.exitCode = code;
 }

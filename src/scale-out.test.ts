@@ -35,6 +35,8 @@ async function start(name: string, role: string): Promise<string> {
     stdout: "pipe",
     stderr: "inherit",
   });
+  // Registered at once, so afterAll stops it even when it never gets ready.
+  processes.set(name, { proc, url: "" });
   const decoder = new TextDecoder();
   let text = "";
   for await (const chunk of proc.stdout) {

@@ -91,7 +91,9 @@ export async function kafkaBus(config: KafkaConfig): Promise<Bus> {
       return sent;
     },
     async consume(topic, group, handler, options = {}) {
-      const subscription = await subscribe(kafka, admin, topic, group, handler, options);
+      const subscription = await joinWithRetries(() =>
+        subscribe(kafka, admin, topic, group, handler, options),
+      );
       subscriptions.add(subscription);
       return {
         async stop() {
@@ -107,6 +109,27 @@ export async function kafkaBus(config: KafkaConfig): Promise<Bus> {
       await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
     },
   };
+}
+
+/** How long a consumer keeps trying to join while the broker's group coordinator is not ready yet. */
+const JOIN_ATTEMPTS = 20;
+
+/**
+ * A freshly started broker answers "coordinator is loading" (or not available) for a while; that is a
+ * reason to wait, not to fail the process. Anything else, or a broker that never gets ready, is thrown.
+ */
+async function joinWithRetries<T>(join: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await join();
+    } catch (error) {
+      const retriable =
+        (typeof error === "object" && error !== null && "retriable" in error && error.retriable === true) ||
+        /coordinator|rebalanc|not the leader|leader not available/i.test(String(error));
+      if (!retriable || attempt >= JOIN_ATTEMPTS) throw error;
+      await Bun.sleep(Math.min(500 * attempt, 3000));
+    }
+  }
 }
 
 async function createTopics(admin: Admin): Promise<void> {

@@ -21,6 +21,7 @@ const STEP = 120_000;
 const BUILD = [
   "printf '\\033[31mred text\\033[0m <b>bold</b> <script>window.pwned=1</script> &amp; done\\n'",
   "for i in 1 2 3 4 5; do echo line $i; sleep 0.5; done",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, not a template
   'mkdir -p dist && echo "<h1>hi ${SITE_VERSION:-1}</h1>" > dist/index.html',
 ].join("; ");
 
