@@ -12,6 +12,7 @@ import { toErrorResponse } from "./errors.ts";
 import { projectRoutes } from "./projects.ts";
 import { tokenRoutes } from "./tokens.ts";
 import { uploadRoutes } from "./uploads.ts";
+import { webhookRoutes, webhookSettingRoutes } from "./webhooks.ts";
 
 export type ApiDeps = Pick<
   Deps,
@@ -58,10 +59,12 @@ export function createApi(deps: ApiDeps) {
       response: t.Object({ status: t.Literal("ok"), version: t.String(), roles: t.Array(t.String()) }),
       detail: { summary: "Health check", tags: ["health"], security: [] },
     })
+    .use(webhookRoutes(deps))
     .use(projectRoutes(deps))
     .use(deploymentRoutes(deps))
     .use(envRoutes(deps))
     .use(buildRoutes(deps))
     .use(uploadRoutes(deps))
-    .use(tokenRoutes(deps));
+    .use(tokenRoutes(deps))
+    .use(webhookSettingRoutes(deps));
 }

@@ -5,11 +5,13 @@ import pg002 from "../../schema/postgres/002_build_queue.sql" with { type: "text
 import pg003 from "../../schema/postgres/003_routing.sql" with { type: "text" };
 import pg004 from "../../schema/postgres/004_rejected_events.sql" with { type: "text" };
 import pg006 from "../../schema/postgres/006_preview_expiry.sql" with { type: "text" };
+import pg007 from "../../schema/postgres/007_webhooks.sql" with { type: "text" };
 import sqlite001 from "../../schema/sqlite/001_init.sql" with { type: "text" };
 import sqlite002 from "../../schema/sqlite/002_build_queue.sql" with { type: "text" };
 import sqlite003 from "../../schema/sqlite/003_routing.sql" with { type: "text" };
 import sqlite004 from "../../schema/sqlite/004_rejected_events.sql" with { type: "text" };
 import sqlite006 from "../../schema/sqlite/006_preview_expiry.sql" with { type: "text" };
+import sqlite007 from "../../schema/sqlite/007_webhooks.sql" with { type: "text" };
 import { AppError } from "../errors.ts";
 
 export interface Migration {
@@ -23,6 +25,7 @@ export const SQLITE_MIGRATIONS: Migration[] = [
   { version: 3, sql: sqlite003 },
   { version: 4, sql: sqlite004 },
   { version: 6, sql: sqlite006 },
+  { version: 7, sql: sqlite007 },
 ];
 export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 1, sql: pg001 },
@@ -30,6 +33,7 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 3, sql: pg003 },
   { version: 4, sql: pg004 },
   { version: 6, sql: pg006 },
+  { version: 7, sql: pg007 },
 ];
 
 /** Refuses to run against a database that a newer minivercel already migrated. */

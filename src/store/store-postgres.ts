@@ -32,6 +32,7 @@ import type {
   Store,
   Tokens,
   Users,
+  Webhooks,
 } from "./store.ts";
 
 const emailTaken = () => conflict("a user with this email already exists", "email");
@@ -450,6 +451,34 @@ export function openPostgresStore(url: string): Store {
       return next.version;
     });
 
+  const webhooks: Webhooks = {
+    async secret(projectId) {
+      const row = await first(
+        sql<Row[]>`SELECT secret_sealed FROM webhook_secrets WHERE project_id = ${projectId}`,
+      );
+      return row ? String(row.secret_sealed) : null;
+    },
+    async initSecret(projectId, sealed) {
+      await sql`
+        INSERT INTO webhook_secrets (project_id, secret_sealed, created_at) VALUES (${projectId}, ${sealed}, ${nowIso()})
+        ON CONFLICT DO NOTHING`;
+      const row = await first(
+        sql<Row[]>`SELECT secret_sealed FROM webhook_secrets WHERE project_id = ${projectId}`,
+      );
+      if (!row) throw new Error("store: webhook secret vanished (project deleted?)");
+      return String(row.secret_sealed);
+    },
+    async recordDelivery(projectId, deliveryId) {
+      const result = await sql`
+        INSERT INTO webhook_deliveries (project_id, delivery_id, received_at)
+        VALUES (${projectId}, ${deliveryId}, ${nowIso()}) ON CONFLICT DO NOTHING`;
+      return result.count > 0;
+    },
+    async forgetDelivery(projectId, deliveryId) {
+      await sql`DELETE FROM webhook_deliveries WHERE project_id = ${projectId} AND delivery_id = ${deliveryId}`;
+    },
+  };
+
   return {
     users,
     tokens,
@@ -458,6 +487,7 @@ export function openPostgresStore(url: string): Store {
     deployments,
     env,
     audit,
+    webhooks,
     async migrate() {
       const applied: number[] = [];
       let version = await migrateOne();

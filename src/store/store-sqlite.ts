@@ -32,6 +32,7 @@ import type {
   Store,
   Tokens,
   Users,
+  Webhooks,
 } from "./store.ts";
 
 type Params = SQLQueryBindings[];
@@ -517,6 +518,37 @@ export function openSqliteStore(path: string): Store {
     },
   };
 
+  const webhooks: Webhooks = {
+    async secret(projectId) {
+      const row = one("SELECT secret_sealed FROM webhook_secrets WHERE project_id = ?", projectId);
+      return row ? String(row.secret_sealed) : null;
+    },
+    async initSecret(projectId, sealed) {
+      run(
+        "INSERT INTO webhook_secrets (project_id, secret_sealed, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        projectId,
+        sealed,
+        nowIso(),
+      );
+      const row = one("SELECT secret_sealed FROM webhook_secrets WHERE project_id = ?", projectId);
+      if (!row) throw new Error("store: webhook secret vanished (project deleted?)");
+      return String(row.secret_sealed);
+    },
+    async recordDelivery(projectId, deliveryId) {
+      return (
+        run(
+          "INSERT INTO webhook_deliveries (project_id, delivery_id, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+          projectId,
+          deliveryId,
+          nowIso(),
+        ).changes > 0
+      );
+    },
+    async forgetDelivery(projectId, deliveryId) {
+      run("DELETE FROM webhook_deliveries WHERE project_id = ? AND delivery_id = ?", projectId, deliveryId);
+    },
+  };
+
   return {
     users,
     tokens,
@@ -525,6 +557,7 @@ export function openSqliteStore(path: string): Store {
     deployments,
     env,
     audit,
+    webhooks,
     async migrate() {
       db.exec(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",

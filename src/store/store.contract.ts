@@ -547,6 +547,27 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       }
     });
 
+    test("webhooks: first secret wins; deliveries recorded once per project; gone with the project", async () => {
+      const store = await open();
+      const user = await store.users.create({ email: email(), passwordHash: null });
+      const a = await store.projects.create({ userId: user.id, ...settings() });
+      const b = await store.projects.create({ userId: user.id, ...settings() });
+      expect(await store.webhooks.secret(a.id)).toBeNull();
+      expect(await store.webhooks.initSecret(a.id, "sealed-1")).toBe("sealed-1");
+      expect(await store.webhooks.initSecret(a.id, "sealed-2")).toBe("sealed-1");
+      expect(await store.webhooks.secret(a.id)).toBe("sealed-1");
+
+      const delivery = crypto.randomUUID();
+      expect(await store.webhooks.recordDelivery(a.id, delivery)).toBe(true);
+      expect(await store.webhooks.recordDelivery(a.id, delivery)).toBe(false);
+      expect(await store.webhooks.recordDelivery(b.id, delivery)).toBe(true);
+      await store.webhooks.forgetDelivery(a.id, delivery);
+      expect(await store.webhooks.recordDelivery(a.id, delivery)).toBe(true);
+
+      expect(await store.projects.delete(user.id, a.id)).toBe(true);
+      expect(await store.webhooks.secret(a.id)).toBeNull();
+    });
+
     test("audit: refused events are recorded, newest first", async () => {
       const store = await open();
       const claimed = crypto.randomUUID();

@@ -240,6 +240,18 @@ export interface Audit {
   recentRejected(limit: number): Promise<RejectedEvent[]>;
 }
 
+/** Git webhook state per project (callers check ownership, or verify a delivery's signature, first). */
+export interface Webhooks {
+  /** The project's sealed webhook secret, or null before one was made. */
+  secret(projectId: string): Promise<string | null>;
+  /** Stores `sealed` unless the project already has a secret; returns the one stored (first writer wins). */
+  initSecret(projectId: string, sealed: string): Promise<string>;
+  /** Records a delivery id; false when it was already recorded for this project (a duplicate delivery). */
+  recordDelivery(projectId: string, deliveryId: string): Promise<boolean>;
+  /** Forgets a delivery whose handling failed, so the provider's redelivery is handled. */
+  forgetDelivery(projectId: string, deliveryId: string): Promise<void>;
+}
+
 export interface Store {
   users: Users;
   tokens: Tokens;
@@ -248,6 +260,7 @@ export interface Store {
   deployments: Deployments;
   env: ProjectEnv;
   audit: Audit;
+  webhooks: Webhooks;
   /** Applies pending migrations; refuses a schema newer than this binary. Returns versions applied. */
   migrate(): Promise<number[]>;
   close(): Promise<void>;

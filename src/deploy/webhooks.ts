@@ -1,0 +1,125 @@
+// Git webhooks, step two: a project's webhook secret, and a verified delivery turned into deployments.
+
+import type { Deps } from "../deps.ts";
+import { AppError, notFound, unauthorized } from "../errors.ts";
+import type { Deployment, Project, Store } from "../store/store.ts";
+import { announceRoutes } from "./announce.ts";
+import { queueDeployment } from "./deploy.ts";
+import type { Sealer } from "./env.ts";
+import { getProject } from "./projects.ts";
+import { deliveryOf, type GitEvent, gitEventOf, type Provider, verifyDelivery } from "./webhook-events.ts";
+
+/** Providers cap their payloads well below this; a larger body is refused unread beyond it. */
+export const MAX_WEBHOOK_BODY = 1024 * 1024;
+
+/** The owner's view of a project's webhook secret, made on first request (sealed at rest, like env values). */
+export async function webhookSecret(
+  { store, sealer }: { store: Store; sealer: Sealer },
+  userId: string,
+  projectId: string,
+): Promise<string> {
+  const project = await getProject(store, userId, projectId);
+  const existing = await store.webhooks.secret(project.id);
+  if (existing !== null) return sealer.open(existing);
+  const fresh = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
+  // Two first requests at once: both get the secret that was stored first.
+  return sealer.open(await store.webhooks.initSecret(project.id, await sealer.seal(fresh)));
+}
+
+export type WebhookResult =
+  | { status: 200; body: { ok: true; ignored?: string; duplicate?: true } }
+  | { status: 202; body: { ok: true; deploymentIds: string[]; expiredDeploymentIds: string[] } };
+
+type HookDeps = Pick<Deps, "store" | "sealer" | "artifacts" | "bus">;
+
+/**
+ * Handles one delivery: verifies it against the project's secret before reading it, ignores a delivery id seen
+ * before, then deploys (as the project's owner) or retires a closed pull request's previews.
+ */
+export async function receiveWebhook(
+  deps: HookDeps,
+  provider: Provider,
+  projectId: string,
+  headers: Headers,
+  body: Uint8Array,
+): Promise<WebhookResult> {
+  const { store, sealer } = deps;
+  const project = await store.projects.find(projectId);
+  const sealed = project ? await store.webhooks.secret(project.id) : null;
+  if (!project || sealed === null) throw notFound("webhook");
+  if (!verifyDelivery(provider, headers, body, await sealer.open(sealed))) {
+    throw unauthorized("webhook signature or token does not match this project's secret");
+  }
+  const { event, deliveryId } = deliveryOf(provider, headers);
+  const gitEvent = gitEventOf(provider, event, body);
+  if (gitEvent === null) throw new AppError("bad_request", "webhook body is not JSON");
+  if (gitEvent.kind === "ping") return { status: 200, body: { ok: true } };
+  if (gitEvent.kind === "ignored") return { status: 200, body: { ok: true, ignored: gitEvent.reason } };
+
+  // Providers redeliver (retries, manual redelivery): the same id acts once. Old GitLab sends no id.
+  if (deliveryId !== null && !(await store.webhooks.recordDelivery(project.id, deliveryId.slice(0, 200)))) {
+    return { status: 200, body: { ok: true, duplicate: true } };
+  }
+  try {
+    return await act(deps, project, gitEvent);
+  } catch (error) {
+    // A failed delivery (e.g. the project has no git URL yet) is handled when it is delivered again.
+    if (deliveryId !== null) await store.webhooks.forgetDelivery(project.id, deliveryId.slice(0, 200));
+    throw error;
+  }
+}
+
+async function act(
+  deps: HookDeps,
+  project: Project,
+  event: Extract<GitEvent, { kind: "deploy" | "close" }>,
+): Promise<WebhookResult> {
+  if (event.kind === "deploy") {
+    const deployment = await queueDeployment(deps.store, project.userId, {
+      projectId: project.id,
+      branch: event.branch,
+      commitSha: event.commitSha.toLowerCase(),
+    });
+    return { status: 202, body: { ok: true, deploymentIds: [deployment.id], expiredDeploymentIds: [] } };
+  }
+  if (event.branch === project.productionBranch) {
+    return { status: 200, body: { ok: true, ignored: "the production branch keeps serving" } };
+  }
+  const expired = await retireBranch(deps, project, event.branch);
+  return { status: 202, body: { ok: true, deploymentIds: [], expiredDeploymentIds: expired } };
+}
+
+/** A closed pull request's branch: its waiting builds are canceled, its previews expired and no longer served. */
+async function retireBranch(
+  { store, artifacts, bus }: HookDeps,
+  project: Project,
+  branch: string,
+): Promise<string[]> {
+  const ofBranch: Deployment[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: Awaited<ReturnType<Store["deployments"]["list"]>> = await store.deployments.list(
+      project.userId,
+      project.id,
+      { limit: 100, cursor },
+    );
+    ofBranch.push(...page.items.filter((d) => d.branch === branch && d.target === "preview"));
+    cursor = page.nextCursor;
+  } while (cursor);
+
+  const expired: string[] = [];
+  for (const d of ofBranch) {
+    if (d.status === "QUEUED" || d.status === "IN_PROGRESS") {
+      await store.deployments.transition(d.id, "CANCELED", "pull request closed");
+    }
+    // expire() refuses a deployment someone promoted to production meanwhile: that one keeps serving.
+    if (d.expiredAt === null && (await store.deployments.expire(d.id))) {
+      // The row first, as the collector does: a crash leaves an expired row, never served files without one.
+      await artifacts.deleteManifest(d.id);
+      expired.push(d.id);
+    }
+  }
+  // Proxies cache branch lookups: they reload the project's routes now.
+  if (expired.length > 0) await announceRoutes(bus, project.id);
+  return expired;
+}
