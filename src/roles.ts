@@ -9,6 +9,7 @@ import { createDashboard } from "./dashboard/app.ts";
 import { startEventWorkers, startLiveFeed } from "./deploy/apply-events.ts";
 import { startPeriodicGc } from "./deploy/gc.ts";
 import type { Deps } from "./deps.ts";
+import { createGitBackend, isGitPath } from "./git/http-backend.ts";
 import { createProxy, type SiteProxy } from "./serve/proxy.ts";
 
 export interface Running {
@@ -73,13 +74,15 @@ export async function startRoles(deps: Deps): Promise<Running> {
   if (config.roles.includes("api")) {
     const api = createApi({ ...deps, config: { ...config, proxyPort } });
     const dashboard = createDashboard({ ...deps, config: { ...config, proxyPort } });
+    const gitBackend = createGitBackend({ ...deps, config: { ...config, proxyPort } });
     const server = Bun.serve({
       hostname: config.host,
       port: config.port,
       maxRequestBodySize: MAX_API_BODY,
-      // /api/* is the JSON API; every other path is the dashboard.
+      // /api/* is the JSON API; /git/* the push remotes (src/git/http-backend.ts); every other path is the dashboard.
       fetch: (request) => {
         if (isApiPath(request.url)) return api.handle(request);
+        if (isGitPath(request.url)) return gitBackend(request);
         if (Number(request.headers.get("content-length") ?? "0") > MAX_DASHBOARD_BODY)
           return new Response("request body is too large", { status: 413 });
         return dashboard.handle(request);

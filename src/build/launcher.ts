@@ -8,6 +8,7 @@ import type { BuildConfig, Config } from "../config.ts";
 import { buildEnv, type Sealer } from "../deploy/env.ts";
 import { sourceManifestId } from "../deploy/prebuilt.ts";
 import { isTerminal } from "../deploy/status.ts";
+import { pushRepoUrl } from "../git/repos.ts";
 import type { Artifacts, ArtifactsConfig } from "../store/artifacts.ts";
 import type { Deployment, Project, Store } from "../store/store.ts";
 import type { Runner, RunningBuild } from "./runner.ts";
@@ -90,7 +91,8 @@ export function startLauncher(deps: LauncherDeps): Launcher {
       buildCommand: project.buildCommand,
       outputDirectory: project.outputDirectory,
       env: await buildEnv(store, sealer, project.id),
-      allowLocalGit: config.allowLocalGit,
+      // The project's own push remote is a local path the platform owns: cloning it needs no local-git opt-in.
+      allowLocalGit: config.allowLocalGit || project.gitUrl === pushRepoUrl(config.dataDir, project.id),
       sandbox: config.build.sandbox,
       limits: { memoryMb: config.build.memoryMb, pids: config.build.pids, timeoutMs: timeoutSeconds * 1000 },
       workDir: join(config.dataDir, "builds", deployment.id),

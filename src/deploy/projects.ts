@@ -40,8 +40,20 @@ export async function updateProject(
   id: string,
   patch: Partial<ProjectSettings>,
 ): Promise<Project> {
-  const settings = normalizeSettings(patch, rules, "update");
-  if (Object.keys(settings).length === 0) throw invalid("nothing to change: send at least one setting");
+  // An unchanged git URL is not validated again: a settings form sends it back with every save, and a project's
+  // push remote (a file:// URL, src/git/repos.ts) is one the platform sets but users may not.
+  const { gitUrl, ...rest } = patch;
+  const current = gitUrl ? await store.projects.get(userId, id) : null;
+  const keep = current !== null && current.gitUrl === gitUrl;
+  const settings = normalizeSettings(
+    keep || gitUrl === undefined ? rest : { ...rest, gitUrl },
+    rules,
+    "update",
+  );
+  if (Object.keys(settings).length === 0) {
+    if (keep) return current;
+    throw invalid("nothing to change: send at least one setting");
+  }
   const project = await store.projects.update(userId, id, settings);
   if (!project) throw notFound("project");
   await announceRoutes(bus, project.id);
