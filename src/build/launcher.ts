@@ -104,16 +104,6 @@ export function startLauncher(deps: LauncherDeps): Launcher {
   const launch = async (deployment: Deployment, project: Project) => {
     let job: BuildJob;
     try {
-      // An uploaded prebuilt deployment claimed between its QUEUED and IN_PROGRESS steps (src/deploy/prebuilt.ts)
-      // has its files stored already: it needs no build, only its READY (which checks the manifest again).
-      if ((await deps.artifacts.getManifest(deployment.id)) !== null) {
-        return publish(deployment.id)({
-          type: "status",
-          deploymentId: deployment.id,
-          status: "READY",
-          at: new Date().toISOString(),
-        });
-      }
       job = await jobFor(deployment, project);
     } catch (error) {
       console.error(`launcher: could not prepare ${deployment.id}:`, error);

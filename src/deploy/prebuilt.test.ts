@@ -8,7 +8,7 @@ import { selfCommand } from "../build/self.ts";
 import type { Deps } from "../deps.ts";
 import { type Running, startRoles } from "../roles.ts";
 import { testDeps, testUser } from "../testing.ts";
-import { sourceManifestId } from "./prebuilt.ts";
+import { deployFileSet, sourceManifestId } from "./prebuilt.ts";
 import { createProject } from "./projects.ts";
 
 let deps: Deps;
@@ -49,29 +49,17 @@ async function until(check: () => Promise<boolean>, ms: number) {
   while (!(await check()) && Date.now() < end) await Bun.sleep(25);
 }
 
-test("a launcher claiming an upload whose files are stored finishes it READY without building", async () => {
-  const project = await createProject(deps.store, deps.config, userId, { name: "raced" });
-  const d = await deps.store.deployments.create({
+test("a prebuilt deployment goes straight to IN_PROGRESS and READY, never through the build queue", async () => {
+  const project = await createProject(deps.store, deps.config, userId, { name: "prebuilt" });
+  const files = await stored({ "/index.html": "<p>prebuilt</p>" });
+  const { deployment } = await deployFileSet(deps, userId, {
     projectId: project.id,
-    userId,
-    status: "NOT_STARTED",
-    target: "production",
-    branch: "main",
-    commitSha: null,
-  });
-  const files = await stored({ "/index.html": "<p>raced</p>" });
-  await deps.artifacts.putManifest({
-    version: 1,
-    deploymentId: d.id,
-    createdAt: new Date().toISOString(),
     files,
+    target: "production",
   });
-  // What deployFileSet does, stopped between QUEUED and IN_PROGRESS: the launcher gets there first.
-  await deps.store.deployments.transition(d.id, "QUEUED", null);
-  await until(async () => (await deps.store.deployments.find(d.id))?.status === "READY", 5000);
-  expect((await deps.store.deployments.find(d.id))?.status).toBe("READY");
-  expect((await deps.store.projects.find(project.id))?.productionDeploymentId).toBe(d.id);
-  expect(await deps.logs.read(d.id, 0, 10)).toEqual([]);
+  expect(deployment.status).toBe("READY");
+  expect(deployment.startedAt).not.toBeNull();
+  expect((await deps.store.projects.find(project.id))?.productionDeploymentId).toBe(deployment.id);
 });
 
 test("a remote builder builds an uploaded source through the build API, and reads nothing else", async () => {

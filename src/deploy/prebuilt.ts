@@ -154,9 +154,8 @@ async function failWith(deps: UploadDeps, deployment: Deployment, error: unknown
 
 /**
  * Deploys an already-uploaded, already-built file set: the row is created NOT_STARTED (invisible to build
- * launchers and reapers), the manifest stored, then QUEUED -> IN_PROGRESS -> READY in immediate succession.
- * Any failure ends the deployment FAIL with the reason. Returns it READY, or (rarely: a launcher in another
- * process claimed it between QUEUED and IN_PROGRESS) IN_PROGRESS, which that launcher then finishes.
+ * launchers and reapers), the manifest stored, then IN_PROGRESS -> READY, never passing through the build
+ * queue. Any failure ends the deployment FAIL with the reason.
  */
 export async function deployFileSet(
   deps: UploadDeps,
@@ -187,9 +186,7 @@ export async function deployFileSet(
   } catch (error) {
     return failWith(deps, created, error);
   }
-  const running =
-    (await store.deployments.transition(created.id, "QUEUED", null)) &&
-    (await store.deployments.transition(created.id, "IN_PROGRESS", null));
+  const running = await store.deployments.transition(created.id, "IN_PROGRESS", null);
   const ready = running ? await store.deployments.markReady(created.id) : null;
   if (ready) {
     live.publish(ready.id, { kind: "status", deployment: ready });

@@ -9,7 +9,8 @@ export const TERMINAL: readonly DeploymentStatus[] = ["READY", "FAIL", "CANCELED
 const ENTERED_FROM: Record<DeploymentStatus, readonly DeploymentStatus[]> = {
   NOT_STARTED: [],
   QUEUED: ["NOT_STARTED"],
-  IN_PROGRESS: ["QUEUED"],
+  // NOT_STARTED -> IN_PROGRESS: an uploaded prebuilt deployment skips the build queue, so no launcher claims it.
+  IN_PROGRESS: ["NOT_STARTED", "QUEUED"],
   // A build can only succeed once it ran.
   READY: ["IN_PROGRESS"],
   // Failure and cancellation can end a deployment at any non-terminal point (reaper, restart, user).
