@@ -194,7 +194,9 @@ WorkingDirectory=$DATA
 Environment=HOME=$DATA
 Restart=on-failure
 RestartSec=2
-TimeoutStopSec=30
+# SIGTERM to serve alone (it drains: SHUTDOWN_TIMEOUT_SECONDS, default 20), not to its builds; SIGKILL after.
+KillMode=mixed
+TimeoutStopSec=45
 LimitNOFILE=65536
 $RUN_AS
 ProtectHome=read-only

@@ -48,6 +48,9 @@ const deps = await testDeps({
   PROXY_PORT: "0",
   MINIVERCEL_ROLE: "api,worker",
   LISTEN_HOST: "127.0.0.1",
+  // deployAndWait polls every 20 ms (3,000 reads a minute) to time READY closely: no request budgets here.
+  RATE_LIMIT_IP_PER_MINUTE: "0",
+  RATE_LIMIT_USER_PER_MINUTE: "0",
 });
 const roles = await startRoles(deps);
 const { token } = await testUser(deps);

@@ -6,7 +6,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE="$ROOT/.services"
 # Every service `all` starts; add kafka, clickhouse, moto here as they get a start_<name> function.
-KNOWN=(postgres chromium sandbox moto clickhouse kafka)
+KNOWN=(postgres chromium sandbox moto clickhouse kafka pebble)
 
 log() { printf 'services: %s\n' "$*" >&2; }
 die() {
@@ -524,6 +524,40 @@ start_kafka() {
   echo "127.0.0.1:$port"
 }
 
+# ---- Pebble: Let's Encrypt's ACME test server, for the automatic-HTTPS tests (src/tls/) --------------
+
+PEBBLE_VERSION=v2.10.3
+
+# Not a server: each HTTPS test file starts its own pebble + pebble-challtestsrv on free ports (src/tls/pebble.ts).
+# This builds both with the Go toolchain into $STATE/pebble, with pebble's test certificates (the CA its own
+# HTTPS listener uses) in $STATE/pebble/certs, and prints that directory.
+start_pebble() {
+  local dir="$STATE/pebble" marker="$STATE/pebble/.installed-$PEBBLE_VERSION"
+  if [[ ! -f $marker ]]; then
+    lock
+    if [[ ! -f $marker ]]; then
+      command -v go >/dev/null ||
+        die "the Go toolchain is needed to build pebble (the ACME test server): install it (apt-get install golang-go) and retry"
+      log "building pebble $PEBBLE_VERSION into $dir"
+      rm -rf "$dir"
+      mkdir -p "$dir/certs"
+      # A private GOPATH and cache under .services, writable so that rm -rf can clean them up.
+      local gopath="$STATE/go"
+      GOPATH="$gopath" GOCACHE="$gopath/cache" GOFLAGS=-modcacherw GOBIN="$dir" \
+        go install "github.com/letsencrypt/pebble/v2/cmd/pebble@$PEBBLE_VERSION" \
+        "github.com/letsencrypt/pebble/v2/cmd/pebble-challtestsrv@$PEBBLE_VERSION" >&2 ||
+        die "go install of pebble $PEBBLE_VERSION failed"
+      local src="$gopath/pkg/mod/github.com/letsencrypt/pebble/v2@$PEBBLE_VERSION/test/certs"
+      cp "$src/pebble.minica.pem" "$dir/certs/minica.pem"
+      cp "$src/localhost/cert.pem" "$dir/certs/localhost-cert.pem"
+      cp "$src/localhost/key.pem" "$dir/certs/localhost-key.pem"
+      touch "$marker"
+    fi
+  fi
+  [[ -x $dir/pebble && -x $dir/pebble-challtestsrv ]] || die "pebble binaries missing in $dir"
+  echo "$dir"
+}
+
 # ---- dispatch ------------------------------------------------------------------------------------
 
 [[ $# -eq 1 ]] || usage
@@ -534,6 +568,7 @@ case "$1" in
   clickhouse) start_clickhouse ;;
   moto) start_moto ;;
   kafka) start_kafka ;;
+  pebble) start_pebble ;;
   all) for service in "${KNOWN[@]}"; do "start_$service"; done ;;
   *) usage ;;
 esac

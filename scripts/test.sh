@@ -19,6 +19,9 @@ export MINIVERCEL_TEST_CLICKHOUSE_URL
 # S3 (and ECS) APIs for the artifacts and runner tests: one moto server.
 MINIVERCEL_TEST_S3_ENDPOINT="$(bash scripts/services.sh moto | tail -n 1)"
 export MINIVERCEL_TEST_S3_ENDPOINT
+# Pebble (Let's Encrypt's ACME test server) for the automatic-HTTPS tests, built with the Go toolchain.
+MINIVERCEL_TEST_PEBBLE_BIN="$(bash scripts/services.sh pebble | tail -n 1)"
+export MINIVERCEL_TEST_PEBBLE_BIN
 # The browser the dashboard's end-to-end test drives (installs it; prints nothing).
 bash scripts/services.sh chromium
 bun run typecheck

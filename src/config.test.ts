@@ -265,3 +265,48 @@ describe("garbage collection", () => {
     refuses({ PREVIEW_RETENTION_DAYS: "-1" }, "PREVIEW_RETENTION_DAYS");
   });
 });
+
+describe("custom domains", () => {
+  test("verification is on by default; resolvers are IPs with optional ports", () => {
+    expect(loadConfig({}).domains).toEqual({ verification: "dns", resolvers: [] });
+    expect(
+      loadConfig({ DOMAIN_VERIFICATION: "OFF", DNS_RESOLVERS: "1.1.1.1, 127.0.0.1:8053,[::1]:53" }).domains,
+    ).toEqual({ verification: "off", resolvers: ["1.1.1.1", "127.0.0.1:8053", "[::1]:53"] });
+    refuses({ DOMAIN_VERIFICATION: "maybe" }, "DOMAIN_VERIFICATION");
+    refuses({ DNS_RESOLVERS: "dns.google" }, "DNS_RESOLVERS");
+  });
+});
+
+describe("logs and metrics", () => {
+  test("defaults: JSON logs at info, no API access log, no metrics listener", () => {
+    const config = loadConfig({});
+    expect(config.log).toEqual({ format: "json", level: "info", apiAccess: false });
+    expect(config.metrics).toEqual({ port: null, host: "127.0.0.1", token: null });
+    expect(config.proxy.accessLog).toBe(false);
+    const set = loadConfig({
+      LOG_FORMAT: "Text",
+      LOG_LEVEL: "debug",
+      API_ACCESS_LOG: "on",
+      PROXY_ACCESS_LOG: "1",
+      METRICS_PORT: "9100",
+      METRICS_HOST: "0.0.0.0",
+      METRICS_TOKEN: "a-long-enough-token",
+    });
+    expect(set.log).toEqual({ format: "text", level: "debug", apiAccess: true });
+    expect(set.metrics).toEqual({ port: 9100, host: "0.0.0.0", token: "a-long-enough-token" });
+    expect(set.proxy.accessLog).toBe(true);
+  });
+
+  test("bad values are refused by name; an open metrics listener needs a token", () => {
+    refuses({ LOG_FORMAT: "xml" }, "LOG_FORMAT");
+    refuses({ LOG_LEVEL: "verbose" }, "LOG_LEVEL");
+    refuses({ API_ACCESS_LOG: "sometimes" }, "API_ACCESS_LOG");
+    refuses({ METRICS_PORT: "http" }, "METRICS_PORT");
+    refuses({ METRICS_TOKEN: "short" }, "METRICS_TOKEN");
+    refuses({ METRICS_TOKEN: "has a space in it ok" }, "METRICS_TOKEN");
+    refuses({ METRICS_PORT: "9100", METRICS_HOST: "0.0.0.0" }, "METRICS_TOKEN");
+    refuses({ METRICS_PORT: "9000" }, "METRICS_PORT");
+    refuses({ METRICS_PORT: "8001" }, "METRICS_PORT");
+    expect(loadConfig({ METRICS_PORT: "9100", METRICS_HOST: "::1" }).metrics.port).toBe(9100);
+  });
+});

@@ -13,7 +13,10 @@ import { createSealer, loadSecretKey, type Sealer } from "./deploy/env.ts";
 import { type Collector, createCollector } from "./deploy/gc.ts";
 import { type Authenticator, createAuthenticator } from "./identity/authenticate.ts";
 import { createJwtVerifier } from "./identity/jwt.ts";
+import { createLogger, type Logger } from "./observe/log.ts";
+import { createMetrics, type Metrics, watchSources } from "./observe/metrics.ts";
 import { type Artifacts, type ArtifactsConfig, openArtifacts } from "./store/artifacts.ts";
+import { checkDataDir } from "./store/data-format.ts";
 import { type Logs, openLogs } from "./store/logs.ts";
 import { openStore, type Store } from "./store/store.ts";
 
@@ -37,6 +40,10 @@ export interface Deps {
   exclusive: boolean;
   /** Garbage collection of artifacts and preview expiry: periodic on workers, and after a project is deleted. */
   gc: Collector;
+  /** This process's Prometheus registry and series (src/observe/metrics.ts). */
+  metrics: Metrics;
+  /** The server's structured logger (LOG_FORMAT, LOG_LEVEL). */
+  log: Logger;
   close(): Promise<void>;
 }
 
@@ -54,6 +61,8 @@ async function openRunner(config: Config, buildTokens: BuildTokens): Promise<Run
 
 export async function openDeps(config: Config): Promise<Deps> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // Before anything reads or writes the directory: one a newer minivercel changed is refused.
+  checkDataDir(config.dataDir);
   const store = await openStore(config.store);
   await store.migrate();
   const logs = await openLogs(
@@ -70,6 +79,8 @@ export async function openDeps(config: Config): Promise<Deps> {
   const secretKey = loadSecretKey(config.secretKey, config.dataDir);
   const buildTokens = createBuildTokens(secretKey);
   const runner = await openRunner(config, buildTokens);
+  const metrics = createMetrics();
+  watchSources(metrics, { store, bus, artifacts });
   const jwt = config.jwtIssuers.length > 0 ? createJwtVerifier(config.jwtIssuers) : null;
   const gc = createCollector(
     { store, artifacts },
@@ -93,6 +104,8 @@ export async function openDeps(config: Config): Promise<Deps> {
     auth: createAuthenticator(store, jwt),
     exclusive: config.store.kind === "sqlite",
     gc,
+    metrics,
+    log: createLogger({ format: config.log.format, level: config.log.level }),
     async close() {
       // A collection started by a project deletion finishes before its store closes.
       await gc.idle();

@@ -10,6 +10,7 @@ export type ErrorCode =
   | "conflict"
   | "payload_too_large"
   | "rate_limited"
+  | "project_limit"
   | "internal";
 
 const statusOf: Record<ErrorCode, number> = {
@@ -21,6 +22,8 @@ const statusOf: Record<ErrorCode, number> = {
   conflict: 409,
   payload_too_large: 413,
   rate_limited: 429,
+  // The user's state (how many projects they own) is what conflicts: deleting one makes room.
+  project_limit: 409,
   internal: 500,
 };
 
@@ -43,6 +46,21 @@ export const invalid = (message: string, field?: string) => new AppError("valida
 export const unauthorized = (message = "authentication required") => new AppError("unauthorized", message);
 export const notFound = (what: string) => new AppError("not_found", `${what} not found`);
 export const conflict = (message: string, field?: string) => new AppError("conflict", message, field);
+export const projectLimit = (max: number) =>
+  new AppError("project_limit", `you have reached the limit of ${max} projects; delete one to make room`);
+
+/** Too many requests: `retryAfterSeconds` becomes the response's Retry-After header. */
+export class RateLimited extends AppError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+    /** The budget that ran out (requests per minute), for the RateLimit-Limit header; null for lockouts. */
+    readonly limit: number | null = null,
+  ) {
+    super("rate_limited", message);
+    this.name = "RateLimited";
+  }
+}
 
 /** A bad configuration value: the process prints the message (naming the variable) and exits 2. */
 export class ConfigError extends Error {

@@ -1,4 +1,4 @@
-// Entry point: argv -> command (serve, user, token, migrate, and the client commands in src/cli/); exit codes 0 ok, 1 failure, 2 usage/config error.
+// Entry point: argv -> command (serve, user, token, migrate, backup, restore, and the client commands in src/cli/); exit codes 0 ok, 1 failure, 2 usage/config error.
 
 import { parseArgs, UsageError } from "./cli/args.ts";
 import { loadConfig, type ServeFlags } from "./config.ts";
@@ -15,6 +15,8 @@ Commands:
   user create <email>   create an account (password read from stdin with --password-stdin)
   token create <email>  create an API token for an account and print it
   migrate               apply database migrations and exit
+  backup <file>         write a snapshot of the data directory, while the server runs
+  restore <file>        restore a backup into an empty data directory
 
 Client commands (against a server; 'minivercel <command> --help' for each):
   login [url]           save the server URL and an API token
@@ -79,24 +81,44 @@ async function withDeps<T>(
 
 async function serve(flags: ServeFlags): Promise<number> {
   const config = loadConfig(process.env, flags);
+  // Listening from the start: a signal during start-up stops the server once it is up, drained like any other.
+  const { waitForSignal, armForcedExit } = await import("./lifecycle.ts");
+  const signalled = waitForSignal();
   const { openDeps } = await import("./deps.ts");
   const { startRoles } = await import("./roles.ts");
   const deps = await openDeps(config);
+  // Restore refuses a data directory a server is using: this marker says so (gone when the process exits).
+  const { markServing } = await import("./backup/serving.ts");
+  const serving = markServing(config.dataDir);
+  process.once("exit", () => serving.release());
+  // What deep modules and libraries still print with console.* comes out in the same format (LOG_FORMAT).
+  const { routeConsole } = await import("./observe/log.ts");
+  routeConsole(deps.log);
   const running = await startRoles(deps);
-  console.log(`minivercel ${VERSION} (roles: ${config.roles.join(", ")}; store: ${config.store.kind})`);
+  // The banner is for the person starting the server: plain text whatever LOG_FORMAT says.
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  say(`minivercel ${VERSION} (roles: ${config.roles.join(", ")}; store: ${config.store.kind})`);
   if (running.urls.api)
-    console.log(`  dashboard and API: ${running.urls.api}  (API docs: ${running.urls.api}/api/docs)`);
-  if (running.urls.proxy) console.log(`  sites:             ${running.urls.proxy}`);
-  if (config.store.kind === "sqlite") console.log(`  data:              ${config.dataDir}`);
-  if (running.urls.api)
-    console.log("  first account:     minivercel user create you@example.com --password-stdin");
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  });
-  await running.stop();
+    say(`  dashboard and API: ${running.urls.api}  (API docs: ${running.urls.api}/api/docs)`);
+  if (running.urls.proxy) say(`  sites:             ${running.urls.proxy}`);
+  if (running.urls.https) say(`  sites (https):     ${running.urls.https}`);
+  if (running.urls.metrics) say(`  metrics:           ${running.urls.metrics}`);
+  if (config.store.kind === "sqlite") say(`  data:              ${config.dataDir}`);
+  if (running.urls.api) say("  first account:     minivercel user create you@example.com --password-stdin");
+  // The same facts as one JSON line for log collectors.
+  if (config.log.format === "json")
+    deps.log.info("started", { version: VERSION, roles: config.roles, ...running.urls });
+  const signal = await signalled;
+  const graceMs = config.shutdownTimeoutSeconds * 1000;
+  deps.log.info(
+    `${signal}: shutting down: no new connections; requests and builds get up to ${config.shutdownTimeoutSeconds} s ` +
+      `(SHUTDOWN_TIMEOUT_SECONDS); send ${signal} again to exit at once`,
+  );
+  const disarm = armForcedExit(deps.log, graceMs);
+  await running.stop(graceMs);
   await deps.close();
+  disarm();
+  deps.log.info("stopped");
   return 0;
 }
 
@@ -166,7 +188,12 @@ async function run(argv: string[]): Promise<number> {
       const { openStore } = await import("./store/store.ts");
       const config = loadConfig(process.env, { data: args.values.data });
       const { mkdirSync } = await import("node:fs");
-      if (config.store.kind === "sqlite") mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+      if (config.store.kind === "sqlite") {
+        mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+        // The database lives in the data directory: one a newer minivercel changed is refused first.
+        const { checkDataDir } = await import("./store/data-format.ts");
+        checkDataDir(config.dataDir);
+      }
       const store = await openStore(config.store);
       try {
         const applied = await store.migrate();
@@ -177,6 +204,11 @@ async function run(argv: string[]): Promise<number> {
         await store.close();
       }
       return 0;
+    }
+    case "backup":
+    case "restore": {
+      const { runBackupCommand } = await import("./backup/command.ts");
+      return runBackupCommand(command, argv.slice(1), process.env);
     }
     case "login":
     case "deploy":

@@ -10,18 +10,26 @@ import { startEventWorkers, startLiveFeed } from "./deploy/apply-events.ts";
 import { startPeriodicGc } from "./deploy/gc.ts";
 import type { Deps } from "./deps.ts";
 import { createGitBackend, isGitPath } from "./git/http-backend.ts";
+import { drainServers } from "./lifecycle.ts";
+import { isMetricsPath, METRICS_PATH, metricsHandler, startMetricsServer } from "./observe/endpoint.ts";
+import { observe } from "./observe/http.ts";
 import { createProxy, type SiteProxy } from "./serve/proxy.ts";
+import { httpFront } from "./tls/https.ts";
+import type { RunningTls } from "./tls/start.ts";
 
 export interface Running {
   /** Where each server listens, for the start-up message and tests. */
-  urls: { api?: string; proxy?: string };
-  stop(): Promise<void>;
+  urls: { api?: string; proxy?: string; metrics?: string; https?: string };
+  /**
+   * Stops listening at once, ends live log streams (clients reconnect), and lets requests and builds finish
+   * for up to `graceMs`; builds still running then are stopped and queued again, and the events already taken
+   * are applied. Without `graceMs` (tests): requests may take as long as they need, builds stop at once.
+   */
+  stop(graceMs?: number): Promise<void>;
 }
 
 /** The server's cap is one uploaded file (PUT /api/files/:hash); every other route has its own smaller limit. */
 const MAX_API_BODY = MAX_UPLOAD_BODY;
-/** Dashboard forms are small; the API checks its own routes (src/api/body-limit.ts). */
-const MAX_DASHBOARD_BODY = 1024 * 1024;
 
 function isApiPath(url: string): boolean {
   const { pathname } = new URL(url);
@@ -34,10 +42,10 @@ async function startWorker(
 ): Promise<{ launcher: Launcher; events: Subscription; gc: { stop(): Promise<void> } | null }> {
   const { config } = deps;
   if (config.build.sandbox === "none") {
-    console.warn("WARNING: BUILD_SANDBOX=none: builds run without isolation; use only for code you trust.");
+    deps.log.warn("BUILD_SANDBOX=none: builds run without isolation; use only for code you trust.");
   } else {
     const problem = sandboxProblem();
-    if (problem) console.warn(`WARNING: builds will fail until the sandbox works: ${problem}`);
+    if (problem) deps.log.warn(`builds will fail until the sandbox works: ${problem}`);
   }
   const events = await startEventWorkers(deps);
   const launcher = startLauncher({ ...deps, pollMs: 250 });
@@ -56,15 +64,29 @@ export async function startRoles(deps: Deps): Promise<Running> {
   // The proxy starts first so that with PROXY_PORT=0 the API's project URLs carry the port it really got.
   let proxyPort = config.proxyPort;
   let proxy: SiteProxy | null = null;
+  // Automatic HTTPS (src/tls/): sites and the dashboard on HTTPS_PORT, started below once both handlers exist.
+  let tls: RunningTls | null = null;
+  let httpsSites: ((request: Request) => Response | Promise<Response>) | null = null;
+  let apiHandler: ((request: Request) => Response | Promise<Response>) | null = null;
   if (config.roles.includes("proxy")) {
     const started = await createProxy(deps);
     proxy = started;
+    // With ACME on, plain HTTP only answers the CA's challenges and redirects to https.
+    const httpsPort = config.https?.port ?? 443;
+    const front = config.https ? httpFront(() => tls?.port ?? httpsPort, deps.store.certificates) : null;
+    httpsSites = observe("proxy", (request) => started.fetch(request), deps, {
+      accessLog: config.proxy.accessLog,
+      fields: (request, response) => started.accessFields(request, response),
+    });
     const server = Bun.serve({
       hostname: config.host,
       port: config.proxyPort,
       // Sites are static: GET and HEAD only, so request bodies are never read.
       maxRequestBodySize: 64 * 1024,
-      fetch: (request) => started.fetch(request),
+      fetch: observe("proxy", (request) => (front ? front(request) : started.fetch(request)), deps, {
+        accessLog: config.proxy.accessLog,
+        fields: (request, response) => started.accessFields(request, response),
+      }),
       error: (error) => started.error(error),
     });
     servers.push(server);
@@ -72,36 +94,73 @@ export async function startRoles(deps: Deps): Promise<Running> {
     urls.proxy = `http://<project>.${config.baseDomain}:${proxyPort}`;
   }
   if (config.roles.includes("api")) {
-    const api = createApi({ ...deps, config: { ...config, proxyPort } });
-    const dashboard = createDashboard({ ...deps, config: { ...config, proxyPort } });
+    // Per-address limits need the socket's address; the server exists by the time a request arrives.
+    const peer = (request: Request) => tls?.clientOf(request) ?? server.requestIP(request)?.address ?? null;
+    const api = createApi({ ...deps, config: { ...config, proxyPort } }, { peer });
+    const dashboard = createDashboard({ ...deps, config: { ...config, proxyPort } }, { peer });
     const gitBackend = createGitBackend({ ...deps, config: { ...config, proxyPort } });
+    // Each part counted under its own role; access lines only with API_ACCESS_LOG.
+    const observed = (
+      role: "api" | "git" | "dashboard",
+      handler: (r: Request) => Response | Promise<Response>,
+    ) => observe(role, handler, deps, { accessLog: config.log.apiAccess });
+    const apiFetch = observed("api", (request) => api.handle(request));
+    const gitFetch = observed("git", gitBackend);
+    // The dashboard checks its own body sizes (src/dashboard/body-limit.ts).
+    const dashboardFetch = observed("dashboard", (request) => dashboard.handle(request));
+    // With a token, Prometheus may scrape the API port too (without one, only METRICS_PORT serves /metrics).
+    const { token } = config.metrics;
+    const scrape = token ? observe("metrics", metricsHandler(deps.metrics, token), deps) : null;
+    // /api/* is the JSON API; /git/* the push remotes (src/git/http-backend.ts); every other path is the dashboard.
+    const handler = (request: Request) => {
+      if (isApiPath(request.url)) return apiFetch(request);
+      if (isGitPath(request.url)) return gitFetch(request);
+      if (scrape && isMetricsPath(request.url)) return scrape(request);
+      return dashboardFetch(request);
+    };
+    // The HTTPS listener serves the dashboard host with the same handler.
+    apiHandler = handler;
     const server = Bun.serve({
       hostname: config.host,
       port: config.port,
       maxRequestBodySize: MAX_API_BODY,
-      // /api/* is the JSON API; /git/* the push remotes (src/git/http-backend.ts); every other path is the dashboard.
-      fetch: (request) => {
-        if (isApiPath(request.url)) return api.handle(request);
-        if (isGitPath(request.url)) return gitBackend(request);
-        if (Number(request.headers.get("content-length") ?? "0") > MAX_DASHBOARD_BODY)
-          return new Response("request body is too large", { status: 413 });
-        return dashboard.handle(request);
-      },
+      fetch: handler,
     });
     servers.push(server);
     urls.api = `http://localhost:${server.port}`;
   }
+  if (config.https && proxy && httpsSites) {
+    const route = proxy.route;
+    // Loaded only with HTTPS on: the ACME client (and its HTTP library) costs memory nobody else needs.
+    const { startTls } = await import("./tls/start.ts");
+    tls = await startTls(deps, config.https, { sites: httpsSites, route, dashboard: apiHandler });
+    urls.https = `https://<project>.${config.baseDomain}${tls.port === 443 ? "" : `:${tls.port}`}`;
+  }
+  const metricsServer = startMetricsServer(deps);
+  if (metricsServer) {
+    servers.push(metricsServer);
+    urls.metrics = new URL(METRICS_PATH, metricsServer.url).href;
+  }
   return {
     urls,
-    async stop() {
-      await Promise.all(servers.map((s) => s.stop()));
+    async stop(graceMs) {
+      const deadline = graceMs === undefined ? null : Date.now() + graceMs;
+      // Watchers first: their streams end with `restarting`, so the drain below does not wait on them.
+      const streams = deps.live.close();
+      if (streams > 0)
+        deps.log.info(`shutdown: ended ${streams} live log stream(s); their clients reconnect`);
+      const http = drainServers(servers, deadline, deps.log);
+      // The worker in parallel: builds finish (or are queued again), then the events they sent are applied.
+      const work = (async () => {
+        if (!worker) return;
+        await worker.gc?.stop();
+        await worker.launcher.stop(deadline === null ? 0 : Math.max(0, deadline - Date.now()));
+        await worker.events.stop();
+      })();
+      await Promise.all([http, work]);
+      await tls?.stop();
       await liveFeed?.stop();
       await proxy?.stop();
-      if (worker) {
-        await worker.gc?.stop();
-        await worker.launcher.stop();
-        await worker.events.stop();
-      }
     },
   };
 }

@@ -3,20 +3,34 @@
 import { openapi } from "@elysiajs/openapi";
 import { Elysia, t } from "elysia";
 import type { Deps } from "../deps.ts";
+import { RateLimited } from "../errors.ts";
+import { requestIdOf } from "../observe/http.ts";
 import { VERSION } from "../version.ts";
 import { bodyLimits } from "./body-limit.ts";
 import { buildRoutes } from "./builds.ts";
+import type { PeerAddress } from "./client-address.ts";
 import { deploymentRoutes } from "./deployments.ts";
 import { envRoutes } from "./env.ts";
 import { toErrorResponse } from "./errors.ts";
 import { projectRoutes } from "./projects.ts";
+import { createRateLimiter, rateLimitHeaders } from "./rate-limit.ts";
 import { tokenRoutes } from "./tokens.ts";
 import { uploadRoutes } from "./uploads.ts";
 import { webhookRoutes, webhookSettingRoutes } from "./webhooks.ts";
 
 export type ApiDeps = Pick<
   Deps,
-  "config" | "store" | "logs" | "live" | "bus" | "sealer" | "auth" | "artifacts" | "buildTokens" | "gc"
+  | "config"
+  | "store"
+  | "logs"
+  | "live"
+  | "bus"
+  | "sealer"
+  | "auth"
+  | "artifacts"
+  | "buildTokens"
+  | "gc"
+  | "log"
 >;
 
 /** CORS for FRONTEND_URL only: the seed's separately hosted frontend calling the API with a bearer token. */
@@ -34,16 +48,35 @@ function cors(origin: string | null) {
   });
 }
 
-export function createApi(deps: ApiDeps) {
+export interface ApiOptions {
+  /** The socket address of a request, for per-address rate limits (roles.ts: Bun's server.requestIP). */
+  peer?: PeerAddress;
+  /** The rate limiter's clock (tests move it instead of waiting). */
+  now?: () => number;
+}
+
+export function createApi(api: ApiDeps, options: ApiOptions = {}) {
+  const limiter = createRateLimiter(api.config.limits, options);
+  // Every route group authenticates through this: each identified user then spends their own budget.
+  const deps: ApiDeps = { ...api, auth: limiter.authenticator(api.auth) };
   return new Elysia({ prefix: "/api", normalize: false })
     .use(cors(deps.config.frontendUrl))
-    .use(bodyLimits())
-    .onError({ as: "global" }, ({ error, code, set }) => {
-      const { status, body } = toErrorResponse(error, code);
+    .onError({ as: "global" }, ({ error, code, set, request }) => {
+      const { status, body } = toErrorResponse(error, code, (unhandled) =>
+        deps.log.error("api: unhandled error", {
+          requestId: requestIdOf(request),
+          method: request.method,
+          path: new URL(request.url).pathname,
+          error: unhandled,
+        }),
+      );
       set.status = status;
       set.headers["content-type"] = "application/json";
+      if (error instanceof RateLimited) Object.assign(set.headers, rateLimitHeaders(error));
       return body;
     })
+    .use(limiter.byAddress())
+    .use(bodyLimits(deps.config.limits.maxUploadMb * 1024 * 1024))
     .use(
       openapi({
         path: "/docs",

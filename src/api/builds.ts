@@ -8,6 +8,7 @@ import { sourceManifestId } from "../deploy/prebuilt.ts";
 import type { Deps } from "../deps.ts";
 import { AppError, badRequest, conflict, notFound, unauthorized } from "../errors.ts";
 import { blobsOf, isSha256, parseManifest } from "../store/artifacts.ts";
+import { readCapped } from "./body-limit.ts";
 
 const MAX_BLOB_BYTES = 100 * 1024 * 1024;
 
@@ -110,7 +111,8 @@ export function buildRoutes(deps: Pick<Deps, "store" | "bus" | "artifacts" | "bu
         const length = Number(request.headers.get("content-length") ?? "0");
         if (length > MAX_BLOB_BYTES) throw new AppError("payload_too_large", "a file may be at most 100 MB");
         // putBlob hashes what arrived and refuses it unless it matches: no token can plant other content.
-        await artifacts.putBlob(params.hash, new Uint8Array(await request.arrayBuffer()));
+        // readCapped: a chunked body (no length declared) is refused once past the limit, not buffered whole.
+        await artifacts.putBlob(params.hash, await readCapped(request, MAX_BLOB_BYTES));
         set.status = 204;
       },
       {

@@ -109,7 +109,8 @@ export function deploymentRoutes({
           summary: "Stream the build log (Server-Sent Events)",
           description:
             "Sends `status` (the deployment), then `log` events (id = sequence number) from history and live, " +
-            "and a final `status` when the deployment ends. Resumes after Last-Event-ID.",
+            "and a final `status` when the deployment ends, or `restarting` when the server shuts down first " +
+            "(reconnect: the stream resumes after Last-Event-ID).",
         },
       },
     )

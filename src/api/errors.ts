@@ -27,8 +27,15 @@ function describeValidation(error: ValidationError): { message: string; field?: 
   return { message: `${field}: ${detail}`, field };
 }
 
-/** Elysia's error codes plus ours -> status and payload. Unknown errors become a bare 500. */
-export function toErrorResponse(error: unknown, elysiaCode: unknown): { status: number; body: ErrorPayload } {
+/**
+ * Elysia's error codes plus ours -> status and payload. Unknown errors become a bare 500, and go to `report`
+ * (the server log, with the request's id) since the client is told nothing about them.
+ */
+export function toErrorResponse(
+  error: unknown,
+  elysiaCode: unknown,
+  report: (error: unknown) => void = (e) => console.error("api: unhandled error", e),
+): { status: number; body: ErrorPayload } {
   if (error instanceof AppError) {
     const payload: ErrorPayload = { error: { code: error.code, message: error.message } };
     if (error.field) payload.error.field = error.field;
@@ -60,6 +67,6 @@ export function toErrorResponse(error: unknown, elysiaCode: unknown): { status: 
   if (status >= 400 && status < 500) {
     return { status, body: { error: { code: "bad_request", message: "bad request" } } };
   }
-  console.error("api: unhandled error", error);
+  report(error);
   return { status: 500, body: { error: { code: "internal", message: "internal error" } } };
 }

@@ -1,4 +1,5 @@
-// Live build log over Server-Sent Events: history, then live lines, with no gap and no duplicate; ends with the final status.
+// Live build log over Server-Sent Events: history, then live lines, with no gap and no duplicate; ends with the
+// final status, or with `restarting` when the server shuts down first (the client resumes after Last-Event-ID).
 
 import type { LiveEvent } from "../bus/live.ts";
 import { isTerminal } from "../deploy/status.ts";
@@ -10,6 +11,8 @@ const PAGE = 1000;
 const KEEPALIVE_MS = 15_000;
 /** Safety net for watchers in another process than the worker: re-read the stores this often. */
 const POLL_MS = 2_000;
+/** When the server shuts down: how soon a client should try again (EventSource honours `retry:`). */
+const RECONNECT_MS = 2_000;
 
 type StreamDeps = Pick<Deps, "store" | "logs" | "live">;
 
@@ -62,10 +65,20 @@ export function logStream(
         close();
       };
 
+      // The server is shutting down: say so, and end the stream; the client resumes after its last event id.
+      const restarting = () => {
+        if (finishing) return;
+        send(
+          `retry: ${RECONNECT_MS}\nevent: restarting\ndata: ${JSON.stringify({ reason: "the server is restarting", lastEventId: last })}\n\n`,
+        );
+        close();
+      };
+
       // Subscribe before reading history, buffering meanwhile: nothing printed in between is lost.
       let buffer: LiveEvent[] | null = [];
       let status = deployment.status;
       const onLive = (event: LiveEvent) => {
+        if (event.kind === "closing") return restarting();
         if (event.kind === "log") return sendLine(event.line);
         status = event.deployment.status;
         if (isTerminal(status)) void finish(event.deployment);
@@ -82,6 +95,7 @@ export function logStream(
       const pending = buffer;
       buffer = null;
       for (const event of pending) onLive(event);
+      if (closed) return; // ended by what was buffered (the server shutting down): no timers to leave behind
 
       const keepalive = setInterval(() => send(": keep-alive\n\n"), KEEPALIVE_MS);
       const poll = setInterval(async () => {

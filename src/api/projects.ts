@@ -1,6 +1,7 @@
 // /api/projects: create, list, read, update and delete a user's projects, and list their deployments.
 
 import { Elysia } from "elysia";
+import { verifyDomain } from "../deploy/domains.ts";
 import { createProject, deleteProject, getProject, updateProject } from "../deploy/projects.ts";
 import type { Deps } from "../deps.ts";
 import { requireUser } from "./auth.ts";
@@ -70,6 +71,20 @@ export function projectRoutes({
         body: ProjectPatch,
         response: { 200: Project, ...errors },
         detail: { summary: "Change settings" },
+      },
+    )
+    .post(
+      "/projects/:id/domain/verify",
+      async ({ user, params }) =>
+        projectView(await verifyDomain({ store, bus, config }, user.id, params.id), config),
+      {
+        params: Id,
+        response: { 200: Project, ...errors },
+        detail: {
+          summary: "Verify the custom domain",
+          description:
+            "Looks up the TXT record in domainVerification; once it matches, the domain is served and can get a certificate.",
+        },
       },
     )
     .delete(

@@ -67,6 +67,13 @@ export const Project = t.Object({
   gitUrl: t.Union([t.String(), t.Null()]),
   subDomain: t.String(),
   customDomain: t.Union([t.String(), t.Null()]),
+  customDomainVerifiedAt: t.Union([t.String({ format: "date-time" }), t.Null()], {
+    description: "when the custom domain passed its DNS check; it is served only after that",
+  }),
+  domainVerification: t.Union(
+    [t.Object({ type: t.Literal("TXT"), name: t.String(), value: t.String() }), t.Null()],
+    { description: "the DNS record that proves control of the custom domain" },
+  ),
   productionBranch: t.String(),
   rootDirectory: t.Union([t.String(), t.Null()]),
   installCommand: t.Union([t.String(), t.Null()]),

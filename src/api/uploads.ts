@@ -7,6 +7,7 @@ import type { Deps } from "../deps.ts";
 import { AppError, badRequest } from "../errors.ts";
 import { isSha256 } from "../store/artifacts.ts";
 import { requireUser } from "./auth.ts";
+import { readCapped } from "./body-limit.ts";
 import { Deployment, ErrorBody, Id, Project } from "./schemas.ts";
 import { deploymentView, projectView } from "./views.ts";
 
@@ -44,6 +45,7 @@ export function uploadRoutes(
   deps: Pick<Deps, "config" | "store" | "artifacts" | "bus" | "live" | "logs" | "auth">,
 ) {
   const { config, artifacts, auth } = deps;
+  const maxUploadBytes = config.limits.maxUploadMb * 1024 * 1024;
   const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 413: ErrorBody, 422: ErrorBody };
   return new Elysia({ tags: ["uploads"] })
     .use(requireUser(auth))
@@ -60,15 +62,12 @@ export function uploadRoutes(
       async ({ params, request, set }) => {
         if (!isSha256(params.hash))
           throw badRequest("the file name must be its sha256 (64 lowercase hex digits)");
-        const tooLarge = () =>
-          new AppError(
-            "payload_too_large",
-            `a file may be at most ${FILE_SET_LIMITS.maxFileBytes / 1024 / 1024} MB`,
-          );
-        if (Number(request.headers.get("content-length") ?? "0") > FILE_SET_LIMITS.maxFileBytes)
-          throw tooLarge();
-        const data = new Uint8Array(await request.arrayBuffer());
-        if (data.byteLength > FILE_SET_LIMITS.maxFileBytes) throw tooLarge();
+        // MAX_UPLOAD_MB; a chunked body is counted as it arrives and refused once past the cap.
+        const data = await readCapped(request, maxUploadBytes).catch((error: unknown) => {
+          if (error instanceof AppError && error.code === "payload_too_large")
+            throw new AppError("payload_too_large", `a file may be at most ${config.limits.maxUploadMb} MB`);
+          throw error;
+        });
         // putBlob hashes what arrived and refuses it unless it matches the name: no one can plant other content.
         await artifacts.putBlob(params.hash, data);
         set.status = 204;
@@ -78,7 +77,7 @@ export function uploadRoutes(
         parse: "none",
         detail: {
           summary:
-            "Upload one file, named by the sha256 of its content (verified on receipt; at most 100 MB)",
+            "Upload one file, named by the sha256 of its content (verified on receipt; at most MAX_UPLOAD_MB, 100 MB by default)",
         },
       },
     )

@@ -1,10 +1,11 @@
 // Domain objects -> API response objects (adds URLs, drops owner ids and secrets).
 
 import type { Config } from "../config.ts";
+import { verificationRecord } from "../deploy/domains.ts";
 import { branchUrl, deploymentUrl, productionUrl } from "../serve/urls.ts";
 import type { ApiToken, Deployment, Project } from "../store/store.ts";
 
-type UrlConfig = Pick<Config, "baseDomain" | "proxyPort">;
+type UrlConfig = Pick<Config, "baseDomain" | "proxyPort" | "https">;
 
 export function projectView(p: Project, config: UrlConfig) {
   return {
@@ -13,6 +14,8 @@ export function projectView(p: Project, config: UrlConfig) {
     gitUrl: p.gitUrl,
     subDomain: p.subDomain,
     customDomain: p.customDomain,
+    customDomainVerifiedAt: p.customDomainVerifiedAt,
+    domainVerification: verificationRecord(p),
     productionBranch: p.productionBranch,
     rootDirectory: p.rootDirectory,
     installCommand: p.installCommand,

@@ -9,8 +9,10 @@ import { buildEnv, type Sealer } from "../deploy/env.ts";
 import { sourceManifestId } from "../deploy/prebuilt.ts";
 import { isTerminal } from "../deploy/status.ts";
 import { pushRepoUrl } from "../git/repos.ts";
+import type { Logger } from "../observe/log.ts";
 import type { Artifacts, ArtifactsConfig } from "../store/artifacts.ts";
 import type { Deployment, Project, Store } from "../store/store.ts";
+import { endInterrupted } from "./interrupted.ts";
 import type { Runner, RunningBuild } from "./runner.ts";
 
 export interface LauncherDeps {
@@ -26,6 +28,7 @@ export interface LauncherDeps {
   exclusive: boolean;
   /** Poll interval for new work; a deploy in this process also wakes the launcher at once. */
   pollMs?: number;
+  log: Logger;
 }
 
 export interface Launcher {
@@ -33,7 +36,11 @@ export interface Launcher {
   wake(): void;
   /** Deployments building in this process. */
   active(): string[];
-  stop(): Promise<void>;
+  /**
+   * Stops claiming at once, lets running builds finish for up to `graceMs`, then stops the rest: each ends FAIL
+   * ("the platform restarted") and is queued again as a new deployment (src/build/interrupted.ts).
+   */
+  stop(graceMs?: number): Promise<void>;
 }
 
 /** Wipes a project's package cache when it outgrows its budget: simple, and always bounded. */
@@ -56,13 +63,22 @@ function boundCache(dir: string, maxMb: number): void {
 }
 
 export function startLauncher(deps: LauncherDeps): Launcher {
-  const { store, bus, runner, sealer, config } = deps;
+  const { store, bus, runner, sealer, config, log } = deps;
   const workerId = `worker-${crypto.randomUUID().slice(0, 8)}`;
   const running = new Map<string, RunningBuild>();
-  const publish = (deploymentId: string) => (event: unknown) =>
-    bus.publish("build-events", deploymentId, event);
+  // Per running build: the last log line number relayed, and whether a shutdown interrupted it.
+  const lastSeq = new Map<string, number>();
+  const interrupted = new Set<string>();
+  const publish = (deploymentId: string) => async (event: unknown) => {
+    // An interrupted build's last words ("Build canceled.") would contradict the reason already recorded.
+    if (interrupted.has(deploymentId)) return;
+    if (typeof event === "object" && event !== null && "seq" in event && typeof event.seq === "number")
+      lastSeq.set(deploymentId, Math.max(lastSeq.get(deploymentId) ?? 0, event.seq));
+    await bus.publish("build-events", deploymentId, event);
+  };
   let stopped = false;
   let claiming = false;
+  let claimed: Promise<void> = Promise.resolve();
 
   // Through the bus like any other status: the worker applies it and live watchers see it.
   const fail = (d: Deployment, reason: string) =>
@@ -106,7 +122,7 @@ export function startLauncher(deps: LauncherDeps): Launcher {
     try {
       job = await jobFor(deployment, project);
     } catch (error) {
-      console.error(`launcher: could not prepare ${deployment.id}:`, error);
+      log.error("launcher: could not prepare a build", { deploymentId: deployment.id, error });
       return fail(deployment, "could not prepare the build (see the server log)");
     }
     const build = runner.start(job, publish(deployment.id));
@@ -114,10 +130,14 @@ export function startLauncher(deps: LauncherDeps): Launcher {
     // The builder enforces the limit step by step; this catches a step that hangs past it (e.g. a clone).
     const timer = setTimeout(() => build.stop("timeout"), job.limits.timeoutMs + 15_000);
     build.done
-      .catch((error: unknown) => console.error(`launcher: build ${deployment.id} failed to run:`, error))
+      .catch((error: unknown) =>
+        log.error("launcher: a build failed to run", { deploymentId: deployment.id, error }),
+      )
       .finally(() => {
         clearTimeout(timer);
         running.delete(deployment.id);
+        lastSeq.delete(deployment.id);
+        interrupted.delete(deployment.id);
         if (job.cacheDir) boundCache(job.cacheDir, config.build.cacheMb);
         wake();
       });
@@ -128,17 +148,25 @@ export function startLauncher(deps: LauncherDeps): Launcher {
     claiming = true;
     try {
       while (!stopped && running.size < config.build.concurrency) {
-        const next = await store.deployments.claimNext(workerId, new Date().toISOString());
+        // MAX_CONCURRENT_BUILDS_PER_USER is checked in the claim itself, so it holds across workers.
+        const next = await store.deployments.claimNext(
+          workerId,
+          new Date().toISOString(),
+          config.build.maxPerUser,
+        );
         if (!next) break;
         await launch(next.deployment, next.project);
       }
     } catch (error) {
-      console.error("launcher: claim failed:", error);
+      log.error("launcher: claim failed", { error });
     } finally {
       claiming = false;
     }
   };
-  const wake = () => void claim();
+  // stop() waits for a claim in flight: what it took is launched (and then drained) rather than left behind.
+  const wake = () => {
+    if (!claiming) claimed = claim();
+  };
 
   /** Cancels builds whose deployment was ended elsewhere (the cancel API, the reaper, another worker). */
   const watch = async () => {
@@ -148,46 +176,93 @@ export function startLauncher(deps: LauncherDeps): Launcher {
     }
   };
 
-  /** Fails builds nobody is running: no heartbeat within the timeout, or (exclusive) left over from before a restart. */
+  /** Ends a build a restart interrupted, and queues it again (see src/build/interrupted.ts). */
+  const requeue = async (d: Deployment, why: string): Promise<string | null> => {
+    const { ended, rebuild } = await endInterrupted(deps, d, why);
+    if (ended) log.warn(`launcher: ${ended.statusReason ?? why}`, { deploymentId: d.id });
+    return ended ? (rebuild?.id ?? "") : null;
+  };
+
+  /**
+   * Ends builds nobody is running: no heartbeat within the timeout (FAIL), or (exclusive) left over from
+   * before a restart (FAIL and queued again: a platform restart should not cost a deployment).
+   */
   const reap = async (all: boolean) => {
     const before = new Date(
       all ? Date.now() + 1000 : Date.now() - config.build.heartbeatTimeoutSeconds * 1000,
     );
     for (const d of await store.deployments.stale(before.toISOString())) {
       if (running.has(d.id)) continue;
-      await fail(
-        d,
-        all
-          ? "the platform restarted while this build was running"
-          : `lost contact with the builder (no sign of life for ${config.build.heartbeatTimeoutSeconds} s)`,
-      );
+      if (all) await requeue(d, "the platform restarted while this build was running");
+      else
+        await fail(
+          d,
+          `lost contact with the builder (no sign of life for ${config.build.heartbeatTimeoutSeconds} s)`,
+        );
     }
   };
 
+  /** Shutdown with the build still running: recorded first, then the builder is stopped and its last words dropped. */
+  const interrupt = async (id: string, build: RunningBuild) => {
+    try {
+      const d = await store.deployments.find(id);
+      const rebuild =
+        d && !isTerminal(d.status) ? await requeue(d, "the platform restarted during this build") : null;
+      if (rebuild !== null) {
+        const seq = (lastSeq.get(id) ?? 0) + 1;
+        const text = rebuild
+          ? `Stopped: the platform is restarting. This build is queued again as ${rebuild}.`
+          : "Stopped: the platform is restarting.";
+        await bus.publish("build-events", id, {
+          type: "log",
+          deploymentId: id,
+          seq,
+          stream: "system",
+          text,
+          at: new Date().toISOString(),
+        });
+        interrupted.add(id);
+      }
+    } catch (error) {
+      // Left IN_PROGRESS: the next start (embedded) or the heartbeat reaper (shared store) ends it.
+      log.error("launcher: could not record the interruption of a build", { deploymentId: id, error });
+    }
+    build.stop("canceled");
+  };
+
   const started = (async () => {
-    if (deps.exclusive) await reap(true).catch((e: unknown) => console.error("launcher: reap failed:", e));
+    if (deps.exclusive)
+      await reap(true).catch((e: unknown) => log.error("launcher: reap failed", { error: e }));
     wake();
   })();
   const ticker = setInterval(() => {
     wake();
-    void watch().catch((e: unknown) => console.error("launcher: watch failed:", e));
+    void watch().catch((e: unknown) => log.error("launcher: watch failed", { error: e }));
   }, deps.pollMs ?? 1000);
   const reaper = setInterval(() => {
-    void reap(false).catch((e: unknown) => console.error("launcher: reap failed:", e));
+    void reap(false).catch((e: unknown) => log.error("launcher: reap failed", { error: e }));
   }, 5000);
 
   return {
     wake,
     active: () => [...running.keys()],
-    async stop() {
+    async stop(graceMs = 0) {
       stopped = true;
+      await started;
+      await claimed;
+      // Running builds may finish meanwhile (the ticker still notices cancels, the reaper lost builders).
+      const deadline = Date.now() + graceMs;
+      if (running.size > 0 && graceMs > 0)
+        log.info(
+          `launcher: waiting up to ${Math.ceil(graceMs / 1000)} s for ${running.size} build(s) to finish`,
+        );
+      while (running.size > 0 && Date.now() < deadline) {
+        const ended = [...running.values()].map((b) => b.done.catch(() => undefined));
+        await Promise.race([...ended, Bun.sleep(Math.max(1, Math.min(250, deadline - Date.now())))]);
+      }
       clearInterval(ticker);
       clearInterval(reaper);
-      await started;
-      // Recorded first, so the builders' own "canceled" reports (refused: already terminal) do not mislead.
-      for (const id of running.keys())
-        await store.deployments.transition(id, "FAIL", "the platform shut down during this build");
-      for (const build of running.values()) build.stop("canceled");
+      await Promise.all([...running].map(([id, build]) => interrupt(id, build)));
       await Promise.all([...running.values()].map((b) => b.done.catch(() => undefined)));
     },
   };

@@ -1,4 +1,5 @@
-// Crash safety: kill -9 the platform mid-build; its builder dies with it, and after a restart the deployment is FAIL with a reason.
+// Crash safety: kill -9 the platform mid-build; its builder dies with it, and after a restart the deployment is
+// FAIL with a reason and queued again as a new deployment.
 
 import { afterAll, expect, test } from "bun:test";
 import { resolve } from "node:path";
@@ -47,7 +48,7 @@ async function serve(): Promise<string> {
   throw new Error(`serve exited early:\n${text}`);
 }
 
-test("kill -9 during a build: the build's processes die, and the restarted platform fails the deployment", async () => {
+test("kill -9 during a build: the build's processes die; the restarted platform fails the deployment and rebuilds it", async () => {
   await cli(["user", "create", "ops@example.com", "--password-stdin"], "a long password\n");
   const token = await cli(["token", "create", "ops@example.com"]);
   const call = async (base: string, method: string, path: string, body?: unknown) => {
@@ -100,4 +101,9 @@ test("kill -9 during a build: the build's processes die, and the restarted platf
   }
   expect(status.status).toBe("FAIL");
   expect(String(status.statusReason)).toContain("restarted");
+  // A platform restart does not cost the deployment: the same commit is queued again as a new one.
+  const rebuildId = /rebuilding it as (\S+)$/.exec(String(status.statusReason))?.[1];
+  const rebuild = await call(base, "GET", `/api/deployments/${rebuildId}`);
+  expect(rebuild.status === "QUEUED" || rebuild.status === "IN_PROGRESS").toBe(true);
+  expect(rebuild.commitSha).toBe(status.commitSha);
 }, 120_000);

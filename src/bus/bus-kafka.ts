@@ -3,7 +3,7 @@
 
 import { type Admin, Kafka, type LogEntry, logLevel, Partitioners, type SASLOptions } from "kafkajs";
 import type { KafkaConfig } from "../config.ts";
-import type { Bus, ConsumeOptions, Subscription, Topic } from "./bus.ts";
+import type { Bus, ConsumeOptions, Lag, Subscription, Topic } from "./bus.ts";
 import { keyedQueue } from "./keyed.ts";
 import { type PartitionTrack, partitionTrack } from "./offsets.ts";
 import { handleWithRetry } from "./retry.ts";
@@ -17,6 +17,8 @@ const COMMIT_EVERY_MS = 250;
 const MAX_IN_FLIGHT = 1_000;
 /** A consumer that crashed on an error kafkajs does not restart from is started again after this. */
 const RESTART_AFTER_MS = 5_000;
+/** Lag is asked of the broker at most this often (a scrape every few seconds costs two admin requests). */
+const LAG_CACHE_MS = 5_000;
 
 type Handler = (value: unknown, key: string) => Promise<void>;
 
@@ -72,6 +74,9 @@ export async function kafkaBus(config: KafkaConfig): Promise<Bus> {
   // Sends of one key wait for the previous one: a retried send can then never overtake a later one.
   const tails = new Map<string, Promise<void>>();
   const subscriptions = new Set<Subscription>();
+  /** What each live subscription consumes, for lag(). */
+  const consumed = new Map<Subscription, { topic: Topic; group: string }>();
+  let lagCache: { at: number; value: Promise<Lag[]> } | null = null;
 
   return {
     publish(topic, key, value) {
@@ -95,12 +100,26 @@ export async function kafkaBus(config: KafkaConfig): Promise<Bus> {
         subscribe(kafka, admin, topic, group, handler, options),
       );
       subscriptions.add(subscription);
+      consumed.set(subscription, { topic, group });
+      lagCache = null; // a new group shows at the next scrape
       return {
         async stop() {
           subscriptions.delete(subscription);
+          consumed.delete(subscription);
+          lagCache = null;
           await subscription.stop();
         },
       };
+    },
+    lag() {
+      if (lagCache && Date.now() - lagCache.at < LAG_CACHE_MS) return lagCache.value;
+      const value = readLag(admin, [...consumed.values()]);
+      lagCache = { at: Date.now(), value };
+      // A failed read is not cached: the next scrape asks again.
+      value.catch(() => {
+        if (lagCache?.value === value) lagCache = null;
+      });
+      return value;
     },
     async close() {
       await Promise.allSettled([...subscriptions].map((s) => s.stop()));
@@ -109,6 +128,27 @@ export async function kafkaBus(config: KafkaConfig): Promise<Bus> {
       await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
     },
   };
+}
+
+/** Per group: the partitions' high-water marks minus the group's committed offsets (none committed: 0). */
+async function readLag(admin: Admin, pairs: { topic: Topic; group: string }[]): Promise<Lag[]> {
+  const topics = [...new Set(pairs.map((p) => p.topic))];
+  const ends = new Map(
+    await Promise.all(topics.map(async (t) => [t, await admin.fetchTopicOffsets(t)] as const)),
+  );
+  return Promise.all(
+    pairs.map(async ({ topic, group }) => {
+      const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+      let messages = 0;
+      for (const end of ends.get(topic) ?? []) {
+        const committed = Number(
+          offsets?.partitions.find((p) => p.partition === end.partition)?.offset ?? -1,
+        );
+        if (committed >= 0) messages += Math.max(0, Number(end.high) - committed);
+      }
+      return { topic, group, messages };
+    }),
+  );
 }
 
 /** How long a consumer keeps trying to join while the broker's group coordinator is not ready yet. */

@@ -40,6 +40,11 @@ export function memoryBus(): Bus {
         },
       };
     },
+    async lag() {
+      return [...topics].flatMap(([topic, groups]) =>
+        [...groups].map(([group, queue]) => ({ topic, group, messages: queue.size })),
+      );
+    },
     async close() {
       await Promise.all([...topics.values()].flatMap((groups) => [...groups.values()].map((q) => q.drain())));
     },

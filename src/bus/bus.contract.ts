@@ -72,6 +72,45 @@ export function busContract(bus: BusUnderTest): void {
     );
 
     test(
+      "lag: what a group has not handled yet counts, and drops to zero once handled (/metrics)",
+      async () => {
+        const b = await bus.open();
+        const run = fresh();
+        const group = `t-${run}`;
+        let release: () => void = () => {};
+        const gate = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        let handled = 0;
+        const sub = await b.consume(topic, group, async (value) => {
+          if (!isMessage(value, run)) return;
+          await gate;
+          handled++;
+        });
+        const lagOf = async () =>
+          (await b.lag()).find((l) => l.topic === topic && l.group === group)?.messages;
+        expect(await lagOf()).toBe(0);
+        await publishAll(b, topic, run, [`${run}-k`], 3);
+        // Kafka's lag is read from the broker and cached a few seconds: the first read after publishing counts.
+        let lag = await lagOf();
+        const deadline = Date.now() + bus.timeoutMs;
+        while (lag !== 3 && Date.now() < deadline) {
+          await Bun.sleep(100);
+          lag = await lagOf();
+        }
+        expect(lag).toBe(3);
+        release();
+        await until("the messages handled", bus.timeoutMs, () => handled === 3);
+        const drained = Date.now() + bus.timeoutMs + 10_000;
+        while ((await lagOf()) !== 0 && Date.now() < drained) await Bun.sleep(250);
+        expect(await lagOf()).toBe(0);
+        await sub.stop();
+        expect(await lagOf()).toBeUndefined();
+      },
+      timeout + 10_000,
+    );
+
+    test(
       "a new group starts at the end: what was published before it subscribed is not replayed",
       async () => {
         const b = await bus.open();

@@ -13,6 +13,14 @@ export interface Subscription {
   stop(): Promise<void>;
 }
 
+/** How far one of this process's consumer groups is behind on a topic (for /metrics). */
+export interface Lag {
+  topic: Topic;
+  group: string;
+  /** Messages published and not yet handled (in-process) or not yet committed (Kafka) by the group. */
+  messages: number;
+}
+
 export interface Bus {
   /** Sends a message; messages with the same key are delivered in the order they were published. */
   publish(topic: Topic, key: string, value: unknown): Promise<void>;
@@ -27,6 +35,8 @@ export interface Bus {
     handler: (value: unknown, key: string) => Promise<void>,
     options?: ConsumeOptions,
   ): Promise<Subscription>;
+  /** The lag of every group this process consumes; Kafka's is read from the broker, cached a few seconds. */
+  lag(): Promise<Lag[]>;
   close(): Promise<void>;
 }
 

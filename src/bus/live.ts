@@ -3,15 +3,29 @@
 import type { LogLine } from "../store/logs.ts";
 import type { Deployment } from "../store/store.ts";
 
-export type LiveEvent = { kind: "log"; line: LogLine } | { kind: "status"; deployment: Deployment };
+/** `closing`: this process is shutting down; watchers end their streams and their clients reconnect elsewhere. */
+export type LiveEvent =
+  | { kind: "log"; line: LogLine }
+  | { kind: "status"; deployment: Deployment }
+  | { kind: "closing" };
 
 export interface Live {
   subscribe(deploymentId: string, listener: (event: LiveEvent) => void): () => void;
   publish(deploymentId: string, event: LiveEvent): void;
+  /** Sends `closing` to every watcher, and to each one that subscribes later; returns how many were told. */
+  close(): number;
 }
 
 export function createLive(): Live {
   const listeners = new Map<string, Set<(event: LiveEvent) => void>>();
+  let closed = false;
+  const tell = (listener: (event: LiveEvent) => void, event: LiveEvent) => {
+    try {
+      listener(event);
+    } catch (error) {
+      console.error("live: listener failed", error);
+    }
+  };
   return {
     subscribe(deploymentId, listener) {
       let set = listeners.get(deploymentId);
@@ -20,19 +34,21 @@ export function createLive(): Live {
         listeners.set(deploymentId, set);
       }
       set.add(listener);
+      // A stream opened while the server drains (an in-flight request) ends at once too, after its caller is set up.
+      if (closed) queueMicrotask(() => tell(listener, { kind: "closing" }));
       return () => {
         set.delete(listener);
-        if (set.size === 0) listeners.delete(deploymentId);
+        if (set.size === 0 && listeners.get(deploymentId) === set) listeners.delete(deploymentId);
       };
     },
     publish(deploymentId, event) {
-      for (const listener of listeners.get(deploymentId) ?? []) {
-        try {
-          listener(event);
-        } catch (error) {
-          console.error("live: listener failed", error);
-        }
-      }
+      for (const listener of listeners.get(deploymentId) ?? []) tell(listener, event);
+    },
+    close() {
+      closed = true;
+      const all = [...listeners.values()].flatMap((set) => [...set]);
+      for (const listener of all) tell(listener, { kind: "closing" });
+      return all.length;
     },
   };
 }

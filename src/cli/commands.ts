@@ -148,7 +148,7 @@ async function logs(api: Api, args: string[]): Promise<number> {
     await printLog(api, id, printLine);
     return 0;
   }
-  const final = await followLog(api, id, printLine);
+  const final = await followLog(api, id, printLine, (text) => void process.stderr.write(`${text}\n`));
   if (final.status === "READY") return 0;
   throw new CliError(`deployment ${final.id} ${final.status}: ${final.statusReason ?? "no reason given"}`, 1);
 }

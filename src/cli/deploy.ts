@@ -89,7 +89,8 @@ async function uploadOne(api: Api, file: CollectedFile): Promise<void> {
       if (error instanceof CliError && error.message.includes("does not match"))
         throw new CliError(`${file.path} changed while it was being uploaded: deploy again`, 1);
       if (!(error instanceof CliError && error.retryable) || attempt >= UPLOAD_ATTEMPTS) throw error;
-      await Bun.sleep(250 * attempt);
+      // Over the server's upload budget (429): wait as long as it says, within reason.
+      await Bun.sleep(Math.min(60_000, Math.max(250 * attempt, error.retryAfterMs ?? 0)));
     }
   }
 }
@@ -144,7 +145,7 @@ export async function deploy(api: Api, opts: DeployOptions, io: DeployIo): Promi
   let deployment = created.deployment;
   if (deployment.status !== "READY") {
     say(`Building ${deployment.id} on the server:`);
-    deployment = await followLog(api, deployment.id, (line) => say(line.text));
+    deployment = await followLog(api, deployment.id, (line) => say(line.text), say);
   }
   // A prebuilt deployment comes back READY with the project as it moved; a build has to be asked again.
   const after =

@@ -8,6 +8,8 @@ export class CliError extends Error {
     readonly exitCode: 1 | 2,
     /** A network failure or a server error: trying again may work. */
     readonly retryable = false,
+    /** The server's Retry-After (429: over a rate limit), in milliseconds. */
+    readonly retryAfterMs: number | null = null,
   ) {
     super(message);
     this.name = "CliError";
@@ -40,6 +42,11 @@ export async function failureOf(res: Response, url: string): Promise<CliError> {
     // not JSON
   }
   if (res.status >= 500) return new CliError(`${url} failed: ${message ?? `HTTP ${res.status}`}`, 1, true);
+  if (res.status === 429) {
+    const seconds = Number(res.headers.get("retry-after"));
+    const wait = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : null;
+    return new CliError(`${url}: ${message ?? "too many requests"}`, 1, true, wait);
+  }
   if (message === null || (res.status === 404 && message === "no such route"))
     return new CliError(
       `${url} answered HTTP ${res.status}, not as the minivercel API: check the server URL`,

@@ -1,9 +1,11 @@
 // The dashboard: server-rendered pages with htmx, served by the api role for every path outside /api.
 
 import { Elysia } from "elysia";
+import type { PeerAddress } from "../api/client-address.ts";
 import type { Deps } from "../deps.ts";
 import { accountRoutes } from "./account.tsx";
 import { assetRoutes } from "./assets.ts";
+import { dashboardBodyLimit } from "./body-limit.ts";
 import { deploymentRoutes } from "./deployments.tsx";
 import { dashboardError } from "./errors.tsx";
 import { projectRoutes } from "./projects.tsx";
@@ -15,14 +17,22 @@ import { signInRoutes } from "./sign-in.tsx";
 
 export type DashboardDeps = Pick<
   Deps,
-  "config" | "store" | "logs" | "live" | "sealer" | "artifacts" | "gc" | "bus"
+  "config" | "store" | "logs" | "live" | "sealer" | "artifacts" | "gc" | "bus" | "log"
 >;
 
-export function createDashboard(deps: DashboardDeps) {
+export interface DashboardOptions {
+  /** The socket address of a request, for sign-in throttling per address (roles.ts: Bun's server.requestIP). */
+  peer?: PeerAddress;
+  /** The sign-in throttle's clock (tests move it instead of waiting). */
+  now?: () => number;
+}
+
+export function createDashboard(deps: DashboardDeps, options: DashboardOptions = {}) {
   return new Elysia()
-    .onError({ as: "global" }, ({ error, code, request }) => dashboardError(error, code, request))
+    .onError({ as: "global" }, ({ error, code, request }) => dashboardError(error, code, request, deps.log))
+    .use(dashboardBodyLimit())
     .use(assetRoutes())
-    .use(signInRoutes(deps))
+    .use(signInRoutes(deps, options.peer, options.now))
     .use(accountRoutes(deps))
     .use(projectRoutes(deps))
     .use(settingsRoutes(deps))

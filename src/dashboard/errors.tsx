@@ -5,6 +5,8 @@ import { ValidationError } from "elysia";
 import { ErrorPage } from "../../views/pages/error.tsx";
 import { AppError } from "../errors.ts";
 import { readCookie, SESSION_COOKIE } from "../identity/authenticate.ts";
+import { requestIdOf } from "../observe/http.ts";
+import type { Logger } from "../observe/log.ts";
 import { assetUrls } from "./assets.ts";
 import { html, isHtmx, redirect } from "./respond.ts";
 import { clearSessionCookie } from "./session.ts";
@@ -37,7 +39,7 @@ function page(request: Request, status: number, message: string): Response {
 }
 
 /** Maps anything a dashboard route throws to a response; `code` is Elysia's error code. */
-export function dashboardError(error: unknown, code: unknown, request: Request): Response {
+export function dashboardError(error: unknown, code: unknown, request: Request, log: Logger): Response {
   if (error instanceof AppError) {
     if (error.status === 401) {
       const { pathname, search } = new URL(request.url);
@@ -59,6 +61,11 @@ export function dashboardError(error: unknown, code: unknown, request: Request):
       ? error.status
       : 500;
   if (status >= 400 && status < 500) return page(request, status, "The request could not be handled.");
-  console.error("dashboard: unhandled error", error);
+  log.error("dashboard: unhandled error", {
+    requestId: requestIdOf(request),
+    method: request.method,
+    path: new URL(request.url).pathname,
+    error,
+  });
   return page(request, 500, "An unexpected error occurred. It has been logged; please try again.");
 }

@@ -4,6 +4,7 @@
 import { Elysia, t } from "elysia";
 import type { FormErrors, FormValues } from "../../views/components/field.tsx";
 import { SettingsPage, type SettingsSection } from "../../views/pages/settings.tsx";
+import { verificationRecord, verifyDomain } from "../deploy/domains.ts";
 import { listEnvVars, removeEnvVar, setEnvVar } from "../deploy/env.ts";
 import { deleteProject, getProject, updateProject } from "../deploy/projects.ts";
 import type { Deps } from "../deps.ts";
@@ -17,7 +18,7 @@ import { html, redirect } from "./respond.ts";
 import { requireSession } from "./session.ts";
 
 const Id = t.Object({ id: t.String({ maxLength: 64 }) });
-const SECTIONS = ["general", "build", "domains", "env", "delete"] as const;
+const SECTIONS = ["general", "build", "domains", "verify", "env", "delete"] as const;
 const isSection = (value: string | null): value is SettingsSection =>
   value !== null && (SECTIONS as readonly string[]).includes(value);
 const SettingsForm = t.Object({
@@ -58,6 +59,7 @@ export function settingsRoutes({
         productionUrl={productionUrl(project, config)}
         baseDomain={config.baseDomain}
         env={await listEnvVars(store, user.id, project.id)}
+        domainRecord={verificationRecord(project)}
         section={submitted?.section ?? savedSection}
         saved={savedSection !== null}
         values={submitted?.values ?? {}}
@@ -121,6 +123,16 @@ export function settingsRoutes({
         );
       },
       { params: Id, body: SettingsForm },
+    )
+    .post(
+      "/projects/:id/domain/verify",
+      ({ user, csrf, params, request }) =>
+        attempt({ user, csrf, id: params.id, request }, "verify", {}, {}, async () => {
+          // The same function the API's POST /api/projects/:id/domain/verify calls.
+          await verifyDomain({ store, bus, config }, user.id, params.id);
+          return `/projects/${params.id}/settings#verify`;
+        }),
+      { params: Id, body: t.Object({ ...CsrfField }) },
     )
     .post(
       "/projects/:id/env",

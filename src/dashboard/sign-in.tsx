@@ -3,9 +3,11 @@
 
 import { Elysia, t } from "elysia";
 import { LoginPage, SetupPage } from "../../views/pages/sign-in.tsx";
+import { clientAddress, type PeerAddress } from "../api/client-address.ts";
 import type { Deps } from "../deps.ts";
-import { conflict } from "../errors.ts";
+import { AppError, conflict, RateLimited } from "../errors.ts";
 import { createSession, createUser, verifyLogin } from "../identity/accounts.ts";
+import { createLoginThrottle } from "../identity/login-throttle.ts";
 import { chromeFor } from "./assets.ts";
 import { safeNext } from "./errors.tsx";
 import { CsrfField, errorStatus, formErrors, Text, valuesOf } from "./forms.ts";
@@ -19,7 +21,25 @@ const Credentials = t.Object({ ...CsrfField, email: Text(400), password: Text(11
 const seeOther = (location: string) =>
   new Response(null, { status: 303, headers: securityHeaders({ location }) });
 
-export function signInRoutes({ config, store }: Pick<Deps, "config" | "store">) {
+export function signInRoutes(
+  { config, store }: Pick<Deps, "config" | "store">,
+  peer?: PeerAddress,
+  now?: () => number,
+) {
+  const throttle = createLoginThrottle(store, config.limits, now);
+  /** Checks the lockouts before the password (no guess is tried while locked), and counts a wrong one. */
+  const login = async (request: Request, email: string, password: string) => {
+    const address = clientAddress(request, peer, config.limits.trustProxyHops);
+    await throttle.check(email, address);
+    try {
+      const user = await verifyLogin(store, email, password);
+      await throttle.succeeded(email);
+      return user;
+    } catch (error) {
+      if (error instanceof AppError && error.code === "unauthorized") await throttle.failed(email, address);
+      throw error;
+    }
+  };
   // Setup creates the first account only: concurrent submissions are serialized so only one can win.
   let setupQueue: Promise<unknown> = Promise.resolve();
   const firstUser = (email: string, password: string) => {
@@ -89,7 +109,7 @@ export function signInRoutes({ config, store }: Pick<Deps, "config" | "store">) 
         "/login",
         async ({ request, body }) => {
           try {
-            const user = await verifyLogin(store, body.email ?? "", body.password ?? "");
+            const user = await login(request, body.email ?? "", body.password ?? "");
             return await signedIn(request, user.id, body.next ?? "/");
           } catch (error) {
             const errors = formErrors(error, LABELS);
@@ -104,7 +124,9 @@ export function signInRoutes({ config, store }: Pick<Deps, "config" | "store">) 
                 next={safeNext(body.next)}
               />
             );
-            return html(page, errorStatus(error));
+            const retry: Record<string, string> =
+              error instanceof RateLimited ? { "retry-after": String(error.retryAfterSeconds) } : {};
+            return html(page, errorStatus(error), retry);
           }
         },
         { body: Credentials },

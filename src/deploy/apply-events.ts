@@ -3,10 +3,13 @@
 import { type BuildEvent, parseBuildEvent } from "../../schema/events.ts";
 import type { Bus, Subscription } from "../bus/bus.ts";
 import type { Live } from "../bus/live.ts";
+import type { Logger } from "../observe/log.ts";
+import { type Metrics, recordBuild } from "../observe/metrics.ts";
 import type { Artifacts } from "../store/artifacts.ts";
 import type { Logs } from "../store/logs.ts";
 import type { Deployment, Store } from "../store/store.ts";
 import { announceRoutes } from "./announce.ts";
+import { isTerminal } from "./status.ts";
 
 export interface ApplyDeps {
   bus: Bus;
@@ -14,6 +17,8 @@ export interface ApplyDeps {
   logs: Logs;
   live: Live;
   artifacts: Artifacts;
+  metrics: Metrics;
+  log: Logger;
 }
 
 /** Why an event was refused; recorded so forged or broken builders are visible to the operator. */
@@ -73,6 +78,8 @@ export async function applyBuildEvent(
     case "status": {
       const changed = await applyStatus(deps, event);
       if (!changed) return;
+      // Counted only by the call whose transition applied: a duplicate or late event returned null above.
+      if (isTerminal(changed.status)) recordBuild(deps.metrics, changed);
       deps.live.publish(changed.id, { kind: "status", deployment: changed });
       // A new READY deployment is a new immutable URL, maybe a new preview or production: proxies reload.
       if (changed.status === "READY") await announceRoutes(deps.bus, changed.projectId);
@@ -104,7 +111,7 @@ export function startEventWorkers(deps: ApplyDeps, concurrency = 50): Promise<Su
     "workers",
     (value) =>
       applyBuildEvent(deps, value, (rejection) => {
-        console.warn(`worker: rejected build event: ${rejection.reason}`);
+        deps.log.warn("worker: rejected build event", { reason: rejection.reason });
         void recordRejection(deps.store, "bus", rejection);
       }),
     { concurrency },

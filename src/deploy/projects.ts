@@ -5,25 +5,33 @@ import type { Deps } from "../deps.ts";
 import { AppError, invalid, notFound } from "../errors.ts";
 import type { Project, ProjectSettings, Store } from "../store/store.ts";
 import { announceRoutes } from "./announce.ts";
+import { trustDomainIfUnchecked } from "./domains.ts";
 import { derivedSubdomain, normalizeSettings, withDefaults } from "./settings.ts";
 
-type Rules = Pick<Config, "baseDomain" | "allowLocalGit">;
+type Rules = Pick<Config, "baseDomain" | "allowLocalGit" | "domains">;
 
 export async function createProject(
   store: Store,
-  rules: Rules,
+  rules: Rules & { limits: Pick<Config["limits"], "maxProjectsPerUser"> },
   userId: string,
   input: Partial<ProjectSettings>,
 ): Promise<Project> {
   const settings = withDefaults(normalizeSettings(input, rules, "create"));
+  // MAX_PROJECTS_PER_USER: the store counts and inserts atomically, so racing creations cannot pass it.
+  const max = rules.limits.maxProjectsPerUser;
+  let project: Project;
   try {
-    return await store.projects.create({ userId, ...settings });
+    project = await store.projects.create({ userId, ...settings }, max);
   } catch (error) {
     // A subdomain we derived from the name (not one the user chose) retries with a suffix when taken.
     const derived = input.subDomain === undefined && error instanceof AppError && error.field === "subDomain";
     if (!derived) throw error;
-    return store.projects.create({ userId, ...settings, subDomain: derivedSubdomain(settings.name, true) });
+    project = await store.projects.create(
+      { userId, ...settings, subDomain: derivedSubdomain(settings.name, true) },
+      max,
+    );
   }
+  return trustDomainIfUnchecked(store, rules, project);
 }
 
 export async function getProject(store: Store, userId: string, id: string): Promise<Project> {
@@ -54,8 +62,9 @@ export async function updateProject(
     if (keep) return current;
     throw invalid("nothing to change: send at least one setting");
   }
-  const project = await store.projects.update(userId, id, settings);
-  if (!project) throw notFound("project");
+  const updated = await store.projects.update(userId, id, settings);
+  if (!updated) throw notFound("project");
+  const project = await trustDomainIfUnchecked(store, rules, updated);
   await announceRoutes(bus, project.id);
   return project;
 }

@@ -5,11 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Deps } from "../deps.ts";
 import { hashSecret, TOKEN_PREFIX } from "../identity/accounts.ts";
+import { requestIdOf } from "../observe/http.ts";
 import type { Project, Store, User } from "../store/store.ts";
 import { deployPush, parseRefUpdates } from "./push.ts";
 import { ensurePushRepo, gitEnv, gitRoot, PUSH_DIR_ENV } from "./repos.ts";
 
-type GitDeps = Pick<Deps, "store" | "config">;
+type GitDeps = Pick<Deps, "store" | "config" | "log">;
 
 /** The smart-protocol endpoints; the dumb protocol's file paths are not served. */
 const ROUTE = /^\/git\/([a-z0-9-]{1,63})\.git\/(info\/refs|git-upload-pack|git-receive-pack)$/;
@@ -125,6 +126,7 @@ function answerHook(
   user: User,
   project: Project,
   exited: Promise<number>,
+  requestId: string | null,
 ): Promise<void> {
   const refs = join(dir, "refs");
   return (async () => {
@@ -144,7 +146,7 @@ function answerHook(
         parseRefUpdates(readFileSync(refs, "utf8")),
       );
     } catch (error) {
-      console.error(`git: could not deploy the push to ${project.id}:`, error);
+      deps.log.error("git: could not deploy a push", { projectId: project.id, requestId, error });
       lines = ["minivercel: the push was stored but could not be deployed (see the server log)"];
     }
     writeFileSync(join(dir, "reply.tmp"), lines.map((l) => `${l}\n`).join(""));
@@ -204,10 +206,13 @@ export function createGitBackend(deps: GitDeps): (request: Request) => Promise<R
     });
     void pipeBody(request.body, proc.stdin);
     void new Response(proc.stderr).text().then((err) => {
-      if (err.trim()) console.error(`git http-backend (${project.id}): ${err.trim()}`);
+      if (err.trim()) {
+        const requestId = requestIdOf(request);
+        deps.log.warn("git http-backend", { projectId: project.id, requestId, stderr: err.trim() });
+      }
     });
     if (pushDir) {
-      const hook = answerHook(deps, pushDir, user, project, proc.exited);
+      const hook = answerHook(deps, pushDir, user, project, proc.exited, requestIdOf(request));
       void Promise.all([hook, proc.exited]).finally(() => rmSync(pushDir, { recursive: true, force: true }));
     }
     return cgiResponse(proc.stdout);

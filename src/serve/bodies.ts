@@ -9,6 +9,8 @@ import { lru } from "./lru.ts";
 export interface Bodies {
   /** The blob in memory (small) or as a streamable handle (large); null when the store does not have it. */
   get(hash: string, size: number): Blob | null | Promise<Blob | null>;
+  /** Lookups of small blobs answered from memory (hits) or read from the store (misses), for /metrics. */
+  stats(): { hits: number; misses: number };
 }
 
 export interface BodiesOptions {
@@ -33,6 +35,7 @@ export function createBodies(artifacts: Pick<Artifacts, "getBlob">, options: Bod
   const cache = lru<string, Blob>(options.maxBytes, (blob) => blob.size);
   const handles = lru<string, { blob: Blob; until: number }>(MAX_HANDLES);
   const pending = new Map<string, Promise<Blob | null>>();
+  const stats = { hits: 0, misses: 0 };
 
   async function load(hash: string, size: number): Promise<Blob | null> {
     const blob = await artifacts.getBlob(hash);
@@ -56,7 +59,11 @@ export function createBodies(artifacts: Pick<Artifacts, "getBlob">, options: Bod
     get(hash, size) {
       if (size <= options.maxItemBytes) {
         const cached = cache.get(hash);
-        if (cached !== undefined) return cached;
+        if (cached !== undefined) {
+          stats.hits++;
+          return cached;
+        }
+        stats.misses++;
       } else {
         const handle = handles.get(hash);
         if (handle !== undefined && handle.until > performance.now()) return handle.blob;
@@ -68,5 +75,6 @@ export function createBodies(artifacts: Pick<Artifacts, "getBlob">, options: Bod
       }
       return loading;
     },
+    stats: () => ({ ...stats }),
   };
 }

@@ -58,9 +58,8 @@ export function page(kind: PageKind, method = "GET"): Response {
     ...SECURITY_HEADERS,
   };
   if (status === 405) headers.allow = "GET, HEAD";
-  if (method === "HEAD") {
-    headers["content-length"] = String(Buffer.byteLength(body));
-    return new Response(null, { status, headers });
-  }
+  // Also on GET, where Bun would add it itself: the access log reads the size from here.
+  headers["content-length"] = String(Buffer.byteLength(body));
+  if (method === "HEAD") return new Response(null, { status, headers });
   return new Response(body, { status, headers });
 }

@@ -16,7 +16,13 @@ let api: Client;
 let userId: string;
 
 beforeAll(async () => {
-  deps = await testDeps({ MINIVERCEL_ROLE: "proxy", PROXY_PORT: "0", LISTEN_HOST: "127.0.0.1" });
+  deps = await testDeps({
+    MINIVERCEL_ROLE: "proxy",
+    PROXY_PORT: "0",
+    LISTEN_HOST: "127.0.0.1",
+    // 200 promote/rollback calls in well under a minute: more than the default write budget (src/api/rate-limit.ts).
+    RATE_LIMIT_USER_WRITES_PER_MINUTE: "1000",
+  });
   roles = await startRoles(deps);
   port = Number(/:(\d+)$/.exec(roles.urls.proxy ?? "")?.[1]);
   const { user, token } = await testUser(deps);

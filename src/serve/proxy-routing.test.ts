@@ -4,7 +4,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import { announceRoutes } from "../deploy/announce.ts";
 import type { Deps } from "../deps.ts";
+import { observe } from "../observe/http.ts";
+import { createLogger } from "../observe/log.ts";
 import type { Project } from "../store/store.ts";
 import { apiClient, type Client, testDeps, testUser } from "../testing.ts";
 import { deploySite, eventually, request, siteProject } from "./fixtures.ts";
@@ -67,6 +70,10 @@ describe("routing by Host", () => {
     const domain = `www.${crypto.randomUUID().slice(0, 8)}.example.com`;
     const project = await siteProject(deps, userId, { customDomain: domain });
     await deploySite(deps, project, { "index.html": "custom" });
+    // Not served until its owner verified it: claiming a domain proves nothing.
+    expect((await body(`http://${domain}/`)).text).toContain("No site here");
+    await deps.store.projects.markDomainVerified(project.id, domain);
+    await announceRoutes(deps.bus, project.id);
     expect(await body(`http://${domain}/`)).toEqual({ status: 200, text: "custom" });
     expect(await body(`http://${domain}/`, { host: `${domain.toUpperCase()}:8001` })).toEqual({
       status: 200,
@@ -192,17 +199,39 @@ describe("safety", () => {
   });
 });
 
-test("the access log (PROXY_ACCESS_LOG, off by default): one line per request, its parts quoted", async () => {
+test("the access log (PROXY_ACCESS_LOG, off by default): one JSON line per request, with its deployment", async () => {
   const lines: string[] = [];
-  const logged = await createProxy(deps, {
-    reconcileMs: 60_000,
-    accessLog: true,
-    logLine: (l) => lines.push(l),
-  });
+  const log = createLogger({ format: "json", level: "info", write: (line) => lines.push(line) });
+  const logged = await createProxy(deps, { reconcileMs: 60_000, accessLog: true });
+  const project = await siteProject(deps, userId);
+  const d = await deploySite(deps, project, { "index.html": "logged" });
+  await logged.reconcile();
+  const handler = observe(
+    "proxy",
+    logged.fetch,
+    { ...deps, log },
+    {
+      accessLog: true,
+      fields: (r, response) => logged.accessFields(r, response),
+    },
+  );
+  const send = (url: string) => handler(new Request(url, { headers: { host: new URL(url).host } }));
   try {
-    await request(logged, 'http://nothing.localhost/a%0Ab"c');
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^proxy "nothing\.localhost" GET "\/a%0Ab%22c" 400 \d+\.\dms$/);
+    // A newline or a quote in the path cannot forge a line: it stays inside one JSON string.
+    expect((await send('http://nothing.localhost/a%0Ab"c')).status).toBe(400);
+    expect((await send(productionUrl(project, deps.config))).status).toBe(200);
+    expect(lines).toHaveLength(2);
+    const [bad, good] = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(bad).toMatchObject({
+      msg: "access",
+      role: "proxy",
+      method: "GET",
+      path: "/a%0Ab%22c",
+      status: 400,
+    });
+    expect(bad?.deploymentId).toBeNull();
+    expect(good).toMatchObject({ status: 200, deploymentId: d.id, bytes: 6, path: "/" });
+    expect(typeof good?.requestId).toBe("string");
   } finally {
     await logged.stop();
   }

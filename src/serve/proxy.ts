@@ -2,20 +2,20 @@
 // (respond, bodies). Everything on the hot path is in memory; the store is read only on a cache miss.
 
 import type { Deps } from "../deps.ts";
+import { requestIdOf } from "../observe/http.ts";
 import { type Bodies, createBodies, DEFAULT_BODIES } from "./bodies.ts";
 import { page } from "./pages.ts";
 import { normalizeHost, normalizePath, rawPathOf, splitUrl } from "./request-target.ts";
 import { type Answer, answer, type Site } from "./resolve.ts";
-import { respond } from "./respond.ts";
+import { respond, type Served } from "./respond.ts";
 import { openRouteTable, type Route, type RouteTable } from "./route-table.ts";
 import { createSites, type Sites } from "./sites.ts";
 
 export interface ProxyOptions {
   reconcileMs: number;
   lookupTtlMs: number;
+  /** Remember which deployment answered each request, for the access log (PROXY_ACCESS_LOG). */
   accessLog: boolean;
-  /** Where access log lines go (stdout by default). */
-  logLine: (line: string) => void;
   /** Memory cache of small bodies, bytes. */
   cacheBytes: number;
   /** Bodies up to this size are kept in memory. */
@@ -27,10 +27,17 @@ export interface ProxyOptions {
 export interface SiteProxy {
   /** Synchronous when everything is in memory (most requests), so the hot path costs no promise. */
   fetch(request: Request): Response | Promise<Response>;
+  /**
+   * For the access log, after the response: the deployment that answered and the body's size (a Blob body
+   * carries no Content-Length yet). Empty when the access log is off.
+   */
+  accessFields(request: Request, response: Response): { deploymentId: string | null; bytes?: number };
   /** For Bun.serve's `error` option: a body that failed while being sent (e.g. a blob removed) -> 502 page. */
   error(error: Error): Response;
   /** Re-reads every project's routes now (tests; the proxy also does it every `reconcileMs`). */
   reconcile(): Promise<void>;
+  /** What a host routes to: automatic HTTPS orders certificates only for hosts that are served (src/tls/hosts.ts). */
+  route(host: string): Route | Promise<Route>;
   stop(): Promise<void>;
 }
 
@@ -56,8 +63,18 @@ function missingRoute(route: Exclude<Route, { kind: "site" }>, method: string): 
   return page(route.what === "deployment" ? "no-deployment" : "no-branch", method);
 }
 
+/** The size of the body respond() sent for `served`: the variant its Content-Encoding names, or its range. */
+function bodyBytes(served: Served, request: Request, response: Response): number | null {
+  if (request.method === "HEAD" || response.status === 304 || response.status === 416) return 0;
+  const range = /^bytes (\d+)-(\d+)\//.exec(response.headers.get("content-range") ?? "");
+  if (range) return Number(range[2]) - Number(range[1]) + 1;
+  const encoding = response.headers.get("content-encoding");
+  const variant = encoding === "br" ? served.br : encoding === "gzip" ? served.gzip : served.identity;
+  return variant?.size ?? null;
+}
+
 export async function createProxy(
-  deps: Pick<Deps, "config" | "store" | "artifacts" | "bus">,
+  deps: Pick<Deps, "config" | "store" | "artifacts" | "bus" | "metrics" | "log">,
   overrides: Partial<ProxyOptions> = {},
 ): Promise<SiteProxy> {
   const { config } = deps;
@@ -65,7 +82,6 @@ export async function createProxy(
     reconcileMs: config.proxy.reconcileSeconds * 1000,
     lookupTtlMs: 5000,
     accessLog: config.proxy.accessLog,
-    logLine: (line) => console.log(line),
     cacheBytes: config.proxy.cacheMb * 1024 * 1024,
     maxItemBytes: DEFAULT_BODIES.maxItemBytes,
     maxSites: 256,
@@ -77,6 +93,22 @@ export async function createProxy(
     maxBytes: options.cacheBytes,
     maxItemBytes: options.maxItemBytes,
   });
+  const log = deps.log.child({ role: "proxy" });
+  // Read at scrape time; a second proxy in the same process (tests) takes the series over.
+  const unwatch = deps.metrics.registry.collect(
+    "minivercel_proxy_cache_requests_total",
+    "Lookups of small files in the proxy's memory cache, by result (hit, miss).",
+    "counter",
+    () => {
+      const { hits, misses } = bodies.stats();
+      return [
+        { labels: { result: "hit" }, value: hits },
+        { labels: { result: "miss" }, value: misses },
+      ];
+    },
+  );
+  /** request -> what answered it, for the access log; weak, so nothing outlives its request. */
+  const answeredBy = new WeakMap<Request, { deploymentId: string; served?: Served }>();
 
   // Host header values repeat; remember their normalized form (bounded), the last one without even hashing it.
   const hosts = new Map<string, string | null>();
@@ -112,18 +144,28 @@ export async function createProxy(
   function routed(route: Route, request: Request, path: string): Response | Promise<Response> {
     const method = request.method;
     if (route.kind !== "site") return missingRoute(route, method);
+    if (options.accessLog) answeredBy.set(request, { deploymentId: route.deploymentId });
     const loaded = sites.get(route.deploymentId);
     if (loaded instanceof Promise) {
       return loaded.then(
         (site) => (site === null ? page("missing-files", method) : serve(site, route, request, path)),
         (error: unknown) => {
-          console.error(`proxy: cannot load deployment ${route.deploymentId}:`, error);
+          log.error("cannot load deployment", {
+            requestId: requestIdOf(request),
+            deploymentId: route.deploymentId,
+            error,
+          });
           return page("missing-files", method);
         },
       );
     }
     if (loaded === null) return page("missing-files", method);
     return serve(loaded, route, request, path);
+  }
+
+  function sendFile(served: Served, deploymentId: string, request: Request): Response | Promise<Response> {
+    if (options.accessLog) answeredBy.set(request, { deploymentId, served });
+    return respond(served, request, bodies);
   }
 
   function serve(
@@ -135,54 +177,51 @@ export async function createProxy(
     const found = answer(site, path);
     switch (found.kind) {
       case "file":
-        return respond(found.served, request, bodies);
+        return sendFile(found.served, route.deploymentId, request);
       case "redirect":
         return redirect(found, splitUrl(request.url).search);
       case "missing": {
-        if (found.notFound) return respond(found.notFound, request, bodies);
+        if (found.notFound) return sendFile(found.notFound, route.deploymentId, request);
         if (found.spa && route.project.spaFallback && wantsPage(path, request))
-          return respond(found.spa, request, bodies);
+          return sendFile(found.spa, route.deploymentId, request);
         return page("not-found", request.method);
       }
     }
   }
 
-  const failed = (method: string) => (error: unknown) => {
-    console.error("proxy: request failed:", error);
-    return page("error", method);
+  const failed = (request: Request) => (error: unknown) => {
+    log.error("request failed", { requestId: requestIdOf(request), error });
+    return page("error", request.method);
   };
 
-  function log(request: Request, response: Response, started: number): Response {
-    const ms = (performance.now() - started).toFixed(1);
-    // JSON strings: a request cannot forge log lines with newlines or quotes.
-    const host = JSON.stringify(request.headers.get("host") ?? "");
-    const path = JSON.stringify(rawPathOf(request.url));
-    options.logLine(`proxy ${host} ${request.method} ${path} ${response.status} ${ms}ms`);
-    return response;
-  }
-
+  // The access log line itself is written by the wrapper every role shares (src/observe/http.ts).
   function fetch(request: Request): Response | Promise<Response> {
-    const started = options.accessLog ? performance.now() : 0;
     let result: Response | Promise<Response>;
     try {
       result = handle(request);
     } catch (error) {
-      result = failed(request.method)(error);
+      result = failed(request)(error);
     }
-    if (result instanceof Promise) result = result.catch(failed(request.method));
-    if (!options.accessLog) return result;
-    return result instanceof Promise
-      ? result.then((r) => log(request, r, started))
-      : log(request, result, started);
+    if (result instanceof Promise) result = result.catch(failed(request));
+    return result;
   }
 
   return {
     fetch,
+    accessFields(request, response) {
+      const found = answeredBy.get(request);
+      const bytes = found?.served ? bodyBytes(found.served, request, response) : null;
+      return { deploymentId: found?.deploymentId ?? null, ...(bytes !== null && { bytes }) };
+    },
     error(error) {
-      console.error("proxy: response failed:", error);
+      log.error("response failed", { error });
       return page("missing-files");
     },
     reconcile: () => table.reconcile(),
-    stop: () => table.stop(),
+    route: (host) => table.lookup(host),
+    async stop() {
+      unwatch();
+      await table.stop();
+    },
   };
 }

@@ -48,14 +48,15 @@ const SLUG = /^[a-z0-9-]{1,63}$/;
 const sameRoute = (a: ProjectRoute, b: ProjectRoute) =>
   a.subDomain === b.subDomain &&
   a.customDomain === b.customDomain &&
+  a.customDomainVerifiedAt === b.customDomainVerifiedAt &&
   a.productionDeploymentId === b.productionDeploymentId &&
   a.spaFallback === b.spaFallback;
 
 export async function openRouteTable(
-  deps: Pick<Deps, "store" | "bus" | "config">,
+  deps: Pick<Deps, "store" | "bus" | "config" | "log">,
   options: RouteTableOptions,
 ): Promise<RouteTable> {
-  const { store, bus, config } = deps;
+  const { store, bus, config, log } = deps;
   const byId = new Map<string, Entry>();
   const bySub = new Map<string, Entry>();
   const byDomain = new Map<string, Entry>();
@@ -87,7 +88,9 @@ export async function openRouteTable(
     const entry: Entry = { route, lookups: reuse ? current.lookups : new Map() };
     byId.set(id, entry);
     bySub.set(route.subDomain, entry);
-    if (route.customDomain) byDomain.set(route.customDomain.toLowerCase(), entry);
+    // A custom domain is served only once its owner proved control of it (src/deploy/domains.ts).
+    if (route.customDomain && route.customDomainVerifiedAt)
+      byDomain.set(route.customDomain.toLowerCase(), entry);
   }
 
   async function reconcile() {
@@ -108,6 +111,7 @@ export async function openRouteTable(
       id: project.id,
       subDomain: project.subDomain,
       customDomain: project.customDomain,
+      customDomainVerifiedAt: project.customDomainVerifiedAt,
       productionDeploymentId: project.productionDeploymentId,
       spaFallback: project.spaFallback,
     };
@@ -200,16 +204,16 @@ export async function openRouteTable(
     async (value) => {
       const change = parseRouteChange(value);
       if (!change) {
-        console.warn("proxy: ignored a malformed route-changes message");
+        log.warn("proxy: ignored a malformed route-changes message");
         return;
       }
       try {
         await reload(change.projectId);
       } catch (error) {
-        console.error(
-          `proxy: reloading the routes of project ${change.projectId} failed (reconcile will retry):`,
+        log.error("proxy: reloading a project's routes failed (reconcile will retry)", {
+          projectId: change.projectId,
           error,
-        );
+        });
       }
     },
   );
@@ -219,7 +223,7 @@ export async function openRouteTable(
     reconciling = true;
     reconcile()
       .catch((error: unknown) =>
-        console.error("proxy: route reconcile failed; serving the last known routes:", error),
+        log.error("proxy: route reconcile failed; serving the last known routes", { error }),
       )
       .finally(() => {
         reconciling = false;

@@ -7,7 +7,8 @@
 import type { Config } from "../config.ts";
 import { branchSlug } from "../deploy/names.ts";
 
-type UrlConfig = Pick<Config, "baseDomain" | "proxyPort">;
+/** `https` is optional: with automatic HTTPS on (src/tls/), site URLs are https on HTTPS_PORT. */
+type UrlConfig = Pick<Config, "baseDomain" | "proxyPort"> & Partial<Pick<Config, "https">>;
 
 const LABEL_MAX = 63;
 
@@ -24,6 +25,7 @@ export function branchHostSlug(subDomain: string, branch: string): { slug: strin
 }
 
 function origin(host: string, config: UrlConfig): string {
+  if (config.https) return `https://${host}${config.https.port === 443 ? "" : `:${config.https.port}`}`;
   // Port 80 is implied; any other port (8001 by default) is part of the URL users click.
   const port = config.proxyPort === 80 ? "" : `:${config.proxyPort}`;
   return `http://${host}${port}`;

@@ -196,6 +196,9 @@ test("s3: the local cache serves a blob after its object is gone, and survives a
   expect(await openS3Artifacts(config).getBlob(a.hash)).toBeNull();
   expect(await ((await store.getBlob(a.hash)) as Blob).text()).toBe(new TextDecoder().decode(a.data));
   expect(await store.getBlob(b.hash)).toBeNull();
+  // For /metrics: a then a again (hit), then b (miss); without a cache there is nothing to count.
+  expect(store.cacheStats?.()).toEqual({ hits: 1, misses: 2 });
+  expect(openS3Artifacts(config).cacheStats).toBeUndefined();
   const restarted = openS3Artifacts(config, { cacheDir });
   expect(await ((await restarted.getBlob(a.hash)) as Blob).text()).toBe(new TextDecoder().decode(a.data));
 });

@@ -82,6 +82,7 @@ export function openS3Artifacts(config: S3Config, opts: S3ArtifactsOptions = {})
   /** One upload / one download per hash at a time in this process. */
   const uploads = new Map<string, Promise<void>>();
   const downloads = new Map<string, Promise<Blob | null>>();
+  const cacheStats = { hits: 0, misses: 0 };
 
   /** A plain Error naming the operation and the S3 error; the SDK's error (and so its request) is not kept. */
   function failure(op: string, key: string, e: unknown): Error {
@@ -207,6 +208,8 @@ export function openS3Artifacts(config: S3Config, opts: S3ArtifactsOptions = {})
   }
 
   return {
+    ...(cache && { cacheStats: () => ({ ...cacheStats }) }),
+
     async missing(hashes) {
       const unique = [...new Set(hashes)];
       for (const h of unique) assertSha256(h);
@@ -230,7 +233,11 @@ export function openS3Artifacts(config: S3Config, opts: S3ArtifactsOptions = {})
     async getBlob(hash) {
       assertSha256(hash);
       const cached = cache?.get(hash);
-      if (cached) return cached;
+      if (cached) {
+        cacheStats.hits++;
+        return cached;
+      }
+      if (cache) cacheStats.misses++;
       const running = downloads.get(hash);
       if (running) return running;
       const started = download(hash).finally(() => downloads.delete(hash));

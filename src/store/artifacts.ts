@@ -66,6 +66,8 @@ export interface Artifacts {
    * `storedBefore`: a blob claimed meanwhile by an upload stays. True when this call deleted it.
    */
   deleteBlob(hash: string, storedBefore: Date): Promise<boolean>;
+  /** Reads answered from, and past, a local blob cache (S3 with a cache directory only); for /metrics. */
+  cacheStats?(): { hits: number; misses: number };
 }
 
 export type ArtifactsConfig =

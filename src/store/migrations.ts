@@ -6,13 +6,20 @@ import pg003 from "../../schema/postgres/003_routing.sql" with { type: "text" };
 import pg004 from "../../schema/postgres/004_rejected_events.sql" with { type: "text" };
 import pg006 from "../../schema/postgres/006_preview_expiry.sql" with { type: "text" };
 import pg007 from "../../schema/postgres/007_webhooks.sql" with { type: "text" };
+import pg008 from "../../schema/postgres/008_domain_verification.sql" with { type: "text" };
+import pg009 from "../../schema/postgres/009_certificates.sql" with { type: "text" };
+import pg010 from "../../schema/postgres/010_limits.sql" with { type: "text" };
 import sqlite001 from "../../schema/sqlite/001_init.sql" with { type: "text" };
 import sqlite002 from "../../schema/sqlite/002_build_queue.sql" with { type: "text" };
 import sqlite003 from "../../schema/sqlite/003_routing.sql" with { type: "text" };
 import sqlite004 from "../../schema/sqlite/004_rejected_events.sql" with { type: "text" };
 import sqlite006 from "../../schema/sqlite/006_preview_expiry.sql" with { type: "text" };
 import sqlite007 from "../../schema/sqlite/007_webhooks.sql" with { type: "text" };
+import sqlite008 from "../../schema/sqlite/008_domain_verification.sql" with { type: "text" };
+import sqlite009 from "../../schema/sqlite/009_certificates.sql" with { type: "text" };
+import sqlite010 from "../../schema/sqlite/010_limits.sql" with { type: "text" };
 import { AppError } from "../errors.ts";
+import { VERSION } from "../version.ts";
 
 export interface Migration {
   version: number;
@@ -26,6 +33,9 @@ export const SQLITE_MIGRATIONS: Migration[] = [
   { version: 4, sql: sqlite004 },
   { version: 6, sql: sqlite006 },
   { version: 7, sql: sqlite007 },
+  { version: 8, sql: sqlite008 },
+  { version: 9, sql: sqlite009 },
+  { version: 10, sql: sqlite010 },
 ];
 export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 1, sql: pg001 },
@@ -34,6 +44,9 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 4, sql: pg004 },
   { version: 6, sql: pg006 },
   { version: 7, sql: pg007 },
+  { version: 8, sql: pg008 },
+  { version: 9, sql: pg009 },
+  { version: 10, sql: pg010 },
 ];
 
 /** Refuses to run against a database that a newer minivercel already migrated. */
@@ -42,7 +55,8 @@ export function assertNotNewer(applied: number, known: Migration[]): void {
   if (applied > latest) {
     throw new AppError(
       "internal",
-      `database schema version ${applied} is newer than this binary supports (${latest}); upgrade minivercel`,
+      `database schema version ${applied} is newer than this binary, minivercel ${VERSION}, supports ` +
+        `(${latest} at most): a newer minivercel migrated it; upgrade minivercel`,
     );
   }
 }

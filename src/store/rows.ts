@@ -20,6 +20,9 @@ export type Row = Record<string, unknown>;
 
 export const newId = (): string => crypto.randomUUID();
 export const nowIso = (): string => new Date().toISOString();
+/** A project's domain verification token: 128 random bits in hex, published by the owner in DNS. */
+export const newDomainToken = (): string =>
+  Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("hex");
 
 function str(row: Row, key: string): string {
   const v = row[key];
@@ -70,6 +73,14 @@ export function toSession(row: Row): Session {
   };
 }
 
+/** Verification belongs to the domain that passed it: a changed custom domain is unverified until checked. */
+function verifiedAt(row: Row): string | null {
+  const domain = optStr(row, "custom_domain");
+  return domain !== null && domain === optStr(row, "verified_domain")
+    ? optStr(row, "domain_verified_at")
+    : null;
+}
+
 export function toProject(row: Row): Project {
   return {
     id: str(row, "id"),
@@ -78,6 +89,8 @@ export function toProject(row: Row): Project {
     gitUrl: optStr(row, "git_url"),
     subDomain: str(row, "sub_domain"),
     customDomain: optStr(row, "custom_domain"),
+    customDomainVerifiedAt: verifiedAt(row),
+    domainToken: str(row, "domain_token"),
     productionBranch: str(row, "production_branch"),
     rootDirectory: optStr(row, "root_directory"),
     installCommand: optStr(row, "install_command"),
@@ -107,6 +120,7 @@ export function toRoute(row: Row): ProjectRoute {
     id: str(row, "id"),
     subDomain: str(row, "sub_domain"),
     customDomain: optStr(row, "custom_domain"),
+    customDomainVerifiedAt: verifiedAt(row),
     productionDeploymentId: optStr(row, "production_deployment_id"),
     spaFallback: row.spa_fallback === true || Number(row.spa_fallback) === 1,
   };

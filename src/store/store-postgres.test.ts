@@ -2,6 +2,7 @@
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import postgres from "postgres";
+import { limitsContract } from "./limits.contract.ts";
 import { POSTGRES_MIGRATIONS } from "./migrations.ts";
 import { storeContract } from "./store.contract.ts";
 import type { Store } from "./store.ts";
@@ -67,6 +68,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (shared) await (await shared.catch(() => null))?.close();
+  if (limitsStore) await (await limitsStore.catch(() => null))?.close();
   if (server instanceof Error) return;
   // FORCE: a failed test may have left a pool connected.
   for (const name of created) await server.admin`DROP DATABASE IF EXISTS ${server.admin(name)} WITH (FORCE)`;
@@ -83,6 +85,19 @@ storeContract("postgres", () => {
       return store;
     });
   return shared;
+});
+
+// A database of their own: a claim takes the oldest QUEUED deployment of all, so no other case may leave any.
+let limitsStore: Promise<Store> | null = null;
+limitsContract("postgres", () => {
+  limitsStore ??= ready()
+    .createDatabase()
+    .then(async (url) => {
+      const store = openPostgresStore(url);
+      await store.migrate();
+      return store;
+    });
+  return limitsStore;
 });
 
 test("postgres: concurrent migrations of one fresh database apply each version once", async () => {

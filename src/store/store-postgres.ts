@@ -3,11 +3,14 @@
 import postgres from "postgres";
 import { branchSlug } from "../deploy/names.ts";
 import { isTerminal, predecessors } from "../deploy/status.ts";
-import { type AppError, conflict } from "../errors.ts";
+import { type AppError, conflict, projectLimit } from "../errors.ts";
+import { postgresCertificates } from "./certs-postgres.ts";
+import { postgresLoginAttempts } from "./login-attempts-postgres.ts";
 import { assertNotNewer, POSTGRES_MIGRATIONS } from "./migrations.ts";
 import {
   decodeCursor,
   hostIdPattern,
+  newDomainToken,
   newId,
   nowIso,
   PROJECT_COLUMNS,
@@ -172,12 +175,26 @@ export function openPostgresStore(url: string): Store {
   };
 
   const projects: Projects = {
-    async create({ userId, ...input }) {
+    async create({ userId, ...input }, maxPerUser = 0) {
       const at = nowIso();
-      const columns = projectColumns(input, { id: newId(), user_id: userId, created_at: at, updated_at: at });
+      const columns = projectColumns(input, {
+        id: newId(),
+        user_id: userId,
+        created_at: at,
+        updated_at: at,
+        domain_token: newDomainToken(),
+      });
       try {
-        const [row] = await sql<Row[]>`INSERT INTO projects ${columns} RETURNING *`;
-        return toProject(row ?? {});
+        return await sql.begin(async (tx) => {
+          if (maxPerUser > 0) {
+            // Creations of one user queue here (across processes), so each counts the ones before it.
+            await tx`SELECT pg_advisory_xact_lock(hashtext(${`projects:${userId}`}))`;
+            const [owned] = await tx<Row[]>`SELECT count(*) AS n FROM projects WHERE user_id = ${userId}`;
+            if (Number(owned?.n) >= maxPerUser) throw projectLimit(maxPerUser);
+          }
+          const [row] = await tx<Row[]>`INSERT INTO projects ${columns} RETURNING *`;
+          return toProject(row ?? {});
+        });
       } catch (e) {
         uniqueViolation(e);
       }
@@ -209,13 +226,18 @@ export function openPostgresStore(url: string): Store {
       const result = await sql`DELETE FROM projects WHERE id = ${id} AND user_id = ${userId}`;
       return result.count > 0;
     },
+    async count(userId) {
+      const row = await first(sql<Row[]>`SELECT count(*) AS n FROM projects WHERE user_id = ${userId}`);
+      return Number(row?.n ?? 0);
+    },
     async find(id) {
       const row = await first(sql<Row[]>`SELECT * FROM projects WHERE id = ${id}`);
       return row ? toProject(row) : null;
     },
     async routes() {
       const rows = await sql<Row[]>`
-        SELECT id, sub_domain, custom_domain, production_deployment_id, spa_fallback FROM projects`;
+        SELECT id, sub_domain, custom_domain, verified_domain, domain_verified_at, production_deployment_id,
+          spa_fallback FROM projects`;
       return rows.map(toRoute);
     },
     async promote(projectId, deploymentId) {
@@ -244,6 +266,12 @@ export function openPostgresStore(url: string): Store {
         UPDATE projects SET production_deployment_id = previous_production_deployment_id,
           previous_production_deployment_id = production_deployment_id, updated_at = ${nowIso()}
         WHERE id = ${projectId} AND previous_production_deployment_id IS NOT NULL RETURNING *`);
+      return row ? toProject(row) : null;
+    },
+    async markDomainVerified(projectId, domain) {
+      const row = await first(sql<Row[]>`
+        UPDATE projects SET verified_domain = custom_domain, domain_verified_at = ${nowIso()}
+        WHERE id = ${projectId} AND custom_domain = ${domain} RETURNING *`);
       return row ? toProject(row) : null;
     },
   };
@@ -305,24 +333,38 @@ export function openPostgresStore(url: string): Store {
         ORDER BY created_at DESC, id DESC LIMIT 1`);
       return row ? toDeployment(row) : null;
     },
-    async claimNext(workerId, at) {
+    async claimNext(workerId, at, maxPerUser = 0) {
       return sql.begin(async (tx) => {
+        // Users at their limit are left out here already, so their backlog cannot fill the 20 candidates.
         const candidates = await tx<Row[]>`
-          SELECT d.id, d.project_id FROM deployments d WHERE d.status = 'QUEUED'
+          SELECT d.id, d.project_id, d.user_id FROM deployments d WHERE d.status = 'QUEUED'
             AND NOT EXISTS (SELECT 1 FROM deployments x WHERE x.project_id = d.project_id AND x.status = 'IN_PROGRESS')
+            AND (${maxPerUser}::int = 0 OR (SELECT count(*) FROM deployments y
+                 WHERE y.user_id = d.user_id AND y.status = 'IN_PROGRESS') < ${maxPerUser}::int)
           ORDER BY d.created_at, d.id LIMIT 20`;
         for (const candidate of candidates) {
           const projectId = String(candidate.project_id);
+          const userId = String(candidate.user_id);
           // One claimer per project at a time, across processes; others skip to another project.
           const [lock] = await tx<
             Row[]
           >`SELECT pg_try_advisory_xact_lock(hashtext(${`claim:${projectId}`})) AS ok`;
           if (lock?.ok !== true) continue;
+          // And per user, with a limit: the count below must not change under us until this transaction ends.
+          if (maxPerUser > 0) {
+            const [own] = await tx<
+              Row[]
+            >`SELECT pg_try_advisory_xact_lock(hashtext(${`claim-user:${userId}`})) AS ok`;
+            if (own?.ok !== true) continue;
+          }
+          // A statement of its own after the locks: under READ COMMITTED it sees every claim committed before them.
           const row = await first(tx<Row[]>`
             UPDATE deployments SET status = 'IN_PROGRESS', claimed_by = ${workerId}, heartbeat_at = ${at},
               started_at = ${at}, updated_at = ${at}
             WHERE id = ${String(candidate.id)} AND status = 'QUEUED'
               AND NOT EXISTS (SELECT 1 FROM deployments x WHERE x.project_id = ${projectId} AND x.status = 'IN_PROGRESS')
+              AND (${maxPerUser}::int = 0 OR (SELECT count(*) FROM deployments y
+                   WHERE y.user_id = ${userId} AND y.status = 'IN_PROGRESS') < ${maxPerUser}::int)
             RETURNING *`);
           if (!row) continue;
           const project = await first(tx<Row[]>`SELECT * FROM projects WHERE id = ${projectId}`);
@@ -402,6 +444,10 @@ export function openPostgresStore(url: string): Store {
         await tx`UPDATE deployments SET expired_at = ${at}, updated_at = ${at} WHERE id = ${id}`;
         return true;
       });
+    },
+    async countWithStatus(status) {
+      const row = await first(sql<Row[]>`SELECT count(*) AS n FROM deployments WHERE status = ${status}`);
+      return Number(row?.n ?? 0);
     },
   };
 
@@ -488,6 +534,8 @@ export function openPostgresStore(url: string): Store {
     env,
     audit,
     webhooks,
+    certificates: postgresCertificates(sql),
+    loginAttempts: postgresLoginAttempts(sql),
     async migrate() {
       const applied: number[] = [];
       let version = await migrateOne();

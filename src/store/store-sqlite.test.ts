@@ -3,6 +3,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { limitsContract } from "./limits.contract.ts";
 import { storeContract } from "./store.contract.ts";
 import { openSqliteStore } from "./store-sqlite.ts";
 
@@ -15,6 +16,13 @@ storeContract("sqlite :memory:", async () => {
 const dir = mkdtempSync(join(tmpdir(), "minivercel-store-"));
 storeContract("sqlite file (WAL)", async () => {
   const store = openSqliteStore(join(dir, "minivercel.db"));
+  await store.migrate();
+  return store;
+});
+
+// One store per case: a claim takes the oldest QUEUED deployment of all, so no other case may leave any.
+limitsContract("sqlite :memory:", async () => {
+  const store = openSqliteStore(":memory:");
   await store.migrate();
   return store;
 });

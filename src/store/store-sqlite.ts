@@ -3,11 +3,14 @@
 import { Database, type SQLQueryBindings } from "bun:sqlite";
 import { branchSlug } from "../deploy/names.ts";
 import { isTerminal, predecessors } from "../deploy/status.ts";
-import { conflict } from "../errors.ts";
+import { conflict, projectLimit } from "../errors.ts";
+import { sqliteCertificates } from "./certs-sqlite.ts";
+import { sqliteLoginAttempts } from "./login-attempts-sqlite.ts";
 import { assertNotNewer, SQLITE_MIGRATIONS } from "./migrations.ts";
 import {
   decodeCursor,
   hostIdPattern,
+  newDomainToken,
   newId,
   nowIso,
   PROJECT_COLUMNS,
@@ -173,17 +176,30 @@ export function openSqliteStore(path: string): Store {
   };
 
   const projects: Projects = {
-    async create(input) {
+    async create(input, maxPerUser = 0) {
       const id = newId();
       const at = nowIso();
       const keys = Object.keys(PROJECT_COLUMNS) as (keyof ProjectSettings)[];
-      const columns = ["id", "user_id", "created_at", "updated_at", ...keys.map((k) => PROJECT_COLUMNS[k])];
-      const values: Params = [id, input.userId, at, at, ...keys.map((k) => input[k])];
-      try {
+      const columns = [
+        "id",
+        "user_id",
+        "created_at",
+        "updated_at",
+        "domain_token",
+        ...keys.map((k) => PROJECT_COLUMNS[k]),
+      ];
+      const values: Params = [id, input.userId, at, at, newDomainToken(), ...keys.map((k) => input[k])];
+      // The count and the insert in one transaction: concurrent creations cannot both take the last place.
+      const insert = db.transaction(() => {
+        const owned = Number(one("SELECT count(*) AS n FROM projects WHERE user_id = ?", input.userId)?.n);
+        if (maxPerUser > 0 && owned >= maxPerUser) throw projectLimit(maxPerUser);
         run(
           `INSERT INTO projects (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`,
           ...values,
         );
+      });
+      try {
+        insert.immediate();
       } catch (e) {
         uniqueViolation(e);
       }
@@ -228,13 +244,17 @@ export function openSqliteStore(path: string): Store {
     async delete(userId, id) {
       return run("DELETE FROM projects WHERE id = ? AND user_id = ?", id, userId).changes > 0;
     },
+    async count(userId) {
+      return Number(one("SELECT count(*) AS n FROM projects WHERE user_id = ?", userId)?.n ?? 0);
+    },
     async find(id) {
       const row = one("SELECT * FROM projects WHERE id = ?", id);
       return row ? toProject(row) : null;
     },
     async routes() {
       return all(
-        "SELECT id, sub_domain, custom_domain, production_deployment_id, spa_fallback FROM projects",
+        `SELECT id, sub_domain, custom_domain, verified_domain, domain_verified_at, production_deployment_id,
+           spa_fallback FROM projects`,
       ).map(toRoute);
     },
     async promote(projectId, deploymentId) {
@@ -268,6 +288,16 @@ export function openSqliteStore(path: string): Store {
          WHERE id = ? AND previous_production_deployment_id IS NOT NULL RETURNING *`,
         nowIso(),
         projectId,
+      );
+      return row ? toProject(row) : null;
+    },
+    async markDomainVerified(projectId, domain) {
+      const row = one(
+        `UPDATE projects SET verified_domain = custom_domain, domain_verified_at = ?
+         WHERE id = ? AND custom_domain = ? RETURNING *`,
+        nowIso(),
+        projectId,
+        domain,
       );
       return row ? toProject(row) : null;
     },
@@ -367,7 +397,7 @@ export function openSqliteStore(path: string): Store {
       );
       return row ? toDeployment(row) : null;
     },
-    async claimNext(workerId, at) {
+    async claimNext(workerId, at, maxPerUser = 0) {
       // One IMMEDIATE transaction: sqlite has a single writer, so pick-and-claim is exclusive.
       return db
         .transaction(() => {
@@ -376,12 +406,15 @@ export function openSqliteStore(path: string): Store {
            WHERE id = (
              SELECT d.id FROM deployments d WHERE d.status = 'QUEUED'
                AND NOT EXISTS (SELECT 1 FROM deployments x WHERE x.project_id = d.project_id AND x.status = 'IN_PROGRESS')
+               AND (? = 0 OR (SELECT count(*) FROM deployments y WHERE y.user_id = d.user_id AND y.status = 'IN_PROGRESS') < ?)
              ORDER BY d.created_at, d.id LIMIT 1)
            RETURNING *`,
             workerId,
             at,
             at,
             at,
+            maxPerUser,
+            maxPerUser,
           );
           if (!row) return null;
           const project = one("SELECT * FROM projects WHERE id = ?", String(row.project_id));
@@ -478,6 +511,9 @@ export function openSqliteStore(path: string): Store {
         ).changes > 0
       );
     },
+    async countWithStatus(status) {
+      return Number(one("SELECT count(*) AS n FROM deployments WHERE status = ?", status)?.n ?? 0);
+    },
   };
 
   const env: ProjectEnv = {
@@ -558,6 +594,8 @@ export function openSqliteStore(path: string): Store {
     env,
     audit,
     webhooks,
+    certificates: sqliteCertificates(db),
+    loginAttempts: sqliteLoginAttempts(db),
     async migrate() {
       db.exec(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",

@@ -129,6 +129,34 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       expect(await store.projects.get(owner.id, project.id)).toBeNull();
     });
 
+    test("projects: a custom domain is verified for that domain only", async () => {
+      const store = await open();
+      const owner = await store.users.create({ email: email(), passwordHash: null });
+      const domain = `${crypto.randomUUID().slice(0, 8)}.example.com`;
+      const project = await store.projects.create({
+        userId: owner.id,
+        ...settings({ customDomain: domain }),
+      });
+      expect(project.customDomainVerifiedAt).toBeNull();
+      expect(project.domainToken).toMatch(/^[0-9a-f]{32}$/);
+      const other = await store.projects.create({ userId: owner.id, ...settings() });
+      expect(other.domainToken).not.toBe(project.domainToken);
+      // Only the project's current domain can be marked.
+      expect(await store.projects.markDomainVerified(project.id, "other.example.com")).toBeNull();
+      const verified = await store.projects.markDomainVerified(project.id, domain);
+      expect(verified?.customDomainVerifiedAt).not.toBeNull();
+      const route = (await store.projects.routes()).find((r) => r.id === project.id);
+      expect(route?.customDomainVerifiedAt).toBe(verified?.customDomainVerifiedAt ?? "missing");
+      // A new domain starts unverified; going back to the verified one keeps its proof.
+      const moved = await store.projects.update(owner.id, project.id, { customDomain: `x.${domain}` });
+      expect(moved?.customDomainVerifiedAt).toBeNull();
+      expect(moved?.domainToken).toBe(project.domainToken);
+      const back = await store.projects.update(owner.id, project.id, { customDomain: domain });
+      expect(back?.customDomainVerifiedAt).toBe(verified?.customDomainVerifiedAt ?? "missing");
+      const cleared = await store.projects.update(owner.id, project.id, { customDomain: null });
+      expect(cleared?.customDomainVerifiedAt).toBeNull();
+    });
+
     test("projects: subdomain and custom domain are unique across users", async () => {
       const store = await open();
       const a = await store.users.create({ email: email(), passwordHash: null });
@@ -286,6 +314,31 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       expect(next?.project.id).toBe(a.id);
     });
 
+    test("queue: deployments are counted by status (the queue depth of /metrics)", async () => {
+      const store = await open();
+      const user = await store.users.create({ email: email(), passwordHash: null });
+      const project = await store.projects.create({ userId: user.id, ...settings() });
+      // Other cases share the store: compare with the counts before this case's deployments.
+      const before = await store.deployments.countWithStatus("QUEUED");
+      const failedBefore = await store.deployments.countWithStatus("FAIL");
+      const queued = await Promise.all(
+        ["a", "b", "c"].map((branch) =>
+          store.deployments.create({
+            projectId: project.id,
+            userId: user.id,
+            status: "QUEUED",
+            target: "preview",
+            branch,
+            commitSha: null,
+          }),
+        ),
+      );
+      expect(await store.deployments.countWithStatus("QUEUED")).toBe(before + 3);
+      await store.deployments.transition(queued[0]?.id ?? "", "FAIL", "x");
+      expect(await store.deployments.countWithStatus("QUEUED")).toBe(before + 2);
+      expect(await store.deployments.countWithStatus("FAIL")).toBe(failedBefore + 1);
+    });
+
     test("queue: a newer deployment supersedes queued older ones of the same branch only", async () => {
       const store = await open();
       const user = await store.users.create({ email: email(), passwordHash: null });
@@ -421,6 +474,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         id: project.id,
         subDomain: project.subDomain,
         customDomain: null,
+        customDomainVerifiedAt: null,
         productionDeploymentId: v2.id,
         spaFallback: false,
       });

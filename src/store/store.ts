@@ -1,6 +1,8 @@
 // Store port: projects, deployments, users, sessions, tokens, env vars. One interface, two backends.
 
 import type { DeploymentStatus } from "../deploy/status.ts";
+import type { Certificates } from "./certs.ts";
+import type { LoginAttempts } from "./login-attempts.ts";
 
 export interface User {
   id: string;
@@ -36,6 +38,10 @@ export interface Project {
   gitUrl: string | null;
   subDomain: string;
   customDomain: string | null;
+  /** When the current custom domain passed the DNS ownership check; null: not verified (not served). */
+  customDomainVerifiedAt: string | null;
+  /** The value the domain's `_minivercel` TXT record must carry (`minivercel-verify=<token>`). */
+  domainToken: string;
   productionBranch: string;
   rootDirectory: string | null;
   installCommand: string | null;
@@ -133,13 +139,18 @@ export interface Sessions {
 }
 
 export interface Projects {
-  /** Throws a conflict AppError when the subdomain or custom domain is taken. */
-  create(input: { userId: string } & ProjectSettings): Promise<Project>;
+  /**
+   * Throws a conflict AppError when the subdomain or custom domain is taken, and a project_limit one when
+   * `maxPerUser` > 0 and the user already has that many projects (checked atomically with the insert).
+   */
+  create(input: { userId: string } & ProjectSettings, maxPerUser?: number): Promise<Project>;
   /** Scoped to the owner: another user's project is indistinguishable from a missing one. */
   get(userId: string, id: string): Promise<Project | null>;
   list(userId: string, page: PageRequest): Promise<Page<Project>>;
   update(userId: string, id: string, patch: Partial<ProjectSettings>): Promise<Project | null>;
   delete(userId: string, id: string): Promise<boolean>;
+  /** How many projects the user owns (MAX_PROJECTS_PER_USER). */
+  count(userId: string): Promise<number>;
   /** Unscoped read, for the platform's own roles (worker, proxy); never for a user's request. */
   find(id: string): Promise<Project | null>;
   /** Every project's routing fields, for the proxy's route table. */
@@ -151,11 +162,13 @@ export interface Projects {
   promote(projectId: string, deploymentId: string): Promise<Project | null>;
   /** Swaps production and previous production; null when there is nothing to roll back to. */
   rollback(projectId: string): Promise<Project | null>;
+  /** Marks `domain` verified, if it is still the project's custom domain (else null). */
+  markDomainVerified(projectId: string, domain: string): Promise<Project | null>;
 }
 
 export type ProjectRoute = Pick<
   Project,
-  "id" | "subDomain" | "customDomain" | "productionDeploymentId" | "spaFallback"
+  "id" | "subDomain" | "customDomain" | "customDomainVerifiedAt" | "productionDeploymentId" | "spaFallback"
 >;
 
 /** Per-project environment variables (callers check ownership of the project first). */
@@ -194,9 +207,14 @@ export interface Deployments {
   latestForBranch(projectId: string, slug: string, truncated: boolean): Promise<Deployment | null>;
   /**
    * Claims the oldest QUEUED deployment whose project has no build IN_PROGRESS and moves it to IN_PROGRESS,
-   * exclusively: two workers (even in two processes on one Postgres) never claim the same one.
+   * exclusively: two workers (even in two processes on one Postgres) never claim the same one. With
+   * `maxPerUser` > 0, a deployment whose user already has that many builds IN_PROGRESS waits (others go first).
    */
-  claimNext(workerId: string, at: string): Promise<{ deployment: Deployment; project: Project } | null>;
+  claimNext(
+    workerId: string,
+    at: string,
+    maxPerUser?: number,
+  ): Promise<{ deployment: Deployment; project: Project } | null>;
   /** Records the commit a branch deployment resolved to (only the first time). */
   recordCommit(id: string, sha: string): Promise<void>;
   /** Records a sign of life of a running build (ignored unless IN_PROGRESS). */
@@ -221,6 +239,8 @@ export interface Deployments {
    * production deployment: one atomic check-and-set against a concurrent promote. True when this call expired it.
    */
   expire(id: string): Promise<boolean>;
+  /** How many deployments have this status now, across all projects (the build queue depth for /metrics). */
+  countWithStatus(status: DeploymentStatus): Promise<number>;
 }
 
 /** A build event the platform refused, as recorded for the operator. */
@@ -261,6 +281,9 @@ export interface Store {
   env: ProjectEnv;
   audit: Audit;
   webhooks: Webhooks;
+  loginAttempts: LoginAttempts;
+  /** Automatic HTTPS: certificates, ACME account and challenges, issuance leases (src/store/certs.ts). */
+  certificates: Certificates;
   /** Applies pending migrations; refuses a schema newer than this binary. Returns versions applied. */
   migrate(): Promise<number[]>;
   close(): Promise<void>;

@@ -2,6 +2,7 @@
 /** @jsxImportSource preact */
 
 import type { ComponentChildren } from "preact";
+import type { VerificationRecord } from "../../src/deploy/domains.ts";
 import type { Project } from "../../src/store/store.ts";
 import { Field, FormError, type FormErrors, type FormValues, HxForm } from "../components/field.tsx";
 import { Time } from "../components/time.tsx";
@@ -9,7 +10,7 @@ import { type Chrome, Csrf, Layout } from "../layout.tsx";
 import { BuildFields, SourceFields } from "./project-form.tsx";
 import { ProjectHead } from "./project-head.tsx";
 
-export type SettingsSection = "general" | "build" | "domains" | "env" | "delete";
+export type SettingsSection = "general" | "build" | "domains" | "verify" | "env" | "delete";
 
 export interface SettingsProps {
   chrome: Chrome;
@@ -17,6 +18,8 @@ export interface SettingsProps {
   productionUrl: string;
   baseDomain: string;
   env: { key: string; updatedAt: string }[];
+  /** The TXT record that proves control of the custom domain (null: no custom domain). */
+  domainRecord: VerificationRecord | null;
   /** The section the user just submitted: its errors and typed values are shown there only. */
   section: SettingsSection | null;
   saved: boolean;
@@ -65,6 +68,7 @@ export function SettingsPage(props: SettingsProps) {
             monospace
           />
         </SettingsForm>
+        <DomainVerification {...props} />
         <EnvSection {...props} />
         <DeleteSection {...props} />
       </div>
@@ -116,6 +120,67 @@ function SettingsForm(
           )}
         </div>
       </HxForm>
+    </section>
+  );
+}
+
+/** The custom domain's ownership: verified (served, gets a certificate), or the DNS record still to create. */
+function DomainVerification(props: SettingsProps) {
+  const { chrome, project, domainRecord } = props;
+  if (project.customDomain === null || domainRecord === null) return null;
+  const verifiedAt = project.customDomainVerifiedAt;
+  return (
+    <section class="card" id="verify" aria-labelledby="verify-title">
+      <h2 id="verify-title">
+        {project.customDomain}{" "}
+        {verifiedAt ? (
+          <span class="badge badge-ready" data-verified="true">
+            <span class="badge-dot" aria-hidden="true" />
+            Verified
+          </span>
+        ) : (
+          <span class="badge badge-queued" data-verified="false">
+            <span class="badge-dot" aria-hidden="true" />
+            Not verified
+          </span>
+        )}
+      </h2>
+      {verifiedAt ? (
+        <p class="muted small">
+          Ownership verified <Time iso={verifiedAt} />. The domain is served and gets a certificate when HTTPS
+          is on.
+        </p>
+      ) : (
+        <HxForm id="verify-form" action={`/projects/${project.id}/domain/verify`} class="stack">
+          <Csrf token={chrome.csrf} />
+          <p class="muted small">
+            The domain is not served until you prove it is yours: add this DNS record at your DNS host, then
+            verify. Also point the domain itself (CNAME or A record) at this server.
+          </p>
+          <table class="dns-record">
+            <thead>
+              <tr>
+                <th>Type</th>
+                <th>Name</th>
+                <th>Value</th>
+              </tr>
+            </thead>
+            <tbody>
+              <tr>
+                <td class="mono">{domainRecord.type}</td>
+                <td class="mono">{domainRecord.name}</td>
+                <td class="mono">{domainRecord.value}</td>
+              </tr>
+            </tbody>
+          </table>
+          <FormError errors={errorsFor(props, "verify")} />
+          <div class="actions">
+            <button type="submit" class="button primary">
+              Verify
+            </button>
+          </div>
+        </HxForm>
+      )}
     </section>
   );
 }

@@ -135,65 +135,93 @@
       return;
     }
     setState("Connecting…");
-    const source = new EventSource(log.dataset.stream);
-    // Each connection opens with the current status and ends with the final one (after the history).
-    let opening = true;
-    source.addEventListener("open", () => {
-      opening = true;
-      setState("Live");
-    });
-    source.addEventListener("log", (event) => {
-      let line;
-      try {
-        line = JSON.parse(event.data);
-      } catch {
-        return;
-      }
-      if (empty) {
-        log.replaceChildren();
-        empty = false;
-      }
-      log.append(
-        renderLine(
-          String(line.text ?? ""),
-          line.stream === "stderr" || line.stream === "system" ? line.stream : "stdout",
-          style,
-        ),
-      );
-      if (sticky) toBottom();
-    });
-    source.addEventListener("status", (event) => {
-      let deployment;
-      try {
-        deployment = JSON.parse(event.data);
-      } catch {
-        return;
-      }
-      const status = String(deployment.status ?? "");
-      if (status !== log.dataset.status) {
-        log.dataset.status = status;
-        // The summary (badge, duration, buttons) re-renders itself on this event.
-        const summary = document.getElementById("summary");
-        if (summary && window.htmx) window.htmx.trigger(summary, "mv:status");
-      }
-      const first = opening;
-      opening = false;
-      if (TERMINAL.has(status) && !first) {
-        // The server ends the stream after the final status; without this EventSource would reconnect.
-        source.close();
-        setState(empty ? "No output." : "");
-        if (empty) {
-          const note = document.createElement("div");
-          note.className = "log-empty";
-          note.textContent = "This deployment printed no output.";
-          log.replaceChildren(note);
+    // The last line shown: EventSource resumes after it by itself (Last-Event-ID); a fresh connection asks with ?after=.
+    let last = 0;
+    let finished = false;
+    let retries = 0;
+    const connect = () => {
+      const url = last > 0 ? `${log.dataset.stream}?after=${last}` : log.dataset.stream;
+      const source = new EventSource(url);
+      // Each connection opens with the current status and ends with the final one (after the history).
+      let opening = true;
+      source.addEventListener("open", () => {
+        opening = true;
+        retries = 0;
+        setState("Live");
+      });
+      source.addEventListener("log", (event) => {
+        let line;
+        try {
+          line = JSON.parse(event.data);
+        } catch {
+          return;
         }
-      }
-    });
-    source.addEventListener("error", () => {
-      if (source.readyState === EventSource.CLOSED) setState("Disconnected: reload the page to reconnect.");
-      else setState("Reconnecting…");
-    });
+        const seq = Number(line.seq);
+        if (Number.isFinite(seq)) {
+          if (seq <= last) return;
+          last = seq;
+        }
+        if (empty) {
+          log.replaceChildren();
+          empty = false;
+        }
+        log.append(
+          renderLine(
+            String(line.text ?? ""),
+            line.stream === "stderr" || line.stream === "system" ? line.stream : "stdout",
+            style,
+          ),
+        );
+        if (sticky) toBottom();
+      });
+      source.addEventListener("status", (event) => {
+        let deployment;
+        try {
+          deployment = JSON.parse(event.data);
+        } catch {
+          return;
+        }
+        const status = String(deployment.status ?? "");
+        if (status !== log.dataset.status) {
+          log.dataset.status = status;
+          // The summary (badge, duration, buttons) re-renders itself on this event.
+          const summary = document.getElementById("summary");
+          if (summary && window.htmx) window.htmx.trigger(summary, "mv:status");
+        }
+        const first = opening;
+        opening = false;
+        if (TERMINAL.has(status) && !first) {
+          // The server ends the stream after the final status; without this EventSource would reconnect.
+          finished = true;
+          source.close();
+          setState(empty ? "No output." : "");
+          if (empty) {
+            const note = document.createElement("div");
+            note.className = "log-empty";
+            note.textContent = "This deployment printed no output.";
+            log.replaceChildren(note);
+          }
+        }
+      });
+      // The server is shutting down: the stream ends and EventSource reconnects (after `retry:`) on its own.
+      source.addEventListener("restarting", () => setState("Server restarting: reconnecting…"));
+      source.addEventListener("error", () => {
+        if (finished) return;
+        if (source.readyState !== EventSource.CLOSED) {
+          setState("Reconnecting…");
+          return;
+        }
+        // Given up by the browser (e.g. a 502 from a proxy in front while the server restarts): try again, slower.
+        retries++;
+        if (retries > 20) {
+          setState("Disconnected: reload the page to reconnect.");
+          return;
+        }
+        setState("Reconnecting…");
+        setTimeout(connect, Math.min(30_000, 1000 * 2 ** Math.min(retries, 5)));
+      });
+    };
+    connect();
     if (empty) {
       const note = document.createElement("div");
       note.className = "log-empty";

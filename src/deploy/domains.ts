@@ -1,0 +1,93 @@
+// Custom domain ownership: a domain is served, and gets a certificate, only after its owner proves control of
+// its DNS with a TXT record. Without the check, any user could claim someone else's domain that points here.
+
+import { Resolver } from "node:dns/promises";
+import type { Config } from "../config.ts";
+import type { Deps } from "../deps.ts";
+import { invalid, notFound } from "../errors.ts";
+import type { Project } from "../store/store.ts";
+import { announceRoutes } from "./announce.ts";
+
+/** The DNS record a project's owner creates to verify its custom domain. */
+export interface VerificationRecord {
+  type: "TXT";
+  name: string;
+  value: string;
+}
+
+export function verificationRecord(
+  project: Pick<Project, "customDomain" | "domainToken">,
+): VerificationRecord | null {
+  if (project.customDomain === null) return null;
+  return {
+    type: "TXT",
+    name: `_minivercel.${project.customDomain}`,
+    value: `minivercel-verify=${project.domainToken}`,
+  };
+}
+
+/** TXT records at `name`; [] when the name does not exist. Other DNS failures are thrown. */
+async function lookupTxt(name: string, servers: string[]): Promise<string[]> {
+  const resolver = new Resolver({ timeout: 3000, tries: 2 });
+  if (servers.length > 0) resolver.setServers(servers);
+  try {
+    // A TXT record may be split into several strings of up to 255 bytes; they form one value.
+    return (await resolver.resolveTxt(name)).map((parts) => parts.join(""));
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === "ENOTFOUND" || code === "ENODATA") return [];
+    throw error;
+  }
+}
+
+/**
+ * Checks the project's TXT record and marks its custom domain verified; the new host reaches every proxy at
+ * once. A missing or wrong record is the user's to fix: a 422 that says what to publish and what was found.
+ */
+export async function verifyDomain(
+  { store, bus, config }: Pick<Deps, "store" | "bus"> & { config: Pick<Config, "domains"> },
+  userId: string,
+  projectId: string,
+): Promise<Project> {
+  const project = await store.projects.get(userId, projectId);
+  if (!project) throw notFound("project");
+  const record = verificationRecord(project);
+  if (record === null || project.customDomain === null)
+    throw invalid("this project has no custom domain to verify", "customDomain");
+  if (project.customDomainVerifiedAt !== null) return project;
+  let found: string[];
+  try {
+    found = await lookupTxt(record.name, config.domains.resolvers);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    throw invalid(
+      `could not look up ${record.name} (${typeof code === "string" ? code : "DNS error"}); try again in a minute`,
+      "customDomain",
+    );
+  }
+  if (!found.includes(record.value)) {
+    const seen =
+      found.length === 0 ? "no TXT record" : `TXT ${found.map((v) => JSON.stringify(v)).join(", ")}`;
+    throw invalid(
+      `${record.name} has ${seen}; add a TXT record with the value "${record.value}" and try again (DNS changes can take a few minutes)`,
+      "customDomain",
+    );
+  }
+  const verified = await store.projects.markDomainVerified(project.id, project.customDomain);
+  // The domain changed between the read and the write: the new one still needs its own check.
+  if (!verified)
+    throw invalid("the custom domain changed while it was being verified; try again", "customDomain");
+  await announceRoutes(bus, project.id);
+  return verified;
+}
+
+/** With DOMAIN_VERIFICATION=off a saved custom domain counts as verified at once (single-user setups). */
+export async function trustDomainIfUnchecked(
+  store: Deps["store"],
+  config: Pick<Config, "domains">,
+  project: Project,
+): Promise<Project> {
+  if (config.domains.verification !== "off" || project.customDomain === null) return project;
+  if (project.customDomainVerifiedAt !== null) return project;
+  return (await store.projects.markDomainVerified(project.id, project.customDomain)) ?? project;
+}

@@ -1,0 +1,36 @@
+// Runs the automatic-HTTPS repository contract on a real PostgreSQL, in a fresh database.
+
+import { afterAll } from "bun:test";
+import postgres from "postgres";
+import { testPostgresUrl } from "../tls/test-services.ts";
+import { certificatesContract } from "./certs.contract.ts";
+import type { Store } from "./store.ts";
+import { openPostgresStore } from "./store-postgres.ts";
+
+const name = `mv_certs_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+let admin: postgres.Sql | null = null;
+let opened: Promise<Store> | null = null;
+
+async function open(): Promise<Store> {
+  const url = testPostgresUrl();
+  admin = postgres(url, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`CREATE DATABASE ${name}`);
+  const database = new URL(url);
+  database.pathname = `/${name}`;
+  const store = openPostgresStore(database.href);
+  await store.migrate();
+  return store;
+}
+
+afterAll(async () => {
+  if (opened) await (await opened.catch(() => null))?.close();
+  if (admin) {
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+});
+
+certificatesContract("postgres", () => {
+  opened ??= open();
+  return opened;
+});

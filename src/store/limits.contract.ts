@@ -1,0 +1,173 @@
+// Limits, store contract: sign-in failure counters, project counts and the per-user build claim limit, run
+// against every Store implementation (sqlite and Postgres) like store.contract.ts.
+
+import { describe, expect, test } from "bun:test";
+import { settings } from "./store.contract.ts";
+import type { Store } from "./store.ts";
+
+const email = () => `u-${crypto.randomUUID().slice(0, 8)}@example.com`;
+const key = (kind: string) => `${kind}:${crypto.randomUUID()}`;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+async function userWithProjects(store: Store, n: number) {
+  const user = await store.users.create({ email: email(), passwordHash: null });
+  const projects = [];
+  for (let i = 0; i < n; i++) projects.push(await store.projects.create({ userId: user.id, ...settings() }));
+  return { user, projects };
+}
+
+async function queue(store: Store, userId: string, projectId: string) {
+  return store.deployments.create({
+    projectId,
+    userId,
+    status: "QUEUED",
+    target: "production",
+    branch: "main",
+    commitSha: null,
+  });
+}
+
+/**
+ * `open` returns a migrated store holding no QUEUED deployments of other tests (a claim takes the oldest of all);
+ * the cases run in order and leave none behind for the next.
+ */
+export function limitsContract(name: string, open: () => Promise<Store>): void {
+  describe(`limits contract: ${name}`, () => {
+    test("failures count up, and start again once older than the window", async () => {
+      const store = await open();
+      const k = key("account");
+      const t0 = Date.parse("2030-01-01T00:00:00Z");
+      expect(await store.loginAttempts.fail(k, iso(t0), iso(t0 - 1000))).toBe(1);
+      expect(await store.loginAttempts.fail(k, iso(t0 + 1), iso(t0 - 1000))).toBe(2);
+      expect(await store.loginAttempts.fail(k, iso(t0 + 2), iso(t0 - 1000))).toBe(3);
+      // The last failure is before the window start: forgotten, the count restarts.
+      expect(await store.loginAttempts.fail(k, iso(t0 + 10_000), iso(t0 + 5000))).toBe(1);
+    });
+
+    test("concurrent failures of one key all count", async () => {
+      const store = await open();
+      const k = key("ip");
+      const at = iso(Date.now());
+      const counts = await Promise.all(
+        Array.from({ length: 10 }, () => store.loginAttempts.fail(k, at, iso(0))),
+      );
+      expect(counts.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    });
+
+    test("a lock holds until its time, only grows, and reset forgets it", async () => {
+      const store = await open();
+      const [a, b, other] = [key("account"), key("ip"), key("ip")];
+      const t0 = Date.parse("2030-01-01T00:00:00Z");
+      await store.loginAttempts.fail(a, iso(t0), iso(0));
+      await store.loginAttempts.fail(b, iso(t0), iso(0));
+      expect(await store.loginAttempts.lockedUntil([a, b], iso(t0))).toBeNull();
+      await store.loginAttempts.lock(a, iso(t0 + 30_000));
+      await store.loginAttempts.lock(b, iso(t0 + 60_000));
+      // A shorter lock does not shorten a longer one.
+      await store.loginAttempts.lock(b, iso(t0 + 10_000));
+      expect(await store.loginAttempts.lockedUntil([a, b, other], iso(t0))).toBe(iso(t0 + 60_000));
+      expect(await store.loginAttempts.lockedUntil([a], iso(t0))).toBe(iso(t0 + 30_000));
+      expect(await store.loginAttempts.lockedUntil([other], iso(t0))).toBeNull();
+      expect(await store.loginAttempts.lockedUntil([a], iso(t0 + 30_000))).toBeNull();
+      expect(await store.loginAttempts.lockedUntil([], iso(t0))).toBeNull();
+      await store.loginAttempts.reset(b);
+      expect(await store.loginAttempts.lockedUntil([b], iso(t0))).toBeNull();
+      expect(await store.loginAttempts.fail(b, iso(t0 + 1), iso(0))).toBe(1);
+    });
+
+    test("prune deletes old counters but keeps locks in force", async () => {
+      const store = await open();
+      const [old, locked, recent] = [key("ip"), key("ip"), key("ip")];
+      const t0 = Date.parse("2031-01-01T00:00:00Z");
+      await store.loginAttempts.fail(old, iso(t0 - 3600_000), iso(0));
+      await store.loginAttempts.fail(old, iso(t0 - 3600_000), iso(0));
+      await store.loginAttempts.fail(locked, iso(t0 - 3600_000), iso(0));
+      await store.loginAttempts.lock(locked, iso(t0 + 60_000));
+      await store.loginAttempts.fail(recent, iso(t0), iso(0));
+      expect(await store.loginAttempts.prune(iso(t0 - 60_000), iso(t0))).toBeGreaterThanOrEqual(1);
+      // `old` is gone: its next failure is the first again; the others keep counting.
+      expect(await store.loginAttempts.fail(old, iso(t0), iso(0))).toBe(1);
+      expect(await store.loginAttempts.fail(locked, iso(t0), iso(0))).toBe(2);
+      expect(await store.loginAttempts.fail(recent, iso(t0), iso(0))).toBe(2);
+    });
+
+    test("projects.count counts a user's own projects only", async () => {
+      const store = await open();
+      const { user } = await userWithProjects(store, 3);
+      const { user: other } = await userWithProjects(store, 1);
+      expect(await store.projects.count(user.id)).toBe(3);
+      expect(await store.projects.count(other.id)).toBe(1);
+      expect(await store.projects.count(crypto.randomUUID())).toBe(0);
+    });
+
+    test("projects.create with maxPerUser takes exactly the free places, even when racing", async () => {
+      const store = await open();
+      const { user } = await userWithProjects(store, 1);
+      const results = await Promise.allSettled(
+        Array.from({ length: 6 }, () => store.projects.create({ userId: user.id, ...settings() }, 3)),
+      );
+      expect(results.filter((r) => r.status === "fulfilled").length).toBe(2);
+      for (const r of results) {
+        if (r.status === "rejected") expect(r.reason).toMatchObject({ code: "project_limit", status: 409 });
+      }
+      expect(await store.projects.count(user.id)).toBe(3);
+      // 0: no limit.
+      await store.projects.create({ userId: user.id, ...settings() }, 0);
+      expect(await store.projects.count(user.id)).toBe(4);
+    });
+
+    test("claimNext with maxPerUser leaves a busy user's builds QUEUED and serves others first", async () => {
+      const store = await open();
+      const { user: busy, projects } = await userWithProjects(store, 3);
+      const {
+        user: other,
+        projects: [otherProject],
+      } = await userWithProjects(store, 1);
+      if (!otherProject) throw new Error("no project");
+      const mine = [];
+      for (const p of projects) mine.push(await queue(store, busy.id, p.id));
+      await Bun.sleep(5); // strictly newer than all of the busy user's
+      const theirs = await queue(store, other.id, otherProject.id);
+
+      const claimed: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const next = await store.deployments.claimNext("w", new Date().toISOString(), 2);
+        if (next) claimed.push(next.deployment.id);
+      }
+      // Two of the busy user's (any two: they may share a millisecond), and the other user's though it is newer.
+      expect(claimed.length).toBe(3);
+      expect(claimed).toContain(theirs.id);
+      const waiting = mine.filter((d) => !claimed.includes(d.id));
+      expect(waiting.length).toBe(1);
+      expect((await store.deployments.find(waiting[0]?.id ?? ""))?.status).toBe("QUEUED");
+
+      // One of the busy user's builds ends: the waiting one goes next.
+      await store.deployments.transition(claimed[0] ?? "", "FAIL", "done");
+      const next = await store.deployments.claimNext("w", new Date().toISOString(), 2);
+      expect(next?.deployment.id).toBe(waiting[0]?.id);
+      // Without a limit (0) nothing is held back.
+      expect(await store.deployments.claimNext("w", new Date().toISOString(), 0)).toBeNull();
+    });
+
+    test("concurrent claims never run more than maxPerUser builds of one user", async () => {
+      const store = await open();
+      const { user, projects } = await userWithProjects(store, 6);
+      for (const p of projects) await queue(store, user.id, p.id);
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          store.deployments.claimNext(`w${i}`, new Date().toISOString(), 2),
+        ),
+      );
+      expect(results.filter((r) => r !== null).length).toBeLessThanOrEqual(2);
+      // Claims that lost a race simply come back: the limit is reached, never passed.
+      while (await store.deployments.claimNext("w", new Date().toISOString(), 2));
+      const states = await Promise.all(
+        projects.map(
+          async (p) => (await store.deployments.list(user.id, p.id, { limit: 1, cursor: null })).items,
+        ),
+      );
+      const running = states.flat().filter((d) => d.status === "IN_PROGRESS");
+      expect(running.length).toBe(2);
+    });
+  });
+}

@@ -1,0 +1,210 @@
+// Automatic HTTPS, step 3: the certificates a proxy process serves. Loaded from the store (shared by every proxy
+// process), ordered under a per-name lease in the store (only one process orders a name at a time; the others
+// wait for its result), renewed ACME_RENEW_DAYS ahead of expiry, and turned into TLS contexts for SNI.
+
+import { hostname } from "node:os";
+import { createSecureContext, type SecureContext } from "node:tls";
+import type { HttpsConfig } from "../config.ts";
+import type { Sealer } from "../deploy/env.ts";
+import type { Certificates } from "../store/certs.ts";
+import { type AcmeIssuer, describeCertificate } from "./acme.ts";
+import { type HostPolicy, hostOfServerName } from "./hosts.ts";
+
+export interface Served {
+  name: string;
+  serial: string;
+  notAfter: string;
+}
+
+export interface CertManager {
+  /** For the TLS server's SNICallback: the context for `servername`, ordered on demand; null refuses it. */
+  contextFor(servername: string): Promise<SecureContext | null>;
+  /** One pass: pick up certificates other processes stored, order missing eager ones, renew expiring ones. */
+  sync(): Promise<void>;
+  /** What this process serves for a certificate name (tests, start-up message). */
+  served(name: string): Served | null;
+  stop(): Promise<void>;
+}
+
+export interface CertManagerOptions {
+  /** Between two sync passes (renewals and others' certificates; handshakes also load on a miss). */
+  syncMs: number;
+  /** How long one process may hold a name's order lease; a crashed holder's lease lapses after it. */
+  leaseMs: number;
+  /** After a failed order, nobody orders that name again before this (the CA limits failed validations). */
+  backoffMs: number;
+  /** How long a handshake waits for another process's order of the same name. */
+  waitMs: number;
+  /** Between looks at the store while another process orders. */
+  pollMs: number;
+}
+
+interface Loaded extends Served {
+  updatedAt: string;
+  context: SecureContext;
+}
+
+export function createCertManager(
+  deps: {
+    https: HttpsConfig;
+    certificates: Certificates;
+    sealer: Sealer;
+    issuer: AcmeIssuer;
+    policy: HostPolicy;
+  },
+  overrides: Partial<CertManagerOptions> = {},
+): CertManager {
+  const { https, certificates, sealer, issuer, policy } = deps;
+  const options: CertManagerOptions = {
+    syncMs: 60_000,
+    leaseMs: 5 * 60_000,
+    backoffMs: 15 * 60_000,
+    waitMs: 60_000,
+    pollMs: 250,
+    ...overrides,
+  };
+  const holder = `${hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`;
+  const loaded = new Map<string, Loaded>();
+  const inFlight = new Map<string, Promise<Loaded | null>>();
+  const failedUntil = new Map<string, number>();
+  const renewMs = https.renewDays * 86_400_000;
+  let stopped = false;
+  const due = (cert: Served) => Date.parse(cert.notAfter) - Date.now() < renewMs;
+
+  /** The stored certificate of `name`, as a context (reused while the stored row is unchanged). */
+  async function load(name: string): Promise<Loaded | null> {
+    const stored = await certificates.get(name);
+    if (stored === null) return loaded.get(name) ?? null;
+    const current = loaded.get(name);
+    if (current && current.updatedAt === stored.updatedAt) return current;
+    const key = await sealer.open(stored.keySealed);
+    const fresh: Loaded = {
+      name,
+      ...describeCertificate(stored.certPem),
+      updatedAt: stored.updatedAt,
+      context: createSecureContext({ cert: stored.certPem, key }),
+    };
+    loaded.set(name, fresh);
+    return fresh;
+  }
+
+  /** Orders `name` under its lease; another process's lease means waiting for its result (if `wait`). */
+  async function obtain(name: string, wait: boolean): Promise<Loaded | null> {
+    const deadline = Date.now() + options.waitMs;
+    for (;;) {
+      const current = await load(name);
+      if (current && !due(current)) return current;
+      if ((failedUntil.get(name) ?? 0) > Date.now()) return current;
+      const now = Date.now();
+      const leased = await certificates.lease(
+        name,
+        holder,
+        new Date(now + options.leaseMs).toISOString(),
+        new Date(now).toISOString(),
+      );
+      if (leased) return order(name, current);
+      if (!wait || stopped || Date.now() > deadline) return current;
+      await Bun.sleep(options.pollMs);
+    }
+  }
+
+  async function order(name: string, current: Loaded | null): Promise<Loaded | null> {
+    // Another process may have stored it between our look and our lease.
+    const stored = await load(name);
+    if (stored && !due(stored)) {
+      await certificates.release(name, holder);
+      return stored;
+    }
+    try {
+      const issued = await issuer.order(name);
+      await certificates.put({
+        name,
+        certPem: issued.certPem,
+        keySealed: await sealer.seal(issued.keyPem),
+        notAfter: issued.notAfter,
+      });
+      await certificates.release(name, holder);
+      console.log(
+        `tls: certificate for ${name} issued (serial ${issued.serial}, valid until ${issued.notAfter})`,
+      );
+      failedUntil.delete(name);
+      return await load(name);
+    } catch (error) {
+      const until = Date.now() + options.backoffMs;
+      failedUntil.set(name, until);
+      // Keeping the lease until then keeps every other process off the name too.
+      await certificates.release(name, holder, new Date(until).toISOString()).catch(() => {});
+      console.error(
+        `tls: ordering a certificate for ${name} failed; next try after ${new Date(until).toISOString()}:`,
+        error,
+      );
+      return current;
+    }
+  }
+
+  /** One order (or wait) per name at a time in this process. */
+  function ensure(name: string, wait: boolean): Promise<Loaded | null> {
+    const running = inFlight.get(name);
+    if (running) return running;
+    const started = obtain(name, wait).finally(() => inFlight.delete(name));
+    inFlight.set(name, started);
+    return started;
+  }
+
+  async function contextFor(servername: string): Promise<SecureContext | null> {
+    const host = hostOfServerName(servername);
+    if (host === null) return null;
+    const name = policy.certName(host);
+    const hit = loaded.get(name);
+    // An expiring certificate is still served; sync() renews it in the background.
+    if (hit) return hit.context;
+    if (!(await policy.isKnown(host))) return null;
+    return (await ensure(name, true))?.context ?? null;
+  }
+
+  let syncing: Promise<void> | null = null;
+  async function syncOnce(): Promise<void> {
+    const eager = new Set(await policy.eagerNames());
+    // Renewals and first orders of other processes: reload what changed in the store.
+    for (const summary of await certificates.list()) {
+      const mine = loaded.get(summary.name);
+      if ((mine && mine.updatedAt !== summary.updatedAt) || (!mine && eager.has(summary.name)))
+        await load(summary.name);
+    }
+    for (const name of eager) {
+      const current = loaded.get(name);
+      if (!current || due(current)) await ensure(name, false);
+    }
+    // Certificates ordered on demand (deployment and branch hosts) are renewed while their host is still served.
+    for (const cert of [...loaded.values()]) {
+      if (eager.has(cert.name) || !due(cert)) continue;
+      if (cert.name.startsWith("*.") || (await policy.isKnown(cert.name))) await ensure(cert.name, false);
+    }
+  }
+
+  function sync(): Promise<void> {
+    syncing ??= syncOnce().finally(() => {
+      syncing = null;
+    });
+    return syncing;
+  }
+
+  const timer = setInterval(() => {
+    sync().catch((error: unknown) => console.error("tls: certificate sync failed:", error));
+  }, options.syncMs);
+
+  return {
+    contextFor,
+    sync,
+    served(name) {
+      const cert = loaded.get(name);
+      return cert ? { name: cert.name, serial: cert.serial, notAfter: cert.notAfter } : null;
+    },
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await syncing?.catch(() => {});
+      await Promise.allSettled([...inFlight.values()]);
+    },
+  };
+}

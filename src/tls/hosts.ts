@@ -1,0 +1,62 @@
+// Automatic HTTPS, step 1: which host names may get a certificate. Only known ones: the dashboard host, a project's
+// production subdomain, a READY deployment's or branch's host, a custom domain whose ownership was verified.
+// Anything else gets no order, so nobody can make us spend the CA's rate limits on names we do not serve.
+
+import type { HttpsConfig } from "../config.ts";
+import type { Route } from "../serve/route-table.ts";
+import type { Store } from "../store/store.ts";
+
+export interface HostPolicy {
+  /** The certificate that covers `host`: its own, or the `*.<BASE_DOMAIN>` wildcard in dns-01 mode. */
+  certName(host: string): string;
+  /** True when `host` is one we serve, so a certificate may be ordered for it. */
+  isKnown(host: string): Promise<boolean>;
+  /** Certificates to hold at all times (ordered ahead of the first visitor, renewed ahead of expiry). */
+  eagerNames(): Promise<string[]>;
+}
+
+const HOST = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
+
+/** A TLS server name as a host, or null when it cannot be one (IP literals, junk). */
+export function hostOfServerName(servername: string): string | null {
+  const host = servername.toLowerCase().replace(/\.$/, "");
+  return HOST.test(host) && !/^[\d.]+$/.test(host) ? host : null;
+}
+
+export function createHostPolicy(deps: {
+  https: HttpsConfig;
+  baseDomain: string;
+  store: Pick<Store, "projects">;
+  /** The proxy's own routing (src/serve/route-table.ts), so "known" means exactly "served". */
+  route: (host: string) => Route | Promise<Route>;
+  /** Whether this process answers for the dashboard host (api role here, or DASHBOARD_UPSTREAM). */
+  dashboard: boolean;
+}): HostPolicy {
+  const { https, baseDomain, store, route, dashboard } = deps;
+  const suffix = `.${baseDomain}`;
+  const wildcard = `*${suffix}`;
+  /** One label under the base domain: what the wildcard covers. */
+  const underBase = (host: string) => host.endsWith(suffix) && !host.slice(0, -suffix.length).includes(".");
+  const certName = (host: string) => (https.challenge === "dns-01" && underBase(host) ? wildcard : host);
+
+  return {
+    certName,
+    async isKnown(host) {
+      if (host === https.dashboardHost) return dashboard;
+      const found = await route(host);
+      // A production host of a project counts before its first deployment; other hosts only once READY.
+      return found.kind === "site" || (found.kind === "missing" && found.what === "production");
+    },
+    async eagerNames() {
+      const names = new Set<string>();
+      if (dashboard) names.add(certName(https.dashboardHost));
+      if (https.challenge === "dns-01") names.add(wildcard);
+      for (const project of await store.projects.routes()) {
+        names.add(certName(`${project.subDomain}${suffix}`));
+        if (project.customDomain && project.customDomainVerifiedAt !== null)
+          names.add(certName(project.customDomain.toLowerCase()));
+      }
+      return [...names].sort();
+    },
+  };
+}
