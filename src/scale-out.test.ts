@@ -8,22 +8,11 @@ import type { Subprocess } from "bun";
 import postgres from "postgres";
 import { fixtureRepo } from "./build/fixtures.ts";
 import { tempDir } from "./testing.ts";
+import { startService, testService } from "./testing-services.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const MAIN = resolve(ROOT, "src/main.ts");
-const SCRIPT = resolve(ROOT, "scripts/services.sh");
 const KAFKA_PID = resolve(ROOT, ".services/kafka/kafka.pid");
-
-/** A test service's address: from the environment (.ci/run exports them) or the project's script. */
-function service(name: string, variable: string): string {
-  const given = process.env[variable];
-  if (given) return given;
-  const run = Bun.spawnSync(["bash", SCRIPT, name], { stdout: "pipe", stderr: "pipe" });
-  const address = run.stdout.toString().trim().split("\n").at(-1) ?? "";
-  if (!run.success || address === "")
-    throw new Error(`no ${name} for the scale-out test: ${run.stderr.toString()}`);
-  return address;
-}
 
 const run = crypto.randomUUID().replaceAll("-", "").slice(0, 10);
 let env: Record<string, string> = {};
@@ -112,10 +101,10 @@ async function logLines(id: string): Promise<{ seq: number; text: string }[]> {
 }
 
 beforeAll(async () => {
-  const pgUrl = service("postgres", "MINIVERCEL_TEST_DATABASE_URL");
-  const brokers = service("kafka", "MINIVERCEL_TEST_KAFKA_BROKERS");
-  const clickhouse = service("clickhouse", "MINIVERCEL_TEST_CLICKHOUSE_URL");
-  const s3 = service("moto", "MINIVERCEL_TEST_S3_ENDPOINT");
+  const pgUrl = testService("postgres");
+  const brokers = testService("kafka");
+  const clickhouse = testService("clickhouse");
+  const s3 = testService("moto");
   const admin = postgres(pgUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`CREATE DATABASE mv_scale_${run}`);
   await admin.end();
@@ -263,7 +252,7 @@ test("a Kafka broker restart during a build loses and duplicates no log line", a
   const pid = Number(await Bun.file(KAFKA_PID).text());
   process.kill(pid, "SIGTERM");
   while (Bun.spawnSync(["kill", "-0", String(pid)]).exitCode === 0) await Bun.sleep(100);
-  service("kafka", "MINIVERCEL_TEST_KAFKA_BROKERS_RESTART");
+  startService("kafka");
   const ended = await waitFor(id, terminal, 120_000);
   expect(ended.status).toBe("READY");
   let lines = await logLines(id);

@@ -1,8 +1,8 @@
 // Test support: a real DNS server (pebble-challtestsrv, built by scripts/services.sh pebble) whose records a
 // test sets over its management API, for domain verification and ACME DNS-01 tests.
 
-import { spawnSync } from "node:child_process";
 import { join } from "node:path";
+import { freePort, testService } from "./testing-services.ts";
 
 export interface TestDns {
   /** ip:port to put in DNS_RESOLVERS (UDP and TCP). */
@@ -14,29 +14,6 @@ export interface TestDns {
   stop(): void;
 }
 
-/** The directory holding pebble and pebble-challtestsrv: MINIVERCEL_TEST_PEBBLE_BIN, else services.sh builds them. */
-export function pebbleBinDir(): string {
-  const fromEnv = process.env.MINIVERCEL_TEST_PEBBLE_BIN;
-  if (fromEnv) return fromEnv;
-  const script = join(import.meta.dir, "..", "scripts", "services.sh");
-  const result = spawnSync("bash", [script, "pebble"], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const dir = result.stdout.trim().split("\n").pop();
-  if (result.status !== 0 || !dir) throw new Error("scripts/services.sh pebble failed");
-  process.env.MINIVERCEL_TEST_PEBBLE_BIN = dir;
-  return dir;
-}
-
-/** A port free for TCP right now (the OS picks it); good enough for test servers started at once. */
-export function freePort(): number {
-  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = server.port;
-  server.stop(true);
-  return port;
-}
-
 const fqdn = (name: string) => (name.endsWith(".") ? name : `${name}.`);
 
 export async function startTestDns(): Promise<TestDns> {
@@ -44,7 +21,7 @@ export async function startTestDns(): Promise<TestDns> {
   const managementPort = freePort();
   const child = Bun.spawn(
     [
-      join(pebbleBinDir(), "pebble-challtestsrv"),
+      join(testService("pebble"), "pebble-challtestsrv"),
       "-dnsserver",
       `127.0.0.1:${dnsPort}`,
       "-management",

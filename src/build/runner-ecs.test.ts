@@ -17,23 +17,8 @@ import { parseJob } from "../../builder/job.ts";
 import { type BuildEvent, parseBuildEvent } from "../../schema/events.ts";
 import type { EcsConfig } from "../config.ts";
 import { createBuildTokens } from "../deploy/build-tokens.ts";
+import { testService } from "../testing-services.ts";
 import { ecsRunner } from "./runner-ecs.ts";
-
-/** The server to test against: MINIVERCEL_TEST_S3_ENDPOINT (one moto serves S3 and ECS), else the script's moto. */
-function motoUrl(): string {
-  const given = process.env.MINIVERCEL_TEST_S3_ENDPOINT;
-  if (given) return given.replace(/\/+$/, "");
-  const script = new URL("../../scripts/services.sh", import.meta.url).pathname;
-  const run = Bun.spawnSync(["bash", script, "moto"], { stdout: "pipe", stderr: "pipe" });
-  const url = run.stdout.toString().trim().split("\n").at(-1) ?? "";
-  if (!run.success || !url.startsWith("http")) {
-    throw new Error(
-      `no ECS API for the runner tests: set MINIVERCEL_TEST_S3_ENDPOINT or fix \`${script} moto\` ` +
-        `(exit ${run.exitCode}):\n${run.stderr.toString()}`,
-    );
-  }
-  return url;
-}
 
 /** One ECS API call as it crossed the wire (moto does not echo everything back, e.g. the network settings). */
 interface Call {
@@ -57,7 +42,7 @@ beforeAll(async () => {
   // The runner uses the SDK's default credential chain: fake keys in the environment (moto accepts any).
   process.env.AWS_ACCESS_KEY_ID = "test";
   process.env.AWS_SECRET_ACCESS_KEY = "test";
-  moto = motoUrl();
+  moto = testService("moto").replace(/\/+$/, "");
   // moto advances a task one state per DescribeTasks by default (RUNNING -> ... -> STOPPED after four looks).
   // Real tasks run until their container exits: make moto's stay RUNNING until StopTask. This is a per-model
   // setting of the shared server, idempotent, and only ECS tasks are affected.

@@ -4,25 +4,12 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import type { KafkaConfig } from "../config.ts";
+import { startService, testService } from "../testing-services.ts";
 import { busContract, isMessage, type Message, until } from "./bus.contract.ts";
 import type { Bus } from "./bus.ts";
 import { kafkaBus } from "./bus-kafka.ts";
 
-const script = new URL("../../scripts/services.sh", import.meta.url).pathname;
 const pidFile = new URL("../../.services/kafka/kafka.pid", import.meta.url).pathname;
-
-/** Starts (or finds running) the project's test broker and returns host:port, its last line of output. */
-function startBroker(): string {
-  const run = Bun.spawnSync([script, "kafka"], { stdout: "pipe", stderr: "pipe" });
-  const address = run.stdout.toString().trim().split("\n").at(-1) ?? "";
-  if (!run.success || !/^[^\s:]+:\d+$/.test(address)) {
-    throw new Error(
-      `no Kafka for the bus tests: set MINIVERCEL_TEST_KAFKA_BROKERS or fix \`${script} kafka\` ` +
-        `(exit ${run.exitCode}):\n${run.stderr.toString()}`,
-    );
-  }
-  return address;
-}
 
 // Setup errors are kept and rethrown by every case, so a missing broker fails the run instead of skipping it.
 let brokers: string[] | Error = new Error("beforeAll did not run");
@@ -48,8 +35,9 @@ async function open(): Promise<Bus> {
 
 beforeAll(async () => {
   try {
-    const given = process.env.MINIVERCEL_TEST_KAFKA_BROKERS;
-    brokers = (given ? given : startBroker()).split(",").map((b) => b.trim());
+    brokers = testService("kafka")
+      .split(",")
+      .map((b) => b.trim());
     // One client up front: an unreachable broker then fails every case at once, not each after its retries.
     await open();
   } catch (error) {
@@ -117,7 +105,7 @@ test("kafka: consumers joining and leaving a group mid-stream lose no message", 
 
 test("kafka: a broker restart while publishing and consuming loses no message", async () => {
   if (!existsSync(pidFile)) {
-    throw new Error(`the restart test needs the broker of \`${script} kafka\` (no ${pidFile})`);
+    throw new Error(`the restart test needs the broker of \`bash scripts/services.sh kafka\` (no ${pidFile})`);
   }
   const publisher = await open();
   const consumer = await open();
@@ -158,7 +146,7 @@ test("kafka: a broker restart while publishing and consuming loses no message", 
   process.kill(pid, "SIGTERM");
   await until("the broker to exit", 30_000, () => exited(pid));
   const exitMs = Date.now() - stoppedAt;
-  startBroker();
+  startService("kafka");
   const downMs = Date.now() - stoppedAt;
 
   await publishing;

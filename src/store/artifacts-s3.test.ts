@@ -17,25 +17,10 @@ import {
 } from "@aws-sdk/client-s3";
 import type { S3Config } from "../config.ts";
 import { AppError } from "../errors.ts";
+import { testService } from "../testing-services.ts";
 import { artifactsContract, blob, sha256 } from "./artifacts.contract.ts";
 import { type Artifacts, openArtifacts } from "./artifacts.ts";
 import { openS3Artifacts } from "./artifacts-s3.ts";
-
-/** The server to test against: MINIVERCEL_TEST_S3_ENDPOINT, else the moto server the project's script starts. */
-function endpoint(): string {
-  const given = process.env.MINIVERCEL_TEST_S3_ENDPOINT;
-  if (given) return given;
-  const script = new URL("../../scripts/services.sh", import.meta.url).pathname;
-  const run = Bun.spawnSync(["bash", script, "moto"], { stdout: "pipe", stderr: "pipe" });
-  const url = run.stdout.toString().trim().split("\n").at(-1) ?? "";
-  if (!run.success || !url.startsWith("http")) {
-    throw new Error(
-      `no S3 for the artifacts tests: set MINIVERCEL_TEST_S3_ENDPOINT or fix \`${script} moto\` ` +
-        `(exit ${run.exitCode}):\n${run.stderr.toString()}`,
-    );
-  }
-  return url;
-}
 
 interface Server {
   config: S3Config;
@@ -47,7 +32,7 @@ interface Server {
 const credentials = { accessKeyId: "AKIAMINIVERCELTEST", secretAccessKey: "minivercel-test-secret" };
 
 async function connect(): Promise<Server> {
-  const url = endpoint();
+  const url = testService("moto");
   const config: S3Config = {
     endpoint: url,
     region: "us-east-1",

@@ -4,26 +4,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { ClickHouseConfig } from "../config.ts";
 import { AppError, ConfigError } from "../errors.ts";
+import { testService } from "../testing-services.ts";
 import { line, logsContract } from "./logs.contract.ts";
 import type { LogLine, Logs } from "./logs.ts";
 import { openLogs } from "./logs.ts";
 import { type ClickHouseLogs, identifier, literal, openClickHouseLogs } from "./logs-clickhouse.ts";
-
-/** The server to test against: MINIVERCEL_TEST_CLICKHOUSE_URL, else the one the project's script starts. */
-function serverUrl(): string {
-  const given = process.env.MINIVERCEL_TEST_CLICKHOUSE_URL;
-  if (given) return given;
-  const script = new URL("../../scripts/services.sh", import.meta.url).pathname;
-  const run = Bun.spawnSync([script, "clickhouse"], { stdout: "pipe", stderr: "pipe" });
-  const url = run.stdout.toString().trim().split("\n").at(-1) ?? "";
-  if (!run.success || !url.startsWith("http")) {
-    throw new Error(
-      `no ClickHouse for the log tests: set MINIVERCEL_TEST_CLICKHOUSE_URL or fix \`${script} clickhouse\` ` +
-        `(exit ${run.exitCode}):\n${run.stderr.toString()}`,
-    );
-  }
-  return url;
-}
 
 interface Server {
   /** Runs one statement over HTTP and returns the body (TabSeparated). */
@@ -38,7 +23,7 @@ let server: Server | Error = new Error("beforeAll did not run");
 let shared: Promise<ClickHouseLogs> | null = null;
 
 async function connect(): Promise<Server> {
-  const given = new URL(serverUrl());
+  const given = new URL(testService("clickhouse"));
   const username = decodeURIComponent(given.username) || "default";
   const password = decodeURIComponent(given.password);
   given.username = "";

@@ -2,27 +2,12 @@
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import postgres from "postgres";
+import { testService } from "../testing-services.ts";
 import { limitsContract } from "./limits.contract.ts";
 import { POSTGRES_MIGRATIONS } from "./migrations.ts";
 import { storeContract } from "./store.contract.ts";
 import type { Store } from "./store.ts";
 import { openPostgresStore } from "./store-postgres.ts";
-
-/** The server to test against: MINIVERCEL_TEST_DATABASE_URL, else the cluster the project's script starts. */
-function serverUrl(): string {
-  const given = process.env.MINIVERCEL_TEST_DATABASE_URL;
-  if (given) return given;
-  const script = new URL("../../scripts/services.sh", import.meta.url).pathname;
-  const run = Bun.spawnSync([script, "postgres"], { stdout: "pipe", stderr: "pipe" });
-  const url = run.stdout.toString().trim().split("\n").at(-1) ?? "";
-  if (!run.success || !url.startsWith("postgres")) {
-    throw new Error(
-      `no PostgreSQL for the store tests: set MINIVERCEL_TEST_DATABASE_URL or fix \`${script} postgres\` ` +
-        `(exit ${run.exitCode}):\n${run.stderr.toString()}`,
-    );
-  }
-  return url;
-}
 
 interface Server {
   admin: postgres.Sql;
@@ -36,7 +21,7 @@ let server: Server | Error = new Error("beforeAll did not run");
 let shared: Promise<Store> | null = null;
 
 async function connect(): Promise<Server> {
-  const url = serverUrl();
+  const url = testService("postgres");
   const admin = postgres(url, { max: 2, onnotice: () => {} });
   await admin`SELECT 1`.catch(async (e: unknown) => {
     await admin.end();

@@ -2,31 +2,15 @@
 // per test file on free ports, and the test PostgreSQL. Binaries from MINIVERCEL_TEST_PEBBLE_BIN or services.sh.
 
 import { writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { tempDir } from "../testing.ts";
+import { startTestDns } from "../testing-dns.ts";
+import { freePort, testService } from "../testing-services.ts";
 
-const SCRIPT = resolve(import.meta.dir, "../../scripts/services.sh");
+export { freePort };
 
-/** A test service's address: from the environment (scripts/test.sh exports them) or the project's script. */
-function service(name: string, variable: string): string {
-  const given = process.env[variable];
-  if (given) return given;
-  const run = Bun.spawnSync(["bash", SCRIPT, name], { stdout: "pipe", stderr: "pipe" });
-  const address = run.stdout.toString().trim().split("\n").at(-1) ?? "";
-  if (!run.success || address === "") throw new Error(`no ${name} for the tests: ${run.stderr.toString()}`);
-  return address;
-}
-
-export const testPostgresUrl = (): string => service("postgres", "MINIVERCEL_TEST_DATABASE_URL");
-
-/** A TCP port nobody listens on right now. */
-export function freePort(): number {
-  const socket = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = socket.port;
-  socket.stop(true);
-  return port;
-}
+export const testPostgresUrl = (): string => testService("postgres");
 
 export interface Pebble {
   directoryUrl: string;
@@ -68,9 +52,9 @@ async function waitForLine(proc: Subprocess<"ignore", "pipe", "pipe">, pattern: 
 
 /** Starts Pebble validating HTTP-01 on `httpPort` of 127.0.0.1 (every name resolves there). */
 export async function startPebble(opts: { httpPort: number; validitySeconds?: number }): Promise<Pebble> {
-  const bin = service("pebble", "MINIVERCEL_TEST_PEBBLE_BIN");
+  const bin = testService("pebble");
   const dir = tempDir("minivercel-pebble-");
-  const [acmePort, managementPort, dnsPort, challManagement, tlsPort] = [0, 0, 0, 0, 0].map(freePort);
+  const [acmePort, managementPort, tlsPort] = [0, 0, 0].map(freePort);
   const caFile = join(bin, "certs/minica.pem");
   const config = {
     pebble: {
@@ -88,22 +72,10 @@ export async function startPebble(opts: { httpPort: number; validitySeconds?: nu
     },
   };
   writeFileSync(join(dir, "pebble.json"), JSON.stringify(config));
-  const chall = Bun.spawn(
-    [
-      join(bin, "pebble-challtestsrv"),
-      `-dnsserver=127.0.0.1:${dnsPort}`,
-      `-management=127.0.0.1:${challManagement}`,
-      "-http01=",
-      "-https01=",
-      "-tlsalpn01=",
-      "-doh=",
-      "-defaultIPv4=127.0.0.1",
-      "-defaultIPv6=",
-    ],
-    { stdin: "ignore", stdout: "pipe", stderr: "pipe" },
-  );
+  // Pebble resolves every name through this DNS server (A 127.0.0.1, plus the TXT records tests set).
+  const dns = await startTestDns();
   const pebble = Bun.spawn(
-    [join(bin, "pebble"), "-config", join(dir, "pebble.json"), "-dnsserver", `127.0.0.1:${dnsPort}`],
+    [join(bin, "pebble"), "-config", join(dir, "pebble.json"), "-dnsserver", dns.resolver],
     {
       stdin: "ignore",
       stdout: "pipe",
@@ -113,40 +85,29 @@ export async function startPebble(opts: { httpPort: number; validitySeconds?: nu
     },
   );
   const log: string[] = [];
-  const challLog: string[] = [];
   const stop = async () => {
     pebble.kill();
-    chall.kill();
-    await Promise.all([pebble.exited, chall.exited]);
+    dns.stop();
+    await pebble.exited;
   };
   try {
-    await Promise.all([
-      waitForLine(pebble, /ACME directory available/, log),
-      waitForLine(chall, /Starting management server/, challLog),
-    ]);
+    await waitForLine(pebble, /ACME directory available/, log);
   } catch (error) {
     await stop();
     throw error;
   }
   const ca = await Bun.file(caFile).text();
-  const manage = async (path: string, body: unknown) => {
-    const res = await fetch(`http://127.0.0.1:${challManagement}${path}`, {
-      method: "POST",
-      body: JSON.stringify(body),
-    });
-    if (!res.ok) throw new Error(`challtestsrv ${path}: ${res.status}`);
-  };
   return {
     directoryUrl: `https://127.0.0.1:${acmePort}/dir`,
-    dnsServer: `127.0.0.1:${dnsPort}`,
+    dnsServer: dns.resolver,
     caFile,
     async root() {
       const res = await fetch(`https://127.0.0.1:${managementPort}/roots/0`, { tls: { ca } });
       return res.text();
     },
     orders: () => (log.join("").match(/Added order/g) ?? []).length,
-    setTxt: (fqdn, value) => manage("/set-txt", { host: fqdn, value }),
-    clearTxt: (fqdn) => manage("/clear-txt", { host: fqdn }),
+    setTxt: dns.setTxt,
+    clearTxt: dns.clearTxt,
     stop,
   };
 }
