@@ -105,7 +105,9 @@ test("kafka: consumers joining and leaving a group mid-stream lose no message", 
 
 test("kafka: a broker restart while publishing and consuming loses no message", async () => {
   if (!existsSync(pidFile)) {
-    throw new Error(`the restart test needs the broker of \`bash scripts/services.sh kafka\` (no ${pidFile})`);
+    throw new Error(
+      `the restart test needs the broker of \`bash scripts/services.sh kafka\` (no ${pidFile})`,
+    );
   }
   const publisher = await open();
   const consumer = await open();
