@@ -531,20 +531,61 @@ PEBBLE_VERSION=v2.10.3
 # Not a server: each HTTPS test file starts its own pebble + pebble-challtestsrv on free ports (src/tls/pebble.ts).
 # This builds both with the Go toolchain into $STATE/pebble, with pebble's test certificates (the CA its own
 # HTTPS listener uses) in $STATE/pebble/certs, and prints that directory.
+# Pebble needs Go >= PEBBLE_GO_MIN. A machine's own go is used when new enough; otherwise (Debian's golang-go
+# is older, or no Go at all) the official toolchain comes from the Go module proxy, which serves Go itself as
+# the module golang.org/toolchain, into .services/go-toolchain. Prints the go binary's path.
+PEBBLE_GO_MIN=1.25
+PEBBLE_GO_FALLBACK=1.25.14
+go_toolchain() {
+  local have
+  if command -v go >/dev/null; then
+    have="$(go env GOVERSION 2>/dev/null | sed 's/^go//')"
+    if [[ -n $have && "$(printf '%s\n%s\n' "$PEBBLE_GO_MIN" "$have" | sort -V | head -n 1)" == "$PEBBLE_GO_MIN" ]]; then
+      command -v go
+      return
+    fi
+  fi
+  local root="$STATE/go-toolchain" arch
+  case "$(uname -m)" in
+    x86_64) arch=amd64 ;;
+    aarch64 | arm64) arch=arm64 ;;
+    *) die "no Go toolchain for $(uname -m); install Go >= $PEBBLE_GO_MIN" ;;
+  esac
+  local module="golang.org/toolchain@v0.0.1-go$PEBBLE_GO_FALLBACK.linux-$arch"
+  if [[ ! -x $root/$module/bin/go ]]; then
+    command -v unzip >/dev/null || apt_install unzip
+    command -v curl >/dev/null || apt_install curl ca-certificates
+    local proxy="${GOPROXY:-https://proxy.golang.org}"
+    proxy="${proxy%%,*}"
+    [[ $proxy == direct || $proxy == off ]] && proxy=https://proxy.golang.org
+    log "fetching Go $PEBBLE_GO_FALLBACK from $proxy (the machine's Go is missing or older than $PEBBLE_GO_MIN)"
+    rm -rf "$root.partial" && mkdir -p "$root.partial"
+    curl -fsSL --retry 3 -o "$root.partial/go.zip" \
+      "$proxy/golang.org/toolchain/@v/v0.0.1-go$PEBBLE_GO_FALLBACK.linux-$arch.zip" ||
+      die "could not download Go $PEBBLE_GO_FALLBACK from $proxy"
+    unzip -q "$root.partial/go.zip" -d "$root.partial" || die "could not unpack Go $PEBBLE_GO_FALLBACK"
+    rm -f "$root.partial/go.zip"
+    rm -rf "$root" && mv "$root.partial" "$root"
+    chmod -R u+w "$root"
+  fi
+  [[ -x $root/$module/bin/go ]] || die "Go toolchain missing in $root/$module"
+  echo "$root/$module/bin/go"
+}
+
 start_pebble() {
   local dir="$STATE/pebble" marker="$STATE/pebble/.installed-$PEBBLE_VERSION"
   if [[ ! -f $marker ]]; then
     lock
     if [[ ! -f $marker ]]; then
-      command -v go >/dev/null ||
-        die "the Go toolchain is needed to build pebble (the ACME test server): install it (apt-get install golang-go) and retry"
-      log "building pebble $PEBBLE_VERSION into $dir"
+      local go
+      go="$(go_toolchain)"
+      log "building pebble $PEBBLE_VERSION into $dir with $("$go" version)"
       rm -rf "$dir"
       mkdir -p "$dir/certs"
       # A private GOPATH and cache under .services, writable so that rm -rf can clean them up.
       local gopath="$STATE/go"
-      GOPATH="$gopath" GOCACHE="$gopath/cache" GOFLAGS=-modcacherw GOBIN="$dir" \
-        go install "github.com/letsencrypt/pebble/v2/cmd/pebble@$PEBBLE_VERSION" \
+      GOPATH="$gopath" GOCACHE="$gopath/cache" GOFLAGS=-modcacherw GOBIN="$dir" GOTOOLCHAIN=local \
+        "$go" install "github.com/letsencrypt/pebble/v2/cmd/pebble@$PEBBLE_VERSION" \
         "github.com/letsencrypt/pebble/v2/cmd/pebble-challtestsrv@$PEBBLE_VERSION" >&2 ||
         die "go install of pebble $PEBBLE_VERSION failed"
       local src="$gopath/pkg/mod/github.com/letsencrypt/pebble/v2@$PEBBLE_VERSION/test/certs"
