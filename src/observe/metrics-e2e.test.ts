@@ -130,6 +130,7 @@ describe("after a deploy", () => {
     const misses = sampleValue(m, "minivercel_proxy_cache_requests_total", { result: "miss" }) ?? 0;
     expect(hits).toBeGreaterThanOrEqual(1);
     expect(misses).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(m, "minivercel_proxy_cache_hit_ratio")).toBeCloseTo(hits / (hits + misses), 6);
     expect(sampleValue(m, "minivercel_process_resident_memory_bytes")).toBeGreaterThan(1024 * 1024);
     expect(sampleValue(m, "minivercel_process_uptime_seconds")).toBeGreaterThanOrEqual(0);
     // A valid exposition: every sample is declared, none repeated.

@@ -107,6 +107,15 @@ export async function createProxy(
       ];
     },
   );
+  const unwatchRatio = deps.metrics.registry.collect(
+    "minivercel_proxy_cache_hit_ratio",
+    "Share of the proxy's memory-cache lookups answered from memory since start (0 before any lookup).",
+    "gauge",
+    () => {
+      const { hits, misses } = bodies.stats();
+      return [{ value: hits + misses === 0 ? 0 : hits / (hits + misses) }];
+    },
+  );
   /** request -> what answered it, for the access log; weak, so nothing outlives its request. */
   const answeredBy = new WeakMap<Request, { deploymentId: string; served?: Served }>();
 
@@ -221,6 +230,7 @@ export async function createProxy(
     route: (host) => table.lookup(host),
     async stop() {
       unwatch();
+      unwatchRatio();
       await table.stop();
     },
   };
