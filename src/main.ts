@@ -27,6 +27,7 @@ Client commands (against a server; 'minivercel <command> --help' for each):
   promote <deployment>  make a READY deployment production
   rollback              point production back at the previous deployment
   env ls|add|rm         a project's environment variables
+  domains               a project's custom domain and its DNS verification
 
 Options:
   -h, --help            show help for a command
@@ -217,7 +218,8 @@ async function run(argv: string[]): Promise<number> {
     case "logs":
     case "promote":
     case "rollback":
-    case "env": {
+    case "env":
+    case "domains": {
       const { runClientCommand } = await import("./cli/commands.ts");
       return runClientCommand(command, argv.slice(1), process.env);
     }

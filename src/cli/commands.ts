@@ -1,10 +1,11 @@
-// The client commands (login, deploy, projects, ls, logs, promote, rollback, env): talk to a minivercel
+// The client commands (login, deploy, projects, ls, logs, promote, rollback, env, domains): talk to a minivercel
 // server over its API. Every failure is one line `minivercel: <message>` and exit 2 (usage, bad input) or 1.
 
 import { VERSION } from "../version.ts";
 import { parseArgs, UsageError } from "./args.ts";
 import { type CliEnv, credentials, normalizeServerUrl, saveCredentials, savedUrl } from "./config.ts";
 import { deploy } from "./deploy.ts";
+import { DOMAINS_HELP, domainsCommand } from "./domains.ts";
 import { followLog, type Line, printLog } from "./follow.ts";
 import { type Api, CliError, createApi } from "./http.ts";
 import { listProjects, projectFor } from "./project-ref.ts";
@@ -36,6 +37,7 @@ export const CLIENT_HELP: Record<string, string> = {
     "Usage: minivercel promote <deployment-id>\n\n  Makes a READY deployment the production deployment.",
   rollback:
     "Usage: minivercel rollback [--project ID|SUBDOMAIN]\n\n  Points production back at the previous production deployment.",
+  domains: DOMAINS_HELP,
   env: `Usage: minivercel env ls|add|rm [KEY] [VALUE] [--project ID|SUBDOMAIN]
 
   env ls            list the variable names (values are write-only)
@@ -261,6 +263,8 @@ async function dispatch(command: string, args: string[], env: CliEnv): Promise<n
       return rollback(api, args);
     case "env":
       return envCommand(api, args);
+    case "domains":
+      return domainsCommand(api, args, out);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }

@@ -1,0 +1,89 @@
+// `minivercel domains` as a user runs it: real CLI processes against a real API, and a real DNS server.
+
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { resolve } from "node:path";
+import type { Deps } from "../deps.ts";
+import { type Running, startRoles } from "../roles.ts";
+import { apiClient, obj, tempDir, testDeps, testUser } from "../testing.ts";
+import { startTestDns, type TestDns } from "../testing-dns.ts";
+
+const MAIN = resolve(import.meta.dir, "..", "main.ts");
+
+let dns: TestDns;
+let deps: Deps;
+let roles: Running;
+let env: Record<string, string>;
+let subDomain: string;
+
+beforeAll(async () => {
+  dns = await startTestDns();
+  deps = await testDeps({
+    PORT: "0",
+    LISTEN_HOST: "127.0.0.1",
+    MINIVERCEL_ROLE: "api",
+    DNS_RESOLVERS: dns.resolver,
+  });
+  roles = await startRoles(deps);
+  const { token } = await testUser(deps);
+  const created = await apiClient(deps, token)("POST", "/api/projects", { name: "Shop" });
+  subDomain = String(obj(created.body).subDomain);
+  env = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: tempDir("minivercel-cli-home-"),
+    MINIVERCEL_URL: (roles.urls.api ?? "").replace("localhost", "127.0.0.1"),
+    MINIVERCEL_TOKEN: token,
+  };
+});
+
+afterAll(async () => {
+  await roles.stop();
+  await deps.close();
+  dns.stop();
+});
+
+async function cli(...args: string[]) {
+  const proc = Bun.spawn([process.execPath, MAIN, "domains", ...args, "--project", subDomain], {
+    cwd: env.HOME,
+    env,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  return { stdout, stderr, code };
+}
+
+test("domains: add shows the record to create, verify fails in one line until DNS has it, then passes", async () => {
+  const domain = `www.${crypto.randomUUID().slice(0, 8)}.example.com`;
+  expect((await cli("ls")).stdout).toContain("has no custom domain");
+
+  const added = await cli("add", domain);
+  expect(added.code).toBe(0);
+  expect(added.stdout).toContain(`${domain}: not verified yet`);
+  const record = /TXT {2}(\S+) {2}"([^"]+)"/.exec(added.stdout);
+  expect(record?.[1]).toBe(`_minivercel.${domain}`);
+
+  const early = await cli("verify");
+  expect(early.code).toBe(2);
+  expect(early.stderr.trim().split("\n")).toHaveLength(1);
+  expect(early.stderr).toContain("has no TXT record");
+
+  await dns.setTxt(record?.[1] ?? "", record?.[2] ?? "");
+  const verified = await cli("verify");
+  expect(verified.code).toBe(0);
+  expect(verified.stdout).toContain(`${domain}: verified`);
+  expect((await cli("ls")).stdout).toContain("verified");
+
+  const removed = await cli("rm");
+  expect(removed.stdout).toContain("has no custom domain");
+});
+
+test("domains: an unknown subcommand or a missing domain is a usage error (exit 2)", async () => {
+  const unknown = await cli("transfer");
+  expect(unknown.code).toBe(2);
+  expect(unknown.stderr).toContain("unknown subcommand 'domains transfer'");
+  expect((await cli("add")).code).toBe(2);
+});
