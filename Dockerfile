@@ -35,6 +35,7 @@ RUN install -d -o node -g node -m 0700 /data
 ENV MINIVERCEL_DATA=/data
 VOLUME /data
 # API and dashboard; sites (Host-header proxy).
-EXPOSE 9000 8001
+# 443 (and PROXY_PORT=80) with automatic HTTPS; metrics with METRICS_PORT, METRICS_HOST=0.0.0.0 and METRICS_TOKEN.
+EXPOSE 9000 8001 443
 ENTRYPOINT ["minivercel"]
 CMD ["serve"]

@@ -157,6 +157,12 @@ PORT=9000
 PROXY_PORT=8001
 # Projects are served at <subdomain>.<BASE_DOMAIN>; point a wildcard DNS record at this server.
 # BASE_DOMAIN=example.com
+# Automatic HTTPS from Let's Encrypt (README: HTTPS): sites and the dashboard on 443, port 80 redirects.
+# PROXY_PORT=80
+# ACME_DIRECTORY_URL=https://acme-v02.api.letsencrypt.org/directory
+# ACME_EMAIL=you@example.com
+# Prometheus metrics at http://127.0.0.1:9100/metrics (README: Metrics and logs)
+# METRICS_PORT=9100
 # GC_INTERVAL_MINUTES=60
 # PREVIEW_RETENTION_DAYS=30
 EOF
@@ -169,6 +175,8 @@ if [ "$UNPRIVILEGED" = 1 ]; then
 Group=minivercel
 # Unprivileged: nothing here needs to gain privileges or write outside the data directory.
 NoNewPrivileges=true
+# Ports 80 and 443 for automatic HTTPS, without root.
+AmbientCapabilities=CAP_NET_BIND_SERVICE
 ProtectSystem=strict
 ReadWritePaths=$DATA"
 else
