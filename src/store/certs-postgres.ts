@@ -35,6 +35,10 @@ export function postgresCertificates(sql: postgres.Sql): Certificates {
         ON CONFLICT (name) DO UPDATE SET cert_pem = excluded.cert_pem, key_sealed = excluded.key_sealed,
           not_after = excluded.not_after, updated_at = excluded.updated_at`;
     },
+    async removeExpired(name, now) {
+      const result = await sql`DELETE FROM tls_certificates WHERE name = ${name} AND not_after <= ${now}`;
+      return result.count > 0;
+    },
     async lease(name, holder, until, now) {
       // The WHERE of ON CONFLICT runs under the row lock: of two racing processes exactly one updates.
       const result = await sql`

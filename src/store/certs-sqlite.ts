@@ -45,6 +45,9 @@ export function sqliteCertificates(db: Database): Certificates {
         nowIso(),
       );
     },
+    async removeExpired(name, now) {
+      return run("DELETE FROM tls_certificates WHERE name = ? AND not_after <= ?", name, now).changes > 0;
+    },
     async lease(name, holder, until, now) {
       const result = run(
         `INSERT INTO tls_leases (name, holder, expires_at) VALUES (?, ?, ?)

@@ -30,6 +30,27 @@ export function certificatesContract(label: string, open: () => Promise<Store>):
       expect(second?.updatedAt).not.toBe(first?.updatedAt);
     });
 
+    test("removeExpired deletes only a certificate past its notAfter", async () => {
+      const { certificates } = await open();
+      const host = name();
+      const notAfter = "2030-01-02T03:04:05.000Z";
+      await certificates.put({ name: host, certPem: "PEM", keySealed: "K", notAfter });
+      expect(await certificates.removeExpired(host, "2030-01-01T00:00:00.000Z")).toBe(false);
+      expect(await certificates.get(host)).not.toBeNull();
+      // Renewed by another process meanwhile: the later notAfter keeps it.
+      await certificates.put({
+        name: host,
+        certPem: "PEM2",
+        keySealed: "K2",
+        notAfter: "2030-03-01T00:00:00.000Z",
+      });
+      expect(await certificates.removeExpired(host, "2030-02-01T00:00:00.000Z")).toBe(false);
+      expect(await certificates.removeExpired(host, "2030-03-01T00:00:00.000Z")).toBe(true);
+      expect(await certificates.get(host)).toBeNull();
+      expect((await certificates.list()).some((c) => c.name === host)).toBe(false);
+      expect(await certificates.removeExpired(host, "2031-01-01T00:00:00.000Z")).toBe(false);
+    });
+
     test("a lease is exclusive until it expires or is released", async () => {
       const { certificates } = await open();
       const host = name();

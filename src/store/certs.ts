@@ -21,6 +21,11 @@ export interface Certificates {
   /** Stores (or replaces) the certificate of `name`; `updatedAt` is set by the store. */
   put(cert: Omit<StoredCertificate, "updatedAt">): Promise<void>;
   /**
+   * Deletes the certificate of `name` if it expired by `now` (notAfter <= now); true if a row went. A renewal
+   * stored meanwhile by another process has a later notAfter and is kept.
+   */
+  removeExpired(name: string, now: string): Promise<boolean>;
+  /**
    * Takes the issuance lease of `name` for `holder` until `until`, if it is free, expired at `now`, or already
    * `holder`'s: one atomic check-and-set, so of several processes only one orders a name at a time.
    */

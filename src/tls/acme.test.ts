@@ -163,6 +163,7 @@ test("eager names are ordered by the sync loop; a certificate is renewed only wh
     sealer: deps.sealer,
     issuer,
     policy,
+    log: deps.log,
   });
   try {
     await renewer.sync();

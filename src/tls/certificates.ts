@@ -1,11 +1,13 @@
 // Automatic HTTPS, step 3: the certificates a proxy process serves. Loaded from the store (shared by every proxy
 // process), ordered under a per-name lease in the store (only one process orders a name at a time; the others
-// wait for its result), renewed ACME_RENEW_DAYS ahead of expiry, and turned into TLS contexts for SNI.
+// wait for its result), renewed ACME_RENEW_DAYS ahead of expiry while the host policy still wants them, deleted
+// from the store once expired and unwanted, and turned into TLS contexts for SNI.
 
 import { hostname } from "node:os";
 import { createSecureContext, type SecureContext } from "node:tls";
 import type { HttpsConfig } from "../config.ts";
 import type { Sealer } from "../deploy/env.ts";
+import type { Logger } from "../observe/log.ts";
 import type { Certificates } from "../store/certs.ts";
 import { type AcmeIssuer, describeCertificate } from "./acme.ts";
 import { type HostPolicy, hostOfServerName } from "./hosts.ts";
@@ -51,10 +53,11 @@ export function createCertManager(
     sealer: Sealer;
     issuer: AcmeIssuer;
     policy: HostPolicy;
+    log: Logger;
   },
   overrides: Partial<CertManagerOptions> = {},
 ): CertManager {
-  const { https, certificates, sealer, issuer, policy } = deps;
+  const { https, certificates, sealer, issuer, policy, log } = deps;
   const options: CertManagerOptions = {
     syncMs: 60_000,
     leaseMs: 5 * 60_000,
@@ -65,7 +68,8 @@ export function createCertManager(
   };
   const holder = `${hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`;
   const loaded = new Map<string, Loaded>();
-  const inFlight = new Map<string, Promise<Loaded | null>>();
+  /** The order (or wait) running per name, and whether it waits out another process's lease. */
+  const inFlight = new Map<string, { promise: Promise<Loaded | null>; wait: boolean }>();
   const failedUntil = new Map<string, number>();
   const renewMs = https.renewDays * 86_400_000;
   let stopped = false;
@@ -124,9 +128,7 @@ export function createCertManager(
         notAfter: issued.notAfter,
       });
       await certificates.release(name, holder);
-      console.log(
-        `tls: certificate for ${name} issued (serial ${issued.serial}, valid until ${issued.notAfter})`,
-      );
+      log.info("tls: certificate issued", { name, serial: issued.serial, notAfter: issued.notAfter });
       failedUntil.delete(name);
       return await load(name);
     } catch (error) {
@@ -134,21 +136,30 @@ export function createCertManager(
       failedUntil.set(name, until);
       // Keeping the lease until then keeps every other process off the name too.
       await certificates.release(name, holder, new Date(until).toISOString()).catch(() => {});
-      console.error(
-        `tls: ordering a certificate for ${name} failed; next try after ${new Date(until).toISOString()}:`,
+      log.error("tls: ordering a certificate failed", {
+        name,
+        retryAfter: new Date(until).toISOString(),
         error,
-      );
+      });
       return current;
     }
   }
 
-  /** One order (or wait) per name at a time in this process. */
+  /**
+   * One order (or wait) per name at a time in this process. A handshake must not settle for the background
+   * sync's attempt that gives up at once when another process holds the lease: it waits after that one.
+   */
   function ensure(name: string, wait: boolean): Promise<Loaded | null> {
     const running = inFlight.get(name);
-    if (running) return running;
-    const started = obtain(name, wait).finally(() => inFlight.delete(name));
-    inFlight.set(name, started);
-    return started;
+    if (running && (running.wait || !wait)) return running.promise;
+    const promise = (
+      running ? running.promise.then((got) => got ?? obtain(name, true)) : obtain(name, wait)
+    ).finally(() => {
+      if (inFlight.get(name) === entry) inFlight.delete(name);
+    });
+    const entry = { promise, wait };
+    inFlight.set(name, entry);
+    return promise;
   }
 
   async function contextFor(servername: string): Promise<SecureContext | null> {
@@ -162,12 +173,37 @@ export function createCertManager(
     return (await ensure(name, true))?.context ?? null;
   }
 
+  /**
+   * Whether this process still wants `name`: an eager name, or a single host that the policy maps to its own
+   * certificate and still serves (a deleted project's host, an old custom domain, a per-host certificate after a
+   * switch to dns-01, or the wildcard after a switch to http-01 are not).
+   */
+  async function wanted(name: string, eager: Set<string>): Promise<boolean> {
+    if (eager.has(name)) return true;
+    if (name.startsWith("*.") || policy.certName(name) !== name) return false;
+    return policy.isKnown(name);
+  }
+
   let syncing: Promise<void> | null = null;
   async function syncOnce(): Promise<void> {
     const eager = new Set(await policy.eagerNames());
-    // Renewals and first orders of other processes: reload what changed in the store.
+    const now = new Date().toISOString();
     for (const summary of await certificates.list()) {
       const mine = loaded.get(summary.name);
+      if (!(await wanted(summary.name, eager))) {
+        // No longer renewed, and no longer presented here: a handshake for it asks the policy again.
+        loaded.delete(summary.name);
+        // Deleted only once expired: until then another process (whose routes may be newer than ours) or a host
+        // that comes back can still use it without a new order, and an expired certificate is of use to nobody.
+        // The store deletes only if it is still expired, so a renewal stored meanwhile is kept.
+        if (summary.notAfter <= now && (await certificates.removeExpired(summary.name, now)))
+          log.info("tls: expired certificate of a host no longer served deleted", {
+            name: summary.name,
+            notAfter: summary.notAfter,
+          });
+        continue;
+      }
+      // Renewals and first orders of other processes: reload what changed in the store.
       if ((mine && mine.updatedAt !== summary.updatedAt) || (!mine && eager.has(summary.name)))
         await load(summary.name);
     }
@@ -178,7 +214,8 @@ export function createCertManager(
     // Certificates ordered on demand (deployment and branch hosts) are renewed while their host is still served.
     for (const cert of [...loaded.values()]) {
       if (eager.has(cert.name) || !due(cert)) continue;
-      if (cert.name.startsWith("*.") || (await policy.isKnown(cert.name))) await ensure(cert.name, false);
+      if (await wanted(cert.name, eager)) await ensure(cert.name, false);
+      else loaded.delete(cert.name);
     }
   }
 
@@ -190,7 +227,7 @@ export function createCertManager(
   }
 
   const timer = setInterval(() => {
-    sync().catch((error: unknown) => console.error("tls: certificate sync failed:", error));
+    sync().catch((error: unknown) => log.error("tls: certificate sync failed", { error }));
   }, options.syncMs);
 
   return {
@@ -204,7 +241,7 @@ export function createCertManager(
       stopped = true;
       clearInterval(timer);
       await syncing?.catch(() => {});
-      await Promise.allSettled([...inFlight.values()]);
+      await Promise.allSettled([...inFlight.values()].map((running) => running.promise));
     },
   };
 }

@@ -11,6 +11,7 @@
 import { connect, type Socket } from "node:net";
 import { createServer, type TLSSocket } from "node:tls";
 import type { HttpsConfig } from "../config.ts";
+import type { Logger } from "../observe/log.ts";
 import type { Certificates } from "../store/certs.ts";
 import type { CertManager } from "./certificates.ts";
 
@@ -19,6 +20,8 @@ type Handler = (request: Request) => Response | Promise<Response>;
 const CHALLENGE_PREFIX = "/.well-known/acme-challenge/";
 const TOKEN = /^[A-Za-z0-9_-]{1,256}$/;
 const HOST_HEADER = /^([a-z0-9.-]+)(?::\d{1,5})?$/;
+/** Headers of one connection (RFC 9110 7.6.1), not passed on to DASHBOARD_UPSTREAM. */
+const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade"];
 
 /** The plain-HTTP listener's handler with ACME on: HTTP-01 answers, else a permanent redirect to https. */
 export function httpFront(
@@ -61,8 +64,9 @@ export async function startHttpsListener(deps: {
   sites: Handler;
   /** The dashboard and API in this process, or null (then DASHBOARD_UPSTREAM, or 404). */
   dashboard: Handler | null;
+  log: Logger;
 }): Promise<HttpsListener> {
-  const { https, certs, sites, dashboard } = deps;
+  const { https, certs, sites, dashboard, log } = deps;
   // The loopback hop's source port -> the TLS client's address, while its connection lasts.
   const clients = new Map<number, string>();
   const viaTls = new WeakMap<Request, string>();
@@ -72,15 +76,24 @@ export async function startHttpsListener(deps: {
     if (upstream === null) return new Response("the dashboard is not served here\n", { status: 404 });
     const url = new URL(request.url);
     const headers = new Headers(request.headers);
+    for (const name of HOP_BY_HOP) headers.delete(name);
+    // The TLS client is the only address we know first-hand: a client's own X-Forwarded-For is not passed on.
     headers.set("x-forwarded-for", client);
     headers.set("x-forwarded-host", https.dashboardHost);
     const hasBody = request.method !== "GET" && request.method !== "HEAD";
-    return fetch(`${upstream}${url.pathname}${url.search}`, {
-      method: request.method,
-      headers,
-      redirect: "manual",
-      ...(hasBody && { body: request.body, duplex: "half" }),
-    });
+    try {
+      return await fetch(`${upstream}${url.pathname}${url.search}`, {
+        method: request.method,
+        headers,
+        // The browser follows redirects and decodes compressed bodies, not us.
+        redirect: "manual",
+        decompress: false,
+        ...(hasBody && { body: request.body, duplex: "half" }),
+      });
+    } catch (error) {
+      log.warn("tls: DASHBOARD_UPSTREAM did not answer", { upstream, path: url.pathname, error });
+      return new Response("the dashboard is unreachable\n", { status: 502 });
+    }
   }
 
   const inner = Bun.serve({

@@ -17,7 +17,7 @@ export interface RunningTls extends HttpsListener {
 }
 
 export async function startTls(
-  deps: Pick<Deps, "config" | "store" | "sealer">,
+  deps: Pick<Deps, "config" | "store" | "sealer" | "log">,
   https: HttpsConfig,
   parts: {
     /** The site proxy's handler and its routing (what counts as a known host). */
@@ -29,6 +29,7 @@ export async function startTls(
   options: Partial<CertManagerOptions> = {},
 ): Promise<RunningTls> {
   const { config, store, sealer } = deps;
+  const log = deps.log.child({ role: "tls" });
   const dns = https.dns ? openDnsProvider(https.dns, https.dnsWaitSeconds) : null;
   const issuer = createAcmeIssuer({ https, certificates: store.certificates, sealer, dns });
   const policy = createHostPolicy({
@@ -39,7 +40,7 @@ export async function startTls(
     dashboard: parts.dashboard !== null || https.dashboardUpstream !== null,
   });
   const certs = createCertManager(
-    { https, certificates: store.certificates, sealer, issuer, policy },
+    { https, certificates: store.certificates, sealer, issuer, policy, log },
     options,
   );
   const listener = await startHttpsListener({
@@ -48,9 +49,10 @@ export async function startTls(
     certs,
     sites: parts.sites,
     dashboard: parts.dashboard,
+    log,
   });
   // The first pass orders what is missing; it runs in the background so that the process serves at once.
-  certs.sync().catch((error: unknown) => console.error("tls: first certificate sync failed:", error));
+  certs.sync().catch((error: unknown) => log.error("tls: first certificate sync failed", { error }));
   return {
     ...listener,
     certs,

@@ -102,8 +102,17 @@ export async function startPebble(opts: { httpPort: number; validitySeconds?: nu
     dnsServer: dns.resolver,
     caFile,
     async root() {
-      const res = await fetch(`https://127.0.0.1:${managementPort}/roots/0`, { tls: { ca } });
-      return res.text();
+      // Pebble opens its management listener after it logs that the directory is available.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const res = await fetch(`https://127.0.0.1:${managementPort}/roots/0`, { tls: { ca } });
+          if (res.ok) return await res.text();
+          if (attempt >= 50) throw new Error(`pebble /roots/0: HTTP ${res.status}`);
+        } catch (error) {
+          if (attempt >= 50) throw error;
+        }
+        await Bun.sleep(100);
+      }
     },
     orders: () => (log.join("").match(/Added order/g) ?? []).length,
     setTxt: dns.setTxt,
