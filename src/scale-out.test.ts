@@ -209,7 +209,7 @@ test("promote and rollback: both proxies switch within 1 s", async () => {
   await switched("<h1>v2</h1>\n");
 }, 120_000);
 
-test("a worker killed mid-build: the deployment still ends, with a reason", async () => {
+test("a worker killed mid-build: the deployment still ends, with a reason, and is queued again", async () => {
   const repo = fixtureRepo({
     "package.json": JSON.stringify({ name: "slow", scripts: { build: "echo started; sleep 120" } }),
   });
@@ -231,7 +231,16 @@ test("a worker killed mid-build: the deployment still ends, with a reason", asyn
   processes.get(victim ?? "")?.proc.kill("SIGKILL");
   const ended = await waitFor(id, terminal, 40_000);
   expect(ended.status).toBe("FAIL");
-  expect(String(ended.statusReason)).toContain("lost contact");
+  // The surviving worker's reaper rebuilds the same commit (src/build/interrupted.ts).
+  const rebuildId = /^lost contact with the builder .*; rebuilding it as (\S+)$/.exec(
+    String(ended.statusReason),
+  )?.[1];
+  if (!rebuildId) throw new Error(`unexpected reason: ${ended.statusReason}`);
+  const rebuild = await waitFor(rebuildId, (s) => s === "IN_PROGRESS", 30_000);
+  expect(rebuild.commitSha).toBe(ended.commitSha);
+  // It would sleep too: canceled, so it does not hold a build slot for the tests after this one.
+  await api("api1", "POST", `/api/deployments/${rebuildId}/cancel`);
+  expect((await waitFor(rebuildId, terminal, 30_000)).status).toBe("CANCELED");
 }, 120_000);
 
 test("a Kafka broker restart during a build loses and duplicates no log line", async () => {

@@ -10,6 +10,7 @@ import { sourceManifestId } from "../deploy/prebuilt.ts";
 import { isTerminal } from "../deploy/status.ts";
 import { pushRepoUrl } from "../git/repos.ts";
 import type { Logger } from "../observe/log.ts";
+import { type Metrics, recordBuild } from "../observe/metrics.ts";
 import type { Artifacts, ArtifactsConfig } from "../store/artifacts.ts";
 import type { Deployment, Project, Store } from "../store/store.ts";
 import { endInterrupted } from "./interrupted.ts";
@@ -29,6 +30,8 @@ export interface LauncherDeps {
   /** Poll interval for new work; a deploy in this process also wakes the launcher at once. */
   pollMs?: number;
   log: Logger;
+  /** Builds this launcher ends itself (interrupted, lost) are counted here, as the worker counts the rest. */
+  metrics: Metrics;
 }
 
 export interface Launcher {
@@ -176,29 +179,38 @@ export function startLauncher(deps: LauncherDeps): Launcher {
     }
   };
 
-  /** Ends a build a restart interrupted, and queues it again (see src/build/interrupted.ts). */
-  const requeue = async (d: Deployment, why: string): Promise<string | null> => {
-    const { ended, rebuild } = await endInterrupted(deps, d, why);
-    if (ended) log.warn(`launcher: ${ended.statusReason ?? why}`, { deploymentId: d.id });
-    return ended ? (rebuild?.id ?? "") : null;
+  /** Ends a build nobody is running any more, and queues it again (see src/build/interrupted.ts). */
+  const requeue = async (d: Deployment, why: string) => {
+    const result = await endInterrupted(deps, d, why);
+    if (result.ended) {
+      log.warn(`launcher: ${result.ended.statusReason ?? why}`, { deploymentId: d.id });
+      recordBuild(deps.metrics, result.ended);
+    }
+    if (result.rebuild) wake();
+    return result;
   };
 
   /**
-   * Ends builds nobody is running: no heartbeat within the timeout (FAIL), or (exclusive) left over from
-   * before a restart (FAIL and queued again: a platform restart should not cost a deployment).
+   * Ends builds nobody is running: no heartbeat within the timeout (the worker running it was lost: kill -9, a
+   * crashed machine), or (exclusive) left over from before a restart. Either way FAIL and queued again, as
+   * src/build/interrupted.ts decides: losing a worker should not cost a deployment. Several workers may reap the
+   * same build at once; the FAIL transition lets exactly one of them queue the rebuild.
    */
   const reap = async (all: boolean) => {
-    const before = new Date(
-      all ? Date.now() + 1000 : Date.now() - config.build.heartbeatTimeoutSeconds * 1000,
-    );
+    const timeout = config.build.heartbeatTimeoutSeconds;
+    const before = new Date(all ? Date.now() + 1000 : Date.now() - timeout * 1000);
+    const why = all
+      ? "the platform restarted while this build was running"
+      : `lost contact with the builder (no sign of life for ${timeout} s)`;
     for (const d of await store.deployments.stale(before.toISOString())) {
       if (running.has(d.id)) continue;
-      if (all) await requeue(d, "the platform restarted while this build was running");
-      else
-        await fail(
-          d,
-          `lost contact with the builder (no sign of life for ${config.build.heartbeatTimeoutSeconds} s)`,
-        );
+      try {
+        const { ended } = await requeue(d, why);
+        // Watchers in api processes hear of it from the bus (the workers find it already applied).
+        if (ended && !all) await fail(ended, ended.statusReason ?? why);
+      } catch (error) {
+        log.error("launcher: could not end a lost build", { deploymentId: d.id, error });
+      }
     }
   };
 
@@ -206,12 +218,14 @@ export function startLauncher(deps: LauncherDeps): Launcher {
   const interrupt = async (id: string, build: RunningBuild) => {
     try {
       const d = await store.deployments.find(id);
-      const rebuild =
-        d && !isTerminal(d.status) ? await requeue(d, "the platform restarted during this build") : null;
-      if (rebuild !== null) {
+      const { ended, rebuild } =
+        d && !isTerminal(d.status)
+          ? await requeue(d, "the platform restarted during this build")
+          : { ended: null, rebuild: null };
+      if (ended) {
         const seq = (lastSeq.get(id) ?? 0) + 1;
         const text = rebuild
-          ? `Stopped: the platform is restarting. This build is queued again as ${rebuild}.`
+          ? `Stopped: the platform is restarting. This build is queued again as ${rebuild.id}.`
           : "Stopped: the platform is restarting.";
         await bus.publish("build-events", id, {
           type: "log",

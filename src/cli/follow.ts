@@ -45,7 +45,7 @@ async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseE
   }
 }
 
-/** The reason a build a platform restart interrupted ends with (src/build/interrupted.ts): names its rebuild. */
+/** The reason an interrupted build (a restart, a lost worker) ends with (src/build/interrupted.ts): names its rebuild. */
 const REBUILT_AS = /; rebuilding it as ([0-9a-f-]{36})$/;
 /** A rebuild interrupted again is followed too, up to this many times. */
 const MAX_REBUILDS = 5;
@@ -65,7 +65,7 @@ export async function followLog(
   for (let hop = 0; hop < MAX_REBUILDS; hop++) {
     const next = final.status === "FAIL" ? REBUILT_AS.exec(final.statusReason ?? "")?.[1] : undefined;
     if (!next) break;
-    onNotice(`The server restarted during the build; following its rebuild ${next}:`);
+    onNotice(`The build was interrupted (a server restart or a lost worker); following its rebuild ${next}:`);
     final = await followOne(api, next, onLine, onNotice);
   }
   return final;

@@ -281,7 +281,7 @@ export function openPostgresStore(url: string): Store {
       const at = nowIso();
       const [row] = await sql<Row[]>`
         INSERT INTO deployments (id, project_id, user_id, status, target, branch, branch_slug, commit_sha, created_at, updated_at)
-        VALUES (${newId()}, ${input.projectId}, ${input.userId}, ${input.status}, ${input.target},
+        VALUES (${input.id ?? newId()}, ${input.projectId}, ${input.userId}, ${input.status}, ${input.target},
                 ${input.branch}, ${input.branch === null ? null : branchSlug(input.branch)}, ${input.commitSha}, ${at}, ${at})
         RETURNING *`;
       return toDeployment(row ?? {});

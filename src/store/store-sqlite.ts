@@ -305,7 +305,7 @@ export function openSqliteStore(path: string): Store {
 
   const deployments: Deployments = {
     async create(input) {
-      const id = newId();
+      const id = input.id ?? newId();
       const at = nowIso();
       run(
         `INSERT INTO deployments (id, project_id, user_id, status, target, branch, branch_slug, commit_sha, created_at, updated_at)

@@ -181,6 +181,8 @@ export interface ProjectEnv {
 
 export interface Deployments {
   create(input: {
+    /** A fresh id chosen by the caller (a rebuild is named before it is created); by default a new one. */
+    id?: string;
     projectId: string;
     userId: string;
     status: DeploymentStatus;
