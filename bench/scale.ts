@@ -30,8 +30,9 @@ function count(name: string, fallback: number): number {
   return value;
 }
 /**
- * Deployments x lines per deployment, one round each per shape. Workers apply a deployment's lines one at a
- * time, in order, so few busy deployments and many small ones load the path differently: both are measured.
+ * Deployments x lines per deployment, one round each per shape. Workers apply a deployment's lines in order,
+ * in batches of what has arrived (one log INSERT per batch), so few busy deployments and many small ones load
+ * the path differently: both are measured.
  */
 const SHAPES = (process.env.BENCH_SHAPES ?? "10x500,100x200").split(",").map((shape) => {
   const [deployments, lines] = shape.split("x").map(Number);

@@ -48,18 +48,20 @@ export interface Deps {
 }
 
 /** ECS when configured (the SDK is loaded only then), else the local sandboxed runner. */
-async function openRunner(config: Config, buildTokens: BuildTokens): Promise<Runner> {
-  if (!config.ecs) return localRunner();
+async function openRunner(config: Config, buildTokens: BuildTokens, log: Logger): Promise<Runner> {
+  if (!config.ecs) return localRunner(log);
   const { ecsRunner } = await import("./build/runner-ecs.ts");
   return ecsRunner({
     ecs: config.ecs,
     apiUrl: config.ecs.apiUrl,
     buildTokens,
+    log,
     ...(config.ecs.endpoint !== null && { endpoint: config.ecs.endpoint }),
   });
 }
 
 export async function openDeps(config: Config): Promise<Deps> {
+  const log = createLogger({ format: config.log.format, level: config.log.level });
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   // Before anything reads or writes the directory: one a newer minivercel changed is refused.
   checkDataDir(config.dataDir);
@@ -69,21 +71,22 @@ export async function openDeps(config: Config): Promise<Deps> {
     config.clickhouse
       ? { kind: "clickhouse", clickhouse: config.clickhouse }
       : { kind: "sqlite", path: join(config.dataDir, "logs.db") },
+    log,
   );
   // With S3, each process keeps a bounded local copy of the blobs it served (the proxies' cache).
   const artifactsConfig: ArtifactsConfig = config.s3
     ? { kind: "s3", s3: config.s3, cacheDir: join(config.dataDir, "blob-cache") }
     : { kind: "disk", dir: join(config.dataDir, "artifacts") };
   const artifacts = await openArtifacts(artifactsConfig);
-  const bus = await openBus(config.kafka ? { kind: "kafka", kafka: config.kafka } : { kind: "memory" });
+  const bus = await openBus(config.kafka ? { kind: "kafka", kafka: config.kafka } : { kind: "memory" }, log);
   const secretKey = loadSecretKey(config.secretKey, config.dataDir);
   const buildTokens = createBuildTokens(secretKey);
-  const runner = await openRunner(config, buildTokens);
+  const runner = await openRunner(config, buildTokens, log);
   const metrics = createMetrics();
   watchSources(metrics, { store, bus, artifacts });
   const jwt = config.jwtIssuers.length > 0 ? createJwtVerifier(config.jwtIssuers) : null;
   const gc = createCollector(
-    { store, artifacts },
+    { store, artifacts, log },
     {
       graceMs: config.gc.graceMinutes * 60_000,
       previewRetentionMs:
@@ -97,7 +100,7 @@ export async function openDeps(config: Config): Promise<Deps> {
     artifacts,
     artifactsConfig,
     bus,
-    live: createLive(),
+    live: createLive(log),
     sealer: createSealer(secretKey),
     buildTokens,
     runner,
@@ -105,7 +108,7 @@ export async function openDeps(config: Config): Promise<Deps> {
     exclusive: config.store.kind === "sqlite",
     gc,
     metrics,
-    log: createLogger({ format: config.log.format, level: config.log.level }),
+    log,
     async close() {
       // A collection started by a project deletion finishes before its store closes.
       await gc.idle();

@@ -29,12 +29,12 @@ function describeValidation(error: ValidationError): { message: string; field?: 
 
 /**
  * Elysia's error codes plus ours -> status and payload. Unknown errors become a bare 500, and go to `report`
- * (the server log, with the request's id) since the client is told nothing about them.
+ * (the server log, with the request's id: the caller knows the request) since the client is told nothing.
  */
 export function toErrorResponse(
   error: unknown,
   elysiaCode: unknown,
-  report: (error: unknown) => void = (e) => console.error("api: unhandled error", e),
+  report: (error: unknown) => void,
 ): { status: number; body: ErrorPayload } {
   if (error instanceof AppError) {
     const payload: ErrorPayload = { error: { code: error.code, message: error.message } };

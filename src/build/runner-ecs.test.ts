@@ -17,6 +17,7 @@ import { parseJob } from "../../builder/job.ts";
 import { type BuildEvent, parseBuildEvent } from "../../schema/events.ts";
 import type { EcsConfig } from "../config.ts";
 import { createBuildTokens } from "../deploy/build-tokens.ts";
+import { captureLog } from "../observe/testing.ts";
 import { testService } from "../testing-services.ts";
 import { ecsRunner } from "./runner-ecs.ts";
 
@@ -34,6 +35,8 @@ const tokens = createBuildTokens(crypto.getRandomValues(new Uint8Array(32)));
 const cluster = `minivercel-test-${crypto.randomUUID()}`;
 const family = `${cluster}-builder`;
 const calls: Call[] = [];
+/** Action -> how many of its next calls the recorder refuses itself (a client error, so the SDK does not retry). */
+const faults = new Map<string, number>();
 let moto = "";
 let admin: ECSClient;
 let relay: ReturnType<typeof Bun.serve> | null = null;
@@ -60,13 +63,21 @@ beforeAll(async () => {
     hostname: "127.0.0.1",
     port: 0,
     async fetch(request) {
+      const action = request.headers.get("x-amz-target")?.split(".").pop() ?? "";
+      const fault = faults.get(action) ?? 0;
+      if (fault > 0) {
+        faults.set(action, fault - 1);
+        return new Response(JSON.stringify({ __type: "ClientException", message: "injected by the test" }), {
+          status: 400,
+          headers: { "content-type": "application/x-amz-json-1.1" },
+        });
+      }
       const body = await request.text();
       const headers = new Headers(request.headers);
       headers.delete("host");
       const { pathname, search } = new URL(request.url);
       const res = await fetch(`${moto}${pathname}${search}`, { method: request.method, headers, body });
       const text = await res.text();
-      const action = request.headers.get("x-amz-target")?.split(".").pop() ?? "";
       const parse = (s: string): unknown => {
         try {
           return JSON.parse(s);
@@ -135,7 +146,7 @@ function config(overrides: Partial<EcsConfig> = {}): EcsConfig {
   };
 }
 
-function runner(ecs = config()) {
+function runner(ecs = config(), log = captureLog().log) {
   if (!relay) throw new Error("the recorder is not running");
   return ecsRunner({
     ecs,
@@ -143,6 +154,7 @@ function runner(ecs = config()) {
     buildTokens: tokens,
     endpoint: `http://127.0.0.1:${relay.port}`,
     pollMs: 50,
+    log,
   });
 }
 
@@ -180,15 +192,16 @@ function job(env: Record<string, string> = { API_KEY: "project-variable" }): Bui
   };
 }
 
-/** Starts a build, collecting its events (each one checked against the event schema). */
+/** Starts a build, collecting its events (each one checked against the event schema) and the runner's log. */
 function start(j: BuildJob, ecs = config()) {
   const events: BuildEvent[] = [];
-  const build = runner(ecs).start(j, async (value) => {
+  const { log, lines: logged } = captureLog();
+  const build = runner(ecs, log).start(j, async (value) => {
     const parsed = parseBuildEvent(value);
     if (!parsed.ok) throw new Error(`runner published an invalid event: ${parsed.problem}`);
     events.push(parsed.event);
   });
-  return { build, events };
+  return { build, events, logged };
 }
 
 /** The RunTask call the runner made for this deployment (moto's answer included), once it has answered. */
@@ -336,6 +349,46 @@ test("stop('timeout') stops the task and reports FAIL with the time limit", asyn
   expect(task.stoppedReason).toBe("build timed out");
   expect(events).toHaveLength(1);
   expect(events[0]).toMatchObject({ type: "status", status: "FAIL", reason: "build timed out after 600 s" });
+});
+
+test("a failed DescribeTasks is logged with the deployment, and the watch goes on", async () => {
+  const j = job();
+  const { build, events, logged } = start(j);
+  await runTaskOf(j.deploymentId);
+  faults.set("DescribeTasks", 1);
+  for (let i = 0; i < 200 && logged.length === 0; i++) await Bun.sleep(25);
+  expect(logged).toEqual([
+    expect.objectContaining({
+      level: "warn",
+      msg: "runner: DescribeTasks failed",
+      deploymentId: j.deploymentId,
+      failures: 1,
+      error: expect.stringContaining("injected by the test"),
+    }),
+  ]);
+  build.stop("canceled");
+  await build.done;
+  expect(events).toEqual([expect.objectContaining({ status: "CANCELED" })]);
+});
+
+test("a failed StopTask is logged with the deployment and the task, and sent again", async () => {
+  const j = job();
+  const { build, events, logged } = start(j);
+  const { arn } = await runTaskOf(j.deploymentId);
+  faults.set("StopTask", 1);
+  build.stop("canceled");
+  await build.done;
+  expect(logged).toEqual([
+    expect.objectContaining({
+      level: "warn",
+      msg: "runner: StopTask failed",
+      deploymentId: j.deploymentId,
+      task: arn,
+      error: expect.stringContaining("injected by the test"),
+    }),
+  ]);
+  expect((await describe(arn)).lastStatus).toBe("STOPPED");
+  expect(events).toEqual([expect.objectContaining({ status: "CANCELED" })]);
 });
 
 test("a stop that comes while RunTask is under way still stops the task it started", async () => {

@@ -11,6 +11,7 @@ import {
 import type { BuildJob } from "../../builder/job.ts";
 import type { EcsConfig } from "../config.ts";
 import type { BuildTokens } from "../deploy/build-tokens.ts";
+import type { Logger } from "../observe/log.ts";
 import type { Runner, RunningBuild } from "./runner.ts";
 
 /** ECS refuses overrides whose JSON is longer than this (documented RunTask limit). */
@@ -31,6 +32,8 @@ export interface EcsRunnerOptions {
   endpoint?: string;
   /** How often a running task is looked at (DescribeTasks); default 5 s. */
   pollMs?: number;
+  /** Gets the ECS API's failures while a task is watched or stopped (the build itself reports to its log). */
+  log: Logger;
 }
 
 /**
@@ -82,7 +85,7 @@ function stopDetails(task: Task | undefined, containerName: string): string {
 }
 
 export function ecsRunner(opts: EcsRunnerOptions): Runner {
-  const { ecs, apiUrl, buildTokens } = opts;
+  const { ecs, apiUrl, buildTokens, log } = opts;
   const pollMs = opts.pollMs ?? 5000;
   const endpoint = opts.endpoint ?? ecs.endpoint;
   // Credentials come from the SDK's default chain (env, profile, instance or task role).
@@ -185,9 +188,13 @@ export function ecsRunner(opts: EcsRunnerOptions): Runner {
               arns.map((task) => client.send(new StopTaskCommand({ cluster: ecs.cluster, task, reason }))),
             );
             stopSent = results.every((r) => r.status === "fulfilled");
-            for (const r of results)
+            for (const [i, r] of results.entries())
               if (r.status === "rejected")
-                console.warn(`runner: ${job.deploymentId}: StopTask failed: ${describeError(r.reason)}`);
+                log.warn("runner: StopTask failed", {
+                  deploymentId: job.deploymentId,
+                  task: arns[i],
+                  error: describeError(r.reason),
+                });
           }
           try {
             const { tasks = [] } = await client.send(
@@ -202,7 +209,11 @@ export function ecsRunner(opts: EcsRunnerOptions): Runner {
           } catch (error) {
             // Keep watching through API trouble; the launcher's timeout still ends a build that never reports.
             if (errors++ % 12 === 0)
-              console.warn(`runner: ${job.deploymentId}: DescribeTasks failed: ${describeError(error)}`);
+              log.warn("runner: DescribeTasks failed", {
+                deploymentId: job.deploymentId,
+                failures: errors,
+                error: describeError(error),
+              });
           }
           if (stopReason && Date.now() >= stopDeadline)
             return `the build task was not confirmed stopped within ${STOP_GRACE_MS / 1000} s`;

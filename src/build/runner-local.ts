@@ -1,12 +1,14 @@
 // Local runner: the builder as a child process of this worker; its stdout is the event stream.
 
 import type { BuildEvent } from "../../schema/events.ts";
+import { createLogger, type Logger } from "../observe/log.ts";
 import type { Runner, RunningBuild } from "./runner.ts";
 import { selfCommand } from "./self.ts";
 
 const KILL_GRACE_MS = 10_000;
 
-export function localRunner(): Runner {
+/** `log` gets what the builder sent that is dropped; default: text lines on stderr. */
+export function localRunner(log: Logger = createLogger({ format: "text", level: "info" })): Runner {
   return {
     start(job, publish): RunningBuild {
       const child = Bun.spawn([...selfCommand(), "builder"], {
@@ -57,13 +59,20 @@ export function localRunner(): Runner {
             try {
               event = JSON.parse(line);
             } catch {
-              console.warn(`runner: ${job.deploymentId}: dropped a non-JSON line from the builder`);
+              log.warn("runner: dropped a non-JSON line from the builder", {
+                deploymentId: job.deploymentId,
+                // Its length only: the builder holds the job's secrets, and a stray line could carry them.
+                chars: line.length,
+              });
               continue;
             }
             const e = event as Partial<BuildEvent>;
             // A builder speaks only for its own deployment; anything else is dropped here already.
             if (e.deploymentId !== job.deploymentId) {
-              console.warn(`runner: ${job.deploymentId}: dropped an event for another deployment`);
+              log.warn("runner: dropped an event for another deployment", {
+                deploymentId: job.deploymentId,
+                eventDeploymentId: typeof e.deploymentId === "string" ? e.deploymentId.slice(0, 100) : null,
+              });
               continue;
             }
             if (e.type === "log" && typeof e.seq === "number") lastSeq = Math.max(lastSeq, e.seq);

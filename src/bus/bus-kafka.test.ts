@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import type { KafkaConfig } from "../config.ts";
+import { createLogger } from "../observe/log.ts";
 import { startService, testService } from "../testing-services.ts";
 import { busContract, isMessage, type Message, until } from "./bus.contract.ts";
 import type { Bus } from "./bus.ts";
@@ -14,6 +15,8 @@ const pidFile = new URL("../../.services/kafka/kafka.pid", import.meta.url).path
 // Setup errors are kept and rethrown by every case, so a missing broker fails the run instead of skipping it.
 let brokers: string[] | Error = new Error("beforeAll did not run");
 const opened: Bus[] = [];
+// The client's warnings and any dead letter stay visible in the test output, as text.
+const log = createLogger({ format: "text", level: "info" });
 
 function config(): KafkaConfig {
   if (brokers instanceof Error) throw brokers;
@@ -28,7 +31,7 @@ function config(): KafkaConfig {
 }
 
 async function open(): Promise<Bus> {
-  const bus = await kafkaBus(config());
+  const bus = await kafkaBus(config(), log);
   opened.push(bus);
   return bus;
 }

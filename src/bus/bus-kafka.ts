@@ -1,12 +1,28 @@
 // Kafka bus (scale-out): keyed JSON messages on `build-events` and `route-changes`, consumer groups that
 // apply messages concurrently across keys and in order per key, committing only what has been applied.
 
-import { type Admin, Kafka, type LogEntry, logLevel, Partitioners, type SASLOptions } from "kafkajs";
+import {
+  type Admin,
+  Kafka,
+  type LogEntry,
+  type logCreator,
+  logLevel,
+  Partitioners,
+  type SASLOptions,
+} from "kafkajs";
 import type { KafkaConfig } from "../config.ts";
-import type { Bus, ConsumeOptions, Lag, Subscription, Topic } from "./bus.ts";
+import type { LogFields, Logger, LogLevel } from "../observe/log.ts";
+import {
+  type BatchConsumeOptions,
+  type Bus,
+  type Lag,
+  MAX_BATCH,
+  type Subscription,
+  type Topic,
+} from "./bus.ts";
 import { keyedQueue } from "./keyed.ts";
 import { type PartitionTrack, partitionTrack } from "./offsets.ts";
-import { handleWithRetry } from "./retry.ts";
+import { handleBatchWithRetry } from "./retry.ts";
 
 /** Partitions of each topic when the bus creates it: build events spread over workers, route changes in one order. */
 const PARTITIONS: Record<Topic, number> = { "build-events": 12, "route-changes": 1 };
@@ -20,7 +36,7 @@ const RESTART_AFTER_MS = 5_000;
 /** Lag is asked of the broker at most this often (a scrape every few seconds costs two admin requests). */
 const LAG_CACHE_MS = 5_000;
 
-type Handler = (value: unknown, key: string) => Promise<void>;
+type Handler = (values: unknown[], key: string) => Promise<void>;
 
 interface Item {
   track: PartitionTrack;
@@ -28,14 +44,33 @@ interface Item {
   value: unknown;
 }
 
-// kafkajs logs JSON objects by default; one plain line on stderr reads better beside ours. Its Connection
-// namespace reports every error response, which the layers above retry and report when it matters.
-const logLine = ({ namespace, label, log }: LogEntry) => {
-  if (namespace === "Connection") return;
-  const error = typeof log.error === "string" ? ` (${log.error})` : "";
-  const group = typeof log.groupId === "string" ? ` [${log.groupId}]` : "";
-  console.error(`kafka ${label.toLowerCase()}: ${namespace}: ${log.message}${group}${error}`);
+/** kafkajs's levels as ours; NOTHING is never logged. */
+const LEVELS: Record<logLevel, LogLevel | null> = {
+  [logLevel.NOTHING]: null,
+  [logLevel.ERROR]: "error",
+  [logLevel.WARN]: "warn",
+  [logLevel.INFO]: "info",
+  [logLevel.DEBUG]: "debug",
 };
+
+/**
+ * kafkajs's own lines through our logger: its message, its namespace and its extra fields (broker, groupId,
+ * error, retryCount...) as fields. Its Connection namespace reports every error response, which the layers
+ * above retry and report when it matters, so it is left out.
+ */
+export function kafkaLogCreator(log: Logger): logCreator {
+  return () =>
+    ({ namespace, level, log: entry }: LogEntry) => {
+      const ours = LEVELS[level];
+      if (namespace === "Connection" || !ours) return;
+      const fields: LogFields = { namespace };
+      for (const [key, value] of Object.entries(entry)) {
+        // Our logger stamps its own time; `logger` is always "kafkajs".
+        if (key !== "message" && key !== "timestamp" && key !== "logger") fields[key] = value;
+      }
+      log[ours](`kafka: ${entry.message}`, fields);
+    };
+}
 
 function sasl(config: KafkaConfig): SASLOptions | undefined {
   if (config.username === null || config.password === null) return undefined;
@@ -43,7 +78,8 @@ function sasl(config: KafkaConfig): SASLOptions | undefined {
   return { mechanism: config.saslMechanism, username, password };
 }
 
-export async function kafkaBus(config: KafkaConfig): Promise<Bus> {
+/** `log` gets dead letters, consumer trouble and the client's own warnings. */
+export async function kafkaBus(config: KafkaConfig, log: Logger): Promise<Bus> {
   const kafka = new Kafka({
     clientId: config.clientId,
     brokers: config.brokers,
@@ -52,7 +88,7 @@ export async function kafkaBus(config: KafkaConfig): Promise<Bus> {
     retry: RETRY,
     connectionTimeout: 3_000,
     logLevel: logLevel.WARN,
-    logCreator: () => logLine,
+    logCreator: kafkaLogCreator(log),
   });
   const admin = kafka.admin({ retry: RETRY });
   const producer = kafka.producer({
@@ -78,6 +114,23 @@ export async function kafkaBus(config: KafkaConfig): Promise<Bus> {
   const consumed = new Map<Subscription, { topic: Topic; group: string }>();
   let lagCache: { at: number; value: Promise<Lag[]> } | null = null;
 
+  const consumeBatches: Bus["consumeBatches"] = async (topic, group, handler, options = {}) => {
+    const subscription = await joinWithRetries(() =>
+      subscribe(kafka, admin, topic, group, handler, options, log.child({ topic, group })),
+    );
+    subscriptions.add(subscription);
+    consumed.set(subscription, { topic, group });
+    lagCache = null; // a new group shows at the next scrape
+    return {
+      async stop() {
+        subscriptions.delete(subscription);
+        consumed.delete(subscription);
+        lagCache = null;
+        await subscription.stop();
+      },
+    };
+  };
+
   return {
     publish(topic, key, value) {
       const json = JSON.stringify(value);
@@ -95,22 +148,11 @@ export async function kafkaBus(config: KafkaConfig): Promise<Bus> {
       sent.then(forget, forget);
       return sent;
     },
-    async consume(topic, group, handler, options = {}) {
-      const subscription = await joinWithRetries(() =>
-        subscribe(kafka, admin, topic, group, handler, options),
-      );
-      subscriptions.add(subscription);
-      consumed.set(subscription, { topic, group });
-      lagCache = null; // a new group shows at the next scrape
-      return {
-        async stop() {
-          subscriptions.delete(subscription);
-          consumed.delete(subscription);
-          lagCache = null;
-          await subscription.stop();
-        },
-      };
+    consume(topic, group, handler, options = {}) {
+      const one: Handler = (values, key) => handler(values[0], key);
+      return consumeBatches(topic, group, one, { ...options, maxBatch: 1 });
     },
+    consumeBatches,
     lag() {
       if (lagCache && Date.now() - lagCache.at < LAG_CACHE_MS) return lagCache.value;
       const value = readLag(admin, [...consumed.values()]);
@@ -214,7 +256,9 @@ async function subscribe(
   topic: Topic,
   group: string,
   handler: Handler,
-  options: ConsumeOptions,
+  options: BatchConsumeOptions,
+  /** Carries the topic and the group already. */
+  log: Logger,
 ): Promise<Subscription> {
   const starts = await startOffsets(admin, topic, group);
   const consumer = kafka.consumer({
@@ -233,15 +277,28 @@ async function subscribe(
     progress = [];
   };
 
-  const queue = keyedQueue<Item>(options.concurrency ?? 50, async (item, key) => {
-    // Stopping: not applied and not marked done, so the next consumer of the group reads it again. A message
-    // of a partition revoked meanwhile is still applied (its new owner may apply it too: at least once).
+  const limits = { concurrency: options.concurrency ?? 50, maxBatch: options.maxBatch ?? MAX_BATCH, log };
+  const queue = keyedQueue<Item>(limits, async (items, key) => {
+    // Stopping: not applied and not marked done, so the next consumer of the group reads them again. Messages
+    // of a partition revoked meanwhile are still applied (its new owner may apply them too: at least once).
     if (stopping) return;
-    await handleWithRetry(
-      () => handler(item.value, key),
-      () => `${topic}[${item.track.partition}]@${item.offset} (group ${group}, key ${key})`,
+    await handleBatchWithRetry(
+      items,
+      (batch) =>
+        handler(
+          batch.map((item) => item.value),
+          key,
+        ),
+      (batch) => ({
+        partition: batch[0]?.track.partition,
+        offset: batch[0]?.offset,
+        lastOffset: batch.length > 1 ? batch.at(-1)?.offset : undefined,
+        key,
+      }),
+      log,
     );
-    item.track.done(item.offset);
+    // Only now may the commit point pass them: every message of the batch is applied (or dead-lettered).
+    for (const item of items) item.track.done(item.offset);
     wake();
   });
 
@@ -261,9 +318,7 @@ async function subscribe(
         for (const { track, offset } of due) track.committed(offset);
       } catch (error) {
         // Safe to leave: what is not committed is read again after a restart or a rebalance.
-        console.error(
-          `bus: commit for group ${group} on ${topic} failed, retried on the next one: ${String(error)}`,
-        );
+        log.warn("bus: commit failed, retried with the next one", { error });
       }
     });
     return flushing;
@@ -279,9 +334,7 @@ async function subscribe(
     const [offsets] = await admin
       .fetchOffsets({ groupId: group, topics: [topic] })
       .catch((error: unknown) => {
-        console.error(
-          `bus: group ${group} on ${topic}: could not read its offsets, starting at the end: ${String(error)}`,
-        );
+        log.warn("bus: could not read the group's offsets, starting at the end", { partitions, error });
         return [];
       });
     if (at !== generation) return; // reassigned meanwhile: the newer assignment pins again
@@ -311,7 +364,7 @@ async function subscribe(
       consumer.pause([{ topic, partitions: unpinned }]);
       const at = generation;
       pinning = pin(unpinned, at).catch((error: unknown) => {
-        console.error(`bus: group ${group} on ${topic}: pinning start offsets failed: ${String(error)}`);
+        log.error("bus: pinning start offsets failed", { partitions: unpinned, error });
       });
     }
     joined = true;
@@ -332,9 +385,11 @@ async function subscribe(
             const decoded = decode(message.value);
             if (decoded) queue.push(key, { track, offset, value: decoded.value });
             else {
-              console.error(
-                `bus: dead letter: ${topic}[${batch.partition}]@${offset} (key ${key}) is not JSON, skipped`,
-              );
+              log.error("bus: dead letter: message is not JSON, skipped", {
+                partition: batch.partition,
+                offset,
+                key,
+              });
               track.done(offset);
             }
           }
@@ -349,15 +404,16 @@ async function subscribe(
 
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     if (payload.restart || stopping) return;
-    console.error(`bus: consumer of ${group} on ${topic} stopped (${String(payload.error)}); restarting it`);
+    log.error("bus: consumer stopped, restarting it", {
+      error: payload.error,
+      restartInMs: RESTART_AFTER_MS,
+    });
     setTimeout(() => {
       if (stopping) return;
       consumer
         .connect()
         .then(run)
-        .catch((error: unknown) =>
-          console.error(`bus: restarting consumer of ${group} failed: ${String(error)}`),
-        );
+        .catch((error: unknown) => log.error("bus: restarting the consumer failed", { error }));
     }, RESTART_AFTER_MS);
   });
 

@@ -1,10 +1,12 @@
 // In-process bus: one keyed queue per consumer group; a group sees what is published while it is subscribed.
 
-import type { Bus, Topic } from "./bus.ts";
+import { createLogger, type Logger } from "../observe/log.ts";
+import { type Bus, MAX_BATCH, type Topic } from "./bus.ts";
 import { type KeyedQueue, keyedQueue } from "./keyed.ts";
-import { handleWithRetry } from "./retry.ts";
+import { handleBatchWithRetry } from "./retry.ts";
 
-export function memoryBus(): Bus {
+/** `log` gets the dead letters (messages skipped after their retries); default: text lines on stderr. */
+export function memoryBus(log: Logger = createLogger({ format: "text", level: "info" })): Bus {
   const topics = new Map<Topic, Map<string, KeyedQueue<unknown>>>();
   const groupsOf = (topic: Topic) => {
     let groups = topics.get(topic);
@@ -15,22 +17,30 @@ export function memoryBus(): Bus {
     return groups;
   };
 
-  return {
+  const bus: Bus = {
     async publish(topic, key, value) {
       for (const queue of groupsOf(topic).values()) {
         // A copy per group: consumers must not share (or mutate) the publisher's object, as over Kafka.
         queue.push(key, structuredClone(value));
       }
     },
-    async consume(topic, group, handler, options = {}) {
+    consume(topic, group, handler, options = {}) {
+      const one = (values: unknown[], key: string) => handler(values[0], key);
+      return bus.consumeBatches(topic, group, one, { ...options, maxBatch: 1 });
+    },
+    async consumeBatches(topic, group, handler, options = {}) {
       const groups = groupsOf(topic);
       if (groups.has(group)) throw new Error(`bus: group ${group} already has a consumer on ${topic}`);
       // Same failure handling as over Kafka: retried with backoff, then logged and skipped.
-      const queue = keyedQueue<unknown>(options.concurrency ?? 50, (value, key) =>
-        handleWithRetry(
-          () => handler(value, key),
-          () => `${topic} (group ${group}, key ${key})`,
-        ),
+      const queue = keyedQueue<unknown>(
+        { concurrency: options.concurrency ?? 50, maxBatch: options.maxBatch ?? MAX_BATCH, log },
+        (values, key) =>
+          handleBatchWithRetry(
+            values,
+            (batch) => handler(batch, key),
+            () => ({ topic, group, key }),
+            log,
+          ),
       );
       groups.set(group, queue);
       return {
@@ -49,4 +59,5 @@ export function memoryBus(): Bus {
       await Promise.all([...topics.values()].flatMap((groups) => [...groups.values()].map((q) => q.drain())));
     },
   };
+  return bus;
 }

@@ -1,6 +1,7 @@
 // Bus port: build events and route changes between roles. In-process by default, Kafka when configured.
 
 import type { KafkaConfig } from "../config.ts";
+import { createLogger, type Logger } from "../observe/log.ts";
 
 export type Topic = "build-events" | "route-changes";
 
@@ -8,6 +9,16 @@ export interface ConsumeOptions {
   /** Messages handled at once across keys; within a key always one at a time, in order. */
   concurrency?: number;
 }
+
+export interface BatchConsumeOptions {
+  /** Keys handled at once; within a key always one batch at a time, in order. */
+  concurrency?: number;
+  /** Most messages in one batch (default 500). */
+  maxBatch?: number;
+}
+
+/** The largest batch consumeBatches hands over unless told otherwise. */
+export const MAX_BATCH = 500;
 
 export interface Subscription {
   stop(): Promise<void>;
@@ -35,6 +46,18 @@ export interface Bus {
     handler: (value: unknown, key: string) => Promise<void>,
     options?: ConsumeOptions,
   ): Promise<Subscription>;
+  /**
+   * As `consume`, but with the messages of one key that are waiting when its turn comes, in order (at most
+   * `maxBatch`); the key's next batch starts when this one settles. The batch counts as handled (committed,
+   * over Kafka) only once the handler resolves. A throwing handler gets the batch again with backoff, then each
+   * message alone, so only a message that keeps failing is logged and skipped. Handlers must be idempotent.
+   */
+  consumeBatches(
+    topic: Topic,
+    group: string,
+    handler: (values: unknown[], key: string) => Promise<void>,
+    options?: BatchConsumeOptions,
+  ): Promise<Subscription>;
   /** The lag of every group this process consumes; Kafka's is read from the broker, cached a few seconds. */
   lag(): Promise<Lag[]>;
   close(): Promise<void>;
@@ -42,15 +65,19 @@ export interface Bus {
 
 export type BusConfig = { kind: "memory" } | { kind: "kafka"; kafka: KafkaConfig };
 
-export async function openBus(config: BusConfig): Promise<Bus> {
+/** `log` gets dead letters, consumer trouble and the Kafka client's own warnings; default: text lines on stderr. */
+export async function openBus(
+  config: BusConfig,
+  log: Logger = createLogger({ format: "text", level: "info" }),
+): Promise<Bus> {
   switch (config.kind) {
     case "memory": {
       const { memoryBus } = await import("./bus-memory.ts");
-      return memoryBus();
+      return memoryBus(log);
     }
     case "kafka": {
       const { kafkaBus } = await import("./bus-kafka.ts");
-      return kafkaBus(config.kafka);
+      return kafkaBus(config.kafka, log);
     }
   }
 }

@@ -1,4 +1,8 @@
-// Keyed work queue: strictly in order within a key, concurrent across keys, bounded overall (the seed's worker pool without its reordering).
+// Keyed work queue: strictly in order within a key, concurrent across keys, bounded overall (the seed's worker
+// pool without its reordering). A key's waiting items go to the handler together, so a chatty key costs one
+// call per batch (one log INSERT for many lines) instead of one per item.
+
+import type { Logger } from "../observe/log.ts";
 
 export interface KeyedQueue<T> {
   push(key: string, item: T): void;
@@ -8,28 +12,49 @@ export interface KeyedQueue<T> {
   readonly size: number;
 }
 
+export interface KeyedQueueOptions {
+  /** Keys handled at once; within a key always one batch at a time, in order. */
+  concurrency: number;
+  /** Most items of one key handed over in one call (default 1: one at a time). */
+  maxBatch?: number;
+  /** Where a handler's rejection is reported; handlers are expected to retry their own failures first. */
+  log: Logger;
+}
+
+/**
+ * `handle` gets a key's items in push order, at most `maxBatch`, as they waited when the key's turn came;
+ * the key's next batch starts only once it settles. Items pushed in the same tick are waiting by then.
+ */
 export function keyedQueue<T>(
-  concurrency: number,
-  handle: (item: T, key: string) => Promise<void>,
+  options: KeyedQueueOptions,
+  handle: (items: T[], key: string) => Promise<void>,
 ): KeyedQueue<T> {
+  const { concurrency, log } = options;
+  const maxBatch = options.maxBatch ?? 1;
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1)
+    throw new RangeError(`keyed queue: concurrency must be a whole number >= 1, got ${concurrency}`);
+  if (!Number.isSafeInteger(maxBatch) || maxBatch < 1)
+    throw new RangeError(`keyed queue: maxBatch must be a whole number >= 1, got ${maxBatch}`);
   const pending = new Map<string, T[]>();
   const ready: string[] = [];
   let running = 0;
   let size = 0;
   let idle: (() => void)[] = [];
+  let scheduled = false;
 
   const pump = () => {
+    scheduled = false;
     while (running < concurrency && ready.length > 0) {
       const key = ready.shift() as string;
       const items = pending.get(key);
-      const item = items?.shift();
-      if (!items || item === undefined) continue;
+      if (!items || items.length === 0) continue;
+      const batch = items.splice(0, maxBatch);
       running++;
-      handle(item, key)
-        .catch((error: unknown) => console.error(`bus: handler failed for ${key}:`, error))
+      handle(batch, key)
+        .catch((error: unknown) => log.error("bus: handler failed", { key, messages: batch.length, error }))
         .finally(() => {
           running--;
-          size--;
+          size -= batch.length;
           // The key goes back to the end of the line: one busy deployment cannot starve the rest.
           if (items.length > 0) ready.push(key);
           else pending.delete(key);
@@ -53,7 +78,11 @@ export function keyedQueue<T>(
       }
       pending.set(key, [item]);
       ready.push(key);
-      pump();
+      // Started a microtask later: a burst pushed in one go (a fetched Kafka batch) then forms one batch.
+      if (!scheduled) {
+        scheduled = true;
+        queueMicrotask(pump);
+      }
     },
     drain() {
       return size === 0 ? Promise.resolve() : new Promise((resolve) => idle.push(resolve));

@@ -1,5 +1,6 @@
 // Live fan-out: log lines and status changes to everyone watching a deployment (SSE streams, dashboard).
 
+import type { Logger } from "../observe/log.ts";
 import type { LogLine } from "../store/logs.ts";
 import type { Deployment } from "../store/store.ts";
 
@@ -16,14 +17,15 @@ export interface Live {
   close(): number;
 }
 
-export function createLive(): Live {
+/** `log` gets the listeners that throw (one watcher's bug must not cut the others off). */
+export function createLive(log: Logger): Live {
   const listeners = new Map<string, Set<(event: LiveEvent) => void>>();
   let closed = false;
-  const tell = (listener: (event: LiveEvent) => void, event: LiveEvent) => {
+  const tell = (deploymentId: string, listener: (event: LiveEvent) => void, event: LiveEvent) => {
     try {
       listener(event);
     } catch (error) {
-      console.error("live: listener failed", error);
+      log.error("live: listener failed", { deploymentId, event: event.kind, error });
     }
   };
   return {
@@ -35,19 +37,19 @@ export function createLive(): Live {
       }
       set.add(listener);
       // A stream opened while the server drains (an in-flight request) ends at once too, after its caller is set up.
-      if (closed) queueMicrotask(() => tell(listener, { kind: "closing" }));
+      if (closed) queueMicrotask(() => tell(deploymentId, listener, { kind: "closing" }));
       return () => {
         set.delete(listener);
         if (set.size === 0 && listeners.get(deploymentId) === set) listeners.delete(deploymentId);
       };
     },
     publish(deploymentId, event) {
-      for (const listener of listeners.get(deploymentId) ?? []) tell(listener, event);
+      for (const listener of listeners.get(deploymentId) ?? []) tell(deploymentId, listener, event);
     },
     close() {
       closed = true;
-      const all = [...listeners.values()].flatMap((set) => [...set]);
-      for (const listener of all) tell(listener, { kind: "closing" });
+      const all = [...listeners].flatMap(([id, set]) => [...set].map((listener) => [id, listener] as const));
+      for (const [id, listener] of all) tell(id, listener, { kind: "closing" });
       return all.length;
     },
   };

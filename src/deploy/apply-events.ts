@@ -52,38 +52,71 @@ async function applyStatus(
 }
 
 /** Applies one event; applying the same event twice, or an old one late, changes nothing. */
-export async function applyBuildEvent(
+export function applyBuildEvent(
   deps: ApplyDeps,
   value: unknown,
   reject: (r: Rejection) => void,
 ): Promise<void> {
-  const parsed = parseBuildEvent(value);
-  if (!parsed.ok) return reject({ reason: `invalid event (${parsed.problem})`, value });
-  const event = parsed.event;
-  switch (event.type) {
-    case "log": {
-      const line = {
-        deploymentId: event.deploymentId,
-        seq: event.seq,
-        stream: event.stream,
-        text: event.text,
-        at: event.at,
-      };
-      await deps.logs.append([line]);
-      deps.live.publish(event.deploymentId, { kind: "log", line });
-      return;
-    }
-    case "heartbeat":
-      return deps.store.deployments.heartbeat(event.deploymentId, event.at);
-    case "status": {
-      const changed = await applyStatus(deps, event);
-      if (!changed) return;
-      // Counted only by the call whose transition applied: a duplicate or late event returned null above.
-      if (isTerminal(changed.status)) recordBuild(deps.metrics, changed);
-      deps.live.publish(changed.id, { kind: "status", deployment: changed });
-      // A new READY deployment is a new immutable URL, maybe a new preview or production: proxies reload.
-      if (changed.status === "READY") await announceRoutes(deps.bus, changed.projectId);
-      return;
+  return applyBuildEvents(deps, [value], reject);
+}
+
+/**
+ * Applies a batch of events in order, as one deployment's builder sent them. Every log line of the batch goes
+ * to the log store in one append first, so each line is stored before any status after it applies (a watcher
+ * that sees the final status then reads the whole history); live watchers get lines and statuses in the
+ * batch's order. Applying a batch again (a retry, a re-delivery) changes nothing: lines are named by
+ * (deploymentId, seq) and statuses only move forward.
+ */
+export async function applyBuildEvents(
+  deps: ApplyDeps,
+  values: unknown[],
+  reject: (r: Rejection) => void,
+): Promise<void> {
+  const events: BuildEvent[] = [];
+  for (const value of values) {
+    const parsed = parseBuildEvent(value);
+    if (parsed.ok) events.push(parsed.event);
+    else reject({ reason: `invalid event (${parsed.problem})`, value });
+  }
+  const lines = events.flatMap((event) =>
+    event.type === "log"
+      ? [
+          {
+            deploymentId: event.deploymentId,
+            seq: event.seq,
+            stream: event.stream,
+            text: event.text,
+            at: event.at,
+          },
+        ]
+      : [],
+  );
+  if (lines.length > 0) await deps.logs.append(lines);
+  // Only a deployment's last heartbeat of the batch matters: each one just moves its time forward.
+  const lastHeartbeat = new Map<string, BuildEvent>();
+  for (const event of events) if (event.type === "heartbeat") lastHeartbeat.set(event.deploymentId, event);
+  let line = 0;
+  for (const event of events) {
+    switch (event.type) {
+      case "log": {
+        const stored = lines[line++];
+        if (stored) deps.live.publish(event.deploymentId, { kind: "log", line: stored });
+        break;
+      }
+      case "heartbeat":
+        if (lastHeartbeat.get(event.deploymentId) === event)
+          await deps.store.deployments.heartbeat(event.deploymentId, event.at);
+        break;
+      case "status": {
+        const changed = await applyStatus(deps, event);
+        if (!changed) break;
+        // Counted only by the call whose transition applied: a duplicate or late event returned null above.
+        if (isTerminal(changed.status)) recordBuild(deps.metrics, changed);
+        deps.live.publish(changed.id, { kind: "status", deployment: changed });
+        // A new READY deployment is a new immutable URL, maybe a new preview or production: proxies reload.
+        if (changed.status === "READY") await announceRoutes(deps.bus, changed.projectId);
+        break;
+      }
     }
   }
 }
@@ -104,13 +137,16 @@ export function recordRejection(store: Store, source: string, { reason, value }:
     .catch((error: unknown) => console.error("audit: could not record a rejected event:", error));
 }
 
-/** Starts consuming `build-events`: concurrent across deployments, in order within each. */
+/**
+ * Starts consuming `build-events`: concurrent across deployments, in order within each, a deployment's waiting
+ * events applied as one batch (one log append for a chatty build's lines instead of one per line).
+ */
 export function startEventWorkers(deps: ApplyDeps, concurrency = 50): Promise<Subscription> {
-  return deps.bus.consume(
+  return deps.bus.consumeBatches(
     "build-events",
     "workers",
-    (value) =>
-      applyBuildEvent(deps, value, (rejection) => {
+    (values) =>
+      applyBuildEvents(deps, values, (rejection) => {
         deps.log.warn("worker: rejected build event", { reason: rejection.reason });
         void recordRejection(deps.store, "bus", rejection);
       }),

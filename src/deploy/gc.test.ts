@@ -5,6 +5,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { utimesSync } from "node:fs";
 import { join } from "node:path";
 import type { Deps } from "../deps.ts";
+import type { Logger } from "../observe/log.ts";
+import { captureLog } from "../observe/testing.ts";
 import { blob } from "../store/artifacts.contract.ts";
 import { type Artifacts, blobsOf, type Manifest } from "../store/artifacts.ts";
 import { openDiskArtifacts } from "../store/artifacts-disk.ts";
@@ -25,6 +27,9 @@ interface World {
   dir: string;
   project: Project;
   userId: string;
+  log: Logger;
+  /** What `log` wrote, parsed. */
+  logged: Record<string, unknown>[];
 }
 
 async function world(): Promise<World> {
@@ -37,7 +42,8 @@ async function world(): Promise<World> {
     passwordHash: null,
   });
   const project = await newProject(store, user.id);
-  return { store, artifacts, dir, project, userId: user.id };
+  const { log, lines } = captureLog();
+  return { store, artifacts, dir, project, userId: user.id, log, logged: lines };
 }
 
 function newProject(store: Store, userId: string): Promise<Project> {
@@ -339,5 +345,54 @@ describe("collector", () => {
       await Bun.sleep(10);
     await periodic.stop();
     expect(await w.artifacts.getBlob(garbage.hash)).toBeNull();
+  });
+
+  test("a background run that deleted something logs its report at info", async () => {
+    const w = await world();
+    const garbage = blob("summary");
+    await put(w.artifacts, garbage);
+    backdate(w.dir, 2 * HOUR, garbage);
+    const gc = createCollector(w, KEEP_PREVIEWS);
+    gc.trigger();
+    await gc.idle();
+    expect(w.logged).toEqual([
+      expect.objectContaining({
+        level: "info",
+        msg: "gc: collected",
+        expiredPreviews: 0,
+        deletedManifests: 0,
+        deletedBlobs: 1,
+        keptBlobs: 0,
+        durationMs: expect.any(Number),
+      }),
+    ]);
+  });
+
+  test("a background run that found nothing logs only at debug", async () => {
+    const w = await world();
+    const gc = createCollector(w, KEEP_PREVIEWS);
+    gc.trigger();
+    await gc.idle();
+    expect(w.logged.map((l) => [l.level, l.msg])).toEqual([["debug", "gc: collected"]]);
+  });
+
+  test("a background run that fails logs the error and does not throw", async () => {
+    const w = await world();
+    const broken: Artifacts = {
+      ...w.artifacts,
+      listManifests: () => {
+        throw new Error("the disk is gone");
+      },
+    };
+    const gc = createCollector({ ...w, artifacts: broken }, KEEP_PREVIEWS);
+    gc.trigger();
+    await gc.idle();
+    expect(w.logged).toEqual([
+      expect.objectContaining({
+        level: "error",
+        msg: "gc: failed, will retry on the next run",
+        error: expect.objectContaining({ message: "the disk is gone" }),
+      }),
+    ]);
   });
 });

@@ -5,6 +5,7 @@
 // period is never deleted, checked afresh at the moment of deletion (Artifacts.deleteBlob). So a manifest that
 // lands after the mark phase still finds its blobs, provided the upload took less than the grace period.
 
+import type { Logger } from "../observe/log.ts";
 import type { Artifacts } from "../store/artifacts.ts";
 import { blobsOf } from "../store/artifacts.ts";
 import type { Store } from "../store/store.ts";
@@ -115,13 +116,14 @@ export interface Collector {
    * deleted project); every call made meanwhile shares that one.
    */
   run(): Promise<GcReport>;
-  /** `run()` in the background: a failure is logged, never thrown. */
+  /** `run()` in the background: its summary or its failure is logged, never thrown. */
   trigger(): void;
   /** Resolves when no collection runs or waits (tests, shutdown). */
   idle(): Promise<void>;
 }
 
-export function createCollector(deps: GcDeps, options: GcOptions): Collector {
+export function createCollector(deps: GcDeps & { log: Logger }, options: GcOptions): Collector {
+  const { log } = deps;
   let running: Promise<GcReport> | null = null;
   let next: Promise<GcReport> | null = null;
 
@@ -144,16 +146,17 @@ export function createCollector(deps: GcDeps, options: GcOptions): Collector {
   return {
     run,
     trigger() {
+      const started = performance.now();
       run().then(
-        (r) => {
-          if (r.expiredPreviews + r.deletedManifests + r.deletedBlobs > 0) {
-            console.log(
-              `gc: ${r.expiredPreviews} previews expired, ${r.deletedManifests} manifests and ${r.deletedBlobs} blobs deleted, ${r.keptBlobs} blobs kept`,
-            );
-          }
+        (report) => {
+          // A run that changed nothing is routine on an idle platform: only visible at debug.
+          const changed = report.expiredPreviews + report.deletedManifests + report.deletedBlobs > 0;
+          log[changed ? "info" : "debug"]("gc: collected", {
+            ...report,
+            durationMs: Math.round(performance.now() - started),
+          });
         },
-        (e: unknown) =>
-          console.error(`gc failed, will retry on the next run: ${e instanceof Error ? e.message : e}`),
+        (error: unknown) => log.error("gc: failed, will retry on the next run", { error }),
       );
     },
     async idle() {

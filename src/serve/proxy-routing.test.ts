@@ -74,7 +74,10 @@ describe("routing by Host", () => {
     expect((await body(`http://${domain}/`)).text).toContain("No site here");
     await deps.store.projects.markDomainVerified(project.id, domain);
     await announceRoutes(deps.bus, project.id);
-    expect(await body(`http://${domain}/`)).toEqual({ status: 200, text: "custom" });
+    // The route change reaches the proxy through the bus, like every other one.
+    await eventually(async () =>
+      expect(await body(`http://${domain}/`)).toEqual({ status: 200, text: "custom" }),
+    );
     expect(await body(`http://${domain}/`, { host: `${domain.toUpperCase()}:8001` })).toEqual({
       status: 200,
       text: "custom",

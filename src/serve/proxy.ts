@@ -88,12 +88,13 @@ export async function createProxy(
     ...overrides,
   };
   const table: RouteTable = await openRouteTable(deps, options);
-  const sites: Sites = createSites(deps.artifacts, options.maxSites);
-  const bodies: Bodies = createBodies(deps.artifacts, {
-    maxBytes: options.cacheBytes,
-    maxItemBytes: options.maxItemBytes,
-  });
   const log = deps.log.child({ role: "proxy" });
+  const sites: Sites = createSites(deps.artifacts, options.maxSites, log);
+  const bodies: Bodies = createBodies(
+    deps.artifacts,
+    { maxBytes: options.cacheBytes, maxItemBytes: options.maxItemBytes },
+    log,
+  );
   // Read at scrape time; a second proxy in the same process (tests) takes the series over.
   const unwatch = deps.metrics.registry.collect(
     "minivercel_proxy_cache_requests_total",

@@ -1,6 +1,7 @@
 // Serve: deployments in memory. A deployment's manifest, `_redirects` and `_headers` are read from the
 // artifact store once and kept in a bounded LRU; manifests are immutable, so entries never go stale.
 
+import type { Logger } from "../observe/log.ts";
 import type { Artifacts, ManifestFile } from "../store/artifacts.ts";
 import { parseHeaders } from "./headers-file.ts";
 import { lru } from "./lru.ts";
@@ -15,14 +16,23 @@ export interface Sites {
   get(deploymentId: string): Site | null | Promise<Site | null>;
 }
 
-export function createSites(artifacts: Pick<Artifacts, "getManifest" | "getBlob">, maxSites: number): Sites {
+export function createSites(
+  artifacts: Pick<Artifacts, "getManifest" | "getBlob">,
+  maxSites: number,
+  log: Logger,
+): Sites {
   const cache = lru<string, Site>(maxSites);
   const pending = new Map<string, Promise<Site | null>>();
 
   async function configText(file: ManifestFile | undefined, name: string, id: string): Promise<string> {
     if (!file) return "";
     if (file.size > MAX_CONFIG_BYTES) {
-      console.warn(`proxy: deployment ${id}: ${name} is over ${MAX_CONFIG_BYTES} bytes; ignored`);
+      log.warn("config file too large, ignored", {
+        deploymentId: id,
+        file: name,
+        bytes: file.size,
+        maxBytes: MAX_CONFIG_BYTES,
+      });
       return "";
     }
     const blob = await artifacts.getBlob(file.hash);

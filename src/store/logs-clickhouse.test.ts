@@ -111,6 +111,36 @@ describe("clickhouse only", () => {
     expect(await logs.read(id, 0, 10)).toEqual(batch);
   });
 
+  test("one append is one INSERT: a 500-line batch makes one part, 5 appends of 100 make 5", async () => {
+    // A store of its own, so the parts counted are this test's: level 0 parts are INSERTs (merges make
+    // higher levels, and the parts they replace stay listed, inactive, for minutes).
+    const config = ready().config();
+    const logs = await openClickHouseLogs(config, { retentionDays: null });
+    const inserts = async () =>
+      Number(
+        (
+          await ready().sql(
+            `SELECT count() FROM system.parts WHERE database = ${literal(config.database)} AND table = 'log_events' AND level = 0`,
+          )
+        ).trim(),
+      );
+    try {
+      const id = crypto.randomUUID();
+      // One day, so one partition: a part per INSERT.
+      const batch = Array.from({ length: 500 }, (_, i) => line(id, i + 1));
+      await logs.append(batch);
+      expect(await inserts()).toBe(1);
+      expect(await logs.read(id, 0, 1000)).toEqual(batch);
+      const other = crypto.randomUUID();
+      for (let i = 0; i < 5; i++)
+        await logs.append(Array.from({ length: 100 }, (_, j) => line(other, i * 100 + j + 1)));
+      expect(await inserts()).toBe(6);
+      expect((await logs.read(other, 0, 1000)).length).toBe(500);
+    } finally {
+      await logs.close();
+    }
+  });
+
   test("purgeOlderThan drops whole partitions past the cutoff and keeps the recent ones", async () => {
     const logs = await open();
     const id = crypto.randomUUID();

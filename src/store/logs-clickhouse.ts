@@ -5,6 +5,7 @@ import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { type TypeCheck, TypeCompiler } from "@sinclair/typebox/compiler";
 import type { ClickHouseConfig } from "../config.ts";
 import { badRequest, ConfigError } from "../errors.ts";
+import { createLogger, type Logger } from "../observe/log.ts";
 import type { LogLine, LogStream, Logs } from "./logs.ts";
 
 /** The seed's retention (its `TTL timestamp + INTERVAL 30 DAY`). */
@@ -65,6 +66,8 @@ export interface ClickHouseLogs extends Logs {
 export interface ClickHouseLogsOptions {
   /** Days kept: older partitions are dropped at open and then hourly (default 30, the seed's TTL); null: never. */
   retentionDays?: number | null;
+  /** Where a failed background purge is reported (nobody awaits it); default: text lines on stderr. */
+  log?: Logger;
 }
 
 // Shapes of the rows read back (the server's answers are checked like any other input).
@@ -119,9 +122,10 @@ function toRow(line: LogLine): Row {
 const asStream = (s: string): LogStream => (s === "stderr" || s === "system" ? s : "stdout");
 
 /**
- * Group commit: appends that arrive while an INSERT is in flight share the next one. The worker appends a line
- * per event, and every INSERT makes a part; one INSERT per call would hit 18.16's "too many parts" under load.
- * An idle store still inserts at once, and each append resolves only when its own lines are stored.
+ * Group commit: appends that arrive while an INSERT is in flight share the next one. Each append is already one
+ * deployment's batch of lines (the worker's), and every INSERT makes a part; one INSERT per call from many
+ * deployments at once would hit 18.16's "too many parts" under load. An idle store still inserts at once, and
+ * each append resolves only when its own lines are stored.
  */
 function groupCommit(insert: (rows: Row[]) => Promise<void>): (rows: Row[]) => Promise<void> {
   let queue: { rows: Row[]; done: () => void; fail: (e: unknown) => void }[] = [];
@@ -158,6 +162,7 @@ export async function openClickHouseLogs(
       "must be letters, digits and underscores, not starting with a digit",
     );
   const retention = options.retentionDays === undefined ? RETENTION_DAYS : options.retentionDays;
+  const log = options.log ?? createLogger({ format: "text", level: "info" });
   if (retention !== null && (!Number.isSafeInteger(retention) || retention < 1))
     throw new RangeError(`retentionDays must be whole days >= 1, got ${retention}`);
   const database = config.database;
@@ -325,7 +330,9 @@ export async function openClickHouseLogs(
       purging = true;
       logs
         .purgeOlderThan(retention)
-        .catch((error: unknown) => console.error("logs: ClickHouse retention purge failed:", error))
+        .catch((error: unknown) =>
+          log.error("logs: ClickHouse retention purge failed", { server, days: retention, error }),
+        )
         .finally(() => {
           purging = false;
         });

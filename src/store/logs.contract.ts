@@ -133,6 +133,22 @@ export function logsContract(name: string, open: () => Promise<Logs>): void {
       expect(await logs.read(id, 1, 100)).toEqual([]);
     });
 
+    test("one append of a worker's batch: 500 lines of 5 deployments, then an overlapping batch", async () => {
+      const logs = await open();
+      const ids = Array.from({ length: 5 }, () => crypto.randomUUID());
+      // Interleaved across deployments, and not in seq order within one: the store orders by seq.
+      const batch = ids
+        .flatMap((id) => lines(id, 1, 100))
+        .sort((a, b) => ((a.seq * 7) % 13) - ((b.seq * 7) % 13));
+      expect(batch.length).toBe(500);
+      await logs.append(batch);
+      for (const id of ids) expect(await logs.read(id, 0, 1000)).toEqual(lines(id, 1, 100));
+      // A re-delivered batch that also carries new lines: the old ones stay single, the new ones land.
+      await logs.append(ids.flatMap((id) => lines(id, 51, 120)));
+      for (const id of ids) expect(await logs.read(id, 0, 1000)).toEqual(lines(id, 1, 120));
+      expect((await logs.read(ids[0] ?? "", 99, 3)).map((l) => l.seq)).toEqual([100, 101, 102]);
+    });
+
     test("concurrent appends all land, in seq order", async () => {
       const logs = await open();
       const id = crypto.randomUUID();
