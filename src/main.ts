@@ -96,6 +96,8 @@ async function serve(flags: ServeFlags): Promise<number> {
   const { routeConsole } = await import("./observe/log.ts");
   routeConsole(deps.log);
   const running = await startRoles(deps);
+  // The binary starts with a reluctant JIT (scripts/build.ts: --compile-jit-policy): normal from here on.
+  Bun.unsafe.setJITPolicy(1);
   // The banner is for the person starting the server: plain text whatever LOG_FORMAT says.
   const say = (line: string) => process.stdout.write(`${line}\n`);
   say(`minivercel ${VERSION} (roles: ${config.roles.join(", ")}; store: ${config.store.kind})`);

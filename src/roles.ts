@@ -5,7 +5,7 @@ import { MAX_UPLOAD_BODY } from "./api/body-limit.ts";
 import { type Launcher, startLauncher } from "./build/launcher.ts";
 import { sandboxProblem } from "./build/sandbox.ts";
 import type { Subscription } from "./bus/bus.ts";
-import { createDashboard } from "./dashboard/app.ts";
+import type { DashboardDeps, DashboardOptions } from "./dashboard/app.ts";
 import { startEventWorkers, startLiveFeed } from "./deploy/apply-events.ts";
 import { startPeriodicGc } from "./deploy/gc.ts";
 import type { Deps } from "./deps.ts";
@@ -34,6 +34,21 @@ const MAX_API_BODY = MAX_UPLOAD_BODY;
 function isApiPath(url: string): boolean {
   const { pathname } = new URL(url);
   return pathname === "/api" || pathname.startsWith("/api/");
+}
+
+/**
+ * The dashboard, loaded on its first request: its pages, preact and the embedded assets are parsed only once
+ * someone opens it, not in every api process at start (bench/idle.ts).
+ */
+function lazyDashboard(
+  deps: DashboardDeps,
+  options: DashboardOptions,
+): (request: Request) => Promise<Response> {
+  let app: Promise<{ handle(request: Request): Promise<Response> }> | null = null;
+  return async (request) => {
+    app ??= import("./dashboard/app.ts").then(({ createDashboard }) => createDashboard(deps, options));
+    return (await app).handle(request);
+  };
 }
 
 /** The worker role: applies build events, runs builds, and collects garbage every GC_INTERVAL_MINUTES. */
@@ -97,7 +112,7 @@ export async function startRoles(deps: Deps): Promise<Running> {
     // Per-address limits need the socket's address; the server exists by the time a request arrives.
     const peer = (request: Request) => tls?.clientOf(request) ?? server.requestIP(request)?.address ?? null;
     const api = createApi({ ...deps, config: { ...config, proxyPort } }, { peer });
-    const dashboard = createDashboard({ ...deps, config: { ...config, proxyPort } }, { peer });
+    const dashboard = lazyDashboard({ ...deps, config: { ...config, proxyPort } }, { peer });
     const gitBackend = createGitBackend({ ...deps, config: { ...config, proxyPort } });
     // Each part counted under its own role; access lines only with API_ACCESS_LOG.
     const observed = (
@@ -107,7 +122,7 @@ export async function startRoles(deps: Deps): Promise<Running> {
     const apiFetch = observed("api", (request) => api.handle(request));
     const gitFetch = observed("git", gitBackend);
     // The dashboard checks its own body sizes (src/dashboard/body-limit.ts).
-    const dashboardFetch = observed("dashboard", (request) => dashboard.handle(request));
+    const dashboardFetch = observed("dashboard", dashboard);
     // With a token, Prometheus may scrape the API port too (without one, only METRICS_PORT serves /metrics).
     const { token } = config.metrics;
     const scrape = token ? observe("metrics", metricsHandler(deps.metrics, token), deps) : null;

@@ -1,6 +1,5 @@
 // The control-plane API under /api: health, projects, deployments, tokens, and the OpenAPI document.
 
-import { openapi } from "@elysiajs/openapi";
 import { Elysia, t } from "elysia";
 import type { Deps } from "../deps.ts";
 import { RateLimited } from "../errors.ts";
@@ -10,6 +9,7 @@ import { bodyLimits } from "./body-limit.ts";
 import { buildRoutes } from "./builds.ts";
 import type { PeerAddress } from "./client-address.ts";
 import { deploymentRoutes } from "./deployments.ts";
+import { apiDocs } from "./docs.ts";
 import { envRoutes } from "./env.ts";
 import { toErrorResponse } from "./errors.ts";
 import { projectRoutes } from "./projects.ts";
@@ -78,14 +78,14 @@ export function createApi(api: ApiDeps, options: ApiOptions = {}) {
     .use(limiter.byAddress())
     .use(bodyLimits(deps.config.limits.maxUploadMb * 1024 * 1024))
     .use(
-      openapi({
-        path: "/docs",
-        specPath: "/openapi.json",
-        documentation: {
-          info: { title: "minivercel API", version: VERSION },
-          components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
-          security: [{ bearer: [] }],
+      apiDocs({
+        info: {
+          title: "minivercel API",
+          description: "The control-plane API of a minivercel server.",
+          version: VERSION,
         },
+        components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+        security: [{ bearer: [] }],
       }),
     )
     .get("/health", () => ({ status: "ok" as const, version: VERSION, roles: deps.config.roles }), {
