@@ -171,11 +171,27 @@ export function startLauncher(deps: LauncherDeps): Launcher {
     if (!claiming) claimed = claim();
   };
 
-  /** Cancels builds whose deployment was ended elsewhere (the cancel API, the reaper, another worker). */
+  /** When this launcher last vouched for each of its running builds in the store. */
+  const vouched = new Map<string, number>();
+  const vouchEveryMs = (config.build.heartbeatTimeoutSeconds * 1000) / 3;
+
+  /**
+   * Cancels builds whose deployment was ended elsewhere (the cancel API, the reaper, another worker). A build this
+   * launcher still runs gets a heartbeat straight in the store too: the builder's own heartbeats travel over the
+   * bus, and a broker restart that holds them up must not make another worker's reaper take the build for lost.
+   */
   const watch = async () => {
+    for (const id of vouched.keys()) if (!running.has(id)) vouched.delete(id);
     for (const [id, build] of running) {
       const d = await store.deployments.find(id);
-      if (!d || isTerminal(d.status)) build.stop("canceled");
+      if (!d || isTerminal(d.status)) {
+        build.stop("canceled");
+        continue;
+      }
+      const now = Date.now();
+      if (now - (vouched.get(id) ?? 0) < vouchEveryMs) continue;
+      vouched.set(id, now);
+      await store.deployments.heartbeat(id, new Date(now).toISOString());
     }
   };
 

@@ -185,3 +185,45 @@ test("racing reapers queue one rebuild; a third loss in a row, a timed-out and a
     ["CANCELED", "canceled by user"],
   ]);
 }, 120_000);
+
+test("a worker vouches for the builds it runs: builder heartbeats held up on the bus do not get a build reaped", async () => {
+  const gate = join(tempDir(), "gate");
+  writeFileSync(gate, "");
+  // Worker A runs the build but applies no events: the builder's heartbeats go nowhere, as during a broker outage.
+  const a = await testDeps({ DATABASE_URL: db.url, ...WORKER_ENV });
+  const launcher = startLauncher({ ...a, pollMs: 100 });
+  cleanup.push(async () => {
+    await launcher.stop();
+    await a.close();
+  });
+  const { user } = await testUser(a);
+  const repo = fixtureRepo({
+    "build.sh": `echo building; while [ -e '${gate}' ]; do sleep 0.1; done\nmkdir -p dist && echo ok > dist/index.html\n`,
+  });
+  const project = await createProject(a.store, a.config, user.id, {
+    name: "vouched",
+    gitUrl: repo.url,
+    installCommand: "true",
+    buildCommand: "sh build.sh",
+    outputDirectory: "dist",
+  });
+  const d = await a.store.deployments.create({
+    projectId: project.id,
+    userId: user.id,
+    status: "QUEUED",
+    target: "production",
+    branch: "main",
+    commitSha: null,
+  });
+  launcher.wake();
+  expect((await until(a, d.id, (x) => x.status === "IN_PROGRESS")).status).toBe("IN_PROGRESS");
+  // Worker B's reaper (5 s timeout, a pass every 5 s) gets two chances to take it for lost.
+  await worker();
+  const after = await until(a, d.id, terminal, 12_000);
+  expect({ status: after.status, reason: after.statusReason }).toEqual({
+    status: "IN_PROGRESS",
+    reason: null,
+  });
+  expect(Date.now() - Date.parse(after.heartbeatAt ?? "1970-01-01")).toBeLessThan(5_000);
+  rmSync(gate);
+}, 60_000);
