@@ -2,6 +2,7 @@
 
 import type postgres from "postgres";
 import type { CertificateSummary, Certificates } from "./certs.ts";
+import { first } from "./query-postgres.ts";
 import { nowIso, type Row } from "./rows.ts";
 
 const text = (row: Row, key: string): string => {
@@ -16,8 +17,6 @@ const toSummary = (row: Row): CertificateSummary => ({
 });
 
 export function postgresCertificates(sql: postgres.Sql): Certificates {
-  const first = async (query: Promise<Row[]>): Promise<Row | null> => (await query)[0] ?? null;
-
   return {
     async get(name) {
       const row = await first(sql<Row[]>`SELECT * FROM tls_certificates WHERE name = ${name}`);

@@ -2,6 +2,7 @@
 
 import type { Database } from "bun:sqlite";
 import type { CertificateSummary, Certificates, StoredCertificate } from "./certs.ts";
+import { sqliteQueries } from "./query-sqlite.ts";
 import { nowIso, type Row } from "./rows.ts";
 
 const text = (row: Row, key: string): string => String(row[key]);
@@ -13,8 +14,7 @@ const toSummary = (row: Row): CertificateSummary => ({
 });
 
 export function sqliteCertificates(db: Database): Certificates {
-  const one = (sql: string, ...params: string[]): Row | null => db.query<Row, string[]>(sql).get(...params);
-  const run = (sql: string, ...params: string[]) => db.query<Row, string[]>(sql).run(...params);
+  const { one, run } = sqliteQueries(db);
 
   return {
     async get(name) {

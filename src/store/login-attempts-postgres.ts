@@ -2,8 +2,7 @@
 
 import type postgres from "postgres";
 import type { LoginAttempts } from "./login-attempts.ts";
-
-type Row = Record<string, unknown>;
+import type { Row } from "./rows.ts";
 
 export function postgresLoginAttempts(sql: postgres.Sql): LoginAttempts {
   return {

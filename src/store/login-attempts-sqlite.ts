@@ -2,12 +2,10 @@
 
 import type { Database } from "bun:sqlite";
 import type { LoginAttempts } from "./login-attempts.ts";
-
-type Params = (string | number | null)[];
+import { type Params, sqliteQueries } from "./query-sqlite.ts";
 
 export function sqliteLoginAttempts(db: Database): LoginAttempts {
-  const run = (sql: string, ...params: Params) =>
-    db.query<Record<string, unknown>, Params>(sql).run(...params);
+  const { run } = sqliteQueries(db);
   return {
     async fail(key, at, forgetBefore) {
       // One statement: concurrent failures for one key each count (sqlite has a single writer).

@@ -1,0 +1,126 @@
+// Store: users, API tokens and sessions (src/store/store.ts) on bun:sqlite.
+
+import type { Database } from "bun:sqlite";
+import { sqliteQueries, uniqueViolation } from "./query-sqlite.ts";
+import { newId, nowIso, toSession, toToken, toUser } from "./rows.ts";
+import type { Sessions, Store, Tokens, Users } from "./store.ts";
+
+export function sqliteAccounts(db: Database): Pick<Store, "users" | "tokens" | "sessions"> {
+  const { one, all, run } = sqliteQueries(db);
+
+  const users: Users = {
+    async create({ email, passwordHash }) {
+      const id = newId();
+      try {
+        run(
+          "INSERT INTO users (id, email, password_hash, created_at) VALUES (?, ?, ?, ?)",
+          id,
+          email,
+          passwordHash,
+          nowIso(),
+        );
+      } catch (e) {
+        uniqueViolation(e);
+      }
+      return toUser(one("SELECT * FROM users WHERE id = ?", id) ?? {});
+    },
+    async byEmail(email) {
+      const row = one("SELECT * FROM users WHERE email = ?", email);
+      return row ? toUser(row) : null;
+    },
+    async byId(id) {
+      const row = one("SELECT * FROM users WHERE id = ?", id);
+      return row ? toUser(row) : null;
+    },
+    async upsertExternal({ issuer, subject, email }) {
+      return db.transaction(() => {
+        const found = one(
+          "SELECT * FROM users WHERE external_issuer = ? AND external_subject = ?",
+          issuer,
+          subject,
+        );
+        if (found) return toUser(found);
+        // An external user without a usable email gets a unique placeholder so emails stay unique.
+        const address =
+          email && !one("SELECT 1 FROM users WHERE email = ?", email)
+            ? email
+            : `${subject}@${new URL(issuer).host}`;
+        const id = newId();
+        run(
+          "INSERT INTO users (id, email, external_issuer, external_subject, created_at) VALUES (?, ?, ?, ?, ?)",
+          id,
+          address,
+          issuer,
+          subject,
+          nowIso(),
+        );
+        return toUser(one("SELECT * FROM users WHERE id = ?", id) ?? {});
+      })();
+    },
+    async count() {
+      return Number(one("SELECT count(*) AS n FROM users")?.n ?? 0);
+    },
+  };
+
+  const tokens: Tokens = {
+    async create({ userId, name, prefix, hash }) {
+      const id = newId();
+      run(
+        "INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        id,
+        userId,
+        name,
+        prefix,
+        hash,
+        nowIso(),
+      );
+      return toToken(one("SELECT * FROM api_tokens WHERE id = ?", id) ?? {});
+    },
+    async use(hash, at) {
+      const row = one("SELECT * FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL", hash);
+      if (!row) return null;
+      run("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", at, String(row.id));
+      const user = one("SELECT * FROM users WHERE id = ?", String(row.user_id));
+      return user ? { token: toToken({ ...row, last_used_at: at }), user: toUser(user) } : null;
+    },
+    async list(userId) {
+      return all("SELECT * FROM api_tokens WHERE user_id = ? ORDER BY created_at DESC, id DESC", userId).map(
+        toToken,
+      );
+    },
+    async revoke(userId, tokenId) {
+      const result = run(
+        "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
+        nowIso(),
+        tokenId,
+        userId,
+      );
+      return result.changes > 0;
+    },
+  };
+
+  const sessions: Sessions = {
+    async create({ hash, userId, csrfToken, expiresAt }) {
+      run(
+        "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+        hash,
+        userId,
+        csrfToken,
+        nowIso(),
+        expiresAt,
+      );
+      return toSession(one("SELECT * FROM sessions WHERE id_hash = ?", hash) ?? {});
+    },
+    async get(hash, now) {
+      const row = one("SELECT * FROM sessions WHERE id_hash = ? AND expires_at > ?", hash, now);
+      if (!row) return null;
+      const user = one("SELECT * FROM users WHERE id = ?", String(row.user_id));
+      return user ? { session: toSession(row), user: toUser(user) } : null;
+    },
+    async delete(hash) {
+      run("DELETE FROM sessions WHERE id_hash = ?", hash);
+    },
+  };
+
+  return { users, tokens, sessions };
+}

@@ -1,0 +1,130 @@
+// Store: the projects repository (src/store/store.ts) on PostgreSQL.
+
+import type postgres from "postgres";
+import { projectLimit } from "../errors.ts";
+import { first, uniqueViolation } from "./query-postgres.ts";
+import {
+  decodeCursor,
+  newDomainToken,
+  newId,
+  nowIso,
+  PROJECT_COLUMNS,
+  type Row,
+  toPage,
+  toProject,
+  toRoute,
+} from "./rows.ts";
+import type { ProjectSettings, Projects } from "./store.ts";
+
+export function postgresProjects(sql: postgres.Sql): Projects {
+  /** Settings (camelCase) plus fixed columns -> an insert/update helper; names come from PROJECT_COLUMNS only. */
+  const projectColumns = (settings: Partial<ProjectSettings>, fixed: Record<string, string>) => {
+    const values: Record<string, string | number | boolean | null> = { ...fixed };
+    for (const k of Object.keys(settings) as (keyof ProjectSettings)[]) {
+      if (k in PROJECT_COLUMNS) values[PROJECT_COLUMNS[k]] = settings[k] ?? null;
+    }
+    return sql(values, ...Object.keys(values));
+  };
+
+  return {
+    async create({ userId, ...input }, maxPerUser = 0) {
+      const at = nowIso();
+      const columns = projectColumns(input, {
+        id: newId(),
+        user_id: userId,
+        created_at: at,
+        updated_at: at,
+        domain_token: newDomainToken(),
+      });
+      try {
+        return await sql.begin(async (tx) => {
+          if (maxPerUser > 0) {
+            // Creations of one user queue here (across processes), so each counts the ones before it.
+            await tx`SELECT pg_advisory_xact_lock(hashtext(${`projects:${userId}`}))`;
+            const [owned] = await tx<Row[]>`SELECT count(*) AS n FROM projects WHERE user_id = ${userId}`;
+            if (Number(owned?.n) >= maxPerUser) throw projectLimit(maxPerUser);
+          }
+          const [row] = await tx<Row[]>`INSERT INTO projects ${columns} RETURNING *`;
+          return toProject(row ?? {});
+        });
+      } catch (e) {
+        uniqueViolation(e);
+      }
+    },
+    async get(userId, id) {
+      const row = await first(sql<Row[]>`SELECT * FROM projects WHERE id = ${id} AND user_id = ${userId}`);
+      return row ? toProject(row) : null;
+    },
+    async list(userId, { limit, cursor }) {
+      const after = decodeCursor(cursor);
+      const rows = await sql<Row[]>`
+        SELECT * FROM projects WHERE user_id = ${userId}
+        ${after ? sql`AND (created_at < ${after.createdAt} OR (created_at = ${after.createdAt} AND id < ${after.id}))` : sql``}
+        ORDER BY created_at DESC, id DESC LIMIT ${limit + 1}`;
+      return toPage(rows.map(toProject), limit);
+    },
+    async update(userId, id, patch) {
+      const columns = projectColumns(patch, { updated_at: nowIso() });
+      try {
+        const row = await first(sql<Row[]>`
+          UPDATE projects SET ${columns}
+          WHERE id = ${id} AND user_id = ${userId} RETURNING *`);
+        return row ? toProject(row) : null;
+      } catch (e) {
+        uniqueViolation(e);
+      }
+    },
+    async delete(userId, id) {
+      const result = await sql`DELETE FROM projects WHERE id = ${id} AND user_id = ${userId}`;
+      return result.count > 0;
+    },
+    async count(userId) {
+      const row = await first(sql<Row[]>`SELECT count(*) AS n FROM projects WHERE user_id = ${userId}`);
+      return Number(row?.n ?? 0);
+    },
+    async find(id) {
+      const row = await first(sql<Row[]>`SELECT * FROM projects WHERE id = ${id}`);
+      return row ? toProject(row) : null;
+    },
+    async routes() {
+      const rows = await sql<Row[]>`
+        SELECT id, sub_domain, custom_domain, verified_domain, domain_verified_at, production_deployment_id,
+          spa_fallback FROM projects`;
+      return rows.map(toRoute);
+    },
+    async promote(projectId, deploymentId) {
+      return sql.begin(async (tx) => {
+        // The deployment's row lock first, as expire() takes it: a concurrent expiry lands wholly before or after.
+        await tx`SELECT 1 FROM deployments WHERE id = ${deploymentId} FOR SHARE`;
+        const row = await first(tx<Row[]>`
+          UPDATE projects SET previous_production_deployment_id = production_deployment_id,
+            production_deployment_id = ${deploymentId}, updated_at = ${nowIso()}
+          WHERE id = ${projectId} AND production_deployment_id IS DISTINCT FROM ${deploymentId}
+            AND EXISTS (SELECT 1 FROM deployments d WHERE d.id = ${deploymentId} AND d.project_id = ${projectId}
+              AND d.status = 'READY' AND d.expired_at IS NULL)
+          RETURNING *`);
+        if (row) return toProject(row);
+        // Already production: a no-op success; anything else (not READY, not this project's) is refused.
+        const current = await first(
+          tx<
+            Row[]
+          >`SELECT * FROM projects WHERE id = ${projectId} AND production_deployment_id = ${deploymentId}`,
+        );
+        return current ? toProject(current) : null;
+      });
+    },
+    async rollback(projectId) {
+      const row = await first(sql<Row[]>`
+        UPDATE projects SET production_deployment_id = previous_production_deployment_id,
+          previous_production_deployment_id = production_deployment_id, updated_at = ${nowIso()}
+        WHERE id = ${projectId} AND previous_production_deployment_id IS NOT NULL RETURNING *`);
+      return row ? toProject(row) : null;
+    },
+    async markDomainVerified(projectId, domain) {
+      const row = await first(sql<Row[]>`
+        UPDATE projects SET verified_domain = custom_domain, domain_verified_at = ${nowIso()}
+        WHERE id = ${projectId} AND custom_domain = ${domain} RETURNING *`);
+      return row ? toProject(row) : null;
+    },
+  };
+}

@@ -1,0 +1,147 @@
+// Store: the projects repository (src/store/store.ts) on bun:sqlite.
+
+import type { Database } from "bun:sqlite";
+import { projectLimit } from "../errors.ts";
+import { type Params, sqliteQueries, uniqueViolation } from "./query-sqlite.ts";
+import {
+  decodeCursor,
+  newDomainToken,
+  newId,
+  nowIso,
+  PROJECT_COLUMNS,
+  toPage,
+  toProject,
+  toRoute,
+} from "./rows.ts";
+import type { ProjectSettings, Projects } from "./store.ts";
+
+export function sqliteProjects(db: Database): Projects {
+  const { one, all, run } = sqliteQueries(db);
+  return {
+    async create(input, maxPerUser = 0) {
+      const id = newId();
+      const at = nowIso();
+      const keys = Object.keys(PROJECT_COLUMNS) as (keyof ProjectSettings)[];
+      const columns = [
+        "id",
+        "user_id",
+        "created_at",
+        "updated_at",
+        "domain_token",
+        ...keys.map((k) => PROJECT_COLUMNS[k]),
+      ];
+      const values: Params = [id, input.userId, at, at, newDomainToken(), ...keys.map((k) => input[k])];
+      // The count and the insert in one transaction: concurrent creations cannot both take the last place.
+      const insert = db.transaction(() => {
+        const owned = Number(one("SELECT count(*) AS n FROM projects WHERE user_id = ?", input.userId)?.n);
+        if (maxPerUser > 0 && owned >= maxPerUser) throw projectLimit(maxPerUser);
+        run(
+          `INSERT INTO projects (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`,
+          ...values,
+        );
+      });
+      try {
+        insert.immediate();
+      } catch (e) {
+        uniqueViolation(e);
+      }
+      return toProject(one("SELECT * FROM projects WHERE id = ?", id) ?? {});
+    },
+    async get(userId, id) {
+      const row = one("SELECT * FROM projects WHERE id = ? AND user_id = ?", id, userId);
+      return row ? toProject(row) : null;
+    },
+    async list(userId, { limit, cursor }) {
+      const after = decodeCursor(cursor);
+      const rows = after
+        ? all(
+            `SELECT * FROM projects WHERE user_id = ? AND (created_at < ? OR (created_at = ? AND id < ?))
+             ORDER BY created_at DESC, id DESC LIMIT ?`,
+            userId,
+            after.createdAt,
+            after.createdAt,
+            after.id,
+            limit + 1,
+          )
+        : all(
+            "SELECT * FROM projects WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+            userId,
+            limit + 1,
+          );
+      return toPage(rows.map(toProject), limit);
+    },
+    async update(userId, id, patch) {
+      const keys = (Object.keys(patch) as (keyof ProjectSettings)[]).filter((k) => k in PROJECT_COLUMNS);
+      // Column names come from the fixed PROJECT_COLUMNS map, never from input.
+      const sets = [...keys.map((k) => `${PROJECT_COLUMNS[k]} = ?`), "updated_at = ?"];
+      const values: Params = [...keys.map((k) => patch[k] ?? null), nowIso(), id, userId];
+      try {
+        const result = run(`UPDATE projects SET ${sets.join(", ")} WHERE id = ? AND user_id = ?`, ...values);
+        if (result.changes === 0) return null;
+      } catch (e) {
+        uniqueViolation(e);
+      }
+      return this.get(userId, id);
+    },
+    async delete(userId, id) {
+      return run("DELETE FROM projects WHERE id = ? AND user_id = ?", id, userId).changes > 0;
+    },
+    async count(userId) {
+      return Number(one("SELECT count(*) AS n FROM projects WHERE user_id = ?", userId)?.n ?? 0);
+    },
+    async find(id) {
+      const row = one("SELECT * FROM projects WHERE id = ?", id);
+      return row ? toProject(row) : null;
+    },
+    async routes() {
+      return all(
+        `SELECT id, sub_domain, custom_domain, verified_domain, domain_verified_at, production_deployment_id,
+           spa_fallback FROM projects`,
+      ).map(toRoute);
+    },
+    async promote(projectId, deploymentId) {
+      const row = one(
+        `UPDATE projects SET previous_production_deployment_id = production_deployment_id,
+           production_deployment_id = ?, updated_at = ?
+         WHERE id = ? AND production_deployment_id IS NOT ?
+           AND EXISTS (SELECT 1 FROM deployments d WHERE d.id = ? AND d.project_id = ? AND d.status = 'READY'
+             AND d.expired_at IS NULL)
+         RETURNING *`,
+        deploymentId,
+        nowIso(),
+        projectId,
+        deploymentId,
+        deploymentId,
+        projectId,
+      );
+      if (row) return toProject(row);
+      // Already production: a no-op success; anything else (not READY, not this project's) is refused.
+      const current = one(
+        "SELECT * FROM projects WHERE id = ? AND production_deployment_id = ?",
+        projectId,
+        deploymentId,
+      );
+      return current ? toProject(current) : null;
+    },
+    async rollback(projectId) {
+      const row = one(
+        `UPDATE projects SET production_deployment_id = previous_production_deployment_id,
+           previous_production_deployment_id = production_deployment_id, updated_at = ?
+         WHERE id = ? AND previous_production_deployment_id IS NOT NULL RETURNING *`,
+        nowIso(),
+        projectId,
+      );
+      return row ? toProject(row) : null;
+    },
+    async markDomainVerified(projectId, domain) {
+      const row = one(
+        `UPDATE projects SET verified_domain = custom_domain, domain_verified_at = ?
+         WHERE id = ? AND custom_domain = ? RETURNING *`,
+        nowIso(),
+        projectId,
+        domain,
+      );
+      return row ? toProject(row) : null;
+    },
+  };
+}
