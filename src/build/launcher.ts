@@ -16,6 +16,9 @@ import type { Deployment, Project, Store } from "../store/store.ts";
 import { endInterrupted } from "./interrupted.ts";
 import type { Runner, RunningBuild } from "./runner.ts";
 
+/** How long a build's events wait for an unreachable bus before the build is given up (see publishPatiently). */
+const PUBLISH_PATIENCE_MS = 10 * 60_000;
+
 export interface LauncherDeps {
   store: Store;
   artifactsConfig: ArtifactsConfig;
@@ -72,12 +75,35 @@ export function startLauncher(deps: LauncherDeps): Launcher {
   // Per running build: the last log line number relayed, and whether a shutdown interrupted it.
   const lastSeq = new Map<string, number>();
   const interrupted = new Set<string>();
+  /**
+   * A build's events wait out a bus outage (a broker restart outlasting the client's own retries) instead of
+   * ending the build: the builder is held up meanwhile (its output pipe fills), and this worker keeps vouching
+   * for it in the store. Re-sent events are harmless: applying them is idempotent.
+   */
+  const publishPatiently = async (deploymentId: string, event: unknown) => {
+    const deadline = Date.now() + PUBLISH_PATIENCE_MS;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await bus.publish("build-events", deploymentId, event);
+        if (attempt > 1) log.info("launcher: the bus takes build events again", { deploymentId, attempt });
+        return;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        if (attempt === 1)
+          log.warn("launcher: the bus refused a build event; retrying until it is back", {
+            deploymentId,
+            error,
+          });
+        await Bun.sleep(Math.min(5_000, 250 * 2 ** Math.min(attempt, 5)));
+      }
+    }
+  };
   const publish = (deploymentId: string) => async (event: unknown) => {
     // An interrupted build's last words ("Build canceled.") would contradict the reason already recorded.
     if (interrupted.has(deploymentId)) return;
     if (typeof event === "object" && event !== null && "seq" in event && typeof event.seq === "number")
       lastSeq.set(deploymentId, Math.max(lastSeq.get(deploymentId) ?? 0, event.seq));
-    await bus.publish("build-events", deploymentId, event);
+    await publishPatiently(deploymentId, event);
   };
   let stopped = false;
   let claiming = false;
@@ -85,7 +111,7 @@ export function startLauncher(deps: LauncherDeps): Launcher {
 
   // Through the bus like any other status: the worker applies it and live watchers see it.
   const fail = (d: Deployment, reason: string) =>
-    bus.publish("build-events", d.id, {
+    publishPatiently(d.id, {
       type: "status",
       deploymentId: d.id,
       status: "FAIL",
