@@ -18,6 +18,8 @@ import type { Runner, RunningBuild } from "./runner.ts";
 
 /** How long a build's events wait for an unreachable bus before the build is given up (see publishPatiently). */
 const PUBLISH_PATIENCE_MS = 10 * 60_000;
+/** How long a build whose builder has ended here is vouched for while its last events wait to be applied. */
+const FINISH_PATIENCE_MS = 5 * 60_000;
 
 export interface LauncherDeps {
   store: Store;
@@ -72,6 +74,8 @@ export function startLauncher(deps: LauncherDeps): Launcher {
   const { store, bus, runner, sealer, config, log } = deps;
   const workerId = `worker-${crypto.randomUUID().slice(0, 8)}`;
   const running = new Map<string, RunningBuild>();
+  /** Builds whose builder ended here, by when: vouched for until the store shows them ended (see watch). */
+  const finishing = new Map<string, number>();
   // Per running build: the last log line number relayed, and whether a shutdown interrupted it.
   const lastSeq = new Map<string, number>();
   const interrupted = new Set<string>();
@@ -165,6 +169,7 @@ export function startLauncher(deps: LauncherDeps): Launcher {
       .finally(() => {
         clearTimeout(timer);
         running.delete(deployment.id);
+        finishing.set(deployment.id, Date.now());
         lastSeq.delete(deployment.id);
         interrupted.delete(deployment.id);
         if (job.cacheDir) boundCache(job.cacheDir, config.build.cacheMb);
@@ -197,27 +202,39 @@ export function startLauncher(deps: LauncherDeps): Launcher {
     if (!claiming) claimed = claim();
   };
 
-  /** When this launcher last vouched for each of its running builds in the store. */
+  /** When this launcher last vouched for each of its builds in the store. */
   const vouched = new Map<string, number>();
   const vouchEveryMs = (config.build.heartbeatTimeoutSeconds * 1000) / 3;
+  const vouch = async (id: string) => {
+    const now = Date.now();
+    if (now - (vouched.get(id) ?? 0) < vouchEveryMs) return;
+    vouched.set(id, now);
+    await store.deployments.heartbeat(id, new Date(now).toISOString());
+  };
 
   /**
    * Cancels builds whose deployment was ended elsewhere (the cancel API, the reaper, another worker). A build this
-   * launcher still runs gets a heartbeat straight in the store too: the builder's own heartbeats travel over the
-   * bus, and a broker restart that holds them up must not make another worker's reaper take the build for lost.
+   * launcher runs gets a heartbeat straight in the store too: the builder's own heartbeats travel over the bus,
+   * and a broker restart that holds them up must not make a reaper take the build for lost. The same goes for a
+   * build whose builder has ended here while its last events (READY) still wait in a lagging bus.
    */
   const watch = async () => {
-    for (const id of vouched.keys()) if (!running.has(id)) vouched.delete(id);
+    for (const id of vouched.keys()) if (!running.has(id) && !finishing.has(id)) vouched.delete(id);
     for (const [id, build] of running) {
       const d = await store.deployments.find(id);
       if (!d || isTerminal(d.status)) {
         build.stop("canceled");
         continue;
       }
-      const now = Date.now();
-      if (now - (vouched.get(id) ?? 0) < vouchEveryMs) continue;
-      vouched.set(id, now);
-      await store.deployments.heartbeat(id, new Date(now).toISOString());
+      await vouch(id);
+    }
+    for (const [id, since] of finishing) {
+      const d = await store.deployments.find(id);
+      if (!d || isTerminal(d.status) || Date.now() - since > FINISH_PATIENCE_MS) {
+        finishing.delete(id);
+        continue;
+      }
+      await vouch(id);
     }
   };
 
@@ -245,7 +262,7 @@ export function startLauncher(deps: LauncherDeps): Launcher {
       ? "the platform restarted while this build was running"
       : `lost contact with the builder (no sign of life for ${timeout} s)`;
     for (const d of await store.deployments.stale(before.toISOString())) {
-      if (running.has(d.id)) continue;
+      if (running.has(d.id) || finishing.has(d.id)) continue;
       try {
         const { ended } = await requeue(d, why);
         // Watchers in api processes hear of it from the bus (the workers find it already applied).
