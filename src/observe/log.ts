@@ -27,9 +27,22 @@ export interface LoggerOptions {
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-/** Written straight to the streams, not via console: a console routed to this logger must not loop. */
+let streamsGuarded = false;
+
+/**
+ * Written straight to the streams, not via console: a console routed to this logger must not loop. A closed
+ * stdout or stderr (EPIPE: whatever read them went away) loses the line but never takes the server down.
+ */
 function defaultWrite(line: string, level: LogLevel): void {
-  (RANK[level] >= RANK.warn ? process.stderr : process.stdout).write(`${line}\n`);
+  if (!streamsGuarded) {
+    streamsGuarded = true;
+    for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
+  }
+  try {
+    (RANK[level] >= RANK.warn ? process.stderr : process.stdout).write(`${line}\n`);
+  } catch {
+    // The reader is gone; there is nowhere left to report that.
+  }
 }
 
 /** Errors become their message and stack (JSON.stringify would give `{}`); everything else as is. */
