@@ -11,7 +11,15 @@ export interface KafkaConfig {
   password: string | null;
   saslMechanism: "plain" | "scram-sha-256" | "scram-sha-512";
   ssl: boolean;
+  /**
+   * Put verbatim before every topic name and consumer group id (KAFKA_TOPIC_PREFIX), so installations with
+   * different prefixes can share one cluster; empty: the unprefixed names of installs that predate it.
+   */
+  topicPrefix: string;
 }
+
+/** Kafka's topic-name characters; the longest prefix still leaves the names well under Kafka's 249. */
+const TOPIC_PREFIX = /^[a-zA-Z0-9._-]{0,100}$/;
 
 export interface ClickHouseConfig {
   url: string;
@@ -62,6 +70,13 @@ export function parseKafka(env: Env): KafkaConfig | null {
       "set both KAFKA_USERNAME and KAFKA_PASSWORD, or neither",
     );
   }
+  const topicPrefix = text(env, "KAFKA_TOPIC_PREFIX") ?? "";
+  if (!TOPIC_PREFIX.test(topicPrefix)) {
+    throw new ConfigError(
+      "KAFKA_TOPIC_PREFIX",
+      `must be at most 100 of the characters a-z A-Z 0-9 . _ -, got '${topicPrefix}'`,
+    );
+  }
   return {
     brokers,
     clientId: text(env, "KAFKA_CLIENT_ID") ?? "minivercel",
@@ -69,6 +84,7 @@ export function parseKafka(env: Env): KafkaConfig | null {
     password,
     saslMechanism: oneOf(env, "KAFKA_SASL_MECHANISM", ["plain", "scram-sha-256", "scram-sha-512"], "plain"),
     ssl: bool(env, "KAFKA_SSL", username !== null),
+    topicPrefix,
   };
 }
 

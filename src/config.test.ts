@@ -201,6 +201,15 @@ describe("bad values stop the start with the variable's name", () => {
     refuses({ KAFKA_BROKERS: "kafka1:9092", KAFKA_PASSWORD: "pw" }, "KAFKA_USERNAME");
     refuses({ KAFKA_BROKERS: "kafka1:9092", KAFKA_SASL_MECHANISM: "gssapi" }, "KAFKA_SASL_MECHANISM");
     expect(loadConfig({ KAFKA_BROKERS: "a:9092, b:9093" }).kafka?.brokers).toEqual(["a:9092", "b:9093"]);
+    // No prefix: the topic and group names of installs that predate the setting.
+    expect(loadConfig({ KAFKA_BROKERS: "a:9092" }).kafka?.topicPrefix).toBe("");
+    const prefixed = loadConfig({ KAFKA_BROKERS: "a:9092", KAFKA_TOPIC_PREFIX: "staging_2.eu-" });
+    expect(prefixed.kafka?.topicPrefix).toBe("staging_2.eu-");
+    refuses({ KAFKA_BROKERS: "a:9092", KAFKA_TOPIC_PREFIX: "acme/" }, "KAFKA_TOPIC_PREFIX");
+    refuses({ KAFKA_BROKERS: "a:9092", KAFKA_TOPIC_PREFIX: "my prefix" }, "KAFKA_TOPIC_PREFIX");
+    refuses({ KAFKA_BROKERS: "a:9092", KAFKA_TOPIC_PREFIX: "é." }, "KAFKA_TOPIC_PREFIX");
+    refuses({ KAFKA_BROKERS: "a:9092", KAFKA_TOPIC_PREFIX: "a".repeat(101) }, "KAFKA_TOPIC_PREFIX");
+    expect(loadConfig({ KAFKA_BROKERS: "a:9092", KAFKA_TOPIC_PREFIX: "a".repeat(100) }).kafka).not.toBeNull();
   });
 
   test("R2 and S3", () => {

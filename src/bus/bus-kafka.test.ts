@@ -27,6 +27,7 @@ function config(): KafkaConfig {
     password: null,
     saslMechanism: "plain",
     ssl: false,
+    topicPrefix: "",
   };
 }
 

@@ -1,5 +1,6 @@
 // Kafka bus (scale-out): keyed JSON messages on `build-events` and `route-changes`, consumer groups that
 // apply messages concurrently across keys and in order per key, committing only what has been applied.
+// Every topic and group name gets the installation's KAFKA_TOPIC_PREFIX, so installations can share a cluster.
 
 import {
   type Admin,
@@ -90,6 +91,9 @@ export async function kafkaBus(config: KafkaConfig, log: Logger): Promise<Bus> {
     logLevel: logLevel.WARN,
     logCreator: kafkaLogCreator(log),
   });
+  // The one place logical names become the broker's: every topic and every group id passes through here, so
+  // installations with different prefixes never read each other's messages nor join each other's groups.
+  const inKafka = (name: string) => `${config.topicPrefix}${name}`;
   const admin = kafka.admin({ retry: RETRY });
   const producer = kafka.producer({
     createPartitioner: Partitioners.DefaultPartitioner,
@@ -98,7 +102,7 @@ export async function kafkaBus(config: KafkaConfig, log: Logger): Promise<Bus> {
   });
   try {
     await admin.connect();
-    await createTopics(admin);
+    await createTopics(admin, inKafka);
     await producer.connect();
   } catch (error) {
     await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
@@ -116,7 +120,14 @@ export async function kafkaBus(config: KafkaConfig, log: Logger): Promise<Bus> {
 
   const consumeBatches: Bus["consumeBatches"] = async (topic, group, handler, options = {}) => {
     const subscription = await joinWithRetries(() =>
-      subscribe(kafka, admin, topic, group, handler, options, log.child({ topic, group })),
+      subscribe(
+        kafka,
+        admin,
+        { topic: inKafka(topic), group: inKafka(group) },
+        handler,
+        options,
+        log.child({ topic, group }),
+      ),
     );
     subscriptions.add(subscription);
     consumed.set(subscription, { topic, group });
@@ -139,7 +150,7 @@ export async function kafkaBus(config: KafkaConfig, log: Logger): Promise<Bus> {
       const chain = `${topic}\u0000${key}`;
       const sent = (tails.get(chain) ?? Promise.resolve())
         .catch(() => {})
-        .then(() => producer.send({ topic, messages: [{ key, value: json }] }))
+        .then(() => producer.send({ topic: inKafka(topic), messages: [{ key, value: json }] }))
         .then(() => {});
       tails.set(chain, sent);
       const forget = () => {
@@ -155,7 +166,7 @@ export async function kafkaBus(config: KafkaConfig, log: Logger): Promise<Bus> {
     consumeBatches,
     lag() {
       if (lagCache && Date.now() - lagCache.at < LAG_CACHE_MS) return lagCache.value;
-      const value = readLag(admin, [...consumed.values()]);
+      const value = readLag(admin, [...consumed.values()], inKafka);
       lagCache = { at: Date.now(), value };
       // A failed read is not cached: the next scrape asks again.
       value.catch(() => {
@@ -172,15 +183,22 @@ export async function kafkaBus(config: KafkaConfig, log: Logger): Promise<Bus> {
   };
 }
 
-/** Per group: the partitions' high-water marks minus the group's committed offsets (none committed: 0). */
-async function readLag(admin: Admin, pairs: { topic: Topic; group: string }[]): Promise<Lag[]> {
+/**
+ * Per group: the partitions' high-water marks minus the group's committed offsets (none committed: 0). Asked
+ * under the broker's names (`inKafka`), reported under the logical ones.
+ */
+async function readLag(
+  admin: Admin,
+  pairs: { topic: Topic; group: string }[],
+  inKafka: (name: string) => string,
+): Promise<Lag[]> {
   const topics = [...new Set(pairs.map((p) => p.topic))];
   const ends = new Map(
-    await Promise.all(topics.map(async (t) => [t, await admin.fetchTopicOffsets(t)] as const)),
+    await Promise.all(topics.map(async (t) => [t, await admin.fetchTopicOffsets(inKafka(t))] as const)),
   );
   return Promise.all(
     pairs.map(async ({ topic, group }) => {
-      const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+      const [offsets] = await admin.fetchOffsets({ groupId: inKafka(group), topics: [inKafka(topic)] });
       let messages = 0;
       for (const end of ends.get(topic) ?? []) {
         const committed = Number(
@@ -214,11 +232,11 @@ async function joinWithRetries<T>(join: () => Promise<T>): Promise<T> {
   }
 }
 
-async function createTopics(admin: Admin): Promise<void> {
+async function createTopics(admin: Admin, inKafka: (name: string) => string): Promise<void> {
   const existing = new Set(await admin.listTopics());
   const missing = (Object.keys(PARTITIONS) as Topic[])
-    .filter((topic) => !existing.has(topic))
-    .map((topic) => ({ topic, numPartitions: PARTITIONS[topic] }));
+    .map((topic) => ({ topic: inKafka(topic), numPartitions: PARTITIONS[topic] }))
+    .filter(({ topic }) => !existing.has(topic));
   if (missing.length === 0) return;
   // Another process may create them at the same moment; only a topic still missing is an error.
   await admin.createTopics({ topics: missing, waitForLeaders: true }).catch(async (error: unknown) => {
@@ -231,7 +249,7 @@ async function createTopics(admin: Admin): Promise<void> {
  * Where a group without a commit for a partition starts: the end of the partition as it is now, so the group
  * sees every message published from the time it subscribed, even when its first assignment comes later.
  */
-async function startOffsets(admin: Admin, topic: Topic, group: string): Promise<Map<number, bigint>> {
+async function startOffsets(admin: Admin, topic: string, group: string): Promise<Map<number, bigint>> {
   const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
   const unset = new Set(
     (offsets?.partitions ?? []).filter((p) => Number(p.offset) < 0).map((p) => p.partition),
@@ -250,11 +268,26 @@ function decode(value: Buffer | null): { value: unknown } | null {
   }
 }
 
+/**
+ * A transient group (one process's own, see ConsumeOptions) is deleted once its consumer has left, so it does not
+ * linger in the broker. Best effort: a failed delete, or a process that crashed and never got here, leaves the
+ * group to the broker, which drops it after offsets.retention.minutes (7 days by default).
+ */
+async function deleteTransientGroup(admin: Admin, group: string, log: Logger): Promise<void> {
+  try {
+    await admin.deleteGroups([group]);
+  } catch (error) {
+    log.info("bus: could not delete this process's consumer group; the broker drops it after retention", {
+      error,
+    });
+  }
+}
+
 async function subscribe(
   kafka: Kafka,
   admin: Admin,
-  topic: Topic,
-  group: string,
+  /** The broker's names: prefixed already. */
+  { topic, group }: { topic: string; group: string },
   handler: Handler,
   options: BatchConsumeOptions,
   /** Carries the topic and the group already. */
@@ -429,6 +462,7 @@ async function subscribe(
     stopping = true;
     clearInterval(timer);
     await consumer.disconnect().catch(() => {});
+    if (options.transient) await deleteTransientGroup(admin, group, log);
     throw error;
   }
 
@@ -442,7 +476,12 @@ async function subscribe(
         wake();
         await queue.drain();
         await flush();
-        await consumer.disconnect();
+        try {
+          await consumer.disconnect();
+        } finally {
+          // Never a shared group (workers): only a group the caller declared this subscription's alone.
+          if (options.transient) await deleteTransientGroup(admin, group, log);
+        }
       })();
       return stopped;
     },

@@ -8,6 +8,12 @@ export type Topic = "build-events" | "route-changes";
 export interface ConsumeOptions {
   /** Messages handled at once across keys; within a key always one at a time, in order. */
   concurrency?: number;
+  /**
+   * The group is this subscription's alone (a per-process name such as `proxy-<uuid>`) and worthless once it
+   * stops: over Kafka it is deleted on a clean stop instead of lingering in the broker. Never for a group other
+   * processes share (`workers`): its position would be lost.
+   */
+  transient?: boolean;
 }
 
 export interface BatchConsumeOptions {
@@ -15,6 +21,8 @@ export interface BatchConsumeOptions {
   concurrency?: number;
   /** Most messages in one batch (default 500). */
   maxBatch?: number;
+  /** As in ConsumeOptions. */
+  transient?: boolean;
 }
 
 /** The largest batch consumeBatches hands over unless told otherwise. */

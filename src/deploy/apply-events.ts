@@ -159,18 +159,23 @@ export function startEventWorkers(deps: ApplyDeps, concurrency = 50): Promise<Su
  * workers store the events; this only forwards lines and, once a worker has applied it, the final status.
  */
 export function startLiveFeed(deps: Pick<ApplyDeps, "bus" | "store" | "live">): Promise<Subscription> {
-  return deps.bus.consume("build-events", `live-${crypto.randomUUID()}`, async (value) => {
-    const parsed = parseBuildEvent(value);
-    if (!parsed.ok) return;
-    const event = parsed.event;
-    if (event.type === "log") {
-      const { deploymentId, seq, stream, text, at } = event;
-      deps.live.publish(deploymentId, { kind: "log", line: { deploymentId, seq, stream, text, at } });
-    } else if (event.type === "status") {
-      // The worker may not have applied it yet; watchers also re-read the store every few seconds.
-      await Bun.sleep(100);
-      const deployment = await deps.store.deployments.find(event.deploymentId);
-      if (deployment) deps.live.publish(deployment.id, { kind: "status", deployment });
-    }
-  });
+  return deps.bus.consume(
+    "build-events",
+    `live-${crypto.randomUUID()}`,
+    async (value) => {
+      const parsed = parseBuildEvent(value);
+      if (!parsed.ok) return;
+      const event = parsed.event;
+      if (event.type === "log") {
+        const { deploymentId, seq, stream, text, at } = event;
+        deps.live.publish(deploymentId, { kind: "log", line: { deploymentId, seq, stream, text, at } });
+      } else if (event.type === "status") {
+        // The worker may not have applied it yet; watchers also re-read the store every few seconds.
+        await Bun.sleep(100);
+        const deployment = await deps.store.deployments.find(event.deploymentId);
+        if (deployment) deps.live.publish(deployment.id, { kind: "status", deployment });
+      }
+    },
+    { transient: true },
+  );
 }

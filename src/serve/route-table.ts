@@ -216,6 +216,7 @@ export async function openRouteTable(
         });
       }
     },
+    { transient: true },
   );
   let reconciling = false;
   const timer = setInterval(() => {
