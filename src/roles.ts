@@ -92,6 +92,7 @@ export async function startRoles(deps: Deps): Promise<Running> {
     httpsSites = observe("proxy", (request) => started.fetch(request), deps, {
       accessLog: config.proxy.accessLog,
       fields: (request, response) => started.accessFields(request, response),
+      idsOnlyWhenLogged: true,
     });
     const server = Bun.serve({
       hostname: config.host,
@@ -101,6 +102,7 @@ export async function startRoles(deps: Deps): Promise<Running> {
       fetch: observe("proxy", (request) => (front ? front(request) : started.fetch(request)), deps, {
         accessLog: config.proxy.accessLog,
         fields: (request, response) => started.accessFields(request, response),
+        idsOnlyWhenLogged: true,
       }),
       error: (error) => started.error(error),
     });
