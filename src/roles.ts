@@ -89,21 +89,19 @@ export async function startRoles(deps: Deps): Promise<Running> {
     // With ACME on, plain HTTP only answers the CA's challenges and redirects to https.
     const httpsPort = config.https?.port ?? 443;
     const front = config.https ? httpFront(() => tls?.port ?? httpsPort, deps.store.certificates) : null;
-    httpsSites = observe("proxy", (request) => started.fetch(request), deps, {
-      accessLog: config.proxy.accessLog,
-      fields: (request, response) => started.accessFields(request, response),
-      idsOnlyWhenLogged: true,
-    });
+    const observedSites = (handler: (request: Request) => Response | Promise<Response>) =>
+      observe("proxy", handler, deps, {
+        accessLog: config.proxy.accessLog,
+        fields: (request, response) => started.accessFields(request, response),
+        idsOnlyWhenLogged: true,
+      });
+    if (config.https) httpsSites = observedSites((request) => started.fetch(request));
     const server = Bun.serve({
       hostname: config.host,
       port: config.proxyPort,
       // Sites are static: GET and HEAD only, so request bodies are never read.
       maxRequestBodySize: 64 * 1024,
-      fetch: observe("proxy", (request) => (front ? front(request) : started.fetch(request)), deps, {
-        accessLog: config.proxy.accessLog,
-        fields: (request, response) => started.accessFields(request, response),
-        idsOnlyWhenLogged: true,
-      }),
+      fetch: observedSites(front ?? ((request) => started.fetch(request))),
       error: (error) => started.error(error),
     });
     servers.push(server);

@@ -4,7 +4,7 @@
 import { expect, test } from "bun:test";
 import { logLevel } from "kafkajs";
 import { captureLog } from "../observe/testing.ts";
-import { kafkaLogCreator } from "./bus-kafka.ts";
+import { kafkaLogCreator } from "./bus-kafka-log.ts";
 
 const entry = (namespace: string, level: logLevel, extra: Record<string, unknown> = {}) => ({
   namespace,

@@ -2,17 +2,9 @@
 // apply messages concurrently across keys and in order per key, committing only what has been applied.
 // Every topic and group name gets the installation's KAFKA_TOPIC_PREFIX, so installations can share a cluster.
 
-import {
-  type Admin,
-  Kafka,
-  type LogEntry,
-  type logCreator,
-  logLevel,
-  Partitioners,
-  type SASLOptions,
-} from "kafkajs";
+import { type Admin, Kafka, logLevel, Partitioners, type SASLOptions } from "kafkajs";
 import type { KafkaConfig } from "../config.ts";
-import type { LogFields, Logger, LogLevel } from "../observe/log.ts";
+import type { Logger } from "../observe/log.ts";
 import {
   type BatchConsumeOptions,
   type Bus,
@@ -21,12 +13,12 @@ import {
   type Subscription,
   type Topic,
 } from "./bus.ts";
+import { createTopics, deleteTransientGroup, readLag, startOffsets } from "./bus-kafka-admin.ts";
+import { kafkaLogCreator } from "./bus-kafka-log.ts";
 import { keyedQueue } from "./keyed.ts";
 import { type PartitionTrack, partitionTrack } from "./offsets.ts";
 import { handleBatchWithRetry } from "./retry.ts";
 
-/** Partitions of each topic when the bus creates it: build events spread over workers, route changes in one order. */
-const PARTITIONS: Record<Topic, number> = { "build-events": 12, "route-changes": 1 };
 /** Client retries (connects, sends, commits): about half a minute, longer than a broker restart. */
 const RETRY = { initialRetryTime: 300, maxRetryTime: 5_000, retries: 10 };
 const COMMIT_EVERY_MS = 250;
@@ -43,34 +35,6 @@ interface Item {
   track: PartitionTrack;
   offset: bigint;
   value: unknown;
-}
-
-/** kafkajs's levels as ours; NOTHING is never logged. */
-const LEVELS: Record<logLevel, LogLevel | null> = {
-  [logLevel.NOTHING]: null,
-  [logLevel.ERROR]: "error",
-  [logLevel.WARN]: "warn",
-  [logLevel.INFO]: "info",
-  [logLevel.DEBUG]: "debug",
-};
-
-/**
- * kafkajs's own lines through our logger: its message, its namespace and its extra fields (broker, groupId,
- * error, retryCount...) as fields. Its Connection namespace reports every error response, which the layers
- * above retry and report when it matters, so it is left out.
- */
-export function kafkaLogCreator(log: Logger): logCreator {
-  return () =>
-    ({ namespace, level, log: entry }: LogEntry) => {
-      const ours = LEVELS[level];
-      if (namespace === "Connection" || !ours) return;
-      const fields: LogFields = { namespace };
-      for (const [key, value] of Object.entries(entry)) {
-        // Our logger stamps its own time; `logger` is always "kafkajs".
-        if (key !== "message" && key !== "timestamp" && key !== "logger") fields[key] = value;
-      }
-      log[ours](`kafka: ${entry.message}`, fields);
-    };
 }
 
 function sasl(config: KafkaConfig): SASLOptions | undefined {
@@ -183,34 +147,6 @@ export async function kafkaBus(config: KafkaConfig, log: Logger): Promise<Bus> {
   };
 }
 
-/**
- * Per group: the partitions' high-water marks minus the group's committed offsets (none committed: 0). Asked
- * under the broker's names (`inKafka`), reported under the logical ones.
- */
-async function readLag(
-  admin: Admin,
-  pairs: { topic: Topic; group: string }[],
-  inKafka: (name: string) => string,
-): Promise<Lag[]> {
-  const topics = [...new Set(pairs.map((p) => p.topic))];
-  const ends = new Map(
-    await Promise.all(topics.map(async (t) => [t, await admin.fetchTopicOffsets(inKafka(t))] as const)),
-  );
-  return Promise.all(
-    pairs.map(async ({ topic, group }) => {
-      const [offsets] = await admin.fetchOffsets({ groupId: inKafka(group), topics: [inKafka(topic)] });
-      let messages = 0;
-      for (const end of ends.get(topic) ?? []) {
-        const committed = Number(
-          offsets?.partitions.find((p) => p.partition === end.partition)?.offset ?? -1,
-        );
-        if (committed >= 0) messages += Math.max(0, Number(end.high) - committed);
-      }
-      return { topic, group, messages };
-    }),
-  );
-}
-
 /** How long a consumer keeps trying to join while the broker's group coordinator is not ready yet. */
 const JOIN_ATTEMPTS = 20;
 
@@ -232,54 +168,12 @@ async function joinWithRetries<T>(join: () => Promise<T>): Promise<T> {
   }
 }
 
-async function createTopics(admin: Admin, inKafka: (name: string) => string): Promise<void> {
-  const existing = new Set(await admin.listTopics());
-  const missing = (Object.keys(PARTITIONS) as Topic[])
-    .map((topic) => ({ topic: inKafka(topic), numPartitions: PARTITIONS[topic] }))
-    .filter(({ topic }) => !existing.has(topic));
-  if (missing.length === 0) return;
-  // Another process may create them at the same moment; only a topic still missing is an error.
-  await admin.createTopics({ topics: missing, waitForLeaders: true }).catch(async (error: unknown) => {
-    const now = new Set(await admin.listTopics());
-    if (missing.some(({ topic }) => !now.has(topic))) throw error;
-  });
-}
-
-/**
- * Where a group without a commit for a partition starts: the end of the partition as it is now, so the group
- * sees every message published from the time it subscribed, even when its first assignment comes later.
- */
-async function startOffsets(admin: Admin, topic: string, group: string): Promise<Map<number, bigint>> {
-  const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-  const unset = new Set(
-    (offsets?.partitions ?? []).filter((p) => Number(p.offset) < 0).map((p) => p.partition),
-  );
-  if (unset.size === 0) return new Map();
-  const ends = await admin.fetchTopicOffsets(topic);
-  return new Map(ends.filter((p) => unset.has(p.partition)).map((p) => [p.partition, BigInt(p.high)]));
-}
-
 function decode(value: Buffer | null): { value: unknown } | null {
   if (value === null) return null;
   try {
     return { value: JSON.parse(value.toString("utf8")) };
   } catch {
     return null;
-  }
-}
-
-/**
- * A transient group (one process's own, see ConsumeOptions) is deleted once its consumer has left, so it does not
- * linger in the broker. Best effort: a failed delete, or a process that crashed and never got here, leaves the
- * group to the broker, which drops it after offsets.retention.minutes (7 days by default).
- */
-async function deleteTransientGroup(admin: Admin, group: string, log: Logger): Promise<void> {
-  try {
-    await admin.deleteGroups([group]);
-  } catch (error) {
-    log.info("bus: could not delete this process's consumer group; the broker drops it after retention", {
-      error,
-    });
   }
 }
 
