@@ -1,9 +1,10 @@
 // The build program: clone -> detect -> install -> build -> upload, reporting every step as events.
 // Runs as `minivercel builder` (job on stdin, events as JSON lines on stdout), under a runner.
 
-import { mkdirSync, rmSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { mkdirSync, realpathSync, rmSync } from "node:fs";
+import { join, relative } from "node:path";
 import type { BuildEvent } from "../schema/events.ts";
+import { realDirInside } from "../src/build/contained.ts";
 import { detectBuild } from "../src/build/detect.ts";
 import { runSandboxed, type SandboxResult, sandboxProblem } from "../src/build/sandbox.ts";
 import { uploadOutput } from "../src/build/upload.ts";
@@ -20,12 +21,20 @@ const HEARTBEAT_MS = 5_000;
 /** A step failure whose message is meant for the build log and the deployment's status reason. */
 class BuildFailure extends Error {}
 
-function insideOf(root: string, sub: string | null, what: string): string {
-  const target = resolve(root, sub ?? "");
-  const rel = relative(root, target);
-  if (rel.startsWith("..") || resolve(root, rel) !== target)
-    throw new BuildFailure(`${what} points outside the repository`);
-  return target;
+/**
+ * The real path of a directory of the checkout, which the host is about to read. The checkout is untrusted (its
+ * symlinks come from the repository and from the build's own commands): see src/build/contained.ts.
+ */
+async function checkoutDir(
+  checkout: string,
+  root: string,
+  sub: string | null,
+  what: string,
+  missing?: string,
+): Promise<string> {
+  return realDirInside(checkout, root, sub, what, missing).catch((error: unknown) => {
+    throw new BuildFailure(error instanceof AppError ? error.message : `could not read ${what}`);
+  });
 }
 
 function describe(result: SandboxResult, step: string, limits: BuildJob["limits"]): string | null {
@@ -96,8 +105,8 @@ export async function runBuild(
 ): Promise<void> {
   const started = Date.now();
   const deadline = started + job.limits.timeoutMs;
-  const checkout = join(job.workDir, "src");
-  mkdirSync(checkout, { recursive: true });
+  mkdirSync(join(job.workDir, "src"), { recursive: true });
+  const checkout = realpathSync(join(job.workDir, "src"));
   if (job.sandbox === "none") {
     out.log(
       "system",
@@ -114,7 +123,7 @@ export async function runBuild(
   const commitSha = await fetchSource(job, out, artifacts, checkout, signal);
   out.status("IN_PROGRESS", commitSha ? { commitSha } : {});
 
-  const projectDir = insideOf(checkout, job.rootDirectory, "rootDirectory");
+  const projectDir = await checkoutDir(checkout, checkout, job.rootDirectory, "rootDirectory");
   const plan = await detectBuild(projectDir, job).catch((error: unknown) => {
     throw new BuildFailure(error instanceof AppError ? error.message : "could not read the project");
   });
@@ -148,10 +157,19 @@ export async function runBuild(
     out.log("system", `${step} finished in ${(result.durationMs / 1000).toFixed(1)} s`);
   }
 
-  const outputDir = insideOf(projectDir, plan.outputDirectory, "outputDirectory");
+  // The build may have swapped any directory for a symlink since the project was read: resolve both again.
+  const builtProject = await checkoutDir(checkout, checkout, job.rootDirectory, "rootDirectory");
+  const outputDir = await checkoutDir(
+    checkout,
+    builtProject,
+    plan.outputDirectory,
+    "outputDirectory",
+    `the output directory ${JSON.stringify(plan.outputDirectory || ".")} does not exist after the build`,
+  );
   out.log("system", `Uploading ${relative(checkout, outputDir) || "."}`);
   const stats = await uploadOutput(artifacts, job.deploymentId, outputDir, {
     log: (message) => out.log("system", message),
+    within: checkout,
   }).catch((error: unknown) => {
     if (error instanceof AppError) throw new BuildFailure(error.message);
     throw error;

@@ -403,6 +403,21 @@ describe("refusals", () => {
     expect((await refusal(dir)).message).toMatch(/not a regular file/);
   });
 
+  test("symlinked lockfiles and configs are never read (they could name any file of the host)", async () => {
+    const outside = project({
+      "vite.config.js": "export default { build: { outDir: 'leaked' } }",
+      "yarn.lock": "__metadata:\n  version: 6\n",
+      "next.config.js": "module.exports = { output: 'export' }",
+    });
+    const dir = project({
+      "package.json": JSON.stringify({ scripts: { build: "vite build" }, devDependencies: { vite: "5" } }),
+    });
+    for (const name of ["vite.config.js", "yarn.lock"]) symlinkSync(join(outside, name), join(dir, name));
+    const plan = await detectBuild(dir, none);
+    expect(plan.outputDirectory).toBe("dist");
+    expect(plan.notes.join("\n")).not.toContain("leaked");
+  });
+
   test("a missing project directory is a bad request", async () => {
     const error = await refusal(join(root, "does-not-exist"));
     expect(error.code).toBe("bad_request");

@@ -1,7 +1,15 @@
 // Upload step on real temp dirs and the disk artifact store: dedup, symlink containment, limits, ordering.
 
 import { describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { AppError } from "../errors.ts";
@@ -231,6 +239,29 @@ describe("uploadOutput", () => {
       "bad_request",
     );
     expect(error.message).toContain("output directory not found");
+  });
+
+  test("with a boundary, an output root that resolves outside it is refused and nothing is stored", async () => {
+    const { artifacts, dir } = store();
+    const checkout = realpathSync(tempDir("minivercel-checkout-"));
+    const outside = site({ "secret.txt": "host file" });
+    symlinkSync(outside, join(checkout, "out"));
+    symlinkSync("..", join(checkout, "up"));
+    for (const root of [join(checkout, "out"), join(checkout, "up")]) {
+      const error = await expectCode(
+        uploadOutput(artifacts, crypto.randomUUID(), root, { log: () => {}, within: checkout }),
+        "bad_request",
+      );
+      expect(error.message).toContain("resolves outside the repository");
+    }
+    expect(blobFiles(dir)).toEqual([]);
+    // The boundary itself and directories inside it are fine.
+    writeFileSync(join(checkout, "index.html"), "in");
+    const inside = await uploadOutput(artifacts, crypto.randomUUID(), checkout, {
+      log: () => {},
+      within: checkout,
+    });
+    expect(inside.files).toBe(1);
   });
 
   test("a bad deployment id is refused before anything is stored", async () => {

@@ -2,7 +2,7 @@
 // store lacks, then the manifest last, so a manifest never names a blob that is not there yet.
 
 import { lstat, readdir, realpath, stat } from "node:fs/promises";
-import { join, sep } from "node:path";
+import { join } from "node:path";
 import { AppError, badRequest } from "../errors.ts";
 import {
   type Artifacts,
@@ -14,6 +14,7 @@ import {
   type ManifestVariant,
 } from "../store/artifacts.ts";
 import { compressVariants, shouldCompress } from "./compress.ts";
+import { isWithin } from "./contained.ts";
 
 /** Names skipped wherever they appear in the output. */
 const NEVER_DEPLOYED = new Set([".git", ".hg", ".svn"]);
@@ -90,17 +91,26 @@ interface Found {
   size: number;
 }
 
-/** Lists the regular files under `root` (following symlinks that stay inside it), enforcing the limits. */
-async function walk(root: string, limits: UploadLimits, warn: (message: string) => void): Promise<Found[]> {
+/**
+ * Lists the regular files under `root` (following symlinks that stay inside it), enforcing the limits. With
+ * `within` (a real path: a build's checkout), the root itself must resolve inside it too.
+ */
+async function walk(
+  root: string,
+  limits: UploadLimits,
+  warn: (message: string) => void,
+  within: string | null,
+): Promise<Found[]> {
   let realRoot: string;
   try {
     realRoot = await realpath(root);
   } catch {
     throw badRequest(`output directory not found: ${root}`);
   }
+  if (within !== null && !isWithin(within, realRoot))
+    throw badRequest("the output directory resolves outside the repository through a symbolic link");
   if (!(await stat(realRoot)).isDirectory()) throw badRequest(`output path is not a directory: ${root}`);
-  const rootPrefix = realRoot.endsWith(sep) ? realRoot : realRoot + sep;
-  const inside = (p: string) => p === realRoot || p.startsWith(rootPrefix);
+  const inside = (p: string) => isWithin(realRoot, p);
 
   const found: Found[] = [];
   let total = 0;
@@ -180,12 +190,18 @@ export async function collectOutput(
   root: string,
   limits: UploadLimits,
   warn: (message: string) => void,
+  within: string | null = null,
 ): Promise<CollectedFile[]> {
   let warnings = 0;
-  const found = await walk(root, limits, (message) => {
-    warnings += 1;
-    if (warnings <= MAX_WARNINGS) warn(message);
-  });
+  const found = await walk(
+    root,
+    limits,
+    (message) => {
+      warnings += 1;
+      if (warnings <= MAX_WARNINGS) warn(message);
+    },
+    within,
+  );
   if (warnings > MAX_WARNINGS) warn(`... and ${warnings - MAX_WARNINGS} more files skipped`);
   const files: CollectedFile[] = [];
   await eachLimit(found, HASH_PARALLELISM, async ({ path, abs, size }) => {
@@ -251,11 +267,19 @@ export async function uploadOutput(
   artifacts: Artifacts,
   deploymentId: string,
   root: string,
-  opts: { limits?: UploadLimits; log: (message: string) => void },
+  opts: {
+    limits?: UploadLimits;
+    log: (message: string) => void;
+    /** A build's checkout (real path): the output must resolve inside it (see contained.ts). */
+    within?: string;
+  },
 ): Promise<{ files: number; uploaded: number; bytes: number; uploadedBytes: number }> {
   assertDeploymentId(deploymentId);
-  const files = await collectOutput(root, opts.limits ?? DEFAULT_UPLOAD_LIMITS, (m) =>
-    opts.log(`warning: ${m}`),
+  const files = await collectOutput(
+    root,
+    opts.limits ?? DEFAULT_UPLOAD_LIMITS,
+    (m) => opts.log(`warning: ${m}`),
+    opts.within ?? null,
   );
   if (files.length === 0) throw badRequest("the output directory has no files to deploy");
 
