@@ -4,6 +4,7 @@
 import { lstat, readdir, realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { AppError, badRequest } from "../errors.ts";
+import { checkSiteConfig, MAX_CONFIG_BYTES, siteConfigRefusal } from "../serve/site-config.ts";
 import {
   type Artifacts,
   assertDeploymentId,
@@ -282,6 +283,15 @@ export async function uploadOutput(
     opts.within ?? null,
   );
   if (files.length === 0) throw badRequest("the output directory has no files to deploy");
+
+  const config = await checkSiteConfig(async (name) => {
+    const file = files.find((f) => f.path === `/${name}`);
+    if (!file) return null;
+    return { size: file.size, text: file.size > MAX_CONFIG_BYTES ? "" : await Bun.file(file.abs).text() };
+  });
+  for (const warning of config.warnings) opts.log(`warning: ${warning}`);
+  const refused = siteConfigRefusal(config);
+  if (refused) throw badRequest(refused);
 
   const byHash = new Map<string, CollectedFile>();
   for (const file of files) if (!byHash.has(file.hash)) byHash.set(file.hash, file);

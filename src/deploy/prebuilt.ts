@@ -5,6 +5,7 @@ import { formatBytes } from "../build/upload.ts";
 import type { Bus } from "../bus/bus.ts";
 import type { Live } from "../bus/live.ts";
 import { AppError, conflict, invalid } from "../errors.ts";
+import { checkSiteConfig, MAX_CONFIG_BYTES, siteConfigRefusal } from "../serve/site-config.ts";
 import {
   type Artifacts,
   blobsOf,
@@ -45,11 +46,12 @@ export interface FileSetDeployInput {
 
 export type UploadDeps = { store: Store; artifacts: Artifacts; bus: Bus; live: Live; logs: Logs };
 
-/** One system line in the deployment's log, so its history says where its files came from. */
-async function note(deps: UploadDeps, deploymentId: string, text: string): Promise<void> {
-  const line = { deploymentId, seq: 1, stream: "system" as const, text, at: new Date().toISOString() };
-  await deps.logs.append([line]);
-  deps.live.publish(deploymentId, { kind: "log", line });
+/** System lines opening the deployment's log, so its history says where its files came from. */
+async function note(deps: UploadDeps, deploymentId: string, texts: string[]): Promise<void> {
+  const at = new Date().toISOString();
+  const lines = texts.map((text, i) => ({ deploymentId, seq: i + 1, stream: "system" as const, text, at }));
+  await deps.logs.append(lines);
+  for (const line of lines) deps.live.publish(deploymentId, { kind: "log", line });
 }
 
 function describeSet(files: Record<string, ManifestFile>): string {
@@ -166,6 +168,14 @@ export async function deployFileSet(
   const { project, target, branch } = await prepare(store, userId, input);
   const files = checkFileSet(input.files);
   await requireStored(artifacts, files);
+  const config = await checkSiteConfig(async (name) => {
+    const file = files[`/${name}`];
+    if (!file) return null;
+    const blob = file.size > MAX_CONFIG_BYTES ? null : await artifacts.getBlob(file.hash);
+    return { size: file.size, text: (await blob?.text()) ?? "" };
+  });
+  const refused = siteConfigRefusal(config);
+  if (refused) throw invalid(refused, "files");
   const created = await store.deployments.create({
     projectId: project.id,
     userId,
@@ -174,7 +184,10 @@ export async function deployFileSet(
     branch,
     commitSha: null,
   });
-  await note(deps, created.id, `Prebuilt deployment of ${describeSet(files)}, uploaded through the API`);
+  await note(deps, created.id, [
+    `Prebuilt deployment of ${describeSet(files)}, uploaded through the API`,
+    ...config.warnings.map((warning) => `warning: ${warning}`),
+  ]);
   const manifest: Manifest = {
     version: 1,
     deploymentId: created.id,

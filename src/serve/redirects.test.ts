@@ -3,6 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { matchHeaders, parseHeaders } from "./headers-file.ts";
 import { matchRedirect, parseRedirects, substitute } from "./redirects.ts";
+import { prepare } from "./respond.ts";
 
 describe("_redirects", () => {
   const rules = parseRedirects(`
@@ -92,5 +93,99 @@ https://example.com/*
     expect(matchHeaders(rules, "/blog/post")).toEqual({ "x-robots-tag": "noindex", "x-blog": "yes" });
     expect(matchHeaders(rules, "/blog/post/deeper")).toEqual({ "x-robots-tag": "noindex" });
     expect(matchHeaders(rules, "/secure")["x-frame-options"]).toBe("DENY");
+  });
+});
+
+describe("deploy-time reports", () => {
+  const reported = (parse: typeof parseHeaders | typeof parseRedirects, text: string) => {
+    const out: [number, string, string][] = [];
+    parse(text, (line, message, severity) => out.push([line, severity, message]));
+    return out;
+  };
+
+  test("a header value outside Latin-1 is an error and never reaches a response", () => {
+    const text = "/*\n  X-Euro: €\n  X-Ok: café\n";
+    expect(reported(parseHeaders, text)).toEqual([
+      [
+        2,
+        "error",
+        "the value of x-euro has a character outside Latin-1, which HTTP headers cannot carry (percent-encode it)",
+      ],
+    ]);
+    // Latin-1 (é) is fine; the skipped line leaves the rest of the block working.
+    expect(matchHeaders(parseHeaders(text), "/x")).toEqual({ "x-ok": "café" });
+  });
+
+  test("a cookie for other hosts (Domain attribute) is an error; host-only cookies pass, one header each", () => {
+    const text =
+      "/*\n  Set-Cookie: a=1; Path=/\n  Set-Cookie: b=2; Domain=example.test\n/x\n  Set-Cookie: c=3\n";
+    expect(reported(parseHeaders, text).map(([line, severity]) => [line, severity])).toEqual([[3, "error"]]);
+    const rules = parseHeaders(text);
+    const headers = prepare(
+      "/x",
+      { hash: "0".repeat(64), size: 1, type: "text/plain" },
+      200,
+      matchHeaders(rules, "/x"),
+    ).identity.headers;
+    expect(headers.getSetCookie()).toEqual(["a=1; Path=/", "c=3"]);
+  });
+
+  test("other skipped header lines are warnings", () => {
+    expect(
+      reported(
+        parseHeaders,
+        "  X-Orphan: 1\n/*\n  Content-Length: 1\n  Bad Name: x\nhttps://a.test/*\n  X-No: 1\n",
+      ),
+    ).toEqual([
+      [1, "warning", "a header line must follow a path line"],
+      [3, "warning", "content-length is set by the server and cannot be changed"],
+      [4, "warning", '"bad name" is not a valid header name'],
+      [5, "warning", "only path rules (starting with /) are supported, not this block"],
+    ]);
+  });
+
+  test("protocol-relative targets and other schemes are errors and never become rules", () => {
+    const text = [
+      "/a  //evil.example/  301",
+      "/b  /\\evil.example  302",
+      "/c  javascript:alert(1)  302",
+      "/d  data:text/html,x  302",
+      "/e  ftp://files.example/  302",
+      "/f  mailto:x@example.test  302",
+      "/g  https://fine.example/  302",
+    ].join("\n");
+    const out = reported(parseRedirects, text);
+    expect(out.map(([line, severity]) => [line, severity])).toEqual([
+      [1, "error"],
+      [2, "error"],
+      [3, "error"],
+      [4, "error"],
+      [5, "error"],
+      [6, "error"],
+    ]);
+    expect(out[0]?.[2]).toBe(
+      "the target //evil.example/ is protocol-relative (another host); write it as an https:// URL",
+    );
+    expect(parseRedirects(text).map((r) => r.from)).toEqual(["/g"]);
+  });
+
+  test("unsupported features are warnings", () => {
+    const out = reported(
+      parseRedirects,
+      "/x /y 302 Country=us\n/y /z 999\nnot-a-path /z\n/only\n/p https://a.test/ 200\n",
+    );
+    expect(out.map(([line, severity]) => [line, severity])).toEqual([
+      [1, "warning"],
+      [2, "warning"],
+      [3, "warning"],
+      [4, "warning"],
+      [5, "warning"],
+    ]);
+  });
+
+  test("a filled-in path target never becomes another host", () => {
+    const [rule] = parseRedirects("/go/*  /:splat  302");
+    const match = rule && { rule, params: new Map([["splat", "/evil.example"]]) };
+    expect(match && substitute(match, true)).toBe("/evil.example");
   });
 });

@@ -4,6 +4,10 @@
 //   /posts/:year/:slug  /p/:slug   ":name" matches one segment; both may be used in `to`
 // A trailing "!" forces the rule even when a file exists at the path. Lines with query or Country/Language/Role
 // conditions, domain-level `from` URLs and 200 rewrites to other origins (proxying) are not supported: skipped.
+// A target is a path or an http(s) URL; a protocol-relative one ("//host/") or any other scheme is refused at
+// deploy time (site-config.ts) and skipped here.
+
+import type { ConfigReport } from "./headers-file.ts";
 
 export const MAX_REDIRECT_RULES = 2000;
 
@@ -47,22 +51,64 @@ function compile(from: string): { pattern: RegExp; names: string[] } {
   return { pattern: new RegExp(`^${source}${splat ? "" : "/?"}$`), names };
 }
 
-const isPathOrUrl = (s: string) => s.startsWith("/") || /^https?:\/\/[^/\s]/i.test(s);
+const isUrl = (s: string) => /^https?:\/\/[^/\s]/i.test(s);
 
-/** Parses the file; lines that are malformed or use unsupported features are skipped. */
-export function parseRedirects(text: string): RedirectRule[] {
+/** Why a target cannot be used (an error: it would send visitors somewhere the file does not say), or null. */
+function targetProblem(to: string): string | null {
+  // Browsers read "//host" and "/\host" as another site: written as a path, it is an open redirect.
+  if (/^\/[/\\]/.test(to))
+    return `the target ${to} is protocol-relative (another host); write it as an https:// URL`;
+  if (to.startsWith("/") || isUrl(to)) return null;
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(to)) return `the target ${to} has a scheme other than http or https`;
+  return `the target ${to} must be a path starting with / or an http(s) URL`;
+}
+
+/** Parses the file; lines that are malformed or use unsupported features are skipped (and reported). */
+export function parseRedirects(text: string, report: ConfigReport = () => {}): RedirectRule[] {
   const rules: RedirectRule[] = [];
-  for (const line of text.split(/\r?\n/)) {
-    if (rules.length >= MAX_REDIRECT_RULES) break;
+  const lines = text.split(/\r?\n/);
+  for (const [index, line] of lines.entries()) {
+    const at = index + 1;
     const hash = line.search(/(^|\s)#/);
     const tokens = (hash < 0 ? line : line.slice(0, hash)).trim().split(/\s+/).filter(Boolean);
+    if (tokens.length === 0) continue;
+    if (rules.length >= MAX_REDIRECT_RULES) {
+      report(at, `more than ${MAX_REDIRECT_RULES} rules`, "warning");
+      break;
+    }
     const [from, to, statusToken, ...rest] = tokens;
-    if (!from || !to || !from.startsWith("/") || !isPathOrUrl(to) || rest.length > 0) continue;
+    if (!from || !to) {
+      report(at, "expected 'from to [status]'", "warning");
+      continue;
+    }
+    if (!from.startsWith("/")) {
+      report(at, `only paths (starting with /) are supported as the source, not ${from}`, "warning");
+      continue;
+    }
+    const problem = targetProblem(to);
+    if (problem) {
+      report(at, problem, "error");
+      continue;
+    }
+    if (rest.length > 0) {
+      report(at, "conditions (query, Country, Language, Role) are not supported", "warning");
+      continue;
+    }
     const status = /^(\d{3})(!?)$/.exec(statusToken ?? "301");
     const code = Number(status?.[1]);
-    if (!status || !STATUSES.has(code)) continue;
+    if (!status || !STATUSES.has(code)) {
+      report(
+        at,
+        `status ${statusToken} is not supported (use 200, 301, 302, 303, 307, 308, 404 or 410)`,
+        "warning",
+      );
+      continue;
+    }
     const typed = code as RedirectStatus;
-    if (!isRedirect(typed) && !to.startsWith("/")) continue;
+    if (!isRedirect(typed) && !to.startsWith("/")) {
+      report(at, `status ${code} to another site (proxying) is not supported`, "warning");
+      continue;
+    }
     rules.push({ from, to, status: typed, force: status[2] === "!", ...compile(from) });
   }
   return rules;
@@ -101,9 +147,11 @@ export const encodePath = (value: string): string => value.split("/").map(encode
  * per segment; for rewrites they stay decoded, since they name a manifest path. Unknown names stay as written.
  */
 export function substitute(match: RedirectMatch, forLocation: boolean): string {
-  return match.rule.to.replace(PLACEHOLDER, (whole, name: string) => {
+  const filled = match.rule.to.replace(PLACEHOLDER, (whole, name: string) => {
     const value = match.params.get(name);
     if (value === undefined) return whole;
     return forLocation ? encodePath(value) : value;
   });
+  // A path target must stay a path on this site, whatever the placeholders held ("//host" is another site).
+  return match.rule.to.startsWith("/") ? filled.replace(/^\/[/\\]+/, "/") : filled;
 }

@@ -3,6 +3,7 @@
 
 import type { ManifestFile } from "../store/artifacts.ts";
 import type { Bodies } from "./bodies.ts";
+import { COOKIE_SEPARATOR } from "./headers-file.ts";
 import { page, SECURITY_HEADERS } from "./pages.ts";
 import { isFingerprinted } from "./request-target.ts";
 
@@ -44,23 +45,24 @@ export function prepare(
   custom: HeaderMap,
 ): Served {
   const compressed = file.gzip !== undefined || file.br !== undefined;
+  const { "set-cookie": cookies, ...rest } = custom;
   const base: HeaderMap = {
     "content-type": file.type,
     "cache-control": cacheControl(path, file.type, status),
     ...SECURITY_HEADERS,
     ...(compressed && { vary: "Accept-Encoding" }),
-    ...custom,
+    ...rest,
   };
-  const variant = (hash: string, size: number, etag: string, encoding: string | null): Variant => ({
-    hash,
-    size,
-    etag,
-    headers: new Headers({
+  const variant = (hash: string, size: number, etag: string, encoding: string | null): Variant => {
+    const headers = new Headers({
       ...base,
       etag,
       ...(encoding ? { "content-encoding": encoding } : { "accept-ranges": "bytes" }),
-    }),
-  });
+    });
+    // Each cookie is a header of its own (RFC 6265: Set-Cookie values are never folded with commas).
+    for (const cookie of cookies?.split(COOKIE_SEPARATOR) ?? []) headers.append("set-cookie", cookie);
+    return { hash, size, etag, headers };
+  };
   return {
     status,
     identity: variant(file.hash, file.size, `"${file.hash}"`, null),

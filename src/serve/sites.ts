@@ -7,9 +7,7 @@ import { parseHeaders } from "./headers-file.ts";
 import { lru } from "./lru.ts";
 import { parseRedirects } from "./redirects.ts";
 import { createSite, type Site } from "./resolve.ts";
-
-/** Config files bigger than this are ignored (Netlify's own limits are far lower in practice). */
-const MAX_CONFIG_BYTES = 512 * 1024;
+import { MAX_CONFIG_BYTES } from "./site-config.ts";
 
 export interface Sites {
   /** The deployment's site, or null when its manifest is not in the store. */
