@@ -1,5 +1,10 @@
 // Clone step: fetch exactly one branch or commit of an untrusted repository, shallow, with git's risky features off.
+// A network clone runs inside the build sandbox when there is one, so its connections (and every redirect) leave
+// through the build's network, which cannot reach the host's loopback, its addresses or its LAN; local paths (the
+// platform's own push remotes, tests) and hosts the operator allows on private networks are cloned on the host.
 
+import { runSandboxed, type SandboxLimits, type SandboxMode } from "../src/build/sandbox.ts";
+import { gitAddressProblem, gitUrlHost } from "../src/deploy/git-address.ts";
 import { gitUrlProblem } from "../src/deploy/settings.ts";
 
 export interface CloneRequest {
@@ -8,46 +13,55 @@ export interface CloneRequest {
   commitSha: string | null;
   dir: string;
   allowLocal: boolean;
+  /** Hosts on loopback, private or link-local addresses are allowed (MINIVERCEL_ALLOW_PRIVATE_GIT). */
+  allowPrivate: boolean;
+  /** The build's sandbox: a network clone runs in it (mode "bwrap"), held to the build's limits. */
+  sandbox: { mode: SandboxMode; limits: SandboxLimits };
 }
 
-/** Options that keep a hostile repository from running code or reading files through git itself. */
-function hardening(allowLocal: boolean): string[] {
+/** Settings that keep a hostile repository from running code or reading files through git itself. */
+function hardening(allowLocal: boolean): [string, string][] {
   return [
-    "-c",
-    "core.hooksPath=/dev/null",
-    "-c",
-    "core.symlinks=true",
-    "-c",
-    "core.fsmonitor=false",
-    "-c",
-    "submodule.recurse=false",
-    "-c",
-    "protocol.ext.allow=never",
-    "-c",
-    `protocol.file.allow=${allowLocal ? "always" : "never"}`,
-    "-c",
-    "advice.detachedHead=false",
+    ["core.hooksPath", "/dev/null"],
+    ["core.symlinks", "true"],
+    ["core.fsmonitor", "false"],
+    ["submodule.recurse", "false"],
+    ["protocol.ext.allow", "never"],
+    ["protocol.file.allow", allowLocal ? "always" : "never"],
+    ["advice.detachedHead", "false"],
   ];
+}
+
+/** git's environment: no platform secrets, no prompts, no system or user config, the hardening above. */
+function gitEnv(home: string, allowLocal: boolean): Record<string, string> {
+  const settings = hardening(allowLocal);
+  return {
+    HOME: home,
+    GIT_TERMINAL_PROMPT: "0",
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_CONFIG_GLOBAL: "/dev/null",
+    GIT_SSH_COMMAND: "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new",
+    GIT_ALLOW_PROTOCOL: allowLocal ? "file:https:http:ssh:git" : "https:http:ssh:git",
+    // GIT_CONFIG_COUNT/KEY/VALUE act as `-c` options for every git command the environment reaches.
+    GIT_CONFIG_COUNT: String(settings.length),
+    ...Object.fromEntries(
+      settings.flatMap(([key, value], i) => [
+        [`GIT_CONFIG_KEY_${i}`, key],
+        [`GIT_CONFIG_VALUE_${i}`, value],
+      ]),
+    ),
+  };
 }
 
 export type GitOutput = (stream: "stdout" | "stderr", text: string) => void;
 
 async function git(args: string[], cwd: string, allowLocal: boolean, output: GitOutput, signal: AbortSignal) {
-  const proc = Bun.spawn(["git", ...hardening(allowLocal), ...args], {
+  const proc = Bun.spawn(["git", ...args], {
     cwd,
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
-    // git sees no platform secrets and never prompts for credentials.
-    env: {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      HOME: cwd,
-      GIT_TERMINAL_PROMPT: "0",
-      GIT_CONFIG_NOSYSTEM: "1",
-      GIT_CONFIG_GLOBAL: "/dev/null",
-      GIT_SSH_COMMAND: "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new",
-      GIT_ALLOW_PROTOCOL: allowLocal ? "file:https:http:ssh:git" : "https:http:ssh:git",
-    },
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...gitEnv(cwd, allowLocal) },
     signal,
   });
   const pump = async (stream: ReadableStream<Uint8Array>, name: "stdout" | "stderr") => {
@@ -65,40 +79,74 @@ async function git(args: string[], cwd: string, allowLocal: boolean, output: Git
   return { code, stdout };
 }
 
+// The steps as one fixed script: the URL and the ref arrive as "$1" and "$2", never as shell text. The exit code
+// says which step failed.
+const CLONE_SCRIPT = `git init --quiet . || exit 10
+git remote add origin -- "$1" || exit 11
+git fetch --depth=1 --no-tags --no-recurse-submodules origin -- "$2" || exit 12
+git checkout --quiet --detach FETCH_HEAD || exit 13`;
+
+const STEP_BY_CODE: Record<number, string> = { 10: "init", 11: "remote", 12: "fetch", 13: "checkout" };
+
+function failure(step: string, req: CloneRequest): Error {
+  if (step === "fetch")
+    return new Error(`could not fetch ${req.commitSha ?? `branch ${req.branch}`} from the repository`);
+  return new Error(`git ${step} failed`);
+}
+
+/** Runs CLONE_SCRIPT in the build sandbox with the build's network. */
+async function cloneSandboxed(req: CloneRequest, ref: string, output: GitOutput, signal: AbortSignal) {
+  const result = await runSandboxed({
+    mode: req.sandbox.mode,
+    workspace: req.dir,
+    cwd: "",
+    command: CLONE_SCRIPT,
+    args: [req.url, ref],
+    env: gitEnv("/tmp/home", false),
+    network: "registry",
+    limits: req.sandbox.limits,
+    onOutput: output,
+    signal,
+  });
+  if (result.canceled || signal.aborted) throw new Error("the clone was canceled");
+  if (result.timedOut) throw new Error("the clone timed out");
+  if (result.memoryExceeded) throw new Error("the clone ran out of memory");
+  if (result.exitCode !== 0) throw failure(STEP_BY_CODE[result.exitCode ?? 0] ?? "clone", req);
+}
+
+/** The same steps on the host: for local repositories, and hosts allowed on private networks. */
+async function cloneOnHost(req: CloneRequest, ref: string, output: GitOutput, signal: AbortSignal) {
+  const steps: string[][] = [
+    ["init", "--quiet", "."],
+    ["remote", "add", "origin", "--", req.url],
+    ["fetch", "--depth=1", "--no-tags", "--no-recurse-submodules", "origin", "--", ref],
+    ["checkout", "--quiet", "--detach", "FETCH_HEAD"],
+  ];
+  for (const args of steps) {
+    const { code } = await git(args, req.dir, req.allowLocal, output, signal);
+    if (code !== 0) throw failure(args[0] ?? "clone", req);
+  }
+}
+
+/** Whether the clone runs in the build sandbox: a network URL, a sandbox to run in, no private hosts allowed. */
+export function clonesInSandbox(req: Pick<CloneRequest, "url" | "allowPrivate" | "sandbox">): boolean {
+  return req.sandbox.mode === "bwrap" && gitUrlHost(req.url) !== null && !req.allowPrivate;
+}
+
 /** Clones into `dir` (must exist and be empty) and returns the commit checked out. */
 export async function cloneRepository(
   req: CloneRequest,
   output: GitOutput,
   signal: AbortSignal,
 ): Promise<string> {
-  const problem = gitUrlProblem(req.url, req.allowLocal);
+  const problem =
+    gitUrlProblem(req.url, req.allowLocal) ?? (await gitAddressProblem(req.url, req.allowPrivate));
   if (problem) throw new Error(`git URL ${problem}`);
-  const run = (args: string[]) => git(args, req.dir, req.allowLocal, output, signal);
   // init + fetch of one ref works for branches and commits alike, and user input only ever follows "--".
-  const steps: string[][] = [
-    ["init", "--quiet", "."],
-    ["remote", "add", "origin", "--", req.url],
-    [
-      "fetch",
-      "--depth=1",
-      "--no-tags",
-      "--no-recurse-submodules",
-      "origin",
-      "--",
-      req.commitSha ?? `refs/heads/${req.branch ?? "main"}`,
-    ],
-    ["checkout", "--quiet", "--detach", "FETCH_HEAD"],
-  ];
-  for (const args of steps) {
-    const { code } = await run(args);
-    if (code !== 0) {
-      const what =
-        args[0] === "fetch"
-          ? `could not fetch ${req.commitSha ?? `branch ${req.branch}`} from the repository`
-          : `git ${args[0]} failed`;
-      throw new Error(what);
-    }
-  }
+  const ref = req.commitSha ?? `refs/heads/${req.branch ?? "main"}`;
+  if (clonesInSandbox(req)) await cloneSandboxed(req, ref, output, signal);
+  else await cloneOnHost(req, ref, output, signal);
+  // Reading HEAD is local: no network, no hooks (core.hooksPath), nothing of the repository runs.
   const head = await git(["rev-parse", "HEAD"], req.dir, req.allowLocal, () => {}, signal);
   const sha = head.stdout.trim();
   if (head.code !== 0 || !/^[0-9a-f]{40}$/.test(sha))

@@ -46,6 +46,8 @@ export const BuildJob = Type.Object({
   /** The project's variables, decrypted: passed to install and build, masked in the log. */
   env: Type.Record(Type.String(), Type.String()),
   allowLocalGit: Type.Boolean(),
+  /** Git hosts on loopback, private and link-local addresses are allowed; absent: refused. */
+  allowPrivateGit: Type.Optional(Type.Boolean()),
   sandbox: Type.Union([Type.Literal("bwrap"), Type.Literal("none")]),
   limits: Type.Object({ memoryMb: Type.Integer(), pids: Type.Integer(), timeoutMs: Type.Integer() }),
   /** Host paths: the build's scratch dir and the project's package cache. */

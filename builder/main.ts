@@ -85,6 +85,15 @@ async function fetchSource(
       commitSha: job.commitSha,
       dir: checkout,
       allowLocal: job.allowLocalGit,
+      allowPrivate: job.allowPrivateGit ?? false,
+      sandbox: {
+        mode: job.sandbox,
+        limits: {
+          memoryBytes: job.limits.memoryMb * 1024 * 1024,
+          pids: job.limits.pids,
+          timeoutMs: job.limits.timeoutMs,
+        },
+      },
     },
     (stream, text) => out.chunk(stream, text),
     signal,

@@ -80,6 +80,11 @@ export interface Config {
   secretKey: string | null;
   /** Accept file:// and local paths as git URLs (MINIVERCEL_ALLOW_LOCAL_GIT=1; tests and single-user setups). */
   allowLocalGit: boolean;
+  /**
+   * Accept git hosts on loopback, private and link-local addresses (MINIVERCEL_ALLOW_PRIVATE_GIT=1, e.g. a git
+   * server on the operator's LAN); default: as MINIVERCEL_ALLOW_LOCAL_GIT. Such clones then run on the host.
+   */
+  allowPrivateGit: boolean;
   gc: GcConfig;
   domains: DomainsConfig;
   /** Automatic HTTPS; null: plain HTTP only (no ACME_DIRECTORY_URL). */
@@ -180,6 +185,11 @@ export function loadConfig(env: Env, flags: ServeFlags = {}): Config {
     jwtIssuers: jwtIssuers(merged),
     sessionTtlSeconds: int(merged, "SESSION_TTL_SECONDS", 14 * 24 * 3600, 60, 365 * 24 * 3600),
     allowLocalGit: bool(merged, "MINIVERCEL_ALLOW_LOCAL_GIT", false),
+    allowPrivateGit: bool(
+      merged,
+      "MINIVERCEL_ALLOW_PRIVATE_GIT",
+      bool(merged, "MINIVERCEL_ALLOW_LOCAL_GIT", false),
+    ),
     build: parseBuild(merged),
     limits: parseLimits(merged),
     shutdownTimeoutSeconds: int(merged, "SHUTDOWN_TIMEOUT_SECONDS", 20, 0, 24 * 3600),

@@ -128,7 +128,8 @@ describe("over a real socket", () => {
   test("chunked uploads, chunked JSON and large forms are refused by the running server", async () => {
     const d = await deps({ MINIVERCEL_ROLE: "api", PORT: "0", LISTEN_HOST: "127.0.0.1", MAX_UPLOAD_MB: "1" });
     const running = await startRoles(d);
-    cleanup.push(() => running.stop());
+    // The refused chunked upload's client may still be sending at the end: cut it rather than wait for it.
+    cleanup.push(() => running.stop(1000));
     const base = running.urls.api?.replace("localhost", "127.0.0.1") ?? "";
     const { token } = await testUser(d);
     const auth = { authorization: `Bearer ${token}` };

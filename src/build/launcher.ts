@@ -29,7 +29,7 @@ export interface LauncherDeps {
   bus: Bus;
   runner: Runner;
   sealer: Sealer;
-  config: Pick<Config, "dataDir" | "allowLocalGit"> & { build: BuildConfig };
+  config: Pick<Config, "dataDir" | "allowLocalGit" | "allowPrivateGit"> & { build: BuildConfig };
   /** True when no other worker can exist (embedded store): builds left IN_PROGRESS at start are orphans. */
   exclusive: boolean;
   /** Poll interval for new work; a deploy in this process also wakes the launcher at once. */
@@ -142,6 +142,7 @@ export function startLauncher(deps: LauncherDeps): Launcher {
       env: await buildEnv(store, sealer, project.id),
       // The project's own push remote is a local path the platform owns: cloning it needs no local-git opt-in.
       allowLocalGit: config.allowLocalGit || project.gitUrl === pushRepoUrl(config.dataDir, project.id),
+      allowPrivateGit: config.allowPrivateGit,
       sandbox: config.build.sandbox,
       limits: { memoryMb: config.build.memoryMb, pids: config.build.pids, timeoutMs: timeoutSeconds * 1000 },
       workDir: join(config.dataDir, "builds", deployment.id),

@@ -54,6 +54,7 @@ function remoteJob(job: BuildJob, apiUrl: string, token: string): BuildJob {
     env: job.env,
     // Inside the task a local path could only name the builder image's own files.
     allowLocalGit: false,
+    allowPrivateGit: job.allowPrivateGit ?? false,
     // Fargate offers no user namespaces, so bubblewrap cannot run there; the task is the isolation boundary
     // instead (its own kernel-isolated micro-VM, no platform credentials, the memory limit below). The task
     // definition must not carry a task role, or the build could fetch that role's AWS credentials.

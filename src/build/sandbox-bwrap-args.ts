@@ -98,7 +98,7 @@ export function bwrapArgs(
     ...["--remount-ro", "/", "--chdir", path.posix.join(SANDBOX_WORKSPACE, cwd)],
     // The environment travels through a pipe, not argv, so build secrets never show up in the host's `ps`.
     ...["--args", fdOf("args"), ...handshake],
-    ...["--", "/bin/sh", "-c", run.command],
+    ...["--", "/bin/sh", "-c", run.command, "sh", ...(run.args ?? [])],
   ];
 }
 

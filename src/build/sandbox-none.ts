@@ -18,7 +18,7 @@ export async function runPlain(run: SandboxRun, cwd: string): Promise<SandboxRes
     const tmp = path.join(scratch, "tmp");
     fs.mkdirSync(home);
     fs.mkdirSync(tmp);
-    const child = spawn("/bin/sh", ["-c", run.command], {
+    const child = spawn("/bin/sh", ["-c", run.command, "sh", ...(run.args ?? [])], {
       cwd: path.join(run.workspace, cwd),
       env: { ...defaultEnv(home, tmp), ...run.env },
       stdio: ["ignore", "pipe", "pipe"],

@@ -33,8 +33,10 @@ export interface SandboxRun {
   workspace: string;
   /** Path relative to the workspace to run in ("" = its root); must stay inside it. */
   cwd: string;
-  /** Run as ["/bin/sh", "-c", command]. */
+  /** Run as ["/bin/sh", "-c", command, "sh", ...args]. */
   command: string;
+  /** The script's positional parameters ("$1", ...): how user input reaches a fixed script, never as shell text. */
+  args?: string[];
   /**
    * The ONLY environment the command sees, over defaults: PATH, HOME (private), TMPDIR (private), CI=1, and
    * NODE_EXTRA_CA_CERTS (the system CA bundle) when the host has one.
@@ -109,8 +111,9 @@ function relativeCwd(cwd: string): string {
   return normal === "." ? "" : normal.replace(/\/$/, "");
 }
 
-function checkRun({ command, env, limits }: SandboxRun): void {
+function checkRun({ command, args, env, limits }: SandboxRun): void {
   if (command.includes("\0")) throw invalid("the command contains a NUL byte", "command");
+  if (args?.some((arg) => arg.includes("\0"))) throw invalid("an argument contains a NUL byte", "args");
   for (const [name, value] of Object.entries(limits)) {
     if (!Number.isSafeInteger(value) || value <= 0)
       throw invalid(`limit ${name} must be a positive integer`, "limits");

@@ -6,9 +6,17 @@ import { AppError, invalid, notFound } from "../errors.ts";
 import type { Project, ProjectSettings, Store } from "../store/store.ts";
 import { announceRoutes } from "./announce.ts";
 import { trustDomainIfUnchecked } from "./domains.ts";
+import { gitAddressProblem } from "./git-address.ts";
 import { derivedSubdomain, normalizeSettings, withDefaults } from "./settings.ts";
 
-type Rules = Pick<Config, "baseDomain" | "allowLocalGit" | "domains">;
+type Rules = Pick<Config, "baseDomain" | "allowLocalGit" | "allowPrivateGit" | "domains">;
+
+/** A git URL whose host is on the platform's own network is refused before it is stored (git-address.ts). */
+async function checkGitAddress(settings: Partial<ProjectSettings>, rules: Rules): Promise<void> {
+  if (!settings.gitUrl) return;
+  const problem = await gitAddressProblem(settings.gitUrl, rules.allowPrivateGit);
+  if (problem) throw invalid(`gitUrl ${problem}`, "gitUrl");
+}
 
 export async function createProject(
   store: Store,
@@ -17,6 +25,7 @@ export async function createProject(
   input: Partial<ProjectSettings>,
 ): Promise<Project> {
   const settings = withDefaults(normalizeSettings(input, rules, "create"));
+  await checkGitAddress(settings, rules);
   // MAX_PROJECTS_PER_USER: the store counts and inserts atomically, so racing creations cannot pass it.
   const max = rules.limits.maxProjectsPerUser;
   let project: Project;
@@ -62,6 +71,7 @@ export async function updateProject(
     if (keep) return current;
     throw invalid("nothing to change: send at least one setting");
   }
+  await checkGitAddress(settings, rules);
   const updated = await store.projects.update(userId, id, settings);
   if (!updated) throw notFound("project");
   const project = await trustDomainIfUnchecked(store, rules, updated);
