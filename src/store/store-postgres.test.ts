@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import postgres from "postgres";
 import { testService } from "../testing-services.ts";
+import { domainsContract } from "./domains.contract.ts";
 import { limitsContract } from "./limits.contract.ts";
 import { POSTGRES_MIGRATIONS } from "./migrations.ts";
 import { storeContract } from "./store.contract.ts";
@@ -62,6 +63,17 @@ afterAll(async () => {
 
 // One migrated store for all cases (each case makes its own users), opened on first use.
 storeContract("postgres", () => {
+  shared ??= ready()
+    .createDatabase()
+    .then(async (url) => {
+      const store = openPostgresStore(url);
+      await store.migrate();
+      return store;
+    });
+  return shared;
+});
+
+domainsContract("postgres", () => {
   shared ??= ready()
     .createDatabase()
     .then(async (url) => {
