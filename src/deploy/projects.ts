@@ -35,7 +35,8 @@ export async function createProject(
 
 /**
  * DOMAIN_VERIFICATION=off (single-user setups): a saved custom domain counts as verified at once, so saving one
- * that another project holds is a conflict, as with a verified claim (src/store/store.ts, Projects).
+ * that another project holds is a conflict, as with a verified claim (src/store/store.ts, Projects). Unverified
+ * claims of it left from before the switch are removed; they were never served, so no proxy needs telling.
  */
 const domainSave = (rules: Pick<Config, "domains">): ProjectSave => ({
   trustDomain: rules.domains.verification === "off",
