@@ -46,6 +46,9 @@ export const invalid = (message: string, field?: string) => new AppError("valida
 export const unauthorized = (message = "authentication required") => new AppError("unauthorized", message);
 export const notFound = (what: string) => new AppError("not_found", `${what} not found`);
 export const conflict = (message: string, field?: string) => new AppError("conflict", message, field);
+/** Only one project may hold a custom domain verified (src/store/store.ts, Projects); others may only claim it. */
+export const domainTaken = () =>
+  new AppError("conflict", "custom domain is already verified by another project", "customDomain");
 export const projectLimit = (max: number) =>
   new AppError("project_limit", `you have reached the limit of ${max} projects; delete one to make room`);
 

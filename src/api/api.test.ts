@@ -151,13 +151,22 @@ describe("projects", () => {
     expect((await client("POST", "/api/projects", { name, subDomain: first.subDomain })).status).toBe(409);
   });
 
-  test("subdomain and custom domain are unique across users (409)", async () => {
+  test("subdomain is unique across users, and a custom domain once verified (409)", async () => {
     const project = await created(alice, { customDomain: `${crypto.randomUUID().slice(0, 6)}.example.org` });
     const taken = await bob("POST", "/api/projects", site({ subDomain: project.subDomain }));
     expect(taken.status).toBe(409);
     expect(errorOf(taken.body).field).toBe("subDomain");
+    // An unverified claim blocks nobody: whoever saved it first need not own it (src/deploy/domains.ts).
+    const claim = await bob("POST", "/api/projects", site({ customDomain: project.customDomain }));
+    expect(claim.status).toBe(201);
+    await deps.store.projects.markDomainVerified(String(project.id), String(project.customDomain));
     const domain = await bob("POST", "/api/projects", site({ customDomain: project.customDomain }));
     expect(domain.status).toBe(409);
+    expect(errorOf(domain.body)).toEqual({
+      code: "conflict",
+      message: "custom domain is already verified by another project",
+      field: "customDomain",
+    });
   });
 
   test("patch validates, refuses empty and unknown fields, and leaves the project unchanged", async () => {

@@ -83,7 +83,8 @@ export function projectRoutes({
         detail: {
           summary: "Verify the custom domain",
           description:
-            "Looks up the TXT record in domainVerification; once it matches, the domain is served and can get a certificate.",
+            "Looks up the TXT record in domainVerification; once it matches, the domain is served and can get a certificate, " +
+            "and other projects' unverified claims of it are removed. 409 when another project verified it first.",
         },
       },
     )

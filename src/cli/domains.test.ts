@@ -81,6 +81,25 @@ test("domains: add shows the record to create, verify fails in one line until DN
   expect(removed.stdout).toContain("has no custom domain");
 });
 
+test("domains: add of a domain another project verified fails in one line; one only claimed does not block", async () => {
+  const domain = `www.${crypto.randomUUID().slice(0, 8)}.example.com`;
+  const other = apiClient(deps, (await testUser(deps)).token);
+  const held = obj((await other("POST", "/api/projects", { name: "Other", customDomain: domain })).body);
+
+  // Only claimed (unverified) by the other project: it blocks nobody.
+  const claimed = await cli("add", domain);
+  expect(claimed.code).toBe(0);
+  expect(claimed.stdout).toContain(`${domain}: not verified yet`);
+  await cli("rm");
+
+  await deps.store.projects.markDomainVerified(String(held.id), domain);
+  const refused = await cli("add", domain);
+  expect(refused.code).toBe(2);
+  expect(refused.stderr.trim().split("\n")).toHaveLength(1);
+  expect(refused.stderr).toContain("custom domain is already verified by another project");
+  expect((await cli("ls")).stdout).toContain("has no custom domain");
+});
+
 test("domains: an unknown subcommand or a missing domain is a usage error (exit 2)", async () => {
   const unknown = await cli("transfer");
   expect(unknown.code).toBe(2);

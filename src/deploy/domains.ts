@@ -1,5 +1,6 @@
 // Custom domain ownership: a domain is served, and gets a certificate, only after its owner proves control of
 // its DNS with a TXT record. Without the check, any user could claim someone else's domain that points here.
+// Claims do not block each other; the verified one displaces the rest (src/store/store.ts, Projects).
 
 import { Resolver } from "node:dns/promises";
 import type { Config } from "../config.ts";
@@ -41,8 +42,9 @@ async function lookupTxt(name: string, servers: string[]): Promise<string[]> {
 }
 
 /**
- * Checks the project's TXT record and marks its custom domain verified; the new host reaches every proxy at
- * once. A missing or wrong record is the user's to fix: a 422 that says what to publish and what was found.
+ * Checks the project's TXT record and marks its custom domain verified, clearing other projects' unverified
+ * claims of it; the new host reaches every proxy at once. A missing or wrong record is the user's to fix: a 422
+ * that says what to publish and what was found. Another project that verified the domain first: a 409.
  */
 export async function verifyDomain(
   { store, bus, config }: Pick<Deps, "store" | "bus"> & { config: Pick<Config, "domains"> },
@@ -77,17 +79,7 @@ export async function verifyDomain(
   // The domain changed between the read and the write: the new one still needs its own check.
   if (!verified)
     throw invalid("the custom domain changed while it was being verified; try again", "customDomain");
-  await announceRoutes(bus, project.id);
-  return verified;
-}
-
-/** With DOMAIN_VERIFICATION=off a saved custom domain counts as verified at once (single-user setups). */
-export async function trustDomainIfUnchecked(
-  store: Deps["store"],
-  config: Pick<Config, "domains">,
-  project: Project,
-): Promise<Project> {
-  if (config.domains.verification !== "off" || project.customDomain === null) return project;
-  if (project.customDomainVerifiedAt !== null) return project;
-  return (await store.projects.markDomainVerified(project.id, project.customDomain)) ?? project;
+  // The displaced claims were not served, but the proxies' copies of those projects should not keep them either.
+  for (const id of [project.id, ...verified.displaced]) await announceRoutes(bus, id);
+  return verified.project;
 }

@@ -3,9 +3,8 @@
 import type { Config } from "../config.ts";
 import type { Deps } from "../deps.ts";
 import { AppError, invalid, notFound } from "../errors.ts";
-import type { Project, ProjectSettings, Store } from "../store/store.ts";
+import type { Project, ProjectSave, ProjectSettings, Store } from "../store/store.ts";
 import { announceRoutes } from "./announce.ts";
-import { trustDomainIfUnchecked } from "./domains.ts";
 import { gitAddressProblem } from "./git-address.ts";
 import { derivedSubdomain, normalizeSettings, withDefaults } from "./settings.ts";
 
@@ -28,20 +27,29 @@ export async function createProject(
   await checkGitAddress(settings, rules);
   // MAX_PROJECTS_PER_USER: the store counts and inserts atomically, so racing creations cannot pass it.
   const max = rules.limits.maxProjectsPerUser;
-  let project: Project;
+  const save = domainSave(rules);
   try {
-    project = await store.projects.create({ userId, ...settings }, max);
+    return await store.projects.create({ userId, ...settings }, max, save);
   } catch (error) {
     // A subdomain we derived from the name (not one the user chose) retries with a suffix when taken.
     const derived = input.subDomain === undefined && error instanceof AppError && error.field === "subDomain";
     if (!derived) throw error;
-    project = await store.projects.create(
+    return store.projects.create(
       { userId, ...settings, subDomain: derivedSubdomain(settings.name, true) },
       max,
+      save,
     );
   }
-  return trustDomainIfUnchecked(store, rules, project);
 }
+
+/**
+ * DOMAIN_VERIFICATION=off (single-user setups): a saved custom domain counts as verified at once, so saving one
+ * that another project holds is a conflict, as with a verified claim (src/store/store.ts, Projects). Unverified
+ * claims of it left from before the switch are removed; they were never served, so no proxy needs telling.
+ */
+const domainSave = (rules: Pick<Config, "domains">): ProjectSave => ({
+  trustDomain: rules.domains.verification === "off",
+});
 
 export async function getProject(store: Store, userId: string, id: string): Promise<Project> {
   const project = await store.projects.get(userId, id);
@@ -72,9 +80,8 @@ export async function updateProject(
     throw invalid("nothing to change: send at least one setting");
   }
   await checkGitAddress(settings, rules);
-  const updated = await store.projects.update(userId, id, settings);
-  if (!updated) throw notFound("project");
-  const project = await trustDomainIfUnchecked(store, rules, updated);
+  const project = await store.projects.update(userId, id, settings, domainSave(rules));
+  if (!project) throw notFound("project");
   await announceRoutes(bus, project.id);
   return project;
 }

@@ -1,7 +1,7 @@
 // Store: the projects repository (src/store/store.ts) on PostgreSQL.
 
 import type postgres from "postgres";
-import { projectLimit } from "../errors.ts";
+import { domainTaken, projectLimit } from "../errors.ts";
 import { first, uniqueViolation } from "./query-postgres.ts";
 import {
   decodeCursor,
@@ -26,8 +26,57 @@ export function postgresProjects(sql: postgres.Sql): Projects {
     return sql(values, ...Object.keys(values));
   };
 
+  /**
+   * Serializes everything that claims or verifies a custom domain (across processes) until the transaction ends:
+   * a save then sees a verification that committed before it, and of two verifications the second sees the
+   * first. One lock for all domains, not one per domain: a save that moves a project from one domain to another
+   * while another project moves the other way would otherwise wait on each other's rows (a deadlock). Domain
+   * changes are rare, and the lock is held for a few statements.
+   */
+  const lockDomains = (tx: postgres.TransactionSql) =>
+    tx`SELECT pg_advisory_xact_lock(hashtext(${"minivercel:custom-domains"}))`;
+
+  /** Whether a project other than `id` holds `domain` verified (the claims in src/store/store.ts, Projects). */
+  const verifiedElsewhere = async (tx: postgres.TransactionSql, id: string, domain: string) =>
+    (await first(tx<Row[]>`
+      SELECT id FROM projects WHERE id <> ${id} AND lower(custom_domain) = lower(${domain})
+        AND verified_domain = custom_domain LIMIT 1`)) !== null;
+
+  /** `id` now holds `domain` verified: the other projects' unverified claims and old proofs of it go. */
+  const displace = async (tx: postgres.TransactionSql, id: string, domain: string): Promise<string[]> => {
+    const claims = await tx<Row[]>`
+      UPDATE projects SET custom_domain = NULL, updated_at = ${nowIso()}
+      WHERE id <> ${id} AND lower(custom_domain) = lower(${domain})
+        AND verified_domain IS DISTINCT FROM custom_domain RETURNING id`;
+    const proofs = await tx<Row[]>`
+      UPDATE projects SET verified_domain = NULL, domain_verified_at = NULL
+      WHERE id <> ${id} AND lower(verified_domain) = lower(${domain})
+        AND custom_domain IS DISTINCT FROM verified_domain RETURNING id`;
+    return [...new Set([...claims, ...proofs].map((r) => String(r.id)))];
+  };
+
+  /**
+   * After a save that set the custom domain, in its transaction (holding lockDomains): refused when another
+   * project holds the domain verified; trusted at once with `trust`; a claim that is verified now (trusted, or a
+   * domain the project proved before) displaces the others.
+   */
+  const settleDomain = async (tx: postgres.TransactionSql, row: Row, trust: boolean): Promise<Row> => {
+    const id = String(row.id);
+    const domain = row.custom_domain;
+    if (typeof domain !== "string") return row;
+    if (await verifiedElsewhere(tx, id, domain)) throw domainTaken();
+    const settled =
+      trust && row.verified_domain !== domain
+        ? ((await first(tx<Row[]>`
+            UPDATE projects SET verified_domain = custom_domain, domain_verified_at = ${nowIso()}
+            WHERE id = ${id} RETURNING *`)) ?? row)
+        : row;
+    if (settled.verified_domain === domain) await displace(tx, id, domain);
+    return settled;
+  };
+
   return {
-    async create({ userId, ...input }, maxPerUser = 0) {
+    async create({ userId, ...input }, maxPerUser = 0, { trustDomain = false } = {}) {
       const at = nowIso();
       const columns = projectColumns(input, {
         id: newId(),
@@ -44,8 +93,9 @@ export function postgresProjects(sql: postgres.Sql): Projects {
             const [owned] = await tx<Row[]>`SELECT count(*) AS n FROM projects WHERE user_id = ${userId}`;
             if (Number(owned?.n) >= maxPerUser) throw projectLimit(maxPerUser);
           }
+          if (input.customDomain !== null) await lockDomains(tx);
           const [row] = await tx<Row[]>`INSERT INTO projects ${columns} RETURNING *`;
-          return toProject(row ?? {});
+          return toProject(await settleDomain(tx, row ?? {}, trustDomain));
         });
       } catch (e) {
         uniqueViolation(e);
@@ -63,13 +113,19 @@ export function postgresProjects(sql: postgres.Sql): Projects {
         ORDER BY created_at DESC, id DESC LIMIT ${limit + 1}`;
       return toPage(rows.map(toProject), limit);
     },
-    async update(userId, id, patch) {
+    async update(userId, id, patch, { trustDomain = false } = {}) {
       const columns = projectColumns(patch, { updated_at: nowIso() });
+      const domain = patch.customDomain;
       try {
-        const row = await first(sql<Row[]>`
-          UPDATE projects SET ${columns}
-          WHERE id = ${id} AND user_id = ${userId} RETURNING *`);
-        return row ? toProject(row) : null;
+        return await sql.begin(async (tx) => {
+          if (domain) await lockDomains(tx);
+          const row = await first(tx<Row[]>`
+            UPDATE projects SET ${columns}
+            WHERE id = ${id} AND user_id = ${userId} RETURNING *`);
+          if (!row) return null;
+          // Only a save that sets the domain claims it: other changes never fail on, or displace, a claim.
+          return toProject(domain ? await settleDomain(tx, row, trustDomain) : row);
+        });
       } catch (e) {
         uniqueViolation(e);
       }
@@ -121,10 +177,18 @@ export function postgresProjects(sql: postgres.Sql): Projects {
       return row ? toProject(row) : null;
     },
     async markDomainVerified(projectId, domain) {
-      const row = await first(sql<Row[]>`
-        UPDATE projects SET verified_domain = custom_domain, domain_verified_at = ${nowIso()}
-        WHERE id = ${projectId} AND custom_domain = ${domain} RETURNING *`);
-      return row ? toProject(row) : null;
+      try {
+        return await sql.begin(async (tx) => {
+          await lockDomains(tx);
+          if (await verifiedElsewhere(tx, projectId, domain)) throw domainTaken();
+          const row = await first(tx<Row[]>`
+            UPDATE projects SET verified_domain = custom_domain, domain_verified_at = ${nowIso()}
+            WHERE id = ${projectId} AND custom_domain = ${domain} RETURNING *`);
+          return row ? { project: toProject(row), displaced: await displace(tx, projectId, domain) } : null;
+        });
+      } catch (e) {
+        uniqueViolation(e);
+      }
     },
   };
 }

@@ -1,7 +1,7 @@
 // Store: the projects repository (src/store/store.ts) on bun:sqlite.
 
 import type { Database } from "bun:sqlite";
-import { projectLimit } from "../errors.ts";
+import { domainTaken, projectLimit } from "../errors.ts";
 import { type Params, sqliteQueries, uniqueViolation } from "./query-sqlite.ts";
 import {
   decodeCursor,
@@ -9,6 +9,7 @@ import {
   newId,
   nowIso,
   PROJECT_COLUMNS,
+  type Row,
   toPage,
   toProject,
   toRoute,
@@ -17,8 +18,58 @@ import type { ProjectSettings, Projects } from "./store.ts";
 
 export function sqliteProjects(db: Database): Projects {
   const { one, all, run } = sqliteQueries(db);
+
+  /** Whether a project other than `id` holds `domain` verified (the claims in src/store/store.ts, Projects). */
+  const verifiedElsewhere = (id: string, domain: string) =>
+    one(
+      `SELECT id FROM projects WHERE id <> ? AND lower(custom_domain) = lower(?) AND verified_domain = custom_domain
+       LIMIT 1`,
+      id,
+      domain,
+    ) !== null;
+
+  /** `id` now holds `domain` verified: the other projects' unverified claims and old proofs of it go. */
+  const displace = (id: string, domain: string): string[] => {
+    const claims = all(
+      `UPDATE projects SET custom_domain = NULL, updated_at = ?
+       WHERE id <> ? AND lower(custom_domain) = lower(?) AND verified_domain IS NOT custom_domain RETURNING id`,
+      nowIso(),
+      id,
+      domain,
+    );
+    const proofs = all(
+      `UPDATE projects SET verified_domain = NULL, domain_verified_at = NULL
+       WHERE id <> ? AND lower(verified_domain) = lower(?) AND custom_domain IS NOT verified_domain RETURNING id`,
+      id,
+      domain,
+    );
+    return [...new Set([...claims, ...proofs].map((r) => String(r.id)))];
+  };
+
+  /**
+   * After a save that set the custom domain, in its transaction: refused when another project holds the domain
+   * verified; trusted at once with `trust`; a claim that is verified now (trusted, or a domain the project
+   * proved before) displaces the others.
+   */
+  const settleDomain = (row: Row, trust: boolean): Row => {
+    const id = String(row.id);
+    const domain = row.custom_domain;
+    if (typeof domain !== "string") return row;
+    if (verifiedElsewhere(id, domain)) throw domainTaken();
+    const settled =
+      trust && row.verified_domain !== domain
+        ? (one(
+            "UPDATE projects SET verified_domain = custom_domain, domain_verified_at = ? WHERE id = ? RETURNING *",
+            nowIso(),
+            id,
+          ) ?? row)
+        : row;
+    if (settled.verified_domain === domain) displace(id, domain);
+    return settled;
+  };
+
   return {
-    async create(input, maxPerUser = 0) {
+    async create(input, maxPerUser = 0, { trustDomain = false } = {}) {
       const id = newId();
       const at = nowIso();
       const keys = Object.keys(PROJECT_COLUMNS) as (keyof ProjectSettings)[];
@@ -35,17 +86,17 @@ export function sqliteProjects(db: Database): Projects {
       const insert = db.transaction(() => {
         const owned = Number(one("SELECT count(*) AS n FROM projects WHERE user_id = ?", input.userId)?.n);
         if (maxPerUser > 0 && owned >= maxPerUser) throw projectLimit(maxPerUser);
-        run(
-          `INSERT INTO projects (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`,
+        const row = one(
+          `INSERT INTO projects (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")}) RETURNING *`,
           ...values,
         );
+        return settleDomain(row ?? {}, trustDomain);
       });
       try {
-        insert.immediate();
+        return toProject(insert.immediate());
       } catch (e) {
         uniqueViolation(e);
       }
-      return toProject(one("SELECT * FROM projects WHERE id = ?", id) ?? {});
     },
     async get(userId, id) {
       const row = one("SELECT * FROM projects WHERE id = ? AND user_id = ?", id, userId);
@@ -70,18 +121,25 @@ export function sqliteProjects(db: Database): Projects {
           );
       return toPage(rows.map(toProject), limit);
     },
-    async update(userId, id, patch) {
+    async update(userId, id, patch, { trustDomain = false } = {}) {
       const keys = (Object.keys(patch) as (keyof ProjectSettings)[]).filter((k) => k in PROJECT_COLUMNS);
       // Column names come from the fixed PROJECT_COLUMNS map, never from input.
       const sets = [...keys.map((k) => `${PROJECT_COLUMNS[k]} = ?`), "updated_at = ?"];
       const values: Params = [...keys.map((k) => patch[k] ?? null), nowIso(), id, userId];
+      const save = db.transaction(() => {
+        const row = one(
+          `UPDATE projects SET ${sets.join(", ")} WHERE id = ? AND user_id = ? RETURNING *`,
+          ...values,
+        );
+        // Only a save that sets the domain claims it: other changes never fail on, or displace, a claim.
+        return row && keys.includes("customDomain") ? settleDomain(row, trustDomain) : row;
+      });
       try {
-        const result = run(`UPDATE projects SET ${sets.join(", ")} WHERE id = ? AND user_id = ?`, ...values);
-        if (result.changes === 0) return null;
+        const row = save.immediate();
+        return row ? toProject(row) : null;
       } catch (e) {
         uniqueViolation(e);
       }
-      return this.get(userId, id);
     },
     async delete(userId, id) {
       return run("DELETE FROM projects WHERE id = ? AND user_id = ?", id, userId).changes > 0;
@@ -134,14 +192,23 @@ export function sqliteProjects(db: Database): Projects {
       return row ? toProject(row) : null;
     },
     async markDomainVerified(projectId, domain) {
-      const row = one(
-        `UPDATE projects SET verified_domain = custom_domain, domain_verified_at = ?
-         WHERE id = ? AND custom_domain = ? RETURNING *`,
-        nowIso(),
-        projectId,
-        domain,
-      );
-      return row ? toProject(row) : null;
+      // Writers queue on sqlite's lock (immediate): of two projects verifying one domain, the second sees the first.
+      const mark = db.transaction(() => {
+        if (verifiedElsewhere(projectId, domain)) throw domainTaken();
+        const row = one(
+          `UPDATE projects SET verified_domain = custom_domain, domain_verified_at = ?
+           WHERE id = ? AND custom_domain = ? RETURNING *`,
+          nowIso(),
+          projectId,
+          domain,
+        );
+        return row ? { project: toProject(row), displaced: displace(projectId, domain) } : null;
+      });
+      try {
+        return mark.immediate();
+      } catch (e) {
+        uniqueViolation(e);
+      }
     },
   };
 }

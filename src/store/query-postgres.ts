@@ -1,7 +1,7 @@
 // Store on PostgreSQL: the first-row helper and UNIQUE-violation mapping shared by its repositories.
 
 import postgres from "postgres";
-import { type AppError, conflict } from "../errors.ts";
+import { type AppError, conflict, domainTaken } from "../errors.ts";
 import type { Row } from "./rows.ts";
 
 /** The first row of a query, or null. */
@@ -12,7 +12,8 @@ export const emailTaken = () => conflict("a user with this email already exists"
 /** UNIQUE constraints (Postgres' default names) -> the conflict the user can act on, as in the sqlite store. */
 const CONFLICTS: Record<string, () => AppError> = {
   projects_sub_domain_key: () => conflict("subdomain is already taken", "subDomain"),
-  projects_custom_domain_key: () => conflict("custom domain is already in use", "customDomain"),
+  // The unique index on verified claims (schema v11): another project verified the domain first.
+  projects_verified_domain: domainTaken,
   users_email_key: emailTaken,
 };
 

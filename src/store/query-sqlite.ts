@@ -1,7 +1,7 @@
 // Store on bun:sqlite: the query wrappers and UNIQUE-violation mapping shared by its repositories.
 
 import type { Database, SQLQueryBindings } from "bun:sqlite";
-import { conflict } from "../errors.ts";
+import { conflict, domainTaken } from "../errors.ts";
 import type { Row } from "./rows.ts";
 
 export type Params = SQLQueryBindings[];
@@ -10,8 +10,8 @@ export type Params = SQLQueryBindings[];
 export function uniqueViolation(error: unknown): never {
   const message = error instanceof Error ? error.message : "";
   if (message.includes("projects.sub_domain")) throw conflict("subdomain is already taken", "subDomain");
-  if (message.includes("projects.custom_domain"))
-    throw conflict("custom domain is already in use", "customDomain");
+  // The unique index on verified claims (schema v11): another project verified the domain first.
+  if (message.includes("index 'projects_verified_domain'")) throw domainTaken();
   if (message.includes("users.email")) throw conflict("a user with this email already exists", "email");
   throw error;
 }

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import postgres from "postgres";
 import { testService } from "../testing-services.ts";
+import { domainsContract } from "./domains.contract.ts";
 import { limitsContract } from "./limits.contract.ts";
 import { POSTGRES_MIGRATIONS } from "./migrations.ts";
 import { storeContract } from "./store.contract.ts";
@@ -72,6 +73,17 @@ storeContract("postgres", () => {
   return shared;
 });
 
+domainsContract("postgres", () => {
+  shared ??= ready()
+    .createDatabase()
+    .then(async (url) => {
+      const store = openPostgresStore(url);
+      await store.migrate();
+      return store;
+    });
+  return shared;
+});
+
 // A database of their own: a claim takes the oldest QUEUED deployment of all, so no other case may leave any.
 let limitsStore: Promise<Store> | null = null;
 limitsContract("postgres", () => {
@@ -98,5 +110,51 @@ test("postgres: concurrent migrations of one fresh database apply each version o
     expect(rows.map((r) => Number(r.version))).toEqual(versions);
   } finally {
     await Promise.all(stores.map((s) => s.close()));
+  }
+});
+
+test("postgres: 011 upgrades a database with claimed and verified domains, old proofs included", async () => {
+  const url = await ready().createDatabase();
+  const db = postgres(url, { max: 1, onnotice: () => {} });
+  const store = openPostgresStore(url);
+  try {
+    // Version 10, as an older minivercel left it: the runner's bookkeeping, by hand.
+    await db`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)`;
+    for (const m of POSTGRES_MIGRATIONS.filter((m) => m.version <= 10)) {
+      await db.unsafe(m.sql);
+      await db`INSERT INTO schema_migrations (version, applied_at) VALUES (${m.version}, now())`;
+    }
+    await db`INSERT INTO users (id, email, created_at) VALUES ('u1', 'old@example.com', now())`;
+    // p1 holds shop verified; p2 proved it too, earlier, then moved to blog (unverified): both allowed before 11.
+    await db`INSERT INTO projects (id, name, sub_domain, custom_domain, user_id, domain_token, verified_domain, domain_verified_at)
+      VALUES ('p1', 'Shop', 'shop', 'www.shop.example', 'u1', 't1', 'www.shop.example', now()),
+             ('p2', 'Blog', 'blog', 'blog.example', 'u1', 't2', 'www.shop.example', now())`;
+    await db`INSERT INTO deployments (id, project_id, user_id, created_at, updated_at) VALUES ('d1', 'p1', 'u1', now(), now())`;
+
+    expect(await store.migrate()).toEqual(
+      POSTGRES_MIGRATIONS.filter((m) => m.version > 10).map((m) => m.version),
+    );
+    expect((await store.projects.find("p1"))?.customDomainVerifiedAt).not.toBeNull();
+    expect((await store.deployments.find("d1"))?.projectId).toBe("p1");
+    const constraints =
+      await db`SELECT conname FROM pg_constraint WHERE conrelid = 'projects'::regclass ORDER BY conname`;
+    expect(constraints.map((c) => c.conname)).toEqual([
+      "projects_pkey",
+      "projects_sub_domain_key",
+      "projects_user_id_fkey",
+    ]);
+    // The verified domain stays held; unverified claims of one domain now coexist.
+    await expect(store.projects.update("u1", "p2", { customDomain: "www.shop.example" })).rejects.toThrow(
+      "custom domain is already verified by another project",
+    );
+    for (const id of ["p1", "p2"]) await store.projects.update("u1", id, { customDomain: "new.example" });
+    const claims = await Promise.all(["p1", "p2"].map((id) => store.projects.find(id)));
+    expect(claims.map((p) => [p?.customDomain, p?.customDomainVerifiedAt])).toEqual([
+      ["new.example", null],
+      ["new.example", null],
+    ]);
+  } finally {
+    await store.close();
+    await db.end();
   }
 });

@@ -3,6 +3,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { domainsContract } from "./domains.contract.ts";
 import { limitsContract } from "./limits.contract.ts";
 import { storeContract } from "./store.contract.ts";
 import { openSqliteStore } from "./store-sqlite.ts";
@@ -16,6 +17,12 @@ storeContract("sqlite :memory:", async () => {
 const dir = mkdtempSync(join(tmpdir(), "minivercel-store-"));
 storeContract("sqlite file (WAL)", async () => {
   const store = openSqliteStore(join(dir, "minivercel.db"));
+  await store.migrate();
+  return store;
+});
+
+domainsContract("sqlite :memory:", async () => {
+  const store = openSqliteStore(":memory:");
   await store.migrate();
   return store;
 });

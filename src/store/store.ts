@@ -138,16 +138,46 @@ export interface Sessions {
   delete(hash: string): Promise<void>;
 }
 
+/** How saving a project (create, update) treats the custom domain it sets. */
+export interface ProjectSave {
+  /** DOMAIN_VERIFICATION=off: the saved custom domain counts as verified at once, in the same transaction. */
+  trustDomain?: boolean;
+}
+
+/** A project whose custom domain is now verified, and the projects whose claims of that domain it displaced. */
+export interface DomainVerified {
+  project: Project;
+  displaced: string[];
+}
+
+/**
+ * Custom domains compare case-insensitively. Several projects may claim one domain unverified, but only one may
+ * hold it verified (its custom domain is the domain it proved): saving a domain another project holds verified
+ * is a conflict. A claim that becomes verified (markDomainVerified, a trusted save, or a project going back to a
+ * domain it proved before) displaces in the same transaction the other projects' unverified claims of that
+ * domain (their custom domain is cleared) and their older proofs of it. So nobody can block a domain's owner by
+ * saving it first, and of two projects verifying one domain at once exactly one wins.
+ */
 export interface Projects {
   /**
    * Throws a conflict AppError when the subdomain or custom domain is taken, and a project_limit one when
    * `maxPerUser` > 0 and the user already has that many projects (checked atomically with the insert).
    */
-  create(input: { userId: string } & ProjectSettings, maxPerUser?: number): Promise<Project>;
+  create(
+    input: { userId: string } & ProjectSettings,
+    maxPerUser?: number,
+    options?: ProjectSave,
+  ): Promise<Project>;
   /** Scoped to the owner: another user's project is indistinguishable from a missing one. */
   get(userId: string, id: string): Promise<Project | null>;
   list(userId: string, page: PageRequest): Promise<Page<Project>>;
-  update(userId: string, id: string, patch: Partial<ProjectSettings>): Promise<Project | null>;
+  /** Throws a conflict AppError when the subdomain or custom domain is taken (as create). */
+  update(
+    userId: string,
+    id: string,
+    patch: Partial<ProjectSettings>,
+    options?: ProjectSave,
+  ): Promise<Project | null>;
   delete(userId: string, id: string): Promise<boolean>;
   /** How many projects the user owns (MAX_PROJECTS_PER_USER). */
   count(userId: string): Promise<number>;
@@ -162,8 +192,11 @@ export interface Projects {
   promote(projectId: string, deploymentId: string): Promise<Project | null>;
   /** Swaps production and previous production; null when there is nothing to roll back to. */
   rollback(projectId: string): Promise<Project | null>;
-  /** Marks `domain` verified, if it is still the project's custom domain (else null). */
-  markDomainVerified(projectId: string, domain: string): Promise<Project | null>;
+  /**
+   * Marks `domain` verified, if it is still the project's custom domain (else null), displacing the other
+   * projects' claims of it. Throws a conflict AppError when another project holds it verified (it won a race).
+   */
+  markDomainVerified(projectId: string, domain: string): Promise<DomainVerified | null>;
 }
 
 export type ProjectRoute = Pick<

@@ -1,0 +1,150 @@
+// Custom domain claims, store contract: unverified claims coexist, one verified claim holds a domain and
+// displaces the rest; run against every Store implementation (sqlite and Postgres) like store.contract.ts.
+
+import { describe, expect, test } from "bun:test";
+import { AppError } from "../errors.ts";
+import { settings } from "./store.contract.ts";
+import type { Project, Store } from "./store.ts";
+
+const email = () => `u-${crypto.randomUUID().slice(0, 8)}@example.com`;
+const newDomain = () => `www.${crypto.randomUUID().slice(0, 8)}.example.com`;
+
+/** The conflict of saving or verifying a domain that another project holds verified. */
+async function expectTaken(promise: Promise<unknown>): Promise<void> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(AppError);
+  expect(error instanceof AppError && [error.code, error.field, error.message]).toEqual([
+    "conflict",
+    "customDomain",
+    "custom domain is already verified by another project",
+  ]);
+}
+
+export function domainsContract(name: string, open: () => Promise<Store>): void {
+  describe(`custom domain claims contract: ${name}`, () => {
+    async function owner(store: Store) {
+      const user = await store.users.create({ email: email(), passwordHash: null });
+      const claim = (customDomain: string | null) =>
+        store.projects.create({ userId: user.id, ...settings({ customDomain }) });
+      return { user, claim };
+    }
+    const current = async (store: Store, project: Project) => store.projects.find(project.id);
+
+    test("unverified claims coexist; the verified one displaces them, and then holds the domain", async () => {
+      const store = await open();
+      const [attacker, victim, third] = [await owner(store), await owner(store), await owner(store)];
+      const domain = newDomain();
+      const squat = await attacker.claim(domain);
+      const real = await victim.claim(domain);
+      // Domains compare case-insensitively (the API only stores lower case; the store does not rely on it).
+      const shouting = await third.claim(domain.toUpperCase());
+      const bystander = await third.claim(newDomain());
+
+      const verified = await store.projects.markDomainVerified(real.id, domain);
+      expect(verified?.project.customDomainVerifiedAt).not.toBeNull();
+      expect(new Set(verified?.displaced)).toEqual(new Set([squat.id, shouting.id]));
+      expect((await current(store, squat))?.customDomain).toBeNull();
+      expect((await current(store, shouting))?.customDomain).toBeNull();
+      expect((await current(store, bystander))?.customDomain).toBe(bystander.customDomain ?? "missing");
+      const routes = (await store.projects.routes()).filter((r) => r.customDomain?.toLowerCase() === domain);
+      expect(routes.map((r) => r.id)).toEqual([real.id]);
+
+      // Held now: saving it elsewhere, in any case, on create or update, is refused and changes nothing.
+      await expectTaken(attacker.claim(domain));
+      await expectTaken(store.projects.update(attacker.user.id, squat.id, { customDomain: domain }));
+      await expectTaken(
+        store.projects.update(attacker.user.id, squat.id, {
+          name: "Moved",
+          customDomain: domain.toUpperCase(),
+        }),
+      );
+      expect((await current(store, squat))?.name).toBe(squat.name);
+      await expectTaken(store.projects.markDomainVerified(squat.id, domain));
+      // The holder itself saves other settings, or the same domain again, as before.
+      const renamed = await store.projects.update(victim.user.id, real.id, {
+        name: "Shop",
+        customDomain: domain,
+      });
+      expect(renamed?.customDomainVerifiedAt).toBe(verified?.project.customDomainVerifiedAt ?? "missing");
+      // Once the holder lets go, anyone may claim it again (unverified).
+      await store.projects.update(victim.user.id, real.id, { customDomain: null });
+      const again = await store.projects.update(attacker.user.id, squat.id, { customDomain: domain });
+      expect(again?.customDomain).toBe(domain);
+      expect(again?.customDomainVerifiedAt).toBeNull();
+    });
+
+    test("of two projects verifying one domain at once, exactly one wins; the other is a conflict", async () => {
+      const store = await open();
+      const domain = newDomain();
+      const projects = await Promise.all(
+        Array.from({ length: 4 }, async () => (await owner(store)).claim(domain)),
+      );
+      const results = await Promise.allSettled(
+        projects.map((p) => store.projects.markDomainVerified(p.id, domain)),
+      );
+      const won = results.flatMap((r) => (r.status === "fulfilled" && r.value ? [r.value.project.id] : []));
+      expect(won).toHaveLength(1);
+      for (const r of results) if (r.status === "rejected") await expectTaken(Promise.reject(r.reason));
+      expect(results.filter((r) => r.status === "rejected")).toHaveLength(3);
+      const holders = await Promise.all(projects.map((p) => current(store, p)));
+      expect(holders.filter((p) => p?.customDomain === domain).map((p) => p?.id)).toEqual(won);
+    });
+
+    test("a trusted save (DOMAIN_VERIFICATION=off) is verified at once: it displaces claims, or is refused", async () => {
+      const store = await open();
+      const [a, b] = [await owner(store), await owner(store)];
+      const domain = newDomain();
+      const leftover = await a.claim(domain);
+      const trusted = await store.projects.create(
+        { userId: b.user.id, ...settings({ customDomain: domain }) },
+        0,
+        { trustDomain: true },
+      );
+      expect(trusted.customDomainVerifiedAt).not.toBeNull();
+      expect((await current(store, leftover))?.customDomain).toBeNull();
+      await expectTaken(
+        store.projects.update(a.user.id, leftover.id, { customDomain: domain }, { trustDomain: true }),
+      );
+      await expectTaken(
+        store.projects.create({ userId: a.user.id, ...settings({ customDomain: domain }) }, 0, {
+          trustDomain: true,
+        }),
+      );
+      const other = newDomain();
+      const moved = await store.projects.update(
+        a.user.id,
+        leftover.id,
+        { customDomain: other },
+        { trustDomain: true },
+      );
+      expect(moved?.customDomainVerifiedAt).not.toBeNull();
+    });
+
+    test("an old proof comes back with its domain, unless another project verified the domain since", async () => {
+      const store = await open();
+      const [a, b] = [await owner(store), await owner(store)];
+      const domain = newDomain();
+      const first = await a.claim(domain);
+      await store.projects.markDomainVerified(first.id, domain);
+      await store.projects.update(a.user.id, first.id, { customDomain: newDomain() });
+      // Going back to a domain it proved makes it verified again, and that displaces claims made meanwhile.
+      const meanwhile = await b.claim(domain);
+      const back = await store.projects.update(a.user.id, first.id, { customDomain: domain });
+      expect(back?.customDomainVerifiedAt).not.toBeNull();
+      expect((await current(store, meanwhile))?.customDomain).toBeNull();
+
+      // Another project's newer proof makes the old one worthless.
+      await store.projects.update(a.user.id, first.id, { customDomain: newDomain() });
+      const rival = await b.claim(domain);
+      const displaced = await store.projects.markDomainVerified(rival.id, domain);
+      expect(displaced?.displaced).toEqual([first.id]);
+      await expectTaken(store.projects.update(a.user.id, first.id, { customDomain: domain }));
+      await store.projects.update(b.user.id, rival.id, { customDomain: null });
+      const reclaimed = await store.projects.update(a.user.id, first.id, { customDomain: domain });
+      expect(reclaimed?.customDomainVerifiedAt).toBeNull();
+    });
+  });
+}

@@ -1,0 +1,219 @@
+// sqlite schema upgrades on a database with data: 011 rebuilds the projects table, which with foreign keys on
+// would cascade-delete every deployment, env var and webhook row; nothing may be lost, and references still hold.
+// A migration that would leave broken references behind is rolled back.
+
+import { Database } from "bun:sqlite";
+import { expect, test } from "bun:test";
+import { join } from "node:path";
+import { AppError } from "../errors.ts";
+import { tempDir } from "../testing.ts";
+import { sqliteAccounts } from "./accounts-sqlite.ts";
+import { sqliteAudit } from "./audit-sqlite.ts";
+import { sqliteCertificates } from "./certs-sqlite.ts";
+import { sqliteDeployments } from "./deployments-sqlite.ts";
+import { sqliteEnv } from "./env-sqlite.ts";
+import { sqliteLoginAttempts } from "./login-attempts-sqlite.ts";
+import { SQLITE_MIGRATIONS } from "./migrations.ts";
+import { sqliteProjects } from "./projects-sqlite.ts";
+import { settings } from "./store.contract.ts";
+import { migrateSqlite, openSqliteStore } from "./store-sqlite.ts";
+import { sqliteWebhooks } from "./webhooks-sqlite.ts";
+
+/** A database file as openSqliteStore opens it. */
+function openDb(path: string): Database {
+  const db = new Database(path, { create: true, strict: true });
+  db.exec("PRAGMA journal_mode = WAL");
+  db.exec("PRAGMA foreign_keys = ON");
+  return db;
+}
+
+type Rows = Record<string, unknown>[];
+
+/** Every row of every table (sorted, so row order does not matter), every index, and the projects columns. */
+function snapshot(db: Database) {
+  const tables = db
+    .query<{ name: string }, []>(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )
+    .all()
+    .map((t) => t.name);
+  const rows: Record<string, string[]> = {};
+  for (const table of tables) {
+    rows[table] = db
+      .query<Record<string, unknown>, []>(`SELECT * FROM "${table}"`)
+      .all()
+      .map((r) => JSON.stringify(r))
+      .sort();
+  }
+  const indexes = db
+    .query<{ name: string; tbl_name: string; sql: string | null }, []>(
+      "SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name",
+    )
+    .all();
+  const columns: Rows = db.query<Record<string, unknown>, []>("PRAGMA table_info(projects)").all();
+  return { rows, indexes, columns };
+}
+
+test("011 keeps every row, index and column across the projects table rebuild, and references still hold", async () => {
+  const path = join(tempDir("minivercel-upgrade-"), "minivercel.db");
+  const db = openDb(path);
+  const upTo10 = SQLITE_MIGRATIONS.filter((m) => m.version <= 10);
+  expect(migrateSqlite(db, upTo10)).toEqual(upTo10.map((m) => m.version));
+
+  // A populated v10 database, written by the repositories themselves.
+  const { users, tokens, sessions } = sqliteAccounts(db);
+  const projects = sqliteProjects(db);
+  const deployments = sqliteDeployments(db);
+  const user = await users.create({ email: "old@example.com", passwordHash: "h" });
+  await tokens.create({ userId: user.id, name: "ci", prefix: "mv_old", hash: "token-hash" });
+  await sessions.create({
+    hash: "session-hash",
+    userId: user.id,
+    csrfToken: "c",
+    expiresAt: "2030-01-01T00:00:00.000Z",
+  });
+  const domain = "www.old-shop.example.com";
+  const site = await projects.create({
+    userId: user.id,
+    ...settings({ customDomain: domain, buildCommand: "make", spaFallback: false, buildTimeoutSeconds: 60 }),
+  });
+  await projects.markDomainVerified(site.id, domain);
+  const other = await projects.create({ userId: user.id, ...settings({ customDomain: "blog.example.com" }) });
+  // A stale proof of the same domain, as an older version could leave (verified, then moved elsewhere).
+  db.run("UPDATE projects SET verified_domain = ? WHERE id = ?", [domain, other.id]);
+  const ids: string[] = [];
+  for (const target of ["production", "preview", "production"] as const) {
+    const d = await deployments.create({
+      projectId: site.id,
+      userId: user.id,
+      status: "QUEUED",
+      target,
+      branch: target === "preview" ? "feature" : "main",
+      commitSha: null,
+    });
+    await deployments.transition(d.id, "IN_PROGRESS", null);
+    await deployments.markReady(d.id);
+    ids.push(d.id);
+  }
+  await projects.promote(site.id, ids[0] ?? "missing");
+  await deployments.create({
+    projectId: other.id,
+    userId: user.id,
+    status: "QUEUED",
+    target: "production",
+    branch: "main",
+    commitSha: null,
+  });
+  await sqliteEnv(db).set(site.id, "API_KEY", "sealed-value");
+  await sqliteEnv(db).set(other.id, "API_KEY", "other-sealed-value");
+  await sqliteWebhooks(db).initSecret(site.id, "sealed-secret");
+  await sqliteWebhooks(db).recordDelivery(site.id, "delivery-1");
+  await sqliteAudit(db).recordRejected({
+    source: "bus",
+    claimedDeploymentId: ids[1] ?? null,
+    reason: "forged",
+    excerpt: "{}",
+  });
+  await sqliteLoginAttempts(db).fail("ip:192.0.2.1", new Date().toISOString(), "2000-01-01T00:00:00.000Z");
+  await sqliteCertificates(db).put({
+    name: domain,
+    certPem: "pem",
+    keySealed: "key",
+    notAfter: "2030-01-01T00:00:00.000Z",
+  });
+  const siteBefore = await projects.find(site.id);
+  const before = snapshot(db);
+  expect(before.rows.deployments).toHaveLength(4);
+  db.close();
+
+  const store = openSqliteStore(path);
+  const later = SQLITE_MIGRATIONS.filter((m) => m.version > 10).map((m) => m.version);
+  expect(later).toContain(11);
+  expect(await store.migrate()).toEqual(later);
+
+  const inspect = openDb(path);
+  const after = snapshot(inspect);
+  const { schema_migrations: versionsBefore, ...rowsBefore } = before.rows;
+  const { schema_migrations: versionsAfter, ...rowsAfter } = after.rows;
+  expect(rowsAfter).toEqual(rowsBefore);
+  expect(versionsAfter).toHaveLength((versionsBefore?.length ?? 0) + later.length);
+  // Indexes: all kept, but custom_domain's UNIQUE (sqlite's third automatic index of projects) is gone and the
+  // claim indexes are new.
+  const name = (i: { name: string }) => i.name;
+  const expected = before.indexes.filter((i) => i.name !== "sqlite_autoindex_projects_3");
+  expect(after.indexes.filter((i) => expected.some((e) => e.name === i.name))).toEqual(expected);
+  expect(after.indexes.filter((i) => !expected.some((e) => e.name === i.name)).map(name)).toEqual(
+    expect.arrayContaining(["projects_custom_domain", "projects_verified_domain"]),
+  );
+  expect(after.indexes.some((i) => i.name === "sqlite_autoindex_projects_3")).toBe(false);
+  expect(after.columns).toEqual(before.columns);
+  expect(inspect.query("PRAGMA foreign_key_check").all()).toEqual([]);
+  expect(inspect.query("PRAGMA integrity_check").get()).toEqual({ integrity_check: "ok" });
+
+  // The stored project reads back the same, production pointer, verified domain and all.
+  const upgraded = await store.projects.find(site.id);
+  expect(upgraded).toEqual(siteBefore);
+  expect(upgraded?.productionDeploymentId).toBe(ids[0] ?? "missing");
+  expect(upgraded?.customDomainVerifiedAt).not.toBeNull();
+  expect(upgraded?.buildCommand).toBe("make");
+  // The references point at the rebuilt table: foreign keys are on again, and deleting cascades.
+  await expect(
+    store.deployments.create({
+      projectId: crypto.randomUUID(),
+      userId: user.id,
+      status: "QUEUED",
+      target: "production",
+      branch: "main",
+      commitSha: null,
+    }),
+  ).rejects.toThrow(/FOREIGN KEY/);
+  expect(await store.projects.delete(user.id, site.id)).toBe(true);
+  const count = (table: string) =>
+    Number(inspect.query<{ n: number }, []>(`SELECT count(*) AS n FROM ${table}`).get()?.n);
+  expect([
+    count("deployments"),
+    count("project_env"),
+    count("webhook_secrets"),
+    count("webhook_deliveries"),
+  ]).toEqual([1, 1, 0, 0]);
+  // And the new rule holds: unverified claims of one domain coexist.
+  const a = await store.projects.create({
+    userId: user.id,
+    ...settings({ customDomain: "new.example.com" }),
+  });
+  const b = await store.projects.create({
+    userId: user.id,
+    ...settings({ customDomain: "new.example.com" }),
+  });
+  expect([a.customDomain, b.customDomain]).toEqual(["new.example.com", "new.example.com"]);
+  inspect.close();
+  await store.close();
+});
+
+test("a migration that would break references is rolled back, and foreign keys are on again", () => {
+  const db = openDb(":memory:");
+  migrateSqlite(db, SQLITE_MIGRATIONS);
+  db.run(
+    "INSERT INTO users (id, email, created_at) VALUES ('u1', 'a@example.com', '2026-01-01T00:00:00.000Z')",
+  );
+  db.run(
+    `INSERT INTO projects (id, name, sub_domain, user_id, created_at, updated_at)
+     VALUES ('p1', 'Site', 'site', 'u1', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')`,
+  );
+  // With foreign keys off, this delete leaves the project pointing at nobody.
+  const bad = { version: 1000, sql: "DELETE FROM users" };
+  let error: unknown = null;
+  try {
+    migrateSqlite(db, [...SQLITE_MIGRATIONS, bad]);
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(AppError);
+  expect(String(error)).toContain("schema migration 1000 would break 1 references");
+  expect(db.query("SELECT count(*) AS n FROM users").get()).toEqual({ n: 1 });
+  expect(db.query("SELECT max(version) AS v FROM schema_migrations").get()).toEqual({
+    v: Math.max(...SQLITE_MIGRATIONS.map((m) => m.version)),
+  });
+  expect(db.query("PRAGMA foreign_keys").get()).toEqual({ foreign_keys: 1 });
+  db.close();
+});
