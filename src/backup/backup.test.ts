@@ -160,6 +160,15 @@ describe("backup and restore", () => {
     }
   });
 
+  test("holds a push repository's data and config, not its hooks", () => {
+    const listed = Bun.spawnSync(["tar", "-tzf", archive]).stdout.toString().trim().split("\n");
+    const repo = `git/${ids.project}.git/`;
+    const inRepo = listed.filter((p) => p.startsWith(repo)).map((p) => p.slice(repo.length));
+    expect(inRepo).toContain("HEAD");
+    expect(inRepo).toContain("config");
+    expect(inRepo.filter((p) => !/^(HEAD|config|packed-refs|(refs|objects|logs)\/.+)$/.test(p))).toEqual([]);
+  });
+
   test("a project deleted and collected during the backup: the backup starts again and leaves it out", async () => {
     const { user } = await testUser(deps);
     const doomed = await createProject(deps.store, deps.config, user.id, { name: "Doomed" });
