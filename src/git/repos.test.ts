@@ -93,6 +93,16 @@ describe("restored config", () => {
     expect(git(dir, "--git-dir", bare, "rev-parse", "main")).toBe(head);
   });
 
+  test("without git on the machine: a 400 that says so", () => {
+    const path = process.env.PATH;
+    process.env.PATH = "/nonexistent";
+    try {
+      expect(() => restoredRepoConfig(encode("[core]\n"))).toThrow(/git is needed to restore/);
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+
   test("null for a file git cannot read, or a format it does not know", () => {
     expect(restoredRepoConfig(encode("[core\n\tbare = true\n"))).toBeNull();
     expect(restoredRepoConfig(encode("[extensions]\n\tobjectformat = md5\n"))).toBeNull();

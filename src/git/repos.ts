@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { badRequest } from "../errors.ts";
 
 /** Where every project's bare repository lives (GIT_PROJECT_ROOT for git http-backend). */
 export const gitRoot = (dataDir: string): string => join(dataDir, "git");
@@ -109,6 +110,11 @@ function readConfig(bytes: Uint8Array): Map<string, string> | null {
       cwd: home,
       stdin: bytes,
     });
+  } catch (error) {
+    // No git on this machine: push-to-deploy needs it anyway.
+    throw badRequest(
+      `git is needed to restore push-to-deploy repositories (${error instanceof Error ? error.message : String(error)}): install it`,
+    );
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
@@ -131,7 +137,7 @@ const FORMATS: Record<string, { fallback: string; known: string[] }> = {
  * The config a restored push repository gets: what `git init --bare` and ensurePushRepo write, plus only the
  * object and ref formats of the archived one (a sha256 or reftable repository cannot be read without them).
  * Nothing else of it survives: hooksPath, fsmonitor, sshCommand, filters, includes and the like would run or
- * read what the archive chose. Null when the archived file is not a config git can read.
+ * read what the archive chose. Null when the archived file is not a config git can read; a 400 without git.
  */
 export function restoredRepoConfig(archived: Uint8Array | null): string | null {
   const values = archived === null ? new Map<string, string>() : readConfig(archived);
