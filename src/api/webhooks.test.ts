@@ -174,6 +174,22 @@ describe("GitHub", () => {
     expect((await deployments(p.id)).length).toBe(1);
   });
 
+  test("a captured delivery resent under a new delivery id is a duplicate; another push deploys", async () => {
+    const p = await project();
+    const push = githubPush("main", sha("f"));
+    // github() signs the body and sends a fresh X-GitHub-Delivery each time, as a replaying attacker would.
+    expect((await github(p, "push", push)).status).toBe(202);
+    for (let i = 0; i < 2; i++) {
+      const replay = await github(p, "push", push);
+      expect(replay.status).toBe(200);
+      expect(replay.body).toEqual({ ok: true, duplicate: true });
+    }
+    expect((await deployments(p.id)).length).toBe(1);
+    const next = await github(p, "push", githubPush("main", sha("e")));
+    expect(next.status).toBe(202);
+    expect((await deployments(p.id)).map((d) => d.commitSha)).toEqual([sha("e"), sha("f")]);
+  });
+
   test("branch deletion and tag pushes are ignored", async () => {
     const p = await project();
     const deleted = await github(p, "push", githubPush("old", ZERO, { deleted: true, head_commit: null }));
@@ -197,6 +213,10 @@ describe("GitHub", () => {
     expect((await post(`/api/hooks/${p.id}/github`, body, headers)).status).toBe(400);
     await deps.store.projects.update(userId, p.id, { gitUrl: "https://github.com/octo/site.git" });
     expect((await post(`/api/hooks/${p.id}/github`, body, headers)).status).toBe(202);
+    // Acting recorded it again: the same body under another id is now a duplicate.
+    const replay = { ...headers, "x-github-delivery": crypto.randomUUID() };
+    expect((await post(`/api/hooks/${p.id}/github`, body, replay)).body.duplicate).toBe(true);
+    expect((await deployments(p.id)).length).toBe(1);
     const huge = JSON.stringify({ ...githubPush("main", sha("9")), padding: "x".repeat(1024 * 1024) });
     expect((await github(p, "push", JSON.parse(huge))).status).toBe(413);
   });
@@ -252,11 +272,18 @@ describe("GitHub", () => {
 
 describe("GitLab", () => {
   const project_ = { id: 15, name: "site", path_with_namespace: "octo/site", default_branch: "main" };
-  const gitlab = (p: { id: string }, event: string, payload: unknown, token: string) =>
+  /** A GitLab delivery with a fresh X-Gitlab-Event-UUID, or none (GitLab before 15.x sends none) when null. */
+  const gitlab = (
+    p: { id: string },
+    event: string,
+    payload: unknown,
+    token: string,
+    uuid: string | null = crypto.randomUUID(),
+  ) =>
     post(`/api/hooks/${p.id}/gitlab`, JSON.stringify(payload), {
       "x-gitlab-event": event,
       "x-gitlab-token": token,
-      "x-gitlab-event-uuid": crypto.randomUUID(),
+      ...(uuid !== null && { "x-gitlab-event-uuid": uuid }),
     });
   const push = (branch: string, after: string) => ({
     object_kind: "push",
@@ -298,6 +325,34 @@ describe("GitLab", () => {
       branch: "main",
       commitSha: sha("4"),
     });
+  });
+
+  test("a push resent under a new event UUID, or without one, is a duplicate; another push deploys", async () => {
+    const p = await project();
+    const withId = push("main", sha("4"));
+    expect((await gitlab(p, "Push Hook", withId, p.secret)).status).toBe(202);
+    for (const uuid of [crypto.randomUUID(), null]) {
+      const replay = await gitlab(p, "Push Hook", withId, p.secret, uuid);
+      expect(replay.status).toBe(200);
+      expect(replay.body).toEqual({ ok: true, duplicate: true });
+    }
+    // Old GitLab: no id at all, so the body alone tells a replay from a new push.
+    const withoutId = push("feature", sha("5"));
+    expect((await gitlab(p, "Push Hook", withoutId, p.secret, null)).status).toBe(202);
+    expect((await gitlab(p, "Push Hook", withoutId, p.secret, null)).body.duplicate).toBe(true);
+    expect((await deployments(p.id)).length).toBe(2);
+    expect((await gitlab(p, "Push Hook", push("feature", sha("6")), p.secret, null)).status).toBe(202);
+    expect((await deployments(p.id)).map((d) => d.commitSha)).toEqual([sha("6"), sha("5"), sha("4")]);
+  });
+
+  test("without an event UUID, a failed delivery is handled when sent again", async () => {
+    const p = await project();
+    await deps.store.projects.update(userId, p.id, { gitUrl: null });
+    const body = push("main", sha("7"));
+    expect((await gitlab(p, "Push Hook", body, p.secret, null)).status).toBe(400);
+    await deps.store.projects.update(userId, p.id, { gitUrl: "https://github.com/octo/site.git" });
+    expect((await gitlab(p, "Push Hook", body, p.secret, null)).status).toBe(202);
+    expect((await deployments(p.id)).length).toBe(1);
   });
 
   test("branch deletion and tag pushes are ignored", async () => {
@@ -362,5 +417,23 @@ describe("Gitea", () => {
       branch: "staging",
       commitSha: sha("8"),
     });
+  });
+
+  test("a signed push resent under a new delivery id is a duplicate; another push deploys", async () => {
+    const p = await project();
+    const gitea = (body: string) =>
+      post(`/api/hooks/${p.id}/gitea`, body, {
+        "x-gitea-event": "push",
+        "x-gitea-delivery": crypto.randomUUID(),
+        "x-gitea-signature": hmac(p.secret, body),
+      });
+    const body = JSON.stringify(githubPush("main", sha("8")));
+    expect((await gitea(body)).status).toBe(202);
+    const replay = await gitea(body);
+    expect(replay.status).toBe(200);
+    expect(replay.body).toEqual({ ok: true, duplicate: true });
+    expect((await deployments(p.id)).length).toBe(1);
+    expect((await gitea(JSON.stringify(githubPush("main", sha("9"))))).status).toBe(202);
+    expect((await deployments(p.id)).length).toBe(2);
   });
 });

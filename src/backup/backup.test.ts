@@ -145,9 +145,12 @@ describe("backup and restore", () => {
       expect(await restored.artifacts.getManifest(ids.failed)).toBeNull();
       expect(await restored.artifacts.getBlob(sha(files.dead))).toBeNull();
       expect(await restored.artifacts.getBlob(sha(files.orphan))).toBeNull();
-      // The push remote came along, with its executable hook, and the project points at its new path.
+      // The push remote came along without hooks (the server writes its own when it opens the repository),
+      // and the project points at its new path.
       const repo = pushRepoPath(target, ids.project);
       expect(existsSync(join(repo, "HEAD"))).toBe(true);
+      expect(existsSync(join(repo, "hooks"))).toBe(false);
+      ensurePushRepo(target, ids.project, "main");
       expect(statSync(join(repo, "hooks", "post-receive")).mode & 0o100).toBe(0o100);
       expect((await restored.store.projects.find(ids.project))?.gitUrl).toBe(
         pushRepoUrl(target, ids.project),
@@ -155,6 +158,15 @@ describe("backup and restore", () => {
     } finally {
       await restored.close();
     }
+  });
+
+  test("holds a push repository's data and config, not its hooks", () => {
+    const listed = Bun.spawnSync(["tar", "-tzf", archive]).stdout.toString().trim().split("\n");
+    const repo = `git/${ids.project}.git/`;
+    const inRepo = listed.filter((p) => p.startsWith(repo)).map((p) => p.slice(repo.length));
+    expect(inRepo).toContain("HEAD");
+    expect(inRepo).toContain("config");
+    expect(inRepo.filter((p) => !/^(HEAD|config|packed-refs|(refs|objects|logs)\/.+)$/.test(p))).toEqual([]);
   });
 
   test("a project deleted and collected during the backup: the backup starts again and leaves it out", async () => {

@@ -2,7 +2,7 @@
 // under a running backup. Every refusal leaves nothing behind.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { linkSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Deps } from "../deps.ts";
@@ -136,6 +136,44 @@ describe("restore refuses", () => {
   test("a path outside the data directory", async () => {
     const evil = { path: "../evil", data: encode("pwned") };
     await refused(await craft([header(), evil, list([evil])]), /disallowed path/);
+  });
+
+  test("absolute paths, and paths climbing out through a repository", async () => {
+    for (const path of ["/etc/cron.d/evil", "git/x.git/../../../evil", "artifacts//x", "a\\..\\evil"]) {
+      const evil = { path, data: encode("pwned") };
+      await refused(await craft([header(), evil, list([evil])]), /disallowed path/);
+    }
+  });
+
+  test("symbolic and hard links (as GNU tar writes them)", async () => {
+    const dir = tempDir("minivercel-links-");
+    writeFileSync(join(dir, HEADER_ENTRY), header().data);
+    writeFileSync(join(dir, "secret.key"), "k");
+    symlinkSync("/etc", join(dir, "git"));
+    linkSync(join(dir, "secret.key"), join(dir, "minivercel.db"));
+    for (const [member, type] of [
+      ["git", "2"],
+      ["minivercel.db", "1"],
+    ]) {
+      const file = join(tempDir("minivercel-linked-"), "linked.tar");
+      // The hard link's target goes first, so tar records the second name as a link to it.
+      const members = [HEADER_ENTRY, "secret.key", member ?? ""];
+      expect(Bun.spawnSync(["tar", "--format=pax", "-cf", file, "-C", dir, ...members]).exitCode).toBe(0);
+      await refused(file, new RegExp(`unsupported type '${type}'`));
+    }
+  });
+
+  test("a push repository with a file where git keeps a folder", async () => {
+    const pack = { path: "git/p.git/objects/pack", data: encode("not a folder") };
+    await refused(
+      await craft([header(), pack, list([pack])]),
+      /git\/p\.git is not laid out as a git repository/,
+    );
+  });
+
+  test("a push repository whose config git cannot read", async () => {
+    const config = { path: "git/p.git/config", data: encode("[core\n\thooksPath = /tmp\n") };
+    await refused(await craft([header(), config, list([config])]), /git\/p\.git\/config is not a git config/);
   });
 
   test("a data directory format newer than this binary", async () => {

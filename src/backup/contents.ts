@@ -7,8 +7,9 @@
 
 import { type FileHandle, open, readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { isRepoDataDir, PUSH_REPO_NAME, repoFileRole } from "../git/repos.ts";
 import { blobsOf, isSha256, parseManifest } from "../store/artifacts.ts";
-import { RUN_DIR } from "./serving.ts";
+import { NOT_ARCHIVED_DIRS, NOT_ARCHIVED_FILES } from "./format.ts";
 import type { SnapshotFacts } from "./snapshot.ts";
 import { collect } from "./tar.ts";
 
@@ -39,20 +40,8 @@ export interface ContentsContext {
   warn(message: string): void;
 }
 
-/** Top-level entries that are snapshotted, handled below, or not worth keeping (caches, builds in progress). */
-const HANDLED = new Set([
-  "minivercel.db",
-  "logs.db",
-  "secret.key",
-  "artifacts",
-  "git",
-  "cache",
-  "builds",
-  "blob-cache",
-  RUN_DIR,
-]);
-/** sqlite's companions of a live database (the snapshot has their content), and earlier backups kept here. */
-const LEFT_OUT = /\.db-(wal|shm|journal)$|\.(tar\.gz|tgz|partial)$/;
+/** Top-level entries that are snapshotted or handled below; format.ts names those never archived. */
+const HANDLED = new Set(["minivercel.db", "logs.db", "secret.key", "artifacts", "git"]);
 /** The deployment a manifest belongs to: the uuid its id ends with (as src/deploy/gc.ts reads it). */
 const OWNER = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const CHUNK = 256 * 1024;
@@ -103,13 +92,18 @@ async function list(dir: string): Promise<{ name: string; dir: boolean; file: bo
   }
 }
 
-/** Every regular file under `path` (relative to the data dir); symlinks and sockets are skipped. */
-async function* walk(ctx: ContentsContext, path: string, strict: boolean): AsyncGenerator<Item> {
+/** Every regular file under `path` (relative to the data dir) that `keep`s; symlinks and sockets are skipped. */
+async function* walk(
+  ctx: ContentsContext,
+  path: string,
+  strict: boolean,
+  keep: (file: string) => boolean = () => true,
+): AsyncGenerator<Item> {
   for (const entry of await list(join(ctx.dataDir, path))) {
     const child = `${path}/${entry.name}`;
     if (ctx.skip.has(join(ctx.dataDir, child))) continue;
-    if (entry.dir) yield* walk(ctx, child, strict);
-    else if (entry.file) {
+    if (entry.dir) yield* walk(ctx, child, strict, keep);
+    else if (entry.file && keep(child)) {
       const found = await item(ctx.dataDir, child);
       if (found) yield found;
       else if (strict && !ctx.last) throw new Moved(child);
@@ -117,18 +111,23 @@ async function* walk(ctx: ContentsContext, path: string, strict: boolean): Async
   }
 }
 
-/** A bare repository: refs before objects, so every ref archived names objects that existed when it was read. */
+/**
+ * A bare repository's data and config (never its hooks: the platform writes its own, and restore would leave
+ * them out anyway). Refs before objects, so every ref archived names objects that existed when it was read.
+ */
 async function* gitRepository(ctx: ContentsContext, repo: string): AsyncGenerator<Item> {
+  const kept = (file: string) => repoFileRole(file.slice(repo.length + 1)) !== "other";
   for (const entry of await list(join(ctx.dataDir, repo))) {
     if (entry.name === "objects") continue;
     const child = `${repo}/${entry.name}`;
-    if (entry.dir) yield* walk(ctx, child, true);
-    else if (entry.file) {
+    // A folder with nothing kept (hooks/, info/) is not even read.
+    if (entry.dir && isRepoDataDir(entry.name)) yield* walk(ctx, child, true, kept);
+    else if (entry.file && kept(child)) {
       const found = await item(ctx.dataDir, child);
       if (found) yield found;
     }
   }
-  yield* walk(ctx, `${repo}/objects`, true);
+  yield* walk(ctx, `${repo}/objects`, true, kept);
 }
 
 /** The live deployments' manifests, then every blob they name. */
@@ -171,11 +170,12 @@ export async function* backupContents(ctx: ContentsContext): AsyncGenerator<Item
   if (key) yield key;
   yield* artifacts(ctx);
   for (const entry of await list(join(ctx.dataDir, "git"))) {
-    if (entry.dir) yield* gitRepository(ctx, `git/${entry.name}`);
+    if (entry.dir && PUSH_REPO_NAME.test(entry.name)) yield* gitRepository(ctx, `git/${entry.name}`);
   }
   // Anything else the platform keeps in its data directory (e.g. certificates): copied as it is.
   for (const entry of await list(ctx.dataDir)) {
-    if (HANDLED.has(entry.name) || LEFT_OUT.test(entry.name) || entry.name.startsWith(".")) continue;
+    if (HANDLED.has(entry.name) || entry.name.startsWith(".")) continue;
+    if (NOT_ARCHIVED_DIRS.has(entry.name) || NOT_ARCHIVED_FILES.test(entry.name)) continue;
     if (ctx.skip.has(join(ctx.dataDir, entry.name))) continue;
     if (entry.dir) yield* walk(ctx, entry.name, false);
     else if (entry.file) {

@@ -3,7 +3,9 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { AppError } from "../errors.ts";
+import { PUSH_REPO_NAME, repoFileRole } from "../git/repos.ts";
 import { SQLITE_MIGRATIONS } from "../store/migrations.ts";
+import { RUN_DIR } from "./serving.ts";
 
 /** Bumped when the layout changes incompatibly; restore refuses formats it does not know. */
 export const BACKUP_FORMAT = 1;
@@ -87,4 +89,39 @@ export function isDataPath(path: string): boolean {
   if (path.length === 0 || path.length > 1024 || /[\\\u0000-\u001f\u007f]/.test(path)) return false;
   if (path === HEADER_ENTRY || path === FILES_ENTRY) return false;
   return path.split("/").every((s) => s !== "" && s !== "." && s !== "..");
+}
+
+/** Top-level folders a backup never holds: caches, builds in progress, the running servers' markers. */
+export const NOT_ARCHIVED_DIRS = new Set(["cache", "builds", "blob-cache", RUN_DIR]);
+/** Top-level files a backup never holds: sqlite's companions of a live database, earlier backups. */
+export const NOT_ARCHIVED_FILES = /\.db-(wal|shm|journal)$|\.(tar\.gz|tgz|partial)$/;
+
+/**
+ * What restore does with an entry (a data path). It writes only what a backup holds, so a crafted archive
+ * cannot plant anything git or the server would run: a file (`repo`: the push repository, `git/<id>.git`, it is in),
+ * a push repository's config (rebuilt, never taken as is: src/git/repos.ts restoredRepoConfig), or nothing
+ * (hooks and other repository internals, dot files, caches, a sqlite -wal that would rewrite the database).
+ */
+export type EntryRole =
+  | { kind: "file"; repo: string | null }
+  | { kind: "repo-config"; repo: string }
+  | { kind: "left-out" };
+
+export function entryRole(path: string): EntryRole {
+  const [top = "", name = "", ...rest] = path.split("/");
+  const leftOut: EntryRole = { kind: "left-out" };
+  if (top.startsWith(".") || NOT_ARCHIVED_DIRS.has(top) || (name === "" && NOT_ARCHIVED_FILES.test(top))) {
+    return leftOut;
+  }
+  if (top !== "git") return { kind: "file", repo: null };
+  if (rest.length === 0 || !PUSH_REPO_NAME.test(name)) return leftOut;
+  const repo = `git/${name}`;
+  switch (repoFileRole(rest.join("/"))) {
+    case "data":
+      return { kind: "file", repo };
+    case "config":
+      return { kind: "repo-config", repo };
+    case "other":
+      return leftOut;
+  }
 }

@@ -1,5 +1,6 @@
 // `minivercel restore`: unpacks a backup into a fresh directory beside the target, checks all of it, then renames
 // it into place. Until that rename nothing in the target changes, so a bad archive or a full disk loses nothing.
+// It writes only what a backup holds (format.ts entryRole): no git hooks, no repository config as archived.
 
 import {
   existsSync,
@@ -10,13 +11,16 @@ import {
   rmdirSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from "node:fs";
 import { open } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { badRequest, conflict } from "../errors.ts";
+import { REPO_SKELETON, restoredRepoConfig } from "../git/repos.ts";
 import { DATA_FORMAT, readDataMarker } from "../store/data-format.ts";
 import {
   type BackupHeader,
+  entryRole,
   FILES_ENTRY,
   HEADER_ENTRY,
   isDataPath,
@@ -86,8 +90,8 @@ async function smallBody(file: string, entry: TarEntry, limit: number): Promise<
 async function writeEntry(root: string, entry: TarEntry, progress: Meter): Promise<string> {
   const path = join(root, ...entry.path.split("/"));
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  // Owner-only, keeping the execute bit (git hooks need it).
-  const handle = await open(path, "wx", entry.mode & 0o100 ? 0o700 : 0o600);
+  // Owner-only and never executable: nothing restored is a program (the push hook is the platform's own).
+  const handle = await open(path, "wx", 0o600);
   const hasher = new Bun.CryptoHasher("sha256");
   try {
     for await (const chunk of entry.body) {
@@ -103,15 +107,43 @@ async function writeEntry(root: string, entry: TarEntry, progress: Meter): Promi
   return hasher.digest("hex");
 }
 
+/** Reads an entry that is not written, for its checksum. */
+async function skipEntry(entry: TarEntry, progress: Meter): Promise<string> {
+  const hasher = new Bun.CryptoHasher("sha256");
+  for await (const chunk of entry.body) {
+    hasher.update(chunk);
+    progress.bytes(chunk.length);
+  }
+  return hasher.digest("hex");
+}
+
+const sha256 = (bytes: Uint8Array) => new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
+
+/** Push repositories restored (`git/<id>.git`), each with the config its archive held (null: none). */
+type Repos = Map<string, Uint8Array | null>;
+
+/** What extraction wrote and left out. */
+interface Extracted {
+  header: BackupHeader;
+  repos: Repos;
+  /** Entries not written (see entryRole), and one of them for the operator's note. */
+  leftOut: number;
+  leftOutExample: string | null;
+}
+
 /** Extracts and verifies every file against the archive's own list; throws `unusable` on any mismatch. */
-async function extract(file: string, root: string, progress: Meter) {
+async function extract(file: string, root: string, progress: Meter): Promise<Extracted> {
   const entries = readTar(archiveBytes(file));
   const first = await entries.next();
   if (first.done || first.value.path !== HEADER_ENTRY)
     throw unusable(file, "it does not start with a minivercel backup header");
   const header = parseHeader(file, await smallBody(file, first.value, 64 * 1024));
+  // Every entry read, written or not: the file list at the end checks them all.
   const written = new Map<string, { size: number; sha256: string }>();
   const dirs = new Set<string>();
+  const repos: Repos = new Map();
+  let leftOut = 0;
+  let leftOutExample: string | null = null;
   let list: ReturnType<typeof parseFiles> | null = null;
   for await (const entry of entries) {
     if (list) throw unusable(file, "it has entries after its file list");
@@ -128,7 +160,24 @@ async function extract(file: string, root: string, progress: Meter) {
     if (written.has(entry.path) || dirs.has(entry.path) || parents.some((p) => written.has(p)))
       throw unusable(file, `${entry.path} appears twice`);
     for (const p of parents) dirs.add(p);
-    written.set(entry.path, { size: entry.size, sha256: await writeEntry(root, entry, progress) });
+    const role = entryRole(entry.path);
+    let digest: string;
+    if (role.kind === "file") {
+      digest = await writeEntry(root, entry, progress);
+      if (role.repo !== null && !repos.has(role.repo)) repos.set(role.repo, null);
+    } else if (role.kind === "repo-config") {
+      // Read, not written: settleRepos writes the repository a config of ours.
+      const config = await smallBody(file, entry, 1024 * 1024);
+      digest = sha256(config);
+      repos.set(role.repo, config);
+      progress.bytes(config.length);
+      progress.file();
+    } else {
+      digest = await skipEntry(entry, progress);
+      leftOut += 1;
+      leftOutExample ??= entry.path;
+    }
+    written.set(entry.path, { size: entry.size, sha256: digest });
   }
   if (!list) throw unusable(file, "it is truncated (the file list at its end is missing)");
   if (list.files.length !== written.size) throw unusable(file, "its file list does not match its contents");
@@ -137,7 +186,27 @@ async function extract(file: string, root: string, progress: Meter) {
     if (!got || got.size !== expected.size || got.sha256 !== expected.sha256)
       throw unusable(file, `${expected.path} does not match its checksum`);
   }
-  return header;
+  return { header, repos, leftOut, leftOutExample };
+}
+
+/**
+ * Completes each restored push repository: the folders git needs (a backup holds no empty folder) and a
+ * config of ours. Its hooks were left out; the server writes its own when it first opens the repository.
+ */
+function settleRepos(file: string, root: string, repos: Repos): void {
+  for (const [repo, archived] of repos) {
+    const config = restoredRepoConfig(archived);
+    if (config === null)
+      throw unusable(file, `its ${repo}/config is not a git config this binary can restore`);
+    const dir = join(root, ...repo.split("/"));
+    try {
+      for (const sub of REPO_SKELETON) mkdirSync(join(dir, sub), { recursive: true, mode: 0o700 });
+      writeFileSync(join(dir, "config"), config, { mode: 0o600, flag: "wx" });
+    } catch {
+      // A file where git keeps a folder (objects/pack, say): no backup holds that.
+      throw unusable(file, `its ${repo} is not laid out as a git repository`);
+    }
+  }
 }
 
 /** The restored databases must open, pass sqlite's integrity check and carry the schema the header names. */
@@ -202,7 +271,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreSum
   const temp = mkdtempSync(join(dirname(target), `.${basename(target)}.restore-`));
   const progress = meter(options.out, "Restoring");
   try {
-    const header = await extract(file, temp, progress);
+    const { header, repos, leftOut, leftOutExample } = await extract(file, temp, progress);
+    settleRepos(file, temp, repos);
     verifyDatabases(file, temp, header);
     moveGitRemotes(join(temp, "minivercel.db"), header.dataDir, target);
     // Again: a server may have started on the target while the archive was read.
@@ -214,7 +284,15 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreSum
       header,
       ...totals,
       previous,
-      notes: secretNotes(header, options.secretKeyFromEnv),
+      notes: [
+        ...secretNotes(header, options.secretKeyFromEnv),
+        // Backups by earlier versions held the repositories' hooks: expected for those, worth a look otherwise.
+        ...(leftOut > 0
+          ? [
+              `left out ${leftOut} file(s) that restore never writes (git hooks and other repository internals, caches), e.g. ${leftOutExample}`,
+            ]
+          : []),
+      ],
     };
   } catch (error) {
     progress.abort();

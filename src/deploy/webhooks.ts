@@ -1,5 +1,6 @@
 // Git webhooks, step two: a project's webhook secret, and a verified delivery turned into deployments.
 
+import { createHash } from "node:crypto";
 import type { Deps } from "../deps.ts";
 import { AppError, notFound, unauthorized } from "../errors.ts";
 import type { Deployment, Project, Store } from "../store/store.ts";
@@ -33,8 +34,8 @@ export type WebhookResult =
 type HookDeps = Pick<Deps, "store" | "sealer" | "artifacts" | "bus">;
 
 /**
- * Handles one delivery: verifies it against the project's secret before reading it, ignores a delivery id seen
- * before, then deploys (as the project's owner) or retires a closed pull request's previews.
+ * Handles one delivery: verifies it against the project's secret before reading it, ignores a delivery whose id or
+ * body this project saw before, then deploys (as the project's owner) or retires a closed pull request's previews.
  */
 export async function receiveWebhook(
   deps: HookDeps,
@@ -56,15 +57,21 @@ export async function receiveWebhook(
   if (gitEvent.kind === "ping") return { status: 200, body: { ok: true } };
   if (gitEvent.kind === "ignored") return { status: 200, body: { ok: true, ignored: gitEvent.reason } };
 
-  // Providers redeliver (retries, manual redelivery): the same id acts once. Old GitLab sends no id.
-  if (deliveryId !== null && !(await store.webhooks.recordDelivery(project.id, deliveryId.slice(0, 200)))) {
+  // Providers redeliver (retries, manual redelivery): the same id acts once. The signature covers the body and
+  // not the id, so whoever captured a delivery could resend it under fresh ids: the same body acts once too
+  // (and covers old GitLab, which sends no id).
+  const delivery = {
+    id: deliveryId === null ? null : deliveryId.slice(0, 200),
+    bodySha256: createHash("sha256").update(body).digest("hex"),
+  };
+  if (!(await store.webhooks.recordDelivery(project.id, delivery))) {
     return { status: 200, body: { ok: true, duplicate: true } };
   }
   try {
     return await act(deps, project, gitEvent);
   } catch (error) {
     // A failed delivery (e.g. the project has no git URL yet) is handled when it is delivered again.
-    if (deliveryId !== null) await store.webhooks.forgetDelivery(project.id, deliveryId.slice(0, 200));
+    await store.webhooks.forgetDelivery(project.id, delivery);
     throw error;
   }
 }

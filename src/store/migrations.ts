@@ -10,6 +10,7 @@ import pg008 from "../../schema/postgres/008_domain_verification.sql" with { typ
 import pg009 from "../../schema/postgres/009_certificates.sql" with { type: "text" };
 import pg010 from "../../schema/postgres/010_limits.sql" with { type: "text" };
 import pg011 from "../../schema/postgres/011_verified_domains.sql" with { type: "text" };
+import pg012 from "../../schema/postgres/012_webhook_payloads.sql" with { type: "text" };
 import sqlite001 from "../../schema/sqlite/001_init.sql" with { type: "text" };
 import sqlite002 from "../../schema/sqlite/002_build_queue.sql" with { type: "text" };
 import sqlite003 from "../../schema/sqlite/003_routing.sql" with { type: "text" };
@@ -20,6 +21,7 @@ import sqlite008 from "../../schema/sqlite/008_domain_verification.sql" with { t
 import sqlite009 from "../../schema/sqlite/009_certificates.sql" with { type: "text" };
 import sqlite010 from "../../schema/sqlite/010_limits.sql" with { type: "text" };
 import sqlite011 from "../../schema/sqlite/011_verified_domains.sql" with { type: "text" };
+import sqlite012 from "../../schema/sqlite/012_webhook_payloads.sql" with { type: "text" };
 import { AppError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 
@@ -39,6 +41,7 @@ export const SQLITE_MIGRATIONS: Migration[] = [
   { version: 9, sql: sqlite009 },
   { version: 10, sql: sqlite010 },
   { version: 11, sql: sqlite011 },
+  { version: 12, sql: sqlite012 },
 ];
 export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 1, sql: pg001 },
@@ -51,6 +54,7 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 9, sql: pg009 },
   { version: 10, sql: pg010 },
   { version: 11, sql: pg011 },
+  { version: 12, sql: pg012 },
 ];
 
 /** Refuses to run against a database that a newer minivercel already migrated. */

@@ -22,6 +22,8 @@ export function settings(overrides: Partial<ProjectSettings> = {}): ProjectSetti
 }
 
 const email = () => `u-${crypto.randomUUID().slice(0, 8)}@example.com`;
+/** A random sha256-shaped hex string (a webhook body's digest). */
+const hex = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
 
 export async function expectCode(promise: Promise<unknown>, code: AppError["code"]): Promise<void> {
   const error = await promise.then(
@@ -606,7 +608,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       expect(await store.webhooks.initSecret(a.id, "sealed-2")).toBe("sealed-1");
       expect(await store.webhooks.secret(a.id)).toBe("sealed-1");
 
-      const delivery = crypto.randomUUID();
+      const delivery = { id: crypto.randomUUID(), bodySha256: hex() };
       expect(await store.webhooks.recordDelivery(a.id, delivery)).toBe(true);
       expect(await store.webhooks.recordDelivery(a.id, delivery)).toBe(false);
       expect(await store.webhooks.recordDelivery(b.id, delivery)).toBe(true);
@@ -615,6 +617,40 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
 
       expect(await store.projects.delete(user.id, a.id)).toBe(true);
       expect(await store.webhooks.secret(a.id)).toBeNull();
+    });
+
+    test("webhooks: a delivery is a duplicate by its id or by its body, and a duplicate records neither", async () => {
+      const store = await open();
+      const user = await store.users.create({ email: email(), passwordHash: null });
+      const { id: projectId } = await store.projects.create({ userId: user.id, ...settings() });
+      const record = (id: string | null, bodySha256: string) =>
+        store.webhooks.recordDelivery(projectId, { id, bodySha256 });
+      const [first, body, other] = [crypto.randomUUID(), hex(), hex()];
+      expect(await record(first, body)).toBe(true);
+      // The same body under a new id (a replay), and without one (old GitLab).
+      const replayId = crypto.randomUUID();
+      expect(await record(replayId, body)).toBe(false);
+      expect(await record(null, body)).toBe(false);
+      // A known id with another body is still the same delivery.
+      expect(await record(first, other)).toBe(false);
+      // The refused calls left no trace: their id and the other body are free.
+      expect(await record(replayId, other)).toBe(true);
+
+      // Without an id the body alone decides, and forgetting frees it again.
+      const bare = hex();
+      expect(await record(null, bare)).toBe(true);
+      expect(await record(null, bare)).toBe(false);
+      await store.webhooks.forgetDelivery(projectId, { id: null, bodySha256: bare });
+      expect(await record(null, bare)).toBe(true);
+      // Forgetting frees both keys of a failed delivery.
+      await store.webhooks.forgetDelivery(projectId, { id: first, bodySha256: body });
+      expect(await record(null, body)).toBe(true);
+      expect(await record(first, hex())).toBe(true);
+
+      // Concurrent replays of one body under different ids: exactly one acts.
+      const racing = hex();
+      const results = await Promise.all(Array.from({ length: 6 }, () => record(crypto.randomUUID(), racing)));
+      expect(results.filter(Boolean).length).toBe(1);
     });
 
     test("audit: refused events are recorded, newest first", async () => {

@@ -301,10 +301,20 @@ export interface Webhooks {
   secret(projectId: string): Promise<string | null>;
   /** Stores `sealed` unless the project already has a secret; returns the one stored (first writer wins). */
   initSecret(projectId: string, sealed: string): Promise<string>;
-  /** Records a delivery id; false when it was already recorded for this project (a duplicate delivery). */
-  recordDelivery(projectId: string, deliveryId: string): Promise<boolean>;
-  /** Forgets a delivery whose handling failed, so the provider's redelivery is handled. */
-  forgetDelivery(projectId: string, deliveryId: string): Promise<void>;
+  /**
+   * Records a delivery under both its keys, atomically: false, recording nothing, when this project already has
+   * either (a provider's redelivery, or a captured body resent under a new id). Kept as long as the project: a
+   * record expiring would let that old body be replayed, and only deliveries that act add one.
+   */
+  recordDelivery(projectId: string, delivery: DeliveryKeys): Promise<boolean>;
+  /** Forgets both keys of a delivery whose handling failed, so a redelivery is handled. */
+  forgetDelivery(projectId: string, delivery: DeliveryKeys): Promise<void>;
+}
+
+/** What identifies a webhook delivery: the provider's id (old GitLab sends none) and the sha256 of its body. */
+export interface DeliveryKeys {
+  id: string | null;
+  bodySha256: string;
 }
 
 export interface Store {

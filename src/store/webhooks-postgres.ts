@@ -1,9 +1,12 @@
-// Store: git webhook secrets and delivery ids (src/store/store.ts) on PostgreSQL.
+// Store: git webhook secrets and deliveries already handled (src/store/store.ts) on PostgreSQL.
 
 import type postgres from "postgres";
 import { first } from "./query-postgres.ts";
 import { nowIso, type Row } from "./rows.ts";
 import type { Webhooks } from "./store.ts";
+
+/** Thrown inside the recording transaction to roll it back when either key was recorded before. */
+class Seen extends Error {}
 
 export function postgresWebhooks(sql: postgres.Sql): Webhooks {
   return {
@@ -23,14 +26,37 @@ export function postgresWebhooks(sql: postgres.Sql): Webhooks {
       if (!row) throw new Error("store: webhook secret vanished (project deleted?)");
       return String(row.secret_sealed);
     },
-    async recordDelivery(projectId, deliveryId) {
-      const result = await sql`
-        INSERT INTO webhook_deliveries (project_id, delivery_id, received_at)
-        VALUES (${projectId}, ${deliveryId}, ${nowIso()}) ON CONFLICT DO NOTHING`;
-      return result.count > 0;
+    async recordDelivery(projectId, delivery) {
+      const at = nowIso();
+      try {
+        await sql.begin(async (tx) => {
+          // A concurrent insert of the same key waits for the other transaction and then conflicts (or not, if
+          // that one rolled back). The id always goes first, so two deliveries never wait on each other in a cycle.
+          if (delivery.id !== null) {
+            const byId = await tx`
+              INSERT INTO webhook_deliveries (project_id, delivery_id, received_at)
+              VALUES (${projectId}, ${delivery.id}, ${at}) ON CONFLICT DO NOTHING`;
+            if (byId.count === 0) throw new Seen();
+          }
+          const byBody = await tx`
+            INSERT INTO webhook_payloads (project_id, body_sha256, received_at)
+            VALUES (${projectId}, ${delivery.bodySha256}, ${at}) ON CONFLICT DO NOTHING`;
+          if (byBody.count === 0) throw new Seen();
+        });
+        return true;
+      } catch (error) {
+        // Seen rolled the transaction back: a duplicate records neither key.
+        if (error instanceof Seen) return false;
+        throw error;
+      }
     },
-    async forgetDelivery(projectId, deliveryId) {
-      await sql`DELETE FROM webhook_deliveries WHERE project_id = ${projectId} AND delivery_id = ${deliveryId}`;
+    async forgetDelivery(projectId, delivery) {
+      await sql.begin(async (tx) => {
+        await tx`DELETE FROM webhook_payloads WHERE project_id = ${projectId} AND body_sha256 = ${delivery.bodySha256}`;
+        if (delivery.id !== null) {
+          await tx`DELETE FROM webhook_deliveries WHERE project_id = ${projectId} AND delivery_id = ${delivery.id}`;
+        }
+      });
     },
   };
 }

@@ -1,4 +1,4 @@
-// Store: git webhook secrets and delivery ids (src/store/store.ts) on bun:sqlite.
+// Store: git webhook secrets and deliveries already handled (src/store/store.ts) on bun:sqlite.
 
 import type { Database } from "bun:sqlite";
 import { sqliteQueries } from "./query-sqlite.ts";
@@ -23,18 +23,57 @@ export function sqliteWebhooks(db: Database): Webhooks {
       if (!row) throw new Error("store: webhook secret vanished (project deleted?)");
       return String(row.secret_sealed);
     },
-    async recordDelivery(projectId, deliveryId) {
-      return (
-        run(
-          "INSERT INTO webhook_deliveries (project_id, delivery_id, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-          projectId,
-          deliveryId,
-          nowIso(),
-        ).changes > 0
-      );
+    async recordDelivery(projectId, delivery) {
+      // IMMEDIATE: the write lock from the first read, so a concurrent delivery cannot slip between check and insert.
+      return db
+        .transaction(() => {
+          const seenBody = one(
+            "SELECT 1 FROM webhook_payloads WHERE project_id = ? AND body_sha256 = ?",
+            projectId,
+            delivery.bodySha256,
+          );
+          const seenId =
+            delivery.id !== null &&
+            one(
+              "SELECT 1 FROM webhook_deliveries WHERE project_id = ? AND delivery_id = ?",
+              projectId,
+              delivery.id,
+            );
+          if (seenBody || seenId) return false;
+          const at = nowIso();
+          run(
+            "INSERT INTO webhook_payloads (project_id, body_sha256, received_at) VALUES (?, ?, ?)",
+            projectId,
+            delivery.bodySha256,
+            at,
+          );
+          if (delivery.id !== null) {
+            run(
+              "INSERT INTO webhook_deliveries (project_id, delivery_id, received_at) VALUES (?, ?, ?)",
+              projectId,
+              delivery.id,
+              at,
+            );
+          }
+          return true;
+        })
+        .immediate();
     },
-    async forgetDelivery(projectId, deliveryId) {
-      run("DELETE FROM webhook_deliveries WHERE project_id = ? AND delivery_id = ?", projectId, deliveryId);
+    async forgetDelivery(projectId, delivery) {
+      db.transaction(() => {
+        run(
+          "DELETE FROM webhook_payloads WHERE project_id = ? AND body_sha256 = ?",
+          projectId,
+          delivery.bodySha256,
+        );
+        if (delivery.id !== null) {
+          run(
+            "DELETE FROM webhook_deliveries WHERE project_id = ? AND delivery_id = ?",
+            projectId,
+            delivery.id,
+          );
+        }
+      })();
     },
   };
 }
