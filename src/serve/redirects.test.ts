@@ -56,6 +56,25 @@ not-a-path      /x
     }
   });
 
+  test("a target is a path or an http(s) URL: other schemes are skipped, whatever their case", () => {
+    const lines = [
+      "/js      javascript:alert(document.domain)  302",
+      "/js2     JavaScript:alert(1)  301",
+      "/vb      vbscript:msgbox(1)  302",
+      "/data    data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==  302",
+      "/ftp     ftp://example.com/file  302",
+      "/mail    mailto:someone@example.com  302",
+      "/file    file:///etc/passwd  302",
+      "/blob    blob:https://example.com/1  307",
+      "/rw      javascript:alert(1)  200",
+      "/splat/* :splat  302",
+    ];
+    expect(parseRedirects(lines.join("\n"))).toEqual([]);
+    expect(parseRedirects("/ok  HTTPS://example.com/x  302").map((r) => r.to)).toEqual([
+      "HTTPS://example.com/x",
+    ]);
+  });
+
   test("forcedOnly finds only forced rules", () => {
     expect(matchRedirect(rules, "/old", true)).toBeNull();
     expect(matchRedirect(rules, "/news/x", true)?.rule.from).toBe("/news/*");
