@@ -1,4 +1,5 @@
-// The control-plane API through its handler: the seed's endpoints, ownership, and bad input on every route.
+// The control-plane API through its handler: the seed's endpoints, authentication, and bad input on every route
+// (another account on every route: ownership.test.ts).
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Deps } from "../deps.ts";
@@ -284,24 +285,6 @@ describe("authorization", () => {
     }
   });
 
-  test("another user's project and deployment are 404 on every route", async () => {
-    const project = await created(alice);
-    const deployment = obj((await alice("POST", "/api/deploy", { projectId: project.id })).body);
-    const checks = [
-      await bob("GET", `/api/projects/${project.id}`),
-      await bob("PATCH", `/api/projects/${project.id}`, { name: "pwned" }),
-      await bob("DELETE", `/api/projects/${project.id}`),
-      await bob("GET", `/api/projects/${project.id}/deployments`),
-      await bob("GET", `/api/deployments/${deployment.id}`),
-      await bob("GET", `/api/deployments/${deployment.id}/logs`),
-      await bob("POST", "/api/deploy", { projectId: project.id }),
-    ];
-    expect(checks.map((r) => r.status)).toEqual([404, 404, 404, 404, 404, 404, 404]);
-    const bobsProjects = obj((await bob("GET", "/api/projects")).body).items as { id: string }[];
-    expect(bobsProjects.map((p) => p.id)).not.toContain(String(project.id));
-    expect(obj((await alice("GET", `/api/projects/${project.id}`)).body).name).toBe("Docs");
-  });
-
   test("tokens: created once, listed with last use, revoked tokens stop working", async () => {
     const me = await testUser(deps);
     const client = apiClient(deps, me.token);
@@ -337,6 +320,64 @@ describe("authorization", () => {
     expect(ok.status).toBe(201);
     const expired = await browser("GET", "/api/projects", undefined, { cookie: `${SESSION_COOKIE}=nope` });
     expect(expired.status).toBe(401);
+  });
+
+  test("session cookies need the CSRF token on PATCH, PUT and DELETE too: 403 and nothing changed, then they work", async () => {
+    const me = await testUser(deps);
+    const owner = apiClient(deps, me.token);
+    const project = await created(owner);
+    const id = String(project.id);
+    expect((await owner("PUT", `/api/projects/${id}/env/KEPT`, { value: "v" })).status).toBe(204);
+    const tokenId = String(obj(obj((await owner("POST", "/api/tokens", { name: "kept" })).body).record).id);
+    const content = `uploaded through a session ${crypto.randomUUID()}`;
+    const hash = new Bun.CryptoHasher("sha256").update(content).digest("hex");
+    const state = async () => ({
+      project: obj((await owner("GET", `/api/projects/${id}`)).body),
+      env: (obj((await owner("GET", `/api/projects/${id}/env`)).body).items as { key: string }[]).map(
+        (v) => v.key,
+      ),
+      // Without lastUsedAt: the owner's own token is used by every call here.
+      tokens: (obj((await owner("GET", "/api/tokens")).body).items as Record<string, unknown>[]).map(
+        ({ id, revokedAt }) => ({ id, revokedAt }),
+      ),
+      missing: await deps.artifacts.missing([hash]),
+    });
+    const before = await state();
+    expect(before.env).toEqual(["KEPT"]);
+    expect(before.tokens.find((t) => t.id === tokenId)?.revokedAt).toBeNull();
+    expect(before.missing).toEqual([hash]);
+
+    const { cookie, session } = await createSession(deps.store, me.user.id, 3600);
+    const browser = apiClient(deps, null);
+    const jar = { cookie: `${SESSION_COOKIE}=${cookie}` };
+    const writes: [method: string, path: string, body: unknown, expected: number][] = [
+      ["PATCH", `/api/projects/${id}`, { name: "Changed" }, 200],
+      ["PUT", `/api/projects/${id}/env/ADDED`, { value: "x" }, 204],
+      ["PUT", `/api/files/${hash}`, content, 204],
+      ["DELETE", `/api/projects/${id}/env/KEPT`, undefined, 204],
+      ["DELETE", `/api/tokens/${tokenId}`, undefined, 204],
+      ["DELETE", `/api/projects/${id}`, undefined, 204],
+    ];
+    for (const [method, path, body] of writes) {
+      const attempts: Record<string, string>[] = [{}, { "x-csrf-token": "nope" }, { "x-csrf-token": "" }];
+      for (const csrf of attempts) {
+        const res = await browser(method, path, body, { ...jar, ...csrf });
+        expect({ method, path, csrf, status: res.status }).toEqual({ method, path, csrf, status: 403 });
+      }
+    }
+    expect(await state()).toEqual(before);
+
+    for (const [method, path, body, expected] of writes) {
+      const res = await browser(method, path, body, { ...jar, "x-csrf-token": session.csrfToken });
+      expect({ method, path, status: res.status }).toEqual({ method, path, status: expected });
+    }
+    expect((await owner("GET", `/api/projects/${id}`)).status).toBe(404);
+    const tokens = obj((await owner("GET", "/api/tokens")).body).items as {
+      id: string;
+      revokedAt: string | null;
+    }[];
+    expect(tokens.find((t) => t.id === tokenId)?.revokedAt).toEqual(expect.any(String));
+    expect(await deps.artifacts.missing([hash])).toEqual([]);
   });
 
   test("unknown routes are JSON 404s", async () => {

@@ -436,4 +436,15 @@ describe("Gitea", () => {
     expect((await gitea(JSON.stringify(githubPush("main", sha("9"))))).status).toBe(202);
     expect((await deployments(p.id)).length).toBe(2);
   });
+
+  test("a delivery without a signature, or with an empty one, is 401 and queues nothing", async () => {
+    const p = await project();
+    const body = JSON.stringify(githubPush("main", sha("9")));
+    const headers = { "x-gitea-event": "push", "x-gitea-delivery": crypto.randomUUID() };
+    for (const h of [headers, { ...headers, "x-gitea-signature": "" }]) {
+      const res = await post(`/api/hooks/${p.id}/gitea`, body, h);
+      expect({ signature: h, status: res.status }).toEqual({ signature: h, status: 401 });
+    }
+    expect(await deployments(p.id)).toEqual([]);
+  });
 });

@@ -212,6 +212,36 @@ describe("bwrap", () => {
     fs.rmSync(workspace, { recursive: true });
   });
 
+  test("cannot create nested user namespaces (bwrap --disable-userns)", async () => {
+    ready();
+    // A user namespace of its own would make the build root in it: mounts, and the kernel's wider surface.
+    const result = await run(
+      "unshare --user true && echo NESTED-USERNS; unshare --user --map-root-user id -u && echo NESTED-ROOT",
+    );
+    expect(result.stdout).not.toContain("NESTED-");
+    expect(result.stderr).toContain("unshare failed");
+  });
+
+  test("/usr is a read-only mount, not just unwritable to the build uid", async () => {
+    ready();
+    const marker = `pwned-${crypto.randomUUID()}`;
+    const result = await run(
+      `cat /proc/self/mountinfo; touch /usr/${marker}; mkdir /usr/${marker}-dir; ls -d /usr/${marker}*`,
+    );
+    // proc(5): field 5 is the mount point, field 6 its per-mount options; the last /usr entry is the one seen.
+    const usr = result.stdout
+      .split("\n")
+      .map((line) => line.split(" "))
+      .filter((fields) => fields[4] === "/usr")
+      .at(-1);
+    expect(usr?.[5]?.split(",")).toContain("ro");
+    // EROFS, not EACCES: a writable bind would be refused by permissions alone, and this would tell.
+    expect(result.stderr).toContain(`cannot touch '/usr/${marker}': Read-only file system`);
+    expect(result.stderr).toContain(`cannot create directory '/usr/${marker}-dir': Read-only file system`);
+    expect(result.stdout).not.toContain(marker);
+    expect(fs.existsSync(`/usr/${marker}`) || fs.existsSync(`/usr/${marker}-dir`)).toBe(false);
+  });
+
   test("concurrent runs get distinct uids", async () => {
     ready();
     const [a, b] = [tempDir(), tempDir()];

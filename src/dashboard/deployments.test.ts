@@ -5,8 +5,9 @@ import { queueDeployment } from "../deploy/deploy.ts";
 import { createProject } from "../deploy/projects.ts";
 import type { Deps } from "../deps.ts";
 import { testDeps } from "../testing.ts";
+import { makeVictim } from "../testing-victim.ts";
 import { createDashboard } from "./app.ts";
-import { signIn, Visitor } from "./testing.ts";
+import { signIn, signInAs, Visitor } from "./testing.ts";
 
 let deps: Deps;
 let app: ReturnType<typeof createDashboard>;
@@ -80,6 +81,26 @@ describe("actions", () => {
     const page = await v.get(path);
     expect(page.text).not.toContain("cancel-button");
     expect(page.text).not.toContain(`hx-get="${path}/summary"`);
+  });
+
+  test("another account cannot promote a READY deployment of someone else's project: 404 page, production unchanged", async () => {
+    const victim = await makeVictim(deps);
+    const [older, production] = victim.ready;
+    const productionOf = async () =>
+      (await deps.store.projects.find(victim.project.id))?.productionDeploymentId;
+    const v = new Visitor(app);
+    await signIn(deps.store, v);
+    const res = await v.post(`/deployments/${older}/promote`);
+    expect(res.status).toBe(404);
+    expect(res.text).not.toContain(victim.project.name);
+    expect(await productionOf()).toBe(production);
+    // The deployment itself can be promoted: by its owner.
+    const owner = new Visitor(app);
+    await signInAs(deps.store, owner, victim.user);
+    expect((await owner.post(`/deployments/${older}/promote`)).headers.get("location")).toBe(
+      `/deployments/${older}`,
+    );
+    expect(await productionOf()).toBe(older);
   });
 
   test("redeploy queues the same branch and commit again", async () => {

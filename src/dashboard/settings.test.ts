@@ -5,8 +5,9 @@ import { createProject } from "../deploy/projects.ts";
 import type { Deps } from "../deps.ts";
 import type { User } from "../store/store.ts";
 import { testDeps } from "../testing.ts";
+import { makeVictim, victimState } from "../testing-victim.ts";
 import { createDashboard } from "./app.ts";
-import { fieldError, signIn, Visitor } from "./testing.ts";
+import { fieldError, signIn, signInAs, Visitor } from "./testing.ts";
 
 let deps: Deps;
 let app: ReturnType<typeof createDashboard>;
@@ -105,6 +106,23 @@ describe("environment variables", () => {
     expect(await deps.store.env.list(id)).toEqual([]);
     expect((await v.post(`${path}/env/API_SECRET/delete`)).status).toBe(404);
     expect(user.id).toBeTruthy();
+  });
+  test("another account cannot delete someone else's variable: 404 page, the variable and its value kept", async () => {
+    const victim = await makeVictim(deps);
+    const path = `/projects/${victim.project.id}/env/VICTIM_API_KEY/delete`;
+    const before = await victimState(deps, victim);
+    const v = new Visitor(app);
+    await signIn(deps.store, v);
+    const res = await v.post(path);
+    expect(res.status).toBe(404);
+    expect(res.text).not.toContain(victim.project.name);
+    expect(await victimState(deps, victim)).toEqual(before);
+    expect(before.envValues.VICTIM_API_KEY).toBe(victim.env.VICTIM_API_KEY);
+    // The owner can.
+    const owner = new Visitor(app);
+    await signInAs(deps.store, owner, victim.user);
+    expect((await owner.post(path)).status).toBe(303);
+    expect((await victimState(deps, victim)).envValues.VICTIM_API_KEY).toBeUndefined();
   });
 });
 

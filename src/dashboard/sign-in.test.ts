@@ -64,6 +64,36 @@ describe("first-run setup", () => {
     });
     expect(forged.status).toBe(403);
   });
+
+  test("a setup or login form with a _csrf field but no pre-session cookie is refused: no account, no session", async () => {
+    // A server with no account yet, so a setup that got through would create one.
+    const fresh = await testDeps();
+    try {
+      const dashboard = createDashboard(fresh);
+      // A real token, taken from the page by one client and replayed by another that lacks its cookie
+      // (as a form posted from another site would be).
+      const reader = new Visitor(dashboard);
+      await reader.get("/setup");
+      expect(reader.csrf).not.toBe("");
+      const forger = new Visitor(dashboard);
+      const form = { _csrf: reader.csrf, email: "first@example.com", password: "a long password" };
+
+      const setup = await forger.post("/setup", form);
+      expect(setup.status).toBe(403);
+      expect(setup.headers.getSetCookie()).toEqual([]);
+      expect(await fresh.store.users.count()).toBe(0);
+
+      await createUser(fresh.store, "first@example.com", "a long password");
+      const login = await forger.post("/login", form);
+      expect(login.status).toBe(403);
+      expect(login.headers.getSetCookie()).toEqual([]);
+      expect(forger.cookies.size).toBe(0);
+      expect((await forger.get("/")).headers.get("location")).toBe("/login");
+      expect(await fresh.store.users.count()).toBe(1);
+    } finally {
+      await fresh.close();
+    }
+  });
 });
 
 describe("sign in and out", () => {

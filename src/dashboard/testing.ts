@@ -65,6 +65,11 @@ export async function signIn(store: Store, visitor: Visitor, email?: string): Pr
     email ?? `u-${crypto.randomUUID().slice(0, 8)}@example.com`,
     "correct horse battery",
   );
+  return signInAs(store, visitor, user);
+}
+
+/** `visitor` gets a session of its own as an existing user. */
+export async function signInAs(store: Store, visitor: Visitor, user: User): Promise<User> {
   const { cookie, session } = await createSession(store, user.id, 3600);
   visitor.cookies.set(SESSION_COOKIE, cookie);
   visitor.csrf = session.csrfToken;

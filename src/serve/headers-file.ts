@@ -1,5 +1,6 @@
 // Serve: Netlify-format `_headers` from a deployment's output, parsed once per deployment.
-//   /path/pattern            a path; "*" matches anything (also "/"), ":name" one segment
+//   /path/pattern            a path; "*" matches anything (also "/"), ":name" one segment; a final "/*" also
+//                            matches the directory itself ("/news/*": /news, /news/x; never /newsletter)
 //     Header-Name: value     indented lines below it; every matching block applies, in file order
 // The same header from several matching blocks is combined with ", " (Set-Cookie: sent once per value). Headers
 // that would break HTTP framing or this server's caching semantics are ignored, and so are values with control
@@ -51,10 +52,12 @@ const RESERVED = new Set([
 const escapeRegExp = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
 
 function compile(path: string): RegExp {
-  const source = escapeRegExp(path)
+  // A final "/*" also matches the directory itself, as on Netlify: "/news/*" is "/news" and what is below it.
+  const directory = path.endsWith("/*");
+  const source = escapeRegExp(directory ? path.slice(0, -2) : path)
     .replace(/:[A-Za-z_][A-Za-z0-9_]*/g, "[^/]+")
     .replace(/\*/g, ".*");
-  return new RegExp(`^${source}$`);
+  return new RegExp(`^${source}${directory ? "(?:/.*)?" : ""}$`);
 }
 
 /** Why a header line cannot be used, and whether a deploy must be refused for it; null when it is fine. */

@@ -1,4 +1,4 @@
-// `_redirects` and `_headers` parsing and matching (the proxy-level behaviour is in proxy.test.ts).
+// `_redirects` and `_headers` parsing and matching (the proxy-level behaviour is in proxy-*.test.ts).
 
 import { describe, expect, test } from "bun:test";
 import { matchHeaders, parseHeaders } from "./headers-file.ts";
@@ -48,6 +48,34 @@ not-a-path      /x
     expect(matchRedirect(rules, "/posts/2023", false)).toBeNull();
   });
 
+  test("a splat matches its directory and below, never a longer name: /news/* is not /newsletter", () => {
+    for (const path of ["/news", "/news/", "/news/x", "/news/x/y"]) {
+      expect({ path, from: matchRedirect(rules, path, false)?.rule.from }).toEqual({ path, from: "/news/*" });
+    }
+    for (const path of ["/newsletter", "/newsletter/x", "/newsx/y", "/new", "/old/news/x"]) {
+      expect({ path, match: matchRedirect(rules, path, false) }).toEqual({ path, match: null });
+    }
+  });
+
+  test("a target is a path or an http(s) URL: other schemes are skipped, whatever their case", () => {
+    const lines = [
+      "/js      javascript:alert(document.domain)  302",
+      "/js2     JavaScript:alert(1)  301",
+      "/vb      vbscript:msgbox(1)  302",
+      "/data    data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==  302",
+      "/ftp     ftp://example.com/file  302",
+      "/mail    mailto:someone@example.com  302",
+      "/file    file:///etc/passwd  302",
+      "/blob    blob:https://example.com/1  307",
+      "/rw      javascript:alert(1)  200",
+      "/splat/* :splat  302",
+    ];
+    expect(parseRedirects(lines.join("\n"))).toEqual([]);
+    expect(parseRedirects("/ok  HTTPS://example.com/x  302").map((r) => r.to)).toEqual([
+      "HTTPS://example.com/x",
+    ]);
+  });
+
   test("forcedOnly finds only forced rules", () => {
     expect(matchRedirect(rules, "/old", true)).toBeNull();
     expect(matchRedirect(rules, "/news/x", true)?.rule.from).toBe("/news/*");
@@ -83,6 +111,19 @@ https://example.com/*
   test("blocks with their headers; reserved names and absolute URLs ignored", () => {
     expect(rules.map((r) => r.path)).toEqual(["/*", "/assets/*", "/blog/:slug", "/secure"]);
     expect(rules[0]?.headers).toEqual([["x-robots-tag", "noindex"]]);
+  });
+
+  test("a final /* matches its directory and below, never a longer name: /news/* is not /newsletter", () => {
+    const news = parseHeaders("/news/*\n  X-News: yes\n/*\n  X-All: yes\n");
+    for (const path of ["/news", "/news/", "/news/x", "/news/x/y.html"]) {
+      expect({ path, headers: matchHeaders(news, path) }).toEqual({
+        path,
+        headers: { "x-news": "yes", "x-all": "yes" },
+      });
+    }
+    for (const path of ["/newsletter", "/newsletter/x", "/newsx/y", "/new", "/", "/old/news/x"]) {
+      expect({ path, headers: matchHeaders(news, path) }).toEqual({ path, headers: { "x-all": "yes" } });
+    }
   });
 
   test("every matching block applies; repeated names are combined", () => {

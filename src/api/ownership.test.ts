@@ -1,0 +1,190 @@
+// Tenancy through the API's handler: another account gets 404 (403 or 401 on the build routes) on every route
+// that names a victim's resource, learns nothing of the victim's from any answer, and changes nothing.
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createHmac } from "node:crypto";
+import type { Deps } from "../deps.ts";
+import { apiClient, type Client, obj, testDeps, testUser } from "../testing.ts";
+import { makeVictim, type Victim, victimState } from "../testing-victim.ts";
+import { createApi } from "./app.ts";
+
+let deps: Deps;
+let bob: Client;
+/** A build token bob really has: the one of his own deployment's build. */
+let bobBuildToken: string;
+
+beforeAll(async () => {
+  deps = await testDeps();
+  bob = apiClient(deps, (await testUser(deps)).token);
+  const own = obj(
+    (await bob("POST", "/api/projects", { name: "Bob's", gitUrl: "https://git.example.com/bob/site.git" }))
+      .body,
+  );
+  const build = obj((await bob("POST", "/api/deploy", { projectId: own.id })).body);
+  bobBuildToken = deps.buildTokens.issue(String(build.id));
+});
+afterAll(() => deps.close());
+
+const sha256 = (data: string) => new Bun.CryptoHasher("sha256").update(data).digest("hex");
+const errorCode = (body: unknown) => obj(obj(body).error).code;
+
+interface Attempt {
+  method: string;
+  path: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  status: number;
+}
+
+const attempt = (method: string, path: string, status: number, body?: unknown, headers = {}): Attempt => ({
+  method,
+  path,
+  status,
+  body,
+  headers,
+});
+
+/**
+ * What bob tries on each route of the API app, keyed as Elysia lists its routes. Every route naming a resource
+ * is tried on the victim's; the others (bob's own account, public ones) are tried with what he knows of the
+ * victim's. A route missing here fails the test: a new route must say how it keeps tenants apart.
+ */
+function attempts(v: Victim): Record<string, Attempt[]> {
+  const p = v.project.id;
+  const [older, production] = v.ready;
+  const ids = [older, production, v.queued];
+  const builder = { authorization: `Bearer ${bobBuildToken}` };
+  // Bob's build token is for his own deployment (403); his API token is no build token at all (401).
+  const asBuilder = (method: string, path: string, body?: unknown) => [
+    attempt(method, path, 403, body, builder),
+    attempt(method, path, 401, body),
+  ];
+  const push = JSON.stringify({ ref: "refs/heads/main", after: "c".repeat(40), repository: { id: 1 } });
+  const guessed = createHmac("sha256", "bob's guess").update(push).digest("hex");
+  const bobsFile = `bob's own file ${crypto.randomUUID()}`;
+  return {
+    "GET /api/openapi.json": [attempt("GET", "/api/openapi.json", 200)],
+    "GET /api/docs": [attempt("GET", "/api/docs", 200)],
+    "GET /api/health": [attempt("GET", "/api/health", 200)],
+    "POST /api/hooks/:projectId/:provider": [
+      attempt("POST", `/api/hooks/${p}/github`, 401, push, {
+        "x-github-event": "push",
+        "x-github-delivery": crypto.randomUUID(),
+        "x-hub-signature-256": `sha256=${guessed}`,
+      }),
+      attempt("POST", `/api/hooks/${p}/gitlab`, 401, push, {
+        "x-gitlab-event": "Push Hook",
+        "x-gitlab-token": "bob's guess",
+      }),
+      attempt("POST", `/api/hooks/${p}/gitea`, 401, push, { "x-gitea-event": "push" }),
+    ],
+    "GET /api/projects": [attempt("GET", "/api/projects", 200)],
+    "POST /api/projects": [
+      attempt("POST", "/api/projects", 409, { name: "Squatter", subDomain: v.project.subDomain }),
+      attempt("POST", "/api/projects", 409, { name: "Squatter", customDomain: v.project.customDomain }),
+    ],
+    "GET /api/projects/:id": [attempt("GET", `/api/projects/${p}`, 404)],
+    "PATCH /api/projects/:id": [attempt("PATCH", `/api/projects/${p}`, 404, { name: "pwned" })],
+    "POST /api/projects/:id/domain/verify": [attempt("POST", `/api/projects/${p}/domain/verify`, 404)],
+    "DELETE /api/projects/:id": [attempt("DELETE", `/api/projects/${p}`, 404)],
+    "GET /api/projects/:id/deployments": [attempt("GET", `/api/projects/${p}/deployments`, 404)],
+    "POST /api/deploy": [attempt("POST", "/api/deploy", 404, { projectId: p })],
+    "GET /api/deployments/:id": ids.map((id) => attempt("GET", `/api/deployments/${id}`, 404)),
+    "POST /api/deployments/:id/promote": [attempt("POST", `/api/deployments/${older}/promote`, 404)],
+    "POST /api/projects/:id/rollback": [attempt("POST", `/api/projects/${p}/rollback`, 404)],
+    "POST /api/deployments/:id/cancel": [attempt("POST", `/api/deployments/${v.queued}/cancel`, 404)],
+    "GET /api/deployments/:id/logs/stream": ids.map((id) =>
+      attempt("GET", `/api/deployments/${id}/logs/stream`, 404),
+    ),
+    "GET /api/deployments/:id/logs": ids.map((id) => attempt("GET", `/api/deployments/${id}/logs`, 404)),
+    "GET /api/projects/:id/env": [attempt("GET", `/api/projects/${p}/env`, 404)],
+    "PUT /api/projects/:id/env/:key": [
+      attempt("PUT", `/api/projects/${p}/env/VICTIM_API_KEY`, 404, { value: "pwned" }),
+      attempt("PUT", `/api/projects/${p}/env/BOBS_OWN`, 404, { value: "planted" }),
+    ],
+    "DELETE /api/projects/:id/env/:key": [attempt("DELETE", `/api/projects/${p}/env/VICTIM_API_KEY`, 404)],
+    "GET /api/builds/:id/source": asBuilder("GET", `/api/builds/${v.queued}/source`),
+    "GET /api/builds/:id/source/:hash": asBuilder("GET", `/api/builds/${v.queued}/source/${v.blob.hash}`),
+    "POST /api/builds/:id/events": asBuilder("POST", `/api/builds/${v.queued}/events`, [
+      { kind: "status", deploymentId: v.queued, status: "FAIL" },
+    ]),
+    "POST /api/builds/:id/missing": asBuilder("POST", `/api/builds/${v.queued}/missing`, {
+      hashes: [v.blob.hash],
+    }),
+    "PUT /api/builds/:id/blobs/:hash": asBuilder("PUT", `/api/builds/${v.queued}/blobs/${sha256("x")}`, "x"),
+    "PUT /api/builds/:id/manifest": asBuilder("PUT", `/api/builds/${v.queued}/manifest`, {
+      version: 1,
+      deploymentId: v.queued,
+      createdAt: new Date().toISOString(),
+      files: {},
+    }),
+    // Blobs are content-addressed and not scoped to a tenant yet: whether a hash is stored is answered for anyone,
+    // and any stored hash can be deployed. ARCHITECTURE's Tenancy rule says it must not be (a known gap).
+    "POST /api/files/missing": [attempt("POST", "/api/files/missing", 200, { hashes: [sha256(bobsFile)] })],
+    "PUT /api/files/:hash": [attempt("PUT", `/api/files/${sha256(bobsFile)}`, 204, bobsFile)],
+    "POST /api/projects/:id/deployments": [
+      attempt("POST", `/api/projects/${p}/deployments`, 404, {
+        files: { "/index.html": { hash: sha256(bobsFile), size: Buffer.byteLength(bobsFile) } },
+        target: "production",
+      }),
+    ],
+    "GET /api/user": [attempt("GET", "/api/user", 200)],
+    "GET /api/tokens": [attempt("GET", "/api/tokens", 200)],
+    "POST /api/tokens": [attempt("POST", "/api/tokens", 201, { name: "bob's token" })],
+    "DELETE /api/tokens/:id": [attempt("DELETE", `/api/tokens/${v.tokenId}`, 404)],
+    "GET /api/projects/:id/webhook": [attempt("GET", `/api/projects/${p}/webhook`, 404)],
+  };
+}
+
+describe("another account", () => {
+  test("every route of the API refuses the victim's resources (404/403/401), reveals and changes nothing", async () => {
+    const victim = await makeVictim(deps);
+    const table = attempts(victim);
+    const routes = createApi(deps).routes.map((r) => `${r.method} ${r.path}`);
+    expect(Object.keys(table).sort()).toEqual([...routes].sort());
+
+    const before = await victimState(deps, victim);
+    const answers: { route: string; method: string; path: string; status: number }[] = [];
+    const expected: typeof answers = [];
+    const leaks: { route: string; secret: string }[] = [];
+    for (const [route, tries] of Object.entries(table)) {
+      for (const { method, path, body, headers, status } of tries) {
+        const res = await bob(method, path, body, headers);
+        answers.push({ route, method, path, status: res.status });
+        expected.push({ route, method, path, status });
+        const text = typeof res.body === "string" ? res.body : JSON.stringify(res.body);
+        for (const secret of victim.secrets) if (text.includes(secret)) leaks.push({ route, secret });
+      }
+    }
+    expect(answers).toEqual(expected);
+    expect(leaks).toEqual([]);
+    expect(await victimState(deps, victim)).toEqual(before);
+  });
+
+  test("cannot promote a READY deployment of someone else's project: 404, production unchanged", async () => {
+    const victim = await makeVictim(deps);
+    const [older, production] = victim.ready;
+    const project = `/api/projects/${victim.project.id}`;
+    const res = await bob("POST", `/api/deployments/${older}/promote`);
+    expect(res.status).toBe(404);
+    expect(errorCode(res.body)).toBe("not_found");
+    expect(obj((await victim.api("GET", project)).body).productionDeploymentId).toBe(production);
+    // The deployment itself can be promoted: by its owner.
+    expect((await victim.api("POST", `/api/deployments/${older}/promote`)).status).toBe(200);
+    expect(obj((await victim.api("GET", project)).body).productionDeploymentId).toBe(older);
+  });
+
+  test("cannot delete someone else's env var: 404, the variable and its value unchanged", async () => {
+    const victim = await makeVictim(deps);
+    const path = `/api/projects/${victim.project.id}/env/VICTIM_API_KEY`;
+    const before = await victimState(deps, victim);
+    const res = await bob("DELETE", path);
+    expect(res.status).toBe(404);
+    expect(errorCode(res.body)).toBe("not_found");
+    expect(await victimState(deps, victim)).toEqual(before);
+    expect(before.envValues.VICTIM_API_KEY).toBe(victim.env.VICTIM_API_KEY);
+    // The owner can.
+    expect((await victim.api("DELETE", path)).status).toBe(204);
+    expect((await victimState(deps, victim)).envValues.VICTIM_API_KEY).toBeUndefined();
+  });
+});

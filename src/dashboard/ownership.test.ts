@@ -1,0 +1,123 @@
+// Tenancy through the dashboard's handler: another signed-in account gets a 404 page on every route that names a
+// victim's resource, sees nothing of the victim's on any page, and changes nothing.
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Deps } from "../deps.ts";
+import type { User } from "../store/store.ts";
+import { testDeps } from "../testing.ts";
+import { makeVictim, type Victim, victimState } from "../testing-victim.ts";
+import { createDashboard } from "./app.ts";
+import { signIn, signInAs, Visitor } from "./testing.ts";
+
+let deps: Deps;
+let app: ReturnType<typeof createDashboard>;
+beforeAll(async () => {
+  deps = await testDeps();
+  app = createDashboard(deps);
+});
+afterAll(() => deps.close());
+
+interface Attempt {
+  method: "GET" | "POST";
+  path: string;
+  form?: Record<string, string>;
+  status: number;
+  /** Sent from a second session of the same account (signing out would end the first one). */
+  ownSession?: true;
+}
+
+const get = (path: string, status: number): Attempt => ({ method: "GET", path, status });
+const post = (path: string, status: number, form: Record<string, string> = {}): Attempt => ({
+  method: "POST",
+  path,
+  status,
+  form,
+});
+
+/**
+ * What the other account tries on each route of the dashboard, keyed as Elysia lists its routes. A route
+ * missing here fails the test: a new page or action must say how it keeps tenants apart.
+ */
+function attempts(v: Victim): Record<string, Attempt[]> {
+  const p = v.project.id;
+  const [older, production] = v.ready;
+  const ids = [older, production, v.queued];
+  const credentials = { email: "bob@example.com", password: "a long password" };
+  return {
+    "GET /assets/:name": [get("/assets/app.css", 200), get("/assets/nope.js", 404)],
+    // Signed in, and setup long done: sent on; the forms have no pre-session cookie behind them here.
+    "GET /setup": [get("/setup", 303)],
+    "POST /setup": [post("/setup", 403, credentials)],
+    "GET /login": [get("/login", 303)],
+    "POST /login": [post("/login", 403, credentials)],
+    "GET /account": [get("/account", 200)],
+    "POST /account/tokens": [post("/account/tokens", 201, { name: "bob's token" })],
+    "POST /account/tokens/:id/revoke": [post(`/account/tokens/${v.tokenId}/revoke`, 404)],
+    "POST /logout": [{ ...post("/logout", 303), ownSession: true }],
+    "GET /": [get("/", 200)],
+    "GET /projects/new": [get("/projects/new", 200)],
+    "POST /projects": [
+      post("/projects", 409, {
+        name: "Squatter",
+        gitUrl: "https://example.com/squat.git",
+        subDomain: v.project.subDomain,
+      }),
+    ],
+    "GET /projects/:id": [get(`/projects/${p}`, 404)],
+    "POST /projects/:id/deploy": [post(`/projects/${p}/deploy`, 404)],
+    "POST /projects/:id/rollback": [post(`/projects/${p}/rollback`, 404)],
+    "GET /projects/:id/settings": [get(`/projects/${p}/settings`, 404)],
+    "POST /projects/:id/settings": [
+      post(`/projects/${p}/settings`, 404, { section: "general", name: "pwned", productionBranch: "main" }),
+      post(`/projects/${p}/settings`, 404, { section: "domains", subDomain: "pwned", customDomain: "" }),
+    ],
+    "POST /projects/:id/domain/verify": [post(`/projects/${p}/domain/verify`, 404)],
+    "POST /projects/:id/env": [
+      post(`/projects/${p}/env`, 404, { key: "VICTIM_API_KEY", value: "pwned" }),
+      post(`/projects/${p}/env`, 404, { key: "BOBS_OWN", value: "planted" }),
+    ],
+    "POST /projects/:id/env/:key/delete": [post(`/projects/${p}/env/VICTIM_API_KEY/delete`, 404)],
+    "POST /projects/:id/delete": [post(`/projects/${p}/delete`, 404, { confirm: v.project.name })],
+    "GET /deployments/:id": ids.map((id) => get(`/deployments/${id}`, 404)),
+    "GET /deployments/:id/summary": ids.map((id) => get(`/deployments/${id}/summary`, 404)),
+    "GET /deployments/:id/badge": ids.map((id) => get(`/deployments/${id}/badge`, 404)),
+    "GET /deployments/:id/log.txt": ids.map((id) => get(`/deployments/${id}/log.txt`, 404)),
+    "POST /deployments/:id/cancel": [post(`/deployments/${v.queued}/cancel`, 404)],
+    "POST /deployments/:id/redeploy": [post(`/deployments/${production}/redeploy`, 404)],
+    "POST /deployments/:id/promote": [post(`/deployments/${older}/promote`, 404)],
+  };
+}
+
+async function visitorAs(user: User): Promise<Visitor> {
+  const visitor = new Visitor(app);
+  await signInAs(deps.store, visitor, user);
+  return visitor;
+}
+
+describe("another account", () => {
+  test("every dashboard route refuses the victim's resources with a 404 page, shows and changes nothing", async () => {
+    const victim = await makeVictim(deps);
+    const table = attempts(victim);
+    const routes = app.routes.map((r) => `${r.method} ${r.path}`);
+    expect(Object.keys(table).sort()).toEqual([...routes].sort());
+
+    const bob = new Visitor(app);
+    const bobUser = await signIn(deps.store, bob);
+    const before = await victimState(deps, victim);
+    const answers: { route: string; method: string; path: string; status: number }[] = [];
+    const expected: typeof answers = [];
+    const leaks: { route: string; secret: string }[] = [];
+    for (const [route, tries] of Object.entries(table)) {
+      for (const { method, path, form, status, ownSession } of tries) {
+        const visitor = ownSession ? await visitorAs(bobUser) : bob;
+        const res = method === "GET" ? await visitor.get(path) : await visitor.post(path, form);
+        answers.push({ route, method, path, status: res.status });
+        expected.push({ route, method, path, status });
+        for (const secret of victim.secrets) if (res.text.includes(secret)) leaks.push({ route, secret });
+      }
+    }
+    expect(answers).toEqual(expected);
+    expect(leaks).toEqual([]);
+    expect(await victimState(deps, victim)).toEqual(before);
+  });
+});
