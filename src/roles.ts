@@ -106,7 +106,7 @@ export async function startRoles(deps: Deps): Promise<Running> {
     });
     servers.push(server);
     proxyPort = server.port ?? config.proxyPort;
-    urls.proxy = `http://<project>.${config.baseDomain}:${proxyPort}`;
+    urls.proxy = `http://<project>.${config.sitesDomain}:${proxyPort}`;
   }
   if (config.roles.includes("api")) {
     // Per-address limits need the socket's address; the server exists by the time a request arrives.
@@ -149,7 +149,7 @@ export async function startRoles(deps: Deps): Promise<Running> {
     // Loaded only with HTTPS on: the ACME client (and its HTTP library) costs memory nobody else needs.
     const { startTls } = await import("./tls/start.ts");
     tls = await startTls(deps, config.https, { sites: httpsSites, route, dashboard: apiHandler });
-    urls.https = `https://<project>.${config.baseDomain}${tls.port === 443 ? "" : `:${tls.port}`}`;
+    urls.https = `https://<project>.${config.sitesDomain}${tls.port === 443 ? "" : `:${tls.port}`}`;
   }
   const metricsServer = startMetricsServer(deps);
   if (metricsServer) {

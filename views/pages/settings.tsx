@@ -16,7 +16,7 @@ export interface SettingsProps {
   chrome: Chrome;
   project: Project;
   productionUrl: string;
-  baseDomain: string;
+  sitesDomain: string;
   env: { key: string; updatedAt: string }[];
   /** The TXT record that proves control of the custom domain (null: no custom domain). */
   domainRecord: VerificationRecord | null;
@@ -55,7 +55,7 @@ export function SettingsPage(props: SettingsProps) {
             label="Subdomain"
             values={valuesFor(props, "domains")}
             errors={errorsFor(props, "domains")}
-            hint={`Production is served at <subdomain>.${props.baseDomain}.`}
+            hint={`Production is served at <subdomain>.${props.sitesDomain}.`}
             monospace
           />
           <Field
