@@ -5,6 +5,7 @@ import { MAX_UPLOAD_BODY } from "./api/body-limit.ts";
 import { type Launcher, startLauncher } from "./build/launcher.ts";
 import { sandboxProblem } from "./build/sandbox.ts";
 import type { Subscription } from "./bus/bus.ts";
+import type { Config } from "./config.ts";
 import type { DashboardDeps, DashboardOptions } from "./dashboard/app.ts";
 import { startEventWorkers, startLiveFeed } from "./deploy/apply-events.ts";
 import { startPeriodicGc } from "./deploy/gc.ts";
@@ -69,6 +70,10 @@ async function startWorker(
   return { launcher, events, gc };
 }
 
+/** Plain HTTP on a real domain that sites share with the dashboard: the one setup cookie tossing can disturb. */
+const sharesDashboardDomain = (config: Config): boolean =>
+  config.https === null && config.sitesDomain === config.baseDomain && config.baseDomain.includes(".");
+
 export async function startRoles(deps: Deps): Promise<Running> {
   const { config } = deps;
   const worker = config.roles.includes("worker") ? await startWorker(deps) : null;
@@ -83,6 +88,11 @@ export async function startRoles(deps: Deps): Promise<Running> {
   let tls: RunningTls | null = null;
   let httpsSites: ((request: Request) => Response | Promise<Response>) | null = null;
   let apiHandler: ((request: Request) => Response | Promise<Response>) | null = null;
+  if (config.roles.includes("api") && sharesDashboardDomain(config))
+    deps.log.warn(
+      `sites are served under the dashboard's domain ${config.baseDomain} over plain HTTP: a site can sign ` +
+        "visitors out of the dashboard. Set SITES_DOMAIN to a domain of its own, or turn HTTPS on (docs/security.md).",
+    );
   if (config.roles.includes("proxy")) {
     const started = await createProxy(deps);
     proxy = started;
