@@ -8,6 +8,9 @@ export interface AssetUrls {
   css: string;
   js: string;
   htmx: string;
+  icon: string;
+  ico: string;
+  appleTouchIcon: string;
 }
 
 /** What every page needs besides its own data: who is signed in, their CSRF token, asset URLs. */
@@ -31,6 +34,7 @@ const HTMX_CONFIG = JSON.stringify({
 
 export function Layout(props: {
   chrome: Chrome;
+  /** What the page shows, most specific first ("my-site · Settings"); the tab reads "<title> · minivercel". */
   title: string;
   nav?: "projects" | "account";
   children: ComponentChildren;
@@ -44,6 +48,9 @@ export function Layout(props: {
         <meta name="color-scheme" content="light dark" />
         <meta name="htmx-config" content={HTMX_CONFIG} />
         <title>{`${title} · minivercel`}</title>
+        <link rel="icon" href={chrome.assets.ico} sizes="48x48" />
+        <link rel="icon" href={chrome.assets.icon} type="image/svg+xml" sizes="any" />
+        <link rel="apple-touch-icon" href={chrome.assets.appleTouchIcon} />
         <link rel="stylesheet" href={chrome.assets.css} />
         <script src={chrome.assets.htmx} defer />
         <script src={chrome.assets.js} defer />

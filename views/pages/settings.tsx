@@ -30,7 +30,7 @@ export interface SettingsProps {
 export function SettingsPage(props: SettingsProps) {
   const { chrome, project, productionUrl } = props;
   return (
-    <Layout chrome={chrome} title={`${project.name} settings`} nav="projects">
+    <Layout chrome={chrome} title={`${project.name} · Settings`} nav="projects">
       <ProjectHead project={project} productionUrl={productionUrl} tab="settings" />
       <div class="settings">
         <SettingsForm {...props} id="general" title="General">
