@@ -8,6 +8,8 @@ export interface AssetUrls {
   css: string;
   js: string;
   htmx: string;
+  /** The drag-and-drop deploy's scripts, in the order they run (only on pages that offer it). */
+  dropJs: string[];
   icon: string;
   ico: string;
   appleTouchIcon: string;
@@ -37,9 +39,11 @@ export function Layout(props: {
   /** What the page shows, most specific first ("my-site · Settings"); the tab reads "<title> · minivercel". */
   title: string;
   nav?: "projects" | "account";
+  /** The page offers drag-and-drop deploys (views/components/drop-zone.tsx). */
+  drop?: boolean;
   children: ComponentChildren;
 }) {
-  const { chrome, title, nav, children } = props;
+  const { chrome, title, nav, drop, children } = props;
   return (
     <html lang="en">
       <head>
@@ -54,6 +58,7 @@ export function Layout(props: {
         <link rel="stylesheet" href={chrome.assets.css} />
         <script src={chrome.assets.htmx} defer />
         <script src={chrome.assets.js} defer />
+        {drop && chrome.assets.dropJs.map((src) => <script key={src} src={src} defer />)}
       </head>
       <body hx-headers={JSON.stringify({ "x-csrf-token": chrome.csrf })}>
         <a class="skip-link" href="#main">

@@ -5,7 +5,12 @@ import htmx from "htmx.org/dist/htmx.min.js" with { type: "text" };
 import type { AssetUrls, Chrome } from "../../views/layout.tsx";
 import appCss from "../../views/static/app.css" with { type: "text" };
 import appJs from "../../views/static/app.js" with { type: "text" };
+import dropJs from "../../views/static/drop.js" with { type: "text" };
+import dropFilesJs from "../../views/static/drop-files.js" with { type: "text" };
 import iconSvg from "../../views/static/icon.svg" with { type: "text" };
+import sha256Js from "../../views/static/sha256.js" with { type: "text" };
+import startCss from "../../views/static/start.css" with { type: "text" };
+import zipJs from "../../views/static/zip.js" with { type: "text" };
 import { iconIco, iconPng } from "./icons.ts";
 import { securityHeaders } from "./respond.ts";
 
@@ -25,8 +30,13 @@ const asset = (body: string | Uint8Array<ArrayBuffer>, type: string): Asset => (
 const TEXT_JS = "text/javascript; charset=utf-8";
 
 const ASSETS: Record<string, Asset> = {
-  "app.css": asset(appCss, "text/css; charset=utf-8"),
+  // One stylesheet, written as one file per part of the dashboard.
+  "app.css": asset(`${appCss}\n${startCss}`, "text/css; charset=utf-8"),
   "app.js": asset(appJs, TEXT_JS),
+  "zip.js": asset(zipJs, TEXT_JS),
+  "sha256.js": asset(sha256Js, TEXT_JS),
+  "drop-files.js": asset(dropFilesJs, TEXT_JS),
+  "drop.js": asset(dropJs, TEXT_JS),
   "htmx.min.js": asset(htmx, TEXT_JS),
   "icon.svg": asset(iconSvg, "image/svg+xml"),
   "favicon.ico": asset(iconIco([16, 32, 48]), "image/x-icon"),
@@ -39,6 +49,8 @@ export const assetUrls: AssetUrls = {
   css: urlOf("app.css"),
   js: urlOf("app.js"),
   htmx: urlOf("htmx.min.js"),
+  // In the order they must run: each uses the ones before it.
+  dropJs: [urlOf("zip.js"), urlOf("sha256.js"), urlOf("drop-files.js"), urlOf("drop.js")],
   icon: urlOf("icon.svg"),
   ico: urlOf("favicon.ico"),
   appleTouchIcon: urlOf("apple-touch-icon.png"),

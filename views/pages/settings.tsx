@@ -43,11 +43,7 @@ export function SettingsPage(props: SettingsProps) {
           <SourceFields values={valuesFor(props, "general")} errors={errorsFor(props, "general")} />
         </SettingsForm>
         <SettingsForm {...props} id="build" title="Build and output">
-          <BuildFields
-            values={valuesFor(props, "build")}
-            errors={errorsFor(props, "build")}
-            collapsible={false}
-          />
+          <BuildFields values={valuesFor(props, "build")} errors={errorsFor(props, "build")} />
         </SettingsForm>
         <SettingsForm {...props} id="domains" title="Domains">
           <Field
