@@ -23,7 +23,9 @@ export const FRAMEWORK_PRESETS: FrameworkPreset[] = [
     name: "Plain static files",
     buildCommand: "",
     outputDirectory: "",
-    note: "No build: the repository's files are served as they are (public/ when the root has no index.html).",
+    note:
+      "Served as they are when the repository has no build script: its root, or public/ when the root has no " +
+      "index.html.",
   },
 ];
 
