@@ -3,6 +3,7 @@
 
 import type { Deployment, Project } from "../../src/store/store.ts";
 import { DeploymentRow } from "../components/deployment-row.tsx";
+import { type DropLimits, DropZone } from "../components/drop-zone.tsx";
 import { Field, FormError, type FormErrors, type FormValues, HxForm } from "../components/field.tsx";
 import { type Chrome, Csrf, Layout } from "../layout.tsx";
 import { ProjectHead } from "./project-head.tsx";
@@ -16,12 +17,14 @@ export interface ProjectProps {
   now: Date;
   values: FormValues;
   errors: FormErrors;
+  /** A project without a git repository deploys dropped files instead (null: it has one). */
+  dropLimits: DropLimits | null;
 }
 
 export function ProjectPage(props: ProjectProps) {
   const { chrome, project, productionUrl, deployments, nextCursor, now } = props;
   return (
-    <Layout chrome={chrome} title={project.name} nav="projects">
+    <Layout chrome={chrome} title={`${project.name} · Deployments`} nav="projects" drop={!project.gitUrl}>
       <ProjectHead project={project} productionUrl={productionUrl} tab="deployments" />
       <DeployForm {...props} />
       {project.previousProductionDeploymentId && (
@@ -67,15 +70,23 @@ export function ProjectPage(props: ProjectProps) {
   );
 }
 
-function DeployForm({ chrome, project, values, errors }: ProjectProps) {
+function DeployForm({ chrome, project, values, errors, dropLimits }: ProjectProps) {
   if (!project.gitUrl) {
     return (
       <div class="stack deploy-card" id="deploy-form">
         <p class="notice">
-          This project has no git repository yet.{" "}
-          <a href={`/projects/${project.id}/settings`}>Set one in settings</a> to deploy.
+          This project has no git repository yet: drop a new version of the site below, deploy it with{" "}
+          <code>minivercel deploy --prod</code>, or{" "}
+          <a href={`/projects/${project.id}/settings`}>set one in settings</a> to build from git.
         </p>
         <FormError errors={errors} />
+        {dropLimits && (
+          <DropZone
+            limits={dropLimits}
+            project={{ id: project.id, name: project.name }}
+            title="Drop a new version"
+          />
+        )}
       </div>
     );
   }

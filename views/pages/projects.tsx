@@ -3,6 +3,8 @@
 
 import type { Deployment, Project } from "../../src/store/store.ts";
 import { StatusBadge } from "../components/badge.tsx";
+import { DropZone } from "../components/drop-zone.tsx";
+import { CliCard, GitImportCard, type StartInfo } from "../components/start-cards.tsx";
 import { Time } from "../components/time.tsx";
 import { type Chrome, Layout } from "../layout.tsx";
 
@@ -16,24 +18,22 @@ export function ProjectsPage(props: {
   chrome: Chrome;
   projects: ProjectSummary[];
   nextCursor: string | null;
+  start: StartInfo;
 }) {
-  const { chrome, projects, nextCursor } = props;
+  const { chrome, projects, nextCursor, start } = props;
+  const empty = projects.length === 0 && !nextCursor;
   return (
-    <Layout chrome={chrome} title="Projects" nav="projects">
+    <Layout chrome={chrome} title="Projects" nav="projects" drop={empty}>
       <div class="page-head">
         <h1>Projects</h1>
-        <a class="button primary" href="/projects/new">
-          New project
-        </a>
-      </div>
-      {projects.length === 0 ? (
-        <section class="card empty-state">
-          <h2>No projects yet</h2>
-          <p class="muted">Create one from a git repository; every push can become a deployment.</p>
+        {!empty && (
           <a class="button primary" href="/projects/new">
-            Create your first project
+            New project
           </a>
-        </section>
+        )}
+      </div>
+      {empty ? (
+        <FirstDeploy start={start} />
       ) : (
         <ul class="project-grid">
           {projects.map((s) => (
@@ -49,6 +49,23 @@ export function ProjectsPage(props: {
         </p>
       )}
     </Layout>
+  );
+}
+
+/** No projects yet: the three ways to a first deployment, side by side. */
+function FirstDeploy({ start }: { start: StartInfo }) {
+  return (
+    <section class="first-deploy" aria-labelledby="first-title">
+      <div class="first-deploy-head">
+        <h2 id="first-title">No projects yet: deploy your first site</h2>
+        <p class="muted">Three ways in; each ends with a live URL.</p>
+      </div>
+      <div class="start-grid">
+        <GitImportCard />
+        <DropZone limits={start.limits} />
+        <CliCard serverUrl={start.serverUrl} />
+      </div>
+    </section>
   );
 }
 

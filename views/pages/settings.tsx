@@ -30,7 +30,7 @@ export interface SettingsProps {
 export function SettingsPage(props: SettingsProps) {
   const { chrome, project, productionUrl } = props;
   return (
-    <Layout chrome={chrome} title={`${project.name} settings`} nav="projects">
+    <Layout chrome={chrome} title={`${project.name} · Settings`} nav="projects">
       <ProjectHead project={project} productionUrl={productionUrl} tab="settings" />
       <div class="settings">
         <SettingsForm {...props} id="general" title="General">
@@ -43,11 +43,7 @@ export function SettingsPage(props: SettingsProps) {
           <SourceFields values={valuesFor(props, "general")} errors={errorsFor(props, "general")} />
         </SettingsForm>
         <SettingsForm {...props} id="build" title="Build and output">
-          <BuildFields
-            values={valuesFor(props, "build")}
-            errors={errorsFor(props, "build")}
-            collapsible={false}
-          />
+          <BuildFields values={valuesFor(props, "build")} errors={errorsFor(props, "build")} />
         </SettingsForm>
         <SettingsForm {...props} id="domains" title="Domains">
           <Field
