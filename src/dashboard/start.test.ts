@@ -33,7 +33,8 @@ describe("the empty projects page", () => {
     expect(page.text).toContain("minivercel login http://dash.example:9000\nminivercel deploy --prod");
     for (const src of assetUrls.dropJs) expect(page.text).toContain(`<script src="${src}" defer>`);
 
-    // Behind a TLS-terminating proxy the command names https.
+    // Behind a TLS-terminating proxy the command names https (and the browser holds the __Host- cookie).
+    v.cookies.set("__Host-mv_session", v.cookies.get("mv_session") ?? "");
     const proxied = await v.get("/", { "x-forwarded-proto": "https" });
     expect(proxied.text).toContain("minivercel login https://dash.example:9000");
 
