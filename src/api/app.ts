@@ -31,6 +31,7 @@ export type ApiDeps = Pick<
   | "buildTokens"
   | "gc"
   | "log"
+  | "metrics"
 >;
 
 /** CORS for FRONTEND_URL only: the seed's separately hosted frontend calling the API with a bearer token. */

@@ -18,7 +18,9 @@ export function deploymentRoutes({
   live,
   bus,
   auth,
-}: Pick<Deps, "config" | "store" | "logs" | "live" | "bus" | "auth">) {
+  metrics,
+}: Pick<Deps, "config" | "store" | "logs" | "live" | "bus" | "auth" | "metrics">) {
+  const state = { store, live, bus, metrics };
   const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody };
 
   async function ownDeployment(userId: string, id: string) {
@@ -32,7 +34,7 @@ export function deploymentRoutes({
     .post(
       "/deploy",
       async ({ user, body, set }) => {
-        const deployment = await queueDeployment(store, user.id, body);
+        const deployment = await queueDeployment(state, user.id, body);
         const project = await getProject(store, user.id, deployment.projectId);
         set.status = 201;
         return deploymentView(deployment, project, config);
@@ -76,9 +78,8 @@ export function deploymentRoutes({
     .post(
       "/deployments/:id/cancel",
       async ({ user, params }) => {
-        const canceled = await cancelDeployment(store, user.id, params.id);
+        const canceled = await cancelDeployment(state, user.id, params.id);
         const project = await getProject(store, user.id, canceled.projectId);
-        live.publish(canceled.id, { kind: "status", deployment: canceled });
         return deploymentView(canceled, project, config);
       },
       {

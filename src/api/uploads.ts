@@ -42,7 +42,7 @@ export const FileSetDeploy = t.Object(
 );
 
 export function uploadRoutes(
-  deps: Pick<Deps, "config" | "store" | "artifacts" | "bus" | "live" | "logs" | "auth">,
+  deps: Pick<Deps, "config" | "store" | "artifacts" | "bus" | "live" | "logs" | "auth" | "metrics">,
 ) {
   const { config, artifacts, auth } = deps;
   const maxUploadBytes = config.limits.maxUploadMb * 1024 * 1024;

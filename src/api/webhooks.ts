@@ -55,7 +55,9 @@ async function readBody(request: Request, limit: number): Promise<Uint8Array> {
 }
 
 /** POST /api/hooks/:projectId/:provider: public; the signature (or GitLab's token) is the authentication. */
-export function webhookRoutes(deps: Pick<Deps, "store" | "sealer" | "artifacts" | "bus">) {
+export function webhookRoutes(
+  deps: Pick<Deps, "store" | "sealer" | "artifacts" | "bus" | "live" | "metrics">,
+) {
   return new Elysia({ tags: ["webhooks"] }).post(
     "/hooks/:projectId/:provider",
     async ({ params, request, set }) => {

@@ -149,7 +149,7 @@ for (const [kind, open] of Object.entries(STORES)) {
 
     test("a canceled build is left alone and nothing is queued for it", async () => {
       const d = await claimedBuild();
-      await cancelDeployment(deps.store, userId, d.id);
+      await cancelDeployment(deps, userId, d.id);
       const { ended, rebuild } = await endInterrupted(deps, d, WHY);
       expect({ ended, rebuild }).toEqual({ ended: null, rebuild: null });
       const after = await rows(d.projectId);

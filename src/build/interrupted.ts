@@ -4,11 +4,11 @@
 
 import type { BuildConfig } from "../config.ts";
 import { sourceManifestId } from "../deploy/prebuilt.ts";
+import { changeStatus, type StateDeps } from "../deploy/state.ts";
 import type { Artifacts } from "../store/artifacts.ts";
-import type { Deployment, Store } from "../store/store.ts";
+import type { Deployment } from "../store/store.ts";
 
-export type InterruptDeps = {
-  store: Store;
+export type InterruptDeps = StateDeps & {
   artifacts: Pick<Artifacts, "getManifest" | "putManifest">;
   config: { build: Pick<BuildConfig, "timeoutSeconds"> };
 };
@@ -98,12 +98,12 @@ export async function endInterrupted(
   const skip = d.claimedBy === null ? "" : await notRebuilt(deps, d);
   if (skip !== null) {
     const reason = skip === "" ? why : `${why}; not rebuilt: ${skip}`;
-    return { ended: await store.deployments.transition(d.id, "FAIL", reason), rebuild: null };
+    return { ended: await changeStatus(deps, d.id, "FAIL", reason), rebuild: null };
   }
   // The rebuild is named before it exists so that the compare-and-set FAIL can name it: only the caller whose
   // transition applied goes on to create it.
   const id = crypto.randomUUID();
-  const ended = await store.deployments.transition(d.id, "FAIL", `${why}${REBUILT_AS}${id}`);
+  const ended = await changeStatus(deps, d.id, "FAIL", `${why}${REBUILT_AS}${id}`);
   if (!ended) return { ended: null, rebuild: null };
   // NOT_STARTED until its uploaded source (if any) is in place: no launcher may claim it before.
   const created = await store.deployments.create({
@@ -117,5 +117,5 @@ export async function endInterrupted(
   });
   const source = await deps.artifacts.getManifest(sourceManifestId(d.id));
   if (source) await deps.artifacts.putManifest({ ...source, deploymentId: sourceManifestId(created.id) });
-  return { ended, rebuild: await store.deployments.transition(created.id, "QUEUED", null) };
+  return { ended, rebuild: await changeStatus(deps, created.id, "QUEUED", null) };
 }

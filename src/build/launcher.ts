@@ -4,13 +4,15 @@ import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { BuildJob } from "../../builder/job.ts";
 import type { Bus } from "../bus/bus.ts";
+import type { Live } from "../bus/live.ts";
 import type { BuildConfig, Config } from "../config.ts";
 import { buildEnv, type Sealer } from "../deploy/env.ts";
 import { sourceManifestId } from "../deploy/prebuilt.ts";
+import { announceStatus } from "../deploy/state.ts";
 import { isTerminal } from "../deploy/status.ts";
 import { pushRepoUrl } from "../git/repos.ts";
 import type { Logger } from "../observe/log.ts";
-import { type Metrics, recordBuild } from "../observe/metrics.ts";
+import type { Metrics } from "../observe/metrics.ts";
 import type { Artifacts, ArtifactsConfig } from "../store/artifacts.ts";
 import type { Deployment, Project, Store } from "../store/store.ts";
 import { endInterrupted } from "./interrupted.ts";
@@ -35,8 +37,9 @@ export interface LauncherDeps {
   /** Poll interval for new work; a deploy in this process also wakes the launcher at once. */
   pollMs?: number;
   log: Logger;
-  /** Builds this launcher ends itself (interrupted, lost) are counted here, as the worker counts the rest. */
+  /** Status changes of the builds this launcher claims or ends itself go through src/deploy/state.ts. */
   metrics: Metrics;
+  live: Live;
 }
 
 export interface Launcher {
@@ -190,6 +193,8 @@ export function startLauncher(deps: LauncherDeps): Launcher {
           config.build.maxPerUser,
         );
         if (!next) break;
+        // The claim moved it QUEUED -> IN_PROGRESS inside the store's own transaction: watchers hear of it now.
+        await announceStatus(deps, next.deployment);
         await launch(next.deployment, next.project);
       }
     } catch (error) {
@@ -242,10 +247,7 @@ export function startLauncher(deps: LauncherDeps): Launcher {
   /** Ends a build nobody is running any more, and queues it again (see src/build/interrupted.ts). */
   const requeue = async (d: Deployment, why: string) => {
     const result = await endInterrupted(deps, d, why);
-    if (result.ended) {
-      log.warn(`launcher: ${result.ended.statusReason ?? why}`, { deploymentId: d.id });
-      recordBuild(deps.metrics, result.ended);
-    }
+    if (result.ended) log.warn(`launcher: ${result.ended.statusReason ?? why}`, { deploymentId: d.id });
     if (result.rebuild) wake();
     return result;
   };

@@ -58,7 +58,7 @@ async function deployed(gitUrl: string, settings: Settings) {
     gitUrl,
     ...settings,
   });
-  const d = await queueDeployment(deps.store, userId, { projectId: project.id });
+  const d = await queueDeployment(deps, userId, { projectId: project.id });
   return waitEnded(d.id);
 }
 

@@ -160,7 +160,7 @@ test("racing reapers queue one rebuild; a third loss in a row, a timed-out and a
   const timedOut = await lostBuild(slow.id, 600_000);
   await store.deployments.heartbeat(timedOut.id, new Date(Date.now() - 20_000).toISOString());
   const canceled = await lostBuild((await project("canceled")).id);
-  await cancelDeployment(store, user.id, canceled.id);
+  await cancelDeployment(setup, user.id, canceled.id);
 
   await worker();
   await worker();

@@ -24,7 +24,7 @@ async function queued() {
     name: "Deployed",
     gitUrl: "https://example.com/site.git",
   });
-  const deployment = await queueDeployment(deps.store, user.id, { projectId: project.id });
+  const deployment = await queueDeployment(deps, user.id, { projectId: project.id });
   return { v, user, project, deployment, path: `/deployments/${deployment.id}` };
 }
 

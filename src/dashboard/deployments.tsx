@@ -25,7 +25,9 @@ export function deploymentRoutes({
   logs,
   live,
   bus,
-}: Pick<Deps, "config" | "store" | "logs" | "live" | "bus">) {
+  metrics,
+}: Pick<Deps, "config" | "store" | "logs" | "live" | "bus" | "metrics">) {
+  const state = { store, live, bus, metrics };
   const own = async (user: User, id: string) => {
     const deployment = await store.deployments.get(user.id, id);
     if (!deployment) throw notFound("deployment");
@@ -129,8 +131,7 @@ export function deploymentRoutes({
       ({ user, csrf, params, request }) =>
         act(user, csrf, params.id, request, async () => {
           // The same function (and live notification) as the API's POST /api/deployments/:id/cancel.
-          const canceled = await cancelDeployment(store, user.id, params.id);
-          live.publish(canceled.id, { kind: "status", deployment: canceled });
+          const canceled = await cancelDeployment(state, user.id, params.id);
           return `/deployments/${canceled.id}`;
         }),
       { params: Id },
@@ -140,7 +141,7 @@ export function deploymentRoutes({
       ({ user, csrf, params, request }) =>
         act(user, csrf, params.id, request, async () => {
           const d = await own(user, params.id);
-          const next = await queueDeployment(store, user.id, {
+          const next = await queueDeployment(state, user.id, {
             projectId: d.projectId,
             branch: d.branch ?? undefined,
             commitSha: d.commitSha ?? undefined,

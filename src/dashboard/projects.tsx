@@ -40,7 +40,14 @@ const ProjectForm = t.Object({
 const Id = t.Object({ id: t.String({ maxLength: 64 }) });
 const Cursor = t.Object({ cursor: Text(500) });
 
-export function projectRoutes({ config, store, bus }: Pick<Deps, "config" | "store" | "bus">) {
+export function projectRoutes({
+  config,
+  store,
+  bus,
+  live,
+  metrics,
+}: Pick<Deps, "config" | "store" | "bus" | "live" | "metrics">) {
+  const state = { store, live, bus, metrics };
   const projectPage = async (
     request: Request,
     user: User,
@@ -133,7 +140,7 @@ export function projectRoutes({ config, store, bus }: Pick<Deps, "config" | "sto
           const project = await createProject(store, config, user.id, settings);
           if (!project.gitUrl) return redirect(request, `/projects/${project.id}`);
           // The first build starts at once: the user lands on its live log.
-          const deployment = await queueDeployment(store, user.id, { projectId: project.id });
+          const deployment = await queueDeployment(state, user.id, { projectId: project.id });
           return redirect(request, `/deployments/${deployment.id}`);
         } catch (error) {
           const errors = formErrors(error, SETTING_LABELS);
@@ -157,7 +164,7 @@ export function projectRoutes({ config, store, bus }: Pick<Deps, "config" | "sto
       async ({ user, csrf, params, body, request }) => {
         const branch = body.branch?.trim() || undefined;
         try {
-          const deployment = await queueDeployment(store, user.id, { projectId: params.id, branch });
+          const deployment = await queueDeployment(state, user.id, { projectId: params.id, branch });
           return redirect(request, `/deployments/${deployment.id}`);
         } catch (error) {
           const errors = formErrors(error, { branch: "Branch" });

@@ -4,12 +4,11 @@ import { type BuildEvent, parseBuildEvent } from "../../schema/events.ts";
 import type { Bus, Subscription } from "../bus/bus.ts";
 import type { Live } from "../bus/live.ts";
 import type { Logger } from "../observe/log.ts";
-import { type Metrics, recordBuild } from "../observe/metrics.ts";
+import type { Metrics } from "../observe/metrics.ts";
 import type { Artifacts } from "../store/artifacts.ts";
 import type { Logs } from "../store/logs.ts";
 import type { Deployment, Store } from "../store/store.ts";
-import { announceRoutes } from "./announce.ts";
-import { isTerminal } from "./status.ts";
+import { changeStatus } from "./state.ts";
 
 export interface ApplyDeps {
   bus: Bus;
@@ -24,6 +23,7 @@ export interface ApplyDeps {
 /** Why an event was refused; recorded so forged or broken builders are visible to the operator. */
 export type Rejection = { reason: string; value: unknown };
 
+/** A builder's status event, through the one owner of status changes (state.ts): duplicates change nothing. */
 async function applyStatus(
   deps: ApplyDeps,
   event: Extract<BuildEvent, { type: "status" }>,
@@ -34,20 +34,20 @@ async function applyStatus(
     case "READY": {
       // The builder's word is not enough: READY needs every file and the manifest actually stored.
       const manifest = await artifacts.getManifest(event.deploymentId);
-      if (!manifest) {
-        return store.deployments.transition(
+      if (!manifest)
+        return changeStatus(
+          deps,
           event.deploymentId,
           "FAIL",
           "build reported success but its files were not stored",
         );
-      }
-      return store.deployments.markReady(event.deploymentId);
+      return changeStatus(deps, event.deploymentId, "READY", null);
     }
     case "IN_PROGRESS":
-      return store.deployments.transition(event.deploymentId, "IN_PROGRESS", null);
+      return changeStatus(deps, event.deploymentId, "IN_PROGRESS", null);
     case "FAIL":
     case "CANCELED":
-      return store.deployments.transition(event.deploymentId, event.status, event.reason ?? null);
+      return changeStatus(deps, event.deploymentId, event.status, event.reason ?? null);
   }
 }
 
@@ -107,16 +107,9 @@ export async function applyBuildEvents(
         if (lastHeartbeat.get(event.deploymentId) === event)
           await deps.store.deployments.heartbeat(event.deploymentId, event.at);
         break;
-      case "status": {
-        const changed = await applyStatus(deps, event);
-        if (!changed) break;
-        // Counted only by the call whose transition applied: a duplicate or late event returned null above.
-        if (isTerminal(changed.status)) recordBuild(deps.metrics, changed);
-        deps.live.publish(changed.id, { kind: "status", deployment: changed });
-        // A new READY deployment is a new immutable URL, maybe a new preview or production: proxies reload.
-        if (changed.status === "READY") await announceRoutes(deps.bus, changed.projectId);
+      case "status":
+        await applyStatus(deps, event);
         break;
-      }
     }
   }
 }

@@ -1,9 +1,10 @@
 // Starting a deployment: validate the request, then record it QUEUED (the durable queue is the row itself).
 
 import { badRequest, conflict, invalid, notFound } from "../errors.ts";
-import type { Deployment, Store } from "../store/store.ts";
+import type { Deployment } from "../store/store.ts";
 import { getProject } from "./projects.ts";
 import { branchProblem, commitProblem } from "./settings.ts";
+import { changeStatus, type StateDeps, supersedeOlder } from "./state.ts";
 
 export interface DeployInput {
   projectId: string;
@@ -11,7 +12,12 @@ export interface DeployInput {
   commitSha?: string | undefined;
 }
 
-export async function queueDeployment(store: Store, userId: string, input: DeployInput): Promise<Deployment> {
+export async function queueDeployment(
+  deps: StateDeps,
+  userId: string,
+  input: DeployInput,
+): Promise<Deployment> {
+  const { store } = deps;
   const project = await getProject(store, userId, input.projectId);
   if (!project.gitUrl)
     throw badRequest("project has no git URL to build from; set gitUrl first", "projectId");
@@ -31,15 +37,15 @@ export async function queueDeployment(store: Store, userId: string, input: Deplo
     commitSha: input.commitSha ?? null,
   });
   // A newer push wins over one still waiting for the same branch (building ones finish).
-  await store.deployments.supersede(deployment);
+  await supersedeOlder(deps, deployment);
   return deployment;
 }
 
 /** Cancels a deployment that has not finished; the worker running it notices and stops the build. */
-export async function cancelDeployment(store: Store, userId: string, id: string): Promise<Deployment> {
-  const deployment = await store.deployments.get(userId, id);
+export async function cancelDeployment(deps: StateDeps, userId: string, id: string): Promise<Deployment> {
+  const deployment = await deps.store.deployments.get(userId, id);
   if (!deployment) throw notFound("deployment");
-  const canceled = await store.deployments.transition(id, "CANCELED", "canceled by user");
+  const canceled = await changeStatus(deps, id, "CANCELED", "canceled by user");
   if (!canceled) throw conflict(`deployment already finished (${deployment.status})`);
   return canceled;
 }

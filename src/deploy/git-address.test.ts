@@ -121,7 +121,7 @@ describe("a git URL at a loopback listener", () => {
       },
       100,
     );
-    const queued = await queueDeployment(deps.store, user.id, { projectId: project.id });
+    const queued = await queueDeployment(deps, user.id, { projectId: project.id });
     let d = await deps.store.deployments.find(queued.id);
     for (let i = 0; i < 300 && d && !["READY", "FAIL"].includes(d.status); i++) {
       await Bun.sleep(100);

@@ -2,8 +2,6 @@
 // tree is stored as a manifest of its own and queued for the builder, which builds it instead of cloning.
 
 import { formatBytes } from "../build/upload.ts";
-import type { Bus } from "../bus/bus.ts";
-import type { Live } from "../bus/live.ts";
 import { AppError, conflict, invalid } from "../errors.ts";
 import { checkSiteConfig, MAX_CONFIG_BYTES, siteConfigRefusal } from "../serve/site-config.ts";
 import {
@@ -17,9 +15,9 @@ import {
 } from "../store/artifacts.ts";
 import type { Logs } from "../store/logs.ts";
 import type { Deployment, DeploymentTarget, Project, Store } from "../store/store.ts";
-import { announceRoutes } from "./announce.ts";
 import { getProject } from "./projects.ts";
 import { branchProblem } from "./settings.ts";
+import { changeStatus, type StateDeps, supersedeOlder } from "./state.ts";
 
 const MB = 1024 * 1024;
 
@@ -44,7 +42,7 @@ export interface FileSetDeployInput {
   branch?: string | undefined;
 }
 
-export type UploadDeps = { store: Store; artifacts: Artifacts; bus: Bus; live: Live; logs: Logs };
+export type UploadDeps = StateDeps & { artifacts: Artifacts; logs: Logs };
 
 /** System lines opening the deployment's log, so its history says where its files came from. */
 async function note(deps: UploadDeps, deploymentId: string, texts: string[]): Promise<void> {
@@ -148,8 +146,7 @@ async function prepare(store: Store, userId: string, input: FileSetDeployInput) 
 async function failWith(deps: UploadDeps, deployment: Deployment, error: unknown): Promise<never> {
   const reason =
     error instanceof AppError ? error.message : "the files could not be stored (see the server log)";
-  const failed = await deps.store.deployments.transition(deployment.id, "FAIL", reason);
-  if (failed) deps.live.publish(failed.id, { kind: "status", deployment: failed });
+  await changeStatus(deps, deployment.id, "FAIL", reason);
   if (error instanceof AppError && error.code === "bad_request") throw conflict(reason, "files");
   throw error;
 }
@@ -164,7 +161,7 @@ export async function deployFileSet(
   userId: string,
   input: FileSetDeployInput,
 ): Promise<{ deployment: Deployment; project: Project }> {
-  const { store, artifacts, bus, live } = deps;
+  const { store, artifacts } = deps;
   const { project, target, branch } = await prepare(store, userId, input);
   const files = checkFileSet(input.files);
   await requireStored(artifacts, files);
@@ -199,12 +196,8 @@ export async function deployFileSet(
   } catch (error) {
     return failWith(deps, created, error);
   }
-  const running = await store.deployments.transition(created.id, "IN_PROGRESS", null);
-  const ready = running ? await store.deployments.markReady(created.id) : null;
-  if (ready) {
-    live.publish(ready.id, { kind: "status", deployment: ready });
-    await announceRoutes(bus, project.id);
-  }
+  const running = await changeStatus(deps, created.id, "IN_PROGRESS", null);
+  const ready = running ? await changeStatus(deps, created.id, "READY", null) : null;
   const current = ready ?? (await store.deployments.find(created.id)) ?? created;
   if (current.status === "FAIL" || current.status === "CANCELED") await artifacts.deleteManifest(created.id);
   return { deployment: current, project: (await store.projects.find(project.id)) ?? project };
@@ -219,7 +212,7 @@ export async function queueSourceBuild(
   userId: string,
   input: FileSetDeployInput,
 ): Promise<{ deployment: Deployment; project: Project }> {
-  const { store, artifacts, live } = deps;
+  const { store, artifacts } = deps;
   const { project, target, branch } = await prepare(store, userId, input);
   const files = checkFileSet(input.files);
   await requireStored(artifacts, files);
@@ -242,11 +235,8 @@ export async function queueSourceBuild(
   } catch (error) {
     return failWith(deps, created, error);
   }
-  const queued = await store.deployments.transition(created.id, "QUEUED", null);
-  if (queued) {
-    live.publish(queued.id, { kind: "status", deployment: queued });
-    // A newer upload of the same branch wins over one still waiting, as with git pushes.
-    await store.deployments.supersede(queued);
-  }
+  const queued = await changeStatus(deps, created.id, "QUEUED", null);
+  // A newer upload of the same branch wins over one still waiting, as with git pushes.
+  if (queued) await supersedeOlder(deps, queued);
   return { deployment: queued ?? created, project };
 }

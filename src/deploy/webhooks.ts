@@ -8,6 +8,7 @@ import { announceRoutes } from "./announce.ts";
 import { queueDeployment } from "./deploy.ts";
 import type { Sealer } from "./env.ts";
 import { getProject } from "./projects.ts";
+import { changeStatus } from "./state.ts";
 import { deliveryOf, type GitEvent, gitEventOf, type Provider, verifyDelivery } from "./webhook-events.ts";
 
 /** Providers cap their payloads well below this; a larger body is refused unread beyond it. */
@@ -31,7 +32,7 @@ export type WebhookResult =
   | { status: 200; body: { ok: true; ignored?: string; duplicate?: true } }
   | { status: 202; body: { ok: true; deploymentIds: string[]; expiredDeploymentIds: string[] } };
 
-type HookDeps = Pick<Deps, "store" | "sealer" | "artifacts" | "bus">;
+type HookDeps = Pick<Deps, "store" | "sealer" | "artifacts" | "bus" | "live" | "metrics">;
 
 /**
  * Handles one delivery: verifies it against the project's secret before reading it, ignores a delivery whose id or
@@ -82,7 +83,7 @@ async function act(
   event: Extract<GitEvent, { kind: "deploy" | "close" }>,
 ): Promise<WebhookResult> {
   if (event.kind === "deploy") {
-    const deployment = await queueDeployment(deps.store, project.userId, {
+    const deployment = await queueDeployment(deps, project.userId, {
       projectId: project.id,
       branch: event.branch,
       commitSha: event.commitSha.toLowerCase(),
@@ -97,11 +98,8 @@ async function act(
 }
 
 /** A closed pull request's branch: its waiting builds are canceled, its previews expired and no longer served. */
-async function retireBranch(
-  { store, artifacts, bus }: HookDeps,
-  project: Project,
-  branch: string,
-): Promise<string[]> {
+async function retireBranch(deps: HookDeps, project: Project, branch: string): Promise<string[]> {
+  const { store, artifacts, bus } = deps;
   const ofBranch: Deployment[] = [];
   let cursor: string | null = null;
   do {
@@ -117,7 +115,7 @@ async function retireBranch(
   const expired: string[] = [];
   for (const d of ofBranch) {
     if (d.status === "QUEUED" || d.status === "IN_PROGRESS") {
-      await store.deployments.transition(d.id, "CANCELED", "pull request closed");
+      await changeStatus(deps, d.id, "CANCELED", "pull request closed");
     }
     // expire() refuses a deployment someone promoted to production meanwhile: that one keeps serving.
     if (d.expiredAt === null && (await store.deployments.expire(d.id))) {

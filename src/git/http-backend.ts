@@ -10,7 +10,7 @@ import type { Project, Store, User } from "../store/store.ts";
 import { deployPush, parseRefUpdates } from "./push.ts";
 import { ensurePushRepo, gitEnv, gitRoot, PUSH_DIR_ENV } from "./repos.ts";
 
-type GitDeps = Pick<Deps, "store" | "config" | "log">;
+type GitDeps = Pick<Deps, "store" | "config" | "log" | "live" | "bus" | "metrics">;
 
 /** The smart-protocol endpoints; the dumb protocol's file paths are not served. */
 const ROUTE = /^\/git\/([a-z0-9-]{1,63})\.git\/(info\/refs|git-upload-pack|git-receive-pack)$/;
@@ -139,7 +139,7 @@ function answerHook(
     let lines: string[];
     try {
       lines = await deployPush(
-        deps.store,
+        deps,
         deps.config,
         user.id,
         project,

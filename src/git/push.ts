@@ -3,9 +3,10 @@
 import type { Config } from "../config.ts";
 import { queueDeployment } from "../deploy/deploy.ts";
 import { branchProblem } from "../deploy/settings.ts";
+import type { StateDeps } from "../deploy/state.ts";
 import { AppError } from "../errors.ts";
 import { deploymentUrl } from "../serve/urls.ts";
-import type { Project, Store } from "../store/store.ts";
+import type { Project } from "../store/store.ts";
 import { pushRepoUrl } from "./repos.ts";
 
 const ZERO = /^0{40}$/;
@@ -34,7 +35,7 @@ export function parseRefUpdates(text: string): RefUpdate[] {
  * its push remote as one; a project that builds from another repository is left alone.
  */
 export async function deployPush(
-  store: Store,
+  state: StateDeps,
   config: Pick<Config, "dataDir" | "sitesDomain" | "proxyPort">,
   userId: string,
   project: Project,
@@ -46,7 +47,7 @@ export async function deployPush(
   let current = project;
   if (current.gitUrl === null) {
     // Not through normalizeSettings: the user may not set file:// URLs, but this one the platform owns.
-    current = (await store.projects.update(userId, project.id, { gitUrl: remote })) ?? project;
+    current = (await state.store.projects.update(userId, project.id, { gitUrl: remote })) ?? project;
   }
   if (current.gitUrl !== remote) {
     return [
@@ -62,7 +63,7 @@ export async function deployPush(
       continue;
     }
     try {
-      const d = await queueDeployment(store, userId, {
+      const d = await queueDeployment(state, userId, {
         projectId: project.id,
         branch,
         commitSha: update.newSha,

@@ -4,8 +4,8 @@
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { uploadOutput } from "../build/upload.ts";
-import { announceRoutes } from "../deploy/announce.ts";
 import { createProject } from "../deploy/projects.ts";
+import { changeStatus } from "../deploy/state.ts";
 import type { Deps } from "../deps.ts";
 import type { Manifest } from "../store/artifacts.ts";
 import type { Deployment, Project, ProjectSettings } from "../store/store.ts";
@@ -52,13 +52,12 @@ export async function deploySite(
     branch: options.branch ?? (target === "production" ? project.productionBranch : "preview"),
     commitSha: null,
   });
-  const running = await deps.store.deployments.transition(created.id, "IN_PROGRESS", null);
+  const running = await changeStatus(deps, created.id, "IN_PROGRESS", null);
   if (!running) throw new Error("could not start the deployment");
   await uploadOutput(deps.artifacts, created.id, root, { log: () => {} });
   if (options.notReady) return running;
-  const ready = await deps.store.deployments.markReady(created.id);
+  const ready = await changeStatus(deps, created.id, "READY", null);
   if (!ready) throw new Error("could not mark the deployment READY");
-  await announceRoutes(deps.bus, project.id);
   return ready;
 }
 
@@ -79,7 +78,7 @@ export async function deployUnchecked(
     branch: project.productionBranch,
     commitSha: null,
   });
-  await deps.store.deployments.transition(created.id, "IN_PROGRESS", null);
+  await changeStatus(deps, created.id, "IN_PROGRESS", null);
   const manifest: Manifest = {
     version: 1,
     deploymentId: created.id,
@@ -93,9 +92,8 @@ export async function deployUnchecked(
     manifest.files[path] = { hash, size: bytes.byteLength, type: Bun.file(path).type };
   }
   await deps.artifacts.putManifest(manifest);
-  const ready = await deps.store.deployments.markReady(created.id);
+  const ready = await changeStatus(deps, created.id, "READY", null);
   if (!ready) throw new Error("could not mark the deployment READY");
-  await announceRoutes(deps.bus, project.id);
   return ready;
 }
 

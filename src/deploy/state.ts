@@ -1,0 +1,51 @@
+// One owner per state change: every change of a deployment's status goes through changeStatus, which does the
+// compare-and-set in the store (only forward: src/deploy/status.ts), tells this process's live watchers,
+// announces the project's routes when what is served may have changed, and counts the ended ones. A caller
+// cannot forget a step; the store's own transition methods are called from nowhere else (state.test.ts checks).
+
+import type { Bus } from "../bus/bus.ts";
+import type { Live } from "../bus/live.ts";
+import { type Metrics, recordBuild } from "../observe/metrics.ts";
+import type { Deployment, Store } from "../store/store.ts";
+import { announceRoutes } from "./announce.ts";
+import { type DeploymentStatus, isTerminal } from "./status.ts";
+
+export type StateDeps = { store: Store; live: Live; bus: Bus; metrics: Metrics };
+
+/**
+ * Moves deployment `id` to `to` if its current status allows it; null when it does not (already there, ended,
+ * or never existed): then nothing else happens, so applying the same change twice is harmless. READY also makes
+ * a production deployment the project's production deployment, in the same update.
+ */
+export async function changeStatus(
+  deps: StateDeps,
+  id: string,
+  to: DeploymentStatus,
+  reason: string | null,
+): Promise<Deployment | null> {
+  const changed =
+    to === "READY"
+      ? await deps.store.deployments.markReady(id)
+      : await deps.store.deployments.transition(id, to, reason);
+  if (changed) await announceStatus(deps, changed);
+  return changed;
+}
+
+/**
+ * What follows a status change: for changeStatus, and for the changes the store makes inside a larger atomic
+ * step (a launcher's claim, superseded waiting deployments).
+ */
+export async function announceStatus(deps: StateDeps, changed: Deployment): Promise<void> {
+  if (isTerminal(changed.status)) recordBuild(deps.metrics, changed);
+  deps.live.publish(changed.id, { kind: "status", deployment: changed });
+  // A new READY deployment is a new immutable URL, maybe a new preview or production: proxies reload.
+  if (changed.status === "READY") await announceRoutes(deps.bus, changed.projectId);
+}
+
+/** Cancels the waiting deployments of `newer`'s branch that it makes pointless (a newer push wins). */
+export async function supersedeOlder(deps: StateDeps, newer: Deployment): Promise<void> {
+  for (const id of await deps.store.deployments.supersede(newer)) {
+    const canceled = await deps.store.deployments.find(id);
+    if (canceled) await announceStatus(deps, canceled);
+  }
+}
