@@ -3,7 +3,7 @@
 import { createApi } from "./api/app.ts";
 import { MAX_UPLOAD_BODY } from "./api/body-limit.ts";
 import { type Launcher, startLauncher } from "./build/launcher.ts";
-import { sandboxProblem } from "./build/sandbox.ts";
+import { describeProblem, sandboxProblem } from "./build/sandbox.ts";
 import type { Subscription } from "./bus/bus.ts";
 import type { DashboardDeps, DashboardOptions } from "./dashboard/app.ts";
 import { startEventWorkers, startLiveFeed } from "./deploy/apply-events.ts";
@@ -59,8 +59,8 @@ async function startWorker(
   if (config.build.sandbox === "none") {
     deps.log.warn("BUILD_SANDBOX=none: builds run without isolation; use only for code you trust.");
   } else {
-    const problem = sandboxProblem();
-    if (problem) deps.log.warn(`builds will fail until the sandbox works: ${problem}`);
+    const problem = sandboxProblem(config.build.sandboxPath ?? undefined);
+    if (problem) deps.log.warn(`builds will fail until the sandbox works: ${describeProblem(problem)}`);
   }
   const events = await startEventWorkers(deps);
   const launcher = startLauncher({ ...deps, pollMs: 250 });

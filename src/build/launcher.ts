@@ -144,6 +144,7 @@ export function startLauncher(deps: LauncherDeps): Launcher {
       allowLocalGit: config.allowLocalGit || project.gitUrl === pushRepoUrl(config.dataDir, project.id),
       allowPrivateGit: config.allowPrivateGit,
       sandbox: config.build.sandbox,
+      ...(config.build.sandboxPath !== null && { sandboxPath: config.build.sandboxPath }),
       limits: { memoryMb: config.build.memoryMb, pids: config.build.pids, timeoutMs: timeoutSeconds * 1000 },
       workDir: join(config.dataDir, "builds", deployment.id),
       cacheDir,
