@@ -107,6 +107,13 @@ async function serve(flags: ServeFlags): Promise<number> {
   if (running.urls.https) say(`  sites (https):     ${running.urls.https}`);
   if (running.urls.metrics) say(`  metrics:           ${running.urls.metrics}`);
   if (config.store.kind === "sqlite") say(`  data:              ${config.dataDir}`);
+  // Whether the first deploy can build, before anyone tries: the same answer as /api/health's `builds`.
+  const { buildsStatus } = await import("./build/readiness.ts");
+  const builds = buildsStatus(config, deps.runner);
+  if (builds.ready === false) {
+    say(`  builds:            CANNOT RUN: ${builds.problem}`);
+    say(`  fix:               ${builds.fix}`);
+  } else if (builds.ready) say(`  builds:            ${builds.message}`);
   if (running.urls.api) say("  first account:     minivercel user create you@example.com --password-stdin");
   // The same facts as one JSON line for log collectors.
   if (config.log.format === "json")

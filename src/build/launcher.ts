@@ -15,6 +15,7 @@ import type { Artifacts, ArtifactsConfig } from "../store/artifacts.ts";
 import type { Deployment, Project, Store } from "../store/store.ts";
 import { endInterrupted } from "./interrupted.ts";
 import type { Runner, RunningBuild } from "./runner.ts";
+import { describeProblem } from "./sandbox.ts";
 
 /** How long a build's events wait for an unreachable bus before the build is given up (see publishPatiently). */
 const PUBLISH_PATIENCE_MS = 10 * 60_000;
@@ -159,6 +160,21 @@ export function startLauncher(deps: LauncherDeps): Launcher {
     } catch (error) {
       log.error("launcher: could not prepare a build", { deploymentId: deployment.id, error });
       return fail(deployment, "could not prepare the build (see the server log)");
+    }
+    // A build that cannot run here fails at once, saying why and what to run, rather than in a builder.
+    const problem = runner.problem(job);
+    if (problem) {
+      const reason = `builds cannot run on this server: ${describeProblem(problem)}`;
+      log.warn(`launcher: ${reason}`, { deploymentId: deployment.id });
+      await publishPatiently(deployment.id, {
+        type: "log",
+        deploymentId: deployment.id,
+        seq: 1,
+        stream: "system",
+        text: `Error: ${reason}`,
+        at: new Date().toISOString(),
+      });
+      return fail(deployment, reason);
     }
     const build = runner.start(job, publish(deployment.id));
     running.set(deployment.id, build);
