@@ -1,5 +1,5 @@
 // A server on a host without the sandbox's programs (BUILD_SANDBOX_PATH without bwrap and slirp4netns): it
-// starts, says why builds cannot run and what to run at start, in /api/health and in the CLI,
+// starts, says why builds cannot run and what to run at start, in /api/health, on the dashboard and in the CLI,
 // fails a deploy at once with that reason (nothing stays QUEUED), still serves prebuilt deploys, and builds
 // again once the programs are there, without a restart. Needs the real sandbox (root), as sandbox.test.ts.
 
@@ -62,6 +62,27 @@ const buildableProject = (name: string) =>
     outputDirectory: "dist",
   });
 
+/** Signs in to the dashboard over HTTP as a browser would; returns the session's cookie header. */
+async function dashboardCookie(): Promise<string> {
+  const form = await fetch(`${server.api}/login`);
+  const preSession = form.headers
+    .getSetCookie()
+    .map((c) => c.split(";")[0])
+    .join("; ");
+  const csrf = /name="_csrf" value="([^"]*)"/.exec(await form.text())?.[1] ?? "";
+  const signedIn = await fetch(`${server.api}/login`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { "content-type": "application/x-www-form-urlencoded", cookie: preSession },
+    body: new URLSearchParams({ _csrf: csrf, email: "ops@example.com", password: "a long password" }),
+  });
+  expect(signedIn.status).toBe(303);
+  return signedIn.headers
+    .getSetCookie()
+    .map((c) => c.split(";")[0])
+    .join("; ");
+}
+
 test("serve starts and says at once why builds cannot run, and the command that fixes it", async () => {
   await server.waitFor(/ fix: +\S/);
   const output = server.output();
@@ -90,6 +111,22 @@ test("a deploy fails at once with the reason and the fix; nothing is left QUEUED
     headers: { authorization: `Bearer ${token}` },
   });
   expect(await logs.text()).toContain("Error: builds cannot run on this server");
+});
+
+test("the dashboard shows a banner with the problem and the fix, escaped, on the projects and project pages", async () => {
+  const cookie = await dashboardCookie();
+  const project = await buildableProject("banner");
+  for (const path of ["/", `/projects/${project.id}`]) {
+    const page = await (await fetch(`${server.api}${path}`, { headers: { cookie } })).text();
+    expect(page).toContain("Builds cannot run on this server");
+    expect(page).toContain("missing programs: bwrap, slirp4netns");
+    expect(page).toContain("bubblewrap slirp4netns");
+    expect(page).toContain("bin&lt;i>&amp;");
+    expect(page).not.toContain("bin<i>");
+  }
+  // Signed out: no banner, the sign-in page.
+  const anonymous = await fetch(`${server.api}/login`);
+  expect(await anonymous.text()).not.toContain("Builds cannot run");
 });
 
 test("the CLI: a source deploy ends with one line naming the problem and the fix; a prebuilt one still works", async () => {

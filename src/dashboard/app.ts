@@ -17,7 +17,7 @@ import { signInRoutes } from "./sign-in.tsx";
 
 export type DashboardDeps = Pick<
   Deps,
-  "config" | "store" | "logs" | "live" | "sealer" | "artifacts" | "gc" | "bus" | "log"
+  "config" | "store" | "logs" | "live" | "sealer" | "artifacts" | "gc" | "bus" | "log" | "runner"
 >;
 
 export interface DashboardOptions {

@@ -6,6 +6,7 @@ import type { FormErrors, FormValues } from "../../views/components/field.tsx";
 import { NewProjectPage } from "../../views/pages/new-project.tsx";
 import { ProjectPage } from "../../views/pages/project.tsx";
 import { ProjectsPage } from "../../views/pages/projects.tsx";
+import { buildsStatus } from "../build/readiness.ts";
 import { queueDeployment } from "../deploy/deploy.ts";
 import { createProject, getProject } from "../deploy/projects.ts";
 import { rollbackProject } from "../deploy/promote.ts";
@@ -37,7 +38,13 @@ const ProjectForm = t.Object({
 const Id = t.Object({ id: t.String({ maxLength: 64 }) });
 const Cursor = t.Object({ cursor: Text(500) });
 
-export function projectRoutes({ config, store, bus }: Pick<Deps, "config" | "store" | "bus">) {
+export function projectRoutes({
+  config,
+  store,
+  bus,
+  runner,
+}: Pick<Deps, "config" | "store" | "bus" | "runner">) {
+  const builds = () => buildsStatus(config, runner);
   const projectPage = async (
     user: User,
     csrf: string,
@@ -61,6 +68,7 @@ export function projectRoutes({ config, store, bus }: Pick<Deps, "config" | "sto
         now={new Date()}
         values={form.values}
         errors={form.errors}
+        builds={builds()}
       />
     );
     return html(view, form.status);
@@ -83,7 +91,12 @@ export function projectRoutes({ config, store, bus }: Pick<Deps, "config" | "sto
           }),
         );
         return html(
-          <ProjectsPage chrome={chromeFor(user, csrf)} projects={projects} nextCursor={page.nextCursor} />,
+          <ProjectsPage
+            chrome={chromeFor(user, csrf)}
+            projects={projects}
+            nextCursor={page.nextCursor}
+            builds={builds()}
+          />,
         );
       },
       { query: Cursor },

@@ -1,8 +1,10 @@
 // The project list: each project with its production URL and the status of its latest deployment.
 /** @jsxImportSource preact */
 
+import type { BuildsStatus } from "../../src/build/readiness.ts";
 import type { Deployment, Project } from "../../src/store/store.ts";
 import { StatusBadge } from "../components/badge.tsx";
+import { BuildsBanner } from "../components/builds-banner.tsx";
 import { Time } from "../components/time.tsx";
 import { type Chrome, Layout } from "../layout.tsx";
 
@@ -16,8 +18,10 @@ export function ProjectsPage(props: {
   chrome: Chrome;
   projects: ProjectSummary[];
   nextCursor: string | null;
+  /** Whether this server can build: a banner says why not (null: not known here). */
+  builds: BuildsStatus | null;
 }) {
-  const { chrome, projects, nextCursor } = props;
+  const { chrome, projects, nextCursor, builds } = props;
   return (
     <Layout chrome={chrome} title="Projects" nav="projects">
       <div class="page-head">
@@ -26,6 +30,7 @@ export function ProjectsPage(props: {
           New project
         </a>
       </div>
+      <BuildsBanner builds={builds} />
       {projects.length === 0 ? (
         <section class="card empty-state">
           <h2>No projects yet</h2>
