@@ -1,4 +1,4 @@
-// Entry point: argv -> command (serve, user, token, migrate, backup, restore, and the client commands in src/cli/); exit codes 0 ok, 1 failure, 2 usage/config error.
+// Entry point: argv -> command (serve, doctor, user, token, migrate, backup, restore, and the client commands in src/cli/); exit codes 0 ok, 1 failure, 2 usage/config error.
 
 import { parseArgs, UsageError } from "./cli/args.ts";
 import { loadConfig, type ServeFlags } from "./config.ts";
@@ -12,6 +12,7 @@ Usage: minivercel <command> [options]
 
 Commands:
   serve                 run the server (API + dashboard, worker, proxy)
+  doctor                check this host for what serve needs (sandbox, ports, DNS, services)
   user create <email>   create an account (password read from stdin with --password-stdin)
   token create <email>  create an API token for an account and print it
   migrate               apply database migrations and exit
@@ -214,6 +215,10 @@ async function run(argv: string[]): Promise<number> {
         await store.close();
       }
       return 0;
+    }
+    case "doctor": {
+      const { runDoctor } = await import("./doctor/command.ts");
+      return runDoctor(argv.slice(1), process.env);
     }
     case "backup":
     case "restore": {
