@@ -8,8 +8,9 @@
 # <prefix>/bin/minivercel (atomically), creates the `minivercel` system user, the data directory
 # /var/lib/minivercel and the settings file /etc/default/minivercel, installs what local builds need when it is
 # missing (bubblewrap, slirp4netns, util-linux, iproute2, git, with apt-get, dnf or apk), then installs, enables
-# and starts the systemd unit minivercel.service. Running it again upgrades in place: the binary and the unit are
-# replaced and the service restarted; the data directory and the settings file are kept as they are.
+# and starts the systemd unit minivercel.service, and ends with `minivercel doctor`'s checks of this host.
+# Running it again upgrades in place: the binary and the unit are replaced and the service restarted; the data
+# directory and the settings file are kept as they are.
 #
 # Options:
 #   --version V     release to install (default: the latest)
@@ -345,7 +346,7 @@ mv -f "$ROOT$UNIT.new" "$ROOT$UNIT"
 
 # What local builds run on this machine, before the service starts: its first deploy can build.
 if [ "$PACKAGES" = 1 ]; then
-	sandbox_install "minivercel install" || say "local builds fail until that is done; the rest works (see the check below)"
+	sandbox_install "minivercel install" || say "local builds fail until that is done; the rest works (the checks below say more)"
 fi
 
 if [ -n "$OLD_VERSION" ]; then
@@ -385,6 +386,20 @@ if [ "$STARTED" = 1 ]; then
 		sleep 1
 	done
 fi
+
+# ---- check --------------------------------------------------------------------------------------------
+# What the service needs from this host (sandbox, ports, DNS, services), as the service would run: its settings,
+# its data directory, its user. A failed check does not undo the install: each line says how to fix it.
+say "checking this host with: minivercel doctor --env-file $SETTINGS"
+AS_USER=""
+if [ "$UNPRIVILEGED" = 1 ] && [ -z "$ROOT" ] && command -v runuser >/dev/null 2>&1; then AS_USER="runuser -u minivercel --"; fi
+STATUS=0
+$AS_USER "$BIN" doctor --env-file "$ROOT$SETTINGS" --data "$ROOT$DATA" || STATUS=$?
+case $STATUS in
+0) say "all checks passed" ;;
+1) say "some checks failed: fix the FAIL lines above (each says how), then run: minivercel doctor --env-file $SETTINGS" ;;
+*) say "could not run minivercel doctor (exit $STATUS)" ;;
+esac
 
 cat <<EOF
 

@@ -106,6 +106,15 @@ describe("install.sh", () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("installed minivercel 0.1.0");
     expect(result.stdout).toContain("/setup");
+    // It ends with doctor's checks of this host, with the installed settings and data directory.
+    expect(result.stdout).toContain(
+      "checking this host with: minivercel doctor --env-file /etc/default/minivercel",
+    );
+    expect(result.stdout).toContain(`minivercel doctor 0.1.0: roles api, worker, proxy; data ${data}\n`);
+    expect(result.stdout).toMatch(/\nok {4}data directory +\S+ is writable\n/);
+    expect(result.stdout).toMatch(
+      /minivercel install: (all checks passed|some checks failed: fix the FAIL lines)/,
+    );
     expect(versionOf(binary)).toBe("0.1.0");
     expect(readdirSync(join(root, "usr/local/bin"))).toEqual(["minivercel"]);
     expect(statSync(data).isDirectory()).toBe(true);
@@ -173,9 +182,14 @@ describe("install.sh", () => {
     expect(readFileSync(requests, "utf8")).toContain(
       "install -y --no-install-recommends bubblewrap util-linux mount coreutils slirp4netns iproute2 git\n",
     );
-    // The shim installed nothing: the installer says so, and finishes the rest of the install.
+    // The shim installed nothing: the installer says so, finishes the rest of the install, and its checks at the
+    // end say what is still missing and the command that installs it.
     expect(result.stderr).toContain("still missing after installing");
     expect(result.stdout).toContain("local builds fail until that is done");
+    expect(result.stdout).toMatch(
+      /\nFAIL {2}sandbox programs +missing programs: bwrap, .*; fix: \S*apt-get install -y bubblewrap /,
+    );
+    expect(result.stdout).toContain("minivercel install: some checks failed: fix the FAIL lines above");
     expect(versionOf(join(other, "usr/local/bin/minivercel"))).toBe("0.1.1");
 
     // --no-packages: the package manager is left alone.
