@@ -1,7 +1,8 @@
 // A server on a host without the sandbox's programs (BUILD_SANDBOX_PATH without bwrap and slirp4netns): it
-// starts, says why builds cannot run and what to run at start, in /api/health, on the dashboard and in the CLI,
-// fails a deploy at once with that reason (nothing stays QUEUED), still serves prebuilt deploys, and builds
-// again once the programs are there, without a restart. Needs the real sandbox (root), as sandbox.test.ts.
+// starts, and says why builds cannot run and what to run at start, in /api/health, on the dashboard, in the CLI
+// and in `minivercel doctor`; it fails a deploy at once with that reason (nothing stays QUEUED), still serves
+// prebuilt deploys, and builds again once the programs are there, without a restart. Needs the real sandbox
+// (root), as sandbox.test.ts does.
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
@@ -146,6 +147,15 @@ test("the CLI: a source deploy ends with one line naming the problem and the fix
   const prebuilt = await cli(cliEnv, ["deploy", site, "--prebuilt"]);
   expect(prebuilt.stderr).not.toContain("builds cannot run");
   expect(prebuilt.code).toBe(0);
+});
+
+test("minivercel doctor on the same host: the programs line fails with the same fix; exit 1", async () => {
+  const out = await cli(env, ["doctor"]);
+  expect(out.code).toBe(1);
+  const programs = out.stdout.split("\n").find((l) => l.includes("sandbox programs")) ?? out.stdout;
+  expect(programs).toMatch(
+    /^FAIL {2}sandbox programs +missing programs: bwrap, slirp4netns .*; fix: .*bubblewrap slirp4netns/,
+  );
 });
 
 test("once the programs are there, the next deploy builds, with no restart", async () => {
