@@ -164,7 +164,8 @@ export function startLauncher(deps: LauncherDeps): Launcher {
     // A build that cannot run here fails at once, saying why and what to run, rather than in a builder.
     const problem = runner.problem(job);
     if (problem) {
-      const reason = `builds cannot run on this server: ${describeProblem(problem)}`;
+      // Within what a status event may carry (schema/events.ts): a longer one would be dropped, not applied.
+      const reason = `builds cannot run on this server: ${describeProblem(problem)}`.slice(0, 1000);
       log.warn(`launcher: ${reason}`, { deploymentId: deployment.id });
       await publishPatiently(deployment.id, {
         type: "log",

@@ -94,7 +94,7 @@ export function namespacesProblem(searchPath: string): SandboxProblem | null {
   if (probe.exitCode === 0) return null;
   const sysctls = blockingSysctls();
   return {
-    reason: `bubblewrap cannot create its namespaces: ${probe.stderr.toString().trim()}`,
+    reason: `bubblewrap cannot create its namespaces: ${probe.stderr.toString().trim().slice(-300)}`,
     fix:
       sysctls.length > 0
         ? `allow unprivileged user namespaces: sysctl -w ${sysctls.join(" ")} (and in /etc/sysctl.d/ to keep it)`

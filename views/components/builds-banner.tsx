@@ -11,7 +11,7 @@ export function BuildsBanner({ builds }: { builds: BuildsStatus | null }) {
       <p>{builds.problem}</p>
       {builds.fix && (
         <p>
-          To fix it, run on the server: <code class="mono">{builds.fix}</code>
+          Fix, on the server: <code class="mono">{builds.fix}</code>
         </p>
       )}
       <p class="small muted">
