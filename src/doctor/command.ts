@@ -63,7 +63,11 @@ export async function runDoctor(argv: string[], env: Env): Promise<number> {
   }
   if (args.positionals.length > 0) throw new UsageError(`unexpected argument '${args.positionals[0]}'`);
   const file = args.values["env-file"];
-  const settings = file === undefined ? env : { ...env, ...readSettings(file) };
+  const fromFile = file === undefined ? {} : readSettings(file);
+  const settings = { ...env, ...fromFile };
+  // They become this process's environment too, as systemd's EnvironmentFile= makes them the service's: the AWS
+  // SDK reads its credentials from there itself (the ECS check, like the ECS runner, uses its default chain).
+  Object.assign(process.env, fromFile);
   const flags: ServeFlags = {
     role: args.values.role,
     port: args.values.port,

@@ -2,6 +2,8 @@
 // for S3 and ECS): all reached with the given addresses and credentials, then each one wrong, with its fix.
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import {
   CreateClusterCommand,
   DeleteClusterCommand,
@@ -11,6 +13,7 @@ import {
 } from "@aws-sdk/client-ecs";
 import { CreateBucketCommand, DeleteBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { cli, lifecycleEnv } from "../lifecycle-fixtures.ts";
+import { tempDir } from "../testing.ts";
 import { freePort, testService } from "../testing-services.ts";
 
 const REGION = "us-east-1";
@@ -142,4 +145,20 @@ test("a Postgres user that does not exist, and services that are not there at al
   expect(line(out.stdout, "ECS")).toMatch(
     /^FAIL .*no task definition \S+-missing.*; fix: register the builder's task definition/,
   );
+}, 60_000);
+
+test("--env-file: the AWS credentials of the service's settings file reach the ECS check too", async () => {
+  const settings = join(tempDir(), "minivercel");
+  writeFileSync(
+    settings,
+    Object.entries(KEYS)
+      .map(([k, v]) => `${k}=${v}\n`)
+      .join(""),
+  );
+  const env = scaled();
+  for (const key of Object.keys(KEYS)) delete env[key];
+  env.S3_BUCKET = "";
+  const out = await cli(env, ["doctor", "--env-file", settings]);
+  expect(line(out.stdout, "ECS")).toContain(`is active, task definition ${name} is registered`);
+  expect(out.code).toBe(0);
 }, 60_000);
