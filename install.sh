@@ -284,8 +284,11 @@ if [ ! -f "$ROOT$SETTINGS" ]; then
 MINIVERCEL_DATA=$DATA
 PORT=9000
 PROXY_PORT=8001
-# Projects are served at <subdomain>.<BASE_DOMAIN>; point a wildcard DNS record at this server.
+# The dashboard's domain; projects are served at <subdomain>.<SITES_DOMAIN> (default BASE_DOMAIN): point
+# wildcard DNS records at this server. Public installations: give sites a registrable domain of their own, so
+# no site can set cookies the dashboard receives (docs/security.md), and turn HTTPS on.
 # BASE_DOMAIN=example.com
+# SITES_DOMAIN=example-sites.com
 # Automatic HTTPS from Let's Encrypt (README: HTTPS): sites and the dashboard on 443, port 80 redirects.
 # PROXY_PORT=80
 # ACME_DIRECTORY_URL=https://acme-v02.api.letsencrypt.org/directory

@@ -52,6 +52,18 @@ export function parseBaseDomain(env: Env): string {
   return value;
 }
 
+/**
+ * SITES_DOMAIN: where sites are served (`<sub>.<SITES_DOMAIN>`), default BASE_DOMAIN. A registrable domain of its
+ * own (as vercel.app and netlify.app are) keeps sites from planting cookies for the dashboard's domain.
+ */
+export function parseSitesDomain(env: Env, base: string): string {
+  const value = (text(env, "SITES_DOMAIN") ?? base).toLowerCase().replace(/\.$/, "");
+  if (!value.split(".").every((label) => HOST_LABEL.test(label))) {
+    throw new ConfigError("SITES_DOMAIN", `'${value}' is not a valid domain name`);
+  }
+  return value;
+}
+
 export function parseDomains(env: Env): DomainsConfig {
   return {
     verification: oneOf(env, "DOMAIN_VERIFICATION", ["dns", "off"], "dns"),
@@ -97,15 +109,20 @@ function dnsProvider(env: Env): DnsConfig | null {
   }
 }
 
-export function parseHttps(env: Env, base: string): HttpsConfig | null {
+export function parseHttps(env: Env, base: string, sites = base): HttpsConfig | null {
   const directoryUrl = url(env, "ACME_DIRECTORY_URL", ["https:"]);
   if (directoryUrl === null) return null;
   // Certificates are for names the public CA can reach; "localhost" (the default) has none.
-  if (!base.includes("."))
-    throw new ConfigError(
-      "BASE_DOMAIN",
-      `must be a public domain name when ACME_DIRECTORY_URL is set, got '${base}'`,
-    );
+  for (const [name, value] of [
+    ["BASE_DOMAIN", base],
+    ["SITES_DOMAIN", sites],
+  ] as const) {
+    if (!value.includes("."))
+      throw new ConfigError(
+        name,
+        `must be a public domain name when ACME_DIRECTORY_URL is set, got '${value}'`,
+      );
+  }
   const email = required(env, "ACME_EMAIL", "ACME_DIRECTORY_URL is set");
   if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email))
     throw new ConfigError("ACME_EMAIL", `'${email}' is not an email address`);

@@ -182,6 +182,24 @@ describe("bad values stop the start with the variable's name", () => {
     }
   });
 
+  test("SITES_DOMAIN: default BASE_DOMAIN, normalized, refused when malformed", () => {
+    expect(loadConfig({ BASE_DOMAIN: "example.com" }).sitesDomain).toBe("example.com");
+    expect(loadConfig({ BASE_DOMAIN: "example.com", SITES_DOMAIN: "Example-Sites.COM." }).sitesDomain).toBe(
+      "example-sites.com",
+    );
+    for (const value of ["bad_label.example", "a..b", "x y"])
+      refuses({ SITES_DOMAIN: value }, "SITES_DOMAIN");
+    refuses(
+      {
+        BASE_DOMAIN: "example.com",
+        SITES_DOMAIN: "localhost",
+        ACME_DIRECTORY_URL: "https://acme.example/dir",
+        ACME_EMAIL: "ops@example.com",
+      },
+      "SITES_DOMAIN",
+    );
+  });
+
   test("DATABASE_URL", () => {
     refuses({ DATABASE_URL: "mysql://x" }, "DATABASE_URL");
     refuses({ DATABASE_URL: "not a url" }, "DATABASE_URL");

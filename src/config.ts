@@ -9,6 +9,7 @@ import {
   parseBaseDomain,
   parseDomains,
   parseHttps,
+  parseSitesDomain,
 } from "./config-domains.ts";
 import { type LimitsConfig, parseLimits } from "./config-limits.ts";
 import { type LogConfig, type MetricsConfig, parseLog, parseMetrics } from "./config-observe.ts";
@@ -62,8 +63,10 @@ export interface Config {
   proxy: ProxyConfig;
   /** Data directory for the embedded backends (sqlite file, artifacts). */
   dataDir: string;
-  /** Domain under which projects get `<subdomain>.<BASE_DOMAIN>`. */
+  /** The platform's domain: the dashboard's host defaults to dashboard.<BASE_DOMAIN>. */
   baseDomain: string;
+  /** Domain under which projects get `<subdomain>.<SITES_DOMAIN>` (SITES_DOMAIN, default BASE_DOMAIN). */
+  sitesDomain: string;
   /** Origin allowed to call the API from a browser (CORS); the built-in dashboard needs none. */
   frontendUrl: string | null;
   store: StoreConfig;
@@ -174,6 +177,7 @@ export function loadConfig(env: Env, flags: ServeFlags = {}): Config {
     },
     dataDir,
     baseDomain: parseBaseDomain(merged),
+    sitesDomain: parseSitesDomain(merged, parseBaseDomain(merged)),
     frontendUrl: url(merged, "FRONTEND_URL", ["http:", "https:"]),
     store: databaseUrl
       ? { kind: "postgres", url: databaseUrl }
@@ -196,7 +200,7 @@ export function loadConfig(env: Env, flags: ServeFlags = {}): Config {
     secretKey: secretKey(merged),
     gc: parseGc(merged),
     domains: parseDomains(merged),
-    https: parseHttps(merged, parseBaseDomain(merged)),
+    https: parseHttps(merged, parseBaseDomain(merged), parseSitesDomain(merged, parseBaseDomain(merged))),
   };
   if (
     config.roles.includes("api") &&

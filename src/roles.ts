@@ -5,6 +5,7 @@ import { MAX_UPLOAD_BODY } from "./api/body-limit.ts";
 import { type Launcher, startLauncher } from "./build/launcher.ts";
 import { buildsStatus } from "./build/readiness.ts";
 import type { Subscription } from "./bus/bus.ts";
+import type { Config } from "./config.ts";
 import type { DashboardDeps, DashboardOptions } from "./dashboard/app.ts";
 import { startEventWorkers, startLiveFeed } from "./deploy/apply-events.ts";
 import { startPeriodicGc } from "./deploy/gc.ts";
@@ -67,6 +68,10 @@ async function startWorker(
   return { launcher, events, gc };
 }
 
+/** Plain HTTP on a real domain that sites share with the dashboard: the one setup cookie tossing can disturb. */
+const sharesDashboardDomain = (config: Config): boolean =>
+  config.https === null && config.sitesDomain === config.baseDomain && config.baseDomain.includes(".");
+
 export async function startRoles(deps: Deps): Promise<Running> {
   const { config } = deps;
   const worker = config.roles.includes("worker") ? await startWorker(deps) : null;
@@ -81,6 +86,11 @@ export async function startRoles(deps: Deps): Promise<Running> {
   let tls: RunningTls | null = null;
   let httpsSites: ((request: Request) => Response | Promise<Response>) | null = null;
   let apiHandler: ((request: Request) => Response | Promise<Response>) | null = null;
+  if (config.roles.includes("api") && sharesDashboardDomain(config))
+    deps.log.warn(
+      `sites are served under the dashboard's domain ${config.baseDomain} over plain HTTP: a site can sign ` +
+        "visitors out of the dashboard. Set SITES_DOMAIN to a domain of its own, or turn HTTPS on (docs/security.md).",
+    );
   if (config.roles.includes("proxy")) {
     const started = await createProxy(deps);
     proxy = started;
@@ -104,7 +114,7 @@ export async function startRoles(deps: Deps): Promise<Running> {
     });
     servers.push(server);
     proxyPort = server.port ?? config.proxyPort;
-    urls.proxy = `http://<project>.${config.baseDomain}:${proxyPort}`;
+    urls.proxy = `http://<project>.${config.sitesDomain}:${proxyPort}`;
   }
   if (config.roles.includes("api")) {
     // Per-address limits need the socket's address; the server exists by the time a request arrives.
@@ -147,7 +157,7 @@ export async function startRoles(deps: Deps): Promise<Running> {
     // Loaded only with HTTPS on: the ACME client (and its HTTP library) costs memory nobody else needs.
     const { startTls } = await import("./tls/start.ts");
     tls = await startTls(deps, config.https, { sites: httpsSites, route, dashboard: apiHandler });
-    urls.https = `https://<project>.${config.baseDomain}${tls.port === 443 ? "" : `:${tls.port}`}`;
+    urls.https = `https://<project>.${config.sitesDomain}${tls.port === 443 ? "" : `:${tls.port}`}`;
   }
   const metricsServer = startMetricsServer(deps);
   if (metricsServer) {

@@ -8,6 +8,11 @@ export interface AssetUrls {
   css: string;
   js: string;
   htmx: string;
+  /** The drag-and-drop deploy's scripts, in the order they run (only on pages that offer it). */
+  dropJs: string[];
+  icon: string;
+  ico: string;
+  appleTouchIcon: string;
 }
 
 /** What every page needs besides its own data: who is signed in, their CSRF token, asset URLs. */
@@ -31,11 +36,14 @@ const HTMX_CONFIG = JSON.stringify({
 
 export function Layout(props: {
   chrome: Chrome;
+  /** What the page shows, most specific first ("my-site · Settings"); the tab reads "<title> · minivercel". */
   title: string;
   nav?: "projects" | "account";
+  /** The page offers drag-and-drop deploys (views/components/drop-zone.tsx). */
+  drop?: boolean;
   children: ComponentChildren;
 }) {
-  const { chrome, title, nav, children } = props;
+  const { chrome, title, nav, drop, children } = props;
   return (
     <html lang="en">
       <head>
@@ -44,9 +52,13 @@ export function Layout(props: {
         <meta name="color-scheme" content="light dark" />
         <meta name="htmx-config" content={HTMX_CONFIG} />
         <title>{`${title} · minivercel`}</title>
+        <link rel="icon" href={chrome.assets.ico} sizes="48x48" />
+        <link rel="icon" href={chrome.assets.icon} type="image/svg+xml" sizes="any" />
+        <link rel="apple-touch-icon" href={chrome.assets.appleTouchIcon} />
         <link rel="stylesheet" href={chrome.assets.css} />
         <script src={chrome.assets.htmx} defer />
         <script src={chrome.assets.js} defer />
+        {drop && chrome.assets.dropJs.map((src) => <script key={src} src={src} defer />)}
       </head>
       <body hx-headers={JSON.stringify({ "x-csrf-token": chrome.csrf })}>
         <a class="skip-link" href="#main">

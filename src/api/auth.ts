@@ -3,6 +3,7 @@
 import { Elysia } from "elysia";
 import { AppError, unauthorized } from "../errors.ts";
 import { type Authenticator, CSRF_HEADER } from "../identity/authenticate.ts";
+import { foreignOrigin } from "../identity/origin.ts";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
@@ -16,6 +17,12 @@ export function requireUser(auth: Authenticator) {
       if (request.headers.get(CSRF_HEADER) !== principal.session.csrfToken) {
         throw new AppError("forbidden", "missing or invalid CSRF token");
       }
+      const foreign = foreignOrigin(request);
+      if (foreign)
+        throw new AppError(
+          "forbidden",
+          `cookie-authenticated writes must come from the dashboard: ${foreign}`,
+        );
     }
     return { user: principal.user };
   });

@@ -5,7 +5,7 @@ import { verificationRecord } from "../deploy/domains.ts";
 import { branchUrl, deploymentUrl, productionUrl } from "../serve/urls.ts";
 import type { ApiToken, Deployment, Project } from "../store/store.ts";
 
-type UrlConfig = Pick<Config, "baseDomain" | "proxyPort" | "https">;
+type UrlConfig = Pick<Config, "sitesDomain" | "proxyPort" | "https">;
 
 export function projectView(p: Project, config: UrlConfig) {
   return {

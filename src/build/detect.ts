@@ -77,6 +77,13 @@ const CRA: FrameworkRule = {
 };
 const VITE: FrameworkRule = { id: "vite", name: "Vite", pkg: "vite", output: "dist", cli: "vite build" };
 
+/** The frameworks detection recognizes and where each writes its site (the dashboard offers them as presets). */
+export const KNOWN_FRAMEWORKS: readonly { id: Framework; name: string; outputDirectory: string }[] = [
+  VITE,
+  ...META,
+  CRA,
+].map((rule) => ({ id: rule.id, name: rule.name, outputDirectory: rule.output }));
+
 const VITE_CONFIGS = ["ts", "mts", "js", "mjs", "cjs", "cts"].map((ext) => `vite.config.${ext}`);
 const NEXT_CONFIGS = ["js", "mjs", "ts", "cjs", "mts"].map((ext) => `next.config.${ext}`);
 

@@ -27,6 +27,44 @@ test("htmx and our assets are served by us, with a long cache and their content 
   expect((await v.get("/assets/constructor")).status).toBe(404);
 });
 
+test("the icons: SVG, an ICO of PNGs and a touch icon, linked from every page; /favicon.ico answers too", async () => {
+  const v = new Visitor(createDashboard(deps));
+  const page = await v.get("/setup");
+  expect(page.text).toContain(`<link rel="icon" href="${assetUrls.ico}" sizes="48x48"/>`);
+  expect(page.text).toContain(`<link rel="icon" href="${assetUrls.icon}" type="image/svg+xml" sizes="any"/>`);
+  expect(page.text).toContain(`<link rel="apple-touch-icon" href="${assetUrls.appleTouchIcon}"/>`);
+
+  const binary = async (path: string) => {
+    const res = await createDashboard(deps).handle(new Request(`http://localhost${path}`));
+    return { res, bytes: new Uint8Array(await res.arrayBuffer()) };
+  };
+  const svg = await v.get(assetUrls.icon);
+  expect(svg.headers.get("content-type")).toBe("image/svg+xml");
+  expect(svg.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+  expect(svg.text).toStartWith("<svg");
+
+  const ico = await binary(assetUrls.ico);
+  expect(ico.res.headers.get("content-type")).toBe("image/x-icon");
+  expect(ico.res.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+  const view = new DataView(ico.bytes.buffer);
+  // ICONDIR: reserved 0, type 1 (icon), three images; each entry points at a PNG of its size.
+  expect([view.getUint16(0, true), view.getUint16(2, true), view.getUint16(4, true)]).toEqual([0, 1, 3]);
+  for (const [i, size] of [16, 32, 48].entries()) {
+    expect(ico.bytes[6 + 16 * i]).toBe(size);
+    const offset = view.getUint32(6 + 16 * i + 12, true);
+    expect([...ico.bytes.subarray(offset, offset + 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
+    expect(view.getUint32(offset + 16)).toBe(size); // the PNG's IHDR width
+  }
+  const plain = await binary("/favicon.ico");
+  expect(plain.res.status).toBe(200);
+  expect(plain.res.headers.get("cache-control")).toBe("public, max-age=86400");
+  expect(plain.bytes).toEqual(ico.bytes);
+
+  const touch = await binary("/apple-touch-icon.png");
+  expect(touch.res.headers.get("content-type")).toBe("image/png");
+  expect(new DataView(touch.bytes.buffer).getUint32(16)).toBe(180);
+});
+
 test("pages carry a strict content security policy and refuse framing", async () => {
   const v = new Visitor(createDashboard(deps));
   const res = await v.get("/setup");

@@ -2,17 +2,14 @@
 // Needs /usr/bin/chromium (scripts/services.sh chromium) and the build sandbox; screenshots go to test-artifacts/.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { fixtureRepo } from "../build/fixtures.ts";
 import { setEnvVar } from "../deploy/env.ts";
 import type { Deps } from "../deps.ts";
 import { type Running, startRoles } from "../roles.ts";
 import { testDeps } from "../testing.ts";
+import { launchChromium, shot } from "./testing-browser.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const SHOTS = join(import.meta.dir, "../../test-artifacts/screenshots");
 const DESKTOP = { width: 1280, height: 860 };
 const PHONE = { width: 375, height: 812 };
 const STEP = 120_000;
@@ -35,29 +32,11 @@ let projectUrl = "";
 let deploymentId = "";
 const dialogs: string[] = [];
 
-async function shot(p: Page, name: string): Promise<void> {
-  // From the top, so the sticky header is not painted mid-page.
-  await p.evaluate(() => window.scrollTo(0, 0));
-  await p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-}
-
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`${CHROMIUM} is missing: run 'bash scripts/services.sh chromium'`);
-  mkdirSync(SHOTS, { recursive: true });
   deps = await testDeps({ PORT: "0", PROXY_PORT: "0", MINIVERCEL_ROLE: "all" });
   roles = await startRoles(deps);
   base = roles.urls.api ?? "";
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-dev-shm-usage",
-      "--disable-background-networking",
-    ],
-  });
+  browser = await launchChromium();
   desktop = await browser.newContext({ viewport: DESKTOP });
   page = await desktop.newPage();
   // Any alert() would mean log text or a project name ran as script.
@@ -95,19 +74,20 @@ describe("dashboard in a browser", () => {
   );
 
   test(
-    "creating a project shows validation errors inline, then succeeds",
+    "importing a git repository shows validation errors inline, then creates the project and deploys it",
     async () => {
       const repo = fixtureRepo({
         "package.json": JSON.stringify({ name: "e2e-site", scripts: { build: BUILD } }),
       });
-      await page.click("text=New project");
-      await page.waitForURL(`${base}/projects/new`);
+      // The empty projects page's import card leads to the full form, the URL and a name filled in.
+      await page.fill("#import-gitUrl", "ftp://example.com/nope.git");
+      await page.click("button:has-text('Continue')");
+      await page.waitForURL(/\/projects\/new\?gitUrl=/);
+      expect(await page.inputValue("#f-name")).toBe("nope");
       await page.fill("#f-name", "<i>E2E</i> Site");
-      await page.fill("#f-gitUrl", "ftp://example.com/nope.git");
-      await page.click("summary");
       await page.fill("#f-installCommand", "true");
       await page.fill("#f-outputDirectory", "dist");
-      await page.click("button:has-text('Create project')");
+      await page.click("#create-button");
       const error = await page.waitForSelector("#f-gitUrl-error");
       expect(await error.textContent()).toContain("Git repository URL must be");
       // htmx swapped the form in place: still on the same page, with the user's values.
@@ -115,27 +95,22 @@ describe("dashboard in a browser", () => {
       expect(await page.inputValue("#f-installCommand")).toBe("true");
       await shot(page, "03-new-project-error");
 
+      // Creating starts the first build and shows its live log.
       await page.fill("#f-gitUrl", repo.url);
-      await page.click("button:has-text('Create project')");
-      await page.waitForURL(/\/projects\/[0-9a-f-]{36}$/);
-      projectUrl = page.url();
-      // The name is text, not markup.
-      expect(await page.textContent("h1")).toBe("<i>E2E</i> Site");
-      expect(await page.$$("h1 i")).toHaveLength(0);
-      await shot(page, "04-project");
+      await page.click("#create-button");
+      await page.waitForURL(/\/deployments\/[0-9a-f-]{36}$/);
+      deploymentId = page.url().split("/").pop() ?? "";
     },
     STEP,
   );
 
   test(
-    "deploying streams the build log live, before the deployment is READY",
+    "the first deployment streams the build log live, before the deployment is READY",
     async () => {
-      await page.click("#deploy-button");
-      await page.waitForURL(/\/deployments\/[0-9a-f-]{36}$/);
-      deploymentId = page.url().split("/").pop() ?? "";
       await page.waitForSelector("#log .line:has-text('line 1')", { timeout: 60_000 });
-      const status = (await deps.store.deployments.find(deploymentId))?.status;
-      expect(status).toBe("IN_PROGRESS");
+      const deployment = await deps.store.deployments.find(deploymentId);
+      expect(deployment?.status).toBe("IN_PROGRESS");
+      projectUrl = `${base}/projects/${deployment?.projectId}`;
       await shot(page, "05-deployment-building");
 
       await page.waitForSelector("#summary[data-status='READY']", { timeout: 60_000 });
@@ -149,6 +124,12 @@ describe("dashboard in a browser", () => {
       const raw = await download.text();
       expect(raw).toContain("\u001b[31mred text\u001b[0m <b>bold</b>");
       expect(raw).toContain("line 5");
+
+      await page.goto(projectUrl);
+      // The name is text, not markup.
+      expect(await page.textContent("h1")).toBe("<i>E2E</i> Site");
+      expect(await page.$$("h1 i")).toHaveLength(0);
+      await shot(page, "04-project");
     },
     STEP,
   );

@@ -9,3 +9,8 @@ declare module "*.css" {
   const source: string;
   export default source;
 }
+
+declare module "*.svg" {
+  const source: string;
+  export default source;
+}

@@ -4,12 +4,11 @@
 import { ValidationError } from "elysia";
 import { ErrorPage } from "../../views/pages/error.tsx";
 import { AppError } from "../errors.ts";
-import { readCookie, SESSION_COOKIE } from "../identity/authenticate.ts";
 import { requestIdOf } from "../observe/http.ts";
 import type { Logger } from "../observe/log.ts";
 import { assetUrls } from "./assets.ts";
 import { html, isHtmx, redirect } from "./respond.ts";
-import { clearSessionCookie } from "./session.ts";
+import { clearSessionCookie, sessionCookieValue } from "./session.ts";
 
 const TITLES: Record<number, string> = {
   400: "Bad request",
@@ -46,9 +45,7 @@ export function dashboardError(error: unknown, code: unknown, request: Request, 
       const next =
         request.method === "GET" && pathname !== "/" ? `?next=${encodeURIComponent(pathname + search)}` : "";
       // An expired or revoked session cookie is cleared on the way.
-      const clear = readCookie(request, SESSION_COOKIE)
-        ? { "set-cookie": clearSessionCookie(request) }
-        : undefined;
+      const clear = sessionCookieValue(request) ? { "set-cookie": clearSessionCookie(request) } : undefined;
       return redirect(request, `/login${next}`, clear);
     }
     if (error.status < 500) return page(request, error.status, error.message);

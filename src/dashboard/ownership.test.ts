@@ -45,6 +45,9 @@ function attempts(v: Victim): Record<string, Attempt[]> {
   const credentials = { email: "bob@example.com", password: "a long password" };
   return {
     "GET /assets/:name": [get("/assets/app.css", 200), get("/assets/nope.js", 404)],
+    // The icons browsers ask for at fixed paths: the same for everyone, signed in or not.
+    "GET /favicon.ico": [get("/favicon.ico", 200)],
+    "GET /apple-touch-icon.png": [get("/apple-touch-icon.png", 200)],
     // Signed in, and setup long done: sent on; the forms have no pre-session cookie behind them here.
     "GET /setup": [get("/setup", 303)],
     "POST /setup": [post("/setup", 403, credentials)],

@@ -15,9 +15,11 @@ import { productionUrl } from "../serve/urls.ts";
 import type { User } from "../store/store.ts";
 import { chromeFor } from "./assets.ts";
 import { CsrfField, errorStatus, formErrors, Text, valuesOf } from "./forms.ts";
+import { FRAMEWORK_PRESETS, nameFromGitUrl, withPreset } from "./presets.ts";
 import { SETTING_LABELS, type SettingField, toSettings } from "./project-input.ts";
 import { html, redirect } from "./respond.ts";
 import { requireSession } from "./session.ts";
+import { startInfo } from "./start.ts";
 
 const PAGE_SIZE = 20;
 const CREATE_FIELDS: SettingField[] = [
@@ -34,6 +36,7 @@ const CREATE_FIELDS: SettingField[] = [
 const ProjectForm = t.Object({
   ...CsrfField,
   ...Object.fromEntries(CREATE_FIELDS.map((f) => [f, Text()])),
+  framework: Text(50),
 });
 const Id = t.Object({ id: t.String({ maxLength: 64 }) });
 const Cursor = t.Object({ cursor: Text(500) });
@@ -46,6 +49,7 @@ export function projectRoutes({
 }: Pick<Deps, "config" | "store" | "bus" | "runner">) {
   const builds = () => buildsStatus(config, runner);
   const projectPage = async (
+    request: Request,
     user: User,
     csrf: string,
     id: string,
@@ -69,16 +73,33 @@ export function projectRoutes({
         values={form.values}
         errors={form.errors}
         builds={builds()}
+        dropLimits={project.gitUrl ? null : startInfo(config, request).limits}
       />
     );
     return html(view, form.status);
   };
 
+  const newProjectPage = (
+    request: Request,
+    user: User,
+    csrf: string,
+    values: FormValues,
+    errors: FormErrors,
+  ) => (
+    <NewProjectPage
+      chrome={chromeFor(user, csrf)}
+      values={values}
+      errors={errors}
+      presets={FRAMEWORK_PRESETS}
+      start={startInfo(config, request)}
+    />
+  );
+
   return new Elysia()
     .use(requireSession(store))
     .get(
       "/",
-      async ({ user, csrf, query }) => {
+      async ({ user, csrf, query, request }) => {
         const page = await store.projects.list(user.id, { limit: PAGE_SIZE, cursor: query.cursor ?? null });
         const projects = await Promise.all(
           page.items.map(async (project) => {
@@ -96,40 +117,45 @@ export function projectRoutes({
             projects={projects}
             nextCursor={page.nextCursor}
             builds={builds()}
+            start={startInfo(config, request)}
           />,
         );
       },
       { query: Cursor },
     )
-    .get("/projects/new", ({ user, csrf }) =>
-      html(<NewProjectPage chrome={chromeFor(user, csrf)} values={{}} errors={{}} />),
+    .get(
+      "/projects/new",
+      ({ user, csrf, query, request }) => {
+        // From the projects page's "Import a git repository": the URL, and a name to start from.
+        const gitUrl = query.gitUrl?.trim() ?? "";
+        const values: FormValues = gitUrl ? { gitUrl, name: nameFromGitUrl(gitUrl) } : {};
+        return html(newProjectPage(request, user, csrf, values, {}));
+      },
+      { query: t.Object({ gitUrl: Text(2048) }) },
     )
     .post(
       "/projects",
       async ({ user, csrf, body, request }) => {
         const values = valuesOf(body);
         try {
-          const project = await createProject(
-            store,
-            config,
-            user.id,
-            toSettings(values, CREATE_FIELDS, "create"),
-          );
-          return redirect(request, `/projects/${project.id}`);
+          const settings = toSettings(withPreset(values), CREATE_FIELDS, "create");
+          const project = await createProject(store, config, user.id, settings);
+          if (!project.gitUrl) return redirect(request, `/projects/${project.id}`);
+          // The first build starts at once: the user lands on its live log.
+          const deployment = await queueDeployment(store, user.id, { projectId: project.id });
+          return redirect(request, `/deployments/${deployment.id}`);
         } catch (error) {
           const errors = formErrors(error, SETTING_LABELS);
           if (!errors) throw error;
-          return html(
-            <NewProjectPage chrome={chromeFor(user, csrf)} values={values} errors={errors} />,
-            errorStatus(error),
-          );
+          return html(newProjectPage(request, user, csrf, values, errors), errorStatus(error));
         }
       },
       { body: ProjectForm },
     )
     .get(
       "/projects/:id",
-      ({ user, csrf, params, query }) => projectPage(user, csrf, params.id, query.cursor ?? null),
+      ({ user, csrf, params, query, request }) =>
+        projectPage(request, user, csrf, params.id, query.cursor ?? null),
       {
         params: Id,
         query: Cursor,
@@ -145,7 +171,7 @@ export function projectRoutes({
         } catch (error) {
           const errors = formErrors(error, { branch: "Branch" });
           if (!errors) throw error;
-          return projectPage(user, csrf, params.id, null, {
+          return projectPage(request, user, csrf, params.id, null, {
             values: valuesOf(body),
             errors,
             status: errorStatus(error),
@@ -164,7 +190,11 @@ export function projectRoutes({
         } catch (error) {
           const errors = formErrors(error, {});
           if (!errors) throw error;
-          return projectPage(user, csrf, params.id, null, { values: {}, errors, status: errorStatus(error) });
+          return projectPage(request, user, csrf, params.id, null, {
+            values: {},
+            errors,
+            status: errorStatus(error),
+          });
         }
       },
       { params: Id },

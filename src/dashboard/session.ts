@@ -1,24 +1,25 @@
-// Dashboard sessions and CSRF: the mv_session cookie, a per-session CSRF token, and a pre-session one for sign-in forms.
+// Dashboard sessions and CSRF: the session cookie, a per-session CSRF token, and a pre-session one for sign-in
+// forms. Cookies are `__Host-` prefixed over https (cookieName), and every write must come from the dashboard's own
+// pages (foreignOrigin): together they keep sites on sibling subdomains out of the dashboard's session state.
 
 import { timingSafeEqual } from "node:crypto";
 import { Elysia } from "elysia";
+import type { Sealer } from "../deploy/env.ts";
 import { AppError, unauthorized } from "../errors.ts";
 import { hashSecret } from "../identity/accounts.ts";
-import { CSRF_HEADER, readCookie, SESSION_COOKIE } from "../identity/authenticate.ts";
+import { CSRF_HEADER, cookieName, isHttps, readCookie, SESSION_COOKIE } from "../identity/authenticate.ts";
+import { foreignOrigin } from "../identity/origin.ts";
 import type { Session, Store, User } from "../store/store.ts";
 
 /** Double-submit cookie protecting the forms shown before there is a session (sign in, setup). */
 export const PRE_SESSION_COOKIE = "mv_csrf";
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
-
-/** Behind a TLS-terminating proxy the request URL is http: trust its X-Forwarded-Proto for the Secure flag. */
-function isHttps(request: Request): boolean {
-  return new URL(request.url).protocol === "https:" || request.headers.get("x-forwarded-proto") === "https";
-}
+/** How long a sign-in or setup form stays usable. */
+const PRE_SESSION_TTL_MS = 12 * 3600 * 1000;
 
 function cookie(request: Request, name: string, value: string, attributes: string[]): string {
   return [
-    `${name}=${value}`,
+    `${cookieName(name, request)}=${value}`,
     "Path=/",
     "HttpOnly",
     ...attributes,
@@ -32,6 +33,10 @@ export const sessionCookie = (request: Request, value: string, ttlSeconds: numbe
 export const clearSessionCookie = (request: Request): string =>
   cookie(request, SESSION_COOKIE, "", ["SameSite=Lax", "Max-Age=0"]);
 
+/** The request's session cookie (by its scheme's name, see cookieName), when there is exactly one. */
+export const sessionCookieValue = (request: Request): string | null =>
+  readCookie(request, cookieName(SESSION_COOKIE, request));
+
 export interface CurrentSession {
   user: User;
   session: Session;
@@ -40,7 +45,7 @@ export interface CurrentSession {
 }
 
 export async function currentSession(store: Store, request: Request): Promise<CurrentSession | null> {
-  const value = readCookie(request, SESSION_COOKIE);
+  const value = sessionCookieValue(request);
   if (!value) return null;
   const hash = hashSecret(value);
   const found = await store.sessions.get(hash, new Date().toISOString());
@@ -63,14 +68,15 @@ function presentedToken(request: Request, body: unknown): string | null {
   return null;
 }
 
+const refused = () =>
+  new AppError(
+    "forbidden",
+    "This form has expired or did not come from this site. Reload the page and try again.",
+  );
+
 export function assertCsrf(expected: string | null, request: Request, body: unknown): void {
   const presented = presentedToken(request, body);
-  if (!expected || !presented || !tokensEqual(expected, presented)) {
-    throw new AppError(
-      "forbidden",
-      "This form has expired or did not come from this site. Reload the page and try again.",
-    );
-  }
+  if (!expected || !presented || !tokensEqual(expected, presented) || foreignOrigin(request)) throw refused();
 }
 
 /** Routes after this need a signed-in user; their state-changing requests need the session's CSRF token. */
@@ -84,14 +90,39 @@ export function requireSession(store: Store) {
   });
 }
 
-/** The pre-session CSRF token: the one in the cookie, or a new one with the cookie that sets it. */
-export function preSessionToken(request: Request): { token: string; setCookie: string | null } {
-  const existing = readCookie(request, PRE_SESSION_COOKIE);
-  if (existing && /^[A-Za-z0-9_-]{32,64}$/.test(existing)) return { token: existing, setCookie: null };
-  const token = Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString("base64url");
+/**
+ * Pre-session CSRF tokens are made by the server: a random nonce and an expiry, sealed with the platform key
+ * (AES-GCM authenticates them), so a value planted in the cookie by anyone else is refused, and old ones expire.
+ */
+async function makePreSessionToken(sealer: Sealer): Promise<string> {
+  const nonce = Buffer.from(crypto.getRandomValues(new Uint8Array(18))).toString("base64url");
+  const sealed = await sealer.seal(`csrf:${nonce}:${Date.now() + PRE_SESSION_TTL_MS}`);
+  return Buffer.from(sealed).toString("base64url");
+}
+
+async function isPreSessionToken(sealer: Sealer, token: string): Promise<boolean> {
+  if (!/^[A-Za-z0-9_-]{40,400}$/.test(token)) return false;
+  try {
+    const [kind, nonce, expires] = (await sealer.open(Buffer.from(token, "base64url").toString())).split(":");
+    return kind === "csrf" && nonce !== undefined && Number(expires) > Date.now();
+  } catch {
+    return false;
+  }
+}
+
+/** The pre-session CSRF token: the (valid) one in the cookie, or a new one with the cookie that sets it. */
+export async function preSessionToken(
+  sealer: Sealer,
+  request: Request,
+): Promise<{ token: string; setCookie: string | null }> {
+  const existing = readCookie(request, cookieName(PRE_SESSION_COOKIE, request));
+  if (existing && (await isPreSessionToken(sealer, existing))) return { token: existing, setCookie: null };
+  const token = await makePreSessionToken(sealer);
   return { token, setCookie: cookie(request, PRE_SESSION_COOKIE, token, ["SameSite=Strict"]) };
 }
 
-export function assertPreSessionCsrf(request: Request, body: unknown): void {
-  assertCsrf(readCookie(request, PRE_SESSION_COOKIE), request, body);
+export async function assertPreSessionCsrf(sealer: Sealer, request: Request, body: unknown): Promise<void> {
+  const cookieToken = readCookie(request, cookieName(PRE_SESSION_COOKIE, request));
+  if (cookieToken === null || !(await isPreSessionToken(sealer, cookieToken))) throw refused();
+  assertCsrf(cookieToken, request, body);
 }

@@ -57,7 +57,7 @@ export function settingsRoutes({
         chrome={chromeFor(user, csrf)}
         project={project}
         productionUrl={productionUrl(project, config)}
-        baseDomain={config.baseDomain}
+        sitesDomain={config.sitesDomain}
         env={await listEnvVars(store, user.id, project.id)}
         domainRecord={verificationRecord(project)}
         section={submitted?.section ?? savedSection}

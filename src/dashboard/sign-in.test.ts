@@ -162,7 +162,9 @@ describe("sign in and out", () => {
     const v = new Visitor(app, "https://dash.example.com");
     await v.get("/login");
     const res = await v.post("/login", { email: "login@example.com", password: "the right password" });
-    expect(res.headers.getSetCookie().find((c) => c.startsWith("mv_session="))).toEndWith("; Secure");
+    // __Host-: browsers take it only from this host, so a sibling subdomain cannot plant one.
+    expect(res.headers.getSetCookie().find((c) => c.startsWith("__Host-mv_session="))).toEndWith("; Secure");
+    expect(res.headers.getSetCookie().some((c) => c.startsWith("mv_session="))).toBe(false);
   });
 
   test("sign out needs the CSRF token, then ends the session", async () => {

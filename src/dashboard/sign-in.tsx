@@ -22,7 +22,7 @@ const seeOther = (location: string) =>
   new Response(null, { status: 303, headers: securityHeaders({ location }) });
 
 export function signInRoutes(
-  { config, store }: Pick<Deps, "config" | "store">,
+  { config, store, sealer }: Pick<Deps, "config" | "store" | "sealer">,
   peer?: PeerAddress,
   now?: () => number,
 ) {
@@ -61,13 +61,13 @@ export function signInRoutes(
   return (
     new Elysia()
       // Local: this check covers these routes only (the session guard covers the others).
-      .derive(({ request, body }) => {
-        if (request.method === "POST") assertPreSessionCsrf(request, body);
+      .derive(async ({ request, body }) => {
+        if (request.method === "POST") await assertPreSessionCsrf(sealer, request, body);
         return {};
       })
       .get("/setup", async ({ request }) => {
         if ((await store.users.count()) > 0) return seeOther("/login");
-        const { token, setCookie } = preSessionToken(request);
+        const { token, setCookie } = await preSessionToken(sealer, request);
         return html(
           <SetupPage chrome={chromeFor(null, token)} values={{}} errors={{}} />,
           200,
@@ -83,7 +83,7 @@ export function signInRoutes(
           } catch (error) {
             const errors = formErrors(error, LABELS);
             if (!errors) throw error;
-            const { token } = preSessionToken(request);
+            const { token } = await preSessionToken(sealer, request);
             const page = (
               <SetupPage chrome={chromeFor(null, token)} values={valuesOf(body)} errors={errors} />
             );
@@ -97,7 +97,7 @@ export function signInRoutes(
         async ({ request, query }) => {
           if ((await store.users.count()) === 0) return seeOther("/setup");
           if (await currentSession(store, request)) return seeOther(safeNext(query.next));
-          const { token, setCookie } = preSessionToken(request);
+          const { token, setCookie } = await preSessionToken(sealer, request);
           const page = (
             <LoginPage chrome={chromeFor(null, token)} values={{}} errors={{}} next={safeNext(query.next)} />
           );
@@ -114,7 +114,7 @@ export function signInRoutes(
           } catch (error) {
             const errors = formErrors(error, LABELS);
             if (!errors) throw error;
-            const { token } = preSessionToken(request);
+            const { token } = await preSessionToken(sealer, request);
             const values = valuesOf(body);
             const page = (
               <LoginPage

@@ -1,7 +1,7 @@
 // Test support: a cookie-keeping visitor that drives the dashboard through its handler, as a browser would.
 
 import { createSession, createUser } from "../identity/accounts.ts";
-import { SESSION_COOKIE } from "../identity/authenticate.ts";
+import { cookieName, SESSION_COOKIE } from "../identity/authenticate.ts";
 import type { Store, User } from "../store/store.ts";
 
 export interface Reply {
@@ -17,7 +17,7 @@ export class Visitor {
 
   constructor(
     private readonly app: { handle(request: Request): Promise<Response> },
-    private readonly origin = "http://localhost",
+    readonly origin = "http://localhost",
   ) {}
 
   async send(
@@ -71,7 +71,7 @@ export async function signIn(store: Store, visitor: Visitor, email?: string): Pr
 /** `visitor` gets a session of its own as an existing user. */
 export async function signInAs(store: Store, visitor: Visitor, user: User): Promise<User> {
   const { cookie, session } = await createSession(store, user.id, 3600);
-  visitor.cookies.set(SESSION_COOKIE, cookie);
+  visitor.cookies.set(cookieName(SESSION_COOKIE, new Request(visitor.origin)), cookie);
   visitor.csrf = session.csrfToken;
   return user;
 }

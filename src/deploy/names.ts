@@ -81,8 +81,8 @@ export function assertProjectName(value: string): string {
   return trimmed;
 }
 
-/** Custom domains: a lower-case host name of at least two labels, not under the platform's own domain. */
-export function domainProblem(host: string, baseDomain: string): string | null {
+/** Custom domains: a lower-case host name of at least two labels, not under the platform's own domains. */
+export function domainProblem(host: string, baseDomain: string, sitesDomain = baseDomain): string | null {
   if (host.length > 253) return "must be at most 253 characters";
   if (host !== host.toLowerCase()) return "must be lower case";
   const labels = host.split(".");
@@ -90,8 +90,10 @@ export function domainProblem(host: string, baseDomain: string): string | null {
   for (const label of labels) {
     if (!LABEL.test(label)) return `has an invalid label '${label}'`;
   }
-  if (host === baseDomain || host.endsWith(`.${baseDomain}`))
-    return `must not be under the platform domain ${baseDomain}`;
+  for (const platform of new Set([baseDomain, sitesDomain])) {
+    if (host === platform || host.endsWith(`.${platform}`))
+      return `must not be under the platform domain ${platform}`;
+  }
   return null;
 }
 

@@ -8,7 +8,7 @@ import { announceRoutes } from "./announce.ts";
 import { gitAddressProblem } from "./git-address.ts";
 import { derivedSubdomain, normalizeSettings, withDefaults } from "./settings.ts";
 
-type Rules = Pick<Config, "baseDomain" | "allowLocalGit" | "allowPrivateGit" | "domains">;
+type Rules = Pick<Config, "baseDomain" | "sitesDomain" | "allowLocalGit" | "allowPrivateGit" | "domains">;
 
 /** A git URL whose host is on the platform's own network is refused before it is stored (git-address.ts). */
 async function checkGitAddress(settings: Partial<ProjectSettings>, rules: Rules): Promise<void> {

@@ -266,7 +266,7 @@ describe("branchProblem and commitProblem", () => {
 });
 
 describe("normalizeSettings", () => {
-  const rules = { baseDomain: "localhost", allowLocalGit: false };
+  const rules = { baseDomain: "localhost", sitesDomain: "localhost", allowLocalGit: false };
 
   /** Runs normalizeSettings expecting a validation error on `field`. */
   function rejects(input: Partial<ProjectSettings>, mode: "create" | "update", field: string) {

@@ -13,6 +13,7 @@ import {
 
 export interface SettingsRules {
   baseDomain: string;
+  sitesDomain: string;
   /** file:// and absolute local paths as git URLs (tests and single-user setups only). */
   allowLocalGit: boolean;
 }
@@ -116,7 +117,7 @@ export function normalizeSettings(
   }
   if (input.customDomain !== undefined) {
     const domain = nonEmpty(input.customDomain?.trim().replace(/\.$/, ""));
-    const problem = domain === null ? null : domainProblem(domain, rules.baseDomain);
+    const problem = domain === null ? null : domainProblem(domain, rules.baseDomain, rules.sitesDomain);
     if (problem) throw invalid(`customDomain ${problem}`, "customDomain");
     out.customDomain = domain;
   }

@@ -35,7 +35,7 @@ export function parseRefUpdates(text: string): RefUpdate[] {
  */
 export async function deployPush(
   store: Store,
-  config: Pick<Config, "dataDir" | "baseDomain" | "proxyPort">,
+  config: Pick<Config, "dataDir" | "sitesDomain" | "proxyPort">,
   userId: string,
   project: Project,
   updates: RefUpdate[],

@@ -8,6 +8,19 @@ import { type JwtVerifier, looksLikeJwt } from "./jwt.ts";
 export const SESSION_COOKIE = "mv_session";
 export const CSRF_HEADER = "x-csrf-token";
 
+/** Behind a TLS-terminating proxy the request URL is http: its X-Forwarded-Proto says what the browser used. */
+export function isHttps(request: Request): boolean {
+  return new URL(request.url).protocol === "https:" || request.headers.get("x-forwarded-proto") === "https";
+}
+
+/**
+ * A dashboard cookie's name. Over https it carries the `__Host-` prefix: browsers accept such a cookie only
+ * from this very host (Secure, Path=/, no Domain), so a site on a sibling subdomain cannot plant one ("cookie
+ * tossing"); plain http has no such protection, hence SITES_DOMAIN (docs/security.md).
+ */
+export const cookieName = (base: string, request: Request): string =>
+  isHttps(request) ? `__Host-${base}` : base;
+
 export type Principal =
   | { via: "token"; user: User }
   | { via: "jwt"; user: User }
@@ -18,14 +31,21 @@ export interface Authenticator {
   identify(request: Request): Promise<Principal | null>;
 }
 
+/**
+ * A cookie's value; null when absent, or when the request carries it more than once: ours are set once per
+ * host, so a second one was planted for a parent domain, and neither can be trusted to be the one we set.
+ */
 export function readCookie(request: Request, name: string): string | null {
   const header = request.headers.get("cookie");
   if (!header) return null;
+  let found: string | null = null;
   for (const part of header.split(";")) {
     const eq = part.indexOf("=");
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+    if (eq <= 0 || part.slice(0, eq).trim() !== name) continue;
+    if (found !== null) return null;
+    found = part.slice(eq + 1).trim();
   }
-  return null;
+  return found;
 }
 
 export function createAuthenticator(store: Store, jwt: JwtVerifier | null): Authenticator {
@@ -47,7 +67,7 @@ export function createAuthenticator(store: Store, jwt: JwtVerifier | null): Auth
         }
         throw unauthorized("invalid bearer token");
       }
-      const cookie = readCookie(request, SESSION_COOKIE);
+      const cookie = readCookie(request, cookieName(SESSION_COOKIE, request));
       if (cookie) {
         const found = await store.sessions.get(hashSecret(cookie), new Date().toISOString());
         if (!found) throw unauthorized("session expired; sign in again");

@@ -7,6 +7,7 @@ import { uploadOutput } from "../build/upload.ts";
 import { announceRoutes } from "../deploy/announce.ts";
 import { createProject } from "../deploy/projects.ts";
 import type { Deps } from "../deps.ts";
+import type { Manifest } from "../store/artifacts.ts";
 import type { Deployment, Project, ProjectSettings } from "../store/store.ts";
 import { tempDir } from "../testing.ts";
 import type { SiteProxy } from "./proxy.ts";
@@ -55,6 +56,43 @@ export async function deploySite(
   if (!running) throw new Error("could not start the deployment");
   await uploadOutput(deps.artifacts, created.id, root, { log: () => {} });
   if (options.notReady) return running;
+  const ready = await deps.store.deployments.markReady(created.id);
+  if (!ready) throw new Error("could not mark the deployment READY");
+  await announceRoutes(deps.bus, project.id);
+  return ready;
+}
+
+/**
+ * Stores `files` (manifest path -> content) as a READY production deployment the way an older minivercel did,
+ * without today's deploy-time checks (site-config.ts): for tests of how the proxy treats such deployments.
+ */
+export async function deployUnchecked(
+  deps: Deps,
+  project: Project,
+  files: Record<string, string>,
+): Promise<Deployment> {
+  const created = await deps.store.deployments.create({
+    projectId: project.id,
+    userId: project.userId,
+    status: "QUEUED",
+    target: "production",
+    branch: project.productionBranch,
+    commitSha: null,
+  });
+  await deps.store.deployments.transition(created.id, "IN_PROGRESS", null);
+  const manifest: Manifest = {
+    version: 1,
+    deploymentId: created.id,
+    createdAt: new Date().toISOString(),
+    files: {},
+  };
+  for (const [path, content] of Object.entries(files)) {
+    const bytes = new TextEncoder().encode(content);
+    const hash = new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
+    await deps.artifacts.putBlob(hash, bytes);
+    manifest.files[path] = { hash, size: bytes.byteLength, type: Bun.file(path).type };
+  }
+  await deps.artifacts.putManifest(manifest);
   const ready = await deps.store.deployments.markReady(created.id);
   if (!ready) throw new Error("could not mark the deployment READY");
   await announceRoutes(deps.bus, project.id);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Deps } from "../deps.ts";
 import type { Project } from "../store/store.ts";
 import { testDeps, testUser } from "../testing.ts";
-import { deploySite, request, siteProject } from "./fixtures.ts";
+import { deploySite, deployUnchecked, request, siteProject } from "./fixtures.ts";
 import { createProxy, type SiteProxy } from "./proxy.ts";
 import { productionUrl } from "./urls.ts";
 
@@ -53,13 +53,7 @@ const FILES = {
   // Only the root files are configuration; these are neither read as rules nor served as files.
   "docs/_redirects": "/docs/*  /hijacked  302!\n/missing  /hijacked  302\n/  /hijacked  302!\n",
   "docs/_headers": "/*\n  X-From-Docs: applied\n  Content-Security-Policy: none\n",
-  _redirects: [
-    "/press/*  /blog/:splat  301",
-    ...Object.entries(SCHEMES).map(([from, to]) => `${from}  ${to}  302`),
-    "/rewrite-js  javascript:alert(1)  200",
-    "/to/*  :splat  302",
-    "",
-  ].join("\n"),
+  _redirects: ["/press/*  /blog/:splat  301", ""].join("\n"),
   _headers: [
     "/news/*",
     "  X-News: yes",
@@ -70,9 +64,18 @@ const FILES = {
   ].join("\n"),
 };
 
+/** Refused at deploy time today (site-config.ts); a deployment stored before the check still has them. */
+const SCHEME_REDIRECTS = [
+  ...Object.entries(SCHEMES).map(([from, to]) => `${from}  ${to}  302`),
+  "/rewrite-js  javascript:alert(1)  200",
+  "/to/*  :splat  302",
+  "",
+].join("\n");
+
 let deps: Deps;
 let proxy: SiteProxy;
 let site: Project;
+let legacy: Project;
 
 beforeAll(async () => {
   deps = await testDeps();
@@ -80,6 +83,8 @@ beforeAll(async () => {
   // No SPA fallback: a miss is a plain 404, so nothing else can answer in a rule's place.
   site = await siteProject(deps, user.id, { spaFallback: false });
   await deploySite(deps, site, FILES);
+  legacy = await siteProject(deps, user.id, { spaFallback: false });
+  await deployUnchecked(deps, legacy, { "/index.html": "<h1>legacy</h1>", "/_redirects": SCHEME_REDIRECTS });
   proxy = await createProxy(deps, { reconcileMs: 60_000 });
 });
 
@@ -88,8 +93,8 @@ afterAll(async () => {
   await deps.close();
 });
 
-async function get(path: string, headers: Record<string, string> = {}, method = "GET") {
-  const res = await request(proxy, `${productionUrl(site, deps.config)}${path}`, {
+async function get(path: string, headers: Record<string, string> = {}, method = "GET", of = site) {
+  const res = await request(proxy, `${productionUrl(of, deps.config)}${path}`, {
     method,
     headers,
     redirect: "manual",
@@ -165,10 +170,26 @@ describe("wildcards", () => {
 });
 
 describe("_redirects targets", () => {
-  test("a target of any scheme but http(s) is not followed: no Location with that scheme", async () => {
+  test("a target of any scheme but http(s) is refused at deploy time, naming each line", async () => {
+    const { user } = await testUser(deps);
+    const refused = await deploySite(deps, await siteProject(deps, user.id), {
+      "index.html": "x",
+      _redirects: SCHEME_REDIRECTS,
+    }).then(
+      () => "deployed",
+      (error: unknown) => (error instanceof Error ? error.message : String(error)),
+    );
+    for (const [i, to] of Object.values(SCHEMES).entries())
+      expect(refused).toContain(
+        `_redirects line ${i + 1}: the target ${to} has a scheme other than http or https`,
+      );
+    expect(refused).toContain("the target :splat must be a path starting with / or an http(s) URL");
+  });
+
+  test("stored before that check, such a target is not followed: no Location with that scheme", async () => {
     const paths = [...Object.keys(SCHEMES), "/rewrite-js", "/to/javascript:alert(1)", "/to/data:,x"];
     for (const path of paths) {
-      const res = await get(path);
+      const res = await get(path, {}, "GET", legacy);
       const location = res.headers.get("location");
       expect({ path, status: res.status, location }).toEqual({ path, status: 404, location: null });
       expect(res.body).not.toContain("alert(");

@@ -164,7 +164,7 @@ export async function openRouteTable(
   function lookup(host: string): Route | Promise<Route> {
     const known = answered.get(host);
     if (known) return known;
-    const target = parseHost(host, config.baseDomain);
+    const target = parseHost(host, config.sitesDomain);
     switch (target.kind) {
       case "production":
         return remember(host, production(bySub.get(target.subDomain)));

@@ -1,14 +1,14 @@
-// The URL scheme, one DNS label per site under BASE_DOMAIN:
-//   production        <sub>.<base>
-//   one deployment    <sub>--<12 hex of the deployment id>.<base>     (immutable)
-//   a branch preview  <sub>--git-<branch slug>.<base>                 (its latest READY deployment)
+// The URL scheme, one DNS label per site under SITES_DOMAIN (default BASE_DOMAIN):
+//   production        <sub>.<sites>
+//   one deployment    <sub>--<12 hex of the deployment id>.<sites>     (immutable)
+//   a branch preview  <sub>--git-<branch slug>.<sites>                 (its latest READY deployment)
 // Subdomains never contain "--", so the first "--" always separates the project from the rest.
 
 import type { Config } from "../config.ts";
 import { branchSlug } from "../deploy/names.ts";
 
 /** `https` is optional: with automatic HTTPS on (src/tls/), site URLs are https on HTTPS_PORT. */
-type UrlConfig = Pick<Config, "baseDomain" | "proxyPort"> & Partial<Pick<Config, "https">>;
+type UrlConfig = Pick<Config, "sitesDomain" | "proxyPort"> & Partial<Pick<Config, "https">>;
 
 const LABEL_MAX = 63;
 
@@ -32,7 +32,7 @@ function origin(host: string, config: UrlConfig): string {
 }
 
 export function productionUrl(project: { subDomain: string }, config: UrlConfig): string {
-  return origin(`${project.subDomain}.${config.baseDomain}`, config);
+  return origin(`${project.subDomain}.${config.sitesDomain}`, config);
 }
 
 export function deploymentUrl(
@@ -40,25 +40,25 @@ export function deploymentUrl(
   deploymentId: string,
   config: UrlConfig,
 ): string {
-  return origin(`${project.subDomain}--${deploymentHostId(deploymentId)}.${config.baseDomain}`, config);
+  return origin(`${project.subDomain}--${deploymentHostId(deploymentId)}.${config.sitesDomain}`, config);
 }
 
 export function branchUrl(project: { subDomain: string }, branch: string, config: UrlConfig): string {
   return origin(
-    `${project.subDomain}--git-${branchHostSlug(project.subDomain, branch).slug}.${config.baseDomain}`,
+    `${project.subDomain}--git-${branchHostSlug(project.subDomain, branch).slug}.${config.sitesDomain}`,
     config,
   );
 }
 
-/** What a request's Host names, before any lookup. Null when the host is not under the base domain. */
+/** What a request's Host names, before any lookup ("custom" when it is not under the sites domain). */
 export type HostTarget =
   | { kind: "production"; subDomain: string }
   | { kind: "deployment"; subDomain: string; hostId: string }
   | { kind: "branch"; subDomain: string; slug: string; truncated: boolean }
   | { kind: "custom"; host: string };
 
-export function parseHost(host: string, baseDomain: string): HostTarget {
-  const suffix = `.${baseDomain}`;
+export function parseHost(host: string, sitesDomain: string): HostTarget {
+  const suffix = `.${sitesDomain}`;
   if (!host.endsWith(suffix)) return { kind: "custom", host };
   const label = host.slice(0, -suffix.length);
   if (label.includes(".")) return { kind: "custom", host };

@@ -152,7 +152,7 @@ test("eager names are ordered by the sync loop; a certificate is renewed only wh
   });
   const policy = createHostPolicy({
     https,
-    baseDomain: BASE,
+    sitesDomain: BASE,
     store: deps.store,
     route: proxy.route,
     dashboard: false,

@@ -147,8 +147,8 @@ test("signing in to the dashboard through the proxy: Secure cookies, redirects p
   await createUser(apiDeps.store, "fwd@example.test", "the right password");
   const page = await request({ path: "/login" });
   expect(page.status).toBe(200);
-  const csrfCookie = header(page, "set-cookie").find((c) => c.startsWith("mv_csrf="));
-  // Secure: the api role learned from X-Forwarded-Proto that the browser is on HTTPS.
+  const csrfCookie = header(page, "set-cookie").find((c) => c.startsWith("__Host-mv_csrf="));
+  // Secure and __Host-: the api role learned from X-Forwarded-Proto that the browser is on HTTPS.
   expect(csrfCookie).toMatch(/; Secure$/);
   const csrf = /name="_csrf" value="([^"]*)"/.exec(page.body)?.[1] ?? never();
   const form = new URLSearchParams({
@@ -169,7 +169,7 @@ test("signing in to the dashboard through the proxy: Secure cookies, redirects p
   });
   expect(signedIn.status).toBe(303);
   expect(header(signedIn, "location")).toEqual(["/account"]);
-  const session = header(signedIn, "set-cookie").find((c) => c.startsWith("mv_session="));
+  const session = header(signedIn, "set-cookie").find((c) => c.startsWith("__Host-mv_session="));
   expect(session).toMatch(/; Secure$/);
 
   const account = await request({

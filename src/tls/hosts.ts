@@ -7,7 +7,7 @@ import type { Route } from "../serve/route-table.ts";
 import type { Store } from "../store/store.ts";
 
 export interface HostPolicy {
-  /** The certificate that covers `host`: its own, or the `*.<BASE_DOMAIN>` wildcard in dns-01 mode. */
+  /** The certificate that covers `host`: its own, or the `*.<SITES_DOMAIN>` wildcard in dns-01 mode. */
   certName(host: string): string;
   /** True when `host` is one we serve, so a certificate may be ordered for it. */
   isKnown(host: string): Promise<boolean>;
@@ -25,15 +25,16 @@ export function hostOfServerName(servername: string): string | null {
 
 export function createHostPolicy(deps: {
   https: HttpsConfig;
-  baseDomain: string;
+  /** Sites are `<label>.<sitesDomain>` (SITES_DOMAIN, default BASE_DOMAIN). */
+  sitesDomain: string;
   store: Pick<Store, "projects">;
   /** The proxy's own routing (src/serve/route-table.ts), so "known" means exactly "served". */
   route: (host: string) => Route | Promise<Route>;
   /** Whether this process answers for the dashboard host (api role here, or DASHBOARD_UPSTREAM). */
   dashboard: boolean;
 }): HostPolicy {
-  const { https, baseDomain, store, route, dashboard } = deps;
-  const suffix = `.${baseDomain}`;
+  const { https, sitesDomain, store, route, dashboard } = deps;
+  const suffix = `.${sitesDomain}`;
   const wildcard = `*${suffix}`;
   /** One label under the base domain: what the wildcard covers. */
   const underBase = (host: string) => host.endsWith(suffix) && !host.slice(0, -suffix.length).includes(".");

@@ -34,7 +34,7 @@ export async function startTls(
   const issuer = createAcmeIssuer({ https, certificates: store.certificates, sealer, dns });
   const policy = createHostPolicy({
     https,
-    baseDomain: config.baseDomain,
+    sitesDomain: config.sitesDomain,
     store,
     route: parts.route,
     dashboard: parts.dashboard !== null || https.dashboardUpstream !== null,

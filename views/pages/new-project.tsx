@@ -1,43 +1,79 @@
-// Create a project from a git URL, with optional build overrides and inline validation errors.
+// A new project: import a git repository (framework preset and build settings shown before the first build,
+// which starts on create), or drop a built site, or the command line.
 /** @jsxImportSource preact */
 
+import { DropZone } from "../components/drop-zone.tsx";
 import { Field, FormError, type FormErrors, type FormValues, HxForm } from "../components/field.tsx";
+import { FrameworkField, type FrameworkPreset } from "../components/framework-field.tsx";
+import { CliCard, type StartInfo } from "../components/start-cards.tsx";
 import { type Chrome, Csrf, Layout } from "../layout.tsx";
-import { BuildFields, SourceFields } from "./project-form.tsx";
+import { BranchField, BuildFields, GitUrlField } from "./project-form.tsx";
 
-export function NewProjectPage(props: { chrome: Chrome; values: FormValues; errors: FormErrors }) {
-  const { chrome, values, errors } = props;
+export function NewProjectPage(props: {
+  chrome: Chrome;
+  values: FormValues;
+  errors: FormErrors;
+  presets: FrameworkPreset[];
+  start: StartInfo;
+}) {
+  const { chrome, values, errors, presets, start } = props;
   return (
-    <Layout chrome={chrome} title="New project" nav="projects">
+    <Layout chrome={chrome} title="New project" nav="projects" drop>
       <div class="page-head">
         <h1>New project</h1>
       </div>
-      <section class="card narrow">
-        <HxForm id="project-form" action="/projects" class="stack">
-          <Csrf token={chrome.csrf} />
-          <Field name="name" label="Project name" values={values} errors={errors} required autofocus />
-          <SourceFields values={values} errors={errors} />
-          <Field
-            name="subDomain"
-            label="Subdomain"
-            values={values}
-            errors={errors}
-            placeholder="derived from the name"
-            hint="Your site is served at <subdomain>.<your domain>."
-            monospace
-          />
-          <BuildFields values={values} errors={errors} collapsible />
-          <FormError errors={errors} />
-          <div class="actions">
-            <button type="submit" class="button primary">
-              Create project
-            </button>
-            <a class="button" href="/">
-              Cancel
-            </a>
-          </div>
-        </HxForm>
-      </section>
+      <div class="new-project">
+        <section class="card" aria-labelledby="import-title">
+          <h2 id="import-title">Import a git repository</h2>
+          <HxForm id="project-form" action="/projects" class="stack">
+            <Csrf token={chrome.csrf} />
+            <GitUrlField values={values} errors={errors} autofocus={!values.gitUrl} />
+            <Field
+              name="name"
+              label="Project name"
+              values={values}
+              errors={errors}
+              required
+              autofocus={Boolean(values.gitUrl) && !values.name}
+            />
+            <FrameworkField presets={presets} values={values} />
+            <fieldset class="build-settings">
+              <legend>Build settings</legend>
+              <p class="hint">Empty ones are detected when the build runs; a preset fills them in.</p>
+              <BuildFields values={values} errors={errors} />
+            </fieldset>
+            <div class="inline-fields">
+              <BranchField values={values} errors={errors} />
+              <Field
+                name="subDomain"
+                label="Subdomain"
+                values={values}
+                errors={errors}
+                placeholder="derived from the name"
+                hint="Served at <subdomain>.<your domain>."
+                monospace
+              />
+            </div>
+            <FormError errors={errors} />
+            <div class="actions">
+              <button type="submit" class="button primary" id="create-button">
+                Create and deploy
+              </button>
+              <a class="button" href="/">
+                Cancel
+              </a>
+            </div>
+            <p class="hint">
+              The first build starts at once and you watch its log live. Without a git URL the project is only
+              created, to deploy by dropping files or from the command line.
+            </p>
+          </HxForm>
+        </section>
+        <aside class="stack" aria-label="Other ways to deploy">
+          <DropZone limits={start.limits} />
+          <CliCard serverUrl={start.serverUrl} />
+        </aside>
+      </div>
     </Layout>
   );
 }

@@ -3,42 +3,46 @@
 
 import { Field, type FormErrors, type FormValues } from "../components/field.tsx";
 
-const BUILD_FIELDS = [
-  "rootDirectory",
-  "installCommand",
-  "buildCommand",
-  "outputDirectory",
-  "buildTimeoutSeconds",
-];
-
 export function SourceFields({ values, errors }: { values: FormValues; errors: FormErrors }) {
   return (
     <>
-      <Field
-        name="gitUrl"
-        label="Git repository URL"
-        values={values}
-        errors={errors}
-        placeholder="https://github.com/you/site.git"
-        monospace
-      />
-      <Field
-        name="productionBranch"
-        label="Production branch"
-        values={values}
-        errors={errors}
-        placeholder="main"
-        hint="Pushes to this branch go to production; other branches get previews."
-        monospace
-      />
+      <GitUrlField values={values} errors={errors} />
+      <BranchField values={values} errors={errors} />
     </>
   );
 }
 
-/** Build overrides; collapsed unless one is set or has an error. */
-export function BuildFields(props: { values: FormValues; errors: FormErrors; collapsible: boolean }) {
-  const { values, errors, collapsible } = props;
-  const fields = (
+export function GitUrlField(props: { values: FormValues; errors: FormErrors; autofocus?: boolean }) {
+  return (
+    <Field
+      name="gitUrl"
+      label="Git repository URL"
+      values={props.values}
+      errors={props.errors}
+      placeholder="https://github.com/you/site.git"
+      autofocus={props.autofocus}
+      monospace
+    />
+  );
+}
+
+export function BranchField({ values, errors }: { values: FormValues; errors: FormErrors }) {
+  return (
+    <Field
+      name="productionBranch"
+      label="Production branch"
+      values={values}
+      errors={errors}
+      placeholder="main"
+      hint="Pushes to this branch go to production; other branches get previews."
+      monospace
+    />
+  );
+}
+
+/** Build overrides: empty means "detected when the build runs". */
+export function BuildFields({ values, errors }: { values: FormValues; errors: FormErrors }) {
+  return (
     <div class="stack">
       <Field
         name="rootDirectory"
@@ -54,7 +58,7 @@ export function BuildFields(props: { values: FormValues; errors: FormErrors; col
         label="Install command"
         values={values}
         errors={errors}
-        placeholder="detected from the lockfile"
+        placeholder="detected (lockfile)"
         monospace
       />
       <Field
@@ -62,7 +66,7 @@ export function BuildFields(props: { values: FormValues; errors: FormErrors; col
         label="Build command"
         values={values}
         errors={errors}
-        placeholder="detected from the framework"
+        placeholder="detected (framework)"
         monospace
       />
       <Field
@@ -70,7 +74,7 @@ export function BuildFields(props: { values: FormValues; errors: FormErrors; col
         label="Output directory"
         values={values}
         errors={errors}
-        placeholder="detected (dist, build, out, …)"
+        placeholder="detected (dist, out…)"
         monospace
       />
       <Field
@@ -82,13 +86,5 @@ export function BuildFields(props: { values: FormValues; errors: FormErrors; col
         placeholder="platform default"
       />
     </div>
-  );
-  if (!collapsible) return fields;
-  const open = BUILD_FIELDS.some((f) => Boolean(values[f]) || Boolean(errors[f]));
-  return (
-    <details class="disclosure" open={open}>
-      <summary>Build and output settings</summary>
-      {fields}
-    </details>
   );
 }

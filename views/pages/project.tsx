@@ -5,6 +5,7 @@ import type { BuildsStatus } from "../../src/build/readiness.ts";
 import type { Deployment, Project } from "../../src/store/store.ts";
 import { BuildsBanner } from "../components/builds-banner.tsx";
 import { DeploymentRow } from "../components/deployment-row.tsx";
+import { type DropLimits, DropZone } from "../components/drop-zone.tsx";
 import { Field, FormError, type FormErrors, type FormValues, HxForm } from "../components/field.tsx";
 import { type Chrome, Csrf, Layout } from "../layout.tsx";
 import { ProjectHead } from "./project-head.tsx";
@@ -20,12 +21,14 @@ export interface ProjectProps {
   errors: FormErrors;
   /** Whether this server can build: a banner says why not (null: not known here). */
   builds: BuildsStatus | null;
+  /** A project without a git repository deploys dropped files instead (null: it has one). */
+  dropLimits: DropLimits | null;
 }
 
 export function ProjectPage(props: ProjectProps) {
   const { chrome, project, productionUrl, deployments, nextCursor, now } = props;
   return (
-    <Layout chrome={chrome} title={project.name} nav="projects">
+    <Layout chrome={chrome} title={`${project.name} · Deployments`} nav="projects" drop={!project.gitUrl}>
       <ProjectHead project={project} productionUrl={productionUrl} tab="deployments" />
       <BuildsBanner builds={props.builds} />
       <DeployForm {...props} />
@@ -72,15 +75,23 @@ export function ProjectPage(props: ProjectProps) {
   );
 }
 
-function DeployForm({ chrome, project, values, errors }: ProjectProps) {
+function DeployForm({ chrome, project, values, errors, dropLimits }: ProjectProps) {
   if (!project.gitUrl) {
     return (
       <div class="stack deploy-card" id="deploy-form">
         <p class="notice">
-          This project has no git repository yet.{" "}
-          <a href={`/projects/${project.id}/settings`}>Set one in settings</a> to deploy.
+          This project has no git repository yet: drop a new version of the site below, deploy it with{" "}
+          <code>minivercel deploy --prod</code>, or{" "}
+          <a href={`/projects/${project.id}/settings`}>set one in settings</a> to build from git.
         </p>
         <FormError errors={errors} />
+        {dropLimits && (
+          <DropZone
+            limits={dropLimits}
+            project={{ id: project.id, name: project.name }}
+            title="Drop a new version"
+          />
+        )}
       </div>
     );
   }

@@ -5,6 +5,8 @@ import type { BuildsStatus } from "../../src/build/readiness.ts";
 import type { Deployment, Project } from "../../src/store/store.ts";
 import { StatusBadge } from "../components/badge.tsx";
 import { BuildsBanner } from "../components/builds-banner.tsx";
+import { DropZone } from "../components/drop-zone.tsx";
+import { CliCard, GitImportCard, type StartInfo } from "../components/start-cards.tsx";
 import { Time } from "../components/time.tsx";
 import { type Chrome, Layout } from "../layout.tsx";
 
@@ -20,25 +22,23 @@ export function ProjectsPage(props: {
   nextCursor: string | null;
   /** Whether this server can build: a banner says why not (null: not known here). */
   builds: BuildsStatus | null;
+  start: StartInfo;
 }) {
-  const { chrome, projects, nextCursor, builds } = props;
+  const { chrome, projects, nextCursor, builds, start } = props;
+  const empty = projects.length === 0 && !nextCursor;
   return (
-    <Layout chrome={chrome} title="Projects" nav="projects">
+    <Layout chrome={chrome} title="Projects" nav="projects" drop={empty}>
       <div class="page-head">
         <h1>Projects</h1>
-        <a class="button primary" href="/projects/new">
-          New project
-        </a>
+        {!empty && (
+          <a class="button primary" href="/projects/new">
+            New project
+          </a>
+        )}
       </div>
       <BuildsBanner builds={builds} />
-      {projects.length === 0 ? (
-        <section class="card empty-state">
-          <h2>No projects yet</h2>
-          <p class="muted">Create one from a git repository; every push can become a deployment.</p>
-          <a class="button primary" href="/projects/new">
-            Create your first project
-          </a>
-        </section>
+      {empty ? (
+        <FirstDeploy start={start} />
       ) : (
         <ul class="project-grid">
           {projects.map((s) => (
@@ -54,6 +54,23 @@ export function ProjectsPage(props: {
         </p>
       )}
     </Layout>
+  );
+}
+
+/** No projects yet: the three ways to a first deployment, side by side. */
+function FirstDeploy({ start }: { start: StartInfo }) {
+  return (
+    <section class="first-deploy" aria-labelledby="first-title">
+      <div class="first-deploy-head">
+        <h2 id="first-title">No projects yet: deploy your first site</h2>
+        <p class="muted">Three ways in; each ends with a live URL.</p>
+      </div>
+      <div class="start-grid">
+        <GitImportCard />
+        <DropZone limits={start.limits} />
+        <CliCard serverUrl={start.serverUrl} />
+      </div>
+    </section>
   );
 }
 

@@ -16,7 +16,7 @@ export interface SettingsProps {
   chrome: Chrome;
   project: Project;
   productionUrl: string;
-  baseDomain: string;
+  sitesDomain: string;
   env: { key: string; updatedAt: string }[];
   /** The TXT record that proves control of the custom domain (null: no custom domain). */
   domainRecord: VerificationRecord | null;
@@ -30,7 +30,7 @@ export interface SettingsProps {
 export function SettingsPage(props: SettingsProps) {
   const { chrome, project, productionUrl } = props;
   return (
-    <Layout chrome={chrome} title={`${project.name} settings`} nav="projects">
+    <Layout chrome={chrome} title={`${project.name} · Settings`} nav="projects">
       <ProjectHead project={project} productionUrl={productionUrl} tab="settings" />
       <div class="settings">
         <SettingsForm {...props} id="general" title="General">
@@ -43,11 +43,7 @@ export function SettingsPage(props: SettingsProps) {
           <SourceFields values={valuesFor(props, "general")} errors={errorsFor(props, "general")} />
         </SettingsForm>
         <SettingsForm {...props} id="build" title="Build and output">
-          <BuildFields
-            values={valuesFor(props, "build")}
-            errors={errorsFor(props, "build")}
-            collapsible={false}
-          />
+          <BuildFields values={valuesFor(props, "build")} errors={errorsFor(props, "build")} />
         </SettingsForm>
         <SettingsForm {...props} id="domains" title="Domains">
           <Field
@@ -55,7 +51,7 @@ export function SettingsPage(props: SettingsProps) {
             label="Subdomain"
             values={valuesFor(props, "domains")}
             errors={errorsFor(props, "domains")}
-            hint={`Production is served at <subdomain>.${props.baseDomain}.`}
+            hint={`Production is served at <subdomain>.${props.sitesDomain}.`}
             monospace
           />
           <Field

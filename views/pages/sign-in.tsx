@@ -12,7 +12,7 @@ interface Props {
 
 export function SetupPage({ chrome, values, errors }: Props) {
   return (
-    <Layout chrome={chrome} title="Set up">
+    <Layout chrome={chrome} title="Create the first account">
       <section class="auth-card card">
         <h1>Welcome to minivercel</h1>
         <p class="muted">

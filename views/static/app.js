@@ -1,4 +1,5 @@
-// minivercel dashboard behaviour: the live build log (SSE, ANSI colours, follow/pause, copy), local times.
+// minivercel dashboard behaviour: the live build log (SSE, ANSI colours, follow/pause, copy), local times,
+// framework presets filling a new project's build fields.
 // Log text is only ever put in the page with textContent: it is untrusted output of someone's build.
 
 (() => {
@@ -265,6 +266,26 @@
     }, 2000);
   }
 
+  /** A framework preset fills the build fields it has values for, unless the user typed their own there. */
+  function presetChanged(select) {
+    const option = select.selectedOptions[0];
+    const form = select.form;
+    if (!option || !form) return;
+    for (const [name, key] of [
+      ["buildCommand", "build"],
+      ["outputDirectory", "output"],
+    ]) {
+      const input = form.elements.namedItem(name);
+      if (!(input instanceof HTMLInputElement)) continue;
+      const untouched = input.value === "" || input.value === input.dataset.preset;
+      if (!untouched) continue;
+      input.value = option.dataset[key] ?? "";
+      input.dataset.preset = input.value;
+    }
+    const hint = document.getElementById(select.getAttribute("aria-describedby") ?? "");
+    if (hint) hint.textContent = option.dataset.note || select.dataset.detectNote || "";
+  }
+
   function enhance(root) {
     for (const el of root.querySelectorAll("time[datetime]")) localTime(el);
     for (const log of root.querySelectorAll("#log[data-stream]")) {
@@ -274,6 +295,10 @@
     }
   }
 
+  document.addEventListener("change", (event) => {
+    if (event.target instanceof HTMLSelectElement && event.target.dataset.presets)
+      presetChanged(event.target);
+  });
   document.addEventListener("click", (event) => {
     const button = event.target instanceof Element ? event.target.closest("button[data-copy]") : null;
     if (button) copy(button);

@@ -1,0 +1,3 @@
+// sha256.js is imported as text by src/dashboard/assets.ts (embedded in the binary), never as a module.
+declare const source: string;
+export default source;
