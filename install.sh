@@ -6,9 +6,11 @@
 #
 # Downloads the release binary for this machine, checks it against the release's SHA256SUMS, installs it as
 # <prefix>/bin/minivercel (atomically), creates the `minivercel` system user, the data directory
-# /var/lib/minivercel and the settings file /etc/default/minivercel, then installs, enables and starts the
-# systemd unit minivercel.service. Running it again upgrades in place: the binary and the unit are replaced
-# and the service restarted; the data directory and the settings file are kept as they are.
+# /var/lib/minivercel and the settings file /etc/default/minivercel, installs what local builds need when it is
+# missing (bubblewrap, slirp4netns, util-linux, iproute2, git, with apt-get, dnf or apk), then installs, enables
+# and starts the systemd unit minivercel.service, and ends with `minivercel doctor`'s checks of this host.
+# Running it again upgrades in place: the binary and the unit are replaced and the service restarted; the data
+# directory and the settings file are kept as they are.
 #
 # Options:
 #   --version V     release to install (default: the latest)
@@ -17,7 +19,8 @@
 #   --unprivileged  run the service as the `minivercel` user; local builds then need BUILD_SANDBOX=none or ECS,
 #                   because the build sandbox needs root (each build runs as its own uid, under cgroup limits)
 #   --root DIR      install everything under DIR instead of / (packaging, tests): no user is created and
-#                   systemd is not touched
+#                   systemd is not touched (missing build programs are still installed on this machine)
+#   --no-packages   install no packages (a package that declares bubblewrap & co. as its dependencies)
 # Environment:
 #   MINIVERCEL_RELEASE_URL  where releases are: files at <url>/download/v<version>/<file> and
 #                           <url>/latest/download/<file> (GitHub's layout)
@@ -27,6 +30,7 @@ RELEASE_URL="${MINIVERCEL_RELEASE_URL:-https://github.com/OWNER/minivercel/relea
 VERSION=latest
 PREFIX=/usr/local
 ROOT=""
+PACKAGES=1
 SYSTEMD=1
 UNPRIVILEGED=0
 
@@ -38,14 +42,16 @@ die() {
 need_value() { if [ $# -lt 2 ] || [ -z "$2" ]; then die "$1 needs a value"; fi; }
 usage() {
 	cat <<'EOF'
-usage: install.sh [--version V] [--prefix DIR] [--no-systemd] [--unprivileged] [--root DIR]
+usage: install.sh [--version V] [--prefix DIR] [--no-systemd] [--unprivileged] [--root DIR] [--no-packages]
 Installs or upgrades minivercel: the release binary (sha256-checked) in <prefix>/bin, the minivercel system
-user, /var/lib/minivercel, /etc/default/minivercel (kept on upgrade) and minivercel.service (started).
+user, /var/lib/minivercel, /etc/default/minivercel (kept on upgrade), what local builds need (bubblewrap,
+slirp4netns, util-linux, iproute2, git) and minivercel.service (started).
   --version V     release to install (default: the latest)
   --prefix DIR    install the binary in DIR/bin (default: /usr/local)
   --no-systemd    write the unit file but neither enable nor start it
   --unprivileged  run the service as the minivercel user (local builds then need BUILD_SANDBOX=none or ECS)
   --root DIR      install under DIR instead of / (packaging, tests): no user created, systemd untouched
+  --no-packages   install no packages for local builds (apt-get, dnf or apk otherwise)
   MINIVERCEL_RELEASE_URL  base URL of the releases (default https://github.com/OWNER/minivercel/releases)
 EOF
 }
@@ -60,6 +66,7 @@ while [ $# -gt 0 ]; do
 	--root=*) ROOT=${1#*=}; shift ;;
 	--no-systemd) SYSTEMD=0; shift ;;
 	--unprivileged) UNPRIVILEGED=1; shift ;;
+	--no-packages) PACKAGES=0; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) die "unknown option '$1' (see --help)" ;;
 	esac
@@ -121,6 +128,128 @@ ACTUAL=$(sha256 "$TMP/$FILE")
 [ "$ACTUAL" = "$EXPECTED" ] || die "checksum mismatch for $FILE (expected $EXPECTED, got $ACTUAL): nothing was installed"
 chmod 0755 "$TMP/$FILE"
 NEW_VERSION=$("$TMP/$FILE" --version 2>/dev/null) || die "the downloaded $FILE does not run on this machine: nothing was installed"
+
+# ---- sandbox.sh begin: a verbatim copy of scripts/lib/sandbox.sh (edit that file, then copy it here) ----------
+# The programs local builds run on the host (the build sandbox's, and git), installed when missing with the
+# host's package manager (apt-get, dnf or apk) as root; not as root, one line naming the command to run.
+# POSIX sh, sourced by scripts/run.sh and scripts/services.sh; install.sh carries a verbatim copy between its
+# "sandbox.sh" marker lines (it is a single file in releases). src/build/sandbox-packages.ts holds the same table;
+# scripts/lib/sandbox.test.ts keeps the three equal. Messages go to stderr; variables are prefixed with _sandbox_.
+
+SANDBOX_PROGRAMS="bwrap setpriv unshare mount chown prlimit slirp4netns ip git"
+SANDBOX_SYSTEM_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+# The package that gives program $2 with package manager $1.
+sandbox_package() {
+	case $2 in
+	bwrap) echo bubblewrap ;;
+	slirp4netns) echo slirp4netns ;;
+	setpriv | unshare | prlimit) echo util-linux ;;
+	mount) if [ "$1" = apt-get ]; then echo mount; else echo util-linux; fi ;;
+	chown) echo coreutils ;;
+	ip) if [ "$1" = dnf ]; then echo iproute; else echo iproute2; fi ;;
+	git) echo git ;;
+	esac
+}
+
+# Whether program $1 is an executable file in one of the ':'-separated directories $2.
+sandbox_in_path() {
+	_sandbox_rest="$2:"
+	while [ -n "$_sandbox_rest" ]; do
+		_sandbox_dir=${_sandbox_rest%%:*}
+		_sandbox_rest=${_sandbox_rest#*:}
+		if [ -n "$_sandbox_dir" ] && [ -f "$_sandbox_dir/$1" ] && [ -x "$_sandbox_dir/$1" ]; then return 0; fi
+	done
+	return 1
+}
+
+# The programs missing where the server looks for them: BUILD_SANDBOX_PATH when set, else the system's directories.
+sandbox_missing_programs() {
+	_sandbox_missing=""
+	for _sandbox_program in $SANDBOX_PROGRAMS; do
+		sandbox_in_path "$_sandbox_program" "${BUILD_SANDBOX_PATH:-$SANDBOX_SYSTEM_PATH}" ||
+			_sandbox_missing="$_sandbox_missing $_sandbox_program"
+	done
+	echo "${_sandbox_missing# }"
+}
+
+# The package manager: the first of apt-get, dnf, apk on PATH, else in the system's directories; empty: none.
+sandbox_manager() {
+	for _sandbox_where in "$PATH" "$SANDBOX_SYSTEM_PATH"; do
+		for _sandbox_manager in apt-get dnf apk; do
+			if sandbox_in_path "$_sandbox_manager" "$_sandbox_where"; then
+				echo "$_sandbox_manager"
+				return 0
+			fi
+		done
+	done
+}
+
+# The packages of programs $2... with package manager $1, each once, space-separated.
+sandbox_packages() {
+	_sandbox_for=$1
+	shift
+	_sandbox_packages=" "
+	for _sandbox_program in "$@"; do
+		_sandbox_package=$(sandbox_package "$_sandbox_for" "$_sandbox_program")
+		case $_sandbox_packages in *" $_sandbox_package "*) ;; *) _sandbox_packages="$_sandbox_packages$_sandbox_package " ;; esac
+	done
+	_sandbox_packages=${_sandbox_packages# }
+	echo "${_sandbox_packages% }"
+}
+
+# The command that installs packages $2... with package manager $1.
+sandbox_install_command() {
+	_sandbox_for=$1
+	shift
+	case $_sandbox_for in
+	apt-get) echo "apt-get install -y $*" ;;
+	dnf) echo "dnf install -y $*" ;;
+	apk) echo "apk add $*" ;;
+	esac
+}
+
+# Installs what is missing. As root with the package manager; otherwise it prints the one command to run.
+# Returns 0 when nothing is missing afterwards. $1 names the caller in messages ("run.sh", "minivercel install").
+sandbox_install() {
+	_sandbox_who=${1:-minivercel}
+	_sandbox_missing=$(sandbox_missing_programs)
+	[ -z "$_sandbox_missing" ] && return 0
+	_sandbox_manager=$(sandbox_manager)
+	if [ -z "$_sandbox_manager" ]; then
+		printf '%s: local builds need %s; no apt-get, dnf or apk here: install the packages %s (Debian names)\n' \
+			"$_sandbox_who" "$_sandbox_missing" "$(sandbox_packages apt-get $_sandbox_missing)" >&2
+		return 1
+	fi
+	_sandbox_packages=$(sandbox_packages "$_sandbox_manager" $_sandbox_missing)
+	if [ "$(id -u 2>/dev/null)" != 0 ]; then
+		printf '%s: local builds need %s; install them with: sudo %s\n' "$_sandbox_who" "$_sandbox_missing" \
+			"$(sandbox_install_command "$_sandbox_manager" $_sandbox_packages)" >&2
+		return 1
+	fi
+	printf '%s: installing %s (for %s) with %s\n' "$_sandbox_who" "$_sandbox_packages" "$_sandbox_missing" \
+		"$_sandbox_manager" >&2
+	case $_sandbox_manager in
+	apt-get)
+		# The package lists are refreshed only when the first attempt fails (a fresh machine has none).
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $_sandbox_packages >&2 ||
+			{ DEBIAN_FRONTEND=noninteractive apt-get update >&2 &&
+				DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $_sandbox_packages >&2; }
+		;;
+	dnf) dnf install -y $_sandbox_packages >&2 ;;
+	apk) apk add --no-cache $_sandbox_packages >&2 ;;
+	esac || {
+		printf '%s: %s could not install %s: run %s\n' "$_sandbox_who" "$_sandbox_manager" "$_sandbox_packages" \
+			"$(sandbox_install_command "$_sandbox_manager" $_sandbox_packages)" >&2
+		return 1
+	}
+	_sandbox_missing=$(sandbox_missing_programs)
+	if [ -n "$_sandbox_missing" ]; then
+		printf '%s: still missing after installing %s: %s\n' "$_sandbox_who" "$_sandbox_packages" "$_sandbox_missing" >&2
+		return 1
+	fi
+}
+# ---- sandbox.sh end ----------------------------------------------------------------------------------------
 
 # ---- install ------------------------------------------------------------------------------------------
 OLD_VERSION=""
@@ -218,6 +347,11 @@ WantedBy=multi-user.target
 EOF
 mv -f "$ROOT$UNIT.new" "$ROOT$UNIT"
 
+# What local builds run on this machine, before the service starts: its first deploy can build.
+if [ "$PACKAGES" = 1 ]; then
+	sandbox_install "minivercel install" || say "local builds fail until that is done; the rest works (the checks below say more)"
+fi
+
 if [ -n "$OLD_VERSION" ]; then
 	say "upgraded $BIN from $OLD_VERSION to $NEW_VERSION (data in $ROOT$DATA and $ROOT$SETTINGS kept)"
 else
@@ -255,6 +389,20 @@ if [ "$STARTED" = 1 ]; then
 		sleep 1
 	done
 fi
+
+# ---- check --------------------------------------------------------------------------------------------
+# What the service needs from this host (sandbox, ports, DNS, services), as the service would run: its settings,
+# its data directory, its user. A failed check does not undo the install: each line says how to fix it.
+say "checking this host with: minivercel doctor --env-file $SETTINGS"
+AS_USER=""
+if [ "$UNPRIVILEGED" = 1 ] && [ -z "$ROOT" ] && command -v runuser >/dev/null 2>&1; then AS_USER="runuser -u minivercel --"; fi
+STATUS=0
+$AS_USER "$BIN" doctor --env-file "$ROOT$SETTINGS" --data "$ROOT$DATA" || STATUS=$?
+case $STATUS in
+0) say "all checks passed" ;;
+1) say "some checks failed: fix the FAIL lines above (each says how), then run: minivercel doctor --env-file $SETTINGS" ;;
+*) say "could not run minivercel doctor (exit $STATUS)" ;;
+esac
 
 cat <<EOF
 

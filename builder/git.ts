@@ -16,7 +16,7 @@ export interface CloneRequest {
   /** Hosts on loopback, private or link-local addresses are allowed (MINIVERCEL_ALLOW_PRIVATE_GIT). */
   allowPrivate: boolean;
   /** The build's sandbox: a network clone runs in it (mode "bwrap"), held to the build's limits. */
-  sandbox: { mode: SandboxMode; limits: SandboxLimits };
+  sandbox: { mode: SandboxMode; limits: SandboxLimits; helperPath?: string };
 }
 
 /** Settings that keep a hostile repository from running code or reading files through git itself. */
@@ -98,6 +98,7 @@ function failure(step: string, req: CloneRequest): Error {
 async function cloneSandboxed(req: CloneRequest, ref: string, output: GitOutput, signal: AbortSignal) {
   const result = await runSandboxed({
     mode: req.sandbox.mode,
+    ...(req.sandbox.helperPath !== undefined && { helperPath: req.sandbox.helperPath }),
     workspace: req.dir,
     cwd: "",
     command: CLONE_SCRIPT,

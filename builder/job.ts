@@ -49,6 +49,8 @@ export const BuildJob = Type.Object({
   /** Git hosts on loopback, private and link-local addresses are allowed; absent: refused. */
   allowPrivateGit: Type.Optional(Type.Boolean()),
   sandbox: Type.Union([Type.Literal("bwrap"), Type.Literal("none")]),
+  /** Where mode "bwrap" finds its helper programs (the worker's BUILD_SANDBOX_PATH); absent: the system's. */
+  sandboxPath: Type.Optional(Type.String({ maxLength: 4096 })),
   limits: Type.Object({ memoryMb: Type.Integer(), pids: Type.Integer(), timeoutMs: Type.Integer() }),
   /** Host paths: the build's scratch dir and the project's package cache. */
   workDir: Type.String(),

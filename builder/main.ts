@@ -6,7 +6,7 @@ import { join, relative } from "node:path";
 import type { BuildEvent } from "../schema/events.ts";
 import { realDirInside } from "../src/build/contained.ts";
 import { detectBuild } from "../src/build/detect.ts";
-import { runSandboxed, type SandboxResult, sandboxProblem } from "../src/build/sandbox.ts";
+import { describeProblem, runSandboxed, type SandboxResult, sandboxProblem } from "../src/build/sandbox.ts";
 import { uploadOutput } from "../src/build/upload.ts";
 import { AppError } from "../src/errors.ts";
 import { type Artifacts, openArtifacts } from "../src/store/artifacts.ts";
@@ -88,6 +88,7 @@ async function fetchSource(
       allowPrivate: job.allowPrivateGit ?? false,
       sandbox: {
         mode: job.sandbox,
+        ...(job.sandboxPath !== undefined && { helperPath: job.sandboxPath }),
         limits: {
           memoryBytes: job.limits.memoryMb * 1024 * 1024,
           pids: job.limits.pids,
@@ -122,11 +123,8 @@ export async function runBuild(
       "WARNING: BUILD_SANDBOX=none: this build runs without isolation and can read the host.",
     );
   } else {
-    const problem = sandboxProblem();
-    if (problem)
-      throw new BuildFailure(
-        `the build sandbox is unavailable (${problem}); builds are refused until it works`,
-      );
+    const problem = sandboxProblem(job.sandboxPath);
+    if (problem) throw new BuildFailure(`builds cannot run on this server: ${describeProblem(problem)}`);
   }
 
   const commitSha = await fetchSource(job, out, artifacts, checkout, signal);
@@ -150,6 +148,7 @@ export async function runBuild(
     out.log("system", `Running "${command}"`);
     const result = await runSandboxed({
       mode: job.sandbox,
+      ...(job.sandboxPath !== undefined && { helperPath: job.sandboxPath }),
       workspace: checkout,
       cwd,
       command,

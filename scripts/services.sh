@@ -4,6 +4,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# sandbox_install and sandbox_missing_programs: the same installer run.sh and install.sh use.
+. "$ROOT/scripts/lib/sandbox.sh"
 STATE="$ROOT/.services"
 # Every service `all` starts; add kafka, clickhouse, moto here as they get a start_<name> function.
 KNOWN=(postgres chromium sandbox moto clickhouse kafka pebble)
@@ -128,17 +130,12 @@ start_chromium() {
 # ---- Sandbox: the programs src/build/sandbox.ts runs builds with ---------------------------------
 
 # Not a server either: bubblewrap (namespaces), slirp4netns (a build's network), util-linux (setpriv, unshare,
-# prlimit), iproute2 (routes fencing the build's network), git (the clone step). Installs only what is missing;
-# stdout stays empty.
+# prlimit, mount), iproute2 (routes fencing the build's network), git (the clone step), with the package manager
+# (scripts/lib/sandbox.sh). Installs only what is missing; stdout stays empty.
 start_sandbox() {
-  local packages=(bubblewrap slirp4netns util-linux iproute2 git) missing=() package
-  for package in "${packages[@]}"; do deb_installed "$package" || missing+=("$package"); done
-  [[ ${#missing[@]} -eq 0 ]] && return
+  [[ -z $(sandbox_missing_programs) ]] && return
   lock
-  missing=()
-  for package in "${packages[@]}"; do deb_installed "$package" || missing+=("$package"); done
-  [[ ${#missing[@]} -eq 0 ]] || apt_install "${missing[@]}"
-  command -v bwrap >/dev/null && command -v slirp4netns >/dev/null || die "bubblewrap/slirp4netns installed but not on PATH"
+  sandbox_install services || die "the build sandbox's programs are still missing (see above)"
 }
 
 # ---- moto: the S3 and ECS APIs over the real AWS wire protocols, one server for both test suites --------

@@ -1,11 +1,18 @@
 // Config of the worker role: how builds run, and garbage collection of artifacts and old previews.
 
-import { type Env, int, oneOf } from "./config-parse.ts";
+import { type Env, int, oneOf, text } from "./config-parse.ts";
+import { ConfigError } from "./errors.ts";
 
 /** How builds run on this worker (the local runner). */
 export interface BuildConfig {
   /** bwrap (default): bubblewrap sandbox; none: no isolation, only for trusted single-user setups. */
   sandbox: "bwrap" | "none";
+  /**
+   * Where the sandbox's programs (bwrap, slirp4netns, setpriv, ip, git, ...) are looked up, and only there, as a
+   * PATH (BUILD_SANDBOX_PATH); null: the system's /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin.
+   * They run as root with it first on their PATH: list only directories root owns.
+   */
+  sandboxPath: string | null;
   /** Builds running at once on this worker. */
   concurrency: number;
   /** Default build time limit; a project's buildTimeoutSeconds overrides it. */
@@ -33,6 +40,7 @@ export interface GcConfig {
 export function parseBuild(env: Env): BuildConfig {
   return {
     sandbox: oneOf(env, "BUILD_SANDBOX", ["bwrap", "none"], "bwrap"),
+    sandboxPath: searchPath(env, "BUILD_SANDBOX_PATH"),
     concurrency: int(env, "BUILD_CONCURRENCY", 2, 1, 64),
     timeoutSeconds: int(env, "BUILD_TIMEOUT_SECONDS", 900, 10, 6 * 3600),
     memoryMb: int(env, "BUILD_MEMORY_MB", 2048, 64, 256 * 1024),
@@ -41,6 +49,17 @@ export function parseBuild(env: Env): BuildConfig {
     heartbeatTimeoutSeconds: int(env, "BUILD_HEARTBEAT_TIMEOUT_SECONDS", 60, 5, 3600),
     maxPerUser: int(env, "MAX_CONCURRENT_BUILDS_PER_USER", 3, 0, 1000),
   };
+}
+
+/** A PATH of absolute directories; unset: null. */
+function searchPath(env: Env, name: string): string | null {
+  const value = text(env, name);
+  if (value === null) return null;
+  for (const dir of value.split(":")) {
+    if (!dir.startsWith("/"))
+      throw new ConfigError(name, `must be absolute directories separated by ':', got '${value}'`);
+  }
+  return value;
 }
 
 export function parseGc(env: Env): GcConfig {

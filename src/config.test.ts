@@ -273,6 +273,15 @@ describe("bad values stop the start with the variable's name", () => {
     refuses({ ...ecs, PUBLIC_API_URL: "https://x.example.com", ECS_ENDPOINT: "ftp://moto" }, "ECS_ENDPOINT");
     refuses({ CLICKHOUSE_HOST: "ch", CLICKHOUSE_PORT: "http" }, "CLICKHOUSE_PORT");
   });
+
+  test("BUILD_SANDBOX_PATH: absolute directories, unset by default", () => {
+    expect(loadConfig({}).build.sandboxPath).toBeNull();
+    expect(loadConfig({ BUILD_SANDBOX_PATH: "/opt/sandbox/bin:/usr/bin" }).build.sandboxPath).toBe(
+      "/opt/sandbox/bin:/usr/bin",
+    );
+    refuses({ BUILD_SANDBOX_PATH: "bin:/usr/bin" }, "BUILD_SANDBOX_PATH");
+    refuses({ BUILD_SANDBOX_PATH: "/usr/bin::/bin" }, "BUILD_SANDBOX_PATH");
+  });
 });
 
 describe("garbage collection", () => {

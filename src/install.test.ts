@@ -2,7 +2,15 @@
 // in place (data and settings kept), and refused when the checksum does not match (old binary kept).
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { tempDir } from "./testing.ts";
@@ -63,8 +71,12 @@ afterAll(() => {
 
 /** Runs install.sh with sh (POSIX), never touching the real system: always under --root. */
 async function install(root: string, ...args: string[]) {
+  return installWith({}, root, ...args);
+}
+
+async function installWith(env: Record<string, string>, root: string, ...args: string[]) {
   const child = Bun.spawn(["sh", installer, "--root", root, ...args], {
-    env: { ...process.env, MINIVERCEL_RELEASE_URL: baseUrl },
+    env: { ...process.env, MINIVERCEL_RELEASE_URL: baseUrl, ...env },
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -94,6 +106,15 @@ describe("install.sh", () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("installed minivercel 0.1.0");
     expect(result.stdout).toContain("/setup");
+    // It ends with doctor's checks of this host, with the installed settings and data directory.
+    expect(result.stdout).toContain(
+      "checking this host with: minivercel doctor --env-file /etc/default/minivercel",
+    );
+    expect(result.stdout).toContain(`minivercel doctor 0.1.0: roles api, worker, proxy; data ${data}\n`);
+    expect(result.stdout).toMatch(/\nok {4}data directory +\S+ is writable\n/);
+    expect(result.stdout).toMatch(
+      /minivercel install: (all checks passed|some checks failed: fix the FAIL lines)/,
+    );
     expect(versionOf(binary)).toBe("0.1.0");
     expect(readdirSync(join(root, "usr/local/bin"))).toEqual(["minivercel"]);
     expect(statSync(data).isDirectory()).toBe(true);
@@ -144,6 +165,38 @@ describe("install.sh", () => {
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain("could not download");
     expect(versionOf(binary)).toBe("0.1.1");
+  }, 60_000);
+
+  test("installs what local builds need with the host's package manager (a shim here), even under --root", async () => {
+    const other = tempDir("minivercel-root-");
+    // A host without any of the build programs (BUILD_SANDBOX_PATH is where the server looks for them), and an
+    // apt-get ahead of the real one that only records what it was asked.
+    const bare = tempDir("minivercel-no-programs-");
+    const shims = tempDir("minivercel-shims-");
+    const requests = join(shims, "requests.log");
+    writeFileSync(join(shims, "apt-get"), `#!/bin/sh\necho "$*" >> '${requests}'\n`);
+    chmodSync(join(shims, "apt-get"), 0o755);
+    const env = { PATH: `${shims}:${process.env.PATH ?? "/usr/bin:/bin"}`, BUILD_SANDBOX_PATH: bare };
+    const result = await installWith(env, other, "--no-systemd");
+    expect(result.code).toBe(0);
+    expect(readFileSync(requests, "utf8")).toContain(
+      "install -y --no-install-recommends bubblewrap util-linux mount coreutils slirp4netns iproute2 git\n",
+    );
+    // The shim installed nothing: the installer says so, finishes the rest of the install, and its checks at the
+    // end say what is still missing and the command that installs it.
+    expect(result.stderr).toContain("still missing after installing");
+    expect(result.stdout).toContain("local builds fail until that is done");
+    expect(result.stdout).toMatch(
+      /\nFAIL {2}sandbox programs +missing programs: bwrap, .*; fix: \S*apt-get install -y bubblewrap /,
+    );
+    expect(result.stdout).toContain("minivercel install: some checks failed: fix the FAIL lines above");
+    expect(versionOf(join(other, "usr/local/bin/minivercel"))).toBe("0.1.1");
+
+    // --no-packages: the package manager is left alone.
+    const before = readFileSync(requests, "utf8");
+    const skipped = await installWith(env, tempDir("minivercel-root-"), "--no-systemd", "--no-packages");
+    expect(skipped.code).toBe(0);
+    expect(readFileSync(requests, "utf8")).toBe(before);
   }, 60_000);
 
   test("defaults to the latest release; --prefix moves the binary and the unit follows", async () => {

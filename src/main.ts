@@ -1,4 +1,4 @@
-// Entry point: argv -> command (serve, user, token, migrate, backup, restore, and the client commands in src/cli/); exit codes 0 ok, 1 failure, 2 usage/config error.
+// Entry point: argv -> command (serve, doctor, user, token, migrate, backup, restore, and the client commands in src/cli/); exit codes 0 ok, 1 failure, 2 usage/config error.
 
 import { parseArgs, UsageError } from "./cli/args.ts";
 import { loadConfig, type ServeFlags } from "./config.ts";
@@ -12,6 +12,7 @@ Usage: minivercel <command> [options]
 
 Commands:
   serve                 run the server (API + dashboard, worker, proxy)
+  doctor                check this host for what serve needs (sandbox, ports, DNS, services)
   user create <email>   create an account (password read from stdin with --password-stdin)
   token create <email>  create an API token for an account and print it
   migrate               apply database migrations and exit
@@ -107,6 +108,13 @@ async function serve(flags: ServeFlags): Promise<number> {
   if (running.urls.https) say(`  sites (https):     ${running.urls.https}`);
   if (running.urls.metrics) say(`  metrics:           ${running.urls.metrics}`);
   if (config.store.kind === "sqlite") say(`  data:              ${config.dataDir}`);
+  // Whether the first deploy can build, before anyone tries: the same answer as /api/health's `builds`.
+  const { buildsStatus } = await import("./build/readiness.ts");
+  const builds = buildsStatus(config, deps.runner);
+  if (builds.ready === false) {
+    say(`  builds:            CANNOT RUN: ${builds.problem}`);
+    say(`  fix:               ${builds.fix}`);
+  } else if (builds.ready) say(`  builds:            ${builds.message}`);
   if (running.urls.api) say("  first account:     minivercel user create you@example.com --password-stdin");
   // The same facts as one JSON line for log collectors.
   if (config.log.format === "json")
@@ -207,6 +215,10 @@ async function run(argv: string[]): Promise<number> {
         await store.close();
       }
       return 0;
+    }
+    case "doctor": {
+      const { runDoctor } = await import("./doctor/command.ts");
+      return runDoctor(argv.slice(1), process.env);
     }
     case "backup":
     case "restore": {

@@ -3,7 +3,7 @@
 import { createApi } from "./api/app.ts";
 import { MAX_UPLOAD_BODY } from "./api/body-limit.ts";
 import { type Launcher, startLauncher } from "./build/launcher.ts";
-import { sandboxProblem } from "./build/sandbox.ts";
+import { buildsStatus } from "./build/readiness.ts";
 import type { Subscription } from "./bus/bus.ts";
 import type { Config } from "./config.ts";
 import type { DashboardDeps, DashboardOptions } from "./dashboard/app.ts";
@@ -57,12 +57,10 @@ async function startWorker(
   deps: Deps,
 ): Promise<{ launcher: Launcher; events: Subscription; gc: { stop(): Promise<void> } | null }> {
   const { config } = deps;
-  if (config.build.sandbox === "none") {
-    deps.log.warn("BUILD_SANDBOX=none: builds run without isolation; use only for code you trust.");
-  } else {
-    const problem = sandboxProblem();
-    if (problem) deps.log.warn(`builds will fail until the sandbox works: ${problem}`);
-  }
+  const builds = buildsStatus(config, deps.runner);
+  if (builds.ready === false)
+    deps.log.warn(`${builds.message}; deployments fail at once until it is fixed: ${builds.fix}`);
+  else if (builds.sandbox === "none") deps.log.warn(builds.message);
   const events = await startEventWorkers(deps);
   const launcher = startLauncher({ ...deps, pollMs: 250 });
   const minutes = config.gc.intervalMinutes;

@@ -11,6 +11,9 @@ export interface TestDns {
   managementUrl: string;
   setTxt(name: string, value: string): Promise<void>;
   clearTxt(name: string): Promise<void>;
+  /** The address every name without an A record of its own gets (127.0.0.1 at start); "" for none. */
+  setDefaultIPv4(ip: string): Promise<void>;
+  addA(name: string, addresses: string[]): Promise<void>;
   stop(): void;
 }
 
@@ -61,6 +64,8 @@ export async function startTestDns(): Promise<TestDns> {
     managementUrl,
     setTxt: (name, value) => post("/set-txt", { host: fqdn(name), value }),
     clearTxt: (name) => post("/clear-txt", { host: fqdn(name) }),
+    setDefaultIPv4: (ip) => post("/set-default-ipv4", { ip }),
+    addA: (name, addresses) => post("/add-a", { host: fqdn(name), addresses }),
     stop: () => child.kill(),
   };
 }

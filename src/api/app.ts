@@ -1,6 +1,7 @@
 // The control-plane API under /api: health, projects, deployments, tokens, and the OpenAPI document.
 
 import { Elysia, t } from "elysia";
+import { buildsStatus } from "../build/readiness.ts";
 import type { Deps } from "../deps.ts";
 import { RateLimited } from "../errors.ts";
 import { requestIdOf } from "../observe/http.ts";
@@ -32,6 +33,7 @@ export type ApiDeps = Pick<
   | "gc"
   | "log"
   | "metrics"
+  | "runner"
 >;
 
 /** CORS for FRONTEND_URL only: the seed's separately hosted frontend calling the API with a bearer token. */
@@ -48,6 +50,15 @@ function cors(origin: string | null) {
     }
   });
 }
+
+const BuildsHealth = t.Object({
+  ready: t.Union([t.Boolean(), t.Null()]),
+  runner: t.Union([t.Literal("local"), t.Literal("ecs"), t.Null()]),
+  sandbox: t.Union([t.Literal("bwrap"), t.Literal("none"), t.Null()]),
+  problem: t.Union([t.String(), t.Null()]),
+  fix: t.Union([t.String(), t.Null()]),
+  message: t.String(),
+});
 
 export interface ApiOptions {
   /** The socket address of a request, for per-address rate limits (roles.ts: Bun's server.requestIP). */
@@ -89,10 +100,31 @@ export function createApi(api: ApiDeps, options: ApiOptions = {}) {
         security: [{ bearer: [] }],
       }),
     )
-    .get("/health", () => ({ status: "ok" as const, version: VERSION, roles: deps.config.roles }), {
-      response: t.Object({ status: t.Literal("ok"), version: t.String(), roles: t.Array(t.String()) }),
-      detail: { summary: "Health check", tags: ["health"], security: [] },
-    })
+    .get(
+      "/health",
+      () => ({
+        status: "ok" as const,
+        version: VERSION,
+        roles: deps.config.roles,
+        builds: buildsStatus(deps.config, deps.runner),
+      }),
+      {
+        response: t.Object({
+          status: t.Literal("ok"),
+          version: t.String(),
+          roles: t.Array(t.String()),
+          builds: BuildsHealth,
+        }),
+        detail: {
+          summary: "Health check",
+          description:
+            "`status` says the server answers. `builds` says whether this process can run builds: `ready` false " +
+            "with the `problem` and the `fix` to run on the server; null when it runs no builds (no worker role).",
+          tags: ["health"],
+          security: [],
+        },
+      },
+    )
     .use(webhookRoutes(deps))
     .use(projectRoutes(deps))
     .use(deploymentRoutes(deps))

@@ -95,3 +95,35 @@ test("BUILD_SANDBOX=none builds, with a warning at the top of the build log", as
   const first = (await deps.logs.read(d.id, 0, 1))[0];
   expect(first?.text).toContain("WARNING: BUILD_SANDBOX=none");
 }, 30_000);
+
+test("a deployment that cannot build here fails at once with the reason, clipped to what a status may carry", async () => {
+  // Programs looked for where there are none, under a path long enough to push the reason past 1000 characters.
+  const deps = await testDeps({
+    MINIVERCEL_ROLE: "worker",
+    BUILD_SANDBOX_PATH: `/nonexistent/${"x".repeat(1500)}`,
+  });
+  cleanup.push(() => deps.close());
+  const roles = await startRoles(deps);
+  cleanup.push(() => roles.stop());
+  const { user } = await testUser(deps);
+  const project = await createProject(deps.store, deps.config, user.id, {
+    name: "cannot-build",
+    gitUrl: fixtureRepo({ "index.html": "<p>x</p>" }).url,
+  });
+  const d = await deps.store.deployments.create({
+    projectId: project.id,
+    userId: user.id,
+    status: "QUEUED",
+    target: "production",
+    branch: "main",
+    commitSha: null,
+  });
+  await until(async () => (await deps.store.deployments.find(d.id))?.status === "FAIL", 5_000);
+  const failed = await deps.store.deployments.find(d.id);
+  expect(failed?.status).toBe("FAIL");
+  expect(failed?.statusReason).toStartWith(
+    "builds cannot run on this server: missing programs: bwrap, setpriv",
+  );
+  expect(failed?.statusReason?.length).toBe(1000);
+  expect((await deps.logs.read(d.id, 0, 1))[0]?.text).toStartWith("Error: builds cannot run on this server");
+});

@@ -17,6 +17,7 @@ import type { Artifacts, ArtifactsConfig } from "../store/artifacts.ts";
 import type { Deployment, Project, Store } from "../store/store.ts";
 import { endInterrupted } from "./interrupted.ts";
 import type { Runner, RunningBuild } from "./runner.ts";
+import { describeProblem } from "./sandbox.ts";
 
 /** How long a build's events wait for an unreachable bus before the build is given up (see publishPatiently). */
 const PUBLISH_PATIENCE_MS = 10 * 60_000;
@@ -147,6 +148,7 @@ export function startLauncher(deps: LauncherDeps): Launcher {
       allowLocalGit: config.allowLocalGit || project.gitUrl === pushRepoUrl(config.dataDir, project.id),
       allowPrivateGit: config.allowPrivateGit,
       sandbox: config.build.sandbox,
+      ...(config.build.sandboxPath !== null && { sandboxPath: config.build.sandboxPath }),
       limits: { memoryMb: config.build.memoryMb, pids: config.build.pids, timeoutMs: timeoutSeconds * 1000 },
       workDir: join(config.dataDir, "builds", deployment.id),
       cacheDir,
@@ -161,6 +163,22 @@ export function startLauncher(deps: LauncherDeps): Launcher {
     } catch (error) {
       log.error("launcher: could not prepare a build", { deploymentId: deployment.id, error });
       return fail(deployment, "could not prepare the build (see the server log)");
+    }
+    // A build that cannot run here fails at once, saying why and what to run, rather than in a builder.
+    const problem = runner.problem(job);
+    if (problem) {
+      // Within what a status event may carry (schema/events.ts): a longer one would be dropped, not applied.
+      const reason = `builds cannot run on this server: ${describeProblem(problem)}`.slice(0, 1000);
+      log.warn(`launcher: ${reason}`, { deploymentId: deployment.id });
+      await publishPatiently(deployment.id, {
+        type: "log",
+        deploymentId: deployment.id,
+        seq: 1,
+        stream: "system",
+        text: `Error: ${reason}`,
+        at: new Date().toISOString(),
+      });
+      return fail(deployment, reason);
     }
     const build = runner.start(job, publish(deployment.id));
     running.set(deployment.id, build);

@@ -93,6 +93,8 @@ export function ecsRunner(opts: EcsRunnerOptions): Runner {
   const client = new ECSClient({ region: ecs.region, ...(endpoint && { endpoint }) });
 
   return {
+    // The task is the isolation boundary: nothing of this host's sandbox is needed (see remoteJob).
+    problem: () => null,
     start(job, publish): RunningBuild {
       let stopReason: "canceled" | "timeout" | null = null;
       let interrupt: (() => void) | null = null;

@@ -3,6 +3,7 @@
 import type { BuildEvent } from "../../schema/events.ts";
 import { createLogger, type Logger } from "../observe/log.ts";
 import type { Runner, RunningBuild } from "./runner.ts";
+import { sandboxProblem } from "./sandbox.ts";
 import { selfCommand } from "./self.ts";
 
 const KILL_GRACE_MS = 10_000;
@@ -10,6 +11,8 @@ const KILL_GRACE_MS = 10_000;
 /** `log` gets what the builder sent that is dropped; default: text lines on stderr. */
 export function localRunner(log: Logger = createLogger({ format: "text", level: "info" })): Runner {
   return {
+    // The builder runs on this host: the sandbox it would use is this host's.
+    problem: (settings) => (settings.sandbox === "bwrap" ? sandboxProblem(settings.sandboxPath) : null),
     start(job, publish): RunningBuild {
       const child = Bun.spawn([...selfCommand(), "builder"], {
         stdin: "pipe",

@@ -1,6 +1,7 @@
 // Runner port: where a build runs. Local subprocess (with its sandbox) by default; ECS RunTask when configured.
 
 import type { BuildJob } from "../../builder/job.ts";
+import type { SandboxProblem } from "./sandbox.ts";
 
 export interface RunningBuild {
   /** Stops the build (cancel or timeout); the builder still reports its final status. */
@@ -15,4 +16,9 @@ export interface Runner {
    * if the build ends without a final status, the runner publishes FAIL with the reason itself.
    */
   start(job: BuildJob, publish: (event: unknown) => Promise<void>): RunningBuild;
+  /**
+   * Why builds with these sandbox settings cannot run from here, with the fix; null when they can. Asked before
+   * each build (a deployment that cannot build fails at once with the reason) and by /api/health.
+   */
+  problem(settings: Pick<BuildJob, "sandbox" | "sandboxPath">): SandboxProblem | null;
 }

@@ -13,7 +13,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Duplex } from "node:stream";
 import type { SandboxResult, SandboxRun } from "./sandbox.ts";
-import { bwrapArgs, ETC_FILES, INNER_HOME, PREPARE, rootLinks, SANDBOX_BASE } from "./sandbox-bwrap-args.ts";
+import { bwrapArgs, ETC_FILES, INNER_HOME, PREPARE } from "./sandbox-bwrap-args.ts";
 import { openRunCgroup, type RunCgroup, rlimitFallback } from "./sandbox-cgroup.ts";
 import { type Network, startNetwork, unreachablePrefixes } from "./sandbox-net.ts";
 import {
@@ -21,54 +21,15 @@ import {
   defaultEnv,
   duplexAt,
   exitStatus,
-  HELPER_ENV,
-  HELPER_PATH,
+  helpers,
   killPid,
   processStartTime,
   STATE_ROOT,
-  TOOLS,
-  tool,
   waitGone,
   writeAll,
 } from "./sandbox-proc.ts";
 import { supervise } from "./sandbox-supervise.ts";
-import { chownTree, leaseUid, UID_BASE } from "./sandbox-uid.ts";
-
-/** What keeps mode "bwrap" from working here, or null. Spawns a probe sandbox, so sandboxProblem memoizes it. */
-export function findBwrapProblem(): string | null {
-  if (process.platform !== "linux") return "the build sandbox needs Linux";
-  if (process.getuid?.() !== 0)
-    return "the build sandbox needs the platform to run as root (each build runs as its own uid)";
-  const missing = TOOLS.filter((name) => Bun.which(name, { PATH: HELPER_PATH }) === null);
-  if (missing.length > 0) {
-    return `missing programs: ${missing.join(", ")} (Debian: apt-get install bubblewrap slirp4netns util-linux iproute2)`;
-  }
-  if (!fs.existsSync("/dev/net/tun")) return "no /dev/net/tun for slirp4netns (load the tun kernel module)";
-  try {
-    fs.mkdirSync(path.join(STATE_ROOT, "stage"), { recursive: true, mode: 0o755 });
-  } catch (error) {
-    return `cannot create ${STATE_ROOT}: ${String(error)}`;
-  }
-  // A real, tiny sandbox: the only reliable test for user namespaces (sysctls, AppArmor, seccomp of a container).
-  const probe = Bun.spawnSync(
-    [
-      ...[
-        tool("setpriv"),
-        `--reuid=${UID_BASE - 1}`,
-        `--regid=${UID_BASE - 1}`,
-        "--clear-groups",
-        "--no-new-privs",
-      ],
-      ...["--", tool("bwrap"), ...SANDBOX_BASE, "--size", "1048576", "--perms", "1777", "--tmpfs", "/tmp"],
-      ...[...rootLinks(), "--remount-ro", "/", "--", "/bin/true"],
-    ],
-    { env: HELPER_ENV, cwd: "/", stdout: "ignore", stderr: "pipe" },
-  );
-  if (probe.exitCode !== 0) {
-    return `bubblewrap cannot create its namespaces: ${probe.stderr.toString().trim()} (unprivileged user namespaces must be allowed: user.max_user_namespaces, kernel.unprivileged_userns_clone, kernel.apparmor_restrict_unprivileged_userns)`;
-  }
-  return null;
-}
+import { chownTree, leaseUid } from "./sandbox-uid.ts";
 
 export async function runBwrap(run: SandboxRun, cwd: string): Promise<SandboxResult> {
   const started = performance.now();
@@ -78,12 +39,14 @@ export async function runBwrap(run: SandboxRun, cwd: string): Promise<SandboxRes
     dir,
     stat: fs.statSync(dir),
   }));
+  const helper = helpers(run.helperPath);
+  const { tool } = helper;
   const lease = leaseUid();
   let cgroup: RunCgroup | null = null;
   let network: Network | null = null;
   try {
     cgroup = openRunCgroup(`run-${process.pid}-${lease.uid}`, run.limits);
-    for (const { dir } of owned) await chownTree(dir, lease.uid, lease.uid);
+    for (const { dir } of owned) await chownTree(helper, dir, lease.uid, lease.uid);
 
     const useNet = run.network === "registry";
     // Our descriptors 3, 4, ... in the child, by purpose.
@@ -102,7 +65,7 @@ export async function runBwrap(run: SandboxRun, cwd: string): Promise<SandboxRes
     ];
     const child = spawn(tool("unshare"), argv, {
       stdio: ["ignore", "pipe", "pipe", ...extra.map(() => "pipe" as const)],
-      env: HELPER_ENV,
+      env: helper.env,
       cwd: "/",
     });
     const stream = (name: string) => duplexAt(child, 3 + extra.indexOf(name));
@@ -132,7 +95,7 @@ export async function runBwrap(run: SandboxRun, cwd: string): Promise<SandboxRes
       const pid = await Promise.race([infoPid, watch.exited.then(() => null)]);
       if (pid !== null && child.pid !== undefined && alive() && !watch.stopped()) {
         try {
-          network = await startNetwork(child.pid, watch.exited);
+          network = await startNetwork(helper, child.pid, watch.exited);
           writeAll(stream("block"), "1");
         } catch (error) {
           // A timeout or cancel during setup is not a setup failure.
@@ -161,7 +124,8 @@ export async function runBwrap(run: SandboxRun, cwd: string): Promise<SandboxRes
     await network?.stop();
     cgroup?.remove();
     // Hand the tree back: nothing of the build is left running, and chown clears any setuid bits it set.
-    for (const { dir, stat } of owned) await chownTree(dir, stat.uid, stat.gid).catch(() => undefined);
+    for (const { dir, stat } of owned)
+      await chownTree(helper, dir, stat.uid, stat.gid).catch(() => undefined);
     lease.release();
   }
 }

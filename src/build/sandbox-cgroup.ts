@@ -27,6 +27,12 @@ interface CgroupPart {
 
 let parentsMemo: { value: CgroupParents | null } | null = null;
 
+/** Which cgroups give builds their limits here: v1 (memory and pids) or v2 (delegated to us); null: rlimits only. */
+export function cgroupKind(): "v1" | "v2" | null {
+  parentsMemo ??= { value: findCgroupParents() };
+  return parentsMemo.value?.kind ?? null;
+}
+
 /** The run's own cgroup under a `minivercel` parent, or null when this host gives us no writable cgroups. */
 export function openRunCgroup(name: string, limits: SandboxLimits): RunCgroup | null {
   parentsMemo ??= { value: findCgroupParents() };

@@ -3,7 +3,7 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
-import { deadline, duplexAt, HELPER_ENV, killPid, tool } from "./sandbox-proc.ts";
+import { deadline, duplexAt, type Helpers, killPid } from "./sandbox-proc.ts";
 
 export interface Network {
   stop(): Promise<void>;
@@ -32,16 +32,20 @@ function ipv4Network(address: string, bits: number): string {
 }
 
 /** Attaches slirp4netns to the network namespace `memberPid` is in; resolves once the network is up. */
-export async function startNetwork(memberPid: number, sandboxExited: Promise<unknown>): Promise<Network> {
+export async function startNetwork(
+  helpers: Helpers,
+  memberPid: number,
+  sandboxExited: Promise<unknown>,
+): Promise<Network> {
   const netns = fs.openSync(`/proc/${memberPid}/ns/net`, "r");
   const slirp = spawn(
-    tool("slirp4netns"),
+    helpers.tool("slirp4netns"),
     [
       ...["--configure", "--mtu=65520", "--disable-host-loopback", "--enable-sandbox", "--enable-seccomp"],
       // --exit-fd: our end of that pipe closes if we die, and slirp4netns exits rather than linger.
       ...["--ready-fd=3", "--exit-fd=5", "--netns-type=path", "/proc/self/fd/4", "tap0"],
     ],
-    { stdio: ["ignore", "ignore", "pipe", "pipe", netns, "pipe"], env: HELPER_ENV, cwd: "/" },
+    { stdio: ["ignore", "ignore", "pipe", "pipe", netns, "pipe"], env: helpers.env, cwd: "/" },
   );
   fs.closeSync(netns);
   // Held (not left to the garbage collector) until stop: closing it is what tells slirp4netns to exit.

@@ -5,9 +5,8 @@ import fs from "node:fs";
 import os from "node:os";
 import { Duplex } from "node:stream";
 
+/** Where the sandbox's helper programs are looked up unless BUILD_SANDBOX_PATH says otherwise. */
 export const HELPER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-// Helpers we exec get this and nothing of our own environment.
-export const HELPER_ENV = { PATH: HELPER_PATH };
 export const STATE_ROOT = "/run/minivercel-sandbox";
 export const TOOLS = [
   "bwrap",
@@ -31,11 +30,40 @@ export function defaultEnv(home: string, tmp: string): Record<string, string> {
   return env;
 }
 
-let toolsMemo: Map<Tool, string> | null = null;
+/** The helper programs of one search path: how the sandbox finds and runs bwrap, slirp4netns, setpriv, ... */
+export interface Helpers {
+  /** The search path (BUILD_SANDBOX_PATH, default HELPER_PATH). */
+  path: string;
+  /**
+   * The whole environment helpers run with, nothing of our own: the search path first, then the system's
+   * directories for the basic utilities (mkdir, cat, ...) the sandbox's setup script also uses.
+   */
+  env: { PATH: string };
+  /** The program's full path there; its bare name when it is missing (spawning it then fails). */
+  tool(name: Tool): string;
+}
 
-export function tool(name: Tool): string {
-  toolsMemo ??= new Map(TOOLS.map((t) => [t, Bun.which(t, { PATH: HELPER_PATH }) ?? t]));
-  return toolsMemo.get(name) ?? name;
+const helpersMemo = new Map<string, Helpers>();
+
+export function helpers(searchPath: string = HELPER_PATH): Helpers {
+  const known = helpersMemo.get(searchPath);
+  if (known) return known;
+  // Only found programs are remembered: one installed while we run is found on the next look.
+  const found = new Map<Tool, string>();
+  const made: Helpers = {
+    path: searchPath,
+    env: { PATH: searchPath === HELPER_PATH ? HELPER_PATH : `${searchPath}:${HELPER_PATH}` },
+    tool(name) {
+      const cached = found.get(name);
+      if (cached !== undefined) return cached;
+      const where = Bun.which(name, { PATH: searchPath });
+      if (where === null) return name;
+      found.set(name, where);
+      return where;
+    },
+  };
+  helpersMemo.set(searchPath, made);
+  return made;
 }
 
 export function duplexAt(child: ChildProcess, fd: number): Duplex {

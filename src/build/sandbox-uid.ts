@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { randomInt } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { errorCode, HELPER_ENV, STATE_ROOT, tool } from "./sandbox-proc.ts";
+import { errorCode, type Helpers, STATE_ROOT } from "./sandbox-proc.ts";
 
 // Each run gets its own host uid from this range (above the usual subuid ranges of rootless containers).
 export const UID_BASE = 2_000_000_000;
@@ -28,10 +28,10 @@ export function leaseUid(): { uid: number; release(): void } {
 }
 
 // --no-dereference: a symlink in a cloned repository must not hand its target to the build's uid.
-export async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
-  const child = spawn(tool("chown"), ["-R", "--no-dereference", "--", `${uid}:${gid}`, dir], {
+export async function chownTree(helpers: Helpers, dir: string, uid: number, gid: number): Promise<void> {
+  const child = spawn(helpers.tool("chown"), ["-R", "--no-dereference", "--", `${uid}:${gid}`, dir], {
     stdio: ["ignore", "ignore", "pipe"],
-    env: HELPER_ENV,
+    env: helpers.env,
   });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => {

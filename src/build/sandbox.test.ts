@@ -4,7 +4,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { runSandboxed, type SandboxResult, type SandboxRun, sandboxProblem } from "./sandbox.ts";
+import {
+  describeProblem,
+  runSandboxed,
+  type SandboxResult,
+  type SandboxRun,
+  sandboxProblem,
+} from "./sandbox.ts";
 
 const LIMITS = { memoryBytes: 512 * 1024 * 1024, pids: 256, timeoutMs: 20_000 };
 const cleanup: string[] = [];
@@ -95,7 +101,9 @@ beforeAll(() => {
   unavailable =
     problem === null
       ? null
-      : new Error(`no build sandbox here: ${problem} (\`${script} sandbox\`: ${setup.stderr.toString()})`);
+      : new Error(
+          `no build sandbox here: ${describeProblem(problem)} (\`${script} sandbox\`: ${setup.stderr.toString()})`,
+        );
 });
 
 afterAll(() => {

@@ -10,8 +10,10 @@
 
 import path from "node:path";
 import { invalid } from "../errors.ts";
-import { findBwrapProblem, runBwrap } from "./sandbox-bwrap.ts";
+import { runBwrap } from "./sandbox-bwrap.ts";
 import { runPlain } from "./sandbox-none.ts";
+import { findBwrapProblem } from "./sandbox-probe.ts";
+import { HELPER_PATH } from "./sandbox-proc.ts";
 
 /** "bwrap": the full sandbox. "none": a plain child process (operator opted out with BUILD_SANDBOX=none). */
 export type SandboxMode = "bwrap" | "none";
@@ -29,6 +31,8 @@ export interface SandboxLimits {
 /** One untrusted command to run. */
 export interface SandboxRun {
   mode: SandboxMode;
+  /** Where mode "bwrap" finds its helper programs (BUILD_SANDBOX_PATH); default the system's bin and sbin dirs. */
+  helperPath?: string;
   /** Host dir; the ONLY writable host path, bound at /workspace (see SANDBOX_WORKSPACE). */
   workspace: string;
   /** Path relative to the workspace to run in ("" = its root); must stay inside it. */
@@ -67,6 +71,15 @@ export interface SandboxResult {
   durationMs: number;
 }
 
+/** Why mode "bwrap" cannot run here, and what to run (or change) so that it can. */
+export interface SandboxProblem {
+  reason: string;
+  fix: string;
+}
+
+/** "<reason>; fix: <fix>": the one line a log, a deployment's status or the CLI shows. */
+export const describeProblem = (problem: SandboxProblem): string => `${problem.reason}; fix: ${problem.fix}`;
+
 /** Where the command sees the workspace and the cache in mode "bwrap". */
 export { SANDBOX_CACHE, SANDBOX_WORKSPACE } from "./sandbox-bwrap-args.ts";
 
@@ -83,8 +96,8 @@ export async function runSandboxed(run: SandboxRun): Promise<SandboxResult> {
   }
   switch (run.mode) {
     case "bwrap": {
-      const problem = sandboxProblem();
-      if (problem !== null) throw new Error(`build sandbox unavailable: ${problem}`);
+      const problem = sandboxProblem(run.helperPath);
+      if (problem !== null) throw new Error(`build sandbox unavailable: ${describeProblem(problem)}`);
       return runBwrap(run, cwd);
     }
     case "none":
@@ -92,12 +105,20 @@ export async function runSandboxed(run: SandboxRun): Promise<SandboxResult> {
   }
 }
 
-let problemMemo: { value: string | null } | null = null;
+/** A problem found is looked for again after this long: a fix (say, installing bubblewrap) needs no restart. */
+const RECHECK_MS = 5_000;
+const problemMemo = new Map<string, { value: SandboxProblem | null; at: number }>();
 
-/** Whether bwrap mode can work here; when not, what is missing (for a clear refusal message). */
-export function sandboxProblem(): string | null {
-  problemMemo ??= { value: findBwrapProblem() };
-  return problemMemo.value;
+/**
+ * Whether mode "bwrap" can work here with the helpers of `helperPath`; when not, what is missing and the fix.
+ * A working sandbox is remembered for good, a problem for a few seconds (the probe spawns a sandbox).
+ */
+export function sandboxProblem(helperPath: string = HELPER_PATH): SandboxProblem | null {
+  const known = problemMemo.get(helperPath);
+  if (known && (known.value === null || Date.now() - known.at < RECHECK_MS)) return known.value;
+  const value = findBwrapProblem(helperPath);
+  problemMemo.set(helperPath, { value, at: Date.now() });
+  return value;
 }
 
 function relativeCwd(cwd: string): string {

@@ -37,7 +37,8 @@ interface Item {
   value: unknown;
 }
 
-function sasl(config: KafkaConfig): SASLOptions | undefined {
+/** The SASL settings of KAFKA_USERNAME, KAFKA_PASSWORD and KAFKA_SASL_MECHANISM; none without a user. */
+export function sasl(config: KafkaConfig): SASLOptions | undefined {
   if (config.username === null || config.password === null) return undefined;
   const { username, password } = config;
   return { mechanism: config.saslMechanism, username, password };

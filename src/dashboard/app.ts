@@ -17,7 +17,7 @@ import { signInRoutes } from "./sign-in.tsx";
 
 export type DashboardDeps = Pick<
   Deps,
-  "config" | "store" | "logs" | "live" | "sealer" | "artifacts" | "gc" | "bus" | "log" | "metrics"
+  "config" | "store" | "logs" | "live" | "sealer" | "artifacts" | "gc" | "bus" | "log" | "metrics" | "runner"
 >;
 
 export interface DashboardOptions {

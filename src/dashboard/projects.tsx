@@ -6,6 +6,7 @@ import type { FormErrors, FormValues } from "../../views/components/field.tsx";
 import { NewProjectPage } from "../../views/pages/new-project.tsx";
 import { ProjectPage } from "../../views/pages/project.tsx";
 import { ProjectsPage } from "../../views/pages/projects.tsx";
+import { buildsStatus } from "../build/readiness.ts";
 import { queueDeployment } from "../deploy/deploy.ts";
 import { createProject, getProject } from "../deploy/projects.ts";
 import { rollbackProject } from "../deploy/promote.ts";
@@ -46,8 +47,10 @@ export function projectRoutes({
   bus,
   live,
   metrics,
-}: Pick<Deps, "config" | "store" | "bus" | "live" | "metrics">) {
+  runner,
+}: Pick<Deps, "config" | "store" | "bus" | "live" | "metrics" | "runner">) {
   const state = { store, live, bus, metrics };
+  const builds = () => buildsStatus(config, runner);
   const projectPage = async (
     request: Request,
     user: User,
@@ -72,6 +75,7 @@ export function projectRoutes({
         now={new Date()}
         values={form.values}
         errors={form.errors}
+        builds={builds()}
         dropLimits={project.gitUrl ? null : startInfo(config, request).limits}
       />
     );
@@ -115,6 +119,7 @@ export function projectRoutes({
             chrome={chromeFor(user, csrf)}
             projects={projects}
             nextCursor={page.nextCursor}
+            builds={builds()}
             start={startInfo(config, request)}
           />,
         );

@@ -1,7 +1,9 @@
 // A project's deployments: deploy button, and the list with live status badges.
 /** @jsxImportSource preact */
 
+import type { BuildsStatus } from "../../src/build/readiness.ts";
 import type { Deployment, Project } from "../../src/store/store.ts";
+import { BuildsBanner } from "../components/builds-banner.tsx";
 import { DeploymentRow } from "../components/deployment-row.tsx";
 import { type DropLimits, DropZone } from "../components/drop-zone.tsx";
 import { Field, FormError, type FormErrors, type FormValues, HxForm } from "../components/field.tsx";
@@ -17,6 +19,8 @@ export interface ProjectProps {
   now: Date;
   values: FormValues;
   errors: FormErrors;
+  /** Whether this server can build: a banner says why not (null: not known here). */
+  builds: BuildsStatus | null;
   /** A project without a git repository deploys dropped files instead (null: it has one). */
   dropLimits: DropLimits | null;
 }
@@ -26,6 +30,7 @@ export function ProjectPage(props: ProjectProps) {
   return (
     <Layout chrome={chrome} title={`${project.name} · Deployments`} nav="projects" drop={!project.gitUrl}>
       <ProjectHead project={project} productionUrl={productionUrl} tab="deployments" />
+      <BuildsBanner builds={props.builds} />
       <DeployForm {...props} />
       {project.previousProductionDeploymentId && (
         <form method="post" action={`/projects/${project.id}/rollback`} class="card rollback-card">

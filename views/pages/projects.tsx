@@ -1,8 +1,10 @@
 // The project list: each project with its production URL and the status of its latest deployment.
 /** @jsxImportSource preact */
 
+import type { BuildsStatus } from "../../src/build/readiness.ts";
 import type { Deployment, Project } from "../../src/store/store.ts";
 import { StatusBadge } from "../components/badge.tsx";
+import { BuildsBanner } from "../components/builds-banner.tsx";
 import { DropZone } from "../components/drop-zone.tsx";
 import { CliCard, GitImportCard, type StartInfo } from "../components/start-cards.tsx";
 import { Time } from "../components/time.tsx";
@@ -18,9 +20,11 @@ export function ProjectsPage(props: {
   chrome: Chrome;
   projects: ProjectSummary[];
   nextCursor: string | null;
+  /** Whether this server can build: a banner says why not (null: not known here). */
+  builds: BuildsStatus | null;
   start: StartInfo;
 }) {
-  const { chrome, projects, nextCursor, start } = props;
+  const { chrome, projects, nextCursor, builds, start } = props;
   const empty = projects.length === 0 && !nextCursor;
   return (
     <Layout chrome={chrome} title="Projects" nav="projects" drop={empty}>
@@ -32,6 +36,7 @@ export function ProjectsPage(props: {
           </a>
         )}
       </div>
+      <BuildsBanner builds={builds} />
       {empty ? (
         <FirstDeploy start={start} />
       ) : (
