@@ -133,7 +133,7 @@ NEW_VERSION=$("$TMP/$FILE" --version 2>/dev/null) || die "the downloaded $FILE d
 # The programs local builds run on the host (the build sandbox's, and git), installed when missing with the
 # host's package manager (apt-get, dnf or apk) as root; not as root, one line naming the command to run.
 # POSIX sh, sourced by scripts/run.sh and scripts/services.sh; install.sh carries a verbatim copy between its
-# "sandbox.sh" marker lines (it is a single file in releases). src/build/sandbox-packages.ts holds the same table;
+# "sandbox.sh" marker lines (it is a single file in releases). src/sandbox/packages.ts holds the same table;
 # scripts/lib/sandbox.test.ts keeps the three equal. Messages go to stderr; variables are prefixed with _sandbox_.
 
 SANDBOX_PROGRAMS="bwrap setpriv unshare mount chown prlimit slirp4netns ip git"

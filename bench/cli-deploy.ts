@@ -4,7 +4,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { startRoles } from "../src/roles.ts";
-import { apiClient, tempDir, testDeps, testUser } from "../src/testing.ts";
+import { apiClient, tempDir, testDeps, testUser } from "../src/testing/deps.ts";
 
 const ROUNDS = 5;
 const FILES = 1000;

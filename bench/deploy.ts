@@ -5,9 +5,9 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { createApi } from "../src/api/app.ts";
-import { fixtureRepo, VITE_APP } from "../src/build/fixtures.ts";
 import { startRoles } from "../src/roles.ts";
-import { apiClient, tempDir, testDeps, testUser } from "../src/testing.ts";
+import { apiClient, tempDir, testDeps, testUser } from "../src/testing/deps.ts";
+import { fixtureRepo, VITE_APP } from "../src/testing/repos.ts";
 
 const ROUNDS = 3;
 

@@ -6,12 +6,12 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { uploadOutput } from "../src/build/upload.ts";
-import { loadConfig } from "../src/config.ts";
+import { uploadOutput } from "../builder/upload.ts";
+import { loadConfig } from "../src/config/config.ts";
 import { createProject } from "../src/deploy/projects.ts";
 import { openDeps } from "../src/deps.ts";
 import { createUser } from "../src/identity/accounts.ts";
-import { tempDir } from "../src/testing.ts";
+import { tempDir } from "../src/testing/deps.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);

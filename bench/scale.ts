@@ -14,10 +14,10 @@ import {
 import type { Subprocess } from "bun";
 import { Kafka, logLevel } from "kafkajs";
 import postgres from "postgres";
-import { loadConfig } from "../src/config.ts";
+import { loadConfig } from "../src/config/config.ts";
 import { openDeps } from "../src/deps.ts";
 import { createApiToken, createUser } from "../src/identity/accounts.ts";
-import { tempDir } from "../src/testing.ts";
+import { tempDir } from "../src/testing/deps.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const MAIN = resolve(ROOT, "src/main.ts");

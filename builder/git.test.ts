@@ -8,8 +8,8 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { fixtureRepo } from "../src/build/fixtures.ts";
-import { tempDir } from "../src/testing.ts";
+import { tempDir } from "../src/testing/deps.ts";
+import { fixtureRepo } from "../src/testing/repos.ts";
 import { type CloneRequest, cloneRepository, clonesInSandbox } from "./git.ts";
 
 const REMOTE = "203.0.113.5";

@@ -3,9 +3,9 @@
 // through the build's network, which cannot reach the host's loopback, its addresses or its LAN; local paths (the
 // platform's own push remotes, tests) and hosts the operator allows on private networks are cloned on the host.
 
-import { runSandboxed, type SandboxLimits, type SandboxMode } from "../src/build/sandbox.ts";
-import { gitAddressProblem, gitUrlHost } from "../src/deploy/git-address.ts";
-import { gitUrlProblem } from "../src/deploy/settings.ts";
+import { gitAddressProblem, gitUrlHost } from "../src/model/git-address.ts";
+import { gitUrlProblem } from "../src/model/settings.ts";
+import { runSandboxed, type SandboxLimits, type SandboxMode } from "../src/sandbox/sandbox.ts";
 
 export interface CloneRequest {
   url: string;

@@ -4,17 +4,17 @@
 import { mkdirSync, realpathSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { BuildEvent } from "../schema/events.ts";
-import { realDirInside } from "../src/build/contained.ts";
-import { detectBuild } from "../src/build/detect.ts";
-import { describeProblem, runSandboxed, type SandboxResult, sandboxProblem } from "../src/build/sandbox.ts";
-import { uploadOutput } from "../src/build/upload.ts";
 import { AppError } from "../src/errors.ts";
+import { describeProblem, runSandboxed, type SandboxResult, sandboxProblem } from "../src/sandbox/sandbox.ts";
 import { type Artifacts, openArtifacts } from "../src/store/artifacts.ts";
+import { realDirInside } from "./contained.ts";
+import { detectBuild } from "./detect.ts";
 import { createEmitter, type Emitter } from "./emitter.ts";
 import { cloneRepository } from "./git.ts";
 import { type BuildJob, parseJob } from "./job.ts";
 import { httpArtifacts, httpEvents } from "./sink-http.ts";
 import { materializeSource } from "./source.ts";
+import { uploadOutput } from "./upload.ts";
 
 const HEARTBEAT_MS = 5_000;
 
@@ -23,7 +23,7 @@ class BuildFailure extends Error {}
 
 /**
  * The real path of a directory of the checkout, which the host is about to read. The checkout is untrusted (its
- * symlinks come from the repository and from the build's own commands): see src/build/contained.ts.
+ * symlinks come from the repository and from the build's own commands): see builder/contained.ts.
  */
 async function checkoutDir(
   checkout: string,

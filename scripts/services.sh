@@ -127,7 +127,7 @@ start_chromium() {
   [[ -x /usr/bin/chromium ]] || die "chromium installed but /usr/bin/chromium is missing"
 }
 
-# ---- Sandbox: the programs src/build/sandbox.ts runs builds with ---------------------------------
+# ---- Sandbox: the programs src/sandbox/sandbox.ts runs builds with ---------------------------------
 
 # Not a server either: bubblewrap (namespaces), slirp4netns (a build's network), util-linux (setpriv, unshare,
 # prlimit, mount), iproute2 (routes fencing the build's network), git (the clone step), with the package manager

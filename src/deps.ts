@@ -2,16 +2,13 @@
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { Runner } from "./build/runner.ts";
-import { localRunner } from "./build/runner-local.ts";
 import type { Bus } from "./bus/bus.ts";
 import { openBus } from "./bus/bus.ts";
 import { createLive, type Live } from "./bus/live.ts";
-import type { Config } from "./config.ts";
-import { type BuildTokens, createBuildTokens } from "./deploy/build-tokens.ts";
+import type { Config } from "./config/config.ts";
 import { createSealer, loadSecretKey, type Sealer } from "./deploy/env.ts";
-import { type Collector, createCollector } from "./deploy/gc.ts";
 import { type Authenticator, createAuthenticator } from "./identity/authenticate.ts";
+import { type BuildTokens, createBuildTokens } from "./identity/build-tokens.ts";
 import { createJwtVerifier } from "./identity/jwt.ts";
 import { createLogger, type Logger } from "./observe/log.ts";
 import { createMetrics, type Metrics, watchSources } from "./observe/metrics.ts";
@@ -19,6 +16,9 @@ import { type Artifacts, type ArtifactsConfig, openArtifacts } from "./store/art
 import { checkDataDir } from "./store/data-format.ts";
 import { type Logs, openLogs } from "./store/logs.ts";
 import { openStore, type Store } from "./store/store.ts";
+import { type Collector, createCollector } from "./worker/gc.ts";
+import type { Runner } from "./worker/runner.ts";
+import { localRunner } from "./worker/runner-local.ts";
 
 export interface Deps {
   config: Config;
@@ -50,7 +50,7 @@ export interface Deps {
 /** ECS when configured (the SDK is loaded only then), else the local sandboxed runner. */
 async function openRunner(config: Config, buildTokens: BuildTokens, log: Logger): Promise<Runner> {
   if (!config.ecs) return localRunner(log);
-  const { ecsRunner } = await import("./build/runner-ecs.ts");
+  const { ecsRunner } = await import("./worker/runner-ecs.ts");
   return ecsRunner({
     ecs: config.ecs,
     apiUrl: config.ecs.apiUrl,

@@ -5,8 +5,8 @@ import { afterAll, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { chromium } from "playwright-core";
-import { fixtureRepo } from "./build/fixtures.ts";
-import { call, killLeftovers, lifecycleEnv, startServe, tokenFor } from "./lifecycle-fixtures.ts";
+import { call, killLeftovers, lifecycleEnv, startServe, tokenFor } from "./testing/lifecycle.ts";
+import { fixtureRepo } from "./testing/repos.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 afterAll(killLeftovers);

@@ -5,9 +5,9 @@ import { afterAll, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
-import { fixtureRepo } from "./build/fixtures.ts";
-import { call, killLeftovers, lifecycleEnv, startServe, tokenFor, until } from "./lifecycle-fixtures.ts";
-import { tempDir } from "./testing.ts";
+import { tempDir } from "./testing/deps.ts";
+import { call, killLeftovers, lifecycleEnv, startServe, tokenFor, until } from "./testing/lifecycle.ts";
+import { fixtureRepo } from "./testing/repos.ts";
 
 afterAll(killLeftovers);
 

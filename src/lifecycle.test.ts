@@ -6,9 +6,9 @@ import { afterAll, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { fixtureRepo } from "./build/fixtures.ts";
-import { call, cli, killLeftovers, lifecycleEnv, startServe, tokenFor } from "./lifecycle-fixtures.ts";
-import { VERSION } from "./version.ts";
+import { VERSION } from "./config/version.ts";
+import { call, cli, killLeftovers, lifecycleEnv, startServe, tokenFor } from "./testing/lifecycle.ts";
+import { fixtureRepo } from "./testing/repos.ts";
 
 afterAll(killLeftovers);
 

@@ -5,8 +5,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
-import { obj } from "./testing.ts";
-import { VERSION } from "./version.ts";
+import { VERSION } from "./config/version.ts";
+import { obj } from "./testing/deps.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const MAIN = join(ROOT, "src", "main.ts");
@@ -252,7 +252,7 @@ describe("accounts, then the server over real HTTP", () => {
 
     const health = await fetch(`${api}/api/health`);
     expect(health.status).toBe(200);
-    // builds.ready depends on this host's sandbox (src/build/unavailable.test.ts covers both answers).
+    // builds.ready depends on this host's sandbox (src/worker/unavailable.test.ts covers both answers).
     expect(await health.json()).toMatchObject({
       status: "ok",
       version: VERSION,

@@ -1,9 +1,9 @@
 // Entry point: argv -> command (serve, doctor, user, token, migrate, backup, restore, and the client commands in src/cli/); exit codes 0 ok, 1 failure, 2 usage/config error.
 
 import { parseArgs, UsageError } from "./cli/args.ts";
-import { loadConfig, type ServeFlags } from "./config.ts";
+import { loadConfig, type ServeFlags } from "./config/config.ts";
+import { VERSION } from "./config/version.ts";
 import { AppError, ConfigError } from "./errors.ts";
-import { VERSION } from "./version.ts";
 
 const HELP: Record<string, string> = {
   main: `minivercel ${VERSION}: deploy static and front-end sites from git, on your own server.
@@ -109,7 +109,7 @@ async function serve(flags: ServeFlags): Promise<number> {
   if (running.urls.metrics) say(`  metrics:           ${running.urls.metrics}`);
   if (config.store.kind === "sqlite") say(`  data:              ${config.dataDir}`);
   // Whether the first deploy can build, before anyone tries: the same answer as /api/health's `builds`.
-  const { buildsStatus } = await import("./build/readiness.ts");
+  const { buildsStatus } = await import("./worker/readiness.ts");
   const builds = buildsStatus(config, deps.runner);
   if (builds.ready === false) {
     say(`  builds:            CANNOT RUN: ${builds.problem}`);

@@ -2,21 +2,21 @@
 
 import { createApi } from "./api/app.ts";
 import { MAX_UPLOAD_BODY } from "./api/body-limit.ts";
-import { type Launcher, startLauncher } from "./build/launcher.ts";
-import { buildsStatus } from "./build/readiness.ts";
 import type { Subscription } from "./bus/bus.ts";
-import type { Config } from "./config.ts";
+import type { Config } from "./config/config.ts";
 import type { DashboardDeps, DashboardOptions } from "./dashboard/app.ts";
-import { startEventWorkers, startLiveFeed } from "./deploy/apply-events.ts";
-import { startPeriodicGc } from "./deploy/gc.ts";
 import type { Deps } from "./deps.ts";
 import { createGitBackend, isGitPath } from "./git/http-backend.ts";
 import { drainServers } from "./lifecycle.ts";
 import { isMetricsPath, METRICS_PATH, metricsHandler, startMetricsServer } from "./observe/endpoint.ts";
 import { observe } from "./observe/http.ts";
-import { createProxy, type SiteProxy } from "./serve/proxy.ts";
+import { createProxy, type SiteProxy } from "./proxy/proxy.ts";
 import { httpFront } from "./tls/https.ts";
 import type { RunningTls } from "./tls/start.ts";
+import { startEventWorkers, startLiveFeed } from "./worker/apply-events.ts";
+import { startPeriodicGc } from "./worker/gc.ts";
+import { type Launcher, startLauncher } from "./worker/launcher.ts";
+import { buildsStatus } from "./worker/readiness.ts";
 
 export interface Running {
   /** Where each server listens, for the start-up message and tests. */

@@ -6,9 +6,9 @@ import { resolve } from "node:path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import type { Subprocess } from "bun";
 import postgres from "postgres";
-import { fixtureRepo } from "./build/fixtures.ts";
-import { tempDir } from "./testing.ts";
-import { startService, testService } from "./testing-services.ts";
+import { tempDir } from "./testing/deps.ts";
+import { fixtureRepo } from "./testing/repos.ts";
+import { startService, testService } from "./testing/services.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const MAIN = resolve(ROOT, "src/main.ts");
@@ -231,7 +231,7 @@ test("a worker killed mid-build: the deployment still ends, with a reason, and i
   processes.get(victim ?? "")?.proc.kill("SIGKILL");
   const ended = await waitFor(id, terminal, 40_000);
   expect(ended.status).toBe("FAIL");
-  // The surviving worker's reaper rebuilds the same commit (src/build/interrupted.ts).
+  // The surviving worker's reaper rebuilds the same commit (src/worker/interrupted.ts).
   const rebuildId = /^lost contact with the builder .*; rebuilding it as (\S+)$/.exec(
     String(ended.statusReason),
   )?.[1];

@@ -1,6 +1,6 @@
 // Display formatting shared by the views: dates, durations, commits, status labels.
 
-import type { DeploymentStatus } from "../src/deploy/status.ts";
+import type { DeploymentStatus } from "../src/model/status.ts";
 
 /** "2025-03-01 14:05 UTC"; app.js turns it into local, relative time in the browser. */
 export function formatTime(iso: string): string {

@@ -5,9 +5,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { BUILD_PROGRAMS, PACKAGE_MANAGERS, PACKAGES } from "../../src/build/sandbox-packages.ts";
-import { HELPER_PATH } from "../../src/build/sandbox-proc.ts";
-import { tempDir } from "../../src/testing.ts";
+import { BUILD_PROGRAMS, PACKAGE_MANAGERS, PACKAGES } from "../../src/sandbox/packages.ts";
+import { HELPER_PATH } from "../../src/sandbox/proc.ts";
+import { tempDir } from "../../src/testing/deps.ts";
 
 const LIB = resolve(import.meta.dir, "sandbox.sh");
 const INSTALLER = resolve(import.meta.dir, "../../install.sh");
@@ -63,7 +63,7 @@ function sh(h: { helpers: string; bin: string }, script: string, asUser?: number
 }
 
 describe("scripts/lib/sandbox.sh", () => {
-  test("names the same package for every program and package manager as src/build/sandbox-packages.ts", () => {
+  test("names the same package for every program and package manager as src/sandbox/packages.ts", () => {
     const h = host("apt-get");
     for (const manager of PACKAGE_MANAGERS) {
       const out = sh(h, `for p in $SANDBOX_PROGRAMS; do echo "$p $(sandbox_package ${manager} "$p")"; done`);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Deps } from "../deps.ts";
 import { createSession } from "../identity/accounts.ts";
 import { SESSION_COOKIE } from "../identity/authenticate.ts";
-import { apiClient, type Client, obj, testDeps, testUser } from "../testing.ts";
+import { apiClient, type Client, obj, testDeps, testUser } from "../testing/deps.ts";
 
 let deps: Deps;
 let alice: Client;

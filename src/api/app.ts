@@ -1,14 +1,14 @@
 // The control-plane API under /api: health, projects, deployments, tokens, and the OpenAPI document.
 
 import { Elysia, t } from "elysia";
-import { buildsStatus } from "../build/readiness.ts";
+import { VERSION } from "../config/version.ts";
 import type { Deps } from "../deps.ts";
 import { RateLimited } from "../errors.ts";
+import type { PeerAddress } from "../identity/client-address.ts";
 import { requestIdOf } from "../observe/http.ts";
-import { VERSION } from "../version.ts";
+import { buildsStatus } from "../worker/readiness.ts";
 import { bodyLimits } from "./body-limit.ts";
 import { buildRoutes } from "./builds.ts";
-import type { PeerAddress } from "./client-address.ts";
 import { deploymentRoutes } from "./deployments.ts";
 import { apiDocs } from "./docs.ts";
 import { envRoutes } from "./env.ts";

@@ -3,10 +3,10 @@
 
 import { afterEach, describe, expect, test } from "bun:test";
 import { createDashboard } from "../dashboard/app.ts";
-import { signIn, Visitor } from "../dashboard/testing.ts";
 import type { Deps } from "../deps.ts";
 import { startRoles } from "../roles.ts";
-import { testDeps, testUser } from "../testing.ts";
+import { testDeps, testUser } from "../testing/deps.ts";
+import { signIn, Visitor } from "../testing/visitor.ts";
 import { createApi } from "./app.ts";
 
 const MB = 1024 * 1024;

@@ -4,12 +4,12 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { BuildJob } from "../../builder/job.ts";
-import { fixtureRepo } from "../build/fixtures.ts";
-import { selfCommand } from "../build/self.ts";
 import { createProject } from "../deploy/projects.ts";
 import type { Deps } from "../deps.ts";
 import { type Running, startRoles } from "../roles.ts";
-import { testDeps, testUser } from "../testing.ts";
+import { testDeps, testUser } from "../testing/deps.ts";
+import { fixtureRepo } from "../testing/repos.ts";
+import { selfCommand } from "../worker/self.ts";
 
 let deps: Deps;
 let roles: Running;

@@ -3,11 +3,11 @@
 
 import { Elysia, t } from "elysia";
 import { parseBuildEvent } from "../../schema/events.ts";
-import { recordRejection } from "../deploy/apply-events.ts";
 import { sourceManifestId } from "../deploy/prebuilt.ts";
 import type { Deps } from "../deps.ts";
 import { AppError, badRequest, conflict, notFound, unauthorized } from "../errors.ts";
 import { blobsOf, isSha256, parseManifest } from "../store/artifacts.ts";
+import { recordRejection } from "../worker/apply-events.ts";
 import { readCapped } from "./body-limit.ts";
 
 const MAX_BLOB_BYTES = 100 * 1024 * 1024;

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from "jose";
 import type { Deps } from "../deps.ts";
-import { apiClient, type Client, obj, testDeps, testUser } from "../testing.ts";
+import { apiClient, type Client, obj, testDeps, testUser } from "../testing/deps.ts";
 
 const keys = await generateKeyPair("RS256");
 const otherKeys = await generateKeyPair("RS256");

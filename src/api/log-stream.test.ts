@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createProject } from "../deploy/projects.ts";
 import type { Deps } from "../deps.ts";
-import { testDeps, testUser } from "../testing.ts";
+import { testDeps, testUser } from "../testing/deps.ts";
 import { createApi } from "./app.ts";
 
 let deps: Deps;

@@ -2,8 +2,8 @@
 // final status, or with `restarting` when the server shuts down first (the client resumes after Last-Event-ID).
 
 import type { LiveEvent } from "../bus/live.ts";
-import { isTerminal } from "../deploy/status.ts";
 import type { Deps } from "../deps.ts";
+import { isTerminal } from "../model/status.ts";
 import type { LogLine } from "../store/logs.ts";
 import type { Deployment } from "../store/store.ts";
 

@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import type { Deps } from "../deps.ts";
-import { apiClient, type Client, obj, testDeps, testUser } from "../testing.ts";
-import { makeVictim, type Victim, victimState } from "../testing-victim.ts";
+import { apiClient, type Client, obj, testDeps, testUser } from "../testing/deps.ts";
+import { makeVictim, type Victim, victimState } from "../testing/victim.ts";
 import { createApi } from "./app.ts";
 
 let deps: Deps;

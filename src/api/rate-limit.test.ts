@@ -1,11 +1,11 @@
 // Limits, step 1: API budgets per address and per user, through the API's handler with a movable clock.
 
 import { afterEach, describe, expect, test } from "bun:test";
-import type { Env } from "../config.ts";
+import type { Env } from "../config/config.ts";
 import type { Deps } from "../deps.ts";
-import { obj, testDeps, testUser } from "../testing.ts";
+import { normalizeAddress } from "../identity/client-address.ts";
+import { obj, testDeps, testUser } from "../testing/deps.ts";
 import { createApi } from "./app.ts";
-import { normalizeAddress } from "./client-address.ts";
 import { classify, TokenBuckets } from "./rate-limit.ts";
 
 const cleanup: (() => Promise<void>)[] = [];

@@ -2,10 +2,10 @@
 // and per user after it; a request over budget gets 429 with Retry-After.
 
 import { Elysia } from "elysia";
-import type { LimitsConfig } from "../config.ts";
+import type { LimitsConfig } from "../config/config.ts";
 import { RateLimited } from "../errors.ts";
 import type { Authenticator } from "../identity/authenticate.ts";
-import { clientAddress, type PeerAddress } from "./client-address.ts";
+import { clientAddress, type PeerAddress } from "../identity/client-address.ts";
 
 /** What a request costs against: reads and writes have their own budgets, file uploads a (much larger) one. */
 export type RequestClass = "read" | "write" | "upload";

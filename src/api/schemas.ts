@@ -1,7 +1,7 @@
 // API schemas: TypeBox definitions that validate requests, shape responses and generate the OpenAPI document.
 
 import { t } from "elysia";
-import { STATUSES } from "../deploy/status.ts";
+import { STATUSES } from "../model/status.ts";
 
 const nullableText = (maxLength: number) => t.Union([t.String({ maxLength }), t.Null()]);
 

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sourceManifestId } from "../deploy/prebuilt.ts";
 import type { Deps } from "../deps.ts";
-import { apiClient, type Client, obj, testDeps, testUser } from "../testing.ts";
+import { apiClient, type Client, obj, testDeps, testUser } from "../testing/deps.ts";
 import { createApi } from "./app.ts";
 
 let deps: Deps;

@@ -1,8 +1,8 @@
 // Domain objects -> API response objects (adds URLs, drops owner ids and secrets).
 
-import type { Config } from "../config.ts";
+import type { Config } from "../config/config.ts";
 import { verificationRecord } from "../deploy/domains.ts";
-import { branchUrl, deploymentUrl, productionUrl } from "../serve/urls.ts";
+import { branchUrl, deploymentUrl, productionUrl } from "../model/urls.ts";
 import type { ApiToken, Deployment, Project } from "../store/store.ts";
 
 type UrlConfig = Pick<Config, "sitesDomain" | "proxyPort" | "https">;

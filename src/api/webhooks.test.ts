@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import type { Deps } from "../deps.ts";
 import type { Deployment } from "../store/store.ts";
-import { apiClient, type Client, obj, testDeps, testUser } from "../testing.ts";
+import { apiClient, type Client, obj, testDeps, testUser } from "../testing/deps.ts";
 import { createApi } from "./app.ts";
 
 let deps: Deps;

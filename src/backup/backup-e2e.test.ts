@@ -4,8 +4,8 @@
 import { afterAll, expect, test } from "bun:test";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
-import { fixtureRepo } from "../build/fixtures.ts";
-import { tempDir } from "../testing.ts";
+import { tempDir } from "../testing/deps.ts";
+import { fixtureRepo } from "../testing/repos.ts";
 
 const MAIN = resolve(import.meta.dir, "../main.ts");
 const servers: Subprocess[] = [];

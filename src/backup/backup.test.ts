@@ -4,14 +4,14 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { loadConfig } from "../config.ts";
-import { collectGarbage } from "../deploy/gc.ts";
+import { loadConfig } from "../config/config.ts";
 import { createProject } from "../deploy/projects.ts";
 import { type Deps, openDeps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { ensurePushRepo, pushRepoPath, pushRepoUrl } from "../git/repos.ts";
 import type { Manifest } from "../store/artifacts.ts";
-import { tempDir, testDeps, testUser } from "../testing.ts";
+import { tempDir, testDeps, testUser } from "../testing/deps.ts";
+import { collectGarbage } from "../worker/gc.ts";
 import { createBackup } from "./backup.ts";
 import { latestSchema } from "./format.ts";
 import type { Output } from "./meter.ts";

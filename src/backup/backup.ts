@@ -6,8 +6,8 @@
 import { existsSync, mkdtempSync, renameSync, rmSync, statSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
+import { VERSION } from "../config/version.ts";
 import { AppError, badRequest } from "../errors.ts";
-import { VERSION } from "../version.ts";
 import { backupContents, type Item, Moved } from "./contents.ts";
 import { BACKUP_FORMAT, type BackupFiles, type BackupHeader, FILES_ENTRY, HEADER_ENTRY } from "./format.ts";
 import { type Meter, meter, type Output } from "./meter.ts";

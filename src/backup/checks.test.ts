@@ -9,7 +9,7 @@ import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import type { Manifest } from "../store/artifacts.ts";
 import { DATA_FORMAT } from "../store/data-format.ts";
-import { tempDir, testDeps, testUser } from "../testing.ts";
+import { tempDir, testDeps, testUser } from "../testing/deps.ts";
 import { createBackup } from "./backup.ts";
 import { backupContents, Moved } from "./contents.ts";
 import { BACKUP_FORMAT, FILES_ENTRY, HEADER_ENTRY, latestSchema } from "./format.ts";

@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { tempDir } from "../testing.ts";
+import { tempDir } from "../testing/deps.ts";
 
 const MAIN = resolve(import.meta.dir, "../main.ts");
 

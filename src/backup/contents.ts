@@ -42,7 +42,7 @@ export interface ContentsContext {
 
 /** Top-level entries that are snapshotted or handled below; format.ts names those never archived. */
 const HANDLED = new Set(["minivercel.db", "logs.db", "secret.key", "artifacts", "git"]);
-/** The deployment a manifest belongs to: the uuid its id ends with (as src/deploy/gc.ts reads it). */
+/** The deployment a manifest belongs to: the uuid its id ends with (as src/worker/gc.ts reads it). */
 const OWNER = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const CHUNK = 256 * 1024;
 

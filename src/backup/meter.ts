@@ -1,6 +1,6 @@
 // Backup and restore progress on stderr: a redrawn line on a terminal, a start and an end line otherwise (logs).
 
-import { formatBytes } from "../build/upload.ts";
+import { formatBytes } from "../../builder/upload.ts";
 import type { Output } from "../cli/progress.ts";
 
 export type { Output };

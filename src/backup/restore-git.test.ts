@@ -4,13 +4,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fixtureRepo } from "../build/fixtures.ts";
-import { loadConfig } from "../config.ts";
+import { loadConfig } from "../config/config.ts";
 import { createProject } from "../deploy/projects.ts";
 import { type Deps, openDeps } from "../deps.ts";
 import { ensurePushRepo, pushRepoPath, pushRepoUrl, restoredRepoConfig } from "../git/repos.ts";
 import { type Running, startRoles } from "../roles.ts";
-import { tempDir, testDeps, testUser } from "../testing.ts";
+import { tempDir, testDeps, testUser } from "../testing/deps.ts";
+import { fixtureRepo } from "../testing/repos.ts";
 import { createBackup } from "./backup.ts";
 import { FILES_ENTRY, HEADER_ENTRY } from "./format.ts";
 import type { Output } from "./meter.ts";

@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { tempDir } from "../testing.ts";
+import { tempDir } from "../testing/deps.ts";
 import { collect, readTar, TarError, tarEnd, tarFile } from "./tar.ts";
 
 const encode = (text: string) => new TextEncoder().encode(text);

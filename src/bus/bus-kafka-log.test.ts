@@ -3,7 +3,7 @@
 
 import { expect, test } from "bun:test";
 import { logLevel } from "kafkajs";
-import { captureLog } from "../observe/testing.ts";
+import { captureLog } from "../testing/metrics.ts";
 import { kafkaLogCreator } from "./bus-kafka-log.ts";
 
 const entry = (namespace: string, level: logLevel, extra: Record<string, unknown> = {}) => ({

@@ -3,9 +3,9 @@
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { type Admin, Kafka } from "kafkajs";
-import type { KafkaConfig } from "../config.ts";
+import type { KafkaConfig } from "../config/config.ts";
 import { createLogger } from "../observe/log.ts";
-import { testService } from "../testing-services.ts";
+import { testService } from "../testing/services.ts";
 import { isMessage, until } from "./bus.contract.ts";
 import type { Bus } from "./bus.ts";
 import { kafkaBus } from "./bus-kafka.ts";

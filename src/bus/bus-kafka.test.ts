@@ -3,9 +3,9 @@
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
-import type { KafkaConfig } from "../config.ts";
+import type { KafkaConfig } from "../config/config.ts";
 import { createLogger } from "../observe/log.ts";
-import { startService, testService } from "../testing-services.ts";
+import { startService, testService } from "../testing/services.ts";
 import { busContract, isMessage, type Message, until } from "./bus.contract.ts";
 import type { Bus } from "./bus.ts";
 import { kafkaBus } from "./bus-kafka.ts";

@@ -3,7 +3,7 @@
 // Every topic and group name gets the installation's KAFKA_TOPIC_PREFIX, so installations can share a cluster.
 
 import { type Admin, Kafka, logLevel, Partitioners, type SASLOptions } from "kafkajs";
-import type { KafkaConfig } from "../config.ts";
+import type { KafkaConfig } from "../config/config.ts";
 import type { Logger } from "../observe/log.ts";
 import {
   type BatchConsumeOptions,

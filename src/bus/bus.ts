@@ -1,6 +1,6 @@
 // Bus port: build events and route changes between roles. In-process by default, Kafka when configured.
 
-import type { KafkaConfig } from "../config.ts";
+import type { KafkaConfig } from "../config/config.ts";
 import { createLogger, type Logger } from "../observe/log.ts";
 
 export type Topic = "build-events" | "route-changes";

@@ -1,7 +1,7 @@
 // Live fan-out: a watcher whose listener throws is logged with its deployment; the other watchers still hear.
 
 import { expect, test } from "bun:test";
-import { captureLog } from "../observe/testing.ts";
+import { captureLog } from "../testing/metrics.ts";
 import { createLive, type LiveEvent } from "./live.ts";
 
 test("a throwing listener is logged with the deployment and the event, and does not stop the others", () => {

@@ -1,7 +1,7 @@
 // Handler retries: a handler that keeps failing is given up on with one dead-letter line naming the message.
 
 import { expect, test } from "bun:test";
-import { captureLog } from "../observe/testing.ts";
+import { captureLog } from "../testing/metrics.ts";
 import { memoryBus } from "./bus-memory.ts";
 import { handleWithRetry } from "./retry.ts";
 

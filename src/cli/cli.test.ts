@@ -6,7 +6,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import { join, resolve } from "node:path";
 import type { Deps } from "../deps.ts";
 import { type Running, startRoles } from "../roles.ts";
-import { apiClient, obj, tempDir, testDeps, testUser } from "../testing.ts";
+import { apiClient, obj, tempDir, testDeps, testUser } from "../testing/deps.ts";
 
 const MAIN = resolve(import.meta.dir, "..", "main.ts");
 const TIMEOUT_MS = 30_000;

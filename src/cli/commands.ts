@@ -1,7 +1,7 @@
 // The client commands (login, deploy, projects, ls, logs, promote, rollback, env, domains): talk to a minivercel
 // server over its API. Every failure is one line `minivercel: <message>` and exit 2 (usage, bad input) or 1.
 
-import { VERSION } from "../version.ts";
+import { VERSION } from "../config/version.ts";
 import { parseArgs, UsageError } from "./args.ts";
 import { type CliEnv, credentials, normalizeServerUrl, saveCredentials, savedUrl } from "./config.ts";
 import { deploy } from "./deploy.ts";

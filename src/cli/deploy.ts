@@ -3,7 +3,12 @@
 
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { type CollectedFile, collectOutput, DEFAULT_UPLOAD_LIMITS, formatBytes } from "../build/upload.ts";
+import {
+  type CollectedFile,
+  collectOutput,
+  DEFAULT_UPLOAD_LIMITS,
+  formatBytes,
+} from "../../builder/upload.ts";
 import { AppError } from "../errors.ts";
 import { LINK_FILE, readLink, writeLink } from "./config.ts";
 import { followLog } from "./follow.ts";

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import type { Deps } from "../deps.ts";
 import { type Running, startRoles } from "../roles.ts";
-import { apiClient, obj, tempDir, testDeps, testUser } from "../testing.ts";
-import { startTestDns, type TestDns } from "../testing-dns.ts";
+import { apiClient, obj, tempDir, testDeps, testUser } from "../testing/deps.ts";
+import { startTestDns, type TestDns } from "../testing/dns.ts";
 
 const MAIN = resolve(import.meta.dir, "..", "main.ts");
 

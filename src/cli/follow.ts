@@ -45,7 +45,7 @@ async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseE
   }
 }
 
-/** The reason an interrupted build (a restart, a lost worker) ends with (src/build/interrupted.ts): names its rebuild. */
+/** The reason an interrupted build (a restart, a lost worker) ends with (src/worker/interrupted.ts): names its rebuild. */
 const REBUILT_AS = /; rebuilding it as ([0-9a-f-]{36})$/;
 /** A rebuild interrupted again is followed too, up to this many times. */
 const MAX_REBUILDS = 5;

@@ -1,6 +1,6 @@
 // Upload progress on stderr: a redrawn bar on a terminal, plain start and end lines otherwise (CI logs).
 
-import { formatBytes } from "../build/upload.ts";
+import { formatBytes } from "../../builder/upload.ts";
 
 export interface Output {
   isTTY: boolean;

@@ -3,7 +3,7 @@
 
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { type CollectedFile, DEFAULT_UPLOAD_LIMITS, formatBytes } from "../build/upload.ts";
+import { type CollectedFile, DEFAULT_UPLOAD_LIMITS, formatBytes } from "../../builder/upload.ts";
 import { FORBIDDEN_NAME_CHARS, isManifestPath } from "../store/artifacts.ts";
 import { LINK_FILE } from "./config.ts";
 import { CliError } from "./http.ts";

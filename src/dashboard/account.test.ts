@@ -3,9 +3,9 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createApi } from "../api/app.ts";
 import type { Deps } from "../deps.ts";
-import { testDeps } from "../testing.ts";
+import { testDeps } from "../testing/deps.ts";
+import { fieldError, signIn, Visitor } from "../testing/visitor.ts";
 import { createDashboard } from "./app.ts";
-import { fieldError, signIn, Visitor } from "./testing.ts";
 
 let deps: Deps;
 let app: ReturnType<typeof createDashboard>;

@@ -2,11 +2,11 @@
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Deps } from "../deps.ts";
-import { captureLog } from "../observe/testing.ts";
-import { testDeps } from "../testing.ts";
+import { testDeps } from "../testing/deps.ts";
+import { captureLog } from "../testing/metrics.ts";
+import { signIn, Visitor } from "../testing/visitor.ts";
 import { createDashboard } from "./app.ts";
 import { assetUrls } from "./assets.ts";
-import { signIn, Visitor } from "./testing.ts";
 
 let deps: Deps;
 beforeAll(async () => {

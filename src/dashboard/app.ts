@@ -1,8 +1,8 @@
 // The dashboard: server-rendered pages with htmx, served by the api role for every path outside /api.
 
 import { Elysia } from "elysia";
-import type { PeerAddress } from "../api/client-address.ts";
 import type { Deps } from "../deps.ts";
+import type { PeerAddress } from "../identity/client-address.ts";
 import { accountRoutes } from "./account.tsx";
 import { assetRoutes } from "./assets.ts";
 import { dashboardBodyLimit } from "./body-limit.ts";

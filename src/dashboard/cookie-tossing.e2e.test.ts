@@ -12,9 +12,9 @@ import { type Browser, type BrowserContext, chromium } from "playwright-core";
 import type { Deps } from "../deps.ts";
 import { createSession, createUser } from "../identity/accounts.ts";
 import { type Running, startRoles } from "../roles.ts";
-import { deploySite, siteProject } from "../serve/fixtures.ts";
-import { testDeps } from "../testing.ts";
-import { freePort, type Pebble, startPebble } from "../tls/test-services.ts";
+import { testDeps } from "../testing/deps.ts";
+import { freePort, type Pebble, startPebble } from "../testing/pebble.ts";
+import { deploySite, siteProject } from "../testing/sites.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const PASSWORD = "correct horse battery";

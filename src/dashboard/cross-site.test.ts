@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createApi } from "../api/app.ts";
 import type { Deps } from "../deps.ts";
 import { createSession, createUser } from "../identity/accounts.ts";
-import { testDeps } from "../testing.ts";
+import { testDeps } from "../testing/deps.ts";
+import { signIn, Visitor } from "../testing/visitor.ts";
 import { createDashboard } from "./app.ts";
-import { signIn, Visitor } from "./testing.ts";
 
 let deps: Deps;
 let app: ReturnType<typeof createDashboard>;

@@ -4,10 +4,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { queueDeployment } from "../deploy/deploy.ts";
 import { createProject } from "../deploy/projects.ts";
 import type { Deps } from "../deps.ts";
-import { testDeps } from "../testing.ts";
-import { makeVictim } from "../testing-victim.ts";
+import { testDeps } from "../testing/deps.ts";
+import { makeVictim } from "../testing/victim.ts";
+import { signIn, signInAs, Visitor } from "../testing/visitor.ts";
 import { createDashboard } from "./app.ts";
-import { signIn, signInAs, Visitor } from "./testing.ts";
 
 let deps: Deps;
 let app: ReturnType<typeof createDashboard>;

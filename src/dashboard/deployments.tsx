@@ -9,7 +9,7 @@ import { getProject } from "../deploy/projects.ts";
 import { promoteDeployment } from "../deploy/promote.ts";
 import type { Deps } from "../deps.ts";
 import { notFound } from "../errors.ts";
-import { deploymentHostId, deploymentUrl, productionUrl } from "../serve/urls.ts";
+import { deploymentHostId, deploymentUrl, productionUrl } from "../model/urls.ts";
 import type { User } from "../store/store.ts";
 import { chromeFor } from "./assets.ts";
 import { errorStatus, formErrors } from "./forms.ts";

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import dropFilesJs from "../../views/static/drop-files.js" with { type: "text" };
 import sha256Js from "../../views/static/sha256.js" with { type: "text" };
 import zipJs from "../../views/static/zip.js" with { type: "text" };
-import { makeZip } from "./testing-zip.ts";
+import { makeZip } from "../testing/zip.ts";
 
 interface Limits {
   maxFiles: number;

@@ -3,12 +3,12 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { fixtureRepo } from "../build/fixtures.ts";
 import { setEnvVar } from "../deploy/env.ts";
 import type { Deps } from "../deps.ts";
 import { type Running, startRoles } from "../roles.ts";
-import { testDeps } from "../testing.ts";
-import { launchChromium, shot } from "./testing-browser.ts";
+import { launchChromium, shot } from "../testing/browser.ts";
+import { testDeps } from "../testing/deps.ts";
+import { fixtureRepo } from "../testing/repos.ts";
 
 const DESKTOP = { width: 1280, height: 860 };
 const PHONE = { width: 375, height: 812 };

@@ -7,12 +7,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { fixtureRepo } from "../build/fixtures.ts";
 import type { Deps } from "../deps.ts";
 import { type Running, startRoles } from "../roles.ts";
-import { tempDir, testDeps } from "../testing.ts";
-import { launchChromium, shot, watchProblems } from "./testing-browser.ts";
-import { makeZip } from "./testing-zip.ts";
+import { launchChromium, shot, watchProblems } from "../testing/browser.ts";
+import { tempDir, testDeps } from "../testing/deps.ts";
+import { fixtureRepo } from "../testing/repos.ts";
+import { makeZip } from "../testing/zip.ts";
 
 const STEP = 120_000;
 const EMAIL = "first@example.com";

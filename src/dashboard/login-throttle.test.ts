@@ -2,11 +2,11 @@
 // growing Retry-After, reset on success, and the same answers for emails with and without an account.
 
 import { afterEach, expect, test } from "bun:test";
-import type { Env } from "../config.ts";
+import type { Env } from "../config/config.ts";
 import { createUser } from "../identity/accounts.ts";
-import { testDeps } from "../testing.ts";
+import { testDeps } from "../testing/deps.ts";
+import { Visitor } from "../testing/visitor.ts";
 import { createDashboard } from "./app.ts";
-import { Visitor } from "./testing.ts";
 
 const PASSWORD = "correct horse battery";
 const cleanup: (() => Promise<void>)[] = [];

@@ -1,9 +1,9 @@
 // Framework presets for a new project: the frameworks the builder detects, with their usual build
 // settings, offered before the first build (no host-side clone: the repository is only read in the sandbox).
 
+import { KNOWN_FRAMEWORKS } from "../../builder/detect.ts";
 import type { FormValues } from "../../views/components/field.tsx";
 import type { FrameworkPreset } from "../../views/components/framework-field.tsx";
-import { KNOWN_FRAMEWORKS } from "../build/detect.ts";
 
 const NOTES: Record<string, string> = {
   nextjs: "Only a static export can be served: set output: 'export' in next.config (it writes out/).",

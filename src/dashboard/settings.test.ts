@@ -4,10 +4,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createProject } from "../deploy/projects.ts";
 import type { Deps } from "../deps.ts";
 import type { User } from "../store/store.ts";
-import { testDeps } from "../testing.ts";
-import { makeVictim, victimState } from "../testing-victim.ts";
+import { testDeps } from "../testing/deps.ts";
+import { makeVictim, victimState } from "../testing/victim.ts";
+import { fieldError, signIn, signInAs, Visitor } from "../testing/visitor.ts";
 import { createDashboard } from "./app.ts";
-import { fieldError, signIn, signInAs, Visitor } from "./testing.ts";
 
 let deps: Deps;
 let app: ReturnType<typeof createDashboard>;

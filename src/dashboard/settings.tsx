@@ -9,7 +9,7 @@ import { listEnvVars, removeEnvVar, setEnvVar } from "../deploy/env.ts";
 import { deleteProject, getProject, updateProject } from "../deploy/projects.ts";
 import type { Deps } from "../deps.ts";
 import { invalid } from "../errors.ts";
-import { productionUrl } from "../serve/urls.ts";
+import { productionUrl } from "../model/urls.ts";
 import type { User } from "../store/store.ts";
 import { chromeFor } from "./assets.ts";
 import { CsrfField, errorStatus, formErrors, Text, valuesOf } from "./forms.ts";

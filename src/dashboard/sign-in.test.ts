@@ -3,10 +3,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Deps } from "../deps.ts";
 import { createUser } from "../identity/accounts.ts";
-import { testDeps } from "../testing.ts";
+import { testDeps } from "../testing/deps.ts";
+import { fieldError, Visitor } from "../testing/visitor.ts";
 import { createDashboard } from "./app.ts";
 import { safeNext } from "./errors.tsx";
-import { fieldError, Visitor } from "./testing.ts";
 
 let deps: Deps;
 let app: ReturnType<typeof createDashboard>;

@@ -3,10 +3,10 @@
 
 import { Elysia, t } from "elysia";
 import { LoginPage, SetupPage } from "../../views/pages/sign-in.tsx";
-import { clientAddress, type PeerAddress } from "../api/client-address.ts";
 import type { Deps } from "../deps.ts";
 import { AppError, conflict, RateLimited } from "../errors.ts";
 import { createSession, createUser, verifyLogin } from "../identity/accounts.ts";
+import { clientAddress, type PeerAddress } from "../identity/client-address.ts";
 import { createLoginThrottle } from "../identity/login-throttle.ts";
 import { chromeFor } from "./assets.ts";
 import { safeNext } from "./errors.tsx";

@@ -5,10 +5,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createProject } from "../deploy/projects.ts";
 import type { Deps } from "../deps.ts";
-import { testDeps } from "../testing.ts";
+import { testDeps } from "../testing/deps.ts";
+import { signIn, Visitor } from "../testing/visitor.ts";
 import { createDashboard } from "./app.ts";
 import { assetUrls } from "./assets.ts";
-import { signIn, Visitor } from "./testing.ts";
 
 let deps: Deps;
 let app: ReturnType<typeof createDashboard>;

@@ -2,7 +2,7 @@
 // this dashboard's own address for the command line's `login`.
 
 import type { StartInfo } from "../../views/components/start-cards.tsx";
-import type { Config } from "../config.ts";
+import type { Config } from "../config/config.ts";
 import { FILE_SET_LIMITS } from "../deploy/prebuilt.ts";
 
 /** The address the browser reached us at; https when a TLS-terminating proxy in front says so. */

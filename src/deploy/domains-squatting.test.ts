@@ -3,12 +3,12 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createDashboard } from "../dashboard/app.ts";
-import { fieldError, signIn, Visitor } from "../dashboard/testing.ts";
 import type { Deps } from "../deps.ts";
-import { deploySite, eventually, request } from "../serve/fixtures.ts";
-import { createProxy, type SiteProxy } from "../serve/proxy.ts";
-import { apiClient, type Client, obj, testDeps, testUser } from "../testing.ts";
-import { startTestDns, type TestDns } from "../testing-dns.ts";
+import { createProxy, type SiteProxy } from "../proxy/proxy.ts";
+import { apiClient, type Client, obj, testDeps, testUser } from "../testing/deps.ts";
+import { startTestDns, type TestDns } from "../testing/dns.ts";
+import { deploySite, eventually, request } from "../testing/sites.ts";
+import { fieldError, signIn, Visitor } from "../testing/visitor.ts";
 
 let dns: TestDns;
 let deps: Deps;

@@ -2,10 +2,10 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createDashboard } from "../dashboard/app.ts";
-import { signIn, Visitor } from "../dashboard/testing.ts";
 import type { Deps } from "../deps.ts";
-import { apiClient, type Client, obj, testDeps, testUser } from "../testing.ts";
-import { startTestDns, type TestDns } from "../testing-dns.ts";
+import { apiClient, type Client, obj, testDeps, testUser } from "../testing/deps.ts";
+import { startTestDns, type TestDns } from "../testing/dns.ts";
+import { signIn, Visitor } from "../testing/visitor.ts";
 
 let dns: TestDns;
 let deps: Deps;

@@ -3,7 +3,7 @@
 // Claims do not block each other; the verified one displaces the rest (src/store/store.ts, Projects).
 
 import { Resolver } from "node:dns/promises";
-import type { Config } from "../config.ts";
+import type { Config } from "../config/config.ts";
 import type { Deps } from "../deps.ts";
 import { invalid, notFound } from "../errors.ts";
 import type { Project } from "../store/store.ts";

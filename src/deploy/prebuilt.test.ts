@@ -4,10 +4,10 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { BuildJob } from "../../builder/job.ts";
-import { selfCommand } from "../build/self.ts";
 import type { Deps } from "../deps.ts";
 import { type Running, startRoles } from "../roles.ts";
-import { testDeps, testUser } from "../testing.ts";
+import { testDeps, testUser } from "../testing/deps.ts";
+import { selfCommand } from "../worker/self.ts";
 import { deployFileSet, sourceManifestId } from "./prebuilt.ts";
 import { createProject } from "./projects.ts";
 

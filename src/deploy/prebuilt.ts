@@ -1,9 +1,10 @@
 // Deploying uploaded files (CLI, API): a prebuilt site goes live from its manifest at once; an uploaded source
 // tree is stored as a manifest of its own and queued for the builder, which builds it instead of cloning.
 
-import { formatBytes } from "../build/upload.ts";
+import { formatBytes } from "../../builder/upload.ts";
 import { AppError, conflict, invalid } from "../errors.ts";
-import { checkSiteConfig, MAX_CONFIG_BYTES, siteConfigRefusal } from "../serve/site-config.ts";
+import { branchProblem } from "../model/settings.ts";
+import { checkSiteConfig, MAX_CONFIG_BYTES, siteConfigRefusal } from "../proxy/site-config.ts";
 import {
   type Artifacts,
   blobsOf,
@@ -16,12 +17,11 @@ import {
 import type { Logs } from "../store/logs.ts";
 import type { Deployment, DeploymentTarget, Project, Store } from "../store/store.ts";
 import { getProject } from "./projects.ts";
-import { branchProblem } from "./settings.ts";
 import { changeStatus, type StateDeps, supersedeOlder } from "./state.ts";
 
 const MB = 1024 * 1024;
 
-/** Per deployment, the same as a build's output (src/build/upload.ts). */
+/** Per deployment, the same as a build's output (builder/upload.ts). */
 export const FILE_SET_LIMITS = { maxFiles: 20_000, maxFileBytes: 100 * MB, maxTotalBytes: 1024 * MB };
 
 /** What a client sends per file; `type` defaults to the one the path's extension implies. */

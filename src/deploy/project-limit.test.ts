@@ -1,10 +1,10 @@
 // Limits, step 3: MAX_PROJECTS_PER_USER through the API and the dashboard, and under concurrent creation.
 
 import { afterEach, expect, test } from "bun:test";
-import type { Env } from "../config.ts";
+import type { Env } from "../config/config.ts";
 import { createDashboard } from "../dashboard/app.ts";
-import { signIn, Visitor } from "../dashboard/testing.ts";
-import { apiClient, obj, testDeps, testUser } from "../testing.ts";
+import { apiClient, obj, testDeps, testUser } from "../testing/deps.ts";
+import { signIn, Visitor } from "../testing/visitor.ts";
 import { createProject } from "./projects.ts";
 
 const cleanup: (() => Promise<void>)[] = [];

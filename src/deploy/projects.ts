@@ -1,12 +1,12 @@
 // Project operations shared by the API and the dashboard: validation, ownership, and cleanup.
 
-import type { Config } from "../config.ts";
+import type { Config } from "../config/config.ts";
 import type { Deps } from "../deps.ts";
 import { AppError, invalid, notFound } from "../errors.ts";
+import { gitAddressProblem } from "../model/git-address.ts";
+import { derivedSubdomain, normalizeSettings, withDefaults } from "../model/settings.ts";
 import type { Project, ProjectSave, ProjectSettings, Store } from "../store/store.ts";
 import { announceRoutes } from "./announce.ts";
-import { gitAddressProblem } from "./git-address.ts";
-import { derivedSubdomain, normalizeSettings, withDefaults } from "./settings.ts";
 
 type Rules = Pick<Config, "baseDomain" | "sitesDomain" | "allowLocalGit" | "allowPrivateGit" | "domains">;
 

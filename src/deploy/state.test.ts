@@ -5,13 +5,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
-import { fixtureRepo } from "../build/fixtures.ts";
-import { endInterrupted } from "../build/interrupted.ts";
 import type { LiveEvent } from "../bus/live.ts";
 import type { Deps } from "../deps.ts";
 import { type Running, startRoles } from "../roles.ts";
 import type { Deployment } from "../store/store.ts";
-import { testDeps, testUser } from "../testing.ts";
+import { testDeps, testUser } from "../testing/deps.ts";
+import { fixtureRepo } from "../testing/repos.ts";
+import { endInterrupted } from "../worker/interrupted.ts";
 import { cancelDeployment, queueDeployment } from "./deploy.ts";
 import { createProject } from "./projects.ts";
 

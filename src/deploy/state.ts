@@ -1,14 +1,14 @@
 // One owner per state change: every change of a deployment's status goes through changeStatus, which does the
-// compare-and-set in the store (only forward: src/deploy/status.ts), tells this process's live watchers,
+// compare-and-set in the store (only forward: src/model/status.ts), tells this process's live watchers,
 // announces the project's routes when what is served may have changed, and counts the ended ones. A caller
 // cannot forget a step; the store's own transition methods are called from nowhere else (state.test.ts checks).
 
 import type { Bus } from "../bus/bus.ts";
 import type { Live } from "../bus/live.ts";
+import { type DeploymentStatus, isTerminal } from "../model/status.ts";
 import { type Metrics, recordBuild } from "../observe/metrics.ts";
 import type { Deployment, Store } from "../store/store.ts";
 import { announceRoutes } from "./announce.ts";
-import { type DeploymentStatus, isTerminal } from "./status.ts";
 
 export type StateDeps = { store: Store; live: Live; bus: Bus; metrics: Metrics };
 

@@ -3,7 +3,7 @@
 
 import { lookup, Resolver } from "node:dns/promises";
 import { connect } from "node:net";
-import type { Config } from "../config.ts";
+import type { Config } from "../config/config.ts";
 import { type Check, fail, messageOf, ok, type Result, warn } from "./check.ts";
 
 const TIMEOUT_MS = 3_000;

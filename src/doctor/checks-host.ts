@@ -4,7 +4,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { serversUsing } from "../backup/serving.ts";
-import type { Config } from "../config.ts";
+import type { Config } from "../config/config.ts";
 import { type Check, fail, messageOf, ok, type Result, skip } from "./check.ts";
 
 const errorCode = (error: unknown): string | undefined =>

@@ -4,9 +4,9 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { runSandboxed } from "../build/sandbox.ts";
-import { cgroupKind } from "../build/sandbox-cgroup.ts";
-import { BUILD_PROGRAMS, installCommand, missingPrograms } from "../build/sandbox-packages.ts";
+import type { Config } from "../config/config.ts";
+import { cgroupKind } from "../sandbox/cgroup.ts";
+import { BUILD_PROGRAMS, installCommand, missingPrograms } from "../sandbox/packages.ts";
 import {
   namespacesProblem,
   platformProblem,
@@ -14,9 +14,9 @@ import {
   rootProblem,
   stateProblem,
   tunProblem,
-} from "../build/sandbox-probe.ts";
-import { HELPER_PATH } from "../build/sandbox-proc.ts";
-import type { Config } from "../config.ts";
+} from "../sandbox/probe.ts";
+import { HELPER_PATH } from "../sandbox/proc.ts";
+import { runSandboxed } from "../sandbox/sandbox.ts";
 import { type Check, fail, messageOf, ok, type Result, skip, warn } from "./check.ts";
 
 const asResult = (problem: { reason: string; fix: string } | null, good: string): Result =>

@@ -1,7 +1,7 @@
 // `minivercel doctor`, the scale-out services in the config: each reached with the configured address and
 // credentials (Postgres, Kafka, ClickHouse, S3/R2, and ECS for the worker role). Clients load only when used.
 
-import type { Config } from "../config.ts";
+import type { Config } from "../config/config.ts";
 import { type Check, fail, messageOf, ok, type Result } from "./check.ts";
 
 const TIMEOUT_MS = 5_000;

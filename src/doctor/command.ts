@@ -3,10 +3,10 @@
 
 import { readFileSync } from "node:fs";
 import { parseArgs, UsageError } from "../cli/args.ts";
-import { type Config, type Env, loadConfig, type ServeFlags } from "../config.ts";
-import { parseEnvFile } from "../config-env-file.ts";
+import { type Config, type Env, loadConfig, type ServeFlags } from "../config/config.ts";
+import { parseEnvFile } from "../config/env-file.ts";
+import { VERSION } from "../config/version.ts";
 import { ConfigError } from "../errors.ts";
-import { VERSION } from "../version.ts";
 import { type Check, fail, formatLine, runChecks, summary } from "./check.ts";
 import { dnsChecks } from "./checks-dns.ts";
 import { dataDirCheck, portChecks } from "./checks-host.ts";

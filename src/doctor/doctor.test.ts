@@ -5,12 +5,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BUILD_PROGRAMS } from "../build/sandbox-packages.ts";
-import { HELPER_PATH } from "../build/sandbox-proc.ts";
-import { cli, killLeftovers, lifecycleEnv, startServe } from "../lifecycle-fixtures.ts";
-import { tempDir } from "../testing.ts";
-import { startTestDns, type TestDns } from "../testing-dns.ts";
-import { freePort } from "../testing-services.ts";
+import { BUILD_PROGRAMS } from "../sandbox/packages.ts";
+import { HELPER_PATH } from "../sandbox/proc.ts";
+import { tempDir } from "../testing/deps.ts";
+import { startTestDns, type TestDns } from "../testing/dns.ts";
+import { cli, killLeftovers, lifecycleEnv, startServe } from "../testing/lifecycle.ts";
+import { freePort } from "../testing/services.ts";
 
 afterAll(killLeftovers);
 

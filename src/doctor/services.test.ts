@@ -12,9 +12,9 @@ import {
   RegisterTaskDefinitionCommand,
 } from "@aws-sdk/client-ecs";
 import { CreateBucketCommand, DeleteBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { cli, lifecycleEnv } from "../lifecycle-fixtures.ts";
-import { tempDir } from "../testing.ts";
-import { freePort, testService } from "../testing-services.ts";
+import { tempDir } from "../testing/deps.ts";
+import { cli, lifecycleEnv } from "../testing/lifecycle.ts";
+import { freePort, testService } from "../testing/services.ts";
 
 const REGION = "us-east-1";
 // moto takes any key; the real AWS SDK still wants some.

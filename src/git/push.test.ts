@@ -1,10 +1,10 @@
 // Push to deploy end to end: a real `git push` to the built-in remote deploys the pushed commit.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { fixtureRepo } from "../build/fixtures.ts";
 import type { Deps } from "../deps.ts";
 import { type Running, startRoles } from "../roles.ts";
-import { apiClient, type Client, obj, tempDir, testDeps, testUser } from "../testing.ts";
+import { apiClient, type Client, obj, tempDir, testDeps, testUser } from "../testing/deps.ts";
+import { fixtureRepo } from "../testing/repos.ts";
 
 let deps: Deps;
 let roles: Running;

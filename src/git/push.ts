@@ -1,11 +1,11 @@
 // Push to deploy: the refs a push updated -> one queued deployment per branch, described for the pusher.
 
-import type { Config } from "../config.ts";
+import type { Config } from "../config/config.ts";
 import { queueDeployment } from "../deploy/deploy.ts";
-import { branchProblem } from "../deploy/settings.ts";
 import type { StateDeps } from "../deploy/state.ts";
 import { AppError } from "../errors.ts";
-import { deploymentUrl } from "../serve/urls.ts";
+import { branchProblem } from "../model/settings.ts";
+import { deploymentUrl } from "../model/urls.ts";
 import type { Project } from "../store/store.ts";
 import { pushRepoUrl } from "./repos.ts";
 

@@ -1,7 +1,7 @@
 // Limits, step 2: sign-in brute force. Failed sign-ins per email and per address earn lockouts that double
 // with every further failure; counters live in the store, so every api process enforces the same ones.
 
-import type { LimitsConfig } from "../config.ts";
+import type { LimitsConfig } from "../config/config.ts";
 import { RateLimited } from "../errors.ts";
 import type { Store } from "../store/store.ts";
 import { hashSecret } from "./accounts.ts";

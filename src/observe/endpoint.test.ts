@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Deps } from "../deps.ts";
 import { type Running, startRoles } from "../roles.ts";
-import { testDeps } from "../testing.ts";
-import { parseExposition, sampleValue } from "./testing.ts";
+import { testDeps } from "../testing/deps.ts";
+import { parseExposition, sampleValue } from "../testing/metrics.ts";
 
 let deps: Deps;
 let roles: Running;

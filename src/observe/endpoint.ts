@@ -3,7 +3,7 @@
 // is a path of the sites it serves.
 
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { MetricsConfig } from "../config.ts";
+import type { MetricsConfig } from "../config/config.ts";
 import { observe } from "./http.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";

@@ -6,9 +6,9 @@ import { createApi } from "../api/app.ts";
 import { createDashboard } from "../dashboard/app.ts";
 import type { Deps } from "../deps.ts";
 import { SESSION_COOKIE } from "../identity/authenticate.ts";
-import { testDeps, testUser } from "../testing.ts";
+import { testDeps, testUser } from "../testing/deps.ts";
+import { captureLog } from "../testing/metrics.ts";
 import { observe } from "./http.ts";
-import { captureLog } from "./testing.ts";
 
 let deps: Deps;
 let token: string;

@@ -1,9 +1,9 @@
 // The request wrapper: request ids (kept, made, echoed), the request series, access lines only when switched on.
 
 import { describe, expect, test } from "bun:test";
+import { captureLog, parseExposition, sampleValue } from "../testing/metrics.ts";
 import { observe, REQUEST_ID_HEADER, requestIdOf } from "./http.ts";
 import { createMetrics } from "./metrics.ts";
-import { captureLog, parseExposition, sampleValue } from "./testing.ts";
 
 function setup(accessLog: boolean) {
   const metrics = createMetrics();

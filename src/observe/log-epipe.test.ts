@@ -2,7 +2,7 @@
 
 import { expect, test } from "bun:test";
 import { resolve } from "node:path";
-import { lifecycleEnv } from "../lifecycle-fixtures.ts";
+import { lifecycleEnv } from "../testing/lifecycle.ts";
 
 const MAIN = resolve(import.meta.dir, "..", "main.ts");
 

@@ -1,8 +1,8 @@
 // The logger: JSON lines a collector can parse (errors with their stack), text for people, levels, console routing.
 
 import { expect, test } from "bun:test";
+import { captureLog } from "../testing/metrics.ts";
 import { createLogger, type LogLevel, routeConsole } from "./log.ts";
-import { captureLog } from "./testing.ts";
 
 const at = new Date("2030-01-02T03:04:05.000Z");
 

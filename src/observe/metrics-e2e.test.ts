@@ -2,11 +2,11 @@
 // the worker, the site fetched twice through the proxy, then /metrics scraped and checked series by series.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { fixtureRepo } from "../build/fixtures.ts";
 import type { Deps } from "../deps.ts";
 import { type Running, startRoles } from "../roles.ts";
-import { testDeps, testUser } from "../testing.ts";
-import { captureLog, type Exposition, parseExposition, sampleValue } from "./testing.ts";
+import { testDeps, testUser } from "../testing/deps.ts";
+import { captureLog, type Exposition, parseExposition, sampleValue } from "../testing/metrics.ts";
+import { fixtureRepo } from "../testing/repos.ts";
 
 const METRICS_TOKEN = "scrape-token-0123456789";
 

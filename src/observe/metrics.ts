@@ -2,10 +2,10 @@
 // process made in openDeps. Scrape-time series read the store, the bus and the caches only when scraped.
 
 import type { Bus } from "../bus/bus.ts";
-import type { DeploymentStatus } from "../deploy/status.ts";
+import { VERSION } from "../config/version.ts";
+import type { DeploymentStatus } from "../model/status.ts";
 import type { Artifacts } from "../store/artifacts.ts";
 import type { Store } from "../store/store.ts";
-import { VERSION } from "../version.ts";
 import { type Counter, createRegistry, type Histogram, type Registry, type Sample } from "./registry.ts";
 
 /** The parts of the process that answer HTTP, as the `role` label of the request series. */

@@ -1,8 +1,8 @@
 // The Prometheus registry: what it writes parses back as the text format 0.0.4, with the values put in.
 
 import { describe, expect, test } from "bun:test";
+import { parseExposition, sampleValue } from "../testing/metrics.ts";
 import { CONTENT_TYPE, createRegistry, escapeLabelValue } from "./registry.ts";
-import { parseExposition, sampleValue } from "./testing.ts";
 
 describe("registry", () => {
   test("counters and gauges by label, each family with HELP and TYPE", async () => {

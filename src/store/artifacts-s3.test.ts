@@ -15,9 +15,9 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
-import type { S3Config } from "../config.ts";
+import type { S3Config } from "../config/config.ts";
 import { AppError } from "../errors.ts";
-import { testService } from "../testing-services.ts";
+import { testService } from "../testing/services.ts";
 import { artifactsContract, blob, sha256 } from "./artifacts.contract.ts";
 import { type Artifacts, openArtifacts } from "./artifacts.ts";
 import { openS3Artifacts } from "./artifacts-s3.ts";

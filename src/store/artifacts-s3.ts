@@ -16,7 +16,7 @@ import {
   S3Client,
   S3ServiceException,
 } from "@aws-sdk/client-s3";
-import type { S3Config } from "../config.ts";
+import type { S3Config } from "../config/config.ts";
 import { badRequest } from "../errors.ts";
 import {
   type Artifacts,

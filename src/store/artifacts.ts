@@ -1,6 +1,6 @@
 // Artifacts port: content-addressed blobs (sha256) plus one manifest per deployment (path -> blob).
 
-import type { S3Config } from "../config.ts";
+import type { S3Config } from "../config/config.ts";
 import { badRequest } from "../errors.ts";
 
 /** A precompressed copy of a file, stored as its own content-addressed blob. */

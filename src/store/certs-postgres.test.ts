@@ -2,7 +2,7 @@
 
 import { afterAll } from "bun:test";
 import postgres from "postgres";
-import { testPostgresUrl } from "../tls/test-services.ts";
+import { testPostgresUrl } from "../testing/pebble.ts";
 import { certificatesContract } from "./certs.contract.ts";
 import type { Store } from "./store.ts";
 import { openPostgresStore } from "./store-postgres.ts";

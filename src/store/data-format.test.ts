@@ -3,9 +3,9 @@
 import { expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { VERSION } from "../config/version.ts";
 import { AppError } from "../errors.ts";
-import { tempDir } from "../testing.ts";
-import { VERSION } from "../version.ts";
+import { tempDir } from "../testing/deps.ts";
 import { checkDataDir, DATA_FORMAT, MARKER, readDataMarker } from "./data-format.ts";
 
 const marker = (dir: string) => JSON.parse(readFileSync(join(dir, MARKER), "utf8"));

@@ -3,8 +3,8 @@
 
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { VERSION } from "../config/version.ts";
 import { AppError } from "../errors.ts";
-import { VERSION } from "../version.ts";
 
 /**
  * The layout of the data directory this binary reads and writes (which files and folders, and what is in

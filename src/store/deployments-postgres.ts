@@ -1,8 +1,8 @@
 // Store: the deployments repository (src/store/store.ts) on PostgreSQL; claims are serialized by advisory locks.
 
 import type postgres from "postgres";
-import { branchSlug } from "../deploy/names.ts";
-import { isTerminal, predecessors } from "../deploy/status.ts";
+import { branchSlug } from "../model/names.ts";
+import { isTerminal, predecessors } from "../model/status.ts";
 import { first } from "./query-postgres.ts";
 import {
   decodeCursor,

@@ -1,8 +1,8 @@
 // Store: the deployments repository (src/store/store.ts) on bun:sqlite; its single writer makes claims exclusive.
 
 import type { Database } from "bun:sqlite";
-import { branchSlug } from "../deploy/names.ts";
-import { isTerminal, predecessors } from "../deploy/status.ts";
+import { branchSlug } from "../model/names.ts";
+import { isTerminal, predecessors } from "../model/status.ts";
 import { sqliteQueries } from "./query-sqlite.ts";
 import { decodeCursor, hostIdPattern, newId, nowIso, toDeployment, toPage, toProject } from "./rows.ts";
 import type { Deployments } from "./store.ts";

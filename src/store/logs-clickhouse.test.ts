@@ -2,9 +2,9 @@
 // only ClickHouse has: copies deduped before merges, retention by partition, the SQL quoting helper.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { ClickHouseConfig } from "../config.ts";
+import type { ClickHouseConfig } from "../config/config.ts";
 import { AppError, ConfigError } from "../errors.ts";
-import { testService } from "../testing-services.ts";
+import { testService } from "../testing/services.ts";
 import { line, logsContract } from "./logs.contract.ts";
 import type { LogLine, Logs } from "./logs.ts";
 import { openLogs } from "./logs.ts";

@@ -3,7 +3,7 @@
 import { ClickHouseLogLevel, createClient } from "@clickhouse/client";
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { type TypeCheck, TypeCompiler } from "@sinclair/typebox/compiler";
-import type { ClickHouseConfig } from "../config.ts";
+import type { ClickHouseConfig } from "../config/config.ts";
 import { badRequest, ConfigError } from "../errors.ts";
 import { createLogger, type Logger } from "../observe/log.ts";
 import type { LogLine, LogStream, Logs } from "./logs.ts";

@@ -1,6 +1,6 @@
 // Log store port: build log lines per deployment, ordered by sequence number, written idempotently.
 
-import type { ClickHouseConfig } from "../config.ts";
+import type { ClickHouseConfig } from "../config/config.ts";
 import { createLogger, type Logger } from "../observe/log.ts";
 
 export type LogStream = "stdout" | "stderr" | "system";

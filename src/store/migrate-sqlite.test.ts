@@ -6,7 +6,7 @@ import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { AppError } from "../errors.ts";
-import { tempDir } from "../testing.ts";
+import { tempDir } from "../testing/deps.ts";
 import { sqliteAccounts } from "./accounts-sqlite.ts";
 import { sqliteAudit } from "./audit-sqlite.ts";
 import { sqliteCertificates } from "./certs-sqlite.ts";

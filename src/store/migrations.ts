@@ -22,8 +22,8 @@ import sqlite009 from "../../schema/sqlite/009_certificates.sql" with { type: "t
 import sqlite010 from "../../schema/sqlite/010_limits.sql" with { type: "text" };
 import sqlite011 from "../../schema/sqlite/011_verified_domains.sql" with { type: "text" };
 import sqlite012 from "../../schema/sqlite/012_webhook_payloads.sql" with { type: "text" };
+import { VERSION } from "../config/version.ts";
 import { AppError } from "../errors.ts";
-import { VERSION } from "../version.ts";
 
 export interface Migration {
   version: number;

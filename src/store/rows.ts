@@ -1,7 +1,7 @@
 // Row <-> domain mapping and keyset cursors, shared by the sqlite and Postgres stores.
 
-import { isStatus } from "../deploy/status.ts";
 import { badRequest } from "../errors.ts";
+import { isStatus } from "../model/status.ts";
 import type {
   ApiToken,
   Deployment,

@@ -1,6 +1,6 @@
 // Store port: projects, deployments, users, sessions, tokens, env vars. One interface, two backends.
 
-import type { DeploymentStatus } from "../deploy/status.ts";
+import type { DeploymentStatus } from "../model/status.ts";
 import type { Certificates } from "./certs.ts";
 import type { LoginAttempts } from "./login-attempts.ts";
 

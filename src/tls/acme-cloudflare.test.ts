@@ -1,19 +1,19 @@
 // Automatic HTTPS with ACME_DNS_PROVIDER=cloudflare against Pebble: the provider speaks Cloudflare's v4 API to a
-// stand-in (src/tls/fake-cloudflare.ts) that publishes the records in the DNS server Pebble validates against, so
+// stand-in (src/testing/fake-cloudflare.ts) that publishes the records in the DNS server Pebble validates against, so
 // the `*.<BASE_DOMAIN>` wildcard is really proven; a wrong API token is logged and gets no certificate.
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createApi } from "../api/app.ts";
 import type { Deps } from "../deps.ts";
 import { createLogger } from "../observe/log.ts";
-import { deploySite, siteProject } from "../serve/fixtures.ts";
-import { createProxy, type SiteProxy } from "../serve/proxy.ts";
-import { testDeps, testUser } from "../testing.ts";
+import { createProxy, type SiteProxy } from "../proxy/proxy.ts";
+import { testDeps, testUser } from "../testing/deps.ts";
+import { type FakeCloudflare, startFakeCloudflare } from "../testing/fake-cloudflare.ts";
+import { freePort, type Pebble, startPebble } from "../testing/pebble.ts";
+import { deploySite, siteProject } from "../testing/sites.ts";
+import { tlsGet } from "../testing/tls-client.ts";
 import { openDnsProvider } from "./dns.ts";
-import { type FakeCloudflare, startFakeCloudflare } from "./fake-cloudflare.ts";
 import { type RunningTls, startTls } from "./start.ts";
-import { freePort, type Pebble, startPebble } from "./test-services.ts";
-import { tlsGet } from "./tls-client.ts";
 
 const BASE = "example.test";
 const TOKEN = "cf-token-Zone.DNS.Edit";

@@ -5,13 +5,13 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createApi } from "../api/app.ts";
 import type { Deps } from "../deps.ts";
-import { deploySite, siteProject } from "../serve/fixtures.ts";
-import { createProxy, type SiteProxy } from "../serve/proxy.ts";
-import { deploymentHostId } from "../serve/urls.ts";
-import { testDeps, testUser } from "../testing.ts";
+import { deploymentHostId } from "../model/urls.ts";
+import { createProxy, type SiteProxy } from "../proxy/proxy.ts";
+import { testDeps, testUser } from "../testing/deps.ts";
+import { freePort, type Pebble, startPebble } from "../testing/pebble.ts";
+import { deploySite, siteProject } from "../testing/sites.ts";
+import { tlsGet } from "../testing/tls-client.ts";
 import { type RunningTls, startTls } from "./start.ts";
-import { freePort, type Pebble, startPebble } from "./test-services.ts";
-import { tlsGet } from "./tls-client.ts";
 
 const BASE = "example.test";
 let pebble: Pebble;

@@ -7,9 +7,9 @@ import type { Subprocess } from "bun";
 import postgres from "postgres";
 import { settings } from "../store/store.contract.ts";
 import { openPostgresStore } from "../store/store-postgres.ts";
-import { tempDir } from "../testing.ts";
-import { freePort, type Pebble, startPebble, testPostgresUrl } from "./test-services.ts";
-import { tlsGet } from "./tls-client.ts";
+import { tempDir } from "../testing/deps.ts";
+import { freePort, type Pebble, startPebble, testPostgresUrl } from "../testing/pebble.ts";
+import { tlsGet } from "../testing/tls-client.ts";
 
 const MAIN = resolve(import.meta.dir, "../main.ts");
 const BASE = "example.test";

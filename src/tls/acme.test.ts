@@ -5,16 +5,16 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { verifyDomain } from "../deploy/domains.ts";
 import type { Deps } from "../deps.ts";
-import { deploySite, siteProject } from "../serve/fixtures.ts";
-import { createProxy, type SiteProxy } from "../serve/proxy.ts";
-import { testDeps, testUser } from "../testing.ts";
+import { createProxy, type SiteProxy } from "../proxy/proxy.ts";
+import { testDeps, testUser } from "../testing/deps.ts";
+import { freePort, type Pebble, startPebble } from "../testing/pebble.ts";
+import { deploySite, siteProject } from "../testing/sites.ts";
+import { tlsGet } from "../testing/tls-client.ts";
 import { createAcmeIssuer } from "./acme.ts";
 import { createCertManager } from "./certificates.ts";
 import { createHostPolicy } from "./hosts.ts";
 import { httpFront } from "./https.ts";
 import { type RunningTls, startTls } from "./start.ts";
-import { freePort, type Pebble, startPebble } from "./test-services.ts";
-import { tlsGet } from "./tls-client.ts";
 
 const BASE = "example.test";
 let pebble: Pebble;

@@ -5,7 +5,7 @@ import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Agent } from "node:https";
 import * as acme from "acme-client";
-import type { HttpsConfig } from "../config.ts";
+import type { HttpsConfig } from "../config/config.ts";
 import type { Sealer } from "../deploy/env.ts";
 import type { Certificates } from "../store/certs.ts";
 import type { DnsProvider } from "./dns.ts";

@@ -5,7 +5,7 @@
 
 import { hostname } from "node:os";
 import { createSecureContext, type SecureContext } from "node:tls";
-import type { HttpsConfig } from "../config.ts";
+import type { HttpsConfig } from "../config/config.ts";
 import type { Sealer } from "../deploy/env.ts";
 import type { Logger } from "../observe/log.ts";
 import type { Certificates } from "../store/certs.ts";

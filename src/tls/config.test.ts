@@ -1,9 +1,9 @@
-// Automatic HTTPS settings (src/config.ts): off by default, validated, each mistake named by its variable.
+// Automatic HTTPS settings (src/config/config.ts): off by default, validated, each mistake named by its variable.
 
 import { expect, test } from "bun:test";
-import { type Env, loadConfig } from "../config.ts";
+import { type Env, loadConfig } from "../config/config.ts";
 import { ConfigError } from "../errors.ts";
-import { productionUrl } from "../serve/urls.ts";
+import { productionUrl } from "../model/urls.ts";
 
 const ACME: Env = {
   BASE_DOMAIN: "example.com",

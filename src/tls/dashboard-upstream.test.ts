@@ -7,12 +7,12 @@ import { createApi } from "../api/app.ts";
 import { createDashboard } from "../dashboard/app.ts";
 import type { Deps } from "../deps.ts";
 import { createUser } from "../identity/accounts.ts";
-import { createProxy, type SiteProxy } from "../serve/proxy.ts";
-import { testDeps, testUser } from "../testing.ts";
+import { createProxy, type SiteProxy } from "../proxy/proxy.ts";
+import { testDeps, testUser } from "../testing/deps.ts";
+import { freePort, type Pebble, startPebble } from "../testing/pebble.ts";
+import { type TlsAnswer, type TlsRequest, tlsRequest } from "../testing/tls-client.ts";
 import { httpFront } from "./https.ts";
 import { type RunningTls, startTls } from "./start.ts";
-import { freePort, type Pebble, startPebble } from "./test-services.ts";
-import { type TlsAnswer, type TlsRequest, tlsRequest } from "./tls-client.ts";
 
 const BASE = "example.test";
 const DASHBOARD = `dashboard.${BASE}`;

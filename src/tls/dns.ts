@@ -1,7 +1,7 @@
 // Automatic HTTPS, DNS-01: publish and remove the `_acme-challenge` TXT record at the operator's DNS host.
 // Two providers: lego's generic `httpreq` protocol (any small adapter can speak it) and Cloudflare's API.
 
-import type { DnsConfig } from "../config.ts";
+import type { DnsConfig } from "../config/config.ts";
 
 /** Sets and removes TXT records; `fqdn` ends with a dot, as in lego's httpreq protocol. */
 export interface DnsProvider {

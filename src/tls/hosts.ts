@@ -2,8 +2,8 @@
 // production subdomain, a READY deployment's or branch's host, a custom domain whose ownership was verified.
 // Anything else gets no order, so nobody can make us spend the CA's rate limits on names we do not serve.
 
-import type { HttpsConfig } from "../config.ts";
-import type { Route } from "../serve/route-table.ts";
+import type { HttpsConfig } from "../config/config.ts";
+import type { Route } from "../proxy/route-table.ts";
 import type { Store } from "../store/store.ts";
 
 export interface HostPolicy {
@@ -28,7 +28,7 @@ export function createHostPolicy(deps: {
   /** Sites are `<label>.<sitesDomain>` (SITES_DOMAIN, default BASE_DOMAIN). */
   sitesDomain: string;
   store: Pick<Store, "projects">;
-  /** The proxy's own routing (src/serve/route-table.ts), so "known" means exactly "served". */
+  /** The proxy's own routing (src/proxy/route-table.ts), so "known" means exactly "served". */
   route: (host: string) => Route | Promise<Route>;
   /** Whether this process answers for the dashboard host (api role here, or DASHBOARD_UPSTREAM). */
   dashboard: boolean;

@@ -10,7 +10,7 @@
 
 import { connect, type Socket } from "node:net";
 import { createServer, type TLSSocket } from "node:tls";
-import type { HttpsConfig } from "../config.ts";
+import type { HttpsConfig } from "../config/config.ts";
 import type { Logger } from "../observe/log.ts";
 import type { Certificates } from "../store/certs.ts";
 import type { CertManager } from "./certificates.ts";

@@ -1,9 +1,9 @@
 // Automatic HTTPS, wiring: DNS provider -> ACME issuer -> host policy -> certificate manager -> HTTPS listener,
 // started by a proxy process when ACME_DIRECTORY_URL is set (src/roles.ts).
 
-import type { HttpsConfig } from "../config.ts";
+import type { HttpsConfig } from "../config/config.ts";
 import type { Deps } from "../deps.ts";
-import type { Route } from "../serve/route-table.ts";
+import type { Route } from "../proxy/route-table.ts";
 import { createAcmeIssuer } from "./acme.ts";
 import { type CertManager, type CertManagerOptions, createCertManager } from "./certificates.ts";
 import { openDnsProvider } from "./dns.ts";

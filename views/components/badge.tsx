@@ -1,7 +1,7 @@
 // Deployment status badge; while the deployment is unfinished it re-fetches itself every 2 s (htmx).
 /** @jsxImportSource preact */
 
-import { type DeploymentStatus, isTerminal } from "../../src/deploy/status.ts";
+import { type DeploymentStatus, isTerminal } from "../../src/model/status.ts";
 import { STATUS_LABEL } from "../format.ts";
 
 export function StatusBadge(props: { status: DeploymentStatus; deploymentId?: string }) {

@@ -1,7 +1,7 @@
 // The banner signed-in pages show while this server cannot run builds: why, and the command that fixes it.
 /** @jsxImportSource preact */
 
-import type { BuildsStatus } from "../../src/build/readiness.ts";
+import type { BuildsStatus } from "../../src/worker/readiness.ts";
 
 export function BuildsBanner({ builds }: { builds: BuildsStatus | null }) {
   if (builds === null || builds.ready !== false) return null;

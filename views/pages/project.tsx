@@ -1,8 +1,8 @@
 // A project's deployments: deploy button, and the list with live status badges.
 /** @jsxImportSource preact */
 
-import type { BuildsStatus } from "../../src/build/readiness.ts";
 import type { Deployment, Project } from "../../src/store/store.ts";
+import type { BuildsStatus } from "../../src/worker/readiness.ts";
 import { BuildsBanner } from "../components/builds-banner.tsx";
 import { DeploymentRow } from "../components/deployment-row.tsx";
 import { type DropLimits, DropZone } from "../components/drop-zone.tsx";

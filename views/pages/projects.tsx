@@ -1,8 +1,8 @@
 // The project list: each project with its production URL and the status of its latest deployment.
 /** @jsxImportSource preact */
 
-import type { BuildsStatus } from "../../src/build/readiness.ts";
 import type { Deployment, Project } from "../../src/store/store.ts";
+import type { BuildsStatus } from "../../src/worker/readiness.ts";
 import { StatusBadge } from "../components/badge.tsx";
 import { BuildsBanner } from "../components/builds-banner.tsx";
 import { DropZone } from "../components/drop-zone.tsx";

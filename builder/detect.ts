@@ -1,0 +1,416 @@
+// Build step, first move: read a checked-out project (never run it) and decide how to install, build and serve it.
+
+import type { Dirent } from "node:fs";
+import { lstat, readdir, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { badRequest } from "../src/errors.ts";
+
+export type PackageManager = "npm" | "pnpm" | "yarn" | "bun";
+/** "node": a package.json with a build script but no framework we know. */
+export type Framework =
+  | "vite"
+  | "create-react-app"
+  | "nextjs"
+  | "astro"
+  | "sveltekit"
+  | "docusaurus"
+  | "static"
+  | "node";
+
+/** The project's own settings; each non-null value replaces what detection found. */
+export interface BuildOverrides {
+  installCommand: string | null;
+  buildCommand: string | null;
+  outputDirectory: string | null;
+}
+
+export interface BuildPlan {
+  framework: Framework;
+  /** null for a plain static site without package.json. */
+  packageManager: PackageManager | null;
+  /** null = nothing to install. */
+  installCommand: string | null;
+  /** null = nothing to build. */
+  buildCommand: string | null;
+  /** Relative to the project dir; "" = the dir itself. */
+  outputDirectory: string;
+  /** Human-readable lines for the build log. */
+  notes: string[];
+}
+
+interface Manifest {
+  scripts: Record<string, unknown>;
+  dependencies: Record<string, unknown>;
+  devDependencies: Record<string, unknown>;
+  packageManager: unknown;
+}
+
+/** The project dir's top level: `files` are regular files (the only ones read), `names` everything. */
+interface Listing {
+  files: Set<string>;
+  dirs: Set<string>;
+  names: Set<string>;
+}
+
+interface FrameworkRule {
+  id: Framework;
+  name: string;
+  pkg: string;
+  output: string;
+  /** The framework's own CLI, used when package.json has no "build" script. */
+  cli: string;
+}
+
+// Meta-frameworks first: they all depend on vite or react themselves.
+const META: FrameworkRule[] = [
+  { id: "nextjs", name: "Next.js", pkg: "next", output: "out", cli: "next build" },
+  { id: "astro", name: "Astro", pkg: "astro", output: "dist", cli: "astro build" },
+  { id: "sveltekit", name: "SvelteKit", pkg: "@sveltejs/kit", output: "build", cli: "vite build" },
+  { id: "docusaurus", name: "Docusaurus", pkg: "@docusaurus/core", output: "build", cli: "docusaurus build" },
+];
+const CRA: FrameworkRule = {
+  id: "create-react-app",
+  name: "Create React App",
+  pkg: "react-scripts",
+  output: "build",
+  cli: "react-scripts build",
+};
+const VITE: FrameworkRule = { id: "vite", name: "Vite", pkg: "vite", output: "dist", cli: "vite build" };
+
+/** The frameworks detection recognizes and where each writes its site (the dashboard offers them as presets). */
+export const KNOWN_FRAMEWORKS: readonly { id: Framework; name: string; outputDirectory: string }[] = [
+  VITE,
+  ...META,
+  CRA,
+].map((rule) => ({ id: rule.id, name: rule.name, outputDirectory: rule.output }));
+
+const VITE_CONFIGS = ["ts", "mts", "js", "mjs", "cjs", "cts"].map((ext) => `vite.config.${ext}`);
+const NEXT_CONFIGS = ["js", "mjs", "ts", "cjs", "mts"].map((ext) => `next.config.${ext}`);
+
+/** In priority order when a checkout holds several. */
+const LOCKFILES: [string, PackageManager][] = [
+  ["bun.lock", "bun"],
+  ["bun.lockb", "bun"],
+  ["pnpm-lock.yaml", "pnpm"],
+  ["yarn.lock", "yarn"],
+  ["package-lock.json", "npm"],
+  ["npm-shrinkwrap.json", "npm"],
+];
+
+const RUN: Record<PackageManager, string> = {
+  npm: "npm",
+  pnpm: "corepack pnpm",
+  yarn: "corepack yarn",
+  bun: "bun",
+};
+/** Runs a dependency's binary from node_modules/.bin. */
+const EXEC: Record<PackageManager, string> = {
+  npm: "npm exec --",
+  pnpm: "corepack pnpm exec",
+  yarn: "corepack yarn run",
+  bun: "bun x",
+};
+
+const MAX_MANIFEST_BYTES = 1024 * 1024;
+const MAX_CONFIG_BYTES = 256 * 1024;
+
+/** Reads `dir` (the project's root inside the checkout) and returns the plan; overrides win over detection. */
+export async function detectBuild(dir: string, overrides: BuildOverrides): Promise<BuildPlan> {
+  const listing = await listDir(dir);
+  if (listing.names.has("package.json") && !listing.files.has("package.json")) {
+    throw badRequest("package.json is not a regular file (symbolic links are not followed)");
+  }
+  const plan = listing.files.has("package.json")
+    ? await nodePlan(dir, listing, await readManifest(join(dir, "package.json")))
+    : await staticPlan(dir, listing, null, ["No package.json: serving the files as they are"]);
+
+  if (overrides.installCommand !== null) {
+    plan.installCommand = overrides.installCommand;
+    plan.notes.push(`Using the project's install command: ${overrides.installCommand}`);
+  }
+  if (overrides.buildCommand !== null) {
+    plan.buildCommand = overrides.buildCommand;
+    plan.notes.push(`Using the project's build command: ${overrides.buildCommand}`);
+  }
+  if (overrides.outputDirectory !== null) {
+    plan.outputDirectory = overrides.outputDirectory;
+    plan.notes.push(`Using the project's output directory: ${overrides.outputDirectory || "(project root)"}`);
+  }
+  return plan;
+}
+
+async function nodePlan(dir: string, listing: Listing, manifest: Manifest): Promise<BuildPlan> {
+  const { files } = listing;
+  const notes: string[] = [];
+  const pm = await detectPackageManager(dir, listing, manifest, notes);
+  const detected = detectFramework(manifest, files);
+  const hasBuild = typeof manifest.scripts.build === "string";
+  if (!detected && !hasBuild) {
+    notes.push('No "build" script and no known framework: serving the files as they are');
+    return staticPlan(dir, listing, pm.name, notes);
+  }
+
+  let buildCommand = `${RUN[pm.name]} run build`;
+  let framework: Framework = "node";
+  let output = "dist";
+  if (detected) {
+    const { rule, reason } = detected;
+    framework = rule.id;
+    output = rule.output;
+    notes.push(`Detected ${rule.name} (${reason})`);
+    if (!hasBuild) {
+      buildCommand = `${EXEC[pm.name]} ${rule.cli}`;
+      notes.push(`No "build" script in package.json: running ${rule.name}'s own build`);
+    }
+    if (rule.id === "vite") output = await viteOutDir(dir, files, notes);
+    if (rule.id === "nextjs") await checkNextExport(dir, files, notes);
+    if (rule.id === "sveltekit" && !dependencyField(manifest, "@sveltejs/adapter-static")) {
+      notes.push(
+        "Warning: @sveltejs/adapter-static is not a dependency; only a static build written to build/ can be served",
+      );
+    }
+  } else {
+    notes.push(
+      'No known framework: running the "build" script and serving dist/ (set an output directory to change it)',
+    );
+  }
+  return {
+    framework,
+    packageManager: pm.name,
+    installCommand: pm.install,
+    buildCommand,
+    outputDirectory: output,
+    notes,
+  };
+}
+
+async function staticPlan(
+  dir: string,
+  { names, dirs }: Listing,
+  packageManager: PackageManager | null,
+  notes: string[],
+): Promise<BuildPlan> {
+  const usePublic =
+    !names.has("index.html") && dirs.has("public") && (await exists(join(dir, "public", "index.html")));
+  notes.push(usePublic ? "Serving public/ (no index.html at the root)" : "Serving the project root");
+  return {
+    framework: "static",
+    packageManager,
+    installCommand: null,
+    buildCommand: null,
+    outputDirectory: usePublic ? "public" : "",
+    notes,
+  };
+}
+
+function detectFramework(
+  manifest: Manifest,
+  files: Set<string>,
+): { rule: FrameworkRule; reason: string } | null {
+  const byDependency = (rule: FrameworkRule) => {
+    const field = dependencyField(manifest, rule.pkg);
+    return field ? { rule, reason: `"${rule.pkg}" in ${field}` } : null;
+  };
+  for (const rule of META) {
+    const found = byDependency(rule);
+    if (found) return found;
+  }
+  // A vite.config beats a leftover react-scripts dependency (a half-finished CRA -> Vite migration).
+  const viteConfig = VITE_CONFIGS.find((name) => files.has(name));
+  if (viteConfig) return { rule: VITE, reason: viteConfig };
+  return byDependency(CRA) ?? byDependency(VITE);
+}
+
+function dependencyField(manifest: Manifest, pkg: string): "dependencies" | "devDependencies" | null {
+  if (Object.hasOwn(manifest.dependencies, pkg)) return "dependencies";
+  if (Object.hasOwn(manifest.devDependencies, pkg)) return "devDependencies";
+  return null;
+}
+
+async function detectPackageManager(
+  dir: string,
+  { files, names }: Listing,
+  manifest: Manifest,
+  notes: string[],
+): Promise<{ name: PackageManager; install: string }> {
+  const locks = LOCKFILES.filter(([file]) => names.has(file));
+  const declared = parsePackageManagerField(manifest.packageManager, notes);
+  // corepack refuses to run another manager than the declared one, so the field wins over lockfiles.
+  const name = declared?.name ?? locks[0]?.[1] ?? "npm";
+  const lockfile = locks.find(([, pm]) => pm === name)?.[0] ?? null;
+  if (declared) notes.push(`Using ${name} ("packageManager": ${JSON.stringify(manifest.packageManager)})`);
+  else if (lockfile) notes.push(`Using ${name} (${lockfile})`);
+  else notes.push("Using npm (no lockfile)");
+  const ignored = locks.filter(([, pm]) => pm !== name).map(([file]) => file);
+  if (ignored.length > 0) notes.push(`Ignoring ${ignored.join(", ")}: the project uses ${name}`);
+  if (!lockfile && (declared || locks.length > 0)) {
+    notes.push(`No ${name} lockfile: dependencies are resolved afresh (commit one for reproducible builds)`);
+  }
+
+  switch (name) {
+    case "npm":
+      return { name, install: lockfile ? "npm ci" : "npm install" };
+    case "pnpm":
+      return { name, install: `corepack pnpm install${lockfile ? " --frozen-lockfile" : ""}` };
+    case "bun":
+      return { name, install: `bun install${lockfile ? " --frozen-lockfile" : ""}` };
+    case "yarn": {
+      const berry =
+        declared?.major != null ? declared.major >= 2 : await isYarnBerry(dir, { files, names }, lockfile);
+      if (berry && !declared && !(await yarnrcSetsYarnPath(dir, files))) {
+        notes.push(
+          'Warning: Yarn 2+ project without a "packageManager" field; corepack may pick Yarn 1 (add "packageManager": "yarn@4.x")',
+        );
+      }
+      notes.push(berry ? "Yarn Berry (2+)" : "Yarn classic (1.x)");
+      const frozen = berry ? " --immutable" : " --frozen-lockfile";
+      return { name, install: `corepack yarn install${lockfile ? frozen : ""}` };
+    }
+  }
+}
+
+/** "pnpm@9.1.0+sha512.abc" -> pnpm, major 9; anything else is ignored with a note. */
+function parsePackageManagerField(
+  value: unknown,
+  notes: string[],
+): { name: PackageManager; major: number | null } | null {
+  if (value === undefined) return null;
+  const match = typeof value === "string" ? /^(npm|pnpm|yarn|bun)(?:@(\d+)?|$)/.exec(value) : null;
+  const name = match?.[1];
+  if (!match || (name !== "npm" && name !== "pnpm" && name !== "yarn" && name !== "bun")) {
+    notes.push(
+      `Ignoring "packageManager": ${JSON.stringify(value).slice(0, 80)} (expected npm, pnpm, yarn or bun)`,
+    );
+    return null;
+  }
+  return { name, major: match[2] === undefined ? null : Number(match[2]) };
+}
+
+async function isYarnBerry(
+  dir: string,
+  { files, names }: Pick<Listing, "files" | "names">,
+  lockfile: string | null,
+): Promise<boolean> {
+  if (names.has(".yarnrc.yml")) return true;
+  // Berry lockfiles are YAML with a __metadata block near the top; classic ones say "yarn lockfile v1".
+  const head = lockfile && files.has(lockfile) ? await readHead(join(dir, lockfile), 2048) : null;
+  return head?.includes("__metadata:") ?? false;
+}
+
+async function yarnrcSetsYarnPath(dir: string, files: Set<string>): Promise<boolean> {
+  if (!files.has(".yarnrc.yml")) return false;
+  return /^yarnPath\s*:/m.test((await readHead(join(dir, ".yarnrc.yml"), MAX_CONFIG_BYTES)) ?? "");
+}
+
+/** build.outDir from vite.config when it is a plain string literal directly inside `build: { ... }`; else dist. */
+async function viteOutDir(dir: string, files: Set<string>, notes: string[]): Promise<string> {
+  const config = VITE_CONFIGS.find((name) => files.has(name));
+  const source = config ? await readConfig(join(dir, config)) : null;
+  if (!config || source === null || !/\boutDir\b/.test(source)) return "dist";
+  const match = /\bbuild\s*:\s*\{[^{}]*?\boutDir\s*:\s*(["'`])([^"'`$\\\n]*)\1/.exec(source);
+  const outDir = match?.[2] === undefined ? null : relativeOutDir(match[2]);
+  if (outDir === null) {
+    notes.push(
+      `${config} sets outDir in a way minivercel does not read: assuming dist/ (set an output directory)`,
+    );
+    return "dist";
+  }
+  notes.push(`${config} sets build.outDir: serving ${outDir}/`);
+  return outDir;
+}
+
+/** "./site/" -> "site"; null for anything outside the project or not plainly relative. */
+function relativeOutDir(value: string): string | null {
+  const trimmed = value
+    .trim()
+    .replace(/^(\.\/)+/, "")
+    .replace(/\/+$/, "");
+  const parts = trimmed.split("/");
+  if (trimmed === "" || trimmed.startsWith("/") || parts.some((p) => p === "" || p === "." || p === "..")) {
+    return null;
+  }
+  return trimmed;
+}
+
+async function checkNextExport(dir: string, files: Set<string>, notes: string[]): Promise<void> {
+  const config = NEXT_CONFIGS.find((name) => files.has(name));
+  const source = config ? await readConfig(join(dir, config)) : null;
+  if (config && source !== null && /\boutput\s*:\s*(["'`])export\1/.test(source)) {
+    notes.push(`${config} sets output: 'export': serving the static export in out/`);
+    return;
+  }
+  const where = config ? `${config} does not set it` : "there is no next.config";
+  notes.push(
+    `Warning: only static Next.js exports (output: 'export') are served, and ${where}; the build may not write out/`,
+  );
+}
+
+async function readManifest(path: string): Promise<Manifest> {
+  const size = (await stat(path)).size;
+  if (size > MAX_MANIFEST_BYTES) throw badRequest("package.json is larger than 1 MB");
+  let raw: unknown;
+  try {
+    raw = JSON.parse((await readFile(path, "utf8")).replace(/^\uFEFF/, ""));
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw badRequest(`package.json is not valid JSON: ${reason}`);
+  }
+  if (!isRecord(raw)) throw badRequest("package.json must contain a JSON object");
+  const record = (key: string) => {
+    const value = raw[key];
+    return isRecord(value) ? value : {};
+  };
+  return {
+    scripts: record("scripts"),
+    dependencies: record("dependencies"),
+    devDependencies: record("devDependencies"),
+    packageManager: raw.packageManager,
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+async function listDir(dir: string): Promise<Listing> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    if (isMissing(error)) throw badRequest("the project's root directory does not exist in the repository");
+    throw error;
+  }
+  const named = (keep: (e: Dirent) => boolean) => new Set(entries.filter(keep).map((e) => e.name));
+  return { files: named((e) => e.isFile()), dirs: named((e) => e.isDirectory()), names: named(() => true) };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (error) {
+    if (isMissing(error)) return false;
+    throw error;
+  }
+}
+
+/** A config's source without comments, so a commented-out option does not count; null if too big to be trivial. */
+async function readConfig(path: string): Promise<string | null> {
+  if ((await stat(path)).size > MAX_CONFIG_BYTES) return null;
+  const source = await readFile(path, "utf8");
+  return source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:"'`])\/\/.*$/gm, "$1");
+}
+
+async function readHead(path: string, bytes: number): Promise<string | null> {
+  try {
+    return await Bun.file(path).slice(0, bytes).text();
+  } catch (error) {
+    if (isMissing(error)) return null;
+    throw error;
+  }
+}
+
+function isMissing(error: unknown): boolean {
+  const code = error instanceof Error && "code" in error ? error.code : null;
+  return code === "ENOENT" || code === "ENOTDIR";
+}

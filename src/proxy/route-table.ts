@@ -1,0 +1,242 @@
+// Serve: Host -> deployment, in memory. Projects' routes are loaded at start, reloaded per project on every
+// `route-changes` message (each proxy process consumes them in a group of its own, so all of them see every
+// change) and reconciled in full periodically, in case a message was missed. Deployment and branch hosts are
+// looked up in the store on first use and cached per project for a short time; a route change clears them.
+
+import { parseRouteChange } from "../../schema/events.ts";
+import type { Subscription } from "../bus/bus.ts";
+import type { Deps } from "../deps.ts";
+import { parseHost } from "../model/urls.ts";
+import type { ProjectRoute } from "../store/store.ts";
+
+export type Route =
+  | { kind: "site"; project: ProjectRoute; deploymentId: string }
+  /** The host names a project, but nothing READY is there (`what` says which kind of address). */
+  | { kind: "missing"; what: "production" | "deployment" | "branch" }
+  | { kind: "unknown" };
+
+export interface RouteTableOptions {
+  /** Full reload of every project's routes, in milliseconds. */
+  reconcileMs: number;
+  /** How long a deployment or branch host lookup is trusted without a route change, in milliseconds. */
+  lookupTtlMs: number;
+}
+
+export interface RouteTable {
+  /** Synchronous when everything needed is in memory (the common case). */
+  lookup(host: string): Route | Promise<Route>;
+  /** Re-reads every project's routes now. */
+  reconcile(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface Cached {
+  expires: number;
+  value: string | null | Promise<string | null>;
+}
+
+interface Entry {
+  route: ProjectRoute;
+  /** Deployment and branch hosts: "d:<hostId>" / "b:<slug>:<truncated>" -> deployment id. */
+  lookups: Map<string, Cached>;
+}
+
+const MAX_LOOKUPS_PER_PROJECT = 1024;
+const HOST_ID = /^[0-9a-f]{12}$/;
+const SLUG = /^[a-z0-9-]{1,63}$/;
+
+const sameRoute = (a: ProjectRoute, b: ProjectRoute) =>
+  a.subDomain === b.subDomain &&
+  a.customDomain === b.customDomain &&
+  a.customDomainVerifiedAt === b.customDomainVerifiedAt &&
+  a.productionDeploymentId === b.productionDeploymentId &&
+  a.spaFallback === b.spaFallback;
+
+export async function openRouteTable(
+  deps: Pick<Deps, "store" | "bus" | "config" | "log">,
+  options: RouteTableOptions,
+): Promise<RouteTable> {
+  const { store, bus, config, log } = deps;
+  const byId = new Map<string, Entry>();
+  const bySub = new Map<string, Entry>();
+  const byDomain = new Map<string, Entry>();
+  // Every read of the store takes a ticket first; a project's state is replaced only by a read that started
+  // later than the one applied, so a slow reconcile cannot undo a newer route change (and vice versa).
+  let nextTicket = 0;
+  const applied = new Map<string, number>();
+
+  function unindex(entry: Entry) {
+    if (bySub.get(entry.route.subDomain) === entry) bySub.delete(entry.route.subDomain);
+    const domain = entry.route.customDomain?.toLowerCase();
+    if (domain && byDomain.get(domain) === entry) byDomain.delete(domain);
+  }
+
+  // Production and custom-domain answers by host, valid until the next change of any route.
+  const answered = new Map<string, Route>();
+
+  function apply(ticket: number, id: string, route: ProjectRoute | null, keepLookups: boolean) {
+    if ((applied.get(id) ?? -1) > ticket) return;
+    applied.set(id, ticket);
+    answered.clear();
+    const current = byId.get(id);
+    if (current) unindex(current);
+    if (route === null) {
+      byId.delete(id);
+      return;
+    }
+    const reuse = current && keepLookups && sameRoute(current.route, route);
+    const entry: Entry = { route, lookups: reuse ? current.lookups : new Map() };
+    byId.set(id, entry);
+    bySub.set(route.subDomain, entry);
+    // A custom domain is served only once its owner proved control of it (src/deploy/domains.ts).
+    if (route.customDomain && route.customDomainVerifiedAt)
+      byDomain.set(route.customDomain.toLowerCase(), entry);
+  }
+
+  async function reconcile() {
+    const ticket = ++nextTicket;
+    const routes = await store.projects.routes();
+    const seen = new Set<string>();
+    for (const route of routes) {
+      seen.add(route.id);
+      apply(ticket, route.id, route, true);
+    }
+    for (const id of [...byId.keys()]) if (!seen.has(id)) apply(ticket, id, null, false);
+  }
+
+  async function reload(projectId: string) {
+    const ticket = ++nextTicket;
+    const project = await store.projects.find(projectId);
+    const route: ProjectRoute | null = project && {
+      id: project.id,
+      subDomain: project.subDomain,
+      customDomain: project.customDomain,
+      customDomainVerifiedAt: project.customDomainVerifiedAt,
+      productionDeploymentId: project.productionDeploymentId,
+      spaFallback: project.spaFallback,
+    };
+    // A change may concern previews or deployments too (a branch went READY): never keep cached lookups.
+    apply(ticket, projectId, route, false);
+  }
+
+  /** A deployment id found in the store for a project's deployment or branch host, cached per project. */
+  function cachedLookup(
+    entry: Entry,
+    key: string,
+    find: () => Promise<string | null>,
+  ): string | null | Promise<string | null> {
+    const now = performance.now();
+    const hit = entry.lookups.get(key);
+    if (hit && hit.expires > now) return hit.value;
+    if (entry.lookups.size >= MAX_LOOKUPS_PER_PROJECT) entry.lookups.clear();
+    const cached: Cached = { expires: now + options.lookupTtlMs, value: null };
+    cached.value = find().then(
+      (id) => {
+        cached.value = id;
+        return id;
+      },
+      (error: unknown) => {
+        if (entry.lookups.get(key) === cached) entry.lookups.delete(key);
+        throw error;
+      },
+    );
+    entry.lookups.set(key, cached);
+    return cached.value;
+  }
+
+  const toRoute = (entry: Entry, id: string | null, what: "deployment" | "branch"): Route =>
+    id === null ? { kind: "missing", what } : { kind: "site", project: entry.route, deploymentId: id };
+
+  function production(entry: Entry | undefined): Route {
+    if (!entry) return { kind: "unknown" };
+    const id = entry.route.productionDeploymentId;
+    return id === null
+      ? { kind: "missing", what: "production" }
+      : { kind: "site", project: entry.route, deploymentId: id };
+  }
+
+  function remember(host: string, route: Route): Route {
+    if (answered.size >= 4096) answered.clear();
+    answered.set(host, route);
+    return route;
+  }
+
+  function lookup(host: string): Route | Promise<Route> {
+    const known = answered.get(host);
+    if (known) return known;
+    const target = parseHost(host, config.sitesDomain);
+    switch (target.kind) {
+      case "production":
+        return remember(host, production(bySub.get(target.subDomain)));
+      case "custom":
+        return remember(host, production(byDomain.get(target.host)));
+      case "deployment": {
+        const entry = bySub.get(target.subDomain);
+        if (!entry) return { kind: "unknown" };
+        if (!HOST_ID.test(target.hostId)) return { kind: "missing", what: "deployment" };
+        const found = cachedLookup(entry, `d:${target.hostId}`, async () => {
+          const d = await store.deployments.findByHostId(entry.route.id, target.hostId);
+          return d?.status === "READY" ? d.id : null;
+        });
+        return found instanceof Promise
+          ? found.then((id) => toRoute(entry, id, "deployment"))
+          : toRoute(entry, found, "deployment");
+      }
+      case "branch": {
+        const entry = bySub.get(target.subDomain);
+        if (!entry) return { kind: "unknown" };
+        if (!SLUG.test(target.slug)) return { kind: "missing", what: "branch" };
+        const found = cachedLookup(entry, `b:${target.slug}:${target.truncated}`, async () => {
+          const d = await store.deployments.latestForBranch(entry.route.id, target.slug, target.truncated);
+          return d?.status === "READY" ? d.id : null;
+        });
+        return found instanceof Promise
+          ? found.then((id) => toRoute(entry, id, "branch"))
+          : toRoute(entry, found, "branch");
+      }
+    }
+  }
+
+  await reconcile();
+  const subscription: Subscription = await bus.consume(
+    "route-changes",
+    `proxy-${crypto.randomUUID()}`,
+    async (value) => {
+      const change = parseRouteChange(value);
+      if (!change) {
+        log.warn("proxy: ignored a malformed route-changes message");
+        return;
+      }
+      try {
+        await reload(change.projectId);
+      } catch (error) {
+        log.error("proxy: reloading a project's routes failed (reconcile will retry)", {
+          projectId: change.projectId,
+          error,
+        });
+      }
+    },
+    { transient: true },
+  );
+  let reconciling = false;
+  const timer = setInterval(() => {
+    if (reconciling) return;
+    reconciling = true;
+    reconcile()
+      .catch((error: unknown) =>
+        log.error("proxy: route reconcile failed; serving the last known routes", { error }),
+      )
+      .finally(() => {
+        reconciling = false;
+      });
+  }, options.reconcileMs);
+
+  return {
+    lookup,
+    reconcile,
+    async stop() {
+      clearInterval(timer);
+      await subscription.stop();
+    },
+  };
+}

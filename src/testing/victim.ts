@@ -1,0 +1,128 @@
+// Test support for tenancy tests: a victim account holding one of every kind of resource (READY and queued
+// deployments, env vars, a verified custom domain, a webhook secret, API tokens), made through the API, and
+// a snapshot of all of it to compare before and after another account tried everything.
+
+import { buildEnv } from "../deploy/env.ts";
+import type { Deps } from "../deps.ts";
+import type { User } from "../store/store.ts";
+import { apiClient, type Client, obj, testUser } from "./deps.ts";
+
+export interface Victim {
+  user: User;
+  /** The victim's own API client (as their main token). */
+  api: Client;
+  project: { id: string; name: string; subDomain: string; customDomain: string };
+  /** READY deployments, oldest first: the last is production, the first one can be promoted. */
+  ready: [string, string];
+  /** A git deployment still QUEUED (no worker runs in these tests), so cancel would change it. */
+  queued: string;
+  env: Record<string, string>;
+  webhookSecret: string;
+  /** A second API token of the victim's, which another account might try to revoke. */
+  tokenId: string;
+  /** A file of the victim's deployments, stored by its content hash. */
+  blob: { hash: string; size: number; content: string };
+  /** Strings only the victim's data contains: no answer to anyone else may include one. */
+  secrets: string[];
+}
+
+const sha256 = (data: string) => new Bun.CryptoHasher("sha256").update(data).digest("hex");
+
+async function expectStatus(
+  response: Promise<{ status: number; body: unknown }>,
+  status: number,
+  what: string,
+): Promise<Record<string, unknown>> {
+  const res = await response;
+  if (res.status !== status)
+    throw new Error(`victim setup: ${what} answered ${res.status}: ${JSON.stringify(res.body)}`);
+  return res.body === null ? {} : obj(res.body);
+}
+
+/** A new account with one of everything, all made through the API as its owner would. */
+export async function makeVictim(deps: Deps): Promise<Victim> {
+  const tag = crypto.randomUUID().slice(0, 8);
+  const { user, token } = await testUser(deps, `victim-${tag}@example.com`);
+  const api = apiClient(deps, token);
+  const customDomain = `www.victim-${tag}.example.org`;
+  const name = `Victim site ${tag}`;
+  const project = await expectStatus(
+    api("POST", "/api/projects", {
+      name,
+      subDomain: `victim-${tag}`,
+      gitUrl: "https://git.example.com/victim/site.git",
+      customDomain,
+    }),
+    201,
+    "create project",
+  );
+  const id = String(project.id);
+  // Verified as after a DNS check, so the domain is really served (domains.ts needs a resolver for that).
+  await deps.store.projects.markDomainVerified(id, customDomain);
+
+  const webhook = await expectStatus(api("GET", `/api/projects/${id}/webhook`), 200, "webhook secret");
+  const env = { VICTIM_API_KEY: `env-value-${tag}`, VICTIM_DB_URL: `postgres://victim:pw-${tag}@db/app` };
+  for (const [key, value] of Object.entries(env)) {
+    await expectStatus(api("PUT", `/api/projects/${id}/env/${key}`, { value }), 204, `set ${key}`);
+  }
+  const tokenName = `victim-ci-${tag}`;
+  const created = await expectStatus(api("POST", "/api/tokens", { name: tokenName }), 201, "create token");
+
+  const content = `<h1>victim page ${tag}</h1>`;
+  const blob = { hash: sha256(content), size: Buffer.byteLength(content), content };
+  await expectStatus(api("PUT", `/api/files/${blob.hash}`, content), 204, "upload file");
+  const ready: string[] = [];
+  for (const version of ["v1", "v2"]) {
+    const deployed = await expectStatus(
+      api("POST", `/api/projects/${id}/deployments`, {
+        files: {
+          "/index.html": { hash: blob.hash, size: blob.size },
+          [`/${version}.txt`]: { hash: blob.hash, size: blob.size },
+        },
+        target: "production",
+      }),
+      201,
+      `prebuilt deployment ${version}`,
+    );
+    const deployment = obj(deployed.deployment);
+    if (deployment.status !== "READY") throw new Error(`victim setup: ${version} is ${deployment.status}`);
+    ready.push(String(deployment.id));
+  }
+  const queued = await expectStatus(api("POST", "/api/deploy", { projectId: id }), 201, "queue a build");
+  const [first, last] = ready;
+  if (!first || !last) throw new Error("victim setup: no READY deployments");
+  return {
+    user,
+    api,
+    project: { id, name, subDomain: String(project.subDomain), customDomain },
+    ready: [first, last],
+    queued: String(queued.id),
+    env,
+    webhookSecret: String(webhook.secret),
+    tokenId: String(obj(created.record).id),
+    blob,
+    secrets: [name, user.email, tokenName, String(webhook.secret), content, ...Object.values(env)],
+  };
+}
+
+/** Everything of the victim's that another account could change (read as the victim, and from the stores). */
+export async function victimState(deps: Deps, victim: Victim) {
+  const { api, project } = victim;
+  const body = async (path: string) => obj((await api("GET", path)).body);
+  const deployments = (await body(`/api/projects/${project.id}/deployments?limit=100`)).items as {
+    id: string;
+  }[];
+  const tokens = (await body("/api/tokens")).items as Record<string, unknown>[];
+  return {
+    project: await body(`/api/projects/${project.id}`),
+    deployments,
+    logs: await Promise.all(deployments.map((d) => body(`/api/deployments/${d.id}/logs`))),
+    manifests: await Promise.all(deployments.map((d) => deps.artifacts.getManifest(d.id))),
+    env: await body(`/api/projects/${project.id}/env`),
+    envValues: await buildEnv(deps.store, deps.sealer, project.id),
+    webhook: await body(`/api/projects/${project.id}/webhook`),
+    // Without lastUsedAt: reading this snapshot uses the victim's main token.
+    tokens: tokens.map(({ id, name, revokedAt }) => ({ id, name, revokedAt })),
+    blobMissing: await deps.artifacts.missing([victim.blob.hash]),
+  };
+}

@@ -1,0 +1,24 @@
+// Runner port: where a build runs. Local subprocess (with its sandbox) by default; ECS RunTask when configured.
+
+import type { BuildJob } from "../../builder/job.ts";
+import type { SandboxProblem } from "../sandbox/sandbox.ts";
+
+export interface RunningBuild {
+  /** Stops the build (cancel or timeout); the builder still reports its final status. */
+  stop(reason: "canceled" | "timeout"): void;
+  /** Resolves when the build has ended and all its events were handed to `publish`. */
+  done: Promise<void>;
+}
+
+export interface Runner {
+  /**
+   * Starts a build. `publish` receives its events (untrusted: validated by the worker that applies them);
+   * if the build ends without a final status, the runner publishes FAIL with the reason itself.
+   */
+  start(job: BuildJob, publish: (event: unknown) => Promise<void>): RunningBuild;
+  /**
+   * Why builds with these sandbox settings cannot run from here, with the fix; null when they can. Asked before
+   * each build (a deployment that cannot build fails at once with the reason) and by /api/health.
+   */
+  problem(settings: Pick<BuildJob, "sandbox" | "sandboxPath">): SandboxProblem | null;
+}
