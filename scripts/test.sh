@@ -26,4 +26,5 @@ export MINIVERCEL_TEST_PEBBLE_BIN
 bash scripts/services.sh chromium
 bun run typecheck
 bun run lint
+bun run layout
 exec bun test --timeout 60000 "$@"

@@ -83,7 +83,11 @@ export async function openDeps(config: Config): Promise<Deps> {
   const buildTokens = createBuildTokens(secretKey);
   const runner = await openRunner(config, buildTokens, log);
   const metrics = createMetrics();
-  watchSources(metrics, { store, bus, artifacts });
+  watchSources(metrics, {
+    countWithStatus: (status) => store.deployments.countWithStatus(status),
+    lag: () => bus.lag(),
+    cacheStats: artifacts.cacheStats?.bind(artifacts),
+  });
   const jwt = config.jwtIssuers.length > 0 ? createJwtVerifier(config.jwtIssuers) : null;
   const gc = createCollector(
     { store, artifacts, log },

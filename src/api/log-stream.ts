@@ -3,9 +3,9 @@
 
 import type { LiveEvent } from "../bus/live.ts";
 import type { Deps } from "../deps.ts";
+import type { Deployment } from "../model/entities.ts";
 import { isTerminal } from "../model/status.ts";
 import type { LogLine } from "../store/logs.ts";
-import type { Deployment } from "../store/store.ts";
 
 const PAGE = 1000;
 const KEEPALIVE_MS = 15_000;

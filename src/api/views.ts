@@ -2,8 +2,8 @@
 
 import type { Config } from "../config/config.ts";
 import { verificationRecord } from "../deploy/domains.ts";
+import type { ApiToken, Deployment, Project } from "../model/entities.ts";
 import { branchUrl, deploymentUrl, productionUrl } from "../model/urls.ts";
-import type { ApiToken, Deployment, Project } from "../store/store.ts";
 
 type UrlConfig = Pick<Config, "sitesDomain" | "proxyPort" | "https">;
 

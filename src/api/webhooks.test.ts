@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import type { Deps } from "../deps.ts";
-import type { Deployment } from "../store/store.ts";
+import type { Deployment } from "../model/entities.ts";
 import { apiClient, type Client, obj, testDeps, testUser } from "../testing/deps.ts";
 import { createApi } from "./app.ts";
 

@@ -1,8 +1,8 @@
 // Live fan-out: log lines and status changes to everyone watching a deployment (SSE streams, dashboard).
 
+import type { Deployment } from "../model/entities.ts";
 import type { Logger } from "../observe/log.ts";
 import type { LogLine } from "../store/logs.ts";
-import type { Deployment } from "../store/store.ts";
 
 /** `closing`: this process is shutting down; watchers end their streams and their clients reconnect elsewhere. */
 export type LiveEvent =

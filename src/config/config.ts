@@ -3,9 +3,7 @@
 
 import { resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
-import type { JwtIssuer } from "../identity/jwt.ts";
-import { supabaseIssuer } from "../identity/jwt.ts";
-import type { StoreConfig } from "../store/store.ts";
+
 import { type BuildConfig, type GcConfig, parseBuild, parseGc } from "./build.ts";
 import {
   type DomainsConfig,
@@ -49,6 +47,25 @@ export interface ProxyConfig {
   /** Full reload of every project's routes, besides the instant route-change messages (PROXY_RECONCILE_SECONDS). */
   reconcileSeconds: number;
 }
+
+/** An external identity issuer whose JWTs the API accepts (Supabase, Auth0, Keycloak...). */
+export interface JwtIssuer {
+  /** Exact `iss` claim value; also the lookup key for the issuer. */
+  issuer: string;
+  /** Where the issuer publishes its public keys (JWKS). */
+  jwksUrl: string;
+  /** Required `aud` claim value. */
+  audience: string;
+}
+
+/** Config helper: Supabase project URL -> its issuer settings (issuer `${url}/auth/v1`, jwks `${url}/auth/v1/.well-known/jwks.json`, audience "authenticated"). */
+export function supabaseIssuer(supabaseUrl: string, audience = "authenticated"): JwtIssuer {
+  const issuer = `${supabaseUrl.replace(/\/+$/, "")}/auth/v1`;
+  return { issuer, jwksUrl: `${issuer}/.well-known/jwks.json`, audience };
+}
+
+/** Where the store lives: sqlite in the data dir (embedded), or Postgres (DATABASE_URL). */
+export type StoreConfig = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string };
 
 export interface Config {
   roles: Role[];

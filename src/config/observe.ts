@@ -1,7 +1,10 @@
 // Config of what serve reports: log lines on stdout and stderr, and the Prometheus /metrics listener.
 
 import { ConfigError } from "../errors.ts";
-import { LOG_LEVELS, type LogFormat, type LogLevel } from "../observe/log.ts";
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type LogFormat = "json" | "text";
+
 import { bool, type Env, int, oneOf, text } from "./parse.ts";
 
 /** What `serve` writes to stdout and stderr (src/observe/log.ts). */

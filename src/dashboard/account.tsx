@@ -6,7 +6,7 @@ import { AccountPage, type AccountProps } from "../../views/pages/account.tsx";
 import type { Deps } from "../deps.ts";
 import { notFound } from "../errors.ts";
 import { createApiToken } from "../identity/accounts.ts";
-import type { User } from "../store/store.ts";
+import type { User } from "../model/entities.ts";
 import { chromeFor } from "./assets.ts";
 import { CsrfField, errorStatus, formErrors, Text, valuesOf } from "./forms.ts";
 import { html, redirect } from "./respond.ts";

@@ -3,7 +3,7 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Deps } from "../deps.ts";
-import type { User } from "../store/store.ts";
+import type { User } from "../model/entities.ts";
 import { testDeps } from "../testing/deps.ts";
 import { makeVictim, type Victim, victimState } from "../testing/victim.ts";
 import { signIn, signInAs, Visitor } from "../testing/visitor.ts";

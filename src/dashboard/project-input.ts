@@ -1,7 +1,7 @@
 // Project form values -> the settings the domain functions take (the same input the API's JSON becomes).
 
 import type { FormValues } from "../../views/components/field.tsx";
-import type { ProjectSettings } from "../store/store.ts";
+import type { ProjectSettings } from "../model/entities.ts";
 
 export const SETTING_LABELS = {
   name: "Project name",

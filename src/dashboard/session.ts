@@ -9,7 +9,8 @@ import { AppError, unauthorized } from "../errors.ts";
 import { hashSecret } from "../identity/accounts.ts";
 import { CSRF_HEADER, cookieName, isHttps, readCookie, SESSION_COOKIE } from "../identity/authenticate.ts";
 import { foreignOrigin } from "../identity/origin.ts";
-import type { Session, Store, User } from "../store/store.ts";
+import type { Session, User } from "../model/entities.ts";
+import type { Store } from "../store/store.ts";
 
 /** Double-submit cookie protecting the forms shown before there is a session (sign in, setup). */
 export const PRE_SESSION_COOKIE = "mv_csrf";

@@ -1,8 +1,8 @@
 // Starting a deployment: validate the request, then record it QUEUED (the durable queue is the row itself).
 
 import { badRequest, conflict, invalid, notFound } from "../errors.ts";
+import type { Deployment } from "../model/entities.ts";
 import { branchProblem, commitProblem } from "../model/settings.ts";
-import type { Deployment } from "../store/store.ts";
 import { getProject } from "./projects.ts";
 import { changeStatus, type StateDeps, supersedeOlder } from "./state.ts";
 

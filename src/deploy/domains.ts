@@ -6,7 +6,7 @@ import { Resolver } from "node:dns/promises";
 import type { Config } from "../config/config.ts";
 import type { Deps } from "../deps.ts";
 import { invalid, notFound } from "../errors.ts";
-import type { Project } from "../store/store.ts";
+import type { Project } from "../model/entities.ts";
 import { announceRoutes } from "./announce.ts";
 
 /** The DNS record a project's owner creates to verify its custom domain. */

@@ -3,6 +3,7 @@
 
 import { formatBytes } from "../../builder/upload.ts";
 import { AppError, conflict, invalid } from "../errors.ts";
+import type { Deployment, DeploymentTarget, Project } from "../model/entities.ts";
 import { branchProblem } from "../model/settings.ts";
 import { checkSiteConfig, MAX_CONFIG_BYTES, siteConfigRefusal } from "../proxy/site-config.ts";
 import {
@@ -15,7 +16,7 @@ import {
   type ManifestFile,
 } from "../store/artifacts.ts";
 import type { Logs } from "../store/logs.ts";
-import type { Deployment, DeploymentTarget, Project, Store } from "../store/store.ts";
+import type { Store } from "../store/store.ts";
 import { getProject } from "./projects.ts";
 import { changeStatus, type StateDeps, supersedeOlder } from "./state.ts";
 

@@ -3,9 +3,10 @@
 import type { Config } from "../config/config.ts";
 import type { Deps } from "../deps.ts";
 import { AppError, invalid, notFound } from "../errors.ts";
+import type { Project, ProjectSettings } from "../model/entities.ts";
 import { gitAddressProblem } from "../model/git-address.ts";
 import { derivedSubdomain, normalizeSettings, withDefaults } from "../model/settings.ts";
-import type { Project, ProjectSave, ProjectSettings, Store } from "../store/store.ts";
+import type { ProjectSave, Store } from "../store/store.ts";
 import { announceRoutes } from "./announce.ts";
 
 type Rules = Pick<Config, "baseDomain" | "sitesDomain" | "allowLocalGit" | "allowPrivateGit" | "domains">;

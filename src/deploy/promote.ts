@@ -2,7 +2,8 @@
 
 import type { Bus } from "../bus/bus.ts";
 import { conflict, notFound } from "../errors.ts";
-import type { Project, Store } from "../store/store.ts";
+import type { Project } from "../model/entities.ts";
+import type { Store } from "../store/store.ts";
 import { announceRoutes } from "./announce.ts";
 import { getProject } from "./projects.ts";
 

@@ -5,9 +5,10 @@
 
 import type { Bus } from "../bus/bus.ts";
 import type { Live } from "../bus/live.ts";
+import type { Deployment } from "../model/entities.ts";
 import { type DeploymentStatus, isTerminal } from "../model/status.ts";
 import { type Metrics, recordBuild } from "../observe/metrics.ts";
-import type { Deployment, Store } from "../store/store.ts";
+import type { Store } from "../store/store.ts";
 import { announceRoutes } from "./announce.ts";
 
 export type StateDeps = { store: Store; live: Live; bus: Bus; metrics: Metrics };

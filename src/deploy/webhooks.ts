@@ -3,7 +3,8 @@
 import { createHash } from "node:crypto";
 import type { Deps } from "../deps.ts";
 import { AppError, notFound, unauthorized } from "../errors.ts";
-import type { Deployment, Project, Store } from "../store/store.ts";
+import type { Deployment, Project } from "../model/entities.ts";
+import type { Store } from "../store/store.ts";
 import { announceRoutes } from "./announce.ts";
 import { queueDeployment } from "./deploy.ts";
 import type { Sealer } from "./env.ts";

@@ -5,8 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Deps } from "../deps.ts";
 import { hashSecret, TOKEN_PREFIX } from "../identity/accounts.ts";
+import type { Project, User } from "../model/entities.ts";
 import { requestIdOf } from "../observe/http.ts";
-import type { Project, Store, User } from "../store/store.ts";
+import type { Store } from "../store/store.ts";
 import { deployPush, parseRefUpdates } from "./push.ts";
 import { ensurePushRepo, gitEnv, gitRoot, PUSH_DIR_ENV } from "./repos.ts";
 

@@ -4,9 +4,9 @@ import type { Config } from "../config/config.ts";
 import { queueDeployment } from "../deploy/deploy.ts";
 import type { StateDeps } from "../deploy/state.ts";
 import { AppError } from "../errors.ts";
+import type { Project } from "../model/entities.ts";
 import { branchProblem } from "../model/settings.ts";
 import { deploymentUrl } from "../model/urls.ts";
-import type { Project } from "../store/store.ts";
 import { pushRepoUrl } from "./repos.ts";
 
 const ZERO = /^0{40}$/;

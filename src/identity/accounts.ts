@@ -1,7 +1,8 @@
 // Built-in accounts: password users, API tokens (shown once, stored hashed) and dashboard sessions.
 
 import { invalid, unauthorized } from "../errors.ts";
-import type { ApiToken, Session, Store, User } from "../store/store.ts";
+import type { ApiToken, Session, User } from "../model/entities.ts";
+import type { Store } from "../store/store.ts";
 
 export const TOKEN_PREFIX = "mv_";
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}\.[^\s@]{1,63}$/;

@@ -1,7 +1,8 @@
 // Request authentication: API token, external JWT or session cookie -> the acting user.
 
 import { unauthorized } from "../errors.ts";
-import type { Session, Store, User } from "../store/store.ts";
+import type { Session, User } from "../model/entities.ts";
+import type { Store } from "../store/store.ts";
 import { hashSecret, TOKEN_PREFIX } from "./accounts.ts";
 import { type JwtVerifier, looksLikeJwt } from "./jwt.ts";
 

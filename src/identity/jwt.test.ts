@@ -1,8 +1,9 @@
 // Identity step: external JWT verification against a real local JWKS server.
 import { afterAll, describe, expect, test } from "bun:test";
 import { exportJWK, exportSPKI, generateKeyPair, type JWK, type JWTPayload, SignJWT } from "jose";
+import { supabaseIssuer } from "../config/config.ts";
 import { AppError } from "../errors.ts";
-import { createJwtVerifier, looksLikeJwt, supabaseIssuer } from "./jwt.ts";
+import { createJwtVerifier, looksLikeJwt } from "./jwt.ts";
 
 const rsa = await generateKeyPair("RS256");
 const ec = await generateKeyPair("ES256");

@@ -1,16 +1,8 @@
 // Identity step: verify external JWTs (e.g. Supabase sessions) against each issuer's published JWKS.
-import { createRemoteJWKSet, decodeJwt, errors, type JWTVerifyGetKey, jwtVerify } from "jose";
-import { AppError, unauthorized } from "../errors.ts";
 
-/** One trusted token issuer. */
-export interface JwtIssuer {
-  /** Exact `iss` claim value; also the lookup key for the issuer. */
-  issuer: string;
-  /** Where the issuer publishes its public keys (JWKS). */
-  jwksUrl: string;
-  /** Required `aud` claim value. */
-  audience: string;
-}
+import { createRemoteJWKSet, decodeJwt, errors, type JWTVerifyGetKey, jwtVerify } from "jose";
+import type { JwtIssuer } from "../config/config.ts";
+import { AppError, unauthorized } from "../errors.ts";
 
 /** Who a verified external token says the caller is. */
 export interface ExternalIdentity {
@@ -99,12 +91,6 @@ function refusal(err: unknown): AppError {
   if (err instanceof errors.JWSSignatureVerificationFailed)
     return unauthorized("invalid token: bad signature");
   return unauthorized("invalid token: malformed");
-}
-
-/** Config helper: Supabase project URL -> its issuer settings (issuer `${url}/auth/v1`, jwks `${url}/auth/v1/.well-known/jwks.json`, audience "authenticated"). */
-export function supabaseIssuer(supabaseUrl: string, audience = "authenticated"): JwtIssuer {
-  const issuer = `${supabaseUrl.replace(/\/+$/, "")}/auth/v1`;
-  return { issuer, jwksUrl: `${issuer}/.well-known/jwks.json`, audience };
 }
 
 /** Cheap check: does this bearer string look like a JWT (three base64url segments)? API tokens look like `mv_...`. */

@@ -2,7 +2,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { AppError } from "../errors.ts";
-import type { ProjectSettings } from "../store/store.ts";
+import type { ProjectSettings } from "./entities.ts";
 import { domainProblem, MAX_SUBDOMAIN, slugify, subdomainProblem } from "./names.ts";
 import { branchProblem, commitProblem, gitUrlProblem, normalizeSettings, withDefaults } from "./settings.ts";
 import {

@@ -1,7 +1,7 @@
 // Project settings validation: one function used by the API and the dashboard alike.
 
 import { invalid } from "../errors.ts";
-import type { ProjectSettings } from "../store/store.ts";
+import type { ProjectSettings } from "./entities.ts";
 import {
   assertProjectName,
   assertSubdomain,

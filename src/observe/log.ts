@@ -1,9 +1,9 @@
 // Observe: the server's logger. JSON lines {time, level, msg, ...fields} for log collectors (LOG_FORMAT=json,
 // the default) or short text lines for a person at a terminal; one per process, passed down through deps.
 
-export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-export type LogFormat = "json" | "text";
+import { LOG_LEVELS, type LogFormat, type LogLevel } from "../config/observe.ts";
+
+export type { LogLevel };
 export type LogFields = Record<string, unknown>;
 
 export interface Logger {

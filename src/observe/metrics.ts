@@ -1,11 +1,8 @@
 // Observe: the platform's metric series (requests, builds, queue, bus lag, caches, process), one registry per
 // process made in openDeps. Scrape-time series read the store, the bus and the caches only when scraped.
 
-import type { Bus } from "../bus/bus.ts";
 import { VERSION } from "../config/version.ts";
 import type { DeploymentStatus } from "../model/status.ts";
-import type { Artifacts } from "../store/artifacts.ts";
-import type { Store } from "../store/store.ts";
 import { type Counter, createRegistry, type Histogram, type Registry, type Sample } from "./registry.ts";
 
 /** The parts of the process that answer HTTP, as the `role` label of the request series. */
@@ -94,15 +91,20 @@ export function recordBuild(
     metrics.buildSeconds.observe(seconds, { outcome: deployment.status });
 }
 
+/** What the scrape-time series read: the store's queue counts, the bus's lag, the S3 blob cache's counters. */
+export interface MetricSources {
+  countWithStatus(status: DeploymentStatus): Promise<number>;
+  lag(): Promise<{ topic: string; group: string; messages: number }[]>;
+  cacheStats?: (() => { hits: number; misses: number }) | undefined;
+}
+
 /**
  * The series read from shared state at scrape time: the build queue (store, so every process sees the whole
  * cluster's), this process's bus consumers, and the S3 blob cache when there is one.
  */
-export function watchSources(metrics: Metrics, deps: { store: Store; bus: Bus; artifacts: Artifacts }): void {
+export function watchSources(metrics: Metrics, sources: MetricSources): void {
   const { registry } = metrics;
-  const count = (status: DeploymentStatus) => async () => [
-    { value: await deps.store.deployments.countWithStatus(status) },
-  ];
+  const count = (status: DeploymentStatus) => async () => [{ value: await sources.countWithStatus(status) }];
   registry.collect(
     "minivercel_build_queue_depth",
     "Deployments waiting for a build (QUEUED).",
@@ -122,7 +124,7 @@ export function watchSources(metrics: Metrics, deps: { store: Store; bus: Bus; a
     async () => {
       // Per-process groups (proxy-<uuid>, live-<uuid>) are labelled by their kind: series survive restarts.
       const byLabel = new Map<string, Sample>();
-      for (const { topic, group, messages } of await deps.bus.lag()) {
+      for (const { topic, group, messages } of await sources.lag()) {
         const kind = group.replace(UUID_SUFFIX, "");
         const found = byLabel.get(`${topic} ${kind}`);
         if (found) found.value += messages;
@@ -131,14 +133,14 @@ export function watchSources(metrics: Metrics, deps: { store: Store; bus: Bus; a
       return [...byLabel.values()];
     },
   );
-  const { artifacts } = deps;
-  if (artifacts.cacheStats) {
+  const { cacheStats } = sources;
+  if (cacheStats) {
     registry.collect(
       "minivercel_blob_cache_requests_total",
       "Blob reads from the local S3 blob cache, by result (hit, miss).",
       "counter",
       () => {
-        const { hits, misses } = artifacts.cacheStats?.() ?? { hits: 0, misses: 0 };
+        const { hits, misses } = cacheStats();
         return [
           { labels: { result: "hit" }, value: hits },
           { labels: { result: "miss" }, value: misses },

@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect } from "node:net";
 import type { Deps } from "../deps.ts";
+import type { Project } from "../model/entities.ts";
 import { type Running, startRoles } from "../roles.ts";
-import type { Project } from "../store/store.ts";
 import { apiClient, type Client, testDeps, testUser } from "../testing/deps.ts";
 import { deploySite, siteProject } from "../testing/sites.ts";
 

@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { brotliDecompressSync } from "node:zlib";
 import type { Deps } from "../deps.ts";
+import type { Deployment, Project } from "../model/entities.ts";
 import { productionUrl } from "../model/urls.ts";
-import type { Deployment, Project } from "../store/store.ts";
 import { testDeps, testUser } from "../testing/deps.ts";
 import { deploySite, request } from "../testing/sites.ts";
 import { createProxy, type SiteProxy } from "./proxy.ts";

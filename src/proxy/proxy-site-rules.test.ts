@@ -3,8 +3,8 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Deps } from "../deps.ts";
+import type { Project } from "../model/entities.ts";
 import { productionUrl } from "../model/urls.ts";
-import type { Project } from "../store/store.ts";
 import { testDeps, testUser } from "../testing/deps.ts";
 import { deploySite, deployUnchecked, request, siteProject } from "../testing/sites.ts";
 import { createProxy, type SiteProxy } from "./proxy.ts";

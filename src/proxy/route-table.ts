@@ -6,8 +6,8 @@
 import { parseRouteChange } from "../../schema/events.ts";
 import type { Subscription } from "../bus/bus.ts";
 import type { Deps } from "../deps.ts";
+import type { ProjectRoute } from "../model/entities.ts";
 import { parseHost } from "../model/urls.ts";
-import type { ProjectRoute } from "../store/store.ts";
 
 export type Route =
   | { kind: "site"; project: ProjectRoute; deploymentId: string }

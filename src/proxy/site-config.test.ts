@@ -3,9 +3,9 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Deps } from "../deps.ts";
+import type { Project } from "../model/entities.ts";
 import { productionUrl } from "../model/urls.ts";
 import { type Running, startRoles } from "../roles.ts";
-import type { Project } from "../store/store.ts";
 import { apiClient, type Client, obj, testDeps, testUser } from "../testing/deps.ts";
 import { fixtureRepo } from "../testing/repos.ts";
 import { deployUnchecked, request, siteProject } from "../testing/sites.ts";

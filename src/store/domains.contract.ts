@@ -3,8 +3,9 @@
 
 import { describe, expect, test } from "bun:test";
 import { AppError } from "../errors.ts";
+import type { Project } from "../model/entities.ts";
 import { settings } from "./store.contract.ts";
-import type { Project, Store } from "./store.ts";
+import type { Store } from "./store.ts";
 
 const email = () => `u-${crypto.randomUUID().slice(0, 8)}@example.com`;
 const newDomain = () => `www.${crypto.randomUUID().slice(0, 8)}.example.com`;

@@ -2,6 +2,7 @@
 
 import type postgres from "postgres";
 import { domainTaken, projectLimit } from "../errors.ts";
+import type { ProjectSettings } from "../model/entities.ts";
 import { first, uniqueViolation } from "./query-postgres.ts";
 import {
   decodeCursor,
@@ -14,7 +15,7 @@ import {
   toProject,
   toRoute,
 } from "./rows.ts";
-import type { ProjectSettings, Projects } from "./store.ts";
+import type { Projects } from "./store.ts";
 
 export function postgresProjects(sql: postgres.Sql): Projects {
   /** Settings (camelCase) plus fixed columns -> an insert/update helper; names come from PROJECT_COLUMNS only. */

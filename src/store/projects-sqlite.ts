@@ -2,6 +2,7 @@
 
 import type { Database } from "bun:sqlite";
 import { domainTaken, projectLimit } from "../errors.ts";
+import type { ProjectSettings } from "../model/entities.ts";
 import { type Params, sqliteQueries, uniqueViolation } from "./query-sqlite.ts";
 import {
   decodeCursor,
@@ -14,7 +15,7 @@ import {
   toProject,
   toRoute,
 } from "./rows.ts";
-import type { ProjectSettings, Projects } from "./store.ts";
+import type { Projects } from "./store.ts";
 
 export function sqliteProjects(db: Database): Projects {
   const { one, all, run } = sqliteQueries(db);

@@ -1,19 +1,17 @@
 // Row <-> domain mapping and keyset cursors, shared by the sqlite and Postgres stores.
 
 import { badRequest } from "../errors.ts";
-import { isStatus } from "../model/status.ts";
 import type {
   ApiToken,
   Deployment,
   DeploymentTarget,
-  Page,
   Project,
   ProjectRoute,
-  RejectedEvent,
   Session,
-  StoredEnvVar,
   User,
-} from "./store.ts";
+} from "../model/entities.ts";
+import { isStatus } from "../model/status.ts";
+import type { Page, RejectedEvent, StoredEnvVar } from "./store.ts";
 
 /** A raw row as either driver returns it: text, numbers, Dates (Postgres timestamptz) or null. */
 export type Row = Record<string, unknown>;

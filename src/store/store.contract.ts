@@ -2,7 +2,8 @@
 
 import { describe, expect, test } from "bun:test";
 import { AppError } from "../errors.ts";
-import type { ProjectSettings, Store } from "./store.ts";
+import type { ProjectSettings } from "../model/entities.ts";
+import type { Store } from "./store.ts";
 
 export function settings(overrides: Partial<ProjectSettings> = {}): ProjectSettings {
   return {

@@ -1,100 +1,19 @@
 // Store port: projects, deployments, users, sessions, tokens, env vars. One interface, two backends.
 
+import type { StoreConfig } from "../config/config.ts";
+import type {
+  ApiToken,
+  Deployment,
+  DeploymentTarget,
+  Project,
+  ProjectRoute,
+  ProjectSettings,
+  Session,
+  User,
+} from "../model/entities.ts";
 import type { DeploymentStatus } from "../model/status.ts";
 import type { Certificates } from "./certs.ts";
 import type { LoginAttempts } from "./login-attempts.ts";
-
-export interface User {
-  id: string;
-  email: string;
-  passwordHash: string | null;
-  externalIssuer: string | null;
-  externalSubject: string | null;
-  createdAt: string;
-}
-
-export interface ApiToken {
-  id: string;
-  userId: string;
-  name: string;
-  /** First characters of the token, shown in listings so users can tell tokens apart. */
-  prefix: string;
-  createdAt: string;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-}
-
-export interface Session {
-  userId: string;
-  csrfToken: string;
-  createdAt: string;
-  expiresAt: string;
-}
-
-export interface Project {
-  id: string;
-  userId: string;
-  name: string;
-  gitUrl: string | null;
-  subDomain: string;
-  customDomain: string | null;
-  /** When the current custom domain passed the DNS ownership check; null: not verified (not served). */
-  customDomainVerifiedAt: string | null;
-  /** The value the domain's `_minivercel` TXT record must carry (`minivercel-verify=<token>`). */
-  domainToken: string;
-  productionBranch: string;
-  rootDirectory: string | null;
-  installCommand: string | null;
-  buildCommand: string | null;
-  outputDirectory: string | null;
-  buildTimeoutSeconds: number | null;
-  /** Serve /index.html for unknown paths when the site has no 404.html (single-page apps). */
-  spaFallback: boolean;
-  productionDeploymentId: string | null;
-  /** Where `rollback` goes: the production deployment before the current one. */
-  previousProductionDeploymentId: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export type ProjectSettings = Pick<
-  Project,
-  | "name"
-  | "gitUrl"
-  | "subDomain"
-  | "customDomain"
-  | "productionBranch"
-  | "rootDirectory"
-  | "installCommand"
-  | "buildCommand"
-  | "outputDirectory"
-  | "buildTimeoutSeconds"
-  | "spaFallback"
->;
-
-export type DeploymentTarget = "production" | "preview";
-
-export interface Deployment {
-  id: string;
-  projectId: string;
-  userId: string;
-  status: DeploymentStatus;
-  statusReason: string | null;
-  target: DeploymentTarget;
-  branch: string | null;
-  /** The branch as it appears in preview host names (see branchSlug). */
-  branchSlug: string | null;
-  commitSha: string | null;
-  /** Worker process that claimed the build, and its last sign of life. */
-  claimedBy: string | null;
-  heartbeatAt: string | null;
-  startedAt: string | null;
-  finishedAt: string | null;
-  /** Set when a preview outlived PREVIEW_RETENTION_DAYS: its files are deleted and it is no longer served. */
-  expiredAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
 
 /** A project environment variable as stored: the value is ciphertext (see src/deploy/env.ts). */
 export interface StoredEnvVar {
@@ -198,11 +117,6 @@ export interface Projects {
    */
   markDomainVerified(projectId: string, domain: string): Promise<DomainVerified | null>;
 }
-
-export type ProjectRoute = Pick<
-  Project,
-  "id" | "subDomain" | "customDomain" | "customDomainVerifiedAt" | "productionDeploymentId" | "spaFallback"
->;
 
 /** Per-project environment variables (callers check ownership of the project first). */
 export interface ProjectEnv {
@@ -333,8 +247,6 @@ export interface Store {
   migrate(): Promise<number[]>;
   close(): Promise<void>;
 }
-
-export type StoreConfig = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string };
 
 /** Opens the configured store; the Postgres client is loaded only when it is used. */
 export async function openStore(config: StoreConfig): Promise<Store> {

@@ -7,9 +7,9 @@ import { uploadOutput } from "../../builder/upload.ts";
 import { createProject } from "../deploy/projects.ts";
 import { changeStatus } from "../deploy/state.ts";
 import type { Deps } from "../deps.ts";
+import type { Deployment, Project, ProjectSettings } from "../model/entities.ts";
 import type { SiteProxy } from "../proxy/proxy.ts";
 import type { Manifest } from "../store/artifacts.ts";
-import type { Deployment, Project, ProjectSettings } from "../store/store.ts";
 import { tempDir } from "./deps.ts";
 
 export async function siteProject(

@@ -4,7 +4,7 @@
 
 import { buildEnv } from "../deploy/env.ts";
 import type { Deps } from "../deps.ts";
-import type { User } from "../store/store.ts";
+import type { User } from "../model/entities.ts";
 import { apiClient, type Client, obj, testUser } from "./deps.ts";
 
 export interface Victim {

@@ -2,7 +2,8 @@
 
 import { createSession, createUser } from "../identity/accounts.ts";
 import { cookieName, SESSION_COOKIE } from "../identity/authenticate.ts";
-import type { Store, User } from "../store/store.ts";
+import type { User } from "../model/entities.ts";
+import type { Store } from "../store/store.ts";
 
 export interface Reply {
   status: number;

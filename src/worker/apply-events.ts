@@ -4,11 +4,12 @@ import { type BuildEvent, parseBuildEvent } from "../../schema/events.ts";
 import type { Bus, Subscription } from "../bus/bus.ts";
 import type { Live } from "../bus/live.ts";
 import { changeStatus } from "../deploy/state.ts";
+import type { Deployment } from "../model/entities.ts";
 import type { Logger } from "../observe/log.ts";
 import type { Metrics } from "../observe/metrics.ts";
 import type { Artifacts } from "../store/artifacts.ts";
 import type { Logs } from "../store/logs.ts";
-import type { Deployment, Store } from "../store/store.ts";
+import type { Store } from "../store/store.ts";
 
 export interface ApplyDeps {
   bus: Bus;

@@ -5,8 +5,8 @@
 import type { BuildConfig } from "../config/config.ts";
 import { sourceManifestId } from "../deploy/prebuilt.ts";
 import { changeStatus, type StateDeps } from "../deploy/state.ts";
+import type { Deployment } from "../model/entities.ts";
 import type { Artifacts } from "../store/artifacts.ts";
-import type { Deployment } from "../store/store.ts";
 
 export type InterruptDeps = StateDeps & {
   artifacts: Pick<Artifacts, "getManifest" | "putManifest">;

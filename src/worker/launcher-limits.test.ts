@@ -5,7 +5,7 @@ import { afterEach, expect, test } from "bun:test";
 import type { Env } from "../config/config.ts";
 import { createProject } from "../deploy/projects.ts";
 import type { Deps } from "../deps.ts";
-import type { Deployment } from "../store/store.ts";
+import type { Deployment } from "../model/entities.ts";
 import { testDeps, testUser } from "../testing/deps.ts";
 import { fixtureRepo } from "../testing/repos.ts";
 import { startEventWorkers } from "./apply-events.ts";

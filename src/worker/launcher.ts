@@ -10,12 +10,13 @@ import { buildEnv, type Sealer } from "../deploy/env.ts";
 import { sourceManifestId } from "../deploy/prebuilt.ts";
 import { announceStatus } from "../deploy/state.ts";
 import { pushRepoUrl } from "../git/repos.ts";
+import type { Deployment, Project } from "../model/entities.ts";
 import { isTerminal } from "../model/status.ts";
 import type { Logger } from "../observe/log.ts";
 import type { Metrics } from "../observe/metrics.ts";
 import { describeProblem } from "../sandbox/sandbox.ts";
 import type { Artifacts, ArtifactsConfig } from "../store/artifacts.ts";
-import type { Deployment, Project, Store } from "../store/store.ts";
+import type { Store } from "../store/store.ts";
 import { endInterrupted } from "./interrupted.ts";
 import type { Runner, RunningBuild } from "./runner.ts";
 

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { cancelDeployment } from "../deploy/deploy.ts";
 import { createProject } from "../deploy/projects.ts";
 import type { Deps } from "../deps.ts";
-import type { Deployment } from "../store/store.ts";
+import type { Deployment } from "../model/entities.ts";
 import { tempDir, testDeps, testUser } from "../testing/deps.ts";
 import { call, killLeftovers, lifecycleEnv, startServe, tokenFor } from "../testing/lifecycle.ts";
 import { parseExposition, sampleValue } from "../testing/metrics.ts";

@@ -1,7 +1,7 @@
 // One deployment in a project's list: status (live), target, branch, commit, age, duration.
 /** @jsxImportSource preact */
 
-import type { Deployment } from "../../src/store/store.ts";
+import type { Deployment } from "../../src/model/entities.ts";
 import { buildDuration, formatDuration, shortSha } from "../format.ts";
 import { StatusBadge } from "./badge.tsx";
 import { Time } from "./time.tsx";

@@ -1,7 +1,7 @@
 // Account: who you are, and your API tokens (created and shown once, listed, revoked).
 /** @jsxImportSource preact */
 
-import type { ApiToken } from "../../src/store/store.ts";
+import type { ApiToken } from "../../src/model/entities.ts";
 import { Field, FormError, type FormErrors, type FormValues, HxForm } from "../components/field.tsx";
 import { Time } from "../components/time.tsx";
 import { type Chrome, Csrf, Layout } from "../layout.tsx";

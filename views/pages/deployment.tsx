@@ -1,8 +1,8 @@
 // One deployment: live summary (status, commit, branch, duration, URLs, actions) and the streaming build log.
 /** @jsxImportSource preact */
 
+import type { Deployment, Project } from "../../src/model/entities.ts";
 import { isTerminal } from "../../src/model/status.ts";
-import type { Deployment, Project } from "../../src/store/store.ts";
 import { StatusBadge } from "../components/badge.tsx";
 import { Time } from "../components/time.tsx";
 import { buildDuration, formatDuration, shortSha } from "../format.ts";

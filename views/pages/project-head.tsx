@@ -1,7 +1,7 @@
 // Project header shared by its pages: name, production URL, repository, and the tabs.
 /** @jsxImportSource preact */
 
-import type { Project } from "../../src/store/store.ts";
+import type { Project } from "../../src/model/entities.ts";
 
 export function ProjectHead(props: {
   project: Project;

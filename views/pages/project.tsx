@@ -1,7 +1,7 @@
 // A project's deployments: deploy button, and the list with live status badges.
 /** @jsxImportSource preact */
 
-import type { Deployment, Project } from "../../src/store/store.ts";
+import type { Deployment, Project } from "../../src/model/entities.ts";
 import type { BuildsStatus } from "../../src/worker/readiness.ts";
 import { BuildsBanner } from "../components/builds-banner.tsx";
 import { DeploymentRow } from "../components/deployment-row.tsx";

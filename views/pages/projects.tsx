@@ -1,7 +1,7 @@
 // The project list: each project with its production URL and the status of its latest deployment.
 /** @jsxImportSource preact */
 
-import type { Deployment, Project } from "../../src/store/store.ts";
+import type { Deployment, Project } from "../../src/model/entities.ts";
 import type { BuildsStatus } from "../../src/worker/readiness.ts";
 import { StatusBadge } from "../components/badge.tsx";
 import { BuildsBanner } from "../components/builds-banner.tsx";

@@ -3,7 +3,7 @@
 
 import type { ComponentChildren } from "preact";
 import type { VerificationRecord } from "../../src/deploy/domains.ts";
-import type { Project } from "../../src/store/store.ts";
+import type { Project } from "../../src/model/entities.ts";
 import { Field, FormError, type FormErrors, type FormValues, HxForm } from "../components/field.tsx";
 import { Time } from "../components/time.tsx";
 import { type Chrome, Csrf, Layout } from "../layout.tsx";
