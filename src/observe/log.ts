@@ -1,7 +1,7 @@
 // Observe: the server's logger. JSON lines {time, level, msg, ...fields} for log collectors (LOG_FORMAT=json,
 // the default) or short text lines for a person at a terminal; one per process, passed down through deps.
 
-import { LOG_LEVELS, type LogFormat, type LogLevel } from "../config/observe.ts";
+import type { LogFormat, LogLevel } from "../config/observe.ts";
 
 export type { LogLevel };
 export type LogFields = Record<string, unknown>;
