@@ -84,7 +84,7 @@ async function withDeps<T>(
 async function serve(flags: ServeFlags): Promise<number> {
   const config = loadConfig(process.env, flags);
   // Listening from the start: a signal during start-up stops the server once it is up, drained like any other.
-  const { waitForSignal, armForcedExit } = await import("./lifecycle.ts");
+  const { waitForSignal, armForcedExit } = await import("./roles.ts");
   const signalled = waitForSignal();
   const { openDeps } = await import("./deps.ts");
   const { startRoles } = await import("./roles.ts");
