@@ -4,6 +4,7 @@
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Artifacts } from "../src/store/artifacts.ts";
+import { mapLimit } from "../src/utils/parallel.ts";
 
 const PARALLELISM = 8;
 
@@ -16,19 +17,15 @@ export async function materializeSource(
   const manifest = await artifacts.getManifest(manifestId);
   if (!manifest) throw new Error("the uploaded source is no longer stored");
   const entries = Object.entries(manifest.files);
-  const queue = entries.values();
-  const worker = async () => {
-    for (const [path, file] of queue) {
-      const blob = await artifacts.getBlob(file.hash);
-      if (!blob) throw new Error(`the uploaded file ${path} is no longer stored`);
-      const bytes = await blob.bytes();
-      if (new Bun.CryptoHasher("sha256").update(bytes).digest("hex") !== file.hash)
-        throw new Error(`the uploaded file ${path} does not match its hash`);
-      const target = join(dir, path.slice(1));
-      await mkdir(dirname(target), { recursive: true });
-      await Bun.write(target, bytes);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(PARALLELISM, entries.length) }, worker));
+  await mapLimit(entries, PARALLELISM, async ([path, file]) => {
+    const blob = await artifacts.getBlob(file.hash);
+    if (!blob) throw new Error(`the uploaded file ${path} is no longer stored`);
+    const bytes = await blob.bytes();
+    if (new Bun.CryptoHasher("sha256").update(bytes).digest("hex") !== file.hash)
+      throw new Error(`the uploaded file ${path} does not match its hash`);
+    const target = join(dir, path.slice(1));
+    await mkdir(dirname(target), { recursive: true });
+    await Bun.write(target, bytes);
+  });
   return entries.length;
 }

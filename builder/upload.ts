@@ -14,6 +14,8 @@ import {
   type ManifestFile,
   type ManifestVariant,
 } from "../src/store/artifacts.ts";
+import { formatBytes } from "../src/utils/bytes.ts";
+import { mapLimit } from "../src/utils/parallel.ts";
 import { compressVariants, shouldCompress } from "./compress.ts";
 import { isWithin } from "./contained.ts";
 
@@ -50,30 +52,6 @@ const UPLOAD_PARALLELISM = 8;
 const COMPRESS_PARALLELISM = 4;
 /** Past this many skip warnings, only a count is logged: a build must not flood its own log. */
 const MAX_WARNINGS = 100;
-
-export function formatBytes(n: number): string {
-  if (n >= MB) return `${(n / MB).toFixed(1)} MB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(1)} KB`;
-  return `${n} B`;
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight; the first failure stops new work and is thrown. */
-async function eachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  const queue = items.values();
-  let failed = false;
-  const worker = async () => {
-    for (const item of queue) {
-      if (failed) return;
-      try {
-        await fn(item);
-      } catch (e) {
-        failed = true;
-        throw e;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
 
 /** Streams the file through sha256 (never the whole file in memory); returns the hash and bytes read. */
 async function hashFile(abs: string): Promise<{ hash: string; size: number }> {
@@ -205,7 +183,7 @@ export async function collectOutput(
   );
   if (warnings > MAX_WARNINGS) warn(`... and ${warnings - MAX_WARNINGS} more files skipped`);
   const files: CollectedFile[] = [];
-  await eachLimit(found, HASH_PARALLELISM, async ({ path, abs, size }) => {
+  await mapLimit(found, HASH_PARALLELISM, async ({ path, abs, size }) => {
     const hashed = await hashFile(abs);
     if (hashed.size !== size) throw badRequest(`${path} changed while it was being read`);
     files.push({
@@ -235,7 +213,7 @@ async function storeVariants(
   if (candidates.length === 0) return out;
   let stored = 0;
   let saved = 0;
-  await eachLimit(candidates, COMPRESS_PARALLELISM, async (file) => {
+  await mapLimit(candidates, COMPRESS_PARALLELISM, async (file) => {
     const data = await Bun.file(file.abs).bytes();
     // The original was hashed moments ago: compressing different bytes would serve the wrong content.
     if (new Bun.CryptoHasher("sha256").update(data).digest("hex") !== file.hash)
@@ -303,7 +281,7 @@ export async function uploadOutput(
   opts.log(
     `uploading ${toUpload.length} new blobs (${formatBytes(uploadedBytes)}), ${byHash.size - toUpload.length} already stored`,
   );
-  await eachLimit(toUpload, UPLOAD_PARALLELISM, async (file) => {
+  await mapLimit(toUpload, UPLOAD_PARALLELISM, async (file) => {
     try {
       await artifacts.putBlob(file.hash, Bun.file(file.abs));
     } catch (e) {

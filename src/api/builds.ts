@@ -9,12 +9,12 @@ import { AppError, badRequest, conflict, notFound, unauthorized } from "../error
 import { blobsOf, isSha256, parseManifest } from "../store/artifacts.ts";
 import { recordRejection } from "../worker/apply-events.ts";
 import { readCapped } from "./body-limit.ts";
+import { Id, IdAndHash } from "./schemas.ts";
 
 const MAX_BLOB_BYTES = 100 * 1024 * 1024;
 
 export function buildRoutes(deps: Pick<Deps, "store" | "bus" | "artifacts" | "buildTokens">) {
   const { store, bus, artifacts, buildTokens } = deps;
-  const Params = t.Object({ id: t.String({ maxLength: 64 }) });
 
   // A plugin of its own: "scoped" then reaches exactly these routes (on the instance itself it would leak
   // into every route the parent registers after them).
@@ -52,7 +52,7 @@ export function buildRoutes(deps: Pick<Deps, "store" | "bus" | "artifacts" | "bu
   return new Elysia({ tags: ["builds"] })
     .use(requireBuildToken)
     .get("/builds/:id/source", ({ deploymentId }) => ownSource(deploymentId), {
-      params: Params,
+      params: Id,
       detail: { summary: "The manifest of this deployment's uploaded source tree (CLI source deploys)" },
     })
     .get(
@@ -65,7 +65,7 @@ export function buildRoutes(deps: Pick<Deps, "store" | "bus" | "artifacts" | "bu
         return new Response(blob, { headers: { "content-type": "application/octet-stream" } });
       },
       {
-        params: t.Object({ id: t.String({ maxLength: 64 }), hash: t.String({ maxLength: 64 }) }),
+        params: IdAndHash,
         detail: { summary: "One file of this deployment's uploaded source, by its hash" },
       },
     )
@@ -92,7 +92,7 @@ export function buildRoutes(deps: Pick<Deps, "store" | "bus" | "artifacts" | "bu
         return { accepted, rejected };
       },
       {
-        params: Params,
+        params: Id,
         body: t.Array(t.Unknown(), { maxItems: 1000 }),
         detail: {
           summary: "Report build events (log lines, status, heartbeats) for this token's deployment",
@@ -100,7 +100,7 @@ export function buildRoutes(deps: Pick<Deps, "store" | "bus" | "artifacts" | "bu
       },
     )
     .post("/builds/:id/missing", async ({ body }) => ({ missing: await artifacts.missing(body.hashes) }), {
-      params: Params,
+      params: Id,
       body: t.Object({ hashes: t.Array(t.String({ pattern: "^[0-9a-f]{64}$" }), { maxItems: 50_000 }) }),
       detail: { summary: "Which of these content hashes the platform does not have yet" },
     })
@@ -116,7 +116,7 @@ export function buildRoutes(deps: Pick<Deps, "store" | "bus" | "artifacts" | "bu
         set.status = 204;
       },
       {
-        params: t.Object({ id: t.String({ maxLength: 64 }), hash: t.String({ maxLength: 64 }) }),
+        params: IdAndHash,
         parse: "none",
         detail: { summary: "Store one file by its content hash" },
       },
@@ -130,7 +130,7 @@ export function buildRoutes(deps: Pick<Deps, "store" | "bus" | "artifacts" | "bu
         set.status = 204;
       },
       {
-        params: Params,
+        params: Id,
         body: t.Unknown(),
         detail: { summary: "Store the deployment's manifest (after all its files)" },
       },

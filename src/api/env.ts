@@ -4,9 +4,8 @@ import { Elysia, t } from "elysia";
 import { listEnvVars, removeEnvVar, setEnvVar } from "../deploy/env.ts";
 import type { Deps } from "../deps.ts";
 import { requireUser } from "./auth.ts";
-import { ErrorBody } from "./schemas.ts";
+import { ErrorBody, Id, IdAndKey } from "./schemas.ts";
 
-const Params = t.Object({ id: t.String({ maxLength: 64 }), key: t.String({ maxLength: 128 }) });
 const EnvList = t.Object({ items: t.Array(t.Object({ key: t.String(), updatedAt: t.String() })) });
 
 export function envRoutes({ store, sealer, auth }: Pick<Deps, "store" | "sealer" | "auth">) {
@@ -17,7 +16,7 @@ export function envRoutes({ store, sealer, auth }: Pick<Deps, "store" | "sealer"
       "/projects/:id/env",
       async ({ user, params }) => ({ items: await listEnvVars(store, user.id, params.id) }),
       {
-        params: t.Object({ id: t.String({ maxLength: 64 }) }),
+        params: Id,
         response: { 200: EnvList, ...errors },
         detail: { summary: "List a project's variable names (values are write-only)" },
       },
@@ -29,7 +28,7 @@ export function envRoutes({ store, sealer, auth }: Pick<Deps, "store" | "sealer"
         set.status = 204;
       },
       {
-        params: Params,
+        params: IdAndKey,
         body: t.Object({ value: t.String({ maxLength: 65536 }) }, { additionalProperties: false }),
         detail: { summary: "Set a variable (encrypted at rest; passed only to this project's builds)" },
       },
@@ -40,6 +39,6 @@ export function envRoutes({ store, sealer, auth }: Pick<Deps, "store" | "sealer"
         await removeEnvVar(store, user.id, params.id, params.key);
         set.status = 204;
       },
-      { params: Params, detail: { summary: "Remove a variable" } },
+      { params: IdAndKey, detail: { summary: "Remove a variable" } },
     );
 }

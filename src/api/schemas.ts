@@ -16,7 +16,14 @@ export const ErrorBody = t.Object(
   { description: "Every error response has this shape." },
 );
 
+/** The `:id` of a route: a project, deployment or token id (also the dashboard's routes). */
 export const Id = t.Object({ id: t.String({ minLength: 1, maxLength: 64 }) });
+
+/** `:id` and an environment variable's `:key`. */
+export const IdAndKey = t.Object({ id: Id.properties.id, key: t.String({ minLength: 1, maxLength: 200 }) });
+
+/** `:id` and a blob's `:hash`. */
+export const IdAndHash = t.Object({ id: Id.properties.id, hash: t.String({ minLength: 1, maxLength: 64 }) });
 
 export const PageQuery = t.Object({
   limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 20, description: "page size (1-100)" })),

@@ -6,7 +6,7 @@ import { MAX_WEBHOOK_BODY, receiveWebhook, webhookSecret } from "../deploy/webho
 import type { Deps } from "../deps.ts";
 import { AppError, notFound } from "../errors.ts";
 import { requireUser } from "./auth.ts";
-import { ErrorBody } from "./schemas.ts";
+import { ErrorBody, Id } from "./schemas.ts";
 
 const WebhookInfo = t.Object({
   url: t.String(),
@@ -29,7 +29,7 @@ export function webhookSettingRoutes({ store, sealer, auth }: Pick<Deps, "store"
       };
     },
     {
-      params: t.Object({ id: t.String({ maxLength: 64 }) }),
+      params: Id,
       response: { 200: WebhookInfo, 401: ErrorBody, 404: ErrorBody },
       detail: { summary: "A project's webhook URLs and secret (made on first request)" },
     },

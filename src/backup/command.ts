@@ -1,10 +1,10 @@
 // The backup and restore commands: argv -> createBackup / restoreBackup for the embedded mode's data directory.
 
-import { formatBytes } from "../../builder/upload.ts";
 import { parseArgs, UsageError } from "../cli/args.ts";
 import { type Config, type Env, loadConfig } from "../config/config.ts";
 import { VERSION } from "../config/version.ts";
 import { badRequest } from "../errors.ts";
+import { formatBytes } from "../utils/bytes.ts";
 import type { Output } from "./meter.ts";
 
 export const BACKUP_HELP: Record<"backup" | "restore", string> = {

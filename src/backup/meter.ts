@@ -1,7 +1,7 @@
 // Backup and restore progress on stderr: a redrawn line on a terminal, a start and an end line otherwise (logs).
 
-import { formatBytes } from "../../builder/upload.ts";
 import type { Output } from "../cli/progress.ts";
+import { formatBytes } from "../utils/bytes.ts";
 
 export type { Output };
 

@@ -3,17 +3,13 @@
 
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import {
-  type CollectedFile,
-  collectOutput,
-  DEFAULT_UPLOAD_LIMITS,
-  formatBytes,
-} from "../../builder/upload.ts";
+import { type CollectedFile, collectOutput, DEFAULT_UPLOAD_LIMITS } from "../../builder/upload.ts";
 import { AppError } from "../errors.ts";
+import { formatBytes } from "../utils/bytes.ts";
+import { mapLimit } from "../utils/parallel.ts";
 import { LINK_FILE, readLink, writeLink } from "./config.ts";
 import { followLog } from "./follow.ts";
 import { type Api, CliError } from "./http.ts";
-import { mapLimit } from "./parallel.ts";
 import { type Output, progress } from "./progress.ts";
 import { findProject } from "./project-ref.ts";
 import { Created, expectShape, Missing, type Project, Project as ProjectSchema } from "./responses.ts";

@@ -1,6 +1,6 @@
 // Upload progress on stderr: a redrawn bar on a terminal, plain start and end lines otherwise (CI logs).
 
-import { formatBytes } from "../../builder/upload.ts";
+import { formatBytes } from "../utils/bytes.ts";
 
 export interface Output {
   isTTY: boolean;

@@ -3,11 +3,12 @@
 
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { type CollectedFile, DEFAULT_UPLOAD_LIMITS, formatBytes } from "../../builder/upload.ts";
+import { type CollectedFile, DEFAULT_UPLOAD_LIMITS } from "../../builder/upload.ts";
 import { FORBIDDEN_NAME_CHARS, isManifestPath } from "../store/artifacts.ts";
+import { formatBytes } from "../utils/bytes.ts";
+import { mapLimit } from "../utils/parallel.ts";
 import { LINK_FILE } from "./config.ts";
 import { CliError } from "./http.ts";
-import { mapLimit } from "./parallel.ts";
 
 /** Never uploaded, at any depth. */
 const SKIP_ANYWHERE = new Set(["node_modules", ".git", ".hg", ".svn", ".DS_Store", LINK_FILE]);

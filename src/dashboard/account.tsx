@@ -3,6 +3,7 @@
 
 import { Elysia, t } from "elysia";
 import { AccountPage, type AccountProps } from "../../views/pages/account.tsx";
+import { Id } from "../api/schemas.ts";
 import type { Deps } from "../deps.ts";
 import { notFound } from "../errors.ts";
 import { createApiToken } from "../identity/accounts.ts";
@@ -57,7 +58,7 @@ export function accountRoutes({ store }: Pick<Deps, "store">) {
         if (!(await store.tokens.revoke(user.id, params.id))) throw notFound("token");
         return redirect(request, "/account");
       },
-      { params: t.Object({ id: t.String({ maxLength: 64 }) }) },
+      { params: Id },
     )
     .post("/logout", async ({ request, sessionHash }) => {
       await store.sessions.delete(sessionHash);

@@ -1,9 +1,10 @@
 // Deployments: the page with its live log, the polled summary and badge fragments, the raw log, cancel and redeploy.
 /** @jsxImportSource preact */
 
-import { Elysia, t } from "elysia";
+import { Elysia } from "elysia";
 import { StatusBadge } from "../../views/components/badge.tsx";
 import { DeploymentPage, type DeploymentProps, DeploymentSummary } from "../../views/pages/deployment.tsx";
+import { Id } from "../api/schemas.ts";
 import { cancelDeployment, queueDeployment } from "../deploy/deploy.ts";
 import { getProject } from "../deploy/projects.ts";
 import { promoteDeployment } from "../deploy/promote.ts";
@@ -16,7 +17,6 @@ import { errorStatus, formErrors } from "./forms.ts";
 import { html, redirect, securityHeaders } from "./respond.ts";
 import { requireSession } from "./session.ts";
 
-const Id = t.Object({ id: t.String({ maxLength: 64 }) });
 const LOG_PAGE = 1000;
 
 export function deploymentRoutes({

@@ -6,6 +6,7 @@ import type { FormErrors, FormValues } from "../../views/components/field.tsx";
 import { NewProjectPage } from "../../views/pages/new-project.tsx";
 import { ProjectPage } from "../../views/pages/project.tsx";
 import { ProjectsPage } from "../../views/pages/projects.tsx";
+import { Id } from "../api/schemas.ts";
 import { queueDeployment } from "../deploy/deploy.ts";
 import { createProject, getProject } from "../deploy/projects.ts";
 import { rollbackProject } from "../deploy/promote.ts";
@@ -38,7 +39,6 @@ const ProjectForm = t.Object({
   ...Object.fromEntries(CREATE_FIELDS.map((f) => [f, Text()])),
   framework: Text(50),
 });
-const Id = t.Object({ id: t.String({ maxLength: 64 }) });
 const Cursor = t.Object({ cursor: Text(500) });
 
 export function projectRoutes({

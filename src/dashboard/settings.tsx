@@ -4,6 +4,7 @@
 import { Elysia, t } from "elysia";
 import type { FormErrors, FormValues } from "../../views/components/field.tsx";
 import { SettingsPage, type SettingsSection } from "../../views/pages/settings.tsx";
+import { Id, IdAndKey } from "../api/schemas.ts";
 import { verificationRecord, verifyDomain } from "../deploy/domains.ts";
 import { listEnvVars, removeEnvVar, setEnvVar } from "../deploy/env.ts";
 import { deleteProject, getProject, updateProject } from "../deploy/projects.ts";
@@ -17,7 +18,6 @@ import { SECTION_FIELDS, SETTING_LABELS, toSettings } from "./project-input.ts";
 import { html, redirect } from "./respond.ts";
 import { requireSession } from "./session.ts";
 
-const Id = t.Object({ id: t.String({ maxLength: 64 }) });
 const SECTIONS = ["general", "build", "domains", "verify", "env", "delete"] as const;
 const isSection = (value: string | null): value is SettingsSection =>
   value !== null && (SECTIONS as readonly string[]).includes(value);
@@ -155,7 +155,7 @@ export function settingsRoutes({
         await removeEnvVar(store, user.id, params.id, params.key);
         return redirect(request, `/projects/${params.id}/settings#env`);
       },
-      { params: t.Object({ id: t.String({ maxLength: 64 }), key: t.String({ maxLength: 200 }) }) },
+      { params: IdAndKey },
     )
     .post(
       "/projects/:id/delete",

@@ -1,7 +1,6 @@
 // Deploying uploaded files (CLI, API): a prebuilt site goes live from its manifest at once; an uploaded source
 // tree is stored as a manifest of its own and queued for the builder, which builds it instead of cloning.
 
-import { formatBytes } from "../../builder/upload.ts";
 import { AppError, conflict, invalid } from "../errors.ts";
 import type { Deployment, DeploymentTarget, Project } from "../model/entities.ts";
 import { branchProblem } from "../model/settings.ts";
@@ -17,6 +16,7 @@ import {
 } from "../store/artifacts.ts";
 import type { Logs } from "../store/logs.ts";
 import type { Store } from "../store/store.ts";
+import { formatBytes } from "../utils/bytes.ts";
 import { getProject } from "./projects.ts";
 import { changeStatus, type StateDeps, supersedeOlder } from "./state.ts";
 

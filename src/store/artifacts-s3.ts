@@ -16,8 +16,10 @@ import {
   S3Client,
   S3ServiceException,
 } from "@aws-sdk/client-s3";
+
 import type { S3Config } from "../config/config.ts";
 import { badRequest } from "../errors.ts";
+import { mapLimit } from "../utils/parallel.ts";
 import {
   type Artifacts,
   assertDeploymentId,
@@ -52,17 +54,6 @@ const mismatch = (hash: string) => badRequest(`blob content does not match its s
 /** HeadObject answers a bare 404 "NotFound", GetObject a "NoSuchKey"; NoSuchBucket and the rest are errors. */
 const isNotFound = (e: unknown): boolean =>
   e instanceof Error && (e.name === "NotFound" || e.name === "NoSuchKey");
-
-/** Runs `fn` over `items` with at most `limit` calls in flight; results keep the order of `items`. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  const queue = items.entries();
-  const worker = async () => {
-    for (const [i, item] of queue) out[i] = await fn(item);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 export function openS3Artifacts(config: S3Config, opts: S3ArtifactsOptions = {}): Artifacts {
   const client = new S3Client({

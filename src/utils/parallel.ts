@@ -1,6 +1,9 @@
-// Bounded parallelism for the CLI's hashing and uploads: at most `limit` in flight, the first failure wins.
+// Bounded parallelism: hashing, uploads, blob reads and writes, at most `limit` in flight, the first failure wins.
 
-/** Runs `fn` over `items` with at most `limit` calls in flight; results keep the order of `items`. */
+/**
+ * Runs `fn` over `items` with at most `limit` calls in flight; results keep the order of `items`. The first
+ * failure stops new calls from starting and is thrown once the calls in flight have settled.
+ */
 export async function mapLimit<T, R>(
   items: readonly T[],
   limit: number,
