@@ -1,9 +1,7 @@
 // API schemas: TypeBox definitions that validate requests, shape responses and generate the OpenAPI document.
 
 import { t } from "elysia";
-import { STATUSES } from "../model/status.ts";
-
-const nullableText = (maxLength: number) => t.Union([t.String({ maxLength }), t.Null()]);
+import { DeploymentSchema, ProjectSchema, ProjectSettingsSchema } from "../model/entities.ts";
 
 export const ErrorBody = t.Object(
   {
@@ -30,87 +28,33 @@ export const PageQuery = t.Object({
   cursor: t.Optional(t.String({ maxLength: 512, description: "nextCursor of the previous page" })),
 });
 
-const settingsFields = {
-  name: t.String({ minLength: 1, maxLength: 100 }),
-  gitUrl: nullableText(2048),
-  subDomain: t.String({ minLength: 1, maxLength: 48, description: "defaults to a slug of the name" }),
-  customDomain: nullableText(253),
-  productionBranch: t.String({ minLength: 1, maxLength: 255, description: "defaults to main" }),
-  rootDirectory: nullableText(255),
-  installCommand: nullableText(1000),
-  buildCommand: nullableText(1000),
-  outputDirectory: nullableText(255),
-  buildTimeoutSeconds: t.Union([t.Integer({ minimum: 10, maximum: 21600 }), t.Null()]),
-  spaFallback: t.Boolean({
-    description: "serve /index.html for unknown paths when there is no 404.html (default true)",
-  }),
-};
+// Requests and views of projects and deployments derive from the entities' schemas (src/model/entities.ts).
+const settings = ProjectSettingsSchema.properties;
 
 export const ProjectCreate = t.Object(
-  {
-    name: settingsFields.name,
-    gitUrl: t.Optional(settingsFields.gitUrl),
-    subDomain: t.Optional(settingsFields.subDomain),
-    customDomain: t.Optional(settingsFields.customDomain),
-    productionBranch: t.Optional(settingsFields.productionBranch),
-    rootDirectory: t.Optional(settingsFields.rootDirectory),
-    installCommand: t.Optional(settingsFields.installCommand),
-    buildCommand: t.Optional(settingsFields.buildCommand),
-    outputDirectory: t.Optional(settingsFields.outputDirectory),
-    buildTimeoutSeconds: t.Optional(settingsFields.buildTimeoutSeconds),
-    spaFallback: t.Optional(settingsFields.spaFallback),
-  },
+  { ...t.Partial(t.Omit(ProjectSettingsSchema, ["name"])).properties, name: settings.name },
   { additionalProperties: false },
 );
 
-export const ProjectPatch = t.Partial(t.Object(settingsFields), {
-  additionalProperties: false,
-  minProperties: 1,
-});
+export const ProjectPatch = t.Partial(t.Object(settings), { additionalProperties: false, minProperties: 1 });
 
+/** A project as the API shows it: no owner id or verification token; its URL and DNS record added. */
 export const Project = t.Object({
-  id: t.String(),
-  name: t.String(),
-  gitUrl: t.Union([t.String(), t.Null()]),
-  subDomain: t.String(),
-  customDomain: t.Union([t.String(), t.Null()]),
-  customDomainVerifiedAt: t.Union([t.String({ format: "date-time" }), t.Null()], {
-    description: "when the custom domain passed its DNS check; it is served only after that",
-  }),
+  ...t.Omit(ProjectSchema, ["userId", "domainToken"]).properties,
   domainVerification: t.Union(
     [t.Object({ type: t.Literal("TXT"), name: t.String(), value: t.String() }), t.Null()],
     { description: "the DNS record that proves control of the custom domain" },
   ),
-  productionBranch: t.String(),
-  rootDirectory: t.Union([t.String(), t.Null()]),
-  installCommand: t.Union([t.String(), t.Null()]),
-  buildCommand: t.Union([t.String(), t.Null()]),
-  outputDirectory: t.Union([t.String(), t.Null()]),
-  buildTimeoutSeconds: t.Union([t.Integer(), t.Null()]),
-  spaFallback: t.Boolean(),
-  productionDeploymentId: t.Union([t.String(), t.Null()]),
-  previousProductionDeploymentId: t.Union([t.String(), t.Null()]),
   productionUrl: t.String({ description: "where the production deployment is served" }),
-  createdAt: t.String({ format: "date-time" }),
-  updatedAt: t.String({ format: "date-time" }),
 });
 
+/** A deployment as the API shows it: no owner, slug or worker bookkeeping; its URLs added. */
 export const Deployment = t.Object({
-  id: t.String(),
-  projectId: t.String(),
-  status: t.UnionEnum(STATUSES),
-  statusReason: t.Union([t.String(), t.Null()]),
-  target: t.Union([t.Literal("production"), t.Literal("preview")]),
-  branch: t.Union([t.String(), t.Null()]),
-  commitSha: t.Union([t.String(), t.Null()]),
+  ...t.Omit(DeploymentSchema, ["userId", "branchSlug", "claimedBy", "heartbeatAt", "expiredAt"]).properties,
   url: t.String({ description: "this deployment's own immutable URL" }),
   branchUrl: t.Union([t.String(), t.Null()], {
     description: "the preview URL of its branch's latest deployment",
   }),
-  startedAt: t.Union([t.String(), t.Null()]),
-  finishedAt: t.Union([t.String(), t.Null()]),
-  createdAt: t.String({ format: "date-time" }),
-  updatedAt: t.String({ format: "date-time" }),
 });
 
 export const DeployRequest = t.Object(

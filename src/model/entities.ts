@@ -1,7 +1,9 @@
 // The platform's entities as the domain sees them: accounts, tokens, sessions, projects and deployments. Every
-// layer (store rows, API views, dashboard pages, the builder's events) speaks of them in these shapes.
+// layer (store rows, API views, dashboard pages, the builder's events) speaks of them in these shapes; projects
+// and deployments are TypeBox schemas (the schema is the type), which the API's views derive from.
 
-import type { DeploymentStatus } from "./status.ts";
+import { type Static, type TSchema, Type } from "@sinclair/typebox";
+import { DeploymentStatusSchema } from "./status.ts";
 
 export interface User {
   id: string;
@@ -30,70 +32,75 @@ export interface Session {
   expiresAt: string;
 }
 
-export interface Project {
-  id: string;
-  userId: string;
-  name: string;
-  gitUrl: string | null;
-  subDomain: string;
-  customDomain: string | null;
-  /** When the current custom domain passed the DNS ownership check; null: not verified (not served). */
-  customDomainVerifiedAt: string | null;
-  /** The value the domain's `_minivercel` TXT record must carry (`minivercel-verify=<token>`). */
-  domainToken: string;
-  productionBranch: string;
-  rootDirectory: string | null;
-  installCommand: string | null;
-  buildCommand: string | null;
-  outputDirectory: string | null;
-  buildTimeoutSeconds: number | null;
-  /** Serve /index.html for unknown paths when the site has no 404.html (single-page apps). */
-  spaFallback: boolean;
-  productionDeploymentId: string | null;
-  /** Where `rollback` goes: the production deployment before the current one. */
-  previousProductionDeploymentId: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+const Nullable = <S extends TSchema>(schema: S) => Type.Union([schema, Type.Null()]);
 
-export type ProjectSettings = Pick<
-  Project,
-  | "name"
-  | "gitUrl"
-  | "subDomain"
-  | "customDomain"
-  | "productionBranch"
-  | "rootDirectory"
-  | "installCommand"
-  | "buildCommand"
-  | "outputDirectory"
-  | "buildTimeoutSeconds"
-  | "spaFallback"
->;
+const Text = (maxLength: number, options: { minLength?: number; description?: string } = {}) =>
+  Type.String({ maxLength, ...options });
+const Time = (description?: string) =>
+  Type.String({ format: "date-time", ...(description && { description }) });
 
-export type DeploymentTarget = "production" | "preview";
+/**
+ * What an owner sets on a project. The same fields, and limits, validate the API's create and update bodies
+ * (src/api/schemas.ts); src/model/settings.ts checks what a schema cannot (names, hosts, paths).
+ */
+export const ProjectSettingsSchema = Type.Object({
+  name: Text(100, { minLength: 1 }),
+  gitUrl: Nullable(Text(2048)),
+  subDomain: Text(48, { minLength: 1, description: "defaults to a slug of the name" }),
+  customDomain: Nullable(Text(253)),
+  productionBranch: Text(255, { minLength: 1, description: "defaults to main" }),
+  rootDirectory: Nullable(Text(255)),
+  installCommand: Nullable(Text(1000)),
+  buildCommand: Nullable(Text(1000)),
+  outputDirectory: Nullable(Text(255)),
+  buildTimeoutSeconds: Nullable(Type.Integer({ minimum: 10, maximum: 21600 })),
+  spaFallback: Type.Boolean({
+    description: "serve /index.html for unknown paths when there is no 404.html (default true)",
+  }),
+});
+export type ProjectSettings = Static<typeof ProjectSettingsSchema>;
 
-export interface Deployment {
-  id: string;
-  projectId: string;
-  userId: string;
-  status: DeploymentStatus;
-  statusReason: string | null;
-  target: DeploymentTarget;
-  branch: string | null;
+export const ProjectSchema = Type.Composite([
+  Type.Object({ id: Type.String(), userId: Type.String() }),
+  ProjectSettingsSchema,
+  Type.Object({
+    customDomainVerifiedAt: Nullable(
+      Time("when the custom domain passed its DNS check; it is served only after that"),
+    ),
+    /** The value the domain's `_minivercel` TXT record must carry (`minivercel-verify=<token>`). */
+    domainToken: Type.String(),
+    productionDeploymentId: Nullable(Type.String()),
+    /** Where `rollback` goes: the production deployment before the current one. */
+    previousProductionDeploymentId: Nullable(Type.String()),
+    createdAt: Time(),
+    updatedAt: Time(),
+  }),
+]);
+export type Project = Static<typeof ProjectSchema>;
+
+export const DeploymentSchema = Type.Object({
+  id: Type.String(),
+  projectId: Type.String(),
+  userId: Type.String(),
+  status: DeploymentStatusSchema,
+  statusReason: Nullable(Type.String()),
+  target: Type.Union([Type.Literal("production"), Type.Literal("preview")]),
+  branch: Nullable(Type.String()),
   /** The branch as it appears in preview host names (see branchSlug). */
-  branchSlug: string | null;
-  commitSha: string | null;
+  branchSlug: Nullable(Type.String()),
+  commitSha: Nullable(Type.String()),
   /** Worker process that claimed the build, and its last sign of life. */
-  claimedBy: string | null;
-  heartbeatAt: string | null;
-  startedAt: string | null;
-  finishedAt: string | null;
+  claimedBy: Nullable(Type.String()),
+  heartbeatAt: Nullable(Type.String()),
+  startedAt: Nullable(Type.String()),
+  finishedAt: Nullable(Type.String()),
   /** Set when a preview outlived PREVIEW_RETENTION_DAYS: its files are deleted and it is no longer served. */
-  expiredAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+  expiredAt: Nullable(Type.String()),
+  createdAt: Time(),
+  updatedAt: Time(),
+});
+export type Deployment = Static<typeof DeploymentSchema>;
+export type DeploymentTarget = Deployment["target"];
 
 export type ProjectRoute = Pick<
   Project,

@@ -1,7 +1,20 @@
 // Deployment status state machine: statuses only move forward, terminal states never change.
 
-export const STATUSES = ["NOT_STARTED", "QUEUED", "IN_PROGRESS", "READY", "FAIL", "CANCELED"] as const;
-export type DeploymentStatus = (typeof STATUSES)[number];
+import { type Static, Type } from "@sinclair/typebox";
+
+/** The statuses, in the order a deployment moves through them (the schema is the type). */
+export const DeploymentStatusSchema = Type.Union([
+  Type.Literal("NOT_STARTED"),
+  Type.Literal("QUEUED"),
+  Type.Literal("IN_PROGRESS"),
+  Type.Literal("READY"),
+  Type.Literal("FAIL"),
+  Type.Literal("CANCELED"),
+]);
+export type DeploymentStatus = Static<typeof DeploymentStatusSchema>;
+export const STATUSES: readonly DeploymentStatus[] = DeploymentStatusSchema.anyOf.map(
+  (literal) => literal.const,
+);
 
 export const TERMINAL: readonly DeploymentStatus[] = ["READY", "FAIL", "CANCELED"];
 
