@@ -279,7 +279,7 @@ chmod 0750 "$ROOT$DATA"
 
 if [ ! -f "$ROOT$SETTINGS" ]; then
 	cat >"$ROOT$SETTINGS" <<EOF
-# minivercel settings, read by minivercel.service (see the README's Configuration table for every variable).
+# minivercel settings, read by minivercel.service (docs/configuration.md lists every variable).
 # Kept when install.sh upgrades minivercel. Apply changes with: systemctl restart minivercel
 MINIVERCEL_DATA=$DATA
 PORT=9000
@@ -289,11 +289,11 @@ PROXY_PORT=8001
 # no site can set cookies the dashboard receives (docs/security.md), and turn HTTPS on.
 # BASE_DOMAIN=example.com
 # SITES_DOMAIN=example-sites.com
-# Automatic HTTPS from Let's Encrypt (README: HTTPS): sites and the dashboard on 443, port 80 redirects.
+# Automatic HTTPS from Let's Encrypt (docs/operations.md: HTTPS): sites and the dashboard on 443, port 80 redirects.
 # PROXY_PORT=80
 # ACME_DIRECTORY_URL=https://acme-v02.api.letsencrypt.org/directory
 # ACME_EMAIL=you@example.com
-# Prometheus metrics at http://127.0.0.1:9100/metrics (README: Metrics and logs)
+# Prometheus metrics at http://127.0.0.1:9100/metrics (docs/operations.md: Metrics and logs)
 # METRICS_PORT=9100
 # GC_INTERVAL_MINUTES=60
 # PREVIEW_RETENTION_DAYS=30

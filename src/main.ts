@@ -34,7 +34,7 @@ Options:
   -h, --help            show help for a command
   -v, --version         print the version
 
-Configuration comes from environment variables (see README); 'minivercel serve --help' lists the flags.`,
+Configuration comes from environment variables (see docs/configuration.md); 'minivercel serve --help' lists the flags.`,
   serve: `Usage: minivercel serve [--role=all|api|worker|proxy[,...]] [--port N] [--proxy-port N] [--data DIR] [--host ADDR]
 
   --role         which roles this process runs, comma-separated (default: all; env MINIVERCEL_ROLE)

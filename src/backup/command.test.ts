@@ -1,4 +1,4 @@
-// The backup and restore commands as a user runs them: exit codes, one-line refusals, scaled mode pointed at the README.
+// The backup and restore commands as a user runs them: exit codes, one-line refusals, scaled mode pointed at the docs.
 
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -46,11 +46,11 @@ describe("backup and restore commands", () => {
     expectRefusal(await cli(["backup", "a", "--force"]), /unknown option --force/);
   });
 
-  test("scaled mode is refused with a pointer to the README procedure, and nothing is written", async () => {
+  test("scaled mode is refused with a pointer to the documented procedure, and nothing is written", async () => {
     const out = tempDir("minivercel-out-");
     const file = join(out, "b.tar.gz");
     const postgres = await cli(["backup", file], { DATABASE_URL: "postgres://mv@127.0.0.1:1/mv" });
-    expectRefusal(postgres, /embedded mode only.*Postgres \(DATABASE_URL\).*README "Backups"/);
+    expectRefusal(postgres, /embedded mode only.*Postgres \(DATABASE_URL\).*docs\/operations\.md "Backups"/);
     const s3 = await cli(["restore", file], {
       S3_BUCKET: "sites",
       AWS_ACCESS_KEY_ID: "k",

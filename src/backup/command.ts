@@ -12,7 +12,7 @@ export const BACKUP_HELP: Record<"backup" | "restore", string> = {
 
   Writes a consistent snapshot of the data directory (databases, deployed files, push-to-deploy
   repositories, the secret key) to <file> as a .tar.gz, while the server keeps running. Embedded
-  mode only; for Postgres, ClickHouse and S3/R2 see README "Backups".
+  mode only; for Postgres, ClickHouse and S3/R2 see docs/operations.md "Backups".
   --data   data directory (default ./data; env MINIVERCEL_DATA)`,
   restore: `Usage: minivercel restore <file> [--data DIR] [--force]
 
@@ -31,7 +31,7 @@ function assertEmbedded(config: Config, command: string): void {
   ].filter((s): s is string => typeof s === "string");
   if (scaled.length > 0) {
     throw badRequest(
-      `${command} covers the embedded mode only, and this configuration uses ${scaled.join(", ")}; see README "Backups" for the scaled-mode procedure`,
+      `${command} covers the embedded mode only, and this configuration uses ${scaled.join(", ")}; see docs/operations.md "Backups" for the scaled-mode procedure`,
     );
   }
 }

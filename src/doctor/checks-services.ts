@@ -204,7 +204,7 @@ function ecsCheck(ecs: NonNullable<Config["ecs"]>): Check {
         } catch (error) {
           return fail(
             `${where}: no task definition ${ecs.taskDefinition} (${messageOf(error)})`,
-            "register the builder's task definition (README: ECS), or fix ECS_TASK_DEFINITION",
+            "register the builder's task definition (docs/scaling-out.md: Builds on ECS), or fix ECS_TASK_DEFINITION",
           );
         }
         return ok(`${where} is active, task definition ${ecs.taskDefinition} is registered`);
