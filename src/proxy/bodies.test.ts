@@ -1,4 +1,4 @@
-// Serve: file bodies; a blob that cannot be read answers null (the proxy's 502) and is logged with its hash.
+// Proxy: file bodies; a blob that cannot be read answers null (the proxy's 502) and is logged with its hash.
 
 import { expect, test } from "bun:test";
 import { captureLog } from "../testing/metrics.ts";

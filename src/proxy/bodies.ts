@@ -1,4 +1,4 @@
-// Serve: file bodies. Small blobs come from a bounded in-memory cache; large ones are streamed from the artifact
+// Proxy: file bodies. Small blobs come from a bounded in-memory cache; large ones are streamed from the artifact
 // store (on disk a Bun.file, which Bun.serve sends with sendfile). Concurrent misses for one blob share one read.
 // Memory bodies are kept as Blobs, not byte arrays: a Blob is immutable, so every Response shares it without a
 // copy (measured: ~10-25% more requests/s for a 36 KB body than handing Bun the Uint8Array each time).

@@ -1,4 +1,4 @@
-// Serve: Netlify-format `_headers` from a deployment's output, parsed once per deployment.
+// Proxy: Netlify-format `_headers` from a deployment's output, parsed once per deployment.
 //   /path/pattern            a path; "*" matches anything (also "/"), ":name" one segment; a final "/*" also
 //                            matches the directory itself ("/news/*": /news, /news/x; never /newsletter)
 //     Header-Name: value     indented lines below it; every matching block applies, in file order

@@ -1,4 +1,4 @@
-// Serve: a least-recently-used map bounded by a total weight (entry count, or bytes), for the proxy's caches.
+// Proxy: a least-recently-used map bounded by a total weight (entry count, or bytes), for the proxy's caches.
 
 export interface Lru<K, V> {
   get(key: K): V | undefined;

@@ -1,4 +1,4 @@
-// Serve: the proxy's own pages (unknown host, not deployed, errors). Fixed texts only: nothing from the request
+// Proxy: the proxy's own pages (unknown host, not deployed, errors). Fixed texts only: nothing from the request
 // (Host, path) is ever written into them, so they cannot reflect markup.
 
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {

@@ -1,4 +1,4 @@
-// Serve: Netlify-format `_redirects` from a deployment's output, parsed once per deployment.
+// Proxy: Netlify-format `_redirects` from a deployment's output, parsed once per deployment.
 //   /from  /to  [status][!]        status 301 (default), 302, 303, 307, 308; 200 rewrites; 404/410 serve `to`
 //   /news/*  /blog/:splat          a final "*" matches the rest of the path (and the bare directory)
 //   /posts/:year/:slug  /p/:slug   ":name" matches one segment; both may be used in `to`

@@ -1,4 +1,4 @@
-// Serve, first step: what a request asks for. The Host header and the URL path are untrusted input; anything
+// Proxy, first step: what a request asks for. The Host header and the URL path are untrusted input; anything
 // that could name a file outside the deployment (dot segments, encoded slashes, double encoding, NUL) is refused.
 
 import { FORBIDDEN_NAME_CHARS } from "../store/artifacts.ts";

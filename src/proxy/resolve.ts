@@ -1,4 +1,4 @@
-// Serve: a request path -> what to answer from one deployment's manifest. The rules, in order:
+// Proxy: a request path -> what to answer from one deployment's manifest. The rules, in order:
 //   1. the static lookup: exact file; "/" and "/dir/" -> index.html; "/about" -> /about.html; "/dir" (only
 //      /dir/index.html exists) -> 308 to "/dir/"; "/about/" -> /about/index.html, else /about.html
 //   2. `_redirects`: a forced rule ("!") applies even when step 1 found a file; others only when it did not

@@ -1,4 +1,4 @@
-// Serve, last step: one manifest file -> an HTTP response. Headers are built once per (deployment, path) and
+// Proxy, last step: one manifest file -> an HTTP response. Headers are built once per (deployment, path) and
 // reused; per request only content negotiation, conditional requests, ranges and the body remain.
 
 import type { ManifestFile } from "../store/artifacts.ts";

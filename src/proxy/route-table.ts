@@ -1,4 +1,4 @@
-// Serve: Host -> deployment, in memory. Projects' routes are loaded at start, reloaded per project on every
+// Proxy: Host -> deployment, in memory. Projects' routes are loaded at start, reloaded per project on every
 // `route-changes` message (each proxy process consumes them in a group of its own, so all of them see every
 // change) and reconciled in full periodically, in case a message was missed. Deployment and branch hosts are
 // looked up in the store on first use and cached per project for a short time; a route change clears them.

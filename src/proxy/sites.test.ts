@@ -1,4 +1,4 @@
-// Serve: deployments in memory; an oversized `_redirects` or `_headers` is ignored with a warning naming it.
+// Proxy: deployments in memory; an oversized `_redirects` or `_headers` is ignored with a warning naming it.
 
 import { expect, test } from "bun:test";
 import type { Manifest } from "../store/artifacts.ts";

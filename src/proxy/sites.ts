@@ -1,4 +1,4 @@
-// Serve: deployments in memory. A deployment's manifest, `_redirects` and `_headers` are read from the
+// Proxy: deployments in memory. A deployment's manifest, `_redirects` and `_headers` are read from the
 // artifact store once and kept in a bounded LRU; manifests are immutable, so entries never go stale.
 
 import type { Logger } from "../observe/log.ts";
