@@ -6,7 +6,7 @@ import { parseBuildEvent } from "../../schema/events.ts";
 import { sourceManifestId } from "../deploy/prebuilt.ts";
 import type { Deps } from "../deps.ts";
 import { AppError, badRequest, conflict, notFound, unauthorized } from "../errors.ts";
-import { blobsOf, isSha256, parseManifest } from "../store/artifacts.ts";
+import { isSha256, manifestBlobs, parseManifest } from "../store/artifacts.ts";
 import { recordRejection } from "../worker/apply-events.ts";
 import { readCapped } from "./body-limit.ts";
 import { Id, IdAndHash } from "./schemas.ts";
@@ -41,10 +41,7 @@ export function buildRoutes(deps: Pick<Deps, "store" | "bus" | "artifacts" | "bu
     const manifest = await artifacts.getManifest(sourceManifestId(deploymentId));
     if (!manifest) throw notFound("uploaded source");
     sourceBlobs.delete(deploymentId);
-    sourceBlobs.set(
-      deploymentId,
-      new Set(Object.values(manifest.files).flatMap((f) => blobsOf(f).map((b) => b.hash))),
-    );
+    sourceBlobs.set(deploymentId, new Set(manifestBlobs(manifest).map(({ blob }) => blob.hash)));
     for (const oldest of sourceBlobs.keys()) if (sourceBlobs.size > 32) sourceBlobs.delete(oldest);
     return manifest;
   };

@@ -8,7 +8,7 @@
 import { type FileHandle, open, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { isRepoDataDir, PUSH_REPO_NAME, repoFileRole } from "../git/repos.ts";
-import { blobsOf, isSha256, parseManifest } from "../store/artifacts.ts";
+import { isSha256, manifestBlobs, parseManifest } from "../store/artifacts.ts";
 import { NOT_ARCHIVED_DIRS, NOT_ARCHIVED_FILES } from "./format.ts";
 import type { SnapshotFacts } from "./snapshot.ts";
 import { collect } from "./tar.ts";
@@ -144,7 +144,7 @@ async function* artifacts(ctx: ContentsContext): AsyncGenerator<Item> {
     // Read whole (manifests are small) so the blobs named are exactly those of the bytes archived.
     const bytes = await collect(found.chunks);
     const manifest = parseManifest(JSON.parse(new TextDecoder().decode(bytes)));
-    for (const file of Object.values(manifest.files)) for (const b of blobsOf(file)) hashes.add(b.hash);
+    for (const { blob } of manifestBlobs(manifest)) hashes.add(blob.hash);
     seen.add(id);
     yield { ...found, size: bytes.length, chunks: [bytes] };
   }

@@ -10,10 +10,10 @@ import {
   type Artifacts,
   assertDeploymentId,
   assertSha256,
-  blobsOf,
   isDeploymentId,
   isSha256,
   type Manifest,
+  manifestBlobs,
   parseManifest,
 } from "./artifacts.ts";
 
@@ -133,9 +133,7 @@ export function openDiskArtifacts(dir: string): Artifacts {
 
     async putManifest(manifest: Manifest) {
       const checked = parseManifest(manifest);
-      const files = Object.entries(checked.files).flatMap(([path, f]) =>
-        blobsOf(f).map((b) => [path, b] as const),
-      );
+      const files = manifestBlobs(checked).map(({ where, blob }) => [where, blob] as const);
       const hashes = [...new Set(files.map(([, f]) => f.hash))];
       const sizes = await Promise.all(hashes.map((h) => sizeOf(blobPath(h))));
       const stored = new Map(hashes.map((h, i) => [h, sizes[i] ?? null]));

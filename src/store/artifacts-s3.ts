@@ -24,9 +24,9 @@ import {
   type Artifacts,
   assertDeploymentId,
   assertSha256,
-  blobsOf,
   isDeploymentId,
   isSha256,
+  manifestBlobs,
   parseManifest,
 } from "./artifacts.ts";
 
@@ -238,9 +238,7 @@ export function openS3Artifacts(config: S3Config, opts: S3ArtifactsOptions = {})
 
     async putManifest(manifest) {
       const checked = parseManifest(manifest);
-      const files = Object.entries(checked.files).flatMap(([path, f]) =>
-        blobsOf(f).map((b) => [path, b] as const),
-      );
+      const files = manifestBlobs(checked).map(({ where, blob }) => [where, blob] as const);
       const hashes = [...new Set(files.map(([, f]) => f.hash))];
       const sizes = await mapLimit(hashes, HEAD_CONCURRENCY, (h) => sizeOf(blobKey(h)));
       const stored = new Map(hashes.map((h, i) => [h, sizes[i] ?? null]));

@@ -193,6 +193,49 @@ export function artifactsContract(
       expect(await store.getManifest(id)).toBeNull();
     });
 
+    test("a version 2 manifest: its Build Output config and functions round trip, each blob must be stored", async () => {
+      const store = await open();
+      const [page, config, vc, entry, dep, missing] = ["page", "config", "vc", "entry", "dep", "missing"].map(
+        (label) => blob(label),
+      );
+      for (const b of [page, config, vc, entry, dep]) if (b) await store.putBlob(b.hash, b.data);
+      if (!page || !config || !vc || !entry || !dep || !missing) throw new Error("blobs");
+      const ref = (b: { data: Uint8Array; hash: string }) => ({ hash: b.hash, size: b.data.length });
+      const id = crypto.randomUUID();
+      const v2: Manifest = {
+        version: 2,
+        deploymentId: id,
+        createdAt: new Date().toISOString(),
+        files: { "/index.html": { ...ref(page), type: "text/html" } },
+        buildOutput: { config: ref(config) },
+        functions: {
+          "/api/hello": {
+            config: ref(vc),
+            files: { "index.mjs": { ...ref(entry), executable: true }, "node_modules/x/index.js": ref(dep) },
+          },
+        },
+      };
+      await store.putManifest(v2);
+      expect(await store.getManifest(id)).toEqual(v2);
+
+      // A function file not stored, a bad bundle path: refused, nothing stored.
+      const other = crypto.randomUUID();
+      const withMissing: Manifest = {
+        ...v2,
+        deploymentId: other,
+        functions: { "/api/x": { config: ref(vc), files: { "index.mjs": ref(missing) } } },
+      };
+      const error = await expectCode(store.putManifest(withMissing), "bad_request");
+      expect(error.message).toContain(missing.hash);
+      const escaping = {
+        ...v2,
+        deploymentId: other,
+        functions: { "/f": { config: ref(vc), files: { "../x": ref(dep) } } },
+      };
+      await expectCode(store.putManifest(escaping), "bad_request");
+      expect(await store.getManifest(other)).toBeNull();
+    });
+
     test("listings: every stored blob with its storedAt, every manifest id", async () => {
       const store = await open();
       const a = blob("listed a");

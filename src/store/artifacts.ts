@@ -23,13 +23,41 @@ export interface ManifestFile {
   br?: ManifestVariant;
 }
 
+/** A file of a function's bundle: relative path -> blob (functions are never served as files). */
+export interface FunctionFile {
+  hash: string;
+  size: number;
+  /** The file had an execute bit (a binary or script the function runs). */
+  executable?: boolean;
+}
+
+/**
+ * A server-side function of a deployment (Build Output API v3: `functions/<path>.func/`). Its configuration files
+ * are blobs read by the runtime (src/runtime/), so that the manifest stays a file tree and their schema one place.
+ */
+export interface ManifestFunction {
+  /** `.vc-config.json` of the function: runtime, handler, memory, maxDuration, environment. */
+  config: ManifestVariant;
+  /** `<path>.prerender-config.json` beside it, when the function's output may be cached (ISR). */
+  prerender?: ManifestVariant;
+  /** The prerender's fallback file (`<path>.prerender-fallback.<ext>`), served until the first render is cached. */
+  fallback?: ManifestFile;
+  /** Every file of the `.func` directory, by its path relative to it ("index.mjs", "node_modules/a/b.js"). */
+  files: Record<string, FunctionFile>;
+}
+
 export interface Manifest {
-  version: 1;
+  /** 1: static files only; 2: also a Build Output API config and functions. */
+  version: 1 | 2;
   deploymentId: string;
   /** ISO-8601 time the build stored it. */
   createdAt: string;
-  /** Keys are URL paths: "/index.html", "/assets/app.js" (see `isManifestPath`). */
+  /** Keys are URL paths: "/index.html", "/assets/app.js" (see `isManifestPath`). Served as they are. */
   files: Record<string, ManifestFile>;
+  /** Build Output API v3 deployments: `.vercel/output/config.json` as a blob (its routes drive the proxy). */
+  buildOutput?: { config: ManifestVariant };
+  /** Functions by the path they answer at: "/api/hello" for `functions/api/hello.func` (see `isManifestPath`). */
+  functions?: Record<string, ManifestFunction>;
 }
 
 /** A stored blob as the garbage collector sees it. */
@@ -141,9 +169,73 @@ export function blobsOf(file: ManifestFile): ManifestVariant[] {
   return out;
 }
 
+/**
+ * Every blob a manifest references, with where (for messages): static files and their variants, the Build
+ * Output config, and each function's config, prerender files and bundle. What stores check before accepting a
+ * manifest and what the garbage collector keeps.
+ */
+export function manifestBlobs(manifest: Manifest): { where: string; blob: ManifestVariant }[] {
+  const out: { where: string; blob: ManifestVariant }[] = [];
+  for (const [path, file] of Object.entries(manifest.files))
+    for (const blob of blobsOf(file)) out.push({ where: path, blob });
+  if (manifest.buildOutput) out.push({ where: "config.json", blob: manifest.buildOutput.config });
+  for (const [path, fn] of Object.entries(manifest.functions ?? {})) {
+    out.push({ where: `${path} (.vc-config.json)`, blob: fn.config });
+    if (fn.prerender) out.push({ where: `${path} (prerender config)`, blob: fn.prerender });
+    if (fn.fallback) for (const blob of blobsOf(fn.fallback)) out.push({ where: `${path} (fallback)`, blob });
+    for (const [file, f] of Object.entries(fn.files))
+      out.push({ where: `${path}/${file}`, blob: { hash: f.hash, size: f.size } });
+  }
+  return out;
+}
+
+/** A function bundle's relative path: forward slashes, no empty, "." or ".." segments, no forbidden characters. */
+export function isBundlePath(p: string): boolean {
+  return !p.startsWith("/") && isManifestPath(`/${p}`);
+}
+
+function parseFile(path: string, file: unknown): ManifestFile {
+  if (!isRecord(file)) throw badRequest(`manifest entry ${path} must be an object`);
+  const { hash, size, type } = file;
+  if (typeof hash !== "string" || !isSha256(hash)) throw badRequest(`manifest entry ${path} has a bad hash`);
+  if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0)
+    throw badRequest(`manifest entry ${path} has a bad size`);
+  if (typeof type !== "string" || type === "" || FORBIDDEN_NAME_CHARS.test(type))
+    throw badRequest(`manifest entry ${path} has a bad content type`);
+  const gzip = parseVariant(path, "gzip", file.gzip);
+  const br = parseVariant(path, "br", file.br);
+  return { hash, size, type, ...(gzip && { gzip }), ...(br && { br }) };
+}
+
+function parseBlob(where: string, value: unknown): ManifestVariant {
+  const blob = parseVariant(where, "blob", value);
+  if (!blob) throw badRequest(`manifest entry ${where} is missing`);
+  return blob;
+}
+
+function parseFunction(path: string, value: unknown): ManifestFunction {
+  if (!isRecord(value)) throw badRequest(`manifest function ${path} must be an object`);
+  const files: Record<string, FunctionFile> = {};
+  if (!isRecord(value.files)) throw badRequest(`manifest function ${path} has no files`);
+  for (const [name, file] of Object.entries(value.files)) {
+    if (!isBundlePath(name))
+      throw badRequest(`manifest function ${path} has a bad file path ${JSON.stringify(name)}`);
+    const blob = parseBlob(`${path}/${name}`, file);
+    const executable = isRecord(file) && file.executable === true;
+    files[name] = { ...blob, ...(executable && { executable }) };
+  }
+  return {
+    config: parseBlob(`${path} config`, value.config),
+    ...(value.prerender !== undefined && { prerender: parseBlob(`${path} prerender`, value.prerender) }),
+    ...(value.fallback !== undefined && { fallback: parseFile(`${path} fallback`, value.fallback) }),
+    files,
+  };
+}
+
 /** Narrows an untrusted value (a request, a stored JSON document) to a valid Manifest. */
 export function parseManifest(value: unknown): Manifest {
-  if (!isRecord(value) || value.version !== 1) throw badRequest("manifest must be an object with version 1");
+  if (!isRecord(value) || (value.version !== 1 && value.version !== 2))
+    throw badRequest("manifest must be an object with version 1 or 2");
   const { deploymentId, createdAt, files } = value;
   if (typeof deploymentId !== "string") throw badRequest("manifest deploymentId must be a string");
   assertDeploymentId(deploymentId);
@@ -153,17 +245,22 @@ export function parseManifest(value: unknown): Manifest {
   const out: Record<string, ManifestFile> = {};
   for (const [path, file] of Object.entries(files)) {
     if (!isManifestPath(path)) throw badRequest(`manifest path is not allowed: ${JSON.stringify(path)}`);
-    if (!isRecord(file)) throw badRequest(`manifest entry ${path} must be an object`);
-    const { hash, size, type } = file;
-    if (typeof hash !== "string" || !isSha256(hash))
-      throw badRequest(`manifest entry ${path} has a bad hash`);
-    if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0)
-      throw badRequest(`manifest entry ${path} has a bad size`);
-    if (typeof type !== "string" || type === "" || FORBIDDEN_NAME_CHARS.test(type))
-      throw badRequest(`manifest entry ${path} has a bad content type`);
-    const gzip = parseVariant(path, "gzip", file.gzip);
-    const br = parseVariant(path, "br", file.br);
-    out[path] = { hash, size, type, ...(gzip && { gzip }), ...(br && { br }) };
+    out[path] = parseFile(path, file);
   }
-  return { version: 1, deploymentId, createdAt, files: out };
+  if (value.version === 1) return { version: 1, deploymentId, createdAt, files: out };
+  const manifest: Manifest = { version: 2, deploymentId, createdAt, files: out };
+  if (value.buildOutput !== undefined) {
+    if (!isRecord(value.buildOutput)) throw badRequest("manifest buildOutput must be an object");
+    manifest.buildOutput = { config: parseBlob("config.json", value.buildOutput.config) };
+  }
+  if (value.functions !== undefined) {
+    if (!isRecord(value.functions)) throw badRequest("manifest functions must be an object");
+    manifest.functions = {};
+    for (const [path, fn] of Object.entries(value.functions)) {
+      if (!isManifestPath(path))
+        throw badRequest(`manifest function path is not allowed: ${JSON.stringify(path)}`);
+      manifest.functions[path] = parseFunction(path, fn);
+    }
+  }
+  return manifest;
 }

@@ -7,7 +7,7 @@
 
 import type { Logger } from "../observe/log.ts";
 import type { Artifacts } from "../store/artifacts.ts";
-import { blobsOf } from "../store/artifacts.ts";
+import { manifestBlobs } from "../store/artifacts.ts";
 import type { Store } from "../store/store.ts";
 
 export interface GcOptions {
@@ -94,9 +94,7 @@ export async function collectGarbage(deps: GcDeps, options: GcOptions): Promise<
       deletedManifests += 1;
       continue;
     }
-    for (const file of Object.values(manifest.files)) {
-      for (const b of blobsOf(file)) referenced.add(b.hash);
-    }
+    for (const { blob } of manifestBlobs(manifest)) referenced.add(blob.hash);
   }
 
   // Sweep: the listing's storedAt is only a first filter; deleteBlob checks it again as it deletes.
