@@ -13,9 +13,9 @@ export const INNER_HOME = "/tmp/home";
 
 // Runs as root inside a private mount namespace: joins the cgroups (before anything untrusted exists), makes
 // the given IPv4 prefixes unreachable in the build's network namespace (which the build cannot change), then
-// bind-mounts the workspace and cache under a world-searchable tmpfs, because bwrap (already running as the
-// unprivileged uid) must be able to resolve its bind sources.
-// Arguments: stage workspace cache cgroup-procs-file... -- unreachable-prefix... -- command...
+// bind-mounts the workspace, the cache and the read-only sources (made read-only here) under a world-searchable
+// tmpfs, because bwrap (already running as the unprivileged uid) must be able to resolve its bind sources.
+// Arguments: stage workspace cache cgroup-procs-file... -- unreachable-prefix... -- read-only-source... -- command...
 export const PREPARE = `set -eu
 stage=$1 workspace=$2 cache=$3
 shift 3
@@ -33,6 +33,15 @@ mount -t tmpfs -o mode=0755,size=64k,nosuid,nodev minivercel-stage "$stage"
 mkdir "$stage/workspace" "$stage/cache"
 mount --bind "$workspace" "$stage/workspace"
 [ -z "$cache" ] || mount --bind "$cache" "$stage/cache"
+i=0
+while [ "$1" != -- ]; do
+  if [ -d "$1" ]; then mkdir "$stage/ro$i"; else : >"$stage/ro$i"; fi
+  mount --bind "$1" "$stage/ro$i" && mount -o remount,bind,ro,nosuid,nodev "$stage/ro$i" ||
+    { echo "sandbox: cannot bind $1" >&2; exit 125; }
+  i=$((i + 1))
+  shift
+done
+shift
 exec "$@"`;
 
 // Namespaces and the read-only system: the part of every bwrap command line that does not vary.
@@ -95,6 +104,7 @@ export function bwrapArgs(
     ...Object.keys(ETC_FILES).flatMap((file) => ["--ro-bind-data", fdOf(file), file]),
     ...["--bind", `${stage}/workspace`, SANDBOX_WORKSPACE],
     ...(withCache ? ["--bind", `${stage}/cache`, SANDBOX_CACHE] : []),
+    ...(run.readOnly ?? []).flatMap((bind, i) => ["--ro-bind", `${stage}/ro${i}`, bind.target]),
     ...["--remount-ro", "/", "--chdir", path.posix.join(SANDBOX_WORKSPACE, cwd)],
     // The environment travels through a pipe, not argv, so build secrets never show up in the host's `ps`.
     ...["--args", fdOf("args"), ...handshake],

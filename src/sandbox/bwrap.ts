@@ -60,6 +60,7 @@ export async function runBwrap(run: SandboxRun, cwd: string): Promise<SandboxRes
       ...["--", "/bin/sh", "-c", PREPARE, "minivercel-sandbox"],
       ...[stage, workspace, cache ?? "", ...(cgroup?.procsFiles ?? []), "--"],
       ...[...(useNet ? unreachablePrefixes() : []), "--"],
+      ...[...(run.readOnly ?? []).map((bind) => bind.source), "--"],
       ...[tool("prlimit"), ...limits, "--", tool("setpriv"), `--reuid=${lease.uid}`, `--regid=${lease.uid}`],
       ...["--clear-groups", "--no-new-privs", "--", tool("bwrap"), ...bwrap],
     ];

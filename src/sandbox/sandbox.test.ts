@@ -6,7 +6,9 @@ import os from "node:os";
 import path from "node:path";
 import {
   describeProblem,
+  platformBinary,
   runSandboxed,
+  SANDBOX_BUN_DIR,
   type SandboxResult,
   type SandboxRun,
   sandboxProblem,
@@ -115,6 +117,24 @@ function ready(): void {
 }
 
 describe("bwrap", () => {
+  test("read-only binds: the platform's binary runs as bun, a bundle is readable and never writable", async () => {
+    ready();
+    const bundle = tempDir();
+    fs.writeFileSync(path.join(bundle, "index.mjs"), "console.log(21 * 2);\n");
+    const result = await run(
+      "bun /var/task/index.mjs; (echo x >/var/task/new) 2>/dev/null || echo refused; " +
+        "(echo x >>/var/task/index.mjs) 2>/dev/null || echo refused; (echo x >/opt/minivercel/bin/bun) 2>/dev/null || echo refused",
+      {
+        readOnly: [platformBinary(), { source: bundle, target: "/var/task" }],
+        env: { PATH: `${SANDBOX_BUN_DIR}:/usr/bin:/bin`, BUN_BE_BUN: "1" },
+      },
+    );
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toBe("42\nrefused\nrefused\nrefused\n");
+    expect(result.exitCode).toBe(0);
+    expect(fs.readFileSync(path.join(bundle, "index.mjs"), "utf8")).toBe("console.log(21 * 2);\n");
+  });
+
   test("streams output as it arrives and reports the exit code", async () => {
     ready();
     const arrivals: number[] = [];

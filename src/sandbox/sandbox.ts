@@ -49,6 +49,11 @@ export interface SandboxRun {
   /** Optional host dir bound read-write at /cache for package-manager caches; never shared by concurrent runs. */
   cacheDir?: string;
   /**
+   * Host files or directories the command may read, at `target` (absolute) in mode "bwrap": a function's bundle,
+   * the platform's own binary (platformBinary). Mode "none" binds nothing: use `visiblePath` for what to pass.
+   */
+  readOnly?: ReadOnlyBind[];
+  /**
    * "registry": outbound IPv4 through slirp4netns; unreachable: the host's loopback, the host's own addresses
    * and directly connected subnets, link-local (cloud metadata). "none": loopback only.
    */
@@ -79,6 +84,24 @@ export interface SandboxProblem {
 
 /** "<reason>; fix: <fix>": the one line a log, a deployment's status or the CLI shows. */
 export const describeProblem = (problem: SandboxProblem): string => `${problem.reason}; fix: ${problem.fix}`;
+
+export interface ReadOnlyBind {
+  source: string;
+  target: string;
+}
+
+/** Where the platform's binary is inside the sandbox: Bun itself, or the release binary run as Bun (BUN_BE_BUN). */
+export const SANDBOX_BUN_DIR = "/opt/minivercel/bin";
+
+/** This process's executable, bound read-only as `bun`: builds and functions run JavaScript with it. */
+export function platformBinary(): ReadOnlyBind {
+  return { source: process.execPath, target: `${SANDBOX_BUN_DIR}/bun` };
+}
+
+/** The path under which the command sees `bind`: its target in the sandbox, its source without one. */
+export function visiblePath(mode: SandboxMode, bind: ReadOnlyBind): string {
+  return mode === "bwrap" ? bind.target : bind.source;
+}
 
 /** Where the command sees the workspace and the cache in mode "bwrap". */
 export { SANDBOX_CACHE, SANDBOX_WORKSPACE } from "./bwrap-args.ts";
@@ -132,7 +155,11 @@ function relativeCwd(cwd: string): string {
   return normal === "." ? "" : normal.replace(/\/$/, "");
 }
 
-function checkRun({ command, args, env, limits }: SandboxRun): void {
+function checkRun({ command, args, env, limits, readOnly }: SandboxRun): void {
+  for (const bind of readOnly ?? []) {
+    if (!path.isAbsolute(bind.source) || !path.posix.isAbsolute(bind.target) || bind.target.includes(".."))
+      throw invalid("read-only binds need absolute paths", "readOnly");
+  }
   if (command.includes("\0")) throw invalid("the command contains a NUL byte", "command");
   if (args?.some((arg) => arg.includes("\0"))) throw invalid("an argument contains a NUL byte", "args");
   for (const [name, value] of Object.entries(limits)) {
