@@ -13,6 +13,7 @@ import {
   parseHttps,
   parseSitesDomain,
 } from "./domains.ts";
+import { type FunctionsConfig, parseFunctions } from "./functions.ts";
 import { type LimitsConfig, parseLimits } from "./limits.ts";
 import { type LogConfig, type MetricsConfig, parseLog, parseMetrics } from "./observe.ts";
 import { bool, type Env, int, required, text, url } from "./parse.ts";
@@ -96,6 +97,8 @@ export interface Config {
   /** Dashboard session lifetime. */
   sessionTtlSeconds: number;
   build: BuildConfig;
+  /** The function runtime: idle instances, start time, limits (src/runtime/). */
+  functions: FunctionsConfig;
   /** 32-byte key (base64) that encrypts project env vars; default: generated into <data>/secret.key. */
   secretKey: string | null;
   /** Accept file:// and local paths as git URLs (MINIVERCEL_ALLOW_LOCAL_GIT=1; tests and single-user setups). */
@@ -212,6 +215,7 @@ export function loadConfig(env: Env, flags: ServeFlags = {}): Config {
       bool(merged, "MINIVERCEL_ALLOW_LOCAL_GIT", false),
     ),
     build: parseBuild(merged),
+    functions: parseFunctions(merged),
     limits: parseLimits(merged),
     shutdownTimeoutSeconds: int(merged, "SHUTDOWN_TIMEOUT_SECONDS", 20, 0, 24 * 3600),
     secretKey: secretKey(merged),

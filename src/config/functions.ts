@@ -1,0 +1,23 @@
+// Config of the function runtime (src/runtime/): how long idle instances live, how long a start may take.
+
+import { type Env, int } from "./parse.ts";
+
+export interface FunctionsConfig {
+  /** An instance with no request for this long is stopped; the next request starts a new one (FUNCTION_IDLE_SECONDS). */
+  idleSeconds: number;
+  /** A start that has not answered within this long fails with 502 (FUNCTION_START_TIMEOUT_SECONDS). */
+  startTimeoutSeconds: number;
+  /** Processes and threads of one instance (FUNCTION_PIDS). */
+  pids: number;
+  /** Largest request body a function receives, in MB (FUNCTION_MAX_BODY_MB; Vercel's is 4.5). */
+  maxBodyMb: number;
+}
+
+export function parseFunctions(env: Env): FunctionsConfig {
+  return {
+    idleSeconds: int(env, "FUNCTION_IDLE_SECONDS", 300, 1, 24 * 3600),
+    startTimeoutSeconds: int(env, "FUNCTION_START_TIMEOUT_SECONDS", 10, 1, 300),
+    pids: int(env, "FUNCTION_PIDS", 256, 16, 65536),
+    maxBodyMb: int(env, "FUNCTION_MAX_BODY_MB", 5, 1, 100),
+  };
+}

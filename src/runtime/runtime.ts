@@ -1,0 +1,243 @@
+// The function runtime: a request for a deployment's function -> an instance (started on demand, kept warm
+// while used, stopped when idle) -> its response, streamed. Failures are answers, never hangs: a start that fails
+// or a crash is a 502, a request past the function's maxDuration a 504 (and that instance is stopped).
+
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Config } from "../config/config.ts";
+import type { Sealer } from "../deploy/env.ts";
+import { buildEnv } from "../deploy/env.ts";
+import type { Logger } from "../observe/log.ts";
+import type { Artifacts, ManifestFunction } from "../store/artifacts.ts";
+import type { Store } from "../store/store.ts";
+import { type Bundles, openBundles } from "./bundles.ts";
+import { type Instance, startInstance } from "./instances.ts";
+// @ts-expect-error: the launcher's source, embedded as text (it runs as its own file inside the sandbox)
+import launcherText from "./launcher.ts" with { type: "text" };
+
+const launcherSource: string = launcherText;
+const STATE_DIR = "/run/minivercel-sandbox";
+
+/** Which function of which deployment a request is for. */
+export interface FunctionTarget {
+  deploymentId: string;
+  projectId: string;
+  /** production or preview: the environment the function sees as VERCEL_ENV. */
+  environment: "production" | "preview";
+  /** The deployment's own URL (VERCEL_URL, x-vercel-deployment-url). */
+  deploymentUrl: string;
+  /** Its path in the manifest ("/api/hello"). */
+  path: string;
+  fn: ManifestFunction;
+}
+
+/** What the proxy forwards: the (possibly rewritten) path and query, and who asked. */
+export interface Invocation {
+  request: Request;
+  path: string;
+  search: string;
+  host: string;
+  proto: "http" | "https";
+  clientIp: string | null;
+  requestId: string;
+}
+
+/** The function answered (any status), or the platform could not get an answer from it. */
+export type Outcome =
+  | { kind: "response"; response: Response }
+  | { kind: "failed"; status: 502 | 504; reason: string };
+
+export interface FunctionRuntime {
+  invoke(target: FunctionTarget, invocation: Invocation): Promise<Outcome>;
+  /** Running instances (for /metrics and tests). */
+  instances(): { key: string; state: string; inFlight: number }[];
+  stop(): Promise<void>;
+}
+
+export type RuntimeDeps = {
+  config: Pick<Config, "dataDir" | "functions"> & { build: Pick<Config["build"], "sandbox"> };
+  store: Store;
+  sealer: Sealer;
+  artifacts: Pick<Artifacts, "getBlob">;
+  log: Logger;
+};
+
+interface Entry {
+  key: string;
+  instance: Instance;
+  inFlight: number;
+  idle: ReturnType<typeof setTimeout> | null;
+  maxDurationMs: number;
+}
+
+const HOP_BY_HOP = [
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "te",
+  "trailer",
+  "upgrade",
+  "proxy-authorization",
+];
+
+export function createRuntime(deps: RuntimeDeps): FunctionRuntime {
+  const { config, log } = deps;
+  const bundles: Bundles = openBundles(deps.artifacts, join(config.dataDir, "runtime", "bundles"));
+  mkdirSync(STATE_DIR, { recursive: true, mode: 0o755 });
+  const launcher = join(STATE_DIR, `launcher-${Bun.hash(launcherSource).toString(16)}.ts`);
+  writeFileSync(launcher, launcherSource, { mode: 0o644 });
+  const entries = new Map<string, Entry>();
+  const starting = new Map<string, Promise<Entry>>();
+
+  async function start(key: string, target: FunctionTarget): Promise<Entry> {
+    const bundle = await bundles.prepare(target.fn);
+    const projectEnv = await buildEnv(deps.store, deps.sealer, target.projectId);
+    const host = new URL(target.deploymentUrl).host;
+    const fnLog = log.child({ deploymentId: target.deploymentId, function: target.path });
+    const instance = startInstance(bundle, {
+      mode: config.build.sandbox,
+      launcher,
+      // The output's own variables, then the project's (which win), then what Vercel's functions always see.
+      env: {
+        ...bundle.spec.environment,
+        ...projectEnv,
+        NODE_ENV: "production",
+        VERCEL: "1",
+        VERCEL_ENV: target.environment,
+        VERCEL_URL: host,
+        VERCEL_REGION: "minivercel",
+      },
+      pids: config.functions.pids,
+      startTimeoutMs: config.functions.startTimeoutSeconds * 1000,
+      onLog: (stream, line) => fnLog.info(line, { stream }),
+    });
+    const entry: Entry = {
+      key,
+      instance,
+      inFlight: 0,
+      idle: null,
+      maxDurationMs: bundle.spec.maxDurationSeconds * 1000,
+    };
+    entries.set(key, entry);
+    void instance.exited.then((why) => {
+      if (entries.get(key) === entry) entries.delete(key);
+      if (entry.idle) clearTimeout(entry.idle);
+      fnLog.info(`function instance ${instance.id} stopped: it ${why}`);
+    });
+    await instance.ready;
+    return entry;
+  }
+
+  async function entryFor(target: FunctionTarget): Promise<Entry> {
+    const key = `${target.deploymentId}:${target.path}`;
+    const existing = entries.get(key);
+    if (existing && existing.instance.state() === "ready") return existing;
+    let pending = starting.get(key);
+    if (!pending) {
+      pending = start(key, target).finally(() => starting.delete(key));
+      starting.set(key, pending);
+    }
+    return pending;
+  }
+
+  function release(entry: Entry): void {
+    entry.inFlight -= 1;
+    if (entry.inFlight > 0 || entry.instance.state() !== "ready") return;
+    entry.idle = setTimeout(() => entry.instance.stop("was idle"), config.functions.idleSeconds * 1000);
+  }
+
+  function forwardedHeaders(invocation: Invocation, target: FunctionTarget): Headers {
+    const headers = new Headers(invocation.request.headers);
+    for (const name of HOP_BY_HOP) headers.delete(name);
+    headers.set("host", invocation.host);
+    headers.set("x-forwarded-host", invocation.host);
+    headers.set("x-forwarded-proto", invocation.proto);
+    headers.set("x-vercel-id", invocation.requestId);
+    headers.set("x-vercel-deployment-url", new URL(target.deploymentUrl).host);
+    if (invocation.clientIp) {
+      headers.set("x-forwarded-for", invocation.clientIp);
+      headers.set("x-real-ip", invocation.clientIp);
+      headers.set("x-vercel-forwarded-for", invocation.clientIp);
+    }
+    return headers;
+  }
+
+  async function invoke(target: FunctionTarget, invocation: Invocation): Promise<Outcome> {
+    let entry: Entry;
+    try {
+      entry = await entryFor(target);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      log.warn("function: could not start", {
+        deploymentId: target.deploymentId,
+        function: target.path,
+        reason,
+      });
+      return { kind: "failed", status: 502, reason };
+    }
+    entry.inFlight += 1;
+    if (entry.idle) clearTimeout(entry.idle);
+    entry.idle = null;
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+      entry.instance.stop(`ran past its maxDuration (${entry.maxDurationMs / 1000} s)`);
+    }, entry.maxDurationMs);
+    let finished = false;
+    const done = () => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      release(entry);
+    };
+    const { request } = invocation;
+    const hasBody = request.method !== "GET" && request.method !== "HEAD" && request.body !== null;
+    let answer: Response;
+    try {
+      answer = await fetch(`http://localhost${invocation.path}${invocation.search}`, {
+        unix: entry.instance.socket,
+        method: request.method,
+        headers: forwardedHeaders(invocation, target),
+        redirect: "manual",
+        signal: controller.signal,
+        ...(hasBody && { body: request.body, duplex: "half" }),
+        decompress: false,
+      } as RequestInit);
+    } catch {
+      done();
+      if (timedOut)
+        return {
+          kind: "failed",
+          status: 504,
+          reason: `the function did not answer within ${entry.maxDurationMs / 1000} s`,
+        };
+      entry.instance.stop("stopped answering");
+      return { kind: "failed", status: 502, reason: "the function crashed or closed the connection" };
+    }
+    const headers = new Headers(answer.headers);
+    for (const name of HOP_BY_HOP) headers.delete(name);
+    headers.delete("content-length");
+    // Streamed through as it comes; the instance counts as busy until the last byte (or the cut-off).
+    const body = answer.body;
+    if (body === null) {
+      done();
+      return { kind: "response", response: new Response(null, { status: answer.status, headers }) };
+    }
+    const relay = new TransformStream<Uint8Array, Uint8Array>({ flush: done });
+    void body.pipeTo(relay.writable).catch(() => done());
+    return { kind: "response", response: new Response(relay.readable, { status: answer.status, headers }) };
+  }
+
+  return {
+    invoke,
+    instances: () =>
+      [...entries.values()].map((e) => ({ key: e.key, state: e.instance.state(), inFlight: e.inFlight })),
+    async stop() {
+      const all = [...entries.values()];
+      for (const entry of all) entry.instance.stop("the platform is stopping");
+      await Promise.all(all.map((entry) => entry.instance.exited));
+    },
+  };
+}
