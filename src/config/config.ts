@@ -1,5 +1,5 @@
 // Config: the only reader of environment variables and serve flags; validated once at start.
-// Sections live in src/config-*.ts, each a parseX(env) over the readers in src/config/parse.ts.
+// Sections live beside it in src/config/, each a parseX(env) over the readers in parse.ts.
 
 import { resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
