@@ -94,13 +94,20 @@ async function serve(flags: ServeFlags): Promise<number> {
   const serving = markServing(config.dataDir);
   process.once("exit", () => serving.release());
   // What deep modules and libraries still print with console.* comes out in the same format (LOG_FORMAT).
-  const { routeConsole } = await import("./observe/log.ts");
+  const { guardStdio, routeConsole } = await import("./observe/log.ts");
   routeConsole(deps.log);
+  guardStdio();
   const running = await startRoles(deps);
   // The binary starts with a reluctant JIT (scripts/build.ts: --compile-jit-policy): normal from here on.
   Bun.unsafe.setJITPolicy(1);
   // The banner is for the person starting the server: plain text whatever LOG_FORMAT says.
-  const say = (line: string) => process.stdout.write(`${line}\n`);
+  const say = (line: string) => {
+    try {
+      process.stdout.write(`${line}\n`);
+    } catch {
+      // Whoever started us stopped reading (EPIPE): the banner is lost, the server is not.
+    }
+  };
   say(`minivercel ${VERSION} (roles: ${config.roles.join(", ")}; store: ${config.store.kind})`);
   if (running.urls.api)
     say(`  dashboard and API: ${running.urls.api}  (API docs: ${running.urls.api}/api/docs)`);

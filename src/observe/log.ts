@@ -30,14 +30,18 @@ const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 4
 let streamsGuarded = false;
 
 /**
- * Written straight to the streams, not via console: a console routed to this logger must not loop. A closed
- * stdout or stderr (EPIPE: whatever read them went away) loses the line but never takes the server down.
+ * A closed stdout or stderr (EPIPE: whatever read them went away) is reported as an 'error' event on the stream,
+ * which would take the process down: from here on it only loses what is written.
  */
+export function guardStdio(): void {
+  if (streamsGuarded) return;
+  streamsGuarded = true;
+  for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
+}
+
+/** Written straight to the streams, not via console: a console routed to this logger must not loop. */
 function defaultWrite(line: string, level: LogLevel): void {
-  if (!streamsGuarded) {
-    streamsGuarded = true;
-    for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
-  }
+  guardStdio();
   try {
     (RANK[level] >= RANK.warn ? process.stderr : process.stdout).write(`${line}\n`);
   } catch {
