@@ -1,9 +1,11 @@
-// The OpenAPI document (/api/openapi.json) and its browsable page (/api/docs), built on first request.
+// The OpenAPI document (/api/openapi.json) and its browsable page (/api/docs), built on first request from the
+// routes' schemas (step 1, @elysiajs/openapi) and made plain (docs-schemas.ts).
 // @elysiajs/openapi's plugin module (with its bundled type generators) costs about 1 MB of memory in every
 // process that evaluates it; only its small schema walker and page template are needed, loaded here on demand.
 
 import { Elysia } from "elysia";
 import type { OpenAPIV3 } from "openapi-types";
+import { plainEach } from "./docs-schemas.ts";
 
 /** OpenAPI fields beside the generated `paths`; `components.schemas` is merged with the generated ones. */
 export interface ApiDocumentation {
@@ -37,8 +39,8 @@ export function apiDocs(documentation: ApiDocumentation) {
           return {
             ...documentation,
             openapi: OPENAPI_VERSION,
-            paths,
-            components: { ...documentation.components, schemas: components.schemas },
+            paths: plainEach(paths),
+            components: { ...documentation.components, schemas: plainEach(components.schemas ?? {}) },
           };
         });
         return document;

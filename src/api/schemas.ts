@@ -23,6 +23,7 @@ export const IdAndKey = t.Object({ id: Id.properties.id, key: t.String({ minLeng
 /** `:id` and a blob's `:hash`. */
 export const IdAndHash = t.Object({ id: Id.properties.id, hash: t.String({ minLength: 1, maxLength: 64 }) });
 
+// t.Integer also accepts a numeric string (query values are strings); the document shows it as the integer it is.
 export const PageQuery = t.Object({
   limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 20, description: "page size (1-100)" })),
   cursor: t.Optional(t.String({ maxLength: 512, description: "nextCursor of the previous page" })),
@@ -69,12 +70,18 @@ export const DeployRequest = t.Object(
 );
 
 export const LogQuery = t.Object({
-  after: t.Optional(t.Integer({ minimum: 0, description: "return lines with a sequence number above this" })),
+  after: t.Optional(
+    t.Integer({
+      minimum: 0,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description: "return lines with a sequence number above this",
+    }),
+  ),
   limit: t.Optional(t.Integer({ minimum: 1, maximum: 5000, default: 1000 })),
 });
 
 export const LogLine = t.Object({
-  seq: t.Integer(),
+  seq: t.Integer({ minimum: 1 }),
   stream: t.Union([t.Literal("stdout"), t.Literal("stderr"), t.Literal("system")]),
   text: t.String(),
   at: t.String({ format: "date-time" }),
@@ -82,7 +89,7 @@ export const LogLine = t.Object({
 
 export const LogPage = t.Object({
   items: t.Array(LogLine),
-  nextAfter: t.Union([t.Integer(), t.Null()], {
+  nextAfter: t.Union([t.Integer({ minimum: 1 }), t.Null()], {
     description: "pass as `after` for the next page; null at the end",
   }),
 });
