@@ -102,7 +102,20 @@ export function createApi(api: ApiDeps, options: ApiOptions = {}) {
           description: "The control-plane API of a minivercel server.",
           version: VERSION,
         },
-        components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+        components: {
+          securitySchemes: {
+            bearer: {
+              type: "http",
+              scheme: "bearer",
+              description: "An API token (mv_...) or a JWT of a configured issuer.",
+            },
+            buildToken: {
+              type: "http",
+              scheme: "bearer",
+              description: "A remote builder's token (bt_...): one deployment, only while it builds.",
+            },
+          },
+        },
         security: [{ bearer: [] }],
       }),
     )
