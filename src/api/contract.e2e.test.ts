@@ -13,7 +13,13 @@ let deps: Deps;
 let roles: Running;
 let base: string;
 let token: string;
+/** The bin folder of the venv scripts/services.sh schemathesis installs (the first time: half a minute). */
+let tools: string;
 const work = tempDir("minivercel-contract-");
+
+beforeAll(() => {
+  tools = testService("schemathesis");
+}, 300_000);
 
 beforeAll(async () => {
   deps = await testDeps({
@@ -35,8 +41,7 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/** A program of the venv scripts/services.sh schemathesis installs. */
-const tool = (name: string) => join(testService("schemathesis"), name);
+const tool = (name: string) => join(tools, name);
 
 /** The API as the seeded user; a Blob body is sent as raw bytes, anything else as JSON. */
 async function call(method: string, path: string, body?: unknown): Promise<Record<string, unknown> | null> {
