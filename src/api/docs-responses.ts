@@ -148,9 +148,13 @@ function standardResponse(response: unknown): unknown {
 function traitsOf(method: string, path: string, operation: Record<string, unknown>): Traits {
   const { requestBody, parameters, security } = operation;
   const content = isRecord(requestBody) && isRecord(requestBody.content) ? requestBody.content : null;
+  // Query schemas refuse unknown keys too; a path parameter fails only a constraint (Elysia writes `{ type }` alone
+  // for a route without a params schema).
+  const annotations = new Set(["type", "description", "default"]);
   const validated = (parameter: unknown) =>
     isRecord(parameter) &&
-    (parameter.in === "query" || (isRecord(parameter.schema) && Object.keys(parameter.schema).length > 1));
+    (parameter.in === "query" ||
+      (isRecord(parameter.schema) && Object.keys(parameter.schema).some((key) => !annotations.has(key))));
   return {
     method: method.toUpperCase(),
     samplePath: path.replace(/\{[^}]+\}/g, "x"),
