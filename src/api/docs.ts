@@ -1,9 +1,12 @@
-// The OpenAPI document (/api/openapi.json) and its browsable page (/api/docs), built on first request.
+// The OpenAPI document (/api/openapi.json) and its browsable page (/api/docs), built on first request from the
+// routes' schemas (step 1, @elysiajs/openapi), made plain (docs-schemas.ts) and complete (docs-responses.ts).
 // @elysiajs/openapi's plugin module (with its bundled type generators) costs about 1 MB of memory in every
 // process that evaluates it; only its small schema walker and page template are needed, loaded here on demand.
 
 import { Elysia } from "elysia";
 import type { OpenAPIV3 } from "openapi-types";
+import { commonComponents, completePaths } from "./docs-responses.ts";
+import { plainEach } from "./docs-schemas.ts";
 
 /** OpenAPI fields beside the generated `paths`; `components.schemas` is merged with the generated ones. */
 export interface ApiDocumentation {
@@ -34,11 +37,16 @@ export function apiDocs(documentation: ApiDocumentation) {
             undefined,
             OPENAPI_VERSION,
           );
+          const common = commonComponents();
           return {
             ...documentation,
             openapi: OPENAPI_VERSION,
-            paths,
-            components: { ...documentation.components, schemas: components.schemas },
+            paths: completePaths(plainEach(paths)),
+            components: {
+              ...documentation.components,
+              schemas: { ...plainEach(components.schemas ?? {}), ...common.schemas },
+              responses: common.responses,
+            },
           };
         });
         return document;
