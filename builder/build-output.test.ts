@@ -183,6 +183,13 @@ describe("refused, naming the function and field", () => {
     expect(await refusal(deploy(d).result)).toContain("resolves outside .vercel/output");
   });
 
+  test("static/ symlinked out of the checkout", async () => {
+    const c = checkout({ "config.json": CONFIG }, { static: "/etc" });
+    expect(await refusal(deploy(c).result)).toBe(
+      '.vercel/output directory "static" resolves outside the repository through a symbolic link; refusing to read it',
+    );
+  });
+
   test("a config.json the router refuses, and a prerender fallback that is missing", async () => {
     const c = checkout({ "config.json": { version: 2 }, "static/index.html": "x" });
     expect(await refusal(deploy(c).result)).toBe(

@@ -32,11 +32,12 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
+export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
+
 /** "12 static files, 2 functions (nodejs20.x), 1 prerendered": what the build log says was found. */
 export function describeBuildOutput(staticFiles: number, functions: readonly CollectedFunction[]): string {
   const runtimes = [...new Set(functions.map((f) => f.parsed.runtime))].sort();
   const prerendered = functions.filter((f) => f.prerender).length;
-  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
   return [
     plural(staticFiles, "static file"),
     `${plural(functions.length, "function")}${runtimes.length > 0 ? ` (${runtimes.join(", ")})` : ""}`,
@@ -69,7 +70,7 @@ export async function uploadBuildOutput(
   // static/ may be a symlink (to the project's output directory, say), but not out of the checkout.
   const staticFiles = (await exists(join(output, "static")))
     ? await collectOutput(
-        await realDirInside(opts.within, output, "static", `${BUILD_OUTPUT_DIR}/static`),
+        await realDirInside(opts.within, output, "static", `${BUILD_OUTPUT_DIR} directory`),
         limits,
         (m) => opts.log(`warning: static/: ${m}`),
         opts.within,
@@ -78,7 +79,7 @@ export async function uploadBuildOutput(
     : [];
   const functions = (await exists(join(output, "functions")))
     ? await collectFunctions(
-        await realDirInside(output, output, "functions", `${BUILD_OUTPUT_DIR}/functions`),
+        await realDirInside(output, output, "functions", `${BUILD_OUTPUT_DIR} directory`),
         {
           output,
           checkout: opts.within,
@@ -87,6 +88,11 @@ export async function uploadBuildOutput(
         },
       )
     : [];
+  for (const name of ["_redirects", "_headers"])
+    if (staticFiles.some((f) => f.path === `/${name}`))
+      opts.log(
+        `warning: static/${name} is served as a file: a Build Output's rules are the routes of config.json`,
+      );
   if (staticFiles.length === 0 && functions.length === 0)
     throw badRequest(`${BUILD_OUTPUT_DIR} has no static files and no functions to deploy`);
   const summary = describeBuildOutput(staticFiles.length, functions);
@@ -133,6 +139,8 @@ export async function uploadBuildOutput(
     functions: manifestFunctions,
   };
   await artifacts.putManifest(manifest);
-  opts.log(`stored the manifest of ${staticFiles.length} static files and ${functions.length} functions`);
+  opts.log(
+    `stored the manifest of ${plural(staticFiles.length, "static file")} and ${plural(functions.length, "function")}`,
+  );
   return { files: staticFiles.length, functions: functions.length, uploaded: stored.uploaded, summary };
 }

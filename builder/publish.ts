@@ -4,7 +4,7 @@
 import { join, relative } from "node:path";
 import { AppError } from "../src/errors.ts";
 import type { Artifacts } from "../src/store/artifacts.ts";
-import { BUILD_OUTPUT_DIR, uploadBuildOutput } from "./build-output.ts";
+import { BUILD_OUTPUT_DIR, plural, uploadBuildOutput } from "./build-output.ts";
 import { realDirInside } from "./contained.ts";
 import { BuildFailure } from "./failure.ts";
 import type { BuildJob } from "./job.ts";
@@ -90,5 +90,5 @@ export async function publish(step: PublishStep): Promise<string> {
     log,
     within: checkout,
   }).catch(failed);
-  return `Deployed ${stats.files} static files and ${stats.functions} functions (${stats.uploaded} new blobs)`;
+  return `Deployed ${plural(stats.files, "static file")} and ${plural(stats.functions, "function")} (${stats.uploaded} new blobs)`;
 }

@@ -52,6 +52,8 @@ export function zeroConfigVcConfig(): string {
 
 // Runs in the sandbox, in the project's directory. Arguments: bun static-mode static-link config.json, then for
 // each function: source file, path under functions/, .vc-config.json. User input arrives only as arguments.
+// A plain static site's root is copied without what Vercel never serves from it: api/, dependencies, package
+// manager files, vercel.json, README.md and dot files (.well-known excepted; .env files above all).
 const ASSEMBLE = `set -eu
 bun=$1 mode=$2 link=$3 config=$4
 shift 4
@@ -63,7 +65,7 @@ printf '%s' "$config" >"$out/config.json"
 case $mode in
 root)
   mkdir "$out/static"
-  for f in *; do
+  for f in * .well-known; do
     [ -e "$f" ] || [ -L "$f" ] || continue
     case $f in
     api | node_modules | package.json | package-lock.json | npm-shrinkwrap.json | yarn.lock | pnpm-lock.yaml | \\
