@@ -17,7 +17,13 @@ const NO_BUILD_OUTPUT = "no build output";
 export async function findBuildOutput(checkout: string, project: string): Promise<string | null> {
   let dir: string;
   try {
-    dir = await realDirInside(checkout, project, BUILD_OUTPUT_DIR, BUILD_OUTPUT_DIR, NO_BUILD_OUTPUT);
+    dir = await realDirInside(
+      checkout,
+      project,
+      BUILD_OUTPUT_DIR,
+      "the Build Output directory",
+      NO_BUILD_OUTPUT,
+    );
   } catch (error) {
     if (error instanceof AppError && error.message === NO_BUILD_OUTPUT) return null;
     throw error;

@@ -19,7 +19,7 @@ export const ZERO_CONFIG_RUNTIME = "nodejs20.x";
 /** The module files under the project's `api/` (regular files, real directories; no symlinks followed). */
 export async function listApiFiles(checkout: string, project: string): Promise<string[]> {
   if (!(await lstat(join(project, "api")).catch(() => null))) return [];
-  const root = await realDirInside(checkout, project, "api", "api/");
+  const root = await realDirInside(checkout, project, "api", "the functions directory");
   const files: string[] = [];
   let entries = 0;
   const descend = async (dir: string, prefix: string): Promise<void> => {
