@@ -45,9 +45,9 @@ async function waitEnded(id: string) {
   throw new Error(`deployment ${id} did not end`);
 }
 
-async function deployed(gitUrl: string) {
+async function deployed(gitUrl: string, settings: { buildCommand?: string; outputDirectory?: string } = {}) {
   const name = `fn-${crypto.randomUUID().slice(0, 6)}`;
-  const project = await createProject(deps.store, deps.config, userId, { name, gitUrl });
+  const project = await createProject(deps.store, deps.config, userId, { name, gitUrl, ...settings });
   return waitEnded((await queueDeployment(deps, userId, { projectId: project.id })).id);
 }
 
@@ -237,6 +237,51 @@ describe("zero-config api/ functions", () => {
     expect(await (web.GET(new Request("http://x/api/hello?name=ada")) as Response).text()).toBe("hello ada");
     const node = await import(join(await materialize(manifest.functions?.["/api/users/[id]"]), "index.mjs"));
     expect(await callNode(node.default, { id: "42" })).toEqual({ status: 200, body: { id: "42" } });
+  }, 120_000);
+});
+
+describe("zero-config with a build, and what is refused", () => {
+  test("a built output directory becomes static/ (a link, never copied); the functions join it", async () => {
+    const r = repo({
+      "api/hello.ts": ZERO_CONFIG["api/hello.ts"],
+      "api/_util.ts": ZERO_CONFIG["api/_util.ts"],
+    });
+    const d = await deployed(r.url, {
+      buildCommand: "mkdir -p dist && echo '<h1>built</h1>' >dist/index.html",
+      outputDirectory: "dist",
+    });
+    expect({ status: d.status, reason: d.statusReason }).toEqual({ status: "READY", reason: null });
+    const manifest = await deps.artifacts.getManifest(d.id);
+    expect(Object.keys(manifest?.files ?? {})).toEqual(["/index.html"]);
+    expect(await text(manifest?.files["/index.html"]?.hash)).toBe("<h1>built</h1>\n");
+    expect(Object.keys(manifest?.functions ?? {})).toEqual(["/api/hello"]);
+  }, 120_000);
+
+  test("api/ or .vercel linked out of the checkout: FAIL naming it", async () => {
+    const api = await deployed(repo({ "index.html": "x" }, { api: "/etc" }).url);
+    expect(api.status).toBe("FAIL");
+    expect(api.statusReason).toBe(
+      'the functions directory "api" resolves outside the repository through a symbolic link; refusing to read it',
+    );
+    // A Build Output somewhere on the host: never read through a link.
+    const elsewhere = tempDir("minivercel-elsewhere-");
+    mkdirSync(join(elsewhere, "output/static"), { recursive: true });
+    writeFileSync(join(elsewhere, "output/config.json"), JSON.stringify(CONFIG));
+    writeFileSync(join(elsewhere, "output/static/host.txt"), "host file");
+    const vercel = await deployed(repo({ "index.html": "x" }, { ".vercel": elsewhere }).url);
+    expect(vercel.status).toBe("FAIL");
+    expect(vercel.statusReason).toBe(
+      'the Build Output directory ".vercel/output" resolves outside the repository through a symbolic link; refusing to read it',
+    );
+  }, 120_000);
+
+  test("a function that does not compile: FAIL, the bundler's error in the log", async () => {
+    const d = await deployed(
+      repo({ "index.html": "x", "api/broken.ts": "export const GET = () => {\n" }).url,
+    );
+    expect(d.status).toBe("FAIL");
+    expect(d.statusReason).toBe("bundling a function failed (see the build log)");
+    expect(await logOf(d.id)).toContain("Bundling api/broken.ts -> api/broken");
   }, 120_000);
 });
 
