@@ -38,15 +38,17 @@ export async function listApiFiles(checkout: string, project: string): Promise<s
   return files.sort();
 }
 
-/** `.vc-config.json` of a zero-config function: Node.js launcher with Vercel's request helpers. */
-export function zeroConfigVcConfig(): string {
+/**
+ * `.vc-config.json` of a zero-config function, as Vercel's Node builder writes it: the Node.js launcher, with
+ * its request helpers unless the project sets NODEJS_HELPERS=0, and source maps (the bundle has index.mjs.map).
+ */
+export function zeroConfigVcConfig(env: Record<string, string>): string {
   return JSON.stringify({
     runtime: ZERO_CONFIG_RUNTIME,
     handler: "index.mjs",
     launcherType: "Nodejs",
-    shouldAddHelpers: true,
+    shouldAddHelpers: env.NODEJS_HELPERS !== "0",
     shouldAddSourcemapSupport: true,
-    supportsResponseStreaming: true,
   });
 }
 
@@ -110,7 +112,7 @@ export async function assembleBuildOutput(
   const config = JSON.stringify({ version: 3, routes: apiRoutes(functions, has404) }, null, 2);
   const link = relative(join(run.project, ".vercel", "output"), run.outputDir);
   const bun = platformBinary();
-  const vcConfig = zeroConfigVcConfig();
+  const vcConfig = zeroConfigVcConfig(run.job.env);
   for (const fn of functions) run.log(`Function ${fn.path} <- ${fn.file}`);
   const { job } = run;
   const result = await runSandboxed({
