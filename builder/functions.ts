@@ -69,12 +69,16 @@ interface Entry {
   name: string;
 }
 
-/** The .func entries, prerender configs and fallbacks under functions/ (a real directory inside `output`). */
-async function scan(root: string, output: string, warn: (message: string) => void) {
+/**
+ * The .func entries and prerender configs under functions/ (a real directory inside `output`); folders are
+ * followed while they stay inside `output`, counted against the deployment's directories.
+ */
+async function scan(root: string, output: string, counted: Budget, warn: (message: string) => void) {
   const funcs: Entry[] = [];
   const prerenders = new Map<string, Entry>();
   const ancestors = new Set<string>();
   const descend = async (dir: string, prefix: string): Promise<void> => {
+    counted.directory();
     ancestors.add(dir);
     const entries = await readdir(dir, { withFileTypes: true });
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -84,18 +88,16 @@ async function scan(root: string, output: string, warn: (message: string) => voi
       if (entry.name.endsWith(".func")) funcs.push(found);
       else if (entry.name.endsWith(".prerender-config.json"))
         prerenders.set(rel.slice(0, -".prerender-config.json".length), found);
-      else if (/\.prerender-fallback\.[^/]+$/.test(entry.name))
-        continue; // read through its config
+      // Fallbacks are read through the prerender config naming them.
+      else if (/\.prerender-fallback\.[^/]+$/.test(entry.name)) continue;
       else if (entry.isDirectory() || entry.isSymbolicLink()) {
         const real = await realpath(join(dir, entry.name)).catch(() => null);
-        if (
-          real === null ||
-          !isWithin(output, real) ||
-          !(await stat(real)).isDirectory() ||
-          ancestors.has(real)
-        )
-          warn(`ignored functions/${rel}: a symbolic link that is broken, loops or leaves ${BOUNDARY}`);
-        else await descend(real, rel);
+        const folder = real !== null && isWithin(output, real) && (await stat(real)).isDirectory();
+        if (real !== null && folder && !ancestors.has(real)) await descend(real, rel);
+        else
+          warn(
+            `ignored functions/${rel}: not a folder inside ${BOUNDARY} (a broken, looping or outside link)`,
+          );
       } else warn(`ignored functions/${rel}: not a .func directory, a prerender config or a fallback`);
     }
     ancestors.delete(dir);
@@ -204,7 +206,9 @@ export async function collectFunctions(
   functionsDir: string,
   ctx: { output: string; checkout: string; counted: Budget; log: (message: string) => void },
 ): Promise<CollectedFunction[]> {
-  const { funcs, prerenders } = await scan(functionsDir, ctx.output, (m) => ctx.log(`warning: ${m}`));
+  const { funcs, prerenders } = await scan(functionsDir, ctx.output, ctx.counted, (m) =>
+    ctx.log(`warning: ${m}`),
+  );
   const out: CollectedFunction[] = [];
   for (const entry of funcs) {
     const key = entry.rel.slice(0, -".func".length);
