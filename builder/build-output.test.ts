@@ -148,13 +148,21 @@ describe("refused, naming the function and field", () => {
 
   test.each([
     [{ ...NODE, runtime: "python3.12" }, 'function "/api/x": runtime "python3.12" is not supported'],
-    [{ runtime: "nodejs20.x", launcherType: "Nodejs" }, 'function "/api/x": "handler" is missing'],
-    [{ ...NODE, launcherType: undefined }, 'function "/api/x": "launcherType" must be "Nodejs"'],
+    [
+      { runtime: "nodejs20.x", launcherType: "Nodejs" },
+      'function "/api/x": handler: expected required property',
+    ],
+    [{ ...NODE, launcherType: undefined }, 'function "/api/x": launcherType: expected required property'],
     [{ ...NODE, handler: "main.js" }, 'function "/api/x": handler "main.js" is not a file of the function'],
-    [{ ...NODE, handler: "../../../etc/passwd" }, 'function "/api/x": "handler" must be a relative path'],
-    [{ runtime: "edge" }, 'function "/api/x": "entrypoint" is missing'],
-    [{ ...NODE, memory: 64 }, 'function "/api/x": "memory" must be a whole number of MB'],
-    [{ ...NODE, maxDuration: -1 }, 'function "/api/x": "maxDuration" must be'],
+    [
+      { ...NODE, handler: "../../../etc/passwd" },
+      'function "/api/x": handler "../../../etc/passwd" is not a path inside the function',
+    ],
+    [{ runtime: "edge" }, 'function "/api/x": entrypoint: expected required property'],
+    [{ ...NODE, memory: 64 }, 'function "/api/x": memory must be 128 to 3008 MB, got 64'],
+    [{ ...NODE, maxDuration: -1 }, 'function "/api/x": maxDuration must be 1 to 900 seconds, got -1'],
+    [{ ...NODE, awsLambdaHandler: "index.handler" }, 'function "/api/x": "awsLambdaHandler" (an AWS Lambda'],
+    [{ ...NODE, launcherType: "Bridge" }, 'function "/api/x": launcherType: expected'],
     [{ ...NODE, environment: { "A=B": "x" } }, 'function "/api/x": "environment" has a bad variable name'],
     [{ ...NODE, filePathMap: { "a.js": "../outside.js" } }, 'function "/api/x": "filePathMap" entry "a.js"'],
     [

@@ -137,7 +137,7 @@ describe("a committed .vercel/output", () => {
     [
       "a .vc-config without handler",
       { runtime: "nodejs20.x", launcherType: "Nodejs" },
-      'function "/api/x": "handler" is missing',
+      'function "/api/x": handler: expected required property',
     ],
   ])(
     "%s: FAIL naming it, nothing stored",
