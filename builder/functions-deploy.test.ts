@@ -9,6 +9,7 @@ import { queueDeployment } from "../src/deploy/deploy.ts";
 import { createProject } from "../src/deploy/projects.ts";
 import type { Deps } from "../src/deps.ts";
 import { type Running, startRoles } from "../src/roles.ts";
+import { createRuntime } from "../src/runtime/runtime.ts";
 import type { Manifest, ManifestFunction } from "../src/store/artifacts.ts";
 import { tempDir, testDeps, testUser } from "../src/testing/deps.ts";
 import { fixtureRepo } from "../src/testing/repos.ts";
@@ -237,6 +238,37 @@ describe("zero-config api/ functions", () => {
     expect(await (web.GET(new Request("http://x/api/hello?name=ada")) as Response).text()).toBe("hello ada");
     const node = await import(join(await materialize(manifest.functions?.["/api/users/[id]"]), "index.mjs"));
     expect(await callNode(node.default, { id: "42" })).toEqual({ status: 200, body: { id: "42" } });
+
+    // And on the function runtime, in its sandbox, as the router's rewrite would call them.
+    const runtime = createRuntime(deps);
+    try {
+      const invoke = async (path: string, dest: string, search: string) => {
+        const fn = manifest.functions?.[dest];
+        if (!fn) throw new Error(`no function ${dest}`);
+        const target = {
+          deploymentId: d.id,
+          projectId: d.projectId,
+          environment: "preview" as const,
+          deploymentUrl: "http://x",
+          path: dest,
+          fn,
+        };
+        const outcome = await runtime.invoke(target, {
+          request: new Request(`http://site.localhost${path}${search}`),
+          path: dest,
+          search,
+          host: "site.localhost",
+          proto: "http",
+          clientIp: null,
+          requestId: "req-1",
+        });
+        return outcome.kind === "response" ? outcome.response.text() : `${outcome.status} ${outcome.reason}`;
+      };
+      expect(await invoke("/api/hello", "/api/hello", "?name=grace")).toBe("hello grace");
+      expect(JSON.parse(await invoke("/api/users/7", "/api/users/[id]", "?id=7"))).toEqual({ id: "7" });
+    } finally {
+      await runtime.stop();
+    }
   }, 120_000);
 });
 
