@@ -8,7 +8,13 @@ const Schema = Type.Object({
   expiration: Type.Union([Type.Integer({ minimum: 0 }), Type.Literal(false)]),
   group: Type.Optional(Type.Integer()),
   bypassToken: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
-  fallback: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+  /** A file name beside the function, or, as `vercel build` writes it, `{ type: "FileFsRef", fsPath }`. */
+  fallback: Type.Optional(
+    Type.Union([
+      Type.String({ minLength: 1, maxLength: 1024 }),
+      Type.Object({ fsPath: Type.String({ minLength: 1, maxLength: 1024 }) }),
+    ]),
+  ),
   allowQuery: Type.Optional(Type.Array(Type.String({ maxLength: 256 }), { maxItems: 100 })),
   passQuery: Type.Optional(Type.Boolean()),
   initialHeaders: Type.Optional(Type.Record(Type.String(), Type.String())),
@@ -43,13 +49,16 @@ export function parsePrerenderConfig(text: string): { config: PrerenderConfig } 
   if (!check.Check(value)) {
     const error = check.Errors(value).First();
     const field = error?.path.replace(/^\//, "").replaceAll("/", ".") || "the file";
-    return { problem: `prerender config ${field}: ${error?.message.toLowerCase() ?? "has the wrong shape"}` };
+    const message = error
+      ? `${error.message.charAt(0).toLowerCase()}${error.message.slice(1)}`
+      : "has the wrong shape";
+    return { problem: `prerender config ${field}: ${message}` };
   }
   return {
     config: {
       expiration: value.expiration === false ? null : value.expiration,
       bypassToken: value.bypassToken ?? null,
-      fallback: value.fallback ?? null,
+      fallback: typeof value.fallback === "object" ? value.fallback.fsPath : (value.fallback ?? null),
       allowQuery: value.allowQuery ?? null,
       passQuery: value.passQuery ?? false,
       initialStatus: value.initialStatus ?? 200,
