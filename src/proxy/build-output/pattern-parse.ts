@@ -80,7 +80,7 @@ export function parsePattern(source: string): ParsedPattern | string {
   let groups = 0;
   const names = new Map<string, number>();
   const fail = (why: string): never => {
-    throw new Refused(`${why} (at character ${pos + 1})`);
+    throw new Refused(why);
   };
   const peek = (offset = 0) => source[pos + offset];
 
