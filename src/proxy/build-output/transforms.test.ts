@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { go, testSite } from "../../testing/build-output.ts";
 import { requestHeaders, responseHeaders } from "./answer.ts";
+import type { TransformKey } from "./config-schema.ts";
 import { formatQuery, mergeQuery, parseQuery } from "./query.ts";
 import { substitute, substituteTarget } from "./substitute.ts";
 import { keyMatches, type ResolvedTransform, transformHeaders, transformQuery } from "./transforms.ts";
@@ -54,7 +55,7 @@ describe("transforms: keys and ops", () => {
     ["a", { ninc: ["A"] }, false],
     ["5", { gt: 4, lte: 5 }, true],
     ["v", { eq: "V" }, true],
-  ] as const)("%s against %j", (candidate, rule, expected) =>
+  ] as [string, TransformKey, boolean][])("%s against %j", (candidate, rule, expected) =>
     expect(keyMatches(candidate, rule)).toBe(expected),
   );
 
