@@ -1,7 +1,9 @@
 // Build Output routes: the "filesystem" a route checks, i.e. what a deployment can answer a path with: its static
-// files (moved or retyped by `overrides`) and its functions. The lookup is the one Vercel's dev server makes:
-// the exact path, then without a trailing slash, then the directory's index (`/` -> `/index.html` or the
-// function `/index`, which is how SvelteKit's adapter names the root page's function).
+// files (moved or retyped by `overrides`) and its functions. The lookup: the exact path; for a static file also
+// the path without its trailing slash (SvelteKit rewrites "/about" to "/about/" and moves about.html to "about");
+// then the directory's index (`/` -> `/index.html`, or the function `/index`, as SvelteKit names the root
+// page's). Functions are not found through a trailing slash: adapters write `/?` in their routes for that
+// (SvelteKit's `^/isr/?$` adds the ISR function's `__pathname`, which a direct match would skip).
 
 import type { Override } from "./config.ts";
 
@@ -52,7 +54,7 @@ export function createFilesystem(view: DeploymentView, overrides: Record<string,
       if (found) return found;
       const trimmed = path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
       if (trimmed !== path) {
-        const withoutSlash = exact(trimmed);
+        const withoutSlash = statics.get(trimmed);
         if (withoutSlash) return withoutSlash;
       }
       const dir = trimmed === "/" ? "/" : `${trimmed}/`;
