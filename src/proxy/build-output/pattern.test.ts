@@ -63,6 +63,9 @@ describe("pattern: the same answers as RegExp", () => {
     ["[^]", "\n"],
     ["^$", ""],
     ["caf\u00e9", "/caf\u00c9", true],
+    ["^/kelvin$", "/\u212aelvin", true],
+    ["^/(?!_next/)p1/(.*)\\.html$", "/P1/a.HTML", true],
+    ["^/(?!_next/)p1/(.*)\\.html$", "/p1/a.htm", true],
   ];
   for (const [source, input, ignoreCase] of cases) {
     test(`${source} on ${JSON.stringify(input)}${ignoreCase ? " (i)" : ""}`, () => {

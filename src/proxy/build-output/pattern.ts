@@ -36,7 +36,8 @@ const fold = (c: number, upper: boolean): number => {
   }
   const s = String.fromCharCode(c);
   const t = upper ? s.toUpperCase() : s.toLowerCase();
-  return t.length === 1 ? t.charCodeAt(0) : c;
+  // Like JavaScript without the u flag: never a non-ASCII character to an ASCII one (the Kelvin sign is not k).
+  return t.length === 1 && t.charCodeAt(0) >= 128 ? t.charCodeAt(0) : c;
 };
 
 function inRanges(cls: CharClass, c: number): boolean {
@@ -190,18 +191,37 @@ function run(
   return matched;
 }
 
-/** A literal the input must start with (`^/_app/immutable/`), to skip the VM for most routes cheaply. */
-function literalPrefix(node: Node): string {
+/** The character a node matches when it is one ASCII literal, else null (for case-insensitive comparisons). */
+function literalChar(node: Node): string | null {
+  if (node.kind !== "char" || node.cls.negate || node.cls.ranges.length !== 1) return null;
+  const [lo, hi] = node.cls.ranges[0] as readonly [number, number];
+  // ASCII only: other case mappings may change a string's length.
+  return lo === hi && lo < 128 ? String.fromCharCode(lo) : null;
+}
+
+/**
+ * Literal text every match contains, to skip the VM cheaply for most routes: the prefix of a pattern anchored
+ * at the start (`^/_app/immutable/`), and the runs of literal characters of its top-level sequence (`.html` in
+ * `^/(.*)\.html$`). Zero-width items (`^`, lookaheads, `\b`) do not break a run: they consume nothing.
+ */
+function requiredLiterals(node: Node): { prefix: string; runs: string[] } {
   const items = node.kind === "seq" ? node.items : [node];
-  if (items[0]?.kind !== "assert" || items[0].what !== "start") return "";
-  let prefix = "";
-  for (const item of items.slice(1)) {
-    if (item.kind !== "char" || item.cls.negate || item.cls.ranges.length !== 1) break;
-    const [lo, hi] = item.cls.ranges[0] as readonly [number, number];
-    if (lo !== hi || lo > 127) break; // ASCII only: other case mappings may change a string's length
-    prefix += String.fromCharCode(lo);
+  const anchored = items[0]?.kind === "assert" && items[0].what === "start";
+  const runs: string[] = [];
+  let prefix: string | null = null;
+  let run = "";
+  const flush = () => {
+    prefix ??= anchored ? run : "";
+    if (run.length >= 2) runs.push(run);
+    run = "";
+  };
+  for (const item of items) {
+    const c = literalChar(item);
+    if (c !== null) run += c;
+    else if (item.kind !== "assert" && item.kind !== "look") flush();
   }
-  return prefix;
+  flush();
+  return { prefix: prefix ?? "", runs };
 }
 
 /** Compiles a pattern; a string is the reason it is refused. `ignoreCase` is the `i` flag. */
@@ -220,16 +240,19 @@ export function compilePattern(source: string, options: { ignoreCase: boolean })
   const { ignoreCase } = options;
   const slots = counter.slots;
   const names = [...parsed.names.keys()];
-  const prefix = literalPrefix(parsed.node);
-  const folded = ignoreCase ? prefix.toLowerCase() : prefix;
+  const literals = requiredLiterals(parsed.node);
+  const normalize = (text: string) => (ignoreCase ? text.toLowerCase() : text);
+  const prefix = normalize(literals.prefix);
+  const runs = literals.runs.map(normalize);
   return {
     source,
     names,
     exact: counter.slots === captureSlots,
     exec(input) {
-      if (folded !== "") {
-        const head = input.slice(0, folded.length);
-        if ((ignoreCase ? head.toLowerCase() : head) !== folded) return null;
+      if (prefix !== "" && normalize(input.slice(0, prefix.length)) !== prefix) return null;
+      if (runs.length > 0) {
+        const haystack = normalize(input);
+        if (!runs.every((literal) => haystack.includes(literal))) return null;
       }
       const caps = run(program, input, 0, false, slots, ignoreCase, new Map());
       if (caps === null) return null;
