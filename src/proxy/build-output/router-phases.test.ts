@@ -254,6 +254,25 @@ describe("phases: check (vercel dev's routes-check-true and routes-check-true-st
     expect(brief(go(site, "/blog/post"))).toBe("static /src/blog 200");
   });
 
+  test("the rewrite routes a check tries are undone when they find nothing", () => {
+    const site = testSite({
+      routes: [
+        { src: "/a/(.*)", dest: "/b/$1", check: true, headers: { "x-check": "1" } },
+        { src: "/b/(.*)", dest: "/d/$1" },
+        { handle: "rewrite" },
+        { src: "/b/(.*)", dest: "/c/$1", headers: { "x-probe": "1" } },
+      ],
+      files: ["/c/real", "/d/other"],
+    });
+    const found = go(site, "/a/real");
+    expect(brief(found)).toBe("static /c/real 200");
+    expect(found.response.headers).toEqual({ "x-check": "1", "x-probe": "1" });
+    // /c/other is not there: the probe (and its header) is undone, and the next route sends /b/other to /d/.
+    const undone = go(site, "/a/other");
+    expect(brief(undone)).toBe("static /d/other 200");
+    expect(undone.response.headers).toEqual({ "x-check": "1" });
+  });
+
   test("with a status, a check that finds nothing answers that status", () => {
     const site = testSite({
       routes: [

@@ -58,7 +58,9 @@ export class Walk {
 
   /** Everything a failed probe must undo. */
   snapshot(): () => void {
-    const { path, query, status, headers, important, location, external, functionPath } = this;
+    const { path, query, status, location, external, functionPath } = this;
+    const headers = { ...this.headers };
+    const important = { ...this.important };
     const requestCount = this.requestTransforms.length;
     const response = this.responseTransforms;
     return () => {
