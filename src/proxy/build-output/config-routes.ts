@@ -76,7 +76,7 @@ export function valuePattern(value: MatchableValue | undefined): string | null {
   return null;
 }
 
-function checkConditions(conditions: HasCondition[], where: string, errors: string[]): HasCondition[] {
+function normalizeConditions(conditions: HasCondition[], where: string, errors: string[]): HasCondition[] {
   return conditions.map((condition, i) => {
     const pattern = valuePattern(condition.value);
     if (pattern !== null) {
@@ -166,8 +166,8 @@ function sourceRoute(
     caseSensitive: input.caseSensitive ?? false,
     check: input.check ?? false,
     ...(status !== undefined && { status }),
-    has: checkConditions(input.has ?? [], `${where}.has`, errors),
-    missing: checkConditions(input.missing ?? [], `${where}.missing`, errors),
+    has: normalizeConditions(input.has ?? [], `${where}.has`, errors),
+    missing: normalizeConditions(input.missing ?? [], `${where}.missing`, errors),
     transforms,
     important: input.important ?? false,
     override: input.override ?? false,
