@@ -20,7 +20,7 @@ describe("parseBuildOutputConfig: the file itself", () => {
   test("not JSON, not an object, or another version is refused", () => {
     expect(parseBuildOutputConfig("{").problems[0]?.message).toMatch(/not valid JSON/);
     expect(parseBuildOutputConfig("[]").problems[0]?.message).toMatch(/"version": 3/);
-    expect(errors({ version: 2 })).toEqual(['config.json "version" is 2; only 3 is supported']);
+    expect(errors({ version: 2 })).toEqual(['config.json must have "version": 3']);
     expect(parseBuildOutputConfig("x".repeat(4 * 1024 * 1024 + 1)).problems[0]?.message).toMatch(
       /larger than/,
     );

@@ -4,7 +4,8 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { brief, go, type TestRequest } from "../../testing/build-output.ts";
+import { apiFunctions, apiRoutes } from "../../../builder/api-routes.ts";
+import { brief, go, type TestRequest, testSite } from "../../testing/build-output.ts";
 import { parseBuildOutputConfig } from "./config.ts";
 import { createBuildOutputSite } from "./site.ts";
 
@@ -204,6 +205,35 @@ describe("vercel build's cleanUrls and trailingSlash routes (routing-utils), wit
       ["/.well-known/security.txt", "static /.well-known/security.txt 200"],
     ])("%s -> %s", (url, expected) => expect(brief(go(slash, url))).toBe(expected));
   });
+});
+
+describe("zero-config api/ functions: the routes builder/api-routes.ts writes", () => {
+  const functions = apiFunctions([
+    "api/hello.ts",
+    "api/index.ts",
+    "api/users/[id].ts",
+    "api/files/[...path].ts",
+    "api/docs/[[...slug]].ts",
+  ]);
+  const site = testSite({
+    routes: apiRoutes(functions, true),
+    files: ["/index.html", "/404.html"],
+    functions: functions.map((fn) => fn.path),
+  });
+  test.each([
+    ["/", "static /index.html 200"],
+    ["/api/hello", "function /api/hello /api/hello"],
+    ["/api", "function /api/index /api"],
+    ["/api/index", "function /api/index /api/index"],
+    ["/api/users/42", "function /api/users/[id] /api/users/42?id=42"],
+    ["/api/files/a/b.txt", "function /api/files/[...path] /api/files/a/b.txt?path=a%2Fb.txt"],
+    ["/api/docs", "function /api/docs/[[...slug]] /api/docs?slug="],
+    ["/api/docs/intro/setup", "function /api/docs/[[...slug]] /api/docs/intro/setup?slug=intro%2Fsetup"],
+    ["/api/hello.ts", "function /api/hello /api/hello.ts"],
+    ["/nope", "static /404.html 404"],
+    // The error route is `^(?!/api).*$`: retrying it on "api/nope" as vercel dev does would wrongly match.
+    ["/api/nope/deeper", "status 404"],
+  ])("%s -> %s", (url, expected) => expect(brief(go(site, url))).toBe(expected));
 });
 
 describe("every-field: the hand-written config (fixtures/README.md says what each route proves)", () => {
