@@ -29,9 +29,10 @@ export type RouteAnswer =
   /** A static file (`file`: its manifest path). Only GET and HEAD are served from files. */
   | { kind: "static"; file: string; contentType?: string; status: number; response: ResponsePlan }
   /**
-   * A function (`name`: its path, "/api/hello"), invoked with `path` (the URL the visitor asked for, unless a
-   * `request.path` transform set another) and `query` (the visitor's, merged with the rewrites', raw). `status`
-   * is set when a route forced one. `requestHeaders`: transforms for the request sent to the function.
+   * A function (`name`: its path, "/api/hello"), invoked with `path` (the path the visitor asked for, unless a
+   * `request.path` transform set another; percent-encoded, ready for a URL) and `query` (the visitor's, merged
+   * with the rewrites', raw, without "?"). `status` is set when a route forced one. `requestHeaders`:
+   * transforms for the request sent to the function (see `requestHeaders()`).
    */
   | {
       kind: "function";

@@ -188,6 +188,14 @@ describe("overrides: a file served at another path and with another type", () =>
 });
 
 describe("functions", () => {
+  test("the path a function is invoked with is percent-encoded (a decoded ? must not start a query)", () => {
+    const site = testSite({ routes: [{ src: "/(.*)", dest: "/fn" }], functions: ["/fn"] });
+    const at = (path: string) =>
+      site.route({ method: "GET", path, query: "q=1", headers: new Headers(), host: "h" });
+    expect(brief(at("/caf\u00e9 menu?/x#y%"))).toBe("function /fn /caf%C3%A9%20menu%3F/x%23y%25?q=1");
+    expect(brief(at("/[id]/a|b/\u{1F600}"))).toBe("function /fn /[id]/a|b/%F0%9F%98%80?q=1");
+  });
+
   test("a function sees the visitor's path and the merged query; prerendered ones are marked", () => {
     const site = testSite({
       routes: [{ src: "/p/(.*)", dest: "/isr?__pathname=/p/$1" }],

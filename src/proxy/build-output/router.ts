@@ -22,6 +22,7 @@ import type { Phase } from "./config-schema.ts";
 import { createFilesystem, type DeploymentView, type Filesystem, type Found } from "./filesystem.ts";
 import { type CompiledRoute, compileRoute, matchRoute } from "./match.ts";
 import { formatQuery } from "./query.ts";
+import { encodePathText } from "./substitute.ts";
 import { isRedirectStatus, MAX_MATCHES, MAX_REWRITES, Walk } from "./walk.ts";
 
 type PhaseKey = Phase | "none";
@@ -74,7 +75,7 @@ export function createRouter(config: BuildOutputConfig, view: DeploymentView): B
       kind: "function",
       name: found.name,
       prerendered: found.prerendered,
-      path: w.functionPath ?? w.originalPath,
+      path: w.functionPath ?? encodePathText(w.originalPath),
       query: formatQuery(w.query),
       ...(w.status !== undefined && { status: w.status }),
       requestHeaders: w.requestTransforms,

@@ -24,9 +24,21 @@ export type Context =
 
 const PLACEHOLDER = /\$(\d+|[A-Za-z_][A-Za-z0-9_]*)/g;
 
-/** Percent-encodes what a URL path cannot hold (encodeURI keeps `?` and `#`, which would end the path). */
+/** Characters a URL path keeps as they are (RFC 3986 pchar and `/`, plus the `[`, `]` and `|` browsers keep). */
+const PATH_UNSAFE = /[^A-Za-z0-9\-._~!$&'()*+,;=:@/[\]|]/gu;
+
+/**
+ * Decoded text -> a URL path: everything else percent-encoded as UTF-8, `%`, `?` and `#` included (the text is
+ * decoded, so none of them is syntax). A lone surrogate, which no valid UTF-8 decodes to, becomes U+FFFD.
+ */
 export function encodePathText(text: string): string {
-  return encodeURI(text).replace(/[?#]/g, (c) => encodeURIComponent(c));
+  return text.replace(PATH_UNSAFE, (c) => {
+    try {
+      return encodeURIComponent(c);
+    } catch {
+      return "%EF%BF%BD";
+    }
+  });
 }
 
 function encodeFor(value: string, context: Context): string {
@@ -37,12 +49,7 @@ function encodeFor(value: string, context: Context): string {
       return encodeURIComponent(value);
     case "url":
     case "header":
-      // Lone surrogates make encodeURI throw; they cannot come from valid UTF-8 but a header may carry them.
-      try {
-        return encodePathText(value);
-      } catch {
-        return "";
-      }
+      return encodePathText(value);
   }
 }
 
