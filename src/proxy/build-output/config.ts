@@ -47,7 +47,10 @@ const CRON_FIELD_RANGES: [number, number][] = [
   [0, 7],
 ];
 
-/** One cron field: `*`, numbers, ranges, lists and steps within its range. */
+/**
+ * One cron field: `*`, numbers, ranges, lists and steps within its range, as src/runtime/cron.ts reads them
+ * (that parser cannot be imported here: src/runtime depends on src/deploy, which depends on src/proxy).
+ */
 function cronFieldOk(field: string, [min, max]: [number, number]): boolean {
   return field.split(",").every((part) => {
     const found = /^(\*|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/.exec(part);
