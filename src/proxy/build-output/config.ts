@@ -57,7 +57,8 @@ function cronFieldOk(field: string, [min, max]: [number, number]): boolean {
     if (!found) return false;
     const [, , from, to, step] = found;
     const inRange = (n: string | undefined) => n === undefined || (Number(n) >= min && Number(n) <= max);
-    return inRange(from) && inRange(to) && (step === undefined || Number(step) > 0);
+    const ordered = to === undefined || Number(from) <= Number(to);
+    return inRange(from) && inRange(to) && ordered && (step === undefined || Number(step) > 0);
   });
 }
 
