@@ -104,6 +104,10 @@ describe("parseBuildOutputConfig: top-level fields", () => {
     expect(errors({ version: 3, crons: [{ path: "/a", schedule: "@daily" }] })[0]).toMatch(
       /not five cron fields/,
     );
+    expect(errors({ version: 3, crons: [{ path: "/a", schedule: "0 5-3 * * *" }] })[0]).toMatch(/not five/);
+    expect(
+      accepted({ version: 3, crons: [{ path: "/a", schedule: "*/15 0-23/2 1,15 * 7" }] }).crons,
+    ).toHaveLength(1);
     expect(errors({ version: 3, crons: [{ path: "/a" }] })[0]).toMatch(/^crons\[0\]/);
   });
 
