@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { brief, go, testSite } from "../../testing/build-output.ts";
 import type { HasCondition } from "./config-schema.ts";
-import { checkConditions, parseCookies } from "./has.ts";
+import { checkConditions, compileCondition, parseCookies } from "./has.ts";
 import { parseQuery } from "./query.ts";
 
 const facts = {
@@ -11,7 +11,7 @@ const facts = {
 };
 const query = parseQuery("page=3&tag=a&tag=b&flag");
 const holds = (has: HasCondition[], missing: HasCondition[] = []) =>
-  checkConditions(has, missing, facts, query);
+  checkConditions(has.map(compileCondition), missing.map(compileCondition), facts, query);
 
 describe("has: one table per type and value form", () => {
   const cases: [string, HasCondition, boolean][] = [

@@ -31,19 +31,19 @@ export function parseCookies(header: string | null): Map<string, string> {
   return cookies;
 }
 
-const patterns = new Map<string, Pattern>();
+/** A condition with its regular expression (a string value, or `re`) compiled once per deployment. */
+export interface CompiledCondition {
+  condition: HasCondition;
+  pattern: Pattern | null;
+}
 
-/** Compiled once per distinct value (configs repeat them); bounded like the proxy's other caches. */
-function patternOf(source: string): Pattern | null {
-  let pattern = patterns.get(source);
-  if (pattern === undefined) {
-    const compiled = compilePattern(source, { ignoreCase: false });
-    if (typeof compiled === "string") return null; // refused at deploy time; never reached
-    if (patterns.size >= 4096) patterns.clear();
-    patterns.set(source, compiled);
-    pattern = compiled;
-  }
-  return pattern;
+export function compileCondition(condition: HasCondition): CompiledCondition {
+  const source = valuePattern(condition.value);
+  if (source === null) return { condition, pattern: null };
+  const pattern = compilePattern(source, { ignoreCase: false });
+  // parseBuildOutputConfig refuses every value this cannot compile, so a config that got here compiles.
+  if (typeof pattern === "string") throw new Error(`has value ${source} was not validated: ${pattern}`);
+  return { condition, pattern };
 }
 
 const number = (text: string): number | null => {
@@ -52,11 +52,15 @@ const number = (text: string): number | null => {
   return Number.isFinite(n) ? n : null;
 };
 
-/** Whether `actual` satisfies `value`; named captures of a regular expression go into `into`. */
-function satisfies(actual: string, value: MatchableValue, into: Record<string, string>): boolean {
-  const source = valuePattern(value);
-  if (source !== null) {
-    const found = patternOf(source)?.exec(actual);
+/** Whether `actual` satisfies `value` (and `pattern`, its regex); named captures go into `into`. */
+function satisfies(
+  actual: string,
+  value: MatchableValue,
+  pattern: Pattern | null,
+  into: Record<string, string>,
+): boolean {
+  if (pattern !== null) {
+    const found = pattern.exec(actual);
     if (!found) return false;
     for (const [name, text] of Object.entries(found.named)) if (text !== undefined) into[name] = text;
     if (typeof value === "string") return true;
@@ -98,7 +102,7 @@ function actualValue(
 
 /** One condition; on success its captures are added to `into`. */
 function holds(
-  condition: HasCondition,
+  { condition, pattern }: CompiledCondition,
   facts: ConditionFacts,
   query: QueryEntry[],
   into: Record<string, string>,
@@ -106,9 +110,9 @@ function holds(
   const actual = actualValue(condition, facts, query);
   if (actual === undefined) return false;
   const captured: Record<string, string> = {};
-  if (condition.value !== undefined && !satisfies(actual, condition.value, captured)) return false;
+  if (condition.value !== undefined && !satisfies(actual, condition.value, pattern, captured)) return false;
   if (condition.type === "host") {
-    if (valuePattern(condition.value) !== null) into.host = actual;
+    if (pattern !== null) into.host = actual;
   } else {
     // The value under its key (`$key`), and under its letters only (`x-user` -> `$xuser`, as @next/routing).
     into[condition.key] = actual;
@@ -121,8 +125,8 @@ function holds(
 
 /** The captures of `has` when every `has` condition holds and no `missing` one does; null otherwise. */
 export function checkConditions(
-  has: HasCondition[],
-  missing: HasCondition[],
+  has: CompiledCondition[],
+  missing: CompiledCondition[],
   facts: ConditionFacts,
   query: QueryEntry[],
 ): Record<string, string> | null {

@@ -5,7 +5,7 @@
 // would let a route match the very paths it excludes. Then `methods`, then `has` and `missing`.
 
 import type { SourceRoute } from "./config-routes.ts";
-import { type ConditionFacts, checkConditions } from "./has.ts";
+import { type CompiledCondition, type ConditionFacts, checkConditions, compileCondition } from "./has.ts";
 import { compilePattern, type Pattern } from "./pattern.ts";
 import type { QueryEntry } from "./query.ts";
 import type { Captures } from "./substitute.ts";
@@ -16,6 +16,8 @@ export interface CompiledRoute {
   pattern: Pattern;
   /** Also try the path without its leading slash (see above). */
   retryWithoutSlash: boolean;
+  has: CompiledCondition[];
+  missing: CompiledCondition[];
 }
 
 export function compileRoute(route: SourceRoute): CompiledRoute {
@@ -23,7 +25,13 @@ export function compileRoute(route: SourceRoute): CompiledRoute {
   // parseBuildOutputConfig refuses every pattern this cannot compile, so a config that got here compiles.
   if (typeof pattern === "string")
     throw new Error(`route pattern ${route.src} was not validated: ${pattern}`);
-  return { route, pattern, retryWithoutSlash: /^\^[\w.~%-]/.test(route.src) };
+  return {
+    route,
+    pattern,
+    retryWithoutSlash: /^\^[\w.~%-]/.test(route.src),
+    has: route.has.map(compileCondition),
+    missing: route.missing.map(compileCondition),
+  };
 }
 
 /** The route's captures when it applies, else null. */
@@ -38,10 +46,8 @@ export function matchRoute(
   if (route.methods && !route.methods.includes(method.toUpperCase())) return null;
   const found = pattern.exec(path) ?? (compiled.retryWithoutSlash ? pattern.exec(path.slice(1)) : null);
   if (!found) return null;
-  const has =
-    route.has.length + route.missing.length > 0
-      ? checkConditions(route.has, route.missing, facts, query)
-      : {};
+  const conditions = compiled.has.length + compiled.missing.length;
+  const has = conditions > 0 ? checkConditions(compiled.has, compiled.missing, facts, query) : {};
   if (has === null) return null;
   return { groups: found.groups, named: found.named, has };
 }
