@@ -3,6 +3,7 @@
 // is refused with a message naming it (severity "error": the deploy fails), never silently ignored. Fields that
 // change nothing about serving are accepted (`framework`, `cache`), a few with a warning saying what is skipped.
 
+import { parseSchedule } from "../../model/cron.ts";
 import { isManifestPath } from "../../store/artifacts.ts";
 import { normalizeRoutes, type Route, schemaError } from "./config-routes.ts";
 import { type ConfigProblem, Crons, Framework, Images, Overrides, Wildcard } from "./config-schema.ts";
@@ -39,28 +40,6 @@ export interface BuildOutputConfig {
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
 const MEDIA_TYPE = /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+(\s*;\s*[\w!#$&^.+-]+=("[^"]*"|[\w!#$&^.+-]+))*$/;
-const CRON_FIELD_RANGES: [number, number][] = [
-  [0, 59],
-  [0, 23],
-  [1, 31],
-  [1, 12],
-  [0, 7],
-];
-
-/**
- * One cron field: `*`, numbers, ranges, lists and steps within its range, as src/runtime/cron.ts reads them
- * (that parser cannot be imported here: src/runtime depends on src/deploy, which depends on src/proxy).
- */
-function cronFieldOk(field: string, [min, max]: [number, number]): boolean {
-  return field.split(",").every((part) => {
-    const found = /^(\*|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/.exec(part);
-    if (!found) return false;
-    const [, , from, to, step] = found;
-    const inRange = (n: string | undefined) => n === undefined || (Number(n) >= min && Number(n) <= max);
-    const ordered = to === undefined || Number(from) <= Number(to);
-    return inRange(from) && inRange(to) && ordered && (step === undefined || Number(step) > 0);
-  });
-}
 
 function parseCrons(value: unknown, errors: string[]): Cron[] {
   const wrong = schemaError(Crons, value, "crons");
@@ -71,14 +50,8 @@ function parseCrons(value: unknown, errors: string[]): Cron[] {
   const crons = value as Cron[];
   crons.forEach(({ path, schedule }, i) => {
     if (!path.startsWith("/")) errors.push(`crons[${i}].path: must start with /`);
-    const fields = schedule.trim().split(/\s+/);
-    if (
-      fields.length !== 5 ||
-      !fields.every((f, n) => cronFieldOk(f, CRON_FIELD_RANGES[n] as [number, number]))
-    )
-      errors.push(
-        `crons[${i}].schedule: ${JSON.stringify(schedule)} is not five cron fields (m h dom mon dow)`,
-      );
+    const parsed = parseSchedule(schedule);
+    if (typeof parsed === "string") errors.push(`crons[${i}].schedule: ${parsed}`);
   });
   return crons.map(({ path, schedule }) => ({ path, schedule: schedule.trim() }));
 }
