@@ -18,6 +18,8 @@ export type PageKind =
   | "no-branch"
   | "not-found"
   | "missing-files"
+  | "function-failed"
+  | "function-timeout"
   | "error";
 
 const PAGES: Record<PageKind, [status: number, title: string, detail: string]> = {
@@ -35,7 +37,23 @@ const PAGES: Record<PageKind, [status: number, title: string, detail: string]> =
     "Deployment unavailable",
     "This deployment's files could not be read from the artifact store. Try again shortly.",
   ],
+  "function-failed": [502, "Function failed", "This page's function crashed or could not start. Try again."],
+  "function-timeout": [504, "Function timed out", "This page's function did not answer in time."],
   error: [500, "Server error", "Something went wrong while serving this page."],
+};
+
+/** Titles of the statuses a deployment's routes may answer with, for statusPage. */
+const STATUS_TITLES: Record<number, string> = {
+  400: "Bad request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Page not found",
+  405: "Method not allowed",
+  410: "Gone",
+  429: "Too many requests",
+  500: "Server error",
+  502: "Bad gateway",
+  503: "Service unavailable",
 };
 
 const bodies = new Map<PageKind, string>(
@@ -47,6 +65,19 @@ const bodies = new Map<PageKind, string>(
 h1{font-size:1.4rem}p{color:#555}</style></head><body><h1>${title}</h1><p>${detail}</p></body></html>`,
   ]),
 );
+
+/** A page for a bare status a deployment's routes answered with (a 404 is the not-found page). */
+export function statusPage(status: number, method = "GET"): Response {
+  if (status === 404) return page("not-found", method);
+  const title = STATUS_TITLES[status] ?? (status >= 500 ? "Server error" : "Request refused");
+  const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1></body></html>`;
+  const headers = {
+    "content-type": "text/html; charset=utf-8",
+    "cache-control": "no-store",
+    ...SECURITY_HEADERS,
+  };
+  return new Response(method === "HEAD" ? null : body, { status, headers });
+}
 
 /** The page as a response; a HEAD request gets the headers only. */
 export function page(kind: PageKind, method = "GET"): Response {

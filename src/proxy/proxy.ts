@@ -2,14 +2,21 @@
 // (respond, bodies). Everything on the hot path is in memory; the store is read only on a cache miss.
 
 import type { Deps } from "../deps.ts";
+import { deploymentUrl } from "../model/urls.ts";
 import { requestIdOf } from "../observe/http.ts";
+import { createPrerenderCache } from "../runtime/prerender.ts";
+import type { FunctionRuntime } from "../runtime/runtime.ts";
 import { type Bodies, createBodies, DEFAULT_BODIES } from "./bodies.ts";
+import { type DeploymentContext, type FunctionServing, serveAnswer } from "./functions.ts";
 import { page } from "./pages.ts";
 import { normalizeHost, normalizePath, rawPathOf, splitUrl } from "./request-target.ts";
 import { type Answer, answer, type Site } from "./resolve.ts";
 import { respond, type Served } from "./respond.ts";
 import { openRouteTable, type Route, type RouteTable } from "./route-table.ts";
 import { createSites, type Sites } from "./sites.ts";
+
+/** Memory for prerendered (ISR) responses, per proxy process. */
+const PRERENDER_CACHE_BYTES = 64 * 1024 * 1024;
 
 export interface ProxyOptions {
   reconcileMs: number;
@@ -73,9 +80,18 @@ function bodyBytes(served: Served, request: Request, response: Response): number
   return variant?.size ?? null;
 }
 
+/** How the proxy runs functions: the runtime it invokes (made on first use) and who is asking. */
+export interface ProxyFunctions {
+  /** The function runtime; called once, on the first request for a function. */
+  runtime: () => FunctionRuntime;
+  /** The socket address of a request's client (roles.ts: Bun's server.requestIP, or the TLS front's). */
+  peer?: (request: Request) => string | null;
+}
+
 export async function createProxy(
   deps: Pick<Deps, "config" | "store" | "artifacts" | "bus" | "metrics" | "log">,
   overrides: Partial<ProxyOptions> = {},
+  functions: ProxyFunctions | null = null,
 ): Promise<SiteProxy> {
   const { config } = deps;
   const options: ProxyOptions = {
@@ -143,7 +159,6 @@ export async function createProxy(
     const method = request.method;
     const host = hostOf(request);
     if (host === null) return page("bad-host", method);
-    if (method !== "GET" && method !== "HEAD") return page("method", method);
     const path = normalizePath(rawPathOf(request.url));
     if (typeof path === "number") return page(path === 414 ? "too-long" : "bad-path", method);
     const route = table.lookup(host);
@@ -184,6 +199,9 @@ export async function createProxy(
     request: Request,
     path: string,
   ): Response | Promise<Response> {
+    if (site.buildOutput) return serveBuildOutput(site.buildOutput, route, request, path);
+    // Static sites answer GET and HEAD only: their request bodies are never read.
+    if (request.method !== "GET" && request.method !== "HEAD") return page("method", request.method);
     const found = answer(site, path);
     switch (found.kind) {
       case "file":
@@ -197,6 +215,85 @@ export async function createProxy(
         return page("not-found", request.method);
       }
     }
+  }
+
+  // Functions: a Build Output API deployment's routes, its functions through the runtime, ISR in memory.
+  const prerender = createPrerenderCache(PRERENDER_CACHE_BYTES);
+  let runtime: FunctionRuntime | null = null;
+  const serving: FunctionServing = {
+    runtime: () => {
+      if (!functions) throw new Error("this proxy runs no functions");
+      runtime ??= functions.runtime();
+      return runtime;
+    },
+    prerender,
+    artifacts: deps.artifacts,
+    bodies,
+  };
+  /** production or preview, by the deployment's target (read once per deployment). */
+  const environments = new Map<string, Promise<"production" | "preview">>();
+  const environmentOf = (deploymentId: string) => {
+    let known = environments.get(deploymentId);
+    if (!known) {
+      known = deps.store.deployments.find(deploymentId).then((d) => d?.target ?? "preview");
+      if (environments.size > 4096) environments.clear();
+      environments.set(deploymentId, known);
+    }
+    return known;
+  };
+
+  function serveBuildOutput(
+    output: NonNullable<Site["buildOutput"]>,
+    route: Extract<Route, { kind: "site" }>,
+    request: Request,
+    path: string,
+  ): Response | Promise<Response> {
+    if (!output.router) return page("error", request.method);
+    const { search } = splitUrl(request.url);
+    const decision = output.router.route({
+      method: request.method,
+      path,
+      query: search.slice(1),
+      headers: request.headers,
+      host: hostOf(request) ?? "",
+    });
+    if (decision.kind !== "function") {
+      return serveAnswer(
+        serving,
+        contextOf(output, route, "preview"),
+        decision,
+        request,
+        invocationOf(request),
+      );
+    }
+    if (!functions) return page("function-failed", request.method);
+    return environmentOf(route.deploymentId).then((environment) =>
+      serveAnswer(serving, contextOf(output, route, environment), decision, request, invocationOf(request)),
+    );
+  }
+
+  function contextOf(
+    output: NonNullable<Site["buildOutput"]>,
+    route: Extract<Route, { kind: "site" }>,
+    environment: "production" | "preview",
+  ): DeploymentContext {
+    return {
+      deploymentId: route.deploymentId,
+      projectId: route.project.id,
+      environment,
+      deploymentUrl: deploymentUrl(route.project, route.deploymentId, config),
+      manifest: output.manifest,
+    };
+  }
+
+  function invocationOf(request: Request) {
+    const https = request.headers.get("x-forwarded-proto") === "https" || request.url.startsWith("https:");
+    return {
+      host: request.headers.get("host") ?? "",
+      proto: https ? ("https" as const) : ("http" as const),
+      clientIp: functions?.peer?.(request) ?? null,
+      requestId: requestIdOf(request) ?? crypto.randomUUID(),
+    };
   }
 
   const failed = (request: Request) => (error: unknown) => {
@@ -233,6 +330,7 @@ export async function createProxy(
       unwatch();
       unwatchRatio();
       await table.stop();
+      await runtime?.stop();
     },
   };
 }

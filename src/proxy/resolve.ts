@@ -6,6 +6,7 @@
 // `_redirects` and `_headers` themselves are never served. Answers are memoized per path (bounded).
 
 import type { Manifest, ManifestFile } from "../store/artifacts.ts";
+import type { BuildOutputSite } from "./build-output/site.ts";
 import { type HeaderRule, matchHeaders } from "./headers-file.ts";
 import {
   encodePath,
@@ -28,6 +29,11 @@ export interface Site {
   headers: HeaderRule[];
   /** Answers by normalized request path. */
   memo: Map<string, Answer>;
+  /**
+   * A Build Output API deployment (manifest version 2 with a config.json): its router decides instead of the
+   * rules above, and it may have functions. `broken` says why its config cannot be used (an older deployment).
+   */
+  buildOutput?: { router: BuildOutputSite | null; manifest: Manifest; broken: string | null };
 }
 
 export type Answer =

@@ -2,7 +2,9 @@
 // artifact store once and kept in a bounded LRU; manifests are immutable, so entries never go stale.
 
 import type { Logger } from "../observe/log.ts";
-import type { Artifacts, ManifestFile } from "../store/artifacts.ts";
+import type { Artifacts, Manifest, ManifestFile } from "../store/artifacts.ts";
+import { parseBuildOutputConfig } from "./build-output/config.ts";
+import { createBuildOutputSite, viewOfManifest } from "./build-output/site.ts";
 import { parseHeaders } from "./headers-file.ts";
 import { lru } from "./lru.ts";
 import { parseRedirects } from "./redirects.ts";
@@ -38,6 +40,27 @@ export function createSites(
     return blob.text();
   }
 
+  /** The deployment's router; its config was checked at deploy time, so a problem now is an older deployment's. */
+  async function buildOutputOf(
+    manifest: Manifest,
+    configHash: string,
+  ): Promise<NonNullable<Site["buildOutput"]>> {
+    const blob = await artifacts.getBlob(configHash);
+    if (blob === null) throw new Error("blob of config.json is missing");
+    const { config, problems } = parseBuildOutputConfig(await blob.text());
+    const errors = problems.filter((p) => p.severity === "error").map((p) => p.message);
+    if (config === null || errors.length > 0) {
+      const broken = errors.join("; ") || "config.json cannot be read";
+      log.warn("deployment config.json refused", { deploymentId: manifest.deploymentId, problems: broken });
+      return { router: null, manifest, broken };
+    }
+    return {
+      router: createBuildOutputSite(manifest.deploymentId, config, viewOfManifest(manifest)),
+      manifest,
+      broken: null,
+    };
+  }
+
   async function load(deploymentId: string): Promise<Site | null> {
     const manifest = await artifacts.getManifest(deploymentId);
     if (manifest === null) return null;
@@ -46,6 +69,8 @@ export function createSites(
       configText(manifest.files["/_headers"], "_headers", deploymentId),
     ]);
     const site = createSite(manifest, parseRedirects(redirects), parseHeaders(headers));
+    if (manifest.buildOutput)
+      site.buildOutput = await buildOutputOf(manifest, manifest.buildOutput.config.hash);
     cache.set(deploymentId, site);
     return site;
   }
