@@ -4,8 +4,11 @@ import type { Admin } from "kafkajs";
 import type { Logger } from "../observe/log.ts";
 import type { Lag, Topic } from "./bus.ts";
 
-/** Partitions of each topic when the bus creates it: build events spread over workers, route changes in one order. */
-const PARTITIONS: Record<Topic, number> = { "build-events": 12, "route-changes": 1 };
+/**
+ * Partitions of each topic when the bus creates it: build events spread over workers, route changes in one order,
+ * runtime lines (read by every api process, in order per deployment) spread like build events.
+ */
+const PARTITIONS: Record<Topic, number> = { "build-events": 12, "route-changes": 1, "runtime-logs": 12 };
 /**
  * Per group: the partitions' high-water marks minus the group's committed offsets (none committed: 0). Asked
  * under the broker's names (`inKafka`), reported under the logical ones.
