@@ -37,7 +37,7 @@ export function apiDocs(documentation: ApiDocumentation) {
           return {
             ...documentation,
             openapi: OPENAPI_VERSION,
-            paths,
+            paths: withPlainParameters(paths),
             components: { ...documentation.components, schemas: components.schemas },
           };
         });
@@ -61,4 +61,31 @@ export function apiDocs(documentation: ApiDocumentation) {
       },
       { detail: { hide: true } },
     );
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
+
+/**
+ * Elysia turns an integer (or boolean) in a query or path into "a string in that format, or the value itself", to
+ * convert what it parses; the document would then call `?limit=` a string. Each such parameter is documented as
+ * the schema the route declared.
+ */
+function withPlainParameters<T>(paths: T): T {
+  if (!isRecord(paths)) return paths;
+  for (const item of Object.values(paths)) {
+    if (!isRecord(item)) continue;
+    for (const operation of Object.values(item)) {
+      if (!isRecord(operation) || !Array.isArray(operation.parameters)) continue;
+      for (const parameter of operation.parameters) {
+        if (!isRecord(parameter) || !isRecord(parameter.schema)) continue;
+        const branches = parameter.schema.anyOf;
+        if (!Array.isArray(branches) || branches.length !== 2) continue;
+        const [first, second] = branches;
+        // The conversion branch is a string whose format names the declared type ("integer").
+        if (isRecord(first) && isRecord(second) && first.type === "string" && first.format === second.type)
+          parameter.schema = second;
+      }
+    }
+  }
+  return paths;
 }
