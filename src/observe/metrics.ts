@@ -70,7 +70,7 @@ export function createMetrics(): Metrics {
     "gauge",
     () => [{ value: Math.round(process.uptime()) }],
   );
-  return {
+  const metrics: Metrics = {
     registry,
     requests: registry.counter(
       "minivercel_http_requests_total",
@@ -120,6 +120,9 @@ export function createMetrics(): Metrics {
       "Function instances of this process, starting or running.",
     ),
   };
+  // A process that runs no function says so (0), rather than having no series at all.
+  metrics.functionInstances.set(0);
+  return metrics;
 }
 
 /** Records a deployment that just reached a terminal status (the caller applied that transition itself). */
