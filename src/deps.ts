@@ -98,7 +98,7 @@ export async function openDeps(config: Config): Promise<Deps> {
   });
   const jwt = config.jwtIssuers.length > 0 ? createJwtVerifier(config.jwtIssuers) : null;
   const gc = createCollector(
-    { store, artifacts, log },
+    { store, artifacts, runtimeLogs, log },
     {
       graceMs: config.gc.graceMinutes * 60_000,
       previewRetentionMs:

@@ -21,11 +21,12 @@ export function projectRoutes({
   config,
   store,
   logs,
+  runtimeLogs,
   auth,
   artifacts,
   gc,
   bus,
-}: Pick<Deps, "config" | "store" | "logs" | "auth" | "artifacts" | "gc" | "bus">) {
+}: Pick<Deps, "config" | "store" | "logs" | "runtimeLogs" | "auth" | "artifacts" | "gc" | "bus">) {
   const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody };
   return new Elysia({ tags: ["projects"] })
     .use(requireUser(auth))
@@ -91,7 +92,7 @@ export function projectRoutes({
     .delete(
       "/projects/:id",
       async ({ user, params, set }) => {
-        await deleteProject({ store, logs, artifacts, gc, bus }, user.id, params.id);
+        await deleteProject({ store, logs, runtimeLogs, artifacts, gc, bus }, user.id, params.id);
         set.status = 204;
       },
       { params: Id, detail: { summary: "Delete a project with its deployments and logs" } },

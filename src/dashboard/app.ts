@@ -17,7 +17,19 @@ import { signInRoutes } from "./sign-in.tsx";
 
 export type DashboardDeps = Pick<
   Deps,
-  "config" | "store" | "logs" | "live" | "sealer" | "artifacts" | "gc" | "bus" | "log" | "metrics" | "runner"
+  | "config"
+  | "store"
+  | "logs"
+  | "runtimeLogs"
+  | "live"
+  | "runtimeLive"
+  | "sealer"
+  | "artifacts"
+  | "gc"
+  | "bus"
+  | "log"
+  | "metrics"
+  | "runner"
 >;
 
 export interface DashboardOptions {
