@@ -9,6 +9,7 @@ import { dashboardBodyLimit } from "./body-limit.ts";
 import { deploymentRoutes } from "./deployments.tsx";
 import { dashboardError } from "./errors.tsx";
 import { projectRoutes } from "./projects.tsx";
+import { runtimeLogRoutes } from "./runtime-logs.tsx";
 import { settingsRoutes } from "./settings.tsx";
 import { signInRoutes } from "./sign-in.tsx";
 
@@ -22,7 +23,6 @@ export type DashboardDeps = Pick<
   | "logs"
   | "runtimeLogs"
   | "live"
-  | "runtimeLive"
   | "sealer"
   | "artifacts"
   | "gc"
@@ -48,5 +48,6 @@ export function createDashboard(deps: DashboardDeps, options: DashboardOptions =
     .use(accountRoutes(deps))
     .use(projectRoutes(deps))
     .use(settingsRoutes(deps))
-    .use(deploymentRoutes(deps));
+    .use(deploymentRoutes(deps))
+    .use(runtimeLogRoutes(deps));
 }
