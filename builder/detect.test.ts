@@ -325,6 +325,22 @@ describe("static sites", () => {
     const inPublic = await detect({ "package.json": { name: "site" }, "public/index.html": "x" });
     expect(inPublic).toMatchObject({ framework: "static", packageManager: "npm", outputDirectory: "public" });
   });
+
+  test("package.json without a build script but with api/: dependencies installed for the functions", async () => {
+    const plan = await detect({
+      "package.json": { name: "site", dependencies: { ms: "2" } },
+      "package-lock.json": "{}",
+      "api/hello.ts": "export const GET = () => new Response('hi');",
+      "index.html": "x",
+    });
+    expect(plan).toMatchObject({
+      framework: "static",
+      installCommand: "npm ci",
+      buildCommand: null,
+      outputDirectory: "",
+    });
+    expect(noted(plan, /api\/ may hold functions/)).toBe(true);
+  });
 });
 
 describe("overrides", () => {

@@ -147,7 +147,13 @@ async function nodePlan(dir: string, listing: Listing, manifest: Manifest): Prom
   const hasBuild = typeof manifest.scripts.build === "string";
   if (!detected && !hasBuild) {
     notes.push('No "build" script and no known framework: serving the files as they are');
-    return staticPlan(dir, listing, pm.name, notes);
+    const plan = await staticPlan(dir, listing, pm.name, notes);
+    // Zero-config functions import their dependencies: bundling them needs node_modules.
+    if (listing.dirs.has("api")) {
+      plan.installCommand = pm.install;
+      notes.push("api/ may hold functions: installing the dependencies they import");
+    }
+    return plan;
   }
 
   let buildCommand = `${RUN[pm.name]} run build`;

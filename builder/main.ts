@@ -10,16 +10,14 @@ import { type Artifacts, openArtifacts } from "../src/store/artifacts.ts";
 import { realDirInside } from "./contained.ts";
 import { detectBuild } from "./detect.ts";
 import { createEmitter, type Emitter } from "./emitter.ts";
+import { BuildFailure } from "./failure.ts";
 import { cloneRepository } from "./git.ts";
 import { type BuildJob, parseJob } from "./job.ts";
+import { publish } from "./publish.ts";
 import { httpArtifacts, httpEvents } from "./sink-http.ts";
 import { materializeSource } from "./source.ts";
-import { uploadOutput } from "./upload.ts";
 
 const HEARTBEAT_MS = 5_000;
-
-/** A step failure whose message is meant for the build log and the deployment's status reason. */
-class BuildFailure extends Error {}
 
 /**
  * The real path of a directory of the checkout, which the host is about to read. The checkout is untrusted (its
@@ -165,27 +163,27 @@ export async function runBuild(
     out.log("system", `${step} finished in ${(result.durationMs / 1000).toFixed(1)} s`);
   }
 
-  // The build may have swapped any directory for a symlink since the project was read: resolve both again.
-  const builtProject = await checkoutDir(checkout, checkout, job.rootDirectory, "rootDirectory");
-  const outputDir = await checkoutDir(
+  // The build may have swapped any directory for a symlink since the project was read: each is resolved again.
+  const deployed = await publish({
+    job,
+    artifacts,
     checkout,
-    builtProject,
-    plan.outputDirectory,
-    "outputDirectory",
-    `the output directory ${JSON.stringify(plan.outputDirectory || ".")} does not exist after the build`,
-  );
-  out.log("system", `Uploading ${relative(checkout, outputDir) || "."}`);
-  const stats = await uploadOutput(artifacts, job.deploymentId, outputDir, {
+    project: () => checkoutDir(checkout, checkout, job.rootDirectory, "rootDirectory"),
+    outputDir: (project) =>
+      checkoutDir(
+        checkout,
+        project,
+        plan.outputDirectory,
+        "outputDirectory",
+        `the output directory ${JSON.stringify(plan.outputDirectory || ".")} does not exist after the build`,
+      ),
+    deadline,
+    signal,
+    onOutput: (stream, text) => out.chunk(stream, text),
+    flush: () => out.flush(),
     log: (message) => out.log("system", message),
-    within: checkout,
-  }).catch((error: unknown) => {
-    if (error instanceof AppError) throw new BuildFailure(error.message);
-    throw error;
   });
-  out.log(
-    "system",
-    `Deployed ${stats.files} files (${stats.uploaded} new) in ${((Date.now() - started) / 1000).toFixed(1)} s`,
-  );
+  out.log("system", `${deployed} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   out.status("READY", commitSha ? { commitSha } : {});
 }
 

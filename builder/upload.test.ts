@@ -16,7 +16,8 @@ import { AppError } from "../src/errors.ts";
 import { expectCode, sha256 } from "../src/store/artifacts.contract.ts";
 import type { Artifacts, ManifestFile } from "../src/store/artifacts.ts";
 import { openDiskArtifacts } from "../src/store/artifacts-disk.ts";
-import { collectOutput, DEFAULT_UPLOAD_LIMITS, type UploadLimits, uploadOutput } from "./upload.ts";
+import { collectOutput, uploadOutput } from "./upload.ts";
+import { DEFAULT_UPLOAD_LIMITS, type UploadLimits } from "./walk.ts";
 
 const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), prefix));
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Starts the real servers the scale-out tests use, on 127.0.0.1 and idempotently: scripts/services.sh <service|all>.
-# stdout carries only each started service's connection URL (one line per service); diagnostics go to stderr.
+# Starts the real servers the scale-out tests use, on 127.0.0.1, and installs the tools the end-to-end tests run,
+# idempotently: scripts/services.sh <service|all>. stdout carries only each service's connection URL or folder (one
+# line per service); diagnostics go to stderr.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -8,7 +9,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$ROOT/scripts/lib/sandbox.sh"
 STATE="$ROOT/.services"
 # Every service `all` starts; add kafka, clickhouse, moto here as they get a start_<name> function.
-KNOWN=(postgres chromium sandbox moto clickhouse kafka pebble)
+KNOWN=(postgres chromium sandbox moto clickhouse kafka pebble schemathesis)
 
 log() { printf 'services: %s\n' "$*" >&2; }
 die() {
@@ -596,6 +597,36 @@ start_pebble() {
   echo "$dir"
 }
 
+# ---- Schemathesis: the API's contract tests (src/api/contract.e2e.test.ts) -------------------------------
+
+SCHEMATHESIS_VERSION=4.32.5
+OPENAPI_SPEC_VALIDATOR_VERSION=0.9.0
+
+# Not a server: Schemathesis (`st`) and openapi-spec-validator in a venv of their own, installed once; prints the
+# venv's bin directory (the tests run both from there).
+start_schemathesis() {
+  local dir="$STATE/schemathesis"
+  local venv="$dir/venv" marker="$dir/venv/.installed-$SCHEMATHESIS_VERSION-$OPENAPI_SPEC_VALIDATOR_VERSION"
+  if [[ ! -f $marker ]]; then
+    lock
+    if [[ ! -f $marker ]]; then
+      # The marker is written last, so an interrupted install is redone from scratch rather than half used.
+      command -v python3 >/dev/null || apt_install python3 python3-venv
+      python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
+      log "installing schemathesis==$SCHEMATHESIS_VERSION and openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION into $venv"
+      mkdir -p "$dir"
+      rm -rf "$venv"
+      python3 -m venv "$venv" >&2
+      "$venv/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION" \
+        "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION" >&2 ||
+        die "pip could not install schemathesis==$SCHEMATHESIS_VERSION and openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION"
+      touch "$marker"
+    fi
+  fi
+  [[ -x $venv/bin/st && -x $venv/bin/openapi-spec-validator ]] || die "st or openapi-spec-validator missing in $venv/bin"
+  echo "$venv/bin"
+}
+
 # ---- dispatch ------------------------------------------------------------------------------------
 
 [[ $# -eq 1 ]] || usage
@@ -607,6 +638,7 @@ case "$1" in
   moto) start_moto ;;
   kafka) start_kafka ;;
   pebble) start_pebble ;;
+  schemathesis) start_schemathesis ;;
   all) for service in "${KNOWN[@]}"; do "start_$service"; done ;;
   *) usage ;;
 esac

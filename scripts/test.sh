@@ -22,6 +22,9 @@ export MINIVERCEL_TEST_S3_ENDPOINT
 # Pebble (Let's Encrypt's ACME test server) for the automatic-HTTPS tests, built with the Go toolchain.
 MINIVERCEL_TEST_PEBBLE_BIN="$(bash scripts/services.sh pebble | tail -n 1)"
 export MINIVERCEL_TEST_PEBBLE_BIN
+# Schemathesis and openapi-spec-validator (a venv's bin folder) for the API's contract tests.
+MINIVERCEL_TEST_SCHEMATHESIS="$(bash scripts/services.sh schemathesis | tail -n 1)"
+export MINIVERCEL_TEST_SCHEMATHESIS
 # The browser the dashboard's end-to-end test drives (installs it; prints nothing).
 bash scripts/services.sh chromium
 bun run typecheck

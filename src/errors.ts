@@ -7,6 +7,7 @@ export type ErrorCode =
   | "unauthorized"
   | "forbidden"
   | "not_found"
+  | "method_not_allowed"
   | "conflict"
   | "payload_too_large"
   | "rate_limited"
@@ -19,6 +20,7 @@ const statusOf: Record<ErrorCode, number> = {
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
+  method_not_allowed: 405,
   conflict: 409,
   payload_too_large: 413,
   rate_limited: 429,
@@ -62,6 +64,17 @@ export class RateLimited extends AppError {
   ) {
     super("rate_limited", message);
     this.name = "RateLimited";
+  }
+}
+
+/** A known path asked with a method it does not answer: `allow` becomes the response's Allow header. */
+export class MethodNotAllowed extends AppError {
+  constructor(
+    method: string,
+    readonly allow: readonly string[],
+  ) {
+    super("method_not_allowed", `${method} is not allowed here; use ${allow.join(", ")}`);
+    this.name = "MethodNotAllowed";
   }
 }
 

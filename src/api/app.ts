@@ -3,7 +3,7 @@
 import { Elysia, t } from "elysia";
 import { VERSION } from "../config/version.ts";
 import type { Deps } from "../deps.ts";
-import { RateLimited } from "../errors.ts";
+import { MethodNotAllowed, RateLimited } from "../errors.ts";
 import type { PeerAddress } from "../identity/client-address.ts";
 import { requestIdOf } from "../observe/http.ts";
 import { buildsStatus } from "../worker/readiness.ts";
@@ -13,6 +13,7 @@ import { deploymentRoutes } from "./deployments.ts";
 import { apiDocs } from "./docs.ts";
 import { envRoutes } from "./env.ts";
 import { toErrorResponse } from "./errors.ts";
+import { allowedMethods } from "./methods.ts";
 import { projectRoutes } from "./projects.ts";
 import { createRateLimiter, rateLimitHeaders } from "./rate-limit.ts";
 import { runtimeLogRoutes } from "./runtime-logs.ts";
@@ -74,9 +75,13 @@ export function createApi(api: ApiDeps, options: ApiOptions = {}) {
   const limiter = createRateLimiter(api.config.limits, options);
   // Every route group authenticates through this: each identified user then spends their own budget.
   const deps: ApiDeps = { ...api, auth: limiter.authenticator(api.auth) };
-  return new Elysia({ prefix: "/api", normalize: false })
+  // Known once every route is registered (below); a routing miss then tells 405 from 404.
+  let allowed: (pathname: string) => string[] = () => [];
+  const app = new Elysia({ prefix: "/api", normalize: false })
     .use(cors(deps.config.frontendUrl))
-    .onError({ as: "global" }, ({ error, code, set, request }) => {
+    .onError({ as: "global" }, ({ error: thrown, code, set, request }) => {
+      const allow = code === "NOT_FOUND" ? allowed(new URL(request.url).pathname) : [];
+      const error = allow.length > 0 ? new MethodNotAllowed(request.method, allow) : thrown;
       const { status, body } = toErrorResponse(error, code, (unhandled) =>
         deps.log.error("api: unhandled error", {
           requestId: requestIdOf(request),
@@ -88,6 +93,7 @@ export function createApi(api: ApiDeps, options: ApiOptions = {}) {
       set.status = status;
       set.headers["content-type"] = "application/json";
       if (error instanceof RateLimited) Object.assign(set.headers, rateLimitHeaders(error));
+      if (error instanceof MethodNotAllowed) set.headers.allow = error.allow.join(", ");
       return body;
     })
     .use(limiter.byAddress())
@@ -99,7 +105,20 @@ export function createApi(api: ApiDeps, options: ApiOptions = {}) {
           description: "The control-plane API of a minivercel server.",
           version: VERSION,
         },
-        components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+        components: {
+          securitySchemes: {
+            bearer: {
+              type: "http",
+              scheme: "bearer",
+              description: "An API token (mv_...) or a JWT of a configured issuer.",
+            },
+            buildToken: {
+              type: "http",
+              scheme: "bearer",
+              description: "A remote builder's token (bt_...): one deployment, only while it builds.",
+            },
+          },
+        },
         security: [{ bearer: [] }],
       }),
     )
@@ -137,4 +156,6 @@ export function createApi(api: ApiDeps, options: ApiOptions = {}) {
     .use(uploadRoutes(deps))
     .use(tokenRoutes(deps))
     .use(webhookSettingRoutes(deps));
+  allowed = allowedMethods(app.routes);
+  return app;
 }

@@ -5,7 +5,8 @@ import { AppError, unauthorized } from "../errors.ts";
 import { type Authenticator, CSRF_HEADER } from "../identity/authenticate.ts";
 import { foreignOrigin } from "../identity/origin.ts";
 
-const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+/** Methods a cookie session may use without proving CSRF: they change nothing. */
+export const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 export function requireUser(auth: Authenticator) {
   // derive, not resolve: it runs before body validation, so an anonymous caller learns nothing but 401.

@@ -30,7 +30,7 @@ export function bodyLimitOf(method: string, pathname: string, maxUploadBytes: nu
 }
 
 /** Only the raw file routes read their body themselves (`readCapped`), so only they may stream it. */
-const streamsBody = (method: string, pathname: string) =>
+export const streamsBody = (method: string, pathname: string) =>
   method === "PUT" && (USER_UPLOAD.test(pathname) || BUILD_BLOB.test(pathname));
 
 const tooLarge = (limit: number) =>

@@ -42,8 +42,10 @@ async function building(gitUrl = "https://example.com/x.git") {
     branch: "main",
     commitSha: null,
   });
-  // Claimed as a remote runner would, so the local launcher leaves it alone.
+  // Claimed as a remote runner would, so the local launcher leaves it alone; with a sign of life,
+  // or its reaper (every 5 s) may take it for lost before the builder's first heartbeat.
   await deps.store.deployments.transition(d.id, "IN_PROGRESS", null);
+  await deps.store.deployments.heartbeat(d.id, new Date().toISOString());
   return d;
 }
 

@@ -9,9 +9,52 @@ import { AppError, badRequest, conflict, notFound, unauthorized } from "../error
 import { isSha256, manifestBlobs, parseManifest } from "../store/artifacts.ts";
 import { recordRejection } from "../worker/apply-events.ts";
 import { readCapped } from "./body-limit.ts";
-import { Id, IdAndHash } from "./schemas.ts";
+import { BinaryBody, BinaryResponse, errorResponse, Id, IdAndHash, NoContent } from "./schemas.ts";
 
 const MAX_BLOB_BYTES = 100 * 1024 * 1024;
+
+const Sha256 = t.String({ pattern: "^[0-9a-f]{64}$" });
+const Size = t.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: "bytes" });
+const Variant = t.Object({ hash: Sha256, size: Size });
+
+const ManifestFileBody = t.Object({
+  hash: Sha256,
+  size: Size,
+  type: t.String(),
+  gzip: t.Optional(Variant),
+  br: t.Optional(Variant),
+});
+
+/** A stored manifest (store/artifacts.ts Manifest), as a builder reads it back. */
+const ManifestBody = t.Object({
+  version: t.Union([t.Literal(1), t.Literal(2)]),
+  deploymentId: t.String(),
+  createdAt: t.String({ format: "date-time" }),
+  files: t.Record(t.String(), ManifestFileBody, { description: 'path ("/index.html") -> the stored file' }),
+  buildOutput: t.Optional(t.Object({ config: Variant })),
+  functions: t.Optional(
+    t.Record(
+      t.String(),
+      t.Object({
+        config: Variant,
+        prerender: t.Optional(Variant),
+        fallback: t.Optional(ManifestFileBody),
+        files: t.Record(
+          t.String(),
+          t.Object({ hash: Sha256, size: Size, executable: t.Optional(t.Boolean()) }),
+          { description: 'path in the function ("index.mjs") -> the stored file' },
+        ),
+      }),
+      { description: 'the path a function answers at ("/api/hello") -> its files' },
+    ),
+  ),
+});
+
+/** What the build token guard answers on every build route (authentication itself: docs-responses.ts). */
+const guarded = {
+  403: errorResponse("The build token belongs to another deployment."),
+  409: errorResponse("The deployment is not building."),
+};
 
 export function buildRoutes(deps: Pick<Deps, "store" | "bus" | "artifacts" | "buildTokens">) {
   const { store, bus, artifacts, buildTokens } = deps;
@@ -46,10 +89,15 @@ export function buildRoutes(deps: Pick<Deps, "store" | "bus" | "artifacts" | "bu
     return manifest;
   };
 
-  return new Elysia({ tags: ["builds"] })
+  return new Elysia({ tags: ["builds"], detail: { security: [{ buildToken: [] }] } })
     .use(requireBuildToken)
     .get("/builds/:id/source", ({ deploymentId }) => ownSource(deploymentId), {
       params: Id,
+      response: {
+        200: ManifestBody,
+        ...guarded,
+        404: errorResponse("The deployment has no uploaded source."),
+      },
       detail: { summary: "The manifest of this deployment's uploaded source tree (CLI source deploys)" },
     })
     .get(
@@ -63,6 +111,11 @@ export function buildRoutes(deps: Pick<Deps, "store" | "bus" | "artifacts" | "bu
       },
       {
         params: IdAndHash,
+        response: {
+          200: BinaryResponse,
+          ...guarded,
+          404: errorResponse("The deployment has no uploaded source, or no file with this hash in it."),
+        },
         detail: { summary: "One file of this deployment's uploaded source, by its hash" },
       },
     )
@@ -91,6 +144,17 @@ export function buildRoutes(deps: Pick<Deps, "store" | "bus" | "artifacts" | "bu
       {
         params: Id,
         body: t.Array(t.Unknown(), { maxItems: 1000 }),
+        parse: "json",
+        response: {
+          200: t.Object({
+            accepted: t.Integer({ minimum: 0 }),
+            rejected: t.Integer({
+              minimum: 0,
+              description: "invalid, or naming another deployment (recorded)",
+            }),
+          }),
+          ...guarded,
+        },
         detail: {
           summary: "Report build events (log lines, status, heartbeats) for this token's deployment",
         },
@@ -98,7 +162,9 @@ export function buildRoutes(deps: Pick<Deps, "store" | "bus" | "artifacts" | "bu
     )
     .post("/builds/:id/missing", async ({ body }) => ({ missing: await artifacts.missing(body.hashes) }), {
       params: Id,
-      body: t.Object({ hashes: t.Array(t.String({ pattern: "^[0-9a-f]{64}$" }), { maxItems: 50_000 }) }),
+      body: t.Object({ hashes: t.Array(Sha256, { maxItems: 50_000 }) }),
+      parse: "json",
+      response: { 200: t.Object({ missing: t.Array(Sha256) }), ...guarded },
       detail: { summary: "Which of these content hashes the platform does not have yet" },
     })
     .put(
@@ -115,7 +181,12 @@ export function buildRoutes(deps: Pick<Deps, "store" | "bus" | "artifacts" | "bu
       {
         params: IdAndHash,
         parse: "none",
-        detail: { summary: "Store one file by its content hash" },
+        response: {
+          204: NoContent,
+          ...guarded,
+          400: errorResponse("The name is not a sha256 (64 lowercase hex digits), or not the content's."),
+        },
+        detail: { summary: "Store one file by its content hash", requestBody: BinaryBody },
       },
     )
     .put(
@@ -129,6 +200,14 @@ export function buildRoutes(deps: Pick<Deps, "store" | "bus" | "artifacts" | "bu
       {
         params: Id,
         body: t.Unknown(),
+        parse: "json",
+        response: {
+          204: NoContent,
+          ...guarded,
+          400: errorResponse(
+            "The manifest is malformed, names another deployment, or a file not stored yet.",
+          ),
+        },
         detail: { summary: "Store the deployment's manifest (after all its files)" },
       },
     );

@@ -8,7 +8,16 @@ import type { Deps } from "../deps.ts";
 import { notFound } from "../errors.ts";
 import { requireUser } from "./auth.ts";
 import { logStream } from "./log-stream.ts";
-import { Deployment, DeployRequest, ErrorBody, Id, LogPage, LogQuery, Project } from "./schemas.ts";
+import {
+  Deployment,
+  DeployRequest,
+  errorResponse,
+  Id,
+  LogPage,
+  LogQuery,
+  LogStreamEvent,
+  Project,
+} from "./schemas.ts";
 import { deploymentView, projectView } from "./views.ts";
 
 export function deploymentRoutes({
@@ -21,7 +30,8 @@ export function deploymentRoutes({
   metrics,
 }: Pick<Deps, "config" | "store" | "logs" | "live" | "bus" | "auth" | "metrics">) {
   const state = { store, live, bus, metrics };
-  const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody };
+  // Statuses of these routes' own; authentication, validation, body and rate limits: docs-responses.ts.
+  const missing = { 404: errorResponse("No such deployment, or not yours.") };
 
   async function ownDeployment(userId: string, id: string) {
     const deployment = await store.deployments.get(userId, id);
@@ -41,7 +51,12 @@ export function deploymentRoutes({
       },
       {
         body: DeployRequest,
-        response: { 201: Deployment, ...errors },
+        parse: "json",
+        response: {
+          201: Deployment,
+          400: errorResponse("The project has no git URL to build from (or the body is not JSON)."),
+          404: errorResponse("No such project, or not yours."),
+        },
         detail: { summary: "Queue a deployment of a project's branch or commit" },
       },
     )
@@ -52,7 +67,7 @@ export function deploymentRoutes({
         const project = await getProject(store, user.id, deployment.projectId);
         return deploymentView(deployment, project, config);
       },
-      { params: Id, response: { 200: Deployment, ...errors }, detail: { summary: "Get a deployment" } },
+      { params: Id, response: { 200: Deployment, ...missing }, detail: { summary: "Get a deployment" } },
     )
     .post(
       "/deployments/:id/promote",
@@ -60,7 +75,7 @@ export function deploymentRoutes({
         projectView(await promoteDeployment(store, bus, user.id, params.id), config),
       {
         params: Id,
-        response: { 200: Project, 409: ErrorBody, ...errors },
+        response: { 200: Project, ...missing, 409: errorResponse("The deployment is not READY.") },
         detail: {
           summary: "Make a READY deployment the production deployment (a pointer swap: no rebuild, no copy)",
         },
@@ -71,7 +86,11 @@ export function deploymentRoutes({
       async ({ user, params }) => projectView(await rollbackProject(store, bus, user.id, params.id), config),
       {
         params: Id,
-        response: { 200: Project, 409: ErrorBody, ...errors },
+        response: {
+          200: Project,
+          404: errorResponse("No such project, or not yours."),
+          409: errorResponse("There is no previous production deployment."),
+        },
         detail: { summary: "Point production back at the previous production deployment" },
       },
     )
@@ -84,7 +103,7 @@ export function deploymentRoutes({
       },
       {
         params: Id,
-        response: { 200: Deployment, 409: ErrorBody, ...errors },
+        response: { 200: Deployment, ...missing, 409: errorResponse("The deployment has finished already.") },
         detail: { summary: "Cancel a queued or running deployment (its build processes are killed)" },
       },
     )
@@ -106,6 +125,7 @@ export function deploymentRoutes({
       {
         params: Id,
         query: LogQuery,
+        response: { 200: LogStreamEvent, ...missing },
         detail: {
           summary: "Stream the build log (Server-Sent Events)",
           description:
@@ -130,7 +150,7 @@ export function deploymentRoutes({
       {
         params: Id,
         query: LogQuery,
-        response: { 200: LogPage, ...errors },
+        response: { 200: LogPage, ...missing },
         detail: { summary: "Page through a deployment's build log" },
       },
     );

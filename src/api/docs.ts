@@ -1,9 +1,12 @@
-// The OpenAPI document (/api/openapi.json) and its browsable page (/api/docs), built on first request.
+// The OpenAPI document (/api/openapi.json) and its browsable page (/api/docs), built on first request from the
+// routes' schemas (step 1, @elysiajs/openapi), made plain (docs-schemas.ts) and complete (docs-responses.ts).
 // @elysiajs/openapi's plugin module (with its bundled type generators) costs about 1 MB of memory in every
 // process that evaluates it; only its small schema walker and page template are needed, loaded here on demand.
 
 import { Elysia } from "elysia";
 import type { OpenAPIV3 } from "openapi-types";
+import { commonComponents, completePaths } from "./docs-responses.ts";
+import { plainEach } from "./docs-schemas.ts";
 
 /** OpenAPI fields beside the generated `paths`; `components.schemas` is merged with the generated ones. */
 export interface ApiDocumentation {
@@ -34,11 +37,16 @@ export function apiDocs(documentation: ApiDocumentation) {
             undefined,
             OPENAPI_VERSION,
           );
+          const common = commonComponents();
           return {
             ...documentation,
             openapi: OPENAPI_VERSION,
-            paths: withPlainParameters(paths),
-            components: { ...documentation.components, schemas: components.schemas },
+            paths: completePaths(plainEach(paths)),
+            components: {
+              ...documentation.components,
+              schemas: { ...plainEach(components.schemas ?? {}), ...common.schemas },
+              responses: common.responses,
+            },
           };
         });
         return document;
@@ -61,31 +69,4 @@ export function apiDocs(documentation: ApiDocumentation) {
       },
       { detail: { hide: true } },
     );
-}
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
-
-/**
- * Elysia turns an integer (or boolean) in a query or path into "a string in that format, or the value itself", to
- * convert what it parses; the document would then call `?limit=` a string. Each such parameter is documented as
- * the schema the route declared.
- */
-function withPlainParameters<T>(paths: T): T {
-  if (!isRecord(paths)) return paths;
-  for (const item of Object.values(paths)) {
-    if (!isRecord(item)) continue;
-    for (const operation of Object.values(item)) {
-      if (!isRecord(operation) || !Array.isArray(operation.parameters)) continue;
-      for (const parameter of operation.parameters) {
-        if (!isRecord(parameter) || !isRecord(parameter.schema)) continue;
-        const branches = parameter.schema.anyOf;
-        if (!Array.isArray(branches) || branches.length !== 2) continue;
-        const [first, second] = branches;
-        // The conversion branch is a string whose format names the declared type ("integer").
-        if (isRecord(first) && isRecord(second) && first.type === "string" && first.format === second.type)
-          parameter.schema = second;
-      }
-    }
-  }
-  return paths;
 }

@@ -4,12 +4,13 @@ import { Elysia, t } from "elysia";
 import { listEnvVars, removeEnvVar, setEnvVar } from "../deploy/env.ts";
 import type { Deps } from "../deps.ts";
 import { requireUser } from "./auth.ts";
-import { ErrorBody, Id, IdAndKey } from "./schemas.ts";
+import { errorResponse, Id, IdAndKey, NoContent } from "./schemas.ts";
 
 const EnvList = t.Object({ items: t.Array(t.Object({ key: t.String(), updatedAt: t.String() })) });
 
 export function envRoutes({ store, sealer, auth }: Pick<Deps, "store" | "sealer" | "auth">) {
-  const errors = { 401: ErrorBody, 404: ErrorBody, 422: ErrorBody };
+  // Statuses of these routes' own; authentication, validation, body and rate limits: docs-responses.ts.
+  const missing = { 404: errorResponse("No such project, or not yours.") };
   return new Elysia({ tags: ["environment"] })
     .use(requireUser(auth))
     .get(
@@ -17,7 +18,7 @@ export function envRoutes({ store, sealer, auth }: Pick<Deps, "store" | "sealer"
       async ({ user, params }) => ({ items: await listEnvVars(store, user.id, params.id) }),
       {
         params: Id,
-        response: { 200: EnvList, ...errors },
+        response: { 200: EnvList, ...missing },
         detail: { summary: "List a project's variable names (values are write-only)" },
       },
     )
@@ -30,6 +31,8 @@ export function envRoutes({ store, sealer, auth }: Pick<Deps, "store" | "sealer"
       {
         params: IdAndKey,
         body: t.Object({ value: t.String({ maxLength: 65536 }) }, { additionalProperties: false }),
+        parse: "json",
+        response: { 204: NoContent, ...missing },
         detail: { summary: "Set a variable (encrypted at rest; passed only to this project's builds)" },
       },
     )
@@ -39,6 +42,10 @@ export function envRoutes({ store, sealer, auth }: Pick<Deps, "store" | "sealer"
         await removeEnvVar(store, user.id, params.id, params.key);
         set.status = 204;
       },
-      { params: IdAndKey, detail: { summary: "Remove a variable" } },
+      {
+        params: IdAndKey,
+        response: { 204: NoContent, 404: errorResponse("No such project or variable, or not yours.") },
+        detail: { summary: "Remove a variable" },
+      },
     );
 }

@@ -6,9 +6,11 @@ import { createProject, deleteProject, getProject, updateProject } from "../depl
 import type { Deps } from "../deps.ts";
 import { requireUser } from "./auth.ts";
 import {
+  BadCursor,
   Deployment,
-  ErrorBody,
+  errorResponse,
   Id,
+  NoContent,
   PageQuery,
   Project,
   ProjectCreate,
@@ -27,7 +29,13 @@ export function projectRoutes({
   gc,
   bus,
 }: Pick<Deps, "config" | "store" | "logs" | "runtimeLogs" | "auth" | "artifacts" | "gc" | "bus">) {
-  const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody };
+  // Statuses of these routes' own; authentication, validation, body and rate limits: docs-responses.ts.
+  const missing = { 404: errorResponse("No such project, or not yours.") };
+  const taken = {
+    409: errorResponse(
+      "The subdomain is taken, another project verified the custom domain, or MAX_PROJECTS_PER_USER is reached (`project_limit`).",
+    ),
+  };
   return new Elysia({ tags: ["projects"] })
     .use(requireUser(auth))
     .get(
@@ -41,7 +49,7 @@ export function projectRoutes({
       },
       {
         query: PageQuery,
-        response: { 200: pageOf(Project), ...errors },
+        response: { 200: pageOf(Project), 400: BadCursor },
         detail: { summary: "List your projects" },
       },
     )
@@ -52,14 +60,19 @@ export function projectRoutes({
         set.status = 201;
         return projectView(project, config);
       },
-      { body: ProjectCreate, response: { 201: Project, ...errors }, detail: { summary: "Create a project" } },
+      {
+        body: ProjectCreate,
+        parse: "json",
+        response: { 201: Project, ...taken },
+        detail: { summary: "Create a project" },
+      },
     )
     .get(
       "/projects/:id",
       async ({ user, params }) => projectView(await getProject(store, user.id, params.id), config),
       {
         params: Id,
-        response: { 200: Project, ...errors },
+        response: { 200: Project, ...missing },
         detail: { summary: "Get a project" },
       },
     )
@@ -70,7 +83,8 @@ export function projectRoutes({
       {
         params: Id,
         body: ProjectPatch,
-        response: { 200: Project, ...errors },
+        parse: "json",
+        response: { 200: Project, ...missing, ...taken },
         detail: { summary: "Change settings" },
       },
     )
@@ -80,7 +94,14 @@ export function projectRoutes({
         projectView(await verifyDomain({ store, bus, config }, user.id, params.id), config),
       {
         params: Id,
-        response: { 200: Project, ...errors },
+        response: {
+          200: Project,
+          ...missing,
+          409: errorResponse("Another project verified this domain first."),
+          422: errorResponse(
+            "The project has no custom domain, or its TXT record is missing or wrong (or the id is invalid).",
+          ),
+        },
         detail: {
           summary: "Verify the custom domain",
           description:
@@ -95,7 +116,11 @@ export function projectRoutes({
         await deleteProject({ store, logs, runtimeLogs, artifacts, gc, bus }, user.id, params.id);
         set.status = 204;
       },
-      { params: Id, detail: { summary: "Delete a project with its deployments and logs" } },
+      {
+        params: Id,
+        response: { 204: NoContent, ...missing },
+        detail: { summary: "Delete a project with its deployments and logs" },
+      },
     )
     .get(
       "/projects/:id/deployments",
@@ -113,7 +138,7 @@ export function projectRoutes({
       {
         params: Id,
         query: PageQuery,
-        response: { 200: pageOf(Deployment), ...errors },
+        response: { 200: pageOf(Deployment), 400: BadCursor, ...missing },
         detail: { summary: "List a project's deployments, newest first" },
       },
     );

@@ -8,7 +8,14 @@ import { badRequest, notFound } from "../errors.ts";
 import type { RuntimeLogCursor } from "../store/runtime-logs.ts";
 import { requireUser } from "./auth.ts";
 import { runtimeLogStream } from "./runtime-log-stream.ts";
-import { ErrorBody, Id, RuntimeLogPage, RuntimeLogQuery, RuntimeLogStreamQuery } from "./schemas.ts";
+import {
+  errorResponse,
+  Id,
+  RuntimeLogPage,
+  RuntimeLogQuery,
+  RuntimeLogStreamEvent,
+  RuntimeLogStreamQuery,
+} from "./schemas.ts";
 
 /** How far back a stream's history goes unless asked otherwise. */
 const STREAM_SINCE_MS = 15 * 60_000;
@@ -35,7 +42,8 @@ export function runtimeLogRoutes({
   runtimeLive,
   auth,
 }: Pick<Deps, "store" | "runtimeLogs" | "runtimeLive" | "auth">) {
-  const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody };
+  // Statuses of these routes' own; authentication, validation and rate limits: docs-responses.ts.
+  const missing = { 404: errorResponse("No such deployment, or not yours.") };
 
   async function ownDeployment(userId: string, id: string) {
     const deployment = await store.deployments.get(userId, id);
@@ -78,7 +86,11 @@ export function runtimeLogRoutes({
       {
         params: Id,
         query: RuntimeLogQuery,
-        response: { 200: RuntimeLogPage, ...errors },
+        response: {
+          200: RuntimeLogPage,
+          400: errorResponse("The cursor is not one a previous page gave, or `since` is later than `until`."),
+          ...missing,
+        },
         detail: {
           summary: "Page through what a deployment's functions printed, newest first",
           description:
@@ -110,6 +122,11 @@ export function runtimeLogRoutes({
       {
         params: Id,
         query: RuntimeLogStreamQuery,
+        response: {
+          200: RuntimeLogStreamEvent,
+          400: errorResponse("Last-Event-ID is not one this stream sent."),
+          ...missing,
+        },
         detail: {
           summary: "Stream what a deployment's functions print (Server-Sent Events)",
           description:

@@ -1,5 +1,6 @@
 // API schemas: TypeBox definitions that validate requests, shape responses and generate the OpenAPI document.
 
+import type { TProperties, TSchema } from "@sinclair/typebox";
 import { t } from "elysia";
 import { DeploymentSchema, ProjectSchema, ProjectSettingsSchema } from "../model/entities.ts";
 
@@ -14,6 +15,33 @@ export const ErrorBody = t.Object(
   { description: "Every error response has this shape." },
 );
 
+/** An error a route answers: the one ErrorBody shape, described for what its status means there. */
+export const errorResponse = (description: string) => t.Object(ErrorBody.properties, { description });
+
+/** A success without a body (204). */
+export const NoContent = t.Void({ description: "Done; no body." });
+
+/**
+ * Marks a response schema whose body is not JSON: the OpenAPI document files it under this media type instead of
+ * application/json (src/api/docs-responses.ts), e.g. `{ [MEDIA_TYPE]: "text/event-stream" }`.
+ */
+export const MEDIA_TYPE = "x-media-type";
+
+/** A raw file as a response body (sent as a Response, which Elysia does not validate: the schema documents it). */
+export const BinaryResponse = t.Unknown({
+  type: "string",
+  format: "binary",
+  [MEDIA_TYPE]: "application/octet-stream",
+  description: "The file's bytes.",
+});
+
+/** A raw file as the request body of a route that reads it itself (`parse: "none"`): for its `detail`. */
+export const BinaryBody = {
+  required: true,
+  description: "The file's bytes.",
+  content: { "application/octet-stream": { schema: { type: "string" as const, format: "binary" } } },
+};
+
 /** The `:id` of a route: a project, deployment or token id (also the dashboard's routes). */
 export const Id = t.Object({ id: t.String({ minLength: 1, maxLength: 64 }) });
 
@@ -23,19 +51,14 @@ export const IdAndKey = t.Object({ id: Id.properties.id, key: t.String({ minLeng
 /** `:id` and a blob's `:hash`. */
 export const IdAndHash = t.Object({ id: Id.properties.id, hash: t.String({ minLength: 1, maxLength: 64 }) });
 
-/**
- * An integer in a query string. Elysia converts it before checking it, and then no longer knows its name: the
- * title carries it, for the error that names the field (src/api/errors.ts).
- */
-const queryInteger = (name: string, options: Parameters<typeof t.Integer>[0]) =>
-  t.Integer({ ...options, title: name });
-
+// t.Integer also accepts a numeric string (query values are strings); the document shows it as the integer it is.
 export const PageQuery = t.Object({
-  limit: t.Optional(
-    queryInteger("limit", { minimum: 1, maximum: 100, default: 20, description: "page size (1-100)" }),
-  ),
+  limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 20, description: "page size (1-100)" })),
   cursor: t.Optional(t.String({ maxLength: 512, description: "nextCursor of the previous page" })),
 });
+
+/** What a paged route answers for a `cursor` it did not give out (the store cannot read it). */
+export const BadCursor = errorResponse("The cursor is not one a previous page gave.");
 
 // Requests and views of projects and deployments derive from the entities' schemas (src/model/entities.ts).
 const settings = ProjectSettingsSchema.properties;
@@ -79,13 +102,17 @@ export const DeployRequest = t.Object(
 
 export const LogQuery = t.Object({
   after: t.Optional(
-    queryInteger("after", { minimum: 0, description: "return lines with a sequence number above this" }),
+    t.Integer({
+      minimum: 0,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description: "return lines with a sequence number above this",
+    }),
   ),
-  limit: t.Optional(queryInteger("limit", { minimum: 1, maximum: 5000, default: 1000 })),
+  limit: t.Optional(t.Integer({ minimum: 1, maximum: 5000, default: 1000 })),
 });
 
 export const LogLine = t.Object({
-  seq: t.Integer(),
+  seq: t.Integer({ minimum: 1 }),
   stream: t.Union([t.Literal("stdout"), t.Literal("stderr"), t.Literal("system")]),
   text: t.String(),
   at: t.String({ format: "date-time" }),
@@ -93,10 +120,32 @@ export const LogLine = t.Object({
 
 export const LogPage = t.Object({
   items: t.Array(LogLine),
-  nextAfter: t.Union([t.Integer(), t.Null()], {
+  nextAfter: t.Union([t.Integer({ minimum: 1 }), t.Null()], {
     description: "pass as `after` for the next page; null at the end",
   }),
 });
+
+/** One Server-Sent Event as a client reads it (`event`, `data`, `id`): `data` carries JSON described by `json`. */
+const sse = <P extends TProperties>(event: string, json: TSchema, fields: P) =>
+  t.Object({
+    event: t.Literal(event),
+    data: t.String({ contentMediaType: "application/json", contentSchema: json }),
+    ...fields,
+  });
+
+/** The events of a live build log (log-stream.ts); the OpenAPI document describes each event with this schema. */
+export const LogStreamEvent = t.Union(
+  [
+    sse("status", Deployment, {}),
+    sse("log", LogLine, {
+      id: t.String({ pattern: "^[0-9]+$", description: "the line's seq: Last-Event-ID resumes after it" }),
+    }),
+    sse("restarting", t.Object({ reason: t.String(), lastEventId: t.Integer({ minimum: 0 }) }), {
+      retry: t.Integer({ minimum: 0, description: "milliseconds to wait before reconnecting" }),
+    }),
+  ],
+  { [MEDIA_TYPE]: "text/event-stream", description: "A stream of these events." },
+);
 
 export const TokenCreate = t.Object(
   { name: t.String({ minLength: 1, maxLength: 100 }) },
@@ -123,6 +172,13 @@ export const Me = t.Object({ id: t.String(), email: t.String(), createdAt: t.Str
 
 export const pageOf = <T extends Parameters<typeof t.Array>[0]>(item: T) =>
   t.Object({ items: t.Array(item), nextCursor: t.Union([t.String(), t.Null()]) });
+
+/**
+ * An integer in a query string. Elysia converts it before checking it, and then no longer knows its name: the
+ * title carries it, for the error that names the field (src/api/errors.ts).
+ */
+const queryInteger = (name: string, options: Parameters<typeof t.Integer>[0]) =>
+  t.Integer({ ...options, title: name });
 
 /** Unix milliseconds up to the year 9999 (what an ISO time with a 4-digit year can say). */
 const unixMs = (name: string, description: string) =>
@@ -168,3 +224,24 @@ export const RuntimeLogPage = t.Object({
     description: "pass as `cursor` for the next (older) page; null at the end",
   }),
 });
+
+/** The events of a live runtime log (runtime-log-stream.ts). */
+export const RuntimeLogStreamEvent = t.Union(
+  [
+    sse("log", RuntimeLogLine, {
+      id: t.String({ description: "the line's cursor: Last-Event-ID resumes after it" }),
+    }),
+    sse(
+      "ready",
+      t.Object({
+        history: t.Integer({ minimum: 0, description: "lines sent from history" }),
+        more: t.Boolean({ description: "older lines in range were left out (page the API for them)" }),
+      }),
+      {},
+    ),
+    sse("restarting", t.Object({ reason: t.String(), lastEventId: t.Union([t.String(), t.Null()]) }), {
+      retry: t.Integer({ minimum: 0, description: "milliseconds to wait before reconnecting" }),
+    }),
+  ],
+  { [MEDIA_TYPE]: "text/event-stream", description: "A stream of these events; it stays open." },
+);

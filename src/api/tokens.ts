@@ -5,19 +5,19 @@ import type { Deps } from "../deps.ts";
 import { notFound } from "../errors.ts";
 import { createApiToken } from "../identity/accounts.ts";
 import { requireUser } from "./auth.ts";
-import { CreatedToken, ErrorBody, Id, Me, TokenCreate, TokenList } from "./schemas.ts";
+import { CreatedToken, errorResponse, Id, Me, NoContent, TokenCreate, TokenList } from "./schemas.ts";
 import { tokenView } from "./views.ts";
 
 export function tokenRoutes({ store, auth }: Pick<Deps, "store" | "auth">) {
-  const errors = { 401: ErrorBody, 404: ErrorBody, 422: ErrorBody };
+  // Authentication, validation, body and rate limits: docs-responses.ts.
   return new Elysia({ tags: ["account"] })
     .use(requireUser(auth))
     .get("/user", ({ user }) => ({ id: user.id, email: user.email, createdAt: user.createdAt }), {
-      response: { 200: Me, ...errors },
+      response: { 200: Me },
       detail: { summary: "The authenticated user" },
     })
     .get("/tokens", async ({ user }) => ({ items: (await store.tokens.list(user.id)).map(tokenView) }), {
-      response: { 200: TokenList, ...errors },
+      response: { 200: TokenList },
       detail: { summary: "List your API tokens" },
     })
     .post(
@@ -29,7 +29,8 @@ export function tokenRoutes({ store, auth }: Pick<Deps, "store" | "auth">) {
       },
       {
         body: TokenCreate,
-        response: { 201: CreatedToken, ...errors },
+        parse: "json",
+        response: { 201: CreatedToken },
         detail: { summary: "Create an API token" },
       },
     )
@@ -39,6 +40,10 @@ export function tokenRoutes({ store, auth }: Pick<Deps, "store" | "auth">) {
         if (!(await store.tokens.revoke(user.id, params.id))) throw notFound("token");
         set.status = 204;
       },
-      { params: Id, detail: { summary: "Revoke an API token" } },
+      {
+        params: Id,
+        response: { 204: NoContent, 404: errorResponse("No such token, or not yours.") },
+        detail: { summary: "Revoke an API token" },
+      },
     );
 }

@@ -8,11 +8,12 @@ import { AppError, badRequest } from "../errors.ts";
 import { isSha256 } from "../store/artifacts.ts";
 import { requireUser } from "./auth.ts";
 import { readCapped } from "./body-limit.ts";
-import { Deployment, ErrorBody, Id, Project } from "./schemas.ts";
+import { BinaryBody, Deployment, errorResponse, Id, NoContent, Project } from "./schemas.ts";
 import { deploymentView, projectView } from "./views.ts";
 
 const Hash = t.String({ pattern: "^[0-9a-f]{64}$" });
-const Variant = t.Object({ hash: Hash, size: t.Integer({ minimum: 0 }) }, { additionalProperties: false });
+const Size = t.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: "bytes" });
+const Variant = t.Object({ hash: Hash, size: Size }, { additionalProperties: false });
 
 export const FileSetDeploy = t.Object(
   {
@@ -21,7 +22,7 @@ export const FileSetDeploy = t.Object(
       t.Object(
         {
           hash: Hash,
-          size: t.Integer({ minimum: 0 }),
+          size: Size,
           type: t.Optional(t.String({ maxLength: 255, description: "default: from the file extension" })),
           gzip: t.Optional(Variant),
           br: t.Optional(Variant),
@@ -46,7 +47,7 @@ export function uploadRoutes(
 ) {
   const { config, artifacts, auth } = deps;
   const maxUploadBytes = config.limits.maxUploadMb * 1024 * 1024;
-  const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 413: ErrorBody, 422: ErrorBody };
+  // Statuses of these routes' own; authentication, validation, body and rate limits: docs-responses.ts.
   return new Elysia({ tags: ["uploads"] })
     .use(requireUser(auth))
     .post("/files/missing", async ({ body }) => ({ missing: await artifacts.missing(body.hashes) }), {
@@ -54,7 +55,8 @@ export function uploadRoutes(
         { hashes: t.Array(Hash, { maxItems: 2 * FILE_SET_LIMITS.maxFiles }) },
         { additionalProperties: false },
       ),
-      response: { 200: t.Object({ missing: t.Array(t.String()) }), ...errors },
+      parse: "json",
+      response: { 200: t.Object({ missing: t.Array(t.String()) }) },
       detail: { summary: "Which of these content hashes (sha256) the platform does not have yet" },
     })
     .put(
@@ -75,7 +77,12 @@ export function uploadRoutes(
       {
         params: t.Object({ hash: t.String({ maxLength: 64 }) }),
         parse: "none",
+        response: {
+          204: NoContent,
+          400: errorResponse("The name is not a sha256 (64 lowercase hex digits), or not the content's."),
+        },
         detail: {
+          requestBody: BinaryBody,
           summary:
             "Upload one file, named by the sha256 of its content (verified on receipt; at most MAX_UPLOAD_MB, 100 MB by default)",
         },
@@ -97,7 +104,15 @@ export function uploadRoutes(
       {
         params: Id,
         body: FileSetDeploy,
-        response: { 201: t.Object({ deployment: Deployment, project: Project }), 409: ErrorBody, ...errors },
+        parse: "json",
+        response: {
+          201: t.Object({ deployment: Deployment, project: Project }),
+          404: errorResponse("No such project, or not yours."),
+          409: errorResponse("A file is not uploaded yet."),
+          413: errorResponse(
+            "Over 20,000 files, a file over 100 MB, or over 1 GB in all (or a body over 32 MB).",
+          ),
+        },
         detail: {
           summary:
             "Deploy uploaded files: prebuilt (READY at once) or, with source: true, a source tree to build",

@@ -6,7 +6,7 @@ import { MAX_WEBHOOK_BODY, receiveWebhook, webhookSecret } from "../deploy/webho
 import type { Deps } from "../deps.ts";
 import { AppError, notFound } from "../errors.ts";
 import { requireUser } from "./auth.ts";
-import { ErrorBody, Id } from "./schemas.ts";
+import { errorResponse, Id } from "./schemas.ts";
 
 const WebhookInfo = t.Object({
   url: t.String(),
@@ -30,7 +30,7 @@ export function webhookSettingRoutes({ store, sealer, auth }: Pick<Deps, "store"
     },
     {
       params: Id,
-      response: { 200: WebhookInfo, 401: ErrorBody, 404: ErrorBody },
+      response: { 200: WebhookInfo, 404: errorResponse("No such project, or not yours.") },
       detail: { summary: "A project's webhook URLs and secret (made on first request)" },
     },
   );
@@ -71,9 +71,32 @@ export function webhookRoutes(
     {
       params: t.Object({ projectId: t.String({ maxLength: 64 }), provider: t.String({ maxLength: 16 }) }),
       parse: "none",
+      response: {
+        200: t.Object(
+          { ok: t.Literal(true), ignored: t.Optional(t.String()), duplicate: t.Optional(t.Literal(true)) },
+          { description: "Received; nothing to deploy (a ping, an ignored event, or one seen before)." },
+        ),
+        202: t.Object(
+          {
+            ok: t.Literal(true),
+            deploymentIds: t.Array(t.String()),
+            expiredDeploymentIds: t.Array(t.String()),
+          },
+          { description: "Deployments queued (a push) or previews retired (a closed pull request)." },
+        ),
+        400: errorResponse("The verified body is not JSON, or the project has no git URL to build from."),
+        401: errorResponse("The signature (GitLab: the token) does not match the project's webhook secret."),
+        404: errorResponse("No such project or provider, or the project has no webhook secret yet."),
+      },
       detail: {
         summary: "Receive a GitHub, GitLab or Gitea webhook (push, pull/merge request)",
         security: [],
+        // Read raw: the signature is over the bytes, so the route parses them itself once verified.
+        requestBody: {
+          required: true,
+          description: "The git host's event, as it sent it.",
+          content: { "application/json": { schema: { type: "object" } } },
+        },
       },
     },
   );

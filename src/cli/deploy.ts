@@ -3,7 +3,8 @@
 
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { type CollectedFile, collectOutput, DEFAULT_UPLOAD_LIMITS } from "../../builder/upload.ts";
+import { type CollectedFile, collectOutput } from "../../builder/upload.ts";
+import { DEFAULT_UPLOAD_LIMITS } from "../../builder/walk.ts";
 import { AppError } from "../errors.ts";
 import { formatBytes } from "../utils/bytes.ts";
 import { mapLimit } from "../utils/parallel.ts";

@@ -3,7 +3,8 @@
 
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { type CollectedFile, DEFAULT_UPLOAD_LIMITS } from "../../builder/upload.ts";
+import type { CollectedFile } from "../../builder/upload.ts";
+import { DEFAULT_UPLOAD_LIMITS } from "../../builder/walk.ts";
 import { FORBIDDEN_NAME_CHARS, isManifestPath } from "../store/artifacts.ts";
 import { formatBytes } from "../utils/bytes.ts";
 import { mapLimit } from "../utils/parallel.ts";

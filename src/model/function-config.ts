@@ -15,7 +15,8 @@ const NodeConfig = Type.Object({
   shouldAddHelpers: Type.Optional(Type.Boolean()),
   supportsResponseStreaming: Type.Optional(Type.Boolean()),
   memory: Type.Optional(Type.Integer()),
-  maxDuration: Type.Optional(Type.Integer()),
+  /** Seconds, or "max": the longest the platform allows. */
+  maxDuration: Type.Optional(Type.Union([Type.Integer(), Type.Literal("max")])),
   environment: Type.Optional(Type.Record(Type.String(), Type.String())),
 });
 
@@ -43,8 +44,13 @@ export interface FunctionSpec {
   environment: Record<string, string>;
 }
 
-const bundlePath = (p: string) =>
-  !p.startsWith("/") && !p.split("/").some((s) => s === "" || s === ".." || s === ".");
+/** A path inside the function's directory ("./index.mjs" is "index.mjs"), or null when it would leave it. */
+function bundlePath(p: string): string | null {
+  const trimmed = p.replace(/^(\.\/)+/, "");
+  if (trimmed.startsWith("/") || trimmed.split("/").some((s) => s === "" || s === ".." || s === "."))
+    return null;
+  return trimmed;
+}
 
 /** The spec, or why the configuration cannot be run (one line naming the field). */
 export function parseFunctionConfig(text: string): { spec: FunctionSpec } | { problem: string } {
@@ -58,13 +64,14 @@ export function parseFunctionConfig(text: string): { spec: FunctionSpec } | { pr
     typeof value === "object" && value !== null && "runtime" in value ? value.runtime : undefined;
   if (runtime === "edge") {
     if (!checkEdge.Check(value)) return { problem: firstError(checkEdge.Errors(value).First()) };
-    if (!bundlePath(value.entrypoint))
+    const entrypoint = bundlePath(value.entrypoint);
+    if (entrypoint === null)
       return { problem: `entrypoint ${JSON.stringify(value.entrypoint)} is not a path inside the function` };
     return {
       spec: {
         runtime: "edge",
         runtimeName: "edge",
-        handler: value.entrypoint,
+        handler: entrypoint,
         helpers: false,
         memoryMb: FUNCTION_MEMORY_MB.default,
         maxDurationSeconds: FUNCTION_MAX_DURATION_SECONDS.default,
@@ -77,14 +84,18 @@ export function parseFunctionConfig(text: string): { spec: FunctionSpec } | { pr
       problem: `runtime ${JSON.stringify(runtime ?? null)} is not supported (nodejs* with launcherType "Nodejs", or edge)`,
     };
   if (!checkNode.Check(value)) return { problem: firstError(checkNode.Errors(value).First()) };
-  if (!bundlePath(value.handler))
+  const handler = bundlePath(value.handler);
+  if (handler === null)
     return { problem: `handler ${JSON.stringify(value.handler)} is not a path inside the function` };
   const memory = value.memory ?? FUNCTION_MEMORY_MB.default;
   if (memory < FUNCTION_MEMORY_MB.min || memory > FUNCTION_MEMORY_MB.max)
     return {
       problem: `memory must be ${FUNCTION_MEMORY_MB.min} to ${FUNCTION_MEMORY_MB.max} MB, got ${memory}`,
     };
-  const maxDuration = value.maxDuration ?? FUNCTION_MAX_DURATION_SECONDS.default;
+  const maxDuration =
+    value.maxDuration === "max"
+      ? FUNCTION_MAX_DURATION_SECONDS.max
+      : (value.maxDuration ?? FUNCTION_MAX_DURATION_SECONDS.default);
   if (maxDuration < 1 || maxDuration > FUNCTION_MAX_DURATION_SECONDS.max)
     return {
       problem: `maxDuration must be 1 to ${FUNCTION_MAX_DURATION_SECONDS.max} seconds, got ${maxDuration}`,
@@ -93,7 +104,7 @@ export function parseFunctionConfig(text: string): { spec: FunctionSpec } | { pr
     spec: {
       runtime: "nodejs",
       runtimeName: value.runtime,
-      handler: value.handler,
+      handler,
       helpers: value.shouldAddHelpers ?? true,
       memoryMb: memory,
       maxDurationSeconds: maxDuration,
@@ -105,5 +116,5 @@ export function parseFunctionConfig(text: string): { spec: FunctionSpec } | { pr
 function firstError(error: { path: string; message: string } | undefined): string {
   if (!error) return ".vc-config.json has the wrong shape";
   const field = error.path.replace(/^\//, "").replaceAll("/", ".") || "the file";
-  return `${field}: ${error.message.toLowerCase()}`;
+  return `${field}: ${error.message.charAt(0).toLowerCase()}${error.message.slice(1)}`;
 }

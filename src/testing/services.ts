@@ -5,15 +5,19 @@ import { resolve } from "node:path";
 
 const SCRIPT = resolve(import.meta.dir, "../../scripts/services.sh");
 
-export type TestServiceName = "postgres" | "kafka" | "clickhouse" | "moto" | "pebble";
+export type TestServiceName = "postgres" | "kafka" | "clickhouse" | "moto" | "pebble" | "schemathesis";
 
-/** What scripts/test.sh exports for each service: a URL, host:port list, or (pebble) the binaries' folder. */
+/**
+ * What scripts/test.sh exports for each service: a URL, host:port list, or (pebble, schemathesis) the folder of
+ * the service's programs.
+ */
 const VARIABLES: Record<TestServiceName, string> = {
   postgres: "MINIVERCEL_TEST_DATABASE_URL",
   kafka: "MINIVERCEL_TEST_KAFKA_BROKERS",
   clickhouse: "MINIVERCEL_TEST_CLICKHOUSE_URL",
   moto: "MINIVERCEL_TEST_S3_ENDPOINT",
   pebble: "MINIVERCEL_TEST_PEBBLE_BIN",
+  schemathesis: "MINIVERCEL_TEST_SCHEMATHESIS",
 };
 
 const started = new Map<TestServiceName, string>();
