@@ -8,7 +8,7 @@ export const MAX_LINE_CHARS = 4096;
 /** Most log lines kept per deployment; the builder stops forwarding after this and says so once. */
 export const MAX_LOG_LINES = 20_000;
 
-const DeploymentId = Type.String({
+export const DeploymentId = Type.String({
   pattern: "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
 });
 const At = Type.String({ minLength: 20, maxLength: 40, description: "ISO-8601 time" });

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { Bus } from "./bus/bus.ts";
 import { openBus } from "./bus/bus.ts";
 import { createLive, type Live } from "./bus/live.ts";
+import type { RuntimeLive, RuntimeLiveEvent } from "./bus/runtime-live.ts";
 import type { Config } from "./config/config.ts";
 import { createSealer, loadSecretKey, type Sealer } from "./deploy/env.ts";
 import { type Authenticator, createAuthenticator } from "./identity/authenticate.ts";
@@ -14,7 +15,8 @@ import { createLogger, type Logger } from "./observe/log.ts";
 import { createMetrics, type Metrics, watchSources } from "./observe/metrics.ts";
 import { type Artifacts, type ArtifactsConfig, openArtifacts } from "./store/artifacts.ts";
 import { checkDataDir } from "./store/data-format.ts";
-import { type Logs, openLogs } from "./store/logs.ts";
+import { type Logs, type LogsConfig, openLogs } from "./store/logs.ts";
+import { openRuntimeLogs, type RuntimeLogs } from "./store/runtime-logs.ts";
 import { openStore, type Store } from "./store/store.ts";
 import { type Collector, createCollector } from "./worker/gc.ts";
 import type { Runner } from "./worker/runner.ts";
@@ -24,12 +26,16 @@ export interface Deps {
   config: Config;
   store: Store;
   logs: Logs;
+  /** What functions print, per line (src/runtime/log-sink.ts writes it). */
+  runtimeLogs: RuntimeLogs;
   artifacts: Artifacts;
   /** How to open the artifact store again (a local builder writes its files there itself). */
   artifactsConfig: ArtifactsConfig;
   bus: Bus;
   /** Log lines and status changes for watchers in this process (SSE). */
   live: Live;
+  /** Runtime log lines for watchers in this process (fed from the bus: src/bus/runtime-live.ts). */
+  runtimeLive: RuntimeLive;
   sealer: Sealer;
   /** Per-deployment credentials for remote builders (the build API). */
   buildTokens: BuildTokens;
@@ -67,12 +73,14 @@ export async function openDeps(config: Config): Promise<Deps> {
   checkDataDir(config.dataDir);
   const store = await openStore(config.store);
   await store.migrate();
-  const logs = await openLogs(
-    config.clickhouse
-      ? { kind: "clickhouse", clickhouse: config.clickhouse }
-      : { kind: "sqlite", path: join(config.dataDir, "logs.db") },
+  const logsConfig: LogsConfig = config.clickhouse
+    ? { kind: "clickhouse", clickhouse: config.clickhouse }
+    : { kind: "sqlite", path: join(config.dataDir, "logs.db") };
+  const logs = await openLogs(logsConfig, log);
+  const runtimeLogs = await openRuntimeLogs(logsConfig, {
+    retentionDays: config.functions.logRetentionDays,
     log,
-  );
+  });
   // With S3, each process keeps a bounded local copy of the blobs it served (the proxies' cache).
   const artifactsConfig: ArtifactsConfig = config.s3
     ? { kind: "s3", s3: config.s3, cacheDir: join(config.dataDir, "blob-cache") }
@@ -90,7 +98,7 @@ export async function openDeps(config: Config): Promise<Deps> {
   });
   const jwt = config.jwtIssuers.length > 0 ? createJwtVerifier(config.jwtIssuers) : null;
   const gc = createCollector(
-    { store, artifacts, log },
+    { store, artifacts, runtimeLogs, log },
     {
       graceMs: config.gc.graceMinutes * 60_000,
       previewRetentionMs:
@@ -101,10 +109,12 @@ export async function openDeps(config: Config): Promise<Deps> {
     config,
     store,
     logs,
+    runtimeLogs,
     artifacts,
     artifactsConfig,
     bus,
     live: createLive(log),
+    runtimeLive: createLive<RuntimeLiveEvent>(log),
     sealer: createSealer(secretKey),
     buildTokens,
     runner,
@@ -118,6 +128,7 @@ export async function openDeps(config: Config): Promise<Deps> {
       await gc.idle();
       await bus.close();
       await logs.close();
+      await runtimeLogs.close();
       await store.close();
     },
   };

@@ -3,6 +3,7 @@
 import { createApi } from "./api/app.ts";
 import { MAX_UPLOAD_BODY } from "./api/body-limit.ts";
 import type { Subscription } from "./bus/bus.ts";
+import { startRuntimeLogFeed } from "./bus/runtime-live.ts";
 import type { Config } from "./config/config.ts";
 import type { DashboardDeps, DashboardOptions } from "./dashboard/app.ts";
 import type { Deps } from "./deps.ts";
@@ -77,6 +78,8 @@ export async function startRoles(deps: Deps): Promise<Running> {
   const worker = config.roles.includes("worker") ? await startWorker(deps) : null;
   // An api process without a worker hears build events from the bus for its live log streams.
   const liveFeed = config.roles.includes("api") && !worker ? await startLiveFeed(deps) : null;
+  // Every api process hears runtime lines from the bus, wherever the functions run (this process included).
+  const runtimeFeed = config.roles.includes("api") ? await startRuntimeLogFeed(deps) : null;
   const servers: ReturnType<typeof Bun.serve>[] = [];
   const urls: Running["urls"] = {};
   // The proxy starts first so that with PROXY_PORT=0 the API's project URLs carry the port it really got.
@@ -169,7 +172,7 @@ export async function startRoles(deps: Deps): Promise<Running> {
     async stop(graceMs) {
       const deadline = graceMs === undefined ? null : Date.now() + graceMs;
       // Watchers first: their streams end with `restarting`, so the drain below does not wait on them.
-      const streams = deps.live.close();
+      const streams = deps.live.close() + deps.runtimeLive.close();
       if (streams > 0)
         deps.log.info(`shutdown: ended ${streams} live log stream(s); their clients reconnect`);
       const http = drainServers(servers, deadline, deps.log);
@@ -183,6 +186,7 @@ export async function startRoles(deps: Deps): Promise<Running> {
       await Promise.all([http, work]);
       await tls?.stop();
       await liveFeed?.stop();
+      await runtimeFeed?.stop();
       await proxy?.stop();
     },
   };

@@ -38,3 +38,13 @@ export const STATUS_LABEL: Record<DeploymentStatus, string> = {
   FAIL: "Failed",
   CANCELED: "Canceled",
 };
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: terminal escapes are what is removed
+const ESCAPES = /\u001b\[[0-9;:?]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[@-Z\\-_]/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: so are stray control characters (tabs stay)
+const CONTROLS = /[\u0000-\u0008\u000a-\u001f\u007f]/g;
+
+/** A log line as plain text for server-rendered pages: terminal colours and control characters removed. */
+export function logText(text: string): string {
+  return text.replace(ESCAPES, "").replace(CONTROLS, "");
+}

@@ -16,6 +16,7 @@ import { toErrorResponse } from "./errors.ts";
 import { allowedMethods } from "./methods.ts";
 import { projectRoutes } from "./projects.ts";
 import { createRateLimiter, rateLimitHeaders } from "./rate-limit.ts";
+import { runtimeLogRoutes } from "./runtime-logs.ts";
 import { tokenRoutes } from "./tokens.ts";
 import { uploadRoutes } from "./uploads.ts";
 import { webhookRoutes, webhookSettingRoutes } from "./webhooks.ts";
@@ -25,7 +26,9 @@ export type ApiDeps = Pick<
   | "config"
   | "store"
   | "logs"
+  | "runtimeLogs"
   | "live"
+  | "runtimeLive"
   | "bus"
   | "sealer"
   | "auth"
@@ -147,6 +150,7 @@ export function createApi(api: ApiDeps, options: ApiOptions = {}) {
     .use(webhookRoutes(deps))
     .use(projectRoutes(deps))
     .use(deploymentRoutes(deps))
+    .use(runtimeLogRoutes(deps))
     .use(envRoutes(deps))
     .use(buildRoutes(deps))
     .use(uploadRoutes(deps))

@@ -7,6 +7,8 @@ export interface ErrorPayload {
   error: { code: ErrorCode; message: string; field?: string };
 }
 
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
+
 /** "/body/name" -> "name"; "/limit" -> "limit". */
 function fieldOf(path: string | undefined): string | undefined {
   const parts = (path ?? "").split("/").filter((p) => p.length > 0);
@@ -16,7 +18,10 @@ function fieldOf(path: string | undefined): string | undefined {
 function describeValidation(error: ValidationError): { message: string; field?: string } {
   const first = error.all[0];
   if (!first) return { message: `invalid ${error.type}` };
-  const field = "path" in first ? fieldOf(first.path) : undefined;
+  // A query value Elysia converted itself (an integer) is checked without its name: schemas carry it as a title.
+  const titled =
+    isRecord(first.schema) && typeof first.schema.title === "string" ? first.schema.title : undefined;
+  const field = ("path" in first ? fieldOf(first.path) : undefined) ?? titled;
   const detail =
     "message" in first && typeof first.message === "string" ? first.message.toLowerCase() : "is invalid";
   if (field === undefined) {

@@ -97,6 +97,12 @@ function attempts(v: Victim): Record<string, Attempt[]> {
       attempt("GET", `/api/deployments/${id}/logs/stream`, 404),
     ),
     "GET /api/deployments/:id/logs": ids.map((id) => attempt("GET", `/api/deployments/${id}/logs`, 404)),
+    "GET /api/deployments/:id/runtime-logs": ids.map((id) =>
+      attempt("GET", `/api/deployments/${id}/runtime-logs`, 404),
+    ),
+    "GET /api/deployments/:id/runtime-logs/stream": ids.map((id) =>
+      attempt("GET", `/api/deployments/${id}/runtime-logs/stream`, 404),
+    ),
     "GET /api/projects/:id/env": [attempt("GET", `/api/projects/${p}/env`, 404)],
     "PUT /api/projects/:id/env/:key": [
       attempt("PUT", `/api/projects/${p}/env/VICTIM_API_KEY`, 404, { value: "pwned" }),

@@ -23,11 +23,12 @@ export function projectRoutes({
   config,
   store,
   logs,
+  runtimeLogs,
   auth,
   artifacts,
   gc,
   bus,
-}: Pick<Deps, "config" | "store" | "logs" | "auth" | "artifacts" | "gc" | "bus">) {
+}: Pick<Deps, "config" | "store" | "logs" | "runtimeLogs" | "auth" | "artifacts" | "gc" | "bus">) {
   // Statuses of these routes' own; authentication, validation, body and rate limits: docs-responses.ts.
   const missing = { 404: errorResponse("No such project, or not yours.") };
   const taken = {
@@ -112,7 +113,7 @@ export function projectRoutes({
     .delete(
       "/projects/:id",
       async ({ user, params, set }) => {
-        await deleteProject({ store, logs, artifacts, gc, bus }, user.id, params.id);
+        await deleteProject({ store, logs, runtimeLogs, artifacts, gc, bus }, user.id, params.id);
         set.status = 204;
       },
       {

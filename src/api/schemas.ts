@@ -172,3 +172,76 @@ export const Me = t.Object({ id: t.String(), email: t.String(), createdAt: t.Str
 
 export const pageOf = <T extends Parameters<typeof t.Array>[0]>(item: T) =>
   t.Object({ items: t.Array(item), nextCursor: t.Union([t.String(), t.Null()]) });
+
+/**
+ * An integer in a query string. Elysia converts it before checking it, and then no longer knows its name: the
+ * title carries it, for the error that names the field (src/api/errors.ts).
+ */
+const queryInteger = (name: string, options: Parameters<typeof t.Integer>[0]) =>
+  t.Integer({ ...options, title: name });
+
+/** Unix milliseconds up to the year 9999 (what an ISO time with a 4-digit year can say). */
+const unixMs = (name: string, description: string) =>
+  queryInteger(name, { minimum: 0, maximum: 253_402_300_799_999, description });
+
+export const RuntimeLogQuery = t.Object({
+  since: t.Optional(unixMs("since", "only lines printed at or after this time (Unix milliseconds)")),
+  until: t.Optional(unixMs("until", "only lines printed before this time (Unix milliseconds)")),
+  function: t.Optional(
+    t.String({
+      minLength: 1,
+      maxLength: 4096,
+      description: "only this function's lines: its path, e.g. /api/hello",
+    }),
+  ),
+  limit: t.Optional(
+    queryInteger("limit", { minimum: 1, maximum: 1000, default: 100, description: "page size (1-1000)" }),
+  ),
+  cursor: t.Optional(t.String({ maxLength: 200, description: "nextCursor of the previous page" })),
+});
+
+export const RuntimeLogStreamQuery = t.Object({
+  since: t.Optional(
+    unixMs("since", "history from this time (Unix milliseconds); default: the last 15 minutes"),
+  ),
+  function: RuntimeLogQuery.properties.function,
+});
+
+export const RuntimeLogLine = t.Object({
+  id: t.String({ description: "this line's id; with `at`, its place in the log" }),
+  at: t.String({ format: "date-time", description: "when the function printed it" }),
+  function: t.String({ description: "the function's path; \"\" for the platform's own notes" }),
+  requestId: t.Union([t.String(), t.Null()], {
+    description: "the request it was printed under (the proxy's X-Request-Id); null outside a request",
+  }),
+  stream: t.Union([t.Literal("stdout"), t.Literal("stderr"), t.Literal("system")]),
+  text: t.String(),
+});
+
+export const RuntimeLogPage = t.Object({
+  items: t.Array(RuntimeLogLine, { description: "newest first" }),
+  nextCursor: t.Union([t.String(), t.Null()], {
+    description: "pass as `cursor` for the next (older) page; null at the end",
+  }),
+});
+
+/** The events of a live runtime log (runtime-log-stream.ts). */
+export const RuntimeLogStreamEvent = t.Union(
+  [
+    sse("log", RuntimeLogLine, {
+      id: t.String({ description: "the line's cursor: Last-Event-ID resumes after it" }),
+    }),
+    sse(
+      "ready",
+      t.Object({
+        history: t.Integer({ minimum: 0, description: "lines sent from history" }),
+        more: t.Boolean({ description: "older lines in range were left out (page the API for them)" }),
+      }),
+      {},
+    ),
+    sse("restarting", t.Object({ reason: t.String(), lastEventId: t.Union([t.String(), t.Null()]) }), {
+      retry: t.Integer({ minimum: 0, description: "milliseconds to wait before reconnecting" }),
+    }),
+  ],
+  { [MEDIA_TYPE]: "text/event-stream", description: "A stream of these events; it stays open." },
+);

@@ -4,8 +4,18 @@ import type { Admin } from "kafkajs";
 import type { Logger } from "../observe/log.ts";
 import type { Lag, Topic } from "./bus.ts";
 
-/** Partitions of each topic when the bus creates it: build events spread over workers, route changes in one order. */
-const PARTITIONS: Record<Topic, number> = { "build-events": 12, "route-changes": 1 };
+/**
+ * Partitions of each topic when the bus creates it: build events spread over workers, route changes in one order,
+ * runtime lines (read by every api process, in order per deployment) spread like build events.
+ */
+const PARTITIONS: Record<Topic, number> = { "build-events": 12, "route-changes": 1, "runtime-logs": 12 };
+/**
+ * Topic settings besides the broker's defaults: runtime lines only feed live watchers (the log store keeps them),
+ * so the broker keeps them an hour, not its default week of a chatty function's output.
+ */
+const SETTINGS: Partial<Record<Topic, { name: string; value: string }[]>> = {
+  "runtime-logs": [{ name: "retention.ms", value: String(60 * 60 * 1000) }],
+};
 /**
  * Per group: the partitions' high-water marks minus the group's committed offsets (none committed: 0). Asked
  * under the broker's names (`inKafka`), reported under the logical ones.
@@ -37,7 +47,11 @@ export async function readLag(
 export async function createTopics(admin: Admin, inKafka: (name: string) => string): Promise<void> {
   const existing = new Set(await admin.listTopics());
   const missing = (Object.keys(PARTITIONS) as Topic[])
-    .map((topic) => ({ topic: inKafka(topic), numPartitions: PARTITIONS[topic] }))
+    .map((topic) => ({
+      topic: inKafka(topic),
+      numPartitions: PARTITIONS[topic],
+      ...(SETTINGS[topic] && { configEntries: SETTINGS[topic] }),
+    }))
     .filter(({ topic }) => !existing.has(topic));
   if (missing.length === 0) return;
   // Another process may create them at the same moment; only a topic still missing is an error.

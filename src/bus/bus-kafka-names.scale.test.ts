@@ -2,7 +2,7 @@
 // each other, and a process's own (transient) consumer groups are deleted when it stops cleanly.
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { type Admin, Kafka } from "kafkajs";
+import { type Admin, ConfigResourceTypes, Kafka } from "kafkajs";
 import type { KafkaConfig } from "../config/config.ts";
 import { createLogger } from "../observe/log.ts";
 import { testService } from "../testing/services.ts";
@@ -99,7 +99,16 @@ test("kafka: buses with different topic prefixes share a broker without seeing e
   for (const prefix of [a, b]) {
     expect(topics).toContain(`${prefix}build-events`);
     expect(topics).toContain(`${prefix}route-changes`);
+    expect(topics).toContain(`${prefix}runtime-logs`);
   }
+  // Runtime lines only feed live watchers: the broker keeps them an hour.
+  const { resources } = await adminClient().describeConfigs({
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: `${a}runtime-logs`, configNames: ["retention.ms"] }],
+    includeSynonyms: false,
+  });
+  expect(resources[0]?.configEntries.find((e) => e.configName === "retention.ms")?.configValue).toBe(
+    "3600000",
+  );
   const names = await groups();
   expect(names).toContain(`${a}${group}`);
   expect(names).toContain(`${b}${group}`);

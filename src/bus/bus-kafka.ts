@@ -1,4 +1,4 @@
-// Kafka bus (scale-out): keyed JSON messages on `build-events` and `route-changes`, consumer groups that
+// Kafka bus (scale-out): keyed JSON messages on `build-events`, `route-changes` and `runtime-logs`, consumer groups that
 // apply messages concurrently across keys and in order per key, committing only what has been applied.
 // Every topic and group name gets the installation's KAFKA_TOPIC_PREFIX, so installations can share a cluster.
 

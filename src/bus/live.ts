@@ -1,27 +1,29 @@
-// Live fan-out: log lines and status changes to everyone watching a deployment (SSE streams, dashboard).
+// Live fan-out: log lines and status changes to everyone watching a deployment (SSE streams, dashboard). One
+// channel per kind of stream: build logs and statuses (`LiveEvent`), runtime lines (src/bus/runtime-live.ts).
 
 import type { Deployment } from "../model/entities.ts";
 import type { Logger } from "../observe/log.ts";
 import type { LogLine } from "../store/logs.ts";
 
-/** `closing`: this process is shutting down; watchers end their streams and their clients reconnect elsewhere. */
-export type LiveEvent =
-  | { kind: "log"; line: LogLine }
-  | { kind: "status"; deployment: Deployment }
-  | { kind: "closing" };
+/** This process is shutting down; watchers end their streams and their clients reconnect elsewhere. */
+export type Closing = { kind: "closing" };
 
-export interface Live {
-  subscribe(deploymentId: string, listener: (event: LiveEvent) => void): () => void;
-  publish(deploymentId: string, event: LiveEvent): void;
+export type LiveEvent = { kind: "log"; line: LogLine } | { kind: "status"; deployment: Deployment } | Closing;
+
+/** A channel of events `E` per deployment; every channel also carries `closing`. */
+export interface Live<E extends { kind: string } = LiveEvent> {
+  subscribe(deploymentId: string, listener: (event: E | Closing) => void): () => void;
+  publish(deploymentId: string, event: E): void;
   /** Sends `closing` to every watcher, and to each one that subscribes later; returns how many were told. */
   close(): number;
 }
 
 /** `log` gets the listeners that throw (one watcher's bug must not cut the others off). */
-export function createLive(log: Logger): Live {
-  const listeners = new Map<string, Set<(event: LiveEvent) => void>>();
+export function createLive<E extends { kind: string } = LiveEvent>(log: Logger): Live<E> {
+  type Listener = (event: E | Closing) => void;
+  const listeners = new Map<string, Set<Listener>>();
   let closed = false;
-  const tell = (deploymentId: string, listener: (event: LiveEvent) => void, event: LiveEvent) => {
+  const tell = (deploymentId: string, listener: Listener, event: E | Closing) => {
     try {
       listener(event);
     } catch (error) {

@@ -346,3 +346,14 @@ describe("logs and metrics", () => {
     expect(loadConfig({ METRICS_PORT: "9100", METRICS_HOST: "::1" }).metrics.port).toBe(9100);
   });
 });
+
+describe("runtime logs", () => {
+  test("kept 3 days, 256 KB a minute per deployment by default; each bound named when wrong", () => {
+    expect(loadConfig({}).functions).toMatchObject({ logRetentionDays: 3, logKbPerMinute: 256 });
+    const set = loadConfig({ FUNCTION_LOG_RETENTION_DAYS: "14", FUNCTION_LOG_KB_PER_MINUTE: "1024" });
+    expect(set.functions).toMatchObject({ logRetentionDays: 14, logKbPerMinute: 1024 });
+    refuses({ FUNCTION_LOG_RETENTION_DAYS: "0" }, "FUNCTION_LOG_RETENTION_DAYS");
+    refuses({ FUNCTION_LOG_RETENTION_DAYS: "a week" }, "FUNCTION_LOG_RETENTION_DAYS");
+    refuses({ FUNCTION_LOG_KB_PER_MINUTE: "0" }, "FUNCTION_LOG_KB_PER_MINUTE");
+  });
+});

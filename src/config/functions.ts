@@ -11,6 +11,13 @@ export interface FunctionsConfig {
   pids: number;
   /** Largest request body a function receives, in MB (FUNCTION_MAX_BODY_MB; Vercel's is 4.5). */
   maxBodyMb: number;
+  /** Days runtime log lines are kept (FUNCTION_LOG_RETENTION_DAYS). */
+  logRetentionDays: number;
+  /**
+   * Runtime output kept per deployment and process, in KB per minute, with bursts up to as much at once
+   * (FUNCTION_LOG_KB_PER_MINUTE); past it lines are dropped and a note says how many.
+   */
+  logKbPerMinute: number;
 }
 
 export function parseFunctions(env: Env): FunctionsConfig {
@@ -19,5 +26,7 @@ export function parseFunctions(env: Env): FunctionsConfig {
     startTimeoutSeconds: int(env, "FUNCTION_START_TIMEOUT_SECONDS", 10, 1, 300),
     pids: int(env, "FUNCTION_PIDS", 256, 16, 65536),
     maxBodyMb: int(env, "FUNCTION_MAX_BODY_MB", 5, 1, 100),
+    logRetentionDays: int(env, "FUNCTION_LOG_RETENTION_DAYS", 3, 1, 365),
+    logKbPerMinute: int(env, "FUNCTION_LOG_KB_PER_MINUTE", 256, 1, 1024 * 1024),
   };
 }

@@ -9,6 +9,7 @@ import { dashboardBodyLimit } from "./body-limit.ts";
 import { deploymentRoutes } from "./deployments.tsx";
 import { dashboardError } from "./errors.tsx";
 import { projectRoutes } from "./projects.tsx";
+import { runtimeLogRoutes } from "./runtime-logs.tsx";
 import { settingsRoutes } from "./settings.tsx";
 import { signInRoutes } from "./sign-in.tsx";
 
@@ -17,7 +18,18 @@ import { signInRoutes } from "./sign-in.tsx";
 
 export type DashboardDeps = Pick<
   Deps,
-  "config" | "store" | "logs" | "live" | "sealer" | "artifacts" | "gc" | "bus" | "log" | "metrics" | "runner"
+  | "config"
+  | "store"
+  | "logs"
+  | "runtimeLogs"
+  | "live"
+  | "sealer"
+  | "artifacts"
+  | "gc"
+  | "bus"
+  | "log"
+  | "metrics"
+  | "runner"
 >;
 
 export interface DashboardOptions {
@@ -36,5 +48,6 @@ export function createDashboard(deps: DashboardDeps, options: DashboardOptions =
     .use(accountRoutes(deps))
     .use(projectRoutes(deps))
     .use(settingsRoutes(deps))
-    .use(deploymentRoutes(deps));
+    .use(deploymentRoutes(deps))
+    .use(runtimeLogRoutes(deps));
 }

@@ -1,4 +1,5 @@
-// Deployments: the page with its live log, the polled summary and badge fragments, the raw log, cancel and redeploy.
+// Deployments: the page with its live log (and runtime logs when it has functions), the polled summary and badge
+// fragments, the raw log, cancel and redeploy.
 /** @jsxImportSource preact */
 
 import { Elysia } from "elysia";
@@ -15,6 +16,7 @@ import { deploymentHostId, deploymentUrl, productionUrl } from "../model/urls.ts
 import { chromeFor } from "./assets.ts";
 import { errorStatus, formErrors } from "./forms.ts";
 import { html, redirect, securityHeaders } from "./respond.ts";
+import { functionPaths, parseRuntimeFilter, RuntimeQuery, runtimeView } from "./runtime-logs.tsx";
 import { requireSession } from "./session.ts";
 
 const LOG_PAGE = 1000;
@@ -23,10 +25,12 @@ export function deploymentRoutes({
   config,
   store,
   logs,
+  runtimeLogs,
+  artifacts,
   live,
   bus,
   metrics,
-}: Pick<Deps, "config" | "store" | "logs" | "live" | "bus" | "metrics">) {
+}: Pick<Deps, "config" | "store" | "logs" | "runtimeLogs" | "artifacts" | "live" | "bus" | "metrics">) {
   const state = { store, live, bus, metrics };
   const own = async (user: User, id: string) => {
     const deployment = await store.deployments.get(user.id, id);
@@ -77,10 +81,18 @@ export function deploymentRoutes({
     .use(requireSession(store))
     .get(
       "/deployments/:id",
-      async ({ user, csrf, params }) => html(<DeploymentPage {...(await props(user, csrf, params.id))} />),
-      {
-        params: Id,
+      async ({ user, csrf, params, query }) => {
+        const page = await props(user, csrf, params.id);
+        // Runtime logs only for a deployment with functions; the filter also works without JavaScript.
+        const functions = await functionPaths(artifacts, page.deployment.id);
+        if (functions.length > 0) {
+          const filter = parseRuntimeFilter(query);
+          const view = await runtimeView(runtimeLogs, page.deployment.id, filter, query);
+          page.runtime = { deploymentId: page.deployment.id, functions, filter, view };
+        }
+        return html(<DeploymentPage {...page} />);
       },
+      { params: Id, query: RuntimeQuery },
     )
     .get(
       "/deployments/:id/summary",

@@ -85,6 +85,9 @@ function attempts(v: Victim): Record<string, Attempt[]> {
     "GET /deployments/:id/summary": ids.map((id) => get(`/deployments/${id}/summary`, 404)),
     "GET /deployments/:id/badge": ids.map((id) => get(`/deployments/${id}/badge`, 404)),
     "GET /deployments/:id/log.txt": ids.map((id) => get(`/deployments/${id}/log.txt`, 404)),
+    "GET /deployments/:id/runtime-logs": ids.map((id) =>
+      get(`/deployments/${id}/runtime-logs?range=1d`, 404),
+    ),
     "POST /deployments/:id/cancel": [post(`/deployments/${v.queued}/cancel`, 404)],
     "POST /deployments/:id/redeploy": [post(`/deployments/${production}/redeploy`, 404)],
     "POST /deployments/:id/promote": [post(`/deployments/${older}/promote`, 404)],

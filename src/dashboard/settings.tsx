@@ -38,11 +38,12 @@ export function settingsRoutes({
   config,
   store,
   logs,
+  runtimeLogs,
   sealer,
   artifacts,
   gc,
   bus,
-}: Pick<Deps, "config" | "store" | "logs" | "sealer" | "artifacts" | "gc" | "bus">) {
+}: Pick<Deps, "config" | "store" | "logs" | "runtimeLogs" | "sealer" | "artifacts" | "gc" | "bus">) {
   const settingsPage = async (
     user: User,
     csrf: string,
@@ -171,7 +172,7 @@ export function settingsRoutes({
               throw invalid("type the project name exactly as shown to confirm", "confirm");
             }
             // The same function the API's DELETE /api/projects/:id calls.
-            await deleteProject({ store, logs, artifacts, gc, bus }, user.id, project.id);
+            await deleteProject({ store, logs, runtimeLogs, artifacts, gc, bus }, user.id, project.id);
             return "/";
           },
         ),

@@ -95,7 +95,14 @@ const MANIFEST_DELETES = 16;
  * blobs no other deployment shares (those stored within GC_GRACE_MINUTES wait for a later collection).
  */
 export async function deleteProject(
-  { store, logs, artifacts, gc, bus }: Pick<Deps, "store" | "logs" | "artifacts" | "gc" | "bus">,
+  {
+    store,
+    logs,
+    runtimeLogs,
+    artifacts,
+    gc,
+    bus,
+  }: Pick<Deps, "store" | "logs" | "runtimeLogs" | "artifacts" | "gc" | "bus">,
   userId: string,
   id: string,
 ): Promise<void> {
@@ -118,6 +125,7 @@ export async function deleteProject(
   // Its hosts stop resolving on every proxy now, not at the next reconcile.
   await announceRoutes(bus, project.id);
   await logs.remove(ids);
+  await runtimeLogs.remove(ids);
   // A crash before this point leaves manifests of deployments that no longer exist: the collector deletes those.
   for (let i = 0; i < ids.length; i += MANIFEST_DELETES) {
     await Promise.all(ids.slice(i, i + MANIFEST_DELETES).map((d) => artifacts.deleteManifest(d)));

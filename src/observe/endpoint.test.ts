@@ -34,6 +34,15 @@ test("a proxy-only process: /metrics on METRICS_PORT (127.0.0.1 by default), no 
   expect(sampleValue(m, "minivercel_bus_lag_messages", { topic: "route-changes", group: "proxy" })).toBe(0);
   expect(sampleValue(m, "minivercel_proxy_cache_requests_total", { result: "hit" })).toBe(0);
   expect(m.families.has("minivercel_http_requests_total")).toBe(true);
+  // The function series are declared in every process (the proxy runs the functions), with no instance yet.
+  expect(sampleValue(m, "minivercel_function_instances")).toBe(0);
+  const declared: [string, string][] = [
+    ["minivercel_function_invocations_total", "counter"],
+    ["minivercel_function_cold_starts_total", "counter"],
+    ["minivercel_function_duration_seconds", "histogram"],
+    ["minivercel_function_errors_total", "counter"],
+  ];
+  for (const [name, type] of declared) expect(m.families.get(name)?.type).toBe(type);
   // The first scrape is counted once it has been answered: the second one sees it.
   const second = parseExposition(await (await fetch(url)).text());
   expect(

@@ -1,9 +1,16 @@
-// Observe: the platform's metric series (requests, builds, queue, bus lag, caches, process), one registry per
+// Observe: the platform's metric series (requests, builds, functions, queue, bus lag, caches, process), one registry per
 // process made in openDeps. Scrape-time series read the store, the bus and the caches only when scraped.
 
 import { VERSION } from "../config/version.ts";
 import type { DeploymentStatus } from "../model/status.ts";
-import { type Counter, createRegistry, type Histogram, type Registry, type Sample } from "./registry.ts";
+import {
+  type Counter,
+  createRegistry,
+  type Gauge,
+  type Histogram,
+  type Registry,
+  type Sample,
+} from "./registry.ts";
 
 /** The parts of the process that answer HTTP, as the `role` label of the request series. */
 export type HttpRole = "api" | "dashboard" | "git" | "proxy" | "metrics";
@@ -18,6 +25,17 @@ export interface Metrics {
   builds: Counter;
   /** minivercel_build_duration_seconds{outcome}: from the claim (IN_PROGRESS) to the terminal status. */
   buildSeconds: Histogram;
+  // Functions (src/runtime/function-metrics.ts bounds the `function` label).
+  /** minivercel_function_invocations_total{function,status_class} */
+  functionInvocations: Counter;
+  /** minivercel_function_cold_starts_total{function}: requests that had to start an instance. */
+  functionColdStarts: Counter;
+  /** minivercel_function_duration_seconds{function}: from the request to the last byte of the answer. */
+  functionSeconds: Histogram;
+  /** minivercel_function_errors_total{function,kind}: kind is crash, timeout or start. */
+  functionErrors: Counter;
+  /** minivercel_function_instances: instances of this process, starting or running. */
+  functionInstances: Gauge;
 }
 
 /** A request is mostly milliseconds on the proxy and up to seconds on the API (uploads, deploys). */
@@ -25,6 +43,8 @@ const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 const UUID_SUFFIX = /-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Builds: seconds for a static copy to the 15-minute default limit and past it. */
 const BUILD_BUCKETS = [1, 5, 10, 30, 60, 120, 300, 600, 900, 1800, 3600];
+/** Functions: milliseconds for a warm handler to the longest maxDuration (300 s, Vercel's default max). */
+const FUNCTION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
 export function createMetrics(): Metrics {
   const registry = createRegistry();
@@ -50,7 +70,7 @@ export function createMetrics(): Metrics {
     "gauge",
     () => [{ value: Math.round(process.uptime()) }],
   );
-  return {
+  const metrics: Metrics = {
     registry,
     requests: registry.counter(
       "minivercel_http_requests_total",
@@ -74,7 +94,35 @@ export function createMetrics(): Metrics {
       ["outcome"],
       BUILD_BUCKETS,
     ),
+    functionInvocations: registry.counter(
+      "minivercel_function_invocations_total",
+      "Function requests answered by this process's runtime, by function path and status class (2xx..5xx).",
+      ["function", "status_class"],
+    ),
+    functionColdStarts: registry.counter(
+      "minivercel_function_cold_starts_total",
+      "Function instances started for a request (cold starts), by function path.",
+      ["function"],
+    ),
+    functionSeconds: registry.histogram(
+      "minivercel_function_duration_seconds",
+      "Function request time, from its arrival at the runtime to the last byte of the answer, by function path.",
+      ["function"],
+      FUNCTION_BUCKETS,
+    ),
+    functionErrors: registry.counter(
+      "minivercel_function_errors_total",
+      "Function requests the platform answered itself, by function path and kind: crash (502), timeout (504), start (502).",
+      ["function", "kind"],
+    ),
+    functionInstances: registry.gauge(
+      "minivercel_function_instances",
+      "Function instances of this process, starting or running.",
+    ),
   };
+  // A process that runs no function says so (0), rather than having no series at all.
+  metrics.functionInstances.set(0);
+  return metrics;
 }
 
 /** Records a deployment that just reached a terminal status (the caller applied that transition itself). */

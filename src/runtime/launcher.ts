@@ -15,6 +15,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import http, { type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { format } from "node:util";
 
 const READY = "@@minivercel-ready@@";
 const METHODS = ["GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE", "PATCH"] as const;
@@ -32,14 +33,16 @@ const entry = join(env("MV_FUNCTION_DIR"), env("MV_HANDLER"));
 const isEdge = process.env.MV_RUNTIME === "edge";
 const withHelpers = process.env.MV_HELPERS !== "0";
 
-// Each request's id, so that a log line written while it runs can be told apart from the others.
+// Each request's id, so that a log line written while it runs can be told apart from the others. Every line of
+// the output carries it (the runtime reads output line by line), so a stack trace stays with its request.
 const requestIds = new AsyncLocalStorage<string>();
 for (const level of ["log", "info", "warn", "error", "debug"] as const) {
   const original = console[level].bind(console);
   console[level] = (...args: unknown[]) => {
     const id = requestIds.getStore();
-    if (id) original(`[${id}]`, ...args);
-    else original(...args);
+    if (!id) return original(...args);
+    const prefix = `[${id}] `;
+    original(prefix + format(...args).replaceAll("\n", () => `\n${prefix}`));
   };
 }
 

@@ -8,6 +8,7 @@ import { createProject } from "../deploy/projects.ts";
 import type { Deps } from "../deps.ts";
 import type { ManifestFunction } from "../store/artifacts.ts";
 import { testDeps, testUser } from "../testing/deps.ts";
+import { storeFunction } from "../testing/functions.ts";
 import { createRuntime, type FunctionRuntime, type FunctionTarget, type Outcome } from "./runtime.ts";
 
 let deps: Deps;
@@ -15,8 +16,6 @@ let runtime: FunctionRuntime;
 let projectId: string;
 let hostListener: Bun.TCPSocketListener<undefined>;
 let hostConnections = 0;
-
-const sha256 = (data: string) => new Bun.CryptoHasher("sha256").update(data).digest("hex");
 
 beforeAll(async () => {
   deps = await testDeps({ FUNCTION_IDLE_SECONDS: "2", FUNCTION_START_TIMEOUT_SECONDS: "10" });
@@ -42,25 +41,8 @@ afterAll(async () => {
   await deps.close();
 }, 30_000);
 
-/** Stores a function made of `files` (path -> source) with this .vc-config.json. */
-async function fn(
-  files: Record<string, string>,
-  config: Record<string, unknown> = {},
-): Promise<ManifestFunction> {
-  const vc = JSON.stringify({
-    runtime: "nodejs20.x",
-    handler: "index.mjs",
-    launcherType: "Nodejs",
-    ...config,
-  });
-  const out: ManifestFunction = { config: { hash: sha256(vc), size: Buffer.byteLength(vc) }, files: {} };
-  await deps.artifacts.putBlob(sha256(vc), new TextEncoder().encode(vc));
-  for (const [path, source] of Object.entries(files)) {
-    await deps.artifacts.putBlob(sha256(source), new TextEncoder().encode(source));
-    out.files[path] = { hash: sha256(source), size: Buffer.byteLength(source) };
-  }
-  return out;
-}
+const fn = (files: Record<string, string>, config: Record<string, unknown> = {}): Promise<ManifestFunction> =>
+  storeFunction(deps.artifacts, files, config);
 
 function target(manifest: ManifestFunction, path = "/api/fn"): FunctionTarget {
   return {

@@ -1,19 +1,25 @@
 // The function runtime: a request for a deployment's function -> an instance (started on demand, kept warm
 // while used, stopped when idle) -> its response, streamed. Failures are answers, never hangs: a start that fails
-// or a crash is a 502, a request past the function's maxDuration a 504 (and that instance is stopped).
+// or a crash is a 502, a request past the function's maxDuration a 504 (and that instance is stopped). What the
+// instances print goes to the runtime logs (log-sink.ts); what happens to requests, to /metrics.
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { Bus } from "../bus/bus.ts";
 import type { Config } from "../config/config.ts";
 import type { Sealer } from "../deploy/env.ts";
 import { buildEnv } from "../deploy/env.ts";
 import type { Logger } from "../observe/log.ts";
+import type { Metrics } from "../observe/metrics.ts";
 import type { Artifacts, ManifestFunction } from "../store/artifacts.ts";
+import type { RuntimeLogs } from "../store/runtime-logs.ts";
 import type { Store } from "../store/store.ts";
 import { type Bundles, openBundles } from "./bundles.ts";
+import { type FunctionError, functionMetrics } from "./function-metrics.ts";
 import { type Instance, startInstance } from "./instances.ts";
 // @ts-expect-error: the launcher's source, embedded as text (it runs as its own file inside the sandbox)
 import launcherText from "./launcher.ts" with { type: "text" };
+import { createLogSink } from "./log-sink.ts";
 
 const launcherSource: string = launcherText;
 const STATE_DIR = "/run/minivercel-sandbox";
@@ -59,6 +65,10 @@ export type RuntimeDeps = {
   store: Store;
   sealer: Sealer;
   artifacts: Pick<Artifacts, "getBlob">;
+  /** Where instances' output goes: stored, and published to live watchers. */
+  runtimeLogs: RuntimeLogs;
+  bus: Bus;
+  metrics: Metrics;
   log: Logger;
 };
 
@@ -88,12 +98,15 @@ export function createRuntime(deps: RuntimeDeps): FunctionRuntime {
   writeFileSync(launcher, launcherSource, { mode: 0o644 });
   const entries = new Map<string, Entry>();
   const starting = new Map<string, Promise<Entry>>();
+  const sink = createLogSink(deps, { bytesPerMinute: config.functions.logKbPerMinute * 1024 });
+  const measured = functionMetrics(deps.metrics);
 
   async function start(key: string, target: FunctionTarget): Promise<Entry> {
     const bundle = await bundles.prepare(target.fn);
     const projectEnv = await buildEnv(deps.store, deps.sealer, target.projectId);
     const host = new URL(target.deploymentUrl).host;
     const fnLog = log.child({ deploymentId: target.deploymentId, function: target.path });
+    const source = { deploymentId: target.deploymentId, function: target.path };
     const instance = startInstance(bundle, {
       mode: config.build.sandbox,
       launcher,
@@ -109,7 +122,10 @@ export function createRuntime(deps: RuntimeDeps): FunctionRuntime {
       },
       pids: config.functions.pids,
       startTimeoutMs: config.functions.startTimeoutSeconds * 1000,
-      onLog: (stream, line) => fnLog.info(line, { stream }),
+      onLog: (stream, line) => {
+        sink.write(source, stream, line);
+        fnLog.debug(line, { stream });
+      },
     });
     const entry: Entry = {
       key,
@@ -119,12 +135,15 @@ export function createRuntime(deps: RuntimeDeps): FunctionRuntime {
       maxDurationMs: bundle.spec.maxDurationSeconds * 1000,
     };
     entries.set(key, entry);
+    measured.instances(1);
     void instance.exited.then((why) => {
+      measured.instances(-1);
       if (entries.get(key) === entry) entries.delete(key);
       if (entry.idle) clearTimeout(entry.idle);
       fnLog.info(`function instance ${instance.id} stopped: it ${why}`);
     });
     await instance.ready;
+    measured.coldStart(target.path);
     return entry;
   }
 
@@ -163,6 +182,9 @@ export function createRuntime(deps: RuntimeDeps): FunctionRuntime {
   }
 
   async function invoke(target: FunctionTarget, invocation: Invocation): Promise<Outcome> {
+    const started = performance.now();
+    const answered = (status: number) =>
+      measured.invoked(target.path, status, (performance.now() - started) / 1000);
     let entry: Entry;
     try {
       entry = await entryFor(target);
@@ -173,6 +195,8 @@ export function createRuntime(deps: RuntimeDeps): FunctionRuntime {
         function: target.path,
         reason,
       });
+      measured.failed(target.path, "start");
+      answered(502);
       return { kind: "failed", status: 502, reason };
     }
     entry.inFlight += 1;
@@ -186,11 +210,15 @@ export function createRuntime(deps: RuntimeDeps): FunctionRuntime {
       entry.instance.stop(`ran past its maxDuration (${entry.maxDurationMs / 1000} s)`);
     }, entry.maxDurationMs);
     let finished = false;
-    const done = () => {
+    // Once per request, when its answer is over: the instance is free again, and the request is counted.
+    const done = (status: number, error: FunctionError | null = null) => {
       if (finished) return;
       finished = true;
       clearTimeout(timer);
       release(entry);
+      const kind = timedOut ? "timeout" : error;
+      if (kind) measured.failed(target.path, kind);
+      answered(timedOut ? 504 : status);
     };
     const { request } = invocation;
     const hasBody = request.method !== "GET" && request.method !== "HEAD" && request.body !== null;
@@ -206,7 +234,7 @@ export function createRuntime(deps: RuntimeDeps): FunctionRuntime {
         decompress: false,
       } as RequestInit);
     } catch {
-      done();
+      done(502, "crash");
       if (timedOut)
         return {
           kind: "failed",
@@ -222,11 +250,12 @@ export function createRuntime(deps: RuntimeDeps): FunctionRuntime {
     // Streamed through as it comes; the instance counts as busy until the last byte (or the cut-off).
     const body = answer.body;
     if (body === null) {
-      done();
+      done(answer.status);
       return { kind: "response", response: new Response(null, { status: answer.status, headers }) };
     }
-    const relay = new TransformStream<Uint8Array, Uint8Array>({ flush: done });
-    void body.pipeTo(relay.writable).catch(() => done());
+    // A stream cut short by the client is not the function's error; one cut by maxDuration is a timeout.
+    const relay = new TransformStream<Uint8Array, Uint8Array>({ flush: () => done(answer.status) });
+    void body.pipeTo(relay.writable).catch(() => done(answer.status));
     return { kind: "response", response: new Response(relay.readable, { status: answer.status, headers }) };
   }
 
@@ -236,8 +265,10 @@ export function createRuntime(deps: RuntimeDeps): FunctionRuntime {
       [...entries.values()].map((e) => ({ key: e.key, state: e.instance.state(), inFlight: e.inFlight })),
     async stop() {
       const all = [...entries.values()];
-      for (const entry of all) entry.instance.stop("the platform is stopping");
+      for (const entry of all) entry.instance.stop("was stopped with the platform");
       await Promise.all(all.map((entry) => entry.instance.exited));
+      // Their last lines, printed while they stopped, are stored before the stores close.
+      await sink.stop();
     },
   };
 }

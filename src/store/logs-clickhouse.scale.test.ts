@@ -5,10 +5,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { ClickHouseConfig } from "../config/config.ts";
 import { AppError, ConfigError } from "../errors.ts";
 import { testService } from "../testing/services.ts";
+import { identifier, literal } from "./clickhouse.ts";
 import { line, logsContract } from "./logs.contract.ts";
 import type { LogLine, Logs } from "./logs.ts";
 import { openLogs } from "./logs.ts";
-import { type ClickHouseLogs, identifier, literal, openClickHouseLogs } from "./logs-clickhouse.ts";
+import { type ClickHouseLogs, openClickHouseLogs } from "./logs-clickhouse.ts";
 
 interface Server {
   /** Runs one statement over HTTP and returns the body (TabSeparated). */

@@ -91,6 +91,19 @@ export async function makeVictim(deps: Deps): Promise<Victim> {
   const queued = await expectStatus(api("POST", "/api/deploy", { projectId: id }), 201, "queue a build");
   const [first, last] = ready;
   if (!first || !last) throw new Error("victim setup: no READY deployments");
+  // What its production function printed (as the runtime stores it): no one else may read it.
+  const runtimeLine = `victim function says ${tag}`;
+  await deps.runtimeLogs.append([
+    {
+      deploymentId: last,
+      id: `victim-${tag}`,
+      function: "/api/secret",
+      requestId: `req-${tag}`,
+      stream: "stdout",
+      text: runtimeLine,
+      at: new Date().toISOString(),
+    },
+  ]);
   return {
     user,
     api,
@@ -101,7 +114,15 @@ export async function makeVictim(deps: Deps): Promise<Victim> {
     webhookSecret: String(webhook.secret),
     tokenId: String(obj(created.record).id),
     blob,
-    secrets: [name, user.email, tokenName, String(webhook.secret), content, ...Object.values(env)],
+    secrets: [
+      name,
+      user.email,
+      tokenName,
+      String(webhook.secret),
+      content,
+      runtimeLine,
+      ...Object.values(env),
+    ],
   };
 }
 
@@ -117,6 +138,7 @@ export async function victimState(deps: Deps, victim: Victim) {
     project: await body(`/api/projects/${project.id}`),
     deployments,
     logs: await Promise.all(deployments.map((d) => body(`/api/deployments/${d.id}/logs`))),
+    runtimeLogs: await Promise.all(deployments.map((d) => body(`/api/deployments/${d.id}/runtime-logs`))),
     manifests: await Promise.all(deployments.map((d) => deps.artifacts.getManifest(d.id))),
     env: await body(`/api/projects/${project.id}/env`),
     envValues: await buildEnv(deps.store, deps.sealer, project.id),

@@ -1,5 +1,6 @@
 // Garbage collection on the embedded defaults: mark and sweep, dead manifests, preview expiry, project
-// deletion, and the guarantee under concurrency: uploads racing collections never lose a referenced blob.
+// deletion (runtime logs going with them), and the guarantee under concurrency: uploads racing collections never
+// lose a referenced blob.
 
 import { afterEach, describe, expect, test } from "bun:test";
 import { utimesSync } from "node:fs";
@@ -11,6 +12,9 @@ import type { Logger } from "../observe/log.ts";
 import { blob } from "../store/artifacts.contract.ts";
 import { type Artifacts, blobsOf, type Manifest } from "../store/artifacts.ts";
 import { openDiskArtifacts } from "../store/artifacts-disk.ts";
+import { runtimeLine } from "../store/runtime-logs.contract.ts";
+import type { RuntimeLogs } from "../store/runtime-logs.ts";
+import { openSqliteRuntimeLogs } from "../store/runtime-logs-sqlite.ts";
 import type { Store } from "../store/store.ts";
 import { openSqliteStore } from "../store/store-sqlite.ts";
 import { tempDir, testDeps } from "../testing/deps.ts";
@@ -25,6 +29,7 @@ type Blob_ = ReturnType<typeof blob>;
 interface World {
   store: Store;
   artifacts: Artifacts;
+  runtimeLogs: RuntimeLogs;
   dir: string;
   project: Project;
   userId: string;
@@ -44,7 +49,8 @@ async function world(): Promise<World> {
   });
   const project = await newProject(store, user.id);
   const { log, lines } = captureLog();
-  return { store, artifacts, dir, project, userId: user.id, log, logged: lines };
+  const runtimeLogs = openSqliteRuntimeLogs(":memory:");
+  return { store, artifacts, runtimeLogs, dir, project, userId: user.id, log, logged: lines };
 }
 
 function newProject(store: Store, userId: string): Promise<Project> {
@@ -109,6 +115,12 @@ async function stored(artifacts: Artifacts, ...blobs: Blob_[]): Promise<boolean[
   return Promise.all(blobs.map(async (b) => (await artifacts.getBlob(b.hash)) !== null));
 }
 
+/** Gives each deployment a runtime log line; `logged` then says which still have theirs. */
+async function withRuntimeLines(runtimeLogs: RuntimeLogs, ...ids: string[]) {
+  await runtimeLogs.append(ids.map((id) => runtimeLine(id, 1)));
+  return () => Promise.all(ids.map(async (id) => (await runtimeLogs.read(id, { limit: 1 })).length === 1));
+}
+
 describe("collectGarbage", () => {
   test("deletes old unreferenced blobs; keeps referenced ones, their variants, and young ones", async () => {
     const w = await world();
@@ -154,9 +166,12 @@ describe("collectGarbage", () => {
     await w.artifacts.putManifest(manifestOf("not-a-deployment", [foreign], old));
     // Dead, but written moments ago: inside the grace period.
     await w.artifacts.putManifest(manifestOf(deadRecently.id, [fresh]));
+    const logged = await withRuntimeLines(w.runtimeLogs, alive.id, dead.id, gone, deadRecently.id);
 
     const report = await collectGarbage(w, KEEP_PREVIEWS);
     expect(report.deletedManifests).toBe(2);
+    // The runtime lines of the two deleted manifests' deployments went with them.
+    expect(await logged()).toEqual([true, false, false, true]);
     expect(await w.artifacts.getManifest(dead.id)).toBeNull();
     expect(await w.artifacts.getManifest(gone)).toBeNull();
     for (const id of [alive.id, `source-${alive.id}`, "not-a-deployment", deadRecently.id]) {
@@ -182,6 +197,7 @@ describe("collectGarbage", () => {
     await w.artifacts.putManifest(manifestOf(prod.id, [prodOnly]));
     await w.artifacts.putManifest(manifestOf(older.id, [shared, onlyOld]));
     await w.artifacts.putManifest(manifestOf(newer.id, [shared, onlyNew]));
+    const logged = await withRuntimeLines(w.runtimeLogs, prod.id, older.id, newer.id);
 
     // Retention 0: every preview created before now is past it. Grace 0: blobs go at once.
     const report = await collectGarbage(w, { graceMs: 0, previewRetentionMs: 0 });
@@ -193,6 +209,7 @@ describe("collectGarbage", () => {
     expect(await w.artifacts.getManifest(newer.id)).not.toBeNull();
     expect(await w.artifacts.getManifest(prod.id)).not.toBeNull();
     expect(await stored(w.artifacts, shared, onlyOld, onlyNew, prodOnly)).toEqual([true, false, true, true]);
+    expect(await logged()).toEqual([true, false, true]);
     // A retention longer than the previews' age expires nothing.
     expect((await collectGarbage(w, { graceMs: 0, previewRetentionMs: HOUR })).expiredPreviews).toBe(0);
   });
@@ -308,6 +325,7 @@ describe("deleteProject", () => {
     await base.logs.append([
       { deploymentId: d1.id, seq: 1, stream: "stdout", text: "built", at: new Date().toISOString() },
     ]);
+    const logged = await withRuntimeLines(base.runtimeLogs, d1.id, d2.id, kept.id);
 
     await deleteProject({ ...base, gc }, user.id, doomed.id);
     await gc.idle();
@@ -316,6 +334,7 @@ describe("deleteProject", () => {
     expect(await base.store.deployments.find(d1.id)).toBeNull();
     expect(await base.store.deployments.find(d2.id)).toBeNull();
     expect(await base.logs.read(d1.id, 0, 10)).toEqual([]);
+    expect(await logged()).toEqual([false, false, true]);
     expect(await base.artifacts.getManifest(d1.id)).toBeNull();
     expect(await base.artifacts.getManifest(d2.id)).toBeNull();
     expect(await base.artifacts.getManifest(kept.id)).not.toBeNull();

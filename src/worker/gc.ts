@@ -1,4 +1,5 @@
-// Garbage collection: old previews expire, then manifests and blobs that no live deployment needs are deleted.
+// Garbage collection: old previews expire, then manifests and blobs that no live deployment needs are deleted,
+// and the runtime logs of deployments that will never run again.
 //
 // Mark and sweep over the artifact store, safe while uploads run: an upload stores or claims every blob
 // (Artifacts.missing / putBlob) before it stores its manifest, and a blob stored or claimed within the grace
@@ -8,6 +9,7 @@
 import type { Logger } from "../observe/log.ts";
 import type { Artifacts } from "../store/artifacts.ts";
 import { manifestBlobs } from "../store/artifacts.ts";
+import type { RuntimeLogs } from "../store/runtime-logs.ts";
 import type { Store } from "../store/store.ts";
 
 export interface GcOptions {
@@ -26,7 +28,7 @@ export interface GcReport {
   keptBlobs: number;
 }
 
-type GcDeps = { store: Store; artifacts: Artifacts };
+type GcDeps = { store: Store; artifacts: Artifacts; runtimeLogs: Pick<RuntimeLogs, "remove"> };
 
 /** Previews expired per store query. */
 const EXPIRE_BATCH = 100;
@@ -35,24 +37,30 @@ const EXPIRE_BATCH = 100;
 const OWNER = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Marks previews past their retention expired and deletes their manifests; returns how many expired. */
-export async function expirePreviews({ store, artifacts }: GcDeps, before: Date): Promise<number> {
+export async function expirePreviews(
+  { store, artifacts, runtimeLogs }: GcDeps,
+  before: Date,
+): Promise<number> {
   const seen = new Set<string>();
-  let expired = 0;
+  const expired: string[] = [];
   for (;;) {
     // A candidate that expire() refused (promoted meanwhile) comes back in the next page: seen ends the loop.
     const batch = (await store.deployments.expirable(before.toISOString(), EXPIRE_BATCH)).filter(
       (d) => !seen.has(d.id),
     );
-    if (batch.length === 0) return expired;
+    if (batch.length === 0) break;
     for (const deployment of batch) {
       seen.add(deployment.id);
       // The row first: a crash before the manifest is deleted leaves an expired row, which the mark phase
       // below recognizes, never a served deployment without files.
       if (!(await store.deployments.expire(deployment.id))) continue;
       await artifacts.deleteManifest(deployment.id);
-      expired += 1;
+      expired.push(deployment.id);
     }
   }
+  // Its functions will never run again. (Lines a crash leaves behind go with the retention.)
+  await runtimeLogs.remove(expired);
+  return expired.length;
 }
 
 /** True when a manifest's deployment will never be served again. */
@@ -85,17 +93,21 @@ export async function collectGarbage(deps: GcDeps, options: GcOptions): Promise<
 
   // Mark: every blob a live manifest names, with its compressed variants.
   const referenced = new Set<string>();
-  let deletedManifests = 0;
+  const dead: string[] = [];
   for await (const id of artifacts.listManifests()) {
     const manifest = await artifacts.getManifest(id);
     if (manifest === null) continue;
     if (Date.parse(manifest.createdAt) < cutoff.getTime() && (await isDead(store, id))) {
       await artifacts.deleteManifest(id);
-      deletedManifests += 1;
+      dead.push(OWNER.exec(id)?.[0] ?? id);
       continue;
     }
     for (const { blob } of manifestBlobs(manifest)) referenced.add(blob.hash);
   }
+
+  // A deployment left behind by a project deletion that did not finish: its runtime lines go with its files.
+  await deps.runtimeLogs.remove(dead);
+  const deletedManifests = dead.length;
 
   // Sweep: the listing's storedAt is only a first filter; deleteBlob checks it again as it deletes.
   let deletedBlobs = 0;

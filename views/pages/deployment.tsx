@@ -1,9 +1,11 @@
-// One deployment: live summary (status, commit, branch, duration, URLs, actions) and the streaming build log.
+// One deployment: live summary (status, commit, branch, duration, URLs, actions), the streaming build log, and
+// the runtime logs of its functions.
 /** @jsxImportSource preact */
 
 import type { Deployment, Project } from "../../src/model/entities.ts";
 import { isTerminal } from "../../src/model/status.ts";
 import { StatusBadge } from "../components/badge.tsx";
+import { type RuntimeLogProps, RuntimeLogSection } from "../components/runtime-log.tsx";
 import { Time } from "../components/time.tsx";
 import { buildDuration, formatDuration, shortSha } from "../format.ts";
 import { type Chrome, Csrf, Layout } from "../layout.tsx";
@@ -17,6 +19,8 @@ export interface DeploymentProps {
   now: Date;
   /** An error from the last action (cancel, redeploy), shown above the buttons. */
   error: string | null;
+  /** Its functions' output; absent for a deployment without functions. */
+  runtime?: RuntimeLogProps;
 }
 
 export function DeploymentPage(props: DeploymentProps) {
@@ -55,6 +59,7 @@ export function DeploymentPage(props: DeploymentProps) {
           <noscript>The live log needs JavaScript; use Download for the full text.</noscript>
         </div>
       </section>
+      {props.runtime && <RuntimeLogSection {...props.runtime} />}
     </Layout>
   );
 }

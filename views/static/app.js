@@ -1,5 +1,5 @@
-// minivercel dashboard behaviour: the live build log (SSE, ANSI colours, follow/pause, copy), local times,
-// framework presets filling a new project's build fields.
+// minivercel dashboard behaviour: the live build log (SSE, ANSI colours, follow/pause, copy), the live runtime log
+// and its time filter, local times, framework presets filling a new project's build fields.
 // Log text is only ever put in the page with textContent: it is untrusted output of someone's build.
 
 (() => {
@@ -96,14 +96,15 @@
     return line;
   }
 
-  function startLog(log) {
-    const state = document.getElementById("log-state");
-    const follow = document.getElementById("log-follow");
-    const style = { fg: null, bg: null, bold: false, dim: false, italic: false, underline: false };
-    let sticky = true;
-    let empty = true;
-    let programmatic = false;
+  const newStyle = () => ({ fg: null, bg: null, bold: false, dim: false, italic: false, underline: false });
 
+  /**
+   * Following a growing log: it stays scrolled to the bottom until the user scrolls up (paused), and the
+   * follow button (shown while paused) or scrolling back down resumes it. `added()` after appending lines.
+   */
+  function followable(log, follow) {
+    let sticky = true;
+    let programmatic = false;
     const atBottom = () => log.scrollHeight - log.scrollTop - log.clientHeight < 8;
     const toBottom = () => {
       programmatic = true;
@@ -113,7 +114,6 @@
       sticky = value;
       if (follow) follow.hidden = value;
     };
-    // Scrolling up pauses following; scrolling back to the bottom resumes it.
     log.addEventListener("scroll", () => {
       if (programmatic) {
         programmatic = false;
@@ -122,14 +122,29 @@
       setSticky(atBottom());
     });
     follow?.addEventListener("click", () => {
+      // A log the filter swapped out no longer follows anything.
+      if (!log.isConnected) return;
       setSticky(true);
       toBottom();
       log.focus();
     });
-
-    const setState = (text) => {
-      if (state) state.textContent = text;
+    return {
+      added() {
+        if (sticky) toBottom();
+      },
     };
+  }
+
+  const stateSetter = (id) => (text) => {
+    const state = document.getElementById(id);
+    if (state) state.textContent = text;
+  };
+
+  function startLog(log) {
+    const style = newStyle();
+    const following = followable(log, document.getElementById("log-follow"));
+    let empty = true;
+    const setState = stateSetter("log-state");
 
     if (!window.EventSource) {
       setState("Live log unavailable in this browser: use Download.");
@@ -173,7 +188,7 @@
             style,
           ),
         );
-        if (sticky) toBottom();
+        following.added();
       });
       source.addEventListener("status", (event) => {
         let deployment;
@@ -229,6 +244,163 @@
       note.textContent = "Waiting for output…";
       log.replaceChildren(note);
     }
+  }
+
+  const span = (className, text) => {
+    const el = document.createElement("span");
+    el.className = className;
+    el.textContent = text;
+    return el;
+  };
+
+  /** A runtime line's time (data-at, UTC) as the local clock, to the millisecond; a range's bounds as dates. */
+  function localAt(el) {
+    const date = new Date(el.dataset.at ?? "");
+    if (Number.isNaN(date.getTime())) return;
+    const pad = (n, width = 2) => String(n).padStart(width, "0");
+    if (el.classList.contains("rt-time"))
+      el.textContent = `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}`;
+    else el.textContent = date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+  }
+
+  /** A live runtime line: the same markup the server renders for a time range's lines (RuntimeLine). */
+  function runtimeLine(line) {
+    const stream = line.stream === "stderr" || line.stream === "system" ? line.stream : "stdout";
+    // Colours of one line never carry to the next: lines of different requests interleave.
+    const row = renderLine(String(line.text ?? ""), stream, newStyle());
+    const text = span("rt-text", "");
+    text.append(...row.childNodes);
+    const at = String(line.at ?? "");
+    const time = span("rt-time", at.slice(11, 23));
+    time.dataset.at = at;
+    time.title = at;
+    localAt(time);
+    const request = line.requestId ? String(line.requestId) : null;
+    const req = span("rt-req", request ?? "—");
+    req.title = request ? `request ${request}` : "outside a request";
+    row.replaceChildren(time, span("rt-fn", String(line.function || "minivercel")), req, text);
+    return row;
+  }
+
+  function startRuntimeLog(log) {
+    const following = followable(log, document.getElementById("runtime-follow"));
+    const setState = stateSetter("runtime-state");
+    const note = (text) => {
+      const el = document.createElement("div");
+      el.className = "log-empty";
+      el.textContent = text;
+      return el;
+    };
+    if (!window.EventSource) {
+      setState("Live logs are unavailable in this browser: choose a time range.");
+      return;
+    }
+    // A reconnection that is not the browser's own (no Last-Event-ID) sends history again: shown once.
+    const shown = new Set();
+    let empty = true;
+    let stopped = false;
+    let retries = 0;
+    let source = null;
+    const stop = () => {
+      stopped = true;
+      source?.close();
+      setState("");
+      const follow = document.getElementById("runtime-follow");
+      if (follow) follow.hidden = true;
+    };
+    // The filter swaps this log out: its stream ends with it.
+    log.addEventListener("htmx:beforeCleanupElement", (event) => {
+      if (event.target === log) stop();
+    });
+    log.replaceChildren(note("Connecting…"));
+    setState("Connecting…");
+    const connect = () => {
+      source = new EventSource(log.dataset.stream);
+      source.addEventListener("open", () => {
+        retries = 0;
+      });
+      source.addEventListener("log", (event) => {
+        if (!log.isConnected) return stop();
+        let line;
+        try {
+          line = JSON.parse(event.data);
+        } catch {
+          return;
+        }
+        if (shown.has(line.id)) return;
+        if (shown.size > 20_000) shown.clear();
+        shown.add(line.id);
+        if (empty) {
+          log.replaceChildren();
+          empty = false;
+        }
+        log.append(runtimeLine(line));
+        following.added();
+      });
+      source.addEventListener("ready", (event) => {
+        let info = {};
+        try {
+          info = JSON.parse(event.data);
+        } catch {}
+        setState("Live");
+        if (empty)
+          log.replaceChildren(
+            note("Nothing printed in the last 15 minutes: new lines appear here as they are printed."),
+          );
+        else if (info.more && !log.querySelector(".runtime-more")) {
+          const more = note("Older lines are not shown here: choose a time range for them.");
+          more.classList.add("runtime-more");
+          log.prepend(more);
+        }
+      });
+      source.addEventListener("restarting", () => setState("Server restarting: reconnecting…"));
+      source.addEventListener("error", () => {
+        if (stopped) return;
+        if (source.readyState !== EventSource.CLOSED) {
+          setState("Reconnecting…");
+          return;
+        }
+        retries++;
+        if (retries > 20) {
+          setState("Disconnected: reload the page to reconnect.");
+          return;
+        }
+        setState("Reconnecting…");
+        setTimeout(
+          () => {
+            if (!stopped && log.isConnected) connect();
+          },
+          Math.min(30_000, 1000 * 2 ** Math.min(retries, 5)),
+        );
+      });
+    };
+    connect();
+  }
+
+  /** The filter: "from" and "to" only for a custom range (prefilled with the last hour), a choice applies at once. */
+  function startRuntimeFilter(form) {
+    const zone = form.querySelector("input[data-timezone]");
+    if (zone) zone.value = String(new Date().getTimezoneOffset());
+    const range = form.elements.namedItem("range");
+    const custom = form.querySelectorAll(".runtime-custom");
+    const local = (date) =>
+      new Date(date.getTime() - date.getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
+    const showCustom = () => {
+      const on = range instanceof HTMLSelectElement && range.value === "custom";
+      for (const label of custom) label.hidden = !on;
+      if (!on) return;
+      const [from, to] = [form.elements.namedItem("from"), form.elements.namedItem("to")];
+      if (from instanceof HTMLInputElement && !from.value)
+        from.value = local(new Date(Date.now() - 3_600_000));
+      if (to instanceof HTMLInputElement && !to.value) to.value = local(new Date());
+    };
+    showCustom();
+    form.addEventListener("change", (event) => {
+      if (!(event.target instanceof HTMLSelectElement)) return;
+      showCustom();
+      // A custom range waits for its dates and the Show button.
+      if (!(event.target === range && range.value === "custom")) form.requestSubmit();
+    });
   }
 
   /** "3 min ago" for recent times, local date and time otherwise; the UTC time stays in the title. */
@@ -288,10 +460,21 @@
 
   function enhance(root) {
     for (const el of root.querySelectorAll("time[datetime]")) localTime(el);
+    for (const el of root.querySelectorAll("[data-at]")) localAt(el);
     for (const log of root.querySelectorAll("#log[data-stream]")) {
       if (log.dataset.started) continue;
       log.dataset.started = "1";
       startLog(log);
+    }
+    for (const log of root.querySelectorAll("#runtime-log[data-stream]")) {
+      if (log.dataset.started) continue;
+      log.dataset.started = "1";
+      startRuntimeLog(log);
+    }
+    for (const form of root.querySelectorAll("form.runtime-filter")) {
+      if (form.dataset.started) continue;
+      form.dataset.started = "1";
+      startRuntimeFilter(form);
     }
   }
 
