@@ -7,7 +7,7 @@ import { openBus } from "./bus/bus.ts";
 import { createLive, type Live } from "./bus/live.ts";
 import type { RuntimeLive, RuntimeLiveEvent } from "./bus/runtime-live.ts";
 import type { Config } from "./config/config.ts";
-import { createSealer, loadSecretKey, type Sealer } from "./deploy/env.ts";
+import { buildEnv, createSealer, loadSecretKey, type Sealer } from "./deploy/env.ts";
 import { type Authenticator, createAuthenticator } from "./identity/authenticate.ts";
 import { type BuildTokens, createBuildTokens } from "./identity/build-tokens.ts";
 import { createJwtVerifier } from "./identity/jwt.ts";
@@ -37,6 +37,8 @@ export interface Deps {
   /** Runtime log lines for watchers in this process (fed from the bus: src/bus/runtime-live.ts). */
   runtimeLive: RuntimeLive;
   sealer: Sealer;
+  /** A project's environment variables, decrypted: what its builds and functions see. */
+  projectEnv: (projectId: string) => Promise<Record<string, string>>;
   /** Per-deployment credentials for remote builders (the build API). */
   buildTokens: BuildTokens;
   /** Where this worker's builds run: a local sandboxed subprocess, or ECS tasks. */
@@ -105,6 +107,7 @@ export async function openDeps(config: Config): Promise<Deps> {
         config.gc.previewRetentionDays === 0 ? null : config.gc.previewRetentionDays * 86_400_000,
     },
   );
+  const sealer = createSealer(secretKey);
   return {
     config,
     store,
@@ -115,7 +118,8 @@ export async function openDeps(config: Config): Promise<Deps> {
     bus,
     live: createLive(log),
     runtimeLive: createLive<RuntimeLiveEvent>(log),
-    sealer: createSealer(secretKey),
+    sealer,
+    projectEnv: (projectId) => buildEnv(store, sealer, projectId),
     buildTokens,
     runner,
     auth: createAuthenticator(store, jwt),

@@ -12,6 +12,7 @@ import { isMetricsPath, METRICS_PATH, metricsHandler, startMetricsServer } from 
 import { observe } from "./observe/http.ts";
 import type { Logger } from "./observe/log.ts";
 import { createProxy, type SiteProxy } from "./proxy/proxy.ts";
+import { createRuntime } from "./runtime/runtime.ts";
 import { httpFront } from "./tls/https.ts";
 import type { RunningTls } from "./tls/start.ts";
 import { startEventWorkers, startLiveFeed } from "./worker/apply-events.ts";
@@ -95,7 +96,16 @@ export async function startRoles(deps: Deps): Promise<Running> {
         "visitors out of the dashboard. Set SITES_DOMAIN to a domain of its own, or turn HTTPS on (docs/security.md).",
     );
   if (config.roles.includes("proxy")) {
-    const started = await createProxy(deps);
+    let proxyServer: ReturnType<typeof Bun.serve> | null = null;
+    // Functions run in this process: the runtime is made on the first request for one (src/runtime/).
+    const started = await createProxy(
+      deps,
+      {},
+      {
+        runtime: () => createRuntime(deps),
+        peer: (request) => tls?.clientOf(request) ?? proxyServer?.requestIP(request)?.address ?? null,
+      },
+    );
     proxy = started;
     // With ACME on, plain HTTP only answers the CA's challenges and redirects to https.
     const httpsPort = config.https?.port ?? 443;
@@ -110,11 +120,12 @@ export async function startRoles(deps: Deps): Promise<Running> {
     const server = Bun.serve({
       hostname: config.host,
       port: config.proxyPort,
-      // Sites are static: GET and HEAD only, so request bodies are never read.
-      maxRequestBodySize: 64 * 1024,
+      // Static files never read a body; a function's request may carry one up to FUNCTION_MAX_BODY_MB.
+      maxRequestBodySize: config.functions.maxBodyMb * 1024 * 1024,
       fetch: observedSites(front ?? ((request) => started.fetch(request))),
       error: (error) => started.error(error),
     });
+    proxyServer = server;
     servers.push(server);
     proxyPort = server.port ?? config.proxyPort;
     urls.proxy = `http://<project>.${config.sitesDomain}:${proxyPort}`;

@@ -7,13 +7,10 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Bus } from "../bus/bus.ts";
 import type { Config } from "../config/config.ts";
-import type { Sealer } from "../deploy/env.ts";
-import { buildEnv } from "../deploy/env.ts";
 import type { Logger } from "../observe/log.ts";
 import type { Metrics } from "../observe/metrics.ts";
 import type { Artifacts, ManifestFunction } from "../store/artifacts.ts";
 import type { RuntimeLogs } from "../store/runtime-logs.ts";
-import type { Store } from "../store/store.ts";
 import { type Bundles, openBundles } from "./bundles.ts";
 import { type FunctionError, functionMetrics } from "./function-metrics.ts";
 import { type Instance, startInstance } from "./instances.ts";
@@ -62,8 +59,8 @@ export interface FunctionRuntime {
 
 export type RuntimeDeps = {
   config: Pick<Config, "dataDir" | "functions"> & { build: Pick<Config["build"], "sandbox"> };
-  store: Store;
-  sealer: Sealer;
+  /** The project's environment variables, decrypted (deps.ts: the same as a build gets). */
+  projectEnv: (projectId: string) => Promise<Record<string, string>>;
   artifacts: Pick<Artifacts, "getBlob">;
   /** Where instances' output goes: stored, and published to live watchers. */
   runtimeLogs: RuntimeLogs;
@@ -103,7 +100,7 @@ export function createRuntime(deps: RuntimeDeps): FunctionRuntime {
 
   async function start(key: string, target: FunctionTarget): Promise<Entry> {
     const bundle = await bundles.prepare(target.fn);
-    const projectEnv = await buildEnv(deps.store, deps.sealer, target.projectId);
+    const projectEnv = await deps.projectEnv(target.projectId);
     const host = new URL(target.deploymentUrl).host;
     const fnLog = log.child({ deploymentId: target.deploymentId, function: target.path });
     const source = { deploymentId: target.deploymentId, function: target.path };

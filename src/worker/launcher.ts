@@ -6,7 +6,6 @@ import type { BuildJob } from "../../builder/job.ts";
 import type { Bus } from "../bus/bus.ts";
 import type { Live } from "../bus/live.ts";
 import type { BuildConfig, Config } from "../config/config.ts";
-import { buildEnv, type Sealer } from "../deploy/env.ts";
 import { sourceManifestId } from "../deploy/prebuilt.ts";
 import { announceStatus } from "../deploy/state.ts";
 import { pushRepoUrl } from "../git/repos.ts";
@@ -32,7 +31,8 @@ export interface LauncherDeps {
   artifacts: Artifacts;
   bus: Bus;
   runner: Runner;
-  sealer: Sealer;
+  /** The project's variables, decrypted, for its builds. */
+  projectEnv: (projectId: string) => Promise<Record<string, string>>;
   config: Pick<Config, "dataDir" | "allowLocalGit" | "allowPrivateGit"> & { build: BuildConfig };
   /** True when no other worker can exist (embedded store): builds left IN_PROGRESS at start are orphans. */
   exclusive: boolean;
@@ -76,7 +76,7 @@ function boundCache(dir: string, maxMb: number): void {
 }
 
 export function startLauncher(deps: LauncherDeps): Launcher {
-  const { store, bus, runner, sealer, config, log } = deps;
+  const { store, bus, runner, config, log } = deps;
   const workerId = `worker-${crypto.randomUUID().slice(0, 8)}`;
   const running = new Map<string, RunningBuild>();
   /** Builds whose builder ended here, by when: vouched for until the store shows them ended (see watch). */
@@ -144,7 +144,7 @@ export function startLauncher(deps: LauncherDeps): Launcher {
       installCommand: project.installCommand,
       buildCommand: project.buildCommand,
       outputDirectory: project.outputDirectory,
-      env: await buildEnv(store, sealer, project.id),
+      env: await deps.projectEnv(project.id),
       // The project's own push remote is a local path the platform owns: cloning it needs no local-git opt-in.
       allowLocalGit: config.allowLocalGit || project.gitUrl === pushRepoUrl(config.dataDir, project.id),
       allowPrivateGit: config.allowPrivateGit,
