@@ -62,7 +62,7 @@ export async function uploadBuildOutput(
   const counted = budget(limits, "the deployment (static files and functions)");
 
   const config = await readInside(join(output, "config.json"), output, "config.json", MAX_CONFIG_JSON_BYTES);
-  const { problems } = parseBuildOutputConfig(new TextDecoder().decode(config.bytes));
+  const { config: parsed, problems } = parseBuildOutputConfig(new TextDecoder().decode(config.bytes));
   for (const p of problems) if (p.severity === "warning") opts.log(`warning: config.json: ${p.message}`);
   const errors = problems.filter((p) => p.severity === "error").map((p) => p.message);
   if (errors.length > 0) throw badRequest(`${BUILD_OUTPUT_DIR}/config.json: ${errors.join("; ")}`);
@@ -97,6 +97,8 @@ export async function uploadBuildOutput(
     throw badRequest(`${BUILD_OUTPUT_DIR} has no static files and no functions to deploy`);
   const summary = describeBuildOutput(staticFiles.length, functions);
   opts.log(`Build Output API: ${summary}`);
+  const crons = parsed?.crons ?? [];
+  for (const cron of crons) opts.log(`cron job: GET ${cron.path} at "${cron.schedule}" (UTC) on production`);
 
   const sources: BlobSource[] = [configSource(config), ...staticFiles];
   for (const fn of functions) {
@@ -135,7 +137,10 @@ export async function uploadBuildOutput(
     files: Object.fromEntries(
       staticFiles.map((f) => [f.path, { hash: f.hash, size: f.size, type: f.type, ...variants.get(f.hash) }]),
     ),
-    buildOutput: { config: { hash: config.hash, size: config.size } },
+    buildOutput: {
+      config: { hash: config.hash, size: config.size },
+      ...(crons.length > 0 && { crons }),
+    },
     functions: manifestFunctions,
   };
   await artifacts.putManifest(manifest);

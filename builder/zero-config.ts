@@ -6,9 +6,11 @@
 import { lstat, readdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { badRequest } from "../src/errors.ts";
+import { parseBuildOutputConfig } from "../src/proxy/build-output/config.ts";
 import { platformBinary, runSandboxed, SANDBOX_BUN_DIR, visiblePath } from "../src/sandbox/sandbox.ts";
 import { type ApiFunction, apiFunctions, apiRoutes } from "./api-routes.ts";
 import { realDirInside } from "./contained.ts";
+import { readInside } from "./functions.ts";
 import type { BuildJob } from "./job.ts";
 
 /** Directories under api/ past this many entries are not scanned on: a functions folder is small. */
@@ -99,6 +101,43 @@ export interface AssembleRun {
   log: (message: string) => void;
 }
 
+/** vercel.json is a few KB; a larger one is refused rather than read. */
+const MAX_VERCEL_JSON_BYTES = 1024 * 1024;
+
+/**
+ * The `crons` of the project's vercel.json (read on the host, so through readInside: never out of the checkout),
+ * for config.json, whose parser then checks them as it checks an adapter's. Other keys configure what
+ * minivercel's own settings and files do (rewrites: _redirects, headers: _headers): the log says they are ignored.
+ * A vercel.json that is not a JSON object is a build error (its message), as on Vercel.
+ */
+export async function vercelJsonCrons(
+  checkout: string,
+  project: string,
+  log: (message: string) => void,
+): Promise<unknown[] | string> {
+  const path = join(project, "vercel.json");
+  if (!(await lstat(path).catch(() => null))) return [];
+  let value: unknown;
+  try {
+    const { bytes } = await readInside(path, checkout, "vercel.json", MAX_VERCEL_JSON_BYTES);
+    value = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (error) {
+    return `vercel.json: ${error instanceof SyntaxError ? `not valid JSON (${error.message})` : (error as Error).message}`;
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    return "vercel.json: must be a JSON object";
+  const { crons, $schema: _, ...rest } = value as Record<string, unknown>;
+  const ignored = Object.keys(rest);
+  if (ignored.length > 0)
+    log(`warning: vercel.json: ${ignored.join(", ")} not supported here and ignored (only crons is read)`);
+  if (crons === undefined) return [];
+  // Checked here so that a mistake is named where the user made it.
+  const { problems } = parseBuildOutputConfig(JSON.stringify({ version: 3, crons }));
+  const errors = problems.filter((p) => p.severity === "error").map((p) => p.message);
+  if (errors.length > 0) return `vercel.json: ${errors.join("; ")}`;
+  return crons as unknown[];
+}
+
 /**
  * Writes `<project>/.vercel/output` for `functions` in the build sandbox. Returns null on success, else why the
  * step failed (for the deployment's reason); throws only when the sandbox itself could not run.
@@ -109,7 +148,13 @@ export async function assembleBuildOutput(
 ): Promise<string | null> {
   const isRoot = run.outputDir === run.project;
   const has404 = (await lstat(join(run.outputDir, "404.html")).catch(() => null))?.isFile() ?? false;
-  const config = JSON.stringify({ version: 3, routes: apiRoutes(functions, has404) }, null, 2);
+  const crons = await vercelJsonCrons(run.checkout, run.project, run.log);
+  if (typeof crons === "string") return crons;
+  const config = JSON.stringify(
+    { version: 3, routes: apiRoutes(functions, has404), ...(crons.length > 0 && { crons }) },
+    null,
+    2,
+  );
   const link = relative(join(run.project, ".vercel", "output"), run.outputDir);
   const bun = platformBinary();
   const vcConfig = zeroConfigVcConfig(run.job.env);

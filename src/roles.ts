@@ -11,6 +11,7 @@ import { createGitBackend, isGitPath } from "./git/http-backend.ts";
 import { isMetricsPath, METRICS_PATH, metricsHandler, startMetricsServer } from "./observe/endpoint.ts";
 import { observe } from "./observe/http.ts";
 import type { Logger } from "./observe/log.ts";
+import { type CronSchedule, startCronSchedule } from "./proxy/crons.ts";
 import { createProxy, type SiteProxy } from "./proxy/proxy.ts";
 import { createRuntime } from "./runtime/runtime.ts";
 import { httpFront } from "./tls/https.ts";
@@ -86,6 +87,7 @@ export async function startRoles(deps: Deps): Promise<Running> {
   // The proxy starts first so that with PROXY_PORT=0 the API's project URLs carry the port it really got.
   let proxyPort = config.proxyPort;
   let proxy: SiteProxy | null = null;
+  let crons: CronSchedule | null = null;
   // Automatic HTTPS (src/tls/): sites and the dashboard on HTTPS_PORT, started below once both handlers exist.
   let tls: RunningTls | null = null;
   let httpsSites: ((request: Request) => Response | Promise<Response>) | null = null;
@@ -107,6 +109,8 @@ export async function startRoles(deps: Deps): Promise<Running> {
       },
     );
     proxy = started;
+    // Every proxy keeps the production deployments' cron jobs; the store lets one of them run each.
+    crons = startCronSchedule(deps, started, { timer: true });
     // With ACME on, plain HTTP only answers the CA's challenges and redirects to https.
     const httpsPort = config.https?.port ?? 443;
     const front = config.https ? httpFront(() => tls?.port ?? httpsPort, deps.store.certificates) : null;
@@ -198,7 +202,8 @@ export async function startRoles(deps: Deps): Promise<Running> {
       await tls?.stop();
       await liveFeed?.stop();
       await runtimeFeed?.stop();
-      await proxy?.stop();
+      // Cron runs under way end with their functions, which the proxy's runtime stops.
+      await Promise.all([crons?.stop(), proxy?.stop()]);
     },
   };
 }

@@ -9,6 +9,7 @@ import { requestIdOf } from "../observe/http.ts";
 import { buildsStatus } from "../worker/readiness.ts";
 import { bodyLimits } from "./body-limit.ts";
 import { buildRoutes } from "./builds.ts";
+import { cronRoutes } from "./crons.ts";
 import { deploymentRoutes } from "./deployments.ts";
 import { apiDocs } from "./docs.ts";
 import { envRoutes } from "./env.ts";
@@ -152,6 +153,7 @@ export function createApi(api: ApiDeps, options: ApiOptions = {}) {
     .use(deploymentRoutes(deps))
     .use(runtimeLogRoutes(deps))
     .use(envRoutes(deps))
+    .use(cronRoutes(deps))
     .use(buildRoutes(deps))
     .use(uploadRoutes(deps))
     .use(tokenRoutes(deps))

@@ -104,6 +104,7 @@ function attempts(v: Victim): Record<string, Attempt[]> {
       attempt("GET", `/api/deployments/${id}/runtime-logs/stream`, 404),
     ),
     "GET /api/projects/:id/env": [attempt("GET", `/api/projects/${p}/env`, 404)],
+    "GET /api/projects/:id/crons": [attempt("GET", `/api/projects/${p}/crons`, 404)],
     "PUT /api/projects/:id/env/:key": [
       attempt("PUT", `/api/projects/${p}/env/VICTIM_API_KEY`, 404, { value: "pwned" }),
       attempt("PUT", `/api/projects/${p}/env/BOBS_OWN`, 404, { value: "planted" }),

@@ -245,3 +245,33 @@ export const RuntimeLogStreamEvent = t.Union(
   ],
   { [MEDIA_TYPE]: "text/event-stream", description: "A stream of these events; it stays open." },
 );
+
+const nullable = <T extends Parameters<typeof t.Union>[0][number]>(schema: T, description: string) =>
+  t.Union([schema, t.Null()], { description });
+
+export const CronRun = t.Object({
+  id: t.String(),
+  deploymentId: t.String({ description: "the production deployment that ran it" }),
+  path: t.String({ description: "what was requested (GET), with its query" }),
+  schedule: t.String({ description: "the job's cron expression (UTC)" }),
+  trigger: t.Union([t.Literal("schedule"), t.Literal("manual")]),
+  scheduledAt: t.String({ format: "date-time", description: "the minute it was due" }),
+  startedAt: t.String({ format: "date-time" }),
+  finishedAt: nullable(t.String({ format: "date-time" }), "null while it runs"),
+  status: nullable(t.Integer(), "the HTTP status the deployment answered; null when none came (see error)"),
+  durationMs: nullable(t.Integer({ minimum: 0 }), "null while it runs"),
+  error: nullable(t.String(), "why no answer came"),
+});
+
+export const ProjectCrons = t.Object({
+  deploymentId: nullable(t.String(), "the production deployment whose jobs these are; null before the first"),
+  jobs: t.Array(
+    t.Object({
+      path: t.String(),
+      schedule: t.String({ description: "five cron fields, UTC" }),
+      nextRunAt: nullable(t.String({ format: "date-time" }), "null for a schedule that never fires"),
+      lastRun: nullable(CronRun, "its latest run"),
+    }),
+  ),
+  runs: t.Array(CronRun, { description: "the latest 50 runs, newest first" }),
+});

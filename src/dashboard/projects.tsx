@@ -7,6 +7,7 @@ import { NewProjectPage } from "../../views/pages/new-project.tsx";
 import { ProjectPage } from "../../views/pages/project.tsx";
 import { ProjectsPage } from "../../views/pages/projects.tsx";
 import { Id } from "../api/schemas.ts";
+import { projectCrons } from "../deploy/crons.ts";
 import { queueDeployment } from "../deploy/deploy.ts";
 import { createProject, getProject } from "../deploy/projects.ts";
 import { rollbackProject } from "../deploy/promote.ts";
@@ -48,7 +49,8 @@ export function projectRoutes({
   live,
   metrics,
   runner,
-}: Pick<Deps, "config" | "store" | "bus" | "live" | "metrics" | "runner">) {
+  artifacts,
+}: Pick<Deps, "config" | "store" | "bus" | "live" | "metrics" | "runner" | "artifacts">) {
   const state = { store, live, bus, metrics };
   const builds = () => buildsStatus(config, runner);
   const projectPage = async (
@@ -64,7 +66,10 @@ export function projectRoutes({
     },
   ) => {
     const project = await getProject(store, user.id, id);
-    const page = await store.deployments.list(user.id, project.id, { limit: PAGE_SIZE, cursor });
+    const [page, crons] = await Promise.all([
+      store.deployments.list(user.id, project.id, { limit: PAGE_SIZE, cursor }),
+      projectCrons({ store, artifacts }, user.id, project.id),
+    ]);
     const view = (
       <ProjectPage
         chrome={chromeFor(user, csrf)}
@@ -77,6 +82,7 @@ export function projectRoutes({
         errors={form.errors}
         builds={builds()}
         dropLimits={project.gitUrl ? null : startInfo(config, request).limits}
+        crons={crons}
       />
     );
     return html(view, form.status);

@@ -36,6 +36,8 @@ export interface Metrics {
   functionErrors: Counter;
   /** minivercel_function_instances: instances of this process, starting or running. */
   functionInstances: Gauge;
+  /** minivercel_cron_runs_total{result}: cron job runs this process made; ok is a 2xx or 3xx answer. */
+  cronRuns: Counter;
 }
 
 /** A request is mostly milliseconds on the proxy and up to seconds on the API (uploads, deploys). */
@@ -118,6 +120,11 @@ export function createMetrics(): Metrics {
     functionInstances: registry.gauge(
       "minivercel_function_instances",
       "Function instances of this process, starting or running.",
+    ),
+    cronRuns: registry.counter(
+      "minivercel_cron_runs_total",
+      "Cron job runs this process made, by result: ok (a 2xx or 3xx answer) or failed (another status, or none).",
+      ["result"],
     ),
   };
   // A process that runs no function says so (0), rather than having no series at all.

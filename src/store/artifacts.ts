@@ -2,6 +2,7 @@
 
 import type { S3Config } from "../config/config.ts";
 import { badRequest } from "../errors.ts";
+import { parseSchedule } from "../model/cron.ts";
 
 /** A precompressed copy of a file, stored as its own content-addressed blob. */
 export interface ManifestVariant {
@@ -46,6 +47,15 @@ export interface ManifestFunction {
   files: Record<string, FunctionFile>;
 }
 
+/** A cron job of a deployment: GET `path` (with its query) on the production URL when `schedule` is due (UTC). */
+export interface ManifestCron {
+  path: string;
+  schedule: string;
+}
+
+/** As many as config.json may declare (Vercel's limit per project). */
+export const MAX_CRONS = 100;
+
 export interface Manifest {
   /** 1: static files only; 2: also a Build Output API config and functions. */
   version: 1 | 2;
@@ -54,8 +64,11 @@ export interface Manifest {
   createdAt: string;
   /** Keys are URL paths: "/index.html", "/assets/app.js" (see `isManifestPath`). Served as they are. */
   files: Record<string, ManifestFile>;
-  /** Build Output API v3 deployments: `.vercel/output/config.json` as a blob (its routes drive the proxy). */
-  buildOutput?: { config: ManifestVariant };
+  /**
+   * Build Output API v3 deployments: `.vercel/output/config.json` as a blob (its routes drive the proxy), and its
+   * cron jobs as checked at deploy time (read without the config by the proxies' schedule and the dashboard).
+   */
+  buildOutput?: { config: ManifestVariant; crons?: ManifestCron[] };
   /** Functions by the path they answer at: "/api/hello" for `functions/api/hello.func` (see `isManifestPath`). */
   functions?: Record<string, ManifestFunction>;
 }
@@ -232,6 +245,20 @@ function parseFunction(path: string, value: unknown): ManifestFunction {
   };
 }
 
+function parseCrons(value: unknown): ManifestCron[] {
+  if (!Array.isArray(value) || value.length > MAX_CRONS)
+    throw badRequest(`manifest crons must be an array of at most ${MAX_CRONS}`);
+  return value.map((cron, i) => {
+    if (!isRecord(cron) || typeof cron.path !== "string" || typeof cron.schedule !== "string")
+      throw badRequest(`manifest crons[${i}] must have a path and a schedule`);
+    if (!cron.path.startsWith("/") || cron.path.length > 512)
+      throw badRequest(`manifest crons[${i}].path is not a path`);
+    if (typeof parseSchedule(cron.schedule) === "string")
+      throw badRequest(`manifest crons[${i}].schedule is not a cron schedule`);
+    return { path: cron.path, schedule: cron.schedule };
+  });
+}
+
 /** Narrows an untrusted value (a request, a stored JSON document) to a valid Manifest. */
 export function parseManifest(value: unknown): Manifest {
   if (!isRecord(value) || (value.version !== 1 && value.version !== 2))
@@ -252,6 +279,8 @@ export function parseManifest(value: unknown): Manifest {
   if (value.buildOutput !== undefined) {
     if (!isRecord(value.buildOutput)) throw badRequest("manifest buildOutput must be an object");
     manifest.buildOutput = { config: parseBlob("config.json", value.buildOutput.config) };
+    if (value.buildOutput.crons !== undefined)
+      manifest.buildOutput.crons = parseCrons(value.buildOutput.crons);
   }
   if (value.functions !== undefined) {
     if (!isRecord(value.functions)) throw badRequest("manifest functions must be an object");

@@ -11,6 +11,7 @@ import type {
   User,
 } from "../model/entities.ts";
 import { isStatus } from "../model/status.ts";
+import type { CronRun } from "./cron-runs.ts";
 import type { Page, RejectedEvent, StoredEnvVar } from "./store.ts";
 
 /** A raw row as either driver returns it: text, numbers, Dates (Postgres timestamptz) or null. */
@@ -145,6 +146,24 @@ export function toDeployment(row: Row): Deployment {
     expiredAt: optStr(row, "expired_at"),
     createdAt: str(row, "created_at"),
     updatedAt: str(row, "updated_at"),
+  };
+}
+
+export function toCronRun(row: Row): CronRun {
+  return {
+    id: str(row, "id"),
+    projectId: str(row, "project_id"),
+    deploymentId: str(row, "deployment_id"),
+    path: str(row, "path"),
+    schedule: str(row, "schedule"),
+    trigger: str(row, "trigger") === "manual" ? "manual" : "schedule",
+    scheduledAt: str(row, "scheduled_at"),
+    startedAt: str(row, "started_at"),
+    claimedBy: str(row, "claimed_by"),
+    finishedAt: optStr(row, "finished_at"),
+    status: optInt(row, "status"),
+    durationMs: optInt(row, "duration_ms"),
+    error: optStr(row, "error"),
   };
 }
 

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import postgres from "postgres";
 import { testService } from "../testing/services.ts";
+import { cronRunsContract } from "./cron-runs.contract.ts";
 import { domainsContract } from "./domains.contract.ts";
 import { limitsContract } from "./limits.contract.ts";
 import { POSTGRES_MIGRATIONS } from "./migrations.ts";
@@ -74,6 +75,17 @@ storeContract("postgres", () => {
 });
 
 domainsContract("postgres", () => {
+  shared ??= ready()
+    .createDatabase()
+    .then(async (url) => {
+      const store = openPostgresStore(url);
+      await store.migrate();
+      return store;
+    });
+  return shared;
+});
+
+cronRunsContract("postgres", () => {
   shared ??= ready()
     .createDatabase()
     .then(async (url) => {

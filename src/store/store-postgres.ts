@@ -4,6 +4,7 @@ import postgres from "postgres";
 import { postgresAccounts } from "./accounts-postgres.ts";
 import { postgresAudit } from "./audit-postgres.ts";
 import { postgresCertificates } from "./certs-postgres.ts";
+import { postgresCronRuns } from "./cron-runs-postgres.ts";
 import { postgresDeployments } from "./deployments-postgres.ts";
 import { postgresEnv } from "./env-postgres.ts";
 import { postgresLoginAttempts } from "./login-attempts-postgres.ts";
@@ -44,6 +45,7 @@ export function openPostgresStore(url: string): Store {
     webhooks: postgresWebhooks(sql),
     certificates: postgresCertificates(sql),
     loginAttempts: postgresLoginAttempts(sql),
+    cronRuns: postgresCronRuns(sql),
     async migrate() {
       const applied: number[] = [];
       let version = await migrateOne();

@@ -3,6 +3,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { cronRunsContract } from "./cron-runs.contract.ts";
 import { domainsContract } from "./domains.contract.ts";
 import { limitsContract } from "./limits.contract.ts";
 import { storeContract } from "./store.contract.ts";
@@ -29,6 +30,12 @@ domainsContract("sqlite :memory:", async () => {
 
 // One store per case: a claim takes the oldest QUEUED deployment of all, so no other case may leave any.
 limitsContract("sqlite :memory:", async () => {
+  const store = openSqliteStore(":memory:");
+  await store.migrate();
+  return store;
+});
+
+cronRunsContract("sqlite :memory:", async () => {
   const store = openSqliteStore(":memory:");
   await store.migrate();
   return store;

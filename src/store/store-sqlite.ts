@@ -5,6 +5,7 @@ import { AppError } from "../errors.ts";
 import { sqliteAccounts } from "./accounts-sqlite.ts";
 import { sqliteAudit } from "./audit-sqlite.ts";
 import { sqliteCertificates } from "./certs-sqlite.ts";
+import { sqliteCronRuns } from "./cron-runs-sqlite.ts";
 import { sqliteDeployments } from "./deployments-sqlite.ts";
 import { sqliteEnv } from "./env-sqlite.ts";
 import { sqliteLoginAttempts } from "./login-attempts-sqlite.ts";
@@ -31,6 +32,7 @@ export function openSqliteStore(path: string): Store {
     webhooks: sqliteWebhooks(db),
     certificates: sqliteCertificates(db),
     loginAttempts: sqliteLoginAttempts(db),
+    cronRuns: sqliteCronRuns(db),
     async migrate() {
       return migrateSqlite(db, SQLITE_MIGRATIONS);
     },

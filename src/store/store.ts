@@ -13,6 +13,7 @@ import type {
 } from "../model/entities.ts";
 import type { DeploymentStatus } from "../model/status.ts";
 import type { Certificates } from "./certs.ts";
+import type { CronRuns } from "./cron-runs.ts";
 import type { LoginAttempts } from "./login-attempts.ts";
 
 /** A project environment variable as stored: the value is ciphertext (see src/deploy/env.ts). */
@@ -243,6 +244,8 @@ export interface Store {
   loginAttempts: LoginAttempts;
   /** Automatic HTTPS: certificates, ACME account and challenges, issuance leases (src/store/certs.ts). */
   certificates: Certificates;
+  /** Runs of deployments' cron jobs (src/store/cron-runs.ts). */
+  cronRuns: CronRuns;
   /** Applies pending migrations; refuses a schema newer than this binary. Returns versions applied. */
   migrate(): Promise<number[]>;
   close(): Promise<void>;

@@ -1,9 +1,11 @@
 // A project's deployments: deploy button, and the list with live status badges.
 /** @jsxImportSource preact */
 
+import type { ProjectCrons } from "../../src/deploy/crons.ts";
 import type { Deployment, Project } from "../../src/model/entities.ts";
 import type { BuildsStatus } from "../../src/worker/readiness.ts";
 import { BuildsBanner } from "../components/builds-banner.tsx";
+import { CronJobs } from "../components/cron-jobs.tsx";
 import { DeploymentRow } from "../components/deployment-row.tsx";
 import { type DropLimits, DropZone } from "../components/drop-zone.tsx";
 import { Field, FormError, type FormErrors, type FormValues, HxForm } from "../components/field.tsx";
@@ -23,6 +25,8 @@ export interface ProjectProps {
   builds: BuildsStatus | null;
   /** A project without a git repository deploys dropped files instead (null: it has one). */
   dropLimits: DropLimits | null;
+  /** The production deployment's cron jobs and their latest runs (the section shows only when there are jobs). */
+  crons: ProjectCrons;
 }
 
 export function ProjectPage(props: ProjectProps) {
@@ -47,6 +51,7 @@ export function ProjectPage(props: ProjectProps) {
           </button>
         </form>
       )}
+      <CronJobs crons={props.crons} />
       <section class="card" aria-labelledby="deployments-title">
         <h2 id="deployments-title">Deployments</h2>
         {deployments.length === 0 ? (
