@@ -44,7 +44,26 @@ export async function readLag(
   );
 }
 
+/** kafkajs marks errors worth another try (a topic another process is creating or deleting, a leader moving). */
+const retriable = (error: unknown): boolean =>
+  typeof error === "object" && error !== null && (error as { retriable?: unknown }).retriable === true;
+
+/**
+ * Creates the bus's topics that are missing. The broker's metadata is briefly inconsistent while any topic is
+ * created or deleted (by this installation or another on the same broker): such retriable errors are tried again.
+ */
 export async function createTopics(admin: Admin, inKafka: (name: string) => string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await createMissingTopics(admin, inKafka);
+    } catch (error) {
+      if (!retriable(error) || attempt >= 5) throw error;
+      await Bun.sleep(250 * attempt);
+    }
+  }
+}
+
+async function createMissingTopics(admin: Admin, inKafka: (name: string) => string): Promise<void> {
   const existing = new Set(await admin.listTopics());
   const missing = (Object.keys(PARTITIONS) as Topic[])
     .map((topic) => ({

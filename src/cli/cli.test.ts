@@ -2,7 +2,7 @@
 // proxy and worker on free ports), from login to deploys, redeploys that send one file, and rollbacks.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Deps } from "../deps.ts";
 import { type Running, startRoles } from "../roles.ts";
@@ -303,6 +303,46 @@ describe("source deploys", () => {
     expect(run.stderr).toContain('Running "npm install"');
     const last = run.stderr.trimEnd().split("\n").at(-1) ?? "";
     expect(last).toMatch(/^minivercel: deployment [0-9a-f-]{36} FAIL: build failed with exit code 3$/);
+  }, 60_000);
+});
+
+describe("Build Output deploys", () => {
+  test("--prebuilt deploys .vercel/output with its functions (symlinked .func folders followed), not the folder", async () => {
+    const app = temp("prebuilt");
+    const out = join(app, ".vercel", "output");
+    mkdirSync(join(out, "static"), { recursive: true });
+    mkdirSync(join(out, "functions", "api", "hello.func"), { recursive: true });
+    writeFileSync(join(app, "package.json"), JSON.stringify({ scripts: { build: "exit 9" } }));
+    writeFileSync(join(app, "index.html"), "the project's own file, not deployed");
+    writeFileSync(
+      join(out, "config.json"),
+      JSON.stringify({ version: 3, routes: [{ handle: "filesystem" }, { src: "^/hi$", dest: "/api/hi" }] }),
+    );
+    writeFileSync(join(out, "static", "index.html"), "<h1>from .vercel/output</h1>");
+    writeFileSync(
+      join(out, "functions", "api", "hello.func", ".vc-config.json"),
+      JSON.stringify({ runtime: "nodejs20.x", handler: "index.mjs", launcherType: "Nodejs" }),
+    );
+    writeFileSync(
+      join(out, "functions", "api", "hello.func", "index.mjs"),
+      `export function GET(request) { return new Response("hello from " + new URL(request.url).pathname); }`,
+    );
+    symlinkSync("hello.func", join(out, "functions", "api", "hi.func"));
+
+    const run = await cli(["deploy", "--prod", "--prebuilt", "--json"], { cwd: app });
+    const result = parseDeploy(run);
+    expect(run.stderr).toContain("a Build Output (.vercel/output) with its functions");
+    expect(run.stderr).toMatch(/Build Output API: 1 static file, 2 functions \(nodejs20\.x\)/);
+    expect(result.files).toBe(6);
+    const sub = /^http:\/\/([^.]+)\./.exec(result.productionUrl ?? "")?.[1] ?? "";
+    expect(await served(sub, "/", "<h1>from .vercel/output</h1>")).toBe("<h1>from .vercel/output</h1>");
+    expect(await served(sub, "/api/hello", "hello from /api/hello")).toBe("hello from /api/hello");
+    expect(await served(sub, "/hi", "hello from /hi")).toBe("hello from /hi");
+
+    // Without --prebuilt the build script wins, as with Vercel's CLI: built on the server (and here it fails).
+    const built = await cli(["deploy", "--project", sub], { cwd: app });
+    expect(built.code).toBe(1);
+    expect(built.stderr).toContain("source to build on the server");
   }, 60_000);
 });
 

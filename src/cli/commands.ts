@@ -20,11 +20,12 @@ export const CLIENT_HELP: Record<string, string> = {
   deploy: `Usage: minivercel deploy [dir] [--prod] [--project ID|SUBDOMAIN] [--prebuilt | --build] [--branch B] [--json]
 
   Deploys a folder (default: the current one). A folder with a package.json that has a build script is
-  uploaded as source and built on the server (its log is streamed); anything else is served as it is.
-  Only files the server does not have yet are uploaded.
+  uploaded as source and built on the server (its log is streamed); else a folder with .vercel/output (a
+  Build Output: 'vercel build', a framework adapter) is deployed with its functions; anything else is served
+  as it is. Only files the server does not have yet are uploaded.
   --prod       make it the production deployment (default: a preview)
   --project    the project (default: the folder's .minivercel.json, else a new project named after it)
-  --prebuilt   serve the folder as it is, even with a package.json
+  --prebuilt   do not build: deploy its .vercel/output, or serve the folder as it is
   --build      upload it as source and build it on the server
   --branch     record the deployment under this branch (its preview URL)
   --json       print the result as JSON on stdout`,

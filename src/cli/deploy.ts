@@ -1,7 +1,7 @@
 // `minivercel deploy [dir]`: hash the folder, upload only the files the server lacks (8 at a time), create
 // the deployment from the file set, follow a server-side build's log, and print the URLs.
 
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { type CollectedFile, collectOutput } from "../../builder/upload.ts";
 import { DEFAULT_UPLOAD_LIMITS } from "../../builder/walk.ts";
@@ -48,6 +48,13 @@ function hasBuildScript(dir: string): boolean {
   }
 }
 
+/** A Build Output (`vercel build`, a framework adapter) in the folder: deployed as it is, functions included. */
+function hasBuildOutput(dir: string): boolean {
+  return existsSync(join(dir, BUILD_OUTPUT_CONFIG));
+}
+
+const BUILD_OUTPUT_CONFIG = ".vercel/output/config.json";
+
 async function targetProject(api: Api, opts: DeployOptions, io: DeployIo): Promise<Project> {
   const ref = opts.project ?? readLink(opts.dir);
   if (ref !== null) {
@@ -67,13 +74,23 @@ async function targetProject(api: Api, opts: DeployOptions, io: DeployIo): Promi
   return created;
 }
 
+/** What is uploaded: a source tree to build, a Build Output to deploy as it is, or a folder to serve as it is. */
+type Upload = "source" | "build-output" | "static";
+
 async function collect(
   opts: DeployOptions,
-  source: boolean,
+  upload: Upload,
   warn: (m: string) => void,
 ): Promise<CollectedFile[]> {
-  if (source) return collectSource(opts.dir, warn);
+  if (upload === "source") return collectSource(opts.dir, warn);
   try {
+    if (upload === "build-output") {
+      // Only .vercel/output, at its own path: the server's builder deploys it without installing or building.
+      // Symbolic links (SvelteKit's shared .func folders) are followed inside it, each file stored once.
+      const output = join(opts.dir, ".vercel", "output");
+      const files = await collectOutput(output, DEFAULT_UPLOAD_LIMITS, warn, realpathSync(output));
+      return files.map((f) => ({ ...f, path: `/.vercel/output${f.path}` }));
+    }
     const files = await collectOutput(opts.dir, DEFAULT_UPLOAD_LIMITS, warn);
     return files.filter((f) => f.path !== `/${LINK_FILE}`);
   } catch (error) {
@@ -103,16 +120,29 @@ export async function deploy(api: Api, opts: DeployOptions, io: DeployIo): Promi
   if (!existsSync(dir) || !statSync(dir).isDirectory())
     throw new CliError(`no such directory: ${opts.dir}`, 2);
   const options = { ...opts, dir };
-  const source = opts.mode === "source" || (opts.mode === "auto" && hasBuildScript(dir));
+  // As Vercel's CLI: a project with a build script is built on the server unless --prebuilt, which deploys its
+  // .vercel/output (from `vercel build` or an adapter) when there is one.
+  const upload: Upload =
+    opts.mode === "source" || (opts.mode === "auto" && hasBuildScript(dir))
+      ? "source"
+      : hasBuildOutput(dir)
+        ? "build-output"
+        : "static";
+  // A Build Output is deployed by the server's builder (it checks config.json and stores the functions).
+  const source = upload !== "static";
   const say = (text: string) => io.stderr.write(`${text}\n`);
 
-  const files = await collect(options, source, (m) => say(`warning: ${m}`));
+  const files = await collect(options, upload, (m) => say(`warning: ${m}`));
   if (files.length === 0) throw new CliError(`${opts.dir} has no files to deploy`, 2);
   const project = await targetProject(api, options, io);
   const bytes = files.reduce((sum, f) => sum + f.size, 0);
   say(
     `Deploying ${opts.dir} to ${project.subDomain}: ${files.length} files (${formatBytes(bytes)}), ` +
-      (source ? "source to build on the server" : "prebuilt"),
+      (upload === "source"
+        ? "source to build on the server"
+        : upload === "build-output"
+          ? "a Build Output (.vercel/output) with its functions"
+          : "prebuilt"),
   );
 
   const byHash = new Map<string, CollectedFile>();
