@@ -1,7 +1,7 @@
 // The CLI and server as a user runs them: real processes, real ports, real signals, and the release binary.
 
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
@@ -41,7 +41,7 @@ interface Run {
 /** Runs a command to completion (killed after a timeout so a hang fails instead of stalling the suite). */
 async function exec(
   argv: string[],
-  opts: { env?: Record<string, string>; stdin?: string; cwd?: string } = {},
+  opts: { env?: Record<string, string>; stdin?: string; cwd?: string; timeoutMs?: number } = {},
 ): Promise<Run> {
   const proc = Bun.spawn(argv, {
     cwd: opts.cwd ?? tmpdir(),
@@ -51,7 +51,7 @@ async function exec(
     stderr: "pipe",
   });
   spawned.add(proc);
-  const timer = setTimeout(() => proc.kill("SIGKILL"), PROCESS_TIMEOUT_MS);
+  const timer = setTimeout(() => proc.kill("SIGKILL"), opts.timeoutMs ?? PROCESS_TIMEOUT_MS);
   try {
     const [stdout, stderr, code] = await Promise.all([
       new Response(proc.stdout).text(),
@@ -372,6 +372,56 @@ describe("release binary", () => {
       expect(await terminate(server)).toBe(0);
     }
   });
+
+  test("runs functions with nothing but the binary: a TypeScript api/ function built, bundled and served", async () => {
+    const binary = await release();
+    const data = temp("fn-data");
+    const cwd = temp("fn-cwd");
+    // No bun on PATH: the builder, the bundler and the function runtime are all this binary.
+    const path = "/usr/local/bin:/usr/bin:/bin";
+    expect(Bun.which("bun", { PATH: path })).toBeNull();
+    const env = { PATH: path, HOME: cwd, MINIVERCEL_DATA: data };
+    const user = await exec([binary, "user", "create", "fn@b.co", "--password-stdin"], {
+      env,
+      cwd,
+      stdin: "correct horse battery\n",
+    });
+    expect(user.code).toBe(0);
+    const token = (await exec([binary, "token", "create", "fn@b.co"], { env, cwd })).stdout.trim();
+    const server = await startServer([binary, "serve"], {
+      cwd,
+      env: { ...env, PORT: "0", PROXY_PORT: "0", LISTEN_HOST: "127.0.0.1" },
+    });
+    try {
+      const site = temp("fn-site");
+      mkdirSync(join(site, "api"));
+      writeFileSync(join(site, "index.html"), "<h1>home</h1>");
+      writeFileSync(
+        join(site, "api", "hello.ts"),
+        `export function GET(request: Request): Response {
+          const runtime: string = typeof Bun === "undefined" ? "not bun" : "bun " + Bun.version;
+          return Response.json({ runtime, path: new URL(request.url).pathname });
+        }`,
+      );
+      const client = { ...env, MINIVERCEL_URL: server.api, MINIVERCEL_TOKEN: token };
+      const deployed = await exec([binary, "deploy", "--prod", "--json"], {
+        env: client,
+        cwd: site,
+        timeoutMs: 90_000,
+      });
+      expect({ code: deployed.code, stderr: deployed.code === 0 ? "" : deployed.stderr }).toEqual({
+        code: 0,
+        stderr: "",
+      });
+      const { productionUrl } = obj(JSON.parse(deployed.stdout)) as { productionUrl: string };
+      const host = new URL(productionUrl).hostname;
+      const res = await fetch(`http://127.0.0.1:${server.proxyPort}/api/hello`, { headers: { host } });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ runtime: `bun ${Bun.version}`, path: "/api/hello" });
+    } finally {
+      expect(await terminate(server)).toBe(0);
+    }
+  }, 120_000);
 
   test("the binary ignores .env and bunfig.toml in its working directory", async () => {
     const binary = await release();

@@ -19,8 +19,8 @@ export const CLIENT_HELP: Record<string, string> = {
   MINIVERCEL_URL and MINIVERCEL_TOKEN override the saved values (CI).`,
   deploy: `Usage: minivercel deploy [dir] [--prod] [--project ID|SUBDOMAIN] [--prebuilt | --build] [--branch B] [--json]
 
-  Deploys a folder (default: the current one). A folder with a package.json that has a build script is
-  uploaded as source and built on the server (its log is streamed); else a folder with .vercel/output (a
+  Deploys a folder (default: the current one). A folder with a package.json that has a build script, or
+  with api/ functions, is uploaded as source and built on the server (its log is streamed); else a folder with .vercel/output (a
   Build Output: 'vercel build', a framework adapter) is deployed with its functions; anything else is served
   as it is. Only files the server does not have yet are uploaded.
   --prod       make it the production deployment (default: a preview)

@@ -5,6 +5,7 @@ import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { type CollectedFile, collectOutput } from "../../builder/upload.ts";
 import { DEFAULT_UPLOAD_LIMITS } from "../../builder/walk.ts";
+import { findApiFunctions } from "../../builder/zero-config.ts";
 import { AppError } from "../errors.ts";
 import { formatBytes } from "../utils/bytes.ts";
 import { mapLimit } from "../utils/parallel.ts";
@@ -54,6 +55,16 @@ function hasBuildOutput(dir: string): boolean {
 }
 
 const BUILD_OUTPUT_CONFIG = ".vercel/output/config.json";
+
+/** Zero-config functions under api/ (as the builder finds them). */
+async function hasApiFunctions(dir: string): Promise<boolean> {
+  try {
+    return (await findApiFunctions(dir, dir)).length > 0;
+  } catch (error) {
+    if (error instanceof AppError) throw new CliError(error.message, 2);
+    throw error;
+  }
+}
 
 async function targetProject(api: Api, opts: DeployOptions, io: DeployIo): Promise<Project> {
   const ref = opts.project ?? readLink(opts.dir);
@@ -120,10 +131,11 @@ export async function deploy(api: Api, opts: DeployOptions, io: DeployIo): Promi
   if (!existsSync(dir) || !statSync(dir).isDirectory())
     throw new CliError(`no such directory: ${opts.dir}`, 2);
   const options = { ...opts, dir };
-  // As Vercel's CLI: a project with a build script is built on the server unless --prebuilt, which deploys its
+  // As Vercel's CLI: a project with a build script or api/ functions is built on the server (functions are
+  // bundled there; served as files, their source would be public) unless --prebuilt, which deploys its
   // .vercel/output (from `vercel build` or an adapter) when there is one.
   const upload: Upload =
-    opts.mode === "source" || (opts.mode === "auto" && hasBuildScript(dir))
+    opts.mode === "source" || (opts.mode === "auto" && (hasBuildScript(dir) || (await hasApiFunctions(dir))))
       ? "source"
       : hasBuildOutput(dir)
         ? "build-output"
