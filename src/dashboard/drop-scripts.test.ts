@@ -31,6 +31,7 @@ interface Scripts {
     limits: Limits,
   ): { files: { path: string; blob: Blob }[]; total: number; notes: string[] };
   DropError: new () => Error;
+  buildReason(files: { path: string; blob: Blob }[]): Promise<string | null>;
 }
 
 const LIMITS: Limits = { maxFiles: 100, maxFileBytes: 1024 * 1024, maxTotalBytes: 4 * 1024 * 1024 };
@@ -166,5 +167,30 @@ describe("drop-files.js: what is deployed", () => {
     expect(mv.prepare(selection([file("docs/index.html")]), LIMITS).notes).toEqual([
       "There is no index.html at the top: the site's home page will answer 404.",
     ]);
+  });
+});
+
+describe("what the server builds", () => {
+  const at = (path: string, body = "x") => ({ path, blob: new Blob([body]) });
+  test("functions under api/ or a build script are built on the server; a plain site is served as it is", async () => {
+    expect(await mv.buildReason([at("/index.html"), at("/api/hello.ts")])).toBe("functions under api/");
+    expect(await mv.buildReason([at("/api/users/[id].js")])).toBe("functions under api/");
+    expect(
+      await mv.buildReason([at("/package.json", JSON.stringify({ scripts: { build: "vite build" } }))]),
+    ).toBe("a build script in package.json");
+    // Helpers, type declarations, tests, dependencies and other files under api/ are not functions.
+    const plain = [
+      at("/index.html"),
+      at("/api/_lib.ts"),
+      at("/api/.hidden.js"),
+      at("/api/types.d.ts"),
+      at("/api/a.test.ts"),
+      at("/api/node_modules/x/index.js"),
+      at("/api/data.json"),
+      at("/assets/api/app.js"),
+      at("/package.json", JSON.stringify({ scripts: { start: "serve" } })),
+    ];
+    expect(await mv.buildReason(plain)).toBeNull();
+    expect(await mv.buildReason([at("/package.json", "{ not json")])).toBeNull();
   });
 });

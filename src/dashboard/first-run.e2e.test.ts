@@ -245,6 +245,37 @@ describe("the dashboard's first run", () => {
   );
 
   test(
+    "a dropped project with api/ functions is built on the server: its page streams the build, then it serves them",
+    async () => {
+      await page.goto(`${base}/projects/new`);
+      const zip = join(tempDir(), "With Functions.zip");
+      writeFileSync(
+        zip,
+        makeZip([
+          { name: "index.html", data: "<h1>Home</h1>" },
+          {
+            name: "api/hello.ts",
+            data: "export function GET(request: Request) { return Response.json({ hello: new URL(request.url).pathname }); }",
+          },
+        ]),
+      );
+      await page.setInputFiles("#drop-files", zip);
+      await page.waitForSelector("#drop-form:visible");
+      await page.click("#drop-deploy");
+      await page.waitForURL(/\/deployments\/[0-9a-f-]{36}$/, { timeout: 30_000 });
+      await page.waitForSelector("#summary[data-status='READY']", { timeout: 60_000 });
+      expect(await page.textContent("#log")).toContain("Function /api/hello <- api/hello.ts");
+      const url = (await page.getAttribute("#summary a.external", "href")) ?? "";
+      const fn = await visit(`${url}/api/hello`);
+      expect(fn.body).toBe(JSON.stringify({ hello: "/api/hello" }));
+      // Its source is not a file of the site: with the extension, the path runs the function too (as on Vercel).
+      expect((await visit(`${url}/api/hello.ts`)).body).toBe(JSON.stringify({ hello: "/api/hello.ts" }));
+      expect(problems).toEqual([]);
+    },
+    STEP,
+  );
+
+  test(
     "importing a git URL: a framework preset fills the build settings, editable; creating starts the build",
     async () => {
       const repo = fixtureRepo({ "index.html": "<h1>From git</h1>" });

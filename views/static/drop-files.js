@@ -173,7 +173,29 @@
     return { files, total, notes };
   }
 
+  /** A zero-config function file (builder/api-routes.ts): under api/, no segment starting with _ or . */
+  const FUNCTION_FILE = /^\/api\/(?:[^/_.][^/]*\/)*[^/_.][^/]*\.(?:js|mjs|ts|tsx)$/;
+  const NOT_FUNCTION = /\.d\.ts$|\.(?:test|spec)\.[^/]*$|\/node_modules\//;
+
+  /**
+   * Why the server must build these files rather than serve them (as the CLI decides, src/cli/deploy.ts):
+   * functions under api/ (served as files, their source would be public) or a build script; else null.
+   */
+  async function buildReason(files) {
+    if (files.some((f) => FUNCTION_FILE.test(f.path) && !NOT_FUNCTION.test(f.path)))
+      return "functions under api/";
+    const pkg = files.find((f) => f.path === "/package.json");
+    if (!pkg) return null;
+    try {
+      const scripts = JSON.parse(await pkg.blob.text())?.scripts;
+      return typeof scripts?.build === "string" ? "a build script in package.json" : null;
+    } catch {
+      return null;
+    }
+  }
+
   globalThis.minivercel = Object.assign(mv, {
+    buildReason,
     DropError,
     entriesOf,
     fromDrop,

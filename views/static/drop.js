@@ -304,15 +304,26 @@
           // A retry after a later failure deploys into this project rather than creating another.
           el.name.readOnly = true;
         }
-        await hashAll(selected.files);
-        const upload = await uploadMissing(selected.files);
-        setProgress(1, 1, "Creating the deployment…");
+        // Source to build on the server (its dependencies are installed there, not uploaded), or a site as it is.
+        const build = await mv.buildReason(selected.files);
+        const chosen = build
+          ? selected.files.filter((f) => !f.path.split("/").includes("node_modules"))
+          : selected.files;
+        await hashAll(chosen);
+        const upload = await uploadMissing(chosen);
+        setProgress(1, 1, build ? `Starting the build (${build})…` : "Creating the deployment…");
         const files = {};
-        for (const f of selected.files) files[f.path] = { hash: f.hash, size: f.blob.size };
+        for (const f of chosen) files[f.path] = { hash: f.hash, size: f.blob.size };
         const created = await api("POST", `/api/projects/${encodeURIComponent(projectId)}/deployments`, {
           files,
           target: "production",
+          ...(build && { source: true }),
         });
+        // A build goes on on the server: its page streams the log live.
+        if (created.deployment.status !== "READY") {
+          location.assign(`/deployments/${encodeURIComponent(created.deployment.id)}`);
+          return;
+        }
         showResult(created.deployment, created.project, upload);
       } catch (error) {
         show("selected");
