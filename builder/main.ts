@@ -8,7 +8,7 @@ import { AppError } from "../src/errors.ts";
 import { describeProblem, runSandboxed, type SandboxResult, sandboxProblem } from "../src/sandbox/sandbox.ts";
 import { type Artifacts, openArtifacts } from "../src/store/artifacts.ts";
 import { realDirInside } from "./contained.ts";
-import { detectBuild } from "./detect.ts";
+import { detectBuild, type PackageManager } from "./detect.ts";
 import { createEmitter, type Emitter } from "./emitter.ts";
 import { BuildFailure } from "./failure.ts";
 import { cloneRepository } from "./git.ts";
@@ -43,14 +43,17 @@ function describe(result: SandboxResult, step: string, limits: BuildJob["limits"
   return null;
 }
 
-/** Package managers' caches live in /cache (the project's own cache dir) so reinstalls are fast. */
-function toolEnv(withCache: boolean): Record<string, string> {
+/**
+ * Package managers' caches live in /cache (the project's own cache dir) so reinstalls are fast. pnpm's store is
+ * set only for pnpm: npm reads every npm_config_* variable too and warns about one it does not know.
+ */
+function toolEnv(withCache: boolean, packageManager: PackageManager | null): Record<string, string> {
   const env: Record<string, string> = { COREPACK_ENABLE_DOWNLOAD_PROMPT: "0", NO_UPDATE_NOTIFIER: "1" };
   if (!withCache) return env;
   return {
     ...env,
     npm_config_cache: "/cache/npm",
-    npm_config_store_dir: "/cache/pnpm",
+    ...(packageManager === "pnpm" && { npm_config_store_dir: "/cache/pnpm" }),
     YARN_CACHE_FOLDER: "/cache/yarn",
     BUN_INSTALL_CACHE_DIR: "/cache/bun",
     COREPACK_HOME: "/cache/corepack",
@@ -150,7 +153,7 @@ export async function runBuild(
       workspace: checkout,
       cwd,
       command,
-      env: { ...job.env, ...toolEnv(job.cacheDir !== null), CI: "1" },
+      env: { ...job.env, ...toolEnv(job.cacheDir !== null, plan.packageManager), CI: "1" },
       ...(job.cacheDir !== null && { cacheDir: job.cacheDir }),
       network: "registry",
       limits: { memoryBytes: job.limits.memoryMb * 1024 * 1024, pids: job.limits.pids, timeoutMs: remaining },

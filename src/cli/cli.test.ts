@@ -281,6 +281,8 @@ describe("source deploys", () => {
     expect(run.stderr).toMatch(/3 files .*source to build on the server/);
     expect(run.stderr).toContain("Unpacked 3 files");
     expect(run.stderr).toContain('Running "npm run build"');
+    // The platform's own settings add no warning to the user's log (npm warns about unknown npm_config_*).
+    expect(run.stderr).not.toContain("Unknown env config");
     expect(run.stdout).toContain(`Production: http://${project.subDomain}.localhost:${proxyPort}`);
     expect(await served(project.subDomain, "/", "<h1>built on the server</h1>")).toBe(
       "<h1>built on the server</h1>",
