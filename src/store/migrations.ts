@@ -11,6 +11,7 @@ import pg009 from "../../schema/postgres/009_certificates.sql" with { type: "tex
 import pg010 from "../../schema/postgres/010_limits.sql" with { type: "text" };
 import pg011 from "../../schema/postgres/011_verified_domains.sql" with { type: "text" };
 import pg012 from "../../schema/postgres/012_webhook_payloads.sql" with { type: "text" };
+import pg014 from "../../schema/postgres/014_env_targets.sql" with { type: "text" };
 import sqlite001 from "../../schema/sqlite/001_init.sql" with { type: "text" };
 import sqlite002 from "../../schema/sqlite/002_build_queue.sql" with { type: "text" };
 import sqlite003 from "../../schema/sqlite/003_routing.sql" with { type: "text" };
@@ -22,6 +23,7 @@ import sqlite009 from "../../schema/sqlite/009_certificates.sql" with { type: "t
 import sqlite010 from "../../schema/sqlite/010_limits.sql" with { type: "text" };
 import sqlite011 from "../../schema/sqlite/011_verified_domains.sql" with { type: "text" };
 import sqlite012 from "../../schema/sqlite/012_webhook_payloads.sql" with { type: "text" };
+import sqlite014 from "../../schema/sqlite/014_env_targets.sql" with { type: "text" };
 import { VERSION } from "../config/version.ts";
 import { AppError } from "../errors.ts";
 
@@ -42,6 +44,7 @@ export const SQLITE_MIGRATIONS: Migration[] = [
   { version: 10, sql: sqlite010 },
   { version: 11, sql: sqlite011 },
   { version: 12, sql: sqlite012 },
+  { version: 14, sql: sqlite014 },
 ];
 export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 1, sql: pg001 },
@@ -55,6 +58,7 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 10, sql: pg010 },
   { version: 11, sql: pg011 },
   { version: 12, sql: pg012 },
+  { version: 14, sql: pg014 },
 ];
 
 /** Refuses to run against a database that a newer minivercel already migrated. */

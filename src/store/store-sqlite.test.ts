@@ -4,6 +4,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { domainsContract } from "./domains.contract.ts";
+import { envContract } from "./env.contract.ts";
 import { limitsContract } from "./limits.contract.ts";
 import { storeContract } from "./store.contract.ts";
 import { openSqliteStore } from "./store-sqlite.ts";
@@ -22,6 +23,12 @@ storeContract("sqlite file (WAL)", async () => {
 });
 
 domainsContract("sqlite :memory:", async () => {
+  const store = openSqliteStore(":memory:");
+  await store.migrate();
+  return store;
+});
+
+envContract("sqlite :memory:", async () => {
   const store = openSqliteStore(":memory:");
   await store.migrate();
   return store;
