@@ -1,7 +1,7 @@
 // /api/projects/:id/env: a project's environment variables, per target; values go in, only names come out.
 
 import { Elysia, t } from "elysia";
-import { envTargets, listEnvVars, removeEnvVar, setEnvVar } from "../deploy/env.ts";
+import { listEnvVars, removeEnvVar, setEnvVar } from "../deploy/env.ts";
 import type { Deps } from "../deps.ts";
 import { requireUser } from "./auth.ts";
 import { errorResponse, Id, IdAndKey, NoContent } from "./schemas.ts";
@@ -44,7 +44,7 @@ export function envRoutes({ store, sealer, auth }: Pick<Deps, "store" | "sealer"
     .put(
       "/projects/:id/env/:key",
       async ({ user, params, body, set }) => {
-        await setEnvVar(store, sealer, user.id, params.id, params.key, body.value, envTargets(body.target));
+        await setEnvVar(store, sealer, user.id, params.id, params.key, body.value, body.target);
         set.status = 204;
       },
       {
@@ -70,7 +70,7 @@ export function envRoutes({ store, sealer, auth }: Pick<Deps, "store" | "sealer"
       "/projects/:id/env/:key",
       async ({ user, params, query, set }) => {
         const targets = query.target === undefined ? undefined : [query.target];
-        await removeEnvVar(store, user.id, params.id, params.key, envTargets(targets));
+        await removeEnvVar(store, user.id, params.id, params.key, targets);
         set.status = 204;
       },
       {

@@ -74,19 +74,22 @@ export interface EnvVarView {
 }
 
 /**
- * Checks the targets a variable applies to (`field` names them in the error): production and/or preview, at
- * least one; returned without repeats, in display order. None given: both, as on Vercel.
+ * Checks the targets a variable applies to (the field `target`, as Vercel names it): production and/or preview,
+ * at least one; returned without repeats, in display order. None given: both, as on Vercel.
  */
-export function envTargets(given: readonly string[] | undefined, field = "target"): DeploymentTarget[] {
+function envTargets(given: readonly string[] | undefined): DeploymentTarget[] {
   if (given === undefined) return [...DEPLOYMENT_TARGETS];
   const unknown = given.find((target) => !(DEPLOYMENT_TARGETS as readonly string[]).includes(target));
   if (unknown !== undefined)
-    throw invalid(`${field} must be production and/or preview (not ${JSON.stringify(unknown)})`, field);
-  if (given.length === 0) throw invalid(`${field} must name production, preview or both`, field);
+    throw invalid(`target must be production and/or preview (not ${JSON.stringify(unknown)})`, "target");
+  if (given.length === 0) throw invalid("target must name production, preview or both", "target");
   return DEPLOYMENT_TARGETS.filter((target) => given.includes(target));
 }
 
-/** Sets `key` to `value` for `targets` (default both); the key's value for the other target is kept. */
+/**
+ * Sets `key` to `value` for `targets` (checked here: production and/or preview; none given: both); the key's
+ * value for the other target is kept.
+ */
 export async function setEnvVar(
   store: Store,
   sealer: Sealer,
@@ -94,7 +97,7 @@ export async function setEnvVar(
   projectId: string,
   key: string,
   value: string,
-  targets: DeploymentTarget[] = [...DEPLOYMENT_TARGETS],
+  targets?: readonly string[],
 ): Promise<void> {
   const project = await getProject(store, userId, projectId);
   assertEnvKey(key);
@@ -116,13 +119,13 @@ export async function listEnvVars(store: Store, userId: string, projectId: strin
   }));
 }
 
-/** Removes `key` for `targets` (default both); not found when it had a value for none of them. */
+/** Removes `key` for `targets` (checked here; none given: both); not found when it had a value for none of them. */
 export async function removeEnvVar(
   store: Store,
   userId: string,
   projectId: string,
   key: string,
-  targets: DeploymentTarget[] = [...DEPLOYMENT_TARGETS],
+  targets?: readonly string[],
 ): Promise<void> {
   const project = await getProject(store, userId, projectId);
   if (!(await store.env.remove(project.id, key, envTargets(targets)))) throw notFound("variable");
