@@ -203,11 +203,13 @@ function EnvSection(props: SettingsProps) {
               <li class="list-row" key={`${v.key}:${v.targets.join("+")}`}>
                 <div>
                   <span class="mono">{v.key}</span>{" "}
-                  {v.targets.map((target) => (
-                    <span class={`tag tag-${target}`} key={target}>
-                      {TARGET_LABELS[target]}
-                    </span>
-                  ))}
+                  <span class="tags">
+                    {v.targets.map((target) => (
+                      <span class={`tag tag-${target}`} key={target}>
+                        {TARGET_LABELS[target]}
+                      </span>
+                    ))}
+                  </span>
                   <div class="small muted">
                     updated <Time iso={v.updatedAt} />
                   </div>
