@@ -43,8 +43,10 @@ export const BuildJob = Type.Object({
       }),
     ]),
   ),
-  /** The project's variables, decrypted: passed to install and build, masked in the log. */
+  /** The project's variables for the deployment's target, decrypted: passed to install and build, masked in the log. */
   env: Type.Record(Type.String(), Type.String()),
+  /** The deployment's target, seen by install and build as VERCEL_ENV (absent from older workers: not set). */
+  target: Type.Optional(Type.Union([Type.Literal("production"), Type.Literal("preview")])),
   allowLocalGit: Type.Boolean(),
   /** Git hosts on loopback, private and link-local addresses are allowed; absent: refused. */
   allowPrivateGit: Type.Optional(Type.Boolean()),

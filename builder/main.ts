@@ -153,7 +153,12 @@ export async function runBuild(
       workspace: checkout,
       cwd,
       command,
-      env: { ...job.env, ...toolEnv(job.cacheDir !== null, plan.packageManager), CI: "1" },
+      env: {
+        ...job.env,
+        ...toolEnv(job.cacheDir !== null, plan.packageManager),
+        CI: "1",
+        ...(job.target !== undefined && { VERCEL_ENV: job.target }),
+      },
       ...(job.cacheDir !== null && { cacheDir: job.cacheDir }),
       network: "registry",
       limits: { memoryBytes: job.limits.memoryMb * 1024 * 1024, pids: job.limits.pids, timeoutMs: remaining },

@@ -11,6 +11,7 @@ import { buildEnv, createSealer, loadSecretKey, type Sealer } from "./deploy/env
 import { type Authenticator, createAuthenticator } from "./identity/authenticate.ts";
 import { type BuildTokens, createBuildTokens } from "./identity/build-tokens.ts";
 import { createJwtVerifier } from "./identity/jwt.ts";
+import type { DeploymentTarget } from "./model/entities.ts";
 import { createLogger, type Logger } from "./observe/log.ts";
 import { createMetrics, type Metrics, watchSources } from "./observe/metrics.ts";
 import { type Artifacts, type ArtifactsConfig, openArtifacts } from "./store/artifacts.ts";
@@ -37,8 +38,8 @@ export interface Deps {
   /** Runtime log lines for watchers in this process (fed from the bus: src/bus/runtime-live.ts). */
   runtimeLive: RuntimeLive;
   sealer: Sealer;
-  /** A project's environment variables, decrypted: what its builds and functions see. */
-  projectEnv: (projectId: string) => Promise<Record<string, string>>;
+  /** A project's environment variables for one target, decrypted: what its builds and functions of it see. */
+  projectEnv: (projectId: string, target: DeploymentTarget) => Promise<Record<string, string>>;
   /** Per-deployment credentials for remote builders (the build API). */
   buildTokens: BuildTokens;
   /** Where this worker's builds run: a local sandboxed subprocess, or ECS tasks. */
@@ -119,7 +120,7 @@ export async function openDeps(config: Config): Promise<Deps> {
     live: createLive(log),
     runtimeLive: createLive<RuntimeLiveEvent>(log),
     sealer,
-    projectEnv: (projectId) => buildEnv(store, sealer, projectId),
+    projectEnv: (projectId, target) => buildEnv(store, sealer, projectId, target),
     buildTokens,
     runner,
     auth: createAuthenticator(store, jwt),

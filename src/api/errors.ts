@@ -15,6 +15,15 @@ function fieldOf(path: string | undefined): string | undefined {
   return parts.length > 0 ? parts.join(".") : undefined;
 }
 
+/** The values a union of literals allows (its own message says only "expected union value"), else null. */
+function literalChoices(schema: unknown): string[] | null {
+  if (!isRecord(schema) || !Array.isArray(schema.anyOf)) return null;
+  const values = schema.anyOf.map((s: unknown) =>
+    isRecord(s) && (typeof s.const === "string" || typeof s.const === "number") ? String(s.const) : null,
+  );
+  return values.length > 0 && values.every((v) => v !== null) ? (values as string[]) : null;
+}
+
 function describeValidation(error: ValidationError): { message: string; field?: string } {
   const first = error.all[0];
   if (!first) return { message: `invalid ${error.type}` };
@@ -22,8 +31,12 @@ function describeValidation(error: ValidationError): { message: string; field?: 
   const titled =
     isRecord(first.schema) && typeof first.schema.title === "string" ? first.schema.title : undefined;
   const field = ("path" in first ? fieldOf(first.path) : undefined) ?? titled;
-  const detail =
-    "message" in first && typeof first.message === "string" ? first.message.toLowerCase() : "is invalid";
+  const choices = literalChoices(first.schema);
+  const detail = choices
+    ? `must be one of ${choices.join(", ")}`
+    : "message" in first && typeof first.message === "string"
+      ? first.message.toLowerCase()
+      : "is invalid";
   if (field === undefined) {
     return { message: `${error.type}: ${detail}` };
   }

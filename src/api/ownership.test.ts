@@ -108,8 +108,14 @@ function attempts(v: Victim): Record<string, Attempt[]> {
     "PUT /api/projects/:id/env/:key": [
       attempt("PUT", `/api/projects/${p}/env/VICTIM_API_KEY`, 404, { value: "pwned" }),
       attempt("PUT", `/api/projects/${p}/env/BOBS_OWN`, 404, { value: "planted" }),
+      attempt("PUT", `/api/projects/${p}/env/VICTIM_DB_URL`, 404, { value: "pwned", target: ["preview"] }),
+      attempt("PUT", `/api/projects/${p}/env/VICTIM_DB_URL`, 404, { value: "pwned", target: ["production"] }),
     ],
-    "DELETE /api/projects/:id/env/:key": [attempt("DELETE", `/api/projects/${p}/env/VICTIM_API_KEY`, 404)],
+    "DELETE /api/projects/:id/env/:key": [
+      attempt("DELETE", `/api/projects/${p}/env/VICTIM_API_KEY`, 404),
+      attempt("DELETE", `/api/projects/${p}/env/VICTIM_DB_URL?target=preview`, 404),
+      attempt("DELETE", `/api/projects/${p}/env/VICTIM_DB_URL?target=production`, 404),
+    ],
     "GET /api/builds/:id/source": asBuilder("GET", `/api/builds/${v.queued}/source`),
     "GET /api/builds/:id/source/:hash": asBuilder("GET", `/api/builds/${v.queued}/source/${v.blob.hash}`),
     "POST /api/builds/:id/events": asBuilder("POST", `/api/builds/${v.queued}/events`, [
@@ -193,5 +199,27 @@ describe("another account", () => {
     // The owner can.
     expect((await victim.api("DELETE", path)).status).toBe(204);
     expect((await victimState(deps, victim)).envValues.VICTIM_API_KEY).toBeUndefined();
+  });
+
+  test("cannot set or remove someone else's variable for one target: 404, both values unchanged", async () => {
+    const victim = await makeVictim(deps);
+    const path = `/api/projects/${victim.project.id}/env/VICTIM_DB_URL`;
+    const before = await victimState(deps, victim);
+    expect(before.envValues.VICTIM_DB_URL).toBe(victim.env.VICTIM_DB_URL);
+    expect(before.previewEnvValues.VICTIM_DB_URL).toBe(victim.previewEnv.VICTIM_DB_URL);
+    for (const target of ["production", "preview"]) {
+      const set = await bob("PUT", path, { value: "postgres://bob@evil/db", target: [target] });
+      expect([set.status, errorCode(set.body)]).toEqual([404, "not_found"]);
+      const removed = await bob("DELETE", `${path}?target=${target}`);
+      expect([removed.status, errorCode(removed.body)]).toEqual([404, "not_found"]);
+    }
+    expect(await victimState(deps, victim)).toEqual(before);
+    // The owner can: previews lose theirs, production keeps its value.
+    expect((await victim.api("DELETE", `${path}?target=preview`)).status).toBe(204);
+    const after = await victimState(deps, victim);
+    expect([after.envValues.VICTIM_DB_URL, after.previewEnvValues.VICTIM_DB_URL]).toEqual([
+      victim.env.VICTIM_DB_URL,
+      undefined,
+    ]);
   });
 });

@@ -156,15 +156,19 @@ test("a backup taken during a deploy restores to a server that serves the same s
     installCommand: "true",
     outputDirectory: "out",
   });
-  expect(
-    (
-      await fetch(`${server.api}/api/projects/${c.id}/env/GREETING`, {
-        method: "PUT",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: JSON.stringify({ value: "sealed-hello" }),
-      })
-    ).status,
-  ).toBe(204);
+  // A value per target: the queued production build must get the production one after the restore.
+  for (const [value, target] of [
+    ["sealed-hello", "production"],
+    ["sealed-preview-hello", "preview"],
+  ]) {
+    const res = await fetch(`${server.api}/api/projects/${c.id}/env/GREETING`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ value, target: [target] }),
+    });
+    expect(res.status).toBe(204);
+  }
+  const envC = await api("GET", `/api/projects/${c.id}/env`);
   const deployC = await api("POST", "/api/deploy", { projectId: c.id });
   expect(deployC.status).toBe("QUEUED");
 
@@ -193,7 +197,10 @@ test("a backup taken during a deploy restores to a server that serves the same s
   // The build that was running is not left hanging: it ends (the restart recovery may queue it again).
   const endedB = await waitFor(server, String(deployB.id), terminal);
   expect(endedB.status).toBe("FAIL");
-  // The queued one builds, with its env var decrypted by the restored secret key.
+  // The variables came back with their targets...
+  expect(await api("GET", `/api/projects/${c.id}/env`)).toEqual(envC);
+  expect((envC.items as { target: string[] }[]).map((v) => v.target)).toEqual([["production"], ["preview"]]);
+  // ...and the queued one builds, with its target's env var decrypted by the restored secret key.
   expect((await waitFor(server, String(deployC.id), terminal)).status).toBe("READY");
   const pageC = await site(server, "queued.localhost", "/");
   expect(new TextDecoder().decode(pageC.bytes)).toBe("<p>sealed-hello</p>\n");

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { buildEnv } from "../deploy/env.ts";
 import type { Deps } from "../deps.ts";
 import { type Running, startRoles } from "../roles.ts";
 import { apiClient, obj, tempDir, testDeps, testUser } from "../testing/deps.ts";
@@ -242,17 +243,64 @@ describe("deploy", () => {
     expect(projects.stdout).toMatch(new RegExp(`^${subDomain}\\s+${first.projectId}\\s+http://`, "m"));
   }, 60_000);
 
-  test("env ls, add (argument or stdin), rm", async () => {
-    expectOk(await cli(["env", "add", "API_URL", "https://example.com"], { cwd: site }));
+  test("env ls, set (argument or stdin), rm; a value per environment with --target", async () => {
+    expectOk(await cli(["env", "set", "API_URL", "https://example.com"], { cwd: site }));
     expectOk(await cli(["env", "add", "SECRET", "--project", subDomain], { stdin: "from stdin\n" }));
+    const set = await cli(["env", "set", "DATABASE_URL", "postgres://prod", "--target", "production"], {
+      cwd: site,
+    });
+    expectOk(set);
+    expect(set.stderr).toBe(
+      `Set DATABASE_URL for production on ${subDomain} (used by its next deployments)\n`,
+    );
+    expectOk(
+      await cli(["env", "set", "DATABASE_URL", "--target=preview"], { cwd: site, stdin: "postgres://pr\n" }),
+    );
     const ls = await cli(["env", "ls"], { cwd: site });
     expectOk(ls);
-    expect(ls.stdout).toMatch(/^KEY\s+UPDATED\nAPI_URL\s.*\nSECRET\s/);
+    expect(ls.stdout).toMatch(
+      /^KEY\s+ENVIRONMENTS\s+UPDATED\nAPI_URL\s+production, preview\s.*\nDATABASE_URL\s+production\s.*\nDATABASE_URL\s+preview\s.*\nSECRET\s+production, preview\s/,
+    );
     expect(ls.stdout).not.toContain("from stdin");
+    expect(ls.stdout).not.toContain("postgres://");
+    const previews = await cli(["env", "ls", "--target", "preview"], { cwd: site });
+    expect(previews.stdout.split("\n").filter((l) => l.startsWith("DATABASE_URL"))).toHaveLength(1);
+    const projectId = (await deps.store.projects.routes()).find((p) => p.subDomain === subDomain)?.id ?? "";
+    const seen = (target: "production" | "preview") => buildEnv(deps.store, deps.sealer, projectId, target);
+    expect(await seen("production")).toEqual({
+      API_URL: "https://example.com",
+      DATABASE_URL: "postgres://prod",
+      SECRET: "from stdin",
+    });
+    expect((await seen("preview")).DATABASE_URL).toBe("postgres://pr");
+
+    // Removing one environment's value keeps the other's.
+    expectOk(await cli(["env", "rm", "DATABASE_URL", "--target", "preview"], { cwd: site }));
+    expect((await seen("production")).DATABASE_URL).toBe("postgres://prod");
+    expect((await seen("preview")).DATABASE_URL).toBeUndefined();
+    expectFailure(
+      await cli(["env", "rm", "DATABASE_URL", "--target", "preview"], { cwd: site }),
+      2,
+      /variable not found/,
+    );
     expectOk(await cli(["env", "rm", "API_URL"], { cwd: site }));
     expect((await cli(["env", "ls"], { cwd: site })).stdout).not.toContain("API_URL");
     expectFailure(await cli(["env", "rm", "API_URL"], { cwd: site }), 2, /variable not found/);
-    expectFailure(await cli(["env", "add", "1BAD", "x"], { cwd: site }), 2, /variable names must start/);
+    expectFailure(await cli(["env", "set", "1BAD", "x"], { cwd: site }), 2, /variable names must start/);
+
+    // Bad flags: one line, exit 2, nothing sent.
+    expectFailure(
+      await cli(["env", "set", "K", "v", "--target", "staging"], { cwd: site }),
+      2,
+      /--target must be production or preview \(not 'staging'\)/,
+    );
+    expectFailure(
+      await cli(["env", "set", "K", "v", "--target"], { cwd: site }),
+      2,
+      /--target needs a value/,
+    );
+    expectFailure(await cli(["env", "ls", "--environment", "preview"], { cwd: site }), 2, /unknown option/);
+    expect(await seen("preview")).toEqual({ SECRET: "from stdin" });
   }, 60_000);
 });
 

@@ -39,11 +39,13 @@ export const CLIENT_HELP: Record<string, string> = {
   rollback:
     "Usage: minivercel rollback [--project ID|SUBDOMAIN]\n\n  Points production back at the previous production deployment.",
   domains: DOMAINS_HELP,
-  env: `Usage: minivercel env ls|add|rm [KEY] [VALUE] [--project ID|SUBDOMAIN]
+  env: `Usage: minivercel env ls|set|rm [KEY] [VALUE] [--target production|preview] [--project ID|SUBDOMAIN]
 
-  env ls            list the variable names (values are write-only)
-  env add KEY [V]   set a variable; without V the value is read from stdin
-  env rm KEY        remove a variable`,
+  env ls            list the variables: names and the environments they apply to (values are write-only)
+  env set KEY [V]   set a variable; without V the value is read from stdin ('env add' does the same)
+  env rm KEY        remove a variable
+  --target          only production or only preview deployments: set or remove the key's value for that
+                    environment (the other keeps its own), or list what it sees; default: both`,
 };
 
 const encode = encodeURIComponent;
@@ -181,40 +183,68 @@ async function rollback(api: Api, args: string[]): Promise<number> {
   return 0;
 }
 
+const ENV_TARGETS = ["production", "preview"] as const;
+type EnvTarget = (typeof ENV_TARGETS)[number];
+
+/** --target: one environment, or none (both). */
+function envTarget(given: string | undefined): EnvTarget | null {
+  if (given === undefined) return null;
+  const target = ENV_TARGETS.find((t) => t === given);
+  if (!target)
+    throw new UsageError(`--target must be production or preview (not '${given}'); omit it for both`);
+  return target;
+}
+
+const environments = (targets: readonly string[]) =>
+  targets.length === ENV_TARGETS.length ? "production and preview" : targets.join(", ");
+
 async function envCommand(api: Api, args: string[]): Promise<number> {
-  const parsed = parseArgs(args, { values: ["project"] });
+  const parsed = parseArgs(args, { values: ["project", "target"] });
   const [action, key, value, extra] = parsed.positionals;
+  const target = envTarget(parsed.values.target);
   const project = () => projectFor(api, parsed.values.project, process.cwd());
   switch (action) {
     case "ls": {
       if (key) throw new UsageError(`unexpected argument '${key}'`);
       const p = await project();
       const list = expectShape(EnvList, await api.json("GET", `/api/projects/${p.id}/env`), "variables");
-      if (list.items.length === 0) {
-        out(`${p.subDomain} has no variables`);
+      const items = list.items.filter((v) => target === null || v.target.includes(target));
+      if (items.length === 0) {
+        out(`${p.subDomain} has no variables${target ? ` for ${target}` : ""}`);
         return 0;
       }
-      out(table([["KEY", "UPDATED"], ...list.items.map((v) => [v.key, `${age(v.updatedAt)} ago`])]));
+      out(
+        table([
+          ["KEY", "ENVIRONMENTS", "UPDATED"],
+          ...items.map((v) => [v.key, v.target.join(", "), `${age(v.updatedAt)} ago`]),
+        ]),
+      );
       return 0;
     }
+    case "set":
     case "add": {
       if (!key || extra)
         throw new UsageError("give a KEY and optionally a VALUE (else it is read from stdin)");
       const p = await project();
       const secret = value ?? (await readStdin()).replace(/\r?\n$/, "");
-      await api.json("PUT", `/api/projects/${p.id}/env/${encode(key)}`, { value: secret });
-      process.stderr.write(`Set ${key} on ${p.subDomain} (used by its next build)\n`);
+      await api.json("PUT", `/api/projects/${p.id}/env/${encode(key)}`, {
+        value: secret,
+        ...(target && { target: [target] }),
+      });
+      const where = environments(target ? [target] : ENV_TARGETS);
+      process.stderr.write(`Set ${key} for ${where} on ${p.subDomain} (used by its next deployments)\n`);
       return 0;
     }
     case "rm": {
       if (!key || value) throw new UsageError("give exactly one KEY");
       const p = await project();
-      await api.json("DELETE", `/api/projects/${p.id}/env/${encode(key)}`);
-      process.stderr.write(`Removed ${key} from ${p.subDomain}\n`);
+      const query = target ? `?target=${target}` : "";
+      await api.json("DELETE", `/api/projects/${p.id}/env/${encode(key)}${query}`);
+      process.stderr.write(`Removed ${key}${target ? ` for ${target}` : ""} from ${p.subDomain}\n`);
       return 0;
     }
     default:
-      throw new UsageError(action ? `unknown subcommand 'env ${action}'` : "give ls, add or rm");
+      throw new UsageError(action ? `unknown subcommand 'env ${action}'` : "give ls, set or rm");
   }
 }
 

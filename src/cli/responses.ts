@@ -38,7 +38,9 @@ export const Created = Type.Object({ deployment: Deployment, project: Project })
 export const Missing = Type.Object({ missing: Type.Array(Type.String()) });
 export const User = Type.Object({ email: Type.String() });
 export const EnvList = Type.Object({
-  items: Type.Array(Type.Object({ key: Type.String(), updatedAt: Type.String() })),
+  items: Type.Array(
+    Type.Object({ key: Type.String(), target: Type.Array(Type.String()), updatedAt: Type.String() }),
+  ),
 });
 export const LogLine = Type.Object({ seq: Type.Number(), stream: Type.String(), text: Type.String() });
 export const LogPage = Type.Object({ items: Type.Array(LogLine), nextAfter: Nullable(Type.Number()) });

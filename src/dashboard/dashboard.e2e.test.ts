@@ -286,6 +286,40 @@ describe("dashboard in a browser", () => {
       await page.click("#env-form button[type=submit]");
       await page.waitForSelector("#env .list-row:has-text('API_URL')");
       expect(await page.content()).not.toContain("secret.example");
+      // Environments: with neither ticked, the error shows inline and what was typed stays.
+      await page.fill("#env-form #f-key", "DATABASE_URL");
+      await page.fill("#env-form #f-value", "postgres://production.example");
+      await page.uncheck("#env-form input[name=production]");
+      await page.uncheck("#env-form input[name=preview]");
+      await page.click("#env-form button[type=submit]");
+      await page.waitForSelector("#f-target-error");
+      expect(await page.inputValue("#env-form #f-key")).toBe("DATABASE_URL");
+      // A value for production, then another for previews.
+      await page.fill("#env-form #f-value", "postgres://production.example");
+      await page.check("#env-form input[name=production]");
+      await page.click("#env-form button[type=submit]");
+      await page.waitForSelector("#env .list-row:has-text('DATABASE_URL')");
+      await page.fill("#env-form #f-key", "DATABASE_URL");
+      await page.fill("#env-form #f-value", "postgres://preview.example");
+      await page.uncheck("#env-form input[name=production]");
+      await page.check("#env-form input[name=preview]");
+      await page.click("#env-form button[type=submit]");
+      await page.waitForSelector("#env .list-row:has-text('DATABASE_URL') .tag-preview");
+      const tags = await page
+        .locator("#env .list-row")
+        .evaluateAll((items) =>
+          items.map((item) => [
+            item.querySelector(".mono")?.textContent,
+            [...item.querySelectorAll(".tag")].map((tag) => tag.textContent).join(" "),
+          ]),
+        );
+      expect(tags).toEqual([
+        ["API_URL", "Production Preview"],
+        ["DATABASE_URL", "Production"],
+        ["DATABASE_URL", "Preview"],
+        ["SITE_VERSION", "Production Preview"],
+      ]);
+      expect(await page.content()).not.toContain("postgres://");
       await shot(page, "09-settings");
 
       await page.goto(`${base}/account`);

@@ -78,8 +78,12 @@ function attempts(v: Victim): Record<string, Attempt[]> {
     "POST /projects/:id/env": [
       post(`/projects/${p}/env`, 404, { key: "VICTIM_API_KEY", value: "pwned" }),
       post(`/projects/${p}/env`, 404, { key: "BOBS_OWN", value: "planted" }),
+      post(`/projects/${p}/env`, 404, { key: "VICTIM_DB_URL", value: "pwned", preview: "on" }),
     ],
-    "POST /projects/:id/env/:key/delete": [post(`/projects/${p}/env/VICTIM_API_KEY/delete`, 404)],
+    "POST /projects/:id/env/:key/delete": [
+      post(`/projects/${p}/env/VICTIM_API_KEY/delete`, 404),
+      post(`/projects/${p}/env/VICTIM_DB_URL/delete`, 404, { target: "preview" }),
+    ],
     "POST /projects/:id/delete": [post(`/projects/${p}/delete`, 404, { confirm: v.project.name })],
     "GET /deployments/:id": ids.map((id) => get(`/deployments/${id}`, 404)),
     "GET /deployments/:id/summary": ids.map((id) => get(`/deployments/${id}/summary`, 404)),

@@ -86,6 +86,12 @@ describe("settings", () => {
   });
 });
 
+/** Whether the env form's environment checkboxes are ticked. */
+const checkboxes = (html: string) => ({
+  production: /<input type="checkbox" name="production" value="on" checked/.test(html),
+  preview: /<input type="checkbox" name="preview" value="on" checked/.test(html),
+});
+
 describe("environment variables", () => {
   test("values are write-only: set, listed by name, replaced, removed", async () => {
     const { v, user, id, path } = await setup();
@@ -93,13 +99,18 @@ describe("environment variables", () => {
     expect(bad.status).toBe(422);
     expect(fieldError(bad.text, "key")).toContain("Variable names must start with");
 
-    const set = await v.post(`${path}/env`, { key: "API_SECRET", value: "s3cret-value" });
+    const set = await v.post(`${path}/env`, {
+      key: "API_SECRET",
+      value: "s3cret-value",
+      production: "on",
+      preview: "on",
+    });
     expect(set.headers.get("location")).toBe(`${path}/settings#env`);
     const page = await v.get(`${path}/settings`);
     expect(page.text).toContain("API_SECRET");
     expect(page.text).not.toContain("s3cret-value");
     const stored = await deps.store.env.list(id);
-    expect(stored.map((e) => e.key)).toEqual(["API_SECRET"]);
+    expect(stored.map((e) => [e.key, e.targets])).toEqual([["API_SECRET", ["production", "preview"]]]);
     expect(stored[0]?.valueEncrypted).not.toContain("s3cret");
 
     await v.post(`${path}/env/API_SECRET/delete`);
@@ -107,6 +118,44 @@ describe("environment variables", () => {
     expect((await v.post(`${path}/env/API_SECRET/delete`)).status).toBe(404);
     expect(user.id).toBeTruthy();
   });
+  test("environments: both ticked at first; a value per environment, listed and removed each on its own", async () => {
+    const { v, id, path } = await setup();
+    const form = (await v.get(`${path}/settings`)).text;
+    expect(checkboxes(form)).toEqual({ production: true, preview: true });
+
+    const none = await v.post(`${path}/env`, { key: "DATABASE_URL", value: "postgres://nowhere" });
+    expect(none.status).toBe(422);
+    expect(fieldError(none.text, "target")).toBe("Environments must name production, preview or both");
+    // The form comes back as the user left it: the name typed, no box ticked; nothing was stored.
+    expect(none.text).toContain('value="DATABASE_URL"');
+    expect(checkboxes(none.text)).toEqual({ production: false, preview: false });
+    expect(await deps.store.env.list(id)).toEqual([]);
+
+    const ok = (form: Record<string, string>) => v.post(`${path}/env`, form);
+    expect((await ok({ key: "DATABASE_URL", value: "postgres://prod", production: "on" })).status).toBe(303);
+    expect((await ok({ key: "DATABASE_URL", value: "postgres://preview", preview: "on" })).status).toBe(303);
+    const page = (await v.get(`${path}/settings`)).text;
+    expect(page).not.toContain("postgres://");
+    const rows = [...page.matchAll(/<li class="list-row">([\s\S]*?)<\/li>/g)].map((m) => m[1] ?? "");
+    expect(rows.map((row) => [...row.matchAll(/class="tag tag-\w+">(\w+)</g)].map((t) => t[1]))).toEqual([
+      ["Production"],
+      ["Preview"],
+    ]);
+    expect(rows[0]).toContain('name="target" value="production"');
+    expect(rows[1]).toContain('aria-label="Remove DATABASE_URL (Preview)"');
+
+    // Removing the production one keeps the preview value.
+    expect((await v.post(`${path}/env/DATABASE_URL/delete`, { target: "production" })).status).toBe(303);
+    expect((await deps.store.env.list(id)).map((e) => [e.key, e.targets])).toEqual([
+      ["DATABASE_URL", ["preview"]],
+    ]);
+    expect((await v.post(`${path}/env/DATABASE_URL/delete`, { target: "production" })).status).toBe(404);
+    const bad = await v.post(`${path}/env/DATABASE_URL/delete`, { target: "staging" });
+    expect(bad.status).toBe(422);
+    expect(bad.text).toContain("Environments must be production and/or preview");
+    expect((await deps.store.env.list(id)).map((e) => e.targets)).toEqual([["preview"]]);
+  });
+
   test("another account cannot delete someone else's variable: 404 page, the variable and its value kept", async () => {
     const victim = await makeVictim(deps);
     const path = `/projects/${victim.project.id}/env/VICTIM_API_KEY/delete`;
@@ -116,6 +165,9 @@ describe("environment variables", () => {
     const res = await v.post(path);
     expect(res.status).toBe(404);
     expect(res.text).not.toContain(victim.project.name);
+    for (const target of ["production", "preview"]) {
+      expect((await v.post(path.replace("VICTIM_API_KEY", "VICTIM_DB_URL"), { target })).status).toBe(404);
+    }
     expect(await victimState(deps, victim)).toEqual(before);
     expect(before.envValues.VICTIM_API_KEY).toBe(victim.env.VICTIM_API_KEY);
     // The owner can.

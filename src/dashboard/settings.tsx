@@ -27,6 +27,9 @@ const SettingsForm = t.Object({
   ...Object.fromEntries(Object.keys(SETTING_LABELS).map((f) => [f, Text()])),
 });
 
+/** The env form's fields as it labels them ("target" is its Environments checkboxes). */
+const ENV_LABELS = { key: "Name", value: "Value", target: "Environments" };
+
 interface Submitted {
   section: SettingsSection;
   values: FormValues;
@@ -138,25 +141,41 @@ export function settingsRoutes({
     .post(
       "/projects/:id/env",
       ({ user, csrf, params, body, request }) =>
-        attempt(
-          { user, csrf, id: params.id, request },
-          "env",
-          valuesOf(body),
-          { key: "Name", value: "Value" },
-          async () => {
-            await setEnvVar(store, sealer, user.id, params.id, (body.key ?? "").trim(), body.value ?? "");
-            return `/projects/${params.id}/settings#env`;
-          },
-        ),
-      { params: Id, body: t.Object({ ...CsrfField, key: Text(200), value: Text(70_000) }) },
+        attempt({ user, csrf, id: params.id, request }, "env", valuesOf(body), ENV_LABELS, async () => {
+          // The environments' checkboxes: a ticked one is sent (as "on"), an unticked one is not.
+          const ticked = (["production", "preview"] as const).filter((target) => body[target]);
+          await setEnvVar(
+            store,
+            sealer,
+            user.id,
+            params.id,
+            (body.key ?? "").trim(),
+            body.value ?? "",
+            ticked,
+          );
+          return `/projects/${params.id}/settings#env`;
+        }),
+      {
+        params: Id,
+        body: t.Object({
+          ...CsrfField,
+          key: Text(200),
+          value: Text(70_000),
+          production: Text(20),
+          preview: Text(20),
+        }),
+      },
     )
     .post(
       "/projects/:id/env/:key/delete",
-      async ({ user, params, request }) => {
-        await removeEnvVar(store, user.id, params.id, params.key);
-        return redirect(request, `/projects/${params.id}/settings#env`);
-      },
-      { params: IdAndKey },
+      ({ user, csrf, params, body, request }) =>
+        attempt({ user, csrf, id: params.id, request }, "env", {}, ENV_LABELS, async () => {
+          // A variable of one environment names it; without, the key goes from both.
+          const targets = body.target ? [body.target] : undefined;
+          await removeEnvVar(store, user.id, params.id, params.key, targets);
+          return `/projects/${params.id}/settings#env`;
+        }),
+      { params: IdAndKey, body: t.Object({ ...CsrfField, target: Text(20) }) },
     )
     .post(
       "/projects/:id/delete",

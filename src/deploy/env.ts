@@ -1,8 +1,10 @@
-// Project environment variables: validated names, values encrypted at rest (AES-256-GCM), write-only to users.
+// Project environment variables: validated names, values encrypted at rest (AES-256-GCM), write-only to users;
+// each applies to production deployments, preview ones or both, and a key may have a value per target.
 
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { invalid, notFound } from "../errors.ts";
+import { DEPLOYMENT_TARGETS, type DeploymentTarget } from "../model/entities.ts";
 import type { Store } from "../store/store.ts";
 import { getProject } from "./projects.ts";
 
@@ -64,6 +66,30 @@ export function assertEnvKey(key: string): string {
   return key;
 }
 
+/** A variable as its owner sees it: never the value. */
+export interface EnvVarView {
+  key: string;
+  targets: DeploymentTarget[];
+  updatedAt: string;
+}
+
+/**
+ * Checks the targets a variable applies to (the field `target`, as Vercel names it): production and/or preview,
+ * at least one; returned without repeats, in display order. None given: both, as on Vercel.
+ */
+function envTargets(given: readonly string[] | undefined): DeploymentTarget[] {
+  if (given === undefined) return [...DEPLOYMENT_TARGETS];
+  const unknown = given.find((target) => !(DEPLOYMENT_TARGETS as readonly string[]).includes(target));
+  if (unknown !== undefined)
+    throw invalid(`target must be production and/or preview (not ${JSON.stringify(unknown)})`, "target");
+  if (given.length === 0) throw invalid("target must name production, preview or both", "target");
+  return DEPLOYMENT_TARGETS.filter((target) => given.includes(target));
+}
+
+/**
+ * Sets `key` to `value` for `targets` (checked here: production and/or preview; none given: both); the key's
+ * value for the other target is kept.
+ */
 export async function setEnvVar(
   store: Store,
   sealer: Sealer,
@@ -71,39 +97,53 @@ export async function setEnvVar(
   projectId: string,
   key: string,
   value: string,
+  targets?: readonly string[],
 ): Promise<void> {
   const project = await getProject(store, userId, projectId);
   assertEnvKey(key);
   if (Buffer.byteLength(value) > MAX_VALUE_BYTES) throw invalid("value must be at most 64 KB", "value");
+  const wanted = envTargets(targets);
+  // The variables the project will have: the key's ones for these targets only are replaced by one.
   const existing = await store.env.list(project.id);
-  if (existing.length >= MAX_VARS && !existing.some((v) => v.key === key)) {
-    throw invalid(`a project can have at most ${MAX_VARS} variables`, "key");
-  }
-  await store.env.set(project.id, key, await sealer.seal(value));
+  const kept = existing.filter((v) => v.key !== key || v.targets.some((target) => !wanted.includes(target)));
+  if (kept.length + 1 > MAX_VARS) throw invalid(`a project can have at most ${MAX_VARS} variables`, "key");
+  await store.env.set(project.id, key, wanted, await sealer.seal(value));
 }
 
-export async function listEnvVars(store: Store, userId: string, projectId: string) {
+export async function listEnvVars(store: Store, userId: string, projectId: string): Promise<EnvVarView[]> {
   const project = await getProject(store, userId, projectId);
-  return (await store.env.list(project.id)).map(({ key, updatedAt }) => ({ key, updatedAt }));
+  return (await store.env.list(project.id)).map(({ key, targets, updatedAt }) => ({
+    key,
+    targets,
+    updatedAt,
+  }));
 }
 
+/** Removes `key` for `targets` (checked here; none given: both); not found when it had a value for none of them. */
 export async function removeEnvVar(
   store: Store,
   userId: string,
   projectId: string,
   key: string,
+  targets?: readonly string[],
 ): Promise<void> {
   const project = await getProject(store, userId, projectId);
-  if (!(await store.env.remove(project.id, key))) throw notFound("variable");
+  if (!(await store.env.remove(project.id, key, envTargets(targets)))) throw notFound("variable");
 }
 
-/** Decrypted variables for one project's build; only the build runner calls this. */
+/**
+ * Decrypted variables of one project for one target: what its builds and functions for a deployment of that
+ * target see. Only the platform's own roles call this (the launcher, the function runtime), never for a user.
+ */
 export async function buildEnv(
   store: Store,
   sealer: Sealer,
   projectId: string,
+  target: DeploymentTarget,
 ): Promise<Record<string, string>> {
   const vars: Record<string, string> = {};
-  for (const v of await store.env.list(projectId)) vars[v.key] = await sealer.open(v.valueEncrypted);
+  for (const v of await store.env.list(projectId)) {
+    if (v.targets.includes(target)) vars[v.key] = await sealer.open(v.valueEncrypted);
+  }
   return vars;
 }

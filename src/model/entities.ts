@@ -101,6 +101,8 @@ export const DeploymentSchema = Type.Object({
 });
 export type Deployment = Static<typeof DeploymentSchema>;
 export type DeploymentTarget = Deployment["target"];
+/** Every target, in display order: what a project's environment variables apply to by default. */
+export const DEPLOYMENT_TARGETS = ["production", "preview"] as const satisfies readonly DeploymentTarget[];
 
 export type ProjectRoute = Pick<
   Project,

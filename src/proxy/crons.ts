@@ -100,7 +100,7 @@ export function startCronSchedule(
     let status: number | null = null;
     let error: string | null = null;
     try {
-      const secret = (await deps.projectEnv(run.projectId)).CRON_SECRET;
+      const secret = (await deps.projectEnv(run.projectId, "production")).CRON_SECRET;
       if (secret) headers.set("authorization", `Bearer ${secret}`);
       await note(run, requestId, `cron: GET ${run.path} (schedule "${run.schedule}", ${run.trigger})`);
       const response = await proxy.fetch(new Request(`http://${host}${run.path}`, { headers }));

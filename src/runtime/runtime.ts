@@ -59,8 +59,8 @@ export interface FunctionRuntime {
 
 export type RuntimeDeps = {
   config: Pick<Config, "dataDir" | "functions"> & { build: Pick<Config["build"], "sandbox"> };
-  /** The project's environment variables, decrypted (deps.ts: the same as a build gets). */
-  projectEnv: (projectId: string) => Promise<Record<string, string>>;
+  /** The project's environment variables for one target, decrypted (deps.ts: the same as its builds get). */
+  projectEnv: (projectId: string, target: FunctionTarget["environment"]) => Promise<Record<string, string>>;
   artifacts: Pick<Artifacts, "getBlob">;
   /** Where instances' output goes: stored, and published to live watchers. */
   runtimeLogs: RuntimeLogs;
@@ -100,7 +100,7 @@ export function createRuntime(deps: RuntimeDeps): FunctionRuntime {
 
   async function start(key: string, target: FunctionTarget): Promise<Entry> {
     const bundle = await bundles.prepare(target.fn);
-    const projectEnv = await deps.projectEnv(target.projectId);
+    const projectEnv = await deps.projectEnv(target.projectId, target.environment);
     const host = new URL(target.deploymentUrl).host;
     const fnLog = log.child({ deploymentId: target.deploymentId, function: target.path });
     const source = { deploymentId: target.deploymentId, function: target.path };

@@ -104,8 +104,17 @@ test("011 keeps every row, index and column across the projects table rebuild, a
     branch: "main",
     commitSha: null,
   });
-  await sqliteEnv(db).set(site.id, "API_KEY", "sealed-value");
-  await sqliteEnv(db).set(other.id, "API_KEY", "other-sealed-value");
+  // Variables as schema 10 stored them: one per key, for every deployment (014 gives them targets).
+  for (const [projectId, value] of [
+    [site.id, "sealed-value"],
+    [other.id, "other-sealed-value"],
+  ] as const) {
+    const at = new Date().toISOString();
+    db.run(
+      "INSERT INTO project_env (project_id, key, value_encrypted, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+      [projectId, "API_KEY", value, at, at],
+    );
+  }
   await sqliteWebhooks(db).initSecret(site.id, "sealed-secret");
   // As schema 10 recorded a delivery (the repository's own method writes the payload table of 12 too).
   db.run("INSERT INTO webhook_deliveries (project_id, delivery_id, received_at) VALUES (?, ?, ?)", [
@@ -144,6 +153,13 @@ test("011 keeps every row, index and column across the projects table rebuild, a
   const added = Object.keys(rowsAfter).filter((table) => !(table in rowsBefore));
   for (const table of added) expect(rowsAfter[table]).toEqual([]);
   for (const table of added) delete rowsAfter[table];
+  // 014 rebuilt project_env: every variable kept, now applying to both targets.
+  const parsed = (rows: string[] | undefined) => (rows ?? []).map((r) => JSON.parse(r) as Rows[number]);
+  expect(parsed(rowsAfter.project_env)).toEqual(
+    parsed(rowsBefore.project_env).map((r) => ({ ...r, production: 1, preview: 1 })),
+  );
+  delete rowsAfter.project_env;
+  delete rowsBefore.project_env;
   expect(rowsAfter).toEqual(rowsBefore);
   expect(versionsAfter).toHaveLength((versionsBefore?.length ?? 0) + later.length);
   // Indexes: all kept, but custom_domain's UNIQUE (sqlite's third automatic index of projects) is gone and the
@@ -197,6 +213,50 @@ test("011 keeps every row, index and column across the projects table rebuild, a
   expect([a.customDomain, b.customDomain]).toEqual(["new.example.com", "new.example.com"]);
   inspect.close();
   await store.close();
+});
+
+test("014 keeps every variable, for both targets, and then holds a value per target", async () => {
+  const db = openDb(":memory:");
+  const upTo12 = SQLITE_MIGRATIONS.filter((m) => m.version <= 12);
+  migrateSqlite(db, upTo12);
+  const user = await sqliteAccounts(db).users.create({ email: "env@example.com", passwordHash: null });
+  const site = await sqliteProjects(db).create({ userId: user.id, ...settings() });
+  const at = "2026-01-02T03:04:05.000Z";
+  for (const [key, value] of [
+    ["DATABASE_URL", "sealed-db"],
+    ["API_KEY", "sealed-key"],
+  ] as const) {
+    db.run(
+      "INSERT INTO project_env (project_id, key, value_encrypted, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+      [site.id, key, value, at, at],
+    );
+  }
+  expect(migrateSqlite(db, SQLITE_MIGRATIONS)).toContain(14);
+  const env = sqliteEnv(db);
+  expect(await env.list(site.id)).toEqual([
+    { key: "API_KEY", targets: ["production", "preview"], valueEncrypted: "sealed-key", updatedAt: at },
+    { key: "DATABASE_URL", targets: ["production", "preview"], valueEncrypted: "sealed-db", updatedAt: at },
+  ]);
+  await env.set(site.id, "DATABASE_URL", ["preview"], "sealed-preview-db");
+  expect((await env.list(site.id)).map((v) => [v.key, v.targets, v.valueEncrypted])).toEqual([
+    ["API_KEY", ["production", "preview"], "sealed-key"],
+    ["DATABASE_URL", ["production"], "sealed-db"],
+    ["DATABASE_URL", ["preview"], "sealed-preview-db"],
+  ]);
+  // The table itself refuses a second value for one target, and a variable for no target.
+  expect(() =>
+    db.run(
+      "INSERT INTO project_env (project_id, key, production, preview, value_encrypted, created_at, updated_at) VALUES (?, 'API_KEY', 0, 1, 'x', ?, ?)",
+      [site.id, at, at],
+    ),
+  ).toThrow(/UNIQUE/);
+  expect(() =>
+    db.run(
+      "INSERT INTO project_env (project_id, key, production, preview, value_encrypted, created_at, updated_at) VALUES (?, 'NONE', 0, 0, 'x', ?, ?)",
+      [site.id, at, at],
+    ),
+  ).toThrow(/CHECK/);
+  db.close();
 });
 
 test("a migration that would break references is rolled back, and foreign keys are on again", () => {

@@ -1,14 +1,15 @@
 // Row <-> domain mapping and keyset cursors, shared by the sqlite and Postgres stores.
 
 import { badRequest } from "../errors.ts";
-import type {
-  ApiToken,
-  Deployment,
-  DeploymentTarget,
-  Project,
-  ProjectRoute,
-  Session,
-  User,
+import {
+  type ApiToken,
+  DEPLOYMENT_TARGETS,
+  type Deployment,
+  type DeploymentTarget,
+  type Project,
+  type ProjectRoute,
+  type Session,
+  type User,
 } from "../model/entities.ts";
 import { isStatus } from "../model/status.ts";
 import type { CronRun } from "./cron-runs.ts";
@@ -170,6 +171,8 @@ export function toCronRun(row: Row): CronRun {
 export function toEnvVar(row: Row): StoredEnvVar {
   return {
     key: str(row, "key"),
+    // One column per target: 0/1 in sqlite, a boolean in Postgres.
+    targets: DEPLOYMENT_TARGETS.filter((target) => row[target] === true || Number(row[target]) === 1),
     valueEncrypted: str(row, "value_encrypted"),
     updatedAt: str(row, "updated_at"),
   };

@@ -5,6 +5,7 @@ import postgres from "postgres";
 import { testService } from "../testing/services.ts";
 import { cronRunsContract } from "./cron-runs.contract.ts";
 import { domainsContract } from "./domains.contract.ts";
+import { envContract } from "./env.contract.ts";
 import { limitsContract } from "./limits.contract.ts";
 import { POSTGRES_MIGRATIONS } from "./migrations.ts";
 import { storeContract } from "./store.contract.ts";
@@ -96,6 +97,17 @@ cronRunsContract("postgres", () => {
   return shared;
 });
 
+envContract("postgres", () => {
+  shared ??= ready()
+    .createDatabase()
+    .then(async (url) => {
+      const store = openPostgresStore(url);
+      await store.migrate();
+      return store;
+    });
+  return shared;
+});
+
 // A database of their own: a claim takes the oldest QUEUED deployment of all, so no other case may leave any.
 let limitsStore: Promise<Store> | null = null;
 limitsContract("postgres", () => {
@@ -165,6 +177,48 @@ test("postgres: 011 upgrades a database with claimed and verified domains, old p
       ["new.example", null],
       ["new.example", null],
     ]);
+  } finally {
+    await store.close();
+    await db.end();
+  }
+});
+
+test("postgres: 014 keeps every variable, for both targets, and then holds a value per target", async () => {
+  const url = await ready().createDatabase();
+  const db = postgres(url, { max: 1, onnotice: () => {} });
+  const store = openPostgresStore(url);
+  try {
+    // Version 12, as an older minivercel left it, with variables (one per key, for every deployment).
+    await db`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)`;
+    for (const m of POSTGRES_MIGRATIONS.filter((m) => m.version <= 12)) {
+      await db.unsafe(m.sql);
+      await db`INSERT INTO schema_migrations (version, applied_at) VALUES (${m.version}, now())`;
+    }
+    await db`INSERT INTO users (id, email, created_at) VALUES ('u1', 'old@example.com', now())`;
+    await db`INSERT INTO projects (id, name, sub_domain, user_id) VALUES ('p1', 'Shop', 'shop', 'u1')`;
+    await db`INSERT INTO project_env (project_id, key, value_encrypted)
+      VALUES ('p1', 'DATABASE_URL', 'sealed-db'), ('p1', 'API_KEY', 'sealed-key')`;
+
+    expect(await store.migrate()).toContain(14);
+    expect((await store.env.list("p1")).map((v) => [v.key, v.targets, v.valueEncrypted])).toEqual([
+      ["API_KEY", ["production", "preview"], "sealed-key"],
+      ["DATABASE_URL", ["production", "preview"], "sealed-db"],
+    ]);
+    await store.env.set("p1", "DATABASE_URL", ["preview"], "sealed-preview-db");
+    expect((await store.env.list("p1")).map((v) => [v.key, v.targets, v.valueEncrypted])).toEqual([
+      ["API_KEY", ["production", "preview"], "sealed-key"],
+      ["DATABASE_URL", ["production"], "sealed-db"],
+      ["DATABASE_URL", ["preview"], "sealed-preview-db"],
+    ]);
+    // The table itself refuses a second value for one target, and a variable for no target.
+    await expect(
+      db`INSERT INTO project_env (project_id, key, production, preview, value_encrypted)
+        VALUES ('p1', 'API_KEY', FALSE, TRUE, 'x')`,
+    ).rejects.toThrow(/project_env_preview/);
+    await expect(
+      db`INSERT INTO project_env (project_id, key, production, preview, value_encrypted)
+        VALUES ('p1', 'NONE', FALSE, FALSE, 'x')`,
+    ).rejects.toThrow(/project_env_some_target/);
   } finally {
     await store.close();
     await db.end();

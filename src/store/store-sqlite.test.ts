@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cronRunsContract } from "./cron-runs.contract.ts";
 import { domainsContract } from "./domains.contract.ts";
+import { envContract } from "./env.contract.ts";
 import { limitsContract } from "./limits.contract.ts";
 import { storeContract } from "./store.contract.ts";
 import { openSqliteStore } from "./store-sqlite.ts";
@@ -23,6 +24,12 @@ storeContract("sqlite file (WAL)", async () => {
 });
 
 domainsContract("sqlite :memory:", async () => {
+  const store = openSqliteStore(":memory:");
+  await store.migrate();
+  return store;
+});
+
+envContract("sqlite :memory:", async () => {
   const store = openSqliteStore(":memory:");
   await store.migrate();
   return store;

@@ -413,23 +413,6 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       );
     });
 
-    test("env: set, overwrite, list, remove; gone with the project", async () => {
-      const store = await open();
-      const user = await store.users.create({ email: email(), passwordHash: null });
-      const project = await store.projects.create({ userId: user.id, ...settings() });
-      await store.env.set(project.id, "API_URL", "c1");
-      await store.env.set(project.id, "TOKEN", "c2");
-      await store.env.set(project.id, "API_URL", "c3");
-      expect((await store.env.list(project.id)).map((v) => [v.key, v.valueEncrypted])).toEqual([
-        ["API_URL", "c3"],
-        ["TOKEN", "c2"],
-      ]);
-      expect(await store.env.remove(project.id, "TOKEN")).toBe(true);
-      expect(await store.env.remove(project.id, "TOKEN")).toBe(false);
-      await store.projects.delete(user.id, project.id);
-      expect(await store.env.list(project.id)).toEqual([]);
-    });
-
     test("routing: host ids, branch previews, promote and rollback as pointer swaps", async () => {
       const store = await open();
       const user = await store.users.create({ email: email(), passwordHash: null });

@@ -19,6 +19,8 @@ import type { LoginAttempts } from "./login-attempts.ts";
 /** A project environment variable as stored: the value is ciphertext (see src/deploy/env.ts). */
 export interface StoredEnvVar {
   key: string;
+  /** The deployments it applies to: production, preview or both (in that order); never empty. */
+  targets: DeploymentTarget[];
   valueEncrypted: string;
   updatedAt: string;
 }
@@ -119,12 +121,20 @@ export interface Projects {
   markDomainVerified(projectId: string, domain: string): Promise<DomainVerified | null>;
 }
 
-/** Per-project environment variables (callers check ownership of the project first). */
+/**
+ * Per-project environment variables, per target (callers check ownership of the project first). A key has at
+ * most one value per target; one stored variable may hold it for both.
+ */
 export interface ProjectEnv {
-  set(projectId: string, key: string, valueEncrypted: string): Promise<void>;
+  /**
+   * Sets `key` to one value for each of `targets` (not empty), atomically. The key's value for any other target
+   * stays: a variable that applied to both keeps applying to the target not named.
+   */
+  set(projectId: string, key: string, targets: DeploymentTarget[], valueEncrypted: string): Promise<void>;
+  /** By key; a key's production variable before its preview-only one. */
   list(projectId: string): Promise<StoredEnvVar[]>;
-  /** Returns false when the variable did not exist. */
-  remove(projectId: string, key: string): Promise<boolean>;
+  /** Removes `key` for each of `targets` (others keep theirs); false when it had a value for none of them. */
+  remove(projectId: string, key: string, targets: DeploymentTarget[]): Promise<boolean>;
 }
 
 export interface Deployments {

@@ -16,7 +16,10 @@ export interface Victim {
   ready: [string, string];
   /** A git deployment still QUEUED (no worker runs in these tests), so cancel would change it. */
   queued: string;
+  /** Its variables for both targets (as production sees them)... */
   env: Record<string, string>;
+  /** ...and the values previews see instead. */
+  previewEnv: Record<string, string>;
   webhookSecret: string;
   /** A second API token of the victim's, which another account might try to revoke. */
   tokenId: string;
@@ -61,10 +64,20 @@ export async function makeVictim(deps: Deps): Promise<Victim> {
   await deps.store.projects.markDomainVerified(id, customDomain);
 
   const webhook = await expectStatus(api("GET", `/api/projects/${id}/webhook`), 200, "webhook secret");
+  // For both targets, then the database URL once more for previews only (a value per target).
   const env = { VICTIM_API_KEY: `env-value-${tag}`, VICTIM_DB_URL: `postgres://victim:pw-${tag}@db/app` };
   for (const [key, value] of Object.entries(env)) {
     await expectStatus(api("PUT", `/api/projects/${id}/env/${key}`, { value }), 204, `set ${key}`);
   }
+  const previewEnv = { VICTIM_DB_URL: `postgres://victim:preview-${tag}@db/app` };
+  await expectStatus(
+    api("PUT", `/api/projects/${id}/env/VICTIM_DB_URL`, {
+      value: previewEnv.VICTIM_DB_URL,
+      target: ["preview"],
+    }),
+    204,
+    "set VICTIM_DB_URL for previews",
+  );
   const tokenName = `victim-ci-${tag}`;
   const created = await expectStatus(api("POST", "/api/tokens", { name: tokenName }), 201, "create token");
 
@@ -111,6 +124,7 @@ export async function makeVictim(deps: Deps): Promise<Victim> {
     ready: [first, last],
     queued: String(queued.id),
     env,
+    previewEnv,
     webhookSecret: String(webhook.secret),
     tokenId: String(obj(created.record).id),
     blob,
@@ -122,6 +136,7 @@ export async function makeVictim(deps: Deps): Promise<Victim> {
       content,
       runtimeLine,
       ...Object.values(env),
+      ...Object.values(previewEnv),
     ],
   };
 }
@@ -141,7 +156,8 @@ export async function victimState(deps: Deps, victim: Victim) {
     runtimeLogs: await Promise.all(deployments.map((d) => body(`/api/deployments/${d.id}/runtime-logs`))),
     manifests: await Promise.all(deployments.map((d) => deps.artifacts.getManifest(d.id))),
     env: await body(`/api/projects/${project.id}/env`),
-    envValues: await buildEnv(deps.store, deps.sealer, project.id),
+    envValues: await buildEnv(deps.store, deps.sealer, project.id, "production"),
+    previewEnvValues: await buildEnv(deps.store, deps.sealer, project.id, "preview"),
     webhook: await body(`/api/projects/${project.id}/webhook`),
     // Without lastUsedAt: reading this snapshot uses the victim's main token.
     tokens: tokens.map(({ id, name, revokedAt }) => ({ id, name, revokedAt })),

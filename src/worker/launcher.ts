@@ -9,7 +9,7 @@ import type { BuildConfig, Config } from "../config/config.ts";
 import { sourceManifestId } from "../deploy/prebuilt.ts";
 import { announceStatus } from "../deploy/state.ts";
 import { pushRepoUrl } from "../git/repos.ts";
-import type { Deployment, Project } from "../model/entities.ts";
+import type { Deployment, DeploymentTarget, Project } from "../model/entities.ts";
 import { isTerminal } from "../model/status.ts";
 import type { Logger } from "../observe/log.ts";
 import type { Metrics } from "../observe/metrics.ts";
@@ -31,8 +31,8 @@ export interface LauncherDeps {
   artifacts: Artifacts;
   bus: Bus;
   runner: Runner;
-  /** The project's variables, decrypted, for its builds. */
-  projectEnv: (projectId: string) => Promise<Record<string, string>>;
+  /** The project's variables for a deployment's target, decrypted, for its builds. */
+  projectEnv: (projectId: string, target: DeploymentTarget) => Promise<Record<string, string>>;
   config: Pick<Config, "dataDir" | "allowLocalGit" | "allowPrivateGit"> & { build: BuildConfig };
   /** True when no other worker can exist (embedded store): builds left IN_PROGRESS at start are orphans. */
   exclusive: boolean;
@@ -144,7 +144,8 @@ export function startLauncher(deps: LauncherDeps): Launcher {
       installCommand: project.installCommand,
       buildCommand: project.buildCommand,
       outputDirectory: project.outputDirectory,
-      env: await deps.projectEnv(project.id),
+      env: await deps.projectEnv(project.id, deployment.target),
+      target: deployment.target,
       // The project's own push remote is a local path the platform owns: cloning it needs no local-git opt-in.
       allowLocalGit: config.allowLocalGit || project.gitUrl === pushRepoUrl(config.dataDir, project.id),
       allowPrivateGit: config.allowPrivateGit,

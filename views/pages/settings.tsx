@@ -3,7 +3,8 @@
 
 import type { ComponentChildren } from "preact";
 import type { VerificationRecord } from "../../src/deploy/domains.ts";
-import type { Project } from "../../src/model/entities.ts";
+import type { EnvVarView } from "../../src/deploy/env.ts";
+import type { DeploymentTarget, Project } from "../../src/model/entities.ts";
 import { Field, FormError, type FormErrors, type FormValues, HxForm } from "../components/field.tsx";
 import { Time } from "../components/time.tsx";
 import { type Chrome, Csrf, Layout } from "../layout.tsx";
@@ -17,7 +18,7 @@ export interface SettingsProps {
   project: Project;
   productionUrl: string;
   sitesDomain: string;
-  env: { key: string; updatedAt: string }[];
+  env: EnvVarView[];
   /** The TXT record that proves control of the custom domain (null: no custom domain). */
   domainRecord: VerificationRecord | null;
   /** The section the user just submitted: its errors and typed values are shown there only. */
@@ -181,6 +182,8 @@ function DomainVerification(props: SettingsProps) {
   );
 }
 
+const TARGET_LABELS: Record<DeploymentTarget, string> = { production: "Production", preview: "Preview" };
+
 function EnvSection(props: SettingsProps) {
   const { chrome, project, env } = props;
   const errors = errorsFor(props, "env");
@@ -188,31 +191,48 @@ function EnvSection(props: SettingsProps) {
     <section class="card" id="env" aria-labelledby="env-title">
       <h2 id="env-title">Environment variables</h2>
       <p class="muted small">
-        Encrypted at rest and passed only to this project's builds. Values are write-only: set a name again to
-        replace its value.
+        Encrypted at rest and passed only to this project's builds and functions, of the environments chosen:
+        a name may have one value for production and another for previews. Values are write-only: set a name
+        again to replace its value.
       </p>
       {env.length > 0 && (
         <ul class="list">
-          {env.map((v) => (
-            <li class="list-row" key={v.key}>
-              <div>
-                <span class="mono">{v.key}</span>
-                <div class="small muted">
-                  updated <Time iso={v.updatedAt} />
+          {env.map((v) => {
+            const targets = v.targets.map((target) => TARGET_LABELS[target]).join(" and ");
+            return (
+              <li class="list-row" key={`${v.key}:${v.targets.join("+")}`}>
+                <div>
+                  <span class="mono">{v.key}</span>{" "}
+                  <span class="tags">
+                    {v.targets.map((target) => (
+                      <span class={`tag tag-${target}`} key={target}>
+                        {TARGET_LABELS[target]}
+                      </span>
+                    ))}
+                  </span>
+                  <div class="small muted">
+                    updated <Time iso={v.updatedAt} />
+                  </div>
                 </div>
-              </div>
-              <form
-                method="post"
-                action={`/projects/${project.id}/env/${encodeURIComponent(v.key)}/delete`}
-                class="inline-form"
-              >
-                <Csrf token={chrome.csrf} />
-                <button type="submit" class="button danger small" aria-label={`Remove ${v.key}`}>
-                  Remove
-                </button>
-              </form>
-            </li>
-          ))}
+                <form
+                  method="post"
+                  action={`/projects/${project.id}/env/${encodeURIComponent(v.key)}/delete`}
+                  class="inline-form"
+                >
+                  <Csrf token={chrome.csrf} />
+                  {/* One target's value only: the key's value for the other environment stays. */}
+                  {v.targets.length === 1 && <input type="hidden" name="target" value={v.targets[0]} />}
+                  <button
+                    type="submit"
+                    class="button danger small"
+                    aria-label={`Remove ${v.key} (${targets})`}
+                  >
+                    Remove
+                  </button>
+                </form>
+              </li>
+            );
+          })}
         </ul>
       )}
       <HxForm id="env-form" action={`/projects/${project.id}/env`} class="stack">
@@ -227,13 +247,46 @@ function EnvSection(props: SettingsProps) {
             monospace
           />
           <Field name="value" label="Value" values={{}} errors={errors} monospace />
+        </div>
+        <TargetChoice props={props} errors={errors} />
+        <FormError errors={errors} />
+        <div class="actions">
           <button type="submit" class="button primary">
-            Add
+            Save variable
           </button>
         </div>
-        <FormError errors={errors} />
       </HxForm>
     </section>
+  );
+}
+
+/** Vercel's "Environments" checkboxes: both ticked at first; after an error, as the user left them. */
+function TargetChoice({ props, errors }: { props: SettingsProps; errors: FormErrors }) {
+  const error = errors.target;
+  const submitted = props.section === "env" ? props.values : null;
+  return (
+    <fieldset
+      class={error ? "choices has-error" : "choices"}
+      aria-describedby={error ? "f-target-error" : undefined}
+    >
+      <legend>Environments</legend>
+      {(["production", "preview"] as const).map((target) => (
+        <label class="choice" key={target}>
+          <input
+            type="checkbox"
+            name={target}
+            value="on"
+            checked={submitted ? submitted[target] === "on" : true}
+          />
+          {TARGET_LABELS[target]}
+        </label>
+      ))}
+      {error && (
+        <p class="field-error" id="f-target-error" role="alert">
+          {error}
+        </p>
+      )}
+    </fieldset>
   );
 }
 
