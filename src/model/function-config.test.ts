@@ -14,7 +14,7 @@ describe(".vc-config.json", () => {
         runtime: "nodejs",
         runtimeName: "nodejs20.x",
         handler: "index.mjs",
-        helpers: true,
+        helpers: false,
         memoryMb: 1024,
         maxDurationSeconds: 60,
         environment: {},
@@ -28,12 +28,12 @@ describe(".vc-config.json", () => {
     });
   });
 
-  test('./ handlers, maxDuration "max", helpers off, memory and environment', () => {
+  test('./ handlers, maxDuration "max", helpers on, memory and environment', () => {
     const parsed = parseFunctionConfig(
       node({
         handler: "./dist/index.js",
         maxDuration: "max",
-        shouldAddHelpers: false,
+        shouldAddHelpers: true,
         memory: 512,
         environment: { A: "1" },
       }),
@@ -41,7 +41,7 @@ describe(".vc-config.json", () => {
     expect("spec" in parsed && parsed.spec).toMatchObject({
       handler: "dist/index.js",
       maxDurationSeconds: FUNCTION_MAX_DURATION_SECONDS.max,
-      helpers: false,
+      helpers: true,
       memoryMb: 512,
       environment: { A: "1" },
     });

@@ -36,7 +36,10 @@ export interface FunctionSpec {
   runtimeName: string;
   /** The module to import, relative to the function's directory. */
   handler: string;
-  /** Vercel's Node helpers on req and res (shouldAddHelpers, default true). */
+  /**
+   * Vercel's Node helpers on req and res (shouldAddHelpers). Off unless asked for, as on Vercel: a framework's
+   * handler reads the raw body itself (with helpers on, Astro's reads the parsed `req.body` instead).
+   */
   helpers: boolean;
   memoryMb: number;
   maxDurationSeconds: number;
@@ -105,7 +108,7 @@ export function parseFunctionConfig(text: string): { spec: FunctionSpec } | { pr
       runtime: "nodejs",
       runtimeName: value.runtime,
       handler,
-      helpers: value.shouldAddHelpers ?? true,
+      helpers: value.shouldAddHelpers ?? false,
       memoryMb: memory,
       maxDurationSeconds: maxDuration,
       environment: value.environment ?? {},

@@ -38,8 +38,13 @@ afterAll(async () => {
   await deps.close();
 }, 60_000);
 
-const vc = (handler = "index.mjs") =>
-  JSON.stringify({ runtime: "nodejs20.x", handler, launcherType: "Nodejs" });
+const vc = (helpers = false) =>
+  JSON.stringify({
+    runtime: "nodejs20.x",
+    handler: "index.mjs",
+    launcherType: "Nodejs",
+    shouldAddHelpers: helpers,
+  });
 
 /** A `.vercel/output` as a framework adapter would write it. */
 const OUTPUT: Record<string, string> = {
@@ -63,7 +68,7 @@ const OUTPUT: Record<string, string> = {
       return Response.json({ path: url.pathname, query: url.search, env: process.env.VERCEL_ENV, time: Date.now() });
     }
     export async function POST(request) { return new Response("got " + await request.text(), { status: 201 }); }`,
-  ".vercel/output/functions/api/node.func/.vc-config.json": vc(),
+  ".vercel/output/functions/api/node.func/.vc-config.json": vc(true),
   ".vercel/output/functions/api/node.func/index.mjs": `export default function (req, res) {
       res.setHeader("x-own", "fn");
       res.status(200).json({ id: req.query.id ?? null, method: req.method });

@@ -132,8 +132,8 @@ export function serveAnswer(
       const file = context.manifest.files[answer.file];
       if (!file) return page("not-found", method);
       const typed = answer.contentType ? { ...file, type: answer.contentType } : file;
-      const status = answer.status === 404 || answer.status === 410 ? answer.status : 200;
-      const served = prepare(answer.file, typed, status, {});
+      // The routes' status, whatever it is: `{ "dest": "/500.html", "status": 500 }` answers a 500 with that page.
+      const served = prepare(answer.file, typed, answer.status, {});
       const response = respond(served, request, serving.bodies);
       const withRoutes = (r: Response) =>
         new Response(r.body, {

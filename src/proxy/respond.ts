@@ -20,9 +20,12 @@ interface Variant {
   headers: Headers;
 }
 
-/** A file ready to answer with: its status and prebuilt headers per encoding. */
+/**
+ * A file ready to answer with: its status and prebuilt headers per encoding. Only a 200 answers conditional and
+ * range requests; other statuses (a site's 404 page, a Build Output route's 500 page) send the file as it is.
+ */
 export interface Served {
-  status: 200 | 404 | 410;
+  status: number;
   identity: Variant;
   gzip: Variant | null;
   br: Variant | null;

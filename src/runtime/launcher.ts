@@ -32,6 +32,8 @@ const socket = env("MV_SOCKET");
 const entry = join(env("MV_FUNCTION_DIR"), env("MV_HANDLER"));
 const isEdge = process.env.MV_RUNTIME === "edge";
 const withHelpers = process.env.MV_HELPERS !== "0";
+// Vercel's Edge runtime defines this global; libraries check `typeof EdgeRuntime === "string"` to use their Web code.
+if (isEdge) Object.assign(globalThis, { EdgeRuntime: "edge-runtime" });
 
 // Each request's id, so that a log line written while it runs can be told apart from the others. Every line of
 // the output carries it (the runtime reads output line by line), so a stack trace stays with its request.

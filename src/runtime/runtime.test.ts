@@ -113,11 +113,14 @@ describe("handlers", () => {
 
   test("Node style with Vercel's helpers: req.query, req.body, req.cookies, res.status().json()", async () => {
     const t = target(
-      await fn({
-        "index.mjs": `export default function handler(req, res) {
+      await fn(
+        {
+          "index.mjs": `export default function handler(req, res) {
           res.status(req.method === "POST" ? 201 : 200).json({ query: req.query, body: req.body ?? null, cookies: req.cookies });
         }`,
-      }),
+        },
+        { shouldAddHelpers: true },
+      ),
     );
     const got = await text(
       await call(

@@ -1,6 +1,8 @@
 // Test support for the Build Output router (src/proxy/build-output/): a site from a routes array and
 // a list of files and functions, and a one-call way to route a URL.
 
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { RouteAnswer } from "../proxy/build-output/answer.ts";
 import { parseBuildOutputConfig } from "../proxy/build-output/config.ts";
 import type { DeploymentView } from "../proxy/build-output/filesystem.ts";
@@ -60,4 +62,14 @@ export function brief(answer: RouteAnswer): string {
     case "status":
       return `status ${answer.status}${answer.reason ? ` (${answer.reason})` : ""}`;
   }
+}
+
+/**
+ * The expected answers for the hand-written every-field config (proxy/build-output/fixtures/): URL, the brief()
+ * of its answer, and how it is asked. The router's tests and the end-to-end ones through the proxy share them.
+ */
+export function everyFieldAnswers(): [string, string, TestRequest][] {
+  const file = join(import.meta.dir, "..", "proxy", "build-output", "fixtures", "every-field.answers.json");
+  const rows = JSON.parse(readFileSync(file, "utf8")) as [string, string, TestRequest?][];
+  return rows.map(([url, expected, request]) => [url, expected, request ?? {}]);
 }

@@ -5,7 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { apiFunctions, apiRoutes } from "../../../builder/api-routes.ts";
-import { brief, go, type TestRequest, testSite } from "../../testing/build-output.ts";
+import { brief, everyFieldAnswers, go, type TestRequest, testSite } from "../../testing/build-output.ts";
 import { parseBuildOutputConfig } from "./config.ts";
 import { createBuildOutputSite } from "./site.ts";
 
@@ -241,38 +241,7 @@ describe("every-field: the hand-written config (fixtures/README.md says what eac
     expect(fixture("every-field").problems).toEqual([]);
     expect(fixture("every-field").site.crons).toEqual([{ path: "/api/cron", schedule: "0 5 * * *" }]);
   });
-  const site = table("every-field", [
-    ["/shop/hat?__secret=1&color=red", "function /api/shop /shop/hat?color=red&item=hat"],
-    ["/old/a b?x=1", "redirect 308 /new/a%20b?x=1"],
-    ["/docs", "redirect 301 https://docs.example.com/start"],
-    ["/form", "function /api/form /form", { method: "POST" }],
-    ["/form", "static /404.html 404"],
-    ["/private/x", "status 403"],
-    ["/private/x", "static /404.html 404", { headers: { cookie: "session=1" } }],
-    ["/", "static /fr/index.html 200", { headers: { cookie: "lang=fr" } }],
-    ["/", "static /index.html 200"],
-    ["/where", "function /api/where /where?via=host", { host: "a.example.com" }],
-    ["/where?v=3", "function /api/where /where?v=3&via=query"],
-    ["/where", "function /api/where /where?via=team", { headers: { "x-plan": "team" } }],
-    ["/where", "static /404.html 404"],
-    ["/CaseSensitive", "static /case.html 200"],
-    ["/casesensitive", "static /404.html 404"],
-    ["/fresh", "function /api/echo /fresh"],
-    ["/api/echo", "function /api/echo /api/echo"],
-    ["/broken", "static /500.html 500"],
-    ["/blog/hello", "static /posts/hello.html 200"],
-    ["/blog/nope", "static /404.html 404"],
-    ["/gone", "status 410"],
-    ["/v1/users", "function /api/echo /v2/users"],
-    ["/legacy.htm", "static /legacy.html 200"],
-    ["/users/42", "function /api/user /users/42?id=42"],
-    ["/users/abc", "static /404.html 404"],
-    ["/nothing", "static /404.html 404"],
-    ["/about", "static /about.html 200"],
-    ["/about.html", "static /404.html 404"],
-    ["/feed", "static /feed 200 application/rss+xml; charset=utf-8"],
-    ["/assets/app.js", "static /assets/app.js 200"],
-  ]);
+  const site = table("every-field", everyFieldAnswers());
 
   test("headers: route 1's capture, 5's no-store, the override and important ones, hit's x-hit", () => {
     expect(go(site, "/assets/app.js").response.headers).toEqual({
