@@ -402,6 +402,7 @@ describe("functions nodes", () => {
     refuses({ PROXY_FUNCTIONS: "elsewhere" }, "PROXY_FUNCTIONS");
     refuses({ FUNCTIONS_CAPACITY: "0" }, "FUNCTIONS_CAPACITY");
     refuses({ FUNCTIONS_ADVERTISED_URL: "fn-1:8002" }, "FUNCTIONS_ADVERTISED_URL");
+    refuses({ FUNCTIONS_ADVERTISED_URL: "http://lb.internal/functions" }, "FUNCTIONS_ADVERTISED_URL");
     refuses({ ...SCALED, FUNCTIONS_PORT: "9000" }, "FUNCTIONS_PORT", { role: "api,functions" });
     refuses({ ...SCALED, FUNCTIONS_PORT: "8001" }, "FUNCTIONS_PORT", { role: "proxy,functions" });
     // Apart, they find each other on Kafka and sign with the shared key.

@@ -1,6 +1,7 @@
 // Config of the function runtime (src/runtime/): how long idle instances live, how long a start may take, and
 // where functions run: in the proxy's own process, or on `functions` nodes (docs/scaling-out.md).
 
+import { ConfigError } from "../errors.ts";
 import { type Env, int, oneOf, url } from "./parse.ts";
 
 export interface FunctionsConfig {
@@ -48,7 +49,17 @@ export function parseFunctions(env: Env): FunctionsConfig {
     logKbPerMinute: int(env, "FUNCTION_LOG_KB_PER_MINUTE", 256, 1, 1024 * 1024),
     placement: oneOf(env, "PROXY_FUNCTIONS", ["local", "remote"], "local"),
     port: int(env, "FUNCTIONS_PORT", 8002, 0, 65535),
-    advertisedUrl: url(env, "FUNCTIONS_ADVERTISED_URL", ["http:", "https:"]),
+    advertisedUrl: origin(env, "FUNCTIONS_ADVERTISED_URL"),
     capacity: int(env, "FUNCTIONS_CAPACITY", 64, 1, 100_000),
   };
+}
+
+/** A URL that is only an origin (scheme, host, port): the node's routes are appended to it. */
+function origin(env: Env, name: string): string | null {
+  const value = url(env, name, ["http:", "https:"]);
+  if (value === null) return null;
+  const parsed = new URL(value);
+  if (parsed.pathname !== "/" || parsed.search !== "" || parsed.hash !== "" || parsed.username !== "")
+    throw new ConfigError(name, "must be only a scheme, host and port, like http://10.0.0.7:8002");
+  return parsed.origin;
 }

@@ -6,6 +6,7 @@ import type { Bus } from "../bus/bus.ts";
 import { memoryBus } from "../bus/bus-memory.ts";
 import { createNodeAuth } from "../identity/node-auth.ts";
 import { createLogger } from "../observe/log.ts";
+import { createMetrics } from "../observe/metrics.ts";
 import { signed } from "../runtime/node-wire.ts";
 import { type NodeDirectory, watchFunctionNodes } from "./function-nodes.ts";
 import { rank } from "./rendezvous.ts";
@@ -17,9 +18,11 @@ afterEach(async () => {
   for (const directory of stopped.splice(0)) await directory.stop();
 });
 
+const metrics = createMetrics();
+
 async function watching(bus: Bus, timeoutMs?: number): Promise<NodeDirectory> {
   const directory = await watchFunctionNodes(
-    { bus, nodeAuth, log },
+    { bus, nodeAuth, log, metrics },
     timeoutMs === undefined ? {} : { timeoutMs },
   );
   stopped.push(directory);
@@ -129,6 +132,13 @@ describe("the order for one function", () => {
     expect(order(directory, key)).toEqual([second, third, fourth, first]);
     directory.unreachable(second);
     expect(order(directory, key)).toEqual([third, fourth, first, second]);
+    const exposed = await metrics.registry.expose();
+    for (const [state, n] of [
+      ["ready", 2],
+      ["full", 1],
+      ["unreachable", 1],
+    ])
+      expect(exposed).toContain(`minivercel_function_nodes{state="${state}"} ${n}\n`);
     // Capacity is also the weight: a node announcing more of it wins more functions (rank's own test).
     await announce(bus, first, { capacity: 10, load: 3 });
     await Bun.sleep(10);

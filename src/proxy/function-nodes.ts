@@ -6,6 +6,7 @@
 import type { Bus, Subscription } from "../bus/bus.ts";
 import type { NodeAuth } from "../identity/node-auth.ts";
 import type { Logger } from "../observe/log.ts";
+import type { Metrics } from "../observe/metrics.ts";
 import { HEARTBEAT_MS, NODE_TIMEOUT_MS, signed, verified } from "../runtime/node-wire.ts";
 import { rank } from "./rendezvous.ts";
 
@@ -45,7 +46,7 @@ export interface DirectoryOptions {
 }
 
 export async function watchFunctionNodes(
-  deps: { bus: Bus; nodeAuth: NodeAuth; log: Logger },
+  deps: { bus: Bus; nodeAuth: NodeAuth; log: Logger; metrics?: Metrics },
   options: DirectoryOptions = {},
 ): Promise<NodeDirectory> {
   const timeoutMs = options.timeoutMs ?? NODE_TIMEOUT_MS;
@@ -102,6 +103,21 @@ export async function watchFunctionNodes(
   await deps.bus.publish("function-nodes", "probe", signed(deps.nodeAuth, { type: "probe", at: Date.now() }));
   const sweep = setInterval(() => expire(Date.now()), HEARTBEAT_MS);
   sweep.unref();
+  /** ready: has room; full: at its capacity; unreachable: failed a call within the last seconds. */
+  const stateOf = (node: Known, now: number) =>
+    node.unreachableUntil > now ? "unreachable" : node.load >= node.capacity ? "full" : "ready";
+  const unwatch = deps.metrics?.registry.collect(
+    "minivercel_function_nodes",
+    "Functions nodes this proxy knows (PROXY_FUNCTIONS=remote), by state (ready, full, unreachable).",
+    "gauge",
+    () => {
+      const now = Date.now();
+      expire(now);
+      const counts = { ready: 0, full: 0, unreachable: 0 };
+      for (const node of known.values()) counts[stateOf(node, now)] += 1;
+      return Object.entries(counts).map(([state, value]) => ({ labels: { state }, value }));
+    },
+  );
 
   return {
     candidates(key) {
@@ -112,10 +128,9 @@ export async function watchFunctionNodes(
         [...known.values()].map((node) => ({ ...node, weight: node.capacity })),
       );
       // Stable partition of the ranking: room first, then full nodes, then nodes that just failed.
-      const tier = (node: Known) => (node.unreachableUntil > now ? 2 : node.load >= node.capacity ? 1 : 0);
-      return [0, 1, 2].flatMap((t) =>
+      return (["ready", "full", "unreachable"] as const).flatMap((state) =>
         ranked
-          .filter((node) => tier(node) === t)
+          .filter((node) => stateOf(node, now) === state)
           .map(({ id, url, capacity, load }) => ({ id, url, capacity, load })),
       );
     },
@@ -136,6 +151,7 @@ export async function watchFunctionNodes(
     },
     nodes: () => [...known.values()].map(({ id, url, capacity, load }) => ({ id, url, capacity, load })),
     async stop() {
+      unwatch?.();
       clearInterval(sweep);
       for (const resolve of waiting) resolve();
       waiting = [];

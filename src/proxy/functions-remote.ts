@@ -182,7 +182,7 @@ export function remoteRuntime(deps: RemoteDeps, directory: NodeDirectory): Funct
     const { request } = invocation;
     const headers: [string, string][] = [];
     for (const [name, value] of request.headers)
-      if (!name.startsWith(PLATFORM_HEADER_PREFIX) && name !== "set-cookie") headers.push([name, value]);
+      if (!name.startsWith(PLATFORM_HEADER_PREFIX)) headers.push([name, value]);
     const call = {
       v: 1 as const,
       method: request.method,
