@@ -11,6 +11,7 @@ import { buildEnv, createSealer, loadSecretKey, type Sealer } from "./deploy/env
 import { type Authenticator, createAuthenticator } from "./identity/authenticate.ts";
 import { type BuildTokens, createBuildTokens } from "./identity/build-tokens.ts";
 import { createJwtVerifier } from "./identity/jwt.ts";
+import { createNodeAuth, type NodeAuth } from "./identity/node-auth.ts";
 import type { DeploymentTarget } from "./model/entities.ts";
 import { createLogger, type Logger } from "./observe/log.ts";
 import { createMetrics, type Metrics, watchSources } from "./observe/metrics.ts";
@@ -42,6 +43,8 @@ export interface Deps {
   projectEnv: (projectId: string, target: DeploymentTarget) => Promise<Record<string, string>>;
   /** Per-deployment credentials for remote builders (the build API). */
   buildTokens: BuildTokens;
+  /** Signs and checks calls to functions nodes and their announcements (src/runtime/node.ts). */
+  nodeAuth: NodeAuth;
   /** Where this worker's builds run: a local sandboxed subprocess, or ECS tasks. */
   runner: Runner;
   auth: Authenticator;
@@ -122,6 +125,7 @@ export async function openDeps(config: Config): Promise<Deps> {
     sealer,
     projectEnv: (projectId, target) => buildEnv(store, sealer, projectId, target),
     buildTokens,
+    nodeAuth: createNodeAuth(secretKey),
     runner,
     auth: createAuthenticator(store, jwt),
     exclusive: config.store.kind === "sqlite",

@@ -35,9 +35,9 @@ Options:
   -v, --version         print the version
 
 Configuration comes from environment variables (see docs/configuration.md); 'minivercel serve --help' lists the flags.`,
-  serve: `Usage: minivercel serve [--role=all|api|worker|proxy[,...]] [--port N] [--proxy-port N] [--data DIR] [--host ADDR]
+  serve: `Usage: minivercel serve [--role=all|api|worker|proxy|functions[,...]] [--port N] [--proxy-port N] [--data DIR] [--host ADDR]
 
-  --role         which roles this process runs, comma-separated (default: all; env MINIVERCEL_ROLE)
+  --role         which roles this process runs, comma-separated (default: all = api,worker,proxy; env MINIVERCEL_ROLE)
   --port         API and dashboard port (default 9000; env PORT)
   --proxy-port   proxy port for project sites (default 8001; env PROXY_PORT)
   --data         data directory for the embedded backends (default ./data; env MINIVERCEL_DATA)
@@ -113,6 +113,7 @@ async function serve(flags: ServeFlags): Promise<number> {
     say(`  dashboard and API: ${running.urls.api}  (API docs: ${running.urls.api}/api/docs)`);
   if (running.urls.proxy) say(`  sites:             ${running.urls.proxy}`);
   if (running.urls.https) say(`  sites (https):     ${running.urls.https}`);
+  if (running.urls.functions) say(`  functions node:    ${running.urls.functions}`);
   if (running.urls.metrics) say(`  metrics:           ${running.urls.metrics}`);
   if (config.store.kind === "sqlite") say(`  data:              ${config.dataDir}`);
   // Whether the first deploy can build, before anyone tries: the same answer as /api/health's `builds`.

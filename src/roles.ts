@@ -1,4 +1,5 @@
-// Roles: start what the config asks for (api + dashboard, worker, proxy) and stop it again, draining first.
+// Roles: start what the config asks for (api + dashboard, worker, proxy, functions) and stop it again, draining
+// first.
 
 import { createApi } from "./api/app.ts";
 import { MAX_UPLOAD_BODY } from "./api/body-limit.ts";
@@ -12,7 +13,10 @@ import { isMetricsPath, METRICS_PATH, metricsHandler, startMetricsServer } from 
 import { observe } from "./observe/http.ts";
 import type { Logger } from "./observe/log.ts";
 import { type CronSchedule, startCronSchedule } from "./proxy/crons.ts";
+import { type NodeDirectory, watchFunctionNodes } from "./proxy/function-nodes.ts";
+import { remoteRuntime } from "./proxy/functions-remote.ts";
 import { createProxy, type SiteProxy } from "./proxy/proxy.ts";
+import { startFunctionsNode } from "./runtime/node.ts";
 import { createRuntime } from "./runtime/runtime.ts";
 import { httpFront } from "./tls/https.ts";
 import type { RunningTls } from "./tls/start.ts";
@@ -23,7 +27,7 @@ import { buildsStatus } from "./worker/readiness.ts";
 
 export interface Running {
   /** Where each server listens, for the start-up message and tests. */
-  urls: { api?: string; proxy?: string; metrics?: string; https?: string };
+  urls: { api?: string; proxy?: string; metrics?: string; https?: string; functions?: string };
   /**
    * Stops listening at once, ends live log streams (clients reconnect), and lets requests and builds finish
    * for up to `graceMs`; builds still running then are stopped and queued again, and the events already taken
@@ -97,14 +101,19 @@ export async function startRoles(deps: Deps): Promise<Running> {
       `sites are served under the dashboard's domain ${config.baseDomain} over plain HTTP: a site can sign ` +
         "visitors out of the dashboard. Set SITES_DOMAIN to a domain of its own, or turn HTTPS on (docs/security.md).",
     );
+  // Functions nodes as this proxy knows them, with PROXY_FUNCTIONS=remote (src/proxy/function-nodes.ts).
+  let functionNodes: NodeDirectory | null = null;
   if (config.roles.includes("proxy")) {
     let proxyServer: ReturnType<typeof Bun.serve> | null = null;
-    // Functions run in this process: the runtime is made on the first request for one (src/runtime/).
+    const nodes = config.functions.placement === "remote" ? await watchFunctionNodes(deps) : null;
+    functionNodes = nodes;
+    // Functions run in this process (the runtime is made on the first request for one: src/runtime/), or on
+    // the functions nodes.
     const started = await createProxy(
       deps,
       {},
       {
-        runtime: () => createRuntime(deps),
+        runtime: () => (nodes ? remoteRuntime(deps, nodes) : createRuntime(deps)),
         peer: (request) => tls?.clientOf(request) ?? proxyServer?.requestIP(request)?.address ?? null,
       },
     );
@@ -170,6 +179,12 @@ export async function startRoles(deps: Deps): Promise<Running> {
     servers.push(server);
     urls.api = `http://localhost:${server.port}`;
   }
+  // The functions role: the runtime behind an internal port of its own, for proxies only (src/runtime/node.ts).
+  const functionsNode = config.roles.includes("functions") ? await startFunctionsNode(deps) : null;
+  if (functionsNode) {
+    servers.push(functionsNode.server);
+    urls.functions = functionsNode.url;
+  }
   if (config.https && proxy && httpsSites) {
     const route = proxy.route;
     // Loaded only with HTTPS on: the ACME client (and its HTTP library) costs memory nobody else needs.
@@ -190,6 +205,8 @@ export async function startRoles(deps: Deps): Promise<Running> {
       const streams = deps.live.close() + deps.runtimeLive.close();
       if (streams > 0)
         deps.log.info(`shutdown: ended ${streams} live log stream(s); their clients reconnect`);
+      // A functions node first tells the proxies it leaves, so that they send their next calls elsewhere.
+      await functionsNode?.leave();
       const http = drainServers(servers, deadline, deps.log);
       // The worker in parallel: builds finish (or are queued again), then the events they sent are applied.
       const work = (async () => {
@@ -204,6 +221,8 @@ export async function startRoles(deps: Deps): Promise<Running> {
       await runtimeFeed?.stop();
       // Cron runs under way end with their functions, which the proxy's runtime stops.
       await Promise.all([crons?.stop(), proxy?.stop()]);
+      await functionNodes?.stop();
+      await functionsNode?.stop();
     },
   };
 }

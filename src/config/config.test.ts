@@ -357,3 +357,60 @@ describe("runtime logs", () => {
     refuses({ FUNCTION_LOG_KB_PER_MINUTE: "0" }, "FUNCTION_LOG_KB_PER_MINUTE");
   });
 });
+
+describe("functions nodes", () => {
+  const KEY = Buffer.alloc(32, 7).toString("base64");
+  const SCALED = { KAFKA_BROKERS: "kafka:9092", MINIVERCEL_SECRET_KEY: KEY };
+
+  test("by default the proxy runs functions itself and `all` starts no functions node", () => {
+    const config = loadConfig({});
+    expect(config.roles).not.toContain("functions");
+    expect(config.functions).toMatchObject({
+      placement: "local",
+      port: 8002,
+      advertisedUrl: null,
+      capacity: 64,
+    });
+  });
+
+  test("a functions node and a proxy that uses them, each in its own process, on Kafka with one secret key", () => {
+    const node = loadConfig(
+      {
+        ...SCALED,
+        FUNCTIONS_PORT: "9100",
+        FUNCTIONS_ADVERTISED_URL: "http://fn-1.internal:9100/",
+        FUNCTIONS_CAPACITY: "200",
+      },
+      { role: "functions" },
+    );
+    expect(node.roles).toEqual(["functions"]);
+    expect(node.functions).toMatchObject({
+      port: 9100,
+      advertisedUrl: "http://fn-1.internal:9100",
+      capacity: 200,
+    });
+    const proxy = loadConfig({ ...SCALED, PROXY_FUNCTIONS: "remote" }, { role: "proxy" });
+    expect(proxy.functions.placement).toBe("remote");
+    // Both in one process meet on the in-process bus: nothing more is needed.
+    expect(loadConfig({ PROXY_FUNCTIONS: "remote" }, { role: "proxy,functions" }).roles).toEqual([
+      "proxy",
+      "functions",
+    ]);
+  });
+
+  test("what cannot work is refused by name", () => {
+    refuses({ PROXY_FUNCTIONS: "elsewhere" }, "PROXY_FUNCTIONS");
+    refuses({ FUNCTIONS_CAPACITY: "0" }, "FUNCTIONS_CAPACITY");
+    refuses({ FUNCTIONS_ADVERTISED_URL: "fn-1:8002" }, "FUNCTIONS_ADVERTISED_URL");
+    refuses({ FUNCTIONS_ADVERTISED_URL: "http://lb.internal/functions" }, "FUNCTIONS_ADVERTISED_URL");
+    refuses({ ...SCALED, FUNCTIONS_PORT: "9000" }, "FUNCTIONS_PORT", { role: "api,functions" });
+    refuses({ ...SCALED, FUNCTIONS_PORT: "8001" }, "FUNCTIONS_PORT", { role: "proxy,functions" });
+    // Apart, they find each other on Kafka and sign with the shared key.
+    refuses({ MINIVERCEL_SECRET_KEY: KEY }, "KAFKA_BROKERS", { role: "functions" });
+    refuses({ KAFKA_BROKERS: "kafka:9092" }, "MINIVERCEL_SECRET_KEY", { role: "functions" });
+    refuses({ PROXY_FUNCTIONS: "remote", MINIVERCEL_SECRET_KEY: KEY }, "KAFKA_BROKERS", { role: "proxy" });
+    refuses({ PROXY_FUNCTIONS: "remote", KAFKA_BROKERS: "kafka:9092" }, "MINIVERCEL_SECRET_KEY", {
+      role: "proxy",
+    });
+  });
+});

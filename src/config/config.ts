@@ -36,8 +36,10 @@ export type { LogConfig, MetricsConfig } from "./observe.ts";
 export type { Env } from "./parse.ts";
 export type { ClickHouseConfig, EcsConfig, KafkaConfig, S3Config } from "./scale-out.ts";
 
-export const ROLES = ["api", "worker", "proxy"] as const;
+export const ROLES = ["api", "worker", "proxy", "functions"] as const;
 export type Role = (typeof ROLES)[number];
+/** What `all` (the default) runs: everything on one machine, the proxy running functions itself. */
+export const ALL_IN_ONE: readonly Role[] = ["api", "worker", "proxy"];
 
 /** How the proxy role serves sites. */
 export interface ProxyConfig {
@@ -130,7 +132,7 @@ export interface ServeFlags {
 }
 
 export function parseRoles(raw: string | undefined, name = "--role"): Role[] {
-  if (raw === undefined || raw === "" || raw === "all") return [...ROLES];
+  if (raw === undefined || raw === "" || raw === "all") return [...ALL_IN_ONE];
   const roles = raw.split(",").map((r) => r.trim());
   for (const role of roles) {
     if (!(ROLES as readonly string[]).includes(role)) {
@@ -239,5 +241,45 @@ export function loadConfig(env: Env, flags: ServeFlags = {}): Config {
     throw new ConfigError("METRICS_PORT", `must differ from PORT and PROXY_PORT, got ${config.metrics.port}`);
   if (config.https && config.https.port !== 0 && taken.includes(config.https.port))
     throw new ConfigError("HTTPS_PORT", `must differ from PORT and PROXY_PORT, got ${config.https.port}`);
+  checkFunctionsPlacement(config);
   return config;
+}
+
+/**
+ * Functions nodes and the proxies that use them find each other on the bus and sign their calls with the secret
+ * key: across processes that takes Kafka and one MINIVERCEL_SECRET_KEY for all of them.
+ */
+function checkFunctionsPlacement(config: Config): void {
+  const node = config.roles.includes("functions");
+  const remote = config.roles.includes("proxy") && config.functions.placement === "remote";
+  if (node) {
+    const { port } = config.functions;
+    // Only the listeners this process opens.
+    const has = (role: Role) => config.roles.includes(role);
+    const others = [
+      has("api") ? config.port : null,
+      has("proxy") ? config.proxyPort : null,
+      has("proxy") ? (config.https?.port ?? null) : null,
+      config.metrics.port,
+    ];
+    if (port !== 0 && others.includes(port))
+      throw new ConfigError(
+        "FUNCTIONS_PORT",
+        `must differ from PORT, PROXY_PORT, HTTPS_PORT and METRICS_PORT, got ${port}`,
+      );
+  }
+  // Both ends in one process (tests, a trial) meet on the in-process bus.
+  if (!(node || remote) || (node && remote)) return;
+  const name = node ? "MINIVERCEL_ROLE" : "PROXY_FUNCTIONS";
+  const what = node ? "the functions role" : "PROXY_FUNCTIONS=remote";
+  if (config.kafka === null)
+    throw new ConfigError(
+      "KAFKA_BROKERS",
+      `is required with ${what}: functions nodes announce themselves to proxies on the bus (${name})`,
+    );
+  if (config.secretKey === null)
+    throw new ConfigError(
+      "MINIVERCEL_SECRET_KEY",
+      `is required with ${what}: proxies and functions nodes sign their calls with it (${name})`,
+    );
 }

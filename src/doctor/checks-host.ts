@@ -48,6 +48,8 @@ function ports(config: Config): { port: number; what: string; variable: string }
     if (config.https)
       list.push({ port: config.https.port, what: "sites over HTTPS", variable: "HTTPS_PORT" });
   }
+  if (config.roles.includes("functions"))
+    list.push({ port: config.functions.port, what: "functions node", variable: "FUNCTIONS_PORT" });
   if (config.metrics.port !== null)
     list.push({ port: config.metrics.port, what: "metrics", variable: "METRICS_PORT" });
   return list;

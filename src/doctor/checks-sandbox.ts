@@ -22,9 +22,13 @@ import { type Check, fail, messageOf, ok, type Result, skip, warn } from "./chec
 const asResult = (problem: { reason: string; fix: string } | null, good: string): Result =>
   problem === null ? ok(good) : fail(problem.reason, problem.fix);
 
-/** The checks for the sandbox this config builds in; none without the worker role or with ECS (see services). */
+/**
+ * The checks for the sandbox this config runs untrusted code in: local builds (the worker role without ECS, see
+ * services) and function instances (the functions role).
+ */
 export function sandboxChecks(config: Pick<Config, "roles" | "ecs" | "build">): Check[] {
-  if (!config.roles.includes("worker") || config.ecs) return [];
+  const builds = config.roles.includes("worker") && !config.ecs;
+  if (!builds && !config.roles.includes("functions")) return [];
   const searchPath = config.build.sandboxPath ?? HELPER_PATH;
   if (config.build.sandbox === "none")
     return [

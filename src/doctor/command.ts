@@ -13,7 +13,7 @@ import { dataDirCheck, portChecks } from "./checks-host.ts";
 import { sandboxChecks } from "./checks-sandbox.ts";
 import { serviceChecks } from "./checks-services.ts";
 
-export const DOCTOR_HELP = `Usage: minivercel doctor [--env-file FILE] [--role=all|api|worker|proxy[,...]] [--port N] [--proxy-port N] [--data DIR] [--host ADDR]
+export const DOCTOR_HELP = `Usage: minivercel doctor [--env-file FILE] [--role=all|api|worker|proxy|functions[,...]] [--port N] [--proxy-port N] [--data DIR] [--host ADDR]
 
   Checks this host for what 'minivercel serve' with the same settings would need, and prints one line per
   check (ok, WARN, FAIL or skip) with the fix for each problem. Exit 0 when no check failed, 1 otherwise.

@@ -70,7 +70,14 @@ function fallbackOf(
 }
 
 function failure(outcome: Extract<Outcome, { kind: "failed" }>, method: string): Response {
-  return page(outcome.status === 504 ? "function-timeout" : "function-failed", method);
+  switch (outcome.status) {
+    case 502:
+      return page("function-failed", method);
+    case 503:
+      return page("functions-unavailable", method);
+    case 504:
+      return page("function-timeout", method);
+  }
 }
 
 async function invoke(

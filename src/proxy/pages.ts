@@ -20,6 +20,7 @@ export type PageKind =
   | "missing-files"
   | "function-failed"
   | "function-timeout"
+  | "functions-unavailable"
   | "error";
 
 const PAGES: Record<PageKind, [status: number, title: string, detail: string]> = {
@@ -39,6 +40,11 @@ const PAGES: Record<PageKind, [status: number, title: string, detail: string]> =
   ],
   "function-failed": [502, "Function failed", "This page's function crashed or could not start. Try again."],
   "function-timeout": [504, "Function timed out", "This page's function did not answer in time."],
+  "functions-unavailable": [
+    503,
+    "Functions unavailable",
+    "No server is available to run this page's function right now. Try again shortly.",
+  ],
   error: [500, "Server error", "Something went wrong while serving this page."],
 };
 

@@ -45,10 +45,13 @@ export interface Invocation {
   requestId: string;
 }
 
-/** The function answered (any status), or the platform could not get an answer from it. */
+/**
+ * The function answered (any status), or the platform could not get an answer from it: it failed (502), no
+ * functions node could take it (503, src/proxy/functions-remote.ts), or it ran past its maxDuration (504).
+ */
 export type Outcome =
   | { kind: "response"; response: Response }
-  | { kind: "failed"; status: 502 | 504; reason: string };
+  | { kind: "failed"; status: 502 | 503 | 504; reason: string };
 
 export interface FunctionRuntime {
   invoke(target: FunctionTarget, invocation: Invocation): Promise<Outcome>;
@@ -85,6 +88,15 @@ const HOP_BY_HOP = [
   "trailer",
   "upgrade",
   "proxy-authorization",
+];
+
+/** Headers only a proxy in front may set, set below from the invocation. */
+const CLIENT_FORWARDING = [
+  "forwarded",
+  "x-forwarded-for",
+  "x-forwarded-port",
+  "x-real-ip",
+  "x-vercel-forwarded-for",
 ];
 
 export function createRuntime(deps: RuntimeDeps): FunctionRuntime {
@@ -165,6 +177,8 @@ export function createRuntime(deps: RuntimeDeps): FunctionRuntime {
   function forwardedHeaders(invocation: Invocation, target: FunctionTarget): Headers {
     const headers = new Headers(invocation.request.headers);
     for (const name of HOP_BY_HOP) headers.delete(name);
+    // Who asked is the platform's to say, never the visitor's: their own forwarding headers are dropped.
+    for (const name of CLIENT_FORWARDING) headers.delete(name);
     headers.set("host", invocation.host);
     headers.set("x-forwarded-host", invocation.host);
     headers.set("x-forwarded-proto", invocation.proto);

@@ -1,0 +1,252 @@
+// Functions scaled out for real: api, worker, a proxy with PROXY_FUNCTIONS=remote and two `--role=functions`
+// nodes, each a process of its own with a data directory of its own, over Postgres + Kafka + ClickHouse + S3
+// (moto): the nodes have nothing of the builder's but the bucket. Deploy zero-config functions, call them through
+// the proxy, see them run on a node and stream through it, then lose the nodes one by one.
+
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { resolve } from "node:path";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import type { Subprocess } from "bun";
+import { Kafka } from "kafkajs";
+import { tempDir } from "./testing/deps.ts";
+import { type TestDatabase, testDatabase } from "./testing/postgres.ts";
+import { fixtureRepo } from "./testing/repos.ts";
+import { testService } from "./testing/services.ts";
+
+const MAIN = resolve(import.meta.dir, "main.ts");
+const run = crypto.randomUUID().replaceAll("-", "").slice(0, 10);
+const prefix = `t-${run}.`;
+let db: TestDatabase;
+let env: Record<string, string> = {};
+const processes = new Map<string, { proc: Subprocess; url: string }>();
+
+/** What each role prints once it serves (src/main.ts), as the URL to reach it at. */
+const READY: Record<string, (banner: string) => string | null> = {
+  api: (text) => /dashboard and API: (http:\/\/\S+)/.exec(text)?.[1] ?? null,
+  worker: (text) => (/roles: worker/.test(text) ? "worker" : null),
+  proxy: (text) => {
+    const port = /sites: +http:\/\/<project>\.localhost:(\d+)/.exec(text)?.[1];
+    return port ? `http://127.0.0.1:${port}` : null;
+  },
+  functions: (text) => /functions node: +(http:\/\/\S+)/.exec(text)?.[1] ?? null,
+};
+
+async function start(name: string, role: string, more: Record<string, string> = {}): Promise<string> {
+  const proc = Bun.spawn([process.execPath, MAIN, "serve", `--role=${role}`], {
+    env: { ...env, ...more, MINIVERCEL_DATA: tempDir(`minivercel-${name}-`) },
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  processes.set(name, { proc, url: "" });
+  const decoder = new TextDecoder();
+  const reader = proc.stdout.getReader();
+  let text = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+    const url = READY[role]?.(text);
+    if (url) {
+      processes.set(name, { proc, url });
+      // Its later output is read and dropped: a full pipe would block the process.
+      void (async () => {
+        while (!(await reader.read()).done) {}
+      })().catch(() => {});
+      return url;
+    }
+  }
+  throw new Error(`${name} exited before it was ready:\n${text}`);
+}
+
+async function cli(args: string[], stdin?: string): Promise<string> {
+  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
+    env,
+    stdin: stdin ? new Blob([stdin]) : "ignore",
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const out = await new Response(proc.stdout).text();
+  expect(await proc.exited).toBe(0);
+  return out.trim();
+}
+
+let token = "";
+const url = (name: string) => processes.get(name)?.url ?? "";
+async function api(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(`${url("api")}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+  return (await res.json()) as Record<string, unknown>;
+}
+/** Whether the process has a child: a functions node's function instances are its children (bwrap). */
+const hasChild = (name: string) => {
+  const pid = processes.get(name)?.proc.pid;
+  return pid !== undefined && Bun.spawnSync(["pgrep", "-P", String(pid)]).exitCode === 0;
+};
+
+beforeAll(async () => {
+  db = await testDatabase();
+  const s3 = testService("moto");
+  const bucket = `mv-fn-${run}`;
+  await new S3Client({
+    endpoint: s3,
+    region: "us-east-1",
+    forcePathStyle: true,
+    credentials: { accessKeyId: "test", secretAccessKey: "test" },
+  }).send(new CreateBucketCommand({ Bucket: bucket }));
+  env = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: tempDir(),
+    DATABASE_URL: db.url,
+    KAFKA_BROKERS: testService("kafka"),
+    KAFKA_TOPIC_PREFIX: prefix,
+    CLICKHOUSE_URL: testService("clickhouse"),
+    CLICKHOUSE_DATABASE: `mv_fn_${run}`,
+    S3_ENDPOINT: s3,
+    S3_BUCKET: bucket,
+    S3_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "test",
+    AWS_SECRET_ACCESS_KEY: "test",
+    MINIVERCEL_SECRET_KEY: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64"),
+    MINIVERCEL_ALLOW_LOCAL_GIT: "1",
+    PORT: "0",
+    PROXY_PORT: "0",
+    FUNCTIONS_PORT: "0",
+    LISTEN_HOST: "127.0.0.1",
+    LOG_LEVEL: "warn",
+  };
+  await cli(["user", "create", "ops@example.com", "--password-stdin"], "a long password\n");
+  token = await cli(["token", "create", "ops@example.com"]);
+  await start("api", "api");
+  await Promise.all([
+    start("worker", "worker"),
+    start("proxy", "proxy", { PROXY_FUNCTIONS: "remote" }),
+    start("fn1", "functions"),
+    start("fn2", "functions"),
+  ]);
+}, 300_000);
+
+afterAll(async () => {
+  for (const { proc } of processes.values()) proc.kill("SIGTERM");
+  await Promise.all(
+    [...processes.values()].map(({ proc }) => Promise.race([proc.exited, Bun.sleep(10_000)])),
+  );
+  for (const { proc } of processes.values()) proc.kill("SIGKILL");
+  await db?.drop();
+  const clickhouse = new URL(testService("clickhouse"));
+  const auth = `Basic ${btoa(`${decodeURIComponent(clickhouse.username) || "default"}:${decodeURIComponent(clickhouse.password)}`)}`;
+  clickhouse.username = "";
+  clickhouse.password = "";
+  await fetch(clickhouse.href, {
+    method: "POST",
+    body: `DROP DATABASE IF EXISTS mv_fn_${run}`,
+    headers: { authorization: auth },
+  }).catch(() => {});
+  const admin = new Kafka({ brokers: testService("kafka").split(","), logLevel: 0 }).admin();
+  await admin.connect();
+  const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+  await admin.deleteTopics({ topics }).catch(() => {});
+  await admin.disconnect();
+}, 60_000);
+
+let host = "";
+let deploymentId = "";
+const site = (path: string, init: RequestInit = {}) =>
+  fetch(`${url("proxy")}${path}`, {
+    ...init,
+    headers: { host, ...(init.headers as Record<string, string>) },
+  });
+
+test("a function deployed through the api runs on a functions node, called through the proxy", async () => {
+  const repo = fixtureRepo({
+    "index.html": "<h1>scaled functions</h1>",
+    "api/hello.ts": `export function GET(request: Request) {
+        console.log("hello ran");
+        return Response.json({ hello: new URL(request.url).searchParams.get("name"), ip: request.headers.get("x-forwarded-for") });
+      }`,
+    "api/events.ts": `export function GET() {
+        let n = 0;
+        const body = new ReadableStream({
+          async pull(controller) {
+            if (n === 3) return controller.close();
+            if (n > 0) await new Promise((resolve) => setTimeout(resolve, 500));
+            controller.enqueue(new TextEncoder().encode("data: " + ++n + "\\n\\n"));
+          },
+        });
+        return new Response(body, { headers: { "content-type": "text/event-stream" } });
+      }`,
+  });
+  const project = await api("POST", "/api/projects", { name: "Scaled functions", gitUrl: repo.url });
+  host = `${project.subDomain}.localhost`;
+  deploymentId = String((await api("POST", "/api/deploy", { projectId: project.id })).id);
+  const end = Date.now() + 120_000;
+  for (;;) {
+    const d = await api("GET", `/api/deployments/${deploymentId}`);
+    if (d.status === "READY") break;
+    if (d.status === "FAIL" || Date.now() > end) throw new Error(`deployment ${d.status}: ${d.statusReason}`);
+    await Bun.sleep(200);
+  }
+  let page = await site("/");
+  for (let i = 0; i < 50 && page.status !== 200; i++) {
+    await Bun.sleep(100);
+    page = await site("/");
+  }
+  expect(await page.text()).toBe("<h1>scaled functions</h1>");
+
+  const res = await site("/api/hello?name=ada");
+  expect(res.status).toBe(200);
+  expect(await res.json()).toEqual({ hello: "ada", ip: "127.0.0.1" });
+  // One node runs it (its instance is that process's child); the proxy runs nothing.
+  expect([hasChild("fn1"), hasChild("fn2")].filter(Boolean)).toHaveLength(1);
+  expect(hasChild("proxy")).toBe(false);
+
+  // What it printed on the node reached ClickHouse, through the api.
+  const logEnd = Date.now() + 15_000;
+  let items: { text: string; function: string }[] = [];
+  while (!items.some((l) => l.text === "hello ran") && Date.now() < logEnd) {
+    await Bun.sleep(200);
+    items = (await api("GET", `/api/deployments/${deploymentId}/runtime-logs`)).items as typeof items;
+  }
+  expect(items).toContainEqual(expect.objectContaining({ text: "hello ran", function: "/api/hello" }));
+}, 180_000);
+
+test("an event stream crosses the proxy and the node as it is written", async () => {
+  const started = performance.now();
+  const res = await site("/api/events");
+  expect(res.headers.get("content-type")).toBe("text/event-stream");
+  const reader = res.body?.getReader();
+  if (!reader) throw new Error("no body");
+  const arrivals: [string, number][] = [];
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    arrivals.push([new TextDecoder().decode(value), performance.now() - started]);
+  }
+  expect(arrivals.map(([text]) => text).join("")).toBe("data: 1\n\ndata: 2\n\ndata: 3\n\n");
+  const first = arrivals.find(([text]) => text.includes("data: 1"))?.[1] ?? Infinity;
+  const last = arrivals.find(([text]) => text.includes("data: 3"))?.[1] ?? 0;
+  expect(last - first).toBeGreaterThan(900);
+}, 60_000);
+
+test("a node killed: the next call runs on the other one; both gone: a 503 page", async () => {
+  const owner = hasChild("fn1") ? "fn1" : "fn2";
+  const other = owner === "fn1" ? "fn2" : "fn1";
+  const killed = processes.get(owner)?.proc;
+  killed?.kill("SIGKILL");
+  await killed?.exited;
+  const res = await site("/api/hello?name=grace");
+  expect(res.status).toBe(200);
+  expect(await res.json()).toEqual({ hello: "grace", ip: "127.0.0.1" });
+  expect(hasChild(other)).toBe(true);
+
+  const last = processes.get(other)?.proc;
+  last?.kill("SIGKILL");
+  await last?.exited;
+  const none = await site("/api/hello");
+  expect(none.status).toBe(503);
+  expect(await none.text()).toContain("Functions unavailable");
+  // The site's static files do not need a node.
+  expect((await site("/")).status).toBe(200);
+}, 60_000);
