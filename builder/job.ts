@@ -47,6 +47,13 @@ export const BuildJob = Type.Object({
   env: Type.Record(Type.String(), Type.String()),
   /** The deployment's target, seen by install and build as VERCEL_ENV (absent from older workers: not set). */
   target: Type.Optional(Type.Union([Type.Literal("production"), Type.Literal("preview")])),
+  /**
+   * Vercel's system variables for this deployment (VERCEL=1, VERCEL_URL, VERCEL_DEPLOYMENT_ID, ...), set over the
+   * project's own for install and build (frameworks detect Vercel by them); absent from older workers.
+   */
+  system: Type.Optional(
+    Type.Record(Type.String({ pattern: "^VERCEL[A-Z_]*$" }), Type.String({ maxLength: 2048 })),
+  ),
   allowLocalGit: Type.Boolean(),
   /** Git hosts on loopback, private and link-local addresses are allowed; absent: refused. */
   allowPrivateGit: Type.Optional(Type.Boolean()),

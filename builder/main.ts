@@ -158,6 +158,8 @@ export async function runBuild(
         ...toolEnv(job.cacheDir !== null, plan.packageManager),
         CI: "1",
         ...(job.target !== undefined && { VERCEL_ENV: job.target }),
+        ...job.system,
+        ...(commitSha && { VERCEL_GIT_COMMIT_SHA: commitSha }),
       },
       ...(job.cacheDir !== null && { cacheDir: job.cacheDir }),
       network: "registry",

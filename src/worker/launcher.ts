@@ -11,6 +11,7 @@ import { announceStatus } from "../deploy/state.ts";
 import { pushRepoUrl } from "../git/repos.ts";
 import type { Deployment, DeploymentTarget, Project } from "../model/entities.ts";
 import { isTerminal } from "../model/status.ts";
+import { branchUrl, deploymentUrl, productionUrl } from "../model/urls.ts";
 import type { Logger } from "../observe/log.ts";
 import type { Metrics } from "../observe/metrics.ts";
 import { describeProblem } from "../sandbox/sandbox.ts";
@@ -18,6 +19,29 @@ import type { Artifacts, ArtifactsConfig } from "../store/artifacts.ts";
 import type { Store } from "../store/store.ts";
 import { endInterrupted } from "./interrupted.ts";
 import type { Runner, RunningBuild } from "./runner.ts";
+
+const hostOf = (url: string) => url.replace(/^https?:\/\//, "");
+
+/**
+ * What Vercel tells a build about itself: frameworks that detect Vercel (Nitro's and SvelteKit adapter-auto's
+ * presets) then write a Build Output, and apps read their own URLs. Hosts without a scheme, as on Vercel.
+ */
+export function systemEnv(
+  config: Pick<Config, "sitesDomain" | "proxyPort" | "https">,
+  project: Pick<Project, "subDomain">,
+  deployment: Pick<Deployment, "id" | "branch">,
+): Record<string, string> {
+  return {
+    VERCEL: "1",
+    VERCEL_URL: hostOf(deploymentUrl(project, deployment.id, config)),
+    VERCEL_PROJECT_PRODUCTION_URL: hostOf(productionUrl(project, config)),
+    VERCEL_DEPLOYMENT_ID: deployment.id,
+    ...(deployment.branch !== null && {
+      VERCEL_BRANCH_URL: hostOf(branchUrl(project, deployment.branch, config)),
+      VERCEL_GIT_COMMIT_REF: deployment.branch,
+    }),
+  };
+}
 
 /** How long a build's events wait for an unreachable bus before the build is given up (see publishPatiently). */
 const PUBLISH_PATIENCE_MS = 10 * 60_000;
@@ -33,7 +57,10 @@ export interface LauncherDeps {
   runner: Runner;
   /** The project's variables for a deployment's target, decrypted, for its builds. */
   projectEnv: (projectId: string, target: DeploymentTarget) => Promise<Record<string, string>>;
-  config: Pick<Config, "dataDir" | "allowLocalGit" | "allowPrivateGit"> & { build: BuildConfig };
+  config: Pick<
+    Config,
+    "dataDir" | "allowLocalGit" | "allowPrivateGit" | "sitesDomain" | "proxyPort" | "https"
+  > & { build: BuildConfig };
   /** True when no other worker can exist (embedded store): builds left IN_PROGRESS at start are orphans. */
   exclusive: boolean;
   /** Poll interval for new work; a deploy in this process also wakes the launcher at once. */
@@ -146,6 +173,7 @@ export function startLauncher(deps: LauncherDeps): Launcher {
       outputDirectory: project.outputDirectory,
       env: await deps.projectEnv(project.id, deployment.target),
       target: deployment.target,
+      system: systemEnv(config, project, deployment),
       // The project's own push remote is a local path the platform owns: cloning it needs no local-git opt-in.
       allowLocalGit: config.allowLocalGit || project.gitUrl === pushRepoUrl(config.dataDir, project.id),
       allowPrivateGit: config.allowPrivateGit,
