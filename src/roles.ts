@@ -115,6 +115,11 @@ export async function startRoles(deps: Deps): Promise<Running> {
       {
         runtime: () => (nodes ? remoteRuntime(deps, nodes) : createRuntime(deps)),
         peer: (request) => tls?.clientOf(request) ?? proxyServer?.requestIP(request)?.address ?? null,
+        secure: (request) => tls?.clientOf(request) != null,
+        unbounded: (request) => {
+          if (tls?.clientOf(request) != null) tls.unbounded(request);
+          else proxyServer?.timeout(request, 0);
+        },
       },
     );
     proxy = started;

@@ -86,6 +86,13 @@ export interface ProxyFunctions {
   runtime: () => FunctionRuntime;
   /** The socket address of a request's client (roles.ts: Bun's server.requestIP, or the TLS front's). */
   peer?: (request: Request) => string | null;
+  /** Whether the request came over this process's HTTPS listener (roles.ts: the TLS front). */
+  secure?: (request: Request) => boolean;
+  /**
+   * Lifts the server's idle cut-off (Bun's 10 s) for a request a function answers: its stream may pause for
+   * longer (an event stream's keep-alive), up to its maxDuration, which the runtime enforces.
+   */
+  unbounded?: (request: Request) => void;
 }
 
 export async function createProxy(
@@ -267,6 +274,7 @@ export async function createProxy(
       );
     }
     if (!functions) return page("function-failed", request.method);
+    functions.unbounded?.(request);
     return environmentOf(route.deploymentId).then((environment) =>
       serveAnswer(serving, contextOf(output, route, environment), decision, request, invocationOf(request)),
     );
@@ -286,8 +294,13 @@ export async function createProxy(
     };
   }
 
+  const trustForwarded = config.limits.trustProxyHops > 0;
   function invocationOf(request: Request) {
-    const https = request.headers.get("x-forwarded-proto") === "https" || request.url.startsWith("https:");
+    // A visitor's own X-Forwarded-Proto counts only behind a trusted reverse proxy (TRUST_PROXY) that sets it.
+    const https =
+      request.url.startsWith("https:") ||
+      functions?.secure?.(request) === true ||
+      (trustForwarded && request.headers.get("x-forwarded-proto") === "https");
     return {
       host: request.headers.get("host") ?? "",
       proto: https ? ("https" as const) : ("http" as const),

@@ -102,13 +102,11 @@ const waitUntil = (promise: Promise<unknown>) => {
 };
 
 function serveWeb(handlers: Map<string, WebHandler>): void {
-  Bun.serve({
+  const options: Parameters<typeof Bun.serve>[0] = {
     unix: socket,
     // The runtime bounds bodies and time; a function may stream for as long as its maxDuration allows.
     maxRequestBodySize: 64 * 1024 * 1024,
-    async fetch(request, server) {
-      // No idle cut-off: a function may think for as long as its maxDuration, which the runtime enforces.
-      server.timeout(request, 0);
+    async fetch(request) {
       const id = request.headers.get("x-vercel-id") ?? "";
       const handler =
         handlers.get(request.method) ?? (request.method === "HEAD" ? handlers.get("GET") : undefined);
@@ -116,12 +114,22 @@ function serveWeb(handlers: Map<string, WebHandler>): void {
         const allow = [...handlers.keys()].join(", ");
         return new Response("Method Not Allowed\n", { status: 405, headers: { allow } });
       }
-      const result = await requestIds.run(id, () => handler(request, { waitUntil }));
+      // The visitor's URL, as on Vercel: https when the platform says the request came over it (the runtime
+      // sets X-Forwarded-Proto; nothing else reaches this socket).
+      const visitor =
+        request.headers.get("x-forwarded-proto") === "https" && request.url.startsWith("http:")
+          ? new Request(`https:${request.url.slice(5)}`, request)
+          : request;
+      const result = await requestIds.run(id, () => handler(visitor, { waitUntil }));
       if (result instanceof Response) return result;
       console.error(`the handler for ${request.method} returned no Response`);
       return new Response("The function did not return a Response.\n", { status: 500 });
     },
-  });
+  };
+  // No idle cut-off: a function may think, or pause its stream, for as long as its maxDuration, which the runtime
+  // enforces. Per request, server.timeout(request, 0) does not hold on a Unix socket; the server-wide setting
+  // does, though Bun's types leave it out of the Unix-socket options.
+  Bun.serve(Object.assign(options, { idleTimeout: 0 }) as typeof options);
   ready();
 }
 

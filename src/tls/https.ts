@@ -53,6 +53,8 @@ export interface HttpsListener {
   port: number;
   /** The client's address for a request that came in over TLS (the loopback hop hides it from requestIP). */
   clientOf(request: Request): string | null;
+  /** Lifts the idle cut-off for a request over TLS whose answer may pause (a function's stream). */
+  unbounded(request: Request): void;
   stop(): Promise<void>;
 }
 
@@ -152,6 +154,7 @@ export async function startHttpsListener(deps: {
   return {
     port: typeof bound === "object" && bound ? bound.port : https.port,
     clientOf: (request) => viaTls.get(request) ?? null,
+    unbounded: (request) => inner.timeout(request, 0),
     async stop() {
       await new Promise<void>((resolve) => tls.close(() => resolve()));
       await inner.stop();
