@@ -101,6 +101,73 @@ export interface AssembleRun {
   log: (message: string) => void;
 }
 
+/** A function file larger than this is not read for its settings (it still deploys, with the defaults). */
+const MAX_SOURCE_BYTES = 4 * 1024 * 1024;
+
+/** A zero-config function's own settings, as Vercel reads them from its source without running it. */
+export interface SourceConfig {
+  runtime: "nodejs" | "edge";
+  maxDuration?: number;
+}
+
+/**
+ * Reads `export const config = { runtime, maxDuration }` (and Next's `export const runtime = "edge"`,
+ * `export const maxDuration = 30`) from a function's source text, as Vercel's static analysis does: literal
+ * values only, nothing run. Returns why when a value cannot be honoured.
+ */
+export function sourceConfig(source: string, file: string): SourceConfig | string {
+  const block = /export\s+const\s+config\b[^=]*=\s*\{([\s\S]*?)\}/.exec(source)?.[1] ?? "";
+  const runtime =
+    /\bruntime\s*:\s*["'`]([\w.-]+)["'`]/.exec(block)?.[1] ??
+    /export\s+const\s+runtime\b[^=]*=\s*["'`]([\w.-]+)["'`]/.exec(source)?.[1];
+  const duration =
+    /\bmaxDuration\s*:\s*(\d+)\b/.exec(block)?.[1] ??
+    /export\s+const\s+maxDuration\b[^=]*=\s*(\d+)\b/.exec(source)?.[1];
+  const out: SourceConfig = { runtime: "nodejs" };
+  if (runtime === "edge" || runtime === "experimental-edge") out.runtime = "edge";
+  else if (runtime !== undefined && runtime !== "nodejs")
+    return `${file}: runtime "${runtime}" is not supported (edge or nodejs)`;
+  if (duration !== undefined) {
+    const seconds = Number(duration);
+    if (seconds < 1 || seconds > 900) return `${file}: maxDuration ${seconds} is outside 1-900 seconds`;
+    out.maxDuration = seconds;
+  }
+  return out;
+}
+
+/** The `.vc-config.json` of each function, from its source's settings (read on the host: inside the checkout). */
+async function functionConfigs(
+  functions: readonly ApiFunction[],
+  run: Pick<AssembleRun, "checkout" | "project" | "job" | "log">,
+): Promise<string[] | string> {
+  const configs: string[] = [];
+  for (const fn of functions) {
+    let settings: SourceConfig | string = { runtime: "nodejs" };
+    try {
+      const { bytes } = await readInside(join(run.project, fn.file), run.checkout, fn.file, MAX_SOURCE_BYTES);
+      settings = sourceConfig(new TextDecoder().decode(bytes), fn.file);
+    } catch (error) {
+      run.log(
+        `warning: ${fn.file}: not read for its settings (${(error as Error).message}); the defaults apply`,
+      );
+    }
+    if (typeof settings === "string") return settings;
+    if (settings.runtime === "edge") {
+      configs.push(JSON.stringify({ runtime: "edge", entrypoint: "index.mjs" }));
+      run.log(`Function ${fn.path}: edge runtime`);
+    } else {
+      const base = JSON.parse(zeroConfigVcConfig(run.job.env)) as Record<string, unknown>;
+      configs.push(
+        JSON.stringify({
+          ...base,
+          ...(settings.maxDuration !== undefined && { maxDuration: settings.maxDuration }),
+        }),
+      );
+    }
+  }
+  return configs;
+}
+
 /** vercel.json is a few KB; a larger one is refused rather than read. */
 const MAX_VERCEL_JSON_BYTES = 1024 * 1024;
 
@@ -157,8 +224,9 @@ export async function assembleBuildOutput(
   );
   const link = relative(join(run.project, ".vercel", "output"), run.outputDir);
   const bun = platformBinary();
-  const vcConfig = zeroConfigVcConfig(run.job.env);
   for (const fn of functions) run.log(`Function ${fn.path} <- ${fn.file}`);
+  const vcConfigs = await functionConfigs(functions, run);
+  if (typeof vcConfigs === "string") return vcConfigs;
   const { job } = run;
   const result = await runSandboxed({
     mode: job.sandbox,
@@ -171,7 +239,7 @@ export async function assembleBuildOutput(
       isRoot ? "root" : "link",
       link,
       config,
-      ...functions.flatMap((fn) => [fn.file, fn.path.slice(1), vcConfig]),
+      ...functions.flatMap((fn, i) => [fn.file, fn.path.slice(1), vcConfigs[i] ?? ""]),
     ],
     env: {
       ...job.env,

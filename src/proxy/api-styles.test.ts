@@ -41,6 +41,17 @@ const REPOSITORY: Record<string, string> = {
     export async function POST(request: Request): Promise<Response> {
       return new Response("posted " + (await request.text()), { status: 202, headers: { "x-style": "web" } });
     }`,
+  // Edge, declared in the source as on Vercel: a default function of the request.
+  "api/edge.ts": `export const config = { runtime: "edge" };
+    export default function (request: Request): Response {
+      return new Response("edge " + typeof EdgeRuntime + " " + new URL(request.url).pathname);
+    }`,
+  // Node, with its own maxDuration (Next's style of export).
+  "api/slow.js": `export const maxDuration = 1;
+    export default async function (req, res) {
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+      res.send("too late");
+    }`,
   // Web, a default object with fetch: every method.
   "api/fetch.mjs": `export default {
     async fetch(request) {
@@ -144,6 +155,13 @@ describe("Web handlers", () => {
     // The helper is bundled into the function, never served.
     expect((await ask("/api/_shared")).status).toBe(404);
   });
+
+  test("settings from the source: an edge function, and a maxDuration past which the answer is a 504", async () => {
+    expect(await ask("/api/edge")).toMatchObject({ status: 200, body: "edge string /api/edge" });
+    const started = performance.now();
+    expect((await ask("/api/slow")).status).toBe(504);
+    expect(performance.now() - started).toBeLessThan(4500);
+  }, 30_000);
 
   test("export default { fetch } answers every method", async () => {
     expect(JSON.parse((await ask("/api/fetch")).body)).toEqual({
