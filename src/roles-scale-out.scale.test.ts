@@ -75,7 +75,10 @@ async function api(
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
     ...(body !== undefined && { body: JSON.stringify(body) }),
   });
-  return (await res.json()) as Record<string, unknown>;
+  const text = await res.text();
+  // A refused call fails here with what the server said, not later as a missing field.
+  if (!res.ok) throw new Error(`${method} ${path} on ${name}: HTTP ${res.status} ${text}`);
+  return JSON.parse(text) as Record<string, unknown>;
 }
 async function waitFor(
   id: string,
@@ -133,6 +136,10 @@ beforeAll(async () => {
     PORT: "0",
     PROXY_PORT: "0",
     LISTEN_HOST: "127.0.0.1",
+    // The tests poll both api processes every 100 ms as one user: no request budget to run out of.
+    RATE_LIMIT_IP_PER_MINUTE: "0",
+    RATE_LIMIT_USER_PER_MINUTE: "0",
+    RATE_LIMIT_USER_WRITES_PER_MINUTE: "0",
   };
   await cli(["user", "create", "ops@example.com", "--password-stdin"], "a long password\n");
   token = await cli(["token", "create", "ops@example.com"]);
