@@ -1,11 +1,13 @@
 // Build Output API deployments end to end: a repository holding `.vercel/output` and one with zero-config `api/`
 // functions, built by the real builder in its sandbox, served by the real proxy, functions run by the real
 // runtime: static files, both handler styles, route rewrites with captures, redirects, route headers, methods,
-// ISR with its fallback, a crashing function's 502, and zero-config dynamic segments.
+// ISR with its fallback, a crashing function's 502, zero-config dynamic segments, and every deployment's functions
+// its own (older URLs, rollback, promote).
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { queueDeployment } from "../deploy/deploy.ts";
 import { createProject } from "../deploy/projects.ts";
+import { promoteDeployment, rollbackProject } from "../deploy/promote.ts";
 import type { Deps } from "../deps.ts";
 import type { Project } from "../model/entities.ts";
 import { deploymentUrl, productionUrl } from "../model/urls.ts";
@@ -192,4 +194,57 @@ describe("zero-config api/ functions", () => {
     expect(user.status).toBe(200);
     expect(JSON.parse(user.body)).toEqual({ user: "42" });
   }, 120_000);
+});
+
+describe("every deployment's functions are its own", () => {
+  test("an older deployment's URL runs its own code; rollback and promote switch production's functions", async () => {
+    const version = (v: string) => ({
+      "index.html": `<h1>${v}</h1>`,
+      "api/version.ts": `const loaded = "${v}"; export function GET() { return Response.json({ version: loaded }); }`,
+    });
+    const repo = fixtureRepo(version("v1"));
+    const project = await createProject(deps.store, deps.config, userId, {
+      name: `fn-own-${crypto.randomUUID().slice(0, 6)}`,
+      gitUrl: repo.url,
+    });
+    const ready = async (id: string) => {
+      for (let i = 0; i < 1200; i++) {
+        const now = await deps.store.deployments.find(id);
+        if (now?.status === "READY") return;
+        if (now?.status === "FAIL") throw new Error(`build failed: ${now.statusReason}`);
+        await Bun.sleep(100);
+      }
+      throw new Error("the deployment did not end");
+    };
+    const first = await queueDeployment(deps, userId, { projectId: project.id });
+    await ready(first.id);
+    repo.commit(version("v2"));
+    const second = await queueDeployment(deps, userId, { projectId: project.id });
+    await ready(second.id);
+    await proxy.reconcile();
+
+    const site = productionUrl(project, deps.config);
+    const v1 = deploymentUrl(project, first.id, deps.config);
+    const v2 = deploymentUrl(project, second.id, deps.config);
+    const versionAt = async (url: string) => {
+      const res = await get(`${url}/api/version`);
+      expect(res.status).toBe(200);
+      return (JSON.parse(res.body) as { version: string }).version;
+    };
+    // Both deployments' functions warm at once: each URL keeps answering with its own code.
+    expect(await versionAt(site)).toBe("v2");
+    expect(await versionAt(v1)).toBe("v1");
+    expect(await versionAt(v2)).toBe("v2");
+
+    await rollbackProject(deps.store, deps.bus, userId, project.id);
+    await proxy.reconcile();
+    expect(await versionAt(site)).toBe("v1");
+    expect((await get(`${site}/`)).body).toBe("<h1>v1</h1>");
+    expect(await versionAt(v2)).toBe("v2");
+
+    await promoteDeployment(deps.store, deps.bus, userId, second.id);
+    await proxy.reconcile();
+    expect(await versionAt(site)).toBe("v2");
+    expect(await versionAt(v1)).toBe("v1");
+  }, 180_000);
 });
