@@ -3,8 +3,10 @@
 import { afterAll } from "bun:test";
 import { busContract } from "./bus.contract.ts";
 import { memoryBus } from "./bus-memory.ts";
+import { HANDLER_RETRY } from "./retry.ts";
 
-const bus = memoryBus();
+// The same retry policy with short waits: the contract's failing handlers cost milliseconds, not seconds.
+const bus = memoryBus(undefined, { ...HANDLER_RETRY, backoffMs: 10, maxBackoffMs: 200 });
 afterAll(() => bus.close());
 
 busContract({

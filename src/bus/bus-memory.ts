@@ -3,10 +3,16 @@
 import { createLogger, type Logger } from "../observe/log.ts";
 import { type Bus, MAX_BATCH, type Topic } from "./bus.ts";
 import { type KeyedQueue, keyedQueue } from "./keyed.ts";
-import { handleBatchWithRetry } from "./retry.ts";
+import { HANDLER_RETRY, handleBatchWithRetry, type RetryPolicy } from "./retry.ts";
 
-/** `log` gets the dead letters (messages skipped after their retries); default: text lines on stderr. */
-export function memoryBus(log: Logger = createLogger({ format: "text", level: "info" })): Bus {
+/**
+ * `log` gets the dead letters (messages skipped after their retries); default: text lines on stderr.
+ * `retry` is the handlers' retry policy (tests shorten its waits).
+ */
+export function memoryBus(
+  log: Logger = createLogger({ format: "text", level: "info" }),
+  retry: RetryPolicy = HANDLER_RETRY,
+): Bus {
   const topics = new Map<Topic, Map<string, KeyedQueue<unknown>>>();
   const groupsOf = (topic: Topic) => {
     let groups = topics.get(topic);
@@ -40,6 +46,7 @@ export function memoryBus(log: Logger = createLogger({ format: "text", level: "i
             (batch) => handler(batch, key),
             () => ({ topic, group, key }),
             log,
+            retry,
           ),
       );
       groups.set(group, queue);
