@@ -4,6 +4,7 @@
 import { Elysia, t } from "elysia";
 import { parseBuildEvent } from "../../schema/events.ts";
 import { sourceManifestId } from "../deploy/prebuilt.ts";
+import { missingFor, putScopedBlob } from "../deploy/scoped-blobs.ts";
 import type { Deps } from "../deps.ts";
 import { AppError, badRequest, conflict, notFound, unauthorized } from "../errors.ts";
 import { isSha256, manifestBlobs, parseManifest } from "../store/artifacts.ts";
@@ -75,8 +76,15 @@ export function buildRoutes(deps: Pick<Deps, "store" | "bus" | "artifacts" | "bu
     }
     const deployment = await store.deployments.find(deploymentId);
     if (deployment?.status !== "IN_PROGRESS") throw conflict("the deployment is not building");
-    return { deploymentId };
+    return { deploymentId, projectId: deployment.projectId };
   });
+
+  /** The scope a build's files belong to: its project's (src/deploy/scoped-blobs.ts). */
+  const scopeOf = async (projectId: string) => {
+    const project = await store.projects.find(projectId);
+    if (!project) throw conflict("the deployment's project is gone");
+    return project.userId;
+  };
 
   /** The blobs of recently read uploaded sources: a builder may read those of its own deployment only. */
   const sourceBlobs = new Map<string, Set<string>>();
@@ -160,22 +168,29 @@ export function buildRoutes(deps: Pick<Deps, "store" | "bus" | "artifacts" | "bu
         },
       },
     )
-    .post("/builds/:id/missing", async ({ body }) => ({ missing: await artifacts.missing(body.hashes) }), {
-      params: Id,
-      body: t.Object({ hashes: t.Array(Sha256, { maxItems: 50_000 }) }),
-      parse: "json",
-      response: { 200: t.Object({ missing: t.Array(Sha256) }), ...guarded },
-      detail: { summary: "Which of these content hashes the platform does not have yet" },
-    })
+    .post(
+      "/builds/:id/missing",
+      async ({ projectId, body }) => ({
+        missing: await missingFor(store, artifacts, await scopeOf(projectId), body.hashes),
+      }),
+      {
+        params: Id,
+        body: t.Object({ hashes: t.Array(Sha256, { maxItems: 50_000 }) }),
+        parse: "json",
+        response: { 200: t.Object({ missing: t.Array(Sha256) }), ...guarded },
+        detail: { summary: "Which of these content hashes the project has not uploaded yet" },
+      },
+    )
     .put(
       "/builds/:id/blobs/:hash",
-      async ({ params, request, set }) => {
+      async ({ projectId, params, request, set }) => {
         if (!isSha256(params.hash)) throw badRequest("the blob name must be its sha256 (64 hex digits)");
         const length = Number(request.headers.get("content-length") ?? "0");
         if (length > MAX_BLOB_BYTES) throw new AppError("payload_too_large", "a file may be at most 100 MB");
         // putBlob hashes what arrived and refuses it unless it matches: no token can plant other content.
         // readCapped: a chunked body (no length declared) is refused once past the limit, not buffered whole.
-        await artifacts.putBlob(params.hash, await readCapped(request, MAX_BLOB_BYTES));
+        const data = await readCapped(request, MAX_BLOB_BYTES);
+        await putScopedBlob(store, artifacts, await scopeOf(projectId), params.hash, data);
         set.status = 204;
       },
       {
@@ -191,9 +206,14 @@ export function buildRoutes(deps: Pick<Deps, "store" | "bus" | "artifacts" | "bu
     )
     .put(
       "/builds/:id/manifest",
-      async ({ deploymentId, body, set }) => {
+      async ({ deploymentId, projectId, body, set }) => {
         const manifest = parseManifest(body);
         if (manifest.deploymentId !== deploymentId) throw badRequest("the manifest names another deployment");
+        // Only files this project uploaded: a hash of another account's file is refused like a missing one.
+        const hashes = manifestBlobs(manifest).map(({ blob }) => blob.hash);
+        const missing = await missingFor(store, artifacts, await scopeOf(projectId), hashes);
+        if (missing.length > 0)
+          throw badRequest(`the manifest names ${missing.length} files not uploaded yet`, "files");
         await artifacts.putManifest(manifest);
         set.status = 204;
       },

@@ -131,8 +131,8 @@ function attempts(v: Victim): Record<string, Attempt[]> {
       createdAt: new Date().toISOString(),
       files: {},
     }),
-    // Blobs are content-addressed and not scoped to a tenant yet: whether a hash is stored is answered for anyone,
-    // and any stored hash can be deployed. ARCHITECTURE's Tenancy rule says it must not be (a known gap).
+    // Blobs are stored once for everyone but answered and deployable per account: what bob learns and may
+    // deploy of the victim's file by its hash is tested in scoped-blobs.contract.ts.
     "POST /api/files/missing": [attempt("POST", "/api/files/missing", 200, { hashes: [sha256(bobsFile)] })],
     "PUT /api/files/:hash": [attempt("PUT", `/api/files/${sha256(bobsFile)}`, 204, bobsFile)],
     "POST /api/projects/:id/deployments": [

@@ -3,6 +3,7 @@
 
 import { Elysia, t } from "elysia";
 import { deployFileSet, FILE_SET_LIMITS, queueSourceBuild } from "../deploy/prebuilt.ts";
+import { missingFor, putScopedBlob } from "../deploy/scoped-blobs.ts";
 import type { Deps } from "../deps.ts";
 import { AppError, badRequest } from "../errors.ts";
 import { isSha256 } from "../store/artifacts.ts";
@@ -45,23 +46,31 @@ export const FileSetDeploy = t.Object(
 export function uploadRoutes(
   deps: Pick<Deps, "config" | "store" | "artifacts" | "bus" | "live" | "logs" | "auth" | "metrics">,
 ) {
-  const { config, artifacts, auth } = deps;
+  const { config, store, artifacts, auth } = deps;
   const maxUploadBytes = config.limits.maxUploadMb * 1024 * 1024;
   // Statuses of these routes' own; authentication, validation, body and rate limits: docs-responses.ts.
   return new Elysia({ tags: ["uploads"] })
     .use(requireUser(auth))
-    .post("/files/missing", async ({ body }) => ({ missing: await artifacts.missing(body.hashes) }), {
-      body: t.Object(
-        { hashes: t.Array(Hash, { maxItems: 2 * FILE_SET_LIMITS.maxFiles }) },
-        { additionalProperties: false },
-      ),
-      parse: "json",
-      response: { 200: t.Object({ missing: t.Array(t.String()) }) },
-      detail: { summary: "Which of these content hashes (sha256) the platform does not have yet" },
-    })
+    .post(
+      "/files/missing",
+      async ({ user, body }) => ({ missing: await missingFor(store, artifacts, user.id, body.hashes) }),
+      {
+        body: t.Object(
+          { hashes: t.Array(Hash, { maxItems: 2 * FILE_SET_LIMITS.maxFiles }) },
+          { additionalProperties: false },
+        ),
+        parse: "json",
+        response: { 200: t.Object({ missing: t.Array(t.String()) }) },
+        detail: {
+          summary: "Which of these content hashes (sha256) you have not uploaded yet",
+          description:
+            "Answered for your own uploads only: a file another account stored counts as missing until you upload it.",
+        },
+      },
+    )
     .put(
       "/files/:hash",
-      async ({ params, request, set }) => {
+      async ({ user, params, request, set }) => {
         if (!isSha256(params.hash))
           throw badRequest("the file name must be its sha256 (64 lowercase hex digits)");
         // MAX_UPLOAD_MB; a chunked body is counted as it arrives and refused once past the cap.
@@ -71,7 +80,8 @@ export function uploadRoutes(
           throw error;
         });
         // putBlob hashes what arrived and refuses it unless it matches the name: no one can plant other content.
-        await artifacts.putBlob(params.hash, data);
+        // Also when the bytes are stored already: uploading them is how an account proves it holds them.
+        await putScopedBlob(store, artifacts, user.id, params.hash, data);
         set.status = 204;
       },
       {

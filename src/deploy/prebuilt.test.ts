@@ -10,6 +10,7 @@ import { testDeps, testUser } from "../testing/deps.ts";
 import { selfCommand } from "../worker/self.ts";
 import { deployFileSet, sourceManifestId } from "./prebuilt.ts";
 import { createProject } from "./projects.ts";
+import { putScopedBlob } from "./scoped-blobs.ts";
 
 let deps: Deps;
 let roles: Running;
@@ -38,7 +39,14 @@ const sha256 = (data: string) => new Bun.CryptoHasher("sha256").update(data).dig
 async function stored(files: Record<string, string>) {
   const out: Record<string, { hash: string; size: number; type: string }> = {};
   for (const [path, content] of Object.entries(files)) {
-    await deps.artifacts.putBlob(sha256(content), new TextEncoder().encode(content));
+    // Uploaded as the user (the API's PUT /api/files/:hash): the deployment may then name it.
+    await putScopedBlob(
+      deps.store,
+      deps.artifacts,
+      userId,
+      sha256(content),
+      new TextEncoder().encode(content),
+    );
     out[path] = { hash: sha256(content), size: Buffer.byteLength(content), type: "text/html;charset=utf-8" };
   }
   return out;

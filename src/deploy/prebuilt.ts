@@ -18,6 +18,7 @@ import type { Logs } from "../store/logs.ts";
 import type { Store } from "../store/store.ts";
 import { formatBytes } from "../utils/bytes.ts";
 import { getProject } from "./projects.ts";
+import { missingFor } from "./scoped-blobs.ts";
 import { changeStatus, type StateDeps, supersedeOlder } from "./state.ts";
 
 const MB = 1024 * 1024;
@@ -120,10 +121,18 @@ export function checkFileSet(
   return out;
 }
 
-/** Every file must have been uploaded before a deployment may name it. */
-async function requireStored(artifacts: Artifacts, files: Record<string, ManifestFile>): Promise<void> {
-  const hashes = [...new Set(Object.values(files).flatMap((f) => blobsOf(f).map((b) => b.hash)))];
-  const missing = await artifacts.missing(hashes);
+/**
+ * Every file must have been uploaded, by the project's scope, before a deployment may name it: a blob stored
+ * for another account counts as not uploaded (src/deploy/scoped-blobs.ts).
+ */
+async function requireStored(
+  store: Store,
+  artifacts: Artifacts,
+  scopeId: string,
+  files: Record<string, ManifestFile>,
+): Promise<void> {
+  const hashes = Object.values(files).flatMap((f) => blobsOf(f).map((b) => b.hash));
+  const missing = await missingFor(store, artifacts, scopeId, hashes);
   if (missing.length > 0) {
     throw conflict(
       `${missing.length} of the deployment's files are not uploaded yet (upload them with PUT /api/files/:hash first)`,
@@ -165,7 +174,7 @@ export async function deployFileSet(
   const { store, artifacts } = deps;
   const { project, target, branch } = await prepare(store, userId, input);
   const files = checkFileSet(input.files);
-  await requireStored(artifacts, files);
+  await requireStored(store, artifacts, project.userId, files);
   const config = await checkSiteConfig(async (name) => {
     const file = files[`/${name}`];
     if (!file) return null;
@@ -216,7 +225,7 @@ export async function queueSourceBuild(
   const { store, artifacts } = deps;
   const { project, target, branch } = await prepare(store, userId, input);
   const files = checkFileSet(input.files);
-  await requireStored(artifacts, files);
+  await requireStored(store, artifacts, project.userId, files);
   const created = await store.deployments.create({
     projectId: project.id,
     userId,

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import postgres from "postgres";
 import { testService } from "../testing/services.ts";
+import { blobClaimsContract } from "./blob-claims.contract.ts";
 import { cronRunsContract } from "./cron-runs.contract.ts";
 import { domainsContract } from "./domains.contract.ts";
 import { envContract } from "./env.contract.ts";
@@ -76,6 +77,17 @@ storeContract("postgres", () => {
 });
 
 domainsContract("postgres", () => {
+  shared ??= ready()
+    .createDatabase()
+    .then(async (url) => {
+      const store = openPostgresStore(url);
+      await store.migrate();
+      return store;
+    });
+  return shared;
+});
+
+blobClaimsContract("postgres", () => {
   shared ??= ready()
     .createDatabase()
     .then(async (url) => {

@@ -3,6 +3,7 @@
 import postgres from "postgres";
 import { postgresAccounts } from "./accounts-postgres.ts";
 import { postgresAudit } from "./audit-postgres.ts";
+import { postgresBlobClaims } from "./blob-claims-postgres.ts";
 import { postgresCertificates } from "./certs-postgres.ts";
 import { postgresCronRuns } from "./cron-runs-postgres.ts";
 import { postgresDeployments } from "./deployments-postgres.ts";
@@ -46,6 +47,7 @@ export function openPostgresStore(url: string): Store {
     certificates: postgresCertificates(sql),
     loginAttempts: postgresLoginAttempts(sql),
     cronRuns: postgresCronRuns(sql),
+    blobClaims: postgresBlobClaims(sql),
     async migrate() {
       const applied: number[] = [];
       let version = await migrateOne();

@@ -3,6 +3,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { blobClaimsContract } from "./blob-claims.contract.ts";
 import { cronRunsContract } from "./cron-runs.contract.ts";
 import { domainsContract } from "./domains.contract.ts";
 import { envContract } from "./env.contract.ts";
@@ -37,6 +38,12 @@ envContract("sqlite :memory:", async () => {
 
 // One store per case: a claim takes the oldest QUEUED deployment of all, so no other case may leave any.
 limitsContract("sqlite :memory:", async () => {
+  const store = openSqliteStore(":memory:");
+  await store.migrate();
+  return store;
+});
+
+blobClaimsContract("sqlite :memory:", async () => {
   const store = openSqliteStore(":memory:");
   await store.migrate();
   return store;

@@ -4,6 +4,7 @@ import { Database } from "bun:sqlite";
 import { AppError } from "../errors.ts";
 import { sqliteAccounts } from "./accounts-sqlite.ts";
 import { sqliteAudit } from "./audit-sqlite.ts";
+import { sqliteBlobClaims } from "./blob-claims-sqlite.ts";
 import { sqliteCertificates } from "./certs-sqlite.ts";
 import { sqliteCronRuns } from "./cron-runs-sqlite.ts";
 import { sqliteDeployments } from "./deployments-sqlite.ts";
@@ -33,6 +34,7 @@ export function openSqliteStore(path: string): Store {
     certificates: sqliteCertificates(db),
     loginAttempts: sqliteLoginAttempts(db),
     cronRuns: sqliteCronRuns(db),
+    blobClaims: sqliteBlobClaims(db),
     async migrate() {
       return migrateSqlite(db, SQLITE_MIGRATIONS);
     },

@@ -12,6 +12,7 @@ import type {
   User,
 } from "../model/entities.ts";
 import type { DeploymentStatus } from "../model/status.ts";
+import type { BlobClaims } from "./blob-claims.ts";
 import type { Certificates } from "./certs.ts";
 import type { CronRuns } from "./cron-runs.ts";
 import type { LoginAttempts } from "./login-attempts.ts";
@@ -256,6 +257,8 @@ export interface Store {
   certificates: Certificates;
   /** Runs of deployments' cron jobs (src/store/cron-runs.ts). */
   cronRuns: CronRuns;
+  /** Which uploaded blobs each scope has proved to hold (src/store/blob-claims.ts). */
+  blobClaims: BlobClaims;
   /** Applies pending migrations; refuses a schema newer than this binary. Returns versions applied. */
   migrate(): Promise<number[]>;
   close(): Promise<void>;

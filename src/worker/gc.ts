@@ -110,13 +110,17 @@ export async function collectGarbage(deps: GcDeps, options: GcOptions): Promise<
   const deletedManifests = dead.length;
 
   // Sweep: the listing's storedAt is only a first filter; deleteBlob checks it again as it deletes.
-  let deletedBlobs = 0;
+  const deleted: string[] = [];
   let keptBlobs = 0;
   for await (const { hash, storedAt } of artifacts.listBlobs()) {
     if (!referenced.has(hash) && storedAt < cutoff && (await artifacts.deleteBlob(hash, cutoff))) {
-      deletedBlobs += 1;
+      deleted.push(hash);
     } else keptBlobs += 1;
   }
+  // Who had proved to hold a deleted blob must upload it again (src/deploy/scoped-blobs.ts); a claim made
+  // since the cutoff came with a fresh upload and stays.
+  await store.blobClaims.forget(deleted, cutoff);
+  const deletedBlobs = deleted.length;
   return { expiredPreviews, deletedManifests, deletedBlobs, keptBlobs };
 }
 
