@@ -11,7 +11,7 @@ export function postgresBlobClaims(sql: postgres.Sql): BlobClaims {
       for (const part of chunks([...new Set(hashes)])) {
         await sql`
           INSERT INTO blob_claims ${sql(part.map((hash) => ({ scope_id: scopeId, hash, claimed_at: at })))}
-          ON CONFLICT (scope_id, hash) DO NOTHING`;
+          ON CONFLICT (scope_id, hash) DO UPDATE SET claimed_at = excluded.claimed_at`;
       }
     },
     async unclaimed(scopeId, hashes) {

@@ -16,7 +16,7 @@ export function sqliteBlobClaims(db: Database): BlobClaims {
         for (const part of chunks([...new Set(hashes)])) {
           run(
             `INSERT INTO blob_claims (scope_id, hash, claimed_at) VALUES ${part.map(() => "(?, ?, ?)").join(", ")}
-             ON CONFLICT (scope_id, hash) DO NOTHING`,
+             ON CONFLICT (scope_id, hash) DO UPDATE SET claimed_at = excluded.claimed_at`,
             ...part.flatMap((hash): Params => [scopeId, hash, at]),
           );
         }

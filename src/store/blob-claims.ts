@@ -3,7 +3,7 @@
 // deployment, so no account can probe for, or deploy, another account's files by their hash.
 
 export interface BlobClaims {
-  /** Records that `scopeId` holds these blobs (it uploaded their bytes, or its build produced them). */
+  /** Records that `scopeId` holds these blobs (it uploaded their bytes, or its build did); a claim again is renewed. */
   add(scopeId: string, hashes: string[]): Promise<void>;
   /** Those of `hashes` that `scopeId` has not claimed, in the order given, without repeats. */
   unclaimed(scopeId: string, hashes: string[]): Promise<string[]>;

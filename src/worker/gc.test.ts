@@ -214,6 +214,19 @@ describe("collectGarbage", () => {
     expect((await collectGarbage(w, { graceMs: 0, previewRetentionMs: HOUR })).expiredPreviews).toBe(0);
   });
 
+  test("a deleted blob's upload claims go with it: its uploader must send the bytes again", async () => {
+    const w = await world();
+    const [kept, garbage] = [blob("kept"), blob("garbage")];
+    await put(w.artifacts, kept, garbage);
+    await w.store.blobClaims.add(w.userId, [kept.hash, garbage.hash]);
+    const d = await deployment(w, w.project);
+    await w.artifacts.putManifest(manifestOf(d.id, [kept]));
+    await Bun.sleep(5);
+    // Grace 0: what was stored and claimed before now is old enough.
+    expect((await collectGarbage(w, { graceMs: 0, previewRetentionMs: null })).deletedBlobs).toBe(1);
+    expect(await w.store.blobClaims.unclaimed(w.userId, [kept.hash, garbage.hash])).toEqual([garbage.hash]);
+  });
+
   test("an upload reusing an old unreferenced blob keeps it through a collection before its manifest", async () => {
     const w = await world();
     const [reused, abandoned] = [blob("reused"), blob("abandoned")];
