@@ -26,10 +26,12 @@ const ZERO = "0".repeat(40);
 const hmac = (secret: string, body: string) => createHmac("sha256", secret).update(body).digest("hex");
 
 /** A project with a git URL and its webhook secret, as the owner gets them. */
-async function project(): Promise<{ id: string; secret: string }> {
+const projectAt = (gitUrl: string) => project(gitUrl);
+
+async function project(gitUrl = "https://github.com/octo/site.git"): Promise<{ id: string; secret: string }> {
   const created = await alice("POST", "/api/projects", {
     name: "Hooked",
-    gitUrl: "https://github.com/octo/site.git",
+    gitUrl,
     subDomain: `hooked-${crypto.randomUUID().slice(0, 8)}`,
   });
   const id = String(obj(created.body).id);
@@ -65,7 +67,10 @@ const repository = {
   id: 1296269,
   name: "site",
   full_name: "octo/site",
+  html_url: "https://github.com/octo/site",
   clone_url: "https://github.com/octo/site.git",
+  git_url: "git://github.com/octo/site.git",
+  ssh_url: "git@github.com:octo/site.git",
 };
 
 function githubPush(branch: string, after: string, extra: Record<string, unknown> = {}) {
@@ -221,6 +226,38 @@ describe("GitHub", () => {
     expect((await github(p, "push", JSON.parse(huge))).status).toBe(413);
   });
 
+  test("a push signed with the secret but from another repository deploys nothing", async () => {
+    const p = await project();
+    const fork = {
+      id: 99,
+      name: "site",
+      full_name: "mallory/site",
+      html_url: "https://github.com/mallory/site",
+      clone_url: "https://github.com/mallory/site.git",
+      ssh_url: "git@github.com:mallory/site.git",
+    };
+    const res = await github(p, "push", githubPush("main", sha("d"), { repository: fork }));
+    expect(res.status).toBe(200);
+    expect(String(res.body.ignored)).toContain("not for this project's repository");
+    const none = await github(p, "push", githubPush("main", sha("d"), { repository: { id: 1 } }));
+    expect(String(none.body.ignored)).toContain("not for this project's repository");
+    expect(await deployments(p.id)).toEqual([]);
+    // Not recorded as delivered: the same body is not a duplicate once it is right.
+    expect((await github(p, "push", githubPush("main", sha("d")))).status).toBe(202);
+  });
+
+  test("the project's repository by any of its URL forms: SSH, no .git, other letter case", async () => {
+    for (const gitUrl of [
+      "git@github.com:octo/site.git",
+      "https://github.com/Octo/Site",
+      "ssh://git@github.com/octo/site",
+    ]) {
+      const p = await project(gitUrl);
+      const res = await github(p, "push", githubPush("main", sha("e")));
+      expect({ gitUrl, status: res.status }).toEqual({ gitUrl, status: 202 });
+    }
+  });
+
   test("a project whose owner never asked for a secret accepts no webhooks", async () => {
     const created = await alice("POST", "/api/projects", {
       name: "Quiet",
@@ -271,7 +308,16 @@ describe("GitHub", () => {
 });
 
 describe("GitLab", () => {
-  const project_ = { id: 15, name: "site", path_with_namespace: "octo/site", default_branch: "main" };
+  const project_ = {
+    id: 15,
+    name: "site",
+    path_with_namespace: "octo/site",
+    default_branch: "main",
+    web_url: "https://gitlab.com/octo/site",
+    git_ssh_url: "git@gitlab.com:octo/site.git",
+    git_http_url: "https://gitlab.com/octo/site.git",
+  };
+  const project = () => projectAt("https://gitlab.com/octo/site.git");
   /** A GitLab delivery with a fresh X-Gitlab-Event-UUID, or none (GitLab before 15.x sends none) when null. */
   const gitlab = (
     p: { id: string },
@@ -350,7 +396,7 @@ describe("GitLab", () => {
     await deps.store.projects.update(userId, p.id, { gitUrl: null });
     const body = push("main", sha("7"));
     expect((await gitlab(p, "Push Hook", body, p.secret, null)).status).toBe(400);
-    await deps.store.projects.update(userId, p.id, { gitUrl: "https://github.com/octo/site.git" });
+    await deps.store.projects.update(userId, p.id, { gitUrl: "https://gitlab.com/octo/site.git" });
     expect((await gitlab(p, "Push Hook", body, p.secret, null)).status).toBe(202);
     expect((await deployments(p.id)).length).toBe(1);
   });
@@ -397,9 +443,22 @@ describe("GitLab", () => {
 });
 
 describe("Gitea", () => {
+  const project = () => projectAt("https://gitea.example.com/octo/site.git");
+  // Gitea's push payload has GitHub's shape, with its own host in the repository's URLs.
+  const giteaPush = (branch: string, after: string) => ({
+    ...githubPush(branch, after),
+    repository: {
+      id: 7,
+      name: "site",
+      full_name: "octo/site",
+      html_url: "https://gitea.example.com/octo/site",
+      clone_url: "https://gitea.example.com/octo/site.git",
+      ssh_url: "git@gitea.example.com:octo/site.git",
+    },
+  });
   test("push signed with the secret deploys; a bad signature is 401", async () => {
     const p = await project();
-    const body = JSON.stringify(githubPush("staging", sha("8")));
+    const body = JSON.stringify(giteaPush("staging", sha("8")));
     const headers = { "x-gitea-event": "push", "x-gitea-delivery": crypto.randomUUID() };
     const bad = await post(`/api/hooks/${p.id}/gitea`, body, {
       ...headers,
@@ -427,19 +486,19 @@ describe("Gitea", () => {
         "x-gitea-delivery": crypto.randomUUID(),
         "x-gitea-signature": hmac(p.secret, body),
       });
-    const body = JSON.stringify(githubPush("main", sha("8")));
+    const body = JSON.stringify(giteaPush("main", sha("8")));
     expect((await gitea(body)).status).toBe(202);
     const replay = await gitea(body);
     expect(replay.status).toBe(200);
     expect(replay.body).toEqual({ ok: true, duplicate: true });
     expect((await deployments(p.id)).length).toBe(1);
-    expect((await gitea(JSON.stringify(githubPush("main", sha("9"))))).status).toBe(202);
+    expect((await gitea(JSON.stringify(giteaPush("main", sha("9"))))).status).toBe(202);
     expect((await deployments(p.id)).length).toBe(2);
   });
 
   test("a delivery without a signature, or with an empty one, is 401 and queues nothing", async () => {
     const p = await project();
-    const body = JSON.stringify(githubPush("main", sha("9")));
+    const body = JSON.stringify(giteaPush("main", sha("9")));
     const headers = { "x-gitea-event": "push", "x-gitea-delivery": crypto.randomUUID() };
     for (const h of [headers, { ...headers, "x-gitea-signature": "" }]) {
       const res = await post(`/api/hooks/${p.id}/gitea`, body, h);

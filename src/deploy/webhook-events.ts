@@ -161,3 +161,77 @@ export function gitEventOf(provider: Provider, event: string | null, body: Uint8
   }
   return { kind: "ignored", reason: `event ${event ?? "missing"} is not handled` };
 }
+
+/** Where each provider's payloads name the repository they are about (clone, web and SSH URLs). */
+const REPOSITORY_URLS: Record<Provider, string[][]> = {
+  github: [
+    ["repository", "clone_url"],
+    ["repository", "html_url"],
+    ["repository", "ssh_url"],
+    ["repository", "git_url"],
+  ],
+  gitea: [
+    ["repository", "clone_url"],
+    ["repository", "html_url"],
+    ["repository", "ssh_url"],
+  ],
+  gitlab: [
+    ["project", "git_http_url"],
+    ["project", "git_ssh_url"],
+    ["project", "web_url"],
+    ["repository", "git_http_url"],
+    ["repository", "git_ssh_url"],
+    ["repository", "homepage"],
+  ],
+};
+
+/** The repository URLs a delivery's JSON names; none when it is not JSON or names none. */
+export function repositoryUrlsOf(provider: Provider, body: Uint8Array): string[] {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    return [];
+  }
+  return REPOSITORY_URLS[provider].flatMap((path) => text(payload, ...path) ?? []);
+}
+
+/**
+ * A git URL reduced to host and path, so that one repository's forms compare equal: https and SSH
+ * (`git@host:owner/repo`, `ssh://git@host/owner/repo`), with or without `.git`, a trailing slash, credentials or
+ * a port; letters folded (GitHub, GitLab and Gitea resolve owner and name case-insensitively). Null for what
+ * names no host (a local path or file:// URL).
+ */
+export function repositoryKey(url: string): string | null {
+  const trimmed = url.trim();
+  let host: string;
+  let path: string;
+  if (trimmed.includes("://")) {
+    let parsed: URL;
+    try {
+      parsed = new URL(trimmed);
+    } catch {
+      return null;
+    }
+    host = parsed.hostname;
+    path = decodeURIComponent(parsed.pathname);
+  } else {
+    // scp-like SSH: [user@]host:path
+    const scp = /^(?:[^@/\s]+@)?([^:/\s]+):(.+)$/.exec(trimmed);
+    if (!scp?.[1] || !scp[2]) return null;
+    host = scp[1];
+    path = scp[2];
+  }
+  if (!host) return null;
+  const clean = path
+    .replace(/^\/+|\/+$/g, "")
+    .replace(/\.git$/i, "")
+    .replace(/\/+$/, "");
+  return clean ? `${host}/${clean}`.toLowerCase() : null;
+}
+
+/** True when the delivery names the project's repository by one of its URLs. */
+export function namesRepository(gitUrl: string, deliveryUrls: string[]): boolean {
+  const wanted = repositoryKey(gitUrl);
+  return wanted !== null && deliveryUrls.some((url) => repositoryKey(url) === wanted);
+}

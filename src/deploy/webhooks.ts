@@ -10,7 +10,15 @@ import { queueDeployment } from "./deploy.ts";
 import type { Sealer } from "./env.ts";
 import { getProject } from "./projects.ts";
 import { changeStatus } from "./state.ts";
-import { deliveryOf, type GitEvent, gitEventOf, type Provider, verifyDelivery } from "./webhook-events.ts";
+import {
+  deliveryOf,
+  type GitEvent,
+  gitEventOf,
+  namesRepository,
+  type Provider,
+  repositoryUrlsOf,
+  verifyDelivery,
+} from "./webhook-events.ts";
 
 /** Providers cap their payloads well below this; a larger body is refused unread beyond it. */
 export const MAX_WEBHOOK_BODY = 1024 * 1024;
@@ -58,6 +66,14 @@ export async function receiveWebhook(
   if (gitEvent === null) throw new AppError("bad_request", "webhook body is not JSON");
   if (gitEvent.kind === "ping") return { status: 200, body: { ok: true } };
   if (gitEvent.kind === "ignored") return { status: 200, body: { ok: true, ignored: gitEvent.reason } };
+  // The secret proves the sender, not the repository: a hook added to another repository (a fork, a copy) with
+  // the same secret must not build that repository's commits as this project.
+  if (project.gitUrl !== null && !namesRepository(project.gitUrl, repositoryUrlsOf(provider, body))) {
+    return {
+      status: 200,
+      body: { ok: true, ignored: `the delivery is not for this project's repository (${project.gitUrl})` },
+    };
+  }
 
   // Providers redeliver (retries, manual redelivery): the same id acts once. The signature covers the body and
   // not the id, so whoever captured a delivery could resend it under fresh ids: the same body acts once too
