@@ -73,7 +73,11 @@ export interface ApiOptions {
 }
 
 export function createApi(api: ApiDeps, options: ApiOptions = {}) {
-  const limiter = createRateLimiter(api.config.limits, options);
+  // On PostgreSQL several api processes serve one installation: their budgets are shared through the store.
+  const limiter = createRateLimiter(api.config.limits, {
+    ...options,
+    shared: api.config.store.kind === "postgres" ? api.store.rateBuckets : undefined,
+  });
   // Every route group authenticates through this: each identified user then spends their own budget.
   const deps: ApiDeps = { ...api, auth: limiter.authenticator(api.auth) };
   // Known once every route is registered (below); a routing miss then tells 405 from 404.

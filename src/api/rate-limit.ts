@@ -1,11 +1,13 @@
-// Limits, step 1: API request budgets. Token buckets in this process, per client address before authentication
-// and per user after it; a request over budget gets 429 with Retry-After.
+// Limits, step 1: API request budgets. Token buckets per client address before authentication and per user after
+// it, in this process (one api process: the embedded setup) or in the store, shared by every api process (on
+// PostgreSQL); a request over budget gets 429 with Retry-After.
 
 import { Elysia } from "elysia";
 import type { LimitsConfig } from "../config/config.ts";
 import { RateLimited } from "../errors.ts";
 import type { Authenticator } from "../identity/authenticate.ts";
 import { clientAddress, type PeerAddress } from "../identity/client-address.ts";
+import type { RateBuckets } from "../store/rate-buckets.ts";
 
 /** What a request costs against: reads and writes have their own budgets, file uploads a (much larger) one. */
 export type RequestClass = "read" | "write" | "upload";
@@ -23,12 +25,55 @@ interface Bucket {
   at: number;
 }
 
+/** One budget: `perMinute` requests a minute per key, with a minute's burst. */
+export interface Budget {
+  readonly perMinute: number;
+  take(key: string): Verdict | Promise<Verdict>;
+}
+
+function verdictOf(ok: boolean, tokens: number, perMinute: number): Verdict {
+  if (ok) return { ok, remaining: Math.floor(tokens), retryAfterSeconds: 0 };
+  const ratePerMs = perMinute / 60_000;
+  return { ok, remaining: 0, retryAfterSeconds: Math.max(1, Math.ceil((1 - tokens) / ratePerMs / 1000)) };
+}
+
+/** How often a process prunes the shared buckets idle for a minute (full again, the same as none). */
+const PRUNE_EVERY_MS = 5 * 60_000;
+
+/**
+ * The same token buckets in the store (src/store/rate-buckets.ts), so that a budget holds across every api
+ * process: each take is one atomic statement. `name` keeps the budgets of one key apart.
+ */
+export class StoreBuckets implements Budget {
+  private prunedAt: number;
+
+  constructor(
+    readonly perMinute: number,
+    private readonly name: string,
+    private readonly store: RateBuckets,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.prunedAt = now();
+  }
+
+  async take(key: string): Promise<Verdict> {
+    const at = this.now();
+    if (at - this.prunedAt > PRUNE_EVERY_MS) {
+      this.prunedAt = at;
+      // Housekeeping only: a failed prune costs nothing but rows, and the next one retries.
+      await this.store.prune(at - 60_000).catch(() => 0);
+    }
+    const { ok, tokens } = await this.store.take(`${this.name}:${key}`, this.perMinute, at);
+    return verdictOf(ok, tokens, this.perMinute);
+  }
+}
+
 /**
  * Token buckets holding up to `perMinute` requests and refilling at `perMinute` a minute: a burst of a minute's
  * budget, then a steady rate. Memory is bounded: past `maxKeys` the least recently used bucket goes (a bucket
  * that comes back starts full, so eviction only ever forgives).
  */
-export class TokenBuckets {
+export class TokenBuckets implements Budget {
   private readonly buckets = new Map<string, Bucket>();
 
   constructor(
@@ -48,18 +93,14 @@ export class TokenBuckets {
     this.buckets.delete(key);
     if (tokens < 1) {
       this.buckets.set(key, { tokens, at: now });
-      return {
-        ok: false,
-        remaining: 0,
-        retryAfterSeconds: Math.max(1, Math.ceil((1 - tokens) / ratePerMs / 1000)),
-      };
+      return verdictOf(false, tokens, this.perMinute);
     }
     this.buckets.set(key, { tokens: tokens - 1, at: now });
     for (const oldest of this.buckets.keys()) {
       if (this.buckets.size <= this.maxKeys) break;
       this.buckets.delete(oldest);
     }
-    return { ok: true, remaining: Math.floor(tokens - 1), retryAfterSeconds: 0 };
+    return verdictOf(true, tokens - 1, this.perMinute);
   }
 
   /** Buckets held now (for tests of the memory bound). */
@@ -85,13 +126,11 @@ export interface RateLimitOptions {
   peer?: PeerAddress | undefined;
   /** Clock for the buckets (tests move it instead of waiting). */
   now?: (() => number) | undefined;
+  /** Buckets in the store, shared by every api process; without it, each process counts for itself. */
+  shared?: RateBuckets | undefined;
 }
 
-/** Null when the budget is 0 (disabled). */
-const bucketsOf = (perMinute: number, now: () => number) =>
-  perMinute > 0 ? new TokenBuckets(perMinute, now) : null;
-
-function refuse(buckets: TokenBuckets, verdict: Verdict, who: string): RateLimited {
+function refuse(buckets: Budget, verdict: Verdict, who: string): RateLimited {
   return new RateLimited(
     `too many requests ${who}: at most ${buckets.perMinute} a minute; retry in ${verdict.retryAfterSeconds} s`,
     verdict.retryAfterSeconds,
@@ -124,28 +163,36 @@ export function createRateLimiter(
   options: RateLimitOptions = {},
 ) {
   const now = options.now ?? Date.now;
+  const { shared } = options;
+  /** Null when the budget is 0 (disabled). */
+  const bucketsOf = (perMinute: number, name: string): Budget | null =>
+    perMinute <= 0
+      ? null
+      : shared
+        ? new StoreBuckets(perMinute, name, shared, now)
+        : new TokenBuckets(perMinute, now);
   // Per address, reads and writes share one budget: before authentication there is no telling who is who.
-  const general = bucketsOf(limits.ipPerMinute, now);
-  const perAddress: Record<RequestClass, TokenBuckets | null> = {
+  const general = bucketsOf(limits.ipPerMinute, "ip");
+  const perAddress: Record<RequestClass, Budget | null> = {
     read: general,
     write: general,
-    upload: bucketsOf(limits.uploadsPerMinute, now),
+    upload: bucketsOf(limits.uploadsPerMinute, "ip-upload"),
   };
-  const perUser: Record<RequestClass, TokenBuckets | null> = {
-    read: bucketsOf(limits.userReadsPerMinute, now),
-    write: bucketsOf(limits.userWritesPerMinute, now),
-    upload: bucketsOf(limits.uploadsPerMinute, now),
+  const perUser: Record<RequestClass, Budget | null> = {
+    read: bucketsOf(limits.userReadsPerMinute, "user-read"),
+    write: bucketsOf(limits.userWritesPerMinute, "user-write"),
+    upload: bucketsOf(limits.uploadsPerMinute, "user-upload"),
   };
   const classOf = (request: Request) => classify(request.method, new URL(request.url).pathname);
 
   return {
     byAddress: () =>
-      new Elysia().onRequest(({ request }) => {
+      new Elysia().onRequest(async ({ request }) => {
         const cls = classOf(request);
         const buckets = cls && perAddress[cls];
         if (!buckets) return;
         const address = clientAddress(request, options.peer, limits.trustProxyHops);
-        const verdict = buckets.take(address);
+        const verdict = await buckets.take(address);
         if (!verdict.ok) throw refuse(buckets, verdict, "from this address");
       }),
     authenticator: (auth: Authenticator): Authenticator => ({
@@ -154,7 +201,7 @@ export function createRateLimiter(
         const cls = classOf(request);
         const buckets = principal && cls && perUser[cls];
         if (principal && buckets) {
-          const verdict = buckets.take(principal.user.id);
+          const verdict = await buckets.take(principal.user.id);
           if (!verdict.ok) throw refuse(buckets, verdict, "for this account");
         }
         return principal;

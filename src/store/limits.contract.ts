@@ -1,5 +1,5 @@
-// Limits, store contract: sign-in failure counters, project counts and the per-user build claim limit, run
-// against every Store implementation (sqlite and Postgres) like store.contract.ts.
+// Limits, store contract: sign-in failure counters, request budgets, project counts and the per-user build claim
+// limit, run against every Store implementation (sqlite and Postgres) like store.contract.ts.
 
 import { describe, expect, test } from "bun:test";
 import { settings } from "./store.contract.ts";
@@ -33,6 +33,43 @@ async function queue(store: Store, userId: string, projectId: string) {
  */
 export function limitsContract(name: string, open: () => Promise<Store>): void {
   describe(`limits contract: ${name}`, () => {
+    test("request budgets: a new bucket is full, each take spends one, time refills it up to the budget", async () => {
+      const store = await open();
+      const k = key("read:user");
+      const t0 = Date.parse("2030-01-01T00:00:00Z");
+      const takes = [];
+      for (let i = 0; i < 4; i++) takes.push(await store.rateBuckets.take(k, 3, t0));
+      expect(takes.map((t) => t.ok)).toEqual([true, true, true, false]);
+      expect(takes.map((t) => Math.round(t.tokens * 1000) / 1000)).toEqual([2, 1, 0, 0]);
+      // 3 a minute: one more after 20 s, not before.
+      expect((await store.rateBuckets.take(k, 3, t0 + 19_000)).ok).toBe(false);
+      expect((await store.rateBuckets.take(k, 3, t0 + 20_500)).ok).toBe(true);
+      // A long pause refills it to the budget, never past it.
+      const later = await store.rateBuckets.take(k, 3, t0 + 3_600_000);
+      expect([later.ok, Math.round(later.tokens)]).toEqual([true, 2]);
+      // Another key has its own bucket; a clock behind the last request refills nothing.
+      expect((await store.rateBuckets.take(key("read:user"), 3, t0)).ok).toBe(true);
+    });
+
+    test("request budgets: concurrent takes never spend more than the budget", async () => {
+      const store = await open();
+      const k = key("write:user");
+      const t0 = Date.parse("2030-01-01T00:00:00Z");
+      const takes = await Promise.all(Array.from({ length: 12 }, () => store.rateBuckets.take(k, 5, t0)));
+      expect(takes.filter((t) => t.ok).length).toBe(5);
+    });
+
+    test("request budgets: buckets idle for a minute are pruned, busy ones stay", async () => {
+      const store = await open();
+      const [idle, busy] = [key("ip"), key("ip")];
+      const t0 = Date.parse("2031-01-01T00:00:00Z");
+      await store.rateBuckets.take(idle, 10, t0);
+      await store.rateBuckets.take(busy, 10, t0 + 61_000);
+      expect(await store.rateBuckets.prune(t0 + 1000)).toBeGreaterThanOrEqual(1);
+      // The busy one kept its spending: 8 left after a second take.
+      expect(Math.round((await store.rateBuckets.take(busy, 10, t0 + 61_000)).tokens)).toBe(8);
+    });
+
     test("failures count up, and start again once older than the window", async () => {
       const store = await open();
       const k = key("account");

@@ -14,6 +14,7 @@ import pg012 from "../../schema/postgres/012_webhook_payloads.sql" with { type: 
 import pg013 from "../../schema/postgres/013_cron_runs.sql" with { type: "text" };
 import pg014 from "../../schema/postgres/014_env_targets.sql" with { type: "text" };
 import pg017 from "../../schema/postgres/017_blob_claims.sql" with { type: "text" };
+import pg018 from "../../schema/postgres/018_rate_buckets.sql" with { type: "text" };
 import sqlite001 from "../../schema/sqlite/001_init.sql" with { type: "text" };
 import sqlite002 from "../../schema/sqlite/002_build_queue.sql" with { type: "text" };
 import sqlite003 from "../../schema/sqlite/003_routing.sql" with { type: "text" };
@@ -28,6 +29,7 @@ import sqlite012 from "../../schema/sqlite/012_webhook_payloads.sql" with { type
 import sqlite013 from "../../schema/sqlite/013_cron_runs.sql" with { type: "text" };
 import sqlite014 from "../../schema/sqlite/014_env_targets.sql" with { type: "text" };
 import sqlite017 from "../../schema/sqlite/017_blob_claims.sql" with { type: "text" };
+import sqlite018 from "../../schema/sqlite/018_rate_buckets.sql" with { type: "text" };
 import { VERSION } from "../config/version.ts";
 import { AppError } from "../errors.ts";
 
@@ -51,6 +53,7 @@ export const SQLITE_MIGRATIONS: Migration[] = [
   { version: 13, sql: sqlite013 },
   { version: 14, sql: sqlite014 },
   { version: 17, sql: sqlite017 },
+  { version: 18, sql: sqlite018 },
 ];
 export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 1, sql: pg001 },
@@ -67,6 +70,7 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 13, sql: pg013 },
   { version: 14, sql: pg014 },
   { version: 17, sql: pg017 },
+  { version: 18, sql: pg018 },
 ];
 
 /** Refuses to run against a database that a newer minivercel already migrated. */

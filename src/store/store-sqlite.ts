@@ -13,6 +13,7 @@ import { sqliteLoginAttempts } from "./login-attempts-sqlite.ts";
 import { assertNotNewer, type Migration, SQLITE_MIGRATIONS } from "./migrations.ts";
 import { sqliteProjects } from "./projects-sqlite.ts";
 import { sqliteQueries } from "./query-sqlite.ts";
+import { sqliteRateBuckets } from "./rate-buckets-sqlite.ts";
 import { nowIso } from "./rows.ts";
 import type { Store } from "./store.ts";
 import { sqliteWebhooks } from "./webhooks-sqlite.ts";
@@ -35,6 +36,7 @@ export function openSqliteStore(path: string): Store {
     loginAttempts: sqliteLoginAttempts(db),
     cronRuns: sqliteCronRuns(db),
     blobClaims: sqliteBlobClaims(db),
+    rateBuckets: sqliteRateBuckets(db),
     async migrate() {
       return migrateSqlite(db, SQLITE_MIGRATIONS);
     },

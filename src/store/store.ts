@@ -16,6 +16,7 @@ import type { BlobClaims } from "./blob-claims.ts";
 import type { Certificates } from "./certs.ts";
 import type { CronRuns } from "./cron-runs.ts";
 import type { LoginAttempts } from "./login-attempts.ts";
+import type { RateBuckets } from "./rate-buckets.ts";
 
 /** A project environment variable as stored: the value is ciphertext (see src/deploy/env.ts). */
 export interface StoredEnvVar {
@@ -259,6 +260,8 @@ export interface Store {
   cronRuns: CronRuns;
   /** Which uploaded blobs each scope has proved to hold (src/store/blob-claims.ts). */
   blobClaims: BlobClaims;
+  /** The API's request budgets, shared by every api process (src/store/rate-buckets.ts). */
+  rateBuckets: RateBuckets;
   /** Applies pending migrations; refuses a schema newer than this binary. Returns versions applied. */
   migrate(): Promise<number[]>;
   close(): Promise<void>;
