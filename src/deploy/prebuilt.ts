@@ -17,6 +17,7 @@ import {
 import type { Logs } from "../store/logs.ts";
 import type { Store } from "../store/store.ts";
 import { formatBytes } from "../utils/bytes.ts";
+import { precompress } from "./precompress.ts";
 import { getProject } from "./projects.ts";
 import { missingFor } from "./scoped-blobs.ts";
 import { changeStatus, type StateDeps, supersedeOlder } from "./state.ts";
@@ -183,6 +184,11 @@ export async function deployFileSet(
   });
   const refused = siteConfigRefusal(config);
   if (refused) throw invalid(refused, "files");
+  // Before the deployment exists: a failure here leaves nothing behind.
+  const production = project.productionDeploymentId
+    ? await artifacts.getManifest(project.productionDeploymentId)
+    : null;
+  const compressed = await precompress(deps, project.userId, files, production?.files ?? null);
   const created = await store.deployments.create({
     projectId: project.id,
     userId,
@@ -193,13 +199,14 @@ export async function deployFileSet(
   });
   await note(deps, created.id, [
     `Prebuilt deployment of ${describeSet(files)}, uploaded through the API`,
+    ...(compressed.summary ? [compressed.summary] : []),
     ...config.warnings.map((warning) => `warning: ${warning}`),
   ]);
   const manifest: Manifest = {
     version: 1,
     deploymentId: created.id,
     createdAt: new Date().toISOString(),
-    files,
+    files: compressed.files,
   };
   try {
     await artifacts.putManifest(manifest);
