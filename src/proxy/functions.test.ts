@@ -129,6 +129,10 @@ describe("a Build Output API deployment", () => {
     const home = await get(`${site}/`);
     expect(home).toMatchObject({ status: 200, body: "<h1>static home</h1>" });
     expect(home.headers.get("x-site")).toBe("boa");
+    // Static files revalidate by date too.
+    const lastModified = home.headers.get("last-modified") ?? "";
+    expect(Date.parse(lastModified)).toBeGreaterThan(Date.now() - 600_000);
+    expect((await get(`${site}/`, { headers: { "if-modified-since": lastModified } })).status).toBe(304);
     const missing = await get(`${site}/nothing/here`);
     expect(missing).toMatchObject({ status: 404, body: "<h1>custom 404</h1>" });
   });

@@ -249,6 +249,39 @@ describe("HTTP semantics", () => {
     expect(head.headers.get("content-length")).toBe("2");
   });
 
+  test("Last-Modified is the deployment's time; If-Modified-Since and a dated If-Range use it", async () => {
+    const manifest = await deps.artifacts.getManifest(deployment.id);
+    const made = new Date(manifest?.createdAt ?? "");
+    const lastModified = made.toUTCString();
+    const res = await get(site, "/img/logo.png");
+    expect(res.headers.get("last-modified")).toBe(lastModified);
+    const ims = async (date: string, extra: Record<string, string> = {}) =>
+      (await get(site, "/img/logo.png", { "if-modified-since": date, ...extra })).status;
+    expect(await ims(lastModified)).toBe(304);
+    expect(await ims(new Date(made.getTime() + 3_600_000).toUTCString())).toBe(304);
+    expect(await ims(new Date(made.getTime() - 3_600_000).toUTCString())).toBe(200);
+    expect(await ims("yesterday-ish")).toBe(200);
+    // If-None-Match decides when both are sent (RFC 9110 13.2.2): a stale tag is a 200 whatever the date.
+    expect(await ims(lastModified, { "if-none-match": '"stale"' })).toBe(200);
+    // On a compressed variant too, with its own ETag and Vary.
+    const gz = await get(site, "/assets/plain.js", {
+      "accept-encoding": "gzip",
+      "if-modified-since": lastModified,
+    });
+    expect([gz.status, gz.headers.get("content-encoding"), gz.headers.get("vary")]).toEqual([
+      304,
+      "gzip",
+      "Accept-Encoding",
+    ]);
+    // If-Range with the exact date keeps the range; another date sends the whole file.
+    const range = { range: "bytes=0-1" };
+    expect((await get(site, "/img/logo.png", { ...range, "if-range": lastModified })).status).toBe(206);
+    const older = new Date(made.getTime() - 1000).toUTCString();
+    expect((await get(site, "/img/logo.png", { ...range, "if-range": older })).status).toBe(200);
+    // A 404 page has no validator to revalidate against.
+    expect((await get(with404, "/nope")).headers.get("last-modified")).toBeNull();
+  });
+
   test("precompressed variants by Accept-Encoding, with Vary and variant ETags", async () => {
     const path = "/assets/app.3f9a1c2b.js";
     const hash = await hashOf(path);

@@ -16,7 +16,7 @@ import {
   type RedirectRule,
   substitute,
 } from "./redirects.ts";
-import { prepare, type Served } from "./respond.ts";
+import { httpDate, prepare, type Served } from "./respond.ts";
 
 /** Names read as configuration, never served (at any depth: only the root ones are read). */
 const HIDDEN = new Set(["_redirects", "_headers"]);
@@ -29,6 +29,8 @@ export interface Site {
   headers: HeaderRule[];
   /** Answers by normalized request path. */
   memo: Map<string, Answer>;
+  /** Last-Modified of every file: when the deployment was made (an HTTP-date), or null. */
+  lastModified: string | null;
   /**
    * A Build Output API deployment (manifest version 2 with a config.json): its router decides instead of the
    * rules above, and it may have functions. `broken` says why its config cannot be used (an older deployment).
@@ -47,7 +49,14 @@ export function createSite(manifest: Manifest, redirects: RedirectRule[], header
   for (const [path, file] of Object.entries(manifest.files)) {
     if (!HIDDEN.has(path.slice(path.lastIndexOf("/") + 1))) files.set(path, file);
   }
-  return { deploymentId: manifest.deploymentId, files, redirects, headers, memo: new Map() };
+  return {
+    deploymentId: manifest.deploymentId,
+    files,
+    redirects,
+    headers,
+    memo: new Map(),
+    lastModified: httpDate(manifest.createdAt),
+  };
 }
 
 type Lookup = { kind: "file"; path: string; file: ManifestFile } | { kind: "slash" } | null;
@@ -74,7 +83,13 @@ function fileAnswer(
 ): Answer {
   return {
     kind: "file",
-    served: prepare(lookup.path, lookup.file, status, matchHeaders(site.headers, requestPath)),
+    served: prepare(
+      lookup.path,
+      lookup.file,
+      status,
+      matchHeaders(site.headers, requestPath),
+      site.lastModified,
+    ),
   };
 }
 
@@ -85,7 +100,7 @@ function missing(site: Site, requestPath: string): Answer {
   return {
     kind: "missing",
     notFound: notFound ? prepare("/404.html", notFound, 404, custom) : null,
-    spa: !notFound && index ? prepare("/index.html", index, 200, custom) : null,
+    spa: !notFound && index ? prepare("/index.html", index, 200, custom, site.lastModified) : null,
   };
 }
 

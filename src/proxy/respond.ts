@@ -29,6 +29,14 @@ export interface Served {
   identity: Variant;
   gzip: Variant | null;
   br: Variant | null;
+  /** The deployment's time, in ms, whole seconds (Last-Modified); null when unknown. */
+  modifiedAt: number | null;
+}
+
+/** A deployment's files never change: their Last-Modified is when it was made, as an HTTP-date. */
+export function httpDate(iso: string): string | null {
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? null : new Date(ms).toUTCString();
 }
 
 /** Cache policy: fingerprinted non-HTML assets forever, everything else revalidated on each use (cheap: 304). */
@@ -46,12 +54,14 @@ export function prepare(
   file: ManifestFile,
   status: Served["status"],
   custom: HeaderMap,
+  lastModified: string | null = null,
 ): Served {
   const compressed = file.gzip !== undefined || file.br !== undefined;
   const { "set-cookie": cookies, ...rest } = custom;
   const base: HeaderMap = {
     "content-type": file.type,
     "cache-control": cacheControl(path, file.type, status),
+    ...(lastModified !== null && status === 200 && { "last-modified": lastModified }),
     ...SECURITY_HEADERS,
     ...(compressed && { vary: "Accept-Encoding" }),
     ...rest,
@@ -71,7 +81,29 @@ export function prepare(
     identity: variant(file.hash, file.size, `"${file.hash}"`, null),
     gzip: file.gzip ? variant(file.gzip.hash, file.gzip.size, `"${file.hash}-gz"`, "gzip") : null,
     br: file.br ? variant(file.br.hash, file.br.size, `"${file.hash}-br"`, "br") : null,
+    modifiedAt: lastModified === null || status !== 200 ? null : Date.parse(lastModified),
   };
+}
+
+/**
+ * If-Modified-Since (RFC 9110 13.1.3): true when the file has not changed since the date given. Only asked
+ * without If-None-Match; a date that does not parse is ignored.
+ */
+export function notModifiedSince(header: string, modifiedAt: number): boolean {
+  const since = Date.parse(header);
+  return !Number.isNaN(since) && modifiedAt <= since;
+}
+
+/** If-Range (RFC 9110 13.1.5): the range applies when the validator is the variant's ETag or exact Last-Modified. */
+function rangeStillValid(ifRange: string, variant: Variant, served: Served): boolean {
+  const value = ifRange.trim();
+  if (value === variant.etag) return true;
+  return (
+    served.modifiedAt !== null &&
+    !value.startsWith('"') &&
+    !value.startsWith("W/") &&
+    Date.parse(value) === served.modifiedAt
+  );
 }
 
 type Accepted = { br: boolean; gzip: boolean };
@@ -166,13 +198,20 @@ export function respond(served: Served, request: Request, bodies: Bodies): Respo
   const variant = chooseVariant(served, headers, rangeHeader !== null);
   if (served.status === 200) {
     const inm = headers.get("if-none-match");
-    if (inm !== null && etagMatches(inm, variant.etag))
-      return new Response(null, { status: 304, headers: variant.headers });
+    if (inm !== null) {
+      if (etagMatches(inm, variant.etag))
+        return new Response(null, { status: 304, headers: variant.headers });
+    } else if (served.modifiedAt !== null) {
+      const ims = headers.get("if-modified-since");
+      if (ims !== null && notModifiedSince(ims, served.modifiedAt))
+        return new Response(null, { status: 304, headers: variant.headers });
+    }
   }
   let range: RangeResult = { kind: "full" };
   if (rangeHeader !== null) {
     const ifRange = headers.get("if-range");
-    if (ifRange === null || ifRange.trim() === variant.etag) range = parseRange(rangeHeader, variant.size);
+    if (ifRange === null || rangeStillValid(ifRange, variant, served))
+      range = parseRange(rangeHeader, variant.size);
   }
   if (range.kind === "unsatisfiable") {
     return new Response(null, {
