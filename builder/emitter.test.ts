@@ -1,14 +1,14 @@
 // The builder's log emitter: numbering, partial lines, length and volume caps, secret masking.
 
 import { expect, test } from "bun:test";
-import { type BuildEvent, MAX_LINE_CHARS, MAX_LOG_LINES, parseBuildEvent } from "../schema/events.ts";
+import { type BuildEvent, DEFAULT_LOG_BYTES, MAX_LINE_CHARS, parseBuildEvent } from "../schema/events.ts";
 import { createEmitter, masker } from "./emitter.ts";
 
 const ID = "0b0e6f5e-8a43-4c39-9d0b-2f4b6b0d1a10";
 
-function collect(secrets: string[] = []) {
+function collect(secrets: string[] = [], maxBytes?: number) {
   const events: BuildEvent[] = [];
-  const out = createEmitter(ID, (e) => events.push(e), secrets);
+  const out = createEmitter(ID, (e) => events.push(e), secrets, maxBytes);
   const lines = () => events.flatMap((e) => (e.type === "log" ? [e] : []));
   return { out, events, lines };
 }
@@ -42,13 +42,25 @@ test("long lines are cut with a visible note and still pass the event schema", (
   for (const e of events) expect(parseBuildEvent(e).ok).toBe(true);
 });
 
-test("the log stops after the volume cap, once, with a note", () => {
-  const { out, lines } = collect();
-  for (let i = 0; i < MAX_LOG_LINES + 50; i++) out.log("stdout", `line ${i}`);
+test("the log stops after its byte cap, once, with a note; every event stays valid", () => {
+  // 10 bytes a line ("line 1234" and its newline): 100 lines fit in 1,000 bytes, the 101st does not.
+  const { out, lines } = collect([], 1000);
+  for (let i = 1000; i < 1300; i++) out.log("stdout", `line ${i}`);
   const all = lines();
-  expect(all.length).toBe(MAX_LOG_LINES + 1);
-  expect(all.at(-1)?.text).toContain("log truncated");
-  expect(all.at(-1)?.stream).toBe("system");
+  expect(all.length).toBe(101);
+  expect(all.at(-2)?.text).toBe("line 1099");
+  expect(all.at(-1)).toMatchObject({ seq: 101, stream: "system" });
+  expect(all.at(-1)?.text).toBe("[log truncated: more than 1000 B; the build goes on]");
+  for (const event of all) expect(parseBuildEvent(event).ok).toBe(true);
+});
+
+test("a million short lines fit the default cap, numbered past the old 20,000-line limit", () => {
+  const { out, events } = collect();
+  for (let i = 0; i < 1_000_000; i++) out.log("stdout", "x");
+  expect(events.length).toBe(1_000_000);
+  expect(events.at(-1)).toMatchObject({ seq: 1_000_000, text: "x" });
+  expect(parseBuildEvent(events.at(-1)).ok).toBe(true);
+  expect(2 * 1_000_000).toBeLessThan(DEFAULT_LOG_BYTES);
 });
 
 test("secret values are masked in lines and in status reasons, longest first", () => {

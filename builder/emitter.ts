@@ -1,6 +1,7 @@
 // Builder output: turns process output into numbered, capped, secret-masked log events.
 
-import { type BuildEvent, MAX_LINE_CHARS, MAX_LOG_LINES, type StatusEvent } from "../schema/events.ts";
+import { type BuildEvent, DEFAULT_LOG_BYTES, MAX_LINE_CHARS, type StatusEvent } from "../schema/events.ts";
+import { formatBytes } from "../src/utils/bytes.ts";
 
 type Stream = "stdout" | "stderr" | "system";
 
@@ -33,16 +34,23 @@ export function createEmitter(
   deploymentId: string,
   write: (event: BuildEvent) => void,
   secrets: string[],
+  /** Bytes of log text (a newline each included) forwarded before the log is cut off. */
+  maxBytes = DEFAULT_LOG_BYTES,
 ): Emitter {
   const mask = masker(secrets);
   let seq = 0;
+  let bytes = 0;
   let cutOff = false;
   const partial: Record<"stdout" | "stderr", string> = { stdout: "", stderr: "" };
   const now = () => new Date().toISOString();
 
   const line = (stream: Stream, raw: string) => {
     if (cutOff) return;
-    if (seq >= MAX_LOG_LINES) {
+    // Mask before cutting, so a secret straddling the cut cannot leak its first half.
+    let text = mask(raw.replace(/\r$/, ""));
+    if (text.length > MAX_LINE_CHARS) text = `${text.slice(0, MAX_LINE_CHARS)} … [line truncated]`;
+    bytes += Buffer.byteLength(text) + 1;
+    if (bytes > maxBytes) {
       cutOff = true;
       seq++;
       write({
@@ -50,14 +58,11 @@ export function createEmitter(
         deploymentId,
         seq,
         stream: "system",
-        text: `[log truncated: more than ${MAX_LOG_LINES} lines; the build goes on]`,
+        text: `[log truncated: more than ${formatBytes(maxBytes)}; the build goes on]`,
         at: now(),
       });
       return;
     }
-    // Mask before cutting, so a secret straddling the cut cannot leak its first half.
-    let text = mask(raw.replace(/\r$/, ""));
-    if (text.length > MAX_LINE_CHARS) text = `${text.slice(0, MAX_LINE_CHARS)} … [line truncated]`;
     seq++;
     write({ type: "log", deploymentId, seq, stream, text, at: now() });
   };

@@ -60,7 +60,13 @@ export const BuildJob = Type.Object({
   sandbox: Type.Union([Type.Literal("bwrap"), Type.Literal("none")]),
   /** Where mode "bwrap" finds its helper programs (the worker's BUILD_SANDBOX_PATH); absent: the system's. */
   sandboxPath: Type.Optional(Type.String({ maxLength: 4096 })),
-  limits: Type.Object({ memoryMb: Type.Integer(), pids: Type.Integer(), timeoutMs: Type.Integer() }),
+  limits: Type.Object({
+    memoryMb: Type.Integer(),
+    pids: Type.Integer(),
+    timeoutMs: Type.Integer(),
+    /** Bytes of build log forwarded (BUILD_LOG_MAX_MB); absent: DEFAULT_LOG_BYTES (schema/events.ts). */
+    logBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
+  }),
   /** Host paths: the build's scratch dir and the project's package cache. */
   workDir: Type.String(),
   cacheDir: Nullable(Type.String()),

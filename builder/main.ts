@@ -243,7 +243,7 @@ export async function builderMain(): Promise<number> {
   // The job's variables are not the builder's own environment: nothing else of it reaches a build.
   delete process.env.MINIVERCEL_JOB;
   const outputs = await outputsOf(job);
-  const out = createEmitter(job.deploymentId, outputs.write, Object.values(job.env));
+  const out = createEmitter(job.deploymentId, outputs.write, Object.values(job.env), job.limits.logBytes);
 
   const controller = new AbortController();
   const stop = (why: string) => {

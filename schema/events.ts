@@ -5,8 +5,13 @@ import { TypeCompiler } from "@sinclair/typebox/compiler";
 
 /** Longest log line kept; the builder cuts longer lines and says so in the line itself. */
 export const MAX_LINE_CHARS = 4096;
-/** Most log lines kept per deployment; the builder stops forwarding after this and says so once. */
-export const MAX_LOG_LINES = 20_000;
+/**
+ * Bytes of log kept per deployment unless the worker says otherwise (BUILD_LOG_MAX_MB): the builder stops
+ * forwarding past it and says so once. A byte cap, so that a million short lines fit.
+ */
+export const DEFAULT_LOG_BYTES = 16 * 1024 * 1024;
+/** The largest line number a log may reach: a 1 GB cap of empty lines, and a margin. */
+export const MAX_LOG_SEQ = 2_000_000_000;
 
 export const DeploymentId = Type.String({
   pattern: "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
@@ -18,7 +23,7 @@ export const LogEvent = Type.Object(
     type: Type.Literal("log"),
     deploymentId: DeploymentId,
     /** 1, 2, 3... per deployment: the order of lines and the key that makes re-delivery harmless. */
-    seq: Type.Integer({ minimum: 1, maximum: MAX_LOG_LINES + 1 }),
+    seq: Type.Integer({ minimum: 1, maximum: MAX_LOG_SEQ }),
     stream: Type.Union([Type.Literal("stdout"), Type.Literal("stderr"), Type.Literal("system")]),
     text: Type.String({ maxLength: MAX_LINE_CHARS + 64 }),
     at: At,

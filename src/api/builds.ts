@@ -130,7 +130,7 @@ export function buildRoutes(deps: Pick<Deps, "store" | "bus" | "artifacts" | "bu
     .post(
       "/builds/:id/events",
       async ({ deploymentId, body }) => {
-        let accepted = 0;
+        const accepted: unknown[] = [];
         let rejected = 0;
         for (const value of body) {
           const parsed = parseBuildEvent(value);
@@ -144,10 +144,11 @@ export function buildRoutes(deps: Pick<Deps, "store" | "bus" | "artifacts" | "bu
             await recordRejection(store, "build-api", { reason, value });
             continue;
           }
-          await bus.publish("build-events", deploymentId, value);
-          accepted++;
+          accepted.push(value);
         }
-        return { accepted, rejected };
+        // Together, in order: a chatty build's lines go on in one send, not one per line.
+        await bus.publishAll("build-events", deploymentId, accepted);
+        return { accepted: accepted.length, rejected };
       },
       {
         params: Id,

@@ -107,16 +107,26 @@ export async function kafkaBus(config: KafkaConfig, log: Logger): Promise<Bus> {
     };
   };
 
-  return {
+  const bus: Bus = {
     publish(topic, key, value) {
-      const json = JSON.stringify(value);
-      if (json === undefined)
-        return Promise.reject(new Error(`bus: ${topic} message for ${key} is not JSON`));
+      return bus.publishAll(topic, key, [value]);
+    },
+    publishAll(topic, key, values) {
+      const messages: { key: string; value: string }[] = [];
+      for (const value of values) {
+        const json = JSON.stringify(value);
+        if (json === undefined)
+          return Promise.reject(new Error(`bus: ${topic} message for ${key} is not JSON`));
+        messages.push({ key, value: json });
+      }
       const chain = `${topic}\u0000${key}`;
       const sent = (tails.get(chain) ?? Promise.resolve())
         .catch(() => {})
-        .then(() => producer.send({ topic: inKafka(topic), messages: [{ key, value: json }] }))
-        .then(() => {});
+        .then(async () => {
+          // One request per slice that stays well under the broker's default record batch limit (1 MB).
+          for (const slice of slices(messages, SEND_BYTES))
+            await producer.send({ topic: inKafka(topic), messages: slice });
+        });
       tails.set(chain, sent);
       const forget = () => {
         if (tails.get(chain) === sent) tails.delete(chain);
@@ -146,6 +156,29 @@ export async function kafkaBus(config: KafkaConfig, log: Logger): Promise<Bus> {
       await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
     },
   };
+  return bus;
+}
+
+/** Bytes of message values per producer request (the broker refuses record batches over 1 MB by default). */
+const SEND_BYTES = 512 * 1024;
+
+/** Consecutive slices of `messages` whose values add up to at most `bytes` (each holds at least one). */
+export function slices<T extends { value: string }>(messages: T[], bytes: number): T[][] {
+  const out: T[][] = [];
+  let current: T[] = [];
+  let size = 0;
+  for (const message of messages) {
+    const length = Buffer.byteLength(message.value) + 64;
+    if (current.length > 0 && size + length > bytes) {
+      out.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(message);
+    size += length;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
 }
 
 /** How long a consumer keeps trying to join while the broker's group coordinator is not ready yet. */

@@ -30,6 +30,11 @@ export function memoryBus(
         queue.push(key, structuredClone(value));
       }
     },
+    async publishAll(topic, key, values) {
+      // All at once, with no await between: a publish called meanwhile comes after them, as over Kafka.
+      for (const queue of groupsOf(topic).values())
+        for (const value of values) queue.push(key, structuredClone(value));
+    },
     consume(topic, group, handler, options = {}) {
       const one = (values: unknown[], key: string) => handler(values[0], key);
       return bus.consumeBatches(topic, group, one, { ...options, maxBatch: 1 });

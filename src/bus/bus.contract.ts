@@ -72,6 +72,30 @@ export function busContract(bus: BusUnderTest): void {
     );
 
     test(
+      "publishAll: thousands of one key's messages (past one request's bytes), in order with single publishes",
+      async () => {
+        const b = await bus.open();
+        const run = fresh();
+        const key = `${run}-many`;
+        const got: number[] = [];
+        const sub = await b.consumeBatches(topic, `t-${run}`, async (values) => {
+          for (const value of values) if (isMessage(value, run)) got.push(value.n);
+        });
+        // 3,000 messages of ~1 KB: several producer requests over Kafka.
+        const pad = "x".repeat(1000);
+        const message = (n: number) => ({ run, key, n, pad });
+        await b.publish(topic, key, message(0));
+        const batch = Array.from({ length: 3000 }, (_, i) => message(i + 1));
+        await Promise.all([b.publishAll(topic, key, batch), b.publish(topic, key, message(3001))]);
+        await b.publishAll(topic, key, []);
+        await until("every message", bus.timeoutMs + 10_000, () => got.length >= 3002);
+        await sub.stop();
+        expect(got).toEqual(Array.from({ length: 3002 }, (_, i) => i));
+      },
+      timeout + 10_000,
+    );
+
+    test(
       "lag: what a group has not handled yet counts, and drops to zero once handled (/metrics)",
       async () => {
         const b = await bus.open();

@@ -45,6 +45,11 @@ export interface Bus {
   /** Sends a message; messages with the same key are delivered in the order they were published. */
   publish(topic: Topic, key: string, value: unknown): Promise<void>;
   /**
+   * Sends several messages of one key, in order, in as few requests as the transport allows (a build's log
+   * lines arrive by the thousand). Ordered with `publish` calls of the same key.
+   */
+  publishAll(topic: Topic, key: string, values: unknown[]): Promise<void>;
+  /**
    * Delivers each message of `topic` to one consumer of `group` (at least once), in order per key.
    * A handler that throws is retried with backoff; after a few failures the message is logged and skipped.
    * A group name unique to a process makes it see every message (how every proxy learns every route change).

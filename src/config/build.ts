@@ -21,6 +21,8 @@ export interface BuildConfig {
   pids: number;
   /** Per-project package-manager cache; wiped when it grows past this. */
   cacheMb: number;
+  /** Megabytes of log kept per build; past it the log says it was truncated and the build goes on (BUILD_LOG_MAX_MB). */
+  logMb: number;
   /** A running build with no sign of life for this long is failed by the reaper. */
   heartbeatTimeoutSeconds: number;
   /** Builds of one user running at once across all workers; more wait QUEUED (MAX_CONCURRENT_BUILDS_PER_USER, 0: no limit). */
@@ -46,6 +48,7 @@ export function parseBuild(env: Env): BuildConfig {
     memoryMb: int(env, "BUILD_MEMORY_MB", 2048, 64, 256 * 1024),
     pids: int(env, "BUILD_PIDS", 1024, 16, 65536),
     cacheMb: int(env, "BUILD_CACHE_MB", 1024, 0, 1024 * 1024),
+    logMb: int(env, "BUILD_LOG_MAX_MB", 16, 1, 1024),
     heartbeatTimeoutSeconds: int(env, "BUILD_HEARTBEAT_TIMEOUT_SECONDS", 60, 5, 3600),
     maxPerUser: int(env, "MAX_CONCURRENT_BUILDS_PER_USER", 3, 0, 1000),
   };

@@ -91,7 +91,9 @@ test("invocations by status class, cold starts, durations, errors by kind, insta
   const quick = value("minivercel_function_duration_seconds_bucket", { function: "/api/ok", le: "0.5" });
   expect(quick).toBeLessThanOrEqual(4);
   expect(quick).toBeGreaterThanOrEqual(1);
-  expect(value("minivercel_function_duration_seconds_sum", { function: "/api/ok" })).toBeGreaterThanOrEqual(1);
+  expect(value("minivercel_function_duration_seconds_sum", { function: "/api/ok" })).toBeGreaterThanOrEqual(
+    1,
+  );
   expect(m.families.get("minivercel_function_duration_seconds")?.type).toBe("histogram");
   await runtime.stop();
   m = parseExposition(await deps.metrics.registry.expose());

@@ -116,11 +116,11 @@ export function startLauncher(deps: LauncherDeps): Launcher {
    * ending the build: the builder is held up meanwhile (its output pipe fills), and this worker keeps vouching
    * for it in the store. Re-sent events are harmless: applying them is idempotent.
    */
-  const publishPatiently = async (deploymentId: string, event: unknown) => {
+  const publishPatiently = async (deploymentId: string, events: unknown[]) => {
     const deadline = Date.now() + PUBLISH_PATIENCE_MS;
     for (let attempt = 1; ; attempt++) {
       try {
-        await bus.publish("build-events", deploymentId, event);
+        await bus.publishAll("build-events", deploymentId, events);
         if (attempt > 1) log.info("launcher: the bus takes build events again", { deploymentId, attempt });
         return;
       } catch (error) {
@@ -134,12 +134,13 @@ export function startLauncher(deps: LauncherDeps): Launcher {
       }
     }
   };
-  const publish = (deploymentId: string) => async (event: unknown) => {
+  const publish = (deploymentId: string) => async (events: unknown[]) => {
     // An interrupted build's last words ("Build canceled.") would contradict the reason already recorded.
     if (interrupted.has(deploymentId)) return;
-    if (typeof event === "object" && event !== null && "seq" in event && typeof event.seq === "number")
-      lastSeq.set(deploymentId, Math.max(lastSeq.get(deploymentId) ?? 0, event.seq));
-    await publishPatiently(deploymentId, event);
+    for (const event of events)
+      if (typeof event === "object" && event !== null && "seq" in event && typeof event.seq === "number")
+        lastSeq.set(deploymentId, Math.max(lastSeq.get(deploymentId) ?? 0, event.seq));
+    await publishPatiently(deploymentId, events);
   };
   let stopped = false;
   let claiming = false;
@@ -147,13 +148,9 @@ export function startLauncher(deps: LauncherDeps): Launcher {
 
   // Through the bus like any other status: the worker applies it and live watchers see it.
   const fail = (d: Deployment, reason: string) =>
-    publishPatiently(d.id, {
-      type: "status",
-      deploymentId: d.id,
-      status: "FAIL",
-      reason,
-      at: new Date().toISOString(),
-    });
+    publishPatiently(d.id, [
+      { type: "status", deploymentId: d.id, status: "FAIL", reason, at: new Date().toISOString() },
+    ]);
 
   const jobFor = async (deployment: Deployment, project: Project): Promise<BuildJob> => {
     const timeoutSeconds = project.buildTimeoutSeconds ?? config.build.timeoutSeconds;
@@ -179,7 +176,12 @@ export function startLauncher(deps: LauncherDeps): Launcher {
       allowPrivateGit: config.allowPrivateGit,
       sandbox: config.build.sandbox,
       ...(config.build.sandboxPath !== null && { sandboxPath: config.build.sandboxPath }),
-      limits: { memoryMb: config.build.memoryMb, pids: config.build.pids, timeoutMs: timeoutSeconds * 1000 },
+      limits: {
+        memoryMb: config.build.memoryMb,
+        pids: config.build.pids,
+        timeoutMs: timeoutSeconds * 1000,
+        logBytes: config.build.logMb * 1024 * 1024,
+      },
       workDir: join(config.dataDir, "builds", deployment.id),
       cacheDir,
       output: { kind: "local", artifacts: deps.artifactsConfig },
@@ -200,14 +202,16 @@ export function startLauncher(deps: LauncherDeps): Launcher {
       // Within what a status event may carry (schema/events.ts): a longer one would be dropped, not applied.
       const reason = `builds cannot run on this server: ${describeProblem(problem)}`.slice(0, 1000);
       log.warn(`launcher: ${reason}`, { deploymentId: deployment.id });
-      await publishPatiently(deployment.id, {
-        type: "log",
-        deploymentId: deployment.id,
-        seq: 1,
-        stream: "system",
-        text: `Error: ${reason}`,
-        at: new Date().toISOString(),
-      });
+      await publishPatiently(deployment.id, [
+        {
+          type: "log",
+          deploymentId: deployment.id,
+          seq: 1,
+          stream: "system",
+          text: `Error: ${reason}`,
+          at: new Date().toISOString(),
+        },
+      ]);
       return fail(deployment, reason);
     }
     const build = runner.start(job, publish(deployment.id));

@@ -196,10 +196,12 @@ function job(env: Record<string, string> = { API_KEY: "project-variable" }): Bui
 function start(j: BuildJob, ecs = config()) {
   const events: BuildEvent[] = [];
   const { log, lines: logged } = captureLog();
-  const build = runner(ecs, log).start(j, async (value) => {
-    const parsed = parseBuildEvent(value);
-    if (!parsed.ok) throw new Error(`runner published an invalid event: ${parsed.problem}`);
-    events.push(parsed.event);
+  const build = runner(ecs, log).start(j, async (values) => {
+    for (const value of values) {
+      const parsed = parseBuildEvent(value);
+      if (!parsed.ok) throw new Error(`runner published an invalid event: ${parsed.problem}`);
+      events.push(parsed.event);
+    }
   });
   return { build, events, logged };
 }

@@ -108,13 +108,15 @@ export function ecsRunner(opts: EcsRunnerOptions): Runner {
         });
       // Only status events: the builder numbers its log lines, and a line of ours could collide with them.
       const end = (status: "FAIL" | "CANCELED", reason: string) =>
-        publish({
-          type: "status",
-          deploymentId: job.deploymentId,
-          status,
-          reason: reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON - 3)}...` : reason,
-          at: new Date().toISOString(),
-        });
+        publish([
+          {
+            type: "status",
+            deploymentId: job.deploymentId,
+            status,
+            reason: reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON - 3)}...` : reason,
+            at: new Date().toISOString(),
+          },
+        ]);
       const timeoutText = () => `build timed out after ${Math.round(job.limits.timeoutMs / 1000)} s`;
       /** The final status when we stopped the build ourselves. */
       const requested = (reason: "canceled" | "timeout") =>

@@ -31,23 +31,21 @@ export function localRunner(log: Logger = createLogger({ format: "text", level: 
       let stopReason: "canceled" | "timeout" | null = null;
       const note = (text: string) => {
         lastSeq++;
-        return publish({
-          type: "log",
-          deploymentId: job.deploymentId,
-          seq: lastSeq,
-          stream: "system",
-          text,
-          at: new Date().toISOString(),
-        });
+        return publish([
+          {
+            type: "log",
+            deploymentId: job.deploymentId,
+            seq: lastSeq,
+            stream: "system",
+            text,
+            at: new Date().toISOString(),
+          },
+        ]);
       };
       const end = (status: "FAIL" | "CANCELED", reason: string) =>
-        publish({
-          type: "status",
-          deploymentId: job.deploymentId,
-          status,
-          reason,
-          at: new Date().toISOString(),
-        });
+        publish([
+          { type: "status", deploymentId: job.deploymentId, status, reason, at: new Date().toISOString() },
+        ]);
 
       const relay = async () => {
         const decoder = new TextDecoder();
@@ -56,6 +54,8 @@ export function localRunner(log: Logger = createLogger({ format: "text", level: 
           buffer += decoder.decode(chunk, { stream: true });
           const lines = buffer.split("\n");
           buffer = lines.pop() ?? "";
+          // What one read brought goes on together: a chatty build's lines travel by the thousand.
+          const batch: unknown[] = [];
           for (const line of lines) {
             if (line.trim() === "") continue;
             let event: unknown;
@@ -84,8 +84,9 @@ export function localRunner(log: Logger = createLogger({ format: "text", level: 
               (e.status === "READY" || e.status === "FAIL" || e.status === "CANCELED")
             )
               finished = true;
-            await publish(event);
+            batch.push(event);
           }
+          if (batch.length > 0) await publish(batch);
         }
       };
       const diagnostics = async () => {

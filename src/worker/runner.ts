@@ -12,10 +12,11 @@ export interface RunningBuild {
 
 export interface Runner {
   /**
-   * Starts a build. `publish` receives its events (untrusted: validated by the worker that applies them);
+   * Starts a build. `publish` receives its events in order, several at a time when they come together
+   * (untrusted: validated by the worker that applies them);
    * if the build ends without a final status, the runner publishes FAIL with the reason itself.
    */
-  start(job: BuildJob, publish: (event: unknown) => Promise<void>): RunningBuild;
+  start(job: BuildJob, publish: (events: unknown[]) => Promise<void>): RunningBuild;
   /**
    * Why builds with these sandbox settings cannot run from here, with the fix; null when they can. Asked before
    * each build (a deployment that cannot build fails at once with the reason) and by /api/health.
