@@ -11,6 +11,9 @@ interface LogRow {
   timestamp: string;
 }
 
+/** Lines per multi-row INSERT (5 parameters each, well under sqlite's 32,766). */
+const ROWS = 100;
+
 const asStream = (s: string): LogStream => (s === "stderr" || s === "system" ? s : "stdout");
 
 export function openSqliteLogs(path: string): Logs {
@@ -26,14 +29,25 @@ export function openSqliteLogs(path: string): Logs {
     timestamp TEXT NOT NULL,
     PRIMARY KEY (deployment_id, seq)
   ) WITHOUT ROWID`);
-  const insert = db.query(
-    "INSERT OR IGNORE INTO log_events (deployment_id, seq, stream, log, timestamp) VALUES (?, ?, ?, ?, ?)",
-  );
+  const insertSql = (rows: number) =>
+    `INSERT OR IGNORE INTO log_events (deployment_id, seq, stream, log, timestamp) VALUES ${Array.from(
+      { length: rows },
+      () => "(?, ?, ?, ?, ?)",
+    ).join(", ")}`;
+  const insert = db.query(insertSql(1));
+  // A chatty build's batches are stored ROWS lines per statement: one statement run per line costs more.
+  const insertMany = db.query(insertSql(ROWS));
   const select = db.query<LogRow, [string, number, number]>(
     "SELECT * FROM log_events WHERE deployment_id = ? AND seq > ? ORDER BY seq LIMIT ?",
   );
   const appendAll = db.transaction((lines: LogLine[]) => {
-    for (const l of lines) insert.run(l.deploymentId, l.seq, l.stream, l.text, l.at);
+    let i = 0;
+    for (; i + ROWS <= lines.length; i += ROWS) {
+      const values: (string | number)[] = [];
+      for (const l of lines.slice(i, i + ROWS)) values.push(l.deploymentId, l.seq, l.stream, l.text, l.at);
+      insertMany.run(...values);
+    }
+    for (const l of lines.slice(i)) insert.run(l.deploymentId, l.seq, l.stream, l.text, l.at);
   });
   const removeAll = db.transaction((ids: string[]) => {
     for (const id of ids) db.query("DELETE FROM log_events WHERE deployment_id = ?").run(id);

@@ -1,0 +1,117 @@
+// Bench (issue 20): build-log ingest. A real build prints N lines (1,000,000 by default) as fast as it can;
+// the lines travel builder -> worker -> bus -> log store, and a live reader pages through the store as they
+// land. Prints lines/s from the first line stored to the last, checks every line is stored once and in order,
+// beside the reference from the same run: the same command printing into a file (the producer's own speed).
+// Run: bun bench/log-ingest.ts              embedded: in-process bus, sqlite
+//      BENCH_BACKEND=scaled bun bench/log-ingest.ts   Kafka + ClickHouse + PostgreSQL (MINIVERCEL_TEST_* addresses)
+
+import { join } from "node:path";
+import { loadConfig } from "../src/config/config.ts";
+import { openDeps } from "../src/deps.ts";
+import { startRoles } from "../src/roles.ts";
+import { apiClient, tempDir, testUser } from "../src/testing/deps.ts";
+import { fixtureRepo } from "../src/testing/repos.ts";
+
+const LINES = Number(process.env.BENCH_LINES ?? 1_000_000);
+const SCALED = process.env.BENCH_BACKEND === "scaled";
+const run = crypto.randomUUID().replaceAll("-", "").slice(0, 10);
+
+function scaledEnv(): Record<string, string> {
+  const need = (name: string) => {
+    const value = process.env[name];
+    if (!value)
+      throw new Error(`${name} is needed for BENCH_BACKEND=scaled (. the test services' addresses)`);
+    return value;
+  };
+  const pg = need("MINIVERCEL_TEST_DATABASE_URL");
+  return {
+    DATABASE_URL: pg,
+    KAFKA_BROKERS: need("MINIVERCEL_TEST_KAFKA_BROKERS"),
+    KAFKA_TOPIC_PREFIX: `bench-${run}-`,
+    CLICKHOUSE_URL: need("MINIVERCEL_TEST_CLICKHOUSE_URL"),
+    CLICKHOUSE_DATABASE: `bench_${run}`,
+  };
+}
+
+const script = `seq 1 ${LINES}\nmkdir -p dist && echo ok > dist/index.html\n`;
+const deps = await openDeps(
+  loadConfig({
+    MINIVERCEL_DATA: tempDir("bench-logs-"),
+    MINIVERCEL_ALLOW_LOCAL_GIT: "1",
+    PORT: "0",
+    PROXY_PORT: "0",
+    MINIVERCEL_ROLE: "api,worker",
+    LISTEN_HOST: "127.0.0.1",
+    RATE_LIMIT_IP_PER_MINUTE: "0",
+    RATE_LIMIT_USER_PER_MINUTE: "0",
+    BUILD_LOG_MAX_MB: "64",
+    ...(SCALED ? scaledEnv() : {}),
+  }),
+);
+await deps.store.migrate();
+const roles = await startRoles(deps);
+const { token } = await testUser(deps);
+const api = apiClient(deps, token);
+
+// The reference: the same command into a file, on this machine, now.
+const bareDir = tempDir("bench-logs-bare-");
+await Bun.write(join(bareDir, "build.sh"), script);
+const bareStarted = performance.now();
+Bun.spawnSync(["sh", "-c", `seq 1 ${LINES} > ${join(bareDir, "out.txt")}`]);
+const bareMs = performance.now() - bareStarted;
+
+try {
+  const repo = fixtureRepo({
+    "build.sh": script,
+    "package.json": JSON.stringify({ name: "chatty", scripts: { build: "sh build.sh" } }),
+  });
+  const project = (
+    await api("POST", "/api/projects", { name: "Chatty", gitUrl: repo.url, installCommand: "true" })
+  ).body as { id: string };
+  const created = (await api("POST", "/api/deploy", { projectId: project.id })).body as { id: string };
+
+  // A live reader: pages through the store as lines land, checking each is the next number.
+  let after = 0;
+  let expected = 1;
+  let firstAt = 0;
+  let lastAt = 0;
+  let bad = 0;
+  const started = performance.now();
+  for (;;) {
+    const page = await deps.logs.read(created.id, after, 5000);
+    for (const line of page) {
+      after = line.seq;
+      if (!/^\d+$/.test(line.text)) continue;
+      if (Number(line.text) !== expected) bad++;
+      if (expected === 1) firstAt = performance.now();
+      expected = Number(line.text) + 1;
+      lastAt = performance.now();
+    }
+    if (expected > LINES) break;
+    if (page.length === 0) {
+      const d = await deps.store.deployments.find(created.id);
+      if (d?.status === "FAIL" || d?.status === "CANCELED")
+        throw new Error(`build ended ${d.status}: ${d.statusReason}`);
+      if (performance.now() - started > 600_000)
+        throw new Error(`only ${expected - 1} lines after 10 minutes`);
+      await Bun.sleep(20);
+    }
+  }
+  const storedMs = lastAt - firstAt;
+  const rate = Math.round(((LINES - 1) / storedMs) * 1000);
+  const bareRate = Math.round((LINES / bareMs) * 1000);
+  const machine = `${navigator.hardwareConcurrency} cores`;
+  console.log(
+    `\nbuild log ingest, ${SCALED ? "Kafka + ClickHouse" : "embedded (in-process bus, sqlite)"}, ${machine}`,
+  );
+  console.log(
+    "| lines | stored, lines/s | first to last stored | out of order | reference: seq into a file, lines/s |",
+  );
+  console.log("|---|---|---|---|---|");
+  console.log(
+    `| ${LINES.toLocaleString("en")} | ${rate.toLocaleString("en")} | ${(storedMs / 1000).toFixed(2)} s | ${bad} | ${bareRate.toLocaleString("en")} |`,
+  );
+} finally {
+  await roles.stop(5000);
+  await deps.close();
+}
