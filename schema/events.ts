@@ -72,6 +72,58 @@ export function parseBuildEvent(
   return { ok: false, problem: first ? `${first.path || "event"}: ${first.message}` : "not a build event" };
 }
 
+/**
+ * On the bus a message of `build-events` is one event, or several consecutive events of one deployment in an
+ * envelope: a chatty build's lines travel a few thousand to a message, not one message each (a message costs
+ * a client far more than a line). The envelope is only transport: each event in it is checked on receipt.
+ */
+export interface EventBatch {
+  type: "batch";
+  events: unknown[];
+}
+
+/** Bytes of events per envelope (well under a Kafka record's default 1 MB limit). */
+export const BATCH_BYTES = 256 * 1024;
+
+/** Packs consecutive events into envelopes of at most `maxBytes` of JSON; a lone event travels as itself. */
+export function packEvents(events: unknown[], maxBytes = BATCH_BYTES): unknown[] {
+  const out: unknown[] = [];
+  let current: unknown[] = [];
+  let size = 0;
+  const close = () => {
+    if (current.length === 1) out.push(current[0]);
+    else if (current.length > 1) out.push({ type: "batch", events: current } satisfies EventBatch);
+    current = [];
+    size = 0;
+  };
+  for (const event of events) {
+    // Lines are at most a few KB; an estimate from their text keeps this cheaper than serializing twice.
+    const text = typeof event === "object" && event !== null && "text" in event ? String(event.text) : "";
+    const length = 200 + text.length * 3;
+    if (current.length > 0 && size + length > maxBytes) close();
+    current.push(event);
+    size += length;
+  }
+  close();
+  return out;
+}
+
+/** The events of bus messages, envelopes opened, in order. */
+export function unpackEvents(values: unknown[]): unknown[] {
+  const out: unknown[] = [];
+  for (const value of values) {
+    if (
+      typeof value === "object" &&
+      value !== null &&
+      (value as { type?: unknown }).type === "batch" &&
+      Array.isArray((value as { events?: unknown }).events)
+    )
+      out.push(...(value as EventBatch).events);
+    else out.push(value);
+  }
+  return out;
+}
+
 /** A project's routes changed (production pointer, previews, hosts, settings): every proxy reloads it. */
 export const RouteChange = Type.Object(
   { type: Type.Literal("project"), projectId: Type.String({ minLength: 1, maxLength: 64 }) },

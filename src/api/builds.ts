@@ -2,7 +2,7 @@
 // it can report events and store files for its own deployment, while it builds, and nothing else.
 
 import { Elysia, t } from "elysia";
-import { parseBuildEvent } from "../../schema/events.ts";
+import { packEvents, parseBuildEvent } from "../../schema/events.ts";
 import { sourceManifestId } from "../deploy/prebuilt.ts";
 import { missingFor, putScopedBlob } from "../deploy/scoped-blobs.ts";
 import type { Deps } from "../deps.ts";
@@ -147,7 +147,7 @@ export function buildRoutes(deps: Pick<Deps, "store" | "bus" | "artifacts" | "bu
           accepted.push(value);
         }
         // Together, in order: a chatty build's lines go on in one send, not one per line.
-        await bus.publishAll("build-events", deploymentId, accepted);
+        await bus.publishAll("build-events", deploymentId, packEvents(accepted));
         return { accepted: accepted.length, rejected };
       },
       {

@@ -22,8 +22,11 @@ import { handleBatchWithRetry } from "./retry.ts";
 /** Client retries (connects, sends, commits): about half a minute, longer than a broker restart. */
 const RETRY = { initialRetryTime: 300, maxRetryTime: 5_000, retries: 10 };
 const COMMIT_EVERY_MS = 250;
-/** Messages fetched but not yet applied, per subscription, past which fetching waits. */
-const MAX_IN_FLIGHT = 1_000;
+/**
+ * Messages fetched but not yet applied, per subscription, past which fetching waits: room for a few batches
+ * of a chatty build's lines while the previous one is stored.
+ */
+const MAX_IN_FLIGHT = 10_000;
 /** A consumer that crashed on an error kafkajs does not restart from is started again after this. */
 const RESTART_AFTER_MS = 5_000;
 /** Lag is asked of the broker at most this often (a scrape every few seconds costs two admin requests). */

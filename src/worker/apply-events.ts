@@ -1,6 +1,6 @@
 // Worker pool: applies build events from the bus to the store, the log store and live watchers.
 
-import { type BuildEvent, parseBuildEvent } from "../../schema/events.ts";
+import { type BuildEvent, parseBuildEvent, unpackEvents } from "../../schema/events.ts";
 import type { Bus, Subscription } from "../bus/bus.ts";
 import type { Live } from "../bus/live.ts";
 import { changeStatus } from "../deploy/state.ts";
@@ -74,7 +74,7 @@ export async function applyBuildEvents(
   reject: (r: Rejection) => void,
 ): Promise<void> {
   const events: BuildEvent[] = [];
-  for (const value of values) {
+  for (const value of unpackEvents(values)) {
     const parsed = parseBuildEvent(value);
     if (parsed.ok) events.push(parsed.event);
     else reject({ reason: `invalid event (${parsed.problem})`, value });
@@ -144,7 +144,9 @@ export function startEventWorkers(deps: ApplyDeps, concurrency = 50): Promise<Su
         deps.log.warn("worker: rejected build event", { reason: rejection.reason });
         void recordRejection(deps.store, "bus", rejection);
       }),
-    { concurrency },
+    // One deployment's lines are applied in order, a batch at a time: big batches make a chatty build one
+    // log insert per few thousand lines (ClickHouse wants few, large inserts).
+    { concurrency, maxBatch: 5_000 },
   );
 }
 
@@ -157,17 +159,19 @@ export function startLiveFeed(deps: Pick<ApplyDeps, "bus" | "store" | "live">): 
     "build-events",
     `live-${crypto.randomUUID()}`,
     async (value) => {
-      const parsed = parseBuildEvent(value);
-      if (!parsed.ok) return;
-      const event = parsed.event;
-      if (event.type === "log") {
-        const { deploymentId, seq, stream, text, at } = event;
-        deps.live.publish(deploymentId, { kind: "log", line: { deploymentId, seq, stream, text, at } });
-      } else if (event.type === "status") {
-        // The worker may not have applied it yet; watchers also re-read the store every few seconds.
-        await Bun.sleep(100);
-        const deployment = await deps.store.deployments.find(event.deploymentId);
-        if (deployment) deps.live.publish(deployment.id, { kind: "status", deployment });
+      for (const one of unpackEvents([value])) {
+        const parsed = parseBuildEvent(one);
+        if (!parsed.ok) continue;
+        const event = parsed.event;
+        if (event.type === "log") {
+          const { deploymentId, seq, stream, text, at } = event;
+          deps.live.publish(deploymentId, { kind: "log", line: { deploymentId, seq, stream, text, at } });
+        } else if (event.type === "status") {
+          // The worker may not have applied it yet; watchers also re-read the store every few seconds.
+          await Bun.sleep(100);
+          const deployment = await deps.store.deployments.find(event.deploymentId);
+          if (deployment) deps.live.publish(deployment.id, { kind: "status", deployment });
+        }
       }
     },
     { transient: true },

@@ -3,6 +3,7 @@
 import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { BuildJob } from "../../builder/job.ts";
+import { packEvents } from "../../schema/events.ts";
 import type { Bus } from "../bus/bus.ts";
 import type { Live } from "../bus/live.ts";
 import type { BuildConfig, Config } from "../config/config.ts";
@@ -120,7 +121,7 @@ export function startLauncher(deps: LauncherDeps): Launcher {
     const deadline = Date.now() + PUBLISH_PATIENCE_MS;
     for (let attempt = 1; ; attempt++) {
       try {
-        await bus.publishAll("build-events", deploymentId, events);
+        await bus.publishAll("build-events", deploymentId, packEvents(events));
         if (attempt > 1) log.info("launcher: the bus takes build events again", { deploymentId, attempt });
         return;
       } catch (error) {
