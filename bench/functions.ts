@@ -8,7 +8,8 @@
 // `minivercel deploy --prebuilt --prod` and built by the server's worker; functions run in the sandbox (bubblewrap)
 // when it works here, else with BUILD_SANDBOX=none (the output says which). Needs wrk (apt-get install wrk).
 // Run: bun bench/functions.ts   (Linux: reads /proc). BENCH_COLD (20), BENCH_IDLE_DEPLOYMENTS (200),
-// BENCH_IDLE_SECONDS (60: the FUNCTION_IDLE_SECONDS the server runs with), BENCH_SECONDS (10), BENCH_ROUNDS (3);
+// BENCH_IDLE_SECONDS (60: the FUNCTION_IDLE_SECONDS the server runs with), BENCH_IDLE_BATCHES (2), BENCH_SECONDS (10),
+// BENCH_ROUNDS (3);
 // BENCH_CPU_PROFILE=<dir> has the server write a CPU profile there (bun --cpu-prof-md) when it stops.
 
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -20,6 +21,8 @@ import { tempDir } from "../src/testing/deps.ts";
 const COLD = Number(process.env.BENCH_COLD ?? 20);
 const IDLE_DEPLOYMENTS = Number(process.env.BENCH_IDLE_DEPLOYMENTS ?? 200);
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 60);
+const IDLE_BATCHES = Number(process.env.BENCH_IDLE_BATCHES ?? 2);
+const HIT_CONCURRENCY = 4;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const MAIN = resolve(import.meta.dir, "..", "src", "main.ts");
@@ -421,35 +424,49 @@ try {
     if (now.treeMb > peak.treeMb) peak = now;
     return now;
   };
-  // All deployed first, then each hit once in a row: the instances are all up at once (none idles out before the
-  // last request when the hits take less than FUNCTION_IDLE_SECONDS), then all left idle.
-  const hosts: string[] = [];
-  for (let i = 0; i < IDLE_DEPLOYMENTS; i++) {
-    hosts.push((await deployNew()).host);
-    if ((i + 1) % 50 === 0) console.log(`${i + 1} deployments made`);
+  // Per batch: all deployed first, then each hit once (HIT_CONCURRENCY at a time, so that the instances are all up
+  // at once: none idles out before the last request), then all left idle. Past the idle timeout, then on: the
+  // instances are gone at once, the server's heap is given back over a minute or two (the garbage collector and
+  // the allocator return pages lazily). A second batch tells a one-time high-water mark from a cost per deployment.
+  const rows: [string, Memory][] = [["baseline (before)", baseline]];
+  let last = baseline;
+  for (let batch = 1; batch <= IDLE_BATCHES; batch++) {
+    const hosts: string[] = [];
+    for (let i = 0; i < IDLE_DEPLOYMENTS; i++) {
+      hosts.push((await deployNew()).host);
+      if ((i + 1) % 50 === 0) console.log(`batch ${batch}: ${i + 1} deployments made`);
+    }
+    const made = batch * IDLE_DEPLOYMENTS;
+    rows.push([`${made} deployments made, the last ${IDLE_DEPLOYMENTS} not requested yet`, sample(true)]);
+    peak = baseline;
+    const hitStarted = performance.now();
+    let hit = 0;
+    const next = async (): Promise<void> => {
+      const host = hosts.shift();
+      if (host === undefined) return;
+      const res = await fetch(`${proxy}${PATH}`, { headers: { host } });
+      if (res.status !== 200 || (await res.text()) !== BODY)
+        throw new Error(`${host} answered ${res.status}`);
+      hit += 1;
+      const now = sample();
+      if (hit % 50 === 0)
+        console.log(
+          `batch ${batch}: ${hit} hit: server ${now.serverMb.toFixed(1)} MB, with children ${now.treeMb.toFixed(1)} MB, ${now.instances} instances`,
+        );
+      return next();
+    };
+    await Promise.all(Array.from({ length: HIT_CONCURRENCY }, next));
+    const hitSeconds = (performance.now() - hitStarted) / 1000;
+    const busy = sample(true);
+    rows.push([`peak while hitting the ${IDLE_DEPLOYMENTS} new ones once each`, peak]);
+    rows.push([`just after the last request (${hitSeconds.toFixed(1)} s of hits)`, busy]);
+    const hitsEnded = performance.now();
+    for (const at of [IDLE_SECONDS + 5, IDLE_SECONDS + 35, IDLE_SECONDS + 65, IDLE_SECONDS + 125]) {
+      await Bun.sleep(Math.max(0, at * 1000 - (performance.now() - hitsEnded)));
+      last = memory(server.pid);
+      rows.push([`${at} s after the last request`, last]);
+    }
   }
-  const deployed = sample(true);
-  const hitStarted = performance.now();
-  for (const [i, host] of hosts.entries()) {
-    const res = await fetch(`${proxy}${PATH}`, { headers: { host } });
-    if (res.status !== 200 || (await res.text()) !== BODY) throw new Error(`${host} answered ${res.status}`);
-    const now = sample();
-    if ((i + 1) % 50 === 0)
-      console.log(
-        `${i + 1} hit: server ${now.serverMb.toFixed(1)} MB, with children ${now.treeMb.toFixed(1)} MB, ${now.instances} instances`,
-      );
-  }
-  const hitSeconds = (performance.now() - hitStarted) / 1000;
-  const busy = sample(true);
-  // Past the idle timeout, then on: the instances are gone at once, the server's heap is given back over a minute
-  // or two (the garbage collector and the allocator return pages lazily).
-  const after: [number, Memory][] = [];
-  const hitsEnded = performance.now();
-  for (const at of [IDLE_SECONDS + 5, IDLE_SECONDS + 35, IDLE_SECONDS + 65, IDLE_SECONDS + 125]) {
-    await Bun.sleep(Math.max(0, at * 1000 - (performance.now() - hitsEnded)));
-    after.push([at, memory(server.pid)]);
-  }
-  const last = after.at(-1)?.[1] ?? busy;
 
   // --- report --------------------------------------------------------------------------------------
   console.log(
@@ -493,19 +510,12 @@ try {
   );
 
   console.log(
-    `\nIdle: ${IDLE_DEPLOYMENTS} deployments, each hit once, then idle (FUNCTION_IDLE_SECONDS=${IDLE_SECONDS})\n`,
+    `\nIdle: ${IDLE_BATCHES} x ${IDLE_DEPLOYMENTS} deployments, each hit once, then idle (FUNCTION_IDLE_SECONDS=${IDLE_SECONDS})\n`,
   );
   console.log(
     "| sample | server RSS MB | server + children: RSS MB | server + children: PSS MB | processes | live instances |",
   );
   console.log("|---|---|---|---|---|---|");
-  const rows: [string, Memory][] = [
-    ["baseline (before)", baseline],
-    [`${IDLE_DEPLOYMENTS} more deployments made, none requested`, deployed],
-    ["peak (while hitting each once)", peak],
-    [`just after the last request (${hitSeconds.toFixed(1)} s of hits)`, busy],
-    ...after.map(([at, m]): [string, Memory] => [`${at} s after the last request`, m]),
-  ];
   for (const [label, m] of rows) {
     console.log(
       `| ${label} | ${m.serverMb.toFixed(1)} | ${m.treeMb.toFixed(1)} | ${Number.isNaN(m.treePssMb) ? "-" : m.treePssMb.toFixed(1)} | ${m.processes} | ${m.instances} |`,
