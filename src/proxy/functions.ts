@@ -7,7 +7,7 @@ import type { FunctionRuntime, FunctionTarget, Invocation, Outcome } from "../ru
 import type { Artifacts, Manifest, ManifestFile } from "../store/artifacts.ts";
 import type { Bodies } from "./bodies.ts";
 import type { RouteAnswer } from "./build-output/answer.ts";
-import { requestHeaders, responseHeaders } from "./build-output/answer.ts";
+import { applyResponseHeaders, requestHeaders, responseHeaders } from "./build-output/answer.ts";
 import { page, statusPage } from "./pages.ts";
 import { httpDate, prepare, respond } from "./respond.ts";
 
@@ -97,7 +97,10 @@ async function invoke(
     path: answer.name,
     fn,
   };
-  const forwarded = new Request(request, { headers: requestHeaders(answer.requestHeaders, request.headers) });
+  const forwarded =
+    answer.requestHeaders.length === 0
+      ? request
+      : new Request(request, { headers: requestHeaders(answer.requestHeaders, request.headers) });
   const search = answer.query === "" ? "" : `?${answer.query}`;
   const call = (searchOverride = search) =>
     serving
@@ -120,8 +123,14 @@ async function invoke(
 
   if (outcome.kind === "failed") return failure(outcome, request.method);
   const { response } = outcome;
+  // The runtime's answer is a Response of the platform's own (never the function's), so its headers may change in
+  // place; wrapping its body in another Response would relay it through a stream again, at a cost per request.
+  if (answer.status === undefined || answer.status === response.status) {
+    applyResponseHeaders(answer.response, response.headers, "function");
+    return response;
+  }
   const headers = responseHeaders(answer.response, response.headers, "function");
-  return new Response(response.body, { status: answer.status ?? response.status, headers });
+  return new Response(response.body, { status: answer.status, headers });
 }
 
 /** Serves one router answer for a Build Output API deployment. */

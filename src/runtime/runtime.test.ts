@@ -193,6 +193,36 @@ describe("handlers", () => {
     expect(firstAt).toBeLessThan(250);
     expect(rest).toBe("tick 1\ntick 2\n");
   }, 30_000);
+
+  test("answers of a known length arrive whole, read at once up to 1 MB and streamed past it; one cut short is a 502", async () => {
+    const t = target(
+      await fn({
+        "index.mjs": `export default function handler(req, res) {
+          const query = new URL(req.url, "http://x").searchParams;
+          const size = Number(query.get("size"));
+          if (query.has("cut")) {
+            res.setHeader("content-length", "1000");
+            res.write("only a part");
+            setTimeout(() => req.socket.destroy(), 50);
+            return;
+          }
+          const body = Buffer.alloc(size, "x");
+          body[size - 1] = 121;
+          res.setHeader("content-type", "text/plain");
+          res.end(body);
+        }`,
+      }),
+    );
+    for (const size of [1, 1024 * 1024, 1024 * 1024 + 1, 3 * 1024 * 1024]) {
+      const answer = await text(await call(t, "/api/fn", {}, `?size=${size}`));
+      expect({ status: answer.status, length: answer.body.length, last: answer.body.at(-1) }).toEqual({
+        status: 200,
+        length: size,
+        last: "y",
+      });
+    }
+    expect((await text(await call(t, "/api/fn", {}, "?cut=1"))).status).toBe(502);
+  }, 30_000);
 });
 
 describe("instances", () => {

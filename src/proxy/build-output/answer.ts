@@ -65,6 +65,22 @@ export function responseHeaders(plan: ResponsePlan, own: Headers, from: "static"
   return out;
 }
 
+/** responseHeaders applied to `headers` itself (those of a response the platform made); nothing to do, no work. */
+export function applyResponseHeaders(
+  plan: ResponsePlan,
+  headers: Headers,
+  from: "static" | "function",
+): void {
+  const empty =
+    plan.transforms.length === 0 &&
+    Object.keys(plan.headers).length === 0 &&
+    Object.keys(plan.important).length === 0;
+  if (empty) return;
+  const merged = responseHeaders(plan, headers, from);
+  for (const name of [...headers.keys()]) headers.delete(name);
+  for (const [name, value] of merged) headers.append(name, value);
+}
+
 /** The headers of the request sent to a function, after the routes' `request.headers` transforms. */
 export function requestHeaders(transforms: ResolvedTransform[], incoming: Headers): Headers {
   const out = new Headers(incoming);

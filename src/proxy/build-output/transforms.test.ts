@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { go, testSite } from "../../testing/build-output.ts";
-import { requestHeaders, responseHeaders } from "./answer.ts";
+import { applyResponseHeaders, emptyPlan, requestHeaders, responseHeaders } from "./answer.ts";
 import type { TransformKey } from "./config-schema.ts";
 import { formatQuery, mergeQuery, parseQuery } from "./query.ts";
 import { substitute, substituteTarget } from "./substitute.ts";
@@ -165,5 +165,28 @@ describe("transforms in routes", () => {
       "x-r": "1",
       "x-i": "route",
     });
+  });
+
+  test("applyResponseHeaders: the same headers, in place; cookies stay apart; an empty plan changes nothing", () => {
+    const plan = {
+      headers: { "cache-control": "route", "x-r": "1" },
+      important: { "x-i": "route" },
+      transforms: [{ type: "response.headers", op: "delete", key: { eq: "x-gone" } } as ResolvedTransform],
+    };
+    const own = () => {
+      const headers = new Headers({ "cache-control": "own", "x-i": "own", "x-gone": "1" });
+      headers.append("set-cookie", "a=1");
+      headers.append("set-cookie", "b=2");
+      return headers;
+    };
+    const inPlace = own();
+    applyResponseHeaders(plan, inPlace, "function");
+    expect([...inPlace]).toEqual([...responseHeaders(plan, own(), "function")]);
+    expect(inPlace.getSetCookie()).toEqual(["a=1", "b=2"]);
+    expect(inPlace.has("x-gone")).toBe(false);
+    expect(inPlace.get("x-i")).toBe("route");
+    const untouched = own();
+    applyResponseHeaders(emptyPlan(), untouched, "function");
+    expect([...untouched]).toEqual([...own()]);
   });
 });
