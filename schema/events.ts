@@ -5,6 +5,8 @@ import { TypeCompiler } from "@sinclair/typebox/compiler";
 
 /** Longest log line kept; the builder cuts longer lines and says so in the line itself. */
 export const MAX_LINE_CHARS = 4096;
+/** A commit subject or author name longer than this is cut (they are shown, never parsed). */
+export const MAX_COMMIT_TEXT = 500;
 /** Most log lines kept per deployment; the builder stops forwarding after this and says so once. */
 export const MAX_LOG_LINES = 20_000;
 
@@ -39,6 +41,9 @@ export const StatusEvent = Type.Object(
     reason: Type.Optional(Type.String({ maxLength: 1000 })),
     /** The commit actually built (the builder resolves branches to a commit). */
     commitSha: Type.Optional(Type.String({ pattern: "^[0-9a-f]{40}$" })),
+    /** Its subject line and author name (shown in the dashboard, as text). */
+    commitMessage: Type.Optional(Type.String({ maxLength: MAX_COMMIT_TEXT })),
+    commitAuthor: Type.Optional(Type.String({ maxLength: MAX_COMMIT_TEXT })),
     at: At,
   },
   { additionalProperties: false },

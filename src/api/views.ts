@@ -40,6 +40,8 @@ export function deploymentView(d: Deployment, project: { subDomain: string }, co
     target: d.target,
     branch: d.branch,
     commitSha: d.commitSha,
+    commitMessage: d.commitMessage,
+    commitAuthor: d.commitAuthor,
     url: deploymentUrl(project, d.id, config),
     branchUrl: d.branch === null ? null : branchUrl(project, d.branch, config),
     startedAt: d.startedAt,

@@ -4,7 +4,7 @@
 import { Elysia, t } from "elysia";
 import type { FormErrors, FormValues } from "../../views/components/field.tsx";
 import { NewProjectPage } from "../../views/pages/new-project.tsx";
-import { ProjectPage } from "../../views/pages/project.tsx";
+import { type DeploymentFilterValues, ProjectPage } from "../../views/pages/project.tsx";
 import { ProjectsPage } from "../../views/pages/projects.tsx";
 import { Id } from "../api/schemas.ts";
 import { projectCrons } from "../deploy/crons.ts";
@@ -13,7 +13,9 @@ import { createProject, getProject } from "../deploy/projects.ts";
 import { rollbackProject } from "../deploy/promote.ts";
 import type { Deps } from "../deps.ts";
 import type { User } from "../model/entities.ts";
-import { productionUrl } from "../model/urls.ts";
+import { STATUSES } from "../model/status.ts";
+import { deploymentUrl, productionUrl } from "../model/urls.ts";
+import type { DeploymentFilter } from "../store/store.ts";
 import { buildsStatus } from "../worker/readiness.ts";
 import { chromeFor } from "./assets.ts";
 import { CsrfField, errorStatus, formErrors, Text, valuesOf } from "./forms.ts";
@@ -41,6 +43,30 @@ const ProjectForm = t.Object({
   framework: Text(50),
 });
 const Cursor = t.Object({ cursor: Text(500) });
+const ListQuery = t.Object({ cursor: Text(500), branch: Text(300), target: Text(50), status: Text(50) });
+
+/** The list's filters from the query: what was asked (to show it back), what the store gets, what was wrong. */
+function parseFilter(query: { branch?: string; target?: string; status?: string }): {
+  values: DeploymentFilterValues;
+  filter: DeploymentFilter;
+  error: string | null;
+} {
+  const values = {
+    branch: query.branch?.trim() ?? "",
+    target: query.target?.trim() ?? "",
+    status: query.status?.trim() ?? "",
+  };
+  const filter: DeploymentFilter = {};
+  const problems: string[] = [];
+  if (values.branch !== "") filter.branch = values.branch;
+  if (values.target === "production" || values.target === "preview") filter.target = values.target;
+  else if (values.target !== "") problems.push("environment must be production or preview");
+  const status = STATUSES.find((s) => s === values.status);
+  if (status) filter.status = status;
+  else if (values.status !== "") problems.push(`status must be one of ${STATUSES.join(", ")}`);
+  const error = problems.length > 0 ? `Unknown filter: ${problems.join("; ")}.` : null;
+  return { values, filter, error };
+}
 
 export function projectRoutes({
   config,
@@ -58,7 +84,7 @@ export function projectRoutes({
     user: User,
     csrf: string,
     id: string,
-    cursor: string | null,
+    list: { cursor?: string; branch?: string; target?: string; status?: string },
     form: { values: FormValues; errors: FormErrors; status: number } = {
       values: {},
       errors: {},
@@ -66,8 +92,10 @@ export function projectRoutes({
     },
   ) => {
     const project = await getProject(store, user.id, id);
+    const filter = parseFilter(list);
+    const cursor = list.cursor || null;
     const [page, crons] = await Promise.all([
-      store.deployments.list(user.id, project.id, { limit: PAGE_SIZE, cursor }),
+      store.deployments.list(user.id, project.id, { limit: PAGE_SIZE, cursor }, filter.filter),
       projectCrons({ store, artifacts }, user.id, project.id),
     ]);
     const view = (
@@ -75,8 +103,14 @@ export function projectRoutes({
         chrome={chromeFor(user, csrf)}
         project={project}
         productionUrl={productionUrl(project, config)}
-        deployments={page.items}
+        deployments={page.items.map((deployment) => ({
+          deployment,
+          url: deploymentUrl(project, deployment.id, config),
+        }))}
         nextCursor={page.nextCursor}
+        filter={filter.values}
+        filterError={filter.error}
+        paged={cursor !== null}
         now={new Date()}
         values={form.values}
         errors={form.errors}
@@ -85,7 +119,7 @@ export function projectRoutes({
         crons={crons}
       />
     );
-    return html(view, form.status);
+    return html(view, form.status === 200 && filter.error ? 400 : form.status);
   };
 
   const newProjectPage = (
@@ -163,11 +197,10 @@ export function projectRoutes({
     )
     .get(
       "/projects/:id",
-      ({ user, csrf, params, query, request }) =>
-        projectPage(request, user, csrf, params.id, query.cursor ?? null),
+      ({ user, csrf, params, query, request }) => projectPage(request, user, csrf, params.id, query),
       {
         params: Id,
-        query: Cursor,
+        query: ListQuery,
       },
     )
     .post(
@@ -180,11 +213,18 @@ export function projectRoutes({
         } catch (error) {
           const errors = formErrors(error, { branch: "Branch" });
           if (!errors) throw error;
-          return projectPage(request, user, csrf, params.id, null, {
-            values: valuesOf(body),
-            errors,
-            status: errorStatus(error),
-          });
+          return projectPage(
+            request,
+            user,
+            csrf,
+            params.id,
+            {},
+            {
+              values: valuesOf(body),
+              errors,
+              status: errorStatus(error),
+            },
+          );
         }
       },
       { params: Id, body: t.Object({ ...CsrfField, branch: Text(300) }) },
@@ -199,11 +239,18 @@ export function projectRoutes({
         } catch (error) {
           const errors = formErrors(error, {});
           if (!errors) throw error;
-          return projectPage(request, user, csrf, params.id, null, {
-            values: {},
-            errors,
-            status: errorStatus(error),
-          });
+          return projectPage(
+            request,
+            user,
+            csrf,
+            params.id,
+            {},
+            {
+              values: {},
+              errors,
+              status: errorStatus(error),
+            },
+          );
         }
       },
       { params: Id },

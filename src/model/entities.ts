@@ -89,6 +89,9 @@ export const DeploymentSchema = Type.Object({
   /** The branch as it appears in preview host names (see branchSlug). */
   branchSlug: Nullable(Type.String()),
   commitSha: Nullable(Type.String()),
+  /** The commit's subject line and author name, as the build read them from its checkout (untrusted text). */
+  commitMessage: Nullable(Type.String()),
+  commitAuthor: Nullable(Type.String()),
   /** Worker process that claimed the build, and its last sign of life. */
   claimedBy: Nullable(Type.String()),
   heartbeatAt: Nullable(Type.String()),

@@ -160,6 +160,12 @@ test("011 keeps every row, index and column across the projects table rebuild, a
   );
   delete rowsAfter.project_env;
   delete rowsBefore.project_env;
+  // 015 gave every deployment a commit subject and author, unknown (null) for the ones built before.
+  expect(parsed(rowsAfter.deployments)).toEqual(
+    parsed(rowsBefore.deployments).map((r) => ({ ...r, commit_message: null, commit_author: null })),
+  );
+  delete rowsAfter.deployments;
+  delete rowsBefore.deployments;
   expect(rowsAfter).toEqual(rowsBefore);
   expect(versionsAfter).toHaveLength((versionsBefore?.length ?? 0) + later.length);
   // Indexes: all kept, but custom_domain's UNIQUE (sqlite's third automatic index of projects) is gone and the

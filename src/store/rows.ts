@@ -140,6 +140,8 @@ export function toDeployment(row: Row): Deployment {
     branch: optStr(row, "branch"),
     branchSlug: optStr(row, "branch_slug"),
     commitSha: optStr(row, "commit_sha"),
+    commitMessage: optStr(row, "commit_message"),
+    commitAuthor: optStr(row, "commit_author"),
     claimedBy: optStr(row, "claimed_by"),
     heartbeatAt: optStr(row, "heartbeat_at"),
     startedAt: optStr(row, "started_at"),

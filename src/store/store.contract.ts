@@ -221,6 +221,76 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       expect(await store.deployments.get(owner.id, first.id)).toBeNull();
     });
 
+    test("deployments: lists narrow to a branch, target and status; commit details are kept once", async () => {
+      const store = await open();
+      const user = await store.users.create({ email: email(), passwordHash: null });
+      const project = await store.projects.create({ userId: user.id, ...settings() });
+      const make = (target: "production" | "preview", branch: string) =>
+        store.deployments.create({
+          projectId: project.id,
+          userId: user.id,
+          status: "QUEUED",
+          target,
+          branch,
+          commitSha: null,
+        });
+      const main = await make("production", "main");
+      const feature = await make("preview", "feature");
+      const older = await make("preview", "feature");
+      await store.deployments.transition(feature.id, "IN_PROGRESS", null);
+      const ids = async (filter: Parameters<typeof store.deployments.list>[3]) =>
+        new Set(
+          (await store.deployments.list(user.id, project.id, { limit: 10, cursor: null }, filter)).items.map(
+            (d) => d.id,
+          ),
+        );
+      expect(await ids({})).toEqual(new Set([main.id, feature.id, older.id]));
+      expect(await ids({ branch: "feature" })).toEqual(new Set([feature.id, older.id]));
+      expect(await ids({ target: "production" })).toEqual(new Set([main.id]));
+      expect(await ids({ branch: "feature", status: "QUEUED" })).toEqual(new Set([older.id]));
+      expect(await ids({ branch: "nope" })).toEqual(new Set());
+      // Paging keeps the filter.
+      const first = await store.deployments.list(
+        user.id,
+        project.id,
+        { limit: 1, cursor: null },
+        { branch: "feature" },
+      );
+      expect(first.nextCursor).not.toBeNull();
+      const second = await store.deployments.list(
+        user.id,
+        project.id,
+        { limit: 1, cursor: first.nextCursor },
+        { branch: "feature" },
+      );
+      expect(new Set([...first.items, ...second.items].map((d) => d.id))).toEqual(
+        new Set([feature.id, older.id]),
+      );
+      expect(second.nextCursor).toBeNull();
+
+      const sha = "a".repeat(40);
+      await store.deployments.recordCommit(main.id, sha, { message: "Fix <the> header", author: "Ada" });
+      await store.deployments.recordCommit(main.id, "b".repeat(40), { message: "other", author: "Eve" });
+      const recorded = await store.deployments.find(main.id);
+      expect([recorded?.commitSha, recorded?.commitMessage, recorded?.commitAuthor]).toEqual([
+        sha,
+        "Fix <the> header",
+        "Ada",
+      ]);
+      // A deployment created with its commit (a redeploy) still learns the subject from its build.
+      const redeploy = await store.deployments.create({
+        projectId: project.id,
+        userId: user.id,
+        status: "QUEUED",
+        target: "production",
+        branch: "main",
+        commitSha: sha,
+      });
+      expect(redeploy.commitMessage).toBeNull();
+      await store.deployments.recordCommit(redeploy.id, sha, { message: "Fix <the> header", author: "Ada" });
+      expect((await store.deployments.find(redeploy.id))?.commitMessage).toBe("Fix <the> header");
+    });
+
     test("deployments: transitions only move forward, and only once", async () => {
       const store = await open();
       const user = await store.users.create({ email: email(), passwordHash: null });

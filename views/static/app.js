@@ -432,9 +432,10 @@
       button.textContent = "Press Ctrl+C";
       return;
     }
+    const label = button.dataset.copyLabel ?? "Copy";
     button.textContent = "Copied";
     setTimeout(() => {
-      button.textContent = "Copy";
+      button.textContent = label;
     }, 2000);
   }
 

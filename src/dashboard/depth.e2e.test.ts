@@ -1,0 +1,236 @@
+// The dashboard's depth in Debian's chromium, with real builds of a real git repository: a READY production
+// deployment, a branch preview, a failed build, a building one and a rolled-back production. Every page is
+// walked on a desktop and a phone with no console error; screenshots go to docs/images/ for reviewers.
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Deps } from "../deps.ts";
+import type { Deployment } from "../model/entities.ts";
+import { type Running, startRoles } from "../roles.ts";
+import { docShot, launchChromium, watchProblems } from "../testing/browser.ts";
+import { testDeps } from "../testing/deps.ts";
+import { type FixtureRepo, fixtureRepo } from "../testing/repos.ts";
+
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { width: 375, height: 812 };
+const STEP = 180_000;
+const EMAIL = "owner@example.com";
+
+const site = (title: string) =>
+  JSON.stringify({
+    name: "depth-site",
+    scripts: { build: `mkdir -p dist && echo '<h1>${title}</h1>' > dist/index.html` },
+  });
+
+let deps: Deps;
+let roles: Running;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let problems: string[];
+let base = "";
+let repo: FixtureRepo;
+let projectId = "";
+/** The deployments the walk makes, by what they are. */
+const made = {} as Record<"first" | "preview" | "failed" | "second" | "building", Deployment>;
+
+beforeAll(async () => {
+  deps = await testDeps({ PORT: "0", PROXY_PORT: "0", MINIVERCEL_ROLE: "all" });
+  roles = await startRoles(deps);
+  base = roles.urls.api ?? "";
+  browser = await launchChromium();
+  context = await browser.newContext({ viewport: DESKTOP });
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
+  page = await context.newPage();
+  // A filter with a wrong value is the one answer of 400 or more the walk asks for.
+  problems = watchProblems(page, (url, status) => status === 400 && url.includes("status=DONE"));
+  repo = fixtureRepo({ "package.json": site("first") });
+  repo.commit({ "package.json": site("home") }, "main", "Add the <b>home</b> page");
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await roles?.stop();
+  await deps?.close();
+});
+
+/** Waits on a deployment's page until it finishes; returns it as stored. */
+async function finished(status: "READY" | "FAIL"): Promise<Deployment> {
+  await page.waitForURL(/\/deployments\/[0-9a-f-]{36}$/);
+  const id = page.url().split("/").pop() ?? "";
+  await page.waitForSelector(`#summary[data-status='${status}']`, { timeout: 90_000 });
+  const d = await deps.store.deployments.find(id);
+  if (!d) throw new Error(`deployment ${id} is gone`);
+  return d;
+}
+
+async function deployBranch(branch: string): Promise<void> {
+  await page.goto(`${base}/projects/${projectId}`);
+  await page.fill("#f-branch", branch);
+  await page.click("#deploy-button");
+}
+
+describe("dashboard depth", () => {
+  test(
+    "an account, a project from a git repository, and the deployments a real project has",
+    async () => {
+      await page.goto(base);
+      await page.fill("#f-email", EMAIL);
+      await page.fill("#f-password", "a long password");
+      await page.click("button[type=submit]");
+      await page.waitForURL(`${base}/`);
+
+      await page.goto(`${base}/projects/new?gitUrl=${encodeURIComponent(repo.url)}`);
+      await page.fill("#f-name", "Depth");
+      await page.fill("#f-installCommand", "true");
+      await page.fill("#f-outputDirectory", "dist");
+      await page.click("#create-button");
+      made.first = await finished("READY");
+      projectId = made.first.projectId;
+      expect(made.first.commitMessage).toBe("Add the <b>home</b> page");
+      expect(made.first.commitAuthor).toBe("Fixture");
+
+      // A branch preview, a failing branch, and a second production deployment.
+      repo.commit({ "package.json": site("feature") }, "feature", "Try a new <header>");
+      await deployBranch("feature");
+      made.preview = await finished("READY");
+      repo.commit(
+        {
+          "package.json": JSON.stringify({
+            scripts: { build: "echo 'Error: cannot find module ./missing' >&2; exit 1" },
+          }),
+        },
+        "broken",
+        "Break the build",
+      );
+      await deployBranch("broken");
+      made.failed = await finished("FAIL");
+      repo.commit({ "package.json": site("second") }, "main", "Second version");
+      await deployBranch("");
+      made.second = await finished("READY");
+      expect((await deps.store.projects.find(projectId))?.productionDeploymentId).toBe(made.second.id);
+
+      // A build in progress, held there by the test (its heartbeat keeps the reaper away).
+      const building = await deps.store.deployments.create({
+        projectId,
+        userId: made.first.userId,
+        status: "IN_PROGRESS",
+        target: "preview",
+        branch: "feature",
+        commitSha: null,
+      });
+      await deps.store.deployments.heartbeat(building.id, new Date().toISOString());
+      made.building = building;
+    },
+    STEP * 2,
+  );
+
+  test(
+    "the deployment list: commit subjects first, a menu per row, filters and Roll back to this",
+    async () => {
+      const list = `${base}/projects/${projectId}`;
+      await page.goto(list);
+      const titles = await page.$$eval(".deployment-row .row-title", (els) => els.map((e) => e.textContent));
+      expect(titles).toEqual([
+        "Deployment of feature",
+        "Second version",
+        "Break the build",
+        "Try a new <header>",
+        "Add the <b>home</b> page",
+      ]);
+      expect(await page.$$(".row-title b, .row-title header")).toHaveLength(0);
+      const row = (d: Deployment) => `#row-${d.id}`;
+      expect(await page.textContent(`${row(made.preview)} .row-meta`)).toContain("Fixture");
+
+      // The menu of the preview: Visit, Copy URL (to the clipboard), Promote, Redeploy.
+      await page.click(`${row(made.preview)} summary`);
+      const items = await page.$$eval(`${row(made.preview)} .menu-item`, (els) =>
+        els.map((e) => e.textContent),
+      );
+      expect(items).toEqual(["Visit", "Copy URL", "Promote to production", "Redeploy"]);
+      await docShot(page, "deployments-menu", true);
+      await page.click(`${row(made.preview)} button[data-copy]`);
+      await page.waitForSelector(`${row(made.preview)} button[data-copy]:has-text('Copied')`);
+      const copied = await page.evaluate(() => navigator.clipboard.readText());
+      expect(copied).toMatch(/^http:\/\/depth(-[a-z0-9]+)?--[0-9a-f]{12}\.localhost:\d+$/);
+      // Chromium resolves *.localhost itself: the copied URL serves the preview through the proxy.
+      const visit = await context.newPage();
+      await visit.goto(copied);
+      expect(await visit.textContent("h1")).toBe("feature");
+      await visit.close();
+      await page.click(`${row(made.preview)} summary`);
+
+      // The building one can be canceled from its menu; the failed one offers no Visit.
+      await page.click(`${row(made.building)} summary`);
+      expect(await page.isVisible(`${row(made.building)} [data-action=cancel]`)).toBe(true);
+      await page.click(`${row(made.building)} summary`);
+      await page.click(`${row(made.failed)} summary`);
+      expect(await page.$(`${row(made.failed)} a.menu-item`)).toBeNull();
+      await page.click(`${row(made.failed)} summary`);
+
+      // Filters: by status, then by branch and environment; a wrong value is named.
+      await page.selectOption("#filter-status", "FAIL");
+      await page.click("#filter-button");
+      await page.waitForURL(/status=FAIL/);
+      expect(await page.$$eval(".deployment-row", (els) => els.map((e) => e.id))).toEqual([
+        `row-${made.failed.id}`,
+      ]);
+      await page.goto(list);
+      await page.fill("#filter-branch", "feature");
+      await page.selectOption("#filter-target", "preview");
+      await page.click("#filter-button");
+      await page.waitForURL(/branch=feature/);
+      expect(await page.$$(".deployment-row")).toHaveLength(2);
+      await docShot(page, "deployments-filtered");
+      await page.goto(`${list}?status=DONE`);
+      expect(await page.textContent("#filter-error")).toContain("status must be one of");
+
+      // Roll back to this: the first production deployment serves production again, at once.
+      await page.goto(list);
+      await page.click(`${row(made.first)} summary`);
+      await page.click(`${row(made.first)} [data-action=rollback]`);
+      await page.waitForURL(/\/deployments\//);
+      expect((await deps.store.projects.find(projectId))?.productionDeploymentId).toBe(made.first.id);
+    },
+    STEP,
+  );
+
+  test(
+    "every page of the walk on a phone too, with no console error anywhere",
+    async () => {
+      const pages = [
+        ["deployments", `${base}/projects/${projectId}`],
+        ["deployment-ready", `${base}/deployments/${made.second.id}`],
+        ["deployment-failed", `${base}/deployments/${made.failed.id}`],
+      ] as const;
+      for (const [name, url] of pages) {
+        await page.goto(url);
+        await page.waitForLoadState("networkidle");
+        await docShot(page, `${name}-desktop`);
+      }
+      const phone = await browser.newContext({ viewport: PHONE });
+      await phone.addCookies(await context.cookies());
+      const small = await phone.newPage();
+      const phoneProblems = watchProblems(small);
+      for (const [name, url] of pages) {
+        await small.goto(url);
+        await small.waitForLoadState("networkidle");
+        const overflow = await small.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        expect({ url, overflow }).toEqual({ url, overflow: 0 });
+        await docShot(small, `${name}-phone`, true);
+      }
+      // The row menu opens within the phone's width.
+      await small.goto(`${base}/projects/${projectId}`);
+      await small.click(`#row-${made.preview.id} summary`);
+      const menu = await small.$eval(`#row-${made.preview.id} .menu`, (el) => {
+        const box = el.getBoundingClientRect();
+        return { left: box.left >= 0, right: box.right <= window.innerWidth };
+      });
+      expect(menu).toEqual({ left: true, right: true });
+      await phone.close();
+      expect(phoneProblems).toEqual([]);
+      expect(problems).toEqual([]);
+    },
+    STEP,
+  );
+});
