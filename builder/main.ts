@@ -152,7 +152,8 @@ export async function runBuild(
     const remaining = deadline - Date.now();
     if (remaining <= 0)
       throw new BuildFailure(`build timed out after ${Math.round(job.limits.timeoutMs / 1000)} s`);
-    out.log("system", `Running "${command}"`);
+    // "Install: " and "Build: " open the dashboard's steps of the log (views/static/app.js).
+    out.log("system", `${step === "install" ? "Install" : "Build"}: Running "${command}"`);
     const result = await runSandboxed({
       mode: job.sandbox,
       ...(job.sandboxPath !== undefined && { helperPath: job.sandboxPath }),

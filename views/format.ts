@@ -48,3 +48,15 @@ const CONTROLS = /[\u0000-\u0008\u000a-\u001f\u007f]/g;
 export function logText(text: string): string {
   return text.replace(ESCAPES, "").replace(CONTROLS, "");
 }
+
+/**
+ * A log line that reports an error, whichever stream it came on (tools print errors on stdout and warnings or
+ * progress on stderr). views/static/app.js paints lines with the same rule; keep the two in step.
+ */
+export const ERROR_LINE = /(^|[^A-Za-z])(error|err!|fatal|failed|failure|exception|panic)([^A-Za-z]|$)/i;
+
+/** npm, yarn and pnpm echo the script they run as "> command": the command's own words are not its outcome. */
+export const isErrorLine = (text: string): boolean => {
+  const plain = logText(text);
+  return !plain.startsWith("> ") && ERROR_LINE.test(plain);
+};

@@ -22,6 +22,14 @@ const site = (title: string) =>
     scripts: { build: `mkdir -p dist && echo '<h1>${title}</h1>' > dist/index.html` },
   });
 
+// Progress and a warning on stderr (not errors), then the error, then the exit.
+const FAILING = [
+  "echo 'npm WARN deprecated left-pad@1.0.0' >&2",
+  "echo 'compiling 3 files' >&2",
+  "echo 'Error: cannot find module <./missing>' >&2",
+  "exit 1",
+].join("; ");
+
 let deps: Deps;
 let roles: Running;
 let browser: Browser;
@@ -97,7 +105,7 @@ describe("dashboard depth", () => {
       repo.commit(
         {
           "package.json": JSON.stringify({
-            scripts: { build: "echo 'Error: cannot find module ./missing' >&2; exit 1" },
+            scripts: { build: FAILING },
           }),
         },
         "broken",
@@ -191,6 +199,102 @@ describe("dashboard depth", () => {
       await page.click(`${row(made.first)} [data-action=rollback]`);
       await page.waitForURL(/\/deployments\//);
       expect((await deps.store.projects.find(projectId))?.productionDeploymentId).toBe(made.first.id);
+    },
+    STEP,
+  );
+
+  test(
+    "a deployment page: every alias, the build log in steps with their times",
+    async () => {
+      // After the rollback above the first deployment is production again: its own URL and production.
+      await page.goto(`${base}/deployments/${made.first.id}`);
+      const kinds = await page.$$eval("#aliases li", (items) =>
+        items.map((li) => li.getAttribute("data-kind")),
+      );
+      expect(kinds).toEqual(["deployment", "production"]);
+      // The newest of feature serves its branch URL, and is reachable there.
+      await page.goto(`${base}/deployments/${made.preview.id}`);
+      const branchUrl = await page.getAttribute("#aliases li[data-kind=branch] a", "href");
+      expect(branchUrl).toMatch(/--git-feature\.localhost:\d+$/);
+      const visit = await context.newPage();
+      await visit.goto(branchUrl ?? "");
+      expect(await visit.textContent("h1")).toBe("feature");
+      await visit.close();
+      // A local repository has no commit page to link to.
+      expect(await page.$("#commit-link")).toBeNull();
+      expect(await page.textContent(".summary-title")).toBe("Try a new <header>");
+
+      await page.waitForSelector("#log details.log-step:not(.step-running) >> nth=3");
+      const steps = await page.$$eval("#log details.log-step", (all) =>
+        all.map((d) => [
+          d.querySelector(".step-name")?.textContent,
+          d.querySelector(".step-time")?.textContent,
+          (d as HTMLDetailsElement).open,
+        ]),
+      );
+      expect(steps.map(([name]) => name)).toEqual(["Clone", "Install", "Build", "Upload"]);
+      for (const [, time, open] of steps) {
+        expect(time).toMatch(/^\d+(\.\d)? m?s$/);
+        expect(open).toBe(true);
+      }
+      // A step folds away and opens again.
+      await page.click("#log details.log-step >> nth=0 >> summary");
+      expect(await page.isVisible("#log details.log-step >> nth=0 >> .line >> nth=0")).toBe(false);
+      await page.click("#log details.log-step >> nth=0 >> summary");
+      expect(await page.isVisible("#log details.log-step >> nth=0 >> .line >> nth=0")).toBe(true);
+      // Sized to its content: a short log leaves no empty box below it.
+      expect(await page.$eval("#log", (el) => el.scrollHeight - el.clientHeight)).toBe(0);
+      await docShot(page, "deployment-steps", true);
+    },
+    STEP,
+  );
+
+  test(
+    "a failed deployment: the error lines in its summary jump to and highlight the line; stderr is not all red",
+    async () => {
+      await page.goto(`${base}/deployments/${made.failed.id}`);
+      expect(await page.$("#aliases")).toBeNull();
+      expect(await page.textContent("#summary")).not.toContain(".localhost");
+      const errors = await page.$$eval(".error-line-link code", (codes) => codes.map((c) => c.textContent));
+      expect(errors[0]).toBe("Error: cannot find module <./missing>");
+      expect(errors.length).toBeGreaterThanOrEqual(2);
+      await page.waitForSelector("#log details.log-step:not(.step-running) >> nth=2");
+      // The steps that went well fold away; the failing one stays open.
+      const open = await page.$$eval("#log details.log-step", (all) =>
+        all.map((d) => [d.querySelector(".step-name")?.textContent, (d as HTMLDetailsElement).open]),
+      );
+      expect(open).toEqual([
+        ["Clone", false],
+        ["Install", false],
+        ["Build", true],
+      ]);
+      const colour = (text: string) =>
+        page.locator("#log .line-stderr", { hasText: text }).evaluate((el) => getComputedStyle(el).color);
+      expect(await colour("npm WARN deprecated")).not.toBe("rgb(252, 165, 165)");
+      expect(await colour("compiling 3 files")).not.toBe("rgb(252, 165, 165)");
+      expect(await colour("cannot find module")).toBe("rgb(252, 165, 165)");
+
+      await page.click(".error-line-link >> nth=0");
+      await page.waitForSelector("#log .line-target");
+      expect(await page.$eval("#log .line-target", (el) => el.textContent)).toBe(
+        "Error: cannot find module <./missing>",
+      );
+      const inView = await page.$eval("#log .line-target", (line) => {
+        const log = line.closest("#log")?.getBoundingClientRect();
+        const box = line.getBoundingClientRect();
+        return log !== undefined && box.top >= log.top && box.bottom <= log.bottom;
+      });
+      expect(inView).toBe(true);
+      await docShot(page, "deployment-failed-highlight", true);
+
+      // The address alone does it too (a link someone shared).
+      const target = await page.$eval("#log .line-target", (el) => el.id);
+      const fresh = await context.newPage();
+      const freshProblems = watchProblems(fresh);
+      await fresh.goto(`${base}/deployments/${made.failed.id}#${target}`);
+      await fresh.waitForSelector(`#${target}.line-target`);
+      await fresh.close();
+      expect(freshProblems).toEqual([]);
     },
     STEP,
   );
