@@ -30,6 +30,17 @@ export function buildDuration(
 
 export const shortSha = (sha: string): string => sha.slice(0, 7);
 
+/** What a deployment is called: its commit subject, or where there is none (an upload, a build not yet cloned). */
+export function deploymentTitle(d: {
+  commitMessage: string | null;
+  commitSha: string | null;
+  branch: string | null;
+}): string {
+  if (d.commitMessage) return d.commitMessage;
+  if (d.commitSha) return `Commit ${shortSha(d.commitSha)}`;
+  return d.branch ? `Deployment of ${d.branch}` : "Uploaded files";
+}
+
 export const STATUS_LABEL: Record<DeploymentStatus, string> = {
   NOT_STARTED: "Not started",
   QUEUED: "Queued",

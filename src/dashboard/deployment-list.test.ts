@@ -79,7 +79,7 @@ describe("deployment list", () => {
     expect(html).toContain(`aria-label="Actions for deployment ${ready.id.slice(0, 8)}"`);
   });
 
-  test("the menu offers what fits each deployment, every action a form with the session's CSRF token", async () => {
+  test("the menu offers what fits each deployment; changes are forms with the session's CSRF token", async () => {
     const { v, deployment, path } = await owner();
     const old = await deployment("production", "main", "READY");
     const current = await deployment("production", "main", "READY");
@@ -102,13 +102,20 @@ describe("deployment list", () => {
     expect(row(page.text, preview.id)).toContain("Copy URL");
     expect(row(page.text, failed.id)).not.toContain(host(failed.id));
     expect(row(page.text, failed.id)).not.toContain("Copy URL");
-    // Every form carries the session's token and posts to the deployment's own route.
+    // Promote and roll back lead to their confirmation; the other changes are forms with the session's token,
+    // posting to the deployment's own route.
+    expect(row(page.text, old.id)).toContain(
+      `<a class="menu-item" href="/deployments/${old.id}/promote" data-action="rollback">Roll back to this…</a>`,
+    );
+    expect(row(page.text, preview.id)).toContain(
+      `href="/deployments/${preview.id}/promote" data-action="promote"`,
+    );
     const forms = [
       ...page.text.matchAll(/<form method="post" action="([^"]+)" class="menu-form">(.*?)<\/form>/g),
     ];
-    expect(forms.length).toBe(8);
+    expect(forms.length).toBe(6);
     for (const [, action, body] of forms) {
-      expect(action).toMatch(/^\/deployments\/[0-9a-f-]{36}\/(promote|redeploy|cancel)$/);
+      expect(action).toMatch(/^\/deployments\/[0-9a-f-]{36}\/(redeploy|cancel)$/);
       expect(body).toContain(`name="_csrf" value="${v.csrf}"`);
     }
   });

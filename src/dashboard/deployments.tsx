@@ -4,7 +4,7 @@
 
 import { Elysia } from "elysia";
 import { StatusBadge } from "../../views/components/badge.tsx";
-import { isErrorLine, logText } from "../../views/format.ts";
+import { isErrorLine, logText, STATUS_LABEL } from "../../views/format.ts";
 import {
   type Alias,
   DeploymentPage,
@@ -12,6 +12,7 @@ import {
   DeploymentSummary,
   type ErrorLine,
 } from "../../views/pages/deployment.tsx";
+import { PromotePage } from "../../views/pages/promote.tsx";
 import { Id } from "../api/schemas.ts";
 import { cancelDeployment, queueDeployment } from "../deploy/deploy.ts";
 import { getProject } from "../deploy/projects.ts";
@@ -35,6 +36,13 @@ import { functionPaths, parseRuntimeFilter, RuntimeQuery, runtimeView } from "./
 import { requireSession } from "./session.ts";
 
 const LOG_PAGE = 1000;
+
+/** The project page after production moved: it shows the result card with an Undo (see promotedCard). */
+export const promotedPath = (project: Project): string => {
+  const query = new URLSearchParams({ promoted: project.productionDeploymentId ?? "" });
+  if (project.previousProductionDeploymentId) query.set("from", project.previousProductionDeploymentId);
+  return `/projects/${project.id}?${query}`;
+};
 /** How many of a failed build's error lines its summary shows (the last ones: the cause is usually near the end). */
 const ERROR_LINES = 5;
 
@@ -224,13 +232,44 @@ export function deploymentRoutes({
         }),
       { params: Id },
     )
+    .get(
+      "/deployments/:id/promote",
+      async ({ user, csrf, params }) => {
+        // The confirmation: what production will serve, instead of what. One that cannot be confirmed (any more:
+        // the Back button after a promote) says why, as a page, not an error.
+        const target = await own(user, params.id);
+        const project = await getProject(store, user.id, target.projectId);
+        const current = project.productionDeploymentId
+          ? await store.deployments.get(user.id, project.productionDeploymentId)
+          : null;
+        const problem =
+          target.status !== "READY"
+            ? `Only a READY deployment can serve production (this one is ${STATUS_LABEL[target.status].toLowerCase()}).`
+            : target.expiredAt !== null
+              ? "This preview expired: its files were deleted. Redeploy it instead."
+              : current?.id === target.id
+                ? "Production already serves this deployment."
+                : null;
+        return html(
+          <PromotePage
+            chrome={chromeFor(user, csrf)}
+            project={project}
+            target={target}
+            current={current}
+            problem={problem}
+          />,
+        );
+      },
+      { params: Id },
+    )
     .post(
       "/deployments/:id/promote",
       ({ user, csrf, params, request }) =>
         act(user, csrf, params.id, request, async () => {
-          // The same pointer swap as the API's POST /api/deployments/:id/promote.
-          await promoteDeployment(store, bus, user.id, params.id);
-          return `/deployments/${params.id}`;
+          // The same pointer swap as the API's POST /api/deployments/:id/promote; the project page then says what
+          // production serves now and offers the way back.
+          const project = await promoteDeployment(store, bus, user.id, params.id);
+          return promotedPath(project);
         }),
       { params: Id },
     );

@@ -155,7 +155,7 @@ describe("dashboard depth", () => {
       const items = await page.$$eval(`${row(made.preview)} .menu-item`, (els) =>
         els.map((e) => e.textContent),
       );
-      expect(items).toEqual(["Visit", "Copy URL", "Promote to production", "Redeploy"]);
+      expect(items).toEqual(["Visit", "Copy URL", "Promote to production…", "Redeploy"]);
       await docShot(page, "deployments-menu", true);
       await page.click(`${row(made.preview)} button[data-copy]`);
       await page.waitForSelector(`${row(made.preview)} button[data-copy]:has-text('Copied')`);
@@ -192,13 +192,57 @@ describe("dashboard depth", () => {
       await docShot(page, "deployments-filtered");
       await page.goto(`${list}?status=DONE`);
       expect(await page.textContent("#filter-error")).toContain("status must be one of");
+    },
+    STEP,
+  );
 
-      // Roll back to this: the first production deployment serves production again, at once.
+  test(
+    "roll back: a confirmation naming both commits, then what production serves now, and an Undo",
+    async () => {
+      const list = `${base}/projects/${projectId}`;
+      const production = async () => (await deps.store.projects.find(projectId))?.productionDeploymentId;
+      const served = async () => {
+        const visit = await context.newPage();
+        await visit.goto((await page.getAttribute(".project-links a.external", "href")) ?? "");
+        const text = await visit.textContent("h1");
+        await visit.close();
+        return text;
+      };
       await page.goto(list);
-      await page.click(`${row(made.first)} summary`);
-      await page.click(`${row(made.first)} [data-action=rollback]`);
-      await page.waitForURL(/\/deployments\//);
-      expect((await deps.store.projects.find(projectId))?.productionDeploymentId).toBe(made.first.id);
+      // No permanent "roll back" card: the way back is in the menu of the earlier production deployment.
+      expect(await page.$("#rollback-button")).toBeNull();
+      await page.click(`#row-${made.first.id} summary`);
+      await page.click(`#row-${made.first.id} [data-action=rollback]`);
+      await page.waitForURL(/\/promote$/);
+      expect(await page.textContent("#confirm-target")).toContain("Add the <b>home</b> page");
+      expect(await page.textContent("#confirm-current")).toContain("Second version");
+      expect(await page.textContent("#confirm-button")).toBe(
+        `Roll back to ${made.first.commitSha?.slice(0, 7)}`,
+      );
+      await docShot(page, "rollback-confirm", true);
+      // Nothing moved yet.
+      expect(await production()).toBe(made.second.id);
+      await page.click("#confirm-button");
+      await page.waitForSelector("#promoted");
+      expect(await production()).toBe(made.first.id);
+      expect(await page.textContent("#promoted")).toContain("Production now serves Add the <b>home</b> page");
+      expect(await served()).toBe("home");
+      await docShot(page, "rollback-result", true);
+      // The address no longer carries the result: a reload does not show it again.
+      expect(new URL(page.url()).search).toBe("");
+      await page.reload();
+      expect(await page.$("#promoted")).toBeNull();
+
+      // Undo (from the result card), then roll back again for the pages below.
+      await page.goto(`${list}?promoted=${made.first.id}&from=${made.second.id}`);
+      await page.click("#undo-button");
+      await page.waitForSelector("#promoted");
+      expect(await production()).toBe(made.second.id);
+      expect(await page.textContent("#promoted")).toContain("Production now serves Second version");
+      expect(await served()).toBe("second");
+      await page.click("#undo-button");
+      await page.waitForSelector("#promoted:has-text('Add the')");
+      expect(await production()).toBe(made.first.id);
     },
     STEP,
   );

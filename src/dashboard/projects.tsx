@@ -12,12 +12,13 @@ import { queueDeployment } from "../deploy/deploy.ts";
 import { createProject, getProject } from "../deploy/projects.ts";
 import { rollbackProject } from "../deploy/promote.ts";
 import type { Deps } from "../deps.ts";
-import type { User } from "../model/entities.ts";
+import type { Project, User } from "../model/entities.ts";
 import { STATUSES } from "../model/status.ts";
 import { deploymentUrl, productionUrl } from "../model/urls.ts";
 import type { DeploymentFilter } from "../store/store.ts";
 import { buildsStatus } from "../worker/readiness.ts";
 import { chromeFor } from "./assets.ts";
+import { promotedPath } from "./deployments.tsx";
 import { CsrfField, errorStatus, formErrors, Text, valuesOf } from "./forms.ts";
 import { FRAMEWORK_PRESETS, nameFromGitUrl, withPreset } from "./presets.ts";
 import { SETTING_LABELS, type SettingField, toSettings } from "./project-input.ts";
@@ -43,7 +44,15 @@ const ProjectForm = t.Object({
   framework: Text(50),
 });
 const Cursor = t.Object({ cursor: Text(500) });
-const ListQuery = t.Object({ cursor: Text(500), branch: Text(300), target: Text(50), status: Text(50) });
+const ListQuery = t.Object({
+  cursor: Text(500),
+  branch: Text(300),
+  target: Text(50),
+  status: Text(50),
+  // After a promote or rollback (promotedPath): what production serves now, and what it served before.
+  promoted: Text(36),
+  from: Text(36),
+});
 
 /** The list's filters from the query: what was asked (to show it back), what the store gets, what was wrong. */
 function parseFilter(query: { branch?: string; target?: string; status?: string }): {
@@ -84,7 +93,14 @@ export function projectRoutes({
     user: User,
     csrf: string,
     id: string,
-    list: { cursor?: string; branch?: string; target?: string; status?: string },
+    list: {
+      cursor?: string;
+      branch?: string;
+      target?: string;
+      status?: string;
+      promoted?: string;
+      from?: string;
+    },
     form: { values: FormValues; errors: FormErrors; status: number } = {
       values: {},
       errors: {},
@@ -94,9 +110,11 @@ export function projectRoutes({
     const project = await getProject(store, user.id, id);
     const filter = parseFilter(list);
     const cursor = list.cursor || null;
-    const [page, crons] = await Promise.all([
+    const [page, crons, promoted, production] = await Promise.all([
       store.deployments.list(user.id, project.id, { limit: PAGE_SIZE, cursor }, filter.filter),
       projectCrons({ store, artifacts }, user.id, project.id),
+      promotion(user, project, list.promoted, list.from),
+      project.productionDeploymentId ? store.deployments.get(user.id, project.productionDeploymentId) : null,
     ]);
     const view = (
       <ProjectPage
@@ -117,9 +135,26 @@ export function projectRoutes({
         builds={builds()}
         dropLimits={project.gitUrl ? null : startInfo(config, request).limits}
         crons={crons}
+        promoted={promoted}
+        production={production}
       />
     );
     return html(view, form.status === 200 && filter.error ? 400 : form.status);
+  };
+
+  /**
+   * The result of a promote or rollback, while it is still true: production serves `promotedId` (a later change, or
+   * an address kept from before, shows nothing). `fromId` is the way back: the Undo.
+   */
+  const promotion = async (user: User, project: Project, promotedId?: string, fromId?: string) => {
+    if (!promotedId || project.productionDeploymentId !== promotedId) return null;
+    const [promoted, from] = await Promise.all([
+      store.deployments.get(user.id, promotedId),
+      fromId ? store.deployments.get(user.id, fromId) : null,
+    ]);
+    if (!promoted) return null;
+    const undo = from && from.projectId === project.id && from.status === "READY" && from.expiredAt === null;
+    return { promoted, from: undo ? from : null };
   };
 
   const newProjectPage = (
@@ -234,8 +269,8 @@ export function projectRoutes({
       async ({ user, csrf, params, request }) => {
         try {
           // The same pointer swap as the API's POST /api/projects/:id/rollback.
-          await rollbackProject(store, bus, user.id, params.id);
-          return redirect(request, `/projects/${params.id}`);
+          const project = await rollbackProject(store, bus, user.id, params.id);
+          return redirect(request, promotedPath(project));
         } catch (error) {
           const errors = formErrors(error, {});
           if (!errors) throw error;

@@ -1,10 +1,11 @@
 // One deployment in a project's list: the commit subject first, then branch, author, environment, age, duration
-// and status (live), with a menu of what can be done with it (each action a CSRF-protected form).
+// and status (live), with a menu of what can be done with it (each change a CSRF-protected form, or for promote
+// and roll back a link to their confirmation).
 /** @jsxImportSource preact */
 
 import type { Deployment } from "../../src/model/entities.ts";
 import { isTerminal } from "../../src/model/status.ts";
-import { buildDuration, formatDuration, shortSha } from "../format.ts";
+import { buildDuration, deploymentTitle, formatDuration, shortSha } from "../format.ts";
 import { Csrf } from "../layout.tsx";
 import { StatusBadge } from "./badge.tsx";
 import { Time } from "./time.tsx";
@@ -14,15 +15,10 @@ export interface DeploymentRowProps {
   /** Its immutable URL. */
   url: string;
   isProduction: boolean;
+  /** When the deployment production serves was created: an older production deployment is a roll back. */
+  productionCreatedAt: string | null;
   now: Date;
   csrf: string;
-}
-
-/** What a deployment is called where there is no commit subject: an upload, or a build not yet cloned. */
-export function deploymentTitle(d: Deployment): string {
-  if (d.commitMessage) return d.commitMessage;
-  if (d.commitSha) return `Commit ${shortSha(d.commitSha)}`;
-  return d.branch ? `Deployment of ${d.branch}` : "Uploaded files";
 }
 
 export function DeploymentRow(props: DeploymentRowProps) {
@@ -54,8 +50,10 @@ export function DeploymentRow(props: DeploymentRowProps) {
   );
 }
 
-function RowMenu({ deployment: d, url, isProduction, csrf }: DeploymentRowProps) {
+function RowMenu({ deployment: d, url, isProduction, productionCreatedAt, csrf }: DeploymentRowProps) {
   const short = d.id.slice(0, 8);
+  const rollback =
+    d.target === "production" && productionCreatedAt !== null && d.createdAt < productionCreatedAt;
   const live = d.status === "READY" && d.expiredAt === null;
   const running = !isTerminal(d.status);
   return (
@@ -84,15 +82,15 @@ function RowMenu({ deployment: d, url, isProduction, csrf }: DeploymentRowProps)
             </button>
           </>
         )}
-        {live && !isProduction && d.target === "preview" && (
-          <MenuForm action={`/deployments/${d.id}/promote`} csrf={csrf} name="promote">
-            Promote to production
-          </MenuForm>
-        )}
-        {live && !isProduction && d.target === "production" && (
-          <MenuForm action={`/deployments/${d.id}/promote`} csrf={csrf} name="rollback">
-            Roll back to this
-          </MenuForm>
+        {/* Promote and roll back ask first (naming both commits), so these lead to the confirmation. */}
+        {live && !isProduction && (
+          <a
+            class="menu-item"
+            href={`/deployments/${d.id}/promote`}
+            data-action={rollback ? "rollback" : "promote"}
+          >
+            {rollback ? "Roll back to this…" : "Promote to production…"}
+          </a>
         )}
         <MenuForm action={`/deployments/${d.id}/redeploy`} csrf={csrf} name="redeploy">
           Redeploy

@@ -174,9 +174,9 @@ export function DeploymentSummary(props: DeploymentProps) {
           Redeploy
         </ActionButton>
         {d.status === "READY" && !current && d.expiredAt === null && (
-          <ActionButton id="promote-button" action={`/deployments/${d.id}/promote`} csrf={chrome.csrf}>
-            Promote to production
-          </ActionButton>
+          <a class="button" id="promote-button" href={`/deployments/${d.id}/promote`}>
+            Promote to production…
+          </a>
         )}
       </div>
       {error && (

@@ -13,6 +13,7 @@ import { Field, FormError, type FormErrors, type FormValues, HxForm } from "../c
 import { STATUS_LABEL } from "../format.ts";
 import { type Chrome, Csrf, Layout } from "../layout.tsx";
 import { ProjectHead } from "./project-head.tsx";
+import { PromotedCard } from "./promote.tsx";
 
 export interface ProjectProps {
   chrome: Chrome;
@@ -35,6 +36,10 @@ export interface ProjectProps {
   dropLimits: DropLimits | null;
   /** The production deployment's cron jobs and their latest runs (the section shows only when there are jobs). */
   crons: ProjectCrons;
+  /** Right after a promote or rollback: what production serves now, and what Undo goes back to. */
+  promoted: { promoted: Deployment; from: Deployment | null } | null;
+  /** The deployment production serves, or null. */
+  production: Deployment | null;
 }
 
 /** The deployment list's filters, as the query string carries them ("" for any). */
@@ -52,20 +57,13 @@ export function ProjectPage(props: ProjectProps) {
       <ProjectHead project={project} productionUrl={productionUrl} tab="deployments" />
       <BuildsBanner builds={props.builds} />
       <DeployForm {...props} />
-      {project.previousProductionDeploymentId && (
-        <form method="post" action={`/projects/${project.id}/rollback`} class="card rollback-card">
-          <Csrf token={chrome.csrf} />
-          <p>
-            Production can go back to the previous production deployment{" "}
-            <a class="mono" href={`/deployments/${project.previousProductionDeploymentId}`}>
-              {project.previousProductionDeploymentId.slice(0, 8)}
-            </a>{" "}
-            at once: no rebuild, no copy.
-          </p>
-          <button type="submit" class="button" id="rollback-button">
-            Roll back production
-          </button>
-        </form>
+      {props.promoted && (
+        <PromotedCard
+          csrf={chrome.csrf}
+          promoted={props.promoted.promoted}
+          from={props.promoted.from}
+          productionUrl={productionUrl}
+        />
       )}
       <CronJobs crons={props.crons} />
       <section class="card" aria-labelledby="deployments-title">
@@ -85,6 +83,7 @@ export function ProjectPage(props: ProjectProps) {
                 deployment={d}
                 url={url}
                 isProduction={d.id === project.productionDeploymentId}
+                productionCreatedAt={props.production?.createdAt ?? null}
                 now={now}
                 csrf={chrome.csrf}
               />

@@ -582,6 +582,13 @@
     const button = event.target instanceof Element ? event.target.closest("button[data-copy]") : null;
     if (button) copy(button);
   });
+  // A result shown once (production now serves …) is not shown again on reload: its address is tidied.
+  const here = new URL(location.href);
+  if (here.searchParams.has("promoted")) {
+    here.searchParams.delete("promoted");
+    here.searchParams.delete("from");
+    history.replaceState(history.state, "", here);
+  }
   // htmx:load fires for the initial page and for every swapped-in fragment.
   document.addEventListener("htmx:load", (event) => enhance(event.target));
   if (document.readyState === "loading")
