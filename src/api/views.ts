@@ -25,6 +25,7 @@ export function projectView(p: Project, config: UrlConfig) {
     spaFallback: p.spaFallback,
     productionDeploymentId: p.productionDeploymentId,
     previousProductionDeploymentId: p.previousProductionDeploymentId,
+    productionSince: p.productionSince,
     productionUrl: productionUrl(p, config),
     createdAt: p.createdAt,
     updatedAt: p.updatedAt,

@@ -88,7 +88,14 @@ describe("dashboard depth", () => {
       await page.click("button[type=submit]");
       await page.waitForURL(`${base}/`);
 
+      // The repository is read before anything is created: its branches offered, the default one filled in.
       await page.goto(`${base}/projects/new?gitUrl=${encodeURIComponent(repo.url)}`);
+      expect(await page.textContent("#repo-checked")).toBe("Repository checked: 1 branch, default main.");
+      expect(await page.inputValue("#f-productionBranch")).toBe("main");
+      expect(
+        await page.$$eval("#branch-options option", (o) => o.map((e) => e.getAttribute("value"))),
+      ).toEqual(["main"]);
+      await docShot(page, "new-project-checked", true);
       await page.fill("#f-name", "Depth");
       await page.fill("#f-installCommand", "true");
       await page.fill("#f-outputDirectory", "dist");
@@ -243,6 +250,27 @@ describe("dashboard depth", () => {
       await page.click("#undo-button");
       await page.waitForSelector("#promoted:has-text('Add the')");
       expect(await production()).toBe(made.first.id);
+    },
+    STEP,
+  );
+
+  test(
+    "the project's production card: what is live, from which commit, since when, on which domains",
+    async () => {
+      await page.goto(`${base}/projects/${projectId}`);
+      const card = page.locator("#production");
+      expect(await card.locator(".summary-title").textContent()).toBe("Add the <b>home</b> page");
+      expect(await card.textContent()).toContain(made.first.commitSha?.slice(0, 7) ?? "?");
+      expect(await card.textContent()).toContain("Fixture");
+      const since = await card.locator("#production-since time").getAttribute("datetime");
+      expect(since).toBe((await deps.store.projects.find(projectId))?.productionSince ?? "");
+      const domains = await card
+        .locator("#production-domains li")
+        .evaluateAll((items) =>
+          items.map((li) => [li.getAttribute("data-state"), li.querySelector("a")?.getAttribute("href")]),
+        );
+      expect(domains).toEqual([["live", await page.getAttribute(".project-links a.external", "href")]]);
+      await docShot(page, "dashboard");
     },
     STEP,
   );

@@ -12,9 +12,11 @@ import { queueDeployment } from "../deploy/deploy.ts";
 import { createProject, getProject } from "../deploy/projects.ts";
 import { rollbackProject } from "../deploy/promote.ts";
 import type { Deps } from "../deps.ts";
+import { listBranches } from "../git/ls-remote.ts";
+import { commitUrl } from "../model/commit-links.ts";
 import type { Project, User } from "../model/entities.ts";
 import { STATUSES } from "../model/status.ts";
-import { deploymentUrl, productionUrl } from "../model/urls.ts";
+import { customDomainUrl, deploymentUrl, productionUrl } from "../model/urls.ts";
 import type { DeploymentFilter } from "../store/store.ts";
 import { buildsStatus } from "../worker/readiness.ts";
 import { chromeFor } from "./assets.ts";
@@ -137,6 +139,8 @@ export function projectRoutes({
         crons={crons}
         promoted={promoted}
         production={production}
+        domainUrl={project.customDomain ? customDomainUrl(project.customDomain, config) : null}
+        productionCommitUrl={commitUrl(project.gitUrl, production?.commitSha ?? null)}
       />
     );
     return html(view, form.status === 200 && filter.error ? 400 : form.status);
@@ -163,11 +167,13 @@ export function projectRoutes({
     csrf: string,
     values: FormValues,
     errors: FormErrors,
+    branches: string[] | null = null,
   ) => (
     <NewProjectPage
       chrome={chromeFor(user, csrf)}
       values={values}
       errors={errors}
+      branches={branches}
       presets={FRAMEWORK_PRESETS}
       start={startInfo(config, request)}
     />
@@ -203,11 +209,23 @@ export function projectRoutes({
     )
     .get(
       "/projects/new",
-      ({ user, csrf, query, request }) => {
-        // From the projects page's "Import a git repository": the URL, and a name to start from.
+      async ({ user, csrf, query, request }) => {
+        // From the projects page's "Import a git repository": the URL, and a name to start from. The repository is
+        // read first (git ls-remote, under the rules of every git URL): its branches are offered, its default
+        // branch is the production branch, and a URL that cannot be read says why before anything is created.
         const gitUrl = query.gitUrl?.trim() ?? "";
         const values: FormValues = gitUrl ? { gitUrl, name: nameFromGitUrl(gitUrl) } : {};
-        return html(newProjectPage(request, user, csrf, values, {}));
+        if (!gitUrl) return html(newProjectPage(request, user, csrf, values, {}));
+        const remote = await listBranches(gitUrl, {
+          allowLocal: config.allowLocalGit,
+          allowPrivate: config.allowPrivateGit,
+        });
+        if (!remote.ok)
+          return html(
+            newProjectPage(request, user, csrf, values, { gitUrl: `Git repository URL ${remote.problem}` }),
+          );
+        if (remote.defaultBranch) values.productionBranch = remote.defaultBranch;
+        return html(newProjectPage(request, user, csrf, values, {}, remote.branches));
       },
       { query: t.Object({ gitUrl: Text(2048) }) },
     )

@@ -70,6 +70,8 @@ export const ProjectSchema = Type.Composite([
     /** The value the domain's `_minivercel` TXT record must carry (`minivercel-verify=<token>`). */
     domainToken: Type.String(),
     productionDeploymentId: Nullable(Type.String()),
+    /** When production started serving its current deployment (a build going READY, a promote or rollback). */
+    productionSince: Nullable(Time()),
     /** Where `rollback` goes: the production deployment before the current one. */
     previousProductionDeploymentId: Nullable(Type.String()),
     createdAt: Time(),

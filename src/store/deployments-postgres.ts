@@ -137,7 +137,7 @@ export function postgresDeployments(sql: postgres.Sql): Deployments {
           // Only forward: a slow older build finishing late must not replace a newer production deployment.
           await tx`
             UPDATE projects SET previous_production_deployment_id = production_deployment_id,
-              production_deployment_id = ${ready.id}, updated_at = ${at}
+              production_deployment_id = ${ready.id}, updated_at = ${at}, production_since = ${at}
             WHERE id = ${ready.projectId} AND (production_deployment_id IS NULL OR NOT EXISTS (
               SELECT 1 FROM deployments cur WHERE cur.id = projects.production_deployment_id
                 AND (cur.created_at > ${ready.createdAt} OR (cur.created_at = ${ready.createdAt} AND cur.id > ${ready.id}))))`;

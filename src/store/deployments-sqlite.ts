@@ -166,11 +166,12 @@ export function sqliteDeployments(db: Database): Deployments {
             // Only forward: a slow older build finishing late must not replace a newer production deployment.
             run(
               `UPDATE projects SET previous_production_deployment_id = production_deployment_id,
-                 production_deployment_id = ?, updated_at = ?
+                 production_deployment_id = ?, updated_at = ?, production_since = ?
              WHERE id = ? AND (production_deployment_id IS NULL OR NOT EXISTS (
                SELECT 1 FROM deployments cur WHERE cur.id = projects.production_deployment_id
                  AND (cur.created_at > ? OR (cur.created_at = ? AND cur.id > ?))))`,
               ready.id,
+              at,
               at,
               ready.projectId,
               ready.createdAt,

@@ -100,6 +100,7 @@ export function toProject(row: Row): Project {
     spaFallback: row.spa_fallback === true || Number(row.spa_fallback) === 1,
     productionDeploymentId: optStr(row, "production_deployment_id"),
     previousProductionDeploymentId: optStr(row, "previous_production_deployment_id"),
+    productionSince: optStr(row, "production_since"),
     createdAt: str(row, "created_at"),
     updatedAt: str(row, "updated_at"),
   };

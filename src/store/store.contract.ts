@@ -530,21 +530,30 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         spaFallback: false,
       });
 
-      expect((await store.projects.find(project.id))?.previousProductionDeploymentId).toBe(v1.id);
+      const built = await store.projects.find(project.id);
+      expect(built?.previousProductionDeploymentId).toBe(v1.id);
+      // Every pointer move records since when production serves its deployment.
+      expect(built?.productionSince).toBe(v2.finishedAt);
+      const since = (p: { productionSince: string | null } | null | undefined) =>
+        Date.parse(p?.productionSince ?? "");
+      await Bun.sleep(2);
       const rolled = await store.projects.rollback(project.id);
       expect([rolled?.productionDeploymentId, rolled?.previousProductionDeploymentId]).toEqual([
         v1.id,
         v2.id,
       ]);
+      expect(since(rolled)).toBeGreaterThan(since(built));
+      await Bun.sleep(2);
       const promoted = await store.projects.promote(project.id, feature.id);
       expect([promoted?.productionDeploymentId, promoted?.previousProductionDeploymentId]).toEqual([
         feature.id,
         v1.id,
       ]);
+      expect(since(promoted)).toBeGreaterThan(since(rolled));
       // Promoting the current production deployment changes nothing and succeeds.
-      expect((await store.projects.promote(project.id, feature.id))?.previousProductionDeploymentId).toBe(
-        v1.id,
-      );
+      const again = await store.projects.promote(project.id, feature.id);
+      expect(again?.previousProductionDeploymentId).toBe(v1.id);
+      expect(again?.productionSince).toBe(promoted?.productionSince ?? "");
       // Not READY, or another project's deployment: refused.
       const queued = await store.deployments.create({
         projectId: project.id,

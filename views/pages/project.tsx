@@ -10,6 +10,7 @@ import { CronJobs } from "../components/cron-jobs.tsx";
 import { DeploymentRow } from "../components/deployment-row.tsx";
 import { type DropLimits, DropZone } from "../components/drop-zone.tsx";
 import { Field, FormError, type FormErrors, type FormValues, HxForm } from "../components/field.tsx";
+import { ProductionCard } from "../components/production-card.tsx";
 import { STATUS_LABEL } from "../format.ts";
 import { type Chrome, Csrf, Layout } from "../layout.tsx";
 import { ProjectHead } from "./project-head.tsx";
@@ -40,6 +41,10 @@ export interface ProjectProps {
   promoted: { promoted: Deployment; from: Deployment | null } | null;
   /** The deployment production serves, or null. */
   production: Deployment | null;
+  /** The custom domain as a URL, or null. */
+  domainUrl: string | null;
+  /** The production commit's page on its git host, or null. */
+  productionCommitUrl: string | null;
 }
 
 /** The deployment list's filters, as the query string carries them ("" for any). */
@@ -56,7 +61,6 @@ export function ProjectPage(props: ProjectProps) {
     <Layout chrome={chrome} title={`${project.name} · Deployments`} nav="projects" drop={!project.gitUrl}>
       <ProjectHead project={project} productionUrl={productionUrl} tab="deployments" />
       <BuildsBanner builds={props.builds} />
-      <DeployForm {...props} />
       {props.promoted && (
         <PromotedCard
           csrf={chrome.csrf}
@@ -65,6 +69,14 @@ export function ProjectPage(props: ProjectProps) {
           productionUrl={productionUrl}
         />
       )}
+      <ProductionCard
+        project={project}
+        production={props.production}
+        productionUrl={productionUrl}
+        domainUrl={props.domainUrl}
+        commitUrl={props.productionCommitUrl}
+      />
+      <DeployForm {...props} />
       <CronJobs crons={props.crons} />
       <section class="card" aria-labelledby="deployments-title">
         <h2 id="deployments-title">Deployments</h2>
