@@ -8,6 +8,7 @@ import { assetRoutes } from "./assets.ts";
 import { dashboardBodyLimit } from "./body-limit.ts";
 import { deploymentRoutes } from "./deployments.tsx";
 import { dashboardError } from "./errors.tsx";
+import { gitRoutes } from "./git.tsx";
 import { projectRoutes } from "./projects.tsx";
 import { runtimeLogRoutes } from "./runtime-logs.tsx";
 import { settingsRoutes } from "./settings.tsx";
@@ -48,6 +49,7 @@ export function createDashboard(deps: DashboardDeps, options: DashboardOptions =
     .use(accountRoutes(deps))
     .use(projectRoutes(deps))
     .use(settingsRoutes(deps))
+    .use(gitRoutes(deps))
     .use(deploymentRoutes(deps))
     .use(runtimeLogRoutes(deps));
 }

@@ -372,12 +372,64 @@ describe("dashboard depth", () => {
   );
 
   test(
+    "the Git page: webhook URLs and secret to copy, a real delivery and what it triggered, the push remote",
+    async () => {
+      await page.goto(`${base}/projects/${projectId}`);
+      await page.click("nav.tabs a:has-text('Git')");
+      await page.waitForURL(/\/git$/);
+      await page.click("button[data-copy='#hook-secret']");
+      const secret = await page.evaluate(() => navigator.clipboard.readText());
+      expect(secret).toMatch(/^[0-9a-f]{64}$/);
+      const hook = await page.inputValue("#hook-github");
+      expect(hook).toBe(`${base}/api/hooks/${projectId}/github`);
+      // GitHub's test delivery, signed with the secret, and one with a wrong signature.
+      const deliver = async (key: string) => {
+        const body = JSON.stringify({ zen: "Keep it logically awesome.", hook_id: 1 });
+        const signature = new Bun.CryptoHasher("sha256", key).update(body).digest("hex");
+        const res = await fetch(hook, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            "x-github-event": "ping",
+            "x-github-delivery": crypto.randomUUID(),
+            "x-hub-signature-256": `sha256=${signature}`,
+          },
+          body,
+        });
+        return res.status;
+      };
+      expect(await deliver(secret)).toBe(200);
+      expect(await deliver("not the secret")).toBe(401);
+      await page.reload();
+      const rows = await page.$$eval("#deliveries .delivery", (items) =>
+        items.map((li) => [
+          li.getAttribute("data-status"),
+          li.querySelector(".delivery-outcome")?.textContent,
+        ]),
+      );
+      expect(rows).toEqual([
+        ["401", "refused: webhook signature or token does not match this project's secret"],
+        ["200", "ping"],
+      ]);
+      expect(await page.textContent("#push-commands")).toContain(`git remote add minivercel ${base}/git/`);
+      expect(await page.textContent("#cli-project-commands")).toContain(
+        "minivercel deploy --prod --project ",
+      );
+      await docShot(page, "git", true);
+    },
+    STEP,
+  );
+
+  test(
     "every page of the walk on a phone too, with no console error anywhere",
     async () => {
       const pages = [
         ["deployments", `${base}/projects/${projectId}`],
         ["deployment-ready", `${base}/deployments/${made.second.id}`],
         ["deployment-failed", `${base}/deployments/${made.failed.id}`],
+        ["git", `${base}/projects/${projectId}/git`],
+        ["rollback-confirm", `${base}/deployments/${made.second.id}/promote`],
+        ["new-project", `${base}/projects/new?gitUrl=${encodeURIComponent(repo.url)}`],
       ] as const;
       for (const [name, url] of pages) {
         await page.goto(url);

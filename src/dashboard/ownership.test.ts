@@ -70,6 +70,7 @@ function attempts(v: Victim): Record<string, Attempt[]> {
     "POST /projects/:id/deploy": [post(`/projects/${p}/deploy`, 404)],
     "POST /projects/:id/rollback": [post(`/projects/${p}/rollback`, 404)],
     "GET /projects/:id/settings": [get(`/projects/${p}/settings`, 404)],
+    "GET /projects/:id/git": [get(`/projects/${p}/git`, 404)],
     "POST /projects/:id/settings": [
       post(`/projects/${p}/settings`, 404, { section: "general", name: "pwned", productionBranch: "main" }),
       post(`/projects/${p}/settings`, 404, { section: "domains", subDomain: "pwned", customDomain: "" }),

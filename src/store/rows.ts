@@ -13,7 +13,7 @@ import {
 } from "../model/entities.ts";
 import { isStatus } from "../model/status.ts";
 import type { CronRun } from "./cron-runs.ts";
-import type { Page, RejectedEvent, StoredEnvVar } from "./store.ts";
+import type { Page, RejectedEvent, StoredEnvVar, WebhookLogEntry } from "./store.ts";
 
 /** A raw row as either driver returns it: text, numbers, Dates (Postgres timestamptz) or null. */
 export type Row = Record<string, unknown>;
@@ -124,6 +124,24 @@ export function toRoute(row: Row): ProjectRoute {
     customDomainVerifiedAt: verifiedAt(row),
     productionDeploymentId: optStr(row, "production_deployment_id"),
     spaFallback: row.spa_fallback === true || Number(row.spa_fallback) === 1,
+  };
+}
+
+export function toWebhookLogEntry(row: Row): WebhookLogEntry {
+  let ids: unknown;
+  try {
+    ids = JSON.parse(str(row, "deployment_ids"));
+  } catch {
+    ids = [];
+  }
+  return {
+    id: str(row, "id"),
+    provider: str(row, "provider"),
+    event: optStr(row, "event"),
+    status: Number(row.status),
+    outcome: str(row, "outcome"),
+    deploymentIds: Array.isArray(ids) ? ids.filter((id): id is string => typeof id === "string") : [],
+    receivedAt: str(row, "received_at"),
   };
 }
 

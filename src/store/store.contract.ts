@@ -661,6 +661,45 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       }
     });
 
+    test("webhooks: the log of deliveries keeps the newest few per project, newest first; gone with the project", async () => {
+      const store = await open();
+      const user = await store.users.create({ email: email(), passwordHash: null });
+      const project = await store.projects.create({ userId: user.id, ...settings() });
+      const other = await store.projects.create({ userId: user.id, ...settings() });
+      for (let i = 1; i <= 5; i++) {
+        await store.webhooks.logDelivery(
+          project.id,
+          {
+            provider: "github",
+            event: i === 5 ? null : "push",
+            status: i === 4 ? 401 : 202,
+            outcome: `delivery <${i}>`,
+            deploymentIds: i === 5 ? [] : [`d-${i}`, `e-${i}`],
+          },
+          3,
+        );
+        await Bun.sleep(2);
+      }
+      await store.webhooks.logDelivery(
+        other.id,
+        { provider: "gitlab", event: "Push Hook", status: 200, outcome: "other", deploymentIds: [] },
+        3,
+      );
+      const recent = await store.webhooks.recentDeliveries(project.id, 10);
+      expect(recent.map((e) => e.outcome)).toEqual(["delivery <5>", "delivery <4>", "delivery <3>"]);
+      expect(recent[0]).toMatchObject({ provider: "github", event: null, status: 202, deploymentIds: [] });
+      expect(recent[1]).toMatchObject({ event: "push", status: 401, deploymentIds: ["d-4", "e-4"] });
+      expect(Date.parse(recent[0]?.receivedAt ?? "")).toBeGreaterThan(
+        Date.parse(recent[2]?.receivedAt ?? ""),
+      );
+      expect((await store.webhooks.recentDeliveries(project.id, 1)).map((e) => e.outcome)).toEqual([
+        "delivery <5>",
+      ]);
+      expect((await store.webhooks.recentDeliveries(other.id, 10)).map((e) => e.outcome)).toEqual(["other"]);
+      await store.projects.delete(user.id, project.id);
+      expect(await store.webhooks.recentDeliveries(project.id, 10)).toEqual([]);
+    });
+
     test("webhooks: first secret wins; deliveries recorded once per project; gone with the project", async () => {
       const store = await open();
       const user = await store.users.create({ email: email(), passwordHash: null });

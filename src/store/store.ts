@@ -256,6 +256,28 @@ export interface Webhooks {
   recordDelivery(projectId: string, delivery: DeliveryKeys): Promise<boolean>;
   /** Forgets both keys of a delivery whose handling failed, so a redelivery is handled. */
   forgetDelivery(projectId: string, delivery: DeliveryKeys): Promise<void>;
+  /** Notes a delivery that reached the project, keeping only its newest `keep` notes (the dashboard shows them). */
+  logDelivery(
+    projectId: string,
+    entry: Omit<WebhookLogEntry, "id" | "receivedAt">,
+    keep: number,
+  ): Promise<void>;
+  /** The project's noted deliveries, newest first. */
+  recentDeliveries(projectId: string, limit: number): Promise<WebhookLogEntry[]>;
+}
+
+/** One webhook delivery as the project's Git page shows it: what came, and what it triggered. */
+export interface WebhookLogEntry {
+  id: string;
+  provider: string;
+  /** The provider's event name (push, Push Hook, pull_request…), when it sent one. */
+  event: string | null;
+  /** The HTTP status it was answered with. */
+  status: number;
+  /** What happened, in words: "deployed main", "ignored: …", "duplicate", "signature does not match". */
+  outcome: string;
+  deploymentIds: string[];
+  receivedAt: string;
 }
 
 /** What identifies a webhook delivery: the provider's id (old GitLab sends none) and the sha256 of its body. */
