@@ -42,7 +42,9 @@ export interface DashboardOptions {
 
 export function createDashboard(deps: DashboardDeps, options: DashboardOptions = {}) {
   return new Elysia()
-    .onError({ as: "global" }, ({ error, code, request }) => dashboardError(error, code, request, deps.log))
+    .onError({ as: "global" }, ({ error, code, request }) =>
+      dashboardError(error, code, request, deps.log, deps.store),
+    )
     .use(dashboardBodyLimit())
     .use(assetRoutes())
     .use(signInRoutes(deps, options.peer, options.now))
