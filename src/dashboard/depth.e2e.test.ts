@@ -421,6 +421,43 @@ describe("dashboard depth", () => {
   );
 
   test(
+    "settings: sections with their navigation, a pasted .env, Redeploy to apply, no stale notice on reload",
+    async () => {
+      await page.goto(`${base}/projects/${projectId}/settings`);
+      await page.click(".section-nav a[href='#env']");
+      await page.click(".env-paste summary");
+      await page.fill("#f-dotenv", "# from .env\nSITE_TITLE=Depth <site>\nexport API_TOKEN='t0ken'\n");
+      await page.click("#env-paste-button");
+      await page.waitForSelector("#redeploy-prompt");
+      const keys = await page.$$eval("#env .list-row .mono", (els) => els.map((e) => e.textContent));
+      expect(keys).toEqual(["API_TOKEN", "SITE_TITLE"]);
+      expect(await page.content()).not.toContain("t0ken");
+      // The address no longer says "saved": a reload shows neither the notice nor the prompt.
+      expect(new URL(page.url()).search).toBe("");
+      await docShot(page, "settings-redeploy", true);
+      await page.reload();
+      expect(await page.$("#redeploy-prompt")).toBeNull();
+      // The build held in progress since the start is canceled from its row's menu (one build per project runs
+      // at a time: the redeploy below waits for it otherwise).
+      await page.goto(`${base}/projects/${projectId}`);
+      await page.click(`#row-${made.building.id} summary`);
+      await page.click(`#row-${made.building.id} [data-action=cancel]`);
+      await page.waitForURL(/\/deployments\//);
+      await page.waitForSelector("#summary[data-status='CANCELED']");
+      // Redeploy to apply: a new production build of what production serves, with the variables.
+      await page.goto(`${base}/projects/${projectId}/settings?saved=env`);
+      await page.click("#redeploy-apply");
+      const redeployed = await finished("READY");
+      expect(redeployed.target).toBe("production");
+      expect(redeployed.commitSha).toBe(made.first.commitSha);
+      expect(await deps.store.projects.find(projectId).then((p) => p?.productionDeploymentId)).toBe(
+        redeployed.id,
+      );
+    },
+    STEP,
+  );
+
+  test(
     "every page of the walk on a phone too, with no console error anywhere",
     async () => {
       const pages = [
@@ -428,6 +465,7 @@ describe("dashboard depth", () => {
         ["deployment-ready", `${base}/deployments/${made.second.id}`],
         ["deployment-failed", `${base}/deployments/${made.failed.id}`],
         ["git", `${base}/projects/${projectId}/git`],
+        ["settings", `${base}/projects/${projectId}/settings`],
         ["rollback-confirm", `${base}/deployments/${made.second.id}/promote`],
         ["new-project", `${base}/projects/new?gitUrl=${encodeURIComponent(repo.url)}`],
       ] as const;

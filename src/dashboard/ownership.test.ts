@@ -81,6 +81,9 @@ function attempts(v: Victim): Record<string, Attempt[]> {
       post(`/projects/${p}/env`, 404, { key: "BOBS_OWN", value: "planted" }),
       post(`/projects/${p}/env`, 404, { key: "VICTIM_DB_URL", value: "pwned", preview: "on" }),
     ],
+    "POST /projects/:id/env/paste": [
+      post(`/projects/${p}/env/paste`, 404, { dotenv: "VICTIM_API_KEY=pwned", production: "on" }),
+    ],
     "POST /projects/:id/env/:key/delete": [
       post(`/projects/${p}/env/VICTIM_API_KEY/delete`, 404),
       post(`/projects/${p}/env/VICTIM_DB_URL/delete`, 404, { target: "preview" }),

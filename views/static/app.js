@@ -584,9 +584,8 @@
   });
   // A result shown once (production now serves …) is not shown again on reload: its address is tidied.
   const here = new URL(location.href);
-  if (here.searchParams.has("promoted")) {
-    here.searchParams.delete("promoted");
-    here.searchParams.delete("from");
+  if (here.searchParams.has("promoted") || here.searchParams.has("saved")) {
+    for (const name of ["promoted", "from", "saved"]) here.searchParams.delete(name);
     history.replaceState(history.state, "", here);
   }
   // htmx:load fires for the initial page and for every swapped-in fragment.
