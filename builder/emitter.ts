@@ -1,6 +1,12 @@
 // Builder output: turns process output into numbered, capped, secret-masked log events.
 
-import { type BuildEvent, DEFAULT_LOG_BYTES, MAX_LINE_CHARS, type StatusEvent } from "../schema/events.ts";
+import {
+  type BuildEvent,
+  DEFAULT_LOG_BYTES,
+  MAX_COMMIT_TEXT,
+  MAX_LINE_CHARS,
+  type StatusEvent,
+} from "../schema/events.ts";
 import { formatBytes } from "../src/utils/bytes.ts";
 
 type Stream = "stdout" | "stderr" | "system";
@@ -11,10 +17,18 @@ export interface Emitter {
   /** A chunk of process output; partial lines wait for their end (call flush() when the process exits). */
   chunk(stream: "stdout" | "stderr", text: string): void;
   flush(): void;
-  status(status: StatusEvent["status"], extra?: { reason?: string; commitSha?: string }): void;
+  status(status: StatusEvent["status"], extra?: StatusExtra): void;
   heartbeat(): void;
   /** The last sequence number used, so a runner can continue the numbering. */
   readonly lastSeq: number;
+}
+
+/** What a status event may carry besides the status: why, and which commit was built. */
+export interface StatusExtra {
+  reason?: string;
+  commitSha?: string;
+  commitMessage?: string;
+  commitAuthor?: string;
 }
 
 const MASK = "********";
@@ -95,6 +109,12 @@ export function createEmitter(
         status,
         ...(reason !== undefined && { reason }),
         ...(extra.commitSha !== undefined && { commitSha: extra.commitSha }),
+        ...(extra.commitMessage !== undefined && {
+          commitMessage: mask(extra.commitMessage).slice(0, MAX_COMMIT_TEXT),
+        }),
+        ...(extra.commitAuthor !== undefined && {
+          commitAuthor: mask(extra.commitAuthor).slice(0, MAX_COMMIT_TEXT),
+        }),
         at: now(),
       });
     },

@@ -154,3 +154,15 @@ export async function cloneRepository(
     throw new Error("could not read the checked-out commit");
   return sha;
 }
+
+/** A commit's subject line and author name, read from the checkout (local: no network, nothing runs). */
+export async function readCommitDetails(
+  dir: string,
+  allowLocal: boolean,
+  signal: AbortSignal,
+): Promise<{ message: string | null; author: string | null }> {
+  const log = await git(["log", "-1", "--format=%an%x00%s", "HEAD"], dir, allowLocal, () => {}, signal);
+  if (log.code !== 0) return { message: null, author: null };
+  const [author = "", message = ""] = log.stdout.trim().split("\u0000");
+  return { message: message.trim() || null, author: author.trim() || null };
+}

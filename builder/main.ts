@@ -9,9 +9,9 @@ import { describeProblem, runSandboxed, type SandboxResult, sandboxProblem } fro
 import { type Artifacts, openArtifacts } from "../src/store/artifacts.ts";
 import { realDirInside } from "./contained.ts";
 import { detectBuild, type PackageManager } from "./detect.ts";
-import { createEmitter, type Emitter } from "./emitter.ts";
+import { createEmitter, type Emitter, type StatusExtra } from "./emitter.ts";
 import { BuildFailure } from "./failure.ts";
-import { cloneRepository } from "./git.ts";
+import { cloneRepository, readCommitDetails } from "./git.ts";
 import { type BuildJob, parseJob } from "./job.ts";
 import { publish } from "./publish.ts";
 import { httpArtifacts, httpEvents } from "./sink-http.ts";
@@ -67,7 +67,7 @@ async function fetchSource(
   artifacts: Artifacts,
   checkout: string,
   signal: AbortSignal,
-): Promise<string | null> {
+): Promise<StatusExtra> {
   if (job.source?.kind === "manifest") {
     out.log("system", "Unpacking the uploaded source");
     const count = await materializeSource(artifacts, job.source.manifestId, checkout).catch(
@@ -76,7 +76,7 @@ async function fetchSource(
       },
     );
     out.log("system", `Unpacked ${count} files`);
-    return null;
+    return {};
   }
   out.log("system", `Cloning ${job.gitUrl} (${job.commitSha ?? `branch ${job.branch ?? "main"}`})`);
   const commitSha = await cloneRepository(
@@ -105,7 +105,12 @@ async function fetchSource(
   });
   out.flush();
   out.log("system", `Checked out ${commitSha.slice(0, 12)}`);
-  return commitSha;
+  const { message, author } = await readCommitDetails(checkout, job.allowLocalGit, signal);
+  return {
+    commitSha,
+    ...(message !== null && { commitMessage: message }),
+    ...(author !== null && { commitAuthor: author }),
+  };
 }
 
 export async function runBuild(
@@ -128,8 +133,9 @@ export async function runBuild(
     if (problem) throw new BuildFailure(`builds cannot run on this server: ${describeProblem(problem)}`);
   }
 
-  const commitSha = await fetchSource(job, out, artifacts, checkout, signal);
-  out.status("IN_PROGRESS", commitSha ? { commitSha } : {});
+  const commit = await fetchSource(job, out, artifacts, checkout, signal);
+  const commitSha = commit.commitSha ?? null;
+  out.status("IN_PROGRESS", commit);
 
   const projectDir = await checkoutDir(checkout, checkout, job.rootDirectory, "rootDirectory");
   const plan = await detectBuild(projectDir, job).catch((error: unknown) => {
@@ -146,7 +152,8 @@ export async function runBuild(
     const remaining = deadline - Date.now();
     if (remaining <= 0)
       throw new BuildFailure(`build timed out after ${Math.round(job.limits.timeoutMs / 1000)} s`);
-    out.log("system", `Running "${command}"`);
+    // "Install: " and "Build: " open the dashboard's steps of the log (views/static/app.js).
+    out.log("system", `${step === "install" ? "Install" : "Build"}: Running "${command}"`);
     const result = await runSandboxed({
       mode: job.sandbox,
       ...(job.sandboxPath !== undefined && { helperPath: job.sandboxPath }),

@@ -12,6 +12,8 @@ export const MAX_LINE_CHARS = 4096;
 export const DEFAULT_LOG_BYTES = 16 * 1024 * 1024;
 /** The largest line number a log may reach: a 1 GB cap of empty lines, and a margin. */
 export const MAX_LOG_SEQ = 2_000_000_000;
+/** A commit subject or author name longer than this is cut (they are shown, never parsed). */
+export const MAX_COMMIT_TEXT = 500;
 
 export const DeploymentId = Type.String({
   pattern: "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
@@ -44,6 +46,9 @@ export const StatusEvent = Type.Object(
     reason: Type.Optional(Type.String({ maxLength: 1000 })),
     /** The commit actually built (the builder resolves branches to a commit). */
     commitSha: Type.Optional(Type.String({ pattern: "^[0-9a-f]{40}$" })),
+    /** Its subject line and author name (shown in the dashboard, as text). */
+    commitMessage: Type.Optional(Type.String({ maxLength: MAX_COMMIT_TEXT })),
+    commitAuthor: Type.Optional(Type.String({ maxLength: MAX_COMMIT_TEXT })),
     at: At,
   },
   { additionalProperties: false },

@@ -30,6 +30,17 @@ export function buildDuration(
 
 export const shortSha = (sha: string): string => sha.slice(0, 7);
 
+/** What a deployment is called: its commit subject, or where there is none (an upload, a build not yet cloned). */
+export function deploymentTitle(d: {
+  commitMessage: string | null;
+  commitSha: string | null;
+  branch: string | null;
+}): string {
+  if (d.commitMessage) return d.commitMessage;
+  if (d.commitSha) return `Commit ${shortSha(d.commitSha)}`;
+  return d.branch ? `Deployment of ${d.branch}` : "Uploaded files";
+}
+
 export const STATUS_LABEL: Record<DeploymentStatus, string> = {
   NOT_STARTED: "Not started",
   QUEUED: "Queued",
@@ -48,3 +59,15 @@ const CONTROLS = /[\u0000-\u0008\u000a-\u001f\u007f]/g;
 export function logText(text: string): string {
   return text.replace(ESCAPES, "").replace(CONTROLS, "");
 }
+
+/**
+ * A log line that reports an error, whichever stream it came on (tools print errors on stdout and warnings or
+ * progress on stderr). views/static/app.js paints lines with the same rule; keep the two in step.
+ */
+export const ERROR_LINE = /(^|[^A-Za-z])(error|err!|fatal|failed|failure|exception|panic)([^A-Za-z]|$)/i;
+
+/** npm, yarn and pnpm echo the script they run as "> command": the command's own words are not its outcome. */
+export const isErrorLine = (text: string): boolean => {
+  const plain = logText(text);
+  return !plain.startsWith("> ") && ERROR_LINE.test(plain);
+};

@@ -79,6 +79,15 @@ test("an unknown page is a 404 page; an unexpected error is a generic 500 page a
   const missing = await v.get("/no/such/page");
   expect(missing.status).toBe(404);
   expect(missing.text).toContain("Not found");
+  // Signed in, the page keeps the navigation (and sign out works from it); signed out, there is none.
+  expect(missing.text).toContain('<nav class="topnav" aria-label="Main">');
+  expect(missing.text).toContain(`name="_csrf" value="${v.csrf}"`);
+  const notMine = await v.get(`/projects/${crypto.randomUUID()}`);
+  expect(notMine.status).toBe(404);
+  expect(notMine.text).toContain('<nav class="topnav" aria-label="Main">');
+  const anonymous = await new Visitor(createDashboard(deps)).get("/no/such/page");
+  expect(anonymous.status).toBe(404);
+  expect(anonymous.text).not.toContain('class="topnav"');
 
   const { log, lines: logged } = captureLog();
   const broken = createDashboard({

@@ -8,6 +8,7 @@ import { assetRoutes } from "./assets.ts";
 import { dashboardBodyLimit } from "./body-limit.ts";
 import { deploymentRoutes } from "./deployments.tsx";
 import { dashboardError } from "./errors.tsx";
+import { gitRoutes } from "./git.tsx";
 import { projectRoutes } from "./projects.tsx";
 import { runtimeLogRoutes } from "./runtime-logs.tsx";
 import { settingsRoutes } from "./settings.tsx";
@@ -41,13 +42,16 @@ export interface DashboardOptions {
 
 export function createDashboard(deps: DashboardDeps, options: DashboardOptions = {}) {
   return new Elysia()
-    .onError({ as: "global" }, ({ error, code, request }) => dashboardError(error, code, request, deps.log))
+    .onError({ as: "global" }, ({ error, code, request }) =>
+      dashboardError(error, code, request, deps.log, deps.store),
+    )
     .use(dashboardBodyLimit())
     .use(assetRoutes())
     .use(signInRoutes(deps, options.peer, options.now))
     .use(accountRoutes(deps))
     .use(projectRoutes(deps))
     .use(settingsRoutes(deps))
+    .use(gitRoutes(deps))
     .use(deploymentRoutes(deps))
     .use(runtimeLogRoutes(deps));
 }

@@ -157,15 +157,20 @@ describe("dashboard in a browser", () => {
       await page.waitForSelector("#summary[data-status='READY']", { timeout: 60_000 });
       expect(await production()).toBe("hi 2");
 
+      // Roll back from the earlier deployment's menu, through its confirmation; the result offers an Undo.
       await page.goto(projectUrl);
+      const first = `#row-${deploymentId}`;
+      await page.click(`${first} summary`);
+      await page.click(`${first} [data-action=rollback]`);
+      await page.click("#confirm-button");
+      await page.waitForSelector("#promoted");
       await shot(page, "08-project-rollback");
-      await page.click("#rollback-button");
-      await page.waitForURL(projectUrl);
       expect(await production()).toBe("hi 1");
 
       await page.goto(second);
       await page.click("#promote-button");
-      await page.waitForSelector("#summary:has-text('Current production')");
+      await page.click("#confirm-button");
+      await page.waitForSelector("#promoted");
       expect(await production()).toBe("hi 2");
       await page.goto(second);
     },

@@ -98,7 +98,7 @@ describe("actions", () => {
     const owner = new Visitor(app);
     await signInAs(deps.store, owner, victim.user);
     expect((await owner.post(`/deployments/${older}/promote`)).headers.get("location")).toBe(
-      `/deployments/${older}`,
+      `/projects/${victim.project.id}?promoted=${older}&from=${production}`,
     );
     expect(await productionOf()).toBe(older);
   });

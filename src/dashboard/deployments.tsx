@@ -4,15 +4,31 @@
 
 import { Elysia } from "elysia";
 import { StatusBadge } from "../../views/components/badge.tsx";
-import { DeploymentPage, type DeploymentProps, DeploymentSummary } from "../../views/pages/deployment.tsx";
+import { isErrorLine, logText, STATUS_LABEL } from "../../views/format.ts";
+import {
+  type Alias,
+  DeploymentPage,
+  type DeploymentProps,
+  DeploymentSummary,
+  type ErrorLine,
+} from "../../views/pages/deployment.tsx";
+import { PromotePage } from "../../views/pages/promote.tsx";
 import { Id } from "../api/schemas.ts";
 import { cancelDeployment, queueDeployment } from "../deploy/deploy.ts";
 import { getProject } from "../deploy/projects.ts";
 import { promoteDeployment } from "../deploy/promote.ts";
 import type { Deps } from "../deps.ts";
 import { notFound } from "../errors.ts";
-import type { User } from "../model/entities.ts";
-import { deploymentHostId, deploymentUrl, productionUrl } from "../model/urls.ts";
+import { commitUrl } from "../model/commit-links.ts";
+import type { Deployment, Project, User } from "../model/entities.ts";
+import {
+  branchHostSlug,
+  branchUrl,
+  customDomainUrl,
+  deploymentHostId,
+  deploymentUrl,
+  productionUrl,
+} from "../model/urls.ts";
 import { chromeFor } from "./assets.ts";
 import { errorStatus, formErrors } from "./forms.ts";
 import { html, redirect, securityHeaders } from "./respond.ts";
@@ -20,6 +36,15 @@ import { functionPaths, parseRuntimeFilter, RuntimeQuery, runtimeView } from "./
 import { requireSession } from "./session.ts";
 
 const LOG_PAGE = 1000;
+
+/** The project page after production moved: it shows the result card with an Undo (see promotedCard). */
+export const promotedPath = (project: Project): string => {
+  const query = new URLSearchParams({ promoted: project.productionDeploymentId ?? "" });
+  if (project.previousProductionDeploymentId) query.set("from", project.previousProductionDeploymentId);
+  return `/projects/${project.id}?${query}`;
+};
+/** How many of a failed build's error lines its summary shows (the last ones: the cause is usually near the end). */
+const ERROR_LINES = 5;
 
 export function deploymentRoutes({
   config,
@@ -46,15 +71,60 @@ export function deploymentRoutes({
   ): Promise<DeploymentProps> => {
     const deployment = await own(user, id);
     const project = await getProject(store, user.id, deployment.projectId);
+    const [aliases, errorLines] = await Promise.all([
+      deploymentAliases(project, deployment),
+      deployment.status === "FAIL" ? failureLines(deployment.id) : Promise.resolve([]),
+    ]);
     return {
       chrome: chromeFor(user, csrf),
       project,
       deployment,
       url: deploymentUrl(project, deployment.id, config),
       productionUrl: productionUrl(project, config),
+      aliases,
+      commitUrl: commitUrl(project.gitUrl, deployment.commitSha),
+      errorLines,
       now: new Date(),
       error,
     };
+  };
+
+  /** Every URL that serves this deployment now: its own, its branch's (while newest), production, the domain. */
+  const deploymentAliases = async (project: Project, d: Deployment): Promise<Alias[]> => {
+    if (d.status !== "READY" || d.expiredAt !== null) return [];
+    const aliases: Alias[] = [{ kind: "deployment", url: deploymentUrl(project, d.id, config) }];
+    if (d.branch !== null) {
+      const { slug, truncated } = branchHostSlug(project.subDomain, d.branch);
+      const latest = await store.deployments.latestForBranch(project.id, slug, truncated);
+      if (latest?.id === d.id) aliases.push({ kind: "branch", url: branchUrl(project, d.branch, config) });
+    }
+    if (project.productionDeploymentId === d.id) {
+      aliases.push({ kind: "production", url: productionUrl(project, config) });
+      if (project.customDomain)
+        aliases.push({
+          kind: "domain",
+          url: customDomainUrl(project.customDomain, config),
+          pending: project.customDomainVerifiedAt === null,
+        });
+    }
+    return aliases;
+  };
+
+  /** The lines of a failed build's log that report errors (the last few), for its summary. */
+  const failureLines = async (deploymentId: string): Promise<ErrorLine[]> => {
+    const found: ErrorLine[] = [];
+    let after = 0;
+    for (;;) {
+      const lines = await logs.read(deploymentId, after, LOG_PAGE);
+      for (const line of lines) {
+        if (!isErrorLine(line.text)) continue;
+        found.push({ seq: line.seq, text: logText(line.text).slice(0, 500) });
+        if (found.length > ERROR_LINES) found.shift();
+      }
+      const last = lines[lines.length - 1];
+      if (!last || lines.length < LOG_PAGE) return found;
+      after = last.seq;
+    }
   };
 
   /** Runs an action on a deployment; a refusal (e.g. already finished) is shown in its summary. */
@@ -162,13 +232,44 @@ export function deploymentRoutes({
         }),
       { params: Id },
     )
+    .get(
+      "/deployments/:id/promote",
+      async ({ user, csrf, params }) => {
+        // The confirmation: what production will serve, instead of what. One that cannot be confirmed (any more:
+        // the Back button after a promote) says why, as a page, not an error.
+        const target = await own(user, params.id);
+        const project = await getProject(store, user.id, target.projectId);
+        const current = project.productionDeploymentId
+          ? await store.deployments.get(user.id, project.productionDeploymentId)
+          : null;
+        const problem =
+          target.status !== "READY"
+            ? `Only a READY deployment can serve production (this one is ${STATUS_LABEL[target.status].toLowerCase()}).`
+            : target.expiredAt !== null
+              ? "This preview expired: its files were deleted. Redeploy it instead."
+              : current?.id === target.id
+                ? "Production already serves this deployment."
+                : null;
+        return html(
+          <PromotePage
+            chrome={chromeFor(user, csrf)}
+            project={project}
+            target={target}
+            current={current}
+            problem={problem}
+          />,
+        );
+      },
+      { params: Id },
+    )
     .post(
       "/deployments/:id/promote",
       ({ user, csrf, params, request }) =>
         act(user, csrf, params.id, request, async () => {
-          // The same pointer swap as the API's POST /api/deployments/:id/promote.
-          await promoteDeployment(store, bus, user.id, params.id);
-          return `/deployments/${params.id}`;
+          // The same pointer swap as the API's POST /api/deployments/:id/promote; the project page then says what
+          // production serves now and offers the way back.
+          const project = await promoteDeployment(store, bus, user.id, params.id);
+          return promotedPath(project);
         }),
       { params: Id },
     );

@@ -70,6 +70,7 @@ function attempts(v: Victim): Record<string, Attempt[]> {
     "POST /projects/:id/deploy": [post(`/projects/${p}/deploy`, 404)],
     "POST /projects/:id/rollback": [post(`/projects/${p}/rollback`, 404)],
     "GET /projects/:id/settings": [get(`/projects/${p}/settings`, 404)],
+    "GET /projects/:id/git": [get(`/projects/${p}/git`, 404)],
     "POST /projects/:id/settings": [
       post(`/projects/${p}/settings`, 404, { section: "general", name: "pwned", productionBranch: "main" }),
       post(`/projects/${p}/settings`, 404, { section: "domains", subDomain: "pwned", customDomain: "" }),
@@ -79,6 +80,9 @@ function attempts(v: Victim): Record<string, Attempt[]> {
       post(`/projects/${p}/env`, 404, { key: "VICTIM_API_KEY", value: "pwned" }),
       post(`/projects/${p}/env`, 404, { key: "BOBS_OWN", value: "planted" }),
       post(`/projects/${p}/env`, 404, { key: "VICTIM_DB_URL", value: "pwned", preview: "on" }),
+    ],
+    "POST /projects/:id/env/paste": [
+      post(`/projects/${p}/env/paste`, 404, { dotenv: "VICTIM_API_KEY=pwned", production: "on" }),
     ],
     "POST /projects/:id/env/:key/delete": [
       post(`/projects/${p}/env/VICTIM_API_KEY/delete`, 404),
@@ -94,6 +98,7 @@ function attempts(v: Victim): Record<string, Attempt[]> {
     ),
     "POST /deployments/:id/cancel": [post(`/deployments/${v.queued}/cancel`, 404)],
     "POST /deployments/:id/redeploy": [post(`/deployments/${production}/redeploy`, 404)],
+    "GET /deployments/:id/promote": [get(`/deployments/${older}/promote`, 404)],
     "POST /deployments/:id/promote": [post(`/deployments/${older}/promote`, 404)],
   };
 }

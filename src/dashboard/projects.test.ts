@@ -143,7 +143,7 @@ describe("the project pages", () => {
     expect(list.text).toMatch(/hx-get="\/deployments\/[0-9a-f-]+\/badge" hx-trigger="every 2s"/);
     const page = await v.get(`/projects/${project.id}`);
     expect(page.text).toContain("Production");
-    expect(page.text).toContain('class="mono">main<');
+    expect(page.text).toContain('class="mono row-branch">main<');
   });
 
   test("a project without a git URL explains why it cannot deploy", async () => {

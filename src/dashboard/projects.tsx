@@ -4,7 +4,7 @@
 import { Elysia, t } from "elysia";
 import type { FormErrors, FormValues } from "../../views/components/field.tsx";
 import { NewProjectPage } from "../../views/pages/new-project.tsx";
-import { ProjectPage } from "../../views/pages/project.tsx";
+import { type DeploymentFilterValues, ProjectPage } from "../../views/pages/project.tsx";
 import { ProjectsPage } from "../../views/pages/projects.tsx";
 import { Id } from "../api/schemas.ts";
 import { projectCrons } from "../deploy/crons.ts";
@@ -12,10 +12,15 @@ import { queueDeployment } from "../deploy/deploy.ts";
 import { createProject, getProject } from "../deploy/projects.ts";
 import { rollbackProject } from "../deploy/promote.ts";
 import type { Deps } from "../deps.ts";
-import type { User } from "../model/entities.ts";
-import { productionUrl } from "../model/urls.ts";
+import { listBranches } from "../git/ls-remote.ts";
+import { commitUrl } from "../model/commit-links.ts";
+import type { Project, User } from "../model/entities.ts";
+import { STATUSES } from "../model/status.ts";
+import { customDomainUrl, deploymentUrl, productionUrl } from "../model/urls.ts";
+import type { DeploymentFilter } from "../store/store.ts";
 import { buildsStatus } from "../worker/readiness.ts";
 import { chromeFor } from "./assets.ts";
+import { promotedPath } from "./deployments.tsx";
 import { CsrfField, errorStatus, formErrors, Text, valuesOf } from "./forms.ts";
 import { FRAMEWORK_PRESETS, nameFromGitUrl, withPreset } from "./presets.ts";
 import { SETTING_LABELS, type SettingField, toSettings } from "./project-input.ts";
@@ -41,6 +46,38 @@ const ProjectForm = t.Object({
   framework: Text(50),
 });
 const Cursor = t.Object({ cursor: Text(500) });
+const ListQuery = t.Object({
+  cursor: Text(500),
+  branch: Text(300),
+  target: Text(50),
+  status: Text(50),
+  // After a promote or rollback (promotedPath): what production serves now, and what it served before.
+  promoted: Text(36),
+  from: Text(36),
+});
+
+/** The list's filters from the query: what was asked (to show it back), what the store gets, what was wrong. */
+function parseFilter(query: { branch?: string; target?: string; status?: string }): {
+  values: DeploymentFilterValues;
+  filter: DeploymentFilter;
+  error: string | null;
+} {
+  const values = {
+    branch: query.branch?.trim() ?? "",
+    target: query.target?.trim() ?? "",
+    status: query.status?.trim() ?? "",
+  };
+  const filter: DeploymentFilter = {};
+  const problems: string[] = [];
+  if (values.branch !== "") filter.branch = values.branch;
+  if (values.target === "production" || values.target === "preview") filter.target = values.target;
+  else if (values.target !== "") problems.push("environment must be production or preview");
+  const status = STATUSES.find((s) => s === values.status);
+  if (status) filter.status = status;
+  else if (values.status !== "") problems.push(`status must be one of ${STATUSES.join(", ")}`);
+  const error = problems.length > 0 ? `Unknown filter: ${problems.join("; ")}.` : null;
+  return { values, filter, error };
+}
 
 export function projectRoutes({
   config,
@@ -58,7 +95,14 @@ export function projectRoutes({
     user: User,
     csrf: string,
     id: string,
-    cursor: string | null,
+    list: {
+      cursor?: string;
+      branch?: string;
+      target?: string;
+      status?: string;
+      promoted?: string;
+      from?: string;
+    },
     form: { values: FormValues; errors: FormErrors; status: number } = {
       values: {},
       errors: {},
@@ -66,26 +110,55 @@ export function projectRoutes({
     },
   ) => {
     const project = await getProject(store, user.id, id);
-    const [page, crons] = await Promise.all([
-      store.deployments.list(user.id, project.id, { limit: PAGE_SIZE, cursor }),
+    const filter = parseFilter(list);
+    const cursor = list.cursor || null;
+    const [page, crons, promoted, production] = await Promise.all([
+      store.deployments.list(user.id, project.id, { limit: PAGE_SIZE, cursor }, filter.filter),
       projectCrons({ store, artifacts }, user.id, project.id),
+      promotion(user, project, list.promoted, list.from),
+      project.productionDeploymentId ? store.deployments.get(user.id, project.productionDeploymentId) : null,
     ]);
     const view = (
       <ProjectPage
         chrome={chromeFor(user, csrf)}
         project={project}
         productionUrl={productionUrl(project, config)}
-        deployments={page.items}
+        deployments={page.items.map((deployment) => ({
+          deployment,
+          url: deploymentUrl(project, deployment.id, config),
+        }))}
         nextCursor={page.nextCursor}
+        filter={filter.values}
+        filterError={filter.error}
+        paged={cursor !== null}
         now={new Date()}
         values={form.values}
         errors={form.errors}
         builds={builds()}
         dropLimits={project.gitUrl ? null : startInfo(config, request).limits}
         crons={crons}
+        promoted={promoted}
+        production={production}
+        domainUrl={project.customDomain ? customDomainUrl(project.customDomain, config) : null}
+        productionCommitUrl={commitUrl(project.gitUrl, production?.commitSha ?? null)}
       />
     );
-    return html(view, form.status);
+    return html(view, form.status === 200 && filter.error ? 400 : form.status);
+  };
+
+  /**
+   * The result of a promote or rollback, while it is still true: production serves `promotedId` (a later change, or
+   * an address kept from before, shows nothing). `fromId` is the way back: the Undo.
+   */
+  const promotion = async (user: User, project: Project, promotedId?: string, fromId?: string) => {
+    if (!promotedId || project.productionDeploymentId !== promotedId) return null;
+    const [promoted, from] = await Promise.all([
+      store.deployments.get(user.id, promotedId),
+      fromId ? store.deployments.get(user.id, fromId) : null,
+    ]);
+    if (!promoted) return null;
+    const undo = from && from.projectId === project.id && from.status === "READY" && from.expiredAt === null;
+    return { promoted, from: undo ? from : null };
   };
 
   const newProjectPage = (
@@ -94,11 +167,13 @@ export function projectRoutes({
     csrf: string,
     values: FormValues,
     errors: FormErrors,
+    branches: string[] | null = null,
   ) => (
     <NewProjectPage
       chrome={chromeFor(user, csrf)}
       values={values}
       errors={errors}
+      branches={branches}
       presets={FRAMEWORK_PRESETS}
       start={startInfo(config, request)}
     />
@@ -134,11 +209,23 @@ export function projectRoutes({
     )
     .get(
       "/projects/new",
-      ({ user, csrf, query, request }) => {
-        // From the projects page's "Import a git repository": the URL, and a name to start from.
+      async ({ user, csrf, query, request }) => {
+        // From the projects page's "Import a git repository": the URL, and a name to start from. The repository is
+        // read first (git ls-remote, under the rules of every git URL): its branches are offered, its default
+        // branch is the production branch, and a URL that cannot be read says why before anything is created.
         const gitUrl = query.gitUrl?.trim() ?? "";
         const values: FormValues = gitUrl ? { gitUrl, name: nameFromGitUrl(gitUrl) } : {};
-        return html(newProjectPage(request, user, csrf, values, {}));
+        if (!gitUrl) return html(newProjectPage(request, user, csrf, values, {}));
+        const remote = await listBranches(gitUrl, {
+          allowLocal: config.allowLocalGit,
+          allowPrivate: config.allowPrivateGit,
+        });
+        if (!remote.ok)
+          return html(
+            newProjectPage(request, user, csrf, values, { gitUrl: `Git repository URL ${remote.problem}` }),
+          );
+        if (remote.defaultBranch) values.productionBranch = remote.defaultBranch;
+        return html(newProjectPage(request, user, csrf, values, {}, remote.branches));
       },
       { query: t.Object({ gitUrl: Text(2048) }) },
     )
@@ -163,11 +250,10 @@ export function projectRoutes({
     )
     .get(
       "/projects/:id",
-      ({ user, csrf, params, query, request }) =>
-        projectPage(request, user, csrf, params.id, query.cursor ?? null),
+      ({ user, csrf, params, query, request }) => projectPage(request, user, csrf, params.id, query),
       {
         params: Id,
-        query: Cursor,
+        query: ListQuery,
       },
     )
     .post(
@@ -180,11 +266,18 @@ export function projectRoutes({
         } catch (error) {
           const errors = formErrors(error, { branch: "Branch" });
           if (!errors) throw error;
-          return projectPage(request, user, csrf, params.id, null, {
-            values: valuesOf(body),
-            errors,
-            status: errorStatus(error),
-          });
+          return projectPage(
+            request,
+            user,
+            csrf,
+            params.id,
+            {},
+            {
+              values: valuesOf(body),
+              errors,
+              status: errorStatus(error),
+            },
+          );
         }
       },
       { params: Id, body: t.Object({ ...CsrfField, branch: Text(300) }) },
@@ -194,16 +287,23 @@ export function projectRoutes({
       async ({ user, csrf, params, request }) => {
         try {
           // The same pointer swap as the API's POST /api/projects/:id/rollback.
-          await rollbackProject(store, bus, user.id, params.id);
-          return redirect(request, `/projects/${params.id}`);
+          const project = await rollbackProject(store, bus, user.id, params.id);
+          return redirect(request, promotedPath(project));
         } catch (error) {
           const errors = formErrors(error, {});
           if (!errors) throw error;
-          return projectPage(request, user, csrf, params.id, null, {
-            values: {},
-            errors,
-            status: errorStatus(error),
-          });
+          return projectPage(
+            request,
+            user,
+            csrf,
+            params.id,
+            {},
+            {
+              values: {},
+              errors,
+              status: errorStatus(error),
+            },
+          );
         }
       },
       { params: Id },

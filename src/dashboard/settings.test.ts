@@ -105,7 +105,7 @@ describe("environment variables", () => {
       production: "on",
       preview: "on",
     });
-    expect(set.headers.get("location")).toBe(`${path}/settings#env`);
+    expect(set.headers.get("location")).toBe(`${path}/settings?saved=env#env`);
     const page = await v.get(`${path}/settings`);
     expect(page.text).toContain("API_SECRET");
     expect(page.text).not.toContain("s3cret-value");

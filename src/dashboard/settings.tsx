@@ -6,25 +6,29 @@ import type { FormErrors, FormValues } from "../../views/components/field.tsx";
 import { SettingsPage, type SettingsSection } from "../../views/pages/settings.tsx";
 import { Id, IdAndKey } from "../api/schemas.ts";
 import { verificationRecord, verifyDomain } from "../deploy/domains.ts";
-import { listEnvVars, removeEnvVar, setEnvVar } from "../deploy/env.ts";
+import { assertEnvKey, listEnvVars, removeEnvVar, setEnvVar } from "../deploy/env.ts";
 import { deleteProject, getProject, updateProject } from "../deploy/projects.ts";
 import type { Deps } from "../deps.ts";
 import { invalid } from "../errors.ts";
 import type { User } from "../model/entities.ts";
 import { productionUrl } from "../model/urls.ts";
 import { chromeFor } from "./assets.ts";
+import { parseDotenv } from "./dotenv.ts";
 import { CsrfField, errorStatus, formErrors, Text, valuesOf } from "./forms.ts";
 import { SECTION_FIELDS, SETTING_LABELS, toSettings } from "./project-input.ts";
 import { html, redirect } from "./respond.ts";
 import { requireSession } from "./session.ts";
 
-const SECTIONS = ["general", "build", "domains", "verify", "env", "delete"] as const;
+const SECTIONS = ["general", "build", "domains", "verify", "env", "envPaste", "delete"] as const;
+/** Saved sections whose change only a new deployment picks up: the page offers to redeploy production. */
+const NEEDS_DEPLOY: readonly SettingsSection[] = ["build", "env"];
 const isSection = (value: string | null): value is SettingsSection =>
   value !== null && (SECTIONS as readonly string[]).includes(value);
 const SettingsForm = t.Object({
   ...CsrfField,
   section: t.Union([t.Literal("general"), t.Literal("build"), t.Literal("domains")]),
   ...Object.fromEntries(Object.keys(SETTING_LABELS).map((f) => [f, Text()])),
+  spaFallback: Text(10),
 });
 
 /** The env form's fields as it labels them ("target" is its Environments checkboxes). */
@@ -68,6 +72,11 @@ export function settingsRoutes({
         saved={savedSection !== null}
         values={submitted?.values ?? {}}
         errors={submitted?.errors ?? {}}
+        redeploy={
+          savedSection && NEEDS_DEPLOY.includes(savedSection) && project.productionDeploymentId
+            ? { deploymentId: project.productionDeploymentId }
+            : null
+        }
       />
     );
     return html(view, submitted?.status ?? 200);
@@ -115,13 +124,10 @@ export function settingsRoutes({
           SETTING_LABELS,
           async () => {
             // The same function the API's PATCH /api/projects/:id calls.
-            await updateProject(
-              { store, bus },
-              config,
-              user.id,
-              params.id,
-              toSettings(values, fields, "update"),
-            );
+            const settings = toSettings(values, fields, "update");
+            // An unticked checkbox sends nothing: in the build section that means off.
+            if (body.section === "build") settings.spaFallback = body.spaFallback === "on";
+            await updateProject({ store, bus }, config, user.id, params.id, settings);
             return `/projects/${params.id}/settings?saved=${body.section}#${body.section}-form`;
           },
         );
@@ -153,7 +159,7 @@ export function settingsRoutes({
             body.value ?? "",
             ticked,
           );
-          return `/projects/${params.id}/settings#env`;
+          return `/projects/${params.id}/settings?saved=env#env`;
         }),
       {
         params: Id,
@@ -167,13 +173,45 @@ export function settingsRoutes({
       },
     )
     .post(
+      "/projects/:id/env/paste",
+      ({ user, csrf, params, body, request }) =>
+        attempt(
+          { user, csrf, id: params.id, request },
+          "envPaste",
+          valuesOf(body),
+          { dotenv: ".env", target: "Environments" },
+          async () => {
+            const ticked = (["production", "preview"] as const).filter((target) => body[target]);
+            const entries = parseDotenv(body.dotenv ?? "");
+            // Checked first, all of them: a paste with a bad name saves nothing (and says which line).
+            await getProject(store, user.id, params.id);
+            for (const { line, key } of entries) {
+              try {
+                assertEnvKey(key);
+              } catch (error) {
+                const message = error instanceof Error ? error.message : "not a variable name";
+                throw invalid(`line ${line}: ${message}`, "dotenv");
+              }
+            }
+            if (ticked.length === 0) throw invalid("choose at least one environment", "target");
+            for (const { key, value } of entries)
+              await setEnvVar(store, sealer, user.id, params.id, key, value, ticked);
+            return `/projects/${params.id}/settings?saved=env#env`;
+          },
+        ),
+      {
+        params: Id,
+        body: t.Object({ ...CsrfField, dotenv: Text(200_000), production: Text(20), preview: Text(20) }),
+      },
+    )
+    .post(
       "/projects/:id/env/:key/delete",
       ({ user, csrf, params, body, request }) =>
         attempt({ user, csrf, id: params.id, request }, "env", {}, ENV_LABELS, async () => {
           // A variable of one environment names it; without, the key goes from both.
           const targets = body.target ? [body.target] : undefined;
           await removeEnvVar(store, user.id, params.id, params.key, targets);
-          return `/projects/${params.id}/settings#env`;
+          return `/projects/${params.id}/settings?saved=env#env`;
         }),
       { params: IdAndKey, body: t.Object({ ...CsrfField, target: Text(20) }) },
     )

@@ -43,9 +43,13 @@ export type WebhookResult =
 
 type HookDeps = Pick<Deps, "store" | "sealer" | "artifacts" | "bus" | "live" | "metrics">;
 
+/** How many deliveries a project's Git page lists (older notes are dropped as new ones come). */
+export const WEBHOOK_LOG_KEEP = 20;
+
 /**
  * Handles one delivery: verifies it against the project's secret before reading it, ignores a delivery whose id or
  * body this project saw before, then deploys (as the project's owner) or retires a closed pull request's previews.
+ * Every delivery that reaches a project with a secret is noted for its Git page, with what it triggered.
  */
 export async function receiveWebhook(
   deps: HookDeps,
@@ -54,10 +58,56 @@ export async function receiveWebhook(
   headers: Headers,
   body: Uint8Array,
 ): Promise<WebhookResult> {
-  const { store, sealer } = deps;
+  const { store } = deps;
   const project = await store.projects.find(projectId);
   const sealed = project ? await store.webhooks.secret(project.id) : null;
   if (!project || sealed === null) throw notFound("webhook");
+  const event = deliveryOf(provider, headers).event?.slice(0, 100) ?? null;
+  const note = (status: number, outcome: string, deploymentIds: string[] = []) =>
+    store.webhooks.logDelivery(
+      project.id,
+      { provider, event, status, outcome: outcome.slice(0, 500), deploymentIds },
+      WEBHOOK_LOG_KEEP,
+    );
+  try {
+    const result = await handle(deps, provider, project, sealed, headers, body);
+    await note(
+      result.status,
+      describeResult(result),
+      "deploymentIds" in result.body ? result.body.deploymentIds : [],
+    );
+    return result;
+  } catch (error) {
+    await note(
+      error instanceof AppError ? error.status : 500,
+      `refused: ${error instanceof AppError ? error.message : "internal error"}`,
+    );
+    throw error;
+  }
+}
+
+/** A delivery's result in words, for the Git page. */
+function describeResult(result: WebhookResult): string {
+  if (result.status === 202) {
+    const { deploymentIds, expiredDeploymentIds } = result.body;
+    if (deploymentIds.length > 0)
+      return `deployed (${deploymentIds.length} deployment${deploymentIds.length === 1 ? "" : "s"})`;
+    return `pull request closed: ${expiredDeploymentIds.length} preview${expiredDeploymentIds.length === 1 ? "" : "s"} retired`;
+  }
+  if (result.body.duplicate) return "duplicate: handled before";
+  if (result.body.ignored) return `ignored: ${result.body.ignored}`;
+  return "ping";
+}
+
+async function handle(
+  deps: HookDeps,
+  provider: Provider,
+  project: Project,
+  sealed: string,
+  headers: Headers,
+  body: Uint8Array,
+): Promise<WebhookResult> {
+  const { store, sealer } = deps;
   if (!verifyDelivery(provider, headers, body, await sealer.open(sealed))) {
     throw unauthorized("webhook signature or token does not match this project's secret");
   }

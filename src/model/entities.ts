@@ -70,6 +70,8 @@ export const ProjectSchema = Type.Composite([
     /** The value the domain's `_minivercel` TXT record must carry (`minivercel-verify=<token>`). */
     domainToken: Type.String(),
     productionDeploymentId: Nullable(Type.String()),
+    /** When production started serving its current deployment (a build going READY, a promote or rollback). */
+    productionSince: Nullable(Time()),
     /** Where `rollback` goes: the production deployment before the current one. */
     previousProductionDeploymentId: Nullable(Type.String()),
     createdAt: Time(),
@@ -89,6 +91,9 @@ export const DeploymentSchema = Type.Object({
   /** The branch as it appears in preview host names (see branchSlug). */
   branchSlug: Nullable(Type.String()),
   commitSha: Nullable(Type.String()),
+  /** The commit's subject line and author name, as the build read them from its checkout (untrusted text). */
+  commitMessage: Nullable(Type.String()),
+  commitAuthor: Nullable(Type.String()),
   /** Worker process that claimed the build, and its last sign of life. */
   claimedBy: Nullable(Type.String()),
   heartbeatAt: Nullable(Type.String()),

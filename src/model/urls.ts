@@ -50,6 +50,11 @@ export function branchUrl(project: { subDomain: string }, branch: string, config
   );
 }
 
+/** A project's custom domain as a site URL (served once its DNS check passed). */
+export function customDomainUrl(domain: string, config: UrlConfig): string {
+  return origin(domain, config);
+}
+
 /** What a request's Host names, before any lookup ("custom" when it is not under the sites domain). */
 export type HostTarget =
   | { kind: "production"; subDomain: string }

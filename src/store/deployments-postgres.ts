@@ -33,11 +33,14 @@ export function postgresDeployments(sql: postgres.Sql): Deployments {
         WHERE d.id = ${id} AND p.user_id = ${userId}`);
       return row ? toDeployment(row) : null;
     },
-    async list(userId, projectId, { limit, cursor }) {
+    async list(userId, projectId, { limit, cursor }, filter = {}) {
       const after = decodeCursor(cursor);
       const rows = await sql<Row[]>`
         SELECT d.* FROM deployments d JOIN projects p ON p.id = d.project_id
         WHERE d.project_id = ${projectId} AND p.user_id = ${userId}
+        ${filter.branch !== undefined ? sql`AND d.branch = ${filter.branch}` : sql``}
+        ${filter.target !== undefined ? sql`AND d.target = ${filter.target}` : sql``}
+        ${filter.status !== undefined ? sql`AND d.status = ${filter.status}` : sql``}
         ${after ? sql`AND (d.created_at < ${after.createdAt} OR (d.created_at = ${after.createdAt} AND d.id < ${after.id}))` : sql``}
         ORDER BY d.created_at DESC, d.id DESC LIMIT ${limit + 1}`;
       return toPage(rows.map(toDeployment), limit);
@@ -114,8 +117,10 @@ export function postgresDeployments(sql: postgres.Sql): Deployments {
         return null;
       });
     },
-    async recordCommit(id, sha) {
-      await sql`UPDATE deployments SET commit_sha = ${sha} WHERE id = ${id} AND commit_sha IS NULL`;
+    async recordCommit(id, sha, details) {
+      await sql`UPDATE deployments SET commit_sha = coalesce(commit_sha, ${sha}),
+        commit_message = coalesce(commit_message, ${details?.message ?? null}),
+        commit_author = coalesce(commit_author, ${details?.author ?? null}) WHERE id = ${id}`;
     },
     async heartbeat(id, at) {
       await sql`UPDATE deployments SET heartbeat_at = ${at} WHERE id = ${id} AND status = 'IN_PROGRESS'`;
@@ -132,7 +137,7 @@ export function postgresDeployments(sql: postgres.Sql): Deployments {
           // Only forward: a slow older build finishing late must not replace a newer production deployment.
           await tx`
             UPDATE projects SET previous_production_deployment_id = production_deployment_id,
-              production_deployment_id = ${ready.id}, updated_at = ${at}
+              production_deployment_id = ${ready.id}, updated_at = ${at}, production_since = ${at}
             WHERE id = ${ready.projectId} AND (production_deployment_id IS NULL OR NOT EXISTS (
               SELECT 1 FROM deployments cur WHERE cur.id = projects.production_deployment_id
                 AND (cur.created_at > ${ready.createdAt} OR (cur.created_at = ${ready.createdAt} AND cur.id > ${ready.id}))))`;

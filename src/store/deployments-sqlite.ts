@@ -37,21 +37,29 @@ export function sqliteDeployments(db: Database): Deployments {
       );
       return row ? toDeployment(row) : null;
     },
-    async list(userId, projectId, { limit, cursor }) {
+    async list(userId, projectId, { limit, cursor }, filter = {}) {
       const after = decodeCursor(cursor);
-      const base = `SELECT d.* FROM deployments d JOIN projects p ON p.id = d.project_id
-                    WHERE d.project_id = ? AND p.user_id = ?`;
-      const rows = after
-        ? all(
-            `${base} AND (d.created_at < ? OR (d.created_at = ? AND d.id < ?)) ORDER BY d.created_at DESC, d.id DESC LIMIT ?`,
-            projectId,
-            userId,
-            after.createdAt,
-            after.createdAt,
-            after.id,
-            limit + 1,
-          )
-        : all(`${base} ORDER BY d.created_at DESC, d.id DESC LIMIT ?`, projectId, userId, limit + 1);
+      const where = ["d.project_id = ?", "p.user_id = ?"];
+      const args: (string | number)[] = [projectId, userId];
+      for (const [column, value] of [
+        ["branch", filter.branch],
+        ["target", filter.target],
+        ["status", filter.status],
+      ] as const) {
+        if (value === undefined) continue;
+        where.push(`d.${column} = ?`);
+        args.push(value);
+      }
+      if (after) {
+        where.push("(d.created_at < ? OR (d.created_at = ? AND d.id < ?))");
+        args.push(after.createdAt, after.createdAt, after.id);
+      }
+      const rows = all(
+        `SELECT d.* FROM deployments d JOIN projects p ON p.id = d.project_id
+         WHERE ${where.join(" AND ")} ORDER BY d.created_at DESC, d.id DESC LIMIT ?`,
+        ...args,
+        limit + 1,
+      );
       return toPage(rows.map(toDeployment), limit);
     },
     async transition(id, to, reason) {
@@ -128,8 +136,15 @@ export function sqliteDeployments(db: Database): Deployments {
         })
         .immediate();
     },
-    async recordCommit(id, sha) {
-      run("UPDATE deployments SET commit_sha = ? WHERE id = ? AND commit_sha IS NULL", sha, id);
+    async recordCommit(id, sha, details) {
+      run(
+        `UPDATE deployments SET commit_sha = coalesce(commit_sha, ?), commit_message = coalesce(commit_message, ?),
+           commit_author = coalesce(commit_author, ?) WHERE id = ?`,
+        sha,
+        details?.message ?? null,
+        details?.author ?? null,
+        id,
+      );
     },
     async heartbeat(id, at) {
       run("UPDATE deployments SET heartbeat_at = ? WHERE id = ? AND status = 'IN_PROGRESS'", at, id);
@@ -151,11 +166,12 @@ export function sqliteDeployments(db: Database): Deployments {
             // Only forward: a slow older build finishing late must not replace a newer production deployment.
             run(
               `UPDATE projects SET previous_production_deployment_id = production_deployment_id,
-                 production_deployment_id = ?, updated_at = ?
+                 production_deployment_id = ?, updated_at = ?, production_since = ?
              WHERE id = ? AND (production_deployment_id IS NULL OR NOT EXISTS (
                SELECT 1 FROM deployments cur WHERE cur.id = projects.production_deployment_id
                  AND (cur.created_at > ? OR (cur.created_at = ? AND cur.id > ?))))`,
               ready.id,
+              at,
               at,
               ready.projectId,
               ready.createdAt,

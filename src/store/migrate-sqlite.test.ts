@@ -92,10 +92,26 @@ test("011 keeps every row, index and column across the projects table rebuild, a
       commitSha: null,
     });
     await deployments.transition(d.id, "IN_PROGRESS", null);
-    await deployments.markReady(d.id);
+    // READY and the production pointer as schema 10 wrote them (today's markReady also sets 015's column).
+    const at = new Date().toISOString();
+    db.run("UPDATE deployments SET status = 'READY', finished_at = ?, updated_at = ? WHERE id = ?", [
+      at,
+      at,
+      d.id,
+    ]);
+    if (target === "production")
+      db.run(
+        `UPDATE projects SET previous_production_deployment_id = production_deployment_id,
+           production_deployment_id = ?, updated_at = ? WHERE id = ?`,
+        [d.id, at, site.id],
+      );
     ids.push(d.id);
   }
-  await projects.promote(site.id, ids[0] ?? "missing");
+  db.run(
+    `UPDATE projects SET previous_production_deployment_id = production_deployment_id, production_deployment_id = ?
+     WHERE id = ?`,
+    [ids[0] ?? "missing", site.id],
+  );
   await deployments.create({
     projectId: other.id,
     userId: user.id,
@@ -160,6 +176,22 @@ test("011 keeps every row, index and column across the projects table rebuild, a
   );
   delete rowsAfter.project_env;
   delete rowsBefore.project_env;
+  // 015 gave every deployment a commit subject and author, unknown (null) for the ones built before.
+  expect(parsed(rowsAfter.deployments)).toEqual(
+    parsed(rowsBefore.deployments).map((r) => ({ ...r, commit_message: null, commit_author: null })),
+  );
+  // ... and every project the time production started serving its deployment, estimated by its finish.
+  const finished = new Map(parsed(rowsBefore.deployments).map((d) => [d.id, d.finished_at ?? null]));
+  expect(parsed(rowsAfter.projects)).toEqual(
+    parsed(rowsBefore.projects).map((p) => ({
+      ...p,
+      production_since: finished.get(p.production_deployment_id) ?? null,
+    })),
+  );
+  delete rowsAfter.projects;
+  delete rowsBefore.projects;
+  delete rowsAfter.deployments;
+  delete rowsBefore.deployments;
   expect(rowsAfter).toEqual(rowsBefore);
   expect(versionsAfter).toHaveLength((versionsBefore?.length ?? 0) + later.length);
   // Indexes: all kept, but custom_domain's UNIQUE (sqlite's third automatic index of projects) is gone and the
@@ -171,13 +203,17 @@ test("011 keeps every row, index and column across the projects table rebuild, a
     expect.arrayContaining(["projects_custom_domain", "projects_verified_domain"]),
   );
   expect(after.indexes.some((i) => i.name === "sqlite_autoindex_projects_3")).toBe(false);
-  expect(after.columns).toEqual(before.columns);
+  // The projects table's columns as they were, and 015's production_since after them.
+  expect(after.columns.slice(0, before.columns.length)).toEqual(before.columns);
+  expect(after.columns.slice(before.columns.length).map((c) => c.name)).toEqual(["production_since"]);
   expect(inspect.query("PRAGMA foreign_key_check").all()).toEqual([]);
   expect(inspect.query("PRAGMA integrity_check").get()).toEqual({ integrity_check: "ok" });
 
   // The stored project reads back the same, production pointer, verified domain and all.
   const upgraded = await store.projects.find(site.id);
-  expect(upgraded).toEqual(siteBefore);
+  const productionFinished = (await store.deployments.find(ids[0] ?? "missing"))?.finishedAt ?? null;
+  expect(upgraded).toEqual(siteBefore && { ...siteBefore, productionSince: productionFinished });
+  expect(productionFinished).not.toBeNull();
   expect(upgraded?.productionDeploymentId).toBe(ids[0] ?? "missing");
   expect(upgraded?.customDomainVerifiedAt).not.toBeNull();
   expect(upgraded?.buildCommand).toBe("make");

@@ -13,6 +13,7 @@ import pg011 from "../../schema/postgres/011_verified_domains.sql" with { type: 
 import pg012 from "../../schema/postgres/012_webhook_payloads.sql" with { type: "text" };
 import pg013 from "../../schema/postgres/013_cron_runs.sql" with { type: "text" };
 import pg014 from "../../schema/postgres/014_env_targets.sql" with { type: "text" };
+import pg015 from "../../schema/postgres/015_dashboard.sql" with { type: "text" };
 import pg017 from "../../schema/postgres/017_blob_claims.sql" with { type: "text" };
 import pg018 from "../../schema/postgres/018_rate_buckets.sql" with { type: "text" };
 import sqlite001 from "../../schema/sqlite/001_init.sql" with { type: "text" };
@@ -28,6 +29,7 @@ import sqlite011 from "../../schema/sqlite/011_verified_domains.sql" with { type
 import sqlite012 from "../../schema/sqlite/012_webhook_payloads.sql" with { type: "text" };
 import sqlite013 from "../../schema/sqlite/013_cron_runs.sql" with { type: "text" };
 import sqlite014 from "../../schema/sqlite/014_env_targets.sql" with { type: "text" };
+import sqlite015 from "../../schema/sqlite/015_dashboard.sql" with { type: "text" };
 import sqlite017 from "../../schema/sqlite/017_blob_claims.sql" with { type: "text" };
 import sqlite018 from "../../schema/sqlite/018_rate_buckets.sql" with { type: "text" };
 import { VERSION } from "../config/version.ts";
@@ -52,6 +54,7 @@ export const SQLITE_MIGRATIONS: Migration[] = [
   { version: 12, sql: sqlite012 },
   { version: 13, sql: sqlite013 },
   { version: 14, sql: sqlite014 },
+  { version: 15, sql: sqlite015 },
   { version: 17, sql: sqlite017 },
   { version: 18, sql: sqlite018 },
 ];
@@ -69,6 +72,7 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 12, sql: pg012 },
   { version: 13, sql: pg013 },
   { version: 14, sql: pg014 },
+  { version: 15, sql: pg015 },
   { version: 17, sql: pg017 },
   { version: 18, sql: pg018 },
 ];

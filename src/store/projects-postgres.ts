@@ -153,9 +153,10 @@ export function postgresProjects(sql: postgres.Sql): Projects {
       return sql.begin(async (tx) => {
         // The deployment's row lock first, as expire() takes it: a concurrent expiry lands wholly before or after.
         await tx`SELECT 1 FROM deployments WHERE id = ${deploymentId} FOR SHARE`;
+        const at = nowIso();
         const row = await first(tx<Row[]>`
           UPDATE projects SET previous_production_deployment_id = production_deployment_id,
-            production_deployment_id = ${deploymentId}, updated_at = ${nowIso()}
+            production_deployment_id = ${deploymentId}, updated_at = ${at}, production_since = ${at}
           WHERE id = ${projectId} AND production_deployment_id IS DISTINCT FROM ${deploymentId}
             AND EXISTS (SELECT 1 FROM deployments d WHERE d.id = ${deploymentId} AND d.project_id = ${projectId}
               AND d.status = 'READY' AND d.expired_at IS NULL)
@@ -171,9 +172,10 @@ export function postgresProjects(sql: postgres.Sql): Projects {
       });
     },
     async rollback(projectId) {
+      const at = nowIso();
       const row = await first(sql<Row[]>`
         UPDATE projects SET production_deployment_id = previous_production_deployment_id,
-          previous_production_deployment_id = production_deployment_id, updated_at = ${nowIso()}
+          previous_production_deployment_id = production_deployment_id, updated_at = ${at}, production_since = ${at}
         WHERE id = ${projectId} AND previous_production_deployment_id IS NOT NULL RETURNING *`);
       return row ? toProject(row) : null;
     },

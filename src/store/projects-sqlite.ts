@@ -159,15 +159,18 @@ export function sqliteProjects(db: Database): Projects {
       ).map(toRoute);
     },
     async promote(projectId, deploymentId) {
+      // (In sqlite a SET expression reads the row as it was: the time is passed for each column.)
+      const at = nowIso();
       const row = one(
         `UPDATE projects SET previous_production_deployment_id = production_deployment_id,
-           production_deployment_id = ?, updated_at = ?
+           production_deployment_id = ?, updated_at = ?, production_since = ?
          WHERE id = ? AND production_deployment_id IS NOT ?
            AND EXISTS (SELECT 1 FROM deployments d WHERE d.id = ? AND d.project_id = ? AND d.status = 'READY'
              AND d.expired_at IS NULL)
          RETURNING *`,
         deploymentId,
-        nowIso(),
+        at,
+        at,
         projectId,
         deploymentId,
         deploymentId,
@@ -183,11 +186,13 @@ export function sqliteProjects(db: Database): Projects {
       return current ? toProject(current) : null;
     },
     async rollback(projectId) {
+      const at = nowIso();
       const row = one(
         `UPDATE projects SET production_deployment_id = previous_production_deployment_id,
-           previous_production_deployment_id = production_deployment_id, updated_at = ?
+           previous_production_deployment_id = production_deployment_id, updated_at = ?, production_since = ?
          WHERE id = ? AND previous_production_deployment_id IS NOT NULL RETURNING *`,
-        nowIso(),
+        at,
+        at,
         projectId,
       );
       return row ? toProject(row) : null;

@@ -13,7 +13,7 @@ import {
 } from "../model/entities.ts";
 import { isStatus } from "../model/status.ts";
 import type { CronRun } from "./cron-runs.ts";
-import type { Page, RejectedEvent, StoredEnvVar } from "./store.ts";
+import type { Page, RejectedEvent, StoredEnvVar, WebhookLogEntry } from "./store.ts";
 
 /** A raw row as either driver returns it: text, numbers, Dates (Postgres timestamptz) or null. */
 export type Row = Record<string, unknown>;
@@ -100,6 +100,7 @@ export function toProject(row: Row): Project {
     spaFallback: row.spa_fallback === true || Number(row.spa_fallback) === 1,
     productionDeploymentId: optStr(row, "production_deployment_id"),
     previousProductionDeploymentId: optStr(row, "previous_production_deployment_id"),
+    productionSince: optStr(row, "production_since"),
     createdAt: str(row, "created_at"),
     updatedAt: str(row, "updated_at"),
   };
@@ -126,6 +127,24 @@ export function toRoute(row: Row): ProjectRoute {
   };
 }
 
+export function toWebhookLogEntry(row: Row): WebhookLogEntry {
+  let ids: unknown;
+  try {
+    ids = JSON.parse(str(row, "deployment_ids"));
+  } catch {
+    ids = [];
+  }
+  return {
+    id: str(row, "id"),
+    provider: str(row, "provider"),
+    event: optStr(row, "event"),
+    status: Number(row.status),
+    outcome: str(row, "outcome"),
+    deploymentIds: Array.isArray(ids) ? ids.filter((id): id is string => typeof id === "string") : [],
+    receivedAt: str(row, "received_at"),
+  };
+}
+
 export function toDeployment(row: Row): Deployment {
   const status = str(row, "status");
   if (!isStatus(status)) throw new Error(`store: unknown deployment status ${status}`);
@@ -140,6 +159,8 @@ export function toDeployment(row: Row): Deployment {
     branch: optStr(row, "branch"),
     branchSlug: optStr(row, "branch_slug"),
     commitSha: optStr(row, "commit_sha"),
+    commitMessage: optStr(row, "commit_message"),
+    commitAuthor: optStr(row, "commit_author"),
     claimedBy: optStr(row, "claimed_by"),
     heartbeatAt: optStr(row, "heartbeat_at"),
     startedAt: optStr(row, "started_at"),

@@ -221,6 +221,76 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       expect(await store.deployments.get(owner.id, first.id)).toBeNull();
     });
 
+    test("deployments: lists narrow to a branch, target and status; commit details are kept once", async () => {
+      const store = await open();
+      const user = await store.users.create({ email: email(), passwordHash: null });
+      const project = await store.projects.create({ userId: user.id, ...settings() });
+      const make = (target: "production" | "preview", branch: string) =>
+        store.deployments.create({
+          projectId: project.id,
+          userId: user.id,
+          status: "QUEUED",
+          target,
+          branch,
+          commitSha: null,
+        });
+      const main = await make("production", "main");
+      const feature = await make("preview", "feature");
+      const older = await make("preview", "feature");
+      await store.deployments.transition(feature.id, "IN_PROGRESS", null);
+      const ids = async (filter: Parameters<typeof store.deployments.list>[3]) =>
+        new Set(
+          (await store.deployments.list(user.id, project.id, { limit: 10, cursor: null }, filter)).items.map(
+            (d) => d.id,
+          ),
+        );
+      expect(await ids({})).toEqual(new Set([main.id, feature.id, older.id]));
+      expect(await ids({ branch: "feature" })).toEqual(new Set([feature.id, older.id]));
+      expect(await ids({ target: "production" })).toEqual(new Set([main.id]));
+      expect(await ids({ branch: "feature", status: "QUEUED" })).toEqual(new Set([older.id]));
+      expect(await ids({ branch: "nope" })).toEqual(new Set());
+      // Paging keeps the filter.
+      const first = await store.deployments.list(
+        user.id,
+        project.id,
+        { limit: 1, cursor: null },
+        { branch: "feature" },
+      );
+      expect(first.nextCursor).not.toBeNull();
+      const second = await store.deployments.list(
+        user.id,
+        project.id,
+        { limit: 1, cursor: first.nextCursor },
+        { branch: "feature" },
+      );
+      expect(new Set([...first.items, ...second.items].map((d) => d.id))).toEqual(
+        new Set([feature.id, older.id]),
+      );
+      expect(second.nextCursor).toBeNull();
+
+      const sha = "a".repeat(40);
+      await store.deployments.recordCommit(main.id, sha, { message: "Fix <the> header", author: "Ada" });
+      await store.deployments.recordCommit(main.id, "b".repeat(40), { message: "other", author: "Eve" });
+      const recorded = await store.deployments.find(main.id);
+      expect([recorded?.commitSha, recorded?.commitMessage, recorded?.commitAuthor]).toEqual([
+        sha,
+        "Fix <the> header",
+        "Ada",
+      ]);
+      // A deployment created with its commit (a redeploy) still learns the subject from its build.
+      const redeploy = await store.deployments.create({
+        projectId: project.id,
+        userId: user.id,
+        status: "QUEUED",
+        target: "production",
+        branch: "main",
+        commitSha: sha,
+      });
+      expect(redeploy.commitMessage).toBeNull();
+      await store.deployments.recordCommit(redeploy.id, sha, { message: "Fix <the> header", author: "Ada" });
+      expect((await store.deployments.find(redeploy.id))?.commitMessage).toBe("Fix <the> header");
+    });
+
     test("deployments: transitions only move forward, and only once", async () => {
       const store = await open();
       const user = await store.users.create({ email: email(), passwordHash: null });
@@ -460,21 +530,30 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         spaFallback: false,
       });
 
-      expect((await store.projects.find(project.id))?.previousProductionDeploymentId).toBe(v1.id);
+      const built = await store.projects.find(project.id);
+      expect(built?.previousProductionDeploymentId).toBe(v1.id);
+      // Every pointer move records since when production serves its deployment.
+      expect(built?.productionSince).toBe(v2.finishedAt);
+      const since = (p: { productionSince: string | null } | null | undefined) =>
+        Date.parse(p?.productionSince ?? "");
+      await Bun.sleep(2);
       const rolled = await store.projects.rollback(project.id);
       expect([rolled?.productionDeploymentId, rolled?.previousProductionDeploymentId]).toEqual([
         v1.id,
         v2.id,
       ]);
+      expect(since(rolled)).toBeGreaterThan(since(built));
+      await Bun.sleep(2);
       const promoted = await store.projects.promote(project.id, feature.id);
       expect([promoted?.productionDeploymentId, promoted?.previousProductionDeploymentId]).toEqual([
         feature.id,
         v1.id,
       ]);
+      expect(since(promoted)).toBeGreaterThan(since(rolled));
       // Promoting the current production deployment changes nothing and succeeds.
-      expect((await store.projects.promote(project.id, feature.id))?.previousProductionDeploymentId).toBe(
-        v1.id,
-      );
+      const again = await store.projects.promote(project.id, feature.id);
+      expect(again?.previousProductionDeploymentId).toBe(v1.id);
+      expect(again?.productionSince).toBe(promoted?.productionSince ?? "");
       // Not READY, or another project's deployment: refused.
       const queued = await store.deployments.create({
         projectId: project.id,
@@ -580,6 +659,45 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(expired && promoted !== null).toBe(false);
         expect(expired || promoted !== null).toBe(true);
       }
+    });
+
+    test("webhooks: the log of deliveries keeps the newest few per project, newest first; gone with the project", async () => {
+      const store = await open();
+      const user = await store.users.create({ email: email(), passwordHash: null });
+      const project = await store.projects.create({ userId: user.id, ...settings() });
+      const other = await store.projects.create({ userId: user.id, ...settings() });
+      for (let i = 1; i <= 5; i++) {
+        await store.webhooks.logDelivery(
+          project.id,
+          {
+            provider: "github",
+            event: i === 5 ? null : "push",
+            status: i === 4 ? 401 : 202,
+            outcome: `delivery <${i}>`,
+            deploymentIds: i === 5 ? [] : [`d-${i}`, `e-${i}`],
+          },
+          3,
+        );
+        await Bun.sleep(2);
+      }
+      await store.webhooks.logDelivery(
+        other.id,
+        { provider: "gitlab", event: "Push Hook", status: 200, outcome: "other", deploymentIds: [] },
+        3,
+      );
+      const recent = await store.webhooks.recentDeliveries(project.id, 10);
+      expect(recent.map((e) => e.outcome)).toEqual(["delivery <5>", "delivery <4>", "delivery <3>"]);
+      expect(recent[0]).toMatchObject({ provider: "github", event: null, status: 202, deploymentIds: [] });
+      expect(recent[1]).toMatchObject({ event: "push", status: 401, deploymentIds: ["d-4", "e-4"] });
+      expect(Date.parse(recent[0]?.receivedAt ?? "")).toBeGreaterThan(
+        Date.parse(recent[2]?.receivedAt ?? ""),
+      );
+      expect((await store.webhooks.recentDeliveries(project.id, 1)).map((e) => e.outcome)).toEqual([
+        "delivery <5>",
+      ]);
+      expect((await store.webhooks.recentDeliveries(other.id, 10)).map((e) => e.outcome)).toEqual(["other"]);
+      await store.projects.delete(user.id, project.id);
+      expect(await store.webhooks.recentDeliveries(project.id, 10)).toEqual([]);
     });
 
     test("webhooks: first secret wins; deliveries recorded once per project; gone with the project", async () => {

@@ -139,6 +139,19 @@ export interface ProjectEnv {
   remove(projectId: string, key: string, targets: DeploymentTarget[]): Promise<boolean>;
 }
 
+/** What a deployment list can be narrowed to (src/dashboard's filters). */
+export interface DeploymentFilter {
+  branch?: string;
+  target?: DeploymentTarget;
+  status?: DeploymentStatus;
+}
+
+/** A commit's subject line and author, as the build read them. */
+export interface CommitDetails {
+  message: string | null;
+  author: string | null;
+}
+
 export interface Deployments {
   create(input: {
     /** A fresh id chosen by the caller (a rebuild is named before it is created); by default a new one. */
@@ -152,7 +165,13 @@ export interface Deployments {
   }): Promise<Deployment>;
   /** Scoped to the owner of the deployment's project. */
   get(userId: string, id: string): Promise<Deployment | null>;
-  list(userId: string, projectId: string, page: PageRequest): Promise<Page<Deployment>>;
+  /** Newest first; `filter` narrows to a branch, a target and/or a status (all must match). */
+  list(
+    userId: string,
+    projectId: string,
+    page: PageRequest,
+    filter?: DeploymentFilter,
+  ): Promise<Page<Deployment>>;
   /**
    * Compare-and-set transition: applies only if the current status is a legal predecessor of `to`.
    * Returns the updated deployment, or null when the transition was refused (already further along).
@@ -177,8 +196,11 @@ export interface Deployments {
     at: string,
     maxPerUser?: number,
   ): Promise<{ deployment: Deployment; project: Project } | null>;
-  /** Records the commit a branch deployment resolved to (only the first time). */
-  recordCommit(id: string, sha: string): Promise<void>;
+  /**
+   * Records the commit a branch deployment resolved to, and its subject and author when the build read them
+   * (each only the first time: a redeploy of a known commit still learns its subject).
+   */
+  recordCommit(id: string, sha: string, details?: CommitDetails): Promise<void>;
   /** Records a sign of life of a running build (ignored unless IN_PROGRESS). */
   heartbeat(id: string, at: string): Promise<void>;
   /**
@@ -236,6 +258,28 @@ export interface Webhooks {
   recordDelivery(projectId: string, delivery: DeliveryKeys): Promise<boolean>;
   /** Forgets both keys of a delivery whose handling failed, so a redelivery is handled. */
   forgetDelivery(projectId: string, delivery: DeliveryKeys): Promise<void>;
+  /** Notes a delivery that reached the project, keeping only its newest `keep` notes (the dashboard shows them). */
+  logDelivery(
+    projectId: string,
+    entry: Omit<WebhookLogEntry, "id" | "receivedAt">,
+    keep: number,
+  ): Promise<void>;
+  /** The project's noted deliveries, newest first. */
+  recentDeliveries(projectId: string, limit: number): Promise<WebhookLogEntry[]>;
+}
+
+/** One webhook delivery as the project's Git page shows it: what came, and what it triggered. */
+export interface WebhookLogEntry {
+  id: string;
+  provider: string;
+  /** The provider's event name (push, Push Hook, pull_request…), when it sent one. */
+  event: string | null;
+  /** The HTTP status it was answered with. */
+  status: number;
+  /** What happened, in words: "deployed main", "ignored: …", "duplicate", "signature does not match". */
+  outcome: string;
+  deploymentIds: string[];
+  receivedAt: string;
 }
 
 /** What identifies a webhook delivery: the provider's id (old GitLab sends none) and the sha256 of its body. */

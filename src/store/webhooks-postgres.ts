@@ -2,7 +2,7 @@
 
 import type postgres from "postgres";
 import { first } from "./query-postgres.ts";
-import { nowIso, type Row } from "./rows.ts";
+import { newId, nowIso, type Row, toWebhookLogEntry } from "./rows.ts";
 import type { Webhooks } from "./store.ts";
 
 /** Thrown inside the recording transaction to roll it back when either key was recorded before. */
@@ -49,6 +49,22 @@ export function postgresWebhooks(sql: postgres.Sql): Webhooks {
         if (error instanceof Seen) return false;
         throw error;
       }
+    },
+    async logDelivery(projectId, entry, keep) {
+      await sql.begin(async (tx) => {
+        await tx`
+          INSERT INTO webhook_log (id, project_id, provider, event, status, outcome, deployment_ids, received_at)
+          VALUES (${newId()}, ${projectId}, ${entry.provider}, ${entry.event}, ${entry.status}, ${entry.outcome},
+            ${JSON.stringify(entry.deploymentIds)}, ${nowIso()})`;
+        await tx`
+          DELETE FROM webhook_log WHERE project_id = ${projectId} AND id NOT IN (
+            SELECT id FROM webhook_log WHERE project_id = ${projectId} ORDER BY received_at DESC, id DESC LIMIT ${keep})`;
+      });
+    },
+    async recentDeliveries(projectId, limit) {
+      const rows = await sql<Row[]>`
+        SELECT * FROM webhook_log WHERE project_id = ${projectId} ORDER BY received_at DESC, id DESC LIMIT ${limit}`;
+      return rows.map(toWebhookLogEntry);
     },
     async forgetDelivery(projectId, delivery) {
       await sql.begin(async (tx) => {

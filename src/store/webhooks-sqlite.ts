@@ -2,11 +2,11 @@
 
 import type { Database } from "bun:sqlite";
 import { sqliteQueries } from "./query-sqlite.ts";
-import { nowIso } from "./rows.ts";
+import { newId, nowIso, toWebhookLogEntry } from "./rows.ts";
 import type { Webhooks } from "./store.ts";
 
 export function sqliteWebhooks(db: Database): Webhooks {
-  const { one, run } = sqliteQueries(db);
+  const { one, all, run } = sqliteQueries(db);
   return {
     async secret(projectId) {
       const row = one("SELECT secret_sealed FROM webhook_secrets WHERE project_id = ?", projectId);
@@ -58,6 +58,36 @@ export function sqliteWebhooks(db: Database): Webhooks {
           return true;
         })
         .immediate();
+    },
+    async logDelivery(projectId, entry, keep) {
+      db.transaction(() => {
+        run(
+          `INSERT INTO webhook_log (id, project_id, provider, event, status, outcome, deployment_ids, received_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          newId(),
+          projectId,
+          entry.provider,
+          entry.event,
+          entry.status,
+          entry.outcome,
+          JSON.stringify(entry.deploymentIds),
+          nowIso(),
+        );
+        run(
+          `DELETE FROM webhook_log WHERE project_id = ? AND id NOT IN (
+             SELECT id FROM webhook_log WHERE project_id = ? ORDER BY received_at DESC, id DESC LIMIT ?)`,
+          projectId,
+          projectId,
+          keep,
+        );
+      })();
+    },
+    async recentDeliveries(projectId, limit) {
+      return all(
+        "SELECT * FROM webhook_log WHERE project_id = ? ORDER BY received_at DESC, id DESC LIMIT ?",
+        projectId,
+        limit,
+      ).map(toWebhookLogEntry);
     },
     async forgetDelivery(projectId, delivery) {
       db.transaction(() => {

@@ -7,6 +7,8 @@ import { type Browser, chromium, type Page } from "playwright-core";
 
 export const CHROMIUM = "/usr/bin/chromium";
 export const SHOTS = join(import.meta.dir, "../../test-artifacts/screenshots");
+/** Screenshots a reviewer reads in the repository (the README and docs link them). */
+export const DOC_IMAGES = join(import.meta.dir, "../../docs/images");
 
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM))
@@ -30,6 +32,14 @@ export async function shot(p: Page, name: string): Promise<string> {
   await p.evaluate(() => window.scrollTo(0, 0));
   const path = join(SHOTS, `${name}.png`);
   await p.screenshot({ path, fullPage: true });
+  return path;
+}
+
+/** A screenshot kept in docs/images/<name>.png (the viewport, or the whole page with `fullPage`). */
+export async function docShot(p: Page, name: string, fullPage = false): Promise<string> {
+  await p.evaluate(() => window.scrollTo(0, 0));
+  const path = join(DOC_IMAGES, `${name}.png`);
+  await p.screenshot({ path, fullPage });
   return path;
 }
 

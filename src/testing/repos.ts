@@ -25,8 +25,8 @@ export interface FixtureRepo {
   /** file:// URL to deploy from (needs MINIVERCEL_ALLOW_LOCAL_GIT). */
   url: string;
   dir: string;
-  /** Writes files and commits them on `branch`; returns the new commit id. */
-  commit(files: Record<string, string>, branch?: string): string;
+  /** Writes files and commits them on `branch` (with `message`, "fixture" by default); returns the new commit id. */
+  commit(files: Record<string, string>, branch?: string, message?: string): string;
 }
 
 export function fixtureRepo(files: Record<string, string>, branch = "main"): FixtureRepo {
@@ -35,7 +35,7 @@ export function fixtureRepo(files: Record<string, string>, branch = "main"): Fix
   const repo: FixtureRepo = {
     url: `file://${dir}`,
     dir,
-    commit(changes, onBranch = branch) {
+    commit(changes, onBranch = branch, message = "fixture") {
       // symbolic-ref works before the first commit too.
       const current = git(dir, "symbolic-ref", "--short", "HEAD");
       if (current !== onBranch) {
@@ -49,7 +49,7 @@ export function fixtureRepo(files: Record<string, string>, branch = "main"): Fix
         writeFileSync(full, content);
       }
       git(dir, "add", "--all");
-      git(dir, "commit", "--quiet", "--allow-empty", "-m", "fixture");
+      git(dir, "commit", "--quiet", "--allow-empty", "-m", message);
       return git(dir, "rev-parse", "HEAD");
     },
   };

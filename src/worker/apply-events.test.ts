@@ -101,13 +101,22 @@ test("READY with a manifest moves production; a late FAIL or a replay changes no
     files: { "/index.html": { hash, size: body.length, type: "text/html;charset=utf-8" } },
   });
   const sha = "a".repeat(40);
-  const ready = { type: "status", deploymentId: d.id, status: "READY", commitSha: sha, at: at() };
+  const ready = {
+    type: "status",
+    deploymentId: d.id,
+    status: "READY",
+    commitSha: sha,
+    commitMessage: "Add <the> page",
+    commitAuthor: "Ada",
+    at: at(),
+  };
   await apply(ready);
   await apply({ type: "status", deploymentId: d.id, status: "FAIL", reason: "late", at: at() });
   await apply(ready);
   const after = await deps.store.deployments.find(d.id);
   expect(after?.status).toBe("READY");
   expect(after?.commitSha).toBe(sha);
+  expect([after?.commitMessage, after?.commitAuthor]).toEqual(["Add <the> page", "Ada"]);
   expect((await deps.store.projects.find(d.projectId))?.productionDeploymentId).toBe(d.id);
 });
 

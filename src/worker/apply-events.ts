@@ -30,7 +30,11 @@ async function applyStatus(
   event: Extract<BuildEvent, { type: "status" }>,
 ): Promise<Deployment | null> {
   const { store, artifacts } = deps;
-  if (event.commitSha) await store.deployments.recordCommit(event.deploymentId, event.commitSha);
+  if (event.commitSha)
+    await store.deployments.recordCommit(event.deploymentId, event.commitSha, {
+      message: event.commitMessage ?? null,
+      author: event.commitAuthor ?? null,
+    });
   switch (event.status) {
     case "READY": {
       // The builder's word is not enough: READY needs every file and the manifest actually stored.

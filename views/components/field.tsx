@@ -20,6 +20,8 @@ interface FieldProps {
   autocomplete?: string;
   autofocus?: boolean;
   monospace?: boolean;
+  /** The id of a <datalist> of suggestions. */
+  list?: string;
 }
 
 export function Field(props: FieldProps) {
@@ -40,6 +42,7 @@ export function Field(props: FieldProps) {
         autocomplete={props.autocomplete ?? "off"}
         autofocus={props.autofocus || Boolean(error)}
         class={props.monospace ? "mono" : undefined}
+        list={props.list}
         aria-invalid={error ? "true" : undefined}
         aria-describedby={described || undefined}
         spellcheck={false}

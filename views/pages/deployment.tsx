@@ -16,12 +16,38 @@ export interface DeploymentProps {
   deployment: Deployment;
   url: string;
   productionUrl: string;
+  /** Every URL serving it now (none unless READY); the first is its immutable URL. */
+  aliases: Alias[];
+  /** The commit's page on its git host (GitHub, GitLab, Bitbucket), or null. */
+  commitUrl: string | null;
+  /** A failed build's error lines (with their log line numbers), shown in the summary and linked into the log. */
+  errorLines: ErrorLine[];
   now: Date;
   /** An error from the last action (cancel, redeploy), shown above the buttons. */
   error: string | null;
   /** Its functions' output; absent for a deployment without functions. */
   runtime?: RuntimeLogProps;
 }
+
+/** A URL that serves a deployment, and why: its own, its branch's newest, production, the custom domain. */
+export interface Alias {
+  kind: "deployment" | "branch" | "production" | "domain";
+  url: string;
+  /** A custom domain whose DNS check has not passed yet (not served until it does). */
+  pending?: boolean;
+}
+
+export interface ErrorLine {
+  seq: number;
+  text: string;
+}
+
+const ALIAS_LABEL: Record<Alias["kind"], string> = {
+  deployment: "This deployment",
+  branch: "Branch",
+  production: "Production",
+  domain: "Domain",
+};
 
 export function DeploymentPage(props: DeploymentProps) {
   const { chrome, project, deployment: d } = props;
@@ -66,7 +92,7 @@ export function DeploymentPage(props: DeploymentProps) {
 
 /** Re-fetched every 2 s (and on each status event of the log stream) until the deployment finishes. */
 export function DeploymentSummary(props: DeploymentProps) {
-  const { chrome, project, deployment: d, url, productionUrl, now, error } = props;
+  const { chrome, project, deployment: d, url, now, error } = props;
   const duration = buildDuration(d, now);
   const running = !isTerminal(d.status);
   const current = project.productionDeploymentId === d.id;
@@ -90,7 +116,9 @@ export function DeploymentSummary(props: DeploymentProps) {
         <span class={`tag tag-${d.target}`}>{d.target === "production" ? "Production" : "Preview"}</span>
         {current && <span class="tag tag-current">Current production</span>}
       </div>
-      {d.statusReason && <p class="status-reason">{d.statusReason}</p>}
+      {d.commitMessage && <p class="summary-title">{d.commitMessage}</p>}
+      {d.statusReason && d.status !== "FAIL" && <p class="status-reason">{d.statusReason}</p>}
+      {d.status === "FAIL" && <FailureLines reason={d.statusReason} lines={props.errorLines} />}
       <dl class="facts">
         <div>
           <dt>Branch</dt>
@@ -99,9 +127,31 @@ export function DeploymentSummary(props: DeploymentProps) {
         <div>
           <dt>Commit</dt>
           <dd class="mono" title={d.commitSha ?? undefined}>
-            {d.commitSha ? shortSha(d.commitSha) : running ? "resolving…" : "—"}
+            {d.commitSha && props.commitUrl ? (
+              <a
+                href={props.commitUrl}
+                class="external"
+                target="_blank"
+                rel="noopener noreferrer"
+                id="commit-link"
+              >
+                {shortSha(d.commitSha)}
+              </a>
+            ) : d.commitSha ? (
+              shortSha(d.commitSha)
+            ) : running ? (
+              "resolving…"
+            ) : (
+              "—"
+            )}
           </dd>
         </div>
+        {d.commitAuthor && (
+          <div>
+            <dt>Author</dt>
+            <dd>{d.commitAuthor}</dd>
+          </div>
+        )}
         <div>
           <dt>Created</dt>
           <dd>
@@ -112,13 +162,7 @@ export function DeploymentSummary(props: DeploymentProps) {
           <dt>Duration</dt>
           <dd>{duration === null ? "—" : `${formatDuration(duration)}${running ? " so far" : ""}`}</dd>
         </div>
-        <div class="wide">
-          <dt>URLs</dt>
-          <dd class="urls">
-            <SiteLink href={url} live={d.status === "READY"} />
-            {current && <SiteLink href={productionUrl} live />}
-          </dd>
-        </div>
+        <Urls {...props} url={url} running={running} />
       </dl>
       <div class="actions">
         {running && (
@@ -129,10 +173,10 @@ export function DeploymentSummary(props: DeploymentProps) {
         <ActionButton id="redeploy-button" action={`/deployments/${d.id}/redeploy`} csrf={chrome.csrf}>
           Redeploy
         </ActionButton>
-        {d.status === "READY" && !current && (
-          <ActionButton id="promote-button" action={`/deployments/${d.id}/promote`} csrf={chrome.csrf}>
-            Promote to production
-          </ActionButton>
+        {d.status === "READY" && !current && d.expiredAt === null && (
+          <a class="button" id="promote-button" href={`/deployments/${d.id}/promote`}>
+            Promote to production…
+          </a>
         )}
       </div>
       {error && (
@@ -144,14 +188,80 @@ export function DeploymentSummary(props: DeploymentProps) {
   );
 }
 
+/** Where it is served: every alias once READY; the URL it will have while building; nothing for a failure. */
+function Urls(props: DeploymentProps & { running: boolean }) {
+  const { deployment: d, aliases, url, running } = props;
+  if (d.expiredAt !== null)
+    return (
+      <div class="wide">
+        <dt>URLs</dt>
+        <dd class="muted">Expired: its files were deleted after the preview retention period.</dd>
+      </div>
+    );
+  if (aliases.length > 0)
+    return (
+      <div class="wide">
+        <dt>URLs</dt>
+        <dd>
+          <ul class="aliases" id="aliases">
+            {aliases.map((alias) => (
+              <li key={alias.url} data-kind={alias.kind}>
+                <span class="alias-kind">{ALIAS_LABEL[alias.kind]}</span>
+                {alias.pending ? (
+                  <span class="mono muted">
+                    {host(alias.url)} <span class="tag">DNS check pending</span>
+                  </span>
+                ) : (
+                  <SiteLink href={alias.url} live />
+                )}
+              </li>
+            ))}
+          </ul>
+        </dd>
+      </div>
+    );
+  if (running)
+    return (
+      <div class="wide">
+        <dt>URL when ready</dt>
+        <dd class="urls">
+          <SiteLink href={url} live={false} />
+        </dd>
+      </div>
+    );
+  return null;
+}
+
+/** A failed build's cause: the reason, and the log's error lines, each a link that jumps to it in the log. */
+function FailureLines({ reason, lines }: { reason: string | null; lines: ErrorLine[] }) {
+  return (
+    <div class="failure" id="failure">
+      {reason && <p class="status-reason">{reason}</p>}
+      {lines.length > 0 && (
+        <ol class="error-lines" aria-label="Error lines in the build log">
+          {lines.map((line) => (
+            <li key={line.seq}>
+              <a href={`#L${line.seq}`} class="error-line-link" data-seq={line.seq}>
+                <span class="error-line-no">{line.seq}</span>
+                <code>{line.text}</code>
+              </a>
+            </li>
+          ))}
+        </ol>
+      )}
+    </div>
+  );
+}
+
+const host = (url: string) => url.replace(/^https?:\/\//, "");
+
 function SiteLink({ href, live }: { href: string; live: boolean }) {
-  const host = href.replace(/^https?:\/\//, "");
   return live ? (
     <a href={href} class="external mono" target="_blank" rel="noopener noreferrer">
-      {host}
+      {host(href)}
     </a>
   ) : (
-    <span class="mono muted">{host}</span>
+    <span class="mono muted">{host(href)}</span>
   );
 }
 

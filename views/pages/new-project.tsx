@@ -15,8 +15,11 @@ export function NewProjectPage(props: {
   errors: FormErrors;
   presets: FrameworkPreset[];
   start: StartInfo;
+  /** The repository's branches, when it was read (git ls-remote) before this form; null otherwise. */
+  branches?: string[] | null;
 }) {
   const { chrome, values, errors, presets, start } = props;
+  const branches = props.branches ?? null;
   return (
     <Layout chrome={chrome} title="New project" nav="projects" drop>
       <div class="page-head">
@@ -28,6 +31,17 @@ export function NewProjectPage(props: {
           <HxForm id="project-form" action="/projects" class="stack">
             <Csrf token={chrome.csrf} />
             <GitUrlField values={values} errors={errors} autofocus={!values.gitUrl} />
+            {branches && (
+              <p class="notice success small" id="repo-checked">
+                Repository checked: {branches.length === 1 ? "1 branch" : `${branches.length} branches`}
+                {values.productionBranch ? (
+                  <>
+                    , default <span class="mono">{values.productionBranch}</span>
+                  </>
+                ) : null}
+                .
+              </p>
+            )}
             <Field
               name="name"
               label="Project name"
@@ -43,7 +57,7 @@ export function NewProjectPage(props: {
               <BuildFields values={values} errors={errors} />
             </fieldset>
             <div class="inline-fields">
-              <BranchField values={values} errors={errors} />
+              <BranchField values={values} errors={errors} branches={branches} />
               <Field
                 name="subDomain"
                 label="Subdomain"

@@ -26,17 +26,28 @@ export function GitUrlField(props: { values: FormValues; errors: FormErrors; aut
   );
 }
 
-export function BranchField({ values, errors }: { values: FormValues; errors: FormErrors }) {
+export function BranchField(props: { values: FormValues; errors: FormErrors; branches?: string[] | null }) {
+  const { values, errors, branches } = props;
   return (
-    <Field
-      name="productionBranch"
-      label="Production branch"
-      values={values}
-      errors={errors}
-      placeholder="main"
-      hint="Pushes to this branch go to production; other branches get previews."
-      monospace
-    />
+    <>
+      <Field
+        name="productionBranch"
+        label="Production branch"
+        values={values}
+        errors={errors}
+        placeholder="main"
+        hint="Pushes to this branch go to production; other branches get previews."
+        monospace
+        list={branches ? "branch-options" : undefined}
+      />
+      {branches && (
+        <datalist id="branch-options">
+          {branches.map((branch) => (
+            <option key={branch} value={branch} />
+          ))}
+        </datalist>
+      )}
+    </>
   );
 }
 

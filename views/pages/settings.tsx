@@ -11,7 +11,7 @@ import { type Chrome, Csrf, Layout } from "../layout.tsx";
 import { BuildFields, SourceFields } from "./project-form.tsx";
 import { ProjectHead } from "./project-head.tsx";
 
-export type SettingsSection = "general" | "build" | "domains" | "verify" | "env" | "delete";
+export type SettingsSection = "general" | "build" | "domains" | "verify" | "env" | "envPaste" | "delete";
 
 export interface SettingsProps {
   chrome: Chrome;
@@ -26,13 +26,46 @@ export interface SettingsProps {
   saved: boolean;
   values: FormValues;
   errors: FormErrors;
+  /** After a change that only a new deployment picks up: the production deployment to redeploy (else null). */
+  redeploy: { deploymentId: string } | null;
 }
+
+/** The sections, in page order, for the page's own navigation. */
+const SECTION_NAV: [string, string][] = [
+  ["general", "General"],
+  ["build", "Build and output"],
+  ["domains", "Domains"],
+  ["env", "Environment variables"],
+  ["delete", "Delete"],
+];
 
 export function SettingsPage(props: SettingsProps) {
   const { chrome, project, productionUrl } = props;
   return (
     <Layout chrome={chrome} title={`${project.name} · Settings`} nav="projects">
       <ProjectHead project={project} productionUrl={productionUrl} tab="settings" />
+      <nav class="section-nav" aria-label="Settings sections">
+        {SECTION_NAV.map(([id, label]) => (
+          <a key={id} href={`#${id}`}>
+            {label}
+          </a>
+        ))}
+      </nav>
+      {props.redeploy && (
+        <section class="card notice-card success" id="redeploy-prompt" role="status">
+          <p>Saved. Builds and functions pick this up at their next deployment.</p>
+          <form
+            method="post"
+            action={`/deployments/${props.redeploy.deploymentId}/redeploy`}
+            class="inline-form"
+          >
+            <Csrf token={chrome.csrf} />
+            <button type="submit" class="button primary" id="redeploy-apply">
+              Redeploy production to apply
+            </button>
+          </form>
+        </section>
+      )}
       <div class="settings">
         <SettingsForm {...props} id="general" title="General">
           <Field
@@ -45,6 +78,17 @@ export function SettingsPage(props: SettingsProps) {
         </SettingsForm>
         <SettingsForm {...props} id="build" title="Build and output">
           <BuildFields values={valuesFor(props, "build")} errors={errorsFor(props, "build")} />
+          <label class="choice">
+            <input
+              type="checkbox"
+              name="spaFallback"
+              value="on"
+              id="f-spaFallback"
+              checked={valuesFor(props, "build").spaFallback === "on"}
+            />
+            Single-page app fallback: serve <code>/index.html</code> for unknown paths when there is no{" "}
+            <code>404.html</code>
+          </label>
         </SettingsForm>
         <SettingsForm {...props} id="domains" title="Domains">
           <Field
@@ -91,6 +135,7 @@ export function projectValues(project: Project): FormValues {
     buildTimeoutSeconds: project.buildTimeoutSeconds === null ? "" : String(project.buildTimeoutSeconds),
     subDomain: project.subDomain,
     customDomain: project.customDomain ?? "",
+    spaFallback: project.spaFallback ? "on" : "",
   };
 }
 
@@ -99,7 +144,7 @@ function SettingsForm(
 ) {
   const { chrome, project, id, title, children } = props;
   return (
-    <section class="card" aria-labelledby={`${id}-title`}>
+    <section class="card" id={id} aria-labelledby={`${id}-title`}>
       <h2 id={`${id}-title`}>{title}</h2>
       <HxForm id={`${id}-form`} action={`/projects/${project.id}/settings`} class="stack">
         <Csrf token={chrome.csrf} />
@@ -256,6 +301,39 @@ function EnvSection(props: SettingsProps) {
           </button>
         </div>
       </HxForm>
+      <details class="env-paste" open={props.section === "envPaste"}>
+        <summary>Paste a .env file</summary>
+        <HxForm id="env-paste-form" action={`/projects/${project.id}/env/paste`} class="stack">
+          <Csrf token={chrome.csrf} />
+          <div class={errorsFor(props, "envPaste").dotenv ? "field has-error" : "field"}>
+            <label for="f-dotenv">Lines of NAME=value (comments and blank lines are skipped)</label>
+            <textarea
+              id="f-dotenv"
+              name="dotenv"
+              rows={6}
+              class="mono"
+              spellcheck={false}
+              autocomplete="off"
+              aria-invalid={errorsFor(props, "envPaste").dotenv ? "true" : undefined}
+              aria-describedby={errorsFor(props, "envPaste").dotenv ? "f-dotenv-error" : undefined}
+              autofocus={Boolean(errorsFor(props, "envPaste").dotenv)}
+            >
+              {props.section === "envPaste" ? (props.values.dotenv ?? "") : ""}
+            </textarea>
+            {errorsFor(props, "envPaste").dotenv && (
+              <p class="field-error" id="f-dotenv-error" role="alert">
+                {errorsFor(props, "envPaste").dotenv}
+              </p>
+            )}
+          </div>
+          <TargetChoice props={props} errors={errorsFor(props, "envPaste")} />
+          <div class="actions">
+            <button type="submit" class="button" id="env-paste-button">
+              Save variables
+            </button>
+          </div>
+        </HxForm>
+      </details>
     </section>
   );
 }
@@ -263,7 +341,7 @@ function EnvSection(props: SettingsProps) {
 /** Vercel's "Environments" checkboxes: both ticked at first; after an error, as the user left them. */
 function TargetChoice({ props, errors }: { props: SettingsProps; errors: FormErrors }) {
   const error = errors.target;
-  const submitted = props.section === "env" ? props.values : null;
+  const submitted = props.section === "env" || props.section === "envPaste" ? props.values : null;
   return (
     <fieldset
       class={error ? "choices has-error" : "choices"}
@@ -293,7 +371,7 @@ function TargetChoice({ props, errors }: { props: SettingsProps; errors: FormErr
 function DeleteSection(props: SettingsProps) {
   const { chrome, project } = props;
   return (
-    <section class="card danger-zone" aria-labelledby="delete-title">
+    <section class="card danger-zone" id="delete" aria-labelledby="delete-title">
       <h2 id="delete-title">Delete project</h2>
       <p class="muted small">
         Deletes the project with all of its deployments and build logs. Its sites stop being served. This

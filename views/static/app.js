@@ -96,6 +96,83 @@
     return line;
   }
 
+  // A line that reports an error, on whichever stream (views/format.ts has the same rule for the summary).
+  const ERROR_LINE = /(^|[^A-Za-z])(error|err!|fatal|failed|failure|exception|panic)([^A-Za-z]|$)/i;
+  // The builder's own lines that open a step of the log (builder/main.ts, builder/publish.ts).
+  const STEPS = [
+    [/^(Cloning |Unpacking the uploaded source)/, "Clone"],
+    [/^Install: /, "Install"],
+    [/^Build: /, "Build"],
+    [/^Found \d+ functions? in api\//, "Functions"],
+    [/^Uploading /, "Upload"],
+  ];
+
+  const seconds = (ms) => (ms < 1000 ? `${Math.max(0, Math.round(ms))} ms` : `${(ms / 1000).toFixed(1)} s`);
+
+  /**
+   * The log grouped into steps: each a <details> whose summary names it and, once the next step began (or the
+   * build ended), how long it took. Lines before the first step stay at the top.
+   */
+  function stepper(log) {
+    let current = null;
+    const close = (endAt) => {
+      if (!current) return;
+      const time = current.summary.querySelector(".step-time");
+      if (time && Number.isFinite(current.start) && Number.isFinite(endAt))
+        time.textContent = seconds(endAt - current.start);
+      current.details.classList.remove("step-running");
+    };
+    return {
+      /** Where a line goes: a system line opening a step starts a new group. */
+      place(element, stream, text, at) {
+        const step = stream === "system" ? STEPS.find(([pattern]) => pattern.test(text)) : undefined;
+        if (step && step[1] !== current?.name) {
+          close(at);
+          const details = document.createElement("details");
+          details.className = "log-step step-running";
+          details.open = true;
+          const summary = document.createElement("summary");
+          summary.append(span("step-name", step[1]), span("step-time", "running…"));
+          const body = document.createElement("div");
+          body.className = "step-lines";
+          details.append(summary, body);
+          log.append(details);
+          current = { name: step[1], details, summary, body, start: at, last: at };
+        }
+        if (current) {
+          current.body.append(element);
+          current.last = at;
+          if (element.classList.contains("line-error")) current.details.classList.add("step-failed");
+        } else log.append(element);
+      },
+      /** The build ended: the last step's time, and after a failure the steps that went well fold away. */
+      finish(status) {
+        if (current) close(current.last);
+        current = null;
+        if (status !== "FAIL") return;
+        const steps = [...log.querySelectorAll(":scope > details.log-step")];
+        for (const details of steps.slice(0, -1))
+          if (!details.classList.contains("step-failed")) details.open = false;
+      },
+    };
+  }
+
+  /** The line a #L<n> address points at: opened, scrolled to inside the log, highlighted. */
+  function showTarget(log, following) {
+    const id = decodeURIComponent(location.hash.slice(1));
+    if (!/^L\d+$/.test(id)) return false;
+    const line = document.getElementById(id);
+    if (!line || !log.contains(line)) return false;
+    for (const old of log.querySelectorAll(".line-target")) old.classList.remove("line-target");
+    const details = line.closest("details");
+    if (details) details.open = true;
+    line.classList.add("line-target");
+    following.pause();
+    log.scrollTop +=
+      line.getBoundingClientRect().top - log.getBoundingClientRect().top - log.clientHeight / 3;
+    return true;
+  }
+
   const newStyle = () => ({ fg: null, bg: null, bold: false, dim: false, italic: false, underline: false });
 
   /**
@@ -132,6 +209,10 @@
       added() {
         if (sticky) toBottom();
       },
+      /** Stops following (a line was jumped to); the follow button resumes. */
+      pause() {
+        setSticky(false);
+      },
     };
   }
 
@@ -143,6 +224,12 @@
   function startLog(log) {
     const style = newStyle();
     const following = followable(log, document.getElementById("log-follow"));
+    const steps = stepper(log);
+    // Whether the line a #L<n> address names was shown (once: later lines must not pull the view away).
+    let targeted = false;
+    window.addEventListener("hashchange", () => {
+      targeted = showTarget(log, following) || targeted;
+    });
     let empty = true;
     const setState = stateSetter("log-state");
 
@@ -181,14 +268,20 @@
           log.replaceChildren();
           empty = false;
         }
-        log.append(
-          renderLine(
-            String(line.text ?? ""),
-            line.stream === "stderr" || line.stream === "system" ? line.stream : "stdout",
-            style,
-          ),
-        );
-        following.added();
+        const text = String(line.text ?? "");
+        const stream = line.stream === "stderr" || line.stream === "system" ? line.stream : "stdout";
+        const element = renderLine(text, stream, style);
+        if (Number.isFinite(seq)) {
+          element.id = `L${seq}`;
+          element.dataset.n = String(seq);
+        }
+        // npm, yarn and pnpm echo the script they run as "> command": its words are not its outcome.
+        const shown = element.textContent ?? "";
+        if (!shown.startsWith("> ") && ERROR_LINE.test(shown)) element.classList.add("line-error");
+        steps.place(element, stream, element.textContent ?? "", Date.parse(String(line.at ?? "")));
+        if (!targeted && Number.isFinite(seq) && location.hash === `#L${seq}`)
+          targeted = showTarget(log, following);
+        else following.added();
       });
       source.addEventListener("status", (event) => {
         let deployment;
@@ -210,6 +303,8 @@
           // The server ends the stream after the final status; without this EventSource would reconnect.
           finished = true;
           source.close();
+          steps.finish(status);
+          if (!targeted) targeted = showTarget(log, following);
           setState(empty ? "No output." : "");
           if (empty) {
             const note = document.createElement("div");
@@ -432,9 +527,10 @@
       button.textContent = "Press Ctrl+C";
       return;
     }
+    const label = button.dataset.copyLabel ?? "Copy";
     button.textContent = "Copied";
     setTimeout(() => {
-      button.textContent = "Copy";
+      button.textContent = label;
     }, 2000);
   }
 
@@ -486,6 +582,12 @@
     const button = event.target instanceof Element ? event.target.closest("button[data-copy]") : null;
     if (button) copy(button);
   });
+  // A result shown once (production now serves …) is not shown again on reload: its address is tidied.
+  const here = new URL(location.href);
+  if (here.searchParams.has("promoted") || here.searchParams.has("saved")) {
+    for (const name of ["promoted", "from", "saved"]) here.searchParams.delete(name);
+    history.replaceState(history.state, "", here);
+  }
   // htmx:load fires for the initial page and for every swapped-in fragment.
   document.addEventListener("htmx:load", (event) => enhance(event.target));
   if (document.readyState === "loading")

@@ -1,0 +1,109 @@
+// Reading a repository before it becomes a project: `git ls-remote` lists its branches and the one HEAD names, under
+// the same URL rules as any project's git URL (no option-like URLs, no local paths unless allowed, no hosts on
+// the platform's own network), argv only, with git's risky features and redirects off, and a time limit.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gitAddressProblem } from "../model/git-address.ts";
+import { gitUrlProblem } from "../model/settings.ts";
+
+/** What a repository offers: its branches (sorted, at most MAX_BRANCHES) and the default one (HEAD), if any. */
+export type RemoteBranches =
+  | { ok: true; branches: string[]; defaultBranch: string | null }
+  | { ok: false; problem: string };
+
+const MAX_BRANCHES = 200;
+const MAX_OUTPUT = 1024 * 1024;
+const TIMEOUT_MS = 10_000;
+
+export async function listBranches(
+  url: string,
+  options: { allowLocal: boolean; allowPrivate: boolean; timeoutMs?: number },
+): Promise<RemoteBranches> {
+  const problem =
+    gitUrlProblem(url, options.allowLocal) ?? (await gitAddressProblem(url, options.allowPrivate));
+  if (problem) return { ok: false, problem };
+  const home = mkdtempSync(join(tmpdir(), "minivercel-ls-remote-"));
+  try {
+    const proc = Bun.spawn(["git", "ls-remote", "--symref", "--", url, "HEAD", "refs/heads/*"], {
+      cwd: home,
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      env: gitEnv(home, options.allowLocal),
+      signal: AbortSignal.timeout(options.timeoutMs ?? TIMEOUT_MS),
+    });
+    const [stdout, stderr, code] = await Promise.all([capped(proc.stdout), capped(proc.stderr), proc.exited]);
+    if (proc.signalCode) return { ok: false, problem: "could not be read in time (git ls-remote timed out)" };
+    if (code !== 0) return { ok: false, problem: `could not be read: ${reason(stderr)}` };
+    return { ok: true, ...parse(stdout) };
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+/** git's environment: nothing of the platform's, no prompts, no user or system config, redirects refused. */
+function gitEnv(home: string, allowLocal: boolean): Record<string, string> {
+  const settings: [string, string][] = [
+    ["protocol.ext.allow", "never"],
+    ["protocol.file.allow", allowLocal ? "always" : "never"],
+    // A redirect could lead to the platform's own network after the address check; so none is followed.
+    ["http.followRedirects", "false"],
+    ["credential.helper", ""],
+  ];
+  return {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: home,
+    GIT_TERMINAL_PROMPT: "0",
+    GIT_ASKPASS: "/bin/false",
+    SSH_ASKPASS: "/bin/false",
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_CONFIG_GLOBAL: "/dev/null",
+    GIT_SSH_COMMAND: "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new -o ConnectTimeout=8",
+    GIT_ALLOW_PROTOCOL: allowLocal ? "file:https:http:ssh:git" : "https:http:ssh:git",
+    GIT_CONFIG_COUNT: String(settings.length),
+    ...Object.fromEntries(
+      settings.flatMap(([key, value], i) => [
+        [`GIT_CONFIG_KEY_${i}`, key],
+        [`GIT_CONFIG_VALUE_${i}`, value],
+      ]),
+    ),
+  };
+}
+
+async function capped(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = "";
+  for await (const chunk of stream) {
+    if (text.length < MAX_OUTPUT) text += decoder.decode(chunk, { stream: true });
+  }
+  return text.slice(0, MAX_OUTPUT);
+}
+
+/** The last line git printed (its reason), without terminal escapes, cut short. */
+function reason(stderr: string): string {
+  const lines = stderr
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: escapes and control characters are removed
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, "")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const last = (lines[lines.length - 1] ?? "git ls-remote failed").replace(/^fatal:\s*/, "");
+  return last.slice(0, 300);
+}
+
+function parse(out: string): { branches: string[]; defaultBranch: string | null } {
+  let defaultBranch: string | null = null;
+  const branches = new Set<string>();
+  for (const line of out.split("\n")) {
+    const symref = /^ref: refs\/heads\/(\S+)\tHEAD$/.exec(line);
+    if (symref?.[1]) defaultBranch = symref[1];
+    const head = /^[0-9a-f]{40,64}\trefs\/heads\/(\S+)$/.exec(line);
+    if (head?.[1]) branches.add(head[1]);
+  }
+  const sorted = [...branches].sort((a, b) =>
+    a === defaultBranch ? -1 : b === defaultBranch ? 1 : a.localeCompare(b),
+  );
+  return { branches: sorted.slice(0, MAX_BRANCHES), defaultBranch };
+}
