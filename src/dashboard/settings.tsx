@@ -18,12 +18,12 @@ import { SECTION_FIELDS, SETTING_LABELS, toSettings } from "./project-input.ts";
 import { html, redirect } from "./respond.ts";
 import { requireSession } from "./session.ts";
 
-const SECTIONS = ["general", "build", "domains", "verify", "env", "delete"] as const;
+const SECTIONS = ["general", "build", "server", "domains", "verify", "env", "delete"] as const;
 const isSection = (value: string | null): value is SettingsSection =>
   value !== null && (SECTIONS as readonly string[]).includes(value);
 const SettingsForm = t.Object({
   ...CsrfField,
-  section: t.Union([t.Literal("general"), t.Literal("build"), t.Literal("domains")]),
+  section: t.Union([t.Literal("general"), t.Literal("build"), t.Literal("server"), t.Literal("domains")]),
   ...Object.fromEntries(Object.keys(SETTING_LABELS).map((f) => [f, Text()])),
 });
 

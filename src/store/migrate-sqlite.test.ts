@@ -6,6 +6,7 @@ import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { AppError } from "../errors.ts";
+import type { ProjectSettings } from "../model/entities.ts";
 import { tempDir } from "../testing/deps.ts";
 import { sqliteAccounts } from "./accounts-sqlite.ts";
 import { sqliteAudit } from "./audit-sqlite.ts";
@@ -15,9 +16,17 @@ import { sqliteEnv } from "./env-sqlite.ts";
 import { sqliteLoginAttempts } from "./login-attempts-sqlite.ts";
 import { SQLITE_MIGRATIONS } from "./migrations.ts";
 import { sqliteProjects } from "./projects-sqlite.ts";
-import { settings } from "./store.contract.ts";
+import { settings as currentSettings } from "./store.contract.ts";
+
 import { migrateSqlite, openSqliteStore } from "./store-sqlite.ts";
 import { sqliteWebhooks } from "./webhooks-sqlite.ts";
+
+/** A project's settings as an older schema knows them: without the app server columns of v16. */
+const settings = (overrides: Partial<ProjectSettings> = {}): ProjectSettings => {
+  const { startCommand, idleTimeoutMinutes, maxInstances, ...older } = currentSettings(overrides);
+  void [startCommand, idleTimeoutMinutes, maxInstances];
+  return older as ProjectSettings;
+};
 
 /** A database file as openSqliteStore opens it. */
 function openDb(path: string): Database {
@@ -160,6 +169,17 @@ test("011 keeps every row, index and column across the projects table rebuild, a
   );
   delete rowsAfter.project_env;
   delete rowsBefore.project_env;
+  // 016 added the app server columns, empty on every existing project.
+  expect(parsed(rowsAfter.projects)).toEqual(
+    parsed(rowsBefore.projects).map((r) => ({
+      ...r,
+      start_command: null,
+      idle_timeout_minutes: null,
+      max_instances: null,
+    })),
+  );
+  delete rowsAfter.projects;
+  delete rowsBefore.projects;
   expect(rowsAfter).toEqual(rowsBefore);
   expect(versionsAfter).toHaveLength((versionsBefore?.length ?? 0) + later.length);
   // Indexes: all kept, but custom_domain's UNIQUE (sqlite's third automatic index of projects) is gone and the
@@ -171,13 +191,19 @@ test("011 keeps every row, index and column across the projects table rebuild, a
     expect.arrayContaining(["projects_custom_domain", "projects_verified_domain"]),
   );
   expect(after.indexes.some((i) => i.name === "sqlite_autoindex_projects_3")).toBe(false);
-  expect(after.columns).toEqual(before.columns);
+  // Every column kept; 016's three are the only new ones.
+  const APP_COLUMNS = ["start_command", "idle_timeout_minutes", "max_instances"];
+  const isApp = (c: Record<string, unknown>) => APP_COLUMNS.includes(String(c.name));
+  expect(after.columns.filter((c) => !isApp(c))).toEqual(before.columns);
+  expect(after.columns.filter(isApp).map((c) => c.name)).toEqual(APP_COLUMNS);
   expect(inspect.query("PRAGMA foreign_key_check").all()).toEqual([]);
   expect(inspect.query("PRAGMA integrity_check").get()).toEqual({ integrity_check: "ok" });
 
   // The stored project reads back the same, production pointer, verified domain and all.
   const upgraded = await store.projects.find(site.id);
-  expect(upgraded).toEqual(siteBefore);
+  expect(upgraded).toEqual(
+    siteBefore && { ...siteBefore, startCommand: null, idleTimeoutMinutes: null, maxInstances: null },
+  );
   expect(upgraded?.productionDeploymentId).toBe(ids[0] ?? "missing");
   expect(upgraded?.customDomainVerifiedAt).not.toBeNull();
   expect(upgraded?.buildCommand).toBe("make");

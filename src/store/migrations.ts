@@ -13,6 +13,7 @@ import pg011 from "../../schema/postgres/011_verified_domains.sql" with { type: 
 import pg012 from "../../schema/postgres/012_webhook_payloads.sql" with { type: "text" };
 import pg013 from "../../schema/postgres/013_cron_runs.sql" with { type: "text" };
 import pg014 from "../../schema/postgres/014_env_targets.sql" with { type: "text" };
+import pg016 from "../../schema/postgres/016_app_servers.sql" with { type: "text" };
 import sqlite001 from "../../schema/sqlite/001_init.sql" with { type: "text" };
 import sqlite002 from "../../schema/sqlite/002_build_queue.sql" with { type: "text" };
 import sqlite003 from "../../schema/sqlite/003_routing.sql" with { type: "text" };
@@ -26,6 +27,7 @@ import sqlite011 from "../../schema/sqlite/011_verified_domains.sql" with { type
 import sqlite012 from "../../schema/sqlite/012_webhook_payloads.sql" with { type: "text" };
 import sqlite013 from "../../schema/sqlite/013_cron_runs.sql" with { type: "text" };
 import sqlite014 from "../../schema/sqlite/014_env_targets.sql" with { type: "text" };
+import sqlite016 from "../../schema/sqlite/016_app_servers.sql" with { type: "text" };
 import { VERSION } from "../config/version.ts";
 import { AppError } from "../errors.ts";
 
@@ -48,6 +50,7 @@ export const SQLITE_MIGRATIONS: Migration[] = [
   { version: 12, sql: sqlite012 },
   { version: 13, sql: sqlite013 },
   { version: 14, sql: sqlite014 },
+  { version: 16, sql: sqlite016 },
 ];
 export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 1, sql: pg001 },
@@ -63,6 +66,7 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 12, sql: pg012 },
   { version: 13, sql: pg013 },
   { version: 14, sql: pg014 },
+  { version: 16, sql: pg016 },
 ];
 
 /** Refuses to run against a database that a newer minivercel already migrated. */

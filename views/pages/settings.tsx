@@ -8,10 +8,10 @@ import type { DeploymentTarget, Project } from "../../src/model/entities.ts";
 import { Field, FormError, type FormErrors, type FormValues, HxForm } from "../components/field.tsx";
 import { Time } from "../components/time.tsx";
 import { type Chrome, Csrf, Layout } from "../layout.tsx";
-import { BuildFields, SourceFields } from "./project-form.tsx";
+import { AppServerFields, BuildFields, SourceFields } from "./project-form.tsx";
 import { ProjectHead } from "./project-head.tsx";
 
-export type SettingsSection = "general" | "build" | "domains" | "verify" | "env" | "delete";
+export type SettingsSection = "general" | "build" | "server" | "domains" | "verify" | "env" | "delete";
 
 export interface SettingsProps {
   chrome: Chrome;
@@ -45,6 +45,9 @@ export function SettingsPage(props: SettingsProps) {
         </SettingsForm>
         <SettingsForm {...props} id="build" title="Build and output">
           <BuildFields values={valuesFor(props, "build")} errors={errorsFor(props, "build")} />
+        </SettingsForm>
+        <SettingsForm {...props} id="server" title="App server">
+          <AppServerFields values={valuesFor(props, "server")} errors={errorsFor(props, "server")} />
         </SettingsForm>
         <SettingsForm {...props} id="domains" title="Domains">
           <Field
@@ -89,6 +92,9 @@ export function projectValues(project: Project): FormValues {
     buildCommand: project.buildCommand ?? "",
     outputDirectory: project.outputDirectory ?? "",
     buildTimeoutSeconds: project.buildTimeoutSeconds === null ? "" : String(project.buildTimeoutSeconds),
+    startCommand: project.startCommand ?? "",
+    idleTimeoutMinutes: project.idleTimeoutMinutes === null ? "" : String(project.idleTimeoutMinutes),
+    maxInstances: project.maxInstances === null ? "" : String(project.maxInstances),
     subDomain: project.subDomain,
     customDomain: project.customDomain ?? "",
   };
