@@ -2,8 +2,10 @@
 // (respond, bodies). Everything on the hot path is in memory; the store is read only on a cache miss.
 
 import type { Deps } from "../deps.ts";
+import { APP_DEFAULTS } from "../model/settings.ts";
 import { deploymentUrl } from "../model/urls.ts";
 import { requestIdOf } from "../observe/http.ts";
+import type { AppTarget } from "../runtime/apps.ts";
 import { createPrerenderCache } from "../runtime/prerender.ts";
 import type { FunctionRuntime } from "../runtime/runtime.ts";
 import { type Bodies, createBodies, DEFAULT_BODIES } from "./bodies.ts";
@@ -29,6 +31,8 @@ export interface ProxyOptions {
   maxItemBytes: number;
   /** Deployments (manifest + rules) kept in memory. */
   maxSites: number;
+  /** How long one minute of a project's idleTimeoutMinutes lasts (tests shorten it). */
+  appMinuteMs: number;
 }
 
 export interface SiteProxy {
@@ -108,6 +112,7 @@ export async function createProxy(
     cacheBytes: config.proxy.cacheMb * 1024 * 1024,
     maxItemBytes: DEFAULT_BODIES.maxItemBytes,
     maxSites: 256,
+    appMinuteMs: 60_000,
     ...overrides,
   };
   const table: RouteTable = await openRouteTable(deps, options);
@@ -207,6 +212,7 @@ export async function createProxy(
     path: string,
   ): Response | Promise<Response> {
     if (site.buildOutput) return serveBuildOutput(site.buildOutput, route, request, path);
+    if (site.server) return serveApp(site, site.server, route, request, path);
     // Static sites answer GET and HEAD only: their request bodies are never read.
     if (request.method !== "GET" && request.method !== "HEAD") return page("method", request.method);
     const found = answer(site, path);
@@ -277,6 +283,59 @@ export async function createProxy(
     functions.unbounded?.(request);
     return environmentOf(route.deploymentId).then((environment) =>
       serveAnswer(serving, contextOf(output, route, environment), decision, request, invocationOf(request)),
+    );
+  }
+
+  /** A project's app server settings, read at most every few seconds (a change applies to running servers). */
+  const appSettings = new Map<string, { at: number; value: Promise<{ idle: number; max: number }> }>();
+  const settingsOf = (projectId: string) => {
+    const known = appSettings.get(projectId);
+    if (known && Date.now() - known.at < options.lookupTtlMs) return known.value;
+    const value = deps.store.projects.find(projectId).then((p) => ({
+      idle: p?.idleTimeoutMinutes ?? APP_DEFAULTS.idleTimeoutMinutes,
+      max: p?.maxInstances ?? APP_DEFAULTS.maxInstances,
+    }));
+    if (appSettings.size > 4096) appSettings.clear();
+    appSettings.set(projectId, { at: Date.now(), value });
+    return value;
+  };
+
+  /** An app server deployment: its static files by exact path from here, everything else from its server. */
+  function serveApp(
+    site: Site,
+    server: NonNullable<Site["server"]>,
+    route: Extract<Route, { kind: "site" }>,
+    request: Request,
+    path: string,
+  ): Response | Promise<Response> {
+    const method = request.method;
+    if ((method === "GET" || method === "HEAD") && site.files.has(path)) {
+      const found = answer(site, path);
+      if (found.kind === "file") return sendFile(found.served, route.deploymentId, request);
+    }
+    const apps = functions ? serving.runtime().apps : undefined;
+    if (!apps) return page("apps-unavailable", method);
+    functions?.unbounded?.(request);
+    const { search } = splitUrl(request.url);
+    const invocation = invocationOf(request);
+    return Promise.all([environmentOf(route.deploymentId), settingsOf(route.project.id)]).then(
+      async ([environment, settings]) => {
+        const target: AppTarget = {
+          deploymentId: route.deploymentId,
+          projectId: route.project.id,
+          environment,
+          deploymentUrl: deploymentUrl(route.project, route.deploymentId, config),
+          server,
+          idleMs: settings.idle * options.appMinuteMs,
+          maxInstances: settings.max,
+        };
+        // The path as the visitor sent it (still percent-encoded), not its decoded form.
+        const sent = rawPathOf(request.url);
+        const outcome = await apps.invoke(target, { ...invocation, request, path: sent, search });
+        if (outcome.kind === "response") return outcome.response;
+        log.warn("app server: no answer", { deploymentId: route.deploymentId, reason: outcome.reason });
+        return page(outcome.reason.includes("crash loop") ? "app-crash-loop" : "app-failed", method);
+      },
     );
   }
 

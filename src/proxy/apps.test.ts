@@ -1,0 +1,290 @@
+// App servers end to end: repositories built by the real builder in its sandbox, run by the runtime's app pool in
+// the sandbox, served by the real proxy. A Node server from a start script (its static files from the proxy, the
+// project's variables and PORT, read-only files, a private /tmp, no host loopback), idle stop and wake, and the
+// hostile ones: crashing on start (then a crash loop), crashing mid-request, never listening, eating memory,
+// ignoring SIGTERM; none of them disturbs another deployment.
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { queueDeployment } from "../deploy/deploy.ts";
+import { createProject } from "../deploy/projects.ts";
+import type { Deps } from "../deps.ts";
+import type { Project } from "../model/entities.ts";
+import { deploymentUrl, productionUrl } from "../model/urls.ts";
+import { type Running, startRoles } from "../roles.ts";
+import { createRuntime, type FunctionRuntime } from "../runtime/runtime.ts";
+import { testDeps, testUser } from "../testing/deps.ts";
+import { fixtureRepo } from "../testing/repos.ts";
+import { request } from "../testing/sites.ts";
+import { createProxy, type SiteProxy } from "./proxy.ts";
+
+let deps: Deps;
+let roles: Running;
+let proxy: SiteProxy;
+let runtime: FunctionRuntime;
+let userId: string;
+/** A port on the host's loopback that an app must not reach. */
+let hostOnly: ReturnType<typeof Bun.serve>;
+
+beforeAll(async () => {
+  deps = await testDeps({
+    PORT: "0",
+    PROXY_PORT: "0",
+    MINIVERCEL_ROLE: "api,worker",
+    FUNCTION_START_TIMEOUT_SECONDS: "4",
+    APP_MEMORY_MB: "160",
+  });
+  roles = await startRoles(deps);
+  userId = (await testUser(deps)).user.id;
+  // One idle "minute" is a second here.
+  proxy = await createProxy(
+    deps,
+    { reconcileMs: 60_000, appMinuteMs: 1000 },
+    {
+      runtime: () => {
+        runtime = createRuntime(deps);
+        return runtime;
+      },
+    },
+  );
+  hostOnly = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("host secret") });
+});
+afterAll(async () => {
+  hostOnly.stop(true);
+  await proxy.stop();
+  await roles.stop(1000);
+  await deps.close();
+}, 60_000);
+
+const apps = () => {
+  const pool = runtime?.apps;
+  if (!pool) throw new Error("no app pool yet");
+  return pool;
+};
+
+async function deployed(
+  files: Record<string, string>,
+  settings: Record<string, unknown> = {},
+): Promise<{ project: Project; id: string; url: string }> {
+  const repo = fixtureRepo(files);
+  const project = await createProject(deps.store, deps.config, userId, {
+    name: `app-${crypto.randomUUID().slice(0, 6)}`,
+    gitUrl: repo.url,
+    ...settings,
+  });
+  const d = await queueDeployment(deps, userId, { projectId: project.id });
+  for (let i = 0; i < 1200; i++) {
+    const now = await deps.store.deployments.find(d.id);
+    if (now?.status === "READY") {
+      await proxy.reconcile();
+      const saved = (await deps.store.projects.find(project.id)) ?? project;
+      return { project: saved, id: d.id, url: productionUrl(saved, deps.config) };
+    }
+    if (now?.status === "FAIL") throw new Error(`build failed: ${now.statusReason}`);
+    await Bun.sleep(100);
+  }
+  throw new Error("the deployment did not end");
+}
+
+async function get(url: string, init: RequestInit & { headers?: Record<string, string> } = {}) {
+  const res = await request(proxy, url, { redirect: "manual", ...init });
+  return { status: res.status, headers: res.headers, body: await res.text() };
+}
+
+const buildLog = async (id: string) => (await deps.logs.read(id, 0, 1000)).map((l) => l.text).join("\n");
+
+/** The deployment's runtime log once it holds `text` (lines are stored in batches), else what it holds. */
+async function runtimeLog(id: string, text: string): Promise<string> {
+  let all = "";
+  for (let i = 0; i < 50 && !all.includes(text); i++) {
+    if (i > 0) await Bun.sleep(100);
+    all = (await deps.runtimeLogs.read(id, { limit: 500 })).map((l) => l.text).join("\n");
+  }
+  return all;
+}
+
+/** A plain Node server: no dependencies, so the build installs nothing from the network. */
+const server = (body: string) => `const http = require("node:http");
+const fs = require("node:fs");
+${body}
+http.createServer(handle).listen(Number(process.env.PORT), "127.0.0.1");
+`;
+
+const HELLO = server(`let n = 0;
+function handle(req, res) {
+  n++;
+  if (req.url === "/env") return res.end(JSON.stringify({ port: process.env.PORT, env: process.env.VERCEL_ENV, own: process.env.APP_GREETING }));
+  if (req.url === "/write-here") { try { fs.writeFileSync("./x.txt", "x"); return res.end("wrote"); } catch (e) { return res.end(e.code); } }
+  if (req.url === "/write-tmp") { fs.writeFileSync("/tmp/x.txt", "tmp ok"); return res.end(fs.readFileSync("/tmp/x.txt")); }
+  if (req.url.startsWith("/host")) {
+    const port = new URL(req.url, "http://x").searchParams.get("port");
+    return fetch("http://127.0.0.1:" + port + "/").then((r) => r.text()).then((t) => res.end("reached " + t), (e) => res.end("refused"));
+  }
+  if (req.url === "/stream") {
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    let i = 0;
+    const t = setInterval(() => { res.write("data: " + i++ + "\\n\\n"); if (i === 3) { clearInterval(t); res.end(); } }, 100);
+    return;
+  }
+  if (req.method === "POST") { let b = ""; req.on("data", (c) => b += c); return req.on("end", () => res.end("posted " + b)); }
+  res.setHeader("x-from", "app");
+  res.end("hello from the app, request " + n + " at " + req.url);
+}`);
+
+describe("a Node server from its start script", () => {
+  let site: { project: Project; id: string; url: string };
+
+  beforeAll(async () => {
+    site = await deployed({
+      "package.json": JSON.stringify({ name: "hello", scripts: { start: "node server.js" } }),
+      "server.js": HELLO,
+      "public/robots.txt": "User-agent: *",
+    });
+    await deps.store.projects.update(userId, site.project.id, { idleTimeoutMinutes: 2 });
+  }, 120_000);
+
+  test("detected from package.json, said in the build log, and answered by the app", async () => {
+    const log = await buildLog(site.id);
+    expect(log).toContain('package.json\'s "start" script runs as an app server (npm start)');
+    expect(log).toContain('App server: package.json\'s "start" script');
+    const home = await get(`${site.url}/some/path?q=1`);
+    expect(home.status).toBe(200);
+    expect(home.body).toMatch(/^hello from the app, request \d+ at \/some\/path\?q=1$/);
+    expect(home.headers.get("x-from")).toBe("app");
+    const posted = await get(`${site.url}/form`, { method: "POST", body: "a=1" });
+    expect(posted).toMatchObject({ status: 200, body: "posted a=1" });
+  }, 30_000);
+
+  test("public/ files come from the proxy, the rest from the app", async () => {
+    const robots = await get(`${site.url}/robots.txt`);
+    expect(robots).toMatchObject({ status: 200, body: "User-agent: *" });
+    expect(robots.headers.get("x-from")).toBeNull();
+  });
+
+  test("sandboxed: its files read-only, a private /tmp, PORT and its target's variables, no host loopback", async () => {
+    const env = JSON.parse((await get(`${site.url}/env`)).body);
+    expect(env).toMatchObject({ env: "production" });
+    expect(Number(env.port)).toBeGreaterThan(0);
+    expect((await get(`${site.url}/write-here`)).body).toBe("EROFS");
+    expect((await get(`${site.url}/write-tmp`)).body).toBe("tmp ok");
+    expect((await get(`${site.url}/host?port=${hostOnly.port}`)).body).toBe("refused");
+  }, 30_000);
+
+  test("a stream passes through as it is written", async () => {
+    const res = await request(proxy, `${site.url}/stream`);
+    expect(res.headers.get("content-type")).toBe("text/event-stream");
+    expect(await res.text()).toBe("data: 0\n\ndata: 1\n\ndata: 2\n\n");
+  });
+
+  test("stopped after its idle time, woken by the next request, which waits for it", async () => {
+    await get(`${site.url}/`);
+    expect(apps().view(site.id)[0]?.instances.length).toBe(1);
+    await Bun.sleep(2600);
+    expect(apps().view(site.id)[0]?.instances.length).toBe(0);
+    const started = performance.now();
+    const woken = await get(`${site.url}/woken`);
+    expect(woken.body).toMatch(/^hello from the app, request 1 at \/woken$/);
+    expect(performance.now() - started).toBeLessThan(4000);
+    expect(await runtimeLog(site.id, "stopped: it was idle")).toContain("stopped: it was idle");
+  }, 30_000);
+});
+
+describe("hostile apps", () => {
+  let healthy: { url: string; id: string };
+
+  beforeAll(async () => {
+    const d = await deployed({
+      Procfile: "web: node server.js\n",
+      "server.js": server("function handle(req, res) { res.end('still fine'); }"),
+    });
+    healthy = { url: d.url, id: d.id };
+  }, 120_000);
+
+  const stillFine = async () => expect((await get(`${healthy.url}/`)).body).toBe("still fine");
+
+  test("crashing on start: 502 with the reason logged, then a crash loop, answered at once", async () => {
+    const d = await deployed({
+      Procfile: "web: node server.js\n",
+      "server.js": "console.error('cannot connect to the database'); process.exit(3);",
+    });
+    const first = await get(`${d.url}/`);
+    expect(first.status).toBe(502);
+    expect(first.body).toContain("App server failed");
+    await get(`${d.url}/`);
+    await get(`${d.url}/`);
+    const looping = await get(`${d.url}/`);
+    expect(looping.status).toBe(502);
+    expect(looping.body).toContain("App server crash loop");
+    const view = apps().view(d.id)[0];
+    expect(view).toMatchObject({ crashLoop: true, lastExit: "exited with code 3" });
+    const log = await runtimeLog(d.id, "crash loop");
+    expect(log).toContain("cannot connect to the database");
+    expect(log).toContain("crash loop: the app server failed 3 times in a row");
+    await stillFine();
+  }, 60_000);
+
+  test("crashing mid-request: that request is a 502, the next one gets a fresh server", async () => {
+    const d = await deployed({
+      Procfile: "web: node server.js\n",
+      "server.js": server(
+        "function handle(req, res) { if (req.url === '/die') process.exit(1); res.end('alive'); }",
+      ),
+    });
+    expect((await get(`${d.url}/`)).body).toBe("alive");
+    expect((await get(`${d.url}/die`)).status).toBe(502);
+    expect((await get(`${d.url}/`)).body).toBe("alive");
+    expect(apps().view(d.id)[0]).toMatchObject({ crashes: 1, crashLoop: false });
+    await stillFine();
+  }, 60_000);
+
+  test("never listening: 502 after the start timeout, logged as such", async () => {
+    const d = await deployed({ Procfile: "web: node -e 'setInterval(() => {}, 1000)'\n" });
+    const started = performance.now();
+    const res = await get(`${d.url}/`);
+    expect(res.status).toBe(502);
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(await runtimeLog(d.id, "did not listen")).toContain("did not listen within 4 s");
+    await stillFine();
+  }, 60_000);
+
+  test("eating memory: stopped by its memory limit, reported as such", async () => {
+    const d = await deployed({
+      Procfile: "web: node server.js\n",
+      "server.js": server(
+        "const hog = []; function handle(req, res) { if (req.url === '/eat') { for (;;) hog.push(Buffer.alloc(1 << 20, 1)); } res.end('ok'); }",
+      ),
+    });
+    expect((await get(`${d.url}/`)).body).toBe("ok");
+    expect((await get(`${d.url}/eat`)).status).toBe(502);
+    await Bun.sleep(300);
+    expect(apps().view(d.id)[0]?.lastExit).toBe("ran out of memory (160 MB)");
+    expect(await runtimeLog(d.id, "ran out of memory")).toContain("ran out of memory (160 MB)");
+    await stillFine();
+  }, 60_000);
+
+  test("ignoring SIGTERM: a restart still ends it at once, and a fresh one answers", async () => {
+    const d = await deployed({
+      Procfile: "web: node server.js\n",
+      "server.js": server(
+        "process.on('SIGTERM', () => console.log('ignoring SIGTERM')); function handle(req, res) { res.end('stubborn ' + process.pid); }",
+      ),
+    });
+    const before = (await get(`${d.url}/`)).body;
+    const started = performance.now();
+    expect(await apps().restart(d.id)).toBe(1);
+    expect(performance.now() - started).toBeLessThan(3000);
+    expect((await get(`${d.url}/`)).body).toMatch(/^stubborn \d+$/);
+    expect(before).toMatch(/^stubborn \d+$/);
+    await stillFine();
+  }, 60_000);
+});
+
+test("the immutable URL reaches the same server", async () => {
+  const d = await deployed({
+    Procfile: "web: node server.js\n",
+    "server.js": server(
+      "function handle(req, res) { res.end('immutable ' + req.headers['x-forwarded-host']); }",
+    ),
+  });
+  const url = deploymentUrl(d.project, d.id, deps.config);
+  expect((await get(`${url}/`)).body).toBe(`immutable ${new URL(url).host}`);
+}, 60_000);
