@@ -16,6 +16,7 @@ import { type CronSchedule, startCronSchedule } from "./proxy/crons.ts";
 import { type NodeDirectory, watchFunctionNodes } from "./proxy/function-nodes.ts";
 import { remoteRuntime } from "./proxy/functions-remote.ts";
 import { createProxy, type SiteProxy } from "./proxy/proxy.ts";
+import { type RelayData, relayHandlers, withWebSockets } from "./proxy/websocket.ts";
 import { startFunctionsNode } from "./runtime/node.ts";
 import { createRuntime } from "./runtime/runtime.ts";
 import { httpFront } from "./tls/https.ts";
@@ -135,12 +136,14 @@ export async function startRoles(deps: Deps): Promise<Running> {
         idsOnlyWhenLogged: true,
       });
     if (config.https) httpsSites = observedSites((request) => started.fetch(request));
-    const server = Bun.serve({
+    const sitesFetch = observedSites(front ?? ((request) => started.fetch(request)));
+    const server = Bun.serve<RelayData>({
       hostname: config.host,
       port: config.proxyPort,
       // Static files never read a body; a function's request may carry one up to FUNCTION_MAX_BODY_MB.
       maxRequestBodySize: config.functions.maxBodyMb * 1024 * 1024,
-      fetch: observedSites(front ?? ((request) => started.fetch(request))),
+      // WebSockets to app servers are relayed; with HTTPS on, plain HTTP only redirects.
+      ...(front ? { fetch: sitesFetch, websocket: relayHandlers } : withWebSockets(started, sitesFetch)),
       error: (error) => started.error(error),
     });
     proxyServer = server;

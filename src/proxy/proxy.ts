@@ -6,6 +6,7 @@ import { APP_DEFAULTS } from "../model/settings.ts";
 import { deploymentUrl } from "../model/urls.ts";
 import { requestIdOf } from "../observe/http.ts";
 import type { AppTarget } from "../runtime/apps.ts";
+import { forwardedHeaders } from "../runtime/forward.ts";
 import { createPrerenderCache } from "../runtime/prerender.ts";
 import type { FunctionRuntime } from "../runtime/runtime.ts";
 import { type Bodies, createBodies, DEFAULT_BODIES } from "./bodies.ts";
@@ -16,6 +17,7 @@ import { type Answer, answer, type Site } from "./resolve.ts";
 import { respond, type Served } from "./respond.ts";
 import { openRouteTable, type Route, type RouteTable } from "./route-table.ts";
 import { createSites, type Sites } from "./sites.ts";
+import { connectUpstream, type RelayData } from "./websocket.ts";
 
 /** Memory for prerendered (ISR) responses, per proxy process. */
 const PRERENDER_CACHE_BYTES = 64 * 1024 * 1024;
@@ -38,6 +40,14 @@ export interface ProxyOptions {
 export interface SiteProxy {
   /** Synchronous when everything is in memory (most requests), so the hot path costs no promise. */
   fetch(request: Request): Response | Promise<Response>;
+  /**
+   * A WebSocket request: relayed to the deployment's app server (resolves undefined once `upgrade` took it), or
+   * answered as any request when the deployment has none.
+   */
+  websocket(
+    request: Request,
+    upgrade: (request: Request, data: RelayData, protocol: string | null) => boolean,
+  ): Promise<Response | undefined>;
   /**
    * For the access log, after the response: the deployment that answered and the body's size (a Blob body
    * carries no Content-Length yet). Empty when the access log is off.
@@ -300,6 +310,61 @@ export async function createProxy(
     return value;
   };
 
+  async function appTarget(
+    route: Extract<Route, { kind: "site" }>,
+    server: NonNullable<Site["server"]>,
+  ): Promise<AppTarget> {
+    const [environment, settings] = await Promise.all([
+      environmentOf(route.deploymentId),
+      settingsOf(route.project.id),
+    ]);
+    return {
+      deploymentId: route.deploymentId,
+      projectId: route.project.id,
+      environment,
+      deploymentUrl: deploymentUrl(route.project, route.deploymentId, config),
+      server,
+      idleMs: settings.idle * options.appMinuteMs,
+      maxInstances: settings.max,
+    };
+  }
+
+  async function websocket(
+    request: Request,
+    upgrade: (request: Request, data: RelayData, protocol: string | null) => boolean,
+  ): Promise<Response | undefined> {
+    const host = hostOf(request);
+    const path = normalizePath(rawPathOf(request.url));
+    if (host === null || typeof path === "number") return fetch(request);
+    const route = await table.lookup(host);
+    if (route.kind !== "site") return fetch(request);
+    const site = await sites.get(route.deploymentId);
+    const apps = functions ? serving.runtime().apps : undefined;
+    if (!site?.server || !apps) return fetch(request);
+    const target = await appTarget(route, site.server);
+    const acquired = await apps.acquire(target);
+    if ("failed" in acquired) {
+      log.warn("app server: no WebSocket", { deploymentId: route.deploymentId, reason: acquired.failed });
+      return page(acquired.failed.includes("crash loop") ? "app-crash-loop" : "app-failed", request.method);
+    }
+    const { search } = splitUrl(request.url);
+    const invocation = { ...invocationOf(request), request, path: rawPathOf(request.url), search };
+    const opened = await connectUpstream(
+      acquired.socket,
+      `${invocation.path}${search}`,
+      forwardedHeaders(invocation, target.deploymentUrl),
+    ).catch(() => null);
+    if (opened === null || opened.kind === "refused") {
+      acquired.release();
+      return opened?.response ?? page("app-failed", request.method);
+    }
+    const data: RelayData = { upstream: opened.socket, release: acquired.release, protocol: opened.protocol };
+    if (upgrade(request, data, opened.protocol)) return undefined;
+    opened.socket.end();
+    acquired.release();
+    return new Response("expected a WebSocket upgrade", { status: 400 });
+  }
+
   /** An app server deployment: its static files by exact path from here, everything else from its server. */
   function serveApp(
     site: Site,
@@ -387,6 +452,7 @@ export async function createProxy(
 
   return {
     fetch,
+    websocket,
     accessFields(request, response) {
       const found = answeredBy.get(request);
       const bytes = found?.served ? bodyBytes(found.served, request, response) : null;

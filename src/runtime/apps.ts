@@ -57,6 +57,11 @@ export interface AppView {
 
 export interface AppPool {
   invoke(target: AppTarget, invocation: Invocation): Promise<Outcome>;
+  /**
+   * A ready instance for a connection the caller speaks itself (a WebSocket): its socket, busy (never idle-stopped)
+   * until `release`; or why there is none.
+   */
+  acquire(target: AppTarget): Promise<{ socket: string; release: () => void } | { failed: string }>;
   /** Every deployment with a server in this process (or only `deploymentId`'s). */
   view(deploymentId?: string): AppView[];
   /** Stops the deployment's instances; the next request (or the always-on restart) starts fresh ones. */
@@ -321,6 +326,31 @@ export function createAppPool(deps: AppPoolDeps): AppPool {
     return { kind: "response", response: new Response(relay.readable, { status: answer.status, headers }) };
   }
 
+  async function acquire(target: AppTarget) {
+    const server = serverOf(target);
+    let entry: Entry;
+    try {
+      entry = await entryFor(server);
+    } catch (error) {
+      return { failed: error instanceof Error ? error.message : String(error) };
+    }
+    entry.inFlight += 1;
+    entry.lastRequestAt = Date.now();
+    if (entry.idle) clearTimeout(entry.idle);
+    entry.idle = null;
+    let released = false;
+    return {
+      socket: entry.instance.socket,
+      release: () => {
+        if (released) return;
+        released = true;
+        entry.inFlight -= 1;
+        entry.lastRequestAt = Date.now();
+        armIdle(server, entry);
+      },
+    };
+  }
+
   function viewOf(server: Server): AppView {
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
     return {
@@ -342,6 +372,7 @@ export function createAppPool(deps: AppPoolDeps): AppPool {
 
   return {
     invoke,
+    acquire,
     view(deploymentId) {
       const all =
         deploymentId === undefined ? [...servers.values()] : [servers.get(deploymentId) ?? []].flat();
