@@ -95,8 +95,8 @@ async function deployed(files: Record<string, string>): Promise<{ host: string; 
   const project = await createProject(deps.store, deps.config, userId, {
     name: `npm-${crypto.randomUUID().slice(0, 6)}`,
     gitUrl: fixtureRepo(files).url,
+    idleTimeoutMinutes: 3,
   });
-  await deps.store.projects.update(userId, project.id, { idleTimeoutMinutes: 3 });
   const d = await queueDeployment(deps, userId, { projectId: project.id });
   for (let i = 0; i < 3000; i++) {
     const now = await deps.store.deployments.find(d.id);

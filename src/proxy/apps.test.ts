@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { queueDeployment } from "../deploy/deploy.ts";
 import { createProject } from "../deploy/projects.ts";
+import { promoteDeployment, rollbackProject } from "../deploy/promote.ts";
 import type { Deps } from "../deps.ts";
 import type { Project } from "../model/entities.ts";
 import { deploymentUrl, productionUrl } from "../model/urls.ts";
@@ -134,12 +135,14 @@ describe("a Node server from its start script", () => {
   let site: { project: Project; id: string; url: string };
 
   beforeAll(async () => {
-    site = await deployed({
-      "package.json": JSON.stringify({ name: "hello", scripts: { start: "node server.js" } }),
-      "server.js": HELLO,
-      "public/robots.txt": "User-agent: *",
-    });
-    await deps.store.projects.update(userId, site.project.id, { idleTimeoutMinutes: 2 });
+    site = await deployed(
+      {
+        "package.json": JSON.stringify({ name: "hello", scripts: { start: "node server.js" } }),
+        "server.js": HELLO,
+        "public/robots.txt": "User-agent: *",
+      },
+      { idleTimeoutMinutes: 2 },
+    );
   }, 120_000);
 
   test("detected from package.json, said in the build log, and answered by the app", async () => {
@@ -288,3 +291,57 @@ test("the immutable URL reaches the same server", async () => {
   const url = deploymentUrl(d.project, d.id, deps.config);
   expect((await get(`${url}/`)).body).toBe(`immutable ${new URL(url).host}`);
 }, 60_000);
+
+test("promote and rollback switch servers without a failed request; the new one is started first", async () => {
+  const files = {
+    Procfile: "web: node server.js one\n",
+    // A server that takes most of a second to start listening: a request waiting for it would show.
+    "server.js": `setTimeout(() => require("node:http")
+      .createServer((req, res) => setTimeout(() => res.end(process.argv[2]), 20))
+      .listen(Number(process.env.PORT), "127.0.0.1"), 800);`,
+  };
+  const first = await deployed(files);
+  await deps.store.projects.update(userId, first.project.id, { startCommand: "node server.js two" });
+  const second = await queueDeployment(deps, userId, { projectId: first.project.id });
+  for (let i = 0; i < 1200 && (await deps.store.deployments.find(second.id))?.status !== "READY"; i++)
+    await Bun.sleep(100);
+  await proxy.reconcile();
+  expect((await get(`${first.url}/`)).body).toBe("two");
+  // The first deployment's server is not running: the promotion has to start it.
+  await apps().restart(first.id);
+  expect(apps().view(first.id)[0]?.instances.length ?? 0).toBe(0);
+
+  const answers: { status: number; body: string; ms: number }[] = [];
+  let running = true;
+  const load = async () => {
+    while (running) {
+      const started = performance.now();
+      const res = await get(`${first.url}/`);
+      answers.push({ status: res.status, body: res.body, ms: performance.now() - started });
+    }
+  };
+  const loops = [load(), load(), load()];
+  const until = async (body: string) => {
+    for (let i = 0; i < 200 && answers.at(-1)?.body !== body; i++) await Bun.sleep(25);
+  };
+  await Bun.sleep(200);
+  await promoteDeployment(deps.store, deps.bus, userId, first.id);
+  await until("one");
+  await Bun.sleep(200);
+  await rollbackProject(deps.store, deps.bus, userId, first.project.id);
+  await until("two");
+  await Bun.sleep(200);
+  running = false;
+  await Promise.all(loops);
+
+  expect(answers.filter((a) => a.status !== 200)).toEqual([]);
+  const bodies = answers.map((a) => a.body);
+  expect(bodies.indexOf("one")).toBeGreaterThan(0);
+  expect(bodies.lastIndexOf("two")).toBeGreaterThan(bodies.indexOf("one"));
+  // The switch waited for the new server: no request sat through its start.
+  const firstOne = answers.find((a) => a.body === "one");
+  console.log(
+    `promote under load: ${answers.length} requests, slowest ${Math.max(...answers.map((a) => a.ms)).toFixed(0)} ms`,
+  );
+  expect(firstOne?.ms ?? 0).toBeLessThan(500);
+}, 120_000);

@@ -2,6 +2,7 @@
 // (respond, bodies). Everything on the hot path is in memory; the store is read only on a cache miss.
 
 import type { Deps } from "../deps.ts";
+import type { ProjectRoute } from "../model/entities.ts";
 import { APP_DEFAULTS } from "../model/settings.ts";
 import { deploymentUrl } from "../model/urls.ts";
 import { requestIdOf } from "../observe/http.ts";
@@ -125,7 +126,9 @@ export async function createProxy(
     appMinuteMs: 60_000,
     ...overrides,
   };
-  const table: RouteTable = await openRouteTable(deps, options);
+  // Declared before the table, which calls it when production moves (promote, rollback, a new deployment).
+  let warm: (route: ProjectRoute) => Promise<void> = async () => {};
+  const table: RouteTable = await openRouteTable(deps, { ...options, warm: (route) => warm(route) });
   const log = deps.log.child({ role: "proxy" });
   const sites: Sites = createSites(deps.artifacts, options.maxSites, log);
   const bodies: Bodies = createBodies(
@@ -328,6 +331,19 @@ export async function createProxy(
       maxInstances: settings.max,
     };
   }
+
+  /** A new production deployment's app server is started and healthy before its hosts switch to it. */
+  warm = async (projectRoute) => {
+    const id = projectRoute.productionDeploymentId;
+    if (!id || !functions) return;
+    const site = await sites.get(id);
+    const apps = site?.server ? serving.runtime().apps : undefined;
+    if (!site?.server || !apps) return;
+    const route: Extract<Route, { kind: "site" }> = { kind: "site", deploymentId: id, project: projectRoute };
+    const acquired = await apps.acquire(await appTarget(route, site.server));
+    if ("failed" in acquired) throw new Error(acquired.failed);
+    acquired.release();
+  };
 
   async function websocket(
     request: Request,
