@@ -160,6 +160,9 @@ export function normalizeSettings(
   return out;
 }
 
+/** The runtime logs' and metrics' name for a deployment's app server (functions are named by their path). */
+export const APP_LABEL = "(app server)";
+
 /** An app server's idle time and instance limit when the project leaves them unset. */
 export const APP_DEFAULTS = { idleTimeoutMinutes: 15, maxInstances: 1 } as const;
 

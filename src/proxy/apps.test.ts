@@ -5,17 +5,19 @@
 // ignoring SIGTERM; none of them disturbs another deployment.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createDashboard } from "../dashboard/app.ts";
 import { queueDeployment } from "../deploy/deploy.ts";
 import { createProject } from "../deploy/projects.ts";
 import { promoteDeployment, rollbackProject } from "../deploy/promote.ts";
 import type { Deps } from "../deps.ts";
-import type { Project } from "../model/entities.ts";
+import type { Project, User } from "../model/entities.ts";
 import { deploymentUrl, productionUrl } from "../model/urls.ts";
 import { type Running, startRoles } from "../roles.ts";
 import { createRuntime, type FunctionRuntime } from "../runtime/runtime.ts";
 import { testDeps, testUser } from "../testing/deps.ts";
 import { fixtureRepo } from "../testing/repos.ts";
 import { request } from "../testing/sites.ts";
+import { signIn, signInAs, Visitor } from "../testing/visitor.ts";
 import { createProxy, type SiteProxy } from "./proxy.ts";
 
 let deps: Deps;
@@ -23,6 +25,7 @@ let roles: Running;
 let proxy: SiteProxy;
 let runtime: FunctionRuntime;
 let userId: string;
+let user: User;
 /** A port on the host's loopback that an app must not reach. */
 let hostOnly: ReturnType<typeof Bun.serve>;
 
@@ -35,7 +38,8 @@ beforeAll(async () => {
     APP_MEMORY_MB: "160",
   });
   roles = await startRoles(deps);
-  userId = (await testUser(deps)).user.id;
+  user = (await testUser(deps)).user;
+  userId = user.id;
   // One idle "minute" is a second here.
   proxy = await createProxy(
     deps,
@@ -345,3 +349,46 @@ test("promote and rollback switch servers without a failed request; the new one 
   );
   expect(firstOne?.ms ?? 0).toBeLessThan(500);
 }, 120_000);
+
+describe("the dashboard's app server section", () => {
+  test("the owner sees instances, a crash loop and restarts; anyone else gets a 404 and changes nothing", async () => {
+    const dashboard = createDashboard(deps, { apps: () => runtime?.apps ?? null });
+    const owner = new Visitor(dashboard);
+    await signInAs(deps.store, owner, user);
+    const good = await deployed({
+      Procfile: "web: node server.js\n",
+      "server.js": server("function handle(req, res) { res.end('up'); }"),
+    });
+    const bad = await deployed({ Procfile: "web: node -e 'process.exit(4)'\n" });
+    expect((await get(`${good.url}/`)).body).toBe("up");
+    for (let i = 0; i < 3; i++) await get(`${bad.url}/`);
+
+    const running = await owner.get(`/deployments/${good.id}`);
+    expect(running.status).toBe(200);
+    expect(running.text).toContain('data-state="running"');
+    expect(running.text).toContain("node server.js");
+    expect(running.text).toContain("the Procfile's web process");
+    const instance = apps().view(good.id)[0]?.instances[0]?.id ?? "none";
+    expect(running.text).toContain(`data-instance="${instance}"`);
+    expect(running.text).toContain("(app server)");
+    const looping = await owner.get(`/deployments/${bad.id}`);
+    expect(looping.text).toContain('data-crash-loop="true"');
+    expect(looping.text).toContain("it exited with code 4 (3 failures in a row)");
+
+    // Someone else: not found, and the restart changes nothing. Without the CSRF token, not even the owner.
+    const stranger = new Visitor(dashboard);
+    await signIn(deps.store, stranger);
+    expect((await stranger.get(`/deployments/${good.id}`)).status).toBe(404);
+    expect((await stranger.post(`/deployments/${good.id}/restart`)).status).toBe(404);
+    expect((await owner.post(`/deployments/${good.id}/restart`, { _csrf: "forged" })).status).toBe(403);
+    expect(apps().view(good.id)[0]?.instances[0]?.id).toBe(instance);
+
+    const restarted = await owner.post(`/deployments/${good.id}/restart`);
+    expect(restarted.status).toBe(303);
+    expect(apps().view(good.id)[0]?.instances.length).toBe(0);
+    expect((await owner.get(`/deployments/${good.id}`)).text).toContain('data-state="sleeping"');
+    expect((await get(`${good.url}/`)).body).toBe("up");
+    expect(apps().view(good.id)[0]).toMatchObject({ restarts: 1 });
+    expect(apps().view(good.id)[0]?.instances[0]?.id).not.toBe(instance);
+  }, 60_000);
+});

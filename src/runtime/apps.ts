@@ -4,6 +4,7 @@
 // project's idle time (0: never). A crash is restarted with a growing backoff; several in a row are a crash loop,
 // answered at once with a 502 saying so until the backoff has passed.
 
+import { APP_LABEL } from "../model/settings.ts";
 import type { Logger } from "../observe/log.ts";
 import type { SandboxMode } from "../sandbox/sandbox.ts";
 import type { ManifestServer } from "../store/artifacts.ts";
@@ -14,8 +15,6 @@ import { type Instance, startInstance } from "./instances.ts";
 import type { LogSink } from "./log-sink.ts";
 import type { Invocation, Outcome } from "./runtime.ts";
 
-/** The metrics' and logs' name for an app server (functions are named by their path). */
-export const APP_LABEL = "(app server)";
 /** Crashes in a row (without a healthy minute between) after which a deployment is in a crash loop. */
 export const CRASH_LOOP_AFTER = 3;
 const HEALTHY_MS = 60_000;
