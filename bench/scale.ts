@@ -255,6 +255,9 @@ async function logRound(lines: number, deployments: number): Promise<Round> {
     outputDirectory: null,
     buildTimeoutSeconds: null,
     spaFallback: false,
+    startCommand: null,
+    idleTimeoutMinutes: null,
+    maxInstances: null,
   });
   const ids: string[] = [];
   for (let i = 0; i < deployments; i++) {

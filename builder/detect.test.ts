@@ -123,11 +123,18 @@ export default defineConfig({ plugins: [], build: { sourcemap: true, outDir: './
       expect(plan.notes).toContain(`${file} sets output: 'export': serving the static export in out/`);
     }
     const server = await detect({ "package.json": pkg, "next.config.js": "module.exports = {};" });
-    expect(noted(server, /^Warning: only static Next\.js exports .* next\.config\.js does not set it/)).toBe(
-      true,
-    );
+    expect(
+      noted(server, /^Warning: Next\.js is served as a static export .* next\.config\.js sets neither/),
+    ).toBe(true);
     const commented = await detect({ "package.json": pkg, "next.config.js": "// output: 'export'\n" });
-    expect(noted(commented, /does not set it/)).toBe(true);
+    expect(noted(commented, /sets neither/)).toBe(true);
+    const standalone = await detect({
+      "package.json": pkg,
+      "next.config.mjs": "export default { output: 'standalone' };",
+    });
+    expect(standalone.notes).toContain(
+      "next.config.mjs sets output: 'standalone': .next/standalone runs as an app server",
+    );
     const bare = await detect({ "package.json": pkg });
     expect(noted(bare, /there is no next\.config/)).toBe(true);
   });
@@ -294,6 +301,7 @@ describe("static sites", () => {
       buildCommand: null,
       outputDirectory: "",
       notes: ["No package.json: serving the files as they are", "Serving the project root"],
+      startCandidate: null,
     });
   });
 
@@ -437,5 +445,66 @@ describe("refusals", () => {
   test("a missing project directory is a bad request", async () => {
     const error = await refusal(join(root, "does-not-exist"));
     expect(error.code).toBe("bad_request");
+  });
+});
+
+describe("app servers", () => {
+  test("a start script without a build or index.html: installed, not built, run as an app server", async () => {
+    const plan = await detect({
+      "package.json": { name: "api", scripts: { start: "node server.js" }, dependencies: { express: "5" } },
+      "package-lock.json": "{}",
+      "server.js": "",
+    });
+    expect(plan).toMatchObject({
+      installCommand: "npm ci",
+      buildCommand: null,
+      startCandidate: {
+        command: "npm start",
+        reason: 'package.json\'s "start" script',
+        withoutOutput: false,
+      },
+    });
+    expect(noted(plan, /runs as an app server \(npm start\)/)).toBe(true);
+  });
+
+  test("a start script beside an index.html stays a static site", async () => {
+    const plan = await detect({
+      "package.json": { scripts: { start: "serve ." } },
+      "index.html": "<h1>hi</h1>",
+    });
+    expect(plan.framework).toBe("static");
+    expect(plan.startCandidate).toBeNull();
+  });
+
+  test("with a build script, the start script is the server only if the build leaves no output", async () => {
+    const plan = await detect({
+      "package.json": { scripts: { build: "tsc", start: "node dist/server.js" } },
+      "pnpm-lock.yaml": "",
+    });
+    expect(plan.buildCommand).toBe("corepack pnpm run build");
+    expect(plan.startCandidate).toEqual({
+      command: "corepack pnpm start",
+      reason: 'package.json\'s "start" script',
+      withoutOutput: true,
+    });
+  });
+
+  test("a Procfile's web process wins over the start script, with or without package.json", async () => {
+    const procfile = "worker: node jobs.js\nweb: node app.js --port $PORT\n";
+    const node = await detect({
+      "package.json": { scripts: { start: "node other.js" } },
+      Procfile: procfile,
+    });
+    expect(node.startCandidate?.command).toBe("node app.js --port $PORT");
+    const bare = await detect({ Procfile: procfile, "app.js": "" });
+    expect(bare.startCandidate).toEqual({
+      command: "node app.js --port $PORT",
+      reason: "the Procfile's web process",
+      withoutOutput: false,
+    });
+    expect(noted(bare, /^No index\.html: the Procfile's web process runs as an app server/)).toBe(true);
+    expect(
+      (await detect({ Procfile: "worker: node jobs.js\n", "index.html": "" })).startCandidate,
+    ).toBeNull();
   });
 });

@@ -36,6 +36,18 @@ export interface BuildPlan {
   outputDirectory: string;
   /** Human-readable lines for the build log. */
   notes: string[];
+  /**
+   * A server the project says how to start (a Procfile `web:` line, a package.json `start` script), run as an app
+   * server after the build when nothing else is deployable: with `withoutOutput`, only when the build left no
+   * output directory (a build script whose output is a server); without, always (no build, no index.html).
+   */
+  startCandidate: StartCandidate | null;
+}
+
+export interface StartCandidate {
+  command: string;
+  reason: string;
+  withoutOutput: boolean;
 }
 
 interface Manifest {
@@ -123,6 +135,13 @@ export async function detectBuild(dir: string, overrides: BuildOverrides): Promi
   const plan = listing.files.has("package.json")
     ? await nodePlan(dir, listing, await readManifest(join(dir, "package.json")))
     : await staticPlan(dir, listing, null, ["No package.json: serving the files as they are"]);
+  if (plan.framework === "static" && plan.packageManager === null) {
+    const procfile = await startCommandOf(dir, listing, null, null);
+    if (procfile && !(await hasIndexHtml(dir, listing))) {
+      plan.notes.push(`No index.html: ${procfile.reason} runs as an app server (${procfile.command})`);
+      plan.startCandidate = { ...procfile, withoutOutput: false };
+    }
+  }
 
   if (overrides.installCommand !== null) {
     plan.installCommand = overrides.installCommand;
@@ -145,6 +164,21 @@ async function nodePlan(dir: string, listing: Listing, manifest: Manifest): Prom
   const pm = await detectPackageManager(dir, listing, manifest, notes);
   const detected = detectFramework(manifest, files);
   const hasBuild = typeof manifest.scripts.build === "string";
+  const start = await startCommandOf(dir, listing, manifest, pm.name);
+  if (!detected && !hasBuild && start && !(await hasIndexHtml(dir, listing))) {
+    notes.push(
+      `No "build" script and no index.html: ${start.reason} runs as an app server (${start.command})`,
+    );
+    return {
+      framework: "node",
+      packageManager: pm.name,
+      installCommand: pm.install,
+      buildCommand: null,
+      outputDirectory: "",
+      notes,
+      startCandidate: { ...start, withoutOutput: false },
+    };
+  }
   if (!detected && !hasBuild) {
     notes.push('No "build" script and no known framework: serving the files as they are');
     const plan = await staticPlan(dir, listing, pm.name, notes);
@@ -169,7 +203,7 @@ async function nodePlan(dir: string, listing: Listing, manifest: Manifest): Prom
       notes.push(`No "build" script in package.json: running ${rule.name}'s own build`);
     }
     if (rule.id === "vite") output = await viteOutDir(dir, files, notes);
-    if (rule.id === "nextjs") await checkNextExport(dir, files, notes);
+    if (rule.id === "nextjs") await checkNextOutput(dir, files, notes);
     if (rule.id === "sveltekit" && !dependencyField(manifest, "@sveltejs/adapter-static")) {
       notes.push(
         "Warning: @sveltejs/adapter-static is not a dependency; only a static build written to build/ can be served",
@@ -187,7 +221,30 @@ async function nodePlan(dir: string, listing: Listing, manifest: Manifest): Prom
     buildCommand,
     outputDirectory: output,
     notes,
+    startCandidate: start && { ...start, withoutOutput: true },
   };
+}
+
+/** A `web:` process in a Procfile first (it says what serves the web), else package.json's `start` script. */
+async function startCommandOf(
+  dir: string,
+  listing: Listing,
+  manifest: Manifest | null,
+  pm: PackageManager | null,
+): Promise<Omit<StartCandidate, "withoutOutput"> | null> {
+  if (listing.files.has("Procfile")) {
+    const text = (await readHead(join(dir, "Procfile"), MAX_CONFIG_BYTES)) ?? "";
+    const web = /^web:[ \t]*(\S[^\r\n]*)$/m.exec(text)?.[1]?.trim();
+    if (web && web.length <= 1000) return { command: web, reason: "the Procfile's web process" };
+  }
+  const start = manifest?.scripts.start;
+  if (typeof start === "string" && start.trim() !== "" && pm !== null)
+    return { command: `${RUN[pm]} start`, reason: 'package.json\'s "start" script' };
+  return null;
+}
+
+async function hasIndexHtml(dir: string, { files, dirs }: Listing): Promise<boolean> {
+  return files.has("index.html") || (dirs.has("public") && (await exists(join(dir, "public", "index.html"))));
 }
 
 async function staticPlan(
@@ -206,6 +263,7 @@ async function staticPlan(
     buildCommand: null,
     outputDirectory: usePublic ? "public" : "",
     notes,
+    startCandidate: null,
   };
 }
 
@@ -338,16 +396,20 @@ function relativeOutDir(value: string): string | null {
   return trimmed;
 }
 
-async function checkNextExport(dir: string, files: Set<string>, notes: string[]): Promise<void> {
+async function checkNextOutput(dir: string, files: Set<string>, notes: string[]): Promise<void> {
   const config = NEXT_CONFIGS.find((name) => files.has(name));
   const source = config ? await readConfig(join(dir, config)) : null;
   if (config && source !== null && /\boutput\s*:\s*(["'`])export\1/.test(source)) {
     notes.push(`${config} sets output: 'export': serving the static export in out/`);
     return;
   }
-  const where = config ? `${config} does not set it` : "there is no next.config";
+  if (config && source !== null && /\boutput\s*:\s*(["'`])standalone\1/.test(source)) {
+    notes.push(`${config} sets output: 'standalone': .next/standalone runs as an app server`);
+    return;
+  }
+  const where = config ? `${config} sets neither` : "there is no next.config";
   notes.push(
-    `Warning: only static Next.js exports (output: 'export') are served, and ${where}; the build may not write out/`,
+    `Warning: Next.js is served as a static export (output: 'export') or an app server (output: 'standalone'), and ${where}`,
   );
 }
 

@@ -30,6 +30,8 @@ export const BuildJob = Type.Object({
   installCommand: Nullable(Type.String({ maxLength: 1000 })),
   buildCommand: Nullable(Type.String({ maxLength: 1000 })),
   outputDirectory: Nullable(Type.String({ maxLength: 255 })),
+  /** The project's start command: the deployment runs as an app server (absent from older workers: detected). */
+  startCommand: Type.Optional(Nullable(Type.String({ maxLength: 1000 }))),
   /**
    * Where the code comes from: the repository (gitUrl, branch, commitSha; also when absent) or a source tree
    * uploaded with the CLI, stored in the artifact store as the manifest `manifestId`.

@@ -142,6 +142,7 @@ export async function runBuild(
     throw new BuildFailure(error instanceof AppError ? error.message : "could not read the project");
   });
   for (const note of plan.notes) out.log("system", note);
+  if (job.startCommand) out.log("system", `Using the project's start command: ${job.startCommand}`);
 
   const cwd = relative(checkout, projectDir);
   for (const [step, command] of [
@@ -199,6 +200,7 @@ export async function runBuild(
     onOutput: (stream, text) => out.chunk(stream, text),
     flush: () => out.flush(),
     log: (message) => out.log("system", message),
+    server: { startCommand: job.startCommand ?? null, candidate: plan.startCandidate },
   });
   out.log("system", `${deployed} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   out.status("READY", commitSha ? { commitSha } : {});

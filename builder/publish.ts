@@ -4,8 +4,10 @@
 import { join, relative } from "node:path";
 import { AppError } from "../src/errors.ts";
 import type { Artifacts } from "../src/store/artifacts.ts";
+import { chooseServer, uploadServer } from "./app-server.ts";
 import { BUILD_OUTPUT_DIR, plural, uploadBuildOutput } from "./build-output.ts";
 import { realDirInside } from "./contained.ts";
+import type { StartCandidate } from "./detect.ts";
 import { BuildFailure } from "./failure.ts";
 import type { BuildJob } from "./job.ts";
 import { uploadOutput } from "./upload.ts";
@@ -44,6 +46,8 @@ export interface PublishStep {
   onOutput: AssembleRun["onOutput"];
   flush: () => void;
   log: (message: string) => void;
+  /** An app server to run: the project's start command, else what detection found before the build. */
+  server?: { startCommand: string | null; candidate: StartCandidate | null };
 }
 
 const failed = (error: unknown): never => {
@@ -56,6 +60,24 @@ export async function publish(step: PublishStep): Promise<string> {
   const { checkout, log } = step;
   let project = await step.project();
   let output = await findBuildOutput(checkout, project).catch(failed);
+  const server = await chooseServer(project, {
+    startCommand: step.server?.startCommand ?? null,
+    candidate: step.server?.candidate ?? null,
+    hasBuildOutput: output !== null,
+    hasOutputDirectory: () =>
+      step.outputDir(project).then(
+        () => true,
+        () => false,
+      ),
+  });
+  if (server) {
+    if (output !== null) log(`Ignoring ${BUILD_OUTPUT_DIR}: the project's start command runs the deployment`);
+    const stats = await uploadServer(step.artifacts, step.job.deploymentId, project, server, {
+      log,
+      within: checkout,
+    }).catch(failed);
+    return `Deployed an app server (${server.command}) and ${plural(stats.files, "static file")} (${stats.uploaded} new blobs)`;
+  }
   if (output === null) {
     const functions = await findApiFunctions(checkout, project).catch(failed);
     const outputDir = await step.outputDir(project);

@@ -16,8 +16,9 @@ import { type CronSchedule, startCronSchedule } from "./proxy/crons.ts";
 import { type NodeDirectory, watchFunctionNodes } from "./proxy/function-nodes.ts";
 import { remoteRuntime } from "./proxy/functions-remote.ts";
 import { createProxy, type SiteProxy } from "./proxy/proxy.ts";
+import { type RelayData, relayHandlers, withWebSockets } from "./proxy/websocket.ts";
 import { startFunctionsNode } from "./runtime/node.ts";
-import { createRuntime } from "./runtime/runtime.ts";
+import { createRuntime, type FunctionRuntime } from "./runtime/runtime.ts";
 import { httpFront } from "./tls/https.ts";
 import type { RunningTls } from "./tls/start.ts";
 import { startEventWorkers, startLiveFeed } from "./worker/apply-events.ts";
@@ -101,6 +102,8 @@ export async function startRoles(deps: Deps): Promise<Running> {
       `sites are served under the dashboard's domain ${config.baseDomain} over plain HTTP: a site can sign ` +
         "visitors out of the dashboard. Set SITES_DOMAIN to a domain of its own, or turn HTTPS on (docs/security.md).",
     );
+  // This process's function runtime, once its proxy made one: the dashboard shows (and restarts) its app servers.
+  let localRuntime: FunctionRuntime | null = null;
   // Functions nodes as this proxy knows them, with PROXY_FUNCTIONS=remote (src/proxy/function-nodes.ts).
   let functionNodes: NodeDirectory | null = null;
   if (config.roles.includes("proxy")) {
@@ -113,7 +116,11 @@ export async function startRoles(deps: Deps): Promise<Running> {
       deps,
       {},
       {
-        runtime: () => (nodes ? remoteRuntime(deps, nodes) : createRuntime(deps)),
+        runtime: () => {
+          if (nodes) return remoteRuntime(deps, nodes);
+          localRuntime = createRuntime(deps);
+          return localRuntime;
+        },
         peer: (request) => tls?.clientOf(request) ?? proxyServer?.requestIP(request)?.address ?? null,
         secure: (request) => tls?.clientOf(request) != null,
         unbounded: (request) => {
@@ -135,12 +142,14 @@ export async function startRoles(deps: Deps): Promise<Running> {
         idsOnlyWhenLogged: true,
       });
     if (config.https) httpsSites = observedSites((request) => started.fetch(request));
-    const server = Bun.serve({
+    const sitesFetch = observedSites(front ?? ((request) => started.fetch(request)));
+    const server = Bun.serve<RelayData>({
       hostname: config.host,
       port: config.proxyPort,
       // Static files never read a body; a function's request may carry one up to FUNCTION_MAX_BODY_MB.
       maxRequestBodySize: config.functions.maxBodyMb * 1024 * 1024,
-      fetch: observedSites(front ?? ((request) => started.fetch(request))),
+      // WebSockets to app servers are relayed; with HTTPS on, plain HTTP only redirects.
+      ...(front ? { fetch: sitesFetch, websocket: relayHandlers } : withWebSockets(started, sitesFetch)),
       error: (error) => started.error(error),
     });
     proxyServer = server;
@@ -152,7 +161,12 @@ export async function startRoles(deps: Deps): Promise<Running> {
     // Per-address limits need the socket's address; the server exists by the time a request arrives.
     const peer = (request: Request) => tls?.clientOf(request) ?? server.requestIP(request)?.address ?? null;
     const api = createApi({ ...deps, config: { ...config, proxyPort } }, { peer });
-    const dashboard = lazyDashboard({ ...deps, config: { ...config, proxyPort } }, { peer });
+    // App servers run in this process's proxy (unless functions run on remote nodes): the dashboard sees them.
+    const localApps =
+      config.roles.includes("proxy") && config.functions.placement === "local"
+        ? { apps: () => localRuntime?.apps ?? null }
+        : {};
+    const dashboard = lazyDashboard({ ...deps, config: { ...config, proxyPort } }, { peer, ...localApps });
     const gitBackend = createGitBackend({ ...deps, config: { ...config, proxyPort } });
     // Each part counted under its own role; access lines only with API_ACCESS_LOG.
     const observed = (

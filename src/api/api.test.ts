@@ -184,6 +184,50 @@ describe("projects", () => {
     }
     expect(obj((await alice("GET", `/api/projects/${project.id}`)).body)).toEqual(project);
   });
+
+  test("app server settings: set, read back, cleared with null; out of range is a 422 naming the field", async () => {
+    const project = await created(alice, { startCommand: "npm start" });
+    expect([project.startCommand, project.idleTimeoutMinutes, project.maxInstances]).toEqual([
+      "npm start",
+      null,
+      null,
+    ]);
+    const patched = obj(
+      (
+        await alice("PATCH", `/api/projects/${project.id}`, {
+          startCommand: "node .output/server/index.mjs",
+          idleTimeoutMinutes: 0,
+          maxInstances: 5,
+        })
+      ).body,
+    );
+    expect([patched.startCommand, patched.idleTimeoutMinutes, patched.maxInstances]).toEqual([
+      "node .output/server/index.mjs",
+      0,
+      5,
+    ]);
+    for (const [body, field] of [
+      [{ idleTimeoutMinutes: -1 }, "idleTimeoutMinutes"],
+      [{ idleTimeoutMinutes: 1441 }, "idleTimeoutMinutes"],
+      [{ maxInstances: 0 }, "maxInstances"],
+      [{ maxInstances: 21 }, "maxInstances"],
+      [{ maxInstances: 1.5 }, "maxInstances"],
+      [{ startCommand: "node a.js\nrm -rf /" }, "startCommand"],
+      [{ startCommand: "x".repeat(1001) }, "startCommand"],
+    ] as const) {
+      const res = await alice("PATCH", `/api/projects/${project.id}`, body);
+      expect({ status: res.status, body }).toEqual({ status: 422, body });
+      expect(JSON.stringify(errorOf(res.body))).toContain(field);
+    }
+    // Someone else's project: not found, unchanged.
+    expect((await bob("PATCH", `/api/projects/${project.id}`, { startCommand: "sh evil.sh" })).status).toBe(
+      404,
+    );
+    const cleared = obj(
+      (await alice("PATCH", `/api/projects/${project.id}`, { startCommand: null, maxInstances: null })).body,
+    );
+    expect([cleared.startCommand, cleared.idleTimeoutMinutes, cleared.maxInstances]).toEqual([null, 0, null]);
+  });
 });
 
 describe("deployments", () => {

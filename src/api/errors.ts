@@ -24,6 +24,18 @@ function literalChoices(schema: unknown): string[] | null {
   return values.length > 0 && values.every((v) => v !== null) ? (values as string[]) : null;
 }
 
+/** What a nullable setting (`X | null`) takes, from X's bounds (TypeBox says only "expected union value"). */
+function nullableDetail(schema: unknown): string | null {
+  if (!isRecord(schema) || !Array.isArray(schema.anyOf) || schema.anyOf.length !== 2) return null;
+  const [value, other] = schema.anyOf as unknown[];
+  if (!isRecord(value) || !isRecord(other) || other.type !== "null") return null;
+  if (value.type === "integer" && typeof value.minimum === "number" && typeof value.maximum === "number")
+    return `must be a whole number from ${value.minimum} to ${value.maximum}, or null`;
+  if (value.type === "string" && typeof value.maxLength === "number")
+    return `must be a string of at most ${value.maxLength} characters, or null`;
+  return null;
+}
+
 function describeValidation(error: ValidationError): { message: string; field?: string } {
   const first = error.all[0];
   if (!first) return { message: `invalid ${error.type}` };
@@ -32,11 +44,14 @@ function describeValidation(error: ValidationError): { message: string; field?: 
     isRecord(first.schema) && typeof first.schema.title === "string" ? first.schema.title : undefined;
   const field = ("path" in first ? fieldOf(first.path) : undefined) ?? titled;
   const choices = literalChoices(first.schema);
+  const bounds = nullableDetail(first.schema);
   const detail = choices
     ? `must be one of ${choices.join(", ")}`
-    : "message" in first && typeof first.message === "string"
-      ? first.message.toLowerCase()
-      : "is invalid";
+    : bounds
+      ? bounds
+      : "message" in first && typeof first.message === "string"
+        ? first.message.toLowerCase()
+        : "is invalid";
   if (field === undefined) {
     return { message: `${error.type}: ${detail}` };
   }

@@ -302,6 +302,41 @@ describe("deploy", () => {
     expectFailure(await cli(["env", "ls", "--environment", "preview"], { cwd: site }), 2, /unknown option/);
     expect(await seen("preview")).toEqual({ SECRET: "from stdin" });
   }, 60_000);
+
+  test("projects set: the app server settings, saved on the server; bad values are one line, exit 2", async () => {
+    const set = await cli(
+      ["projects", "set", "--start-command", "node server.js", "--idle-minutes", "0", "--max-instances", "3"],
+      { cwd: site },
+    );
+    expectOk(set);
+    expect(set.stdout).toContain("start command   node server.js");
+    expect(set.stdout).toContain("idle minutes    0 (always on)");
+    const linked = JSON.parse(readFileSync(join(site, ".minivercel.json"), "utf8")) as { projectId: string };
+    const stored = await deps.store.projects.find(linked.projectId);
+    expect([stored?.startCommand, stored?.idleTimeoutMinutes, stored?.maxInstances]).toEqual([
+      "node server.js",
+      0,
+      3,
+    ]);
+    const cleared = await cli([
+      "projects",
+      "set",
+      "--start-command=",
+      "--idle-minutes=",
+      "--project",
+      subDomain,
+    ]);
+    expectOk(cleared);
+    expect(cleared.stdout).toContain("(detected after the build)");
+    expect(cleared.stdout).toContain("15 (default)");
+    expectFailure(
+      await cli(["projects", "set", "--max-instances", "50"], { cwd: site }),
+      2,
+      /maxInstances: must be a whole number from 1 to 20/,
+    );
+    expectFailure(await cli(["projects", "set", "--idle-minutes", "soon"], { cwd: site }), 2, /whole number/);
+    expectFailure(await cli(["projects", "set"], { cwd: site }), 2, /give at least one of/);
+  }, 60_000);
 });
 
 describe("source deploys", () => {

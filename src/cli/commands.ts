@@ -9,7 +9,7 @@ import { DOMAINS_HELP, domainsCommand } from "./domains.ts";
 import { followLog, type Line, printLog } from "./follow.ts";
 import { type Api, CliError, createApi } from "./http.ts";
 import { listProjects, projectFor } from "./project-ref.ts";
-import { DeploymentPage, EnvList, expectShape, Project, User } from "./responses.ts";
+import { AppSettings, DeploymentPage, EnvList, expectShape, Project, User } from "./responses.ts";
 
 export const CLIENT_HELP: Record<string, string> = {
   login: `Usage: minivercel login [server-url] [--token TOKEN]
@@ -29,7 +29,14 @@ export const CLIENT_HELP: Record<string, string> = {
   --build      upload it as source and build it on the server
   --branch     record the deployment under this branch (its preview URL)
   --json       print the result as JSON on stdout`,
-  projects: "Usage: minivercel projects [--json]\n\n  Lists your projects.",
+  projects: `Usage: minivercel projects [--json]
+       minivercel projects set [--start-command CMD] [--idle-minutes N] [--max-instances N] [--project ID|SUBDOMAIN]
+
+  Lists your projects, or changes a project's app server settings (used by its next deployments' servers):
+  --start-command   run deployments as an app server with this command (it listens on $PORT); "" clears it
+                    (then a server the build leaves is detected: Next.js standalone, Nuxt, a start script, a Procfile)
+  --idle-minutes    stop an idle server after N minutes (0: always on; "" back to the default, 15)
+  --max-instances   instances per deployment when busy (1 to 20; "" back to the default, 1)`,
   ls: "Usage: minivercel ls [--project ID|SUBDOMAIN] [--json]\n\n  Lists a project's latest deployments (* marks production).",
   logs: `Usage: minivercel logs <deployment-id> [--follow]
 
@@ -128,7 +135,44 @@ async function ls(api: Api, args: string[]): Promise<number> {
   return 0;
 }
 
+/** A whole number flag, or null for "" (back to the default). */
+function wholeNumber(flag: string, value: string): number | null {
+  if (value.trim() === "") return null;
+  if (!/^\d+$/.test(value.trim())) throw new UsageError(`--${flag} must be a whole number (not '${value}')`);
+  return Number(value.trim());
+}
+
+async function projectsSet(api: Api, args: string[]): Promise<number> {
+  const parsed = parseArgs(args, { values: ["project", "start-command", "idle-minutes", "max-instances"] });
+  if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`);
+  const { values } = parsed;
+  const patch: Record<string, string | number | null> = {};
+  if (values["start-command"] !== undefined) patch.startCommand = values["start-command"].trim() || null;
+  if (values["idle-minutes"] !== undefined)
+    patch.idleTimeoutMinutes = wholeNumber("idle-minutes", values["idle-minutes"]);
+  if (values["max-instances"] !== undefined)
+    patch.maxInstances = wholeNumber("max-instances", values["max-instances"]);
+  if (Object.keys(patch).length === 0)
+    throw new UsageError("give at least one of --start-command, --idle-minutes, --max-instances");
+  const target = await projectFor(api, values.project, process.cwd());
+  const saved = expectShape(
+    AppSettings,
+    await api.json("PATCH", `/api/projects/${encode(target.id)}`, patch),
+    "project",
+  );
+  out(
+    [
+      `${saved.subDomain}:`,
+      `  start command   ${saved.startCommand ?? "(detected after the build)"}`,
+      `  idle minutes    ${saved.idleTimeoutMinutes ?? "15 (default)"}${saved.idleTimeoutMinutes === 0 ? " (always on)" : ""}`,
+      `  max instances   ${saved.maxInstances ?? "1 (default)"}`,
+    ].join("\n"),
+  );
+  return 0;
+}
+
 async function projects(api: Api, args: string[]): Promise<number> {
+  if (args[0] === "set") return projectsSet(api, args.slice(1));
   const parsed = parseArgs(args, { switches: ["json"] });
   const all = await listProjects(api);
   if (parsed.switches.has("json")) {

@@ -29,6 +29,14 @@ export const Deployment = Type.Object({
 });
 export type Deployment = Static<typeof Deployment>;
 
+/** The app server settings `projects set` changes (and prints back). */
+export const AppSettings = Type.Object({
+  subDomain: Type.String(),
+  startCommand: Nullable(Type.String()),
+  idleTimeoutMinutes: Nullable(Type.Integer()),
+  maxInstances: Nullable(Type.Integer()),
+});
+
 export const ProjectPage = Type.Object({ items: Type.Array(Project), nextCursor: Nullable(Type.String()) });
 export const DeploymentPage = Type.Object({
   items: Type.Array(Deployment),

@@ -9,6 +9,8 @@ export interface FunctionsConfig {
   idleSeconds: number;
   /** A start that has not answered within this long fails with 502 (FUNCTION_START_TIMEOUT_SECONDS). */
   startTimeoutSeconds: number;
+  /** Memory of one app server instance, in MB (APP_MEMORY_MB, default 1024). */
+  appMemoryMb: number;
   /** Processes and threads of one instance (FUNCTION_PIDS). */
   pids: number;
   /** Largest request body a function receives, in MB (FUNCTION_MAX_BODY_MB; Vercel's is 4.5). */
@@ -44,6 +46,7 @@ export function parseFunctions(env: Env): FunctionsConfig {
     idleSeconds: int(env, "FUNCTION_IDLE_SECONDS", 300, 1, 24 * 3600),
     startTimeoutSeconds: int(env, "FUNCTION_START_TIMEOUT_SECONDS", 10, 1, 300),
     pids: int(env, "FUNCTION_PIDS", 256, 16, 65536),
+    appMemoryMb: int(env, "APP_MEMORY_MB", 1024, 64, 65536),
     maxBodyMb: int(env, "FUNCTION_MAX_BODY_MB", 5, 1, 100),
     logRetentionDays: int(env, "FUNCTION_LOG_RETENTION_DAYS", 3, 1, 365),
     logKbPerMinute: int(env, "FUNCTION_LOG_KB_PER_MINUTE", 256, 1, 1024 * 1024),

@@ -3,6 +3,7 @@
 import { Elysia } from "elysia";
 import type { Deps } from "../deps.ts";
 import type { PeerAddress } from "../identity/client-address.ts";
+import type { AppPool } from "../runtime/apps.ts";
 import { accountRoutes } from "./account.tsx";
 import { assetRoutes } from "./assets.ts";
 import { dashboardBodyLimit } from "./body-limit.ts";
@@ -38,6 +39,11 @@ export interface DashboardOptions {
   peer?: PeerAddress;
   /** The sign-in throttle's clock (tests move it instead of waiting). */
   now?: () => number;
+  /**
+   * The app servers of this process's proxy (null while none has started); absent when no proxy runs here
+   * (their instances are then not shown, nor restarted, from this dashboard).
+   */
+  apps?: () => AppPool | null;
 }
 
 export function createDashboard(deps: DashboardDeps, options: DashboardOptions = {}) {
@@ -52,6 +58,6 @@ export function createDashboard(deps: DashboardDeps, options: DashboardOptions =
     .use(projectRoutes(deps))
     .use(settingsRoutes(deps))
     .use(gitRoutes(deps))
-    .use(deploymentRoutes(deps))
+    .use(deploymentRoutes(deps, options.apps))
     .use(runtimeLogRoutes(deps));
 }

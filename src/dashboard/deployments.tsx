@@ -21,6 +21,7 @@ import type { Deps } from "../deps.ts";
 import { notFound } from "../errors.ts";
 import { commitUrl } from "../model/commit-links.ts";
 import type { Deployment, Project, User } from "../model/entities.ts";
+import { APP_DEFAULTS } from "../model/settings.ts";
 import {
   branchHostSlug,
   branchUrl,
@@ -29,6 +30,7 @@ import {
   deploymentUrl,
   productionUrl,
 } from "../model/urls.ts";
+import type { AppPool } from "../runtime/apps.ts";
 import { chromeFor } from "./assets.ts";
 import { errorStatus, formErrors } from "./forms.ts";
 import { html, redirect, securityHeaders } from "./respond.ts";
@@ -46,16 +48,20 @@ export const promotedPath = (project: Project): string => {
 /** How many of a failed build's error lines its summary shows (the last ones: the cause is usually near the end). */
 const ERROR_LINES = 5;
 
-export function deploymentRoutes({
-  config,
-  store,
-  logs,
-  runtimeLogs,
-  artifacts,
-  live,
-  bus,
-  metrics,
-}: Pick<Deps, "config" | "store" | "logs" | "runtimeLogs" | "artifacts" | "live" | "bus" | "metrics">) {
+export function deploymentRoutes(
+  {
+    config,
+    store,
+    logs,
+    runtimeLogs,
+    artifacts,
+    live,
+    bus,
+    metrics,
+  }: Pick<Deps, "config" | "store" | "logs" | "runtimeLogs" | "artifacts" | "live" | "bus" | "metrics">,
+  /** This process's app servers (see DashboardOptions.apps); absent: they run elsewhere. */
+  apps?: () => AppPool | null,
+) {
   const state = { store, live, bus, metrics };
   const own = async (user: User, id: string) => {
     const deployment = await store.deployments.get(user.id, id);
@@ -155,6 +161,28 @@ export function deploymentRoutes({
         const page = await props(user, csrf, params.id);
         // Runtime logs only for a deployment with functions; the filter also works without JavaScript.
         const functions = await functionPaths(artifacts, page.deployment.id);
+        const manifest = await artifacts.getManifest(page.deployment.id);
+        if (manifest?.server) {
+          const view = apps ? (apps()?.view(page.deployment.id)[0] ?? null) : undefined;
+          page.app = {
+            deploymentId: page.deployment.id,
+            csrf,
+            command: manifest.server.command,
+            detected: manifest.server.detected,
+            running:
+              view === undefined
+                ? null
+                : {
+                    instances: view?.instances ?? [],
+                    restarts: view?.restarts ?? 0,
+                    crashes: view?.crashes ?? 0,
+                    crashLoop: view?.crashLoop ?? false,
+                    lastExit: view?.lastExit ?? null,
+                  },
+            idleMinutes: page.project.idleTimeoutMinutes ?? APP_DEFAULTS.idleTimeoutMinutes,
+            maxInstances: page.project.maxInstances ?? APP_DEFAULTS.maxInstances,
+          };
+        }
         if (functions.length > 0) {
           const filter = parseRuntimeFilter(query);
           const view = await runtimeView(runtimeLogs, page.deployment.id, filter, query);
@@ -259,6 +287,16 @@ export function deploymentRoutes({
             problem={problem}
           />,
         );
+      },
+      { params: Id },
+    )
+    .post(
+      "/deployments/:id/restart",
+      async ({ user, params, request }) => {
+        // Only the deployment's owner: anyone else gets the same 404 as for a deployment that does not exist.
+        await own(user, params.id);
+        await apps?.()?.restart(params.id);
+        return redirect(request, `/deployments/${params.id}#app-server`);
       },
       { params: Id },
     )

@@ -12,6 +12,9 @@ export const SETTING_LABELS = {
   buildCommand: "Build command",
   outputDirectory: "Output directory",
   buildTimeoutSeconds: "Build timeout",
+  startCommand: "Start command",
+  idleTimeoutMinutes: "Idle timeout",
+  maxInstances: "Maximum instances",
   subDomain: "Subdomain",
   customDomain: "Custom domain",
 } as const;
@@ -23,9 +26,10 @@ export const SECTION_FIELDS = {
   general: ["name", "gitUrl", "productionBranch"],
   build: ["rootDirectory", "installCommand", "buildCommand", "outputDirectory", "buildTimeoutSeconds"],
   domains: ["subDomain", "customDomain"],
+  server: ["startCommand", "idleTimeoutMinutes", "maxInstances"],
 } as const satisfies Record<string, readonly SettingField[]>;
 
-/** Not a number -> NaN, which the domain rules reject with their own message. */
+/** Not a whole number -> NaN, which the domain rules reject with their own message. */
 const seconds = (value: string): number => (/^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN);
 
 /**
@@ -42,8 +46,8 @@ export function toSettings(
     const value = values[field];
     if (value === undefined) continue;
     if (mode === "create" && value.trim() === "" && field !== "name") continue;
-    if (field === "buildTimeoutSeconds")
-      out.buildTimeoutSeconds = value.trim() === "" ? null : seconds(value);
+    if (field === "buildTimeoutSeconds" || field === "idleTimeoutMinutes" || field === "maxInstances")
+      out[field] = value.trim() === "" ? null : seconds(value);
     else out[field] = value;
   }
   return out;

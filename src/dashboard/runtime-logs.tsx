@@ -16,6 +16,7 @@ import { Id } from "../api/schemas.ts";
 import type { Deps } from "../deps.ts";
 import { notFound } from "../errors.ts";
 import type { User } from "../model/entities.ts";
+import { APP_LABEL } from "../model/settings.ts";
 import type { Artifacts } from "../store/artifacts.ts";
 import type { RuntimeLogs } from "../store/runtime-logs.ts";
 import { html } from "./respond.ts";
@@ -135,7 +136,8 @@ export async function runtimeView(
 /** The deployment's function paths (none: the page has no runtime logs section). */
 export async function functionPaths(artifacts: Pick<Artifacts, "getManifest">, deploymentId: string) {
   const manifest = await artifacts.getManifest(deploymentId);
-  return Object.keys(manifest?.functions ?? {}).sort();
+  // An app server's lines are under its own name beside the functions'.
+  return [...Object.keys(manifest?.functions ?? {}).sort(), ...(manifest?.server ? [APP_LABEL] : [])];
 }
 
 export function runtimeLogRoutes({

@@ -84,6 +84,56 @@ describe("settings", () => {
     const { v, path } = await setup();
     expect((await v.post(`${path}/settings`, { section: "owner", name: "x" })).status).toBe(422);
   });
+
+  test("the app server section: start command, idle minutes (0 = always on) and instances; bad values inline", async () => {
+    const { v, user, id, path } = await setup();
+    const page = await v.get(`${path}/settings`);
+    expect(page.text).toContain('id="server-form"');
+    expect(page.text).toContain('name="startCommand"');
+    const saved = await v.post(`${path}/settings`, {
+      section: "server",
+      startCommand: "node server.js --port $PORT",
+      idleTimeoutMinutes: "0",
+      maxInstances: "4",
+    });
+    expect(saved.headers.get("location")).toBe(`${path}/settings?saved=server#server-form`);
+    expect(await deps.store.projects.get(user.id, id)).toMatchObject({
+      startCommand: "node server.js --port $PORT",
+      idleTimeoutMinutes: 0,
+      maxInstances: 4,
+    });
+    expect((await v.get(`${path}/settings`)).text).toContain('value="node server.js --port $PORT"');
+    for (const [field, value, message] of [
+      ["idleTimeoutMinutes", "5000", /^Idle timeout /],
+      ["idleTimeoutMinutes", "soon", /^Idle timeout /],
+      ["maxInstances", "0", /^Maximum instances /],
+    ] as const) {
+      const bad = await v.post(`${path}/settings`, { section: "server", startCommand: "", [field]: value });
+      expect(bad.status).toBe(422);
+      expect(fieldError(bad.text, field)).toMatch(message);
+    }
+    const cleared = await v.post(`${path}/settings`, {
+      section: "server",
+      startCommand: "",
+      idleTimeoutMinutes: "",
+      maxInstances: "",
+    });
+    expect(cleared.status).toBe(303);
+    expect(await deps.store.projects.get(user.id, id)).toMatchObject({
+      startCommand: null,
+      idleTimeoutMinutes: null,
+      maxInstances: null,
+    });
+  });
+
+  test("another account cannot change a project's start command: 404, nothing saved", async () => {
+    const { id, path } = await setup();
+    const other = new Visitor(app);
+    await signIn(deps.store, other);
+    const res = await other.post(`${path}/settings`, { section: "server", startCommand: "sh -c evil" });
+    expect(res.status).toBe(404);
+    expect((await deps.store.projects.find(id))?.startCommand).toBeNull();
+  });
 });
 
 /** Whether the env form's environment checkboxes are ticked. */

@@ -19,14 +19,14 @@ import { SECTION_FIELDS, SETTING_LABELS, toSettings } from "./project-input.ts";
 import { html, redirect } from "./respond.ts";
 import { requireSession } from "./session.ts";
 
-const SECTIONS = ["general", "build", "domains", "verify", "env", "envPaste", "delete"] as const;
+const SECTIONS = ["general", "build", "server", "domains", "verify", "env", "envPaste", "delete"] as const;
 /** Saved sections whose change only a new deployment picks up: the page offers to redeploy production. */
-const NEEDS_DEPLOY: readonly SettingsSection[] = ["build", "env"];
+const NEEDS_DEPLOY: readonly SettingsSection[] = ["build", "server", "env"];
 const isSection = (value: string | null): value is SettingsSection =>
   value !== null && (SECTIONS as readonly string[]).includes(value);
 const SettingsForm = t.Object({
   ...CsrfField,
-  section: t.Union([t.Literal("general"), t.Literal("build"), t.Literal("domains")]),
+  section: t.Union([t.Literal("general"), t.Literal("build"), t.Literal("server"), t.Literal("domains")]),
   ...Object.fromEntries(Object.keys(SETTING_LABELS).map((f) => [f, Text()])),
   spaFallback: Text(10),
 });

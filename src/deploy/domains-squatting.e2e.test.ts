@@ -153,6 +153,9 @@ describe("custom domain squatting", () => {
       outputDirectory: null,
       buildTimeoutSeconds: null,
       spaFallback: true,
+      startCommand: null,
+      idleTimeoutMinutes: null,
+      maxInstances: null,
     });
     const res = await v.post(`/projects/${project.id}/settings`, {
       section: "domains",

@@ -125,6 +125,9 @@ describe("custom domain verification", () => {
       outputDirectory: null,
       buildTimeoutSeconds: null,
       spaFallback: false,
+      startCommand: null,
+      idleTimeoutMinutes: null,
+      maxInstances: null,
     });
     const path = `/projects/${project.id}`;
     const page = await v.get(`${path}/settings`);

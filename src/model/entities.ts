@@ -57,6 +57,25 @@ export const ProjectSettingsSchema = Type.Object({
   spaFallback: Type.Boolean({
     description: "serve /index.html for unknown paths when there is no 404.html (default true)",
   }),
+  startCommand: Nullable(
+    Text(1000, {
+      description: "runs the deployment as an app server (PORT set); empty: detected after the build, if any",
+    }),
+  ),
+  idleTimeoutMinutes: Nullable(
+    Type.Integer({
+      minimum: 0,
+      maximum: 1440,
+      description: "an app server stops after this long without a request (default 15; 0: always on)",
+    }),
+  ),
+  maxInstances: Nullable(
+    Type.Integer({
+      minimum: 1,
+      maximum: 20,
+      description: "app server instances per deployment when busy (default 1)",
+    }),
+  ),
 });
 export type ProjectSettings = Static<typeof ProjectSettingsSchema>;
 

@@ -118,6 +118,9 @@ describe("a git URL at a loopback listener", () => {
         outputDirectory: null,
         buildTimeoutSeconds: null,
         spaFallback: false,
+        startCommand: null,
+        idleTimeoutMinutes: null,
+        maxInstances: null,
       },
       100,
     );

@@ -295,6 +295,9 @@ describe("normalizeSettings", () => {
       outputDirectory: null,
       buildTimeoutSeconds: null,
       spaFallback: true,
+      startCommand: null,
+      idleTimeoutMinutes: null,
+      maxInstances: null,
     });
     // A name with nothing to slug still gets a usable subdomain.
     expect(normalizeSettings({ name: "!!!" }, rules, "create").subDomain).toBe("site");

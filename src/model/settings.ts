@@ -130,7 +130,7 @@ export function normalizeSettings(
     const value = input[field];
     if (value !== undefined) out[field] = nonEmpty(value === null ? null : relativeDir(value, field));
   }
-  for (const field of ["installCommand", "buildCommand"] as const) {
+  for (const field of ["installCommand", "buildCommand", "startCommand"] as const) {
     const value = input[field];
     if (value !== undefined) out[field] = nonEmpty(value === null ? null : command(value, field));
   }
@@ -142,8 +142,29 @@ export function normalizeSettings(
     }
     out.buildTimeoutSeconds = t;
   }
+  if (input.idleTimeoutMinutes !== undefined) {
+    const m = input.idleTimeoutMinutes;
+    if (m !== null && (!Number.isInteger(m) || m < 0 || m > 1440))
+      throw invalid(
+        "idleTimeoutMinutes must be a whole number from 0 (always on) to 1440",
+        "idleTimeoutMinutes",
+      );
+    out.idleTimeoutMinutes = m;
+  }
+  if (input.maxInstances !== undefined) {
+    const n = input.maxInstances;
+    if (n !== null && (!Number.isInteger(n) || n < 1 || n > 20))
+      throw invalid("maxInstances must be a whole number from 1 to 20", "maxInstances");
+    out.maxInstances = n;
+  }
   return out;
 }
+
+/** The runtime logs' and metrics' name for a deployment's app server (functions are named by their path). */
+export const APP_LABEL = "(app server)";
+
+/** An app server's idle time and instance limit when the project leaves them unset. */
+export const APP_DEFAULTS = { idleTimeoutMinutes: 15, maxInstances: 1 } as const;
 
 /** Fills the defaults of a new project (everything optional the user left out). */
 export function withDefaults(settings: Partial<ProjectSettings>): ProjectSettings {
@@ -159,5 +180,8 @@ export function withDefaults(settings: Partial<ProjectSettings>): ProjectSetting
     outputDirectory: settings.outputDirectory ?? null,
     buildTimeoutSeconds: settings.buildTimeoutSeconds ?? null,
     spaFallback: settings.spaFallback ?? true,
+    startCommand: settings.startCommand ?? null,
+    idleTimeoutMinutes: settings.idleTimeoutMinutes ?? null,
+    maxInstances: settings.maxInstances ?? null,
   };
 }

@@ -21,6 +21,9 @@ export type PageKind =
   | "function-failed"
   | "function-timeout"
   | "functions-unavailable"
+  | "app-failed"
+  | "app-crash-loop"
+  | "apps-unavailable"
   | "error";
 
 const PAGES: Record<PageKind, [status: number, title: string, detail: string]> = {
@@ -45,6 +48,13 @@ const PAGES: Record<PageKind, [status: number, title: string, detail: string]> =
     "Functions unavailable",
     "No server is available to run this page's function right now. Try again shortly.",
   ],
+  "app-failed": [502, "App server failed", "This app's server crashed or could not start. Try again."],
+  "app-crash-loop": [
+    502,
+    "App server crash loop",
+    "This app's server keeps crashing on start; its owner can see why in the deployment's runtime logs.",
+  ],
+  "apps-unavailable": [503, "App servers unavailable", "This proxy runs no app servers."],
   error: [500, "Server error", "Something went wrong while serving this page."],
 };
 

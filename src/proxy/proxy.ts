@@ -2,8 +2,12 @@
 // (respond, bodies). Everything on the hot path is in memory; the store is read only on a cache miss.
 
 import type { Deps } from "../deps.ts";
+import type { ProjectRoute } from "../model/entities.ts";
+import { APP_DEFAULTS } from "../model/settings.ts";
 import { deploymentUrl } from "../model/urls.ts";
 import { requestIdOf } from "../observe/http.ts";
+import type { AppTarget } from "../runtime/apps.ts";
+import { forwardedHeaders } from "../runtime/forward.ts";
 import { createPrerenderCache } from "../runtime/prerender.ts";
 import type { FunctionRuntime } from "../runtime/runtime.ts";
 import { type Bodies, createBodies, DEFAULT_BODIES } from "./bodies.ts";
@@ -14,6 +18,7 @@ import { type Answer, answer, type Site } from "./resolve.ts";
 import { respond, type Served } from "./respond.ts";
 import { openRouteTable, type Route, type RouteTable } from "./route-table.ts";
 import { createSites, type Sites } from "./sites.ts";
+import { connectUpstream, type RelayData } from "./websocket.ts";
 
 /** Memory for prerendered (ISR) responses, per proxy process. */
 const PRERENDER_CACHE_BYTES = 64 * 1024 * 1024;
@@ -29,11 +34,21 @@ export interface ProxyOptions {
   maxItemBytes: number;
   /** Deployments (manifest + rules) kept in memory. */
   maxSites: number;
+  /** How long one minute of a project's idleTimeoutMinutes lasts (tests shorten it). */
+  appMinuteMs: number;
 }
 
 export interface SiteProxy {
   /** Synchronous when everything is in memory (most requests), so the hot path costs no promise. */
   fetch(request: Request): Response | Promise<Response>;
+  /**
+   * A WebSocket request: relayed to the deployment's app server (resolves undefined once `upgrade` took it), or
+   * answered as any request when the deployment has none.
+   */
+  websocket(
+    request: Request,
+    upgrade: (request: Request, data: RelayData, protocol: string | null) => boolean,
+  ): Promise<Response | undefined>;
   /**
    * For the access log, after the response: the deployment that answered and the body's size (a Blob body
    * carries no Content-Length yet). Empty when the access log is off.
@@ -108,9 +123,12 @@ export async function createProxy(
     cacheBytes: config.proxy.cacheMb * 1024 * 1024,
     maxItemBytes: DEFAULT_BODIES.maxItemBytes,
     maxSites: 256,
+    appMinuteMs: 60_000,
     ...overrides,
   };
-  const table: RouteTable = await openRouteTable(deps, options);
+  // Declared before the table, which calls it when production moves (promote, rollback, a new deployment).
+  let warm: (route: ProjectRoute) => Promise<void> = async () => {};
+  const table: RouteTable = await openRouteTable(deps, { ...options, warm: (route) => warm(route) });
   const log = deps.log.child({ role: "proxy" });
   const sites: Sites = createSites(deps.artifacts, options.maxSites, log);
   const bodies: Bodies = createBodies(
@@ -207,6 +225,7 @@ export async function createProxy(
     path: string,
   ): Response | Promise<Response> {
     if (site.buildOutput) return serveBuildOutput(site.buildOutput, route, request, path);
+    if (site.server) return serveApp(site, site.server, route, request, path);
     // Static sites answer GET and HEAD only: their request bodies are never read.
     if (request.method !== "GET" && request.method !== "HEAD") return page("method", request.method);
     const found = answer(site, path);
@@ -280,6 +299,127 @@ export async function createProxy(
     );
   }
 
+  /** A project's app server settings, read at most every few seconds (a change applies to running servers). */
+  const appSettings = new Map<string, { at: number; value: Promise<{ idle: number; max: number }> }>();
+  const settingsOf = (projectId: string) => {
+    const known = appSettings.get(projectId);
+    if (known && Date.now() - known.at < options.lookupTtlMs) return known.value;
+    const value = deps.store.projects.find(projectId).then((p) => ({
+      idle: p?.idleTimeoutMinutes ?? APP_DEFAULTS.idleTimeoutMinutes,
+      max: p?.maxInstances ?? APP_DEFAULTS.maxInstances,
+    }));
+    if (appSettings.size > 4096) appSettings.clear();
+    appSettings.set(projectId, { at: Date.now(), value });
+    return value;
+  };
+
+  async function appTarget(
+    route: Extract<Route, { kind: "site" }>,
+    server: NonNullable<Site["server"]>,
+  ): Promise<AppTarget> {
+    const [environment, settings] = await Promise.all([
+      environmentOf(route.deploymentId),
+      settingsOf(route.project.id),
+    ]);
+    return {
+      deploymentId: route.deploymentId,
+      projectId: route.project.id,
+      environment,
+      deploymentUrl: deploymentUrl(route.project, route.deploymentId, config),
+      server,
+      idleMs: settings.idle * options.appMinuteMs,
+      maxInstances: settings.max,
+    };
+  }
+
+  /** A new production deployment's app server is started and healthy before its hosts switch to it. */
+  warm = async (projectRoute) => {
+    const id = projectRoute.productionDeploymentId;
+    if (!id || !functions) return;
+    const site = await sites.get(id);
+    const apps = site?.server ? serving.runtime().apps : undefined;
+    if (!site?.server || !apps) return;
+    const route: Extract<Route, { kind: "site" }> = { kind: "site", deploymentId: id, project: projectRoute };
+    const acquired = await apps.acquire(await appTarget(route, site.server));
+    if ("failed" in acquired) throw new Error(acquired.failed);
+    acquired.release();
+  };
+
+  async function websocket(
+    request: Request,
+    upgrade: (request: Request, data: RelayData, protocol: string | null) => boolean,
+  ): Promise<Response | undefined> {
+    const host = hostOf(request);
+    const path = normalizePath(rawPathOf(request.url));
+    if (host === null || typeof path === "number") return fetch(request);
+    const route = await table.lookup(host);
+    if (route.kind !== "site") return fetch(request);
+    const site = await sites.get(route.deploymentId);
+    const apps = functions ? serving.runtime().apps : undefined;
+    if (!site?.server || !apps) return fetch(request);
+    const target = await appTarget(route, site.server);
+    const acquired = await apps.acquire(target);
+    if ("failed" in acquired) {
+      log.warn("app server: no WebSocket", { deploymentId: route.deploymentId, reason: acquired.failed });
+      return page(acquired.failed.includes("crash loop") ? "app-crash-loop" : "app-failed", request.method);
+    }
+    const { search } = splitUrl(request.url);
+    const invocation = { ...invocationOf(request), request, path: rawPathOf(request.url), search };
+    const opened = await connectUpstream(
+      acquired.socket,
+      `${invocation.path}${search}`,
+      forwardedHeaders(invocation, target.deploymentUrl),
+    ).catch(() => null);
+    if (opened === null || opened.kind === "refused") {
+      acquired.release();
+      return opened?.response ?? page("app-failed", request.method);
+    }
+    const data: RelayData = { upstream: opened.socket, release: acquired.release, protocol: opened.protocol };
+    if (upgrade(request, data, opened.protocol)) return undefined;
+    opened.socket.end();
+    acquired.release();
+    return new Response("expected a WebSocket upgrade", { status: 400 });
+  }
+
+  /** An app server deployment: its static files by exact path from here, everything else from its server. */
+  function serveApp(
+    site: Site,
+    server: NonNullable<Site["server"]>,
+    route: Extract<Route, { kind: "site" }>,
+    request: Request,
+    path: string,
+  ): Response | Promise<Response> {
+    const method = request.method;
+    if ((method === "GET" || method === "HEAD") && site.files.has(path)) {
+      const found = answer(site, path);
+      if (found.kind === "file") return sendFile(found.served, route.deploymentId, request);
+    }
+    const apps = functions ? serving.runtime().apps : undefined;
+    if (!apps) return page("apps-unavailable", method);
+    functions?.unbounded?.(request);
+    const { search } = splitUrl(request.url);
+    const invocation = invocationOf(request);
+    return Promise.all([environmentOf(route.deploymentId), settingsOf(route.project.id)]).then(
+      async ([environment, settings]) => {
+        const target: AppTarget = {
+          deploymentId: route.deploymentId,
+          projectId: route.project.id,
+          environment,
+          deploymentUrl: deploymentUrl(route.project, route.deploymentId, config),
+          server,
+          idleMs: settings.idle * options.appMinuteMs,
+          maxInstances: settings.max,
+        };
+        // The path as the visitor sent it (still percent-encoded), not its decoded form.
+        const sent = rawPathOf(request.url);
+        const outcome = await apps.invoke(target, { ...invocation, request, path: sent, search });
+        if (outcome.kind === "response") return outcome.response;
+        log.warn("app server: no answer", { deploymentId: route.deploymentId, reason: outcome.reason });
+        return page(outcome.reason.includes("crash loop") ? "app-crash-loop" : "app-failed", method);
+      },
+    );
+  }
+
   function contextOf(
     output: NonNullable<Site["buildOutput"]>,
     route: Extract<Route, { kind: "site" }>,
@@ -328,6 +468,7 @@ export async function createProxy(
 
   return {
     fetch,
+    websocket,
     accessFields(request, response) {
       const found = answeredBy.get(request);
       const bytes = found?.served ? bodyBytes(found.served, request, response) : null;

@@ -5,7 +5,7 @@
 //   3. nothing: the site's /404.html with status 404, else (SPA fallback, decided per request) /index.html
 // `_redirects` and `_headers` themselves are never served. Answers are memoized per path (bounded).
 
-import type { Manifest, ManifestFile } from "../store/artifacts.ts";
+import type { Manifest, ManifestFile, ManifestServer } from "../store/artifacts.ts";
 import type { BuildOutputSite } from "./build-output/site.ts";
 import { type HeaderRule, matchHeaders } from "./headers-file.ts";
 import {
@@ -36,6 +36,8 @@ export interface Site {
    * rules above, and it may have functions. `broken` says why its config cannot be used (an older deployment).
    */
   buildOutput?: { router: BuildOutputSite | null; manifest: Manifest; broken: string | null };
+  /** An app server deployment: it answers whatever is not one of `files` by its exact path. */
+  server?: ManifestServer;
 }
 
 export type Answer =
@@ -56,6 +58,7 @@ export function createSite(manifest: Manifest, redirects: RedirectRule[], header
     headers,
     memo: new Map(),
     lastModified: httpDate(manifest.createdAt),
+    ...(manifest.server && { server: manifest.server }),
   };
 }
 

@@ -20,6 +20,11 @@ export interface RouteTableOptions {
   reconcileMs: number;
   /** How long a deployment or branch host lookup is trusted without a route change, in milliseconds. */
   lookupTtlMs: number;
+  /**
+   * Readies a project's new production deployment before its hosts switch to it (an app server is started and
+   * healthy first); the switch waits for it, and happens anyway when it fails.
+   */
+  warm?: (route: ProjectRoute) => Promise<void>;
 }
 
 export interface RouteTable {
@@ -115,6 +120,13 @@ export async function openRouteTable(
       productionDeploymentId: project.productionDeploymentId,
       spaFallback: project.spaFallback,
     };
+    const before = byId.get(projectId)?.route.productionDeploymentId ?? null;
+    if (route?.productionDeploymentId && route.productionDeploymentId !== before && options.warm)
+      await options
+        .warm(route)
+        .catch((error: unknown) =>
+          log.warn("could not ready the new production deployment", { projectId, error }),
+        );
     // A change may concern previews or deployments too (a branch went READY): never keep cached lookups.
     apply(ticket, projectId, route, false);
   }

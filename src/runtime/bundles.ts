@@ -6,7 +6,7 @@
 import { chmod, mkdir, readdir, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { type FunctionSpec, parseFunctionConfig } from "../model/function-config.ts";
-import type { Artifacts, ManifestFunction } from "../store/artifacts.ts";
+import type { Artifacts, FunctionFile, ManifestFunction } from "../store/artifacts.ts";
 import { mapLimit } from "../utils/parallel.ts";
 
 const WRITE_PARALLELISM = 8;
@@ -20,6 +20,8 @@ export interface Bundle {
 export interface Bundles {
   /** The function's files on disk and how to run them; throws when a blob is missing or its config is invalid. */
   prepare(fn: ManifestFunction): Promise<Bundle>;
+  /** An app server's files on disk (the same store, keyed by the files' own hashes); the host directory. */
+  prepareFiles(files: Record<string, FunctionFile>): Promise<string>;
   /** Deletes bundles not used for `olderThanMs` (by their directory's modification time, touched on use). */
   prune(olderThanMs: number): Promise<number>;
 }
@@ -28,6 +30,7 @@ const sha256 = (data: Uint8Array | string) => new Bun.CryptoHasher("sha256").upd
 
 export function openBundles(artifacts: Pick<Artifacts, "getBlob">, root: string): Bundles {
   const preparing = new Map<string, Promise<Bundle>>();
+  const preparingFiles = new Map<string, Promise<string>>();
 
   async function text(hash: string, what: string): Promise<string> {
     const blob = await artifacts.getBlob(hash);
@@ -41,7 +44,7 @@ export function openBundles(artifacts: Pick<Artifacts, "getBlob">, root: string)
     return parsed.spec;
   }
 
-  async function write(fn: ManifestFunction, dir: string): Promise<void> {
+  async function write(fn: Pick<ManifestFunction, "files">, dir: string): Promise<void> {
     const temp = `${dir}.${crypto.randomUUID().slice(0, 8)}.tmp`;
     await mkdir(temp, { recursive: true, mode: 0o755 });
     try {
@@ -79,7 +82,26 @@ export function openBundles(artifacts: Pick<Artifacts, "getBlob">, root: string)
     return { dir, spec };
   }
 
+  async function prepareFiles(files: Record<string, FunctionFile>): Promise<string> {
+    const dir = join(root, `app-${sha256(JSON.stringify(files))}`);
+    const existing = await stat(dir).catch(() => null);
+    if (existing?.isDirectory()) {
+      const now = new Date();
+      await utimes(dir, now, now).catch(() => undefined);
+    } else await write({ files }, dir);
+    return dir;
+  }
+
   return {
+    prepareFiles(files) {
+      const key = sha256(JSON.stringify(files));
+      let pending = preparingFiles.get(key);
+      if (!pending) {
+        pending = prepareFiles(files).finally(() => preparingFiles.delete(key));
+        preparingFiles.set(key, pending);
+      }
+      return pending;
+    },
     prepare(fn) {
       const key = sha256(JSON.stringify(fn));
       let pending = preparing.get(key);

@@ -15,7 +15,6 @@ import {
   type SandboxMode,
   visiblePath,
 } from "../sandbox/sandbox.ts";
-import type { Bundle } from "./bundles.ts";
 
 export const READY_MARKER = "@@minivercel-ready@@";
 const MB = 1024 * 1024;
@@ -23,9 +22,20 @@ const MB = 1024 * 1024;
 const MAX_LIFETIME_MS = 12 * 3600 * 1000;
 const SOCKET_DIR = "/run/minivercel-sandbox/fn";
 
+/** What an instance runs: a function's bundle, or an app server's files (both read-only at /var/task). */
+export interface InstanceCode {
+  /** Host directory of the code. */
+  dir: string;
+  /** Memory of the instance's whole process tree. */
+  memoryMb: number;
+}
+
 export interface InstanceOptions {
   mode: SandboxMode;
-  /** Host path of the launcher script (src/runtime/launcher.ts, written out once). */
+  /**
+   * Host path of the launcher script (src/runtime/launcher.ts for functions, app-launcher.ts for app servers,
+   * written out once); it reads MV_FUNCTION_DIR (the code) and MV_SOCKET, and what else `env` gives it.
+   */
   launcher: string;
   env: Record<string, string>;
   pids: number;
@@ -49,8 +59,8 @@ export interface Instance {
   stop(why: string): void;
 }
 
-/** Starts `bundle` in its sandbox. */
-export function startInstance(bundle: Bundle, options: InstanceOptions): Instance {
+/** Starts `code` in its sandbox. */
+export function startInstance(bundle: InstanceCode, options: InstanceOptions): Instance {
   const id = crypto.randomUUID().slice(0, 12);
   // Short on purpose: a Unix socket path has at most 107 bytes.
   const workspace = join(SOCKET_DIR, id);
@@ -103,12 +113,9 @@ export function startInstance(bundle: Bundle, options: InstanceOptions): Instanc
       BUN_BE_BUN: "1",
       MV_SOCKET: options.mode === "bwrap" ? "/workspace/fn.sock" : socket,
       MV_FUNCTION_DIR: inside(code),
-      MV_HANDLER: bundle.spec.handler,
-      MV_RUNTIME: bundle.spec.runtime,
-      MV_HELPERS: bundle.spec.helpers ? "1" : "0",
     },
     network: "registry",
-    limits: { memoryBytes: bundle.spec.memoryMb * MB, pids: options.pids, timeoutMs: MAX_LIFETIME_MS },
+    limits: { memoryBytes: bundle.memoryMb * MB, pids: options.pids, timeoutMs: MAX_LIFETIME_MS },
     onOutput,
     signal: controller.signal,
   });
@@ -116,7 +123,7 @@ export function startInstance(bundle: Bundle, options: InstanceOptions): Instanc
   const exited = run.then(
     (result) => {
       if (stopReason) return stopReason;
-      if (result.memoryExceeded) return `ran out of memory (${bundle.spec.memoryMb} MB)`;
+      if (result.memoryExceeded) return `ran out of memory (${bundle.memoryMb} MB)`;
       if (result.timedOut) return "reached the longest an instance may live";
       return `exited with code ${result.exitCode ?? "unknown"}`;
     },

@@ -11,7 +11,11 @@ import type { Logger } from "../observe/log.ts";
 import type { Metrics } from "../observe/metrics.ts";
 import type { Artifacts, ManifestFunction } from "../store/artifacts.ts";
 import type { RuntimeLogs } from "../store/runtime-logs.ts";
+// @ts-expect-error: the app launcher's source, embedded as text (it runs as its own file inside the sandbox)
+import appLauncherText from "./app-launcher.ts" with { type: "text" };
+import { type AppPool, createAppPool } from "./apps.ts";
 import { type Bundles, openBundles } from "./bundles.ts";
+import { forwardedHeaders, HOP_BY_HOP } from "./forward.ts";
 import { type FunctionError, functionMetrics } from "./function-metrics.ts";
 import { type Instance, startInstance } from "./instances.ts";
 // @ts-expect-error: the launcher's source, embedded as text (it runs as its own file inside the sandbox)
@@ -19,6 +23,7 @@ import launcherText from "./launcher.ts" with { type: "text" };
 import { createLogSink } from "./log-sink.ts";
 
 const launcherSource: string = launcherText;
+const appLauncherSource: string = appLauncherText;
 const STATE_DIR = "/run/minivercel-sandbox";
 /** Answers with a Content-Length up to this size are read whole before they are sent on (see invoke). */
 const WHOLE_BODY_MAX_BYTES = 1024 * 1024;
@@ -59,6 +64,8 @@ export interface FunctionRuntime {
   invoke(target: FunctionTarget, invocation: Invocation): Promise<Outcome>;
   /** Running instances (for /metrics and tests). */
   instances(): { key: string; state: string; inFlight: number }[];
+  /** App servers, in the same pool (absent where they cannot run: a proxy sending functions to remote nodes). */
+  apps?: AppPool;
   stop(): Promise<void>;
 }
 
@@ -82,25 +89,6 @@ interface Entry {
   maxDurationMs: number;
 }
 
-const HOP_BY_HOP = [
-  "connection",
-  "keep-alive",
-  "transfer-encoding",
-  "te",
-  "trailer",
-  "upgrade",
-  "proxy-authorization",
-];
-
-/** Headers only a proxy in front may set, set below from the invocation. */
-const CLIENT_FORWARDING = [
-  "forwarded",
-  "x-forwarded-for",
-  "x-forwarded-port",
-  "x-real-ip",
-  "x-vercel-forwarded-for",
-];
-
 export function createRuntime(deps: RuntimeDeps): FunctionRuntime {
   const { config, log } = deps;
   const bundles: Bundles = openBundles(deps.artifacts, join(config.dataDir, "runtime", "bundles"));
@@ -111,6 +99,20 @@ export function createRuntime(deps: RuntimeDeps): FunctionRuntime {
   const starting = new Map<string, Promise<Entry>>();
   const sink = createLogSink(deps, { bytesPerMinute: config.functions.logKbPerMinute * 1024 });
   const measured = functionMetrics(deps.metrics);
+  const appLauncher = join(STATE_DIR, `app-launcher-${Bun.hash(appLauncherSource).toString(16)}.ts`);
+  writeFileSync(appLauncher, appLauncherSource, { mode: 0o644 });
+  const apps = createAppPool({
+    mode: config.build.sandbox,
+    launcher: appLauncher,
+    bundles,
+    sink,
+    measured,
+    projectEnv: deps.projectEnv,
+    pids: config.functions.pids,
+    memoryMb: config.functions.appMemoryMb,
+    startTimeoutMs: config.functions.startTimeoutSeconds * 1000,
+    log,
+  });
 
   async function start(key: string, target: FunctionTarget): Promise<Entry> {
     const bundle = await bundles.prepare(target.fn);
@@ -118,26 +120,32 @@ export function createRuntime(deps: RuntimeDeps): FunctionRuntime {
     const host = new URL(target.deploymentUrl).host;
     const fnLog = log.child({ deploymentId: target.deploymentId, function: target.path });
     const source = { deploymentId: target.deploymentId, function: target.path };
-    const instance = startInstance(bundle, {
-      mode: config.build.sandbox,
-      launcher,
-      // The output's own variables, then the project's (which win), then what Vercel's functions always see.
-      env: {
-        ...bundle.spec.environment,
-        ...projectEnv,
-        NODE_ENV: "production",
-        VERCEL: "1",
-        VERCEL_ENV: target.environment,
-        VERCEL_URL: host,
-        VERCEL_REGION: "minivercel",
+    const instance = startInstance(
+      { dir: bundle.dir, memoryMb: bundle.spec.memoryMb },
+      {
+        mode: config.build.sandbox,
+        launcher,
+        // The output's own variables, then the project's (which win), then what Vercel's functions always see.
+        env: {
+          ...bundle.spec.environment,
+          ...projectEnv,
+          NODE_ENV: "production",
+          VERCEL: "1",
+          VERCEL_ENV: target.environment,
+          VERCEL_URL: host,
+          VERCEL_REGION: "minivercel",
+          MV_HANDLER: bundle.spec.handler,
+          MV_RUNTIME: bundle.spec.runtime,
+          MV_HELPERS: bundle.spec.helpers ? "1" : "0",
+        },
+        pids: config.functions.pids,
+        startTimeoutMs: config.functions.startTimeoutSeconds * 1000,
+        onLog: (stream, line) => {
+          sink.write(source, stream, line);
+          fnLog.debug(line, { stream });
+        },
       },
-      pids: config.functions.pids,
-      startTimeoutMs: config.functions.startTimeoutSeconds * 1000,
-      onLog: (stream, line) => {
-        sink.write(source, stream, line);
-        fnLog.debug(line, { stream });
-      },
-    });
+    );
     const entry: Entry = {
       key,
       instance,
@@ -174,24 +182,6 @@ export function createRuntime(deps: RuntimeDeps): FunctionRuntime {
     entry.inFlight -= 1;
     if (entry.inFlight > 0 || entry.instance.state() !== "ready") return;
     entry.idle = setTimeout(() => entry.instance.stop("was idle"), config.functions.idleSeconds * 1000);
-  }
-
-  function forwardedHeaders(invocation: Invocation, target: FunctionTarget): Headers {
-    const headers = new Headers(invocation.request.headers);
-    for (const name of HOP_BY_HOP) headers.delete(name);
-    // Who asked is the platform's to say, never the visitor's: their own forwarding headers are dropped.
-    for (const name of CLIENT_FORWARDING) headers.delete(name);
-    headers.set("host", invocation.host);
-    headers.set("x-forwarded-host", invocation.host);
-    headers.set("x-forwarded-proto", invocation.proto);
-    headers.set("x-vercel-id", invocation.requestId);
-    headers.set("x-vercel-deployment-url", new URL(target.deploymentUrl).host);
-    if (invocation.clientIp) {
-      headers.set("x-forwarded-for", invocation.clientIp);
-      headers.set("x-real-ip", invocation.clientIp);
-      headers.set("x-vercel-forwarded-for", invocation.clientIp);
-    }
-    return headers;
   }
 
   async function invoke(target: FunctionTarget, invocation: Invocation): Promise<Outcome> {
@@ -240,7 +230,7 @@ export function createRuntime(deps: RuntimeDeps): FunctionRuntime {
       answer = await fetch(`http://localhost${invocation.path}${invocation.search}`, {
         unix: entry.instance.socket,
         method: request.method,
-        headers: forwardedHeaders(invocation, target),
+        headers: forwardedHeaders(invocation, target.deploymentUrl),
         redirect: "manual",
         signal: controller.signal,
         ...(hasBody && { body: request.body, duplex: "half" }),
@@ -295,12 +285,13 @@ export function createRuntime(deps: RuntimeDeps): FunctionRuntime {
 
   return {
     invoke,
+    apps,
     instances: () =>
       [...entries.values()].map((e) => ({ key: e.key, state: e.instance.state(), inFlight: e.inFlight })),
     async stop() {
       const all = [...entries.values()];
       for (const entry of all) entry.instance.stop("was stopped with the platform");
-      await Promise.all(all.map((entry) => entry.instance.exited));
+      await Promise.all([...all.map((entry) => entry.instance.exited), apps.stop()]);
       // Their last lines, printed while they stopped, are stored before the stores close.
       await sink.stop();
     },

@@ -47,6 +47,19 @@ export interface ManifestFunction {
   files: Record<string, FunctionFile>;
 }
 
+/**
+ * An app server: the deployment's server files (the project after its build, or the server a framework wrote:
+ * `.next/standalone`, `.output`) and the command that starts it there, listening on $PORT (src/runtime/apps.ts).
+ */
+export interface ManifestServer {
+  /** A shell command line, run in the server's directory inside the sandbox. */
+  command: string;
+  /** Why this command: "the project's start command", "Next.js standalone output", ... (shown to the owner). */
+  detected: string;
+  /** Every file, by its path relative to the server's directory. */
+  files: Record<string, FunctionFile>;
+}
+
 /** A cron job of a deployment: GET `path` (with its query) on the production URL when `schedule` is due (UTC). */
 export interface ManifestCron {
   path: string;
@@ -71,6 +84,8 @@ export interface Manifest {
   buildOutput?: { config: ManifestVariant; crons?: ManifestCron[] };
   /** Functions by the path they answer at: "/api/hello" for `functions/api/hello.func` (see `isManifestPath`). */
   functions?: Record<string, ManifestFunction>;
+  /** An app server answers what `files` do not (version 2). */
+  server?: ManifestServer;
 }
 
 /** A stored blob as the garbage collector sees it. */
@@ -199,6 +214,8 @@ export function manifestBlobs(manifest: Manifest): { where: string; blob: Manife
     for (const [file, f] of Object.entries(fn.files))
       out.push({ where: `${path}/${file}`, blob: { hash: f.hash, size: f.size } });
   }
+  for (const [file, f] of Object.entries(manifest.server?.files ?? {}))
+    out.push({ where: `server/${file}`, blob: { hash: f.hash, size: f.size } });
   return out;
 }
 
@@ -226,17 +243,37 @@ function parseBlob(where: string, value: unknown): ManifestVariant {
   return blob;
 }
 
-function parseFunction(path: string, value: unknown): ManifestFunction {
-  if (!isRecord(value)) throw badRequest(`manifest function ${path} must be an object`);
+function parseBundleFiles(what: string, value: unknown): Record<string, FunctionFile> {
   const files: Record<string, FunctionFile> = {};
-  if (!isRecord(value.files)) throw badRequest(`manifest function ${path} has no files`);
-  for (const [name, file] of Object.entries(value.files)) {
-    if (!isBundlePath(name))
-      throw badRequest(`manifest function ${path} has a bad file path ${JSON.stringify(name)}`);
-    const blob = parseBlob(`${path}/${name}`, file);
+  if (!isRecord(value)) throw badRequest(`manifest ${what} has no files`);
+  for (const [name, file] of Object.entries(value)) {
+    if (!isBundlePath(name)) throw badRequest(`manifest ${what} has a bad file path ${JSON.stringify(name)}`);
+    const blob = parseBlob(`${what}/${name}`, file);
     const executable = isRecord(file) && file.executable === true;
     files[name] = { ...blob, ...(executable && { executable }) };
   }
+  return files;
+}
+
+function parseServer(value: unknown): ManifestServer {
+  if (!isRecord(value)) throw badRequest("manifest server must be an object");
+  const { command, detected } = value;
+  if (
+    typeof command !== "string" ||
+    command.trim() === "" ||
+    command.length > 1000 ||
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: a command line is one line without NUL
+    /[\u0000\r\n]/.test(command)
+  )
+    throw badRequest("manifest server command must be one line of at most 1000 characters");
+  if (typeof detected !== "string" || detected.length > 200)
+    throw badRequest("manifest server detected is bad");
+  return { command, detected, files: parseBundleFiles("server", value.files) };
+}
+
+function parseFunction(path: string, value: unknown): ManifestFunction {
+  if (!isRecord(value)) throw badRequest(`manifest function ${path} must be an object`);
+  const files = parseBundleFiles(`function ${path}`, value.files);
   return {
     config: parseBlob(`${path} config`, value.config),
     ...(value.prerender !== undefined && { prerender: parseBlob(`${path} prerender`, value.prerender) }),
@@ -291,5 +328,6 @@ export function parseManifest(value: unknown): Manifest {
       manifest.functions[path] = parseFunction(path, fn);
     }
   }
+  if (value.server !== undefined) manifest.server = parseServer(value.server);
   return manifest;
 }

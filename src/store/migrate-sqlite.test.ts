@@ -6,6 +6,7 @@ import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { AppError } from "../errors.ts";
+import type { ProjectSettings } from "../model/entities.ts";
 import { tempDir } from "../testing/deps.ts";
 import { sqliteAccounts } from "./accounts-sqlite.ts";
 import { sqliteAudit } from "./audit-sqlite.ts";
@@ -15,9 +16,17 @@ import { sqliteEnv } from "./env-sqlite.ts";
 import { sqliteLoginAttempts } from "./login-attempts-sqlite.ts";
 import { SQLITE_MIGRATIONS } from "./migrations.ts";
 import { sqliteProjects } from "./projects-sqlite.ts";
-import { settings } from "./store.contract.ts";
+import { settings as currentSettings } from "./store.contract.ts";
+
 import { migrateSqlite, openSqliteStore } from "./store-sqlite.ts";
 import { sqliteWebhooks } from "./webhooks-sqlite.ts";
+
+/** A project's settings as an older schema knows them: without the app server columns of v16. */
+const settings = (overrides: Partial<ProjectSettings> = {}): ProjectSettings => {
+  const { startCommand, idleTimeoutMinutes, maxInstances, ...older } = currentSettings(overrides);
+  void [startCommand, idleTimeoutMinutes, maxInstances];
+  return older as ProjectSettings;
+};
 
 /** A database file as openSqliteStore opens it. */
 function openDb(path: string): Database {
@@ -180,12 +189,16 @@ test("011 keeps every row, index and column across the projects table rebuild, a
   expect(parsed(rowsAfter.deployments)).toEqual(
     parsed(rowsBefore.deployments).map((r) => ({ ...r, commit_message: null, commit_author: null })),
   );
-  // ... and every project the time production started serving its deployment, estimated by its finish.
+  // ... and every project the time production started serving its deployment, estimated by its finish;
+  // 016 added the app server columns, empty on every existing project.
   const finished = new Map(parsed(rowsBefore.deployments).map((d) => [d.id, d.finished_at ?? null]));
   expect(parsed(rowsAfter.projects)).toEqual(
     parsed(rowsBefore.projects).map((p) => ({
       ...p,
       production_since: finished.get(p.production_deployment_id) ?? null,
+      start_command: null,
+      idle_timeout_minutes: null,
+      max_instances: null,
     })),
   );
   delete rowsAfter.projects;
@@ -203,16 +216,26 @@ test("011 keeps every row, index and column across the projects table rebuild, a
     expect.arrayContaining(["projects_custom_domain", "projects_verified_domain"]),
   );
   expect(after.indexes.some((i) => i.name === "sqlite_autoindex_projects_3")).toBe(false);
-  // The projects table's columns as they were, and 015's production_since after them.
-  expect(after.columns.slice(0, before.columns.length)).toEqual(before.columns);
-  expect(after.columns.slice(before.columns.length).map((c) => c.name)).toEqual(["production_since"]);
+  // Every column kept; 015's production_since and 016's three app server columns are the only new ones.
+  const NEW_COLUMNS = ["production_since", "start_command", "idle_timeout_minutes", "max_instances"];
+  const isNew = (c: Record<string, unknown>) => NEW_COLUMNS.includes(String(c.name));
+  expect(after.columns.filter((c) => !isNew(c))).toEqual(before.columns);
+  expect(after.columns.filter(isNew).map((c) => c.name)).toEqual(NEW_COLUMNS);
   expect(inspect.query("PRAGMA foreign_key_check").all()).toEqual([]);
   expect(inspect.query("PRAGMA integrity_check").get()).toEqual({ integrity_check: "ok" });
 
   // The stored project reads back the same, production pointer, verified domain and all.
   const upgraded = await store.projects.find(site.id);
   const productionFinished = (await store.deployments.find(ids[0] ?? "missing"))?.finishedAt ?? null;
-  expect(upgraded).toEqual(siteBefore && { ...siteBefore, productionSince: productionFinished });
+  expect(upgraded).toEqual(
+    siteBefore && {
+      ...siteBefore,
+      productionSince: productionFinished,
+      startCommand: null,
+      idleTimeoutMinutes: null,
+      maxInstances: null,
+    },
+  );
   expect(productionFinished).not.toBeNull();
   expect(upgraded?.productionDeploymentId).toBe(ids[0] ?? "missing");
   expect(upgraded?.customDomainVerifiedAt).not.toBeNull();

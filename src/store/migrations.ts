@@ -14,6 +14,7 @@ import pg012 from "../../schema/postgres/012_webhook_payloads.sql" with { type: 
 import pg013 from "../../schema/postgres/013_cron_runs.sql" with { type: "text" };
 import pg014 from "../../schema/postgres/014_env_targets.sql" with { type: "text" };
 import pg015 from "../../schema/postgres/015_dashboard.sql" with { type: "text" };
+import pg016 from "../../schema/postgres/016_app_servers.sql" with { type: "text" };
 import pg017 from "../../schema/postgres/017_blob_claims.sql" with { type: "text" };
 import pg018 from "../../schema/postgres/018_rate_buckets.sql" with { type: "text" };
 import sqlite001 from "../../schema/sqlite/001_init.sql" with { type: "text" };
@@ -30,6 +31,7 @@ import sqlite012 from "../../schema/sqlite/012_webhook_payloads.sql" with { type
 import sqlite013 from "../../schema/sqlite/013_cron_runs.sql" with { type: "text" };
 import sqlite014 from "../../schema/sqlite/014_env_targets.sql" with { type: "text" };
 import sqlite015 from "../../schema/sqlite/015_dashboard.sql" with { type: "text" };
+import sqlite016 from "../../schema/sqlite/016_app_servers.sql" with { type: "text" };
 import sqlite017 from "../../schema/sqlite/017_blob_claims.sql" with { type: "text" };
 import sqlite018 from "../../schema/sqlite/018_rate_buckets.sql" with { type: "text" };
 import { VERSION } from "../config/version.ts";
@@ -55,6 +57,7 @@ export const SQLITE_MIGRATIONS: Migration[] = [
   { version: 13, sql: sqlite013 },
   { version: 14, sql: sqlite014 },
   { version: 15, sql: sqlite015 },
+  { version: 16, sql: sqlite016 },
   { version: 17, sql: sqlite017 },
   { version: 18, sql: sqlite018 },
 ];
@@ -73,6 +76,7 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 13, sql: pg013 },
   { version: 14, sql: pg014 },
   { version: 15, sql: pg015 },
+  { version: 16, sql: pg016 },
   { version: 17, sql: pg017 },
   { version: 18, sql: pg018 },
 ];

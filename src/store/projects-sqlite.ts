@@ -73,7 +73,11 @@ export function sqliteProjects(db: Database): Projects {
     async create(input, maxPerUser = 0, { trustDomain = false } = {}) {
       const id = newId();
       const at = nowIso();
-      const keys = Object.keys(PROJECT_COLUMNS) as (keyof ProjectSettings)[];
+      // Settings left undefined take the column's default (as in Postgres): a database still on an older schema
+      // (the migration tests) never hears of newer columns.
+      const keys = (Object.keys(PROJECT_COLUMNS) as (keyof ProjectSettings)[]).filter(
+        (k) => input[k] !== undefined,
+      );
       const columns = [
         "id",
         "user_id",

@@ -98,6 +98,9 @@ export function toProject(row: Row): Project {
     outputDirectory: optStr(row, "output_directory"),
     buildTimeoutSeconds: optInt(row, "build_timeout_seconds"),
     spaFallback: row.spa_fallback === true || Number(row.spa_fallback) === 1,
+    startCommand: optStr(row, "start_command"),
+    idleTimeoutMinutes: optInt(row, "idle_timeout_minutes"),
+    maxInstances: optInt(row, "max_instances"),
     productionDeploymentId: optStr(row, "production_deployment_id"),
     previousProductionDeploymentId: optStr(row, "previous_production_deployment_id"),
     productionSince: optStr(row, "production_since"),
@@ -212,6 +215,9 @@ export const PROJECT_COLUMNS = {
   outputDirectory: "output_directory",
   buildTimeoutSeconds: "build_timeout_seconds",
   spaFallback: "spa_fallback",
+  startCommand: "start_command",
+  idleTimeoutMinutes: "idle_timeout_minutes",
+  maxInstances: "max_instances",
 } as const;
 
 /** A 12-hex host id -> the LIKE pattern of the uuid it abbreviates ("0123456789ab" -> "01234567-89ab%"). */

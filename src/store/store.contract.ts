@@ -18,6 +18,9 @@ export function settings(overrides: Partial<ProjectSettings> = {}): ProjectSetti
     outputDirectory: null,
     buildTimeoutSeconds: null,
     spaFallback: true,
+    startCommand: null,
+    idleTimeoutMinutes: null,
+    maxInstances: null,
     ...overrides,
   };
 }
@@ -130,6 +133,36 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       expect(renamed?.subDomain).toBe(project.subDomain);
       expect(await store.projects.delete(owner.id, project.id)).toBe(true);
       expect(await store.projects.get(owner.id, project.id)).toBeNull();
+    });
+
+    test("projects: app server settings (start command, idle minutes, instances) are kept and cleared", async () => {
+      const store = await open();
+      const owner = await store.users.create({ email: email(), passwordHash: null });
+      const project = await store.projects.create({
+        userId: owner.id,
+        ...settings({ startCommand: "node server.js", idleTimeoutMinutes: 0, maxInstances: 3 }),
+      });
+      expect(project.startCommand).toBe("node server.js");
+      expect(project.idleTimeoutMinutes).toBe(0);
+      expect(project.maxInstances).toBe(3);
+      const read = await store.projects.get(owner.id, project.id);
+      expect([read?.startCommand, read?.idleTimeoutMinutes, read?.maxInstances]).toEqual([
+        "node server.js",
+        0,
+        3,
+      ]);
+      const cleared = await store.projects.update(owner.id, project.id, {
+        startCommand: null,
+        idleTimeoutMinutes: 30,
+        maxInstances: null,
+      });
+      expect([cleared?.startCommand, cleared?.idleTimeoutMinutes, cleared?.maxInstances]).toEqual([
+        null,
+        30,
+        null,
+      ]);
+      const other = await store.projects.create({ userId: owner.id, ...settings() });
+      expect([other.startCommand, other.idleTimeoutMinutes, other.maxInstances]).toEqual([null, null, null]);
     });
 
     test("projects: a custom domain is verified for that domain only", async () => {

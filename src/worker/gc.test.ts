@@ -67,6 +67,9 @@ function newProject(store: Store, userId: string): Promise<Project> {
     outputDirectory: null,
     buildTimeoutSeconds: null,
     spaFallback: true,
+    startCommand: null,
+    idleTimeoutMinutes: null,
+    maxInstances: null,
   });
 }
 

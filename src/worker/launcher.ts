@@ -169,6 +169,7 @@ export function startLauncher(deps: LauncherDeps): Launcher {
       installCommand: project.installCommand,
       buildCommand: project.buildCommand,
       outputDirectory: project.outputDirectory,
+      startCommand: project.startCommand,
       env: await deps.projectEnv(project.id, deployment.target),
       target: deployment.target,
       system: systemEnv(config, project, deployment),

@@ -51,6 +51,7 @@ function remoteJob(job: BuildJob, apiUrl: string, token: string): BuildJob {
     installCommand: job.installCommand,
     buildCommand: job.buildCommand,
     outputDirectory: job.outputDirectory,
+    startCommand: job.startCommand ?? null,
     env: job.env,
     // Inside the task a local path could only name the builder image's own files.
     allowLocalGit: false,

@@ -4,6 +4,7 @@
 
 import type { Deployment, Project } from "../../src/model/entities.ts";
 import { isTerminal } from "../../src/model/status.ts";
+import { type AppServerProps, AppServerSection } from "../components/app-server.tsx";
 import { StatusBadge } from "../components/badge.tsx";
 import { type RuntimeLogProps, RuntimeLogSection } from "../components/runtime-log.tsx";
 import { Time } from "../components/time.tsx";
@@ -27,6 +28,8 @@ export interface DeploymentProps {
   error: string | null;
   /** Its functions' output; absent for a deployment without functions. */
   runtime?: RuntimeLogProps;
+  /** Its app server; absent for a deployment without one. */
+  app?: AppServerProps;
 }
 
 /** A URL that serves a deployment, and why: its own, its branch's newest, production, the custom domain. */
@@ -85,6 +88,7 @@ export function DeploymentPage(props: DeploymentProps) {
           <noscript>The live log needs JavaScript; use Download for the full text.</noscript>
         </div>
       </section>
+      {props.app && <AppServerSection {...props.app} />}
       {props.runtime && <RuntimeLogSection {...props.runtime} />}
     </Layout>
   );

@@ -99,3 +99,38 @@ export function BuildFields({ values, errors }: { values: FormValues; errors: Fo
     </div>
   );
 }
+
+/** An app server: the command that runs a deployment (listening on $PORT), its idle stop and its instances. */
+export function AppServerFields({ values, errors }: { values: FormValues; errors: FormErrors }) {
+  return (
+    <div class="stack">
+      <Field
+        name="startCommand"
+        label="Start command"
+        values={values}
+        errors={errors}
+        placeholder="detected after the build (Next.js standalone, Nuxt, start script, Procfile)"
+        hint="Runs each deployment as a server listening on $PORT; its static files (public/) are served directly."
+        monospace
+      />
+      <Field
+        name="idleTimeoutMinutes"
+        label="Idle timeout (minutes)"
+        type="number"
+        values={values}
+        errors={errors}
+        placeholder="15"
+        hint="Stopped after this long without a request, started again by the next one; 0 keeps it always on."
+      />
+      <Field
+        name="maxInstances"
+        label="Maximum instances"
+        type="number"
+        values={values}
+        errors={errors}
+        placeholder="1"
+        hint="More instances start while every running one is busy, up to this many (1 to 20)."
+      />
+    </div>
+  );
+}

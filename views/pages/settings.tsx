@@ -8,10 +8,18 @@ import type { DeploymentTarget, Project } from "../../src/model/entities.ts";
 import { Field, FormError, type FormErrors, type FormValues, HxForm } from "../components/field.tsx";
 import { Time } from "../components/time.tsx";
 import { type Chrome, Csrf, Layout } from "../layout.tsx";
-import { BuildFields, SourceFields } from "./project-form.tsx";
+import { AppServerFields, BuildFields, SourceFields } from "./project-form.tsx";
 import { ProjectHead } from "./project-head.tsx";
 
-export type SettingsSection = "general" | "build" | "domains" | "verify" | "env" | "envPaste" | "delete";
+export type SettingsSection =
+  | "general"
+  | "build"
+  | "server"
+  | "domains"
+  | "verify"
+  | "env"
+  | "envPaste"
+  | "delete";
 
 export interface SettingsProps {
   chrome: Chrome;
@@ -34,6 +42,7 @@ export interface SettingsProps {
 const SECTION_NAV: [string, string][] = [
   ["general", "General"],
   ["build", "Build and output"],
+  ["server", "App server"],
   ["domains", "Domains"],
   ["env", "Environment variables"],
   ["delete", "Delete"],
@@ -90,6 +99,9 @@ export function SettingsPage(props: SettingsProps) {
             <code>404.html</code>
           </label>
         </SettingsForm>
+        <SettingsForm {...props} id="server" title="App server">
+          <AppServerFields values={valuesFor(props, "server")} errors={errorsFor(props, "server")} />
+        </SettingsForm>
         <SettingsForm {...props} id="domains" title="Domains">
           <Field
             name="subDomain"
@@ -133,6 +145,9 @@ export function projectValues(project: Project): FormValues {
     buildCommand: project.buildCommand ?? "",
     outputDirectory: project.outputDirectory ?? "",
     buildTimeoutSeconds: project.buildTimeoutSeconds === null ? "" : String(project.buildTimeoutSeconds),
+    startCommand: project.startCommand ?? "",
+    idleTimeoutMinutes: project.idleTimeoutMinutes === null ? "" : String(project.idleTimeoutMinutes),
+    maxInstances: project.maxInstances === null ? "" : String(project.maxInstances),
     subDomain: project.subDomain,
     customDomain: project.customDomain ?? "",
     spaFallback: project.spaFallback ? "on" : "",
