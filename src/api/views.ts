@@ -25,6 +25,8 @@ export function projectView(p: Project, config: UrlConfig) {
     spaFallback: p.spaFallback,
     productionDeploymentId: p.productionDeploymentId,
     previousProductionDeploymentId: p.previousProductionDeploymentId,
+    protection: p.protection,
+    protectionPassword: p.protectionPassword,
     productionUrl: productionUrl(p, config),
     createdAt: p.createdAt,
     updatedAt: p.updatedAt,

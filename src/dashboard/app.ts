@@ -9,6 +9,7 @@ import { dashboardBodyLimit } from "./body-limit.ts";
 import { deploymentRoutes } from "./deployments.tsx";
 import { dashboardError } from "./errors.tsx";
 import { projectRoutes } from "./projects.tsx";
+import { protectionRoutes } from "./protection.tsx";
 import { runtimeLogRoutes } from "./runtime-logs.tsx";
 import { settingsRoutes } from "./settings.tsx";
 import { signInRoutes } from "./sign-in.tsx";
@@ -30,6 +31,7 @@ export type DashboardDeps = Pick<
   | "log"
   | "metrics"
   | "runner"
+  | "accessTokens"
 >;
 
 export interface DashboardOptions {
@@ -49,5 +51,6 @@ export function createDashboard(deps: DashboardDeps, options: DashboardOptions =
     .use(projectRoutes(deps))
     .use(settingsRoutes(deps))
     .use(deploymentRoutes(deps))
-    .use(runtimeLogRoutes(deps));
+    .use(runtimeLogRoutes(deps))
+    .use(protectionRoutes(deps));
 }

@@ -2,6 +2,7 @@
 // (respond, bodies). Everything on the hot path is in memory; the store is read only on a cache miss.
 
 import type { Deps } from "../deps.ts";
+import { isProtected } from "../model/protection.ts";
 import { deploymentUrl } from "../model/urls.ts";
 import { requestIdOf } from "../observe/http.ts";
 import { createPrerenderCache } from "../runtime/prerender.ts";
@@ -9,6 +10,7 @@ import type { FunctionRuntime } from "../runtime/runtime.ts";
 import { type Bodies, createBodies, DEFAULT_BODIES } from "./bodies.ts";
 import { type DeploymentContext, type FunctionServing, serveAnswer } from "./functions.ts";
 import { page } from "./pages.ts";
+import { createProtectionGate, type Decision, markProtected } from "./protection.ts";
 import { normalizeHost, normalizePath, rawPathOf, splitUrl } from "./request-target.ts";
 import { type Answer, answer, type Site } from "./resolve.ts";
 import { respond, type Served } from "./respond.ts";
@@ -96,7 +98,7 @@ export interface ProxyFunctions {
 }
 
 export async function createProxy(
-  deps: Pick<Deps, "config" | "store" | "artifacts" | "bus" | "metrics" | "log">,
+  deps: Pick<Deps, "config" | "store" | "artifacts" | "bus" | "metrics" | "log" | "accessTokens">,
   overrides: Partial<ProxyOptions> = {},
   functions: ProxyFunctions | null = null,
 ): Promise<SiteProxy> {
@@ -169,8 +171,39 @@ export async function createProxy(
     const path = normalizePath(rawPathOf(request.url));
     if (typeof path === "number") return page(path === 414 ? "too-long" : "bad-path", method);
     const route = table.lookup(host);
-    if (route instanceof Promise) return route.then((r) => routed(r, request, path));
-    return routed(route, request, path);
+    if (route instanceof Promise) return route.then((r) => guarded(r, request, host, path));
+    return guarded(route, request, host, path);
+  }
+
+  // Deployment protection runs first: nothing of a protected deployment is read, cached or run without access.
+  const gate = createProtectionGate({
+    store: deps.store,
+    accessTokens: deps.accessTokens,
+    dashboardUrl: config.protection.dashboardUrl,
+    limits: config.limits,
+    secure: (request) => invocationOf(request).proto === "https",
+    peer: (request) => functions?.peer?.(request) ?? null,
+  });
+
+  function guarded(route: Route, request: Request, host: string, path: string): Response | Promise<Response> {
+    if (route.kind !== "site" || route.access === null || !isProtected(route.access.mode, route.what))
+      return routed(route, request, path);
+    const decision = gate.check(route.access, request, host, path);
+    if (decision instanceof Promise) return decision.then((d) => admitted(d, route, request, path));
+    return admitted(decision, route, request, path);
+  }
+
+  function admitted(
+    decision: Decision,
+    route: Route,
+    request: Request,
+    path: string,
+  ): Response | Promise<Response> {
+    if (decision.kind === "answer") return decision.response;
+    const result = routed(route, request, path);
+    return result instanceof Promise
+      ? result.then((r) => markProtected(r, decision.setCookie))
+      : markProtected(result, decision.setCookie);
   }
 
   function routed(route: Route, request: Request, path: string): Response | Promise<Response> {

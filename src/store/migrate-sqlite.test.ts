@@ -160,6 +160,12 @@ test("011 keeps every row, index and column across the projects table rebuild, a
   );
   delete rowsAfter.project_env;
   delete rowsBefore.project_env;
+  // 019 added deployment protection: every existing project keeps serving as before ('none', no password).
+  expect(parsed(rowsAfter.projects)).toEqual(
+    parsed(rowsBefore.projects).map((r) => ({ ...r, protection: "none", protection_password_hash: null })),
+  );
+  delete rowsAfter.projects;
+  delete rowsBefore.projects;
   expect(rowsAfter).toEqual(rowsBefore);
   expect(versionsAfter).toHaveLength((versionsBefore?.length ?? 0) + later.length);
   // Indexes: all kept, but custom_domain's UNIQUE (sqlite's third automatic index of projects) is gone and the
@@ -171,7 +177,12 @@ test("011 keeps every row, index and column across the projects table rebuild, a
     expect.arrayContaining(["projects_custom_domain", "projects_verified_domain"]),
   );
   expect(after.indexes.some((i) => i.name === "sqlite_autoindex_projects_3")).toBe(false);
-  expect(after.columns).toEqual(before.columns);
+  // 011 kept every column in place; 019 appended protection's two.
+  expect(after.columns.slice(0, before.columns.length)).toEqual(before.columns);
+  expect(after.columns.slice(before.columns.length).map((c) => c.name)).toEqual([
+    "protection",
+    "protection_password_hash",
+  ]);
   expect(inspect.query("PRAGMA foreign_key_check").all()).toEqual([]);
   expect(inspect.query("PRAGMA integrity_check").get()).toEqual({ integrity_check: "ok" });
 

@@ -15,6 +15,7 @@ import pg013 from "../../schema/postgres/013_cron_runs.sql" with { type: "text" 
 import pg014 from "../../schema/postgres/014_env_targets.sql" with { type: "text" };
 import pg017 from "../../schema/postgres/017_blob_claims.sql" with { type: "text" };
 import pg018 from "../../schema/postgres/018_rate_buckets.sql" with { type: "text" };
+import pg019 from "../../schema/postgres/019_deployment_protection.sql" with { type: "text" };
 import sqlite001 from "../../schema/sqlite/001_init.sql" with { type: "text" };
 import sqlite002 from "../../schema/sqlite/002_build_queue.sql" with { type: "text" };
 import sqlite003 from "../../schema/sqlite/003_routing.sql" with { type: "text" };
@@ -30,6 +31,7 @@ import sqlite013 from "../../schema/sqlite/013_cron_runs.sql" with { type: "text
 import sqlite014 from "../../schema/sqlite/014_env_targets.sql" with { type: "text" };
 import sqlite017 from "../../schema/sqlite/017_blob_claims.sql" with { type: "text" };
 import sqlite018 from "../../schema/sqlite/018_rate_buckets.sql" with { type: "text" };
+import sqlite019 from "../../schema/sqlite/019_deployment_protection.sql" with { type: "text" };
 import { VERSION } from "../config/version.ts";
 import { AppError } from "../errors.ts";
 
@@ -54,6 +56,7 @@ export const SQLITE_MIGRATIONS: Migration[] = [
   { version: 14, sql: sqlite014 },
   { version: 17, sql: sqlite017 },
   { version: 18, sql: sqlite018 },
+  { version: 19, sql: sqlite019 },
 ];
 export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 1, sql: pg001 },
@@ -71,6 +74,7 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 14, sql: pg014 },
   { version: 17, sql: pg017 },
   { version: 18, sql: pg018 },
+  { version: 19, sql: pg019 },
 ];
 
 /** Refuses to run against a database that a newer minivercel already migrated. */
