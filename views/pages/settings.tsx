@@ -5,13 +5,24 @@ import type { ComponentChildren } from "preact";
 import type { VerificationRecord } from "../../src/deploy/domains.ts";
 import type { EnvVarView } from "../../src/deploy/env.ts";
 import type { DeploymentTarget, Project } from "../../src/model/entities.ts";
+import type { BypassToken } from "../../src/store/protection.ts";
 import { Field, FormError, type FormErrors, type FormValues, HxForm } from "../components/field.tsx";
 import { Time } from "../components/time.tsx";
 import { type Chrome, Csrf, Layout } from "../layout.tsx";
 import { BuildFields, SourceFields } from "./project-form.tsx";
 import { ProjectHead } from "./project-head.tsx";
+import { ProtectionSection } from "./protection-settings.tsx";
 
-export type SettingsSection = "general" | "build" | "domains" | "verify" | "env" | "delete";
+export type SettingsSection =
+  | "general"
+  | "build"
+  | "domains"
+  | "verify"
+  | "env"
+  | "delete"
+  | "protection"
+  | "password"
+  | "bypass";
 
 export interface SettingsProps {
   chrome: Chrome;
@@ -26,6 +37,9 @@ export interface SettingsProps {
   saved: boolean;
   values: FormValues;
   errors: FormErrors;
+  /** Deployment protection's bypass tokens, and one just created (shown once). */
+  bypassTokens: BypassToken[];
+  createdBypass: string | null;
 }
 
 export function SettingsPage(props: SettingsProps) {
@@ -67,6 +81,15 @@ export function SettingsPage(props: SettingsProps) {
         </SettingsForm>
         <DomainVerification {...props} />
         <EnvSection {...props} />
+        <ProtectionSection
+          csrf={chrome.csrf}
+          project={project}
+          tokens={props.bypassTokens}
+          created={props.createdBypass}
+          submitted={props.section}
+          values={props.values}
+          errors={props.errors}
+        />
         <DeleteSection {...props} />
       </div>
     </Layout>
