@@ -245,7 +245,7 @@ export function settingsRoutes({
       async ({ user, csrf, params, body, request }) => {
         const values = valuesOf(body);
         try {
-          const { token } = await createBypassToken({ store, bus }, user.id, params.id, body.name ?? "");
+          const { token } = await createBypassToken({ store, bus }, user.id, params.id, body.tokenName ?? "");
           // Shown once, on this answer: no redirect, which would lose it.
           return await settingsPage(user, csrf, params.id, null, null, token);
         } catch (error) {
@@ -258,7 +258,7 @@ export function settingsRoutes({
           );
         }
       },
-      { params: Id, body: t.Object({ ...CsrfField, name: Text(200) }) },
+      { params: Id, body: t.Object({ ...CsrfField, tokenName: Text(200) }) },
     )
     .post(
       "/projects/:id/protection/bypass/:tokenId/revoke",

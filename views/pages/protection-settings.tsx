@@ -47,6 +47,11 @@ export function ProtectionSection(props: ProtectionProps) {
             </label>
           ))}
         </fieldset>
+        {errorsOf("protection").protection && (
+          <p class="field-error" role="alert">
+            {errorsOf("protection").protection}
+          </p>
+        )}
         <FormError errors={errorsOf("protection")} />
         <div class="actions">
           <button type="submit" class="button primary">
@@ -127,11 +132,12 @@ export function ProtectionSection(props: ProtectionProps) {
             </code>
           </div>
         )}
+        {/* tokenName: "name" is the project name's field on the same page (one id per page). */}
         <Field
-          name="name"
+          name="tokenName"
           label="Token name"
-          values={props.submitted === "bypass" ? props.values : {}}
-          errors={errorsOf("bypass")}
+          values={props.submitted === "bypass" ? { tokenName: props.values.tokenName ?? "" } : {}}
+          errors={{ tokenName: errorsOf("bypass").name ?? "" }}
           placeholder="ci"
         />
         <FormError errors={errorsOf("bypass")} />
