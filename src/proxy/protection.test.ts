@@ -10,6 +10,7 @@ import type { Deployment, Project, User } from "../model/entities.ts";
 import { deploymentHostId } from "../model/urls.ts";
 import { type Running, startRoles } from "../roles.ts";
 import { apiClient, type Client, obj, testDeps } from "../testing/deps.ts";
+import { deployBuildOutput, vcConfig } from "../testing/functions.ts";
 import { deploySite, eventually } from "../testing/sites.ts";
 import { ACCESS_COOKIE } from "./protection.ts";
 
@@ -232,6 +233,38 @@ describe("bypass tokens for automation", () => {
     expect(staleCookie.status).toBe(302);
     expect(await staleCookie.text()).not.toContain("secret");
   });
+});
+
+describe("functions of a protected deployment", () => {
+  test("run only with access, and never see the bypass token or the access cookie", async () => {
+    const site = await protectedSite();
+    await api("PATCH", `/api/projects/${site.project.id}`, { protection: "all" });
+    await deployBuildOutput(deps, site.project, {
+      "config.json": JSON.stringify({ version: 3, routes: [{ handle: "filesystem" }] }),
+      "functions/api/echo.func/.vc-config.json": vcConfig(),
+      "functions/api/echo.func/index.mjs": `export function GET(request) {
+        return Response.json({
+          bypass: request.headers.get("x-vercel-protection-bypass"),
+          cookie: request.headers.get("cookie"),
+        });
+      }`,
+    });
+    const { token } = obj(
+      (await api("POST", `/api/projects/${site.project.id}/protection/bypass`, { name: "fn" })).body,
+    );
+    await eventually(async () => expect((await visit(site.productionHost, "/api/echo")).status).toBe(302));
+    const withCookie = await visit(
+      site.productionHost,
+      `/?x-vercel-protection-bypass=${String(token)}&x-vercel-set-bypass-cookie=true`,
+    );
+    const cookie = cookieFrom(withCookie) ?? "";
+    expect(cookie).not.toBe("");
+    const seen = await visit(site.productionHost, "/api/echo", {
+      headers: { "x-vercel-protection-bypass": String(token), cookie: `theme=dark; ${cookie}` },
+    });
+    expect(seen.status).toBe(200);
+    expect(await seen.json()).toEqual({ bypass: null, cookie: "theme=dark" });
+  }, 30_000);
 });
 
 describe("the memory cache", () => {

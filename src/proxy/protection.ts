@@ -275,6 +275,26 @@ export function createProtectionGate(deps: GateDeps): ProtectionGate {
   };
 }
 
+/**
+ * What the deployment's own code (its functions) must not see of the access it was given: the bypass headers and
+ * the access cookie. A preview may run code from any branch; a bypass token opens every deployment of the
+ * project. (A token sent in the query stays in the URL: send it as a header to keep it from functions.)
+ */
+export function withoutCredentials(request: Request): void {
+  const headers = request.headers;
+  headers.delete(BYPASS_HEADER);
+  headers.delete(SET_BYPASS_COOKIE);
+  const cookie = headers.get("cookie");
+  if (cookie?.includes(ACCESS_COOKIE)) {
+    const kept = cookie
+      .split(";")
+      .map((part) => part.trim())
+      .filter((part) => part !== "" && !part.startsWith(`${ACCESS_COOKIE}=`));
+    if (kept.length === 0) headers.delete("cookie");
+    else headers.set("cookie", kept.join("; "));
+  }
+}
+
 /** A granted answer, marked as protected (and carrying the access cookie when one was just earned). */
 export function markProtected(response: Response, setCookie: string | null): Response {
   const headers = new Headers(response.headers);

@@ -10,7 +10,7 @@ import type { FunctionRuntime } from "../runtime/runtime.ts";
 import { type Bodies, createBodies, DEFAULT_BODIES } from "./bodies.ts";
 import { type DeploymentContext, type FunctionServing, serveAnswer } from "./functions.ts";
 import { page } from "./pages.ts";
-import { createProtectionGate, type Decision, markProtected } from "./protection.ts";
+import { createProtectionGate, type Decision, markProtected, withoutCredentials } from "./protection.ts";
 import { normalizeHost, normalizePath, rawPathOf, splitUrl } from "./request-target.ts";
 import { type Answer, answer, type Site } from "./resolve.ts";
 import { respond, type Served } from "./respond.ts";
@@ -200,6 +200,7 @@ export async function createProxy(
     path: string,
   ): Response | Promise<Response> {
     if (decision.kind === "answer") return decision.response;
+    withoutCredentials(request);
     const result = routed(route, request, path);
     return result instanceof Promise
       ? result.then((r) => markProtected(r, decision.setCookie))
