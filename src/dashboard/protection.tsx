@@ -48,10 +48,9 @@ export function protectionRoutes({
       }
       // The token goes only to one of the project's own hosts: never to an address the link names at will.
       const host = back.hostname.toLowerCase().replace(/\.$/, "");
-      if (
-        (back.protocol !== "http:" && back.protocol !== "https:") ||
-        !hostOfProject(host, project, config.sitesDomain)
-      )
+      // With HTTPS on, the token never travels in the clear (a return address may not downgrade to http).
+      const schemes = config.https ? ["https:"] : ["http:", "https:"];
+      if (!schemes.includes(back.protocol) || !hostOfProject(host, project, config.sitesDomain))
         throw new AppError("bad_request", "The address to return to is not one of this project's.");
       const token = accessTokens.sign({
         type: "handoff",

@@ -74,16 +74,18 @@ export async function updateProject(
   id: string,
   patchWithProtection: Partial<ProjectSettings> & { protection?: ProtectionMode },
 ): Promise<Project> {
-  // Protection has an operation of its own (src/deploy/protection.ts); a patch may carry it with settings.
+  // A patch may carry the protection mode with settings: it is saved after them, so a refused setting changes
+  // nothing. (Its store write is separate: src/store/protection.ts.)
   const { protection, ...patch } = patchWithProtection;
-  if (protection !== undefined) {
-    const owned = await store.projects.get(userId, id);
-    if (!owned) throw notFound("project");
-    await store.protection.setMode(owned.id, protection);
-    if (Object.keys(patch).length === 0) {
-      await announceRoutes(bus, owned.id);
-      return (await store.projects.get(userId, id)) ?? owned;
-    }
+  const protect = async (project: Project): Promise<Project> => {
+    if (protection === undefined) return project;
+    await store.protection.setMode(project.id, protection);
+    return { ...project, protection };
+  };
+  if (protection !== undefined && Object.keys(patch).length === 0) {
+    const owned = await protect(await getProject(store, userId, id));
+    await announceRoutes(bus, owned.id);
+    return owned;
   }
   // An unchanged git URL is not validated again: a settings form sends it back with every save, and a project's
   // push remote (a file:// URL, src/git/repos.ts) is one the platform sets but users may not.
@@ -96,12 +98,16 @@ export async function updateProject(
     "update",
   );
   if (Object.keys(settings).length === 0) {
-    if (keep) return current;
-    throw invalid("nothing to change: send at least one setting");
+    if (!keep) throw invalid("nothing to change: send at least one setting");
+    if (protection === undefined) return current;
+    const kept = await protect(current);
+    await announceRoutes(bus, kept.id);
+    return kept;
   }
   await checkGitAddress(settings, rules);
-  const project = await store.projects.update(userId, id, settings, domainSave(rules));
-  if (!project) throw notFound("project");
+  const updated = await store.projects.update(userId, id, settings, domainSave(rules));
+  if (!updated) throw notFound("project");
+  const project = await protect(updated);
   await announceRoutes(bus, project.id);
   return project;
 }

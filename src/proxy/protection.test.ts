@@ -132,6 +132,13 @@ describe("the setting", () => {
     expect(JSON.stringify(bad.body)).toContain("protection");
     const foreign = await strangerApi("PATCH", `/api/projects/${project.id}`, { protection: "none" });
     expect(foreign.status).toBe(404);
+    // A refused setting sent along changes nothing, the protection included.
+    const mixed = await api("PATCH", `/api/projects/${project.id}`, {
+      protection: "none",
+      subDomain: "Bad--Name",
+    });
+    expect(mixed.status).toBe(422);
+    expect((await deps.store.projects.find(project.id))?.protection).toBe("previews");
     const changed = await api("PATCH", `/api/projects/${project.id}`, { protection: "all" });
     expect(changed.status).toBe(200);
     expect(obj(changed.body).protection).toBe("all");
