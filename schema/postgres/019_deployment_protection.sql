@@ -14,3 +14,10 @@ CREATE TABLE protection_bypass_tokens (
   created_at TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX protection_bypass_tokens_project ON protection_bypass_tokens (project_id, created_at);
+-- Sign-in hand-offs already exchanged (their one-time nonce), kept until they expire: a token works once, on any
+-- proxy.
+CREATE TABLE protection_handoffs (
+  nonce VARCHAR(64) PRIMARY KEY,
+  expires_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX protection_handoffs_expiry ON protection_handoffs (expires_at);

@@ -91,16 +91,6 @@ const plain = (status: number, text: string) =>
 export function createProtectionGate(deps: GateDeps): ProtectionGate {
   const { accessTokens } = deps;
   const throttle = createLoginThrottle(deps.store, deps.limits);
-  /** Hand-off nonces already exchanged here (until they expire): a token works once. */
-  const used = new Map<string, number>();
-
-  function remember(nonce: string, exp: number): boolean {
-    const now = Date.now() / 1000;
-    if (used.size > 10_000) for (const [n, e] of used) if (e <= now) used.delete(n);
-    if (used.has(nonce)) return false;
-    used.set(nonce, exp);
-    return true;
-  }
 
   function cookie(request: Request, rule: AccessRule, host: string, grant: Grant): string {
     const value = accessTokens.sign({
@@ -186,17 +176,19 @@ export function createProtectionGate(deps: GateDeps): ProtectionGate {
     return answer(status, request.method === "HEAD" ? null : `<!doctype html>${html}`);
   }
 
-  function handoff(request: Request, rule: AccessRule, host: string): Decision {
+  async function handoff(request: Request, rule: AccessRule, host: string): Promise<Decision> {
     const token = new URL(request.url).searchParams.get("token") ?? "";
     const value = accessTokens.verify(token, "handoff");
+    const refused = () => plain(403, "This sign-in link is invalid, expired or already used.");
     if (
       value === null ||
       value.host !== host ||
       value.project !== rule.projectId ||
-      !mayView({ id: value.user }, { userId: rule.ownerId }) ||
-      !remember(value.nonce, value.exp)
+      !mayView({ id: value.user }, { userId: rule.ownerId })
     )
-      return plain(403, "This sign-in link is invalid, expired or already used.");
+      return refused();
+    // Once, on whichever proxy it reaches first (the store is shared by all of them).
+    if (!(await deps.store.protection.useHandoff(value.nonce, new Date(value.exp * 1000)))) return refused();
     const grant: Grant = { kind: "member", userId: value.user };
     return answer(302, null, {
       location: safeNext(value.path),

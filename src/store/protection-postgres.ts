@@ -35,6 +35,13 @@ export function postgresProtection(sql: postgres.Sql): Protection {
         DELETE FROM protection_bypass_tokens WHERE id = ${tokenId} AND project_id = ${projectId}`;
       return result.count > 0;
     },
+    async useHandoff(nonce, expiresAt) {
+      await sql`DELETE FROM protection_handoffs WHERE expires_at < ${nowIso()}`;
+      const inserted = await sql`
+        INSERT INTO protection_handoffs (nonce, expires_at) VALUES (${nonce}, ${expiresAt.toISOString()})
+        ON CONFLICT (nonce) DO NOTHING`;
+      return inserted.count > 0;
+    },
     async access(projectId): Promise<AccessRule[]> {
       const one = projectId === undefined ? sql`` : sql`AND p.id = ${projectId}`;
       const projects = await sql<Row[]>`

@@ -69,6 +69,21 @@ export function sqliteProtection(db: Database): Protection {
           .changes > 0
       );
     },
+    async useHandoff(nonce, expiresAt) {
+      const now = nowIso();
+      return db
+        .transaction(() => {
+          run("DELETE FROM protection_handoffs WHERE expires_at < ?", now);
+          return (
+            run(
+              "INSERT INTO protection_handoffs (nonce, expires_at) VALUES (?, ?) ON CONFLICT (nonce) DO NOTHING",
+              nonce,
+              expiresAt.toISOString(),
+            ).changes > 0
+          );
+        })
+        .immediate();
+    },
     async access(projectId): Promise<AccessRule[]> {
       const projects =
         projectId === undefined

@@ -76,6 +76,19 @@ export function protectionContract(name: string, open: () => Promise<Store>): vo
       expect(await store.protection.tokens(a.id)).toEqual([]);
     });
 
+    test("a hand-off nonce is used once; concurrent uses let exactly one through", async () => {
+      const store = await open();
+      const later = new Date(Date.now() + 60_000);
+      const nonce = crypto.randomUUID();
+      expect(await store.protection.useHandoff(nonce, later)).toBe(true);
+      expect(await store.protection.useHandoff(nonce, later)).toBe(false);
+      const raced = crypto.randomUUID();
+      const results = await Promise.all(
+        Array.from({ length: 8 }, () => store.protection.useHandoff(raced, later)),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+    });
+
     test("access rules: protected projects only, with owner, password hash and live token hashes", async () => {
       const store = await open();
       const open_ = await project(store, "none");

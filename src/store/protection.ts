@@ -34,6 +34,11 @@ export interface Protection {
   tokens(projectId: string): Promise<BypassToken[]>;
   /** Deletes the token; false when it is not this project's. */
   revokeToken(projectId: string, tokenId: string): Promise<boolean>;
+  /**
+   * Records a sign-in hand-off's nonce as used until `expiresAt`; true the first time, false ever after (on every
+   * process sharing the store). Expired records are dropped on the way.
+   */
+  useHandoff(nonce: string, expiresAt: Date): Promise<boolean>;
   /** The rules of every protected project, or of one project (empty when it is not protected). */
   access(projectId?: string): Promise<AccessRule[]>;
 }
