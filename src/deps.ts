@@ -8,6 +8,7 @@ import { createLive, type Live } from "./bus/live.ts";
 import type { RuntimeLive, RuntimeLiveEvent } from "./bus/runtime-live.ts";
 import type { Config } from "./config/config.ts";
 import { buildEnv, createSealer, loadSecretKey, type Sealer } from "./deploy/env.ts";
+import { type AccessTokens, createAccessTokens } from "./identity/access-tokens.ts";
 import { type Authenticator, createAuthenticator } from "./identity/authenticate.ts";
 import { type BuildTokens, createBuildTokens } from "./identity/build-tokens.ts";
 import { createJwtVerifier } from "./identity/jwt.ts";
@@ -45,6 +46,8 @@ export interface Deps {
   buildTokens: BuildTokens;
   /** Signs and checks calls to functions nodes and their announcements (src/runtime/node.ts). */
   nodeAuth: NodeAuth;
+  /** Signs and checks deployment protection's hand-offs, access cookies and form tokens (src/proxy/protection.ts). */
+  accessTokens: AccessTokens;
   /** Where this worker's builds run: a local sandboxed subprocess, or ECS tasks. */
   runner: Runner;
   auth: Authenticator;
@@ -126,6 +129,7 @@ export async function openDeps(config: Config): Promise<Deps> {
     projectEnv: (projectId, target) => buildEnv(store, sealer, projectId, target),
     buildTokens,
     nodeAuth: createNodeAuth(secretKey),
+    accessTokens: createAccessTokens(secretKey),
     runner,
     auth: createAuthenticator(store, jwt),
     exclusive: config.store.kind === "sqlite",

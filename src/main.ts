@@ -29,6 +29,7 @@ Client commands (against a server; 'minivercel <command> --help' for each):
   rollback              point production back at the previous deployment
   env ls|add|rm         a project's environment variables
   domains               a project's custom domain and its DNS verification
+  protection            a project's deployment protection: mode, password, bypass tokens
 
 Options:
   -h, --help            show help for a command
@@ -241,7 +242,8 @@ async function run(argv: string[]): Promise<number> {
     case "promote":
     case "rollback":
     case "env":
-    case "domains": {
+    case "domains":
+    case "protection": {
       const { runClientCommand } = await import("./cli/commands.ts");
       return runClientCommand(command, argv.slice(1), process.env);
     }

@@ -111,6 +111,7 @@ beforeAll(async () => {
     AWS_SECRET_ACCESS_KEY: "test",
     MINIVERCEL_SECRET_KEY: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64"),
     MINIVERCEL_ALLOW_LOCAL_GIT: "1",
+    DEPLOYMENT_PROTECTION_DEFAULT: "none",
     PORT: "0",
     PROXY_PORT: "0",
     FUNCTIONS_PORT: "0",

@@ -132,6 +132,7 @@ beforeAll(async () => {
     AWS_SECRET_ACCESS_KEY: "test",
     MINIVERCEL_SECRET_KEY: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64"),
     MINIVERCEL_ALLOW_LOCAL_GIT: "1",
+    DEPLOYMENT_PROTECTION_DEFAULT: "none",
     BUILD_HEARTBEAT_TIMEOUT_SECONDS: "5",
     PORT: "0",
     PROXY_PORT: "0",

@@ -16,6 +16,7 @@ import { envRoutes } from "./env.ts";
 import { toErrorResponse } from "./errors.ts";
 import { allowedMethods } from "./methods.ts";
 import { projectRoutes } from "./projects.ts";
+import { protectionRoutes } from "./protection.ts";
 import { createRateLimiter, rateLimitHeaders } from "./rate-limit.ts";
 import { runtimeLogRoutes } from "./runtime-logs.ts";
 import { tokenRoutes } from "./tokens.ts";
@@ -154,6 +155,7 @@ export function createApi(api: ApiDeps, options: ApiOptions = {}) {
     )
     .use(webhookRoutes(deps))
     .use(projectRoutes(deps))
+    .use(protectionRoutes(deps))
     .use(deploymentRoutes(deps))
     .use(runtimeLogRoutes(deps))
     .use(envRoutes(deps))

@@ -84,7 +84,10 @@ function attempts(v: Victim): Record<string, Attempt[]> {
       attempt("POST", "/api/projects", 409, { name: "Squatter", customDomain: v.project.customDomain }),
     ],
     "GET /api/projects/:id": [attempt("GET", `/api/projects/${p}`, 404)],
-    "PATCH /api/projects/:id": [attempt("PATCH", `/api/projects/${p}`, 404, { name: "pwned" })],
+    "PATCH /api/projects/:id": [
+      attempt("PATCH", `/api/projects/${p}`, 404, { name: "pwned" }),
+      attempt("PATCH", `/api/projects/${p}`, 404, { protection: "none" }),
+    ],
     "POST /api/projects/:id/domain/verify": [attempt("POST", `/api/projects/${p}/domain/verify`, 404)],
     "DELETE /api/projects/:id": [attempt("DELETE", `/api/projects/${p}`, 404)],
     "GET /api/projects/:id/deployments": [attempt("GET", `/api/projects/${p}/deployments`, 404)],
@@ -146,6 +149,19 @@ function attempts(v: Victim): Record<string, Attempt[]> {
     "POST /api/tokens": [attempt("POST", "/api/tokens", 201, { name: "bob's token" })],
     "DELETE /api/tokens/:id": [attempt("DELETE", `/api/tokens/${v.tokenId}`, 404)],
     "GET /api/projects/:id/webhook": [attempt("GET", `/api/projects/${p}/webhook`, 404)],
+    "PUT /api/projects/:id/protection/password": [
+      attempt("PUT", `/api/projects/${p}/protection/password`, 404, { password: "bob's password" }),
+    ],
+    "DELETE /api/projects/:id/protection/password": [
+      attempt("DELETE", `/api/projects/${p}/protection/password`, 404),
+    ],
+    "GET /api/projects/:id/protection/bypass": [attempt("GET", `/api/projects/${p}/protection/bypass`, 404)],
+    "POST /api/projects/:id/protection/bypass": [
+      attempt("POST", `/api/projects/${p}/protection/bypass`, 404, { name: "bob's bypass" }),
+    ],
+    "DELETE /api/projects/:id/protection/bypass/:tokenId": [
+      attempt("DELETE", `/api/projects/${p}/protection/bypass/${v.bypassTokenId}`, 404),
+    ],
   };
 }
 

@@ -2,7 +2,12 @@
 
 import type { TProperties, TSchema } from "@sinclair/typebox";
 import { t } from "elysia";
-import { DeploymentSchema, ProjectSchema, ProjectSettingsSchema } from "../model/entities.ts";
+import {
+  DeploymentSchema,
+  ProjectSchema,
+  ProjectSettingsSchema,
+  ProtectionModeSchema,
+} from "../model/entities.ts";
 
 export const ErrorBody = t.Object(
   {
@@ -68,7 +73,10 @@ export const ProjectCreate = t.Object(
   { additionalProperties: false },
 );
 
-export const ProjectPatch = t.Partial(t.Object(settings), { additionalProperties: false, minProperties: 1 });
+export const ProjectPatch = t.Partial(t.Object({ ...settings, protection: ProtectionModeSchema }), {
+  additionalProperties: false,
+  minProperties: 1,
+});
 
 /** A project as the API shows it: no owner id or verification token; its URL and DNS record added. */
 export const Project = t.Object({

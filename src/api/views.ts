@@ -29,6 +29,8 @@ export function projectView(p: Project, config: UrlConfig) {
     productionDeploymentId: p.productionDeploymentId,
     previousProductionDeploymentId: p.previousProductionDeploymentId,
     productionSince: p.productionSince,
+    protection: p.protection,
+    protectionPassword: p.protectionPassword,
     productionUrl: productionUrl(p, config),
     createdAt: p.createdAt,
     updatedAt: p.updatedAt,

@@ -22,6 +22,7 @@ function envFor(data: string, extra: Record<string, string> = {}): Record<string
     PORT: "0",
     PROXY_PORT: "0",
     MINIVERCEL_ALLOW_LOCAL_GIT: "1",
+    DEPLOYMENT_PROTECTION_DEFAULT: "none",
     // The fixtures are ours; the sandbox is not what this test is about.
     BUILD_SANDBOX: "none",
     ...extra,

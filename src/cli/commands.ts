@@ -1,4 +1,4 @@
-// The client commands (login, deploy, projects, ls, logs, promote, rollback, env, domains): talk to a minivercel
+// The client commands (login, deploy, projects, ls, logs, promote, rollback, env, domains, protection): talk to a minivercel
 // server over its API. Every failure is one line `minivercel: <message>` and exit 2 (usage, bad input) or 1.
 
 import { VERSION } from "../config/version.ts";
@@ -9,6 +9,7 @@ import { DOMAINS_HELP, domainsCommand } from "./domains.ts";
 import { followLog, type Line, printLog } from "./follow.ts";
 import { type Api, CliError, createApi } from "./http.ts";
 import { listProjects, projectFor } from "./project-ref.ts";
+import { PROTECTION_HELP, protectionCommand } from "./protection.ts";
 import { AppSettings, DeploymentPage, EnvList, expectShape, Project, User } from "./responses.ts";
 
 export const CLIENT_HELP: Record<string, string> = {
@@ -46,6 +47,7 @@ export const CLIENT_HELP: Record<string, string> = {
   rollback:
     "Usage: minivercel rollback [--project ID|SUBDOMAIN]\n\n  Points production back at the previous production deployment.",
   domains: DOMAINS_HELP,
+  protection: PROTECTION_HELP,
   env: `Usage: minivercel env ls|set|rm [KEY] [VALUE] [--target production|preview] [--project ID|SUBDOMAIN]
 
   env ls            list the variables: names and the environments they apply to (values are write-only)
@@ -340,6 +342,8 @@ async function dispatch(command: string, args: string[], env: CliEnv): Promise<n
       return envCommand(api, args);
     case "domains":
       return domainsCommand(api, args, out);
+    case "protection":
+      return protectionCommand(api, args, out);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }

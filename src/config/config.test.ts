@@ -414,3 +414,26 @@ describe("functions nodes", () => {
     });
   });
 });
+
+describe("deployment protection", () => {
+  test("new projects get previews by default; the dashboard's origin follows PORT, DASHBOARD_HOST and HTTPS", () => {
+    const config = loadConfig({});
+    expect(config.protection).toEqual({
+      defaultMode: "previews",
+      dashboardUrl: "http://dashboard.localhost:9000",
+    });
+    expect(loadConfig({ BASE_DOMAIN: "example.com", PORT: "80" }).protection.dashboardUrl).toBe(
+      "http://dashboard.example.com",
+    );
+    expect(loadConfig({ DEPLOYMENT_PROTECTION_DEFAULT: "none" }).protection.defaultMode).toBe("none");
+    expect(loadConfig({ DASHBOARD_URL: "https://admin.example.com/" }).protection.dashboardUrl).toBe(
+      "https://admin.example.com",
+    );
+  });
+
+  test("a bad value is refused, naming the variable", () => {
+    refuses({ DEPLOYMENT_PROTECTION_DEFAULT: "everything" }, "DEPLOYMENT_PROTECTION_DEFAULT");
+    refuses({ DASHBOARD_URL: "ftp://example.com" }, "DASHBOARD_URL");
+    refuses({ DASHBOARD_URL: "https://example.com/dashboard" }, "DASHBOARD_URL");
+  });
+});

@@ -17,6 +17,7 @@ import { type FunctionsConfig, parseFunctions } from "./functions.ts";
 import { type LimitsConfig, parseLimits } from "./limits.ts";
 import { type LogConfig, type MetricsConfig, parseLog, parseMetrics } from "./observe.ts";
 import { bool, type Env, int, required, text, url } from "./parse.ts";
+import { type ProtectionConfig, parseProtection } from "./protection.ts";
 import {
   type ClickHouseConfig,
   type EcsConfig,
@@ -34,6 +35,7 @@ export type { DnsConfig, DomainsConfig, HttpsConfig } from "./domains.ts";
 export type { LimitsConfig } from "./limits.ts";
 export type { LogConfig, MetricsConfig } from "./observe.ts";
 export type { Env } from "./parse.ts";
+export type { ProtectionConfig } from "./protection.ts";
 export type { ClickHouseConfig, EcsConfig, KafkaConfig, S3Config } from "./scale-out.ts";
 
 export const ROLES = ["api", "worker", "proxy", "functions"] as const;
@@ -115,6 +117,8 @@ export interface Config {
   /** Automatic HTTPS; null: plain HTTP only (no ACME_DIRECTORY_URL). */
   https: HttpsConfig | null;
   limits: LimitsConfig;
+  /** Deployment protection: new projects' mode and the dashboard's origin for sign-in redirects. */
+  protection: ProtectionConfig;
   /**
    * On SIGTERM/SIGINT: how long to let in-flight requests and running builds finish before stopping them
    * (SHUTDOWN_TIMEOUT_SECONDS, default 20; 0 stops at once). A build stopped then is queued again.
@@ -224,7 +228,9 @@ export function loadConfig(env: Env, flags: ServeFlags = {}): Config {
     gc: parseGc(merged),
     domains: parseDomains(merged),
     https: parseHttps(merged, parseBaseDomain(merged), parseSitesDomain(merged, parseBaseDomain(merged))),
+    protection: { defaultMode: "previews", dashboardUrl: "" },
   };
+  config.protection = parseProtection(merged, config);
   if (
     config.roles.includes("api") &&
     config.roles.includes("proxy") &&

@@ -11,6 +11,7 @@ import { deploymentRoutes } from "./deployments.tsx";
 import { dashboardError } from "./errors.tsx";
 import { gitRoutes } from "./git.tsx";
 import { projectRoutes } from "./projects.tsx";
+import { protectionRoutes } from "./protection.tsx";
 import { runtimeLogRoutes } from "./runtime-logs.tsx";
 import { settingsRoutes } from "./settings.tsx";
 import { signInRoutes } from "./sign-in.tsx";
@@ -32,6 +33,7 @@ export type DashboardDeps = Pick<
   | "log"
   | "metrics"
   | "runner"
+  | "accessTokens"
 >;
 
 export interface DashboardOptions {
@@ -59,5 +61,6 @@ export function createDashboard(deps: DashboardDeps, options: DashboardOptions =
     .use(settingsRoutes(deps))
     .use(gitRoutes(deps))
     .use(deploymentRoutes(deps, options.apps))
-    .use(runtimeLogRoutes(deps));
+    .use(runtimeLogRoutes(deps))
+    .use(protectionRoutes(deps));
 }

@@ -76,6 +76,24 @@ function attempts(v: Victim): Record<string, Attempt[]> {
       post(`/projects/${p}/settings`, 404, { section: "domains", subDomain: "pwned", customDomain: "" }),
     ],
     "POST /projects/:id/domain/verify": [post(`/projects/${p}/domain/verify`, 404)],
+    "POST /projects/:id/protection": [post(`/projects/${p}/protection`, 404, { protection: "none" })],
+    "POST /projects/:id/protection/password": [
+      post(`/projects/${p}/protection/password`, 404, { password: "bob's password" }),
+    ],
+    "POST /projects/:id/protection/password/delete": [post(`/projects/${p}/protection/password/delete`, 404)],
+    "POST /projects/:id/protection/bypass": [
+      post(`/projects/${p}/protection/bypass`, 404, { name: "bob's" }),
+    ],
+    "POST /projects/:id/protection/bypass/:tokenId/revoke": [
+      post(`/projects/${p}/protection/bypass/${v.bypassTokenId}/revoke`, 404),
+    ],
+    // A member's sign-in to a protected deployment: another account gets no hand-off token (403, no redirect).
+    "GET /protection/authorize": [
+      get(
+        `/protection/authorize?${new URLSearchParams({ project: p, return: `http://${v.project.subDomain}--0123456789ab.localhost:8001/` })}`,
+        403,
+      ),
+    ],
     "POST /projects/:id/env": [
       post(`/projects/${p}/env`, 404, { key: "VICTIM_API_KEY", value: "pwned" }),
       post(`/projects/${p}/env`, 404, { key: "BOBS_OWN", value: "planted" }),
@@ -98,6 +116,7 @@ function attempts(v: Victim): Record<string, Attempt[]> {
     ),
     "POST /deployments/:id/cancel": [post(`/deployments/${v.queued}/cancel`, 404)],
     "POST /deployments/:id/redeploy": [post(`/deployments/${production}/redeploy`, 404)],
+    "POST /deployments/:id/restart": [post(`/deployments/${production}/restart`, 404)],
     "GET /deployments/:id/promote": [get(`/deployments/${older}/promote`, 404)],
     "POST /deployments/:id/promote": [post(`/deployments/${older}/promote`, 404)],
   };

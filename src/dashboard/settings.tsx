@@ -8,9 +8,16 @@ import { Id, IdAndKey } from "../api/schemas.ts";
 import { verificationRecord, verifyDomain } from "../deploy/domains.ts";
 import { assertEnvKey, listEnvVars, removeEnvVar, setEnvVar } from "../deploy/env.ts";
 import { deleteProject, getProject, updateProject } from "../deploy/projects.ts";
+import {
+  createBypassToken,
+  listBypassTokens,
+  revokeBypassToken,
+  setProtectionMode,
+  setProtectionPassword,
+} from "../deploy/protection.ts";
 import type { Deps } from "../deps.ts";
 import { invalid } from "../errors.ts";
-import type { User } from "../model/entities.ts";
+import { PROTECTION_MODES, type ProtectionMode, type User } from "../model/entities.ts";
 import { productionUrl } from "../model/urls.ts";
 import { chromeFor } from "./assets.ts";
 import { parseDotenv } from "./dotenv.ts";
@@ -19,7 +26,19 @@ import { SECTION_FIELDS, SETTING_LABELS, toSettings } from "./project-input.ts";
 import { html, redirect } from "./respond.ts";
 import { requireSession } from "./session.ts";
 
-const SECTIONS = ["general", "build", "server", "domains", "verify", "env", "envPaste", "delete"] as const;
+const SECTIONS = [
+  "general",
+  "build",
+  "server",
+  "domains",
+  "verify",
+  "env",
+  "envPaste",
+  "delete",
+  "protection",
+  "password",
+  "bypass",
+] as const;
 /** Saved sections whose change only a new deployment picks up: the page offers to redeploy production. */
 const NEEDS_DEPLOY: readonly SettingsSection[] = ["build", "server", "env"];
 const isSection = (value: string | null): value is SettingsSection =>
@@ -57,6 +76,7 @@ export function settingsRoutes({
     id: string,
     submitted: Submitted | null,
     saved: string | null,
+    createdBypass: string | null = null,
   ) => {
     const project = await getProject(store, user.id, id);
     const savedSection = submitted === null && isSection(saved) ? saved : null;
@@ -77,6 +97,8 @@ export function settingsRoutes({
             ? { deploymentId: project.productionDeploymentId }
             : null
         }
+        bypassTokens={await listBypassTokens(store, user.id, project.id)}
+        createdBypass={createdBypass}
       />
     );
     return html(view, submitted?.status ?? 200);
@@ -214,6 +236,81 @@ export function settingsRoutes({
           return `/projects/${params.id}/settings?saved=env#env`;
         }),
       { params: IdAndKey, body: t.Object({ ...CsrfField, target: Text(20) }) },
+    )
+    .post(
+      "/projects/:id/protection",
+      ({ user, csrf, params, body, request }) =>
+        attempt(
+          { user, csrf, id: params.id, request },
+          "protection",
+          valuesOf(body),
+          { protection: "Protect" },
+          async () => {
+            const mode = body.protection ?? "";
+            if (!(PROTECTION_MODES as readonly string[]).includes(mode))
+              throw invalid("choose none, previews or all", "protection");
+            // The same operation as the API's PATCH /api/projects/:id with `protection`.
+            await setProtectionMode({ store, bus }, user.id, params.id, mode as ProtectionMode);
+            return `/projects/${params.id}/settings?saved=protection#protection`;
+          },
+        ),
+      { params: Id, body: t.Object({ ...CsrfField, protection: Text(20) }) },
+    )
+    .post(
+      "/projects/:id/protection/password",
+      ({ user, csrf, params, body, request }) =>
+        attempt(
+          { user, csrf, id: params.id, request },
+          "password",
+          {},
+          { password: "Password" },
+          async () => {
+            await setProtectionPassword({ store, bus }, user.id, params.id, body.password ?? "");
+            return `/projects/${params.id}/settings?saved=password#protection`;
+          },
+        ),
+      { params: Id, body: t.Object({ ...CsrfField, password: Text(1100) }) },
+    )
+    .post(
+      "/projects/:id/protection/password/delete",
+      ({ user, csrf, params, request }) =>
+        attempt({ user, csrf, id: params.id, request }, "password", {}, {}, async () => {
+          await setProtectionPassword({ store, bus }, user.id, params.id, null);
+          return `/projects/${params.id}/settings#protection`;
+        }),
+      { params: Id, body: t.Object({ ...CsrfField }) },
+    )
+    .post(
+      "/projects/:id/protection/bypass",
+      async ({ user, csrf, params, body, request }) => {
+        const values = valuesOf(body);
+        try {
+          const { token } = await createBypassToken({ store, bus }, user.id, params.id, body.tokenName ?? "");
+          // Shown once, on this answer: no redirect, which would lose it.
+          return await settingsPage(user, csrf, params.id, null, null, token);
+        } catch (error) {
+          return attempt(
+            { user, csrf, id: params.id, request },
+            "bypass",
+            values,
+            { name: "Token name" },
+            () => Promise.reject(error),
+          );
+        }
+      },
+      { params: Id, body: t.Object({ ...CsrfField, tokenName: Text(200) }) },
+    )
+    .post(
+      "/projects/:id/protection/bypass/:tokenId/revoke",
+      ({ user, csrf, params, request }) =>
+        attempt({ user, csrf, id: params.id, request }, "bypass", {}, {}, async () => {
+          await revokeBypassToken({ store, bus }, user.id, params.id, params.tokenId);
+          return `/projects/${params.id}/settings#protection`;
+        }),
+      {
+        params: t.Object({ id: Id.properties.id, tokenId: t.String({ minLength: 1, maxLength: 64 }) }),
+        body: t.Object({ ...CsrfField }),
+      },
     )
     .post(
       "/projects/:id/delete",

@@ -3,13 +3,18 @@
 import type { Config } from "../config/config.ts";
 import type { Deps } from "../deps.ts";
 import { AppError, invalid, notFound } from "../errors.ts";
-import type { Project, ProjectSettings } from "../model/entities.ts";
+import type { Project, ProjectSettings, ProtectionMode } from "../model/entities.ts";
 import { gitAddressProblem } from "../model/git-address.ts";
 import { derivedSubdomain, normalizeSettings, withDefaults } from "../model/settings.ts";
 import type { ProjectSave, Store } from "../store/store.ts";
 import { announceRoutes } from "./announce.ts";
 
 type Rules = Pick<Config, "baseDomain" | "sitesDomain" | "allowLocalGit" | "allowPrivateGit" | "domains">;
+/** What creating a project also reads: the project limit and the protection new projects get. */
+type CreateRules = Rules & {
+  limits: Pick<Config["limits"], "maxProjectsPerUser">;
+  protection: Pick<Config["protection"], "defaultMode">;
+};
 
 /** A git URL whose host is on the platform's own network is refused before it is stored (git-address.ts). */
 async function checkGitAddress(settings: Partial<ProjectSettings>, rules: Rules): Promise<void> {
@@ -20,11 +25,14 @@ async function checkGitAddress(settings: Partial<ProjectSettings>, rules: Rules)
 
 export async function createProject(
   store: Store,
-  rules: Rules & { limits: Pick<Config["limits"], "maxProjectsPerUser"> },
+  rules: CreateRules,
   userId: string,
   input: Partial<ProjectSettings>,
 ): Promise<Project> {
-  const settings = withDefaults(normalizeSettings(input, rules, "create"));
+  const settings = {
+    ...withDefaults(normalizeSettings(input, rules, "create")),
+    protection: rules.protection.defaultMode,
+  };
   await checkGitAddress(settings, rules);
   // MAX_PROJECTS_PER_USER: the store counts and inserts atomically, so racing creations cannot pass it.
   const max = rules.limits.maxProjectsPerUser;
@@ -64,8 +72,21 @@ export async function updateProject(
   rules: Rules,
   userId: string,
   id: string,
-  patch: Partial<ProjectSettings>,
+  patchWithProtection: Partial<ProjectSettings> & { protection?: ProtectionMode },
 ): Promise<Project> {
+  // A patch may carry the protection mode with settings: it is saved after them, so a refused setting changes
+  // nothing. (Its store write is separate: src/store/protection.ts.)
+  const { protection, ...patch } = patchWithProtection;
+  const protect = async (project: Project): Promise<Project> => {
+    if (protection === undefined) return project;
+    await store.protection.setMode(project.id, protection);
+    return { ...project, protection };
+  };
+  if (protection !== undefined && Object.keys(patch).length === 0) {
+    const owned = await protect(await getProject(store, userId, id));
+    await announceRoutes(bus, owned.id);
+    return owned;
+  }
   // An unchanged git URL is not validated again: a settings form sends it back with every save, and a project's
   // push remote (a file:// URL, src/git/repos.ts) is one the platform sets but users may not.
   const { gitUrl, ...rest } = patch;
@@ -77,12 +98,16 @@ export async function updateProject(
     "update",
   );
   if (Object.keys(settings).length === 0) {
-    if (keep) return current;
-    throw invalid("nothing to change: send at least one setting");
+    if (!keep) throw invalid("nothing to change: send at least one setting");
+    if (protection === undefined) return current;
+    const kept = await protect(current);
+    await announceRoutes(bus, kept.id);
+    return kept;
   }
   await checkGitAddress(settings, rules);
-  const project = await store.projects.update(userId, id, settings, domainSave(rules));
-  if (!project) throw notFound("project");
+  const updated = await store.projects.update(userId, id, settings, domainSave(rules));
+  if (!updated) throw notFound("project");
+  const project = await protect(updated);
   await announceRoutes(bus, project.id);
   return project;
 }

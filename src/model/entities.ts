@@ -79,6 +79,19 @@ export const ProjectSettingsSchema = Type.Object({
 });
 export type ProjectSettings = Static<typeof ProjectSettingsSchema>;
 
+/**
+ * Deployment protection (Vercel's Deployment Protection): which of a project's hosts require access. `previews`:
+ * immutable deployment and branch hosts; `all`: production (subdomain and custom domain) too.
+ */
+export const PROTECTION_MODES = ["none", "previews", "all"] as const;
+export const ProtectionModeSchema = Type.Union(
+  [Type.Literal("none"), Type.Literal("previews"), Type.Literal("all")],
+  {
+    description: "which hosts require access: none, previews (deployment and branch URLs) or all",
+  },
+);
+export type ProtectionMode = (typeof PROTECTION_MODES)[number];
+
 export const ProjectSchema = Type.Composite([
   Type.Object({ id: Type.String(), userId: Type.String() }),
   ProjectSettingsSchema,
@@ -93,6 +106,9 @@ export const ProjectSchema = Type.Composite([
     productionSince: Nullable(Time()),
     /** Where `rollback` goes: the production deployment before the current one. */
     previousProductionDeploymentId: Nullable(Type.String()),
+    protection: ProtectionModeSchema,
+    /** Whether a password opens the project's protected hosts (the hash itself never leaves the store). */
+    protectionPassword: Type.Boolean(),
     createdAt: Time(),
     updatedAt: Time(),
   }),

@@ -3,6 +3,7 @@
 
 import type { Deps } from "../deps.ts";
 import type { ProjectRoute } from "../model/entities.ts";
+import { isProtected } from "../model/protection.ts";
 import { APP_DEFAULTS } from "../model/settings.ts";
 import { deploymentUrl } from "../model/urls.ts";
 import { requestIdOf } from "../observe/http.ts";
@@ -13,6 +14,7 @@ import type { FunctionRuntime } from "../runtime/runtime.ts";
 import { type Bodies, createBodies, DEFAULT_BODIES } from "./bodies.ts";
 import { type DeploymentContext, type FunctionServing, serveAnswer } from "./functions.ts";
 import { page } from "./pages.ts";
+import { createProtectionGate, type Decision, markProtected, withoutCredentials } from "./protection.ts";
 import { normalizeHost, normalizePath, rawPathOf, splitUrl } from "./request-target.ts";
 import { type Answer, answer, type Site } from "./resolve.ts";
 import { respond, type Served } from "./respond.ts";
@@ -111,7 +113,7 @@ export interface ProxyFunctions {
 }
 
 export async function createProxy(
-  deps: Pick<Deps, "config" | "store" | "artifacts" | "bus" | "metrics" | "log">,
+  deps: Pick<Deps, "config" | "store" | "artifacts" | "bus" | "metrics" | "log" | "accessTokens">,
   overrides: Partial<ProxyOptions> = {},
   functions: ProxyFunctions | null = null,
 ): Promise<SiteProxy> {
@@ -187,8 +189,40 @@ export async function createProxy(
     const path = normalizePath(rawPathOf(request.url));
     if (typeof path === "number") return page(path === 414 ? "too-long" : "bad-path", method);
     const route = table.lookup(host);
-    if (route instanceof Promise) return route.then((r) => routed(r, request, path));
-    return routed(route, request, path);
+    if (route instanceof Promise) return route.then((r) => guarded(r, request, host, path));
+    return guarded(route, request, host, path);
+  }
+
+  // Deployment protection runs first: nothing of a protected deployment is read, cached or run without access.
+  const gate = createProtectionGate({
+    store: deps.store,
+    accessTokens: deps.accessTokens,
+    dashboardUrl: config.protection.dashboardUrl,
+    limits: config.limits,
+    secure: (request) => invocationOf(request).proto === "https",
+    peer: (request) => functions?.peer?.(request) ?? null,
+  });
+
+  function guarded(route: Route, request: Request, host: string, path: string): Response | Promise<Response> {
+    if (route.kind !== "site" || route.access === null || !isProtected(route.access.mode, route.what))
+      return routed(route, request, path);
+    const decision = gate.check(route.access, request, host, path);
+    if (decision instanceof Promise) return decision.then((d) => admitted(d, route, request, path));
+    return admitted(decision, route, request, path);
+  }
+
+  function admitted(
+    decision: Decision,
+    route: Route,
+    request: Request,
+    path: string,
+  ): Response | Promise<Response> {
+    if (decision.kind === "answer") return decision.response;
+    withoutCredentials(request);
+    const result = routed(route, request, path);
+    return result instanceof Promise
+      ? result.then((r) => markProtected(r, decision.setCookie))
+      : markProtected(result, decision.setCookie);
   }
 
   function routed(route: Route, request: Request, path: string): Response | Promise<Response> {
@@ -339,7 +373,14 @@ export async function createProxy(
     const site = await sites.get(id);
     const apps = site?.server ? serving.runtime().apps : undefined;
     if (!site?.server || !apps) return;
-    const route: Extract<Route, { kind: "site" }> = { kind: "site", deploymentId: id, project: projectRoute };
+    // Warming only starts the server: no visitor's request, so no access rule applies.
+    const route: Extract<Route, { kind: "site" }> = {
+      kind: "site",
+      deploymentId: id,
+      project: projectRoute,
+      what: "production",
+      access: null,
+    };
     const acquired = await apps.acquire(await appTarget(route, site.server));
     if ("failed" in acquired) throw new Error(acquired.failed);
     acquired.release();
@@ -354,6 +395,12 @@ export async function createProxy(
     if (host === null || typeof path === "number") return fetch(request);
     const route = await table.lookup(host);
     if (route.kind !== "site") return fetch(request);
+    // A protected deployment's app server gets no WebSocket without access, as it gets no request.
+    if (route.access !== null && isProtected(route.access.mode, route.what)) {
+      const decision = await gate.check(route.access, request, host, path);
+      if (decision.kind === "answer") return decision.response;
+      withoutCredentials(request);
+    }
     const site = await sites.get(route.deploymentId);
     const apps = functions ? serving.runtime().apps : undefined;
     if (!site?.server || !apps) return fetch(request);

@@ -7,10 +7,13 @@ import { parseRouteChange } from "../../schema/events.ts";
 import type { Subscription } from "../bus/bus.ts";
 import type { Deps } from "../deps.ts";
 import type { ProjectRoute } from "../model/entities.ts";
+import type { HostKind } from "../model/protection.ts";
 import { parseHost } from "../model/urls.ts";
+import type { AccessRule } from "../store/protection.ts";
 
 export type Route =
-  | { kind: "site"; project: ProjectRoute; deploymentId: string }
+  /** `what`: the kind of address; `access`: the project's protection rules, null when it is not protected. */
+  | { kind: "site"; project: ProjectRoute; deploymentId: string; what: HostKind; access: AccessRule | null }
   /** The host names a project, but nothing READY is there (`what` says which kind of address). */
   | { kind: "missing"; what: "production" | "deployment" | "branch" }
   | { kind: "unknown" };
@@ -42,6 +45,8 @@ interface Cached {
 
 interface Entry {
   route: ProjectRoute;
+  /** Protection (src/proxy/protection.ts): loaded and replaced with the routes, by the same announcements. */
+  access: AccessRule | null;
   /** Deployment and branch hosts: "d:<hostId>" / "b:<slug>:<truncated>" -> deployment id. */
   lookups: Map<string, Cached>;
 }
@@ -79,7 +84,13 @@ export async function openRouteTable(
   // Production and custom-domain answers by host, valid until the next change of any route.
   const answered = new Map<string, Route>();
 
-  function apply(ticket: number, id: string, route: ProjectRoute | null, keepLookups: boolean) {
+  function apply(
+    ticket: number,
+    id: string,
+    route: ProjectRoute | null,
+    access: AccessRule | null,
+    keepLookups: boolean,
+  ) {
     if ((applied.get(id) ?? -1) > ticket) return;
     applied.set(id, ticket);
     answered.clear();
@@ -90,7 +101,7 @@ export async function openRouteTable(
       return;
     }
     const reuse = current && keepLookups && sameRoute(current.route, route);
-    const entry: Entry = { route, lookups: reuse ? current.lookups : new Map() };
+    const entry: Entry = { route, access, lookups: reuse ? current.lookups : new Map() };
     byId.set(id, entry);
     bySub.set(route.subDomain, entry);
     // A custom domain is served only once its owner proved control of it (src/deploy/domains.ts).
@@ -100,18 +111,22 @@ export async function openRouteTable(
 
   async function reconcile() {
     const ticket = ++nextTicket;
-    const routes = await store.projects.routes();
+    const [routes, rules] = await Promise.all([store.projects.routes(), store.protection.access()]);
+    const access = new Map(rules.map((rule) => [rule.projectId, rule]));
     const seen = new Set<string>();
     for (const route of routes) {
       seen.add(route.id);
-      apply(ticket, route.id, route, true);
+      apply(ticket, route.id, route, access.get(route.id) ?? null, true);
     }
-    for (const id of [...byId.keys()]) if (!seen.has(id)) apply(ticket, id, null, false);
+    for (const id of [...byId.keys()]) if (!seen.has(id)) apply(ticket, id, null, null, false);
   }
 
   async function reload(projectId: string) {
     const ticket = ++nextTicket;
-    const project = await store.projects.find(projectId);
+    const [project, rules] = await Promise.all([
+      store.projects.find(projectId),
+      store.protection.access(projectId),
+    ]);
     const route: ProjectRoute | null = project && {
       id: project.id,
       subDomain: project.subDomain,
@@ -128,7 +143,7 @@ export async function openRouteTable(
           log.warn("could not ready the new production deployment", { projectId, error }),
         );
     // A change may concern previews or deployments too (a branch went READY): never keep cached lookups.
-    apply(ticket, projectId, route, false);
+    apply(ticket, projectId, route, rules[0] ?? null, false);
   }
 
   /** A deployment id found in the store for a project's deployment or branch host, cached per project. */
@@ -157,14 +172,16 @@ export async function openRouteTable(
   }
 
   const toRoute = (entry: Entry, id: string | null, what: "deployment" | "branch"): Route =>
-    id === null ? { kind: "missing", what } : { kind: "site", project: entry.route, deploymentId: id };
+    id === null
+      ? { kind: "missing", what }
+      : { kind: "site", project: entry.route, deploymentId: id, what, access: entry.access };
 
   function production(entry: Entry | undefined): Route {
     if (!entry) return { kind: "unknown" };
     const id = entry.route.productionDeploymentId;
     return id === null
       ? { kind: "missing", what: "production" }
-      : { kind: "site", project: entry.route, deploymentId: id };
+      : { kind: "site", project: entry.route, deploymentId: id, what: "production", access: entry.access };
   }
 
   function remember(host: string, route: Route): Route {

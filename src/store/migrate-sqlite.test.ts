@@ -190,7 +190,8 @@ test("011 keeps every row, index and column across the projects table rebuild, a
     parsed(rowsBefore.deployments).map((r) => ({ ...r, commit_message: null, commit_author: null })),
   );
   // ... and every project the time production started serving its deployment, estimated by its finish;
-  // 016 added the app server columns, empty on every existing project.
+  // 016 added the app server columns, empty on every existing project; 019 deployment protection: every
+  // existing project keeps serving as before ('none', no password).
   const finished = new Map(parsed(rowsBefore.deployments).map((d) => [d.id, d.finished_at ?? null]));
   expect(parsed(rowsAfter.projects)).toEqual(
     parsed(rowsBefore.projects).map((p) => ({
@@ -199,6 +200,8 @@ test("011 keeps every row, index and column across the projects table rebuild, a
       start_command: null,
       idle_timeout_minutes: null,
       max_instances: null,
+      protection: "none",
+      protection_password_hash: null,
     })),
   );
   delete rowsAfter.projects;
@@ -216,8 +219,15 @@ test("011 keeps every row, index and column across the projects table rebuild, a
     expect.arrayContaining(["projects_custom_domain", "projects_verified_domain"]),
   );
   expect(after.indexes.some((i) => i.name === "sqlite_autoindex_projects_3")).toBe(false);
-  // Every column kept; 015's production_since and 016's three app server columns are the only new ones.
-  const NEW_COLUMNS = ["production_since", "start_command", "idle_timeout_minutes", "max_instances"];
+  // Every column kept; 015's production_since, 016's app server columns and 019's protection are the new ones.
+  const NEW_COLUMNS = [
+    "production_since",
+    "start_command",
+    "idle_timeout_minutes",
+    "max_instances",
+    "protection",
+    "protection_password_hash",
+  ];
   const isNew = (c: Record<string, unknown>) => NEW_COLUMNS.includes(String(c.name));
   expect(after.columns.filter((c) => !isNew(c))).toEqual(before.columns);
   expect(after.columns.filter(isNew).map((c) => c.name)).toEqual(NEW_COLUMNS);

@@ -77,9 +77,10 @@ export function postgresProjects(sql: postgres.Sql): Projects {
   };
 
   return {
-    async create({ userId, ...input }, maxPerUser = 0, { trustDomain = false } = {}) {
+    async create({ userId, protection, ...input }, maxPerUser = 0, { trustDomain = false } = {}) {
       const at = nowIso();
       const columns = projectColumns(input, {
+        ...(protection && { protection }),
         id: newId(),
         user_id: userId,
         created_at: at,

@@ -85,8 +85,18 @@ export function sqliteProjects(db: Database): Projects {
         "updated_at",
         "domain_token",
         ...keys.map((k) => PROJECT_COLUMNS[k]),
+        // Named only when set: the column's default ('none') covers the rest (and schemas before 19, in tests).
+        ...(input.protection ? ["protection"] : []),
       ];
-      const values: Params = [id, input.userId, at, at, newDomainToken(), ...keys.map((k) => input[k])];
+      const values: Params = [
+        id,
+        input.userId,
+        at,
+        at,
+        newDomainToken(),
+        ...keys.map((k) => input[k]),
+        ...(input.protection ? [input.protection] : []),
+      ];
       // The count and the insert in one transaction: concurrent creations cannot both take the last place.
       const insert = db.transaction(() => {
         const owned = Number(one("SELECT count(*) AS n FROM projects WHERE user_id = ?", input.userId)?.n);

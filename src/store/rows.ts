@@ -6,8 +6,10 @@ import {
   DEPLOYMENT_TARGETS,
   type Deployment,
   type DeploymentTarget,
+  PROTECTION_MODES,
   type Project,
   type ProjectRoute,
+  type ProtectionMode,
   type Session,
   type User,
 } from "../model/entities.ts";
@@ -24,7 +26,7 @@ export const nowIso = (): string => new Date().toISOString();
 export const newDomainToken = (): string =>
   Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("hex");
 
-function str(row: Row, key: string): string {
+export function str(row: Row, key: string): string {
   const v = row[key];
   if (typeof v === "string") return v;
   if (v instanceof Date) return v.toISOString();
@@ -81,6 +83,12 @@ function verifiedAt(row: Row): string | null {
     : null;
 }
 
+/** The stored protection mode; a value this binary does not know protects everything (fails closed). */
+export function protectionOf(row: Row): ProtectionMode {
+  const mode = row.protection ?? "none";
+  return (PROTECTION_MODES as readonly unknown[]).includes(mode) ? (mode as ProtectionMode) : "all";
+}
+
 export function toProject(row: Row): Project {
   return {
     id: str(row, "id"),
@@ -104,6 +112,8 @@ export function toProject(row: Row): Project {
     productionDeploymentId: optStr(row, "production_deployment_id"),
     previousProductionDeploymentId: optStr(row, "previous_production_deployment_id"),
     productionSince: optStr(row, "production_since"),
+    protection: protectionOf(row),
+    protectionPassword: typeof row.protection_password_hash === "string",
     createdAt: str(row, "created_at"),
     updatedAt: str(row, "updated_at"),
   };

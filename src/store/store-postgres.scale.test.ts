@@ -9,6 +9,7 @@ import { domainsContract } from "./domains.contract.ts";
 import { envContract } from "./env.contract.ts";
 import { limitsContract } from "./limits.contract.ts";
 import { POSTGRES_MIGRATIONS } from "./migrations.ts";
+import { protectionContract } from "./protection.contract.ts";
 import { storeContract } from "./store.contract.ts";
 import type { Store } from "./store.ts";
 import { openPostgresStore } from "./store-postgres.ts";
@@ -77,6 +78,17 @@ storeContract("postgres", () => {
 });
 
 domainsContract("postgres", () => {
+  shared ??= ready()
+    .createDatabase()
+    .then(async (url) => {
+      const store = openPostgresStore(url);
+      await store.migrate();
+      return store;
+    });
+  return shared;
+});
+
+protectionContract("postgres", () => {
   shared ??= ready()
     .createDatabase()
     .then(async (url) => {
@@ -172,10 +184,14 @@ test("postgres: 011 upgrades a database with claimed and verified domains, old p
     );
     expect((await store.projects.find("p1"))?.customDomainVerifiedAt).not.toBeNull();
     expect((await store.deployments.find("d1"))?.projectId).toBe("p1");
+    // 019: projects made before deployment protection keep serving as they did.
+    expect((await store.projects.find("p1"))?.protection).toBe("none");
     const constraints =
       await db`SELECT conname FROM pg_constraint WHERE conrelid = 'projects'::regclass ORDER BY conname`;
     expect(constraints.map((c) => c.conname)).toEqual([
       "projects_pkey",
+      // 019: the protection mode is one of none, previews, all.
+      "projects_protection_check",
       "projects_sub_domain_key",
       "projects_user_id_fkey",
     ]);

@@ -11,6 +11,7 @@ import { postgresEnv } from "./env-postgres.ts";
 import { postgresLoginAttempts } from "./login-attempts-postgres.ts";
 import { assertNotNewer, POSTGRES_MIGRATIONS } from "./migrations.ts";
 import { postgresProjects } from "./projects-postgres.ts";
+import { postgresProtection } from "./protection-postgres.ts";
 import { postgresRateBuckets } from "./rate-buckets-postgres.ts";
 import { nowIso, type Row } from "./rows.ts";
 import type { Store } from "./store.ts";
@@ -50,6 +51,7 @@ export function openPostgresStore(url: string): Store {
     cronRuns: postgresCronRuns(sql),
     blobClaims: postgresBlobClaims(sql),
     rateBuckets: postgresRateBuckets(sql),
+    protection: postgresProtection(sql),
     async migrate() {
       const applied: number[] = [];
       let version = await migrateOne();

@@ -8,6 +8,7 @@ import { cronRunsContract } from "./cron-runs.contract.ts";
 import { domainsContract } from "./domains.contract.ts";
 import { envContract } from "./env.contract.ts";
 import { limitsContract } from "./limits.contract.ts";
+import { protectionContract } from "./protection.contract.ts";
 import { storeContract } from "./store.contract.ts";
 import { openSqliteStore } from "./store-sqlite.ts";
 
@@ -38,6 +39,12 @@ envContract("sqlite :memory:", async () => {
 
 // One store per case: a claim takes the oldest QUEUED deployment of all, so no other case may leave any.
 limitsContract("sqlite :memory:", async () => {
+  const store = openSqliteStore(":memory:");
+  await store.migrate();
+  return store;
+});
+
+protectionContract("sqlite :memory:", async () => {
   const store = openSqliteStore(":memory:");
   await store.migrate();
   return store;

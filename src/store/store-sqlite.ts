@@ -12,6 +12,7 @@ import { sqliteEnv } from "./env-sqlite.ts";
 import { sqliteLoginAttempts } from "./login-attempts-sqlite.ts";
 import { assertNotNewer, type Migration, SQLITE_MIGRATIONS } from "./migrations.ts";
 import { sqliteProjects } from "./projects-sqlite.ts";
+import { sqliteProtection } from "./protection-sqlite.ts";
 import { sqliteQueries } from "./query-sqlite.ts";
 import { sqliteRateBuckets } from "./rate-buckets-sqlite.ts";
 import { nowIso } from "./rows.ts";
@@ -37,6 +38,7 @@ export function openSqliteStore(path: string): Store {
     cronRuns: sqliteCronRuns(db),
     blobClaims: sqliteBlobClaims(db),
     rateBuckets: sqliteRateBuckets(db),
+    protection: sqliteProtection(db),
     async migrate() {
       return migrateSqlite(db, SQLITE_MIGRATIONS);
     },

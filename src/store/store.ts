@@ -8,6 +8,7 @@ import type {
   Project,
   ProjectRoute,
   ProjectSettings,
+  ProtectionMode,
   Session,
   User,
 } from "../model/entities.ts";
@@ -16,6 +17,7 @@ import type { BlobClaims } from "./blob-claims.ts";
 import type { Certificates } from "./certs.ts";
 import type { CronRuns } from "./cron-runs.ts";
 import type { LoginAttempts } from "./login-attempts.ts";
+import type { Protection } from "./protection.ts";
 import type { RateBuckets } from "./rate-buckets.ts";
 
 /** A project environment variable as stored: the value is ciphertext (see src/deploy/env.ts). */
@@ -88,7 +90,8 @@ export interface Projects {
    * `maxPerUser` > 0 and the user already has that many projects (checked atomically with the insert).
    */
   create(
-    input: { userId: string } & ProjectSettings,
+    /** `protection` defaults to none (the platform's default for new projects is applied by src/deploy/projects.ts). */
+    input: { userId: string; protection?: ProtectionMode } & ProjectSettings,
     maxPerUser?: number,
     options?: ProjectSave,
   ): Promise<Project>;
@@ -306,6 +309,8 @@ export interface Store {
   blobClaims: BlobClaims;
   /** The API's request budgets, shared by every api process (src/store/rate-buckets.ts). */
   rateBuckets: RateBuckets;
+  /** Deployment protection: modes, passwords and bypass tokens per project (src/store/protection.ts). */
+  protection: Protection;
   /** Applies pending migrations; refuses a schema newer than this binary. Returns versions applied. */
   migrate(): Promise<number[]>;
   close(): Promise<void>;

@@ -13,7 +13,15 @@ export function tempDir(prefix = "minivercel-test-"): string {
 }
 
 export async function testDeps(env: Env = {}): Promise<Deps> {
-  return openDeps(loadConfig({ MINIVERCEL_DATA: tempDir(), MINIVERCEL_ALLOW_LOCAL_GIT: "1", ...env }));
+  // Tests fetch deployment URLs anonymously; those about protection turn it on themselves.
+  return openDeps(
+    loadConfig({
+      MINIVERCEL_DATA: tempDir(),
+      MINIVERCEL_ALLOW_LOCAL_GIT: "1",
+      DEPLOYMENT_PROTECTION_DEFAULT: "none",
+      ...env,
+    }),
+  );
 }
 
 /** A user with an API token, ready to call the API as them. */

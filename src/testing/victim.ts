@@ -23,6 +23,8 @@ export interface Victim {
   webhookSecret: string;
   /** A second API token of the victim's, which another account might try to revoke. */
   tokenId: string;
+  /** A deployment protection bypass token of the victim's project, which another account might try to revoke. */
+  bypassTokenId: string;
   /** A file of the victim's deployments, stored by its content hash. */
   blob: { hash: string; size: number; content: string };
   /** Strings only the victim's data contains: no answer to anyone else may include one. */
@@ -117,6 +119,11 @@ export async function makeVictim(deps: Deps): Promise<Victim> {
       at: new Date().toISOString(),
     },
   ]);
+  // Deployment protection: a password and a bypass token another account must neither change nor learn.
+  await api("PUT", `/api/projects/${id}/protection/password`, { password: `victim password ${tag}` });
+  const bypass = obj(
+    (await api("POST", `/api/projects/${id}/protection/bypass`, { name: `victim ci ${tag}` })).body,
+  );
   return {
     user,
     api,
@@ -127,8 +134,10 @@ export async function makeVictim(deps: Deps): Promise<Victim> {
     previewEnv,
     webhookSecret: String(webhook.secret),
     tokenId: String(obj(created.record).id),
+    bypassTokenId: String(obj(bypass.record).id),
     blob,
     secrets: [
+      String(bypass.token),
       name,
       user.email,
       tokenName,
@@ -159,6 +168,7 @@ export async function victimState(deps: Deps, victim: Victim) {
     envValues: await buildEnv(deps.store, deps.sealer, project.id, "production"),
     previewEnvValues: await buildEnv(deps.store, deps.sealer, project.id, "preview"),
     webhook: await body(`/api/projects/${project.id}/webhook`),
+    bypass: await body(`/api/projects/${project.id}/protection/bypass`),
     // Without lastUsedAt: reading this snapshot uses the victim's main token.
     tokens: tokens.map(({ id, name, revokedAt }) => ({ id, name, revokedAt })),
     blobMissing: await deps.artifacts.missing([victim.blob.hash]),

@@ -17,6 +17,7 @@ const env = {
   PROXY_PORT: "0",
   MINIVERCEL_ROLE: "api,worker",
   MINIVERCEL_ALLOW_LOCAL_GIT: "1",
+  DEPLOYMENT_PROTECTION_DEFAULT: "none",
 };
 const servers: Subprocess[] = [];
 afterAll(() => {

@@ -5,11 +5,13 @@ import type { ComponentChildren } from "preact";
 import type { VerificationRecord } from "../../src/deploy/domains.ts";
 import type { EnvVarView } from "../../src/deploy/env.ts";
 import type { DeploymentTarget, Project } from "../../src/model/entities.ts";
+import type { BypassToken } from "../../src/store/protection.ts";
 import { Field, FormError, type FormErrors, type FormValues, HxForm } from "../components/field.tsx";
 import { Time } from "../components/time.tsx";
 import { type Chrome, Csrf, Layout } from "../layout.tsx";
 import { AppServerFields, BuildFields, SourceFields } from "./project-form.tsx";
 import { ProjectHead } from "./project-head.tsx";
+import { ProtectionSection } from "./protection-settings.tsx";
 
 export type SettingsSection =
   | "general"
@@ -19,7 +21,10 @@ export type SettingsSection =
   | "verify"
   | "env"
   | "envPaste"
-  | "delete";
+  | "delete"
+  | "protection"
+  | "password"
+  | "bypass";
 
 export interface SettingsProps {
   chrome: Chrome;
@@ -36,6 +41,9 @@ export interface SettingsProps {
   errors: FormErrors;
   /** After a change that only a new deployment picks up: the production deployment to redeploy (else null). */
   redeploy: { deploymentId: string } | null;
+  /** Deployment protection's bypass tokens, and one just created (shown once). */
+  bypassTokens: BypassToken[];
+  createdBypass: string | null;
 }
 
 /** The sections, in page order, for the page's own navigation. */
@@ -45,6 +53,7 @@ const SECTION_NAV: [string, string][] = [
   ["server", "App server"],
   ["domains", "Domains"],
   ["env", "Environment variables"],
+  ["protection", "Protection"],
   ["delete", "Delete"],
 ];
 
@@ -123,6 +132,15 @@ export function SettingsPage(props: SettingsProps) {
         </SettingsForm>
         <DomainVerification {...props} />
         <EnvSection {...props} />
+        <ProtectionSection
+          csrf={chrome.csrf}
+          project={project}
+          tokens={props.bypassTokens}
+          created={props.createdBypass}
+          submitted={props.section}
+          values={props.values}
+          errors={props.errors}
+        />
         <DeleteSection {...props} />
       </div>
     </Layout>
