@@ -87,7 +87,11 @@ async function waitFor(
 ): Promise<Record<string, unknown>> {
   const end = Date.now() + ms;
   for (;;) {
-    const d = await api("api1", "GET", `/api/deployments/${id}`);
+    // A rebuild is named in its predecessor's reason a moment before its own row is written: until then, 404.
+    const d = await api("api1", "GET", `/api/deployments/${id}`).catch((error: unknown) => {
+      if (error instanceof Error && error.message.includes("HTTP 404") && Date.now() < end) return {};
+      throw error;
+    });
     if (done(String(d.status))) return d;
     if (Date.now() > end) throw new Error(`deployment ${id} stuck in ${d.status} (${d.statusReason})`);
     await Bun.sleep(100);
