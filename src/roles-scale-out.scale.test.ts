@@ -89,7 +89,8 @@ async function waitFor(
   for (;;) {
     // A rebuild is named in its predecessor's reason a moment before its own row is written: until then, 404.
     const d = await api("api1", "GET", `/api/deployments/${id}`).catch((error: unknown) => {
-      if (error instanceof Error && error.message.includes("HTTP 404") && Date.now() < end) return {};
+      if (error instanceof Error && error.message.includes("HTTP 404") && Date.now() < end)
+        return {} as Record<string, unknown>;
       throw error;
     });
     if (done(String(d.status))) return d;
