@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { queueDeployment } from "../deploy/deploy.ts";
 import { createProject } from "../deploy/projects.ts";
+import { createBypassToken, setProtectionMode } from "../deploy/protection.ts";
 import type { Deps } from "../deps.ts";
 import { type Running, startRoles } from "../roles.ts";
 import { createRuntime, type FunctionRuntime } from "../runtime/runtime.ts";
@@ -192,6 +193,35 @@ describe("npm apps through the proxy", () => {
     expect(received[0]).toBe("echo: hello");
     expect(received[1]).toBe(`echo: ${"x".repeat(70_000)}`);
     ws.close();
+  }, 30_000);
+
+  test("a protected deployment's WebSocket opens only with access", async () => {
+    const projectId = (await deps.store.deployments.find(hono.id))?.projectId ?? "";
+    await setProtectionMode(deps, userId, projectId, "all");
+    const { token } = await createBypassToken(deps, userId, projectId, "ci");
+    await proxy.reconcile();
+    const knock = (headers: Record<string, string>) =>
+      new Promise<string>((resolve) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${listener.port}/ws`, {
+          headers: { host: hono.host, ...headers },
+        } as never);
+        ws.onopen = () => ws.send("knock");
+        ws.onmessage = (event) => {
+          resolve(String(event.data));
+          ws.close();
+        };
+        ws.onerror = () => resolve("refused");
+        ws.onclose = () => resolve("closed");
+        setTimeout(() => resolve("timed out"), 10_000);
+      });
+    try {
+      expect(await knock({})).toBe("refused");
+      expect(await knock({ "x-vercel-protection-bypass": "mvb_wrong" })).toBe("refused");
+      expect(await knock({ "x-vercel-protection-bypass": token })).toBe("echo: knock");
+    } finally {
+      await setProtectionMode(deps, userId, projectId, "none");
+      await proxy.reconcile();
+    }
   }, 30_000);
 
   test("each sleeps when idle and wakes on its next request", async () => {

@@ -292,7 +292,8 @@ test("stress: concurrent uploads and collections never lose a referenced blob", 
   await Promise.all(uploads).finally(() => {
     uploading = false;
   });
-  expect(await collections).toBeGreaterThan(5);
+  // Several collections overlapped the uploads (fewer on a busy machine, where each one takes longer).
+  expect(await collections).toBeGreaterThanOrEqual(3);
 
   const referenced = new Set<string>();
   for await (const id of w.artifacts.listManifests()) {
