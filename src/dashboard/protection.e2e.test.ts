@@ -13,7 +13,7 @@ import type { Project, User } from "../model/entities.ts";
 import { deploymentHostId } from "../model/urls.ts";
 import { ACCESS_COOKIE } from "../proxy/protection.ts";
 import { type Running, startRoles } from "../roles.ts";
-import { CHROMIUM, shot, watchProblems } from "../testing/browser.ts";
+import { CHROMIUM, SHOTS, shot, watchProblems } from "../testing/browser.ts";
 import { testDeps } from "../testing/deps.ts";
 import { freePort } from "../testing/services.ts";
 import { deploySite } from "../testing/sites.ts";
@@ -94,7 +94,7 @@ async function signInOnForm(page: Page, user: User): Promise<void> {
 describe("a member's sign-in", () => {
   test("the owner signs in on the dashboard and lands on the page asked for, with a cookie for that host only", async () => {
     const owner = await account();
-    const { url, host } = await protectedPreview(owner);
+    const { project, url, host } = await protectedPreview(owner);
     const ctx = await newContext();
     const page = await ctx.newPage();
     const problems = watchProblems(page);
@@ -114,9 +114,19 @@ describe("a member's sign-in", () => {
     expect(again?.status()).toBe(200);
     expect(await page.textContent("h1")).toBe(SECRET);
     expect(again?.headers()["x-robots-tag"]).toBe("noindex");
+    // The same session manages protection in the project's settings: a bypass token is shown once.
+    await page.goto(`${dashboard}/projects/${project.id}/settings#protection`);
+    expect(await page.isChecked("#protection-form input[value=previews]")).toBe(true);
+    await page.fill("#bypass-form input[name=tokenName]", "ci");
+    await page.click("#bypass-form button[type=submit]");
+    await page.waitForSelector("#bypass-token");
+    expect(await page.inputValue("#bypass-token")).toStartWith("mvb_");
+    // The whole section was swapped in: the new token is listed, with its revoke button.
+    expect(await page.isVisible("#protection button[aria-label='Revoke ci']")).toBe(true);
+    await page.locator("#protection").screenshot({ path: `${SHOTS}/protection-settings.png` });
     expect(problems).toEqual([]);
     await ctx.close();
-  });
+  }, 30_000);
 
   test("another account signed into the dashboard gets no access cookie and sees nothing", async () => {
     const owner = await account();
@@ -136,7 +146,7 @@ describe("a member's sign-in", () => {
     await page.waitForURL((u) => u.pathname === "/protection/authorize");
     expect(await page.content()).not.toContain(SECRET);
     await ctx.close();
-  });
+  }, 30_000);
 });
 
 describe("a project password", () => {
@@ -165,5 +175,5 @@ describe("a project password", () => {
     expect(await page.textContent("h1")).toBe(`${SECRET} docs`);
     expect((await ctx.cookies()).some((c) => c.name === ACCESS_COOKIE)).toBe(true);
     await ctx.close();
-  });
+  }, 30_000);
 });

@@ -61,7 +61,8 @@ describe("protection settings", () => {
     const { v, id, path } = await setup();
     const created = await v.post(`${path}/protection/bypass`, { tokenName: "<script>ci</script>" });
     expect(created.status).toBe(200);
-    const token = /id="bypass-token">([^<]+)</.exec(created.text)?.[1] ?? "";
+    const token =
+      /id="bypass-token" class="mono" type="text" readonly value="([^"]+)"/.exec(created.text)?.[1] ?? "";
     expect(token).toStartWith("mvb_");
     expect(created.text).not.toContain("<script>ci</script>");
     expect(created.text).toContain("&lt;script>ci&lt;/script>");

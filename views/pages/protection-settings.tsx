@@ -38,11 +38,11 @@ export function ProtectionSection(props: ProtectionProps) {
       </p>
       <form method="post" action={`/projects/${project.id}/protection`} id="protection-form" class="stack">
         <Csrf token={csrf} />
-        <fieldset class="field">
+        <fieldset class="choices">
           <legend>Protect</legend>
           {MODES.map(([mode, label]) => (
-            <label class="check" key={mode}>
-              <input type="radio" name="protection" value={mode} checked={project.protection === mode} />{" "}
+            <label class="choice" key={mode}>
+              <input type="radio" name="protection" value={mode} checked={project.protection === mode} />
               {label}
             </label>
           ))}
@@ -122,14 +122,29 @@ export function ProtectionSection(props: ProtectionProps) {
           ))}
         </ul>
       )}
-      <HxForm id="bypass-form" action={`/projects/${project.id}/protection/bypass`} class="stack">
+      <HxForm
+        id="bypass-form"
+        action={`/projects/${project.id}/protection/bypass`}
+        class="stack"
+        region="protection"
+      >
         <Csrf token={csrf} />
         {props.created && (
-          <div class="notice" role="status">
-            <p>Copy the token now: it is not shown again.</p>
-            <code class="mono" id="bypass-token">
-              {props.created}
-            </code>
+          <div class="notice success" role="status">
+            <p>Bypass token created. Copy it now: it will not be shown again.</p>
+            <div class="copy-row">
+              <input
+                id="bypass-token"
+                class="mono"
+                type="text"
+                readonly
+                value={props.created}
+                aria-label="New bypass token"
+              />
+              <button type="button" class="button" data-copy="#bypass-token">
+                Copy
+              </button>
+            </div>
           </div>
         )}
         {/* tokenName: "name" is the project name's field on the same page (one id per page). */}
