@@ -65,8 +65,8 @@ afterAll(async () => {
   await server.admin.end();
 });
 
-// One migrated store for all cases (each case makes its own users), opened on first use.
-storeContract("postgres", () => {
+/** One migrated store for the contracts that share it (each case makes its own users), opened on first use. */
+function sharedStore(): Promise<Store> {
   shared ??= ready()
     .createDatabase()
     .then(async (url) => {
@@ -75,62 +75,14 @@ storeContract("postgres", () => {
       return store;
     });
   return shared;
-});
+}
 
-domainsContract("postgres", () => {
-  shared ??= ready()
-    .createDatabase()
-    .then(async (url) => {
-      const store = openPostgresStore(url);
-      await store.migrate();
-      return store;
-    });
-  return shared;
-});
-
-protectionContract("postgres", () => {
-  shared ??= ready()
-    .createDatabase()
-    .then(async (url) => {
-      const store = openPostgresStore(url);
-      await store.migrate();
-      return store;
-    });
-  return shared;
-});
-
-blobClaimsContract("postgres", () => {
-  shared ??= ready()
-    .createDatabase()
-    .then(async (url) => {
-      const store = openPostgresStore(url);
-      await store.migrate();
-      return store;
-    });
-  return shared;
-});
-
-cronRunsContract("postgres", () => {
-  shared ??= ready()
-    .createDatabase()
-    .then(async (url) => {
-      const store = openPostgresStore(url);
-      await store.migrate();
-      return store;
-    });
-  return shared;
-});
-
-envContract("postgres", () => {
-  shared ??= ready()
-    .createDatabase()
-    .then(async (url) => {
-      const store = openPostgresStore(url);
-      await store.migrate();
-      return store;
-    });
-  return shared;
-});
+storeContract("postgres", sharedStore);
+domainsContract("postgres", sharedStore);
+protectionContract("postgres", sharedStore);
+blobClaimsContract("postgres", sharedStore);
+cronRunsContract("postgres", sharedStore);
+envContract("postgres", sharedStore);
 
 // A database of their own: a claim takes the oldest QUEUED deployment of all, so no other case may leave any.
 let limitsStore: Promise<Store> | null = null;

@@ -12,11 +12,14 @@ import { protectionContract } from "./protection.contract.ts";
 import { storeContract } from "./store.contract.ts";
 import { openSqliteStore } from "./store-sqlite.ts";
 
-storeContract("sqlite :memory:", async () => {
+/** A fresh migrated store in memory, per case. */
+async function memoryStore() {
   const store = openSqliteStore(":memory:");
   await store.migrate();
   return store;
-});
+}
+
+storeContract("sqlite :memory:", memoryStore);
 
 const dir = mkdtempSync(join(tmpdir(), "minivercel-store-"));
 storeContract("sqlite file (WAL)", async () => {
@@ -25,39 +28,15 @@ storeContract("sqlite file (WAL)", async () => {
   return store;
 });
 
-domainsContract("sqlite :memory:", async () => {
-  const store = openSqliteStore(":memory:");
-  await store.migrate();
-  return store;
-});
+domainsContract("sqlite :memory:", memoryStore);
 
-envContract("sqlite :memory:", async () => {
-  const store = openSqliteStore(":memory:");
-  await store.migrate();
-  return store;
-});
+envContract("sqlite :memory:", memoryStore);
 
-// One store per case: a claim takes the oldest QUEUED deployment of all, so no other case may leave any.
-limitsContract("sqlite :memory:", async () => {
-  const store = openSqliteStore(":memory:");
-  await store.migrate();
-  return store;
-});
+// A store per case for the limits too: a claim takes the oldest QUEUED deployment of all.
+limitsContract("sqlite :memory:", memoryStore);
 
-protectionContract("sqlite :memory:", async () => {
-  const store = openSqliteStore(":memory:");
-  await store.migrate();
-  return store;
-});
+protectionContract("sqlite :memory:", memoryStore);
 
-blobClaimsContract("sqlite :memory:", async () => {
-  const store = openSqliteStore(":memory:");
-  await store.migrate();
-  return store;
-});
+blobClaimsContract("sqlite :memory:", memoryStore);
 
-cronRunsContract("sqlite :memory:", async () => {
-  const store = openSqliteStore(":memory:");
-  await store.migrate();
-  return store;
-});
+cronRunsContract("sqlite :memory:", memoryStore);
