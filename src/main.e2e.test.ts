@@ -415,7 +415,12 @@ describe("release binary", () => {
       });
       const { productionUrl } = obj(JSON.parse(deployed.stdout)) as { productionUrl: string };
       const host = new URL(productionUrl).hostname;
-      const res = await fetch(`http://127.0.0.1:${server.proxyPort}/api/hello`, { headers: { host } });
+      // READY is announced to the proxy through the bus: it may take a moment more to route the new host.
+      let res = await fetch(`http://127.0.0.1:${server.proxyPort}/api/hello`, { headers: { host } });
+      for (let i = 0; i < 50 && res.status === 404; i++) {
+        await Bun.sleep(100);
+        res = await fetch(`http://127.0.0.1:${server.proxyPort}/api/hello`, { headers: { host } });
+      }
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ runtime: `bun ${Bun.version}`, path: "/api/hello" });
     } finally {
