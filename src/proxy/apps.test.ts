@@ -392,3 +392,24 @@ describe("the dashboard's app server section", () => {
     expect(apps().view(good.id)[0]?.instances[0]?.id).not.toBe(instance);
   }, 60_000);
 });
+
+test("busy: a second instance starts while the first is busy, up to the project's maximum", async () => {
+  const d = await deployed(
+    {
+      Procfile: "web: node server.js\n",
+      "server.js": server(
+        "function handle(req, res) { setTimeout(() => res.end('pid ' + process.pid), req.url === '/slow' ? 1500 : 0); }",
+      ),
+    },
+    { maxInstances: 2 },
+  );
+  expect((await get(`${d.url}/`)).body).toMatch(/^pid \d+$/);
+  const slow = [get(`${d.url}/slow`), get(`${d.url}/slow`)];
+  // The second slow request found the only instance busy: a second one starts beside it.
+  for (let i = 0; i < 50 && (apps().view(d.id)[0]?.instances.length ?? 0) < 2; i++) await Bun.sleep(100);
+  expect(apps().view(d.id)[0]?.instances.length).toBe(2);
+  for (const answer of await Promise.all(slow)) expect(answer.status).toBe(200);
+  const more = await Promise.all([1, 2, 3, 4].map(() => get(`${d.url}/slow`)));
+  expect(more.every((a) => a.status === 200)).toBe(true);
+  expect(apps().view(d.id)[0]?.instances.length).toBe(2);
+}, 60_000);

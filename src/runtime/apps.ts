@@ -247,7 +247,10 @@ export function createAppPool(deps: AppPoolDeps): AppPool {
     entry.idle = setTimeout(() => stopEntry(entry, "was idle"), idleMs);
   }
 
-  /** The least busy ready instance; another starts when all are busy and the maximum allows. */
+  /**
+   * The least busy ready instance, claimed for one request or connection (its count goes up before anything else
+   * runs, so requests arriving together see each other); another starts when all are busy and the maximum allows.
+   */
   async function entryFor(server: Server): Promise<Entry> {
     const ready = [...server.entries].filter((e) => e.instance.state() === "ready");
     ready.sort((a, b) => a.inFlight - b.inFlight);
@@ -255,6 +258,7 @@ export function createAppPool(deps: AppPoolDeps): AppPool {
     if (best) {
       if (best.inFlight > 0 && server.entries.size < server.target.maxInstances && !server.starting)
         launch(server).catch(() => undefined);
+      best.inFlight += 1;
       return best;
     }
     if (server.crashes >= CRASH_LOOP_AFTER && server.notBefore > Date.now())
@@ -262,7 +266,9 @@ export function createAppPool(deps: AppPoolDeps): AppPool {
         `the app server is in a crash loop (${server.crashes} failures in a row; last: it ${server.lastExit ?? "failed"})`,
       );
     if (server.crashes > 0 && !server.starting) server.restarts += 1;
-    return launch(server);
+    const started = await launch(server);
+    started.inFlight += 1;
+    return started;
   }
 
   async function invoke(target: AppTarget, invocation: Invocation): Promise<Outcome> {
@@ -281,7 +287,6 @@ export function createAppPool(deps: AppPoolDeps): AppPool {
       answered(502);
       return { kind: "failed", status: 502, reason };
     }
-    entry.inFlight += 1;
     entry.lastRequestAt = Date.now();
     if (entry.idle) clearTimeout(entry.idle);
     entry.idle = null;
@@ -333,7 +338,6 @@ export function createAppPool(deps: AppPoolDeps): AppPool {
     } catch (error) {
       return { failed: error instanceof Error ? error.message : String(error) };
     }
-    entry.inFlight += 1;
     entry.lastRequestAt = Date.now();
     if (entry.idle) clearTimeout(entry.idle);
     entry.idle = null;
