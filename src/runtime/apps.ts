@@ -19,6 +19,8 @@ import type { Invocation, Outcome } from "./runtime.ts";
 export const CRASH_LOOP_AFTER = 3;
 const HEALTHY_MS = 60_000;
 const MAX_BACKOFF_MS = 30_000;
+/** Answers up to this size (with a Content-Length) are passed on whole instead of streamed. */
+const SMALL_BODY = 64 * 1024;
 
 /** Which deployment's server a request is for, with its project's settings. */
 export interface AppTarget {
@@ -319,11 +321,23 @@ export function createAppPool(deps: AppPoolDeps): AppPool {
     }
     const headers = new Headers(answer.headers);
     for (const name of HOP_BY_HOP) headers.delete(name);
+    const length = Number(headers.get("content-length") ?? Number.NaN);
     headers.delete("content-length");
     const body = answer.body;
     if (body === null) {
       done(answer.status);
       return { kind: "response", response: new Response(null, { status: answer.status, headers }) };
+    }
+    // A small answer of known size is read whole: cheaper than relaying a stream for a few bytes.
+    if (length >= 0 && length <= SMALL_BODY && request.method !== "HEAD") {
+      try {
+        const bytes = await answer.arrayBuffer();
+        done(answer.status);
+        return { kind: "response", response: new Response(bytes, { status: answer.status, headers }) };
+      } catch {
+        done(502);
+        return { kind: "failed", status: 502, reason: "the app server closed the connection mid-answer" };
+      }
     }
     const relay = new TransformStream<Uint8Array, Uint8Array>({ flush: () => done(answer.status) });
     void body.pipeTo(relay.writable).catch(() => done(answer.status));
