@@ -12,6 +12,9 @@ const Instance = t.Object({
   id: t.String(),
   state: t.String({ description: "starting, ready, stopping or stopped" }),
   inFlight: t.Integer({ description: "requests and WebSockets it is serving now" }),
+  memoryBytes: t.Union([t.Integer(), t.Null()], {
+    description: "its processes' memory now (null without cgroups)",
+  }),
   startedAt: t.String({ format: "date-time" }),
   lastRequestAt: t.Union([t.String({ format: "date-time" }), t.Null()]),
 });

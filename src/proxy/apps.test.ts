@@ -372,6 +372,8 @@ describe("the dashboard's app server section", () => {
     expect(running.text).toContain("the Procfile's web process");
     const instance = apps().view(good.id)[0]?.instances[0]?.id ?? "none";
     expect(running.text).toContain(`data-instance="${instance}"`);
+    // Its memory, read from its cgroup.
+    expect(running.text).toMatch(/<td data-memory="true">\d+\.\d MB<\/td>/);
     expect(running.text).toContain("(app server)");
     const looping = await owner.get(`/deployments/${bad.id}`);
     expect(looping.text).toContain('data-crash-loop="true"');
@@ -434,6 +436,8 @@ test("the API: the owner reads a deployment's app server and restarts it; anyone
   const body = (await read.json()) as { command: string; visible: boolean; instances: { id: string }[] };
   expect(body).toMatchObject({ command: "node server.js", visible: true, crashLoop: false });
   expect(body.instances).toHaveLength(1);
+  const memory = (body.instances[0] as { memoryBytes: number | null } | undefined)?.memoryBytes ?? 0;
+  expect(memory).toBeGreaterThan(1024 * 1024);
   expect((await call(stranger.token, "GET", `/api/deployments/${d.id}/app`)).status).toBe(404);
   expect((await call(stranger.token, "POST", `/api/deployments/${d.id}/app/restart`)).status).toBe(404);
   expect(apps().view(d.id)[0]?.instances[0]?.id).toBe(body.instances[0]?.id);

@@ -40,6 +40,8 @@ export interface AppInstanceView {
   deploymentId: string;
   state: "starting" | "ready" | "stopping" | "stopped";
   inFlight: number;
+  /** Its cgroup's memory use now, in bytes (null without cgroups). */
+  memoryBytes: number | null;
   startedAt: string;
   lastRequestAt: string | null;
 }
@@ -377,6 +379,7 @@ export function createAppPool(deps: AppPoolDeps): AppPool {
         deploymentId: server.target.deploymentId,
         state: e.instance.state(),
         inFlight: e.inFlight,
+        memoryBytes: e.instance.memoryBytes(),
         startedAt: new Date(e.startedAt).toISOString(),
         lastRequestAt: iso(e.lastRequestAt),
       })),
