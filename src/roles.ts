@@ -160,12 +160,12 @@ export async function startRoles(deps: Deps): Promise<Running> {
   if (config.roles.includes("api")) {
     // Per-address limits need the socket's address; the server exists by the time a request arrives.
     const peer = (request: Request) => tls?.clientOf(request) ?? server.requestIP(request)?.address ?? null;
-    const api = createApi({ ...deps, config: { ...config, proxyPort } }, { peer });
-    // App servers run in this process's proxy (unless functions run on remote nodes): the dashboard sees them.
+    // App servers run in this process's proxy (unless functions run on remote nodes): the API and dashboard see them.
     const localApps =
       config.roles.includes("proxy") && config.functions.placement === "local"
         ? { apps: () => localRuntime?.apps ?? null }
         : {};
+    const api = createApi({ ...deps, config: { ...config, proxyPort } }, { peer, ...localApps });
     const dashboard = lazyDashboard({ ...deps, config: { ...config, proxyPort } }, { peer, ...localApps });
     const gitBackend = createGitBackend({ ...deps, config: { ...config, proxyPort } });
     // Each part counted under its own role; access lines only with API_ACCESS_LOG.

@@ -6,7 +6,9 @@ import type { Deps } from "../deps.ts";
 import { MethodNotAllowed, RateLimited } from "../errors.ts";
 import type { PeerAddress } from "../identity/client-address.ts";
 import { requestIdOf } from "../observe/http.ts";
+import type { AppPool } from "../runtime/apps.ts";
 import { buildsStatus } from "../worker/readiness.ts";
+import { appRoutes } from "./apps.ts";
 import { bodyLimits } from "./body-limit.ts";
 import { buildRoutes } from "./builds.ts";
 import { cronRoutes } from "./crons.ts";
@@ -71,6 +73,8 @@ export interface ApiOptions {
   peer?: PeerAddress;
   /** The rate limiter's clock (tests move it instead of waiting). */
   now?: () => number;
+  /** The app servers of this process's proxy (null while none has started); absent when no proxy runs here. */
+  apps?: () => AppPool | null;
 }
 
 export function createApi(api: ApiDeps, options: ApiOptions = {}) {
@@ -157,6 +161,7 @@ export function createApi(api: ApiDeps, options: ApiOptions = {}) {
     .use(projectRoutes(deps))
     .use(protectionRoutes(deps))
     .use(deploymentRoutes(deps))
+    .use(appRoutes(deps, options.apps))
     .use(runtimeLogRoutes(deps))
     .use(envRoutes(deps))
     .use(cronRoutes(deps))

@@ -96,6 +96,10 @@ function attempts(v: Victim): Record<string, Attempt[]> {
     "POST /api/deployments/:id/promote": [attempt("POST", `/api/deployments/${older}/promote`, 404)],
     "POST /api/projects/:id/rollback": [attempt("POST", `/api/projects/${p}/rollback`, 404)],
     "POST /api/deployments/:id/cancel": [attempt("POST", `/api/deployments/${v.queued}/cancel`, 404)],
+    "GET /api/deployments/:id/app": ids.map((id) => attempt("GET", `/api/deployments/${id}/app`, 404)),
+    "POST /api/deployments/:id/app/restart": ids.map((id) =>
+      attempt("POST", `/api/deployments/${id}/app/restart`, 404),
+    ),
     "GET /api/deployments/:id/logs/stream": ids.map((id) =>
       attempt("GET", `/api/deployments/${id}/logs/stream`, 404),
     ),

@@ -74,6 +74,11 @@ function attempts(v: Victim): Record<string, Attempt[]> {
     "POST /projects/:id/settings": [
       post(`/projects/${p}/settings`, 404, { section: "general", name: "pwned", productionBranch: "main" }),
       post(`/projects/${p}/settings`, 404, { section: "domains", subDomain: "pwned", customDomain: "" }),
+      post(`/projects/${p}/settings`, 404, {
+        section: "server",
+        startCommand: "sh pwned.sh",
+        maxInstances: "20",
+      }),
     ],
     "POST /projects/:id/domain/verify": [post(`/projects/${p}/domain/verify`, 404)],
     "POST /projects/:id/protection": [post(`/projects/${p}/protection`, 404, { protection: "none" })],
@@ -119,6 +124,7 @@ function attempts(v: Victim): Record<string, Attempt[]> {
     "POST /deployments/:id/restart": [post(`/deployments/${production}/restart`, 404)],
     "GET /deployments/:id/promote": [get(`/deployments/${older}/promote`, 404)],
     "POST /deployments/:id/promote": [post(`/deployments/${older}/promote`, 404)],
+    "POST /deployments/:id/restart": ids.map((id) => post(`/deployments/${id}/restart`, 404)),
   };
 }
 

@@ -119,6 +119,7 @@ const instances = (id: string) => runtime?.apps?.view(id)[0]?.instances.length ?
 
 /** Waits for the idle stop, then times the request that wakes the server. */
 async function sleepsAndWakes(id: string, wake: () => Promise<void>): Promise<number> {
+  await wake();
   expect(instances(id)).toBe(1);
   for (let i = 0; i < 100 && instances(id) > 0; i++) await Bun.sleep(100);
   expect(instances(id)).toBe(0);
@@ -192,6 +193,15 @@ describe("npm apps through the proxy", () => {
     });
     expect(received[0]).toBe("echo: hello");
     expect(received[1]).toBe(`echo: ${"x".repeat(70_000)}`);
+    // An open WebSocket keeps its instance busy: it is not stopped as idle (3 s here) under the visitor.
+    await Bun.sleep(3500);
+    expect(instances(hono.id)).toBe(1);
+    ws.send("still there");
+    await new Promise<void>((resolve) => {
+      ws.onmessage = (event) => {
+        if (String(event.data) === "echo: still there") resolve();
+      };
+    });
     ws.close();
   }, 30_000);
 

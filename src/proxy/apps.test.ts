@@ -5,11 +5,13 @@
 // ignoring SIGTERM; none of them disturbs another deployment.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createApi } from "../api/app.ts";
 import { createDashboard } from "../dashboard/app.ts";
 import { queueDeployment } from "../deploy/deploy.ts";
 import { createProject } from "../deploy/projects.ts";
 import { promoteDeployment, rollbackProject } from "../deploy/promote.ts";
 import type { Deps } from "../deps.ts";
+import { createApiToken } from "../identity/accounts.ts";
 import type { Project, User } from "../model/entities.ts";
 import { deploymentUrl, productionUrl } from "../model/urls.ts";
 import { type Running, startRoles } from "../roles.ts";
@@ -370,6 +372,8 @@ describe("the dashboard's app server section", () => {
     expect(running.text).toContain("the Procfile's web process");
     const instance = apps().view(good.id)[0]?.instances[0]?.id ?? "none";
     expect(running.text).toContain(`data-instance="${instance}"`);
+    // Its memory, read from its cgroup.
+    expect(running.text).toMatch(/<td data-memory="true">\d+\.\d MB<\/td>/);
     expect(running.text).toContain("(app server)");
     const looping = await owner.get(`/deployments/${bad.id}`);
     expect(looping.text).toContain('data-crash-loop="true"');
@@ -392,3 +396,55 @@ describe("the dashboard's app server section", () => {
     expect(apps().view(good.id)[0]?.instances[0]?.id).not.toBe(instance);
   }, 60_000);
 });
+
+test("busy: a second instance starts while the first is busy, up to the project's maximum", async () => {
+  const d = await deployed(
+    {
+      Procfile: "web: node server.js\n",
+      "server.js": server(
+        "function handle(req, res) { setTimeout(() => res.end('pid ' + process.pid), req.url === '/slow' ? 1500 : 0); }",
+      ),
+    },
+    { maxInstances: 2 },
+  );
+  expect((await get(`${d.url}/`)).body).toMatch(/^pid \d+$/);
+  const slow = [get(`${d.url}/slow`), get(`${d.url}/slow`)];
+  // The second slow request found the only instance busy: a second one starts beside it.
+  for (let i = 0; i < 50 && (apps().view(d.id)[0]?.instances.length ?? 0) < 2; i++) await Bun.sleep(100);
+  expect(apps().view(d.id)[0]?.instances.length).toBe(2);
+  for (const answer of await Promise.all(slow)) expect(answer.status).toBe(200);
+  const more = await Promise.all([1, 2, 3, 4].map(() => get(`${d.url}/slow`)));
+  expect(more.every((a) => a.status === 200)).toBe(true);
+  expect(apps().view(d.id)[0]?.instances.length).toBe(2);
+}, 60_000);
+
+test("the API: the owner reads a deployment's app server and restarts it; anyone else gets a 404", async () => {
+  const api = createApi(deps, { apps: () => runtime?.apps ?? null });
+  const call = (token: string, method: string, path: string) =>
+    api.handle(
+      new Request(`http://localhost${path}`, { method, headers: { authorization: `Bearer ${token}` } }),
+    );
+  const owner = await createApiToken(deps.store, userId, "apps");
+  const stranger = await testUser(deps);
+  const d = await deployed({
+    Procfile: "web: node server.js\n",
+    "server.js": server("function handle(req, res) { res.end('api'); }"),
+  });
+  expect((await get(`${d.url}/`)).body).toBe("api");
+  const read = await call(owner.token, "GET", `/api/deployments/${d.id}/app`);
+  expect(read.status).toBe(200);
+  const body = (await read.json()) as { command: string; visible: boolean; instances: { id: string }[] };
+  expect(body).toMatchObject({ command: "node server.js", visible: true, crashLoop: false });
+  expect(body.instances).toHaveLength(1);
+  const memory = (body.instances[0] as { memoryBytes: number | null } | undefined)?.memoryBytes ?? 0;
+  expect(memory).toBeGreaterThan(1024 * 1024);
+  expect((await call(stranger.token, "GET", `/api/deployments/${d.id}/app`)).status).toBe(404);
+  expect((await call(stranger.token, "POST", `/api/deployments/${d.id}/app/restart`)).status).toBe(404);
+  expect(apps().view(d.id)[0]?.instances[0]?.id).toBe(body.instances[0]?.id);
+  const restarted = await call(owner.token, "POST", `/api/deployments/${d.id}/app/restart`);
+  expect(restarted.status).toBe(200);
+  expect(((await restarted.json()) as { instances: unknown[] }).instances).toEqual([]);
+  // A deployment without a server has no app to show.
+  const plain = await deployed({ "index.html": "<h1>static</h1>" });
+  expect((await call(owner.token, "GET", `/api/deployments/${plain.id}/app`)).status).toBe(404);
+}, 60_000);

@@ -19,6 +19,8 @@ import type { Invocation, Outcome } from "./runtime.ts";
 export const CRASH_LOOP_AFTER = 3;
 const HEALTHY_MS = 60_000;
 const MAX_BACKOFF_MS = 30_000;
+/** Answers up to this size (with a Content-Length) are passed on whole instead of streamed. */
+const SMALL_BODY = 64 * 1024;
 
 /** Which deployment's server a request is for, with its project's settings. */
 export interface AppTarget {
@@ -38,6 +40,8 @@ export interface AppInstanceView {
   deploymentId: string;
   state: "starting" | "ready" | "stopping" | "stopped";
   inFlight: number;
+  /** Its cgroup's memory use now, in bytes (null without cgroups). */
+  memoryBytes: number | null;
   startedAt: string;
   lastRequestAt: string | null;
 }
@@ -247,7 +251,10 @@ export function createAppPool(deps: AppPoolDeps): AppPool {
     entry.idle = setTimeout(() => stopEntry(entry, "was idle"), idleMs);
   }
 
-  /** The least busy ready instance; another starts when all are busy and the maximum allows. */
+  /**
+   * The least busy ready instance, claimed for one request or connection (its count goes up before anything else
+   * runs, so requests arriving together see each other); another starts when all are busy and the maximum allows.
+   */
   async function entryFor(server: Server): Promise<Entry> {
     const ready = [...server.entries].filter((e) => e.instance.state() === "ready");
     ready.sort((a, b) => a.inFlight - b.inFlight);
@@ -255,6 +262,7 @@ export function createAppPool(deps: AppPoolDeps): AppPool {
     if (best) {
       if (best.inFlight > 0 && server.entries.size < server.target.maxInstances && !server.starting)
         launch(server).catch(() => undefined);
+      best.inFlight += 1;
       return best;
     }
     if (server.crashes >= CRASH_LOOP_AFTER && server.notBefore > Date.now())
@@ -262,7 +270,9 @@ export function createAppPool(deps: AppPoolDeps): AppPool {
         `the app server is in a crash loop (${server.crashes} failures in a row; last: it ${server.lastExit ?? "failed"})`,
       );
     if (server.crashes > 0 && !server.starting) server.restarts += 1;
-    return launch(server);
+    const started = await launch(server);
+    started.inFlight += 1;
+    return started;
   }
 
   async function invoke(target: AppTarget, invocation: Invocation): Promise<Outcome> {
@@ -281,7 +291,6 @@ export function createAppPool(deps: AppPoolDeps): AppPool {
       answered(502);
       return { kind: "failed", status: 502, reason };
     }
-    entry.inFlight += 1;
     entry.lastRequestAt = Date.now();
     if (entry.idle) clearTimeout(entry.idle);
     entry.idle = null;
@@ -314,11 +323,23 @@ export function createAppPool(deps: AppPoolDeps): AppPool {
     }
     const headers = new Headers(answer.headers);
     for (const name of HOP_BY_HOP) headers.delete(name);
+    const length = Number(headers.get("content-length") ?? Number.NaN);
     headers.delete("content-length");
     const body = answer.body;
     if (body === null) {
       done(answer.status);
       return { kind: "response", response: new Response(null, { status: answer.status, headers }) };
+    }
+    // A small answer of known size is read whole: cheaper than relaying a stream for a few bytes.
+    if (length >= 0 && length <= SMALL_BODY && request.method !== "HEAD") {
+      try {
+        const bytes = await answer.arrayBuffer();
+        done(answer.status);
+        return { kind: "response", response: new Response(bytes, { status: answer.status, headers }) };
+      } catch {
+        done(502);
+        return { kind: "failed", status: 502, reason: "the app server closed the connection mid-answer" };
+      }
     }
     const relay = new TransformStream<Uint8Array, Uint8Array>({ flush: () => done(answer.status) });
     void body.pipeTo(relay.writable).catch(() => done(answer.status));
@@ -333,7 +354,6 @@ export function createAppPool(deps: AppPoolDeps): AppPool {
     } catch (error) {
       return { failed: error instanceof Error ? error.message : String(error) };
     }
-    entry.inFlight += 1;
     entry.lastRequestAt = Date.now();
     if (entry.idle) clearTimeout(entry.idle);
     entry.idle = null;
@@ -359,6 +379,7 @@ export function createAppPool(deps: AppPoolDeps): AppPool {
         deploymentId: server.target.deploymentId,
         state: e.instance.state(),
         inFlight: e.inFlight,
+        memoryBytes: e.instance.memoryBytes(),
         startedAt: new Date(e.startedAt).toISOString(),
         lastRequestAt: iso(e.lastRequestAt),
       })),

@@ -56,6 +56,8 @@ export interface Instance {
   readonly exited: Promise<string>;
   /** Host path of the socket it listens on. */
   readonly socket: string;
+  /** Memory its processes use now (its cgroup's), in bytes; null without cgroups or once it is gone. */
+  memoryBytes(): number | null;
   stop(why: string): void;
 }
 
@@ -95,6 +97,7 @@ export function startInstance(bundle: InstanceCode, options: InstanceOptions): I
     }
   };
 
+  let readMemory: () => number | null = () => null;
   const run = runSandboxed({
     mode: options.mode,
     workspace,
@@ -118,6 +121,9 @@ export function startInstance(bundle: InstanceCode, options: InstanceOptions): I
     limits: { memoryBytes: bundle.memoryMb * MB, pids: options.pids, timeoutMs: MAX_LIFETIME_MS },
     onOutput,
     signal: controller.signal,
+    onMemoryReader: (read) => {
+      readMemory = read;
+    },
   });
 
   const exited = run.then(
@@ -151,5 +157,13 @@ export function startInstance(bundle: InstanceCode, options: InstanceOptions): I
     controller.abort(new Error(why));
   }
 
-  return { id, state: () => state, ready, exited, socket, stop };
+  return {
+    id,
+    state: () => state,
+    ready,
+    exited,
+    socket,
+    memoryBytes: () => (state === "stopped" ? null : readMemory()),
+    stop,
+  };
 }

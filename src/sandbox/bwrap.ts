@@ -46,6 +46,8 @@ export async function runBwrap(run: SandboxRun, cwd: string): Promise<SandboxRes
   let network: Network | null = null;
   try {
     cgroup = openRunCgroup(`run-${process.pid}-${lease.uid}`, run.limits);
+    const opened = cgroup;
+    if (opened) run.onMemoryReader?.(() => opened.memoryBytes());
     for (const { dir } of owned) await chownTree(helper, dir, lease.uid, lease.uid);
 
     const useNet = run.network === "registry";

@@ -12,6 +12,8 @@ export interface RunCgroup {
   /** Waits until no process is left in the cgroup, killing stragglers. */
   drain(): Promise<void>;
   oomKilled(exitCode: number | null): boolean;
+  /** Memory the run's processes use now (page cache and tmpfs included), in bytes; null when unreadable. */
+  memoryBytes(): number | null;
   /** Removes the run's cgroups, and the `minivercel` parents once no other run uses them. */
   remove(): void;
 }
@@ -53,7 +55,7 @@ export function openRunCgroup(name: string, limits: SandboxLimits): RunCgroup | 
         },
         { parent: parents.pids, limits: [{ file: "pids.max", value: String(limits.pids) }] },
       ];
-      return createCgroup(name, parts, (exitCode) => {
+      return createCgroup(name, parts, path.join(dir, "memory.usage_in_bytes"), (exitCode) => {
         const oom = readNumberField(path.join(dir, "memory.oom_control"), "oom_kill");
         // Kernels before 4.13 have no oom_kill counter: hitting the limit and dying of SIGKILL is the sign.
         return oom === null ? readNumber(path.join(dir, "memory.failcnt")) > 0 && exitCode === 137 : oom > 0;
@@ -75,6 +77,7 @@ export function openRunCgroup(name: string, limits: SandboxLimits): RunCgroup | 
       return createCgroup(
         name,
         [part],
+        path.join(dir, "memory.current"),
         () => (readNumberField(path.join(dir, "memory.events"), "oom_kill") ?? 0) > 0,
       );
     }
@@ -84,6 +87,7 @@ export function openRunCgroup(name: string, limits: SandboxLimits): RunCgroup | 
 function createCgroup(
   name: string,
   parts: CgroupPart[],
+  usageFile: string,
   oomSeen: (exitCode: number | null) => boolean,
 ): RunCgroup {
   const dirs = parts.map((part) => path.join(part.parent, name));
@@ -120,6 +124,14 @@ function createCgroup(
   }
   return {
     procsFiles: dirs.map((dir) => path.join(dir, "cgroup.procs")),
+    memoryBytes() {
+      try {
+        const value = Number(fs.readFileSync(usageFile, "utf8").trim());
+        return Number.isFinite(value) ? value : null;
+      } catch {
+        return null;
+      }
+    },
     killAll,
     async drain() {
       for (let waited = 0; members().length > 0; waited += 20) {

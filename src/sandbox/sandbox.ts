@@ -63,6 +63,11 @@ export interface SandboxRun {
   onOutput: (stream: "stdout" | "stderr", text: string) => void;
   /** Abort = cancel: the whole process tree is killed at once. */
   signal?: AbortSignal;
+  /**
+   * Called once the run's cgroup exists (mode "bwrap" with cgroups), with a reader of the memory its processes use
+   * now: long-running instances show it.
+   */
+  onMemoryReader?: (read: () => number | null) => void;
 }
 
 /** How a run ended. The promise resolves only once every process of the run is gone. */

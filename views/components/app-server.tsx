@@ -9,6 +9,7 @@ export interface AppInstanceRow {
   id: string;
   state: string;
   inFlight: number;
+  memoryBytes: number | null;
   startedAt: string;
   lastRequestAt: string | null;
 }
@@ -112,6 +113,7 @@ export function AppServerSection(props: AppServerProps) {
               <th>Instance</th>
               <th>State</th>
               <th>Requests now</th>
+              <th>Memory</th>
               <th>Started</th>
               <th>Last request</th>
             </tr>
@@ -122,6 +124,9 @@ export function AppServerSection(props: AppServerProps) {
                 <td class="mono">{i.id}</td>
                 <td>{i.state}</td>
                 <td>{i.inFlight}</td>
+                <td data-memory>
+                  {i.memoryBytes === null ? "—" : `${(i.memoryBytes / 1024 / 1024).toFixed(1)} MB`}
+                </td>
                 <td>
                   <Time iso={i.startedAt} />
                 </td>
