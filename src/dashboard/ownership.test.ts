@@ -121,7 +121,6 @@ function attempts(v: Victim): Record<string, Attempt[]> {
     ),
     "POST /deployments/:id/cancel": [post(`/deployments/${v.queued}/cancel`, 404)],
     "POST /deployments/:id/redeploy": [post(`/deployments/${production}/redeploy`, 404)],
-    "POST /deployments/:id/restart": [post(`/deployments/${production}/restart`, 404)],
     "GET /deployments/:id/promote": [get(`/deployments/${older}/promote`, 404)],
     "POST /deployments/:id/promote": [post(`/deployments/${older}/promote`, 404)],
     "POST /deployments/:id/restart": ids.map((id) => post(`/deployments/${id}/restart`, 404)),
