@@ -52,6 +52,11 @@ export function postgresAccounts(sql: postgres.Sql): Pick<Store, "users" | "toke
       if (row) return toUser(row);
       throw emailTaken();
     },
+    async setPassword(userId, passwordHash) {
+      const result = await sql`
+        UPDATE users SET password_hash = ${passwordHash} WHERE id = ${userId} AND password_hash IS NOT NULL`;
+      return result.count > 0;
+    },
     async count() {
       const row = await first(sql<Row[]>`SELECT count(*) AS n FROM users`);
       return Number(row?.n ?? 0);
@@ -102,6 +107,20 @@ export function postgresAccounts(sql: postgres.Sql): Pick<Store, "users" | "toke
     },
     async delete(hash) {
       await sql`DELETE FROM sessions WHERE id_hash = ${hash}`;
+    },
+    async list(userId, now) {
+      const rows = await sql<Row[]>`
+        SELECT * FROM sessions WHERE user_id = ${userId} AND expires_at > ${now}
+        ORDER BY created_at DESC, id_hash`;
+      return rows.map((row) => ({ hash: String(row.id_hash), session: toSession(row) }));
+    },
+    async deleteOwn(userId, hash) {
+      const result = await sql`DELETE FROM sessions WHERE id_hash = ${hash} AND user_id = ${userId}`;
+      return result.count > 0;
+    },
+    async deleteOthers(userId, keepHash) {
+      const result = await sql`DELETE FROM sessions WHERE user_id = ${userId} AND id_hash <> ${keepHash}`;
+      return result.count;
     },
   };
 

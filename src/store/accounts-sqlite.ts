@@ -57,6 +57,15 @@ export function sqliteAccounts(db: Database): Pick<Store, "users" | "tokens" | "
         return toUser(one("SELECT * FROM users WHERE id = ?", id) ?? {});
       })();
     },
+    async setPassword(userId, passwordHash) {
+      return (
+        run(
+          "UPDATE users SET password_hash = ? WHERE id = ? AND password_hash IS NOT NULL",
+          passwordHash,
+          userId,
+        ).changes > 0
+      );
+    },
     async count() {
       return Number(one("SELECT count(*) AS n FROM users")?.n ?? 0);
     },
@@ -119,6 +128,19 @@ export function sqliteAccounts(db: Database): Pick<Store, "users" | "tokens" | "
     },
     async delete(hash) {
       run("DELETE FROM sessions WHERE id_hash = ?", hash);
+    },
+    async list(userId, now) {
+      return all(
+        "SELECT * FROM sessions WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC, id_hash",
+        userId,
+        now,
+      ).map((row) => ({ hash: String(row.id_hash), session: toSession(row) }));
+    },
+    async deleteOwn(userId, hash) {
+      return run("DELETE FROM sessions WHERE id_hash = ? AND user_id = ?", hash, userId).changes > 0;
+    },
+    async deleteOthers(userId, keepHash) {
+      return run("DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?", userId, keepHash).changes;
     },
   };
 

@@ -90,6 +90,44 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       expect(await store.tokens.revoke(owner.id, token.id)).toBe(false);
     });
 
+    test("sessions: a user's live ones listed, one ended by its owner only, all others ended; passwords replaced", async () => {
+      const store = await open();
+      const user = await store.users.create({ email: email(), passwordHash: "old-hash" });
+      const other = await store.users.create({ email: email(), passwordHash: "h" });
+      const external = await store.users.upsertExternal({
+        issuer: "https://id.example",
+        subject: "s",
+        email: null,
+      });
+      const session = (userId: string, hash: string, expiresAt = "2999-01-01T00:00:00.000Z") =>
+        store.sessions.create({ hash, userId, csrfToken: `c-${hash}`, expiresAt });
+      const tag = crypto.randomUUID();
+      await session(user.id, `a-${tag}`);
+      await Bun.sleep(2);
+      await session(user.id, `b-${tag}`);
+      await session(user.id, `expired-${tag}`, "2000-01-01T00:00:00.000Z");
+      await session(other.id, `o-${tag}`);
+      const now = new Date().toISOString();
+      expect((await store.sessions.list(user.id, now)).map((s) => s.hash)).toEqual([`b-${tag}`, `a-${tag}`]);
+      expect((await store.sessions.list(user.id, now))[0]?.session.csrfToken).toBe(`c-b-${tag}`);
+      // Another user's session is not theirs to end.
+      expect(await store.sessions.deleteOwn(user.id, `o-${tag}`)).toBe(false);
+      expect(await store.sessions.get(`o-${tag}`, now)).not.toBeNull();
+      expect(await store.sessions.deleteOwn(user.id, `a-${tag}`)).toBe(true);
+      await session(user.id, `c-${tag}`);
+      expect(await store.sessions.deleteOthers(user.id, `c-${tag}`)).toBe(2);
+      expect((await store.sessions.list(user.id, now)).map((s) => s.hash)).toEqual([`c-${tag}`]);
+      expect(await store.sessions.get(`o-${tag}`, now)).not.toBeNull();
+
+      expect(await store.users.setPassword(user.id, "new-hash")).toBe(true);
+      expect((await store.users.byId(user.id))?.passwordHash).toBe("new-hash");
+      expect((await store.users.byId(other.id))?.passwordHash).toBe("h");
+      // A user who signs in elsewhere (an external identity) gets no password this way.
+      expect(await store.users.setPassword(external.id, "planted")).toBe(false);
+      expect((await store.users.byId(external.id))?.passwordHash).toBeNull();
+      expect(await store.users.setPassword(crypto.randomUUID(), "x")).toBe(false);
+    });
+
     test("sessions: expire and delete", async () => {
       const store = await open();
       const user = await store.users.create({ email: email(), passwordHash: null });
