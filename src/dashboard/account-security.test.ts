@@ -2,8 +2,9 @@
 // sessions ended), the sessions listed and ended one by one or all but this one, and the API reference linked.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createApi } from "../api/app.ts";
 import type { Deps } from "../deps.ts";
-import { verifyLogin } from "../identity/accounts.ts";
+import { hashSecret, verifyLogin } from "../identity/accounts.ts";
 import { testDeps } from "../testing/deps.ts";
 import { fieldError, signIn, signInAs, Visitor } from "../testing/visitor.ts";
 import { createDashboard } from "./app.ts";
@@ -80,5 +81,40 @@ describe("account", () => {
     await signInAs(deps.store, again, user);
     expect((await v.post("/account/sessions/others", { _csrf: "forged" })).status).toBe(403);
     expect((await again.get("/account")).status).toBe(200);
+  });
+
+  test("a token made to expire says when, works until then through the API, and not after", async () => {
+    const v = new Visitor(app);
+    const user = await signIn(deps.store, v);
+    await v.get("/account");
+    const made = await v.post("/account/tokens", { name: "ci", expires: "7" });
+    expect(made.status).toBe(201);
+    const token =
+      /id="new-token" class="mono" type="text" readonly value="([^"]+)"/.exec(made.text)?.[1] ?? "";
+    expect(token).toStartWith("mv_");
+    const [record] = await deps.store.tokens.list(user.id);
+    const days = (Date.parse(record?.expiresAt ?? "") - Date.now()) / 86_400_000;
+    expect(days).toBeGreaterThan(6.9);
+    expect(days).toBeLessThanOrEqual(7);
+    expect(made.text).toContain("expires <time");
+    const api = createApi(deps);
+    const me = (bearer: string) =>
+      api.handle(
+        new Request("http://localhost/api/user", { headers: { authorization: `Bearer ${bearer}` } }),
+      );
+    expect((await me(token)).status).toBe(200);
+    // Past its expiry (as if the clock moved on): refused, and listed as expired.
+    await deps.store.tokens.create({
+      userId: user.id,
+      name: "old",
+      prefix: "mv_expired",
+      hash: hashSecret("mv_expired-token"),
+      expiresAt: new Date(Date.now() - 1000).toISOString(),
+    });
+    expect((await me("mv_expired-token")).status).toBe(401);
+    expect((await v.get("/account")).text).toContain('<span class="tag tag-failed">expired</span>');
+    const wrong = await v.post("/account/tokens", { name: "x", expires: "99999" });
+    expect(wrong.status).toBe(422);
+    expect(wrong.text).toContain("from 1 to 3650");
   });
 });

@@ -62,7 +62,8 @@ export function accountRoutes({ store }: Pick<Deps, "store">) {
       async ({ user, csrf, body, sessionHash }) => {
         try {
           // The same function the API's POST /api/tokens calls.
-          const { token, record } = await createApiToken(store, user.id, body.name ?? "");
+          const days = body.expires ? Number(body.expires) : null;
+          const { token, record } = await createApiToken(store, user.id, body.name ?? "", days);
           return await render(user, csrf, sessionHash, { created: { name: record.name, token } }, 201);
         } catch (error) {
           const errors = formErrors(error, { name: "Token name" });
@@ -70,7 +71,7 @@ export function accountRoutes({ store }: Pick<Deps, "store">) {
           return render(user, csrf, sessionHash, { values: valuesOf(body), errors }, errorStatus(error));
         }
       },
-      { body: t.Object({ ...CsrfField, name: Text(200) }) },
+      { body: t.Object({ ...CsrfField, name: Text(200), expires: Text(10) }) },
     )
     .post(
       "/account/tokens/:id/revoke",

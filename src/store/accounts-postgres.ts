@@ -64,15 +64,16 @@ export function postgresAccounts(sql: postgres.Sql): Pick<Store, "users" | "toke
   };
 
   const tokens: Tokens = {
-    async create({ userId, name, prefix, hash }) {
+    async create({ userId, name, prefix, hash, expiresAt }) {
       const [row] = await sql<Row[]>`
-        INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, created_at)
-        VALUES (${newId()}, ${userId}, ${name}, ${prefix}, ${hash}, ${nowIso()}) RETURNING *`;
+        INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, created_at, expires_at)
+        VALUES (${newId()}, ${userId}, ${name}, ${prefix}, ${hash}, ${nowIso()}, ${expiresAt ?? null}) RETURNING *`;
       return toToken(row ?? {});
     },
     async use(hash, at) {
       const row = await first(sql<Row[]>`
-        UPDATE api_tokens SET last_used_at = ${at} WHERE token_hash = ${hash} AND revoked_at IS NULL RETURNING *`);
+        UPDATE api_tokens SET last_used_at = ${at}
+        WHERE token_hash = ${hash} AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ${at}) RETURNING *`);
       if (!row) return null;
       const user = await userById(String(row.user_id));
       return user ? { token: toToken(row), user: toUser(user) } : null;

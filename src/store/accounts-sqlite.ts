@@ -72,21 +72,27 @@ export function sqliteAccounts(db: Database): Pick<Store, "users" | "tokens" | "
   };
 
   const tokens: Tokens = {
-    async create({ userId, name, prefix, hash }) {
+    async create({ userId, name, prefix, hash, expiresAt }) {
       const id = newId();
       run(
-        "INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        `INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
         id,
         userId,
         name,
         prefix,
         hash,
         nowIso(),
+        expiresAt ?? null,
       );
       return toToken(one("SELECT * FROM api_tokens WHERE id = ?", id) ?? {});
     },
     async use(hash, at) {
-      const row = one("SELECT * FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL", hash);
+      const row = one(
+        "SELECT * FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
+        hash,
+        at,
+      );
       if (!row) return null;
       run("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", at, String(row.id));
       const user = one("SELECT * FROM users WHERE id = ?", String(row.user_id));

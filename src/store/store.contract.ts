@@ -90,6 +90,31 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       expect(await store.tokens.revoke(owner.id, token.id)).toBe(false);
     });
 
+    test("tokens: one with an expiry works until then, and never after", async () => {
+      const store = await open();
+      const owner = await store.users.create({ email: email(), passwordHash: null });
+      const hash = crypto.randomUUID();
+      const expiresAt = "2026-06-01T00:00:00.000Z";
+      const token = await store.tokens.create({
+        userId: owner.id,
+        name: "ci",
+        prefix: "mv_exp",
+        hash,
+        expiresAt,
+      });
+      expect(token.expiresAt).toBe(expiresAt);
+      expect(token.revokedAt).toBeNull();
+      expect((await store.tokens.use(hash, "2026-05-31T23:59:59.000Z"))?.user.id).toBe(owner.id);
+      expect(await store.tokens.use(hash, expiresAt)).toBeNull();
+      expect(await store.tokens.use(hash, "2027-01-01T00:00:00.000Z")).toBeNull();
+      // The failed uses did not count as uses.
+      expect((await store.tokens.list(owner.id))[0]?.lastUsedAt).toBe("2026-05-31T23:59:59.000Z");
+      const forever = crypto.randomUUID();
+      await store.tokens.create({ userId: owner.id, name: "old", prefix: "mv_old", hash: forever });
+      expect((await store.tokens.list(owner.id)).find((t) => t.name === "old")?.expiresAt).toBeNull();
+      expect(await store.tokens.use(forever, "2999-01-01T00:00:00.000Z")).not.toBeNull();
+    });
+
     test("sessions: a user's live ones listed, one ended by its owner only, all others ended; passwords replaced", async () => {
       const store = await open();
       const user = await store.users.create({ email: email(), passwordHash: "old-hash" });

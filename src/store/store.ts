@@ -48,8 +48,14 @@ export interface Users {
 }
 
 export interface Tokens {
-  create(input: { userId: string; name: string; prefix: string; hash: string }): Promise<ApiToken>;
-  /** Resolves a live (not revoked) token by its hash, recording the use. */
+  create(input: {
+    userId: string;
+    name: string;
+    prefix: string;
+    hash: string;
+    expiresAt?: string | null;
+  }): Promise<ApiToken>;
+  /** Resolves a live (not revoked, not expired at `at`) token by its hash, recording the use. */
   use(hash: string, at: string): Promise<{ token: ApiToken; user: User } | null>;
   list(userId: string): Promise<ApiToken[]>;
   /** Returns false when the token does not exist or belongs to someone else. */

@@ -91,6 +91,22 @@ function TokenForm({ chrome, created, values, errors }: AccountProps) {
           errors={errors}
           placeholder="laptop, CI, …"
         />
+        <div class="field">
+          <label for="f-expires">Expires</label>
+          <select id="f-expires" name="expires">
+            {[
+              ["", "Never"],
+              ["7", "In 7 days"],
+              ["30", "In 30 days"],
+              ["90", "In 90 days"],
+              ["365", "In a year"],
+            ].map(([value, label]) => (
+              <option key={value} value={value} selected={!created && (values.expires ?? "") === value}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </div>
         <button type="submit" class="button primary">
           Create token
         </button>
@@ -107,6 +123,18 @@ function TokenRow({ token, csrf }: { token: ApiToken; csrf: string }) {
         <strong>{token.name}</strong> <span class="mono muted">{token.prefix}…</span>
         <div class="small muted">
           created <Time iso={token.createdAt} />
+          {" · "}
+          {token.expiresAt ? (
+            Date.parse(token.expiresAt) <= Date.now() ? (
+              <span class="tag tag-failed">expired</span>
+            ) : (
+              <>
+                expires <Time iso={token.expiresAt} />
+              </>
+            )
+          ) : (
+            "never expires"
+          )}
           {" · "}
           {token.lastUsedAt ? (
             <>
