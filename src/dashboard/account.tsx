@@ -36,6 +36,7 @@ export function accountRoutes({ store }: Pick<Deps, "store">) {
         values={extra.values ?? {}}
         errors={extra.errors ?? {}}
         hasPassword={user.passwordHash !== null}
+        now={new Date()}
         passwordErrors={extra.passwordErrors ?? {}}
         passwordChanged={extra.passwordChanged ?? false}
         sessions={sessions.map(({ hash, session }) => ({

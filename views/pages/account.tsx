@@ -21,6 +21,8 @@ export interface AccountProps {
   passwordChanged: boolean;
   /** The user's live sessions, `current` the one of this browser. */
   sessions: { hash: string; createdAt: string; expiresAt: string; current: boolean }[];
+  /** The time the page is rendered at (which tokens have expired). */
+  now: Date;
 }
 
 export function AccountPage(props: AccountProps) {
@@ -48,7 +50,7 @@ export function AccountPage(props: AccountProps) {
         ) : (
           <ul class="list" id="token-list">
             {live.map((t) => (
-              <TokenRow key={t.id} token={t} csrf={chrome.csrf} />
+              <TokenRow key={t.id} token={t} csrf={chrome.csrf} now={props.now} />
             ))}
           </ul>
         )}
@@ -116,7 +118,7 @@ function TokenForm({ chrome, created, values, errors }: AccountProps) {
   );
 }
 
-function TokenRow({ token, csrf }: { token: ApiToken; csrf: string }) {
+function TokenRow({ token, csrf, now }: { token: ApiToken; csrf: string; now: Date }) {
   return (
     <li class="list-row">
       <div>
@@ -125,7 +127,7 @@ function TokenRow({ token, csrf }: { token: ApiToken; csrf: string }) {
           created <Time iso={token.createdAt} />
           {" · "}
           {token.expiresAt ? (
-            Date.parse(token.expiresAt) <= Date.now() ? (
+            Date.parse(token.expiresAt) <= now.getTime() ? (
               <span class="tag tag-failed">expired</span>
             ) : (
               <>
