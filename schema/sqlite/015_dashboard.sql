@@ -19,5 +19,3 @@ CREATE TABLE webhook_log (
     received_at TEXT NOT NULL
 );
 CREATE INDEX webhook_log_project ON webhook_log (project_id, received_at);
--- API tokens may expire (chosen when created); an expired token authenticates nothing. Existing ones never expire.
-ALTER TABLE api_tokens ADD COLUMN expires_at TEXT;

@@ -65,7 +65,7 @@ test("011 keeps every row, index and column across the projects table rebuild, a
   const projects = sqliteProjects(db);
   const deployments = sqliteDeployments(db);
   const user = await users.create({ email: "old@example.com", passwordHash: "h" });
-  // A token as schema 10 stored it (today's create also writes 015's expiry).
+  // A token as schema 10 stored it (today's create also writes 020's expiry).
   db.run(
     "INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
     [crypto.randomUUID(), user.id, "ci", "mv_old", "token-hash", new Date().toISOString()],
@@ -194,7 +194,7 @@ test("011 keeps every row, index and column across the projects table rebuild, a
   );
   delete rowsAfter.projects;
   delete rowsBefore.projects;
-  // ... and every API token an expiry: none, for the tokens made before.
+  // 020 gave every API token an expiry: none, for the tokens made before.
   expect(parsed(rowsAfter.api_tokens)).toEqual(
     parsed(rowsBefore.api_tokens).map((r) => ({ ...r, expires_at: null })),
   );

@@ -14,6 +14,7 @@ import pg012 from "../../schema/postgres/012_webhook_payloads.sql" with { type: 
 import pg013 from "../../schema/postgres/013_cron_runs.sql" with { type: "text" };
 import pg014 from "../../schema/postgres/014_env_targets.sql" with { type: "text" };
 import pg015 from "../../schema/postgres/015_dashboard.sql" with { type: "text" };
+import pg020 from "../../schema/postgres/020_token_expiry.sql" with { type: "text" };
 import sqlite001 from "../../schema/sqlite/001_init.sql" with { type: "text" };
 import sqlite002 from "../../schema/sqlite/002_build_queue.sql" with { type: "text" };
 import sqlite003 from "../../schema/sqlite/003_routing.sql" with { type: "text" };
@@ -28,6 +29,7 @@ import sqlite012 from "../../schema/sqlite/012_webhook_payloads.sql" with { type
 import sqlite013 from "../../schema/sqlite/013_cron_runs.sql" with { type: "text" };
 import sqlite014 from "../../schema/sqlite/014_env_targets.sql" with { type: "text" };
 import sqlite015 from "../../schema/sqlite/015_dashboard.sql" with { type: "text" };
+import sqlite020 from "../../schema/sqlite/020_token_expiry.sql" with { type: "text" };
 import { VERSION } from "../config/version.ts";
 import { AppError } from "../errors.ts";
 
@@ -51,6 +53,8 @@ export const SQLITE_MIGRATIONS: Migration[] = [
   { version: 13, sql: sqlite013 },
   { version: 14, sql: sqlite014 },
   { version: 15, sql: sqlite015 },
+  // 16-19 are other branches' (merged on main); this branch's next schema change is 20.
+  { version: 20, sql: sqlite020 },
 ];
 export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 1, sql: pg001 },
@@ -67,6 +71,7 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 13, sql: pg013 },
   { version: 14, sql: pg014 },
   { version: 15, sql: pg015 },
+  { version: 20, sql: pg020 },
 ];
 
 /** Refuses to run against a database that a newer minivercel already migrated. */
