@@ -156,7 +156,12 @@ export const LogStreamEvent = t.Union(
 );
 
 export const TokenCreate = t.Object(
-  { name: t.String({ minLength: 1, maxLength: 100 }) },
+  {
+    name: t.String({ minLength: 1, maxLength: 100 }),
+    expiresInDays: t.Optional(
+      t.Integer({ minimum: 1, maximum: 3650, description: "the token stops working after this many days" }),
+    ),
+  },
   { additionalProperties: false },
 );
 
@@ -167,6 +172,7 @@ export const Token = t.Object({
   createdAt: t.String({ format: "date-time" }),
   lastUsedAt: t.Union([t.String(), t.Null()]),
   revokedAt: t.Union([t.String(), t.Null()]),
+  expiresAt: t.Union([t.String(), t.Null()], { description: "null: never expires" }),
 });
 
 export const TokenList = t.Object({ items: t.Array(Token) });

@@ -65,5 +65,6 @@ export function tokenView(t: ApiToken) {
     createdAt: t.createdAt,
     lastUsedAt: t.lastUsedAt,
     revokedAt: t.revokedAt,
+    expiresAt: t.expiresAt,
   };
 }

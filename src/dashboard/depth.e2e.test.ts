@@ -50,8 +50,15 @@ beforeAll(async () => {
   context = await browser.newContext({ viewport: DESKTOP });
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
   page = await context.newPage();
-  // A filter with a wrong value is the one answer of 400 or more the walk asks for.
-  problems = watchProblems(page, (url, status) => status === 400 && url.includes("status=DONE"));
+  // A filter with a wrong value, a wrong current password and the not-found page are the answers of 400 or more
+  // the walk asks for.
+  problems = watchProblems(
+    page,
+    (url, status) =>
+      (status === 400 && url.includes("status=DONE")) ||
+      (status === 422 && url.endsWith("/account/password")) ||
+      (status === 404 && url.endsWith("/no/such/page")),
+  );
   repo = fixtureRepo({ "package.json": site("first") });
   repo.commit({ "package.json": site("home") }, "main", "Add the <b>home</b> page");
 });
@@ -458,6 +465,30 @@ describe("dashboard depth", () => {
   );
 
   test(
+    "account: the API reference linked, the password changed (the first wrong field focused), the sessions",
+    async () => {
+      await page.goto(`${base}/account`);
+      expect(await page.getAttribute("a:has-text('API reference')", "href")).toBe("/api/docs");
+      await page.fill("#f-current", "not the password");
+      await page.fill("#f-password", "an even longer password");
+      await page.click("#password-button");
+      await page.waitForSelector("#f-current-error");
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe("f-current");
+      await page.fill("#f-current", "a long password");
+      await page.fill("#f-password", "an even longer password");
+      await page.click("#password-button");
+      await page.waitForSelector("#password-changed");
+      expect(await page.$$("#session-list li[data-current='true']")).toHaveLength(1);
+      await docShot(page, "account", true);
+      const docs = await context.newPage();
+      const response = await docs.goto(`${base}/api/docs`);
+      expect(response?.status()).toBe(200);
+      await docs.close();
+    },
+    STEP,
+  );
+
+  test(
     "every page of the walk on a phone too, with no console error anywhere",
     async () => {
       const pages = [
@@ -466,6 +497,8 @@ describe("dashboard depth", () => {
         ["deployment-failed", `${base}/deployments/${made.failed.id}`],
         ["git", `${base}/projects/${projectId}/git`],
         ["settings", `${base}/projects/${projectId}/settings`],
+        ["account-page", `${base}/account`],
+        ["not-found", `${base}/no/such/page`],
         ["rollback-confirm", `${base}/deployments/${made.second.id}/promote`],
         ["new-project", `${base}/projects/new?gitUrl=${encodeURIComponent(repo.url)}`],
       ] as const;
@@ -477,7 +510,10 @@ describe("dashboard depth", () => {
       const phone = await browser.newContext({ viewport: PHONE });
       await phone.addCookies(await context.cookies());
       const small = await phone.newPage();
-      const phoneProblems = watchProblems(small);
+      const phoneProblems = watchProblems(
+        small,
+        (url, status) => status === 404 && url.endsWith("/no/such/page"),
+      );
       for (const [name, url] of pages) {
         await small.goto(url);
         await small.waitForLoadState("networkidle");

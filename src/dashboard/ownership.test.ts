@@ -3,6 +3,7 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Deps } from "../deps.ts";
+import { createSession, hashSecret } from "../identity/accounts.ts";
 import type { User } from "../model/entities.ts";
 import { testDeps } from "../testing/deps.ts";
 import { makeVictim, type Victim, victimState } from "../testing/victim.ts";
@@ -38,7 +39,7 @@ const post = (path: string, status: number, form: Record<string, string> = {}): 
  * What the other account tries on each route of the dashboard, keyed as Elysia lists its routes. A route
  * missing here fails the test: a new page or action must say how it keeps tenants apart.
  */
-function attempts(v: Victim): Record<string, Attempt[]> {
+function attempts(v: Victim & { sessionHash: string }): Record<string, Attempt[]> {
   const p = v.project.id;
   const [older, production] = v.ready;
   const ids = [older, production, v.queued];
@@ -57,6 +58,12 @@ function attempts(v: Victim): Record<string, Attempt[]> {
     "POST /account/tokens": [post("/account/tokens", 201, { name: "bob's token" })],
     "POST /account/tokens/:id/revoke": [post(`/account/tokens/${v.tokenId}/revoke`, 404)],
     "POST /logout": [{ ...post("/logout", 303), ownSession: true }],
+    // Bob's own password, with a wrong current one: refused inline, and the victim's untouched either way.
+    "POST /account/password": [
+      post("/account/password", 422, { current: "wrong", password: "a new long one" }),
+    ],
+    "POST /account/sessions/others": [post("/account/sessions/others", 303)],
+    "POST /account/sessions/:hash/revoke": [post(`/account/sessions/${v.sessionHash}/revoke`, 404)],
     "GET /": [get("/", 200)],
     "GET /projects/new": [get("/projects/new", 200)],
     "POST /projects": [
@@ -136,7 +143,10 @@ async function visitorAs(user: User): Promise<Visitor> {
 describe("another account", () => {
   test("every dashboard route refuses the victim's resources with a 404 page, shows and changes nothing", async () => {
     const victim = await makeVictim(deps);
-    const table = attempts(victim);
+    // The victim is signed in somewhere too: Bob can neither list nor end that session.
+    const { cookie } = await createSession(deps.store, victim.user.id, 3600);
+    const sessionHash = hashSecret(cookie);
+    const table = attempts({ ...victim, sessionHash });
     const routes = app.routes.map((r) => `${r.method} ${r.path}`);
     expect(Object.keys(table).sort()).toEqual([...routes].sort());
 
@@ -158,5 +168,6 @@ describe("another account", () => {
     expect(answers).toEqual(expected);
     expect(leaks).toEqual([]);
     expect(await victimState(deps, victim)).toEqual(before);
+    expect(await deps.store.sessions.get(sessionHash, new Date().toISOString())).not.toBeNull();
   });
 });

@@ -52,17 +52,31 @@ export function assertTokenName(name: string): string {
 }
 
 /** Creates an API token; the plaintext is returned only here and never stored. */
+/** How long a token may be made to live, in days (null: it never expires). */
+export const TOKEN_MAX_DAYS = 3650;
+
 export async function createApiToken(
   store: Store,
   userId: string,
   name: string,
+  expiresInDays: number | null = null,
 ): Promise<{ token: string; record: ApiToken }> {
+  if (
+    expiresInDays !== null &&
+    (!Number.isInteger(expiresInDays) || expiresInDays < 1 || expiresInDays > TOKEN_MAX_DAYS)
+  )
+    throw invalid(
+      `a token's expiry must be a whole number of days from 1 to ${TOKEN_MAX_DAYS}`,
+      "expiresInDays",
+    );
   const token = `${TOKEN_PREFIX}${randomSecret()}`;
   const record = await store.tokens.create({
     userId,
     name: assertTokenName(name),
     prefix: token.slice(0, 10),
     hash: hashSecret(token),
+    expiresAt:
+      expiresInDays === null ? null : new Date(Date.now() + expiresInDays * 86_400_000).toISOString(),
   });
   return { token, record };
 }

@@ -23,6 +23,8 @@ export interface ApiToken {
   createdAt: string;
   lastUsedAt: string | null;
   revokedAt: string | null;
+  /** After this it authenticates nothing (null: never expires). */
+  expiresAt: string | null;
 }
 
 export interface Session {

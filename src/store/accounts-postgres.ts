@@ -52,6 +52,11 @@ export function postgresAccounts(sql: postgres.Sql): Pick<Store, "users" | "toke
       if (row) return toUser(row);
       throw emailTaken();
     },
+    async setPassword(userId, passwordHash) {
+      const result = await sql`
+        UPDATE users SET password_hash = ${passwordHash} WHERE id = ${userId} AND password_hash IS NOT NULL`;
+      return result.count > 0;
+    },
     async count() {
       const row = await first(sql<Row[]>`SELECT count(*) AS n FROM users`);
       return Number(row?.n ?? 0);
@@ -59,15 +64,16 @@ export function postgresAccounts(sql: postgres.Sql): Pick<Store, "users" | "toke
   };
 
   const tokens: Tokens = {
-    async create({ userId, name, prefix, hash }) {
+    async create({ userId, name, prefix, hash, expiresAt }) {
       const [row] = await sql<Row[]>`
-        INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, created_at)
-        VALUES (${newId()}, ${userId}, ${name}, ${prefix}, ${hash}, ${nowIso()}) RETURNING *`;
+        INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, created_at, expires_at)
+        VALUES (${newId()}, ${userId}, ${name}, ${prefix}, ${hash}, ${nowIso()}, ${expiresAt ?? null}) RETURNING *`;
       return toToken(row ?? {});
     },
     async use(hash, at) {
       const row = await first(sql<Row[]>`
-        UPDATE api_tokens SET last_used_at = ${at} WHERE token_hash = ${hash} AND revoked_at IS NULL RETURNING *`);
+        UPDATE api_tokens SET last_used_at = ${at}
+        WHERE token_hash = ${hash} AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ${at}) RETURNING *`);
       if (!row) return null;
       const user = await userById(String(row.user_id));
       return user ? { token: toToken(row), user: toUser(user) } : null;
@@ -102,6 +108,20 @@ export function postgresAccounts(sql: postgres.Sql): Pick<Store, "users" | "toke
     },
     async delete(hash) {
       await sql`DELETE FROM sessions WHERE id_hash = ${hash}`;
+    },
+    async list(userId, now) {
+      const rows = await sql<Row[]>`
+        SELECT * FROM sessions WHERE user_id = ${userId} AND expires_at > ${now}
+        ORDER BY created_at DESC, id_hash`;
+      return rows.map((row) => ({ hash: String(row.id_hash), session: toSession(row) }));
+    },
+    async deleteOwn(userId, hash) {
+      const result = await sql`DELETE FROM sessions WHERE id_hash = ${hash} AND user_id = ${userId}`;
+      return result.count > 0;
+    },
+    async deleteOthers(userId, keepHash) {
+      const result = await sql`DELETE FROM sessions WHERE user_id = ${userId} AND id_hash <> ${keepHash}`;
+      return result.count;
     },
   };
 

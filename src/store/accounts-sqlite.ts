@@ -57,27 +57,42 @@ export function sqliteAccounts(db: Database): Pick<Store, "users" | "tokens" | "
         return toUser(one("SELECT * FROM users WHERE id = ?", id) ?? {});
       })();
     },
+    async setPassword(userId, passwordHash) {
+      return (
+        run(
+          "UPDATE users SET password_hash = ? WHERE id = ? AND password_hash IS NOT NULL",
+          passwordHash,
+          userId,
+        ).changes > 0
+      );
+    },
     async count() {
       return Number(one("SELECT count(*) AS n FROM users")?.n ?? 0);
     },
   };
 
   const tokens: Tokens = {
-    async create({ userId, name, prefix, hash }) {
+    async create({ userId, name, prefix, hash, expiresAt }) {
       const id = newId();
       run(
-        "INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        `INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
         id,
         userId,
         name,
         prefix,
         hash,
         nowIso(),
+        expiresAt ?? null,
       );
       return toToken(one("SELECT * FROM api_tokens WHERE id = ?", id) ?? {});
     },
     async use(hash, at) {
-      const row = one("SELECT * FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL", hash);
+      const row = one(
+        "SELECT * FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
+        hash,
+        at,
+      );
       if (!row) return null;
       run("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", at, String(row.id));
       const user = one("SELECT * FROM users WHERE id = ?", String(row.user_id));
@@ -119,6 +134,19 @@ export function sqliteAccounts(db: Database): Pick<Store, "users" | "tokens" | "
     },
     async delete(hash) {
       run("DELETE FROM sessions WHERE id_hash = ?", hash);
+    },
+    async list(userId, now) {
+      return all(
+        "SELECT * FROM sessions WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC, id_hash",
+        userId,
+        now,
+      ).map((row) => ({ hash: String(row.id_hash), session: toSession(row) }));
+    },
+    async deleteOwn(userId, hash) {
+      return run("DELETE FROM sessions WHERE id_hash = ? AND user_id = ?", hash, userId).changes > 0;
+    },
+    async deleteOthers(userId, keepHash) {
+      return run("DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?", userId, keepHash).changes;
     },
   };
 

@@ -70,11 +70,15 @@ test("011 keeps every row, index and column across the projects table rebuild, a
   expect(migrateSqlite(db, upTo10)).toEqual(upTo10.map((m) => m.version));
 
   // A populated v10 database, written by the repositories themselves.
-  const { users, tokens, sessions } = sqliteAccounts(db);
+  const { users, sessions } = sqliteAccounts(db);
   const projects = sqliteProjects(db);
   const deployments = sqliteDeployments(db);
   const user = await users.create({ email: "old@example.com", passwordHash: "h" });
-  await tokens.create({ userId: user.id, name: "ci", prefix: "mv_old", hash: "token-hash" });
+  // A token as schema 10 stored it (today's create also writes 020's expiry).
+  db.run(
+    "INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    [crypto.randomUUID(), user.id, "ci", "mv_old", "token-hash", new Date().toISOString()],
+  );
   await sessions.create({
     hash: "session-hash",
     userId: user.id,
@@ -206,6 +210,12 @@ test("011 keeps every row, index and column across the projects table rebuild, a
   );
   delete rowsAfter.projects;
   delete rowsBefore.projects;
+  // 020 gave every API token an expiry: none, for the tokens made before.
+  expect(parsed(rowsAfter.api_tokens)).toEqual(
+    parsed(rowsBefore.api_tokens).map((r) => ({ ...r, expires_at: null })),
+  );
+  delete rowsAfter.api_tokens;
+  delete rowsBefore.api_tokens;
   delete rowsAfter.deployments;
   delete rowsBefore.deployments;
   expect(rowsAfter).toEqual(rowsBefore);

@@ -63,6 +63,7 @@ export function toToken(row: Row): ApiToken {
     createdAt: str(row, "created_at"),
     lastUsedAt: optStr(row, "last_used_at"),
     revokedAt: optStr(row, "revoked_at"),
+    expiresAt: optStr(row, "expires_at"),
   };
 }
 

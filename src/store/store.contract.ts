@@ -93,6 +93,69 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       expect(await store.tokens.revoke(owner.id, token.id)).toBe(false);
     });
 
+    test("tokens: one with an expiry works until then, and never after", async () => {
+      const store = await open();
+      const owner = await store.users.create({ email: email(), passwordHash: null });
+      const hash = crypto.randomUUID();
+      const expiresAt = "2026-06-01T00:00:00.000Z";
+      const token = await store.tokens.create({
+        userId: owner.id,
+        name: "ci",
+        prefix: "mv_exp",
+        hash,
+        expiresAt,
+      });
+      expect(token.expiresAt).toBe(expiresAt);
+      expect(token.revokedAt).toBeNull();
+      expect((await store.tokens.use(hash, "2026-05-31T23:59:59.000Z"))?.user.id).toBe(owner.id);
+      expect(await store.tokens.use(hash, expiresAt)).toBeNull();
+      expect(await store.tokens.use(hash, "2027-01-01T00:00:00.000Z")).toBeNull();
+      // The failed uses did not count as uses.
+      expect((await store.tokens.list(owner.id))[0]?.lastUsedAt).toBe("2026-05-31T23:59:59.000Z");
+      const forever = crypto.randomUUID();
+      await store.tokens.create({ userId: owner.id, name: "old", prefix: "mv_old", hash: forever });
+      expect((await store.tokens.list(owner.id)).find((t) => t.name === "old")?.expiresAt).toBeNull();
+      expect(await store.tokens.use(forever, "2999-01-01T00:00:00.000Z")).not.toBeNull();
+    });
+
+    test("sessions: a user's live ones listed, one ended by its owner only, all others ended; passwords replaced", async () => {
+      const store = await open();
+      const user = await store.users.create({ email: email(), passwordHash: "old-hash" });
+      const other = await store.users.create({ email: email(), passwordHash: "h" });
+      const external = await store.users.upsertExternal({
+        issuer: "https://id.example",
+        subject: "s",
+        email: null,
+      });
+      const session = (userId: string, hash: string, expiresAt = "2999-01-01T00:00:00.000Z") =>
+        store.sessions.create({ hash, userId, csrfToken: `c-${hash}`, expiresAt });
+      const tag = crypto.randomUUID();
+      await session(user.id, `a-${tag}`);
+      await Bun.sleep(2);
+      await session(user.id, `b-${tag}`);
+      await session(user.id, `expired-${tag}`, "2000-01-01T00:00:00.000Z");
+      await session(other.id, `o-${tag}`);
+      const now = new Date().toISOString();
+      expect((await store.sessions.list(user.id, now)).map((s) => s.hash)).toEqual([`b-${tag}`, `a-${tag}`]);
+      expect((await store.sessions.list(user.id, now))[0]?.session.csrfToken).toBe(`c-b-${tag}`);
+      // Another user's session is not theirs to end.
+      expect(await store.sessions.deleteOwn(user.id, `o-${tag}`)).toBe(false);
+      expect(await store.sessions.get(`o-${tag}`, now)).not.toBeNull();
+      expect(await store.sessions.deleteOwn(user.id, `a-${tag}`)).toBe(true);
+      await session(user.id, `c-${tag}`);
+      expect(await store.sessions.deleteOthers(user.id, `c-${tag}`)).toBe(2);
+      expect((await store.sessions.list(user.id, now)).map((s) => s.hash)).toEqual([`c-${tag}`]);
+      expect(await store.sessions.get(`o-${tag}`, now)).not.toBeNull();
+
+      expect(await store.users.setPassword(user.id, "new-hash")).toBe(true);
+      expect((await store.users.byId(user.id))?.passwordHash).toBe("new-hash");
+      expect((await store.users.byId(other.id))?.passwordHash).toBe("h");
+      // A user who signs in elsewhere (an external identity) gets no password this way.
+      expect(await store.users.setPassword(external.id, "planted")).toBe(false);
+      expect((await store.users.byId(external.id))?.passwordHash).toBeNull();
+      expect(await store.users.setPassword(crypto.randomUUID(), "x")).toBe(false);
+    });
+
     test("sessions: expire and delete", async () => {
       const store = await open();
       const user = await store.users.create({ email: email(), passwordHash: null });

@@ -47,11 +47,19 @@ export interface Users {
   /** Finds or creates the local user for a verified external identity (issuer + subject). */
   upsertExternal(input: { issuer: string; subject: string; email: string | null }): Promise<User>;
   count(): Promise<number>;
+  /** Replaces a password user's hash; false for an unknown user or one without a password (external). */
+  setPassword(userId: string, passwordHash: string): Promise<boolean>;
 }
 
 export interface Tokens {
-  create(input: { userId: string; name: string; prefix: string; hash: string }): Promise<ApiToken>;
-  /** Resolves a live (not revoked) token by its hash, recording the use. */
+  create(input: {
+    userId: string;
+    name: string;
+    prefix: string;
+    hash: string;
+    expiresAt?: string | null;
+  }): Promise<ApiToken>;
+  /** Resolves a live (not revoked, not expired at `at`) token by its hash, recording the use. */
   use(hash: string, at: string): Promise<{ token: ApiToken; user: User } | null>;
   list(userId: string): Promise<ApiToken[]>;
   /** Returns false when the token does not exist or belongs to someone else. */
@@ -62,6 +70,12 @@ export interface Sessions {
   create(input: { hash: string; userId: string; csrfToken: string; expiresAt: string }): Promise<Session>;
   get(hash: string, now: string): Promise<{ session: Session; user: User } | null>;
   delete(hash: string): Promise<void>;
+  /** A user's live sessions, newest first, each with the hash that names it. */
+  list(userId: string, now: string): Promise<{ hash: string; session: Session }[]>;
+  /** Ends one of the user's sessions; false when it is not theirs (or gone). */
+  deleteOwn(userId: string, hash: string): Promise<boolean>;
+  /** Ends every session of the user but `keepHash` (after a password change); returns how many ended. */
+  deleteOthers(userId: string, keepHash: string): Promise<number>;
 }
 
 /** How saving a project (create, update) treats the custom domain it sets. */
