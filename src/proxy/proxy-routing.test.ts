@@ -42,7 +42,10 @@ describe("routing by Host", () => {
     const project = await siteProject(deps, userId);
     const v1 = await deploySite(deps, project, { "index.html": "v1" });
     const v2 = await deploySite(deps, project, { "index.html": "v2" });
-    expect(await body(productionUrl(project, deps.config))).toEqual({ status: 200, text: "v2" });
+    // The proxy learns of the new production through the bus and readies it before switching: a moment later.
+    await eventually(async () =>
+      expect(await body(productionUrl(project, deps.config))).toEqual({ status: 200, text: "v2" }),
+    );
     expect(await body(deploymentUrl(project, v1.id, deps.config))).toEqual({ status: 200, text: "v1" });
     expect(await body(deploymentUrl(project, v2.id, deps.config))).toEqual({ status: 200, text: "v2" });
 
