@@ -18,6 +18,7 @@ import pg016 from "../../schema/postgres/016_app_servers.sql" with { type: "text
 import pg017 from "../../schema/postgres/017_blob_claims.sql" with { type: "text" };
 import pg018 from "../../schema/postgres/018_rate_buckets.sql" with { type: "text" };
 import pg019 from "../../schema/postgres/019_deployment_protection.sql" with { type: "text" };
+import pg020 from "../../schema/postgres/020_outgoing_hooks.sql" with { type: "text" };
 import sqlite001 from "../../schema/sqlite/001_init.sql" with { type: "text" };
 import sqlite002 from "../../schema/sqlite/002_build_queue.sql" with { type: "text" };
 import sqlite003 from "../../schema/sqlite/003_routing.sql" with { type: "text" };
@@ -36,6 +37,7 @@ import sqlite016 from "../../schema/sqlite/016_app_servers.sql" with { type: "te
 import sqlite017 from "../../schema/sqlite/017_blob_claims.sql" with { type: "text" };
 import sqlite018 from "../../schema/sqlite/018_rate_buckets.sql" with { type: "text" };
 import sqlite019 from "../../schema/sqlite/019_deployment_protection.sql" with { type: "text" };
+import sqlite020 from "../../schema/sqlite/020_outgoing_hooks.sql" with { type: "text" };
 import { VERSION } from "../config/version.ts";
 import { AppError } from "../errors.ts";
 
@@ -63,6 +65,7 @@ export const SQLITE_MIGRATIONS: Migration[] = [
   { version: 17, sql: sqlite017 },
   { version: 18, sql: sqlite018 },
   { version: 19, sql: sqlite019 },
+  { version: 20, sql: sqlite020 },
 ];
 export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 1, sql: pg001 },
@@ -83,6 +86,7 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 17, sql: pg017 },
   { version: 18, sql: pg018 },
   { version: 19, sql: pg019 },
+  { version: 20, sql: pg020 },
 ];
 
 /** Refuses to run against a database that a newer minivercel already migrated. */

@@ -9,6 +9,7 @@ import { domainsContract } from "./domains.contract.ts";
 import { envContract } from "./env.contract.ts";
 import { limitsContract } from "./limits.contract.ts";
 import { POSTGRES_MIGRATIONS } from "./migrations.ts";
+import { outgoingHooksContract } from "./outgoing-hooks.contract.ts";
 import { protectionContract } from "./protection.contract.ts";
 import { storeContract } from "./store.contract.ts";
 import type { Store } from "./store.ts";
@@ -78,6 +79,17 @@ storeContract("postgres", () => {
 });
 
 domainsContract("postgres", () => {
+  shared ??= ready()
+    .createDatabase()
+    .then(async (url) => {
+      const store = openPostgresStore(url);
+      await store.migrate();
+      return store;
+    });
+  return shared;
+});
+
+outgoingHooksContract("postgres", () => {
   shared ??= ready()
     .createDatabase()
     .then(async (url) => {

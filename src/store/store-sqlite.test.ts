@@ -8,6 +8,7 @@ import { cronRunsContract } from "./cron-runs.contract.ts";
 import { domainsContract } from "./domains.contract.ts";
 import { envContract } from "./env.contract.ts";
 import { limitsContract } from "./limits.contract.ts";
+import { outgoingHooksContract } from "./outgoing-hooks.contract.ts";
 import { protectionContract } from "./protection.contract.ts";
 import { storeContract } from "./store.contract.ts";
 import { openSqliteStore } from "./store-sqlite.ts";
@@ -57,6 +58,12 @@ blobClaimsContract("sqlite :memory:", async () => {
 });
 
 cronRunsContract("sqlite :memory:", async () => {
+  const store = openSqliteStore(":memory:");
+  await store.migrate();
+  return store;
+});
+
+outgoingHooksContract("sqlite :memory:", async () => {
   const store = openSqliteStore(":memory:");
   await store.migrate();
   return store;
