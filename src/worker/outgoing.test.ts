@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { hookUrlProblem } from "../deploy/hooks.ts";
 import type { Deps } from "../deps.ts";
-import { apiClient, type Client, obj, testDeps, testUser } from "../testing/deps.ts";
+import { apiClient, type Client, obj, tempDir, testDeps, testUser } from "../testing/deps.ts";
 import { MAX_ATTEMPTS, startOutgoingDispatcher } from "./outgoing.ts";
 
 let deps: Deps;
@@ -346,6 +346,55 @@ describe("outgoing webhooks", () => {
       expect(String(error.message)).toContain("loopback");
     } finally {
       await strict.close();
+    }
+  });
+
+  test("queued deliveries survive a restart: a process stops before sending, the next one sends them", async () => {
+    let secret = "";
+    const rx = receiver(() => secret);
+    const data = tempDir();
+    const env = {
+      MINIVERCEL_DATA: data,
+      MINIVERCEL_ALLOW_PRIVATE_HOOKS: "1",
+      OUTGOING_HOOK_RETRY_BASE_MS: "20",
+    };
+    try {
+      // First process: no worker runs, so the events wait in the outbox.
+      const before = await testDeps(env);
+      const user = await testUser(before);
+      const client = apiClient(before, user.token);
+      const projectId = String(obj((await client("POST", "/api/projects", { name: "Restart" })).body).id);
+      const created = obj(
+        (
+          await client("POST", `/api/projects/${projectId}/hooks`, {
+            url: rx.url,
+            events: ["deployment.ready"],
+          })
+        ).body,
+      );
+      secret = String(created.secret);
+      const content = "<h1>restart</h1>";
+      const hash = sha256(content);
+      expect((await client("PUT", `/api/files/${hash}`, content)).status).toBe(204);
+      const res = await client("POST", `/api/projects/${projectId}/deployments`, {
+        files: { "/index.html": { hash, size: Buffer.byteLength(content) } },
+        target: "production",
+      });
+      expect(res.status).toBe(201);
+      await before.close();
+      expect(rx.got).toEqual([]);
+      // Second process on the same data: its dispatcher sends what was queued.
+      const after = await testDeps(env);
+      const worker = startOutgoingDispatcher(after, 20);
+      try {
+        await until("the queued event", async () => rx.got.length >= 1);
+        expect(JSON.parse(rx.got[0]?.body ?? "{}").type).toBe("deployment.ready");
+      } finally {
+        await worker.stop();
+        await after.close();
+      }
+    } finally {
+      rx.server.stop(true);
     }
   });
 });
