@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { hookUrlProblem } from "../deploy/hooks.ts";
+import { changeStatus } from "../deploy/state.ts";
 import type { Deps } from "../deps.ts";
 import { apiClient, type Client, obj, tempDir, testDeps, testUser } from "../testing/deps.ts";
 import { MAX_ATTEMPTS, startOutgoingDispatcher } from "./outgoing.ts";
@@ -393,6 +394,37 @@ describe("outgoing webhooks", () => {
         await worker.stop();
         await after.close();
       }
+    } finally {
+      rx.server.stop(true);
+    }
+  });
+
+  test("a build that fails is announced with its reason, to hooks that asked for failures only", async () => {
+    let secret = "";
+    const rx = receiver(() => secret);
+    try {
+      const res = await api("POST", "/api/projects", {
+        name: "Failing",
+        gitUrl: "https://git.example.com/a/b.git",
+      });
+      const projectId = String(obj(res.body).id);
+      secret = (await addHook(projectId, rx.url, ["deployment.failed"])).secret;
+      const queued = obj((await api("POST", "/api/deploy", { projectId })).body);
+      const id = String(queued.id);
+      // What a worker does with a build that breaks: the one owner of status changes moves it.
+      await changeStatus(deps, id, "IN_PROGRESS", null);
+      await changeStatus(deps, id, "FAIL", "npm run build exited with 1");
+      await until("the failure", async () => rx.got.length >= 1);
+      await Bun.sleep(100);
+      // Created was not asked for: only the failure came.
+      expect(rx.got).toHaveLength(1);
+      const event = JSON.parse(rx.got[0]?.body ?? "{}");
+      expect(event.type).toBe("deployment.failed");
+      expect(event.data.deployment).toMatchObject({
+        id,
+        status: "FAIL",
+        reason: "npm run build exited with 1",
+      });
     } finally {
       rx.server.stop(true);
     }
