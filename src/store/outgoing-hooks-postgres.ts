@@ -98,5 +98,10 @@ export function postgresOutgoingHooks(sql: postgres.Sql): OutgoingHooks {
         WHERE id = ${deliveryId} AND hook_id = ${hookId} RETURNING *`;
       return row ? toDelivery(row) : null;
     },
+    async prune(before) {
+      const result =
+        await sql`DELETE FROM outgoing_deliveries WHERE created_at < ${before} AND status <> 'pending'`;
+      return result.count;
+    },
   };
 }

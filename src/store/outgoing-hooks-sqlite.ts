@@ -181,5 +181,9 @@ export function sqliteOutgoingHooks(db: Database): OutgoingHooks {
       );
       return row ? toDelivery(row) : null;
     },
+    async prune(before) {
+      return run("DELETE FROM outgoing_deliveries WHERE created_at < ? AND status <> 'pending'", before)
+        .changes;
+    },
   };
 }

@@ -143,5 +143,37 @@ export function outgoingHooksContract(name: string, open: () => Promise<Store>):
       const reclaimed = await store.outgoingHooks.claimDue("w", at(3), at(60_000), 1000);
       expect(reclaimed.some((d) => d.id === claimed.id)).toBe(true);
     });
+
+    test("prune drops finished deliveries older than the cut, never pending ones", async () => {
+      const store = await open();
+      const p = await project(store);
+      const hook = await store.outgoingHooks.create({
+        projectId: p.id,
+        url: "https://example.com/d",
+        events: ["deployment.created"],
+        format: "standard",
+        secretSealed: "s",
+      });
+      const old = new Date(Date.now() - 40 * 86_400_000).toISOString();
+      await store.outgoingHooks.enqueue(p.id, "deployment.created", '{"n":1}', old);
+      await store.outgoingHooks.enqueue(p.id, "deployment.created", '{"n":2}', old);
+      await store.outgoingHooks.enqueue(p.id, "deployment.created", '{"n":3}', at(0));
+      const claimed = (await store.outgoingHooks.claimDue("w", at(1), at(60_000), 1000)).filter(
+        (d) => d.hookId === hook.id,
+      );
+      const sent = { at: at(1), statusCode: 200, error: null, durationMs: 3 };
+      // The first old one and the new one delivered; the second old one still pending.
+      for (const d of claimed.filter((c) => c.payload !== '{"n":2}'))
+        await store.outgoingHooks.recordAttempt(d.id, "w", sent, { kind: "delivered" });
+      for (const d of claimed.filter((c) => c.payload === '{"n":2}'))
+        await store.outgoingHooks.recordAttempt(d.id, "w", sent, { kind: "retry", at: at(60_000) });
+      expect(
+        await store.outgoingHooks.prune(new Date(Date.now() - 30 * 86_400_000).toISOString()),
+      ).toBeGreaterThanOrEqual(1);
+      expect((await store.outgoingHooks.deliveries(hook.id, 10)).map((d) => d.payload).sort()).toEqual([
+        '{"n":2}',
+        '{"n":3}',
+      ]);
+    });
   });
 }

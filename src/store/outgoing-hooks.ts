@@ -92,4 +92,6 @@ export interface OutgoingHooks {
   deliveries(hookId: string, limit: number): Promise<(HookDelivery & { log: HookAttempt[] })[]>;
   /** Queues a delivery of this hook again, now, with a fresh attempt count; null when it is not the hook's. */
   redeliver(hookId: string, deliveryId: string, now: string): Promise<HookDelivery | null>;
+  /** Deletes finished (delivered or failed) deliveries created before `before`, with their attempts; how many. */
+  prune(before: string): Promise<number>;
 }

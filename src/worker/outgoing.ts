@@ -93,14 +93,26 @@ export async function dispatchDue(deps: DispatcherDeps, holder: string): Promise
   return claimed.length;
 }
 
-/** Polls the outbox every `pollMs` until stopped; stop waits for the sends under way. */
+/** Finished deliveries (and their attempts) are kept this long in the log. */
+export const LOG_RETENTION_MS = 30 * 86_400_000;
+const PRUNE_EVERY_MS = 3_600_000;
+
+/**
+ * Polls the outbox every `pollMs` until stopped, and prunes the log of deliveries older than 30 days every hour;
+ * stop waits for the sends under way.
+ */
 export function startOutgoingDispatcher(deps: DispatcherDeps, pollMs = 500): { stop(): Promise<void> } {
   const holder = `dispatcher-${crypto.randomUUID()}`;
   let stopped = false;
   let wake: (() => void) | null = null;
+  let pruned = 0;
   const loop = (async () => {
     while (!stopped) {
       try {
+        if (Date.now() - pruned > PRUNE_EVERY_MS) {
+          pruned = Date.now();
+          await deps.store.outgoingHooks.prune(new Date(pruned - LOG_RETENTION_MS).toISOString());
+        }
         // A full batch: more may be due at once.
         if ((await dispatchDue(deps, holder)) >= BATCH) continue;
       } catch (error) {
