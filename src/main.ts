@@ -30,6 +30,7 @@ Client commands (against a server; 'minivercel <command> --help' for each):
   env ls|add|rm         a project's environment variables
   domains               a project's custom domain and its DNS verification
   protection            a project's deployment protection: mode, password, bypass tokens
+  hooks                 a project's outgoing webhooks: deployment events, delivery log, redeliver
 
 Options:
   -h, --help            show help for a command
@@ -243,7 +244,8 @@ async function run(argv: string[]): Promise<number> {
     case "rollback":
     case "env":
     case "domains":
-    case "protection": {
+    case "protection":
+    case "hooks": {
       const { runClientCommand } = await import("./cli/commands.ts");
       return runClientCommand(command, argv.slice(1), process.env);
     }

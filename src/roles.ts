@@ -24,6 +24,7 @@ import type { RunningTls } from "./tls/start.ts";
 import { startEventWorkers, startLiveFeed } from "./worker/apply-events.ts";
 import { startPeriodicGc } from "./worker/gc.ts";
 import { type Launcher, startLauncher } from "./worker/launcher.ts";
+import { startOutgoingDispatcher } from "./worker/outgoing.ts";
 import { buildsStatus } from "./worker/readiness.ts";
 
 export interface Running {
@@ -60,10 +61,16 @@ function lazyDashboard(
   };
 }
 
-/** The worker role: applies build events, runs builds, and collects garbage every GC_INTERVAL_MINUTES. */
-async function startWorker(
-  deps: Deps,
-): Promise<{ launcher: Launcher; events: Subscription; gc: { stop(): Promise<void> } | null }> {
+/**
+ * The worker role: applies build events, runs builds, sends outgoing webhooks and collects garbage every
+ * GC_INTERVAL_MINUTES.
+ */
+async function startWorker(deps: Deps): Promise<{
+  launcher: Launcher;
+  events: Subscription;
+  gc: { stop(): Promise<void> } | null;
+  hooks: { stop(): Promise<void> };
+}> {
   const { config } = deps;
   const builds = buildsStatus(config, deps.runner);
   if (builds.ready === false)
@@ -73,7 +80,9 @@ async function startWorker(
   const launcher = startLauncher({ ...deps, pollMs: 250 });
   const minutes = config.gc.intervalMinutes;
   const gc = minutes > 0 ? startPeriodicGc(deps.gc, minutes * 60_000) : null;
-  return { launcher, events, gc };
+  // Outgoing webhooks: every worker sends from the store's outbox (a delivery is leased to one at a time).
+  const hooks = startOutgoingDispatcher(deps);
+  return { launcher, events, gc, hooks };
 }
 
 /** Plain HTTP on a real domain that sites share with the dashboard: the one setup cookie tossing can disturb. */
@@ -233,6 +242,8 @@ export async function startRoles(deps: Deps): Promise<Running> {
         await worker.gc?.stop();
         await worker.launcher.stop(deadline === null ? 0 : Math.max(0, deadline - Date.now()));
         await worker.events.stop();
+        // Last: the events applied above may have queued deliveries; those not sent yet wait in the store.
+        await worker.hooks.stop();
       })();
       await Promise.all([http, work]);
       await tls?.stop();

@@ -16,6 +16,7 @@ import { deploymentRoutes } from "./deployments.ts";
 import { apiDocs } from "./docs.ts";
 import { envRoutes } from "./env.ts";
 import { toErrorResponse } from "./errors.ts";
+import { hookRoutes } from "./hooks.ts";
 import { allowedMethods } from "./methods.ts";
 import { projectRoutes } from "./projects.ts";
 import { protectionRoutes } from "./protection.ts";
@@ -164,6 +165,7 @@ export function createApi(api: ApiDeps, options: ApiOptions = {}) {
     .use(appRoutes(deps, options.apps))
     .use(runtimeLogRoutes(deps))
     .use(envRoutes(deps))
+    .use(hookRoutes(deps))
     .use(cronRoutes(deps))
     .use(buildRoutes(deps))
     .use(uploadRoutes(deps))

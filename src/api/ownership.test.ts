@@ -166,6 +166,22 @@ function attempts(v: Victim): Record<string, Attempt[]> {
     "DELETE /api/projects/:id/protection/bypass/:tokenId": [
       attempt("DELETE", `/api/projects/${p}/protection/bypass/${v.bypassTokenId}`, 404),
     ],
+    "GET /api/projects/:id/hooks": [attempt("GET", `/api/projects/${p}/hooks`, 404)],
+    "POST /api/projects/:id/hooks": [
+      attempt("POST", `/api/projects/${p}/hooks`, 404, {
+        url: "https://203.0.113.66/bob",
+        events: ["deployment.ready"],
+      }),
+    ],
+    "DELETE /api/projects/:id/hooks/:hookId": [
+      attempt("DELETE", `/api/projects/${p}/hooks/${v.hookId}`, 404),
+    ],
+    "GET /api/projects/:id/hooks/:hookId/deliveries": [
+      attempt("GET", `/api/projects/${p}/hooks/${v.hookId}/deliveries`, 404),
+    ],
+    "POST /api/projects/:id/hooks/:hookId/deliveries/:deliveryId/redeliver": [
+      attempt("POST", `/api/projects/${p}/hooks/${v.hookId}/deliveries/${v.deliveryId}/redeliver`, 404),
+    ],
   };
 }
 

@@ -1,5 +1,6 @@
-// The client commands (login, deploy, projects, ls, logs, promote, rollback, env, domains, protection): talk to a minivercel
-// server over its API. Every failure is one line `minivercel: <message>` and exit 2 (usage, bad input) or 1.
+// The client commands (login, deploy, projects, ls, logs, promote, rollback, env, domains, protection, hooks):
+// talk to a minivercel server over its API. Every failure is one line `minivercel: <message>` and exit 2 (usage,
+// bad input) or 1.
 
 import { VERSION } from "../config/version.ts";
 import { parseArgs, UsageError } from "./args.ts";
@@ -7,6 +8,7 @@ import { type CliEnv, credentials, normalizeServerUrl, saveCredentials, savedUrl
 import { deploy } from "./deploy.ts";
 import { DOMAINS_HELP, domainsCommand } from "./domains.ts";
 import { followLog, type Line, printLog } from "./follow.ts";
+import { HOOKS_HELP, hooksCommand } from "./hooks.ts";
 import { type Api, CliError, createApi } from "./http.ts";
 import { listProjects, projectFor } from "./project-ref.ts";
 import { PROTECTION_HELP, protectionCommand } from "./protection.ts";
@@ -48,6 +50,7 @@ export const CLIENT_HELP: Record<string, string> = {
     "Usage: minivercel rollback [--project ID|SUBDOMAIN]\n\n  Points production back at the previous production deployment.",
   domains: DOMAINS_HELP,
   protection: PROTECTION_HELP,
+  hooks: HOOKS_HELP,
   env: `Usage: minivercel env ls|set|rm [KEY] [VALUE] [--target production|preview] [--project ID|SUBDOMAIN]
 
   env ls            list the variables: names and the environments they apply to (values are write-only)
@@ -344,6 +347,8 @@ async function dispatch(command: string, args: string[], env: CliEnv): Promise<n
       return domainsCommand(api, args, out);
     case "protection":
       return protectionCommand(api, args, out);
+    case "hooks":
+      return hooksCommand(api, args, out);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }

@@ -72,6 +72,19 @@ export function supabaseIssuer(supabaseUrl: string, audience = "authenticated"):
 /** Where the store lives: sqlite in the data dir (embedded), or Postgres (DATABASE_URL). */
 export type StoreConfig = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string };
 
+export interface OutgoingHooksConfig {
+  /**
+   * Accept hook URLs whose host is, or resolves to, a loopback, private or link-local address
+   * (MINIVERCEL_ALLOW_PRIVATE_HOOKS=1, e.g. a receiver on the operator's LAN); default: refused.
+   */
+  allowPrivate: boolean;
+  /**
+   * Wait before the first retry of a failed delivery; each next waits 3 times longer, 6 attempts in all
+   * (OUTGOING_HOOK_RETRY_BASE_MS, default 30000: retries over about an hour).
+   */
+  retryBaseMs: number;
+}
+
 export interface Config {
   roles: Role[];
   /** Address both servers bind to. */
@@ -117,6 +130,8 @@ export interface Config {
   /** Automatic HTTPS; null: plain HTTP only (no ACME_DIRECTORY_URL). */
   https: HttpsConfig | null;
   limits: LimitsConfig;
+  /** Outgoing webhooks (src/worker/outgoing.ts). */
+  outgoingHooks: OutgoingHooksConfig;
   /** Deployment protection: new projects' mode and the dashboard's origin for sign-in redirects. */
   protection: ProtectionConfig;
   /**
@@ -223,6 +238,10 @@ export function loadConfig(env: Env, flags: ServeFlags = {}): Config {
     build: parseBuild(merged),
     functions: parseFunctions(merged),
     limits: parseLimits(merged),
+    outgoingHooks: {
+      allowPrivate: bool(merged, "MINIVERCEL_ALLOW_PRIVATE_HOOKS", false),
+      retryBaseMs: int(merged, "OUTGOING_HOOK_RETRY_BASE_MS", 30_000, 10, 3_600_000),
+    },
     shutdownTimeoutSeconds: int(merged, "SHUTDOWN_TIMEOUT_SECONDS", 20, 0, 24 * 3600),
     secretKey: secretKey(merged),
     gc: parseGc(merged),

@@ -3,6 +3,7 @@
 import { badRequest, conflict, invalid, notFound } from "../errors.ts";
 import type { Deployment } from "../model/entities.ts";
 import { branchProblem, commitProblem } from "../model/settings.ts";
+import { emitDeploymentEvent } from "./events.ts";
 import { getProject } from "./projects.ts";
 import { changeStatus, type StateDeps, supersedeOlder } from "./state.ts";
 
@@ -36,6 +37,7 @@ export async function queueDeployment(
     branch,
     commitSha: input.commitSha ?? null,
   });
+  await emitDeploymentEvent(store, "deployment.created", deployment);
   // A newer push wins over one still waiting for the same branch (building ones finish).
   await supersedeOlder(deps, deployment);
   return deployment;

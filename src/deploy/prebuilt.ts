@@ -17,6 +17,7 @@ import {
 import type { Logs } from "../store/logs.ts";
 import type { Store } from "../store/store.ts";
 import { formatBytes } from "../utils/bytes.ts";
+import { emitDeploymentEvent } from "./events.ts";
 import { precompress } from "./precompress.ts";
 import { getProject } from "./projects.ts";
 import { missingFor } from "./scoped-blobs.ts";
@@ -197,6 +198,7 @@ export async function deployFileSet(
     branch,
     commitSha: null,
   });
+  await emitDeploymentEvent(store, "deployment.created", created);
   await note(deps, created.id, [
     `Prebuilt deployment of ${describeSet(files)}, uploaded through the API`,
     ...(compressed.summary ? [compressed.summary] : []),
@@ -241,6 +243,7 @@ export async function queueSourceBuild(
     branch,
     commitSha: null,
   });
+  await emitDeploymentEvent(store, "deployment.created", created);
   const manifest: Manifest = {
     version: 1,
     deploymentId: sourceManifestId(created.id),

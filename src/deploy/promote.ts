@@ -5,6 +5,7 @@ import { conflict, notFound } from "../errors.ts";
 import type { Project } from "../model/entities.ts";
 import type { Store } from "../store/store.ts";
 import { announceRoutes } from "./announce.ts";
+import { emitDeploymentEvent } from "./events.ts";
 import { getProject } from "./projects.ts";
 
 /** Makes any READY deployment of the project its production deployment. */
@@ -21,6 +22,7 @@ export async function promoteDeployment(
   const project = await store.projects.promote(deployment.projectId, deployment.id);
   if (!project) throw conflict("the deployment could not be promoted");
   await announceRoutes(bus, project.id);
+  await emitDeploymentEvent(store, "deployment.promoted", deployment);
   return project;
 }
 
@@ -35,5 +37,9 @@ export async function rollbackProject(
   const project = await store.projects.rollback(current.id);
   if (!project) throw conflict("there is no previous production deployment to roll back to");
   await announceRoutes(bus, project.id);
+  const restored = project.productionDeploymentId
+    ? await store.deployments.find(project.productionDeploymentId)
+    : null;
+  if (restored) await emitDeploymentEvent(store, "deployment.rolled_back", restored);
   return project;
 }

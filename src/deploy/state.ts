@@ -1,6 +1,7 @@
 // One owner per state change: every change of a deployment's status goes through changeStatus, which does the
 // compare-and-set in the store (only forward: src/model/status.ts), tells this process's live watchers,
-// announces the project's routes when what is served may have changed, and counts the ended ones. A caller
+// announces the project's routes when what is served may have changed, counts the ended ones and queues the
+// outgoing webhook events. A caller
 // cannot forget a step; the store's own transition methods are called from nowhere else (state.test.ts checks).
 
 import type { Bus } from "../bus/bus.ts";
@@ -10,6 +11,7 @@ import { type DeploymentStatus, isTerminal } from "../model/status.ts";
 import { type Metrics, recordBuild } from "../observe/metrics.ts";
 import type { Store } from "../store/store.ts";
 import { announceRoutes } from "./announce.ts";
+import { emitDeploymentEvent, statusEvent } from "./events.ts";
 
 export type StateDeps = { store: Store; live: Live; bus: Bus; metrics: Metrics };
 
@@ -41,6 +43,9 @@ export async function announceStatus(deps: StateDeps, changed: Deployment): Prom
   deps.live.publish(changed.id, { kind: "status", deployment: changed });
   // A new READY deployment is a new immutable URL, maybe a new preview or production: proxies reload.
   if (changed.status === "READY") await announceRoutes(deps.bus, changed.projectId);
+  // Outgoing webhooks: READY and FAIL, queued in the store's outbox (a worker sends them).
+  const event = statusEvent(changed.status);
+  if (event) await emitDeploymentEvent(deps.store, event, changed);
 }
 
 /** Cancels the waiting deployments of `newer`'s branch that it makes pointless (a newer push wins). */

@@ -100,12 +100,23 @@ export async function gitAddressProblem(url: string, allowPrivate: boolean): Pro
   if (allowPrivate) return null;
   const host = gitUrlHost(url);
   if (host === null) return null;
+  const problem = await hostAddressProblem(host);
+  return problem === null
+    ? null
+    : `${problem}; minivercel does not clone from its own network (an operator can allow it with MINIVERCEL_ALLOW_PRIVATE_GIT=1)`;
+}
+
+/**
+ * Why connecting to `host` would reach the platform's own network: "host h[ resolves to a,] is <reason>", or null.
+ * Checked after DNS, on every address the name has; outgoing webhooks use it too (src/deploy/hooks.ts).
+ */
+export async function hostAddressProblem(host: string): Promise<string | null> {
   const addresses = isIP(host) ? [host] : await resolveAll(host);
   for (const address of addresses) {
     const reason = blockedAddressReason(address);
     if (reason === null) continue;
     const resolved = address === host ? "" : ` resolves to ${address},`;
-    return `host ${host}${resolved} is ${reason}; minivercel does not clone from its own network (an operator can allow it with MINIVERCEL_ALLOW_PRIVATE_GIT=1)`;
+    return `host ${host}${resolved} is ${reason}`;
   }
   return null;
 }

@@ -19,6 +19,7 @@ import pg017 from "../../schema/postgres/017_blob_claims.sql" with { type: "text
 import pg018 from "../../schema/postgres/018_rate_buckets.sql" with { type: "text" };
 import pg019 from "../../schema/postgres/019_deployment_protection.sql" with { type: "text" };
 import pg020 from "../../schema/postgres/020_token_expiry.sql" with { type: "text" };
+import pg021 from "../../schema/postgres/021_outgoing_hooks.sql" with { type: "text" };
 import sqlite001 from "../../schema/sqlite/001_init.sql" with { type: "text" };
 import sqlite002 from "../../schema/sqlite/002_build_queue.sql" with { type: "text" };
 import sqlite003 from "../../schema/sqlite/003_routing.sql" with { type: "text" };
@@ -38,6 +39,7 @@ import sqlite017 from "../../schema/sqlite/017_blob_claims.sql" with { type: "te
 import sqlite018 from "../../schema/sqlite/018_rate_buckets.sql" with { type: "text" };
 import sqlite019 from "../../schema/sqlite/019_deployment_protection.sql" with { type: "text" };
 import sqlite020 from "../../schema/sqlite/020_token_expiry.sql" with { type: "text" };
+import sqlite021 from "../../schema/sqlite/021_outgoing_hooks.sql" with { type: "text" };
 import { VERSION } from "../config/version.ts";
 import { AppError } from "../errors.ts";
 
@@ -66,6 +68,7 @@ export const SQLITE_MIGRATIONS: Migration[] = [
   { version: 18, sql: sqlite018 },
   { version: 19, sql: sqlite019 },
   { version: 20, sql: sqlite020 },
+  { version: 21, sql: sqlite021 },
 ];
 export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 1, sql: pg001 },
@@ -87,6 +90,7 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 18, sql: pg018 },
   { version: 19, sql: pg019 },
   { version: 20, sql: pg020 },
+  { version: 21, sql: pg021 },
 ];
 
 /** Refuses to run against a database that a newer minivercel already migrated. */

@@ -9,6 +9,7 @@ import { domainsContract } from "./domains.contract.ts";
 import { envContract } from "./env.contract.ts";
 import { limitsContract } from "./limits.contract.ts";
 import { POSTGRES_MIGRATIONS } from "./migrations.ts";
+import { outgoingHooksContract } from "./outgoing-hooks.contract.ts";
 import { protectionContract } from "./protection.contract.ts";
 import { storeContract } from "./store.contract.ts";
 import type { Store } from "./store.ts";
@@ -83,6 +84,7 @@ protectionContract("postgres", sharedStore);
 blobClaimsContract("postgres", sharedStore);
 cronRunsContract("postgres", sharedStore);
 envContract("postgres", sharedStore);
+outgoingHooksContract("postgres", sharedStore);
 
 // A database of their own: a claim takes the oldest QUEUED deployment of all, so no other case may leave any.
 let limitsStore: Promise<Store> | null = null;

@@ -10,6 +10,7 @@ import { postgresDeployments } from "./deployments-postgres.ts";
 import { postgresEnv } from "./env-postgres.ts";
 import { postgresLoginAttempts } from "./login-attempts-postgres.ts";
 import { assertNotNewer, POSTGRES_MIGRATIONS } from "./migrations.ts";
+import { postgresOutgoingHooks } from "./outgoing-hooks-postgres.ts";
 import { postgresProjects } from "./projects-postgres.ts";
 import { postgresProtection } from "./protection-postgres.ts";
 import { postgresRateBuckets } from "./rate-buckets-postgres.ts";
@@ -52,6 +53,7 @@ export function openPostgresStore(url: string): Store {
     blobClaims: postgresBlobClaims(sql),
     rateBuckets: postgresRateBuckets(sql),
     protection: postgresProtection(sql),
+    outgoingHooks: postgresOutgoingHooks(sql),
     async migrate() {
       const applied: number[] = [];
       let version = await migrateOne();

@@ -8,6 +8,7 @@ import { cronRunsContract } from "./cron-runs.contract.ts";
 import { domainsContract } from "./domains.contract.ts";
 import { envContract } from "./env.contract.ts";
 import { limitsContract } from "./limits.contract.ts";
+import { outgoingHooksContract } from "./outgoing-hooks.contract.ts";
 import { protectionContract } from "./protection.contract.ts";
 import { storeContract } from "./store.contract.ts";
 import { openSqliteStore } from "./store-sqlite.ts";
@@ -40,3 +41,4 @@ protectionContract("sqlite :memory:", memoryStore);
 blobClaimsContract("sqlite :memory:", memoryStore);
 
 cronRunsContract("sqlite :memory:", memoryStore);
+outgoingHooksContract("sqlite :memory:", memoryStore);

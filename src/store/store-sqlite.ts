@@ -11,6 +11,7 @@ import { sqliteDeployments } from "./deployments-sqlite.ts";
 import { sqliteEnv } from "./env-sqlite.ts";
 import { sqliteLoginAttempts } from "./login-attempts-sqlite.ts";
 import { assertNotNewer, type Migration, SQLITE_MIGRATIONS } from "./migrations.ts";
+import { sqliteOutgoingHooks } from "./outgoing-hooks-sqlite.ts";
 import { sqliteProjects } from "./projects-sqlite.ts";
 import { sqliteProtection } from "./protection-sqlite.ts";
 import { sqliteQueries } from "./query-sqlite.ts";
@@ -39,6 +40,7 @@ export function openSqliteStore(path: string): Store {
     blobClaims: sqliteBlobClaims(db),
     rateBuckets: sqliteRateBuckets(db),
     protection: sqliteProtection(db),
+    outgoingHooks: sqliteOutgoingHooks(db),
     async migrate() {
       return migrateSqlite(db, SQLITE_MIGRATIONS);
     },

@@ -17,6 +17,7 @@ import type { BlobClaims } from "./blob-claims.ts";
 import type { Certificates } from "./certs.ts";
 import type { CronRuns } from "./cron-runs.ts";
 import type { LoginAttempts } from "./login-attempts.ts";
+import type { OutgoingHooks } from "./outgoing-hooks.ts";
 import type { Protection } from "./protection.ts";
 import type { RateBuckets } from "./rate-buckets.ts";
 
@@ -325,6 +326,8 @@ export interface Store {
   rateBuckets: RateBuckets;
   /** Deployment protection: modes, passwords and bypass tokens per project (src/store/protection.ts). */
   protection: Protection;
+  /** Outgoing webhooks: hooks, the delivery outbox and its attempt log (src/store/outgoing-hooks.ts). */
+  outgoingHooks: OutgoingHooks;
   /** Applies pending migrations; refuses a schema newer than this binary. Returns versions applied. */
   migrate(): Promise<number[]>;
   close(): Promise<void>;

@@ -25,6 +25,9 @@ export interface Victim {
   tokenId: string;
   /** A deployment protection bypass token of the victim's project, which another account might try to revoke. */
   bypassTokenId: string;
+  /** An outgoing webhook of the victim's project and one of its deliveries. */
+  hookId: string;
+  deliveryId: string;
   /** A file of the victim's deployments, stored by its content hash. */
   blob: { hash: string; size: number; content: string };
   /** Strings only the victim's data contains: no answer to anyone else may include one. */
@@ -124,6 +127,24 @@ export async function makeVictim(deps: Deps): Promise<Victim> {
   const bypass = obj(
     (await api("POST", `/api/projects/${id}/protection/bypass`, { name: `victim ci ${tag}` })).body,
   );
+  // An outgoing webhook (its secret is shown once) and a delivery in its log.
+  const hook = await expectStatus(
+    api("POST", `/api/projects/${id}/hooks`, {
+      url: `https://203.0.113.10/hooks/${tag}`,
+      events: ["deployment.ready"],
+    }),
+    201,
+    "outgoing hook",
+  );
+  const hookId = String(obj(hook.hook).id);
+  await deps.store.outgoingHooks.enqueue(
+    id,
+    "deployment.ready",
+    JSON.stringify({ tag }),
+    new Date().toISOString(),
+  );
+  const [delivery] = await deps.store.outgoingHooks.deliveries(hookId, 1);
+  if (!delivery) throw new Error("victim setup: no delivery queued");
   return {
     user,
     api,
@@ -135,9 +156,13 @@ export async function makeVictim(deps: Deps): Promise<Victim> {
     webhookSecret: String(webhook.secret),
     tokenId: String(obj(created.record).id),
     bypassTokenId: String(obj(bypass.record).id),
+    hookId,
+    deliveryId: delivery.id,
     blob,
     secrets: [
       String(bypass.token),
+      String(hook.secret),
+      `https://203.0.113.10/hooks/${tag}`,
       name,
       user.email,
       tokenName,
@@ -169,6 +194,8 @@ export async function victimState(deps: Deps, victim: Victim) {
     previewEnvValues: await buildEnv(deps.store, deps.sealer, project.id, "preview"),
     webhook: await body(`/api/projects/${project.id}/webhook`),
     bypass: await body(`/api/projects/${project.id}/protection/bypass`),
+    hooks: await body(`/api/projects/${project.id}/hooks`),
+    hookDeliveries: await deps.store.outgoingHooks.deliveries(victim.hookId, 100),
     // Without lastUsedAt: reading this snapshot uses the victim's main token.
     tokens: tokens.map(({ id, name, revokedAt }) => ({ id, name, revokedAt })),
     blobMissing: await deps.artifacts.missing([victim.blob.hash]),

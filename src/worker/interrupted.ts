@@ -3,6 +3,7 @@
 // go back to QUEUED). The FAIL transition is the gate: of several workers ending the same build, one rebuilds it.
 
 import type { BuildConfig } from "../config/config.ts";
+import { emitDeploymentEvent } from "../deploy/events.ts";
 import { sourceManifestId } from "../deploy/prebuilt.ts";
 import { changeStatus, type StateDeps } from "../deploy/state.ts";
 import type { Deployment } from "../model/entities.ts";
@@ -115,6 +116,7 @@ export async function endInterrupted(
     branch: d.branch,
     commitSha: d.commitSha,
   });
+  await emitDeploymentEvent(store, "deployment.created", created);
   const source = await deps.artifacts.getManifest(sourceManifestId(d.id));
   if (source) await deps.artifacts.putManifest({ ...source, deploymentId: sourceManifestId(created.id) });
   return { ended, rebuild: await changeStatus(deps, created.id, "QUEUED", null) };
