@@ -260,12 +260,16 @@ describe("functions of a protected deployment", () => {
       (await api("POST", `/api/projects/${site.project.id}/protection/bypass`, { name: "fn" })).body,
     );
     await eventually(async () => expect((await visit(site.productionHost, "/api/echo")).status).toBe(302));
-    const withCookie = await visit(
-      site.productionHost,
-      `/?x-vercel-protection-bypass=${String(token)}&x-vercel-set-bypass-cookie=true`,
-    );
-    const cookie = cookieFrom(withCookie) ?? "";
-    expect(cookie).not.toBe("");
+    // The new token reaches the proxy with the route announcement: a moment after it is made.
+    let cookie = "";
+    await eventually(async () => {
+      const withCookie = await visit(
+        site.productionHost,
+        `/?x-vercel-protection-bypass=${String(token)}&x-vercel-set-bypass-cookie=true`,
+      );
+      cookie = cookieFrom(withCookie) ?? "";
+      expect(cookie).not.toBe("");
+    });
     const seen = await visit(site.productionHost, "/api/echo", {
       headers: { "x-vercel-protection-bypass": String(token), cookie: `theme=dark; ${cookie}` },
     });
