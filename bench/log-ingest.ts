@@ -10,22 +10,26 @@ import { loadConfig } from "../src/config/config.ts";
 import { openDeps } from "../src/deps.ts";
 import { startRoles } from "../src/roles.ts";
 import { apiClient, tempDir, testUser } from "../src/testing/deps.ts";
+import { type TestDatabase, testDatabase } from "../src/testing/postgres.ts";
 import { fixtureRepo } from "../src/testing/repos.ts";
 
 const LINES = Number(process.env.BENCH_LINES ?? 1_000_000);
 const SCALED = process.env.BENCH_BACKEND === "scaled";
 const run = crypto.randomUUID().replaceAll("-", "").slice(0, 10);
+let database = null as TestDatabase | null;
 
-function scaledEnv(): Record<string, string> {
+async function scaledEnv(): Promise<Record<string, string>> {
   const need = (name: string) => {
     const value = process.env[name];
     if (!value)
       throw new Error(`${name} is needed for BENCH_BACKEND=scaled (. the test services' addresses)`);
     return value;
   };
-  const pg = need("MINIVERCEL_TEST_DATABASE_URL");
+  need("MINIVERCEL_TEST_DATABASE_URL");
+  // A database of its own per run (dropped at the end), like the tests'.
+  database = await testDatabase();
   return {
-    DATABASE_URL: pg,
+    DATABASE_URL: database.url,
     KAFKA_BROKERS: need("MINIVERCEL_TEST_KAFKA_BROKERS"),
     KAFKA_TOPIC_PREFIX: `bench-${run}-`,
     CLICKHOUSE_URL: need("MINIVERCEL_TEST_CLICKHOUSE_URL"),
@@ -45,7 +49,7 @@ const deps = await openDeps(
     RATE_LIMIT_IP_PER_MINUTE: "0",
     RATE_LIMIT_USER_PER_MINUTE: "0",
     BUILD_LOG_MAX_MB: "64",
-    ...(SCALED ? scaledEnv() : {}),
+    ...(SCALED ? await scaledEnv() : {}),
   }),
 );
 await deps.store.migrate();
@@ -123,4 +127,5 @@ try {
 } finally {
   await roles.stop(5000);
   await deps.close();
+  await database?.drop();
 }
