@@ -38,7 +38,11 @@ export async function shot(p: Page, name: string): Promise<string> {
 /** A screenshot kept in docs/images/<name>.png (the viewport, or the whole page with `fullPage`). */
 export async function docShot(p: Page, name: string, fullPage = false): Promise<string> {
   await p.evaluate(() => window.scrollTo(0, 0));
-  const path = join(DOC_IMAGES, `${name}.png`);
+  // Into test-artifacts/ like every screenshot, so a test run leaves the repository as it was; with
+  // MINIVERCEL_DOC_IMAGES=1 into docs/images, to refresh the ones the README and docs show.
+  const dir = process.env.MINIVERCEL_DOC_IMAGES === "1" ? DOC_IMAGES : join(SHOTS, "docs");
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${name}.png`);
   await p.screenshot({ path, fullPage });
   return path;
 }
