@@ -47,9 +47,10 @@ Configuration comes from environment variables (see docs/configuration.md); 'min
   user: `Usage: minivercel user create <email> --password-stdin [--data DIR]
 
   Creates an account. The password is the first line of standard input (at least 8 characters).`,
-  token: `Usage: minivercel token create <email> [--name NAME] [--data DIR]
+  token: `Usage: minivercel token create <email> [--name NAME] [--scope full|deploy|read] [--data DIR]
 
-  Creates an API token for the account and prints it on stdout (shown only once).`,
+  Creates an API token for the account and prints it on stdout (shown only once). --scope: full (default,
+  all the account may), deploy (read, deploy, upload, cancel, promote, roll back, push) or read (read only).`,
   migrate: `Usage: minivercel migrate [--data DIR]
 
   Applies pending database migrations (serve also does this at start) and prints what it applied.`,
@@ -184,7 +185,7 @@ async function run(argv: string[]): Promise<number> {
       return 0;
     }
     case "token": {
-      const args = parseArgs(rest, { values: ["data", "name"] });
+      const args = parseArgs(rest, { values: ["data", "name", "scope"] });
       if (args.switches.has("help") || sub === "--help" || sub === "-h") return usage("token");
       if (args.switches.has("version") || sub === "--version" || sub === "-v") return run(["--version"]);
       if (sub !== "create")
@@ -195,7 +196,8 @@ async function run(argv: string[]): Promise<number> {
       const token = await withDeps({ data: args.values.data }, async (deps) => {
         const user = await deps.store.users.byEmail(email.trim().toLowerCase());
         if (!user) throw new AppError("not_found", `no user with email ${email}`);
-        return (await createApiToken(deps.store, user.id, args.values.name ?? "cli")).token;
+        const scope = args.values.scope ?? "full";
+        return (await createApiToken(deps.store, user.id, args.values.name ?? "cli", null, scope)).token;
       });
       console.log(token);
       return 0;

@@ -161,6 +161,13 @@ export const TokenCreate = t.Object(
     expiresInDays: t.Optional(
       t.Integer({ minimum: 1, maximum: 3650, description: "the token stops working after this many days" }),
     ),
+    scope: t.Optional(
+      t.Union([t.Literal("full"), t.Literal("deploy"), t.Literal("read")], {
+        default: "full",
+        description:
+          "full: everything your account may; deploy: read, deploy, upload, cancel, promote, roll back; read: read only (neither narrower scope reads secrets)",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -173,6 +180,7 @@ export const Token = t.Object({
   lastUsedAt: t.Union([t.String(), t.Null()]),
   revokedAt: t.Union([t.String(), t.Null()]),
   expiresAt: t.Union([t.String(), t.Null()], { description: "null: never expires" }),
+  scope: t.Union([t.Literal("full"), t.Literal("deploy"), t.Literal("read")]),
 });
 
 export const TokenList = t.Object({ items: t.Array(Token) });

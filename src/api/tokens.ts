@@ -23,7 +23,13 @@ export function tokenRoutes({ store, auth }: Pick<Deps, "store" | "auth">) {
     .post(
       "/tokens",
       async ({ user, body, set }) => {
-        const { token, record } = await createApiToken(store, user.id, body.name, body.expiresInDays ?? null);
+        const { token, record } = await createApiToken(
+          store,
+          user.id,
+          body.name,
+          body.expiresInDays ?? null,
+          body.scope ?? "full",
+        );
         set.status = 201;
         return { token, record: tokenView(record) };
       },

@@ -66,5 +66,6 @@ export function tokenView(t: ApiToken) {
     lastUsedAt: t.lastUsedAt,
     revokedAt: t.revokedAt,
     expiresAt: t.expiresAt,
+    scope: t.scope,
   };
 }

@@ -64,15 +64,21 @@ export function accountRoutes({ store }: Pick<Deps, "store">) {
         try {
           // The same function the API's POST /api/tokens calls.
           const days = body.expires ? Number(body.expires) : null;
-          const { token, record } = await createApiToken(store, user.id, body.name ?? "", days);
+          const { token, record } = await createApiToken(
+            store,
+            user.id,
+            body.name ?? "",
+            days,
+            body.scope || "full",
+          );
           return await render(user, csrf, sessionHash, { created: { name: record.name, token } }, 201);
         } catch (error) {
-          const errors = formErrors(error, { name: "Token name" });
+          const errors = formErrors(error, { name: "Token name", scope: "Can" });
           if (!errors) throw error;
           return render(user, csrf, sessionHash, { values: valuesOf(body), errors }, errorStatus(error));
         }
       },
-      { body: t.Object({ ...CsrfField, name: Text(200), expires: Text(10) }) },
+      { body: t.Object({ ...CsrfField, name: Text(200), expires: Text(10), scope: Text(20) }) },
     )
     .post(
       "/account/tokens/:id/revoke",

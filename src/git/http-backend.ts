@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Deps } from "../deps.ts";
 import { hashSecret, TOKEN_PREFIX } from "../identity/accounts.ts";
-import type { Project, User } from "../model/entities.ts";
+import { mayPush } from "../identity/token-scope.ts";
+import type { Project, TokenScope, User } from "../model/entities.ts";
 import { requestIdOf } from "../observe/http.ts";
 import type { Store } from "../store/store.ts";
 import { deployPush, parseRefUpdates } from "./push.ts";
@@ -30,15 +31,15 @@ const challenge = () =>
     "www-authenticate": 'Basic realm="minivercel"',
   });
 
-/** The token owner from `Authorization: Basic <user:token>`; null when missing or not a live token. */
-async function basicUser(store: Store, request: Request): Promise<User | null> {
+/** The token and its owner from `Authorization: Basic <user:token>`; null when missing or not a live token. */
+async function basicUser(store: Store, request: Request): Promise<{ user: User; scope: TokenScope } | null> {
   const match = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(request.headers.get("authorization")?.trim() ?? "");
   if (!match?.[1]) return null;
   const decoded = Buffer.from(match[1], "base64").toString("utf8");
   const password = decoded.slice(decoded.indexOf(":") + 1);
   if (!password.startsWith(TOKEN_PREFIX)) return null;
   const found = await store.tokens.use(hashSecret(password), new Date().toISOString());
-  return found?.user ?? null;
+  return found ? { user: found.user, scope: found.token.scope } : null;
 }
 
 async function ownedProject(store: Store, userId: string, subDomain: string): Promise<Project | null> {
@@ -168,8 +169,12 @@ export function createGitBackend(deps: GitDeps): (request: Request) => Promise<R
     if (request.method !== (endpoint === "info/refs" ? "GET" : "POST"))
       return text(405, "method not allowed");
     if (!request.headers.has("authorization")) return challenge();
-    const user = await basicUser(store, request);
-    if (!user) return challenge();
+    const caller = await basicUser(store, request);
+    if (!caller) return challenge();
+    const { user } = caller;
+    // A push deploys: a read-only token may fetch, not push.
+    if (service === "git-receive-pack" && !mayPush(caller.scope))
+      return text(403, "this token is read-only (scope 'read'): pushing deploys, use a full or deploy token");
     // Another user's project looks exactly like a missing one.
     const project = await ownedProject(store, user.id, subDomain);
     if (!project) return text(404, "repository not found");

@@ -160,4 +160,18 @@ describe("push to deploy", () => {
     );
     expect(other.status).toBe(404);
   }, 60_000);
+
+  test("a read-only token cannot push (a push deploys); a deploy token can", async () => {
+    const project = await newProject();
+    const repo = fixtureRepo({ "index.html": "scoped" });
+    const read = obj((await api("POST", "/api/tokens", { name: "reader", scope: "read" })).body).token;
+    const refused = await git(repo.dir, "push", remote(project.subDomain, String(read)), "main");
+    expect(refused.code).not.toBe(0);
+    expect(refused.output).toContain("read-only");
+    expect(await deployments(project.id)).toEqual([]);
+    const deploy = obj((await api("POST", "/api/tokens", { name: "ci", scope: "deploy" })).body).token;
+    const pushed = await git(repo.dir, "push", remote(project.subDomain, String(deploy)), "main");
+    expect(pushed.code).toBe(0);
+    expect((await deployments(project.id)).length).toBe(1);
+  }, 60_000);
 });

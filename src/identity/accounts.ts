@@ -1,7 +1,7 @@
 // Built-in accounts: password users, API tokens (shown once, stored hashed) and dashboard sessions.
 
 import { invalid, unauthorized } from "../errors.ts";
-import type { ApiToken, Session, User } from "../model/entities.ts";
+import { type ApiToken, type Session, TOKEN_SCOPES, type TokenScope, type User } from "../model/entities.ts";
 import type { Store } from "../store/store.ts";
 
 export const TOKEN_PREFIX = "mv_";
@@ -60,7 +60,10 @@ export async function createApiToken(
   userId: string,
   name: string,
   expiresInDays: number | null = null,
+  scope: string = "full",
 ): Promise<{ token: string; record: ApiToken }> {
+  if (!(TOKEN_SCOPES as readonly string[]).includes(scope))
+    throw invalid(`a token's scope must be one of ${TOKEN_SCOPES.join(", ")}`, "scope");
   if (
     expiresInDays !== null &&
     (!Number.isInteger(expiresInDays) || expiresInDays < 1 || expiresInDays > TOKEN_MAX_DAYS)
@@ -77,6 +80,7 @@ export async function createApiToken(
     hash: hashSecret(token),
     expiresAt:
       expiresInDays === null ? null : new Date(Date.now() + expiresInDays * 86_400_000).toISOString(),
+    scope: scope as TokenScope,
   });
   return { token, record };
 }

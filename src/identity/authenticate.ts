@@ -1,10 +1,11 @@
 // Request authentication: API token, external JWT or session cookie -> the acting user.
 
-import { unauthorized } from "../errors.ts";
-import type { Session, User } from "../model/entities.ts";
+import { AppError, unauthorized } from "../errors.ts";
+import type { Session, TokenScope, User } from "../model/entities.ts";
 import type { Store } from "../store/store.ts";
 import { hashSecret, TOKEN_PREFIX } from "./accounts.ts";
 import { type JwtVerifier, looksLikeJwt } from "./jwt.ts";
+import { scopeRefusal } from "./token-scope.ts";
 
 export const SESSION_COOKIE = "mv_session";
 export const CSRF_HEADER = "x-csrf-token";
@@ -23,7 +24,7 @@ export const cookieName = (base: string, request: Request): string =>
   isHttps(request) ? `__Host-${base}` : base;
 
 export type Principal =
-  | { via: "token"; user: User }
+  | { via: "token"; user: User; scope: TokenScope }
   | { via: "jwt"; user: User }
   | { via: "session"; user: User; session: Session };
 
@@ -60,7 +61,9 @@ export function createAuthenticator(store: Store, jwt: JwtVerifier | null): Auth
         if (credential.startsWith(TOKEN_PREFIX)) {
           const found = await store.tokens.use(hashSecret(credential), new Date().toISOString());
           if (!found) throw unauthorized("invalid or revoked API token");
-          return { via: "token", user: found.user };
+          const refused = scopeRefusal(found.token.scope, request.method, new URL(request.url).pathname);
+          if (refused) throw new AppError("forbidden", refused);
+          return { via: "token", user: found.user, scope: found.token.scope };
         }
         if (jwt && looksLikeJwt(credential)) {
           const identity = await jwt.verify(credential);

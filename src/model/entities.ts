@@ -25,7 +25,13 @@ export interface ApiToken {
   revokedAt: string | null;
   /** After this it authenticates nothing (null: never expires). */
   expiresAt: string | null;
+  /** What it may do (src/identity/token-scope.ts). */
+  scope: TokenScope;
 }
+
+/** 'full': all its account may; 'deploy': what a CI job needs; 'read': reading only. */
+export type TokenScope = "full" | "deploy" | "read";
+export const TOKEN_SCOPES: readonly TokenScope[] = ["full", "deploy", "read"];
 
 export interface Session {
   userId: string;

@@ -64,10 +64,11 @@ export function postgresAccounts(sql: postgres.Sql): Pick<Store, "users" | "toke
   };
 
   const tokens: Tokens = {
-    async create({ userId, name, prefix, hash, expiresAt }) {
+    async create({ userId, name, prefix, hash, expiresAt, scope }) {
       const [row] = await sql<Row[]>`
-        INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, created_at, expires_at)
-        VALUES (${newId()}, ${userId}, ${name}, ${prefix}, ${hash}, ${nowIso()}, ${expiresAt ?? null}) RETURNING *`;
+        INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, created_at, expires_at, scope)
+        VALUES (${newId()}, ${userId}, ${name}, ${prefix}, ${hash}, ${nowIso()}, ${expiresAt ?? null},
+          ${scope ?? "full"}) RETURNING *`;
       return toToken(row ?? {});
     },
     async use(hash, at) {

@@ -72,11 +72,11 @@ export function sqliteAccounts(db: Database): Pick<Store, "users" | "tokens" | "
   };
 
   const tokens: Tokens = {
-    async create({ userId, name, prefix, hash, expiresAt }) {
+    async create({ userId, name, prefix, hash, expiresAt, scope }) {
       const id = newId();
       run(
-        `INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, created_at, expires_at, scope)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         id,
         userId,
         name,
@@ -84,6 +84,7 @@ export function sqliteAccounts(db: Database): Pick<Store, "users" | "tokens" | "
         hash,
         nowIso(),
         expiresAt ?? null,
+        scope ?? "full",
       );
       return toToken(one("SELECT * FROM api_tokens WHERE id = ?", id) ?? {});
     },

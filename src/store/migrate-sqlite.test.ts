@@ -210,9 +210,9 @@ test("011 keeps every row, index and column across the projects table rebuild, a
   );
   delete rowsAfter.projects;
   delete rowsBefore.projects;
-  // 020 gave every API token an expiry: none, for the tokens made before.
+  // 020 gave every API token an expiry, none for the tokens made before; 022 a scope, 'full' for them.
   expect(parsed(rowsAfter.api_tokens)).toEqual(
-    parsed(rowsBefore.api_tokens).map((r) => ({ ...r, expires_at: null })),
+    parsed(rowsBefore.api_tokens).map((r) => ({ ...r, expires_at: null, scope: "full" })),
   );
   delete rowsAfter.api_tokens;
   delete rowsBefore.api_tokens;

@@ -20,6 +20,7 @@ import pg018 from "../../schema/postgres/018_rate_buckets.sql" with { type: "tex
 import pg019 from "../../schema/postgres/019_deployment_protection.sql" with { type: "text" };
 import pg020 from "../../schema/postgres/020_token_expiry.sql" with { type: "text" };
 import pg021 from "../../schema/postgres/021_outgoing_hooks.sql" with { type: "text" };
+import pg022 from "../../schema/postgres/022_token_scope.sql" with { type: "text" };
 import sqlite001 from "../../schema/sqlite/001_init.sql" with { type: "text" };
 import sqlite002 from "../../schema/sqlite/002_build_queue.sql" with { type: "text" };
 import sqlite003 from "../../schema/sqlite/003_routing.sql" with { type: "text" };
@@ -40,6 +41,7 @@ import sqlite018 from "../../schema/sqlite/018_rate_buckets.sql" with { type: "t
 import sqlite019 from "../../schema/sqlite/019_deployment_protection.sql" with { type: "text" };
 import sqlite020 from "../../schema/sqlite/020_token_expiry.sql" with { type: "text" };
 import sqlite021 from "../../schema/sqlite/021_outgoing_hooks.sql" with { type: "text" };
+import sqlite022 from "../../schema/sqlite/022_token_scope.sql" with { type: "text" };
 import { VERSION } from "../config/version.ts";
 import { AppError } from "../errors.ts";
 
@@ -69,6 +71,7 @@ export const SQLITE_MIGRATIONS: Migration[] = [
   { version: 19, sql: sqlite019 },
   { version: 20, sql: sqlite020 },
   { version: 21, sql: sqlite021 },
+  { version: 22, sql: sqlite022 },
 ];
 export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 1, sql: pg001 },
@@ -91,6 +94,7 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 19, sql: pg019 },
   { version: 20, sql: pg020 },
   { version: 21, sql: pg021 },
+  { version: 22, sql: pg022 },
 ];
 
 /** Refuses to run against a database that a newer minivercel already migrated. */

@@ -11,6 +11,7 @@ import {
   type ProjectRoute,
   type ProtectionMode,
   type Session,
+  type TokenScope,
   type User,
 } from "../model/entities.ts";
 import { isStatus } from "../model/status.ts";
@@ -64,7 +65,14 @@ export function toToken(row: Row): ApiToken {
     lastUsedAt: optStr(row, "last_used_at"),
     revokedAt: optStr(row, "revoked_at"),
     expiresAt: optStr(row, "expires_at"),
+    scope: tokenScopeOf(row),
   };
+}
+
+/** A token's scope; anything unknown reads as the narrowest, 'read' (a newer binary's scope, say). */
+function tokenScopeOf(row: Row): TokenScope {
+  const value = row.scope ?? "full";
+  return value === "full" || value === "deploy" ? value : "read";
 }
 
 export function toSession(row: Row): Session {

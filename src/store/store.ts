@@ -10,6 +10,7 @@ import type {
   ProjectSettings,
   ProtectionMode,
   Session,
+  TokenScope,
   User,
 } from "../model/entities.ts";
 import type { DeploymentStatus } from "../model/status.ts";
@@ -59,6 +60,8 @@ export interface Tokens {
     prefix: string;
     hash: string;
     expiresAt?: string | null;
+    /** Default 'full'. */
+    scope?: TokenScope;
   }): Promise<ApiToken>;
   /** Resolves a live (not revoked, not expired at `at`) token by its hash, recording the use. */
   use(hash: string, at: string): Promise<{ token: ApiToken; user: User } | null>;

@@ -109,6 +109,20 @@ function TokenForm({ chrome, created, values, errors }: AccountProps) {
             ))}
           </select>
         </div>
+        <div class="field">
+          <label for="f-scope">Can</label>
+          <select id="f-scope" name="scope">
+            {[
+              ["full", "Do everything you can"],
+              ["deploy", "Deploy only (CI): read, deploy, promote, roll back"],
+              ["read", "Read only"],
+            ].map(([value, label]) => (
+              <option key={value} value={value} selected={!created && (values.scope ?? "full") === value}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </div>
         <button type="submit" class="button primary">
           Create token
         </button>
@@ -123,6 +137,9 @@ function TokenRow({ token, csrf, now }: { token: ApiToken; csrf: string; now: Da
     <li class="list-row">
       <div>
         <strong>{token.name}</strong> <span class="mono muted">{token.prefix}…</span>
+        {token.scope !== "full" && (
+          <span class="tag">{token.scope === "read" ? "read only" : "deploy only"}</span>
+        )}
         <div class="small muted">
           created <Time iso={token.createdAt} />
           {" · "}
