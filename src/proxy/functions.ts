@@ -9,7 +9,7 @@ import type { Bodies } from "./bodies.ts";
 import type { RouteAnswer } from "./build-output/answer.ts";
 import { applyResponseHeaders, requestHeaders, responseHeaders } from "./build-output/answer.ts";
 import { page, statusPage } from "./pages.ts";
-import { httpDate, prepare, respond } from "./respond.ts";
+import { prepare, respond } from "./respond.ts";
 
 /** What the proxy knows of the deployment a request is for. */
 export interface DeploymentContext {
@@ -18,6 +18,8 @@ export interface DeploymentContext {
   environment: "production" | "preview";
   deploymentUrl: string;
   manifest: Manifest;
+  /** Its static files' Last-Modified (Site.lastModified, made once per deployment). */
+  lastModified: string | null;
 }
 
 export interface FunctionServing {
@@ -149,7 +151,7 @@ export function serveAnswer(
       if (!file) return page("not-found", method);
       const typed = answer.contentType ? { ...file, type: answer.contentType } : file;
       // The routes' status, whatever it is: `{ "dest": "/500.html", "status": 500 }` answers a 500 with that page.
-      const served = prepare(answer.file, typed, answer.status, {}, httpDate(context.manifest.createdAt));
+      const served = prepare(answer.file, typed, answer.status, {}, context.lastModified);
       const response = respond(served, request, serving.bodies);
       const withRoutes = (r: Response) =>
         new Response(r.body, {

@@ -258,7 +258,7 @@ export async function createProxy(
     request: Request,
     path: string,
   ): Response | Promise<Response> {
-    if (site.buildOutput) return serveBuildOutput(site.buildOutput, route, request, path);
+    if (site.buildOutput) return serveBuildOutput(site, site.buildOutput, route, request, path);
     if (site.server) return serveApp(site, site.server, route, request, path);
     // Static sites answer GET and HEAD only: their request bodies are never read.
     if (request.method !== "GET" && request.method !== "HEAD") return page("method", request.method);
@@ -303,6 +303,7 @@ export async function createProxy(
   };
 
   function serveBuildOutput(
+    site: Site,
     output: NonNullable<Site["buildOutput"]>,
     route: Extract<Route, { kind: "site" }>,
     request: Request,
@@ -320,7 +321,7 @@ export async function createProxy(
     if (decision.kind !== "function") {
       return serveAnswer(
         serving,
-        contextOf(output, route, "preview"),
+        contextOf(site, output, route, "preview"),
         decision,
         request,
         invocationOf(request),
@@ -329,7 +330,13 @@ export async function createProxy(
     if (!functions) return page("function-failed", request.method);
     functions.unbounded?.(request);
     return environmentOf(route.deploymentId).then((environment) =>
-      serveAnswer(serving, contextOf(output, route, environment), decision, request, invocationOf(request)),
+      serveAnswer(
+        serving,
+        contextOf(site, output, route, environment),
+        decision,
+        request,
+        invocationOf(request),
+      ),
     );
   }
 
@@ -468,6 +475,7 @@ export async function createProxy(
   }
 
   function contextOf(
+    site: Site,
     output: NonNullable<Site["buildOutput"]>,
     route: Extract<Route, { kind: "site" }>,
     environment: "production" | "preview",
@@ -478,6 +486,7 @@ export async function createProxy(
       environment,
       deploymentUrl: deploymentUrl(route.project, route.deploymentId, config),
       manifest: output.manifest,
+      lastModified: site.lastModified,
     };
   }
 
