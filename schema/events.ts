@@ -2,6 +2,7 @@
 
 import { type Static, Type } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { chunksByWeight } from "../src/utils/chunks.ts";
 
 /** Longest log line kept; the builder cuts longer lines and says so in the line itself. */
 export const MAX_LINE_CHARS = 4096;
@@ -92,25 +93,13 @@ export const BATCH_BYTES = 256 * 1024;
 
 /** Packs consecutive events into envelopes of at most `maxBytes` of JSON; a lone event travels as itself. */
 export function packEvents(events: unknown[], maxBytes = BATCH_BYTES): unknown[] {
-  const out: unknown[] = [];
-  let current: unknown[] = [];
-  let size = 0;
-  const close = () => {
-    if (current.length === 1) out.push(current[0]);
-    else if (current.length > 1) out.push({ type: "batch", events: current } satisfies EventBatch);
-    current = [];
-    size = 0;
-  };
-  for (const event of events) {
-    // Lines are at most a few KB; an estimate from their text keeps this cheaper than serializing twice.
-    const text = typeof event === "object" && event !== null && "text" in event ? String(event.text) : "";
-    const length = 200 + text.length * 3;
-    if (current.length > 0 && size + length > maxBytes) close();
-    current.push(event);
-    size += length;
-  }
-  close();
-  return out;
+  // Lines are at most a few KB; an estimate from their text keeps this cheaper than serializing twice.
+  const weigh = (event: unknown) =>
+    200 +
+    (typeof event === "object" && event !== null && "text" in event ? String(event.text).length * 3 : 0);
+  return chunksByWeight(events, maxBytes, weigh).map((run) =>
+    run.length === 1 ? run[0] : ({ type: "batch", events: run } satisfies EventBatch),
+  );
 }
 
 /** The events of bus messages, envelopes opened, in order. */

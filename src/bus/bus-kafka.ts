@@ -5,6 +5,7 @@
 import { type Admin, Kafka, logLevel, Partitioners, type SASLOptions } from "kafkajs";
 import type { KafkaConfig } from "../config/config.ts";
 import type { Logger } from "../observe/log.ts";
+import { chunksByWeight } from "../utils/chunks.ts";
 import {
   type BatchConsumeOptions,
   type Bus,
@@ -127,7 +128,7 @@ export async function kafkaBus(config: KafkaConfig, log: Logger): Promise<Bus> {
         .catch(() => {})
         .then(async () => {
           // One request per slice that stays well under the broker's default record batch limit (1 MB).
-          for (const slice of slices(messages, SEND_BYTES))
+          for (const slice of chunksByWeight(messages, SEND_BYTES, (m) => Buffer.byteLength(m.value) + 64))
             await producer.send({ topic: inKafka(topic), messages: slice });
         });
       tails.set(chain, sent);
@@ -164,25 +165,6 @@ export async function kafkaBus(config: KafkaConfig, log: Logger): Promise<Bus> {
 
 /** Bytes of message values per producer request (the broker refuses record batches over 1 MB by default). */
 const SEND_BYTES = 512 * 1024;
-
-/** Consecutive slices of `messages` whose values add up to at most `bytes` (each holds at least one). */
-export function slices<T extends { value: string }>(messages: T[], bytes: number): T[][] {
-  const out: T[][] = [];
-  let current: T[] = [];
-  let size = 0;
-  for (const message of messages) {
-    const length = Buffer.byteLength(message.value) + 64;
-    if (current.length > 0 && size + length > bytes) {
-      out.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(message);
-    size += length;
-  }
-  if (current.length > 0) out.push(current);
-  return out;
-}
 
 /** How long a consumer keeps trying to join while the broker's group coordinator is not ready yet. */
 const JOIN_ATTEMPTS = 20;

@@ -1,7 +1,8 @@
 // Scoped uploads, store: claims on bun:sqlite.
 
 import type { Database } from "bun:sqlite";
-import { type BlobClaims, chunks } from "./blob-claims.ts";
+import { chunks } from "../utils/chunks.ts";
+import { type BlobClaims, CLAIM_CHUNK } from "./blob-claims.ts";
 import { type Params, sqliteQueries } from "./query-sqlite.ts";
 import { nowIso } from "./rows.ts";
 
@@ -13,7 +14,7 @@ export function sqliteBlobClaims(db: Database): BlobClaims {
     async add(scopeId, hashes) {
       const at = nowIso();
       db.transaction(() => {
-        for (const part of chunks([...new Set(hashes)])) {
+        for (const part of chunks([...new Set(hashes)], CLAIM_CHUNK)) {
           run(
             `INSERT INTO blob_claims (scope_id, hash, claimed_at) VALUES ${part.map(() => "(?, ?, ?)").join(", ")}
              ON CONFLICT (scope_id, hash) DO UPDATE SET claimed_at = excluded.claimed_at`,
@@ -25,7 +26,7 @@ export function sqliteBlobClaims(db: Database): BlobClaims {
     async unclaimed(scopeId, hashes) {
       const wanted = [...new Set(hashes)];
       const held = new Set<string>();
-      for (const part of chunks(wanted)) {
+      for (const part of chunks(wanted, CLAIM_CHUNK)) {
         const rows = all(
           `SELECT hash FROM blob_claims WHERE scope_id = ? AND hash IN (${marks(part.length)})`,
           scopeId,
@@ -36,7 +37,7 @@ export function sqliteBlobClaims(db: Database): BlobClaims {
       return wanted.filter((hash) => !held.has(hash));
     },
     async forget(hashes, claimedBefore) {
-      for (const part of chunks([...new Set(hashes)]))
+      for (const part of chunks([...new Set(hashes)], CLAIM_CHUNK))
         run(
           `DELETE FROM blob_claims WHERE hash IN (${marks(part.length)}) AND claimed_at < ?`,
           ...part,

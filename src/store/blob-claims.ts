@@ -16,9 +16,3 @@ export interface BlobClaims {
 
 /** Rows per statement: well under sqlite's and Postgres' bound-parameter limits. */
 export const CLAIM_CHUNK = 500;
-
-export function chunks<T>(items: T[], size = CLAIM_CHUNK): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
