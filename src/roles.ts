@@ -217,7 +217,12 @@ export async function startRoles(deps: Deps): Promise<Running> {
     const route = proxy.route;
     // Loaded only with HTTPS on: the ACME client (and its HTTP library) costs memory nobody else needs.
     const { startTls } = await import("./tls/start.ts");
-    tls = await startTls(deps, config.https, { sites: httpsSites, route, dashboard: apiHandler });
+    tls = await startTls(deps, config.https, {
+      sites: httpsSites,
+      route,
+      websockets: proxy,
+      dashboard: apiHandler,
+    });
     urls.https = `https://<project>.${config.sitesDomain}${tls.port === 443 ? "" : `:${tls.port}`}`;
   }
   const metricsServer = startMetricsServer(deps);

@@ -264,14 +264,17 @@ export const relayHandlers = {
   },
 };
 
+/** What opens a visitor's WebSocket (the site proxy): an answer, or undefined once `upgrade` took the request. */
+export interface WebSocketRouter {
+  websocket(
+    request: Request,
+    upgrade: (request: Request, data: RelayData, protocol: string | null) => boolean,
+  ): Promise<Response | undefined>;
+}
+
 /** The `fetch` and `websocket` of a proxy's Bun.serve: WebSocket requests go to `proxy.websocket`, others to `fetch`. */
 export function withWebSockets(
-  proxy: {
-    websocket(
-      request: Request,
-      upgrade: (request: Request, data: RelayData, protocol: string | null) => boolean,
-    ): Promise<Response | undefined>;
-  },
+  proxy: WebSocketRouter,
   fetch: (request: Request) => Response | Promise<Response>,
 ) {
   return {

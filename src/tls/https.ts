@@ -12,6 +12,7 @@ import { connect, type Socket } from "node:net";
 import { createServer, type TLSSocket } from "node:tls";
 import type { HttpsConfig } from "../config/config.ts";
 import type { Logger } from "../observe/log.ts";
+import { type RelayData, relayHandlers, type WebSocketRouter } from "../proxy/websocket.ts";
 import type { Certificates } from "../store/certs.ts";
 import type { CertManager } from "./certificates.ts";
 
@@ -64,6 +65,8 @@ export async function startHttpsListener(deps: {
   host: string;
   certs: CertManager;
   sites: Handler;
+  /** Where a site's WebSocket requests go (app servers), as on the plain-HTTP port; absent: answered by `sites`. */
+  websockets?: WebSocketRouter;
   /** The dashboard and API in this process, or null (then DASHBOARD_UPSTREAM, or 404). */
   dashboard: Handler | null;
   log: Logger;
@@ -98,7 +101,7 @@ export async function startHttpsListener(deps: {
     }
   }
 
-  const inner = Bun.serve({
+  const inner = Bun.serve<RelayData>({
     hostname: "127.0.0.1",
     port: 0,
     // The API's cap (one uploaded file); the site proxy and dashboard check their own limits.
@@ -111,8 +114,13 @@ export async function startHttpsListener(deps: {
       request.headers.set("x-forwarded-proto", "https");
       const host = HOST_HEADER.exec((request.headers.get("host") ?? "").toLowerCase())?.[1];
       if (host === https.dashboardHost) return dashboard ? dashboard(request) : forward(request, client);
+      if (deps.websockets && request.headers.get("upgrade")?.toLowerCase() === "websocket")
+        return deps.websockets.websocket(request, (req, data, protocol) =>
+          server.upgrade(req, { data, ...(protocol && { headers: { "sec-websocket-protocol": protocol } }) }),
+        );
       return sites(request);
     },
+    websocket: relayHandlers,
   });
 
   const tls = createServer({

@@ -4,6 +4,7 @@
 import type { HttpsConfig } from "../config/config.ts";
 import type { Deps } from "../deps.ts";
 import type { Route } from "../proxy/route-table.ts";
+import type { WebSocketRouter } from "../proxy/websocket.ts";
 import { createAcmeIssuer } from "./acme.ts";
 import { type CertManager, type CertManagerOptions, createCertManager } from "./certificates.ts";
 import { openDnsProvider } from "./dns.ts";
@@ -23,6 +24,8 @@ export async function startTls(
     /** The site proxy's handler and its routing (what counts as a known host). */
     sites: Handler;
     route: (host: string) => Route | Promise<Route>;
+    /** Where sites' WebSocket requests go (app servers). */
+    websockets?: WebSocketRouter;
     /** The dashboard and API when the api role runs in this process. */
     dashboard: Handler | null;
   },
@@ -48,6 +51,7 @@ export async function startTls(
     host: config.host,
     certs,
     sites: parts.sites,
+    ...(parts.websockets && { websockets: parts.websockets }),
     dashboard: parts.dashboard,
     log,
   });
