@@ -16,7 +16,7 @@ import { type CronSchedule, startCronSchedule } from "./proxy/crons.ts";
 import { type NodeDirectory, watchFunctionNodes } from "./proxy/function-nodes.ts";
 import { remoteRuntime } from "./proxy/functions-remote.ts";
 import { createProxy, type SiteProxy } from "./proxy/proxy.ts";
-import { type RelayData, relayHandlers, withWebSockets } from "./proxy/websocket.ts";
+import { type RelayData, relayHandlers, withWebSockets } from "./runtime/websocket.ts";
 import { startFunctionsNode } from "./runtime/node.ts";
 import { createRuntime, type FunctionRuntime } from "./runtime/runtime.ts";
 import { httpFront } from "./tls/https.ts";

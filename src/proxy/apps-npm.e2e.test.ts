@@ -13,7 +13,7 @@ import { createRuntime, type FunctionRuntime } from "../runtime/runtime.ts";
 import { testDeps, testUser } from "../testing/deps.ts";
 import { fixtureRepo } from "../testing/repos.ts";
 import { createProxy, type SiteProxy } from "./proxy.ts";
-import { type RelayData, withWebSockets } from "./websocket.ts";
+import { type RelayData, withWebSockets } from "../runtime/websocket.ts";
 
 let deps: Deps;
 let roles: Running;

@@ -20,7 +20,7 @@ import { type Answer, answer, type Site } from "./resolve.ts";
 import { respond, type Served } from "./respond.ts";
 import { openRouteTable, type Route, type RouteTable } from "./route-table.ts";
 import { createSites, type Sites } from "./sites.ts";
-import { connectUpstream, type RelayData } from "./websocket.ts";
+import { connectUpstream, type RelayData } from "../runtime/websocket.ts";
 
 /** Memory for prerendered (ISR) responses, per proxy process. */
 const PRERENDER_CACHE_BYTES = 64 * 1024 * 1024;

@@ -12,7 +12,7 @@ import { connect, type Socket } from "node:net";
 import { createServer, type TLSSocket } from "node:tls";
 import type { HttpsConfig } from "../config/config.ts";
 import type { Logger } from "../observe/log.ts";
-import { type RelayData, relayHandlers, type WebSocketRouter } from "../proxy/websocket.ts";
+import { type RelayData, relayHandlers, type WebSocketRouter } from "../runtime/websocket.ts";
 import type { Certificates } from "../store/certs.ts";
 import type { CertManager } from "./certificates.ts";
 

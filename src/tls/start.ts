@@ -4,7 +4,7 @@
 import type { HttpsConfig } from "../config/config.ts";
 import type { Deps } from "../deps.ts";
 import type { Route } from "../proxy/route-table.ts";
-import type { WebSocketRouter } from "../proxy/websocket.ts";
+import type { WebSocketRouter } from "../runtime/websocket.ts";
 import { createAcmeIssuer } from "./acme.ts";
 import { type CertManager, type CertManagerOptions, createCertManager } from "./certificates.ts";
 import { openDnsProvider } from "./dns.ts";

@@ -8,7 +8,7 @@ import { queueDeployment } from "../deploy/deploy.ts";
 import { createProject } from "../deploy/projects.ts";
 import type { Deps } from "../deps.ts";
 import { createProxy, type SiteProxy } from "../proxy/proxy.ts";
-import { decodeFrames, encodeFrame } from "../proxy/websocket.ts";
+import { decodeFrames, encodeFrame } from "../runtime/websocket.ts";
 import { type Running, startRoles } from "../roles.ts";
 import { createRuntime } from "../runtime/runtime.ts";
 import { testDeps, testUser } from "../testing/deps.ts";
