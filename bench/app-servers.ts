@@ -11,10 +11,10 @@ import { join } from "node:path";
 import { queueDeployment } from "../src/deploy/deploy.ts";
 import { createProject } from "../src/deploy/projects.ts";
 import { createProxy } from "../src/proxy/proxy.ts";
-import type { RelayData } from "../src/runtime/websocket.ts";
-import { withWebSockets } from "../src/runtime/websocket.ts";
 import { type Running, startRoles } from "../src/roles.ts";
 import { createRuntime, type FunctionRuntime } from "../src/runtime/runtime.ts";
+import type { RelayData } from "../src/runtime/websocket.ts";
+import { withWebSockets } from "../src/runtime/websocket.ts";
 import { testDeps, testUser } from "../src/testing/deps.ts";
 import { fixtureRepo } from "../src/testing/repos.ts";
 

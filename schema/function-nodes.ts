@@ -91,8 +91,24 @@ export const FunctionCall = Type.Object(
     projectId: Type.String({ minLength: 1, maxLength: 64 }),
     environment: Type.Union([Type.Literal("production"), Type.Literal("preview")]),
     deploymentUrl: Type.String({ pattern: "^https?://", maxLength: 2048 }),
-    /** The function's path in the deployment's manifest ("/api/hello"); its code is read from the artifact store. */
-    function: Type.String({ pattern: "^/", maxLength: 4096 }),
+    /**
+     * The function's path in the deployment's manifest ("/api/hello"); its code is read from the artifact store.
+     * Absent in a call for the deployment's app server.
+     */
+    function: Type.Optional(Type.String({ pattern: "^/", maxLength: 4096 })),
+    /** A call for the deployment's app server (its manifest's `server`), with its project's settings. */
+    app: Type.Optional(
+      Type.Object(
+        {
+          /** Stopped after this long without a request (0: always on). */
+          idleMs: Type.Integer({ minimum: 0, maximum: 2 ** 40 }),
+          maxInstances: Type.Integer({ minimum: 1, maximum: 1000 }),
+          /** Only start the server (before a promotion switches hosts to it): no request reaches it. */
+          start: Type.Optional(Type.Literal(true)),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     path: Type.String({ pattern: "^/", maxLength: 16384 }),
     search: Type.String({ maxLength: 65536 }),
     host: Type.String({ maxLength: 1024 }),

@@ -10,10 +10,10 @@ import { createBypassToken, setProtectionMode } from "../deploy/protection.ts";
 import type { Deps } from "../deps.ts";
 import { type Running, startRoles } from "../roles.ts";
 import { createRuntime, type FunctionRuntime } from "../runtime/runtime.ts";
+import { type RelayData, withWebSockets } from "../runtime/websocket.ts";
 import { testDeps, testUser } from "../testing/deps.ts";
 import { fixtureRepo } from "../testing/repos.ts";
 import { createProxy, type SiteProxy } from "./proxy.ts";
-import { type RelayData, withWebSockets } from "../runtime/websocket.ts";
 
 let deps: Deps;
 let roles: Running;

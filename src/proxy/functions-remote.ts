@@ -17,6 +17,7 @@ import {
 } from "../runtime/node-wire.ts";
 import type { FunctionRuntime, FunctionTarget, Invocation, Outcome } from "../runtime/runtime.ts";
 import type { Artifacts } from "../store/artifacts.ts";
+import { remoteApps } from "./apps-remote.ts";
 import type { FunctionNode, NodeDirectory } from "./function-nodes.ts";
 
 /** A node that has not taken a call's first bytes within this long is taken for down: the next one is tried. */
@@ -43,6 +44,9 @@ export type RemoteDeps = {
   nodeAuth: NodeAuth;
   log: Logger;
 };
+
+/** A call before it is addressed to a node. */
+export type UnsentCall = Omit<FunctionCall, "node" | "at" | "nonce">;
 
 /** One attempt on one node: an outcome, or a call the node did not take (or cannot have run: safe to send again). */
 type Attempt = { kind: "outcome"; outcome: Outcome } | { kind: "not-taken"; why: string };
@@ -103,9 +107,10 @@ export function remoteRuntime(deps: RemoteDeps, directory: NodeDirectory): Funct
 
   async function attempt(
     node: FunctionNode,
-    call: Omit<FunctionCall, "node" | "at" | "nonce">,
+    call: UnsentCall,
     body: ReadableStream<Uint8Array> | null,
-    limitMs: number,
+    /** The longest the call may take, body included; null: as long as the node keeps it going (app servers). */
+    limitMs: number | null,
     touched: () => void,
   ): Promise<Attempt> {
     const signedCall = signCall(deps.nodeAuth, {
@@ -117,7 +122,7 @@ export function remoteRuntime(deps: RemoteDeps, directory: NodeDirectory): Funct
     const controller = new AbortController();
     let taken = false;
     const connect = setTimeout(() => taken || controller.abort("connect"), CONNECT_MS);
-    const deadline = setTimeout(() => controller.abort("deadline"), limitMs);
+    const deadline = limitMs === null ? undefined : setTimeout(() => controller.abort("deadline"), limitMs);
     const end = () => {
       clearTimeout(connect);
       clearTimeout(deadline);
@@ -147,7 +152,7 @@ export function remoteRuntime(deps: RemoteDeps, directory: NodeDirectory): Funct
       if (reason === "deadline")
         return {
           kind: "outcome",
-          outcome: { kind: "failed", status: 504, reason: `no answer within ${limitMs / 1000} s` },
+          outcome: { kind: "failed", status: 504, reason: `no answer within ${(limitMs ?? 0) / 1000} s` },
         };
       if (!taken || IDEMPOTENT.has(call.method))
         return { kind: "not-taken", why: reason === "connect" ? "no connection" : String(error) };
@@ -174,24 +179,24 @@ export function remoteRuntime(deps: RemoteDeps, directory: NodeDirectory): Funct
     return result;
   }
 
-  async function invoke(target: FunctionTarget, invocation: Invocation): Promise<Outcome> {
-    await directory.settled();
-    const nodes = directory.candidates(`${target.deploymentId}:${target.path}`);
-    if (nodes.length === 0)
-      return { kind: "failed", status: 503, reason: "no functions node is up (PROXY_FUNCTIONS=remote)" };
-    const { request } = invocation;
+  /** A call's fields (all but its node, time and nonce) for a function or app server of `target`'s deployment. */
+  function callOf(
+    target: Pick<FunctionTarget, "deploymentId" | "projectId" | "environment" | "deploymentUrl">,
+    invocation: Invocation,
+    what: Pick<FunctionCall, "function" | "app">,
+  ): UnsentCall {
     const headers: [string, string][] = [];
-    for (const [name, value] of request.headers)
+    for (const [name, value] of invocation.request.headers)
       if (!name.startsWith(PLATFORM_HEADER_PREFIX)) headers.push([name, value]);
-    const call = {
+    return {
       v: 1 as const,
-      method: request.method,
+      method: invocation.request.method,
       headers,
       deploymentId: target.deploymentId,
       projectId: target.projectId,
       environment: target.environment,
       deploymentUrl: target.deploymentUrl,
-      function: target.path,
+      ...what,
       path: invocation.path,
       search: invocation.search,
       host: invocation.host,
@@ -199,9 +204,21 @@ export function remoteRuntime(deps: RemoteDeps, directory: NodeDirectory): Funct
       clientIp: invocation.clientIp,
       requestId: invocation.requestId,
     };
+  }
+
+  /** Sends the call to the node rendezvous hashing picks for `key`, or the next one when a node does not take it. */
+  async function send(
+    key: string,
+    call: UnsentCall,
+    request: Request,
+    limitMs: number | null,
+    logged: Record<string, string>,
+  ): Promise<Outcome> {
+    await directory.settled();
+    const nodes = directory.candidates(key);
+    if (nodes.length === 0)
+      return { kind: "failed", status: 503, reason: "no functions node is up (PROXY_FUNCTIONS=remote)" };
     const body = request.method !== "GET" && request.method !== "HEAD" ? request.body : null;
-    const limitMs =
-      ((await maxDurationOf(target)) + deps.config.functions.startTimeoutSeconds + SLACK_SECONDS) * 1000;
     let touched = false;
     for (const node of nodes) {
       const result = await attempt(node, call, body, limitMs, () => {
@@ -210,9 +227,8 @@ export function remoteRuntime(deps: RemoteDeps, directory: NodeDirectory): Funct
       if (result.kind === "outcome") return result.outcome;
       directory.unreachable(node.id);
       log.warn(`functions node ${node.id} at ${node.url} did not take a call: ${result.why}`, {
-        deploymentId: target.deploymentId,
-        function: target.path,
-        requestId: invocation.requestId,
+        ...logged,
+        requestId: call.requestId,
       });
       // Part of the request's body went to that node: it cannot be sent again.
       if (touched)
@@ -225,8 +241,19 @@ export function remoteRuntime(deps: RemoteDeps, directory: NodeDirectory): Funct
     return { kind: "failed", status: 503, reason: "no functions node could be reached" };
   }
 
+  async function invoke(target: FunctionTarget, invocation: Invocation): Promise<Outcome> {
+    const limitMs =
+      ((await maxDurationOf(target)) + deps.config.functions.startTimeoutSeconds + SLACK_SECONDS) * 1000;
+    const call = callOf(target, invocation, { function: target.path });
+    return send(`${target.deploymentId}:${target.path}`, call, invocation.request, limitMs, {
+      deploymentId: target.deploymentId,
+      function: target.path,
+    });
+  }
+
   return {
     invoke,
+    apps: remoteApps({ ...deps, log }, directory, { callOf, send }),
     // The instances are the nodes'.
     instances: () => [],
     async stop() {},

@@ -24,6 +24,7 @@ export type PageKind =
   | "app-failed"
   | "app-crash-loop"
   | "apps-unavailable"
+  | "app-unavailable"
   | "error";
 
 const PAGES: Record<PageKind, [status: number, title: string, detail: string]> = {
@@ -55,6 +56,11 @@ const PAGES: Record<PageKind, [status: number, title: string, detail: string]> =
     "This app's server keeps crashing on start; its owner can see why in the deployment's runtime logs.",
   ],
   "apps-unavailable": [503, "App servers unavailable", "This proxy runs no app servers."],
+  "app-unavailable": [
+    503,
+    "App server unavailable",
+    "No server is available to run this app right now. Try again shortly.",
+  ],
   error: [500, "Server error", "Something went wrong while serving this page."],
 };
 

@@ -9,8 +9,10 @@ import { deploymentUrl } from "../model/urls.ts";
 import { requestIdOf } from "../observe/http.ts";
 import type { AppTarget } from "../runtime/apps.ts";
 import { forwardedHeaders } from "../runtime/forward.ts";
+import { OUTCOME_HEADER } from "../runtime/node-wire.ts";
 import { createPrerenderCache } from "../runtime/prerender.ts";
 import type { FunctionRuntime } from "../runtime/runtime.ts";
+import { connectUpstream, type RelayData } from "../runtime/websocket.ts";
 import { type Bodies, createBodies, DEFAULT_BODIES } from "./bodies.ts";
 import { type DeploymentContext, type FunctionServing, serveAnswer } from "./functions.ts";
 import { page } from "./pages.ts";
@@ -20,7 +22,6 @@ import { type Answer, answer, type Site } from "./resolve.ts";
 import { respond, type Served } from "./respond.ts";
 import { openRouteTable, type Route, type RouteTable } from "./route-table.ts";
 import { createSites, type Sites } from "./sites.ts";
-import { connectUpstream, type RelayData } from "../runtime/websocket.ts";
 
 /** Memory for prerendered (ISR) responses, per proxy process. */
 const PRERENDER_CACHE_BYTES = 64 * 1024 * 1024;
@@ -388,9 +389,7 @@ export async function createProxy(
       what: "production",
       access: null,
     };
-    const acquired = await apps.acquire(await appTarget(route, site.server));
-    if ("failed" in acquired) throw new Error(acquired.failed);
-    acquired.release();
+    await apps.warm(await appTarget(route, site.server));
   };
 
   async function websocket(
@@ -412,21 +411,23 @@ export async function createProxy(
     const apps = functions ? serving.runtime().apps : undefined;
     if (!site?.server || !apps) return fetch(request);
     const target = await appTarget(route, site.server);
-    const acquired = await apps.acquire(target);
+    const { search } = splitUrl(request.url);
+    const invocation = { ...invocationOf(request), request, path: rawPathOf(request.url), search };
+    const acquired = await apps.acquire(target, invocation);
     if ("failed" in acquired) {
       log.warn("app server: no WebSocket", { deploymentId: route.deploymentId, reason: acquired.failed });
       return page(acquired.failed.includes("crash loop") ? "app-crash-loop" : "app-failed", request.method);
     }
-    const { search } = splitUrl(request.url);
-    const invocation = { ...invocationOf(request), request, path: rawPathOf(request.url), search };
     const opened = await connectUpstream(
-      acquired.socket,
+      acquired.address,
       `${invocation.path}${search}`,
       forwardedHeaders(invocation, target.deploymentUrl),
     ).catch(() => null);
     if (opened === null || opened.kind === "refused") {
       acquired.release();
-      return opened?.response ?? page("app-failed", request.method);
+      // The app's own refusal reaches the visitor as it is; a functions node's failure is the platform's page.
+      const own = opened !== null && !opened.response.headers.has(OUTCOME_HEADER);
+      return own ? opened.response : page("app-failed", request.method);
     }
     const data: RelayData = { upstream: opened.socket, release: acquired.release, protocol: opened.protocol };
     if (upgrade(request, data, opened.protocol)) return undefined;
@@ -469,6 +470,7 @@ export async function createProxy(
         const outcome = await apps.invoke(target, { ...invocation, request, path: sent, search });
         if (outcome.kind === "response") return outcome.response;
         log.warn("app server: no answer", { deploymentId: route.deploymentId, reason: outcome.reason });
+        if (outcome.status === 503) return page("app-unavailable", method);
         return page(outcome.reason.includes("crash loop") ? "app-crash-loop" : "app-failed", method);
       },
     );

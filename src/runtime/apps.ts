@@ -14,6 +14,7 @@ import type { FunctionMetrics } from "./function-metrics.ts";
 import { type Instance, startInstance } from "./instances.ts";
 import type { LogSink } from "./log-sink.ts";
 import type { Invocation, Outcome } from "./runtime.ts";
+import type { UpstreamAddress } from "./websocket.ts";
 
 /** Crashes in a row (without a healthy minute between) after which a deployment is in a crash loop. */
 export const CRASH_LOOP_AFTER = 3;
@@ -61,10 +62,15 @@ export interface AppView {
 export interface AppPool {
   invoke(target: AppTarget, invocation: Invocation): Promise<Outcome>;
   /**
-   * A ready instance for a connection the caller speaks itself (a WebSocket): its socket, busy (never idle-stopped)
-   * until `release`; or why there is none.
+   * A ready instance for a WebSocket the caller opens itself (`invocation` is the visitor's upgrade request): where
+   * to open it, the instance busy (never idle-stopped) until `release`; or why there is none.
    */
-  acquire(target: AppTarget): Promise<{ socket: string; release: () => void } | { failed: string }>;
+  acquire(
+    target: AppTarget,
+    invocation: Invocation,
+  ): Promise<{ address: UpstreamAddress; release: () => void } | { failed: string }>;
+  /** Starts the deployment's server (healthy) without a request: before a promotion switches its hosts to it. */
+  warm(target: AppTarget): Promise<void>;
   /** Every deployment with a server in this process (or only `deploymentId`'s). */
   view(deploymentId?: string): AppView[];
   /** Stops the deployment's instances; the next request (or the always-on restart) starts fresh ones. */
@@ -346,7 +352,7 @@ export function createAppPool(deps: AppPoolDeps): AppPool {
     return { kind: "response", response: new Response(relay.readable, { status: answer.status, headers }) };
   }
 
-  async function acquire(target: AppTarget) {
+  async function acquire(target: AppTarget): ReturnType<AppPool["acquire"]> {
     const server = serverOf(target);
     let entry: Entry;
     try {
@@ -359,7 +365,7 @@ export function createAppPool(deps: AppPoolDeps): AppPool {
     entry.idle = null;
     let released = false;
     return {
-      socket: entry.instance.socket,
+      address: { unix: entry.instance.socket },
       release: () => {
         if (released) return;
         released = true;
@@ -393,6 +399,11 @@ export function createAppPool(deps: AppPoolDeps): AppPool {
   return {
     invoke,
     acquire,
+    async warm(target) {
+      const acquired = await acquire(target);
+      if ("failed" in acquired) throw new Error(acquired.failed);
+      acquired.release();
+    },
     view(deploymentId) {
       const all =
         deploymentId === undefined ? [...servers.values()] : [servers.get(deploymentId) ?? []].flat();

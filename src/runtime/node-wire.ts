@@ -34,6 +34,12 @@ export function verified(auth: NodeAuth, value: unknown, now = Date.now()): Node
 }
 
 export const INVOKE_PATH = "/v1/invoke";
+/** A WebSocket to an app server: the signed call in headers (CALL_HEADER, SIGNATURE_HEADER) of the upgrade. */
+export const SOCKET_PATH = "/v1/socket";
+/** On a socket call: the call's JSON bytes, base64url. */
+export const CALL_HEADER = "x-minivercel-call";
+/** Largest call that fits in a socket call's header (servers refuse heads much larger). */
+export const MAX_HEADER_CALL_BYTES = 12 * 1024;
 /** The call's signature (src/identity/node-auth.ts), over the call's JSON bytes. */
 export const SIGNATURE_HEADER = "x-minivercel-signature";
 /** On a node's answer: `response` (the function's own), or `failed` (a JSON body with the reason). */
@@ -184,27 +190,51 @@ export async function readCall(
     await split.rest.cancel().catch(() => {});
     return { ok: false, status: 401, problem: "bad signature" };
   }
+  const checked = checkCall(split.call, guard, nodeId);
+  if (!checked.ok) {
+    void split.rest.cancel().catch(() => {});
+    return checked;
+  }
+  const { call } = checked;
+  const bodied = call.method !== "GET" && call.method !== "HEAD";
+  return { ok: true, call, body: bodied ? split.rest : null };
+}
+
+/** A socket call's: from the upgrade request's headers, checked as a call in a body is. */
+export function readSocketCall(
+  request: Request,
+  auth: NodeAuth,
+  guard: ReplayGuard,
+  nodeId: string,
+): ReadCall {
+  const signature = request.headers.get(SIGNATURE_HEADER);
+  const encoded = request.headers.get(CALL_HEADER);
+  if (!signature || !encoded) return { ok: false, status: 401, problem: "no signature" };
+  const bytes = new Uint8Array(Buffer.from(encoded, "base64url"));
+  if (!auth.verify(bytes, signature)) return { ok: false, status: 401, problem: "bad signature" };
+  const checked = checkCall(bytes, guard, nodeId);
+  return checked.ok ? { ok: true, call: checked.call, body: null } : checked;
+}
+
+/** A verified call's bytes: well-formed, for this node, recent and not seen before. */
+function checkCall(
+  bytes: Uint8Array,
+  guard: ReplayGuard,
+  nodeId: string,
+): { ok: true; call: FunctionCall } | { ok: false; status: 400 | 401; problem: string } {
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder().decode(split.call));
+    value = JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     value = null;
   }
   const call = parseFunctionCall(value);
-  if (!call) {
-    await split.rest.cancel().catch(() => {});
-    // Signed by a platform process, so not an attacker's: most likely a proxy of another version.
-    return { ok: false, status: 400, problem: "the call does not match this node's version of it" };
-  }
-  const refuse = (problem: string): ReadCall => {
-    void split.rest.cancel().catch(() => {});
-    return { ok: false, status: 401, problem };
-  };
-  if (call.node !== nodeId) return refuse("for another node");
-  if (Math.abs(Date.now() - call.at) > MAX_SKEW_MS) return refuse("stale");
-  if (!guard.fresh(call.nonce, call.at)) return refuse("replayed");
-  const bodied = call.method !== "GET" && call.method !== "HEAD";
-  return { ok: true, call, body: bodied ? split.rest : null };
+  // Signed by a platform process, so not an attacker's: most likely a proxy of another version.
+  if (!call) return { ok: false, status: 400, problem: "the call does not match this node's version of it" };
+  if (call.node !== nodeId) return { ok: false, status: 401, problem: "for another node" };
+  if (Math.abs(Date.now() - call.at) > MAX_SKEW_MS) return { ok: false, status: 401, problem: "stale" };
+  if (!guard.fresh(call.nonce, call.at)) return { ok: false, status: 401, problem: "replayed" };
+  return { ok: true, call };
 }
 
 /** The proxy's side: the signed call as bytes and its signature. */

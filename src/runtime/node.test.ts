@@ -10,7 +10,16 @@ import { createNodeAuth, type NodeAuth } from "../identity/node-auth.ts";
 import { testDeps, testUser } from "../testing/deps.ts";
 import { storeFunction } from "../testing/functions.ts";
 import { type FunctionsNode, startFunctionsNode } from "./node.ts";
-import { INVOKE_PATH, MAX_SKEW_MS, OUTCOME_HEADER, SIGNATURE_HEADER, signCall, signed } from "./node-wire.ts";
+import {
+  CALL_HEADER,
+  INVOKE_PATH,
+  MAX_SKEW_MS,
+  OUTCOME_HEADER,
+  SIGNATURE_HEADER,
+  SOCKET_PATH,
+  signCall,
+  signed,
+} from "./node-wire.ts";
 
 let deps: Deps;
 let node: FunctionsNode;
@@ -170,6 +179,39 @@ describe("calls", () => {
     await refused(call(fresh(), { path: "/api/fn" }), 404);
     await refused(call(fresh(), { method: "GET" }), 404);
     await refused(call(fresh(), { method: "PUT" }), 404);
+  });
+
+  test("the socket endpoint takes only signed, fresh calls for an app server", async () => {
+    const socketCall = (c: FunctionCall, options: { auth?: NodeAuth; signature?: string } = {}) => {
+      const { bytes, signature } = signCall(options.auth ?? deps.nodeAuth, c);
+      return fetch(`${node.url}${SOCKET_PATH}`, {
+        headers: {
+          [SIGNATURE_HEADER]: options.signature ?? signature,
+          [CALL_HEADER]: Buffer.from(bytes).toString("base64url"),
+          connection: "Upgrade",
+          upgrade: "websocket",
+          "sec-websocket-version": "13",
+          "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+        },
+      });
+    };
+    const app = { idleMs: 1000, maxInstances: 1 };
+    await refused(
+      socketCall(fresh({ app }), { auth: createNodeAuth(crypto.getRandomValues(new Uint8Array(32))) }),
+    );
+    await refused(socketCall(fresh({ app }), { signature: "A".repeat(43) }));
+    await refused(socketCall(fresh({ app, at: Date.now() - 2 * MAX_SKEW_MS })));
+    await refused(socketCall(fresh({ app, node: crypto.randomUUID() })));
+    const once = fresh({ app });
+    // This deployment has no app server: the platform's 502, with nothing started.
+    const first = await socketCall(once);
+    expect(first.status).toBe(502);
+    expect(await first.json()).toEqual({ reason: "the deployment has no app server" });
+    await refused(socketCall(once));
+    await refused(
+      fetch(`${node.url}${SOCKET_PATH}`, { headers: { connection: "Upgrade", upgrade: "websocket" } }),
+    );
+    expect(node.runtime.apps?.view()).toEqual([]);
   });
 
   test("a function the deployment does not have is the platform's 502", async () => {

@@ -4,10 +4,13 @@
 // it needs no files of the builder's), runs it in its sandbox and streams the answer back.
 
 import { hostname } from "node:os";
+import type { Server } from "bun";
 import type { FunctionCall } from "../../schema/function-nodes.ts";
 import type { Bus, Subscription } from "../bus/bus.ts";
 import type { NodeAuth } from "../identity/node-auth.ts";
 import type { Artifacts, Manifest } from "../store/artifacts.ts";
+import type { AppTarget } from "./apps.ts";
+import { forwardedHeaders } from "./forward.ts";
 import {
   HEARTBEAT_MS,
   INVOKE_PATH,
@@ -15,13 +18,22 @@ import {
   OUTCOME_HEADER,
   PLATFORM_HEADER_PREFIX,
   readCall,
+  readSocketCall,
   replayGuard,
+  SOCKET_PATH,
   signed,
   verified,
 } from "./node-wire.ts";
-import { createRuntime, type FunctionRuntime, type Outcome, type RuntimeDeps } from "./runtime.ts";
+import {
+  createRuntime,
+  type FunctionRuntime,
+  type Invocation,
+  type Outcome,
+  type RuntimeDeps,
+} from "./runtime.ts";
+import { connectUpstream, type RelayData, relayHandlers } from "./websocket.ts";
 
-/** Deployments whose functions this node keeps in memory (manifests never change once stored). */
+/** Deployments whose manifests this node keeps in memory (manifests never change once stored). */
 const MAX_MANIFESTS = 512;
 /** Bun.serve's longest idle time: a function's stream may pause this long (its maxDuration still applies). */
 const IDLE_SECONDS = 255;
@@ -74,38 +86,92 @@ export async function startFunctionsNode(deps: NodeDeps): Promise<FunctionsNode>
   const log = deps.log.child({ role: "functions", node: id });
   const runtime = createRuntime(deps);
   const guard = replayGuard();
-  const manifests = new Map<string, Promise<Manifest["functions"] | null>>();
+  const manifests = new Map<string, Promise<Manifest | null>>();
   let refused = 0;
 
-  /** A deployment's functions, from its manifest in the artifact store. */
-  function functionsOf(deploymentId: string): Promise<Manifest["functions"] | null> {
+  /** A deployment's manifest (its functions and app server), from the artifact store. */
+  function manifestOf(deploymentId: string): Promise<Manifest | null> {
     let found = manifests.get(deploymentId);
     if (!found) {
-      found = deps.artifacts.getManifest(deploymentId).then((m) => m?.functions ?? null);
+      found = deps.artifacts.getManifest(deploymentId);
       if (manifests.size >= MAX_MANIFESTS) manifests.clear();
       manifests.set(deploymentId, found);
       // Absent or unreadable now is not absent for good: asked again next time.
       const drop = () => manifests.get(deploymentId) === found && manifests.delete(deploymentId);
-      found.then((fns) => fns ?? drop(), drop);
+      found.then((m) => m ?? drop(), drop);
     }
     return found;
   }
 
-  async function invoke(call: FunctionCall, body: ReadableStream<Uint8Array> | null): Promise<Response> {
-    const fn = (await functionsOf(call.deploymentId))?.[call.function];
-    if (!fn) return failed(502, `the deployment's manifest has no function ${call.function}`);
-    let request: Request;
+  /** The visitor's request as the call describes it; Vercel's x-forwarded-* and x-vercel-* come from the call. */
+  function invocationOf(call: FunctionCall, body: ReadableStream<Uint8Array> | null): Invocation {
+    const headers = new Headers();
+    for (const [name, value] of call.headers)
+      if (!name.toLowerCase().startsWith(PLATFORM_HEADER_PREFIX)) headers.append(name, value);
+    const request = new Request("http://function.invalid/", {
+      method: call.method,
+      headers,
+      ...(body && { body, duplex: "half" }),
+    } as RequestInit);
+    return {
+      request,
+      path: call.path,
+      search: call.search,
+      host: call.host,
+      proto: call.proto,
+      clientIp: call.clientIp,
+      requestId: call.requestId,
+    };
+  }
+
+  /** The app server the call is for, with the project's settings the proxy sent; or why there is none. */
+  async function appTargetOf(call: FunctionCall, app: NonNullable<FunctionCall["app"]>) {
+    const server = (await manifestOf(call.deploymentId))?.server;
+    if (!server) return null;
+    const target: AppTarget = {
+      deploymentId: call.deploymentId,
+      projectId: call.projectId,
+      environment: call.environment,
+      deploymentUrl: call.deploymentUrl,
+      server,
+      idleMs: app.idleMs,
+      maxInstances: app.maxInstances,
+    };
+    return target;
+  }
+
+  async function invokeApp(
+    call: FunctionCall,
+    app: NonNullable<FunctionCall["app"]>,
+    body: ReadableStream<Uint8Array> | null,
+  ): Promise<Response> {
+    const target = await appTargetOf(call, app);
+    if (!target || !runtime.apps) return failed(502, "the deployment has no app server");
+    if (app.start) {
+      try {
+        await runtime.apps.warm(target);
+        return new Response(null, { status: 204, headers: { [OUTCOME_HEADER]: "response" } });
+      } catch (error) {
+        return failed(502, error instanceof Error ? error.message : String(error));
+      }
+    }
+    let invocation: Invocation;
     try {
-      // The visitor's headers as the proxy forwards them; Vercel's x-forwarded-* and x-vercel-* come from the
-      // signed call alone (the runtime sets them), whatever the visitor sent.
-      const headers = new Headers();
-      for (const [name, value] of call.headers)
-        if (!name.toLowerCase().startsWith(PLATFORM_HEADER_PREFIX)) headers.append(name, value);
-      request = new Request("http://function.invalid/", {
-        method: call.method,
-        headers,
-        ...(body && { body, duplex: "half" }),
-      } as RequestInit);
+      invocation = invocationOf(call, body);
+    } catch (error) {
+      return failed(502, `the request cannot be passed to the app server: ${String(error)}`);
+    }
+    return answer(await runtime.apps.invoke(target, invocation));
+  }
+
+  async function invoke(call: FunctionCall, body: ReadableStream<Uint8Array> | null): Promise<Response> {
+    if (call.app) return invokeApp(call, call.app, body);
+    const fn = call.function ? (await manifestOf(call.deploymentId))?.functions?.[call.function] : undefined;
+    if (!fn || !call.function)
+      return failed(502, `the deployment's manifest has no function ${call.function}`);
+    let invocation: Invocation;
+    try {
+      invocation = invocationOf(call, body);
     } catch (error) {
       return failed(502, `the request cannot be passed to a function: ${String(error)}`);
     }
@@ -118,23 +184,56 @@ export async function startFunctionsNode(deps: NodeDeps): Promise<FunctionsNode>
         path: call.function,
         fn,
       },
-      {
-        request,
-        path: call.path,
-        search: call.search,
-        host: call.host,
-        proto: call.proto,
-        clientIp: call.clientIp,
-        requestId: call.requestId,
-      },
+      invocation,
     );
     return answer(outcome);
   }
 
-  async function handle(request: Request): Promise<Response> {
-    // Only the one internal route, whatever the Host: this port is never a site.
-    if (request.method !== "POST" || new URL(request.url).pathname !== INVOKE_PATH)
-      return new Response(null, { status: 404 });
+  /**
+   * A proxy's WebSocket to an app server: the node opens the app's side (its answer to the upgrade passed back as
+   * it is, but for the platform's headers), then relays frames as the proxy does for its visitors.
+   */
+  async function socket(request: Request, server: Server<RelayData>): Promise<Response | undefined> {
+    const read = readSocketCall(request, deps.nodeAuth, guard, id);
+    if (!read.ok) {
+      if (refused++ % 100 === 0) log.warn(`functions node: refused a socket call: ${read.problem}`);
+      return new Response(null, { status: read.status });
+    }
+    const { call } = read;
+    const target = call.app ? await appTargetOf(call, call.app) : null;
+    if (!target || !runtime.apps) return failed(502, "the deployment has no app server");
+    const invocation = invocationOf(call, null);
+    const acquired = await runtime.apps.acquire(target, invocation);
+    if ("failed" in acquired) return failed(502, acquired.failed);
+    const opened = await connectUpstream(
+      acquired.address,
+      `${call.path}${call.search}`,
+      forwardedHeaders(invocation, call.deploymentUrl),
+    ).catch(() => null);
+    if (opened === null || opened.kind === "refused") {
+      acquired.release();
+      if (!opened) return failed(502, "the app server closed the connection");
+      const headers = new Headers();
+      for (const [name, value] of opened.response.headers)
+        if (!name.startsWith(PLATFORM_HEADER_PREFIX)) headers.append(name, value);
+      return new Response(opened.response.body, { status: opened.response.status, headers });
+    }
+    const data: RelayData = { upstream: opened.socket, release: acquired.release, protocol: opened.protocol };
+    const protocol = opened.protocol;
+    if (
+      server.upgrade(request, { data, ...(protocol && { headers: { "sec-websocket-protocol": protocol } }) })
+    )
+      return undefined;
+    opened.socket.end();
+    acquired.release();
+    return new Response(null, { status: 400 });
+  }
+
+  async function handle(request: Request, server: Server<RelayData>): Promise<Response | undefined> {
+    // Only the two internal routes, whatever the Host: this port is never a site.
+    const path = new URL(request.url).pathname;
+    if (request.method === "GET" && path === SOCKET_PATH) return socket(request, server);
+    if (request.method !== "POST" || path !== INVOKE_PATH) return new Response(null, { status: 404 });
     const read = await readCall(request, deps.nodeAuth, guard, id);
     if (!read.ok) {
       // No detail for the caller; a note for the operator (once per burst).
@@ -144,12 +243,13 @@ export async function startFunctionsNode(deps: NodeDeps): Promise<FunctionsNode>
     return invoke(read.call, read.body);
   }
 
-  const server = Bun.serve({
+  const server = Bun.serve<RelayData>({
     hostname: config.host,
     port: config.functions.port,
     maxRequestBodySize: config.functions.maxBodyMb * 1024 * 1024 + MAX_CALL_BYTES + 4,
     idleTimeout: IDLE_SECONDS,
     fetch: handle,
+    websocket: relayHandlers,
     error(error) {
       log.error("functions node: a call failed", { error });
       return failed(502, "the functions node failed");

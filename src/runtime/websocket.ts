@@ -3,7 +3,7 @@
 // 101, or its refusal answered as it is), then frames both ways: text, binary, ping/pong, close. The visitor's side
 // is Bun.serve's own WebSocket.
 
-import type { Server, ServerWebSocket, Socket } from "bun";
+import type { Server, ServerWebSocket, Socket, SocketHandler } from "bun";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /** A message larger than this from the app closes the connection (1009), as Bun's server does for visitors. */
@@ -146,12 +146,21 @@ function deliver(state: Upstream, socket: Socket<Upstream>): void {
 }
 
 /**
- * Opens the app's side: connects to `socketPath`, sends the upgrade request for `path` with `headers`, and resolves
- * with the app's answer. A 101 comes with the connected socket (frames flow once `attach` names the visitor);
- * anything else is returned as a response for the visitor, and the socket is closed.
+ * Where a WebSocket to an app server is opened: the instance's Unix socket in this process, or a functions node's
+ * socket endpoint (src/runtime/node.ts) with the signed call in `headers`, which relays it to the app there.
+ */
+export type UpstreamAddress =
+  | { unix: string }
+  | { hostname: string; port: number; path: string; headers: [string, string][] };
+
+/**
+ * Opens the app's side: connects to `address`, sends the upgrade request for `target` with `headers` (to a node:
+ * for its endpoint, with the node's headers: the visitor's request travels in the signed call), and resolves with
+ * the answer. A 101 comes with the connected socket (frames flow once `attach` names the visitor); anything else is
+ * returned as a response for the visitor, and the socket is closed.
  */
 export async function connectUpstream(
-  socketPath: string,
+  address: UpstreamAddress,
   target: string,
   headers: Headers,
 ): Promise<
@@ -170,9 +179,7 @@ export async function connectUpstream(
   const head = new Promise<{ status: number; headers: Headers; rest: Uint8Array } | null>((resolve) => {
     state.handshake = resolve;
   });
-  const socket = await Bun.connect<Upstream>({
-    unix: socketPath,
-    data: state,
+  const handlers: { socket: SocketHandler<Upstream> } = {
     socket: {
       data(s, chunk) {
         state.buffered = concat(state.buffered, new Uint8Array(chunk));
@@ -197,15 +204,28 @@ export async function connectUpstream(
         state.handshake = null;
       },
     },
-  });
+  };
+  const socket =
+    "unix" in address
+      ? await Bun.connect<Upstream>({ unix: address.unix, data: state, ...handlers })
+      : await Bun.connect<Upstream>({
+          hostname: address.hostname,
+          port: address.port,
+          data: state,
+          ...handlers,
+        });
+  const remote = "unix" in address ? null : address;
   const lines = [
-    `GET ${target} HTTP/1.1`,
+    `GET ${remote ? remote.path : target} HTTP/1.1`,
     "connection: Upgrade",
     "upgrade: websocket",
     `sec-websocket-key: ${key}`,
     "sec-websocket-version: 13",
   ];
-  headers.forEach((value, name) => {
+  const sent = remote
+    ? new Headers([["host", `${remote.hostname}:${remote.port}`], ...remote.headers])
+    : headers;
+  sent.forEach((value, name) => {
     if (
       /^(connection|upgrade|sec-websocket-(key|version|extensions|accept)|content-length|transfer-encoding)$/i.test(
         name,
