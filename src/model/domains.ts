@@ -13,7 +13,7 @@ export type RedirectStatus = (typeof REDIRECT_STATUSES)[number];
 export const DEFAULT_REDIRECT_STATUS: RedirectStatus = 308;
 
 export const RedirectStatusSchema = Type.Union(
-  REDIRECT_STATUSES.map((s) => Type.Literal(s)),
+  [Type.Literal(301), Type.Literal(302), Type.Literal(307), Type.Literal(308)],
   { description: "the redirect's HTTP status: 308 (default), 301, 302 or 307" },
 );
 
