@@ -1,11 +1,16 @@
 // /api/projects/:id/domains: a project's custom domains, each verified on its own, some redirecting to another.
 
 import { Elysia, t } from "elysia";
-import { recordFor, verifyDomain } from "../deploy/domains.ts";
+import { verifyDomain } from "../deploy/domains.ts";
 import { addDomain, listDomains, removeDomain, updateDomain } from "../deploy/project-domains.ts";
 import type { Deps } from "../deps.ts";
 import { notFound } from "../errors.ts";
-import { type ProjectDomain, ProjectDomainSchema, RedirectStatusSchema } from "../model/domains.ts";
+import {
+  type ProjectDomain,
+  ProjectDomainSchema,
+  RedirectStatusSchema,
+  recordFor,
+} from "../model/domains.ts";
 import { requireUser } from "./auth.ts";
 import { errorResponse, Id, NoContent } from "./schemas.ts";
 

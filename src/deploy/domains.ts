@@ -6,26 +6,17 @@ import { Resolver } from "node:dns/promises";
 import type { Config } from "../config/config.ts";
 import type { Deps } from "../deps.ts";
 import { invalid, notFound } from "../errors.ts";
+import { recordFor, type VerificationRecord } from "../model/domains.ts";
 import type { Project } from "../model/entities.ts";
 import { announceRoutes } from "./announce.ts";
 
-/** The DNS record a project's owner creates to verify its custom domain. */
-export interface VerificationRecord {
-  type: "TXT";
-  name: string;
-  value: string;
-}
+export type { VerificationRecord } from "../model/domains.ts";
 
 /** The record for the project's first domain (its `customDomain`), or null without one. */
 export function verificationRecord(
   project: Pick<Project, "customDomain" | "domainToken">,
 ): VerificationRecord | null {
   return project.customDomain === null ? null : recordFor(project.customDomain, project.domainToken);
-}
-
-/** The record that proves control of `domain`: one token per project, one record name per domain. */
-export function recordFor(domain: string, domainToken: string): VerificationRecord {
-  return { type: "TXT", name: `_minivercel.${domain}`, value: `minivercel-verify=${domainToken}` };
 }
 
 /** TXT records at `name`; [] when the name does not exist. Other DNS failures are thrown. */

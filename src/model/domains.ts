@@ -39,6 +39,18 @@ export type ProjectDomain = Static<typeof ProjectDomainSchema>;
 /** A domain as the proxy routes it: verified ones only. */
 export type RouteDomain = Pick<ProjectDomain, "name" | "redirectTo" | "redirectStatus">;
 
+/** The DNS record a project's owner creates to verify a custom domain. */
+export interface VerificationRecord {
+  type: "TXT";
+  name: string;
+  value: string;
+}
+
+/** The record that proves control of `domain`: one token per project, one record name per domain. */
+export function recordFor(domain: string, domainToken: string): VerificationRecord {
+  return { type: "TXT", name: `_minivercel.${domain}`, value: `minivercel-verify=${domainToken}` };
+}
+
 /** The domain a name would pair with: `www.<apex>`, or null for a name that already starts with www. */
 export function wwwPair(name: string): string | null {
   return name.startsWith("www.") ? null : `www.${name}`;
