@@ -49,8 +49,11 @@ export const unauthorized = (message = "authentication required") => new AppErro
 export const notFound = (what: string) => new AppError("not_found", `${what} not found`);
 export const conflict = (message: string, field?: string) => new AppError("conflict", message, field);
 /** Only one project may hold a custom domain verified (src/store/store.ts, Projects); others may only claim it. */
-export const domainTaken = () =>
-  new AppError("conflict", "custom domain is already verified by another project", "customDomain");
+export const domainTaken = (field = "customDomain") =>
+  new AppError("conflict", "custom domain is already verified by another project", field);
+/** A project holds MAX_DOMAINS_PER_PROJECT custom domains already (src/model/domains.ts). */
+export const domainLimit = (max: number) =>
+  new AppError("conflict", `a project may have at most ${max} custom domains; remove one first`, "name");
 export const projectLimit = (max: number) =>
   new AppError("project_limit", `you have reached the limit of ${max} projects; delete one to make room`);
 

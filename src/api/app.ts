@@ -14,6 +14,7 @@ import { buildRoutes } from "./builds.ts";
 import { cronRoutes } from "./crons.ts";
 import { deploymentRoutes } from "./deployments.ts";
 import { apiDocs } from "./docs.ts";
+import { domainRoutes } from "./domains.ts";
 import { envRoutes } from "./env.ts";
 import { toErrorResponse } from "./errors.ts";
 import { hookRoutes } from "./hooks.ts";
@@ -160,6 +161,7 @@ export function createApi(api: ApiDeps, options: ApiOptions = {}) {
     )
     .use(webhookRoutes(deps))
     .use(projectRoutes(deps))
+    .use(domainRoutes(deps))
     .use(protectionRoutes(deps))
     .use(deploymentRoutes(deps))
     .use(appRoutes(deps, options.apps))

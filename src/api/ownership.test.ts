@@ -89,6 +89,20 @@ function attempts(v: Victim): Record<string, Attempt[]> {
       attempt("PATCH", `/api/projects/${p}`, 404, { protection: "none" }),
     ],
     "POST /api/projects/:id/domain/verify": [attempt("POST", `/api/projects/${p}/domain/verify`, 404)],
+    "GET /api/projects/:id/domains": [attempt("GET", `/api/projects/${p}/domains`, 404)],
+    "POST /api/projects/:id/domains": [
+      attempt("POST", `/api/projects/${p}/domains`, 404, { name: "stolen.example.org" }),
+      attempt("POST", `/api/projects/${p}/domains`, 404, { name: "stolen.example.org", www: true }),
+    ],
+    "PATCH /api/projects/:id/domains/:domain": [
+      attempt("PATCH", `/api/projects/${p}/domains/${v.project.customDomain}`, 404, { redirectTo: null }),
+    ],
+    "DELETE /api/projects/:id/domains/:domain": [
+      attempt("DELETE", `/api/projects/${p}/domains/${v.project.customDomain}`, 404),
+    ],
+    "POST /api/projects/:id/domains/:domain/verify": [
+      attempt("POST", `/api/projects/${p}/domains/${v.project.customDomain}/verify`, 404),
+    ],
     "DELETE /api/projects/:id": [attempt("DELETE", `/api/projects/${p}`, 404)],
     "GET /api/projects/:id/deployments": [attempt("GET", `/api/projects/${p}/deployments`, 404)],
     "POST /api/deploy": [attempt("POST", "/api/deploy", 404, { projectId: p })],

@@ -106,3 +106,48 @@ test("domains: an unknown subcommand or a missing domain is a usage error (exit 
   expect(unknown.stderr).toContain("unknown subcommand 'domains transfer'");
   expect((await cli("add")).code).toBe(2);
 });
+
+test("domains: several per project; --www pairs an apex with www and redirects it; each is verified on its own", async () => {
+  const apex = `${crypto.randomUUID().slice(0, 8)}.example.com`;
+  const added = await cli("add", apex, "--www");
+  expect(added.code).toBe(0);
+  expect(added.stdout).toContain(`www.${apex}: not verified yet`);
+  expect(added.stdout).toContain(
+    `${apex}: not verified yet, so not served (once verified it redirects to www.${apex} (308))`,
+  );
+  const alias = `shop.${apex}`;
+  expect((await cli("add", alias, "--redirect-to", `www.${apex}`, "--status", "301")).stdout).toContain(
+    `redirects to www.${apex} (301)`,
+  );
+  const bad = await cli("add", `x.${apex}`, "--redirect-to", `www.${apex}`, "--status", "303");
+  expect([bad.code, bad.stderr]).toEqual([
+    2,
+    expect.stringContaining("--status must be 301, 302, 307 or 308, not '303'"),
+  ]);
+  const loop = await cli("redirect", `www.${apex}`, "--to", apex);
+  expect(loop.code).toBe(2);
+  expect(loop.stderr.trim().split("\n")).toHaveLength(1);
+  expect((await cli("redirect", alias, "--off")).stdout).toContain(`${alias}: not verified yet`);
+
+  // Each domain has its own record; verifying one leaves the others as they are.
+  const record = (text: string, name: string) =>
+    new RegExp(`TXT {2}_minivercel\\.${name.replaceAll(".", "\\.")} {2}"([^"]+)"`).exec(text)?.[1] ?? "";
+  await dns.setTxt(`_minivercel.www.${apex}`, record(added.stdout, `www.${apex}`));
+  const one = await cli("verify", `www.${apex}`);
+  expect([one.code, one.stdout]).toEqual([0, expect.stringContaining(`www.${apex}: verified`)]);
+  const listed = (await cli("ls")).stdout;
+  expect(listed).toContain(`www.${apex}: verified`);
+  expect(listed).toContain(`${apex}: not verified yet`);
+  const rest = await cli("verify");
+  expect(rest.code).toBe(2);
+  expect(rest.stderr).toContain(`_minivercel.${apex} has no TXT record`);
+
+  const ambiguous = await cli("rm");
+  expect([ambiguous.code, ambiguous.stderr]).toEqual([
+    2,
+    expect.stringContaining("the project has 3 domains; give the DOMAIN to remove"),
+  ]);
+  for (const name of [alias, apex]) expect((await cli("rm", name)).code).toBe(0);
+  expect((await cli("rm", apex)).code).toBe(2);
+  expect((await cli("rm")).stdout).toContain("has no custom domain");
+}, 60_000);

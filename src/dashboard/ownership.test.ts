@@ -88,6 +88,19 @@ function attempts(v: Victim & { sessionHash: string }): Record<string, Attempt[]
       }),
     ],
     "POST /projects/:id/domain/verify": [post(`/projects/${p}/domain/verify`, 404)],
+    "POST /projects/:id/domains": [
+      post(`/projects/${p}/domains`, 404, { domain: "stolen.example.org" }),
+      post(`/projects/${p}/domains`, 404, { domain: "stolen.example.org", www: "on" }),
+    ],
+    "POST /projects/:id/domains/:domain/verify": [
+      post(`/projects/${p}/domains/${v.project.customDomain}/verify`, 404),
+    ],
+    "POST /projects/:id/domains/:domain/redirect": [
+      post(`/projects/${p}/domains/${v.project.customDomain}/redirect`, 404, { redirectTo: "" }),
+    ],
+    "POST /projects/:id/domains/:domain/remove": [
+      post(`/projects/${p}/domains/${v.project.customDomain}/remove`, 404),
+    ],
     "POST /projects/:id/protection": [post(`/projects/${p}/protection`, 404, { protection: "none" })],
     "POST /projects/:id/protection/password": [
       post(`/projects/${p}/protection/password`, 404, { password: "bob's password" }),

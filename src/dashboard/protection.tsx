@@ -5,6 +5,7 @@
 
 import { Elysia, t } from "elysia";
 import { AppError } from "../errors.ts";
+import type { ProjectDomain } from "../model/domains.ts";
 import type { Project } from "../model/entities.ts";
 import { HANDOFF_PATH, mayView } from "../model/protection.ts";
 import { parseHost } from "../model/urls.ts";
@@ -15,11 +16,19 @@ import { requireSession } from "./session.ts";
 /** A hand-off token is good for this long: only the redirect's round trip. */
 const HANDOFF_SECONDS = 60;
 
-/** Whether `host` is one of the project's addresses (its subdomain's hosts, or its verified custom domain). */
-export function hostOfProject(host: string, project: Project, sitesDomain: string): boolean {
+/**
+ * Whether `host` is one of the project's addresses: its subdomain's hosts, or one of its verified custom domains
+ * that serves (a redirecting one answers nothing but its redirect).
+ */
+export function hostOfProject(
+  host: string,
+  project: Project,
+  domains: ProjectDomain[],
+  sitesDomain: string,
+): boolean {
   const target = parseHost(host, sitesDomain);
   if (target.kind === "custom")
-    return project.customDomainVerifiedAt !== null && project.customDomain?.toLowerCase() === target.host;
+    return domains.some((d) => d.name === target.host && d.verifiedAt !== null && d.redirectTo === null);
   return target.subDomain === project.subDomain;
 }
 
@@ -50,7 +59,10 @@ export function protectionRoutes({
       const host = back.hostname.toLowerCase().replace(/\.$/, "");
       // With HTTPS on, the token never travels in the clear (a return address may not downgrade to http).
       const schemes = config.https ? ["https:"] : ["http:", "https:"];
-      if (!schemes.includes(back.protocol) || !hostOfProject(host, project, config.sitesDomain))
+      if (
+        !schemes.includes(back.protocol) ||
+        !hostOfProject(host, project, await store.domains.list(project.id), config.sitesDomain)
+      )
         throw new AppError("bad_request", "The address to return to is not one of this project's.");
       const token = accessTokens.sign({
         type: "handoff",

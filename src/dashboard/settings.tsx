@@ -1,11 +1,12 @@
-// Project settings: general, build, domains; environment variables; deleting the project.
+// Project settings: general, build, domains (the custom domains' own forms: domains.ts); environment variables;
+// deleting the project.
 /** @jsxImportSource preact */
 
 import { Elysia, t } from "elysia";
 import type { FormErrors, FormValues } from "../../views/components/field.tsx";
 import { SettingsPage, type SettingsSection } from "../../views/pages/settings.tsx";
 import { Id, IdAndKey } from "../api/schemas.ts";
-import { verificationRecord, verifyDomain } from "../deploy/domains.ts";
+import { verifyDomain } from "../deploy/domains.ts";
 import { assertEnvKey, listEnvVars, removeEnvVar, setEnvVar } from "../deploy/env.ts";
 import { deleteProject, getProject, updateProject } from "../deploy/projects.ts";
 import {
@@ -20,6 +21,7 @@ import { invalid } from "../errors.ts";
 import { PROTECTION_MODES, type ProtectionMode, type User } from "../model/entities.ts";
 import { productionUrl } from "../model/urls.ts";
 import { chromeFor } from "./assets.ts";
+import { domainSettingsRoutes } from "./domains.ts";
 import { parseDotenv } from "./dotenv.ts";
 import { CsrfField, errorStatus, formErrors, Text, valuesOf } from "./forms.ts";
 import { SECTION_FIELDS, SETTING_LABELS, toSettings } from "./project-input.ts";
@@ -32,6 +34,8 @@ const SECTIONS = [
   "server",
   "domains",
   "verify",
+  "domainAdd",
+  "domain",
   "env",
   "envPaste",
   "delete",
@@ -87,7 +91,7 @@ export function settingsRoutes({
         productionUrl={productionUrl(project, config)}
         sitesDomain={config.sitesDomain}
         env={await listEnvVars(store, user.id, project.id)}
-        domainRecord={verificationRecord(project)}
+        domains={await store.domains.list(project.id)}
         section={submitted?.section ?? savedSection}
         saved={savedSection !== null}
         values={submitted?.values ?? {}}
@@ -129,6 +133,7 @@ export function settingsRoutes({
 
   return new Elysia()
     .use(requireSession(store))
+    .use(domainSettingsRoutes({ store, bus, config }, attempt))
     .get(
       "/projects/:id/settings",
       ({ user, csrf, params, query }) => settingsPage(user, csrf, params.id, null, query.saved ?? null),

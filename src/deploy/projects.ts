@@ -3,6 +3,7 @@
 import type { Config } from "../config/config.ts";
 import type { Deps } from "../deps.ts";
 import { AppError, invalid, notFound } from "../errors.ts";
+import { MAX_DOMAINS_PER_PROJECT } from "../model/domains.ts";
 import type { Project, ProjectSettings, ProtectionMode } from "../model/entities.ts";
 import { gitAddressProblem } from "../model/git-address.ts";
 import { derivedSubdomain, normalizeSettings, withDefaults } from "../model/settings.ts";
@@ -58,6 +59,7 @@ export async function createProject(
  */
 const domainSave = (rules: Pick<Config, "domains">): ProjectSave => ({
   trustDomain: rules.domains.verification === "off",
+  maxDomains: MAX_DOMAINS_PER_PROJECT,
 });
 
 export async function getProject(store: Store, userId: string, id: string): Promise<Project> {

@@ -3,6 +3,7 @@
 // and deployments are TypeBox schemas (the schema is the type), which the API's views derive from.
 
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
+import type { RouteDomain } from "./domains.ts";
 import { DeploymentStatusSchema } from "./status.ts";
 
 export interface User {
@@ -152,7 +153,7 @@ export type DeploymentTarget = Deployment["target"];
 /** Every target, in display order: what a project's environment variables apply to by default. */
 export const DEPLOYMENT_TARGETS = ["production", "preview"] as const satisfies readonly DeploymentTarget[];
 
-export type ProjectRoute = Pick<
-  Project,
-  "id" | "subDomain" | "customDomain" | "customDomainVerifiedAt" | "productionDeploymentId" | "spaFallback"
->;
+/** What the proxy routes by: the project's hosts (its verified custom domains) and production pointer. */
+export type ProjectRoute = Pick<Project, "id" | "subDomain" | "productionDeploymentId" | "spaFallback"> & {
+  domains: RouteDomain[];
+};

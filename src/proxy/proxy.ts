@@ -14,6 +14,7 @@ import { createPrerenderCache } from "../runtime/prerender.ts";
 import type { FunctionRuntime } from "../runtime/runtime.ts";
 import { connectUpstream, type RelayData } from "../runtime/websocket.ts";
 import { type Bodies, createBodies, DEFAULT_BODIES } from "./bodies.ts";
+import { domainRedirect } from "./domain-redirect.ts";
 import { type DeploymentContext, type FunctionServing, serveAnswer } from "./functions.ts";
 import { page } from "./pages.ts";
 import { createProtectionGate, type Decision, markProtected, withoutCredentials } from "./protection.ts";
@@ -82,7 +83,10 @@ function redirect(found: Extract<Answer, { kind: "redirect" }>, search: string):
   });
 }
 
-function missingRoute(route: Exclude<Route, { kind: "site" }>, method: string): Response {
+function missingRoute(
+  route: Exclude<Route, { kind: "site" } | { kind: "redirect" }>,
+  method: string,
+): Response {
   if (route.kind === "unknown") return page("unknown-host", method);
   if (route.what === "production") return page("not-deployed", method);
   return page(route.what === "deployment" ? "no-deployment" : "no-branch", method);
@@ -228,6 +232,7 @@ export async function createProxy(
 
   function routed(route: Route, request: Request, path: string): Response | Promise<Response> {
     const method = request.method;
+    if (route.kind === "redirect") return domainRedirect(route, request, invocationOf(request).proto);
     if (route.kind !== "site") return missingRoute(route, method);
     if (options.accessLog) answeredBy.set(request, { deploymentId: route.deploymentId });
     const loaded = sites.get(route.deploymentId);

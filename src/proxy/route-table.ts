@@ -6,6 +6,7 @@
 import { parseRouteChange } from "../../schema/events.ts";
 import type { Subscription } from "../bus/bus.ts";
 import type { Deps } from "../deps.ts";
+import { DEFAULT_REDIRECT_STATUS, type RedirectStatus, type RouteDomain } from "../model/domains.ts";
 import type { ProjectRoute } from "../model/entities.ts";
 import type { HostKind } from "../model/protection.ts";
 import { parseHost } from "../model/urls.ts";
@@ -16,6 +17,8 @@ export type Route =
   | { kind: "site"; project: ProjectRoute; deploymentId: string; what: HostKind; access: AccessRule | null }
   /** The host names a project, but nothing READY is there (`what` says which kind of address). */
   | { kind: "missing"; what: "production" | "deployment" | "branch" }
+  /** A verified custom domain that redirects to another domain of its project (path and query kept). */
+  | { kind: "redirect"; project: ProjectRoute; to: string; status: RedirectStatus }
   | { kind: "unknown" };
 
 export interface RouteTableOptions {
@@ -55,10 +58,16 @@ const MAX_LOOKUPS_PER_PROJECT = 1024;
 const HOST_ID = /^[0-9a-f]{12}$/;
 const SLUG = /^[a-z0-9-]{1,63}$/;
 
+const sameDomains = (a: RouteDomain[], b: RouteDomain[]) =>
+  a.length === b.length &&
+  a.every(
+    (d, i) =>
+      d.name === b[i]?.name && d.redirectTo === b[i]?.redirectTo && d.redirectStatus === b[i]?.redirectStatus,
+  );
+
 const sameRoute = (a: ProjectRoute, b: ProjectRoute) =>
   a.subDomain === b.subDomain &&
-  a.customDomain === b.customDomain &&
-  a.customDomainVerifiedAt === b.customDomainVerifiedAt &&
+  sameDomains(a.domains, b.domains) &&
   a.productionDeploymentId === b.productionDeploymentId &&
   a.spaFallback === b.spaFallback;
 
@@ -69,7 +78,8 @@ export async function openRouteTable(
   const { store, bus, config, log } = deps;
   const byId = new Map<string, Entry>();
   const bySub = new Map<string, Entry>();
-  const byDomain = new Map<string, Entry>();
+  /** Verified custom domains (the store keeps them in lower case) -> their project and how they answer. */
+  const byDomain = new Map<string, { entry: Entry; domain: RouteDomain }>();
   // Every read of the store takes a ticket first; a project's state is replaced only by a read that started
   // later than the one applied, so a slow reconcile cannot undo a newer route change (and vice versa).
   let nextTicket = 0;
@@ -77,8 +87,8 @@ export async function openRouteTable(
 
   function unindex(entry: Entry) {
     if (bySub.get(entry.route.subDomain) === entry) bySub.delete(entry.route.subDomain);
-    const domain = entry.route.customDomain?.toLowerCase();
-    if (domain && byDomain.get(domain) === entry) byDomain.delete(domain);
+    for (const { name } of entry.route.domains)
+      if (byDomain.get(name)?.entry === entry) byDomain.delete(name);
   }
 
   // Production and custom-domain answers by host, valid until the next change of any route.
@@ -104,9 +114,8 @@ export async function openRouteTable(
     const entry: Entry = { route, access, lookups: reuse ? current.lookups : new Map() };
     byId.set(id, entry);
     bySub.set(route.subDomain, entry);
-    // A custom domain is served only once its owner proved control of it (src/deploy/domains.ts).
-    if (route.customDomain && route.customDomainVerifiedAt)
-      byDomain.set(route.customDomain.toLowerCase(), entry);
+    // Routes carry only verified domains: one is served once its owner proved control of it (src/deploy/domains.ts).
+    for (const domain of route.domains) byDomain.set(domain.name, { entry, domain });
   }
 
   async function reconcile() {
@@ -123,15 +132,17 @@ export async function openRouteTable(
 
   async function reload(projectId: string) {
     const ticket = ++nextTicket;
-    const [project, rules] = await Promise.all([
+    const [project, domains, rules] = await Promise.all([
       store.projects.find(projectId),
+      store.domains.list(projectId),
       store.protection.access(projectId),
     ]);
     const route: ProjectRoute | null = project && {
       id: project.id,
       subDomain: project.subDomain,
-      customDomain: project.customDomain,
-      customDomainVerifiedAt: project.customDomainVerifiedAt,
+      domains: domains
+        .filter((d) => d.verifiedAt !== null)
+        .map(({ name, redirectTo, redirectStatus }) => ({ name, redirectTo, redirectStatus })),
       productionDeploymentId: project.productionDeploymentId,
       spaFallback: project.spaFallback,
     };
@@ -197,8 +208,18 @@ export async function openRouteTable(
     switch (target.kind) {
       case "production":
         return remember(host, production(bySub.get(target.subDomain)));
-      case "custom":
-        return remember(host, production(byDomain.get(target.host)));
+      case "custom": {
+        const found = byDomain.get(target.host);
+        const { redirectTo, redirectStatus } = found?.domain ?? { redirectTo: null, redirectStatus: null };
+        if (found && redirectTo !== null)
+          return remember(host, {
+            kind: "redirect",
+            project: found.entry.route,
+            to: redirectTo,
+            status: redirectStatus ?? DEFAULT_REDIRECT_STATUS,
+          });
+        return remember(host, production(found?.entry));
+      }
       case "deployment": {
         const entry = bySub.get(target.subDomain);
         if (!entry) return { kind: "unknown" };

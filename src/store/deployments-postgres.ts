@@ -9,6 +9,7 @@ import {
   hostIdPattern,
   newId,
   nowIso,
+  PROJECT_SELECT,
   type Row,
   toDeployment,
   toPage,
@@ -111,7 +112,7 @@ export function postgresDeployments(sql: postgres.Sql): Deployments {
                    WHERE y.user_id = ${userId} AND y.status = 'IN_PROGRESS') < ${maxPerUser}::int)
             RETURNING *`);
           if (!row) continue;
-          const project = await first(tx<Row[]>`SELECT * FROM projects WHERE id = ${projectId}`);
+          const project = await first(tx<Row[]>`${tx.unsafe(PROJECT_SELECT)} WHERE p.id = ${projectId}`);
           if (project) return { deployment: toDeployment(row), project: toProject(project) };
         }
         return null;

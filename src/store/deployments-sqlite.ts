@@ -4,7 +4,16 @@ import type { Database } from "bun:sqlite";
 import { branchSlug } from "../model/names.ts";
 import { isTerminal, predecessors } from "../model/status.ts";
 import { sqliteQueries } from "./query-sqlite.ts";
-import { decodeCursor, hostIdPattern, newId, nowIso, toDeployment, toPage, toProject } from "./rows.ts";
+import {
+  decodeCursor,
+  hostIdPattern,
+  newId,
+  nowIso,
+  PROJECT_SELECT,
+  toDeployment,
+  toPage,
+  toProject,
+} from "./rows.ts";
 import type { Deployments } from "./store.ts";
 
 export function sqliteDeployments(db: Database): Deployments {
@@ -131,7 +140,7 @@ export function sqliteDeployments(db: Database): Deployments {
             maxPerUser,
           );
           if (!row) return null;
-          const project = one("SELECT * FROM projects WHERE id = ?", String(row.project_id));
+          const project = one(`${PROJECT_SELECT} WHERE p.id = ?`, String(row.project_id));
           return project ? { deployment: toDeployment(row), project: toProject(project) } : null;
         })
         .immediate();

@@ -1,32 +1,53 @@
 // sqlite schema upgrades on a database with data: 011 rebuilds the projects table, which with foreign keys on
 // would cascade-delete every deployment, env var and webhook row; nothing may be lost, and references still hold.
-// A migration that would leave broken references behind is rolled back.
+// A migration that would leave broken references behind is rolled back. 024 moves each project's custom domain
+// into project_domains.
 
 import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { AppError } from "../errors.ts";
-import type { ProjectSettings } from "../model/entities.ts";
 import { tempDir } from "../testing/deps.ts";
 import { sqliteAccounts } from "./accounts-sqlite.ts";
 import { sqliteAudit } from "./audit-sqlite.ts";
 import { sqliteCertificates } from "./certs-sqlite.ts";
 import { sqliteDeployments } from "./deployments-sqlite.ts";
+import { sqliteDomains } from "./domains-sqlite.ts";
 import { sqliteEnv } from "./env-sqlite.ts";
 import { sqliteLoginAttempts } from "./login-attempts-sqlite.ts";
 import { SQLITE_MIGRATIONS } from "./migrations.ts";
 import { sqliteProjects } from "./projects-sqlite.ts";
-import { settings as currentSettings } from "./store.contract.ts";
+import { toProject } from "./rows.ts";
+import { settings } from "./store.contract.ts";
 
 import { migrateSqlite, openSqliteStore } from "./store-sqlite.ts";
 import { sqliteWebhooks } from "./webhooks-sqlite.ts";
 
-/** A project's settings as an older schema knows them: without the app server columns of v16. */
-const settings = (overrides: Partial<ProjectSettings> = {}): ProjectSettings => {
-  const { startCommand, idleTimeoutMinutes, maxInstances, ...older } = currentSettings(overrides);
-  void [startCommand, idleTimeoutMinutes, maxInstances];
-  return older as ProjectSettings;
-};
+/** A project row as an older schema (10 to 22) wrote it, with `columns` set as given. */
+function oldProject(
+  db: Database,
+  userId: string,
+  subDomain: string,
+  columns: Record<string, string | number>,
+) {
+  const at = new Date().toISOString();
+  const row: Record<string, string | number> = {
+    id: crypto.randomUUID(),
+    name: subDomain,
+    sub_domain: subDomain,
+    user_id: userId,
+    created_at: at,
+    updated_at: at,
+    domain_token: crypto.randomUUID().replaceAll("-", ""),
+    ...columns,
+  };
+  const names = Object.keys(row);
+  db.run(
+    `INSERT INTO projects (${names.join(", ")}) VALUES (${names.map(() => "?").join(", ")})`,
+    Object.values(row),
+  );
+  return { id: String(row.id) };
+}
 
 /** A database file as openSqliteStore opens it. */
 function openDb(path: string): Database {
@@ -71,7 +92,6 @@ test("011 keeps every row, index and column across the projects table rebuild, a
 
   // A populated v10 database, written by the repositories themselves.
   const { users, sessions } = sqliteAccounts(db);
-  const projects = sqliteProjects(db);
   const deployments = sqliteDeployments(db);
   const user = await users.create({ email: "old@example.com", passwordHash: "h" });
   // A token as schema 10 stored it (today's create also writes 020's expiry).
@@ -86,14 +106,20 @@ test("011 keeps every row, index and column across the projects table rebuild, a
     expiresAt: "2030-01-01T00:00:00.000Z",
   });
   const domain = "www.old-shop.example.com";
-  const site = await projects.create({
-    userId: user.id,
-    ...settings({ customDomain: domain, buildCommand: "make", spaFallback: false, buildTimeoutSeconds: 60 }),
+  // Projects as schema 10 stored them (one custom domain each, in the projects row; 024 moves it out).
+  const site = oldProject(db, user.id, "old-shop", {
+    custom_domain: domain,
+    verified_domain: domain,
+    domain_verified_at: "2026-01-01T00:00:00.000Z",
+    build_command: "make",
+    spa_fallback: 0,
+    build_timeout_seconds: 60,
   });
-  await projects.markDomainVerified(site.id, domain);
-  const other = await projects.create({ userId: user.id, ...settings({ customDomain: "blog.example.com" }) });
   // A stale proof of the same domain, as an older version could leave (verified, then moved elsewhere).
-  db.run("UPDATE projects SET verified_domain = ? WHERE id = ?", [domain, other.id]);
+  const other = oldProject(db, user.id, "old-blog", {
+    custom_domain: "blog.example.com",
+    verified_domain: domain,
+  });
   const ids: string[] = [];
   for (const target of ["production", "preview", "production"] as const) {
     const d = await deployments.create({
@@ -164,7 +190,9 @@ test("011 keeps every row, index and column across the projects table rebuild, a
     keySealed: "key",
     notAfter: "2030-01-01T00:00:00.000Z",
   });
-  const siteBefore = await projects.find(site.id);
+  const siteBefore = toProject(
+    db.query<Record<string, unknown>, [string]>("SELECT * FROM projects WHERE id = ?").get(site.id) ?? {},
+  );
   const before = snapshot(db);
   expect(before.rows.deployments).toHaveLength(4);
   db.close();
@@ -178,12 +206,37 @@ test("011 keeps every row, index and column across the projects table rebuild, a
   const after = snapshot(inspect);
   const { schema_migrations: versionsBefore, ...rowsBefore } = before.rows;
   const { schema_migrations: versionsAfter, ...rowsAfter } = after.rows;
+  // 024 moved the custom domains out of the projects table: one per project that had one, verified where it was
+  // proved, and the proofs (the stale one too).
+  const parsed = (rows: string[] | undefined) => (rows ?? []).map((r) => JSON.parse(r) as Rows[number]);
+  expect(parsed(rowsAfter.project_domains)).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({
+        project_id: site.id,
+        domain,
+        position: 0,
+        verified_at: "2026-01-01T00:00:00.000Z",
+      }),
+      expect.objectContaining({ project_id: other.id, domain: "blog.example.com", verified_at: null }),
+    ]),
+  );
+  expect(
+    parsed(rowsAfter.project_domain_proofs)
+      .map((r) => [r.project_id, r.domain])
+      .sort(),
+  ).toEqual(
+    [
+      [site.id, domain],
+      [other.id, domain],
+    ].sort(),
+  );
+  delete rowsAfter.project_domains;
+  delete rowsAfter.project_domain_proofs;
   // Tables of later migrations (e.g. 012's webhook_payloads) are new and empty; every older one is unchanged.
   const added = Object.keys(rowsAfter).filter((table) => !(table in rowsBefore));
   for (const table of added) expect(rowsAfter[table]).toEqual([]);
   for (const table of added) delete rowsAfter[table];
   // 014 rebuilt project_env: every variable kept, now applying to both targets.
-  const parsed = (rows: string[] | undefined) => (rows ?? []).map((r) => JSON.parse(r) as Rows[number]);
   expect(parsed(rowsAfter.project_env)).toEqual(
     parsed(rowsBefore.project_env).map((r) => ({ ...r, production: 1, preview: 1 })),
   );
@@ -195,10 +248,10 @@ test("011 keeps every row, index and column across the projects table rebuild, a
   );
   // ... and every project the time production started serving its deployment, estimated by its finish;
   // 016 added the app server columns, empty on every existing project; 019 deployment protection: every
-  // existing project keeps serving as before ('none', no password).
+  // existing project keeps serving as before ('none', no password); 024 dropped the single-domain columns.
   const finished = new Map(parsed(rowsBefore.deployments).map((d) => [d.id, d.finished_at ?? null]));
   expect(parsed(rowsAfter.projects)).toEqual(
-    parsed(rowsBefore.projects).map((p) => ({
+    parsed(rowsBefore.projects).map(({ custom_domain, verified_domain, domain_verified_at, ...p }) => ({
       ...p,
       production_since: finished.get(p.production_deployment_id) ?? null,
       start_command: null,
@@ -220,14 +273,20 @@ test("011 keeps every row, index and column across the projects table rebuild, a
   delete rowsBefore.deployments;
   expect(rowsAfter).toEqual(rowsBefore);
   expect(versionsAfter).toHaveLength((versionsBefore?.length ?? 0) + later.length);
-  // Indexes: all kept, but custom_domain's UNIQUE (sqlite's third automatic index of projects) is gone and the
-  // claim indexes are new.
+  // Indexes: all kept, but custom_domain's UNIQUE (sqlite's third automatic index of projects) is gone; 011's
+  // claim indexes went with the columns in 024, whose project_domains indexes are new.
   const name = (i: { name: string }) => i.name;
   const expected = before.indexes.filter((i) => i.name !== "sqlite_autoindex_projects_3");
   expect(after.indexes.filter((i) => expected.some((e) => e.name === i.name))).toEqual(expected);
   expect(after.indexes.filter((i) => !expected.some((e) => e.name === i.name)).map(name)).toEqual(
-    expect.arrayContaining(["projects_custom_domain", "projects_verified_domain"]),
+    expect.arrayContaining([
+      "project_domains_domain",
+      "project_domains_verified",
+      "project_domain_proofs_domain",
+    ]),
   );
+  expect(after.indexes.map(name)).not.toContain("projects_custom_domain");
+  expect(after.indexes.map(name)).not.toContain("projects_verified_domain");
   expect(after.indexes.some((i) => i.name === "sqlite_autoindex_projects_3")).toBe(false);
   // Every column kept; 015's production_since, 016's app server columns and 019's protection are the new ones.
   const NEW_COLUMNS = [
@@ -239,7 +298,12 @@ test("011 keeps every row, index and column across the projects table rebuild, a
     "protection_password_hash",
   ];
   const isNew = (c: Record<string, unknown>) => NEW_COLUMNS.includes(String(c.name));
-  expect(after.columns.filter((c) => !isNew(c))).toEqual(before.columns);
+  // (Without the column numbers: dropping 024's columns renumbers the ones after them.)
+  const DROPPED = ["custom_domain", "verified_domain", "domain_verified_at"];
+  const described = (c: Record<string, unknown>) => ({ ...c, cid: undefined });
+  expect(after.columns.filter((c) => !isNew(c)).map(described)).toEqual(
+    before.columns.filter((c) => !DROPPED.includes(String(c.name))).map(described),
+  );
   expect(after.columns.filter(isNew).map((c) => c.name)).toEqual(NEW_COLUMNS);
   expect(inspect.query("PRAGMA foreign_key_check").all()).toEqual([]);
   expect(inspect.query("PRAGMA integrity_check").get()).toEqual({ integrity_check: "ok" });
@@ -299,7 +363,7 @@ test("014 keeps every variable, for both targets, and then holds a value per tar
   const upTo12 = SQLITE_MIGRATIONS.filter((m) => m.version <= 12);
   migrateSqlite(db, upTo12);
   const user = await sqliteAccounts(db).users.create({ email: "env@example.com", passwordHash: null });
-  const site = await sqliteProjects(db).create({ userId: user.id, ...settings() });
+  const site = oldProject(db, user.id, "env-site", {});
   const at = "2026-01-02T03:04:05.000Z";
   for (const [key, value] of [
     ["DATABASE_URL", "sealed-db"],
@@ -335,6 +399,56 @@ test("014 keeps every variable, for both targets, and then holds a value per tar
       [site.id, at, at],
     ),
   ).toThrow(/CHECK/);
+  db.close();
+});
+
+test("024 moves each project's custom domain and proofs into project_domains", async () => {
+  const db = openDb(":memory:");
+  migrateSqlite(
+    db,
+    SQLITE_MIGRATIONS.filter((m) => m.version <= 22),
+  );
+  const user = await sqliteAccounts(db).users.create({ email: "domains@example.com", passwordHash: null });
+  // One holds Shop verified; a copy claims it unverified and once proved old.example; one has no domain.
+  const shop = oldProject(db, user.id, "shop", {
+    custom_domain: "WWW.Shop.example",
+    verified_domain: "WWW.Shop.example",
+    domain_verified_at: "2026-01-01T00:00:00.000Z",
+  });
+  const copy = oldProject(db, user.id, "copy", {
+    custom_domain: "www.shop.example",
+    verified_domain: "old.example",
+    domain_verified_at: "2026-01-02T00:00:00.000Z",
+  });
+  const bare = oldProject(db, user.id, "bare", {});
+  expect(migrateSqlite(db, SQLITE_MIGRATIONS)).toEqual(
+    SQLITE_MIGRATIONS.filter((m) => m.version > 22).map((m) => m.version),
+  );
+  const projects = sqliteProjects(db);
+  const domains = sqliteDomains(db);
+  const held = await projects.find(shop.id);
+  expect([held?.customDomain, held?.customDomainVerifiedAt]).toEqual([
+    "www.shop.example",
+    "2026-01-01T00:00:00.000Z",
+  ]);
+  expect((await domains.list(copy.id)).map((d) => [d.name, d.verifiedAt])).toEqual([
+    ["www.shop.example", null],
+  ]);
+  expect(await domains.list(bare.id)).toEqual([]);
+  const columns = db
+    .query<{ name: string }, []>("PRAGMA table_info(projects)")
+    .all()
+    .map((c) => c.name);
+  expect(columns).not.toContain("custom_domain");
+  expect(columns).not.toContain("verified_domain");
+  expect(columns).not.toContain("domain_verified_at");
+  // The proof came along: going back to old.example is verified at once; the held domain stays held.
+  const back = await projects.update(user.id, copy.id, { customDomain: "old.example" });
+  expect(back?.customDomainVerifiedAt).not.toBeNull();
+  await expect(domains.add(bare.id, { name: "www.shop.example" })).rejects.toThrow(
+    "custom domain is already verified by another project",
+  );
+  expect(db.query("PRAGMA foreign_key_check").all()).toEqual([]);
   db.close();
 });
 

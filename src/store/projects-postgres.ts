@@ -1,8 +1,9 @@
 // Store: the projects repository (src/store/store.ts) on PostgreSQL.
 
 import type postgres from "postgres";
-import { domainTaken, projectLimit } from "../errors.ts";
+import { projectLimit } from "../errors.ts";
 import type { ProjectSettings } from "../model/entities.ts";
+import { lockDomains, postgresDomainClaims } from "./domains-postgres.ts";
 import { first, uniqueViolation } from "./query-postgres.ts";
 import {
   decodeCursor,
@@ -10,7 +11,9 @@ import {
   newId,
   nowIso,
   PROJECT_COLUMNS,
+  PROJECT_SELECT,
   type Row,
+  routeDomains,
   toPage,
   toProject,
   toRoute,
@@ -22,66 +25,29 @@ export function postgresProjects(sql: postgres.Sql): Projects {
   const projectColumns = (settings: Partial<ProjectSettings>, fixed: Record<string, string>) => {
     const values: Record<string, string | number | boolean | null> = { ...fixed };
     for (const k of Object.keys(settings) as (keyof ProjectSettings)[]) {
-      if (k in PROJECT_COLUMNS) values[PROJECT_COLUMNS[k]] = settings[k] ?? null;
+      if (k in PROJECT_COLUMNS) {
+        const key = k as keyof typeof PROJECT_COLUMNS;
+        values[PROJECT_COLUMNS[key]] = settings[key] ?? null;
+      }
     }
     return sql(values, ...Object.keys(values));
   };
 
-  /**
-   * Serializes everything that claims or verifies a custom domain (across processes) until the transaction ends:
-   * a save then sees a verification that committed before it, and of two verifications the second sees the
-   * first. One lock for all domains, not one per domain: a save that moves a project from one domain to another
-   * while another project moves the other way would otherwise wait on each other's rows (a deadlock). Domain
-   * changes are rare, and the lock is held for a few statements.
-   */
-  const lockDomains = (tx: postgres.TransactionSql) =>
-    tx`SELECT pg_advisory_xact_lock(hashtext(${"minivercel:custom-domains"}))`;
-
-  /** Whether a project other than `id` holds `domain` verified (the claims in src/store/store.ts, Projects). */
-  const verifiedElsewhere = async (tx: postgres.TransactionSql, id: string, domain: string) =>
-    (await first(tx<Row[]>`
-      SELECT id FROM projects WHERE id <> ${id} AND lower(custom_domain) = lower(${domain})
-        AND verified_domain = custom_domain LIMIT 1`)) !== null;
-
-  /** `id` now holds `domain` verified: the other projects' unverified claims and old proofs of it go. */
-  const displace = async (tx: postgres.TransactionSql, id: string, domain: string): Promise<string[]> => {
-    const claims = await tx<Row[]>`
-      UPDATE projects SET custom_domain = NULL, updated_at = ${nowIso()}
-      WHERE id <> ${id} AND lower(custom_domain) = lower(${domain})
-        AND verified_domain IS DISTINCT FROM custom_domain RETURNING id`;
-    const proofs = await tx<Row[]>`
-      UPDATE projects SET verified_domain = NULL, domain_verified_at = NULL
-      WHERE id <> ${id} AND lower(verified_domain) = lower(${domain})
-        AND custom_domain IS DISTINCT FROM verified_domain RETURNING id`;
-    return [...new Set([...claims, ...proofs].map((r) => String(r.id)))];
-  };
-
-  /**
-   * After a save that set the custom domain, in its transaction (holding lockDomains): refused when another
-   * project holds the domain verified; trusted at once with `trust`; a claim that is verified now (trusted, or a
-   * domain the project proved before) displaces the others.
-   */
-  const settleDomain = async (tx: postgres.TransactionSql, row: Row, trust: boolean): Promise<Row> => {
-    const id = String(row.id);
-    const domain = row.custom_domain;
-    if (typeof domain !== "string") return row;
-    if (await verifiedElsewhere(tx, id, domain)) throw domainTaken();
-    const settled =
-      trust && row.verified_domain !== domain
-        ? ((await first(tx<Row[]>`
-            UPDATE projects SET verified_domain = custom_domain, domain_verified_at = ${nowIso()}
-            WHERE id = ${id} RETURNING *`)) ?? row)
-        : row;
-    if (settled.verified_domain === domain) await displace(tx, id, domain);
-    return settled;
-  };
+  /** A project row as the repository returns it, with its primary domain (rows.ts, PROJECT_SELECT). */
+  const read = (tx: postgres.Sql | postgres.TransactionSql, id: string) =>
+    first(tx<Row[]>`${tx.unsafe(PROJECT_SELECT)} WHERE p.id = ${id}`);
 
   return {
-    async create({ userId, protection, ...input }, maxPerUser = 0, { trustDomain = false } = {}) {
+    async create(
+      { userId, protection, customDomain, ...input },
+      maxPerUser = 0,
+      { trustDomain = false, maxDomains = 0 } = {},
+    ) {
+      const id = newId();
       const at = nowIso();
       const columns = projectColumns(input, {
         ...(protection && { protection }),
-        id: newId(),
+        id,
         user_id: userId,
         created_at: at,
         updated_at: at,
@@ -95,38 +61,45 @@ export function postgresProjects(sql: postgres.Sql): Projects {
             const [owned] = await tx<Row[]>`SELECT count(*) AS n FROM projects WHERE user_id = ${userId}`;
             if (Number(owned?.n) >= maxPerUser) throw projectLimit(maxPerUser);
           }
-          if (input.customDomain !== null) await lockDomains(tx);
-          const [row] = await tx<Row[]>`INSERT INTO projects ${columns} RETURNING *`;
-          return toProject(await settleDomain(tx, row ?? {}, trustDomain));
+          if (customDomain) await lockDomains(tx);
+          await tx`INSERT INTO projects ${columns}`;
+          if (customDomain)
+            await postgresDomainClaims.setPrimary(tx, id, customDomain, trustDomain, maxDomains);
+          return toProject((await read(tx, id)) ?? {});
         });
       } catch (e) {
         uniqueViolation(e);
       }
     },
     async get(userId, id) {
-      const row = await first(sql<Row[]>`SELECT * FROM projects WHERE id = ${id} AND user_id = ${userId}`);
+      const row = await first(
+        sql<Row[]>`${sql.unsafe(PROJECT_SELECT)} WHERE p.id = ${id} AND p.user_id = ${userId}`,
+      );
       return row ? toProject(row) : null;
     },
     async list(userId, { limit, cursor }) {
       const after = decodeCursor(cursor);
       const rows = await sql<Row[]>`
-        SELECT * FROM projects WHERE user_id = ${userId}
-        ${after ? sql`AND (created_at < ${after.createdAt} OR (created_at = ${after.createdAt} AND id < ${after.id}))` : sql``}
-        ORDER BY created_at DESC, id DESC LIMIT ${limit + 1}`;
+        ${sql.unsafe(PROJECT_SELECT)} WHERE p.user_id = ${userId}
+        ${after ? sql`AND (p.created_at < ${after.createdAt} OR (p.created_at = ${after.createdAt} AND p.id < ${after.id}))` : sql``}
+        ORDER BY p.created_at DESC, p.id DESC LIMIT ${limit + 1}`;
       return toPage(rows.map(toProject), limit);
     },
-    async update(userId, id, patch, { trustDomain = false } = {}) {
+    async update(userId, id, patch, { trustDomain = false, maxDomains = 0 } = {}) {
       const columns = projectColumns(patch, { updated_at: nowIso() });
       const domain = patch.customDomain;
       try {
         return await sql.begin(async (tx) => {
-          if (domain) await lockDomains(tx);
+          if (domain !== undefined) await lockDomains(tx);
           const row = await first(tx<Row[]>`
             UPDATE projects SET ${columns}
-            WHERE id = ${id} AND user_id = ${userId} RETURNING *`);
+            WHERE id = ${id} AND user_id = ${userId} RETURNING id`);
           if (!row) return null;
           // Only a save that sets the domain claims it: other changes never fail on, or displace, a claim.
-          return toProject(domain ? await settleDomain(tx, row, trustDomain) : row);
+          if (domain !== undefined)
+            await postgresDomainClaims.setPrimary(tx, id, domain, trustDomain, maxDomains);
+          const saved = await read(tx, id);
+          return saved ? toProject(saved) : null;
         });
       } catch (e) {
         uniqueViolation(e);
@@ -141,14 +114,22 @@ export function postgresProjects(sql: postgres.Sql): Projects {
       return Number(row?.n ?? 0);
     },
     async find(id) {
-      const row = await first(sql<Row[]>`SELECT * FROM projects WHERE id = ${id}`);
+      const row = await read(sql, id);
       return row ? toProject(row) : null;
     },
     async routes() {
-      const rows = await sql<Row[]>`
-        SELECT id, sub_domain, custom_domain, verified_domain, domain_verified_at, production_deployment_id,
-          spa_fallback FROM projects`;
-      return rows.map(toRoute);
+      // One snapshot: a domain verified between the two reads would otherwise miss its project's route.
+      return sql.begin("ISOLATION LEVEL REPEATABLE READ READ ONLY", async (tx) => {
+        const domains = routeDomains(
+          await tx<Row[]>`
+            SELECT project_id, domain, redirect_to, redirect_status, created_at FROM project_domains
+            WHERE verified_at IS NOT NULL ORDER BY project_id, position`,
+        );
+        const rows = await tx<
+          Row[]
+        >`SELECT id, sub_domain, production_deployment_id, spa_fallback FROM projects`;
+        return rows.map((row) => toRoute(row, domains.get(String(row.id)) ?? []));
+      });
     },
     async promote(projectId, deploymentId) {
       return sql.begin(async (tx) => {
@@ -161,13 +142,14 @@ export function postgresProjects(sql: postgres.Sql): Projects {
           WHERE id = ${projectId} AND production_deployment_id IS DISTINCT FROM ${deploymentId}
             AND EXISTS (SELECT 1 FROM deployments d WHERE d.id = ${deploymentId} AND d.project_id = ${projectId}
               AND d.status = 'READY' AND d.expired_at IS NULL)
-          RETURNING *`);
-        if (row) return toProject(row);
+          RETURNING id`);
+        const promoted = row && (await read(tx, projectId));
+        if (promoted) return toProject(promoted);
         // Already production: a no-op success; anything else (not READY, not this project's) is refused.
         const current = await first(
           tx<
             Row[]
-          >`SELECT * FROM projects WHERE id = ${projectId} AND production_deployment_id = ${deploymentId}`,
+          >`${tx.unsafe(PROJECT_SELECT)} WHERE p.id = ${projectId} AND p.production_deployment_id = ${deploymentId}`,
         );
         return current ? toProject(current) : null;
       });
@@ -177,18 +159,22 @@ export function postgresProjects(sql: postgres.Sql): Projects {
       const row = await first(sql<Row[]>`
         UPDATE projects SET production_deployment_id = previous_production_deployment_id,
           previous_production_deployment_id = production_deployment_id, updated_at = ${at}, production_since = ${at}
-        WHERE id = ${projectId} AND previous_production_deployment_id IS NOT NULL RETURNING *`);
-      return row ? toProject(row) : null;
+        WHERE id = ${projectId} AND previous_production_deployment_id IS NOT NULL RETURNING id`);
+      const rolled = row && (await read(sql, projectId));
+      return rolled ? toProject(rolled) : null;
     },
     async markDomainVerified(projectId, domain) {
       try {
         return await sql.begin(async (tx) => {
           await lockDomains(tx);
-          if (await verifiedElsewhere(tx, projectId, domain)) throw domainTaken();
-          const row = await first(tx<Row[]>`
-            UPDATE projects SET verified_domain = custom_domain, domain_verified_at = ${nowIso()}
-            WHERE id = ${projectId} AND custom_domain = ${domain} RETURNING *`);
-          return row ? { project: toProject(row), displaced: await displace(tx, projectId, domain) } : null;
+          const verified = await postgresDomainClaims.verify(
+            tx,
+            projectId,
+            domain.toLowerCase(),
+            "customDomain",
+          );
+          const row = verified && (await read(tx, projectId));
+          return row && verified ? { project: toProject(row), displaced: verified.displaced } : null;
         });
       } catch (e) {
         uniqueViolation(e);

@@ -1,8 +1,8 @@
 // Store: the projects repository (src/store/store.ts) on bun:sqlite.
 
 import type { Database } from "bun:sqlite";
-import { domainTaken, projectLimit } from "../errors.ts";
-import type { ProjectSettings } from "../model/entities.ts";
+import { projectLimit } from "../errors.ts";
+import { sqliteDomainClaims } from "./domains-sqlite.ts";
 import { type Params, sqliteQueries, uniqueViolation } from "./query-sqlite.ts";
 import {
   decodeCursor,
@@ -10,7 +10,8 @@ import {
   newId,
   nowIso,
   PROJECT_COLUMNS,
-  type Row,
+  PROJECT_SELECT,
+  routeDomains,
   toPage,
   toProject,
   toRoute,
@@ -20,62 +21,17 @@ import type { Projects } from "./store.ts";
 export function sqliteProjects(db: Database): Projects {
   const { one, all, run } = sqliteQueries(db);
 
-  /** Whether a project other than `id` holds `domain` verified (the claims in src/store/store.ts, Projects). */
-  const verifiedElsewhere = (id: string, domain: string) =>
-    one(
-      `SELECT id FROM projects WHERE id <> ? AND lower(custom_domain) = lower(?) AND verified_domain = custom_domain
-       LIMIT 1`,
-      id,
-      domain,
-    ) !== null;
-
-  /** `id` now holds `domain` verified: the other projects' unverified claims and old proofs of it go. */
-  const displace = (id: string, domain: string): string[] => {
-    const claims = all(
-      `UPDATE projects SET custom_domain = NULL, updated_at = ?
-       WHERE id <> ? AND lower(custom_domain) = lower(?) AND verified_domain IS NOT custom_domain RETURNING id`,
-      nowIso(),
-      id,
-      domain,
-    );
-    const proofs = all(
-      `UPDATE projects SET verified_domain = NULL, domain_verified_at = NULL
-       WHERE id <> ? AND lower(verified_domain) = lower(?) AND custom_domain IS NOT verified_domain RETURNING id`,
-      id,
-      domain,
-    );
-    return [...new Set([...claims, ...proofs].map((r) => String(r.id)))];
-  };
-
-  /**
-   * After a save that set the custom domain, in its transaction: refused when another project holds the domain
-   * verified; trusted at once with `trust`; a claim that is verified now (trusted, or a domain the project
-   * proved before) displaces the others.
-   */
-  const settleDomain = (row: Row, trust: boolean): Row => {
-    const id = String(row.id);
-    const domain = row.custom_domain;
-    if (typeof domain !== "string") return row;
-    if (verifiedElsewhere(id, domain)) throw domainTaken();
-    const settled =
-      trust && row.verified_domain !== domain
-        ? (one(
-            "UPDATE projects SET verified_domain = custom_domain, domain_verified_at = ? WHERE id = ? RETURNING *",
-            nowIso(),
-            id,
-          ) ?? row)
-        : row;
-    if (settled.verified_domain === domain) displace(id, domain);
-    return settled;
-  };
+  const claims = sqliteDomainClaims(db);
+  /** A project row as the repository returns it, with its primary domain (rows.ts, PROJECT_SELECT). */
+  const read = (id: string) => one(`${PROJECT_SELECT} WHERE p.id = ?`, id);
 
   return {
-    async create(input, maxPerUser = 0, { trustDomain = false } = {}) {
+    async create(input, maxPerUser = 0, { trustDomain = false, maxDomains = 0 } = {}) {
       const id = newId();
       const at = nowIso();
       // Settings left undefined take the column's default (as in Postgres): a database still on an older schema
       // (the migration tests) never hears of newer columns.
-      const keys = (Object.keys(PROJECT_COLUMNS) as (keyof ProjectSettings)[]).filter(
+      const keys = (Object.keys(PROJECT_COLUMNS) as (keyof typeof PROJECT_COLUMNS)[]).filter(
         (k) => input[k] !== undefined,
       );
       const columns = [
@@ -101,11 +57,12 @@ export function sqliteProjects(db: Database): Projects {
       const insert = db.transaction(() => {
         const owned = Number(one("SELECT count(*) AS n FROM projects WHERE user_id = ?", input.userId)?.n);
         if (maxPerUser > 0 && owned >= maxPerUser) throw projectLimit(maxPerUser);
-        const row = one(
-          `INSERT INTO projects (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")}) RETURNING *`,
+        run(
+          `INSERT INTO projects (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`,
           ...values,
         );
-        return settleDomain(row ?? {}, trustDomain);
+        if (input.customDomain) claims.setPrimary(id, input.customDomain, trustDomain, maxDomains);
+        return read(id) ?? {};
       });
       try {
         return toProject(insert.immediate());
@@ -114,15 +71,15 @@ export function sqliteProjects(db: Database): Projects {
       }
     },
     async get(userId, id) {
-      const row = one("SELECT * FROM projects WHERE id = ? AND user_id = ?", id, userId);
+      const row = one(`${PROJECT_SELECT} WHERE p.id = ? AND p.user_id = ?`, id, userId);
       return row ? toProject(row) : null;
     },
     async list(userId, { limit, cursor }) {
       const after = decodeCursor(cursor);
       const rows = after
         ? all(
-            `SELECT * FROM projects WHERE user_id = ? AND (created_at < ? OR (created_at = ? AND id < ?))
-             ORDER BY created_at DESC, id DESC LIMIT ?`,
+            `${PROJECT_SELECT} WHERE p.user_id = ? AND (p.created_at < ? OR (p.created_at = ? AND p.id < ?))
+             ORDER BY p.created_at DESC, p.id DESC LIMIT ?`,
             userId,
             after.createdAt,
             after.createdAt,
@@ -130,24 +87,29 @@ export function sqliteProjects(db: Database): Projects {
             limit + 1,
           )
         : all(
-            "SELECT * FROM projects WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+            `${PROJECT_SELECT} WHERE p.user_id = ? ORDER BY p.created_at DESC, p.id DESC LIMIT ?`,
             userId,
             limit + 1,
           );
       return toPage(rows.map(toProject), limit);
     },
-    async update(userId, id, patch, { trustDomain = false } = {}) {
-      const keys = (Object.keys(patch) as (keyof ProjectSettings)[]).filter((k) => k in PROJECT_COLUMNS);
+    async update(userId, id, patch, { trustDomain = false, maxDomains = 0 } = {}) {
+      const keys = (Object.keys(patch) as (keyof typeof PROJECT_COLUMNS)[]).filter(
+        (k) => k in PROJECT_COLUMNS,
+      );
       // Column names come from the fixed PROJECT_COLUMNS map, never from input.
       const sets = [...keys.map((k) => `${PROJECT_COLUMNS[k]} = ?`), "updated_at = ?"];
       const values: Params = [...keys.map((k) => patch[k] ?? null), nowIso(), id, userId];
       const save = db.transaction(() => {
         const row = one(
-          `UPDATE projects SET ${sets.join(", ")} WHERE id = ? AND user_id = ? RETURNING *`,
+          `UPDATE projects SET ${sets.join(", ")} WHERE id = ? AND user_id = ? RETURNING id`,
           ...values,
         );
+        if (!row) return null;
         // Only a save that sets the domain claims it: other changes never fail on, or displace, a claim.
-        return row && keys.includes("customDomain") ? settleDomain(row, trustDomain) : row;
+        if (patch.customDomain !== undefined)
+          claims.setPrimary(id, patch.customDomain, trustDomain, maxDomains);
+        return read(id);
       });
       try {
         const row = save.immediate();
@@ -163,14 +125,22 @@ export function sqliteProjects(db: Database): Projects {
       return Number(one("SELECT count(*) AS n FROM projects WHERE user_id = ?", userId)?.n ?? 0);
     },
     async find(id) {
-      const row = one("SELECT * FROM projects WHERE id = ?", id);
+      const row = read(id);
       return row ? toProject(row) : null;
     },
     async routes() {
-      return all(
-        `SELECT id, sub_domain, custom_domain, verified_domain, domain_verified_at, production_deployment_id,
-           spa_fallback FROM projects`,
-      ).map(toRoute);
+      // One read: a domain verified between two statements would otherwise be missing from its project's route.
+      return db.transaction(() => {
+        const domains = routeDomains(
+          all(
+            `SELECT project_id, domain, redirect_to, redirect_status, created_at FROM project_domains
+             WHERE verified_at IS NOT NULL ORDER BY project_id, position`,
+          ),
+        );
+        return all("SELECT id, sub_domain, production_deployment_id, spa_fallback FROM projects").map((row) =>
+          toRoute(row, domains.get(String(row.id)) ?? []),
+        );
+      })();
     },
     async promote(projectId, deploymentId) {
       // (In sqlite a SET expression reads the row as it was: the time is passed for each column.)
@@ -181,7 +151,7 @@ export function sqliteProjects(db: Database): Projects {
          WHERE id = ? AND production_deployment_id IS NOT ?
            AND EXISTS (SELECT 1 FROM deployments d WHERE d.id = ? AND d.project_id = ? AND d.status = 'READY'
              AND d.expired_at IS NULL)
-         RETURNING *`,
+         RETURNING id`,
         deploymentId,
         at,
         at,
@@ -190,10 +160,11 @@ export function sqliteProjects(db: Database): Projects {
         deploymentId,
         projectId,
       );
-      if (row) return toProject(row);
+      const promoted = row && read(projectId);
+      if (promoted) return toProject(promoted);
       // Already production: a no-op success; anything else (not READY, not this project's) is refused.
       const current = one(
-        "SELECT * FROM projects WHERE id = ? AND production_deployment_id = ?",
+        `${PROJECT_SELECT} WHERE p.id = ? AND p.production_deployment_id = ?`,
         projectId,
         deploymentId,
       );
@@ -204,25 +175,19 @@ export function sqliteProjects(db: Database): Projects {
       const row = one(
         `UPDATE projects SET production_deployment_id = previous_production_deployment_id,
            previous_production_deployment_id = production_deployment_id, updated_at = ?, production_since = ?
-         WHERE id = ? AND previous_production_deployment_id IS NOT NULL RETURNING *`,
+         WHERE id = ? AND previous_production_deployment_id IS NOT NULL RETURNING id`,
         at,
         at,
         projectId,
       );
-      return row ? toProject(row) : null;
+      const rolled = row && read(projectId);
+      return rolled ? toProject(rolled) : null;
     },
     async markDomainVerified(projectId, domain) {
-      // Writers queue on sqlite's lock (immediate): of two projects verifying one domain, the second sees the first.
       const mark = db.transaction(() => {
-        if (verifiedElsewhere(projectId, domain)) throw domainTaken();
-        const row = one(
-          `UPDATE projects SET verified_domain = custom_domain, domain_verified_at = ?
-           WHERE id = ? AND custom_domain = ? RETURNING *`,
-          nowIso(),
-          projectId,
-          domain,
-        );
-        return row ? { project: toProject(row), displaced: displace(projectId, domain) } : null;
+        const verified = claims.verify(projectId, domain.toLowerCase(), "customDomain");
+        const row = verified && read(projectId);
+        return row && verified ? { project: toProject(row), displaced: verified.displaced } : null;
       });
       try {
         return mark.immediate();

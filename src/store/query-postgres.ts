@@ -12,8 +12,8 @@ export const emailTaken = () => conflict("a user with this email already exists"
 /** UNIQUE constraints (Postgres' default names) -> the conflict the user can act on, as in the sqlite store. */
 const CONFLICTS: Record<string, () => AppError> = {
   projects_sub_domain_key: () => conflict("subdomain is already taken", "subDomain"),
-  // The unique index on verified claims (schema v11): another project verified the domain first.
-  projects_verified_domain: domainTaken,
+  // The unique index on verified claims (schema v24): another project verified the domain first.
+  project_domains_verified: () => domainTaken(),
   users_email_key: emailTaken,
 };
 

@@ -10,8 +10,8 @@ export type Params = SQLQueryBindings[];
 export function uniqueViolation(error: unknown): never {
   const message = error instanceof Error ? error.message : "";
   if (message.includes("projects.sub_domain")) throw conflict("subdomain is already taken", "subDomain");
-  // The unique index on verified claims (schema v11): another project verified the domain first.
-  if (message.includes("index 'projects_verified_domain'")) throw domainTaken();
+  // The unique index on verified claims (schema v24): another project verified the domain first.
+  if (message.includes("index 'project_domains_verified'")) throw domainTaken();
   if (message.includes("users.email")) throw conflict("a user with this email already exists", "email");
   throw error;
 }

@@ -2,6 +2,13 @@
 
 import { badRequest } from "../errors.ts";
 import {
+  DEFAULT_REDIRECT_STATUS,
+  type ProjectDomain,
+  REDIRECT_STATUSES,
+  type RedirectStatus,
+  type RouteDomain,
+} from "../model/domains.ts";
+import {
   type ApiToken,
   DEPLOYMENT_TARGETS,
   type Deployment,
@@ -84,12 +91,29 @@ export function toSession(row: Row): Session {
   };
 }
 
-/** Verification belongs to the domain that passed it: a changed custom domain is unverified until checked. */
-function verifiedAt(row: Row): string | null {
-  const domain = optStr(row, "custom_domain");
-  return domain !== null && domain === optStr(row, "verified_domain")
-    ? optStr(row, "domain_verified_at")
-    : null;
+/**
+ * Projects as the repositories read them: every column, plus the first (primary) custom domain of
+ * project_domains as custom_domain and its verified_at as domain_verified_at. Append a WHERE on `p`.
+ */
+export const PROJECT_SELECT = `SELECT p.*, d.domain AS custom_domain, d.verified_at AS domain_verified_at
+  FROM projects p LEFT JOIN project_domains d ON d.project_id = p.id
+    AND d.position = (SELECT min(e.position) FROM project_domains e WHERE e.project_id = p.id)`;
+
+export function toDomain(row: Row): ProjectDomain {
+  const status = optInt(row, "redirect_status");
+  const redirectTo = optStr(row, "redirect_to");
+  return {
+    name: str(row, "domain"),
+    verifiedAt: optStr(row, "verified_at"),
+    redirectTo,
+    redirectStatus:
+      redirectTo === null
+        ? null
+        : (REDIRECT_STATUSES as readonly number[]).includes(status ?? 0)
+          ? (status as RedirectStatus)
+          : DEFAULT_REDIRECT_STATUS,
+    createdAt: str(row, "created_at"),
+  };
 }
 
 /** The stored protection mode; a value this binary does not know protects everything (fails closed). */
@@ -106,7 +130,7 @@ export function toProject(row: Row): Project {
     gitUrl: optStr(row, "git_url"),
     subDomain: str(row, "sub_domain"),
     customDomain: optStr(row, "custom_domain"),
-    customDomainVerifiedAt: verifiedAt(row),
+    customDomainVerifiedAt: optStr(row, "domain_verified_at"),
     domainToken: str(row, "domain_token"),
     productionBranch: str(row, "production_branch"),
     rootDirectory: optStr(row, "root_directory"),
@@ -138,15 +162,26 @@ export function toRejected(row: Row): RejectedEvent {
   };
 }
 
-export function toRoute(row: Row): ProjectRoute {
+/** A project's routing fields; `domains` are its verified custom domains, in order. */
+export function toRoute(row: Row, domains: RouteDomain[]): ProjectRoute {
   return {
     id: str(row, "id"),
     subDomain: str(row, "sub_domain"),
-    customDomain: optStr(row, "custom_domain"),
-    customDomainVerifiedAt: verifiedAt(row),
+    domains,
     productionDeploymentId: optStr(row, "production_deployment_id"),
     spaFallback: row.spa_fallback === true || Number(row.spa_fallback) === 1,
   };
+}
+
+/** Verified domains (rows with project_id, in order) grouped by project, as routes carry them. */
+export function routeDomains(rows: Row[]): Map<string, RouteDomain[]> {
+  const byProject = new Map<string, RouteDomain[]>();
+  for (const row of rows) {
+    const { name, redirectTo, redirectStatus } = toDomain(row);
+    const id = str(row, "project_id");
+    byProject.set(id, [...(byProject.get(id) ?? []), { name, redirectTo, redirectStatus }]);
+  }
+  return byProject;
 }
 
 export function toWebhookLogEntry(row: Row): WebhookLogEntry {
@@ -226,7 +261,6 @@ export const PROJECT_COLUMNS = {
   name: "name",
   gitUrl: "git_url",
   subDomain: "sub_domain",
-  customDomain: "custom_domain",
   productionBranch: "production_branch",
   rootDirectory: "root_directory",
   installCommand: "install_command",

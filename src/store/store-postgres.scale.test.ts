@@ -165,6 +165,55 @@ test("postgres: 011 upgrades a database with claimed and verified domains, old p
   }
 });
 
+test("postgres: 024 moves each project's custom domain and proofs into project_domains", async () => {
+  const url = await ready().createDatabase();
+  const db = postgres(url, { max: 1, onnotice: () => {} });
+  const store = openPostgresStore(url);
+  try {
+    // Version 22, as the minivercel before several domains left it.
+    await db`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)`;
+    for (const m of POSTGRES_MIGRATIONS.filter((m) => m.version <= 22)) {
+      await db.unsafe(m.sql);
+      await db`INSERT INTO schema_migrations (version, applied_at) VALUES (${m.version}, now())`;
+    }
+    await db`INSERT INTO users (id, email, created_at) VALUES ('u1', 'old@example.com', now())`;
+    // p1 holds Shop verified; p2 claims it unverified and once proved old.example; p3 has no domain.
+    await db`INSERT INTO projects (id, name, sub_domain, custom_domain, user_id, domain_token, verified_domain, domain_verified_at)
+      VALUES ('p1', 'Shop', 'shop', 'WWW.Shop.example', 'u1', 't1', 'WWW.Shop.example', '2026-01-01T00:00:00Z'),
+             ('p2', 'Copy', 'copy', 'www.shop.example', 'u1', 't2', 'old.example', '2026-01-02T00:00:00Z'),
+             ('p3', 'Bare', 'bare', NULL, 'u1', 't3', NULL, NULL)`;
+    expect(await store.migrate()).toEqual(
+      POSTGRES_MIGRATIONS.filter((m) => m.version > 22).map((m) => m.version),
+    );
+    const shop = await store.projects.find("p1");
+    expect([shop?.customDomain, shop?.customDomainVerifiedAt]).toEqual([
+      "www.shop.example",
+      "2026-01-01T00:00:00.000Z",
+    ]);
+    expect((await store.domains.list("p2")).map((d) => [d.name, d.verifiedAt])).toEqual([
+      ["www.shop.example", null],
+    ]);
+    expect(await store.domains.list("p3")).toEqual([]);
+    const columns = await db`
+      SELECT column_name FROM information_schema.columns WHERE table_name = 'projects'
+        AND column_name IN ('custom_domain', 'verified_domain', 'domain_verified_at')`;
+    expect(columns).toHaveLength(0);
+    // The proof came along: p2 going back to old.example is verified at once; the held domain stays held.
+    const back = await store.projects.update("u1", "p2", { customDomain: "old.example" });
+    expect(back?.customDomainVerifiedAt).not.toBeNull();
+    await expect(store.domains.add("p3", { name: "www.shop.example" })).rejects.toThrow(
+      "custom domain is already verified by another project",
+    );
+    const routes = await store.projects.routes();
+    expect(routes.find((r) => r.id === "p1")?.domains).toEqual([
+      { name: "www.shop.example", redirectTo: null, redirectStatus: null },
+    ]);
+  } finally {
+    await store.close();
+    await db.end();
+  }
+});
+
 test("postgres: 014 keeps every variable, for both targets, and then holds a value per target", async () => {
   const url = await ready().createDatabase();
   const db = postgres(url, { max: 1, onnotice: () => {} });

@@ -7,6 +7,7 @@ import { postgresBlobClaims } from "./blob-claims-postgres.ts";
 import { postgresCertificates } from "./certs-postgres.ts";
 import { postgresCronRuns } from "./cron-runs-postgres.ts";
 import { postgresDeployments } from "./deployments-postgres.ts";
+import { postgresDomains } from "./domains-postgres.ts";
 import { postgresEnv } from "./env-postgres.ts";
 import { postgresLoginAttempts } from "./login-attempts-postgres.ts";
 import { assertNotNewer, POSTGRES_MIGRATIONS } from "./migrations.ts";
@@ -43,6 +44,7 @@ export function openPostgresStore(url: string): Store {
   return {
     ...postgresAccounts(sql),
     projects: postgresProjects(sql),
+    domains: postgresDomains(sql),
     deployments: postgresDeployments(sql),
     env: postgresEnv(sql),
     audit: postgresAudit(sql),

@@ -8,6 +8,7 @@ import { sqliteBlobClaims } from "./blob-claims-sqlite.ts";
 import { sqliteCertificates } from "./certs-sqlite.ts";
 import { sqliteCronRuns } from "./cron-runs-sqlite.ts";
 import { sqliteDeployments } from "./deployments-sqlite.ts";
+import { sqliteDomains } from "./domains-sqlite.ts";
 import { sqliteEnv } from "./env-sqlite.ts";
 import { sqliteLoginAttempts } from "./login-attempts-sqlite.ts";
 import { assertNotNewer, type Migration, SQLITE_MIGRATIONS } from "./migrations.ts";
@@ -30,6 +31,7 @@ export function openSqliteStore(path: string): Store {
   return {
     ...sqliteAccounts(db),
     projects: sqliteProjects(db),
+    domains: sqliteDomains(db),
     deployments: sqliteDeployments(db),
     env: sqliteEnv(db),
     audit: sqliteAudit(db),

@@ -17,6 +17,7 @@ import type { DeploymentStatus } from "../model/status.ts";
 import type { BlobClaims } from "./blob-claims.ts";
 import type { Certificates } from "./certs.ts";
 import type { CronRuns } from "./cron-runs.ts";
+import type { ProjectDomains } from "./domains.ts";
 import type { LoginAttempts } from "./login-attempts.ts";
 import type { OutgoingHooks } from "./outgoing-hooks.ts";
 import type { Protection } from "./protection.ts";
@@ -86,6 +87,8 @@ export interface Sessions {
 export interface ProjectSave {
   /** DOMAIN_VERIFICATION=off: the saved custom domain counts as verified at once, in the same transaction. */
   trustDomain?: boolean;
+  /** The most custom domains a project may hold (0: no limit); setting the first one past it is a conflict. */
+  maxDomains?: number;
 }
 
 /** A project whose custom domain is now verified, and the projects whose claims of that domain it displaced. */
@@ -95,12 +98,13 @@ export interface DomainVerified {
 }
 
 /**
- * Custom domains compare case-insensitively. Several projects may claim one domain unverified, but only one may
- * hold it verified (its custom domain is the domain it proved): saving a domain another project holds verified
- * is a conflict. A claim that becomes verified (markDomainVerified, a trusted save, or a project going back to a
- * domain it proved before) displaces in the same transaction the other projects' unverified claims of that
- * domain (their custom domain is cleared) and their older proofs of it. So nobody can block a domain's owner by
- * saving it first, and of two projects verifying one domain at once exactly one wins.
+ * A project's `customDomain` is its first (primary) custom domain (src/store/domains.ts holds them all, with the
+ * claim rules): saving one replaces the primary domain, saving null removes it. Custom domains compare
+ * case-insensitively. Several projects may claim one domain unverified, but only one may hold it verified:
+ * saving a domain another project holds verified is a conflict. A claim that becomes verified (markDomainVerified,
+ * a trusted save, or a project going back to a domain it proved before) displaces in the same transaction the
+ * other projects' unverified claims of that domain and their older proofs of it. So nobody can block a domain's
+ * owner by saving it first, and of two projects verifying one domain at once exactly one wins.
  */
 export interface Projects {
   /**
@@ -314,6 +318,8 @@ export interface Store {
   tokens: Tokens;
   sessions: Sessions;
   projects: Projects;
+  /** A project's custom domains, their verification and redirects (src/store/domains.ts). */
+  domains: ProjectDomains;
   deployments: Deployments;
   env: ProjectEnv;
   audit: Audit;

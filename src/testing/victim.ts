@@ -185,6 +185,7 @@ export async function victimState(deps: Deps, victim: Victim) {
   const tokens = (await body("/api/tokens")).items as Record<string, unknown>[];
   return {
     project: await body(`/api/projects/${project.id}`),
+    domains: await body(`/api/projects/${project.id}/domains`),
     deployments,
     logs: await Promise.all(deployments.map((d) => body(`/api/deployments/${d.id}/logs`))),
     runtimeLogs: await Promise.all(deployments.map((d) => body(`/api/deployments/${d.id}/runtime-logs`))),

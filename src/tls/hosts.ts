@@ -1,5 +1,6 @@
 // Automatic HTTPS, step 1: which host names may get a certificate. Only known ones: the dashboard host, a project's
-// production subdomain, a READY deployment's or branch's host, a custom domain whose ownership was verified.
+// production subdomain, a READY deployment's or branch's host, each custom domain whose ownership was verified
+// (serving or redirecting).
 // Anything else gets no order, so nobody can make us spend the CA's rate limits on names we do not serve.
 
 import type { HttpsConfig } from "../config/config.ts";
@@ -45,8 +46,13 @@ export function createHostPolicy(deps: {
     async isKnown(host) {
       if (host === https.dashboardHost) return dashboard;
       const found = await route(host);
-      // A production host of a project counts before its first deployment; other hosts only once READY.
-      return found.kind === "site" || (found.kind === "missing" && found.what === "production");
+      // A production host of a project counts before its first deployment; other hosts only once READY. A
+      // verified domain that redirects is served too (by its redirect).
+      return (
+        found.kind === "site" ||
+        found.kind === "redirect" ||
+        (found.kind === "missing" && found.what === "production")
+      );
     },
     async eagerNames() {
       const names = new Set<string>();
@@ -54,8 +60,8 @@ export function createHostPolicy(deps: {
       if (https.challenge === "dns-01") names.add(wildcard);
       for (const project of await store.projects.routes()) {
         names.add(certName(`${project.subDomain}${suffix}`));
-        if (project.customDomain && project.customDomainVerifiedAt !== null)
-          names.add(certName(project.customDomain.toLowerCase()));
+        // Routes carry verified domains only; a redirecting one needs its certificate as much as a serving one.
+        for (const domain of project.domains) names.add(certName(domain.name));
       }
       return [...names].sort();
     },

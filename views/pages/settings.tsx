@@ -2,13 +2,14 @@
 /** @jsxImportSource preact */
 
 import type { ComponentChildren } from "preact";
-import type { VerificationRecord } from "../../src/deploy/domains.ts";
 import type { EnvVarView } from "../../src/deploy/env.ts";
+import type { ProjectDomain } from "../../src/model/domains.ts";
 import type { DeploymentTarget, Project } from "../../src/model/entities.ts";
 import type { BypassToken } from "../../src/store/protection.ts";
 import { Field, FormError, type FormErrors, type FormValues, HxForm } from "../components/field.tsx";
 import { Time } from "../components/time.tsx";
 import { type Chrome, Csrf, Layout } from "../layout.tsx";
+import { DomainsSection, type DomainsSubmitted } from "./domains-settings.tsx";
 import { AppServerFields, BuildFields, SourceFields } from "./project-form.tsx";
 import { ProjectHead } from "./project-head.tsx";
 import { ProtectionSection } from "./protection-settings.tsx";
@@ -19,6 +20,8 @@ export type SettingsSection =
   | "server"
   | "domains"
   | "verify"
+  | "domainAdd"
+  | "domain"
   | "env"
   | "envPaste"
   | "delete"
@@ -32,8 +35,8 @@ export interface SettingsProps {
   productionUrl: string;
   sitesDomain: string;
   env: EnvVarView[];
-  /** The TXT record that proves control of the custom domain (null: no custom domain). */
-  domainRecord: VerificationRecord | null;
+  /** The project's custom domains, its primary (customDomain) first. */
+  domains: ProjectDomain[];
   /** The section the user just submitted: its errors and typed values are shown there only. */
   section: SettingsSection | null;
   saved: boolean;
@@ -126,11 +129,16 @@ export function SettingsPage(props: SettingsProps) {
             values={valuesFor(props, "domains")}
             errors={errorsFor(props, "domains")}
             placeholder="www.example.com"
-            hint="Point its DNS (CNAME or A record) at this server; leave empty for none."
+            hint="The primary custom domain (the first under Custom domains); saving replaces it, empty removes it."
             monospace
           />
         </SettingsForm>
-        <DomainVerification {...props} />
+        <DomainsSection
+          csrf={chrome.csrf}
+          project={project}
+          domains={props.domains}
+          submitted={domainsSubmitted(props)}
+        />
         <EnvSection {...props} />
         <ProtectionSection
           csrf={chrome.csrf}
@@ -145,6 +153,15 @@ export function SettingsPage(props: SettingsProps) {
       </div>
     </Layout>
   );
+}
+
+/** What the custom domains section shows of a submitted form (the old single-domain verify: the first one). */
+function domainsSubmitted(p: SettingsProps): DomainsSubmitted | null {
+  const { section, values, errors } = p;
+  if (section === "domainAdd") return { form: "add", domain: null, values, errors };
+  if (section === "domain") return { form: "domain", domain: values.domain ?? null, values, errors };
+  if (section === "verify") return { form: "domain", domain: p.domains[0]?.name ?? null, values, errors };
+  return null;
 }
 
 const valuesFor = (p: SettingsProps, section: SettingsSection): FormValues =>
@@ -195,67 +212,6 @@ function SettingsForm(
           )}
         </div>
       </HxForm>
-    </section>
-  );
-}
-
-/** The custom domain's ownership: verified (served, gets a certificate), or the DNS record still to create. */
-function DomainVerification(props: SettingsProps) {
-  const { chrome, project, domainRecord } = props;
-  if (project.customDomain === null || domainRecord === null) return null;
-  const verifiedAt = project.customDomainVerifiedAt;
-  return (
-    <section class="card" id="verify" aria-labelledby="verify-title">
-      <h2 id="verify-title">
-        {project.customDomain}{" "}
-        {verifiedAt ? (
-          <span class="badge badge-ready" data-verified="true">
-            <span class="badge-dot" aria-hidden="true" />
-            Verified
-          </span>
-        ) : (
-          <span class="badge badge-queued" data-verified="false">
-            <span class="badge-dot" aria-hidden="true" />
-            Not verified
-          </span>
-        )}
-      </h2>
-      {verifiedAt ? (
-        <p class="muted small">
-          Ownership verified <Time iso={verifiedAt} />. The domain is served and gets a certificate when HTTPS
-          is on.
-        </p>
-      ) : (
-        <HxForm id="verify-form" action={`/projects/${project.id}/domain/verify`} class="stack">
-          <Csrf token={chrome.csrf} />
-          <p class="muted small">
-            The domain is not served until you prove it is yours: add this DNS record at your DNS host, then
-            verify. Also point the domain itself (CNAME or A record) at this server.
-          </p>
-          <table class="dns-record">
-            <thead>
-              <tr>
-                <th>Type</th>
-                <th>Name</th>
-                <th>Value</th>
-              </tr>
-            </thead>
-            <tbody>
-              <tr>
-                <td class="mono">{domainRecord.type}</td>
-                <td class="mono">{domainRecord.name}</td>
-                <td class="mono">{domainRecord.value}</td>
-              </tr>
-            </tbody>
-          </table>
-          <FormError errors={errorsFor(props, "verify")} />
-          <div class="actions">
-            <button type="submit" class="button primary">
-              Verify
-            </button>
-          </div>
-        </HxForm>
-      )}
     </section>
   );
 }
