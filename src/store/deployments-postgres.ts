@@ -3,6 +3,7 @@
 import type postgres from "postgres";
 import { branchSlug } from "../model/names.ts";
 import { isTerminal, predecessors } from "../model/status.ts";
+import { visible } from "./projects-postgres.ts";
 import { first } from "./query-postgres.ts";
 import {
   decodeCursor,
@@ -30,14 +31,14 @@ export function postgresDeployments(sql: postgres.Sql): Deployments {
     async get(userId, id) {
       const row = await first(sql<Row[]>`
         SELECT d.* FROM deployments d JOIN projects p ON p.id = d.project_id
-        WHERE d.id = ${id} AND p.user_id = ${userId}`);
+        WHERE d.id = ${id} AND ${visible(sql, userId)}`);
       return row ? toDeployment(row) : null;
     },
     async list(userId, projectId, { limit, cursor }, filter = {}) {
       const after = decodeCursor(cursor);
       const rows = await sql<Row[]>`
         SELECT d.* FROM deployments d JOIN projects p ON p.id = d.project_id
-        WHERE d.project_id = ${projectId} AND p.user_id = ${userId}
+        WHERE d.project_id = ${projectId} AND ${visible(sql, userId)}
         ${filter.branch !== undefined ? sql`AND d.branch = ${filter.branch}` : sql``}
         ${filter.target !== undefined ? sql`AND d.target = ${filter.target}` : sql``}
         ${filter.status !== undefined ? sql`AND d.status = ${filter.status}` : sql``}

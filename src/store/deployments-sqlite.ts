@@ -3,6 +3,7 @@
 import type { Database } from "bun:sqlite";
 import { branchSlug } from "../model/names.ts";
 import { isTerminal, predecessors } from "../model/status.ts";
+import { VISIBLE } from "./projects-sqlite.ts";
 import { sqliteQueries } from "./query-sqlite.ts";
 import { decodeCursor, hostIdPattern, newId, nowIso, toDeployment, toPage, toProject } from "./rows.ts";
 import type { Deployments } from "./store.ts";
@@ -31,16 +32,17 @@ export function sqliteDeployments(db: Database): Deployments {
     },
     async get(userId, id) {
       const row = one(
-        `SELECT d.* FROM deployments d JOIN projects p ON p.id = d.project_id WHERE d.id = ? AND p.user_id = ?`,
+        `SELECT d.* FROM deployments d JOIN projects p ON p.id = d.project_id WHERE d.id = ? AND ${VISIBLE}`,
         id,
+        userId,
         userId,
       );
       return row ? toDeployment(row) : null;
     },
     async list(userId, projectId, { limit, cursor }, filter = {}) {
       const after = decodeCursor(cursor);
-      const where = ["d.project_id = ?", "p.user_id = ?"];
-      const args: (string | number)[] = [projectId, userId];
+      const where = ["d.project_id = ?", VISIBLE];
+      const args: (string | number)[] = [projectId, userId, userId];
       for (const [column, value] of [
         ["branch", filter.branch],
         ["target", filter.target],

@@ -195,7 +195,8 @@ test("011 keeps every row, index and column across the projects table rebuild, a
   );
   // ... and every project the time production started serving its deployment, estimated by its finish;
   // 016 added the app server columns, empty on every existing project; 019 deployment protection: every
-  // existing project keeps serving as before ('none', no password).
+  // existing project keeps serving as before ('none', no password); 023 teams: every project stays in its
+  // owner's personal scope.
   const finished = new Map(parsed(rowsBefore.deployments).map((d) => [d.id, d.finished_at ?? null]));
   expect(parsed(rowsAfter.projects)).toEqual(
     parsed(rowsBefore.projects).map((p) => ({
@@ -206,6 +207,7 @@ test("011 keeps every row, index and column across the projects table rebuild, a
       max_instances: null,
       protection: "none",
       protection_password_hash: null,
+      team_id: null,
     })),
   );
   delete rowsAfter.projects;
@@ -229,7 +231,7 @@ test("011 keeps every row, index and column across the projects table rebuild, a
     expect.arrayContaining(["projects_custom_domain", "projects_verified_domain"]),
   );
   expect(after.indexes.some((i) => i.name === "sqlite_autoindex_projects_3")).toBe(false);
-  // Every column kept; 015's production_since, 016's app server columns and 019's protection are the new ones.
+  // Every column kept; 015's production_since, 016's app server columns, 019's protection and 023's team are the new ones.
   const NEW_COLUMNS = [
     "production_since",
     "start_command",
@@ -237,6 +239,7 @@ test("011 keeps every row, index and column across the projects table rebuild, a
     "max_instances",
     "protection",
     "protection_password_hash",
+    "team_id",
   ];
   const isNew = (c: Record<string, unknown>) => NEW_COLUMNS.includes(String(c.name));
   expect(after.columns.filter((c) => !isNew(c))).toEqual(before.columns);

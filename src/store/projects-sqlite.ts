@@ -17,6 +17,13 @@ import {
 } from "./rows.ts";
 import type { Projects } from "./store.ts";
 
+/**
+ * Whom a project `p` is visible to (two parameters: the user, twice): its owner while it is personal, every member
+ * of its team while it is a team's. What each may do with it is decided by role in src/deploy/access.ts.
+ */
+export const VISIBLE =
+  "((p.team_id IS NULL AND p.user_id = ?) OR p.team_id IN (SELECT team_id FROM team_members WHERE user_id = ?))";
+
 export function sqliteProjects(db: Database): Projects {
   const { one, all, run } = sqliteQueries(db);
 
@@ -87,6 +94,7 @@ export function sqliteProjects(db: Database): Projects {
         ...keys.map((k) => PROJECT_COLUMNS[k]),
         // Named only when set: the column's default ('none') covers the rest (and schemas before 19, in tests).
         ...(input.protection ? ["protection"] : []),
+        ...(input.teamId ? ["team_id"] : []),
       ];
       const values: Params = [
         id,
@@ -96,6 +104,7 @@ export function sqliteProjects(db: Database): Projects {
         newDomainToken(),
         ...keys.map((k) => input[k]),
         ...(input.protection ? [input.protection] : []),
+        ...(input.teamId ? [input.teamId] : []),
       ];
       // The count and the insert in one transaction: concurrent creations cannot both take the last place.
       const insert = db.transaction(() => {
@@ -114,36 +123,54 @@ export function sqliteProjects(db: Database): Projects {
       }
     },
     async get(userId, id) {
-      const row = one("SELECT * FROM projects WHERE id = ? AND user_id = ?", id, userId);
+      const row = one(`SELECT * FROM projects p WHERE id = ? AND ${VISIBLE}`, id, userId, userId);
       return row ? toProject(row) : null;
     },
-    async list(userId, { limit, cursor }) {
+    async list(userId, { limit, cursor }, teamId = null) {
       const after = decodeCursor(cursor);
+      // A team's projects, to its members; else the user's personal ones.
+      const scope = teamId
+        ? {
+            where:
+              "team_id = ? AND EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = ? AND m.user_id = ?)",
+            args: [teamId, teamId, userId],
+          }
+        : { where: "user_id = ? AND team_id IS NULL", args: [userId] };
       const rows = after
         ? all(
-            `SELECT * FROM projects WHERE user_id = ? AND (created_at < ? OR (created_at = ? AND id < ?))
+            `SELECT * FROM projects WHERE ${scope.where} AND (created_at < ? OR (created_at = ? AND id < ?))
              ORDER BY created_at DESC, id DESC LIMIT ?`,
-            userId,
+            ...scope.args,
             after.createdAt,
             after.createdAt,
             after.id,
             limit + 1,
           )
         : all(
-            "SELECT * FROM projects WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
-            userId,
+            `SELECT * FROM projects WHERE ${scope.where} ORDER BY created_at DESC, id DESC LIMIT ?`,
+            ...scope.args,
             limit + 1,
           );
       return toPage(rows.map(toProject), limit);
+    },
+    async transfer(id, to) {
+      const row = one(
+        "UPDATE projects SET team_id = ?, user_id = ?, updated_at = ? WHERE id = ? RETURNING *",
+        to.teamId,
+        to.userId,
+        nowIso(),
+        id,
+      );
+      return row ? toProject(row) : null;
     },
     async update(userId, id, patch, { trustDomain = false } = {}) {
       const keys = (Object.keys(patch) as (keyof ProjectSettings)[]).filter((k) => k in PROJECT_COLUMNS);
       // Column names come from the fixed PROJECT_COLUMNS map, never from input.
       const sets = [...keys.map((k) => `${PROJECT_COLUMNS[k]} = ?`), "updated_at = ?"];
-      const values: Params = [...keys.map((k) => patch[k] ?? null), nowIso(), id, userId];
+      const values: Params = [...keys.map((k) => patch[k] ?? null), nowIso(), id, userId, userId];
       const save = db.transaction(() => {
         const row = one(
-          `UPDATE projects SET ${sets.join(", ")} WHERE id = ? AND user_id = ? RETURNING *`,
+          `UPDATE projects AS p SET ${sets.join(", ")} WHERE id = ? AND ${VISIBLE} RETURNING *`,
           ...values,
         );
         // Only a save that sets the domain claims it: other changes never fail on, or displace, a claim.
@@ -157,7 +184,7 @@ export function sqliteProjects(db: Database): Projects {
       }
     },
     async delete(userId, id) {
-      return run("DELETE FROM projects WHERE id = ? AND user_id = ?", id, userId).changes > 0;
+      return run(`DELETE FROM projects AS p WHERE id = ? AND ${VISIBLE}`, id, userId, userId).changes > 0;
     },
     async count(userId) {
       return Number(one("SELECT count(*) AS n FROM projects WHERE user_id = ?", userId)?.n ?? 0);
