@@ -5,8 +5,9 @@
 import { Resolver } from "node:dns/promises";
 import type { Config } from "../config/config.ts";
 import type { Deps } from "../deps.ts";
-import { invalid, notFound } from "../errors.ts";
+import { invalid } from "../errors.ts";
 import type { Project } from "../model/entities.ts";
+import { getProject } from "./access.ts";
 import { announceRoutes } from "./announce.ts";
 
 /** The DNS record a project's owner creates to verify its custom domain. */
@@ -51,8 +52,7 @@ export async function verifyDomain(
   userId: string,
   projectId: string,
 ): Promise<Project> {
-  const project = await store.projects.get(userId, projectId);
-  if (!project) throw notFound("project");
+  const project = await getProject(store, userId, projectId, "write");
   const record = verificationRecord(project);
   if (record === null || project.customDomain === null)
     throw invalid("this project has no custom domain to verify", "customDomain");

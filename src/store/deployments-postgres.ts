@@ -62,6 +62,14 @@ export function postgresDeployments(sql: postgres.Sql): Deployments {
       const row = await first(sql<Row[]>`SELECT * FROM deployments WHERE id = ${id}`);
       return row ? toDeployment(row) : null;
     },
+    async ofProject(projectId, { limit, cursor }) {
+      const after = decodeCursor(cursor);
+      const rows = await sql<Row[]>`
+        SELECT * FROM deployments WHERE project_id = ${projectId}
+        ${after ? sql`AND (created_at < ${after.createdAt} OR (created_at = ${after.createdAt} AND id < ${after.id}))` : sql``}
+        ORDER BY created_at DESC, id DESC LIMIT ${limit + 1}`;
+      return toPage(rows.map(toDeployment), limit);
+    },
     async findByHostId(projectId, hostId) {
       const pattern = hostIdPattern(hostId);
       if (!pattern) return null;

@@ -89,6 +89,25 @@ export function sqliteDeployments(db: Database): Deployments {
       const row = one("SELECT * FROM deployments WHERE id = ?", id);
       return row ? toDeployment(row) : null;
     },
+    async ofProject(projectId, { limit, cursor }) {
+      const after = decodeCursor(cursor);
+      const rows = after
+        ? all(
+            `SELECT * FROM deployments WHERE project_id = ? AND (created_at < ? OR (created_at = ? AND id < ?))
+             ORDER BY created_at DESC, id DESC LIMIT ?`,
+            projectId,
+            after.createdAt,
+            after.createdAt,
+            after.id,
+            limit + 1,
+          )
+        : all(
+            "SELECT * FROM deployments WHERE project_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+            projectId,
+            limit + 1,
+          );
+      return toPage(rows.map(toDeployment), limit);
+    },
     async findByHostId(projectId, hostId) {
       const pattern = hostIdPattern(hostId);
       if (!pattern) return null;

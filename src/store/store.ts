@@ -211,6 +211,8 @@ export interface Deployments {
   transition(id: string, to: DeploymentStatus, reason: string | null): Promise<Deployment | null>;
   /** Unscoped read, for the platform's own roles. */
   find(id: string): Promise<Deployment | null>;
+  /** A project's deployments, newest first, unscoped: for the platform's own work (never a user's request). */
+  ofProject(projectId: string, page: PageRequest): Promise<Page<Deployment>>;
   /** The READY deployment of a project whose id starts with these 12 hex digits (its immutable host). */
   findByHostId(projectId: string, hostId: string): Promise<Deployment | null>;
   /**
