@@ -35,7 +35,8 @@ export function invitationRoutes({
   auth,
   audit,
   config,
-}: Pick<Deps, "store" | "auth" | "config"> & { audit: Auditor }) {
+  bus,
+}: Pick<Deps, "store" | "auth" | "config" | "bus"> & { audit: Auditor }) {
   const missing = { 404: errorResponse("No such team (or invitation), or you are not a member.") };
   return new Elysia({ tags: ["teams"] })
     .use(requireUser(auth))
@@ -99,7 +100,7 @@ export function invitationRoutes({
     .post(
       "/invitations/accept",
       async ({ user, body, request }) => {
-        const { team, role } = await acceptInvitation(store, user.id, body.token);
+        const { team, role } = await acceptInvitation({ store, bus }, user.id, body.token);
         await audit.record(request, user, {
           scope: teamScope(team.id),
           action: "member.join",

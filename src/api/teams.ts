@@ -8,7 +8,12 @@ import { requireUser } from "./auth.ts";
 import { errorResponse, NoContent } from "./schemas.ts";
 import { Member, MemberParams, RoleChange, SlugParam, TeamCreate, TeamView } from "./team-schemas.ts";
 
-export function teamRoutes({ store, auth, audit }: Pick<Deps, "store" | "auth"> & { audit: Auditor }) {
+export function teamRoutes({
+  store,
+  bus,
+  auth,
+  audit,
+}: Pick<Deps, "store" | "bus" | "auth"> & { audit: Auditor }) {
   const missing = { 404: errorResponse("No such team, or you are not a member.") };
   const lastOwner = { 409: errorResponse("The team would be left without an owner.") };
   return new Elysia({ tags: ["teams"] })
@@ -117,7 +122,7 @@ export function teamRoutes({ store, auth, audit }: Pick<Deps, "store" | "auth"> 
         const email = (await store.teams.members(before.team.id)).find(
           (m) => m.userId === params.userId,
         )?.email;
-        const team = await removeMember(store, user.id, params.team, params.userId);
+        const team = await removeMember({ store, bus }, user.id, params.team, params.userId);
         const leaving = params.userId === user.id;
         await audit.record(request, user, {
           scope: teamScope(team.id),

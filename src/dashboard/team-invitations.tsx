@@ -25,8 +25,9 @@ const Slug = t.Object({ team: t.String({ minLength: 1, maxLength: 64 }) });
 export function invitationRoutes({
   store,
   config,
+  bus,
   audit,
-}: Pick<Deps, "store" | "config"> & { audit: Auditor }) {
+}: Pick<Deps, "store" | "config" | "bus"> & { audit: Auditor }) {
   return new Elysia()
     .use(requireSession(store))
     .post(
@@ -98,7 +99,7 @@ export function invitationRoutes({
       "/invite/:token",
       async ({ user, csrf, params, request }) => {
         try {
-          const { team, role } = await acceptInvitation(store, user.id, params.token);
+          const { team, role } = await acceptInvitation({ store, bus }, user.id, params.token);
           await audit.record(request, user, {
             scope: teamScope(team.id),
             action: "member.join",

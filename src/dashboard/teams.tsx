@@ -34,7 +34,7 @@ const SlugAndMember = t.Object({
   userId: t.String({ minLength: 1, maxLength: 64 }),
 });
 
-export function teamRoutes({ store, audit }: Pick<Deps, "store"> & { audit: Auditor }) {
+export function teamRoutes({ store, bus, audit }: Pick<Deps, "store" | "bus"> & { audit: Auditor }) {
   /** A team's page; `createdLink` is an invitation link made by this request (shown once). */
   const teamPage = async (
     user: User,
@@ -147,7 +147,7 @@ export function teamRoutes({ store, audit }: Pick<Deps, "store"> & { audit: Audi
         act(user, csrf, params.team, request, async () => {
           const { team: found } = await teamFor(store, user.id, params.team, "admin");
           const email = (await store.teams.members(found.id)).find((m) => m.userId === params.userId)?.email;
-          const team = await removeMember(store, user.id, params.team, params.userId);
+          const team = await removeMember({ store, bus }, user.id, params.team, params.userId);
           await audit.record(request, user, {
             scope: teamScope(team.id),
             action: "member.remove",
@@ -161,7 +161,7 @@ export function teamRoutes({ store, audit }: Pick<Deps, "store"> & { audit: Audi
       "/teams/:team/leave",
       ({ user, csrf, params, request }) =>
         act(user, csrf, params.team, request, async () => {
-          const team = await removeMember(store, user.id, params.team, user.id);
+          const team = await removeMember({ store, bus }, user.id, params.team, user.id);
           await audit.record(request, user, {
             scope: teamScope(team.id),
             action: "member.leave",

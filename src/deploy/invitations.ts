@@ -1,11 +1,12 @@
 // Team invitations: one-time links with an expiry. Only the sha256 of a link's token is stored, so the link
 // exists only in the answer to the owner who made it; accepting it (signed in) joins the team with its role.
 
+import type { Bus } from "../bus/bus.ts";
 import { invalid, notFound } from "../errors.ts";
 import { hashSecret, randomSecret } from "../identity/accounts.ts";
 import type { Store } from "../store/store.ts";
 import type { Invitation, Team, TeamRole } from "../store/teams.ts";
-import { teamFor } from "./teams.ts";
+import { announceTeam, teamFor, teamProjectIds } from "./teams.ts";
 
 /** Invitation tokens start with this, so a pasted one is recognized (and a stray API token is not). */
 export const INVITATION_PREFIX = "inv_";
@@ -58,12 +59,14 @@ export async function revokeInvitation(
 
 /** Joins the signed-in user to the invitation's team; 404 for a token unknown, used, revoked or expired. */
 export async function acceptInvitation(
-  store: Store,
+  { store, bus }: { store: Store; bus: Bus },
   userId: string,
   token: string,
 ): Promise<{ team: Team; role: TeamRole }> {
   if (!token.startsWith(INVITATION_PREFIX) || token.length > 200) throw notFound("invitation");
   const joined = await store.teams.acceptInvitation(hashSecret(token), userId, new Date().toISOString());
   if (!joined) throw notFound("invitation (it may have been used, revoked or have expired)");
+  // The new member opens the team's protected hosts on every proxy.
+  await announceTeam(bus, await teamProjectIds(store, userId, joined.team.id));
   return joined;
 }

@@ -1,11 +1,13 @@
 // Teams: creating and deleting them, their members' roles, leaving, and moving projects between scopes. Who may
 // do what is decided by role here (owners manage members and settings; anyone may leave).
 
+import type { Bus } from "../bus/bus.ts";
 import { conflict, invalid, notFound } from "../errors.ts";
 import type { Project } from "../model/entities.ts";
 import type { Store } from "../store/store.ts";
 import { TEAM_ROLES, type Team, type TeamRole } from "../store/teams.ts";
 import { allows, getProject, type Right, roleRefused } from "./access.ts";
+import { announceRoutes } from "./announce.ts";
 
 /** Lowercase letters, digits and inner hyphens, 2-48 characters: safe in URLs, headers and the CLI. */
 const SLUG = /^[a-z0-9][a-z0-9-]{0,46}[a-z0-9]$/;
@@ -76,16 +78,42 @@ export async function changeRole(
 
 /** Removes a member (owners only), or the caller themselves (leaving: any role). */
 export async function removeMember(
-  store: Store,
+  { store, bus }: { store: Store; bus: Bus },
   userId: string,
   slug: string,
   memberId: string,
 ): Promise<Team> {
   const { team } = await teamFor(store, userId, slug, memberId === userId ? "read" : "admin");
+  const projects = await teamProjectIds(store, userId, team.id);
   const outcome = await store.teams.removeMember(team.id, memberId);
   if (outcome === "missing") throw notFound("member");
   if (outcome === "last_owner") throw lastOwner();
+  // The member no longer opens the team's protected hosts on any proxy.
+  await announceTeam(bus, projects);
   return team;
+}
+
+/**
+ * The team's project ids, listed as `userId` (a member). Who may view a team's protected hosts changes with its
+ * members: after a change, `announceTeam` tells every proxy to reload these projects' rules.
+ */
+export async function teamProjectIds(store: Store, userId: string, teamId: string): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: Awaited<ReturnType<Store["projects"]["list"]>> = await store.projects.list(
+      userId,
+      { limit: 100, cursor },
+      teamId,
+    );
+    ids.push(...page.items.map((p) => p.id));
+    cursor = page.nextCursor;
+  } while (cursor);
+  return ids;
+}
+
+export async function announceTeam(bus: Bus, projectIds: string[]): Promise<void> {
+  for (const id of projectIds) await announceRoutes(bus, id);
 }
 
 /**

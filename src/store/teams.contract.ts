@@ -136,8 +136,16 @@ export function teamsContract(name: string, open: () => Promise<Store>): void {
       expect((await store.deployments.list(eve.id, shared.id, page)).items).toEqual([]);
       expect(await store.projects.delete(eve.id, shared.id)).toBe(false);
 
+      // Protected hosts open, signed in, to every member of the team (and to no one else).
+      await store.protection.setMode(shared.id, "previews");
+      const [rule] = await store.protection.access(shared.id);
+      expect(rule?.viewers.sort()).toEqual([ann.id, ben.id].sort());
+      await store.protection.setMode(personal.id, "all");
+      expect((await store.protection.access(personal.id))[0]?.viewers).toEqual([ann.id]);
+
       expect(await store.teams.delete(team.id)).toBe(false);
       expect(await store.teams.removeMember(team.id, ben.id)).toBe("ok");
+      expect((await store.protection.access(shared.id))[0]?.viewers).toEqual([ann.id]);
       expect(await store.projects.get(ben.id, shared.id)).toBeNull();
       const moved = await store.projects.transfer(shared.id, { teamId: null, userId: ann.id });
       expect(moved?.teamId).toBeNull();
