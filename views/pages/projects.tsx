@@ -28,8 +28,9 @@ export function ProjectsPage(props: {
   scopes: Scopes;
 }) {
   const { chrome, projects, nextCursor, builds, start, scopes } = props;
-  const empty = projects.length === 0 && !nextCursor;
   const current = scopes.teams.find((t) => t.slug === scopes.current) ?? null;
+  // A team's empty scope offers its New project button (the first-deploy cards make personal projects).
+  const empty = projects.length === 0 && !nextCursor && !current;
   const teamQuery = current ? `team=${encodeURIComponent(current.slug)}` : "";
   return (
     <Layout chrome={chrome} title="Projects" nav="projects" drop={empty}>
@@ -46,11 +47,14 @@ export function ProjectsPage(props: {
       {empty ? (
         <FirstDeploy start={start} />
       ) : (
-        <ul class="project-grid">
-          {projects.map((s) => (
-            <ProjectCard key={s.project.id} summary={s} />
-          ))}
-        </ul>
+        <>
+          {projects.length === 0 && <p class="empty">No projects in this team yet.</p>}
+          <ul class="project-grid">
+            {projects.map((s) => (
+              <ProjectCard key={s.project.id} summary={s} />
+            ))}
+          </ul>
+        </>
       )}
       {nextCursor && (
         <p class="pager">
