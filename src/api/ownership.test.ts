@@ -243,7 +243,7 @@ describe("another account", () => {
     expect(answers).toEqual(expected);
     expect(leaks).toEqual([]);
     expect(await victimState(deps, victim)).toEqual(before);
-  });
+  }, 30_000);
 
   test("cannot promote a READY deployment of someone else's project: 404, production unchanged", async () => {
     const victim = await makeVictim(deps);

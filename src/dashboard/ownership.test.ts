@@ -190,5 +190,5 @@ describe("another account", () => {
     expect(leaks).toEqual([]);
     expect(await victimState(deps, victim)).toEqual(before);
     expect(await deps.store.sessions.get(sessionHash, new Date().toISOString())).not.toBeNull();
-  });
+  }, 30_000);
 });
