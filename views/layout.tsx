@@ -38,7 +38,7 @@ export function Layout(props: {
   chrome: Chrome;
   /** What the page shows, most specific first ("my-site · Settings"); the tab reads "<title> · minivercel". */
   title: string;
-  nav?: "projects" | "account";
+  nav?: "projects" | "teams" | "account";
   /** The page offers drag-and-drop deploys (views/components/drop-zone.tsx). */
   drop?: boolean;
   children: ComponentChildren;
@@ -75,6 +75,9 @@ export function Layout(props: {
             <nav class="topnav" aria-label="Main">
               <a href="/" aria-current={nav === "projects" ? "page" : undefined}>
                 Projects
+              </a>
+              <a href="/teams" aria-current={nav === "teams" ? "page" : undefined}>
+                Teams
               </a>
               <a href="/account" aria-current={nav === "account" ? "page" : undefined}>
                 Account

@@ -2,13 +2,15 @@
 
 import { Elysia, t } from "elysia";
 import { VERSION } from "../config/version.ts";
+import { createAuditor } from "../deploy/audit.ts";
 import type { Deps } from "../deps.ts";
 import { MethodNotAllowed, RateLimited } from "../errors.ts";
-import type { PeerAddress } from "../identity/client-address.ts";
+import { clientAddress, type PeerAddress } from "../identity/client-address.ts";
 import { requestIdOf } from "../observe/http.ts";
 import type { AppPool } from "../runtime/apps.ts";
 import { buildsStatus } from "../worker/readiness.ts";
 import { appRoutes } from "./apps.ts";
+import { auditRoutes } from "./audit.ts";
 import { bodyLimits } from "./body-limit.ts";
 import { buildRoutes } from "./builds.ts";
 import { cronRoutes } from "./crons.ts";
@@ -18,11 +20,13 @@ import { domainRoutes } from "./domains.ts";
 import { envRoutes } from "./env.ts";
 import { toErrorResponse } from "./errors.ts";
 import { hookRoutes } from "./hooks.ts";
+import { invitationRoutes } from "./invitations.ts";
 import { allowedMethods } from "./methods.ts";
 import { projectRoutes } from "./projects.ts";
 import { protectionRoutes } from "./protection.ts";
 import { createRateLimiter, rateLimitHeaders } from "./rate-limit.ts";
 import { runtimeLogRoutes } from "./runtime-logs.ts";
+import { teamRoutes } from "./teams.ts";
 import { tokenRoutes } from "./tokens.ts";
 import { uploadRoutes } from "./uploads.ts";
 import { webhookRoutes, webhookSettingRoutes } from "./webhooks.ts";
@@ -86,7 +90,11 @@ export function createApi(api: ApiDeps, options: ApiOptions = {}) {
     shared: api.config.store.kind === "postgres" ? api.store.rateBuckets : undefined,
   });
   // Every route group authenticates through this: each identified user then spends their own budget.
-  const deps: ApiDeps = { ...api, auth: limiter.authenticator(api.auth) };
+  // Audit log entries note the client address by the same rule as the rate limits.
+  const audit = createAuditor(api.store, (request) =>
+    clientAddress(request, options.peer, api.config.limits.trustProxyHops),
+  );
+  const deps = { ...api, auth: limiter.authenticator(api.auth), audit };
   // Known once every route is registered (below); a routing miss then tells 405 from 404.
   let allowed: (pathname: string) => string[] = () => [];
   const app = new Elysia({ prefix: "/api", normalize: false })
@@ -172,7 +180,10 @@ export function createApi(api: ApiDeps, options: ApiOptions = {}) {
     .use(buildRoutes(deps))
     .use(uploadRoutes(deps))
     .use(tokenRoutes(deps))
-    .use(webhookSettingRoutes(deps));
+    .use(webhookSettingRoutes(deps))
+    .use(teamRoutes(deps))
+    .use(invitationRoutes(deps))
+    .use(auditRoutes(deps));
   allowed = allowedMethods(app.routes);
   return app;
 }

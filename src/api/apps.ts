@@ -2,6 +2,7 @@
 // loop, the last exit), and a restart. Only the deployment's owner; anyone else gets the 404 of a missing one.
 
 import { Elysia, t } from "elysia";
+import { getDeployment, type Right } from "../deploy/access.ts";
 import type { Deps } from "../deps.ts";
 import { notFound } from "../errors.ts";
 import type { AppPool } from "../runtime/apps.ts";
@@ -41,9 +42,8 @@ export function appRoutes(
 ) {
   const missing = { 404: errorResponse("No such deployment, not yours, or it has no app server.") };
 
-  async function serverOf(userId: string, id: string) {
-    const deployment = await store.deployments.get(userId, id);
-    if (!deployment) throw notFound("deployment");
+  async function serverOf(userId: string, id: string, need: Right) {
+    const { deployment } = await getDeployment(store, userId, id, need);
     const server = (await artifacts.getManifest(deployment.id))?.server;
     if (!server) throw notFound("app server");
     return server;
@@ -67,7 +67,7 @@ export function appRoutes(
     .use(requireUser(auth))
     .get(
       "/deployments/:id/app",
-      async ({ user, params }) => view(params.id, await serverOf(user.id, params.id)),
+      async ({ user, params }) => view(params.id, await serverOf(user.id, params.id, "read")),
       {
         params: Id,
         response: { 200: AppServer, ...missing },
@@ -77,7 +77,7 @@ export function appRoutes(
     .post(
       "/deployments/:id/app/restart",
       async ({ user, params }) => {
-        const server = await serverOf(user.id, params.id);
+        const server = await serverOf(user.id, params.id, "write");
         await apps?.()?.restart(params.id);
         return view(params.id, server);
       },

@@ -1,11 +1,11 @@
 // /api/deploy and /api/deployments: start a deployment, read it and page through its build log.
 
 import { Elysia } from "elysia";
+import { getDeployment, getProject } from "../deploy/access.ts";
+import type { Auditor } from "../deploy/audit.ts";
 import { cancelDeployment, queueDeployment } from "../deploy/deploy.ts";
-import { getProject } from "../deploy/projects.ts";
 import { promoteDeployment, rollbackProject } from "../deploy/promote.ts";
 import type { Deps } from "../deps.ts";
-import { notFound } from "../errors.ts";
 import { requireUser } from "./auth.ts";
 import { logStream } from "./log-stream.ts";
 import {
@@ -28,24 +28,21 @@ export function deploymentRoutes({
   bus,
   auth,
   metrics,
-}: Pick<Deps, "config" | "store" | "logs" | "live" | "bus" | "auth" | "metrics">) {
+  audit,
+}: Pick<Deps, "config" | "store" | "logs" | "live" | "bus" | "auth" | "metrics"> & { audit: Auditor }) {
   const state = { store, live, bus, metrics };
   // Statuses of these routes' own; authentication, validation, body and rate limits: docs-responses.ts.
   const missing = { 404: errorResponse("No such deployment, or not yours.") };
-
-  async function ownDeployment(userId: string, id: string) {
-    const deployment = await store.deployments.get(userId, id);
-    if (!deployment) throw notFound("deployment");
-    return deployment;
-  }
 
   return new Elysia({ tags: ["deployments"] })
     .use(requireUser(auth))
     .post(
       "/deploy",
-      async ({ user, body, set }) => {
+      async ({ user, body, set, request }) => {
         const deployment = await queueDeployment(state, user.id, body);
-        const project = await getProject(store, user.id, deployment.projectId);
+        const project = await getProject(store, user.id, deployment.projectId, "read");
+        const what = `${deployment.target} ${deployment.id}${deployment.branch ? ` of ${deployment.branch}` : ""}`;
+        await audit.project(request, user, project, "deployment.create", what);
         set.status = 201;
         return deploymentView(deployment, project, config);
       },
@@ -63,16 +60,18 @@ export function deploymentRoutes({
     .get(
       "/deployments/:id",
       async ({ user, params }) => {
-        const deployment = await ownDeployment(user.id, params.id);
-        const project = await getProject(store, user.id, deployment.projectId);
+        const { deployment, project } = await getDeployment(store, user.id, params.id, "read");
         return deploymentView(deployment, project, config);
       },
       { params: Id, response: { 200: Deployment, ...missing }, detail: { summary: "Get a deployment" } },
     )
     .post(
       "/deployments/:id/promote",
-      async ({ user, params }) =>
-        projectView(await promoteDeployment(store, bus, user.id, params.id), config),
+      async ({ user, params, request }) => {
+        const project = await promoteDeployment(store, bus, user.id, params.id);
+        await audit.project(request, user, project, "deployment.promote", `deployment ${params.id}`);
+        return projectView(project, config);
+      },
       {
         params: Id,
         response: { 200: Project, ...missing, 409: errorResponse("The deployment is not READY.") },
@@ -83,7 +82,12 @@ export function deploymentRoutes({
     )
     .post(
       "/projects/:id/rollback",
-      async ({ user, params }) => projectView(await rollbackProject(store, bus, user.id, params.id), config),
+      async ({ user, params, request }) => {
+        const project = await rollbackProject(store, bus, user.id, params.id);
+        const to = `to deployment ${project.productionDeploymentId ?? "none"}`;
+        await audit.project(request, user, project, "deployment.rollback", to);
+        return projectView(project, config);
+      },
       {
         params: Id,
         response: {
@@ -96,9 +100,10 @@ export function deploymentRoutes({
     )
     .post(
       "/deployments/:id/cancel",
-      async ({ user, params }) => {
+      async ({ user, params, request }) => {
         const canceled = await cancelDeployment(state, user.id, params.id);
-        const project = await getProject(store, user.id, canceled.projectId);
+        const project = await getProject(store, user.id, canceled.projectId, "read");
+        await audit.project(request, user, project, "deployment.cancel", `deployment ${canceled.id}`);
         return deploymentView(canceled, project, config);
       },
       {
@@ -110,8 +115,7 @@ export function deploymentRoutes({
     .get(
       "/deployments/:id/logs/stream",
       async ({ user, params, query, request }) => {
-        const deployment = await ownDeployment(user.id, params.id);
-        const project = await getProject(store, user.id, deployment.projectId);
+        const { deployment, project } = await getDeployment(store, user.id, params.id, "read");
         const resume = Number(request.headers.get("last-event-id") ?? query.after ?? 0);
         const after = Number.isSafeInteger(resume) && resume > 0 ? resume : 0;
         return logStream(
@@ -138,7 +142,7 @@ export function deploymentRoutes({
     .get(
       "/deployments/:id/logs",
       async ({ user, params, query }) => {
-        const deployment = await ownDeployment(user.id, params.id);
+        const { deployment } = await getDeployment(store, user.id, params.id, "read");
         const limit = query.limit ?? 1000;
         const lines = await logs.read(deployment.id, query.after ?? 0, limit);
         const last = lines[lines.length - 1];

@@ -35,6 +35,12 @@ interface Common {
   answers(traits: Traits): boolean;
 }
 
+/** Reads that only a project's or team's owners may make (src/deploy/access.ts): a viewer or member gets 403. */
+const OWNER_READS = [
+  /^\/api\/projects\/[^/]+\/(hooks|webhook|protection)(\/|$)/,
+  /^\/api\/teams\/[^/]+\/(audit|invitations)$/,
+];
+
 const COMMON: Common[] = [
   {
     // Elysia's JSON parser (errors.ts maps its PARSE error).
@@ -56,13 +62,15 @@ const COMMON: Common[] = [
   {
     // auth.ts requireUser: a session cookie rides along on cross-site requests, so its writes need more proof.
     status: "403",
-    name: "CsrfRefused",
+    name: "Forbidden",
     response: {
       description:
-        "A dashboard session (cookie) wrote without its X-CSRF-Token header or from another origin; API tokens never get this.",
+        "Refused: the caller's role in the project's scope (viewer, member, owner) or the token's scope does not allow this, " +
+        "or a dashboard session (cookie) wrote without its X-CSRF-Token header or from another origin.",
       content: errorContent,
     },
-    answers: (op) => op.auth === "user" && !SAFE_METHODS.has(op.method),
+    answers: (op) =>
+      op.auth === "user" && (!SAFE_METHODS.has(op.method) || OWNER_READS.some((r) => r.test(op.samplePath))),
   },
   {
     // body-limit.ts bodyLimits: only routes that read their body themselves may stream it.

@@ -1,6 +1,7 @@
 // /api/projects/:id/domains: a project's custom domains, each verified on its own, some redirecting to another.
 
 import { Elysia, t } from "elysia";
+import type { Auditor } from "../deploy/audit.ts";
 import { verifyDomain } from "../deploy/domains.ts";
 import { addDomain, listDomains, removeDomain, updateDomain } from "../deploy/project-domains.ts";
 import type { Deps } from "../deps.ts";
@@ -35,7 +36,13 @@ const view = (d: ProjectDomain, domainToken: string) => ({
   verification: recordFor(d.name, domainToken),
 });
 
-export function domainRoutes({ store, bus, config, auth }: Pick<Deps, "store" | "bus" | "config" | "auth">) {
+export function domainRoutes({
+  store,
+  bus,
+  config,
+  auth,
+  audit,
+}: Pick<Deps, "store" | "bus" | "config" | "auth"> & { audit: Auditor }) {
   // Statuses of these routes' own; authentication, validation, body and rate limits: docs-responses.ts.
   const missing = { 404: errorResponse("No such project (or not yours), or no such domain on it.") };
   const invalidRedirect = {
@@ -57,8 +64,15 @@ export function domainRoutes({ store, bus, config, auth }: Pick<Deps, "store" | 
     )
     .post(
       "/projects/:id/domains",
-      async ({ user, params, body, set }) => {
+      async ({ request, user, params, body, set }) => {
         const { project, domains } = await addDomain({ store, bus }, config, user.id, params.id, body);
+        await audit.project(
+          request,
+          user,
+          project,
+          "domain.add",
+          `${body.name}${body.www ? " (with www)" : ""}`,
+        );
         set.status = 201;
         return { items: domains.map((d) => view(d, project.domainToken)) };
       },
@@ -97,10 +111,12 @@ export function domainRoutes({ store, bus, config, auth }: Pick<Deps, "store" | 
     )
     .patch(
       "/projects/:id/domains/:domain",
-      async ({ user, params, body }) => {
+      async ({ request, user, params, body }) => {
         const saved = await updateDomain({ store, bus }, config, user.id, params.id, params.domain, body);
         const project = await store.projects.get(user.id, params.id);
         if (!project) throw notFound("project");
+        const to = saved.redirectTo ? `redirects to ${saved.redirectTo} (${saved.redirectStatus})` : "serves";
+        await audit.project(request, user, project, "domain.redirect", `${saved.name} ${to}`);
         return view(saved, project.domainToken);
       },
       {
@@ -124,8 +140,9 @@ export function domainRoutes({ store, bus, config, auth }: Pick<Deps, "store" | 
     )
     .delete(
       "/projects/:id/domains/:domain",
-      async ({ user, params, set }) => {
+      async ({ request, user, params, set }) => {
         await removeDomain({ store, bus }, user.id, params.id, params.domain);
+        await audit.project(request, user, params.id, "domain.remove", params.domain.toLowerCase());
         set.status = 204;
       },
       {
@@ -139,8 +156,9 @@ export function domainRoutes({ store, bus, config, auth }: Pick<Deps, "store" | 
     )
     .post(
       "/projects/:id/domains/:domain/verify",
-      async ({ user, params }) => {
+      async ({ request, user, params }) => {
         const project = await verifyDomain({ store, bus, config }, user.id, params.id, params.domain);
+        await audit.project(request, user, project, "domain.verify", params.domain.toLowerCase());
         const domain = (await store.domains.list(project.id)).find(
           (d) => d.name === params.domain.toLowerCase(),
         );

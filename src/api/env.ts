@@ -1,6 +1,7 @@
 // /api/projects/:id/env: a project's environment variables, per target; values go in, only names come out.
 
 import { Elysia, t } from "elysia";
+import type { Auditor } from "../deploy/audit.ts";
 import { listEnvVars, removeEnvVar, setEnvVar } from "../deploy/env.ts";
 import type { Deps } from "../deps.ts";
 import { requireUser } from "./auth.ts";
@@ -21,7 +22,12 @@ const EnvList = t.Object({
   }),
 });
 
-export function envRoutes({ store, sealer, auth }: Pick<Deps, "store" | "sealer" | "auth">) {
+export function envRoutes({
+  store,
+  sealer,
+  auth,
+  audit,
+}: Pick<Deps, "store" | "sealer" | "auth"> & { audit: Auditor }) {
   // Statuses of these routes' own; authentication, validation, body and rate limits: docs-responses.ts.
   const missing = { 404: errorResponse("No such project, or not yours.") };
   return new Elysia({ tags: ["environment"] })
@@ -43,8 +49,10 @@ export function envRoutes({ store, sealer, auth }: Pick<Deps, "store" | "sealer"
     )
     .put(
       "/projects/:id/env/:key",
-      async ({ user, params, body, set }) => {
+      async ({ user, params, body, set, request }) => {
         await setEnvVar(store, sealer, user.id, params.id, params.key, body.value, body.target);
+        const targets = (body.target ?? ["production", "preview"]).join(", ");
+        await audit.project(request, user, params.id, "env.set", `${params.key} (${targets})`);
         set.status = 204;
       },
       {
@@ -68,9 +76,16 @@ export function envRoutes({ store, sealer, auth }: Pick<Deps, "store" | "sealer"
     )
     .delete(
       "/projects/:id/env/:key",
-      async ({ user, params, query, set }) => {
+      async ({ user, params, query, set, request }) => {
         const targets = query.target === undefined ? undefined : [query.target];
         await removeEnvVar(store, user.id, params.id, params.key, targets);
+        await audit.project(
+          request,
+          user,
+          params.id,
+          "env.remove",
+          `${params.key} (${query.target ?? "all"})`,
+        );
         set.status = 204;
       },
       {

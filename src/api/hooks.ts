@@ -2,6 +2,7 @@
 // delivery log and redelivery. Owner only: another account's project or hook is "not found".
 
 import { Elysia, t } from "elysia";
+import type { Auditor } from "../deploy/audit.ts";
 import { createHook, deleteHook, hookDeliveries, listHooks, redeliver } from "../deploy/hooks.ts";
 import type { Deps } from "../deps.ts";
 import { HOOK_EVENTS, type HookDelivery, type HookEvent } from "../store/outgoing-hooks.ts";
@@ -85,7 +86,8 @@ export function hookRoutes({
   sealer,
   config,
   auth,
-}: Pick<Deps, "store" | "sealer" | "config" | "auth">) {
+  audit,
+}: Pick<Deps, "store" | "sealer" | "config" | "auth"> & { audit: Auditor }) {
   const missing = { 404: errorResponse("No such project, or not yours.") };
   const missingHook = { 404: errorResponse("No such project or hook, or not yours.") };
   return new Elysia({ tags: ["outgoing webhooks"] })
@@ -101,12 +103,13 @@ export function hookRoutes({
     )
     .post(
       "/projects/:id/hooks",
-      async ({ user, params, body, set }) => {
+      async ({ user, params, body, set, request }) => {
         const { hook, secret } = await createHook({ store, sealer, config }, user.id, params.id, {
           url: body.url,
           events: body.events,
           format: body.format ?? "standard",
         });
+        await audit.project(request, user, params.id, "hook.create", `hook ${hook.id}`);
         set.status = 201;
         return { secret, hook: view(hook) };
       },
@@ -125,8 +128,9 @@ export function hookRoutes({
     )
     .delete(
       "/projects/:id/hooks/:hookId",
-      async ({ user, params, set }) => {
+      async ({ user, params, set, request }) => {
         await deleteHook(store, user.id, params.id, params.hookId);
+        await audit.project(request, user, params.id, "hook.delete", `hook ${params.hookId}`);
         set.status = 204;
       },
       {

@@ -78,10 +78,15 @@ function attempts(v: Victim): Record<string, Attempt[]> {
       }),
       attempt("POST", `/api/hooks/${p}/gitea`, 401, push, { "x-gitea-event": "push" }),
     ],
-    "GET /api/projects": [attempt("GET", "/api/projects", 200)],
+    "GET /api/projects": [
+      attempt("GET", "/api/projects", 200),
+      attempt("GET", `/api/projects?team=${v.team.slug}`, 404),
+      attempt("GET", "/api/projects", 404, undefined, { "x-minivercel-team": v.team.slug }),
+    ],
     "POST /api/projects": [
       attempt("POST", "/api/projects", 409, { name: "Squatter", subDomain: v.project.subDomain }),
       attempt("POST", "/api/projects", 409, { name: "Squatter", customDomain: v.project.customDomain }),
+      attempt("POST", `/api/projects?team=${v.team.slug}`, 404, { name: "Planted" }),
     ],
     "GET /api/projects/:id": [attempt("GET", `/api/projects/${p}`, 404)],
     "PATCH /api/projects/:id": [
@@ -181,6 +186,36 @@ function attempts(v: Victim): Record<string, Attempt[]> {
       attempt("DELETE", `/api/projects/${p}/protection/bypass/${v.bypassTokenId}`, 404),
     ],
     "GET /api/projects/:id/hooks": [attempt("GET", `/api/projects/${p}/hooks`, 404)],
+    "POST /api/projects/:id/transfer": [
+      attempt("POST", `/api/projects/${p}/transfer`, 404, { team: null }),
+      attempt("POST", `/api/projects/${p}/transfer`, 404, { team: v.team.slug }),
+    ],
+    // Teams: bob is in none of the victim's; a team he is not in is as missing as one that does not exist.
+    "GET /api/teams": [attempt("GET", "/api/teams", 200)],
+    "POST /api/teams": [attempt("POST", "/api/teams", 409, { slug: v.team.slug })],
+    "GET /api/teams/:team": [attempt("GET", `/api/teams/${v.team.slug}`, 404)],
+    "DELETE /api/teams/:team": [attempt("DELETE", `/api/teams/${v.team.slug}`, 404)],
+    "GET /api/teams/:team/members": [attempt("GET", `/api/teams/${v.team.slug}/members`, 404)],
+    "PATCH /api/teams/:team/members/:userId": [
+      attempt("PATCH", `/api/teams/${v.team.slug}/members/${v.user.id}`, 404, { role: "viewer" }),
+    ],
+    "DELETE /api/teams/:team/members/:userId": [
+      attempt("DELETE", `/api/teams/${v.team.slug}/members/${v.user.id}`, 404),
+    ],
+    "POST /api/teams/:team/invitations": [
+      attempt("POST", `/api/teams/${v.team.slug}/invitations`, 404, { role: "owner" }),
+    ],
+    "GET /api/teams/:team/invitations": [attempt("GET", `/api/teams/${v.team.slug}/invitations`, 404)],
+    "DELETE /api/teams/:team/invitations/:invitationId": [
+      attempt("DELETE", `/api/teams/${v.team.slug}/invitations/${v.team.invitationId}`, 404),
+    ],
+    // A guessed token opens nothing (the victim's real link is tested in src/api/teams.test.ts).
+    "POST /api/invitations/accept": [
+      attempt("POST", "/api/invitations/accept", 404, { token: `inv_${"A".repeat(43)}` }),
+    ],
+    "GET /api/teams/:team/audit": [attempt("GET", `/api/teams/${v.team.slug}/audit`, 404)],
+    "GET /api/audit": [attempt("GET", "/api/audit", 200)],
+
     "POST /api/projects/:id/hooks": [
       attempt("POST", `/api/projects/${p}/hooks`, 404, {
         url: "https://203.0.113.66/bob",
@@ -222,7 +257,7 @@ describe("another account", () => {
     expect(answers).toEqual(expected);
     expect(leaks).toEqual([]);
     expect(await victimState(deps, victim)).toEqual(before);
-  });
+  }, 30_000);
 
   test("cannot promote a READY deployment of someone else's project: 404, production unchanged", async () => {
     const victim = await makeVictim(deps);

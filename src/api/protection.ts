@@ -2,6 +2,7 @@
 // setting: PATCH /api/projects/:id with `protection`).
 
 import { Elysia, t } from "elysia";
+import type { Auditor } from "../deploy/audit.ts";
 import {
   createBypassToken,
   listBypassTokens,
@@ -38,14 +39,20 @@ const IdAndToken = t.Object({ id: Id.properties.id, tokenId: t.String({ minLengt
 
 const view = ({ id, name, prefix, createdAt }: BypassToken) => ({ id, name, prefix, createdAt });
 
-export function protectionRoutes({ store, bus, auth }: Pick<Deps, "store" | "bus" | "auth">) {
+export function protectionRoutes({
+  store,
+  bus,
+  auth,
+  audit,
+}: Pick<Deps, "store" | "bus" | "auth"> & { audit: Auditor }) {
   const missing = { 404: errorResponse("No such project, or not yours.") };
   return new Elysia({ tags: ["protection"] })
     .use(requireUser(auth))
     .put(
       "/projects/:id/protection/password",
-      async ({ user, params, body, set }) => {
+      async ({ user, params, body, set, request }) => {
         await setProtectionPassword({ store, bus }, user.id, params.id, body.password);
+        await audit.project(request, user, params.id, "protection.password.set");
         set.status = 204;
       },
       {
@@ -58,8 +65,9 @@ export function protectionRoutes({ store, bus, auth }: Pick<Deps, "store" | "bus
     )
     .delete(
       "/projects/:id/protection/password",
-      async ({ user, params, set }) => {
+      async ({ user, params, set, request }) => {
         await setProtectionPassword({ store, bus }, user.id, params.id, null);
+        await audit.project(request, user, params.id, "protection.password.remove");
         set.status = 204;
       },
       {
@@ -79,8 +87,9 @@ export function protectionRoutes({ store, bus, auth }: Pick<Deps, "store" | "bus
     )
     .post(
       "/projects/:id/protection/bypass",
-      async ({ user, params, body, set }) => {
+      async ({ user, params, body, set, request }) => {
         const { token, record } = await createBypassToken({ store, bus }, user.id, params.id, body.name);
+        await audit.project(request, user, params.id, "protection.bypass.create", `token ${record.name}`);
         set.status = 201;
         return { token, record: view(record) };
       },
@@ -94,8 +103,9 @@ export function protectionRoutes({ store, bus, auth }: Pick<Deps, "store" | "bus
     )
     .delete(
       "/projects/:id/protection/bypass/:tokenId",
-      async ({ user, params, set }) => {
+      async ({ user, params, set, request }) => {
         await revokeBypassToken({ store, bus }, user.id, params.id, params.tokenId);
+        await audit.project(request, user, params.id, "protection.bypass.revoke", `token ${params.tokenId}`);
         set.status = 204;
       },
       {

@@ -3,8 +3,9 @@
 
 import { Elysia } from "elysia";
 import { AT_PATTERN, LINE_ID_PATTERN } from "../../schema/runtime-logs.ts";
+import { getDeployment } from "../deploy/access.ts";
 import type { Deps } from "../deps.ts";
-import { badRequest, notFound } from "../errors.ts";
+import { badRequest } from "../errors.ts";
 import type { RuntimeLogCursor } from "../store/runtime-logs.ts";
 import { requireUser } from "./auth.ts";
 import { runtimeLogStream } from "./runtime-log-stream.ts";
@@ -45,11 +46,8 @@ export function runtimeLogRoutes({
   // Statuses of these routes' own; authentication, validation and rate limits: docs-responses.ts.
   const missing = { 404: errorResponse("No such deployment, or not yours.") };
 
-  async function ownDeployment(userId: string, id: string) {
-    const deployment = await store.deployments.get(userId, id);
-    if (!deployment) throw notFound("deployment");
-    return deployment;
-  }
+  const ownDeployment = async (userId: string, id: string) =>
+    (await getDeployment(store, userId, id, "read")).deployment;
 
   return new Elysia({ tags: ["deployments"] })
     .use(requireUser(auth))

@@ -2,6 +2,7 @@
 // the platform lacks, send only those, then deploy the file set (prebuilt, or a source tree to build).
 
 import { Elysia, t } from "elysia";
+import type { Auditor } from "../deploy/audit.ts";
 import { deployFileSet, FILE_SET_LIMITS, queueSourceBuild } from "../deploy/prebuilt.ts";
 import { missingFor, putScopedBlob } from "../deploy/scoped-blobs.ts";
 import type { Deps } from "../deps.ts";
@@ -44,7 +45,9 @@ export const FileSetDeploy = t.Object(
 );
 
 export function uploadRoutes(
-  deps: Pick<Deps, "config" | "store" | "artifacts" | "bus" | "live" | "logs" | "auth" | "metrics">,
+  deps: Pick<Deps, "config" | "store" | "artifacts" | "bus" | "live" | "logs" | "auth" | "metrics"> & {
+    audit: Auditor;
+  },
 ) {
   const { config, store, artifacts, auth } = deps;
   const maxUploadBytes = config.limits.maxUploadMb * 1024 * 1024;
@@ -100,11 +103,18 @@ export function uploadRoutes(
     )
     .post(
       "/projects/:id/deployments",
-      async ({ user, params, body, set }) => {
+      async ({ user, params, body, set, request }) => {
         const input = { projectId: params.id, files: body.files, target: body.target, branch: body.branch };
         const { deployment, project } = body.source
           ? await queueSourceBuild(deps, user.id, input)
           : await deployFileSet(deps, user.id, input);
+        await deps.audit.project(
+          request,
+          user,
+          project,
+          "deployment.create",
+          `${deployment.target} ${deployment.id}`,
+        );
         set.status = 201;
         return {
           deployment: deploymentView(deployment, project, config),

@@ -10,6 +10,7 @@ type UrlConfig = Pick<Config, "sitesDomain" | "proxyPort" | "https">;
 export function projectView(p: Project, config: UrlConfig) {
   return {
     id: p.id,
+    teamId: p.teamId,
     name: p.name,
     gitUrl: p.gitUrl,
     subDomain: p.subDomain,

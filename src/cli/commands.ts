@@ -1,4 +1,5 @@
-// The client commands (login, deploy, projects, ls, logs, promote, rollback, env, domains, protection, hooks):
+// The client commands (login, deploy, projects, ls, logs, promote, rollback, env, domains, protection, hooks,
+// teams; --team on any of them):
 // talk to a minivercel server over its API. Every failure is one line `minivercel: <message>` and exit 2 (usage,
 // bad input) or 1.
 
@@ -13,6 +14,8 @@ import { type Api, CliError, createApi } from "./http.ts";
 import { listProjects, projectFor } from "./project-ref.ts";
 import { PROTECTION_HELP, protectionCommand } from "./protection.ts";
 import { AppSettings, DeploymentPage, EnvList, expectShape, Project, User } from "./responses.ts";
+import { activeTeam, takeTeamFlag } from "./team-scope.ts";
+import { TEAMS_HELP, teamsCommand } from "./teams.ts";
 
 export const CLIENT_HELP: Record<string, string> = {
   login: `Usage: minivercel login [server-url] [--token TOKEN]
@@ -51,6 +54,7 @@ export const CLIENT_HELP: Record<string, string> = {
   domains: DOMAINS_HELP,
   protection: PROTECTION_HELP,
   hooks: HOOKS_HELP,
+  teams: TEAMS_HELP,
   env: `Usage: minivercel env ls|set|rm [KEY] [VALUE] [--target production|preview] [--project ID|SUBDOMAIN]
 
   env ls            list the variables: names and the environments they apply to (values are write-only)
@@ -297,10 +301,12 @@ async function envCommand(api: Api, args: string[]): Promise<number> {
   }
 }
 
-async function dispatch(command: string, args: string[], env: CliEnv): Promise<number> {
+async function dispatch(command: string, given: string[], env: CliEnv): Promise<number> {
+  const { args, team: flag } = takeTeamFlag(given);
   if (command === "login") return login(args, env);
   const creds = credentials(env);
-  const api = createApi(creds.url, creds.token);
+  const team = activeTeam(env, flag);
+  const api = createApi(creds.url, creds.token, team);
   switch (command) {
     case "deploy": {
       const parsed = parseArgs(args, {
@@ -349,6 +355,8 @@ async function dispatch(command: string, args: string[], env: CliEnv): Promise<n
       return protectionCommand(api, args, out);
     case "hooks":
       return hooksCommand(api, args, out);
+    case "teams":
+      return teamsCommand(api, args, out, { env, team });
     default:
       throw new UsageError(`unknown command '${command}'`);
   }

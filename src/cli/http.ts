@@ -74,13 +74,18 @@ function networkProblem(url: string, error: unknown): CliError {
   return new CliError(`cannot reach ${url}: ${why ?? "network error"}`, 1, true);
 }
 
-export function createApi(url: string, token: string): Api {
+/** `team`: the team's slug, sent on every request as x-minivercel-team (src/cli/team-scope.ts); null: personal. */
+export function createApi(url: string, token: string, team: string | null = null): Api {
   const send: Api["send"] = async (method, path, init = {}) => {
     let res: Response;
     try {
       res = await fetch(`${url}${path}`, {
         method,
-        headers: { authorization: `Bearer ${token}`, ...init.headers },
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(team && { "x-minivercel-team": team }),
+          ...init.headers,
+        },
         ...(init.body !== undefined && { body: init.body }),
       });
     } catch (error) {

@@ -1,11 +1,13 @@
 // The dashboard: server-rendered pages with htmx, served by the api role for every path outside /api.
 
 import { Elysia } from "elysia";
+import { createAuditor } from "../deploy/audit.ts";
 import type { Deps } from "../deps.ts";
-import type { PeerAddress } from "../identity/client-address.ts";
+import { clientAddress, type PeerAddress } from "../identity/client-address.ts";
 import type { AppPool } from "../runtime/apps.ts";
 import { accountRoutes } from "./account.tsx";
 import { assetRoutes } from "./assets.ts";
+import { auditRoutes } from "./audit.tsx";
 import { dashboardBodyLimit } from "./body-limit.ts";
 import { deploymentRoutes } from "./deployments.tsx";
 import { dashboardError } from "./errors.tsx";
@@ -15,6 +17,8 @@ import { protectionRoutes } from "./protection.tsx";
 import { runtimeLogRoutes } from "./runtime-logs.tsx";
 import { settingsRoutes } from "./settings.tsx";
 import { signInRoutes } from "./sign-in.tsx";
+import { invitationRoutes } from "./team-invitations.tsx";
+import { teamRoutes } from "./teams.tsx";
 
 // Every .tsx file names its JSX runtime (@jsxImportSource preact): Bun reads tsconfig.json from the working
 // directory, so `bun /path/to/src/main.ts` run from elsewhere would otherwise look for React.
@@ -48,7 +52,12 @@ export interface DashboardOptions {
   apps?: () => AppPool | null;
 }
 
-export function createDashboard(deps: DashboardDeps, options: DashboardOptions = {}) {
+export function createDashboard(base: DashboardDeps, options: DashboardOptions = {}) {
+  // Audit log entries note the client address by the same rule as the API's.
+  const audit = createAuditor(base.store, (request) =>
+    clientAddress(request, options.peer, base.config.limits.trustProxyHops),
+  );
+  const deps = { ...base, audit };
   return new Elysia()
     .onError({ as: "global" }, ({ error, code, request }) =>
       dashboardError(error, code, request, deps.log, deps.store),
@@ -62,5 +71,8 @@ export function createDashboard(deps: DashboardDeps, options: DashboardOptions =
     .use(gitRoutes(deps))
     .use(deploymentRoutes(deps, options.apps))
     .use(runtimeLogRoutes(deps))
-    .use(protectionRoutes(deps));
+    .use(protectionRoutes(deps))
+    .use(teamRoutes(deps))
+    .use(invitationRoutes(deps))
+    .use(auditRoutes(deps));
 }

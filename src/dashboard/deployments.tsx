@@ -14,11 +14,11 @@ import {
 } from "../../views/pages/deployment.tsx";
 import { PromotePage } from "../../views/pages/promote.tsx";
 import { Id } from "../api/schemas.ts";
+import { getDeployment, getProject, type Right } from "../deploy/access.ts";
+import type { Auditor } from "../deploy/audit.ts";
 import { cancelDeployment, queueDeployment } from "../deploy/deploy.ts";
-import { getProject } from "../deploy/projects.ts";
 import { promoteDeployment } from "../deploy/promote.ts";
 import type { Deps } from "../deps.ts";
-import { notFound } from "../errors.ts";
 import { commitUrl } from "../model/commit-links.ts";
 import type { Deployment, Project, User } from "../model/entities.ts";
 import { APP_DEFAULTS } from "../model/settings.ts";
@@ -58,16 +58,16 @@ export function deploymentRoutes(
     live,
     bus,
     metrics,
-  }: Pick<Deps, "config" | "store" | "logs" | "runtimeLogs" | "artifacts" | "live" | "bus" | "metrics">,
+    audit,
+  }: Pick<Deps, "config" | "store" | "logs" | "runtimeLogs" | "artifacts" | "live" | "bus" | "metrics"> & {
+    audit: Auditor;
+  },
   /** This process's app servers (see DashboardOptions.apps); absent: they run elsewhere. */
   apps?: () => AppPool | null,
 ) {
   const state = { store, live, bus, metrics };
-  const own = async (user: User, id: string) => {
-    const deployment = await store.deployments.get(user.id, id);
-    if (!deployment) throw notFound("deployment");
-    return deployment;
-  };
+  const own = async (user: User, id: string, need: Right = "read") =>
+    (await getDeployment(store, user.id, id, need)).deployment;
 
   const props = async (
     user: User,
@@ -76,7 +76,7 @@ export function deploymentRoutes(
     error: string | null = null,
   ): Promise<DeploymentProps> => {
     const deployment = await own(user, id);
-    const project = await getProject(store, user.id, deployment.projectId);
+    const project = await getProject(store, user.id, deployment.projectId, "read");
     const [aliases, errorLines] = await Promise.all([
       deploymentAliases(project, deployment),
       deployment.status === "FAIL" ? failureLines(deployment.id) : Promise.resolve([]),
@@ -211,7 +211,7 @@ export function deploymentRoutes(
       "/deployments/:id/log.txt",
       async ({ user, params }) => {
         const deployment = await own(user, params.id);
-        const project = await getProject(store, user.id, deployment.projectId);
+        const project = await getProject(store, user.id, deployment.projectId, "read");
         let after = 0;
         const encoder = new TextEncoder();
         // Paged from the log store as the client reads, so a long log is never held in memory.
@@ -242,6 +242,13 @@ export function deploymentRoutes(
         act(user, csrf, params.id, request, async () => {
           // The same function (and live notification) as the API's POST /api/deployments/:id/cancel.
           const canceled = await cancelDeployment(state, user.id, params.id);
+          await audit.project(
+            request,
+            user,
+            canceled.projectId,
+            "deployment.cancel",
+            `deployment ${canceled.id}`,
+          );
           return `/deployments/${canceled.id}`;
         }),
       { params: Id },
@@ -250,12 +257,19 @@ export function deploymentRoutes(
       "/deployments/:id/redeploy",
       ({ user, csrf, params, request }) =>
         act(user, csrf, params.id, request, async () => {
-          const d = await own(user, params.id);
+          const d = await own(user, params.id, "write");
           const next = await queueDeployment(state, user.id, {
             projectId: d.projectId,
             branch: d.branch ?? undefined,
             commitSha: d.commitSha ?? undefined,
           });
+          await audit.project(
+            request,
+            user,
+            next.projectId,
+            "deployment.create",
+            `${next.target} ${next.id} (redeploy)`,
+          );
           return `/deployments/${next.id}`;
         }),
       { params: Id },
@@ -265,8 +279,8 @@ export function deploymentRoutes(
       async ({ user, csrf, params }) => {
         // The confirmation: what production will serve, instead of what. One that cannot be confirmed (any more:
         // the Back button after a promote) says why, as a page, not an error.
-        const target = await own(user, params.id);
-        const project = await getProject(store, user.id, target.projectId);
+        const target = await own(user, params.id, "write");
+        const project = await getProject(store, user.id, target.projectId, "write");
         const current = project.productionDeploymentId
           ? await store.deployments.get(user.id, project.productionDeploymentId)
           : null;
@@ -294,7 +308,7 @@ export function deploymentRoutes(
       "/deployments/:id/restart",
       async ({ user, params, request }) => {
         // Only the deployment's owner: anyone else gets the same 404 as for a deployment that does not exist.
-        await own(user, params.id);
+        await own(user, params.id, "write");
         await apps?.()?.restart(params.id);
         return redirect(request, `/deployments/${params.id}#app-server`);
       },
@@ -307,6 +321,7 @@ export function deploymentRoutes(
           // The same pointer swap as the API's POST /api/deployments/:id/promote; the project page then says what
           // production serves now and offers the way back.
           const project = await promoteDeployment(store, bus, user.id, params.id);
+          await audit.project(request, user, project, "deployment.promote", `deployment ${params.id}`);
           return promotedPath(project);
         }),
       { params: Id },

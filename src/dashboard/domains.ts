@@ -5,6 +5,7 @@ import { Elysia, t } from "elysia";
 import type { FormValues } from "../../views/components/field.tsx";
 import type { SettingsSection } from "../../views/pages/settings.tsx";
 import { Id } from "../api/schemas.ts";
+import type { Auditor } from "../deploy/audit.ts";
 import { verifyDomain } from "../deploy/domains.ts";
 import { addDomain, removeDomain, updateDomain } from "../deploy/project-domains.ts";
 import type { Deps } from "../deps.ts";
@@ -35,7 +36,7 @@ function statusOf(value: string | undefined): RedirectStatus | undefined {
 }
 
 export function domainSettingsRoutes(
-  { store, bus, config }: Pick<Deps, "store" | "bus" | "config">,
+  { store, bus, config, audit }: Pick<Deps, "store" | "bus" | "config"> & { audit: Auditor },
   attempt: SettingsAttempt,
 ) {
   const settings = (id: string) => `/projects/${id}/settings${BACK}`;
@@ -50,10 +51,12 @@ export function domainSettingsRoutes(
           valuesOf(body),
           { name: "Domain" },
           async () => {
-            await addDomain({ store, bus }, config, user.id, params.id, {
+            const { project } = await addDomain({ store, bus }, config, user.id, params.id, {
               name: body.domain ?? "",
               www: body.www === "on",
             });
+            const what = `${(body.domain ?? "").trim().toLowerCase()}${body.www === "on" ? " (with www)" : ""}`;
+            await audit.project(request, user, project, "domain.add", what);
             return settings(params.id);
           },
         ),
@@ -63,7 +66,8 @@ export function domainSettingsRoutes(
       "/projects/:id/domains/:domain/verify",
       ({ user, csrf, params, request }) =>
         attempt({ user, csrf, id: params.id, request }, "domain", { domain: params.domain }, {}, async () => {
-          await verifyDomain({ store, bus, config }, user.id, params.id, params.domain);
+          const project = await verifyDomain({ store, bus, config }, user.id, params.id, params.domain);
+          await audit.project(request, user, project, "domain.verify", params.domain.toLowerCase());
           return settings(params.id);
         }),
       { params: IdAndDomain, body: t.Object({ ...CsrfField }) },
@@ -79,10 +83,14 @@ export function domainSettingsRoutes(
           async () => {
             const redirectTo = body.redirectTo ? body.redirectTo : null;
             const status = statusOf(body.redirectStatus);
-            await updateDomain({ store, bus }, config, user.id, params.id, params.domain, {
+            const saved = await updateDomain({ store, bus }, config, user.id, params.id, params.domain, {
               redirectTo,
               ...(redirectTo !== null && status !== undefined && { redirectStatus: status }),
             });
+            const to = saved.redirectTo
+              ? `redirects to ${saved.redirectTo} (${saved.redirectStatus})`
+              : "serves";
+            await audit.project(request, user, params.id, "domain.redirect", `${saved.name} ${to}`);
             return settings(params.id);
           },
         ),
@@ -96,6 +104,7 @@ export function domainSettingsRoutes(
       ({ user, csrf, params, request }) =>
         attempt({ user, csrf, id: params.id, request }, "domain", { domain: params.domain }, {}, async () => {
           await removeDomain({ store, bus }, user.id, params.id, params.domain);
+          await audit.project(request, user, params.id, "domain.remove", params.domain.toLowerCase());
           return settings(params.id);
         }),
       { params: IdAndDomain, body: t.Object({ ...CsrfField }) },

@@ -4,7 +4,7 @@
 import { Elysia } from "elysia";
 import { GitPage } from "../../views/pages/git.tsx";
 import { Id } from "../api/schemas.ts";
-import { getProject } from "../deploy/projects.ts";
+import { getProject } from "../deploy/access.ts";
 import { WEBHOOK_LOG_KEEP, webhookSecret } from "../deploy/webhooks.ts";
 import type { Deps } from "../deps.ts";
 import { productionUrl } from "../model/urls.ts";
@@ -23,7 +23,7 @@ export function gitRoutes({ config, store, sealer }: Pick<Deps, "config" | "stor
   return new Elysia().use(requireSession(store)).get(
     "/projects/:id/git",
     async ({ user, csrf, params, request }) => {
-      const project = await getProject(store, user.id, params.id);
+      const project = await getProject(store, user.id, params.id, "admin");
       // The owner's secret, made on first view as GET /api/projects/:id/webhook makes it.
       const [secret, deliveries] = await Promise.all([
         webhookSecret({ store, sealer }, user.id, project.id),

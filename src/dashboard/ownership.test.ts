@@ -41,6 +41,7 @@ const post = (path: string, status: number, form: Record<string, string> = {}): 
  */
 function attempts(v: Victim & { sessionHash: string }): Record<string, Attempt[]> {
   const p = v.project.id;
+  const t = v.team;
   const [older, production] = v.ready;
   const ids = [older, production, v.queued];
   const credentials = { email: "bob@example.com", password: "a long password" };
@@ -64,14 +65,15 @@ function attempts(v: Victim & { sessionHash: string }): Record<string, Attempt[]
     ],
     "POST /account/sessions/others": [post("/account/sessions/others", 303)],
     "POST /account/sessions/:hash/revoke": [post(`/account/sessions/${v.sessionHash}/revoke`, 404)],
-    "GET /": [get("/", 200)],
-    "GET /projects/new": [get("/projects/new", 200)],
+    "GET /": [get("/", 200), get(`/?team=${t.slug}`, 404)],
+    "GET /projects/new": [get("/projects/new", 200), get(`/projects/new?gitUrl=x&team=${t.slug}`, 404)],
     "POST /projects": [
       post("/projects", 409, {
         name: "Squatter",
         gitUrl: "https://example.com/squat.git",
         subDomain: v.project.subDomain,
       }),
+      post("/projects", 404, { name: "Planted", team: t.slug }),
     ],
     "GET /projects/:id": [get(`/projects/${p}`, 404)],
     "POST /projects/:id/deploy": [post(`/projects/${p}/deploy`, 404)],
@@ -144,6 +146,25 @@ function attempts(v: Victim & { sessionHash: string }): Record<string, Attempt[]
     "GET /deployments/:id/promote": [get(`/deployments/${older}/promote`, 404)],
     "POST /deployments/:id/promote": [post(`/deployments/${older}/promote`, 404)],
     "POST /deployments/:id/restart": ids.map((id) => post(`/deployments/${id}/restart`, 404)),
+    // Teams: bob is in none of the victim's; a team he is not in is as missing as one that does not exist.
+    "GET /teams": [get("/teams", 200)],
+    "POST /teams": [post("/teams", 409, { slug: t.slug })],
+    "GET /teams/:team": [get(`/teams/${t.slug}`, 404)],
+    "POST /teams/:team/members/:userId/role": [
+      post(`/teams/${t.slug}/members/${v.user.id}/role`, 404, { role: "viewer" }),
+    ],
+    "POST /teams/:team/members/:userId/remove": [post(`/teams/${t.slug}/members/${v.user.id}/remove`, 404)],
+    "POST /teams/:team/leave": [post(`/teams/${t.slug}/leave`, 404)],
+    "POST /teams/:team/delete": [post(`/teams/${t.slug}/delete`, 404)],
+    "POST /teams/:team/invitations": [post(`/teams/${t.slug}/invitations`, 404, { role: "owner" })],
+    "POST /teams/:team/invitations/:invitationId/revoke": [
+      post(`/teams/${t.slug}/invitations/${t.invitationId}/revoke`, 404),
+    ],
+    // A guessed link opens nothing (the page itself is only a confirmation).
+    "GET /invite/:token": [get(`/invite/inv_${"A".repeat(43)}`, 200)],
+    "POST /invite/:token": [post(`/invite/inv_${"A".repeat(43)}`, 404)],
+    "GET /teams/:team/audit": [get(`/teams/${t.slug}/audit`, 404)],
+    "GET /audit": [get("/audit", 200)],
   };
 }
 
@@ -182,5 +203,5 @@ describe("another account", () => {
     expect(leaks).toEqual([]);
     expect(await victimState(deps, victim)).toEqual(before);
     expect(await deps.store.sessions.get(sessionHash, new Date().toISOString())).not.toBeNull();
-  });
+  }, 30_000);
 });

@@ -7,9 +7,11 @@ import { NewProjectPage } from "../../views/pages/new-project.tsx";
 import { type DeploymentFilterValues, ProjectPage } from "../../views/pages/project.tsx";
 import { ProjectsPage } from "../../views/pages/projects.tsx";
 import { Id } from "../api/schemas.ts";
+import { getProject } from "../deploy/access.ts";
+import type { Auditor } from "../deploy/audit.ts";
 import { projectCrons } from "../deploy/crons.ts";
 import { queueDeployment } from "../deploy/deploy.ts";
-import { createProject, getProject } from "../deploy/projects.ts";
+import { createProject } from "../deploy/projects.ts";
 import { rollbackProject } from "../deploy/promote.ts";
 import type { Deps } from "../deps.ts";
 import { listBranches } from "../git/ls-remote.ts";
@@ -27,6 +29,7 @@ import { SETTING_LABELS, type SettingField, toSettings } from "./project-input.t
 import { html, redirect } from "./respond.ts";
 import { requireSession } from "./session.ts";
 import { startInfo } from "./start.ts";
+import { dashboardTeam } from "./teams.tsx";
 
 const PAGE_SIZE = 20;
 const CREATE_FIELDS: SettingField[] = [
@@ -44,8 +47,9 @@ const ProjectForm = t.Object({
   ...CsrfField,
   ...Object.fromEntries(CREATE_FIELDS.map((f) => [f, Text()])),
   framework: Text(50),
+  team: Text(64),
 });
-const Cursor = t.Object({ cursor: Text(500) });
+const Cursor = t.Object({ cursor: Text(500), team: Text(64) });
 const ListQuery = t.Object({
   cursor: Text(500),
   branch: Text(300),
@@ -87,7 +91,10 @@ export function projectRoutes({
   metrics,
   runner,
   artifacts,
-}: Pick<Deps, "config" | "store" | "bus" | "live" | "metrics" | "runner" | "artifacts">) {
+  audit,
+}: Pick<Deps, "config" | "store" | "bus" | "live" | "metrics" | "runner" | "artifacts"> & {
+  audit: Auditor;
+}) {
   const state = { store, live, bus, metrics };
   const builds = () => buildsStatus(config, runner);
   const projectPage = async (
@@ -109,7 +116,7 @@ export function projectRoutes({
       status: 200,
     },
   ) => {
-    const project = await getProject(store, user.id, id);
+    const project = await getProject(store, user.id, id, "read");
     const filter = parseFilter(list);
     const cursor = list.cursor || null;
     const [page, crons, promoted, production] = await Promise.all([
@@ -184,7 +191,13 @@ export function projectRoutes({
     .get(
       "/",
       async ({ user, csrf, query, request }) => {
-        const page = await store.projects.list(user.id, { limit: PAGE_SIZE, cursor: query.cursor ?? null });
+        const team = await dashboardTeam(store, user.id, query.team, "read");
+        const page = await store.projects.list(
+          user.id,
+          { limit: PAGE_SIZE, cursor: query.cursor ?? null },
+          team?.id ?? null,
+        );
+        const teams = await store.teams.ofUser(user.id);
         const projects = await Promise.all(
           page.items.map(async (project) => {
             const latest = await store.deployments.list(user.id, project.id, { limit: 1, cursor: null });
@@ -202,6 +215,7 @@ export function projectRoutes({
             nextCursor={page.nextCursor}
             builds={builds()}
             start={startInfo(config, request)}
+            scopes={{ current: team?.slug ?? null, teams }}
           />,
         );
       },
@@ -215,6 +229,7 @@ export function projectRoutes({
         // branch is the production branch, and a URL that cannot be read says why before anything is created.
         const gitUrl = query.gitUrl?.trim() ?? "";
         const values: FormValues = gitUrl ? { gitUrl, name: nameFromGitUrl(gitUrl) } : {};
+        if (query.team) values.team = (await dashboardTeam(store, user.id, query.team, "write"))?.slug ?? "";
         if (!gitUrl) return html(newProjectPage(request, user, csrf, values, {}));
         const remote = await listBranches(gitUrl, {
           allowLocal: config.allowLocalGit,
@@ -227,7 +242,7 @@ export function projectRoutes({
         if (remote.defaultBranch) values.productionBranch = remote.defaultBranch;
         return html(newProjectPage(request, user, csrf, values, {}, remote.branches));
       },
-      { query: t.Object({ gitUrl: Text(2048) }) },
+      { query: t.Object({ gitUrl: Text(2048), team: Text(64) }) },
     )
     .post(
       "/projects",
@@ -235,10 +250,19 @@ export function projectRoutes({
         const values = valuesOf(body);
         try {
           const settings = toSettings(withPreset(values), CREATE_FIELDS, "create");
-          const project = await createProject(store, config, user.id, settings);
+          const team = await dashboardTeam(store, user.id, body.team, "write");
+          const project = await createProject(store, config, user.id, settings, team?.id ?? null);
+          await audit.project(request, user, project, "project.create");
           if (!project.gitUrl) return redirect(request, `/projects/${project.id}`);
           // The first build starts at once: the user lands on its live log.
           const deployment = await queueDeployment(state, user.id, { projectId: project.id });
+          await audit.project(
+            request,
+            user,
+            project,
+            "deployment.create",
+            `${deployment.target} ${deployment.id}`,
+          );
           return redirect(request, `/deployments/${deployment.id}`);
         } catch (error) {
           const errors = formErrors(error, SETTING_LABELS);
@@ -262,6 +286,8 @@ export function projectRoutes({
         const branch = body.branch?.trim() || undefined;
         try {
           const deployment = await queueDeployment(state, user.id, { projectId: params.id, branch });
+          const what = `${deployment.target} ${deployment.id}${branch ? ` of ${branch}` : ""}`;
+          await audit.project(request, user, params.id, "deployment.create", what);
           return redirect(request, `/deployments/${deployment.id}`);
         } catch (error) {
           const errors = formErrors(error, { branch: "Branch" });
@@ -288,6 +314,8 @@ export function projectRoutes({
         try {
           // The same pointer swap as the API's POST /api/projects/:id/rollback.
           const project = await rollbackProject(store, bus, user.id, params.id);
+          const to = `to deployment ${project.productionDeploymentId ?? "none"}`;
+          await audit.project(request, user, project, "deployment.rollback", to);
           return redirect(request, promotedPath(project));
         } catch (error) {
           const errors = formErrors(error, {});

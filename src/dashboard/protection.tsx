@@ -4,10 +4,11 @@
 /** @jsxImportSource preact */
 
 import { Elysia, t } from "elysia";
+import { roleOn } from "../deploy/access.ts";
 import { AppError } from "../errors.ts";
 import type { ProjectDomain } from "../model/domains.ts";
 import type { Project } from "../model/entities.ts";
-import { HANDOFF_PATH, mayView } from "../model/protection.ts";
+import { HANDOFF_PATH } from "../model/protection.ts";
 import { parseHost } from "../model/urls.ts";
 import type { DashboardDeps } from "./app.ts";
 import { securityHeaders } from "./respond.ts";
@@ -48,7 +49,8 @@ export function protectionRoutes({
     async ({ user, query }) => {
       // A missing project and someone else's look the same.
       const project = await store.projects.find(query.project);
-      if (!project || !mayView(user, project)) throw refused();
+      // Its owner, or any member of its team (a viewer too: viewing is reading).
+      if (!project || (await roleOn(store, user.id, project)) === null) throw refused();
       let back: URL;
       try {
         back = new URL(query.return);

@@ -13,8 +13,8 @@ import {
 } from "../../views/components/runtime-log.tsx";
 import { decodeCursor, encodeCursor } from "../api/runtime-logs.ts";
 import { Id } from "../api/schemas.ts";
+import { getDeployment } from "../deploy/access.ts";
 import type { Deps } from "../deps.ts";
-import { notFound } from "../errors.ts";
 import type { User } from "../model/entities.ts";
 import { APP_LABEL } from "../model/settings.ts";
 import type { Artifacts } from "../store/artifacts.ts";
@@ -145,11 +145,7 @@ export function runtimeLogRoutes({
   runtimeLogs,
   artifacts,
 }: Pick<Deps, "store" | "runtimeLogs" | "artifacts">) {
-  const own = async (user: User, id: string) => {
-    const deployment = await store.deployments.get(user.id, id);
-    if (!deployment) throw notFound("deployment");
-    return deployment;
-  };
+  const own = async (user: User, id: string) => (await getDeployment(store, user.id, id, "read")).deployment;
   return new Elysia().use(requireSession(store)).get(
     "/deployments/:id/runtime-logs",
     async ({ user, params, query }) => {

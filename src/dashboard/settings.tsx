@@ -6,9 +6,11 @@ import { Elysia, t } from "elysia";
 import type { FormErrors, FormValues } from "../../views/components/field.tsx";
 import { SettingsPage, type SettingsSection } from "../../views/pages/settings.tsx";
 import { Id, IdAndKey } from "../api/schemas.ts";
+import { getProject, roleOn } from "../deploy/access.ts";
+import type { Auditor } from "../deploy/audit.ts";
 import { verifyDomain } from "../deploy/domains.ts";
 import { assertEnvKey, listEnvVars, removeEnvVar, setEnvVar } from "../deploy/env.ts";
-import { deleteProject, getProject, updateProject } from "../deploy/projects.ts";
+import { deleteProject, updateProject } from "../deploy/projects.ts";
 import {
   createBypassToken,
   listBypassTokens,
@@ -73,7 +75,10 @@ export function settingsRoutes({
   artifacts,
   gc,
   bus,
-}: Pick<Deps, "config" | "store" | "logs" | "runtimeLogs" | "sealer" | "artifacts" | "gc" | "bus">) {
+  audit,
+}: Pick<Deps, "config" | "store" | "logs" | "runtimeLogs" | "sealer" | "artifacts" | "gc" | "bus"> & {
+  audit: Auditor;
+}) {
   const settingsPage = async (
     user: User,
     csrf: string,
@@ -82,7 +87,9 @@ export function settingsRoutes({
     saved: string | null,
     createdBypass: string | null = null,
   ) => {
-    const project = await getProject(store, user.id, id);
+    // Settings are the members' (env vars, domains); owners also see protection's bypass tokens.
+    const project = await getProject(store, user.id, id, "write");
+    const owner = (await roleOn(store, user.id, project)) === "owner";
     const savedSection = submitted === null && isSection(saved) ? saved : null;
     const view = (
       <SettingsPage
@@ -101,7 +108,7 @@ export function settingsRoutes({
             ? { deploymentId: project.productionDeploymentId }
             : null
         }
-        bypassTokens={await listBypassTokens(store, user.id, project.id)}
+        bypassTokens={owner ? await listBypassTokens(store, user.id, project.id) : []}
         createdBypass={createdBypass}
       />
     );
@@ -133,7 +140,7 @@ export function settingsRoutes({
 
   return new Elysia()
     .use(requireSession(store))
-    .use(domainSettingsRoutes({ store, bus, config }, attempt))
+    .use(domainSettingsRoutes({ store, bus, config, audit }, attempt))
     .get(
       "/projects/:id/settings",
       ({ user, csrf, params, query }) => settingsPage(user, csrf, params.id, null, query.saved ?? null),
@@ -154,7 +161,14 @@ export function settingsRoutes({
             const settings = toSettings(values, fields, "update");
             // An unticked checkbox sends nothing: in the build section that means off.
             if (body.section === "build") settings.spaFallback = body.spaFallback === "on";
-            await updateProject({ store, bus }, config, user.id, params.id, settings);
+            const saved = await updateProject({ store, bus }, config, user.id, params.id, settings);
+            await audit.project(
+              request,
+              user,
+              saved,
+              "project.settings",
+              Object.keys(settings).sort().join(", "),
+            );
             return `/projects/${params.id}/settings?saved=${body.section}#${body.section}-form`;
           },
         );
@@ -166,7 +180,8 @@ export function settingsRoutes({
       ({ user, csrf, params, request }) =>
         attempt({ user, csrf, id: params.id, request }, "verify", {}, {}, async () => {
           // The same function the API's POST /api/projects/:id/domain/verify calls.
-          await verifyDomain({ store, bus, config }, user.id, params.id);
+          const verified = await verifyDomain({ store, bus, config }, user.id, params.id);
+          await audit.project(request, user, verified, "domain.verify", verified.customDomain);
           return `/projects/${params.id}/settings#verify`;
         }),
       { params: Id, body: t.Object({ ...CsrfField }) },
@@ -185,6 +200,13 @@ export function settingsRoutes({
             (body.key ?? "").trim(),
             body.value ?? "",
             ticked,
+          );
+          await audit.project(
+            request,
+            user,
+            params.id,
+            "env.set",
+            `${(body.key ?? "").trim()} (${ticked.join(", ")})`,
           );
           return `/projects/${params.id}/settings?saved=env#env`;
         }),
@@ -211,7 +233,7 @@ export function settingsRoutes({
             const ticked = (["production", "preview"] as const).filter((target) => body[target]);
             const entries = parseDotenv(body.dotenv ?? "");
             // Checked first, all of them: a paste with a bad name saves nothing (and says which line).
-            await getProject(store, user.id, params.id);
+            await getProject(store, user.id, params.id, "write");
             for (const { line, key } of entries) {
               try {
                 assertEnvKey(key);
@@ -221,8 +243,10 @@ export function settingsRoutes({
               }
             }
             if (ticked.length === 0) throw invalid("choose at least one environment", "target");
-            for (const { key, value } of entries)
+            for (const { key, value } of entries) {
               await setEnvVar(store, sealer, user.id, params.id, key, value, ticked);
+              await audit.project(request, user, params.id, "env.set", `${key} (${ticked.join(", ")})`);
+            }
             return `/projects/${params.id}/settings?saved=env#env`;
           },
         ),
@@ -238,6 +262,13 @@ export function settingsRoutes({
           // A variable of one environment names it; without, the key goes from both.
           const targets = body.target ? [body.target] : undefined;
           await removeEnvVar(store, user.id, params.id, params.key, targets);
+          await audit.project(
+            request,
+            user,
+            params.id,
+            "env.remove",
+            `${params.key} (${body.target || "all"})`,
+          );
           return `/projects/${params.id}/settings?saved=env#env`;
         }),
       { params: IdAndKey, body: t.Object({ ...CsrfField, target: Text(20) }) },
@@ -256,6 +287,7 @@ export function settingsRoutes({
               throw invalid("choose none, previews or all", "protection");
             // The same operation as the API's PATCH /api/projects/:id with `protection`.
             await setProtectionMode({ store, bus }, user.id, params.id, mode as ProtectionMode);
+            await audit.project(request, user, params.id, "project.settings", `protection ${mode}`);
             return `/projects/${params.id}/settings?saved=protection#protection`;
           },
         ),
@@ -271,6 +303,7 @@ export function settingsRoutes({
           { password: "Password" },
           async () => {
             await setProtectionPassword({ store, bus }, user.id, params.id, body.password ?? "");
+            await audit.project(request, user, params.id, "protection.password.set");
             return `/projects/${params.id}/settings?saved=password#protection`;
           },
         ),
@@ -281,6 +314,7 @@ export function settingsRoutes({
       ({ user, csrf, params, request }) =>
         attempt({ user, csrf, id: params.id, request }, "password", {}, {}, async () => {
           await setProtectionPassword({ store, bus }, user.id, params.id, null);
+          await audit.project(request, user, params.id, "protection.password.remove");
           return `/projects/${params.id}/settings#protection`;
         }),
       { params: Id, body: t.Object({ ...CsrfField }) },
@@ -290,7 +324,13 @@ export function settingsRoutes({
       async ({ user, csrf, params, body, request }) => {
         const values = valuesOf(body);
         try {
-          const { token } = await createBypassToken({ store, bus }, user.id, params.id, body.tokenName ?? "");
+          const { token, record } = await createBypassToken(
+            { store, bus },
+            user.id,
+            params.id,
+            body.tokenName ?? "",
+          );
+          await audit.project(request, user, params.id, "protection.bypass.create", `token ${record.name}`);
           // Shown once, on this answer: no redirect, which would lose it.
           return await settingsPage(user, csrf, params.id, null, null, token);
         } catch (error) {
@@ -310,6 +350,13 @@ export function settingsRoutes({
       ({ user, csrf, params, request }) =>
         attempt({ user, csrf, id: params.id, request }, "bypass", {}, {}, async () => {
           await revokeBypassToken({ store, bus }, user.id, params.id, params.tokenId);
+          await audit.project(
+            request,
+            user,
+            params.id,
+            "protection.bypass.revoke",
+            `token ${params.tokenId}`,
+          );
           return `/projects/${params.id}/settings#protection`;
         }),
       {
@@ -326,12 +373,13 @@ export function settingsRoutes({
           valuesOf(body),
           { confirm: "Confirmation" },
           async () => {
-            const project = await getProject(store, user.id, params.id);
+            const project = await getProject(store, user.id, params.id, "admin");
             if ((body.confirm ?? "").trim() !== project.name) {
               throw invalid("type the project name exactly as shown to confirm", "confirm");
             }
             // The same function the API's DELETE /api/projects/:id calls.
             await deleteProject({ store, logs, runtimeLogs, artifacts, gc, bus }, user.id, project.id);
+            await audit.project(request, user, project, "project.delete");
             return "/";
           },
         ),

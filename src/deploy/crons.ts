@@ -4,7 +4,7 @@
 import type { Deps } from "../deps.ts";
 import { nextFire, parseSchedule } from "../model/cron.ts";
 import type { CronRun } from "../store/cron-runs.ts";
-import { getProject } from "./projects.ts";
+import { getProject } from "./access.ts";
 
 /** Runs listed with the jobs. */
 export const RECENT_RUNS = 50;
@@ -36,7 +36,7 @@ export async function projectCrons(
   projectId: string,
   now = new Date(),
 ): Promise<ProjectCrons> {
-  const project = await getProject(store, userId, projectId);
+  const project = await getProject(store, userId, projectId, "read");
   const deploymentId = project.productionDeploymentId;
   const manifest = deploymentId === null ? null : await artifacts.getManifest(deploymentId);
   const runs = (await store.cronRuns.recent(project.id, RECENT_RUNS)).map(view);

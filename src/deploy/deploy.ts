@@ -1,10 +1,10 @@
 // Starting a deployment: validate the request, then record it QUEUED (the durable queue is the row itself).
 
-import { badRequest, conflict, invalid, notFound } from "../errors.ts";
+import { badRequest, conflict, invalid } from "../errors.ts";
 import type { Deployment } from "../model/entities.ts";
 import { branchProblem, commitProblem } from "../model/settings.ts";
+import { getDeployment, getProject } from "./access.ts";
 import { emitDeploymentEvent } from "./events.ts";
-import { getProject } from "./projects.ts";
 import { changeStatus, type StateDeps, supersedeOlder } from "./state.ts";
 
 export interface DeployInput {
@@ -19,7 +19,7 @@ export async function queueDeployment(
   input: DeployInput,
 ): Promise<Deployment> {
   const { store } = deps;
-  const project = await getProject(store, userId, input.projectId);
+  const project = await getProject(store, userId, input.projectId, "write");
   if (!project.gitUrl)
     throw badRequest("project has no git URL to build from; set gitUrl first", "projectId");
   const branch = input.branch ?? project.productionBranch;
@@ -45,8 +45,7 @@ export async function queueDeployment(
 
 /** Cancels a deployment that has not finished; the worker running it notices and stops the build. */
 export async function cancelDeployment(deps: StateDeps, userId: string, id: string): Promise<Deployment> {
-  const deployment = await deps.store.deployments.get(userId, id);
-  if (!deployment) throw notFound("deployment");
+  const { deployment } = await getDeployment(deps.store, userId, id, "write");
   const canceled = await changeStatus(deps, id, "CANCELED", "canceled by user");
   if (!canceled) throw conflict(`deployment already finished (${deployment.status})`);
   return canceled;

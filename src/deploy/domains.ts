@@ -8,6 +8,7 @@ import type { Deps } from "../deps.ts";
 import { invalid, notFound } from "../errors.ts";
 import { recordFor, type VerificationRecord } from "../model/domains.ts";
 import type { Project } from "../model/entities.ts";
+import { getProject } from "./access.ts";
 import { announceRoutes } from "./announce.ts";
 
 export type { VerificationRecord } from "../model/domains.ts";
@@ -45,8 +46,7 @@ export async function verifyDomain(
   projectId: string,
   name: string | null = null,
 ): Promise<Project> {
-  const project = await store.projects.get(userId, projectId);
-  if (!project) throw notFound("project");
+  const project = await getProject(store, userId, projectId, "write");
   const field = name === null ? "customDomain" : "name";
   const domain =
     name === null
@@ -85,5 +85,5 @@ export async function verifyDomain(
   if (!verified) throw invalid("the domain changed while it was being verified; try again", field);
   // The displaced claims were not served, but the proxies' copies of those projects should not keep them either.
   for (const id of [project.id, ...verified.displaced]) await announceRoutes(bus, id);
-  return (await store.projects.get(userId, project.id)) ?? project;
+  return (await store.projects.find(project.id)) ?? project;
 }

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { invalid, notFound } from "../errors.ts";
 import { DEPLOYMENT_TARGETS, type DeploymentTarget } from "../model/entities.ts";
 import type { Store } from "../store/store.ts";
-import { getProject } from "./projects.ts";
+import { getProject } from "./access.ts";
 
 const KEY_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const MAX_VALUE_BYTES = 64 * 1024;
@@ -99,7 +99,7 @@ export async function setEnvVar(
   value: string,
   targets?: readonly string[],
 ): Promise<void> {
-  const project = await getProject(store, userId, projectId);
+  const project = await getProject(store, userId, projectId, "write");
   assertEnvKey(key);
   if (Buffer.byteLength(value) > MAX_VALUE_BYTES) throw invalid("value must be at most 64 KB", "value");
   const wanted = envTargets(targets);
@@ -111,7 +111,7 @@ export async function setEnvVar(
 }
 
 export async function listEnvVars(store: Store, userId: string, projectId: string): Promise<EnvVarView[]> {
-  const project = await getProject(store, userId, projectId);
+  const project = await getProject(store, userId, projectId, "read");
   return (await store.env.list(project.id)).map(({ key, targets, updatedAt }) => ({
     key,
     targets,
@@ -127,7 +127,7 @@ export async function removeEnvVar(
   key: string,
   targets?: readonly string[],
 ): Promise<void> {
-  const project = await getProject(store, userId, projectId);
+  const project = await getProject(store, userId, projectId, "write");
   if (!(await store.env.remove(project.id, key, envTargets(targets)))) throw notFound("variable");
 }
 

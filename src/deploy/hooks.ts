@@ -6,8 +6,8 @@ import { invalid, notFound } from "../errors.ts";
 import { hostAddressProblem } from "../model/git-address.ts";
 import type { HookDelivery, HookEvent, HookFormat, OutgoingHook } from "../store/outgoing-hooks.ts";
 import type { Store } from "../store/store.ts";
+import { getProject } from "./access.ts";
 import type { Sealer } from "./env.ts";
-import { getProject } from "./projects.ts";
 
 export type HookDeps = { store: Store; sealer: Sealer; config: { outgoingHooks: OutgoingHooksConfig } };
 
@@ -42,7 +42,7 @@ export async function createHook(
   projectId: string,
   input: { url: string; events: HookEvent[]; format: HookFormat },
 ): Promise<{ hook: OutgoingHook; secret: string }> {
-  const project = await getProject(deps.store, userId, projectId);
+  const project = await getProject(deps.store, userId, projectId, "admin");
   const problem = await hookUrlProblem(input.url, deps.config.outgoingHooks.allowPrivate);
   if (problem) throw invalid(problem, "url");
   const events = [...new Set(input.events)];
@@ -59,7 +59,7 @@ export async function createHook(
 }
 
 export async function listHooks(store: Store, userId: string, projectId: string): Promise<OutgoingHook[]> {
-  return store.outgoingHooks.list((await getProject(store, userId, projectId)).id);
+  return store.outgoingHooks.list((await getProject(store, userId, projectId, "admin")).id);
 }
 
 export async function deleteHook(
@@ -68,7 +68,7 @@ export async function deleteHook(
   projectId: string,
   hookId: string,
 ): Promise<void> {
-  const project = await getProject(store, userId, projectId);
+  const project = await getProject(store, userId, projectId, "admin");
   if (!(await store.outgoingHooks.delete(project.id, hookId))) throw notFound("hook");
 }
 
@@ -78,7 +78,7 @@ async function ownHook(
   projectId: string,
   hookId: string,
 ): Promise<OutgoingHook> {
-  const project = await getProject(store, userId, projectId);
+  const project = await getProject(store, userId, projectId, "admin");
   const hook = await store.outgoingHooks.get(project.id, hookId);
   if (!hook) throw notFound("hook");
   return hook;

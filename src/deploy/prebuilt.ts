@@ -17,9 +17,9 @@ import {
 import type { Logs } from "../store/logs.ts";
 import type { Store } from "../store/store.ts";
 import { formatBytes } from "../utils/bytes.ts";
+import { getProject } from "./access.ts";
 import { emitDeploymentEvent } from "./events.ts";
 import { precompress } from "./precompress.ts";
-import { getProject } from "./projects.ts";
 import { missingFor } from "./scoped-blobs.ts";
 import { changeStatus, type StateDeps, supersedeOlder } from "./state.ts";
 
@@ -144,7 +144,7 @@ async function requireStored(
 }
 
 async function prepare(store: Store, userId: string, input: FileSetDeployInput) {
-  const project = await getProject(store, userId, input.projectId);
+  const project = await getProject(store, userId, input.projectId, "write");
   const target = input.target ?? "preview";
   const branch = input.branch ?? (target === "production" ? project.productionBranch : null);
   if (branch !== null) {

@@ -15,8 +15,8 @@ import {
 import type { Project } from "../model/entities.ts";
 import { domainProblem } from "../model/names.ts";
 import type { Store } from "../store/store.ts";
+import { getProject } from "./access.ts";
 import { announceRoutes } from "./announce.ts";
-import { getProject } from "./projects.ts";
 
 type Rules = Pick<Config, "baseDomain" | "sitesDomain" | "domains">;
 
@@ -44,7 +44,7 @@ export function domainName(value: string, rules: Rules, field: string): string {
 }
 
 export async function listDomains(store: Store, userId: string, projectId: string): Promise<ProjectDomains> {
-  const project = await getProject(store, userId, projectId);
+  const project = await getProject(store, userId, projectId, "read");
   return { project, domains: await store.domains.list(project.id) };
 }
 
@@ -55,7 +55,7 @@ export async function addDomain(
   projectId: string,
   input: DomainInput,
 ): Promise<ProjectDomains> {
-  const project = await getProject(store, userId, projectId);
+  const project = await getProject(store, userId, projectId, "write");
   const name = domainName(input.name, rules, "name");
   const redirectTo = input.redirectTo ? domainName(input.redirectTo, rules, "redirectTo") : null;
   const save = { trust: rules.domains.verification === "off", max: MAX_DOMAINS_PER_PROJECT };
@@ -92,7 +92,7 @@ export async function updateDomain(
   domain: string,
   patch: { redirectTo?: string | null; redirectStatus?: RedirectStatus },
 ): Promise<ProjectDomain> {
-  const project = await getProject(store, userId, projectId);
+  const project = await getProject(store, userId, projectId, "write");
   const name = domain.toLowerCase();
   const current = (await store.domains.list(project.id)).find((d) => d.name === name);
   if (!current) throw notFound("domain");
@@ -119,7 +119,7 @@ export async function removeDomain(
   projectId: string,
   domain: string,
 ): Promise<void> {
-  const project = await getProject(store, userId, projectId);
+  const project = await getProject(store, userId, projectId, "write");
   if (!(await store.domains.remove(project.id, domain.toLowerCase()))) throw notFound("domain");
   await announceRoutes(bus, project.id);
 }

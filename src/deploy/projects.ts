@@ -8,6 +8,7 @@ import type { Project, ProjectSettings, ProtectionMode } from "../model/entities
 import { gitAddressProblem } from "../model/git-address.ts";
 import { derivedSubdomain, normalizeSettings, withDefaults } from "../model/settings.ts";
 import type { ProjectSave, Store } from "../store/store.ts";
+import { getProject, type Right } from "./access.ts";
 import { announceRoutes } from "./announce.ts";
 
 type Rules = Pick<Config, "baseDomain" | "sitesDomain" | "allowLocalGit" | "allowPrivateGit" | "domains">;
@@ -29,6 +30,8 @@ export async function createProject(
   rules: CreateRules,
   userId: string,
   input: Partial<ProjectSettings>,
+  /** The team it is created in (the caller's role there is checked first); null for the personal scope. */
+  teamId: string | null = null,
 ): Promise<Project> {
   const settings = {
     ...withDefaults(normalizeSettings(input, rules, "create")),
@@ -39,13 +42,13 @@ export async function createProject(
   const max = rules.limits.maxProjectsPerUser;
   const save = domainSave(rules);
   try {
-    return await store.projects.create({ userId, ...settings }, max, save);
+    return await store.projects.create({ userId, teamId, ...settings }, max, save);
   } catch (error) {
     // A subdomain we derived from the name (not one the user chose) retries with a suffix when taken.
     const derived = input.subDomain === undefined && error instanceof AppError && error.field === "subDomain";
     if (!derived) throw error;
     return store.projects.create(
-      { userId, ...settings, subDomain: derivedSubdomain(settings.name, true) },
+      { userId, teamId, ...settings, subDomain: derivedSubdomain(settings.name, true) },
       max,
       save,
     );
@@ -62,12 +65,6 @@ const domainSave = (rules: Pick<Config, "domains">): ProjectSave => ({
   maxDomains: MAX_DOMAINS_PER_PROJECT,
 });
 
-export async function getProject(store: Store, userId: string, id: string): Promise<Project> {
-  const project = await store.projects.get(userId, id);
-  if (!project) throw notFound("project");
-  return project;
-}
-
 /** Changes settings; hosts (subdomain, custom domain) and serving rules reach every proxy at once. */
 export async function updateProject(
   { store, bus }: Pick<Deps, "store" | "bus">,
@@ -79,20 +76,23 @@ export async function updateProject(
   // A patch may carry the protection mode with settings: it is saved after them, so a refused setting changes
   // nothing. (Its store write is separate: src/store/protection.ts.)
   const { protection, ...patch } = patchWithProtection;
+  // Members manage domains; every other setting (and protection) is the owners'.
+  const need: Right = Object.keys(patchWithProtection).every((k) => k === "customDomain") ? "write" : "admin";
+  const allowed = await getProject(store, userId, id, need);
   const protect = async (project: Project): Promise<Project> => {
     if (protection === undefined) return project;
     await store.protection.setMode(project.id, protection);
     return { ...project, protection };
   };
   if (protection !== undefined && Object.keys(patch).length === 0) {
-    const owned = await protect(await getProject(store, userId, id));
+    const owned = await protect(allowed);
     await announceRoutes(bus, owned.id);
     return owned;
   }
   // An unchanged git URL is not validated again: a settings form sends it back with every save, and a project's
   // push remote (a file:// URL, src/git/repos.ts) is one the platform sets but users may not.
   const { gitUrl, ...rest } = patch;
-  const current = gitUrl ? await store.projects.get(userId, id) : null;
+  const current = gitUrl ? allowed : null;
   const keep = current !== null && current.gitUrl === gitUrl;
   const settings = normalizeSettings(
     keep || gitUrl === undefined ? rest : { ...rest, gitUrl },
@@ -133,17 +133,13 @@ export async function deleteProject(
   userId: string,
   id: string,
 ): Promise<void> {
-  const project = await getProject(store, userId, id);
+  const project = await getProject(store, userId, id, "admin");
   const ids: string[] = [];
   let cursor: string | null = null;
   do {
-    const page: Awaited<ReturnType<Store["deployments"]["list"]>> = await store.deployments.list(
-      userId,
+    const page: Awaited<ReturnType<Store["deployments"]["ofProject"]>> = await store.deployments.ofProject(
       project.id,
-      {
-        limit: 100,
-        cursor,
-      },
+      { limit: 100, cursor },
     );
     ids.push(...page.items.map((d) => d.id));
     cursor = page.nextCursor;

@@ -1,12 +1,12 @@
 // Promote and rollback: production is a pointer; moving it is one atomic update, announced to every proxy.
 
 import type { Bus } from "../bus/bus.ts";
-import { conflict, notFound } from "../errors.ts";
+import { conflict } from "../errors.ts";
 import type { Project } from "../model/entities.ts";
 import type { Store } from "../store/store.ts";
+import { getDeployment, getProject } from "./access.ts";
 import { announceRoutes } from "./announce.ts";
 import { emitDeploymentEvent } from "./events.ts";
-import { getProject } from "./projects.ts";
 
 /** Makes any READY deployment of the project its production deployment. */
 export async function promoteDeployment(
@@ -15,8 +15,7 @@ export async function promoteDeployment(
   userId: string,
   deploymentId: string,
 ): Promise<Project> {
-  const deployment = await store.deployments.get(userId, deploymentId);
-  if (!deployment) throw notFound("deployment");
+  const { deployment } = await getDeployment(store, userId, deploymentId, "write");
   if (deployment.status !== "READY")
     throw conflict(`only READY deployments can be promoted (this one is ${deployment.status})`);
   const project = await store.projects.promote(deployment.projectId, deployment.id);
@@ -33,7 +32,7 @@ export async function rollbackProject(
   userId: string,
   projectId: string,
 ): Promise<Project> {
-  const current = await getProject(store, userId, projectId);
+  const current = await getProject(store, userId, projectId, "write");
   const project = await store.projects.rollback(current.id);
   if (!project) throw conflict("there is no previous production deployment to roll back to");
   await announceRoutes(bus, project.id);

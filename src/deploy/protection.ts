@@ -8,8 +8,8 @@ import { assertPassword, hashSecret, randomSecret } from "../identity/accounts.t
 import type { ProtectionMode } from "../model/entities.ts";
 import type { BypassToken } from "../store/protection.ts";
 import type { Store } from "../store/store.ts";
+import { getProject } from "./access.ts";
 import { announceRoutes } from "./announce.ts";
-import { getProject } from "./projects.ts";
 
 /** Bypass tokens start with this, so scanners and people can tell them from API tokens (mv_). */
 export const BYPASS_PREFIX = "mvb_";
@@ -22,7 +22,7 @@ export async function setProtectionMode(
   projectId: string,
   mode: ProtectionMode,
 ): Promise<void> {
-  const project = await getProject(store, userId, projectId);
+  const project = await getProject(store, userId, projectId, "admin");
   if (!(await store.protection.setMode(project.id, mode))) throw notFound("project");
   await announceRoutes(bus, project.id);
 }
@@ -34,7 +34,7 @@ export async function setProtectionPassword(
   projectId: string,
   password: string | null,
 ): Promise<void> {
-  const project = await getProject(store, userId, projectId);
+  const project = await getProject(store, userId, projectId, "admin");
   const hash = password === null ? null : await Bun.password.hash(assertPassword(password));
   if (!(await store.protection.setPassword(project.id, hash))) throw notFound("project");
   await announceRoutes(bus, project.id);
@@ -53,7 +53,7 @@ export async function createBypassToken(
   projectId: string,
   name: string,
 ): Promise<{ token: string; record: BypassToken }> {
-  const project = await getProject(store, userId, projectId);
+  const project = await getProject(store, userId, projectId, "admin");
   const token = `${BYPASS_PREFIX}${randomSecret()}`;
   const record = await store.protection.addToken({
     projectId: project.id,
@@ -70,7 +70,7 @@ export async function listBypassTokens(
   userId: string,
   projectId: string,
 ): Promise<BypassToken[]> {
-  const project = await getProject(store, userId, projectId);
+  const project = await getProject(store, userId, projectId, "admin");
   return store.protection.tokens(project.id);
 }
 
@@ -80,7 +80,7 @@ export async function revokeBypassToken(
   projectId: string,
   tokenId: string,
 ): Promise<void> {
-  const project = await getProject(store, userId, projectId);
+  const project = await getProject(store, userId, projectId, "admin");
   if (!(await store.protection.revokeToken(project.id, tokenId))) throw notFound("bypass token");
   await announceRoutes(bus, project.id);
 }

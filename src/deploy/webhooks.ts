@@ -5,10 +5,10 @@ import type { Deps } from "../deps.ts";
 import { AppError, notFound, unauthorized } from "../errors.ts";
 import type { Deployment, Project } from "../model/entities.ts";
 import type { Store } from "../store/store.ts";
+import { getProject } from "./access.ts";
 import { announceRoutes } from "./announce.ts";
 import { queueDeployment } from "./deploy.ts";
 import type { Sealer } from "./env.ts";
-import { getProject } from "./projects.ts";
 import { changeStatus } from "./state.ts";
 import {
   deliveryOf,
@@ -29,7 +29,7 @@ export async function webhookSecret(
   userId: string,
   projectId: string,
 ): Promise<string> {
-  const project = await getProject(store, userId, projectId);
+  const project = await getProject(store, userId, projectId, "admin");
   const existing = await store.webhooks.secret(project.id);
   if (existing !== null) return sealer.open(existing);
   const fresh = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
@@ -170,8 +170,7 @@ async function retireBranch(deps: HookDeps, project: Project, branch: string): P
   const ofBranch: Deployment[] = [];
   let cursor: string | null = null;
   do {
-    const page: Awaited<ReturnType<Store["deployments"]["list"]>> = await store.deployments.list(
-      project.userId,
+    const page: Awaited<ReturnType<Store["deployments"]["ofProject"]>> = await store.deployments.ofProject(
       project.id,
       { limit: 100, cursor },
     );

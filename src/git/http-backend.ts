@@ -3,6 +3,7 @@
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { allows, roleOn } from "../deploy/access.ts";
 import type { Deps } from "../deps.ts";
 import { hashSecret, TOKEN_PREFIX } from "../identity/accounts.ts";
 import { mayPush } from "../identity/token-scope.ts";
@@ -42,17 +43,22 @@ async function basicUser(store: Store, request: Request): Promise<{ user: User; 
   return found ? { user: found.user, scope: found.token.scope } : null;
 }
 
+/** The project with this subdomain among the user's: their personal ones, then their teams'. */
 async function ownedProject(store: Store, userId: string, subDomain: string): Promise<Project | null> {
-  let cursor: string | null = null;
-  do {
-    const page: Awaited<ReturnType<Store["projects"]["list"]>> = await store.projects.list(userId, {
-      limit: 100,
-      cursor,
-    });
-    const found = page.items.find((p) => p.subDomain === subDomain);
-    if (found) return found;
-    cursor = page.nextCursor;
-  } while (cursor);
+  const scopes = [null, ...(await store.teams.ofUser(userId)).map((team) => team.id)];
+  for (const teamId of scopes) {
+    let cursor: string | null = null;
+    do {
+      const page: Awaited<ReturnType<Store["projects"]["list"]>> = await store.projects.list(
+        userId,
+        { limit: 100, cursor },
+        teamId,
+      );
+      const found = page.items.find((p) => p.subDomain === subDomain);
+      if (found) return found;
+      cursor = page.nextCursor;
+    } while (cursor);
+  }
   return null;
 }
 
@@ -178,6 +184,13 @@ export function createGitBackend(deps: GitDeps): (request: Request) => Promise<R
     // Another user's project looks exactly like a missing one.
     const project = await ownedProject(store, user.id, subDomain);
     if (!project) return text(404, "repository not found");
+    // A push deploys: a team's viewers may fetch, not push (the lesser of the token's scope and the role).
+    const role = await roleOn(store, user.id, project);
+    if (service === "git-receive-pack" && (!role || !allows(role, "write")))
+      return text(
+        403,
+        `your role on this project is ${role ?? "none"}: pushing deploys, which needs member or above`,
+      );
     ensurePushRepo(config.dataDir, project.id, project.productionBranch);
 
     const pushing = endpoint === "git-receive-pack";

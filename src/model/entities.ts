@@ -102,7 +102,13 @@ export const ProtectionModeSchema = Type.Union(
 export type ProtectionMode = (typeof PROTECTION_MODES)[number];
 
 export const ProjectSchema = Type.Composite([
-  Type.Object({ id: Type.String(), userId: Type.String() }),
+  Type.Object({
+    id: Type.String(),
+    /** The account that owns a personal project, or that created a team's project. */
+    userId: Type.String(),
+    /** The team the project belongs to; null for a project of its owner's personal scope. */
+    teamId: Nullable(Type.String()),
+  }),
   ProjectSettingsSchema,
   Type.Object({
     customDomainVerifiedAt: Nullable(

@@ -16,9 +16,9 @@ export function isProtected(mode: ProtectionMode, kind: HostKind): boolean {
 }
 
 /**
- * Whether a signed-in account may view a project's protected deployments. Today a project has one member, its
- * owner; teams extend this one function (every check, in the dashboard and in the proxy, goes through it).
+ * Whether a signed-in account may view a project's protected deployments: its owner, or any member of its team
+ * (the rule's viewers, src/store/protection.ts). Every check, in the dashboard and in the proxy, goes through it.
  */
-export function mayView(user: { id: string }, project: { userId: string }): boolean {
-  return user.id === project.userId;
+export function mayView(user: { id: string }, rule: { viewers: readonly string[] }): boolean {
+  return rule.viewers.includes(user.id);
 }

@@ -18,8 +18,9 @@ describe("the rules", () => {
   });
 
   test("the owner may view; anyone else may not", () => {
-    expect(mayView({ id: "u1" }, { userId: "u1" })).toBe(true);
-    expect(mayView({ id: "u2" }, { userId: "u1" })).toBe(false);
+    expect(mayView({ id: "u1" }, { viewers: ["u1"] })).toBe(true);
+    expect(mayView({ id: "u2" }, { viewers: ["u1"] })).toBe(false);
+    expect(mayView({ id: "u2" }, { viewers: ["u1", "u2"] })).toBe(true);
   });
 
   test("safeNext keeps same-host paths and turns anything else into /", () => {

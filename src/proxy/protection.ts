@@ -111,7 +111,7 @@ export function createProtectionGate(deps: GateDeps): ProtectionGate {
   function holds(rule: AccessRule, grant: Grant, pw: string | undefined): boolean {
     switch (grant.kind) {
       case "member":
-        return mayView({ id: grant.userId }, { userId: rule.ownerId });
+        return mayView({ id: grant.userId }, rule);
       case "password":
         return rule.passwordHash !== null && pw === accessTokens.fingerprint(rule.passwordHash);
       case "bypass":
@@ -184,7 +184,7 @@ export function createProtectionGate(deps: GateDeps): ProtectionGate {
       value === null ||
       value.host !== host ||
       value.project !== rule.projectId ||
-      !mayView({ id: value.user }, { userId: rule.ownerId })
+      !mayView({ id: value.user }, rule)
     )
       return refused();
     // Once, on whichever proxy it reaches first (the store is shared by all of them).

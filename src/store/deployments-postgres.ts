@@ -3,6 +3,7 @@
 import type postgres from "postgres";
 import { branchSlug } from "../model/names.ts";
 import { isTerminal, predecessors } from "../model/status.ts";
+import { visible } from "./projects-postgres.ts";
 import { first } from "./query-postgres.ts";
 import {
   decodeCursor,
@@ -31,14 +32,14 @@ export function postgresDeployments(sql: postgres.Sql): Deployments {
     async get(userId, id) {
       const row = await first(sql<Row[]>`
         SELECT d.* FROM deployments d JOIN projects p ON p.id = d.project_id
-        WHERE d.id = ${id} AND p.user_id = ${userId}`);
+        WHERE d.id = ${id} AND ${visible(sql, userId)}`);
       return row ? toDeployment(row) : null;
     },
     async list(userId, projectId, { limit, cursor }, filter = {}) {
       const after = decodeCursor(cursor);
       const rows = await sql<Row[]>`
         SELECT d.* FROM deployments d JOIN projects p ON p.id = d.project_id
-        WHERE d.project_id = ${projectId} AND p.user_id = ${userId}
+        WHERE d.project_id = ${projectId} AND ${visible(sql, userId)}
         ${filter.branch !== undefined ? sql`AND d.branch = ${filter.branch}` : sql``}
         ${filter.target !== undefined ? sql`AND d.target = ${filter.target}` : sql``}
         ${filter.status !== undefined ? sql`AND d.status = ${filter.status}` : sql``}
@@ -61,6 +62,14 @@ export function postgresDeployments(sql: postgres.Sql): Deployments {
     async find(id) {
       const row = await first(sql<Row[]>`SELECT * FROM deployments WHERE id = ${id}`);
       return row ? toDeployment(row) : null;
+    },
+    async ofProject(projectId, { limit, cursor }) {
+      const after = decodeCursor(cursor);
+      const rows = await sql<Row[]>`
+        SELECT * FROM deployments WHERE project_id = ${projectId}
+        ${after ? sql`AND (created_at < ${after.createdAt} OR (created_at = ${after.createdAt} AND id < ${after.id}))` : sql``}
+        ORDER BY created_at DESC, id DESC LIMIT ${limit + 1}`;
+      return toPage(rows.map(toDeployment), limit);
     },
     async findByHostId(projectId, hostId) {
       const pattern = hostIdPattern(hostId);

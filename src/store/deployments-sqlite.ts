@@ -3,6 +3,7 @@
 import type { Database } from "bun:sqlite";
 import { branchSlug } from "../model/names.ts";
 import { isTerminal, predecessors } from "../model/status.ts";
+import { VISIBLE } from "./projects-sqlite.ts";
 import { sqliteQueries } from "./query-sqlite.ts";
 import {
   decodeCursor,
@@ -40,16 +41,17 @@ export function sqliteDeployments(db: Database): Deployments {
     },
     async get(userId, id) {
       const row = one(
-        `SELECT d.* FROM deployments d JOIN projects p ON p.id = d.project_id WHERE d.id = ? AND p.user_id = ?`,
+        `SELECT d.* FROM deployments d JOIN projects p ON p.id = d.project_id WHERE d.id = ? AND ${VISIBLE}`,
         id,
+        userId,
         userId,
       );
       return row ? toDeployment(row) : null;
     },
     async list(userId, projectId, { limit, cursor }, filter = {}) {
       const after = decodeCursor(cursor);
-      const where = ["d.project_id = ?", "p.user_id = ?"];
-      const args: (string | number)[] = [projectId, userId];
+      const where = ["d.project_id = ?", VISIBLE];
+      const args: (string | number)[] = [projectId, userId, userId];
       for (const [column, value] of [
         ["branch", filter.branch],
         ["target", filter.target],
@@ -95,6 +97,25 @@ export function sqliteDeployments(db: Database): Deployments {
     async find(id) {
       const row = one("SELECT * FROM deployments WHERE id = ?", id);
       return row ? toDeployment(row) : null;
+    },
+    async ofProject(projectId, { limit, cursor }) {
+      const after = decodeCursor(cursor);
+      const rows = after
+        ? all(
+            `SELECT * FROM deployments WHERE project_id = ? AND (created_at < ? OR (created_at = ? AND id < ?))
+             ORDER BY created_at DESC, id DESC LIMIT ?`,
+            projectId,
+            after.createdAt,
+            after.createdAt,
+            after.id,
+            limit + 1,
+          )
+        : all(
+            "SELECT * FROM deployments WHERE project_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+            projectId,
+            limit + 1,
+          );
+      return toPage(rows.map(toDeployment), limit);
     },
     async findByHostId(projectId, hostId) {
       const pattern = hostIdPattern(hostId);

@@ -248,7 +248,8 @@ test("011 keeps every row, index and column across the projects table rebuild, a
   );
   // ... and every project the time production started serving its deployment, estimated by its finish;
   // 016 added the app server columns, empty on every existing project; 019 deployment protection: every
-  // existing project keeps serving as before ('none', no password); 024 dropped the single-domain columns.
+  // existing project keeps serving as before ('none', no password); 023 teams: every project stays in its
+  // owner's personal scope; 024 dropped the single-domain columns.
   const finished = new Map(parsed(rowsBefore.deployments).map((d) => [d.id, d.finished_at ?? null]));
   expect(parsed(rowsAfter.projects)).toEqual(
     parsed(rowsBefore.projects).map(({ custom_domain, verified_domain, domain_verified_at, ...p }) => ({
@@ -259,6 +260,7 @@ test("011 keeps every row, index and column across the projects table rebuild, a
       max_instances: null,
       protection: "none",
       protection_password_hash: null,
+      team_id: null,
     })),
   );
   delete rowsAfter.projects;
@@ -288,7 +290,7 @@ test("011 keeps every row, index and column across the projects table rebuild, a
   expect(after.indexes.map(name)).not.toContain("projects_custom_domain");
   expect(after.indexes.map(name)).not.toContain("projects_verified_domain");
   expect(after.indexes.some((i) => i.name === "sqlite_autoindex_projects_3")).toBe(false);
-  // Every column kept; 015's production_since, 016's app server columns and 019's protection are the new ones.
+  // Every column kept; 015's production_since, 016's app server columns, 019's protection and 023's team are the new ones.
   const NEW_COLUMNS = [
     "production_since",
     "start_command",
@@ -296,6 +298,7 @@ test("011 keeps every row, index and column across the projects table rebuild, a
     "max_instances",
     "protection",
     "protection_password_hash",
+    "team_id",
   ];
   const isNew = (c: Record<string, unknown>) => NEW_COLUMNS.includes(String(c.name));
   // (Without the column numbers: dropping 024's columns renumbers the ones after them.)

@@ -20,6 +20,14 @@ import {
 } from "./rows.ts";
 import type { Projects } from "./store.ts";
 
+/**
+ * Whom a project `p` is visible to: its owner while it is personal, every member of its team while it is a
+ * team's. What each may do with it is decided by role in src/deploy/access.ts.
+ */
+export const visible = (sql: postgres.Sql | postgres.TransactionSql, userId: string) =>
+  sql`(p.team_id IS NULL AND p.user_id = ${userId}
+       OR p.team_id IN (SELECT team_id FROM team_members WHERE user_id = ${userId}))`;
+
 export function postgresProjects(sql: postgres.Sql): Projects {
   /** Settings (camelCase) plus fixed columns -> an insert/update helper; names come from PROJECT_COLUMNS only. */
   const projectColumns = (settings: Partial<ProjectSettings>, fixed: Record<string, string>) => {
@@ -39,7 +47,7 @@ export function postgresProjects(sql: postgres.Sql): Projects {
 
   return {
     async create(
-      { userId, protection, customDomain, ...input },
+      { userId, protection, teamId, customDomain, ...input },
       maxPerUser = 0,
       { trustDomain = false, maxDomains = 0 } = {},
     ) {
@@ -47,6 +55,7 @@ export function postgresProjects(sql: postgres.Sql): Projects {
       const at = nowIso();
       const columns = projectColumns(input, {
         ...(protection && { protection }),
+        ...(teamId && { team_id: teamId }),
         id,
         user_id: userId,
         created_at: at,
@@ -73,14 +82,19 @@ export function postgresProjects(sql: postgres.Sql): Projects {
     },
     async get(userId, id) {
       const row = await first(
-        sql<Row[]>`${sql.unsafe(PROJECT_SELECT)} WHERE p.id = ${id} AND p.user_id = ${userId}`,
+        sql<Row[]>`${sql.unsafe(PROJECT_SELECT)} WHERE p.id = ${id} AND ${visible(sql, userId)}`,
       );
       return row ? toProject(row) : null;
     },
-    async list(userId, { limit, cursor }) {
+    async list(userId, { limit, cursor }, teamId = null) {
       const after = decodeCursor(cursor);
+      // A team's projects, to its members; else the user's personal ones.
+      const scope = teamId
+        ? sql`p.team_id = ${teamId}
+            AND EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = ${teamId} AND m.user_id = ${userId})`
+        : sql`p.user_id = ${userId} AND p.team_id IS NULL`;
       const rows = await sql<Row[]>`
-        ${sql.unsafe(PROJECT_SELECT)} WHERE p.user_id = ${userId}
+        ${sql.unsafe(PROJECT_SELECT)} WHERE ${scope}
         ${after ? sql`AND (p.created_at < ${after.createdAt} OR (p.created_at = ${after.createdAt} AND p.id < ${after.id}))` : sql``}
         ORDER BY p.created_at DESC, p.id DESC LIMIT ${limit + 1}`;
       return toPage(rows.map(toProject), limit);
@@ -92,8 +106,8 @@ export function postgresProjects(sql: postgres.Sql): Projects {
         return await sql.begin(async (tx) => {
           if (domain !== undefined) await lockDomains(tx);
           const row = await first(tx<Row[]>`
-            UPDATE projects SET ${columns}
-            WHERE id = ${id} AND user_id = ${userId} RETURNING id`);
+            UPDATE projects p SET ${columns}
+            WHERE id = ${id} AND ${visible(tx, userId)} RETURNING id`);
           if (!row) return null;
           // Only a save that sets the domain claims it: other changes never fail on, or displace, a claim.
           if (domain !== undefined)
@@ -106,8 +120,19 @@ export function postgresProjects(sql: postgres.Sql): Projects {
       }
     },
     async delete(userId, id) {
-      const result = await sql`DELETE FROM projects WHERE id = ${id} AND user_id = ${userId}`;
+      const result = await sql`DELETE FROM projects p WHERE id = ${id} AND ${visible(sql, userId)}`;
       return result.count > 0;
+    },
+    async transfer(id, to) {
+      return sql.begin(async (tx) => {
+        // A team being deleted holds its row lock (src/store/teams-postgres.ts): a project cannot move in meanwhile.
+        if (to.teamId) await tx`SELECT 1 FROM teams WHERE id = ${to.teamId} FOR SHARE`;
+        const row = await first(tx<Row[]>`
+          UPDATE projects SET team_id = ${to.teamId}, user_id = ${to.userId}, updated_at = ${nowIso()}
+          WHERE id = ${id} RETURNING id`);
+        const moved = row && (await read(tx, id));
+        return moved ? toProject(moved) : null;
+      });
     },
     async count(userId) {
       const row = await first(sql<Row[]>`SELECT count(*) AS n FROM projects WHERE user_id = ${userId}`);

@@ -18,6 +18,13 @@ import {
 } from "./rows.ts";
 import type { Projects } from "./store.ts";
 
+/**
+ * Whom a project `p` is visible to (two parameters: the user, twice): its owner while it is personal, every member
+ * of its team while it is a team's. What each may do with it is decided by role in src/deploy/access.ts.
+ */
+export const VISIBLE =
+  "((p.team_id IS NULL AND p.user_id = ?) OR p.team_id IN (SELECT team_id FROM team_members WHERE user_id = ?))";
+
 export function sqliteProjects(db: Database): Projects {
   const { one, all, run } = sqliteQueries(db);
 
@@ -43,6 +50,7 @@ export function sqliteProjects(db: Database): Projects {
         ...keys.map((k) => PROJECT_COLUMNS[k]),
         // Named only when set: the column's default ('none') covers the rest (and schemas before 19, in tests).
         ...(input.protection ? ["protection"] : []),
+        ...(input.teamId ? ["team_id"] : []),
       ];
       const values: Params = [
         id,
@@ -52,6 +60,7 @@ export function sqliteProjects(db: Database): Projects {
         newDomainToken(),
         ...keys.map((k) => input[k]),
         ...(input.protection ? [input.protection] : []),
+        ...(input.teamId ? [input.teamId] : []),
       ];
       // The count and the insert in one transaction: concurrent creations cannot both take the last place.
       const insert = db.transaction(() => {
@@ -71,27 +80,46 @@ export function sqliteProjects(db: Database): Projects {
       }
     },
     async get(userId, id) {
-      const row = one(`${PROJECT_SELECT} WHERE p.id = ? AND p.user_id = ?`, id, userId);
+      const row = one(`${PROJECT_SELECT} WHERE p.id = ? AND ${VISIBLE}`, id, userId, userId);
       return row ? toProject(row) : null;
     },
-    async list(userId, { limit, cursor }) {
+    async list(userId, { limit, cursor }, teamId = null) {
       const after = decodeCursor(cursor);
+      // A team's projects, to its members; else the user's personal ones.
+      const scope = teamId
+        ? {
+            where:
+              "p.team_id = ? AND EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = ? AND m.user_id = ?)",
+            args: [teamId, teamId, userId],
+          }
+        : { where: "p.user_id = ? AND p.team_id IS NULL", args: [userId] };
       const rows = after
         ? all(
-            `${PROJECT_SELECT} WHERE p.user_id = ? AND (p.created_at < ? OR (p.created_at = ? AND p.id < ?))
+            `${PROJECT_SELECT} WHERE ${scope.where} AND (p.created_at < ? OR (p.created_at = ? AND p.id < ?))
              ORDER BY p.created_at DESC, p.id DESC LIMIT ?`,
-            userId,
+            ...scope.args,
             after.createdAt,
             after.createdAt,
             after.id,
             limit + 1,
           )
         : all(
-            `${PROJECT_SELECT} WHERE p.user_id = ? ORDER BY p.created_at DESC, p.id DESC LIMIT ?`,
-            userId,
+            `${PROJECT_SELECT} WHERE ${scope.where} ORDER BY p.created_at DESC, p.id DESC LIMIT ?`,
+            ...scope.args,
             limit + 1,
           );
       return toPage(rows.map(toProject), limit);
+    },
+    async transfer(id, to) {
+      const row = one(
+        "UPDATE projects SET team_id = ?, user_id = ?, updated_at = ? WHERE id = ? RETURNING id",
+        to.teamId,
+        to.userId,
+        nowIso(),
+        id,
+      );
+      const moved = row && read(id);
+      return moved ? toProject(moved) : null;
     },
     async update(userId, id, patch, { trustDomain = false, maxDomains = 0 } = {}) {
       const keys = (Object.keys(patch) as (keyof typeof PROJECT_COLUMNS)[]).filter(
@@ -99,10 +127,10 @@ export function sqliteProjects(db: Database): Projects {
       );
       // Column names come from the fixed PROJECT_COLUMNS map, never from input.
       const sets = [...keys.map((k) => `${PROJECT_COLUMNS[k]} = ?`), "updated_at = ?"];
-      const values: Params = [...keys.map((k) => patch[k] ?? null), nowIso(), id, userId];
+      const values: Params = [...keys.map((k) => patch[k] ?? null), nowIso(), id, userId, userId];
       const save = db.transaction(() => {
         const row = one(
-          `UPDATE projects SET ${sets.join(", ")} WHERE id = ? AND user_id = ? RETURNING id`,
+          `UPDATE projects AS p SET ${sets.join(", ")} WHERE id = ? AND ${VISIBLE} RETURNING id`,
           ...values,
         );
         if (!row) return null;
@@ -119,7 +147,7 @@ export function sqliteProjects(db: Database): Projects {
       }
     },
     async delete(userId, id) {
-      return run("DELETE FROM projects WHERE id = ? AND user_id = ?", id, userId).changes > 0;
+      return run(`DELETE FROM projects AS p WHERE id = ? AND ${VISIBLE}`, id, userId, userId).changes > 0;
     },
     async count(userId) {
       return Number(one("SELECT count(*) AS n FROM projects WHERE user_id = ?", userId)?.n ?? 0);

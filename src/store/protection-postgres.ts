@@ -45,14 +45,19 @@ export function postgresProtection(sql: postgres.Sql): Protection {
     async access(projectId): Promise<AccessRule[]> {
       const one = projectId === undefined ? sql`` : sql`AND p.id = ${projectId}`;
       const projects = await sql<Row[]>`
-        SELECT p.id, p.user_id, p.protection, p.protection_password_hash FROM projects p
+        SELECT p.id, p.user_id, p.team_id, p.protection, p.protection_password_hash FROM projects p
         WHERE p.protection <> 'none' ${one}`;
       const tokens = await sql<Row[]>`
         SELECT t.id, t.project_id, t.hash FROM protection_bypass_tokens t JOIN projects p ON p.id = t.project_id
         WHERE p.protection <> 'none' ${one}`;
+      const teams = [...new Set(projects.map((p) => p.team_id).filter((t) => typeof t === "string"))];
+      const members = teams.length
+        ? await sql<Row[]>`SELECT team_id, user_id FROM team_members WHERE team_id IN ${sql(teams)}`
+        : [];
       return toAccessRules(
         projects.map(toProtected),
         tokens.map((t) => ({ projectId: str(t, "project_id"), id: str(t, "id"), hash: str(t, "hash") })),
+        members.map((m) => ({ teamId: str(m, "team_id"), userId: str(m, "user_id") })),
       );
     },
   };

@@ -19,6 +19,7 @@ export const toProtected = (row: Row) => {
   return {
     id: str(row, "id"),
     userId: str(row, "user_id"),
+    teamId: typeof row.team_id === "string" ? row.team_id : null,
     mode: mode === "none" ? ("all" as const) : mode,
     passwordHash: typeof row.protection_password_hash === "string" ? row.protection_password_hash : null,
   };
@@ -88,10 +89,10 @@ export function sqliteProtection(db: Database): Protection {
       const projects =
         projectId === undefined
           ? all(
-              "SELECT id, user_id, protection, protection_password_hash FROM projects WHERE protection <> 'none'",
+              "SELECT id, user_id, team_id, protection, protection_password_hash FROM projects WHERE protection <> 'none'",
             )
           : all(
-              `SELECT id, user_id, protection, protection_password_hash FROM projects
+              `SELECT id, user_id, team_id, protection, protection_password_hash FROM projects
                WHERE protection <> 'none' AND id = ?`,
               projectId,
             );
@@ -102,9 +103,17 @@ export function sqliteProtection(db: Database): Protection {
                JOIN projects p ON p.id = t.project_id WHERE p.protection <> 'none'`,
             )
           : all("SELECT id, project_id, hash FROM protection_bypass_tokens WHERE project_id = ?", projectId);
+      const teams = [...new Set(projects.map((p) => p.team_id).filter((t) => typeof t === "string"))];
+      const members = teams.length
+        ? all(
+            `SELECT team_id, user_id FROM team_members WHERE team_id IN (${teams.map(() => "?").join(", ")})`,
+            ...teams,
+          )
+        : [];
       return toAccessRules(
         projects.map(toProtected),
         tokens.map((t) => ({ projectId: str(t, "project_id"), id: str(t, "id"), hash: str(t, "hash") })),
+        members.map((m) => ({ teamId: str(m, "team_id"), userId: str(m, "user_id") })),
       );
     },
   };

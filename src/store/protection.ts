@@ -16,8 +16,10 @@ export interface BypassToken {
 /** What a proxy needs to decide access to a protected project's hosts. */
 export interface AccessRule {
   projectId: string;
-  /** The owner: mayView (src/model/protection.ts) is checked against this account. */
+  /** The owner of a personal project, or the creator of a team's. */
   ownerId: string;
+  /** Who may view its protected hosts signed in (mayView, src/model/protection.ts): its owner, or its team's members. */
+  viewers: string[];
   mode: Exclude<ProtectionMode, "none">;
   passwordHash: string | null;
   /** sha256 (hex) of each live bypass token -> its id. */
@@ -50,14 +52,18 @@ export function toAccessRules(
     userId: string;
     mode: Exclude<ProtectionMode, "none">;
     passwordHash: string | null;
+    teamId: string | null;
   }[],
   tokens: { projectId: string; id: string; hash: string }[],
+  /** The members of each team that has a protected project. */
+  teamMembers: { teamId: string; userId: string }[] = [],
 ): AccessRule[] {
   const rules = new Map<string, AccessRule>();
   for (const p of projects)
     rules.set(p.id, {
       projectId: p.id,
       ownerId: p.userId,
+      viewers: p.teamId ? teamMembers.filter((m) => m.teamId === p.teamId).map((m) => m.userId) : [p.userId],
       mode: p.mode,
       passwordHash: p.passwordHash,
       bypass: new Map(),

@@ -42,7 +42,7 @@ export function str(row: Row, key: string): string {
   throw new Error(`store: column ${key} is not text`);
 }
 
-function optStr(row: Row, key: string): string | null {
+export function optStr(row: Row, key: string): string | null {
   return row[key] === null || row[key] === undefined ? null : str(row, key);
 }
 
@@ -126,6 +126,7 @@ export function toProject(row: Row): Project {
   return {
     id: str(row, "id"),
     userId: str(row, "user_id"),
+    teamId: optStr(row, "team_id"),
     name: str(row, "name"),
     gitUrl: optStr(row, "git_url"),
     subDomain: str(row, "sub_domain"),

@@ -14,6 +14,7 @@ import { protectionContract } from "./protection.contract.ts";
 import { storeContract } from "./store.contract.ts";
 import type { Store } from "./store.ts";
 import { openPostgresStore } from "./store-postgres.ts";
+import { teamsContract } from "./teams.contract.ts";
 
 interface Server {
   admin: postgres.Sql;
@@ -85,6 +86,7 @@ blobClaimsContract("postgres", sharedStore);
 cronRunsContract("postgres", sharedStore);
 envContract("postgres", sharedStore);
 outgoingHooksContract("postgres", sharedStore);
+teamsContract("postgres", sharedStore);
 
 // A database of their own: a claim takes the oldest QUEUED deployment of all, so no other case may leave any.
 let limitsStore: Promise<Store> | null = null;

@@ -2,6 +2,7 @@
 
 import postgres from "postgres";
 import { postgresAccounts } from "./accounts-postgres.ts";
+import { postgresAuditLog } from "./audit-log-postgres.ts";
 import { postgresAudit } from "./audit-postgres.ts";
 import { postgresBlobClaims } from "./blob-claims-postgres.ts";
 import { postgresCertificates } from "./certs-postgres.ts";
@@ -17,6 +18,7 @@ import { postgresProtection } from "./protection-postgres.ts";
 import { postgresRateBuckets } from "./rate-buckets-postgres.ts";
 import { nowIso, type Row } from "./rows.ts";
 import type { Store } from "./store.ts";
+import { postgresTeams } from "./teams-postgres.ts";
 import { postgresWebhooks } from "./webhooks-postgres.ts";
 
 /** Fixed key for the migration lock, so concurrent starts apply each migration once. */
@@ -56,6 +58,8 @@ export function openPostgresStore(url: string): Store {
     rateBuckets: postgresRateBuckets(sql),
     protection: postgresProtection(sql),
     outgoingHooks: postgresOutgoingHooks(sql),
+    teams: postgresTeams(sql),
+    auditLog: postgresAuditLog(sql),
     async migrate() {
       const applied: number[] = [];
       let version = await migrateOne();

@@ -12,6 +12,7 @@ import { outgoingHooksContract } from "./outgoing-hooks.contract.ts";
 import { protectionContract } from "./protection.contract.ts";
 import { storeContract } from "./store.contract.ts";
 import { openSqliteStore } from "./store-sqlite.ts";
+import { teamsContract } from "./teams.contract.ts";
 
 /** A fresh migrated store in memory, per case. */
 async function memoryStore() {
@@ -42,3 +43,4 @@ blobClaimsContract("sqlite :memory:", memoryStore);
 
 cronRunsContract("sqlite :memory:", memoryStore);
 outgoingHooksContract("sqlite :memory:", memoryStore);
+teamsContract("sqlite :memory:", memoryStore);

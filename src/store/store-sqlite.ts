@@ -3,6 +3,7 @@
 import { Database } from "bun:sqlite";
 import { AppError } from "../errors.ts";
 import { sqliteAccounts } from "./accounts-sqlite.ts";
+import { sqliteAuditLog } from "./audit-log-sqlite.ts";
 import { sqliteAudit } from "./audit-sqlite.ts";
 import { sqliteBlobClaims } from "./blob-claims-sqlite.ts";
 import { sqliteCertificates } from "./certs-sqlite.ts";
@@ -19,6 +20,7 @@ import { sqliteQueries } from "./query-sqlite.ts";
 import { sqliteRateBuckets } from "./rate-buckets-sqlite.ts";
 import { nowIso } from "./rows.ts";
 import type { Store } from "./store.ts";
+import { sqliteTeams } from "./teams-sqlite.ts";
 import { sqliteWebhooks } from "./webhooks-sqlite.ts";
 
 export function openSqliteStore(path: string): Store {
@@ -43,6 +45,8 @@ export function openSqliteStore(path: string): Store {
     rateBuckets: sqliteRateBuckets(db),
     protection: sqliteProtection(db),
     outgoingHooks: sqliteOutgoingHooks(db),
+    teams: sqliteTeams(db),
+    auditLog: sqliteAuditLog(db),
     async migrate() {
       return migrateSqlite(db, SQLITE_MIGRATIONS);
     },

@@ -14,6 +14,7 @@ import type {
   User,
 } from "../model/entities.ts";
 import type { DeploymentStatus } from "../model/status.ts";
+import type { AuditLog } from "./audit-log.ts";
 import type { BlobClaims } from "./blob-claims.ts";
 import type { Certificates } from "./certs.ts";
 import type { CronRuns } from "./cron-runs.ts";
@@ -22,6 +23,7 @@ import type { LoginAttempts } from "./login-attempts.ts";
 import type { OutgoingHooks } from "./outgoing-hooks.ts";
 import type { Protection } from "./protection.ts";
 import type { RateBuckets } from "./rate-buckets.ts";
+import type { Teams } from "./teams.ts";
 
 /** A project environment variable as stored: the value is ciphertext (see src/deploy/env.ts). */
 export interface StoredEnvVar {
@@ -113,13 +115,22 @@ export interface Projects {
    */
   create(
     /** `protection` defaults to none (the platform's default for new projects is applied by src/deploy/projects.ts). */
-    input: { userId: string; protection?: ProtectionMode } & ProjectSettings,
+    input: { userId: string; protection?: ProtectionMode; teamId?: string | null } & ProjectSettings,
     maxPerUser?: number,
     options?: ProjectSave,
   ): Promise<Project>;
-  /** Scoped to the owner: another user's project is indistinguishable from a missing one. */
+  /**
+   * Scoped to whom the project is visible (its owner while personal, its team's members): anyone else's project
+   * is indistinguishable from a missing one. (Roles are checked in src/deploy/access.ts.)
+   */
   get(userId: string, id: string): Promise<Project | null>;
-  list(userId: string, page: PageRequest): Promise<Page<Project>>;
+  /** The user's personal projects, or with `teamId` the team's (none unless the user is a member). */
+  list(userId: string, page: PageRequest, teamId?: string | null): Promise<Page<Project>>;
+  /**
+   * Moves a project to a team (`teamId`), or to `userId`'s personal scope (`teamId` null); callers check that the
+   * user owns both scopes. Null when there is no such project.
+   */
+  transfer(id: string, to: { teamId: string | null; userId: string }): Promise<Project | null>;
   /** Throws a conflict AppError when the subdomain or custom domain is taken (as create). */
   update(
     userId: string,
@@ -188,7 +199,7 @@ export interface Deployments {
     branch: string | null;
     commitSha: string | null;
   }): Promise<Deployment>;
-  /** Scoped to the owner of the deployment's project. */
+  /** Scoped to whom the deployment's project is visible (as Projects.get). */
   get(userId: string, id: string): Promise<Deployment | null>;
   /** Newest first; `filter` narrows to a branch, a target and/or a status (all must match). */
   list(
@@ -204,6 +215,8 @@ export interface Deployments {
   transition(id: string, to: DeploymentStatus, reason: string | null): Promise<Deployment | null>;
   /** Unscoped read, for the platform's own roles. */
   find(id: string): Promise<Deployment | null>;
+  /** A project's deployments, newest first, unscoped: for the platform's own work (never a user's request). */
+  ofProject(projectId: string, page: PageRequest): Promise<Page<Deployment>>;
   /** The READY deployment of a project whose id starts with these 12 hex digits (its immutable host). */
   findByHostId(projectId: string, hostId: string): Promise<Deployment | null>;
   /**
@@ -337,6 +350,10 @@ export interface Store {
   protection: Protection;
   /** Outgoing webhooks: hooks, the delivery outbox and its attempt log (src/store/outgoing-hooks.ts). */
   outgoingHooks: OutgoingHooks;
+  /** Teams, their members and invitations (src/store/teams.ts). */
+  teams: Teams;
+  /** The append-only audit log of each team and personal scope (src/store/audit-log.ts). */
+  auditLog: AuditLog;
   /** Applies pending migrations; refuses a schema newer than this binary. Returns versions applied. */
   migrate(): Promise<number[]>;
   close(): Promise<void>;

@@ -30,6 +30,8 @@ export interface Victim {
   deliveryId: string;
   /** A file of the victim's deployments, stored by its content hash. */
   blob: { hash: string; size: number; content: string };
+  /** A team the victim owns (its slug) with an open invitation, which another account might try to use. */
+  team: { slug: string; invitationId: string; invitationToken: string };
   /** Strings only the victim's data contains: no answer to anyone else may include one. */
   secrets: string[];
 }
@@ -145,6 +147,14 @@ export async function makeVictim(deps: Deps): Promise<Victim> {
   );
   const [delivery] = await deps.store.outgoingHooks.deliveries(hookId, 1);
   if (!delivery) throw new Error("victim setup: no delivery queued");
+  // A team with an open invitation (its link is the victim's secret).
+  const teamSlug = `victim-team-${tag}`;
+  await expectStatus(api("POST", "/api/teams", { slug: teamSlug, name: `Victim team ${tag}` }), 201, "team");
+  const invitation = await expectStatus(
+    api("POST", `/api/teams/${teamSlug}/invitations`, { role: "owner" }),
+    201,
+    "invitation",
+  );
   return {
     user,
     api,
@@ -159,7 +169,14 @@ export async function makeVictim(deps: Deps): Promise<Victim> {
     hookId,
     deliveryId: delivery.id,
     blob,
+    team: {
+      slug: teamSlug,
+      invitationId: String(invitation.id),
+      invitationToken: String(invitation.token),
+    },
     secrets: [
+      String(invitation.token),
+      `Victim team ${tag}`,
       String(bypass.token),
       String(hook.secret),
       `https://203.0.113.10/hooks/${tag}`,
@@ -200,5 +217,10 @@ export async function victimState(deps: Deps, victim: Victim) {
     // Without lastUsedAt: reading this snapshot uses the victim's main token.
     tokens: tokens.map(({ id, name, revokedAt }) => ({ id, name, revokedAt })),
     blobMissing: await deps.artifacts.missing([victim.blob.hash]),
+    team: await body(`/api/teams/${victim.team.slug}`),
+    members: await body(`/api/teams/${victim.team.slug}/members`),
+    invitations: await body(`/api/teams/${victim.team.slug}/invitations`),
+    audit: await body(`/api/teams/${victim.team.slug}/audit?limit=100`),
+    personalAudit: await body("/api/audit?limit=100"),
   };
 }

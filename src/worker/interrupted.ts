@@ -73,7 +73,7 @@ async function notRebuilt(deps: InterruptDeps, d: Deployment): Promise<string | 
   const started = Date.parse(d.startedAt ?? "");
   if (lastSign - started >= limitMs - Math.min(TIME_LIMIT_SLACK_MS, limitMs / 2))
     return `it had used up its build time limit (${limitMs / 1000} s)`;
-  const page = await deps.store.deployments.list(project.userId, d.projectId, {
+  const page = await deps.store.deployments.ofProject(d.projectId, {
     limit: LOOKBACK,
     cursor: null,
   });

@@ -30,6 +30,7 @@ export function NewProjectPage(props: {
           <h2 id="import-title">Import a git repository</h2>
           <HxForm id="project-form" action="/projects" class="stack">
             <Csrf token={chrome.csrf} />
+            {values.team && <input type="hidden" name="team" value={values.team} />}
             <GitUrlField values={values} errors={errors} autofocus={!values.gitUrl} />
             {branches && (
               <p class="notice success small" id="repo-checked">

@@ -6,6 +6,7 @@ import type { BuildsStatus } from "../../src/worker/readiness.ts";
 import { StatusBadge } from "../components/badge.tsx";
 import { BuildsBanner } from "../components/builds-banner.tsx";
 import { DropZone } from "../components/drop-zone.tsx";
+import { ScopeSwitcher, type Scopes } from "../components/scope-switcher.tsx";
 import { CliCard, GitImportCard, type StartInfo } from "../components/start-cards.tsx";
 import { Time } from "../components/time.tsx";
 import { type Chrome, Layout } from "../layout.tsx";
@@ -23,32 +24,44 @@ export function ProjectsPage(props: {
   /** Whether this server can build: a banner says why not (null: not known here). */
   builds: BuildsStatus | null;
   start: StartInfo;
+  /** Personal scope and the user's teams, and which one is shown. */
+  scopes: Scopes;
 }) {
-  const { chrome, projects, nextCursor, builds, start } = props;
-  const empty = projects.length === 0 && !nextCursor;
+  const { chrome, projects, nextCursor, builds, start, scopes } = props;
+  const current = scopes.teams.find((t) => t.slug === scopes.current) ?? null;
+  // A team's empty scope offers its New project button (the first-deploy cards make personal projects).
+  const empty = projects.length === 0 && !nextCursor && !current;
+  const teamQuery = current ? `team=${encodeURIComponent(current.slug)}` : "";
   return (
     <Layout chrome={chrome} title="Projects" nav="projects" drop={empty}>
       <div class="page-head">
-        <h1>Projects</h1>
-        {!empty && (
-          <a class="button primary" href="/projects/new">
+        <h1>{current ? `Projects · ${current.name}` : "Projects"}</h1>
+        {!empty && current?.role !== "viewer" && (
+          <a class="button primary" href={`/projects/new${teamQuery ? `?${teamQuery}` : ""}`}>
             New project
           </a>
         )}
       </div>
+      <ScopeSwitcher scopes={scopes} />
       <BuildsBanner builds={builds} />
       {empty ? (
         <FirstDeploy start={start} />
       ) : (
-        <ul class="project-grid">
-          {projects.map((s) => (
-            <ProjectCard key={s.project.id} summary={s} />
-          ))}
-        </ul>
+        <>
+          {projects.length === 0 && <p class="empty">No projects in this team yet.</p>}
+          <ul class="project-grid">
+            {projects.map((s) => (
+              <ProjectCard key={s.project.id} summary={s} />
+            ))}
+          </ul>
+        </>
       )}
       {nextCursor && (
         <p class="pager">
-          <a class="button" href={`/?cursor=${encodeURIComponent(nextCursor)}`}>
+          <a
+            class="button"
+            href={`/?cursor=${encodeURIComponent(nextCursor)}${teamQuery ? `&${teamQuery}` : ""}`}
+          >
             Older projects
           </a>
         </p>
