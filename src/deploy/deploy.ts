@@ -4,6 +4,7 @@ import { badRequest, conflict, invalid, notFound } from "../errors.ts";
 import type { Deployment } from "../model/entities.ts";
 import { branchProblem, commitProblem } from "../model/settings.ts";
 import { emitDeploymentEvent } from "./events.ts";
+import { reportDeployment } from "./git-provider.ts";
 import { getProject } from "./projects.ts";
 import { changeStatus, type StateDeps, supersedeOlder } from "./state.ts";
 
@@ -38,6 +39,7 @@ export async function queueDeployment(
     commitSha: input.commitSha ?? null,
   });
   await emitDeploymentEvent(store, "deployment.created", deployment);
+  await reportDeployment(store, deployment);
   // A newer push wins over one still waiting for the same branch (building ones finish).
   await supersedeOlder(deps, deployment);
   return deployment;

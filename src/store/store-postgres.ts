@@ -8,6 +8,7 @@ import { postgresCertificates } from "./certs-postgres.ts";
 import { postgresCronRuns } from "./cron-runs-postgres.ts";
 import { postgresDeployments } from "./deployments-postgres.ts";
 import { postgresEnv } from "./env-postgres.ts";
+import { postgresGitReports } from "./git-reports-postgres.ts";
 import { postgresLoginAttempts } from "./login-attempts-postgres.ts";
 import { assertNotNewer, POSTGRES_MIGRATIONS } from "./migrations.ts";
 import { postgresOutgoingHooks } from "./outgoing-hooks-postgres.ts";
@@ -54,6 +55,7 @@ export function openPostgresStore(url: string): Store {
     rateBuckets: postgresRateBuckets(sql),
     protection: postgresProtection(sql),
     outgoingHooks: postgresOutgoingHooks(sql),
+    gitReports: postgresGitReports(sql),
     async migrate() {
       const applied: number[] = [];
       let version = await migrateOne();

@@ -7,6 +7,7 @@ import { blobClaimsContract } from "./blob-claims.contract.ts";
 import { cronRunsContract } from "./cron-runs.contract.ts";
 import { domainsContract } from "./domains.contract.ts";
 import { envContract } from "./env.contract.ts";
+import { gitReportsContract } from "./git-reports.contract.ts";
 import { limitsContract } from "./limits.contract.ts";
 import { outgoingHooksContract } from "./outgoing-hooks.contract.ts";
 import { protectionContract } from "./protection.contract.ts";
@@ -42,3 +43,4 @@ blobClaimsContract("sqlite :memory:", memoryStore);
 
 cronRunsContract("sqlite :memory:", memoryStore);
 outgoingHooksContract("sqlite :memory:", memoryStore);
+gitReportsContract("sqlite :memory:", memoryStore);

@@ -9,6 +9,7 @@ import { sqliteCertificates } from "./certs-sqlite.ts";
 import { sqliteCronRuns } from "./cron-runs-sqlite.ts";
 import { sqliteDeployments } from "./deployments-sqlite.ts";
 import { sqliteEnv } from "./env-sqlite.ts";
+import { sqliteGitReports } from "./git-reports-sqlite.ts";
 import { sqliteLoginAttempts } from "./login-attempts-sqlite.ts";
 import { assertNotNewer, type Migration, SQLITE_MIGRATIONS } from "./migrations.ts";
 import { sqliteOutgoingHooks } from "./outgoing-hooks-sqlite.ts";
@@ -41,6 +42,7 @@ export function openSqliteStore(path: string): Store {
     rateBuckets: sqliteRateBuckets(db),
     protection: sqliteProtection(db),
     outgoingHooks: sqliteOutgoingHooks(db),
+    gitReports: sqliteGitReports(db),
     async migrate() {
       return migrateSqlite(db, SQLITE_MIGRATIONS);
     },

@@ -17,6 +17,7 @@ import type { DeploymentStatus } from "../model/status.ts";
 import type { BlobClaims } from "./blob-claims.ts";
 import type { Certificates } from "./certs.ts";
 import type { CronRuns } from "./cron-runs.ts";
+import type { GitReports } from "./git-reports.ts";
 import type { LoginAttempts } from "./login-attempts.ts";
 import type { OutgoingHooks } from "./outgoing-hooks.ts";
 import type { Protection } from "./protection.ts";
@@ -331,6 +332,8 @@ export interface Store {
   protection: Protection;
   /** Outgoing webhooks: hooks, the delivery outbox and its attempt log (src/store/outgoing-hooks.ts). */
   outgoingHooks: OutgoingHooks;
+  /** Commit statuses and pull-request comments: provider settings and their outbox (src/store/git-reports.ts). */
+  gitReports: GitReports;
   /** Applies pending migrations; refuses a schema newer than this binary. Returns versions applied. */
   migrate(): Promise<number[]>;
   close(): Promise<void>;
