@@ -16,6 +16,7 @@ import { deploymentRoutes } from "./deployments.ts";
 import { apiDocs } from "./docs.ts";
 import { envRoutes } from "./env.ts";
 import { toErrorResponse } from "./errors.ts";
+import { gitProviderRoutes } from "./git-provider.ts";
 import { hookRoutes } from "./hooks.ts";
 import { allowedMethods } from "./methods.ts";
 import { projectRoutes } from "./projects.ts";
@@ -166,6 +167,7 @@ export function createApi(api: ApiDeps, options: ApiOptions = {}) {
     .use(runtimeLogRoutes(deps))
     .use(envRoutes(deps))
     .use(hookRoutes(deps))
+    .use(gitProviderRoutes(deps))
     .use(cronRoutes(deps))
     .use(buildRoutes(deps))
     .use(uploadRoutes(deps))

@@ -145,6 +145,18 @@ export async function makeVictim(deps: Deps): Promise<Victim> {
   );
   const [delivery] = await deps.store.outgoingHooks.deliveries(hookId, 1);
   if (!delivery) throw new Error("victim setup: no delivery queued");
+  // A git provider for commit statuses: its token is write-only.
+  const providerToken = `ghp_victim_${tag}`;
+  await expectStatus(
+    api("PUT", `/api/projects/${id}/git-provider`, {
+      kind: "github",
+      token: providerToken,
+      apiUrl: "https://203.0.113.20/api/v3",
+      repository: "victim/site",
+    }),
+    200,
+    "git provider",
+  );
   return {
     user,
     api,
@@ -162,6 +174,7 @@ export async function makeVictim(deps: Deps): Promise<Victim> {
     secrets: [
       String(bypass.token),
       String(hook.secret),
+      providerToken,
       `https://203.0.113.10/hooks/${tag}`,
       name,
       user.email,
@@ -196,6 +209,7 @@ export async function victimState(deps: Deps, victim: Victim) {
     bypass: await body(`/api/projects/${project.id}/protection/bypass`),
     hooks: await body(`/api/projects/${project.id}/hooks`),
     hookDeliveries: await deps.store.outgoingHooks.deliveries(victim.hookId, 100),
+    gitProvider: await deps.store.gitReports.provider(project.id),
     // Without lastUsedAt: reading this snapshot uses the victim's main token.
     tokens: tokens.map(({ id, name, revokedAt }) => ({ id, name, revokedAt })),
     blobMissing: await deps.artifacts.missing([victim.blob.hash]),
