@@ -31,6 +31,7 @@ Client commands (against a server; 'minivercel <command> --help' for each):
   domains               a project's custom domain and its DNS verification
   protection            a project's deployment protection: mode, password, bypass tokens
   hooks                 a project's outgoing webhooks: deployment events, delivery log, redeliver
+  git-provider          a project's commit statuses and PR comments on GitHub, GitLab or Gitea
 
 Options:
   -h, --help            show help for a command
@@ -247,7 +248,8 @@ async function run(argv: string[]): Promise<number> {
     case "env":
     case "domains":
     case "protection":
-    case "hooks": {
+    case "hooks":
+    case "git-provider": {
       const { runClientCommand } = await import("./cli/commands.ts");
       return runClientCommand(command, argv.slice(1), process.env);
     }

@@ -1,6 +1,6 @@
-// The client commands (login, deploy, projects, ls, logs, promote, rollback, env, domains, protection, hooks):
-// talk to a minivercel server over its API. Every failure is one line `minivercel: <message>` and exit 2 (usage,
-// bad input) or 1.
+// The client commands (login, deploy, projects, ls, logs, promote, rollback, env, domains, protection, hooks,
+// git-provider): talk to a minivercel server over its API. Every failure is one line `minivercel: <message>` and
+// exit 2 (usage, bad input) or 1.
 
 import { VERSION } from "../config/version.ts";
 import { parseArgs, UsageError } from "./args.ts";
@@ -8,6 +8,7 @@ import { type CliEnv, credentials, normalizeServerUrl, saveCredentials, savedUrl
 import { deploy } from "./deploy.ts";
 import { DOMAINS_HELP, domainsCommand } from "./domains.ts";
 import { followLog, type Line, printLog } from "./follow.ts";
+import { GIT_PROVIDER_HELP, gitProviderCommand } from "./git-provider.ts";
 import { HOOKS_HELP, hooksCommand } from "./hooks.ts";
 import { type Api, CliError, createApi } from "./http.ts";
 import { listProjects, projectFor } from "./project-ref.ts";
@@ -51,6 +52,7 @@ export const CLIENT_HELP: Record<string, string> = {
   domains: DOMAINS_HELP,
   protection: PROTECTION_HELP,
   hooks: HOOKS_HELP,
+  "git-provider": GIT_PROVIDER_HELP,
   env: `Usage: minivercel env ls|set|rm [KEY] [VALUE] [--target production|preview] [--project ID|SUBDOMAIN]
 
   env ls            list the variables: names and the environments they apply to (values are write-only)
@@ -349,6 +351,8 @@ async function dispatch(command: string, args: string[], env: CliEnv): Promise<n
       return protectionCommand(api, args, out);
     case "hooks":
       return hooksCommand(api, args, out);
+    case "git-provider":
+      return gitProviderCommand(api, args, out);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }
