@@ -24,7 +24,10 @@ export function postgresGitReports(sql: postgres.Sql): GitReports {
       return toProvider(row);
     },
     async deleteProvider(projectId) {
-      return (await sql`DELETE FROM git_providers WHERE project_id = ${projectId}`).count > 0;
+      return sql.begin(async (tx) => {
+        await tx`DELETE FROM git_reports WHERE project_id = ${projectId}`;
+        return (await tx`DELETE FROM git_providers WHERE project_id = ${projectId}`).count > 0;
+      });
     },
     async upsert(r) {
       const result = await sql.unsafe(UPSERT_SQL, [

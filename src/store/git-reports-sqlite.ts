@@ -81,7 +81,10 @@ export function sqliteGitReports(db: Database): GitReports {
       return toProvider(row);
     },
     async deleteProvider(projectId) {
-      return run("DELETE FROM git_providers WHERE project_id = ?", projectId).changes > 0;
+      return db.transaction(() => {
+        run("DELETE FROM git_reports WHERE project_id = ?", projectId);
+        return run("DELETE FROM git_providers WHERE project_id = ?", projectId).changes > 0;
+      })();
     },
     async upsert(r) {
       const result = run(

@@ -56,8 +56,19 @@ export function gitReportsContract(name: string, open: () => Promise<Store>): vo
       });
       expect(replaced).toMatchObject({ kind: "gitea", repository: "octo/site", tokenSealed: "sealed-2" });
       expect(await store.gitReports.provider(p.id)).toMatchObject({ kind: "gitea", tokenHint: "abcd" });
+      await store.gitReports.upsert({
+        projectId: p.id,
+        kind: "status",
+        subject: "a".repeat(40),
+        deploymentId: "d-1",
+        deploymentCreatedAt: at(0),
+        state: "pending",
+        now: at(0),
+      });
       expect(await store.gitReports.deleteProvider(p.id)).toBe(true);
       expect(await store.gitReports.deleteProvider(p.id)).toBe(false);
+      // Its reports go with it: nothing is sent with a token that is gone.
+      expect(await store.gitReports.list(p.id, 10)).toEqual([]);
       await store.gitReports.setProvider(setting);
       await store.projects.delete(p.userId, p.id);
       expect(await store.gitReports.provider(p.id)).toBeNull();

@@ -43,7 +43,7 @@ export type ReportOutcome = { kind: "delivered" } | { kind: "retry"; at: string 
 export interface GitReports {
   provider(projectId: string): Promise<GitProviderSetting | null>;
   setProvider(setting: Omit<GitProviderSetting, "updatedAt">): Promise<GitProviderSetting>;
-  /** False when the project had none. */
+  /** Removes the setting and the project's reports (sent or not); false when the project had none. */
   deleteProvider(projectId: string): Promise<boolean>;
   /**
    * Records that `subject` should now say `state` for deployment `deploymentId` (created at

@@ -18,6 +18,7 @@ import { backoffMs, LOG_RETENTION_MS, MAX_ATTEMPTS } from "./outgoing.ts";
 const LEASE_MS = 60_000;
 const BATCH = 20;
 const PRUNE_EVERY_MS = 3_600_000;
+const GONE = "the provider setting or the deployment is gone";
 
 export type ReportDeps = {
   store: Store;
@@ -68,7 +69,8 @@ async function send(deps: ReportDeps, report: GitReport): Promise<void> {
   const setting = await deps.store.gitReports.provider(report.projectId);
   const project = await deps.store.projects.find(report.projectId);
   const deployment = await deps.store.deployments.find(report.deploymentId);
-  if (!setting || !project || !deployment) throw new Error("the provider setting or deployment is gone");
+  // Nothing to retry for: the setting was removed (with its reports) or the deployment deleted meanwhile.
+  if (!setting || !project || !deployment) throw new Error(GONE);
   const repository = repositoryPath(setting.kind, setting.repository, project.gitUrl);
   if (!repository) throw new Error("no repository to report to");
   // Again at send time: the API host may resolve to the platform's own network by now.
@@ -119,7 +121,7 @@ export async function dispatchReports(deps: ReportDeps, holder: string): Promise
       const outcome: ReportOutcome =
         error === null
           ? { kind: "delivered" }
-          : made >= MAX_ATTEMPTS
+          : made >= MAX_ATTEMPTS || error === GONE
             ? { kind: "failed" }
             : {
                 kind: "retry",
