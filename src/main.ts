@@ -32,6 +32,7 @@ Client commands (against a server; 'minivercel <command> --help' for each):
   protection            a project's deployment protection: mode, password, bypass tokens
   hooks                 a project's outgoing webhooks: deployment events, delivery log, redeliver
   teams                 teams, members and invitation links; --team SLUG acts in a team
+  git-provider          a project's commit statuses and PR comments on GitHub, GitLab or Gitea
 
 Options:
   -h, --help            show help for a command
@@ -249,7 +250,8 @@ async function run(argv: string[]): Promise<number> {
     case "domains":
     case "protection":
     case "hooks":
-    case "teams": {
+    case "teams":
+    case "git-provider": {
       const { runClientCommand } = await import("./cli/commands.ts");
       return runClientCommand(command, argv.slice(1), process.env);
     }

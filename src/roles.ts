@@ -23,6 +23,7 @@ import { httpFront } from "./tls/https.ts";
 import type { RunningTls } from "./tls/start.ts";
 import { startEventWorkers, startLiveFeed } from "./worker/apply-events.ts";
 import { startPeriodicGc } from "./worker/gc.ts";
+import { startReportDispatcher } from "./worker/git-reports.ts";
 import { type Launcher, startLauncher } from "./worker/launcher.ts";
 import { startOutgoingDispatcher } from "./worker/outgoing.ts";
 import { buildsStatus } from "./worker/readiness.ts";
@@ -70,6 +71,7 @@ async function startWorker(deps: Deps): Promise<{
   events: Subscription;
   gc: { stop(): Promise<void> } | null;
   hooks: { stop(): Promise<void> };
+  reports: { stop(): Promise<void> };
 }> {
   const { config } = deps;
   const builds = buildsStatus(config, deps.runner);
@@ -82,7 +84,9 @@ async function startWorker(deps: Deps): Promise<{
   const gc = minutes > 0 ? startPeriodicGc(deps.gc, minutes * 60_000) : null;
   // Outgoing webhooks: every worker sends from the store's outbox (a delivery is leased to one at a time).
   const hooks = startOutgoingDispatcher(deps);
-  return { launcher, events, gc, hooks };
+  // Commit statuses and pull-request comments: the same, from their own outbox.
+  const reports = startReportDispatcher(deps);
+  return { launcher, events, gc, hooks, reports };
 }
 
 /** Plain HTTP on a real domain that sites share with the dashboard: the one setup cookie tossing can disturb. */
@@ -249,6 +253,7 @@ export async function startRoles(deps: Deps): Promise<Running> {
         await worker.events.stop();
         // Last: the events applied above may have queued deliveries; those not sent yet wait in the store.
         await worker.hooks.stop();
+        await worker.reports.stop();
       })();
       await Promise.all([http, work]);
       await tls?.stop();

@@ -19,6 +19,7 @@ import { apiDocs } from "./docs.ts";
 import { domainRoutes } from "./domains.ts";
 import { envRoutes } from "./env.ts";
 import { toErrorResponse } from "./errors.ts";
+import { gitProviderRoutes } from "./git-provider.ts";
 import { hookRoutes } from "./hooks.ts";
 import { invitationRoutes } from "./invitations.ts";
 import { allowedMethods } from "./methods.ts";
@@ -176,6 +177,7 @@ export function createApi(api: ApiDeps, options: ApiOptions = {}) {
     .use(runtimeLogRoutes(deps))
     .use(envRoutes(deps))
     .use(hookRoutes(deps))
+    .use(gitProviderRoutes(deps))
     .use(cronRoutes(deps))
     .use(buildRoutes(deps))
     .use(uploadRoutes(deps))

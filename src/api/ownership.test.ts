@@ -231,6 +231,16 @@ function attempts(v: Victim): Record<string, Attempt[]> {
     "POST /api/projects/:id/hooks/:hookId/deliveries/:deliveryId/redeliver": [
       attempt("POST", `/api/projects/${p}/hooks/${v.hookId}/deliveries/${v.deliveryId}/redeliver`, 404),
     ],
+    "GET /api/projects/:id/git-provider": [attempt("GET", `/api/projects/${p}/git-provider`, 404)],
+    "PUT /api/projects/:id/git-provider": [
+      attempt("PUT", `/api/projects/${p}/git-provider`, 404, {
+        kind: "github",
+        token: "ghp_bobs_own_token",
+        apiUrl: "https://203.0.113.66/bob",
+        repository: "bob/site",
+      }),
+    ],
+    "DELETE /api/projects/:id/git-provider": [attempt("DELETE", `/api/projects/${p}/git-provider`, 404)],
   };
 }
 

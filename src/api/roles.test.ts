@@ -197,6 +197,17 @@ function table(): Record<string, Row[]> {
     "DELETE /api/projects/:id/hooks/:hookId": [
       row("DELETE", `/api/projects/${p}/hooks/${f.hookId}`, ADMIN(204)),
     ],
+    // Commit statuses: the owners' setting, like outgoing hooks.
+    "GET /api/projects/:id/git-provider": [row("GET", `/api/projects/${p}/git-provider`, ADMIN(200))],
+    "PUT /api/projects/:id/git-provider": [
+      row("PUT", `/api/projects/${p}/git-provider`, ADMIN(200), () => ({
+        kind: "github",
+        token: "ghp_matrix_token_1234",
+        apiUrl: "https://203.0.113.20/api/v3",
+        repository: "team/site",
+      })),
+    ],
+    "DELETE /api/projects/:id/git-provider": [row("DELETE", `/api/projects/${p}/git-provider`, ADMIN(204))],
     "POST /api/projects/:id/transfer": [
       row("POST", `/api/projects/${f.spare}/transfer`, ADMIN(200), () => ({ team: null })),
     ],

@@ -1,7 +1,6 @@
 // The client commands (login, deploy, projects, ls, logs, promote, rollback, env, domains, protection, hooks,
-// teams; --team on any of them):
-// talk to a minivercel server over its API. Every failure is one line `minivercel: <message>` and exit 2 (usage,
-// bad input) or 1.
+// git-provider, teams; --team on any of them): talk to a minivercel server over its API. Every failure is one
+// line `minivercel: <message>` and exit 2 (usage, bad input) or 1.
 
 import { VERSION } from "../config/version.ts";
 import { parseArgs, UsageError } from "./args.ts";
@@ -9,6 +8,7 @@ import { type CliEnv, credentials, normalizeServerUrl, saveCredentials, savedUrl
 import { deploy } from "./deploy.ts";
 import { DOMAINS_HELP, domainsCommand } from "./domains.ts";
 import { followLog, type Line, printLog } from "./follow.ts";
+import { GIT_PROVIDER_HELP, gitProviderCommand } from "./git-provider.ts";
 import { HOOKS_HELP, hooksCommand } from "./hooks.ts";
 import { type Api, CliError, createApi } from "./http.ts";
 import { listProjects, projectFor } from "./project-ref.ts";
@@ -55,6 +55,7 @@ export const CLIENT_HELP: Record<string, string> = {
   protection: PROTECTION_HELP,
   hooks: HOOKS_HELP,
   teams: TEAMS_HELP,
+  "git-provider": GIT_PROVIDER_HELP,
   env: `Usage: minivercel env ls|set|rm [KEY] [VALUE] [--target production|preview] [--project ID|SUBDOMAIN]
 
   env ls            list the variables: names and the environments they apply to (values are write-only)
@@ -357,6 +358,8 @@ async function dispatch(command: string, given: string[], env: CliEnv): Promise<
       return hooksCommand(api, args, out);
     case "teams":
       return teamsCommand(api, args, out, { env, team });
+    case "git-provider":
+      return gitProviderCommand(api, args, out);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }

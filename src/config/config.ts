@@ -75,12 +75,13 @@ export type StoreConfig = { kind: "sqlite"; path: string } | { kind: "postgres";
 export interface OutgoingHooksConfig {
   /**
    * Accept hook URLs whose host is, or resolves to, a loopback, private or link-local address
-   * (MINIVERCEL_ALLOW_PRIVATE_HOOKS=1, e.g. a receiver on the operator's LAN); default: refused.
+   * (MINIVERCEL_ALLOW_PRIVATE_HOOKS=1, e.g. a receiver on the operator's LAN); the same for git provider API
+   * URLs (commit statuses, src/deploy/git-provider.ts); default: refused.
    */
   allowPrivate: boolean;
   /**
    * Wait before the first retry of a failed delivery; each next waits 3 times longer, 6 attempts in all
-   * (OUTGOING_HOOK_RETRY_BASE_MS, default 30000: retries over about an hour).
+   * (OUTGOING_HOOK_RETRY_BASE_MS, default 30000: retries over about an hour); git provider reports retry alike.
    */
   retryBaseMs: number;
 }

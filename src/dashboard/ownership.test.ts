@@ -80,6 +80,18 @@ function attempts(v: Victim & { sessionHash: string }): Record<string, Attempt[]
     "POST /projects/:id/rollback": [post(`/projects/${p}/rollback`, 404)],
     "GET /projects/:id/settings": [get(`/projects/${p}/settings`, 404)],
     "GET /projects/:id/git": [get(`/projects/${p}/git`, 404)],
+    "POST /projects/:id/git-provider": [
+      post(`/projects/${p}/git-provider`, 404, { kind: "github", token: "ghp_bobs_token_1234", apiUrl: "" }),
+    ],
+    "POST /projects/:id/git-provider/delete": [post(`/projects/${p}/git-provider/delete`, 404)],
+    "POST /projects/:id/hooks": [
+      post(`/projects/${p}/hooks`, 404, { url: "https://203.0.113.66/bob", "deployment.ready": "on" }),
+    ],
+    "POST /projects/:id/hooks/:hookId/delete": [post(`/projects/${p}/hooks/${v.hookId}/delete`, 404)],
+    "GET /projects/:id/hooks/:hookId": [get(`/projects/${p}/hooks/${v.hookId}`, 404)],
+    "POST /projects/:id/hooks/:hookId/deliveries/:deliveryId/redeliver": [
+      post(`/projects/${p}/hooks/${v.hookId}/deliveries/${v.deliveryId}/redeliver`, 404),
+    ],
     "POST /projects/:id/settings": [
       post(`/projects/${p}/settings`, 404, { section: "general", name: "pwned", productionBranch: "main" }),
       post(`/projects/${p}/settings`, 404, { section: "domains", subDomain: "pwned", customDomain: "" }),

@@ -79,6 +79,28 @@ function table(): Record<string, Row[]> {
     // Settings hold the members' business (variables, domains); the owners' sections are refused to members.
     "GET /projects/:id/settings": [get(`/projects/${p}/settings`, WRITE(200))],
     "GET /projects/:id/git": [get(`/projects/${p}/git`, ADMIN(200))],
+    "POST /projects/:id/git-provider": [
+      post(`/projects/${p}/git-provider`, ADMIN(303), () => ({
+        kind: "github",
+        token: "ghp_dashboard_matrix_1234",
+        apiUrl: "https://203.0.113.20/api/v3",
+        repository: "team/site",
+      })),
+    ],
+    "POST /projects/:id/git-provider/delete": [post(`/projects/${p}/git-provider/delete`, ADMIN(303))],
+    // Creating a hook answers the page with its secret shown once.
+    "POST /projects/:id/hooks": [
+      post(`/projects/${p}/hooks`, ADMIN(200), () => ({
+        url: "https://203.0.113.12/hook",
+        format: "standard",
+        "deployment.ready": "on",
+      })),
+    ],
+    "GET /projects/:id/hooks/:hookId": [get(`/projects/${p}/hooks/${f.hookId}`, ADMIN(200))],
+    "POST /projects/:id/hooks/:hookId/deliveries/:deliveryId/redeliver": [
+      post(`/projects/${p}/hooks/${f.hookId}/deliveries/${f.deliveryId}/redeliver`, ADMIN(303)),
+    ],
+    "POST /projects/:id/hooks/:hookId/delete": [post(`/projects/${p}/hooks/${f.hookId}/delete`, ADMIN(303))],
     "POST /projects/:id/settings": [
       post(`/projects/${p}/settings`, ADMIN(303), (who) => ({
         section: "general",

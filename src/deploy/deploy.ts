@@ -5,6 +5,7 @@ import type { Deployment } from "../model/entities.ts";
 import { branchProblem, commitProblem } from "../model/settings.ts";
 import { getDeployment, getProject } from "./access.ts";
 import { emitDeploymentEvent } from "./events.ts";
+import { reportDeployment } from "./git-provider.ts";
 import { changeStatus, type StateDeps, supersedeOlder } from "./state.ts";
 
 export interface DeployInput {
@@ -38,6 +39,7 @@ export async function queueDeployment(
     commitSha: input.commitSha ?? null,
   });
   await emitDeploymentEvent(store, "deployment.created", deployment);
+  await reportDeployment(store, deployment);
   // A newer push wins over one still waiting for the same branch (building ones finish).
   await supersedeOlder(deps, deployment);
   return deployment;

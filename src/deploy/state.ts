@@ -1,7 +1,7 @@
 // One owner per state change: every change of a deployment's status goes through changeStatus, which does the
 // compare-and-set in the store (only forward: src/model/status.ts), tells this process's live watchers,
 // announces the project's routes when what is served may have changed, counts the ended ones and queues the
-// outgoing webhook events. A caller
+// outgoing webhook events and commit statuses. A caller
 // cannot forget a step; the store's own transition methods are called from nowhere else (state.test.ts checks).
 
 import type { Bus } from "../bus/bus.ts";
@@ -12,6 +12,7 @@ import { type Metrics, recordBuild } from "../observe/metrics.ts";
 import type { Store } from "../store/store.ts";
 import { announceRoutes } from "./announce.ts";
 import { emitDeploymentEvent, statusEvent } from "./events.ts";
+import { reportDeployment } from "./git-provider.ts";
 
 export type StateDeps = { store: Store; live: Live; bus: Bus; metrics: Metrics };
 
@@ -46,6 +47,8 @@ export async function announceStatus(deps: StateDeps, changed: Deployment): Prom
   // Outgoing webhooks: READY and FAIL, queued in the store's outbox (a worker sends them).
   const event = statusEvent(changed.status);
   if (event) await emitDeploymentEvent(deps.store, event, changed);
+  // Commit statuses and pull-request comments on the git provider, queued in their outbox (never throws).
+  await reportDeployment(deps.store, changed);
 }
 
 /** Cancels the waiting deployments of `newer`'s branch that it makes pointless (a newer push wins). */

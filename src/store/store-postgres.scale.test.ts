@@ -7,6 +7,7 @@ import { blobClaimsContract } from "./blob-claims.contract.ts";
 import { cronRunsContract } from "./cron-runs.contract.ts";
 import { domainsContract } from "./domains.contract.ts";
 import { envContract } from "./env.contract.ts";
+import { gitReportsContract } from "./git-reports.contract.ts";
 import { limitsContract } from "./limits.contract.ts";
 import { POSTGRES_MIGRATIONS } from "./migrations.ts";
 import { outgoingHooksContract } from "./outgoing-hooks.contract.ts";
@@ -87,6 +88,7 @@ cronRunsContract("postgres", sharedStore);
 envContract("postgres", sharedStore);
 outgoingHooksContract("postgres", sharedStore);
 teamsContract("postgres", sharedStore);
+gitReportsContract("postgres", sharedStore);
 
 // A database of their own: a claim takes the oldest QUEUED deployment of all, so no other case may leave any.
 let limitsStore: Promise<Store> | null = null;

@@ -10,6 +10,7 @@ import { postgresCronRuns } from "./cron-runs-postgres.ts";
 import { postgresDeployments } from "./deployments-postgres.ts";
 import { postgresDomains } from "./domains-postgres.ts";
 import { postgresEnv } from "./env-postgres.ts";
+import { postgresGitReports } from "./git-reports-postgres.ts";
 import { postgresLoginAttempts } from "./login-attempts-postgres.ts";
 import { assertNotNewer, POSTGRES_MIGRATIONS } from "./migrations.ts";
 import { postgresOutgoingHooks } from "./outgoing-hooks-postgres.ts";
@@ -60,6 +61,7 @@ export function openPostgresStore(url: string): Store {
     outgoingHooks: postgresOutgoingHooks(sql),
     teams: postgresTeams(sql),
     auditLog: postgresAuditLog(sql),
+    gitReports: postgresGitReports(sql),
     async migrate() {
       const applied: number[] = [];
       let version = await migrateOne();

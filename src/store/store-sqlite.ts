@@ -11,6 +11,7 @@ import { sqliteCronRuns } from "./cron-runs-sqlite.ts";
 import { sqliteDeployments } from "./deployments-sqlite.ts";
 import { sqliteDomains } from "./domains-sqlite.ts";
 import { sqliteEnv } from "./env-sqlite.ts";
+import { sqliteGitReports } from "./git-reports-sqlite.ts";
 import { sqliteLoginAttempts } from "./login-attempts-sqlite.ts";
 import { assertNotNewer, type Migration, SQLITE_MIGRATIONS } from "./migrations.ts";
 import { sqliteOutgoingHooks } from "./outgoing-hooks-sqlite.ts";
@@ -47,6 +48,7 @@ export function openSqliteStore(path: string): Store {
     outgoingHooks: sqliteOutgoingHooks(db),
     teams: sqliteTeams(db),
     auditLog: sqliteAuditLog(db),
+    gitReports: sqliteGitReports(db),
     async migrate() {
       return migrateSqlite(db, SQLITE_MIGRATIONS);
     },

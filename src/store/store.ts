@@ -19,6 +19,7 @@ import type { BlobClaims } from "./blob-claims.ts";
 import type { Certificates } from "./certs.ts";
 import type { CronRuns } from "./cron-runs.ts";
 import type { ProjectDomains } from "./domains.ts";
+import type { GitReports } from "./git-reports.ts";
 import type { LoginAttempts } from "./login-attempts.ts";
 import type { OutgoingHooks } from "./outgoing-hooks.ts";
 import type { Protection } from "./protection.ts";
@@ -354,6 +355,8 @@ export interface Store {
   teams: Teams;
   /** The append-only audit log of each team and personal scope (src/store/audit-log.ts). */
   auditLog: AuditLog;
+  /** Commit statuses and pull-request comments: provider settings and their outbox (src/store/git-reports.ts). */
+  gitReports: GitReports;
   /** Applies pending migrations; refuses a schema newer than this binary. Returns versions applied. */
   migrate(): Promise<number[]>;
   close(): Promise<void>;

@@ -155,6 +155,18 @@ export async function makeVictim(deps: Deps): Promise<Victim> {
     201,
     "invitation",
   );
+  // A git provider for commit statuses: its token is write-only.
+  const providerToken = `ghp_victim_${tag}`;
+  await expectStatus(
+    api("PUT", `/api/projects/${id}/git-provider`, {
+      kind: "github",
+      token: providerToken,
+      apiUrl: "https://203.0.113.20/api/v3",
+      repository: "victim/site",
+    }),
+    200,
+    "git provider",
+  );
   return {
     user,
     api,
@@ -179,6 +191,7 @@ export async function makeVictim(deps: Deps): Promise<Victim> {
       `Victim team ${tag}`,
       String(bypass.token),
       String(hook.secret),
+      providerToken,
       `https://203.0.113.10/hooks/${tag}`,
       name,
       user.email,
@@ -214,6 +227,7 @@ export async function victimState(deps: Deps, victim: Victim) {
     bypass: await body(`/api/projects/${project.id}/protection/bypass`),
     hooks: await body(`/api/projects/${project.id}/hooks`),
     hookDeliveries: await deps.store.outgoingHooks.deliveries(victim.hookId, 100),
+    gitProvider: await deps.store.gitReports.provider(project.id),
     // Without lastUsedAt: reading this snapshot uses the victim's main token.
     tokens: tokens.map(({ id, name, revokedAt }) => ({ id, name, revokedAt })),
     blobMissing: await deps.artifacts.missing([victim.blob.hash]),

@@ -1,9 +1,16 @@
 // A project's Git and integrations page: webhook URLs and secret for the git host, the last deliveries and what
-// they triggered, the push-to-deploy remote, and the command line for this project.
+// they triggered, commit statuses and PR comments, outgoing webhooks, the push-to-deploy remote, and the command
+// line for this project.
 /** @jsxImportSource preact */
 
+import type { GitProviderView } from "../../src/deploy/git-provider.ts";
 import type { Project } from "../../src/model/entities.ts";
+import type { GitReport } from "../../src/store/git-reports.ts";
+import type { OutgoingHook } from "../../src/store/outgoing-hooks.ts";
 import type { WebhookLogEntry } from "../../src/store/store.ts";
+import type { FormErrors, FormValues } from "../components/field.tsx";
+import { GitProviderCard } from "../components/git-provider-card.tsx";
+import { HooksCard } from "../components/hooks-card.tsx";
 import { Time } from "../components/time.tsx";
 import { type Chrome, Layout } from "../layout.tsx";
 import { ProjectHead } from "./project-head.tsx";
@@ -18,6 +25,15 @@ export interface GitPageProps {
   deliveries: WebhookLogEntry[];
   /** This server's address as the browser reached it (for the push remote and `minivercel login`). */
   serverUrl: string;
+  provider: GitProviderView | null;
+  reports: GitReport[];
+  hooks: OutgoingHook[];
+  /** A form sent back with what was typed and what was wrong. */
+  form: { section: "provider" | "hooks"; values: FormValues; errors: FormErrors } | null;
+  /** The hook just added and its secret (shown once). */
+  created: { hookId: string; secret: string } | null;
+  /** The provider setting was just saved. */
+  saved: boolean;
 }
 
 export function GitPage(props: GitPageProps) {
@@ -93,6 +109,23 @@ export function GitPage(props: GitPageProps) {
           </ul>
         )}
       </section>
+      <GitProviderCard
+        projectId={project.id}
+        csrf={chrome.csrf}
+        provider={props.provider}
+        reports={props.reports}
+        values={props.form?.section === "provider" ? props.form.values : {}}
+        errors={props.form?.section === "provider" ? props.form.errors : {}}
+        saved={props.saved}
+      />
+      <HooksCard
+        projectId={project.id}
+        csrf={chrome.csrf}
+        hooks={props.hooks}
+        created={props.created}
+        values={props.form?.section === "hooks" ? props.form.values : {}}
+        errors={props.form?.section === "hooks" ? props.form.errors : {}}
+      />
       <section class="card" aria-labelledby="push-title" id="push">
         <h2 id="push-title">Push to deploy</h2>
         <p class="muted small">
