@@ -159,6 +159,7 @@ export function startLauncher(deps: LauncherDeps): Launcher {
     if (cacheDir) mkdirSync(cacheDir, { recursive: true });
     const uploaded = sourceManifestId(deployment.id);
     const fromUpload = (await deps.artifacts.getManifest(uploaded)) !== null;
+    const ownRemote = project.gitUrl === pushRepoUrl(config.dataDir, project.id);
     return {
       deploymentId: deployment.id,
       gitUrl: project.gitUrl ?? "",
@@ -174,7 +175,9 @@ export function startLauncher(deps: LauncherDeps): Launcher {
       target: deployment.target,
       system: systemEnv(config, project, deployment),
       // The project's own push remote is a local path the platform owns: cloning it needs no local-git opt-in.
-      allowLocalGit: config.allowLocalGit || project.gitUrl === pushRepoUrl(config.dataDir, project.id),
+      allowLocalGit: config.allowLocalGit || ownRemote,
+      // A remote builder (ECS) cannot read that path: it fetches the repository from the platform over HTTP.
+      ...(ownRemote && { pushRemote: `/git/${project.subDomain}.git` }),
       allowPrivateGit: config.allowPrivateGit,
       sandbox: config.build.sandbox,
       ...(config.build.sandboxPath !== null && { sandboxPath: config.build.sandboxPath }),
@@ -239,7 +242,7 @@ export function startLauncher(deps: LauncherDeps): Launcher {
     if (claiming || stopped) return;
     claiming = true;
     try {
-      while (!stopped && running.size < config.build.concurrency) {
+      while (!stopped && running.size < (runner.concurrency ?? config.build.concurrency)) {
         // MAX_CONCURRENT_BUILDS_PER_USER is checked in the claim itself, so it holds across workers.
         const next = await store.deployments.claimNext(
           workerId,
