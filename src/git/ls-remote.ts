@@ -34,8 +34,9 @@ export async function branchHead(
   branch: string,
   options: { allowLocal: boolean; allowPrivate: boolean; timeoutMs?: number },
 ): Promise<string | null> {
-  const listed = await lsRemote(url, ["--", url, `refs/heads/${branch}`], options);
-  if ("problem" in listed) return null;
+  // No git on this machine (an ECS-only worker) is no head either.
+  const listed = await lsRemote(url, ["--", url, `refs/heads/${branch}`], options).catch(() => null);
+  if (listed === null || "problem" in listed) return null;
   const line = listed.stdout.split("\n").find((l) => l.endsWith(`\trefs/heads/${branch}`));
   const sha = line?.split("\t")[0] ?? "";
   return /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(sha) ? sha : null;
