@@ -38,6 +38,8 @@ const family = `${cluster}-builder`;
 const calls: Call[] = [];
 /** Action -> how many of its next calls the recorder refuses itself (a client error, so the SDK does not retry). */
 const faults = new Map<string, number>();
+/** Tasks the recorder shows as PENDING until they stop (moto starts every task RUNNING). */
+const pending = new Set<string>();
 let moto = "";
 let admin: ECSClient;
 let relay: ReturnType<typeof Bun.serve> | null = null;
@@ -78,7 +80,13 @@ beforeAll(async () => {
       headers.delete("host");
       const { pathname, search } = new URL(request.url);
       const res = await fetch(`${moto}${pathname}${search}`, { method: request.method, headers, body });
-      const text = await res.text();
+      let text = await res.text();
+      if (action === "DescribeTasks" && pending.size > 0) {
+        const described = JSON.parse(text) as { tasks?: { taskArn?: string; lastStatus?: string }[] };
+        for (const task of described.tasks ?? [])
+          if (pending.has(task.taskArn ?? "") && task.lastStatus !== "STOPPED") task.lastStatus = "PENDING";
+        text = JSON.stringify(described);
+      }
       const parse = (s: string): unknown => {
         try {
           return JSON.parse(s);
@@ -147,7 +155,7 @@ function config(overrides: Partial<EcsConfig> = {}): EcsConfig {
   };
 }
 
-function runner(ecs = config(), log = captureLog().log) {
+function runner(ecs = config(), log = captureLog().log, startTimeoutMs?: number) {
   if (!relay) throw new Error("the recorder is not running");
   return ecsRunner({
     ecs,
@@ -156,6 +164,7 @@ function runner(ecs = config(), log = captureLog().log) {
     endpoint: `http://127.0.0.1:${relay.port}`,
     pollMs: 50,
     log,
+    ...(startTimeoutMs !== undefined && { startTimeoutMs }),
   });
 }
 
@@ -194,10 +203,10 @@ function job(env: Record<string, string> = { API_KEY: "project-variable" }): Bui
 }
 
 /** Starts a build, collecting its events (each one checked against the event schema) and the runner's log. */
-function start(j: BuildJob, ecs = config()) {
+function start(j: BuildJob, ecs = config(), startTimeoutMs?: number) {
   const events: BuildEvent[] = [];
   const { log, lines: logged } = captureLog();
-  const build = runner(ecs, log).start(j, async (values) => {
+  const build = runner(ecs, log, startTimeoutMs).start(j, async (values) => {
     for (const value of values) {
       const parsed = parseBuildEvent(value);
       if (!parsed.ok) throw new Error(`runner published an invalid event: ${parsed.problem}`);
@@ -543,4 +552,22 @@ test("a push-remote project's task fetches from the platform with a short-lived 
   expect(JSON.stringify(remote)).not.toContain("/var/lib/minivercel");
   build.stop("canceled");
   await build.done;
+});
+
+test("a task that never starts (stuck PENDING) is stopped after the start timeout and fails with that reason", async () => {
+  const j = job();
+  const { build, events } = start(j, config(), 400);
+  const { arn } = await runTaskOf(j.deploymentId);
+  pending.add(arn);
+  await build.done;
+  pending.delete(arn);
+  const task = await describe(arn);
+  expect(task.lastStatus).toBe("STOPPED");
+  expect(task.stoppedReason).toBe("did not start within 0.4 s");
+  const reason =
+    "the build task stopped without reporting a result: it did not start within 0.4 s (last status PENDING)";
+  expect(events).toEqual([
+    expect.objectContaining({ type: "log", seq: RUNNER_LOG_SEQ, text: `Error: ${reason}` }),
+    expect.objectContaining({ type: "status", status: "FAIL", reason }),
+  ]);
 });

@@ -29,6 +29,8 @@ const MAX_REASON = 1000;
  * builder numbers (its byte cap ends it long before), so it never collides with one and reads last.
  */
 export const RUNNER_LOG_SEQ = MAX_LOG_SEQ;
+/** A task's statuses before its containers run. */
+const NOT_STARTED = new Set(["PROVISIONING", "PENDING", "ACTIVATING"]);
 /** ECS's own words when the builder's (essential) container exited by itself. */
 const ESSENTIAL_EXIT = /^Essential container in task exited/;
 
@@ -41,6 +43,12 @@ export interface EcsRunnerOptions {
   endpoint?: string;
   /** How often a running task is looked at (DescribeTasks); default 5 s. */
   pollMs?: number;
+  /**
+   * How long a task may wait to start (PROVISIONING, PENDING, ACTIVATING: no capacity, an image that will not
+   * pull) before it is stopped and its deployment failed with that reason; default 10 min, at most the build's
+   * time limit.
+   */
+  startTimeoutMs?: number;
   /** Gets the ECS API's failures while a task is watched or stopped (the build itself reports to its log). */
   log: Logger;
 }
@@ -113,6 +121,7 @@ function stopDetails(task: Task | undefined, containerName: string): string {
 export function ecsRunner(opts: EcsRunnerOptions): Runner {
   const { ecs, apiUrl, buildTokens, log } = opts;
   const pollMs = opts.pollMs ?? 5000;
+  const startTimeoutMs = opts.startTimeoutMs ?? 600_000;
   const endpoint = opts.endpoint ?? ecs.endpoint;
   // Credentials come from the SDK's default chain (env, profile, instance or task role).
   const client = new ECSClient({ region: ecs.region, ...(endpoint && { endpoint }) });
@@ -267,6 +276,9 @@ export function ecsRunner(opts: EcsRunnerOptions): Runner {
         let stopDeadline = 0;
         let missingPolls = 0;
         let errors = 0;
+        const startBy = Date.now() + Math.min(startTimeoutMs, job.limits.timeoutMs);
+        /** Why we stopped a task that never started; it then ends with that reason. */
+        let unstarted: string | null = null;
         for (;;) {
           // stop() cuts the pause short, so StopTask goes out at once.
           await pause(stopReason ? Math.min(pollMs, 1000) : pollMs);
@@ -294,10 +306,30 @@ export function ecsRunner(opts: EcsRunnerOptions): Runner {
             const missing = arns.length - tasks.length;
             missingPolls = missing > 0 ? missingPolls + 1 : 0;
             if (running.length === 0 && (missing === 0 || missingPolls >= MISSING_POLLS))
-              return {
-                why: stopDetails(tasks[0], ecs.containerName),
-                clean: exitedCleanly(tasks[0], ecs.containerName),
-              };
+              return unstarted
+                ? { why: unstarted, clean: false }
+                : {
+                    why: stopDetails(tasks[0], ecs.containerName),
+                    clean: exitedCleanly(tasks[0], ecs.containerName),
+                  };
+            const waiting = running.find((t) => NOT_STARTED.has(t.lastStatus ?? ""));
+            if (!stopReason && waiting && Date.now() >= startBy) {
+              const limit = Math.min(startTimeoutMs, job.limits.timeoutMs);
+              const seconds = (limit / 1000).toFixed(limit < 10_000 ? 1 : 0);
+              unstarted ??= `it did not start within ${seconds} s (last status ${waiting.lastStatus})`;
+              // Sent again on every look until ECS has it stopped.
+              await Promise.allSettled(
+                running.map((t) =>
+                  client.send(
+                    new StopTaskCommand({
+                      cluster: ecs.cluster,
+                      task: t.taskArn,
+                      reason: `did not start within ${seconds} s`,
+                    }),
+                  ),
+                ),
+              );
+            }
           } catch (error) {
             // Keep watching through API trouble; the launcher's timeout still ends a build that never reports.
             if (errors++ % 12 === 0)
