@@ -51,6 +51,8 @@ const deps = await testDeps({
   // deployAndWait polls every 20 ms (3,000 reads a minute) to time READY closely: no request budgets here.
   RATE_LIMIT_IP_PER_MINUTE: "0",
   RATE_LIMIT_USER_PER_MINUTE: "0",
+  // Every round builds the same commit: this measures a full build, not a reused one (bench/builds.ts does).
+  BUILD_REUSE: "0",
 });
 const roles = await startRoles(deps);
 const { token } = await testUser(deps);

@@ -15,6 +15,11 @@ export interface CloneRequest {
   allowLocal: boolean;
   /** Hosts on loopback, private or link-local addresses are allowed (MINIVERCEL_ALLOW_PRIVATE_GIT). */
   allowPrivate: boolean;
+  /**
+   * A bearer token git sends to URLs under `urlPrefix` only (the platform's own push remote, for a remote
+   * builder): through the environment, never the command line or the URL, so no log line can show it.
+   */
+  auth?: { urlPrefix: string; token: string };
   /** The build's sandbox: a network clone runs in it (mode "bwrap"), held to the build's limits. */
   sandbox: { mode: SandboxMode; limits: SandboxLimits; helperPath?: string };
 }
@@ -33,8 +38,9 @@ function hardening(allowLocal: boolean): [string, string][] {
 }
 
 /** git's environment: no platform secrets, no prompts, no system or user config, the hardening above. */
-function gitEnv(home: string, allowLocal: boolean): Record<string, string> {
+function gitEnv(home: string, allowLocal: boolean, auth?: CloneRequest["auth"]): Record<string, string> {
   const settings = hardening(allowLocal);
+  if (auth) settings.push([`http.${auth.urlPrefix}.extraHeader`, `Authorization: Bearer ${auth.token}`]);
   return {
     HOME: home,
     GIT_TERMINAL_PROMPT: "0",
@@ -55,13 +61,20 @@ function gitEnv(home: string, allowLocal: boolean): Record<string, string> {
 
 export type GitOutput = (stream: "stdout" | "stderr", text: string) => void;
 
-async function git(args: string[], cwd: string, allowLocal: boolean, output: GitOutput, signal: AbortSignal) {
+async function git(
+  args: string[],
+  cwd: string,
+  allowLocal: boolean,
+  output: GitOutput,
+  signal: AbortSignal,
+  auth?: CloneRequest["auth"],
+) {
   const proc = Bun.spawn(["git", ...args], {
     cwd,
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...gitEnv(cwd, allowLocal) },
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...gitEnv(cwd, allowLocal, auth) },
     signal,
   });
   const pump = async (stream: ReadableStream<Uint8Array>, name: "stdout" | "stderr") => {
@@ -103,7 +116,7 @@ async function cloneSandboxed(req: CloneRequest, ref: string, output: GitOutput,
     cwd: "",
     command: CLONE_SCRIPT,
     args: [req.url, ref],
-    env: gitEnv("/tmp/home", false),
+    env: gitEnv("/tmp/home", false, req.auth),
     network: "registry",
     limits: req.sandbox.limits,
     onOutput: output,
@@ -124,7 +137,7 @@ async function cloneOnHost(req: CloneRequest, ref: string, output: GitOutput, si
     ["checkout", "--quiet", "--detach", "FETCH_HEAD"],
   ];
   for (const args of steps) {
-    const { code } = await git(args, req.dir, req.allowLocal, output, signal);
+    const { code } = await git(args, req.dir, req.allowLocal, output, signal, req.auth);
     if (code !== 0) throw failure(args[0] ?? "clone", req);
   }
 }

@@ -56,6 +56,17 @@ export const BuildJob = Type.Object({
   system: Type.Optional(
     Type.Record(Type.String({ pattern: "^VERCEL[A-Z_]*$" }), Type.String({ maxLength: 2048 })),
   ),
+  /**
+   * The project builds from its push remote (src/git): the path under which the platform serves that repository
+   * over HTTP ("/git/<subdomain>.git"). A remote builder fetches it from there rather than from `gitUrl` (a path
+   * on the worker's disk); a local builder ignores it.
+   */
+  pushRemote: Type.Optional(Type.String({ pattern: "^/git/[a-z0-9-]{1,63}\\.git$" })),
+  /**
+   * A remote builder's credential for fetching `gitUrl` from the platform itself (`output.apiUrl` + pushRemote):
+   * good for this deployment's repository only, read-only and for a few minutes (src/identity/build-tokens.ts).
+   */
+  gitToken: Type.Optional(Type.String({ maxLength: 200 })),
   allowLocalGit: Type.Boolean(),
   /** Git hosts on loopback, private and link-local addresses are allowed; absent: refused. */
   allowPrivateGit: Type.Optional(Type.Boolean()),

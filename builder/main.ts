@@ -11,7 +11,7 @@ import { realDirInside } from "./contained.ts";
 import { detectBuild, type PackageManager } from "./detect.ts";
 import { createEmitter, type Emitter, type StatusExtra } from "./emitter.ts";
 import { BuildFailure } from "./failure.ts";
-import { cloneRepository, readCommitDetails } from "./git.ts";
+import { type CloneRequest, cloneRepository, readCommitDetails } from "./git.ts";
 import { type BuildJob, parseJob } from "./job.ts";
 import { publish } from "./publish.ts";
 import { httpArtifacts, httpEvents } from "./sink-http.ts";
@@ -60,6 +60,17 @@ function toolEnv(withCache: boolean, packageManager: PackageManager | null): Rec
   };
 }
 
+/**
+ * The fetch token of a remote builder cloning its project's push remote from the platform, sent only to the
+ * platform's /git/ URLs; undefined for any other clone (a token the job pairs with another host is not used).
+ */
+function platformRepoAuth(job: BuildJob): CloneRequest["auth"] {
+  if (!job.gitToken || job.output.kind !== "http") return undefined;
+  const urlPrefix = `${job.output.apiUrl.replace(/\/+$/, "")}/git/`;
+  if (!job.gitUrl.startsWith(urlPrefix)) throw new BuildFailure("the job's repository is not the platform's");
+  return { urlPrefix, token: job.gitToken };
+}
+
 /** Source step: clone the repository (returns the commit), or unpack the uploaded tree (no commit). */
 async function fetchSource(
   job: BuildJob,
@@ -79,6 +90,7 @@ async function fetchSource(
     return {};
   }
   out.log("system", `Cloning ${job.gitUrl} (${job.commitSha ?? `branch ${job.branch ?? "main"}`})`);
+  const auth = platformRepoAuth(job);
   const commitSha = await cloneRepository(
     {
       url: job.gitUrl,
@@ -86,7 +98,9 @@ async function fetchSource(
       commitSha: job.commitSha,
       dir: checkout,
       allowLocal: job.allowLocalGit,
-      allowPrivate: job.allowPrivateGit ?? false,
+      // The platform's own address (PUBLIC_API_URL) is where the operator says builders reach it, private or not.
+      allowPrivate: (job.allowPrivateGit ?? false) || auth !== undefined,
+      ...(auth && { auth }),
       sandbox: {
         mode: job.sandbox,
         ...(job.sandboxPath !== undefined && { helperPath: job.sandboxPath }),
@@ -271,26 +285,30 @@ export async function builderMain(): Promise<number> {
 
   try {
     await runBuild(job, out, outputs.artifacts, controller.signal);
-    return 0;
   } catch (error) {
     out.flush();
     if (controller.signal.aborted) {
       out.log("system", "Build canceled.");
       out.status("CANCELED", { reason: "canceled" });
-      return 0;
+    } else {
+      const message = error instanceof BuildFailure ? error.message : "internal builder error";
+      if (!(error instanceof BuildFailure)) console.error("builder:", error);
+      out.log("system", `Error: ${message}`);
+      out.status("FAIL", { reason: message });
     }
-    const message = error instanceof BuildFailure ? error.message : "internal builder error";
-    if (!(error instanceof BuildFailure)) console.error("builder:", error);
-    out.log("system", `Error: ${message}`);
-    out.status("FAIL", { reason: message });
-    return 0;
   } finally {
     clearInterval(beat);
     rmSync(job.workDir, { recursive: true, force: true });
-    await outputs
-      .flush()
-      .catch((error: unknown) => console.error("builder: could not deliver events:", error));
-    // Stop watching the lifeline, so nothing keeps the process alive once the events are out.
-    await reader?.cancel().catch(() => undefined);
   }
+  const delivered = await outputs.flush().then(
+    () => true,
+    (error: unknown) => {
+      console.error("builder: could not deliver events:", error);
+      return false;
+    },
+  );
+  // Stop watching the lifeline, so nothing keeps the process alive once the events are out.
+  await reader?.cancel().catch(() => undefined);
+  // 0 only once the final status is out: an ECS runner reads any other exit as a build that ended unreported.
+  return delivered ? 0 : 1;
 }

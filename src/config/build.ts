@@ -1,7 +1,7 @@
 // Config of the worker role: how builds run, and garbage collection of artifacts and old previews.
 
 import { ConfigError } from "../errors.ts";
-import { type Env, int, oneOf, text } from "./parse.ts";
+import { bool, type Env, int, oneOf, text } from "./parse.ts";
 
 /** How builds run on this worker (the local runner). */
 export interface BuildConfig {
@@ -27,6 +27,11 @@ export interface BuildConfig {
   heartbeatTimeoutSeconds: number;
   /** Builds of one user running at once across all workers; more wait QUEUED (MAX_CONCURRENT_BUILDS_PER_USER, 0: no limit). */
   maxPerUser: number;
+  /**
+   * A deployment of the same project made from the same commit (or uploaded tree), build settings, variables and
+   * minivercel version as an earlier READY one takes that one's output instead of building again (BUILD_REUSE).
+   */
+  reuse: boolean;
 }
 
 /** Garbage collection of artifacts and expiry of old previews, run by the worker role. */
@@ -51,6 +56,7 @@ export function parseBuild(env: Env): BuildConfig {
     logMb: int(env, "BUILD_LOG_MAX_MB", 16, 1, 1024),
     heartbeatTimeoutSeconds: int(env, "BUILD_HEARTBEAT_TIMEOUT_SECONDS", 60, 5, 3600),
     maxPerUser: int(env, "MAX_CONCURRENT_BUILDS_PER_USER", 3, 0, 1000),
+    reuse: bool(env, "BUILD_REUSE", true),
   };
 }
 

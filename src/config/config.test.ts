@@ -152,7 +152,20 @@ describe("sources", () => {
       containerName: "builder",
       endpoint: null,
       apiUrl: "https://deploy.example.com",
+      count: null,
     });
+  });
+
+  test("ECS_COUNT: builds per worker on ECS (never tasks per build), 1 to 64", () => {
+    const base = {
+      ECS_CLUSTER_NAME: "builds",
+      ECS_TASK_DEFINITION: "builder:3",
+      AWS_REGION: "eu-west-1",
+      PUBLIC_API_URL: "https://deploy.example.com",
+    };
+    expect(loadConfig({ ...base, ECS_COUNT: "8" }).ecs?.count).toBe(8);
+    expect(() => loadConfig({ ...base, ECS_COUNT: "0" })).toThrow("ECS_COUNT");
+    expect(() => loadConfig({ ...base, ECS_COUNT: "65" })).toThrow("ECS_COUNT");
   });
 
   test("the same port is fine when api and proxy run in separate processes", () => {

@@ -45,7 +45,11 @@ export interface EcsConfig {
   assignPublicIp: "ENABLED" | "DISABLED";
   launchType: "FARGATE" | "EC2";
   imageName: string | null;
-  count: number;
+  /**
+   * ECS_COUNT: how many builds each worker runs on ECS at once (null: BUILD_CONCURRENCY). Each deployment is
+   * always exactly one task; the seed's RunTask `count` would have started that many builders of one deployment.
+   */
+  count: number | null;
   region: string;
   /** The builder's container in the task definition: gets the job and memory limit (ECS_CONTAINER_NAME). */
   containerName: string;
@@ -138,7 +142,7 @@ export function parseEcs(env: Env): EcsConfig | null {
     assignPublicIp: oneOf(env, "ECS_ASSIGN_PUBLIC_IP", ["ENABLED", "DISABLED"], "ENABLED"),
     launchType: oneOf(env, "ECS_LAUNCH_TYPE", ["FARGATE", "EC2"], "FARGATE"),
     imageName: text(env, "ECS_IMAGE_NAME"),
-    count: int(env, "ECS_COUNT", 1, 1, 10),
+    count: text(env, "ECS_COUNT") === null ? null : int(env, "ECS_COUNT", 1, 1, 64),
     region: required(env, "AWS_REGION", "ECS_CLUSTER_NAME is set"),
     containerName: text(env, "ECS_CONTAINER_NAME") ?? "builder",
     endpoint: url(env, "ECS_ENDPOINT", ["http:", "https:"]),

@@ -11,9 +11,9 @@ import type { Project, TokenScope, User } from "../model/entities.ts";
 import { requestIdOf } from "../observe/http.ts";
 import type { Store } from "../store/store.ts";
 import { deployPush, parseRefUpdates } from "./push.ts";
-import { ensurePushRepo, gitEnv, gitRoot, PUSH_DIR_ENV } from "./repos.ts";
+import { ensurePushRepo, gitEnv, gitRoot, PUSH_DIR_ENV, pushRepoUrl } from "./repos.ts";
 
-type GitDeps = Pick<Deps, "store" | "config" | "log" | "live" | "bus" | "metrics">;
+type GitDeps = Pick<Deps, "store" | "config" | "log" | "live" | "bus" | "metrics" | "buildTokens">;
 
 /** The smart-protocol endpoints; the dumb protocol's file paths are not served. */
 const ROUTE = /^\/git\/([a-z0-9-]{1,63})\.git\/(info\/refs|git-upload-pack|git-receive-pack)$/;
@@ -41,6 +41,22 @@ async function basicUser(store: Store, request: Request): Promise<{ user: User; 
   if (!password.startsWith(TOKEN_PREFIX)) return null;
   const found = await store.tokens.use(hashSecret(password), new Date().toISOString());
   return found ? { user: found.user, scope: found.token.scope } : null;
+}
+
+/**
+ * A remote builder's fetch (ECS): `Authorization: Bearer gt_...`, a token for one deployment that is building,
+ * good for a few minutes, and only for the push repository of that deployment's project. The project, or null
+ * (answered like a missing repository) for anything else.
+ */
+async function builderProject(deps: GitDeps, request: Request, subDomain: string): Promise<Project | null> {
+  const bearer = /^Bearer\s+(gt_\S+)$/i.exec(request.headers.get("authorization")?.trim() ?? "")?.[1];
+  const deploymentId = bearer ? deps.buildTokens.verifyFetch(bearer) : null;
+  if (!deploymentId) return null;
+  const deployment = await deps.store.deployments.find(deploymentId);
+  if (deployment?.status !== "IN_PROGRESS") return null;
+  const project = await deps.store.projects.find(deployment.projectId);
+  if (project?.subDomain !== subDomain) return null;
+  return project.gitUrl === pushRepoUrl(deps.config.dataDir, project.id) ? project : null;
 }
 
 /** The project with this subdomain among the user's: their personal ones, then their teams'. */
@@ -164,7 +180,7 @@ function answerHook(
 
 /** The handler for /git/*: authenticates, finds the caller's project and runs git http-backend for it. */
 export function createGitBackend(deps: GitDeps): (request: Request) => Promise<Response> {
-  const { store, config } = deps;
+  const { store } = deps;
   return async (request) => {
     const url = new URL(request.url);
     const route = ROUTE.exec(url.pathname);
@@ -175,6 +191,13 @@ export function createGitBackend(deps: GitDeps): (request: Request) => Promise<R
     if (request.method !== (endpoint === "info/refs" ? "GET" : "POST"))
       return text(405, "method not allowed");
     if (!request.headers.has("authorization")) return challenge();
+    if (/^Bearer\s/i.test(request.headers.get("authorization") ?? "")) {
+      // A builder's fetch token reads; it never pushes.
+      if (service !== "git-upload-pack") return text(403, "a build's fetch token cannot push");
+      const project = await builderProject(deps, request, subDomain);
+      if (!project) return text(404, "repository not found");
+      return runBackend(deps, request, project, endpoint, service, null);
+    }
     const caller = await basicUser(store, request);
     if (!caller) return challenge();
     const { user } = caller;
@@ -191,49 +214,62 @@ export function createGitBackend(deps: GitDeps): (request: Request) => Promise<R
         403,
         `your role on this project is ${role ?? "none"}: pushing deploys, which needs member or above`,
       );
-    ensurePushRepo(config.dataDir, project.id, project.productionBranch);
-
-    const pushing = endpoint === "git-receive-pack";
-    const pushDir = pushing ? mkdtempSync(join(tmpdir(), "minivercel-push-")) : null;
-    const env: Record<string, string> = {
-      ...gitEnv(gitRoot(config.dataDir)),
-      GIT_PROJECT_ROOT: gitRoot(config.dataDir),
-      GIT_HTTP_EXPORT_ALL: "1",
-      GIT_HTTP_MAX_REQUEST_BUFFER: "64M",
-      PATH_INFO: `/${project.id}.git/${endpoint}`,
-      QUERY_STRING: endpoint === "info/refs" ? `service=${service}` : "",
-      REQUEST_METHOD: request.method,
-      CONTENT_TYPE: request.headers.get("content-type") ?? "",
-      // http-backend allows receive-pack only for an authenticated REMOTE_USER.
-      REMOTE_USER: user.id,
-      ...(pushDir && { [PUSH_DIR_ENV]: pushDir }),
-    };
-    const length = request.headers.get("content-length");
-    if (length && /^\d+$/.test(length)) env.CONTENT_LENGTH = length;
-    // git clients gzip large requests; http-backend inflates them itself.
-    const encoding = request.headers.get("content-encoding");
-    if (encoding === "gzip" || encoding === "x-gzip") env.HTTP_CONTENT_ENCODING = encoding;
-    const protocol = request.headers.get("git-protocol");
-    if (protocol && /^[A-Za-z0-9=:._-]{1,100}$/.test(protocol)) env.HTTP_GIT_PROTOCOL = protocol;
-
-    const proc = Bun.spawn(["git", "http-backend"], {
-      env,
-      cwd: gitRoot(config.dataDir),
-      stdin: "pipe",
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    void pipeBody(request.body, proc.stdin);
-    void new Response(proc.stderr).text().then((err) => {
-      if (err.trim()) {
-        const requestId = requestIdOf(request);
-        deps.log.warn("git http-backend", { projectId: project.id, requestId, stderr: err.trim() });
-      }
-    });
-    if (pushDir) {
-      const hook = answerHook(deps, pushDir, user, project, proc.exited, requestIdOf(request));
-      void Promise.all([hook, proc.exited]).finally(() => rmSync(pushDir, { recursive: true, force: true }));
-    }
-    return cgiResponse(proc.stdout);
+    return runBackend(deps, request, project, endpoint, service, user);
   };
+}
+
+/** Runs git http-backend for one request on the project's repository; `user` is the pusher (null: fetch only). */
+function runBackend(
+  deps: GitDeps,
+  request: Request,
+  project: Project,
+  endpoint: string,
+  service: string,
+  user: User | null,
+): Promise<Response> {
+  const { config } = deps;
+  ensurePushRepo(config.dataDir, project.id, project.productionBranch);
+
+  const pushing = endpoint === "git-receive-pack";
+  const pushDir = pushing ? mkdtempSync(join(tmpdir(), "minivercel-push-")) : null;
+  const env: Record<string, string> = {
+    ...gitEnv(gitRoot(config.dataDir)),
+    GIT_PROJECT_ROOT: gitRoot(config.dataDir),
+    GIT_HTTP_EXPORT_ALL: "1",
+    GIT_HTTP_MAX_REQUEST_BUFFER: "64M",
+    PATH_INFO: `/${project.id}.git/${endpoint}`,
+    QUERY_STRING: endpoint === "info/refs" ? `service=${service}` : "",
+    REQUEST_METHOD: request.method,
+    CONTENT_TYPE: request.headers.get("content-type") ?? "",
+    // http-backend allows receive-pack only for an authenticated REMOTE_USER.
+    ...(user && { REMOTE_USER: user.id }),
+    ...(pushDir && { [PUSH_DIR_ENV]: pushDir }),
+  };
+  const length = request.headers.get("content-length");
+  if (length && /^\d+$/.test(length)) env.CONTENT_LENGTH = length;
+  // git clients gzip large requests; http-backend inflates them itself.
+  const encoding = request.headers.get("content-encoding");
+  if (encoding === "gzip" || encoding === "x-gzip") env.HTTP_CONTENT_ENCODING = encoding;
+  const protocol = request.headers.get("git-protocol");
+  if (protocol && /^[A-Za-z0-9=:._-]{1,100}$/.test(protocol)) env.HTTP_GIT_PROTOCOL = protocol;
+
+  const proc = Bun.spawn(["git", "http-backend"], {
+    env,
+    cwd: gitRoot(config.dataDir),
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  void pipeBody(request.body, proc.stdin);
+  void new Response(proc.stderr).text().then((err) => {
+    if (err.trim()) {
+      const requestId = requestIdOf(request);
+      deps.log.warn("git http-backend", { projectId: project.id, requestId, stderr: err.trim() });
+    }
+  });
+  if (pushDir && user) {
+    const hook = answerHook(deps, pushDir, user, project, proc.exited, requestIdOf(request));
+    void Promise.all([hook, proc.exited]).finally(() => rmSync(pushDir, { recursive: true, force: true }));
+  }
+  return cgiResponse(proc.stdout);
 }

@@ -2,7 +2,7 @@
 
 import { expect, test } from "bun:test";
 import { fixtureRepo } from "../testing/repos.ts";
-import { listBranches } from "./ls-remote.ts";
+import { branchHead, listBranches } from "./ls-remote.ts";
 
 const local = { allowLocal: true, allowPrivate: false };
 
@@ -46,4 +46,13 @@ test("a repository that cannot be read says why, in one line", async () => {
     expect(result.problem).toStartWith("could not be read: ");
     expect(result.problem).not.toContain("\n");
   }
+});
+
+test("branchHead: the commit a branch points at, null for a missing branch or a refused URL", async () => {
+  const repo = fixtureRepo({ "index.html": "hi" });
+  const sha = repo.commit({ "a.txt": "a" }, "feature");
+  expect(await branchHead(repo.url, "feature", local)).toBe(sha);
+  expect(await branchHead(repo.url, "missing", local)).toBeNull();
+  expect(await branchHead(repo.url, "feature", { allowLocal: false, allowPrivate: false })).toBeNull();
+  expect(await branchHead("http://127.0.0.1:9/x.git", "main", local)).toBeNull();
 });

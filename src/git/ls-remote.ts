@@ -21,12 +21,39 @@ export async function listBranches(
   url: string,
   options: { allowLocal: boolean; allowPrivate: boolean; timeoutMs?: number },
 ): Promise<RemoteBranches> {
+  const listed = await lsRemote(url, ["--symref", "--", url, "HEAD", "refs/heads/*"], options);
+  return "problem" in listed ? { ok: false, problem: listed.problem } : { ok: true, ...parse(listed.stdout) };
+}
+
+/**
+ * The commit a branch points at now (40 or 64 hex digits), or null when it cannot be read: what a build of the
+ * branch would check out, so the worker can tell whether an earlier build already made it (src/worker/reuse.ts).
+ */
+export async function branchHead(
+  url: string,
+  branch: string,
+  options: { allowLocal: boolean; allowPrivate: boolean; timeoutMs?: number },
+): Promise<string | null> {
+  // No git on this machine (an ECS-only worker) is no head either.
+  const listed = await lsRemote(url, ["--", url, `refs/heads/${branch}`], options).catch(() => null);
+  if (listed === null || "problem" in listed) return null;
+  const line = listed.stdout.split("\n").find((l) => l.endsWith(`\trefs/heads/${branch}`));
+  const sha = line?.split("\t")[0] ?? "";
+  return /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(sha) ? sha : null;
+}
+
+/** `git ls-remote <args>` under the URL rules, in an empty home, within the time limit: its output or why not. */
+async function lsRemote(
+  url: string,
+  args: string[],
+  options: { allowLocal: boolean; allowPrivate: boolean; timeoutMs?: number },
+): Promise<{ stdout: string } | { problem: string }> {
   const problem =
     gitUrlProblem(url, options.allowLocal) ?? (await gitAddressProblem(url, options.allowPrivate));
-  if (problem) return { ok: false, problem };
+  if (problem) return { problem };
   const home = mkdtempSync(join(tmpdir(), "minivercel-ls-remote-"));
   try {
-    const proc = Bun.spawn(["git", "ls-remote", "--symref", "--", url, "HEAD", "refs/heads/*"], {
+    const proc = Bun.spawn(["git", "ls-remote", ...args], {
       cwd: home,
       stdin: "ignore",
       stdout: "pipe",
@@ -35,9 +62,9 @@ export async function listBranches(
       signal: AbortSignal.timeout(options.timeoutMs ?? TIMEOUT_MS),
     });
     const [stdout, stderr, code] = await Promise.all([capped(proc.stdout), capped(proc.stderr), proc.exited]);
-    if (proc.signalCode) return { ok: false, problem: "could not be read in time (git ls-remote timed out)" };
-    if (code !== 0) return { ok: false, problem: `could not be read: ${reason(stderr)}` };
-    return { ok: true, ...parse(stdout) };
+    if (proc.signalCode) return { problem: "could not be read in time (git ls-remote timed out)" };
+    if (code !== 0) return { problem: `could not be read: ${reason(stderr)}` };
+    return { stdout };
   } finally {
     rmSync(home, { recursive: true, force: true });
   }

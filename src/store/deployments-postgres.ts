@@ -132,6 +132,15 @@ export function postgresDeployments(sql: postgres.Sql): Deployments {
         commit_message = coalesce(commit_message, ${details?.message ?? null}),
         commit_author = coalesce(commit_author, ${details?.author ?? null}) WHERE id = ${id}`;
     },
+    async recordBuildKey(id, key) {
+      await sql`UPDATE deployments SET build_key = ${key} WHERE id = ${id}`;
+    },
+    async findBuilt(projectId, key) {
+      const row = await first(sql<Row[]>`
+        SELECT * FROM deployments WHERE project_id = ${projectId} AND build_key = ${key} AND status = 'READY'
+        ORDER BY created_at DESC, id DESC LIMIT 1`);
+      return row ? toDeployment(row) : null;
+    },
     async heartbeat(id, at) {
       await sql`UPDATE deployments SET heartbeat_at = ${at} WHERE id = ${id} AND status = 'IN_PROGRESS'`;
     },

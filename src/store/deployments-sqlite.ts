@@ -176,6 +176,18 @@ export function sqliteDeployments(db: Database): Deployments {
         id,
       );
     },
+    async recordBuildKey(id, key) {
+      run("UPDATE deployments SET build_key = ? WHERE id = ?", key, id);
+    },
+    async findBuilt(projectId, key) {
+      const row = one(
+        `SELECT * FROM deployments WHERE project_id = ? AND build_key = ? AND status = 'READY'
+         ORDER BY created_at DESC, id DESC LIMIT 1`,
+        projectId,
+        key,
+      );
+      return row ? toDeployment(row) : null;
+    },
     async heartbeat(id, at) {
       run("UPDATE deployments SET heartbeat_at = ? WHERE id = ? AND status = 'IN_PROGRESS'", at, id);
     },

@@ -24,6 +24,7 @@ import pg022 from "../../schema/postgres/022_token_scope.sql" with { type: "text
 import pg023 from "../../schema/postgres/023_teams.sql" with { type: "text" };
 import pg024 from "../../schema/postgres/024_project_domains.sql" with { type: "text" };
 import pg026 from "../../schema/postgres/026_git_provider.sql" with { type: "text" };
+import pg027 from "../../schema/postgres/027_build_reuse.sql" with { type: "text" };
 import sqlite001 from "../../schema/sqlite/001_init.sql" with { type: "text" };
 import sqlite002 from "../../schema/sqlite/002_build_queue.sql" with { type: "text" };
 import sqlite003 from "../../schema/sqlite/003_routing.sql" with { type: "text" };
@@ -48,6 +49,7 @@ import sqlite022 from "../../schema/sqlite/022_token_scope.sql" with { type: "te
 import sqlite023 from "../../schema/sqlite/023_teams.sql" with { type: "text" };
 import sqlite024 from "../../schema/sqlite/024_project_domains.sql" with { type: "text" };
 import sqlite026 from "../../schema/sqlite/026_git_provider.sql" with { type: "text" };
+import sqlite027 from "../../schema/sqlite/027_build_reuse.sql" with { type: "text" };
 import { VERSION } from "../config/version.ts";
 import { AppError } from "../errors.ts";
 
@@ -81,6 +83,7 @@ export const SQLITE_MIGRATIONS: Migration[] = [
   { version: 23, sql: sqlite023 },
   { version: 24, sql: sqlite024 },
   { version: 26, sql: sqlite026 },
+  { version: 27, sql: sqlite027 },
 ];
 export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 1, sql: pg001 },
@@ -107,6 +110,7 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 23, sql: pg023 },
   { version: 24, sql: pg024 },
   { version: 26, sql: pg026 },
+  { version: 27, sql: pg027 },
 ];
 
 /** Refuses to run against a database that a newer minivercel already migrated. */

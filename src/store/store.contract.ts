@@ -557,6 +557,40 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       expect(await store.deployments.markReady(newer.id)).toBeNull();
     });
 
+    test("build keys: the newest READY deployment of the same project and key is found, nothing else", async () => {
+      const store = await open();
+      const user = await store.users.create({ email: email(), passwordHash: null });
+      const project = await store.projects.create({ userId: user.id, ...settings() });
+      const other = await store.projects.create({ userId: user.id, ...settings() });
+      const make = async (projectId: string, key: string, ready: boolean) => {
+        const d = await store.deployments.create({
+          projectId,
+          userId: user.id,
+          status: "QUEUED",
+          target: "production",
+          branch: "main",
+          commitSha: null,
+        });
+        await store.deployments.recordBuildKey(d.id, key);
+        await store.deployments.transition(d.id, "IN_PROGRESS", null);
+        if (ready) await store.deployments.markReady(d.id);
+        else await store.deployments.transition(d.id, "FAIL", "broken");
+        await Bun.sleep(2);
+        return d;
+      };
+      expect(await store.deployments.findBuilt(project.id, "k1")).toBeNull();
+      const older = await make(project.id, "k1", true);
+      const newer = await make(project.id, "k1", true);
+      await make(project.id, "k1", false);
+      await make(project.id, "k2", false);
+      await make(other.id, "k3", true);
+      expect((await store.deployments.findBuilt(project.id, "k1"))?.id).toBe(newer.id);
+      expect(older.id).not.toBe(newer.id);
+      // A failed build's key reuses nothing; another project's key is not this project's.
+      expect(await store.deployments.findBuilt(project.id, "k2")).toBeNull();
+      expect(await store.deployments.findBuilt(project.id, "k3")).toBeNull();
+    });
+
     test("liveness: heartbeats keep a build fresh; stale ones are found", async () => {
       const store = await open();
       const user = await store.users.create({ email: email(), passwordHash: null });

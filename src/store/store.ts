@@ -240,6 +240,10 @@ export interface Deployments {
    * (each only the first time: a redeploy of a known commit still learns its subject).
    */
   recordCommit(id: string, sha: string, details?: CommitDetails): Promise<void>;
+  /** Records what a build is made from (src/worker/reuse.ts): a digest, never the variables themselves. */
+  recordBuildKey(id: string, key: string): Promise<void>;
+  /** The project's newest READY deployment built with this key, or null (what a new build may reuse). */
+  findBuilt(projectId: string, key: string): Promise<Deployment | null>;
   /** Records a sign of life of a running build (ignored unless IN_PROGRESS). */
   heartbeat(id: string, at: string): Promise<void>;
   /**

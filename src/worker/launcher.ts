@@ -1,6 +1,5 @@
 // Launcher: claims QUEUED deployments (the durable queue), runs them within limits, and makes sure each one ends.
 
-import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { BuildJob } from "../../builder/job.ts";
 import { packEvents } from "../../schema/events.ts";
@@ -19,6 +18,8 @@ import { describeProblem } from "../sandbox/sandbox.ts";
 import type { Artifacts, ArtifactsConfig } from "../store/artifacts.ts";
 import type { Store } from "../store/store.ts";
 import { endInterrupted } from "./interrupted.ts";
+import { boundCache, projectCache } from "./package-cache.ts";
+import { reuseBuild } from "./reuse.ts";
 import type { Runner, RunningBuild } from "./runner.ts";
 
 const hostOf = (url: string) => url.replace(/^https?:\/\//, "");
@@ -84,25 +85,6 @@ export interface Launcher {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** Wipes a project's package cache when it outgrows its budget: simple, and always bounded. */
-function boundCache(dir: string, maxMb: number): void {
-  let bytes = 0;
-  const walk = (path: string, depth: number) => {
-    if (depth > 40 || bytes > maxMb * 1024 * 1024) return;
-    for (const entry of readdirSync(path, { withFileTypes: true })) {
-      const full = join(path, entry.name);
-      if (entry.isDirectory()) walk(full, depth + 1);
-      else if (entry.isFile()) bytes += statSync(full).size;
-    }
-  };
-  try {
-    walk(dir, 0);
-  } catch {
-    return;
-  }
-  if (bytes > maxMb * 1024 * 1024) rmSync(dir, { recursive: true, force: true });
-}
-
 export function startLauncher(deps: LauncherDeps): Launcher {
   const { store, bus, runner, config, log } = deps;
   const workerId = `worker-${crypto.randomUUID().slice(0, 8)}`;
@@ -155,10 +137,10 @@ export function startLauncher(deps: LauncherDeps): Launcher {
 
   const jobFor = async (deployment: Deployment, project: Project): Promise<BuildJob> => {
     const timeoutSeconds = project.buildTimeoutSeconds ?? config.build.timeoutSeconds;
-    const cacheDir = config.build.cacheMb > 0 ? join(config.dataDir, "cache", project.id) : null;
-    if (cacheDir) mkdirSync(cacheDir, { recursive: true });
+    const cacheDir = projectCache(config, project.id);
     const uploaded = sourceManifestId(deployment.id);
     const fromUpload = (await deps.artifacts.getManifest(uploaded)) !== null;
+    const ownRemote = project.gitUrl === pushRepoUrl(config.dataDir, project.id);
     return {
       deploymentId: deployment.id,
       gitUrl: project.gitUrl ?? "",
@@ -174,7 +156,9 @@ export function startLauncher(deps: LauncherDeps): Launcher {
       target: deployment.target,
       system: systemEnv(config, project, deployment),
       // The project's own push remote is a local path the platform owns: cloning it needs no local-git opt-in.
-      allowLocalGit: config.allowLocalGit || project.gitUrl === pushRepoUrl(config.dataDir, project.id),
+      allowLocalGit: config.allowLocalGit || ownRemote,
+      // A remote builder (ECS) cannot read that path: it fetches the repository from the platform over HTTP.
+      ...(ownRemote && { pushRemote: `/git/${project.subDomain}.git` }),
       allowPrivateGit: config.allowPrivateGit,
       sandbox: config.build.sandbox,
       ...(config.build.sandboxPath !== null && { sandboxPath: config.build.sandboxPath }),
@@ -198,6 +182,9 @@ export function startLauncher(deps: LauncherDeps): Launcher {
       log.error("launcher: could not prepare a build", { deploymentId: deployment.id, error });
       return fail(deployment, "could not prepare the build (see the server log)");
     }
+    // Made from exactly what an earlier READY deployment was: its output, no builder (src/worker/reuse.ts).
+    if (config.build.reuse && (await reuseBuild(deps, deployment, project, job, publish(deployment.id))))
+      return;
     // A build that cannot run here fails at once, saying why and what to run, rather than in a builder.
     const problem = runner.problem(job);
     if (problem) {
@@ -239,7 +226,7 @@ export function startLauncher(deps: LauncherDeps): Launcher {
     if (claiming || stopped) return;
     claiming = true;
     try {
-      while (!stopped && running.size < config.build.concurrency) {
+      while (!stopped && running.size < (runner.concurrency ?? config.build.concurrency)) {
         // MAX_CONCURRENT_BUILDS_PER_USER is checked in the claim itself, so it holds across workers.
         const next = await store.deployments.claimNext(
           workerId,

@@ -8,6 +8,7 @@ import {
   DeregisterTaskDefinitionCommand,
   DescribeTasksCommand,
   ECSClient,
+  ListTasksCommand,
   RegisterTaskDefinitionCommand,
   StopTaskCommand,
   type Task,
@@ -19,7 +20,7 @@ import type { EcsConfig } from "../config/config.ts";
 import { createBuildTokens } from "../identity/build-tokens.ts";
 import { captureLog } from "../testing/metrics.ts";
 import { testService } from "../testing/services.ts";
-import { ecsRunner } from "./runner-ecs.ts";
+import { ecsRunner, RUNNER_LOG_SEQ } from "./runner-ecs.ts";
 
 /** One ECS API call as it crossed the wire (moto does not echo everything back, e.g. the network settings). */
 interface Call {
@@ -37,6 +38,8 @@ const family = `${cluster}-builder`;
 const calls: Call[] = [];
 /** Action -> how many of its next calls the recorder refuses itself (a client error, so the SDK does not retry). */
 const faults = new Map<string, number>();
+/** Tasks the recorder shows as PENDING until they stop (moto starts every task RUNNING). */
+const pending = new Set<string>();
 let moto = "";
 let admin: ECSClient;
 let relay: ReturnType<typeof Bun.serve> | null = null;
@@ -77,7 +80,13 @@ beforeAll(async () => {
       headers.delete("host");
       const { pathname, search } = new URL(request.url);
       const res = await fetch(`${moto}${pathname}${search}`, { method: request.method, headers, body });
-      const text = await res.text();
+      let text = await res.text();
+      if (action === "DescribeTasks" && pending.size > 0) {
+        const described = JSON.parse(text) as { tasks?: { taskArn?: string; lastStatus?: string }[] };
+        for (const task of described.tasks ?? [])
+          if (pending.has(task.taskArn ?? "") && task.lastStatus !== "STOPPED") task.lastStatus = "PENDING";
+        text = JSON.stringify(described);
+      }
       const parse = (s: string): unknown => {
         try {
           return JSON.parse(s);
@@ -137,7 +146,7 @@ function config(overrides: Partial<EcsConfig> = {}): EcsConfig {
     assignPublicIp: "DISABLED",
     launchType: "FARGATE",
     imageName: null,
-    count: 1,
+    count: null,
     region: REGION,
     containerName: "builder",
     endpoint: null,
@@ -146,7 +155,7 @@ function config(overrides: Partial<EcsConfig> = {}): EcsConfig {
   };
 }
 
-function runner(ecs = config(), log = captureLog().log) {
+function runner(ecs = config(), log = captureLog().log, startTimeoutMs?: number) {
   if (!relay) throw new Error("the recorder is not running");
   return ecsRunner({
     ecs,
@@ -155,6 +164,7 @@ function runner(ecs = config(), log = captureLog().log) {
     endpoint: `http://127.0.0.1:${relay.port}`,
     pollMs: 50,
     log,
+    ...(startTimeoutMs !== undefined && { startTimeoutMs }),
   });
 }
 
@@ -193,10 +203,10 @@ function job(env: Record<string, string> = { API_KEY: "project-variable" }): Bui
 }
 
 /** Starts a build, collecting its events (each one checked against the event schema) and the runner's log. */
-function start(j: BuildJob, ecs = config()) {
+function start(j: BuildJob, ecs = config(), startTimeoutMs?: number) {
   const events: BuildEvent[] = [];
   const { log, lines: logged } = captureLog();
-  const build = runner(ecs, log).start(j, async (values) => {
+  const build = runner(ecs, log, startTimeoutMs).start(j, async (values) => {
     for (const value of values) {
       const parsed = parseBuildEvent(value);
       if (!parsed.ok) throw new Error(`runner published an invalid event: ${parsed.problem}`);
@@ -237,7 +247,8 @@ test("runs the builder task with the configured settings and a job good for one 
   expect(task.clusterArn).toEndWith(`:cluster/${cluster}`);
   expect(task.taskDefinitionArn).toEndWith(`:task-definition/${family}:1`);
   expect(task.launchType).toBe("FARGATE");
-  expect(task.startedBy).toBe("minivercel");
+  // startedBy is the deployment: how any worker finds this deployment's builder again (ListTasks).
+  expect(task.startedBy).toBe(j.deploymentId);
   expect(task.lastStatus).toBe("RUNNING");
   expect(task.tags).toEqual([{ key: "deployment", value: j.deploymentId }]);
   const overrides = task.overrides?.containerOverrides ?? [];
@@ -315,12 +326,15 @@ test("a task that stops on its own fails the deployment with ECS's reason", asyn
     }),
   );
   await build.done;
-  expect(events).toHaveLength(1);
-  expect(events[0]).toMatchObject({ type: "status", deploymentId: j.deploymentId, status: "FAIL" });
-  const reason = events[0]?.type === "status" ? (events[0].reason ?? "") : "";
+  // The reason closes the build's log (on the runner's own line number) and ends it.
+  expect(events).toHaveLength(2);
+  expect(events[0]).toMatchObject({ type: "log", seq: RUNNER_LOG_SEQ, stream: "system" });
+  expect(events[1]).toMatchObject({ type: "status", deploymentId: j.deploymentId, status: "FAIL" });
+  const reason = events[1]?.type === "status" ? (events[1].reason ?? "") : "";
   expect(reason).toContain("the build task stopped without reporting a result");
   expect(reason).toContain("OutOfMemoryError: Container killed due to memory usage");
   expect(reason).toContain("exit code");
+  expect(events[0]?.type === "log" && events[0].text).toBe(`Error: ${reason}`);
   // It only watched: no StopTask of its own.
   expect(calls.filter((c) => c.action === "StopTask" && c.request.task === arn)).toEqual([]);
 });
@@ -407,9 +421,10 @@ test("RunTask refused (unknown task definition): FAIL with ECS's reason", async 
   const j = job();
   const { build, events } = start(j, config({ taskDefinition: `minivercel-missing-${crypto.randomUUID()}` }));
   await build.done;
-  expect(events).toHaveLength(1);
-  expect(events[0]).toMatchObject({ type: "status", deploymentId: j.deploymentId, status: "FAIL" });
-  const reason = events[0]?.type === "status" ? (events[0].reason ?? "") : "";
+  expect(events).toHaveLength(2);
+  expect(events[1]).toMatchObject({ type: "status", deploymentId: j.deploymentId, status: "FAIL" });
+  const reason = events[1]?.type === "status" ? (events[1].reason ?? "") : "";
+  expect(events[0]).toMatchObject({ type: "log", text: `Error: ${reason}` });
   expect(reason).toStartWith("could not start the build task on ECS: ClientException:");
   expect(reason).toContain("task definition");
 });
@@ -419,6 +434,7 @@ test("RunTask refused (unknown cluster): FAIL with ECS's reason", async () => {
   const { build, events } = start(j, config({ cluster: `minivercel-missing-${crypto.randomUUID()}` }));
   await build.done;
   expect(events).toEqual([
+    expect.objectContaining({ type: "log", seq: RUNNER_LOG_SEQ }),
     expect.objectContaining({
       status: "FAIL",
       reason: "could not start the build task on ECS: ClusterNotFoundException: Cluster not found.",
@@ -430,9 +446,128 @@ test("a job too large for ECS's overrides fails without calling RunTask", async 
   const j = job({ BIG: "x".repeat(9000) });
   const { build, events } = start(j);
   await build.done;
-  expect(events).toHaveLength(1);
-  expect(events[0]).toMatchObject({ status: "FAIL" });
-  const reason = events[0]?.type === "status" ? (events[0].reason ?? "") : "";
+  expect(events).toHaveLength(2);
+  expect(events[1]).toMatchObject({ status: "FAIL" });
+  const reason = events[1]?.type === "status" ? (events[1].reason ?? "") : "";
   expect(reason).toContain("too large for ECS");
   expect(calls.filter((c) => c.action === "RunTask" && c.request.clientToken === j.deploymentId)).toEqual([]);
+});
+
+/** This deployment's tasks as ECS lists them (startedBy is the deployment id); RUNNING ones unless `all`. */
+async function tasksOf(deploymentId: string, all = false): Promise<string[]> {
+  const running = await admin.send(
+    new ListTasksCommand({ cluster, startedBy: deploymentId, desiredStatus: "RUNNING" }),
+  );
+  if (!all) return running.taskArns ?? [];
+  const stopped = await admin.send(
+    new ListTasksCommand({ cluster, startedBy: deploymentId, desiredStatus: "STOPPED" }),
+  );
+  return [...(running.taskArns ?? []), ...(stopped.taskArns ?? [])];
+}
+
+test("ECS_COUNT is builds per worker: each deployment is still one task (RunTask count 1)", async () => {
+  const ecs = config({ count: 3 });
+  expect(runner(ecs).concurrency).toBe(3);
+  expect(runner(config()).concurrency).toBeUndefined();
+  const j = job();
+  const { build } = start(j, ecs);
+  const { call } = await runTaskOf(j.deploymentId);
+  expect(call.request.count).toBe(1);
+  expect(await tasksOf(j.deploymentId)).toHaveLength(1);
+  build.stop("canceled");
+  await build.done;
+});
+
+test("two workers starting the same deployment at once leave one builder task, and both watch it", async () => {
+  const j = job();
+  const a = start(j);
+  const b = start(j);
+  // Both looked (ListTasks) before either started one, so both ran RunTask (moto ignores clientToken): each then
+  // sees two tasks and keeps the one with the first ARN.
+  await Bun.sleep(1000);
+  expect(
+    calls.filter((c) => c.action === "RunTask" && c.request.clientToken === j.deploymentId).length,
+  ).toBeGreaterThanOrEqual(1);
+  const live = await tasksOf(j.deploymentId);
+  expect(live).toHaveLength(1);
+  const all = await tasksOf(j.deploymentId, true);
+  expect(all.length).toBeGreaterThanOrEqual(1);
+  for (const arn of all.filter((x) => x !== live[0]))
+    expect((await describe(arn)).stoppedReason).toBe("duplicate builder of this deployment");
+  // Neither reported anything: the one task kept is still building.
+  expect([...a.events, ...b.events]).toEqual([]);
+  // The kept task's end reaches both (each worker publishes; applying twice changes nothing).
+  const [kept = ""] = live;
+  await admin.send(new StopTaskCommand({ cluster, task: kept, reason: "Task failed to start" }));
+  await Promise.all([a.build.done, b.build.done]);
+  for (const events of [a.events, b.events])
+    expect(events.at(-1)).toMatchObject({
+      status: "FAIL",
+      reason: expect.stringContaining("Task failed to start"),
+    });
+});
+
+test("a worker starting a deployment whose builder already runs adopts it instead of starting another", async () => {
+  const j = job();
+  const first = start(j);
+  const { arn } = await runTaskOf(j.deploymentId);
+  const second = start(j);
+  await Bun.sleep(300);
+  expect(
+    calls.filter((c) => c.action === "RunTask" && c.request.clientToken === j.deploymentId),
+  ).toHaveLength(1);
+  expect(await tasksOf(j.deploymentId)).toEqual([arn]);
+  second.build.stop("canceled");
+  await second.build.done;
+  first.build.stop("canceled");
+  await first.build.done;
+  expect((await describe(arn)).lastStatus).toBe("STOPPED");
+});
+
+test("a builder that exited by itself (exit 0) adds nothing to the log: it reported its own result", async () => {
+  const j = job();
+  const { build, events } = start(j);
+  const { arn } = await runTaskOf(j.deploymentId);
+  await admin.send(new StopTaskCommand({ cluster, task: arn, reason: "Essential container in task exited" }));
+  await build.done;
+  // Only the fallback status, which the worker ignores when the builder's READY or FAIL came first.
+  expect(events).toEqual([expect.objectContaining({ type: "status", status: "FAIL" })]);
+});
+
+test("a push-remote project's task fetches from the platform with a short-lived token for that deployment", async () => {
+  const j = { ...job(), gitUrl: "file:///var/lib/minivercel/git/p.git", pushRemote: "/git/site.git" };
+  const before = Date.now();
+  const { build } = start(j);
+  const { arn } = await runTaskOf(j.deploymentId);
+  const task = await describe(arn);
+  const encoded = task.overrides?.containerOverrides?.[0]?.environment?.[0]?.value ?? "";
+  const remote = parseJob(JSON.parse(Buffer.from(encoded, "base64").toString("utf8")));
+  expect(remote.gitUrl).toBe("https://minivercel.example.com/git/site.git");
+  expect(remote.allowLocalGit).toBe(false);
+  const token = remote.gitToken ?? "";
+  expect(tokens.verifyFetch(token)).toBe(j.deploymentId);
+  // Read-only and short-lived: not a build token, and gone once the build's time limit has passed.
+  expect(tokens.verify(token)).toBeNull();
+  expect(tokens.verifyFetch(token, before + j.limits.timeoutMs + 2000)).toBeNull();
+  expect(JSON.stringify(remote)).not.toContain("/var/lib/minivercel");
+  build.stop("canceled");
+  await build.done;
+});
+
+test("a task that never starts (stuck PENDING) is stopped after the start timeout and fails with that reason", async () => {
+  const j = job();
+  const { build, events } = start(j, config(), 400);
+  const { arn } = await runTaskOf(j.deploymentId);
+  pending.add(arn);
+  await build.done;
+  pending.delete(arn);
+  const task = await describe(arn);
+  expect(task.lastStatus).toBe("STOPPED");
+  expect(task.stoppedReason).toBe("did not start within 0.4 s");
+  const reason =
+    "the build task stopped without reporting a result: it did not start within 0.4 s (last status PENDING)";
+  expect(events).toEqual([
+    expect.objectContaining({ type: "log", seq: RUNNER_LOG_SEQ, text: `Error: ${reason}` }),
+    expect.objectContaining({ type: "status", status: "FAIL", reason }),
+  ]);
 });

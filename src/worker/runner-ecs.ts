@@ -3,12 +3,14 @@
 import {
   DescribeTasksCommand,
   ECSClient,
+  ListTasksCommand,
   RunTaskCommand,
   type RunTaskCommandInput,
   StopTaskCommand,
   type Task,
 } from "@aws-sdk/client-ecs";
 import type { BuildJob } from "../../builder/job.ts";
+import { MAX_LOG_SEQ } from "../../schema/events.ts";
 import type { EcsConfig } from "../config/config.ts";
 import type { BuildTokens } from "../identity/build-tokens.ts";
 import type { Logger } from "../observe/log.ts";
@@ -22,6 +24,15 @@ const STOP_GRACE_MS = 120_000;
 const MISSING_POLLS = 3;
 /** Longest status reason the event schema accepts. */
 const MAX_REASON = 1000;
+/**
+ * The line number of the runner's own closing line when a task ends without its builder's result: past any line a
+ * builder numbers (its byte cap ends it long before), so it never collides with one and reads last.
+ */
+export const RUNNER_LOG_SEQ = MAX_LOG_SEQ;
+/** A task's statuses before its containers run. */
+const NOT_STARTED = new Set(["PROVISIONING", "PENDING", "ACTIVATING"]);
+/** ECS's own words when the builder's (essential) container exited by itself. */
+const ESSENTIAL_EXIT = /^Essential container in task exited/;
 
 export interface EcsRunnerOptions {
   ecs: EcsConfig;
@@ -32,6 +43,12 @@ export interface EcsRunnerOptions {
   endpoint?: string;
   /** How often a running task is looked at (DescribeTasks); default 5 s. */
   pollMs?: number;
+  /**
+   * How long a task may wait to start (PROVISIONING, PENDING, ACTIVATING: no capacity, an image that will not
+   * pull) before it is stopped and its deployment failed with that reason; default 10 min, at most the build's
+   * time limit.
+   */
+  startTimeoutMs?: number;
   /** Gets the ECS API's failures while a task is watched or stopped (the build itself reports to its log). */
   log: Logger;
 }
@@ -40,10 +57,17 @@ export interface EcsRunnerOptions {
  * The job as the task receives it. Built field by field, so nothing else of the worker's job travels: in
  * particular not its artifact store (S3 keys). Its one credential is a token good for this deployment only.
  */
-function remoteJob(job: BuildJob, apiUrl: string, token: string): BuildJob {
+function remoteJob(job: BuildJob, apiUrl: string, tokens: BuildTokens): BuildJob {
+  const token = tokens.issue(job.deploymentId);
+  // A push remote is a path on the worker's disk: the task fetches it from the platform, with a token for that
+  // one repository that lapses with the build's time limit.
+  const fromPlatform = job.pushRemote !== undefined && job.source?.kind !== "manifest";
   return {
     deploymentId: job.deploymentId,
-    gitUrl: job.gitUrl,
+    gitUrl: fromPlatform ? `${apiUrl}${job.pushRemote}` : job.gitUrl,
+    ...(fromPlatform && {
+      gitToken: tokens.issueFetch(job.deploymentId, Date.now() + job.limits.timeoutMs),
+    }),
     branch: job.branch,
     commitSha: job.commitSha,
     ...(job.source && { source: job.source }),
@@ -74,6 +98,14 @@ function describeError(error: unknown): string {
   return String(error);
 }
 
+/** Whether the builder's container ended by itself with exit code 0: it delivered its final status first. */
+function exitedCleanly(task: Task | undefined, containerName: string): boolean {
+  const container = task?.containers?.find((c) => c.name === containerName);
+  const essential =
+    task?.stopCode === "EssentialContainerExited" || ESSENTIAL_EXIT.test(task?.stoppedReason ?? "");
+  return essential && container?.exitCode === 0;
+}
+
 /** Why a task stopped, in ECS's words plus the builder container's own exit. */
 function stopDetails(task: Task | undefined, containerName: string): string {
   if (!task) return "ECS no longer knows the build task";
@@ -89,13 +121,23 @@ function stopDetails(task: Task | undefined, containerName: string): string {
 export function ecsRunner(opts: EcsRunnerOptions): Runner {
   const { ecs, apiUrl, buildTokens, log } = opts;
   const pollMs = opts.pollMs ?? 5000;
+  const startTimeoutMs = opts.startTimeoutMs ?? 600_000;
   const endpoint = opts.endpoint ?? ecs.endpoint;
   // Credentials come from the SDK's default chain (env, profile, instance or task role).
   const client = new ECSClient({ region: ecs.region, ...(endpoint && { endpoint }) });
 
+  /** This deployment's builder tasks that ECS still means to run (startedBy is the deployment id), oldest first. */
+  const liveTasks = async (deploymentId: string): Promise<string[]> => {
+    const { taskArns = [] } = await client.send(
+      new ListTasksCommand({ cluster: ecs.cluster, startedBy: deploymentId, desiredStatus: "RUNNING" }),
+    );
+    return [...taskArns].sort();
+  };
+
   return {
     // The task is the isolation boundary: nothing of this host's sandbox is needed (see remoteJob).
     problem: () => null,
+    ...(ecs.count !== null && { concurrency: ecs.count }),
     start(job, publish): RunningBuild {
       let stopReason: "canceled" | "timeout" | null = null;
       let interrupt: (() => void) | null = null;
@@ -107,17 +149,30 @@ export function ecsRunner(opts: EcsRunnerOptions): Runner {
             resolve();
           };
         });
-      // Only status events: the builder numbers its log lines, and a line of ours could collide with them.
-      const end = (status: "FAIL" | "CANCELED", reason: string) =>
-        publish([
-          {
-            type: "status",
-            deploymentId: job.deploymentId,
-            status,
-            reason: reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON - 3)}...` : reason,
-            at: new Date().toISOString(),
-          },
+      /**
+       * The final status when the builder could not send it. With `say`, the reason also closes the build's log,
+       * on a line number of its own (RUNNER_LOG_SEQ) that none of the builder's lines can take.
+       */
+      const end = (status: "FAIL" | "CANCELED", reason: string, say = false) => {
+        const at = new Date().toISOString();
+        const text = reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON - 3)}...` : reason;
+        const { deploymentId } = job;
+        return publish([
+          ...(say
+            ? [
+                {
+                  type: "log",
+                  deploymentId,
+                  seq: RUNNER_LOG_SEQ,
+                  stream: "system",
+                  text: `Error: ${text}`,
+                  at,
+                },
+              ]
+            : []),
+          { type: "status", deploymentId, status, reason: text, at },
         ]);
+      };
       const timeoutText = () => `build timed out after ${Math.round(job.limits.timeoutMs / 1000)} s`;
       /** The final status when we stopped the build ourselves. */
       const requested = (reason: "canceled" | "timeout") =>
@@ -125,9 +180,16 @@ export function ecsRunner(opts: EcsRunnerOptions): Runner {
 
       /** RunTask; the task ARNs, or why no task runs. */
       const launch = async (): Promise<{ arns: string[] } | { problem: string }> => {
-        const job64 = Buffer.from(
-          JSON.stringify(remoteJob(job, apiUrl, buildTokens.issue(job.deploymentId))),
-        ).toString("base64");
+        // A builder of this deployment already running (a worker that lost track of it, or one racing us): adopt it.
+        const running = await liveTasks(job.deploymentId).catch(() => []);
+        if (running.length > 0) {
+          log.info("runner: a builder task of this deployment already runs; watching it", {
+            deploymentId: job.deploymentId,
+            task: running[0],
+          });
+          return { arns: running.slice(0, 1) };
+        }
+        const job64 = Buffer.from(JSON.stringify(remoteJob(job, apiUrl, buildTokens))).toString("base64");
         const overrides = {
           containerOverrides: [
             {
@@ -147,8 +209,10 @@ export function ecsRunner(opts: EcsRunnerOptions): Runner {
           cluster: ecs.cluster,
           taskDefinition: ecs.taskDefinition,
           launchType: ecs.launchType,
-          count: ecs.count,
-          startedBy: "minivercel",
+          // One builder per deployment, whatever ECS_COUNT says (that is builds per worker: see concurrency).
+          count: 1,
+          // Found again by ListTasks (liveTasks): by a worker that adopts it, or one that lost a race for it.
+          startedBy: job.deploymentId,
           // Idempotent: an SDK retry after a lost response cannot start a second builder for this deployment.
           clientToken: job.deploymentId,
           tags: [{ key: "deployment", value: job.deploymentId }],
@@ -166,7 +230,7 @@ export function ecsRunner(opts: EcsRunnerOptions): Runner {
         try {
           const result = await client.send(new RunTaskCommand(input));
           const arns = (result.tasks ?? []).flatMap((t) => (t.taskArn ? [t.taskArn] : []));
-          if (arns.length > 0) return { arns };
+          if (arns.length > 0) return { arns: await settle(arns) };
           const failures = (result.failures ?? []).map(
             (f) => `${f.reason ?? "unknown"}${f.detail ? ` (${f.detail})` : ""}`,
           );
@@ -178,12 +242,43 @@ export function ecsRunner(opts: EcsRunnerOptions): Runner {
         }
       };
 
-      /** Watches the tasks until all are STOPPED, stopping them when asked; the reason when that was not us. */
-      const track = async (arns: string[]): Promise<string> => {
+      /**
+       * Two starts of one deployment that crossed (ListTasks is eventually consistent): every racer that sees
+       * several tasks keeps the same one (the first ARN) and stops the others, and watches the one kept.
+       */
+      const settle = async (mine: string[]): Promise<string[]> => {
+        const all = await liveTasks(job.deploymentId).catch(() => mine);
+        const keep = all[0];
+        if (all.length <= 1 || !keep) return mine;
+        const extra = all.slice(1);
+        log.warn("runner: stopping duplicate builder tasks of a deployment", {
+          deploymentId: job.deploymentId,
+          kept: keep,
+          stopped: extra,
+        });
+        await Promise.allSettled(
+          extra.map((task) =>
+            client.send(
+              new StopTaskCommand({
+                cluster: ecs.cluster,
+                task,
+                reason: "duplicate builder of this deployment",
+              }),
+            ),
+          ),
+        );
+        return [keep];
+      };
+
+      /** Watches the tasks until all are STOPPED, stopping them when asked; how they ended when that was not us. */
+      const track = async (arns: string[]): Promise<{ why: string; clean: boolean }> => {
         let stopSent = false;
         let stopDeadline = 0;
         let missingPolls = 0;
         let errors = 0;
+        const startBy = Date.now() + Math.min(startTimeoutMs, job.limits.timeoutMs);
+        /** Why we stopped a task that never started; it then ends with that reason. */
+        let unstarted: string | null = null;
         for (;;) {
           // stop() cuts the pause short, so StopTask goes out at once.
           await pause(stopReason ? Math.min(pollMs, 1000) : pollMs);
@@ -211,7 +306,30 @@ export function ecsRunner(opts: EcsRunnerOptions): Runner {
             const missing = arns.length - tasks.length;
             missingPolls = missing > 0 ? missingPolls + 1 : 0;
             if (running.length === 0 && (missing === 0 || missingPolls >= MISSING_POLLS))
-              return stopDetails(tasks[0], ecs.containerName);
+              return unstarted
+                ? { why: unstarted, clean: false }
+                : {
+                    why: stopDetails(tasks[0], ecs.containerName),
+                    clean: exitedCleanly(tasks[0], ecs.containerName),
+                  };
+            const waiting = running.find((t) => NOT_STARTED.has(t.lastStatus ?? ""));
+            if (!stopReason && waiting && Date.now() >= startBy) {
+              const limit = Math.min(startTimeoutMs, job.limits.timeoutMs);
+              const seconds = (limit / 1000).toFixed(limit < 10_000 ? 1 : 0);
+              unstarted ??= `it did not start within ${seconds} s (last status ${waiting.lastStatus})`;
+              // Sent again on every look until ECS has it stopped.
+              await Promise.allSettled(
+                running.map((t) =>
+                  client.send(
+                    new StopTaskCommand({
+                      cluster: ecs.cluster,
+                      task: t.taskArn,
+                      reason: `did not start within ${seconds} s`,
+                    }),
+                  ),
+                ),
+              );
+            }
           } catch (error) {
             // Keep watching through API trouble; the launcher's timeout still ends a build that never reports.
             if (errors++ % 12 === 0)
@@ -222,7 +340,10 @@ export function ecsRunner(opts: EcsRunnerOptions): Runner {
               });
           }
           if (stopReason && Date.now() >= stopDeadline)
-            return `the build task was not confirmed stopped within ${STOP_GRACE_MS / 1000} s`;
+            return {
+              why: `the build task was not confirmed stopped within ${STOP_GRACE_MS / 1000} s`,
+              clean: false,
+            };
         }
       };
 
@@ -230,12 +351,14 @@ export function ecsRunner(opts: EcsRunnerOptions): Runner {
         const launched = await launch();
         if ("problem" in launched) {
           if (stopReason) return requested(stopReason);
-          return end("FAIL", launched.problem);
+          return end("FAIL", launched.problem, true);
         }
-        const why = await track(launched.arns);
+        const { why, clean } = await track(launched.arns);
         if (stopReason) return requested(stopReason);
-        // Ignored when the builder already reported READY or FAIL: it delivers its events before its task stops.
-        return end("FAIL", `the build task stopped without reporting a result: ${why}`);
+        // Ignored when the builder already reported READY or FAIL: it delivers its events before its task stops
+        // (and exits 0 only once they are out). Anything else (killed, out of memory, never started, a non-zero
+        // exit) was cut short: the reason also goes into the build's log.
+        return end("FAIL", `the build task stopped without reporting a result: ${why}`, !clean);
       })();
 
       return {

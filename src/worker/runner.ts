@@ -22,4 +22,9 @@ export interface Runner {
    * each build (a deployment that cannot build fails at once with the reason) and by /api/health.
    */
   problem(settings: Pick<BuildJob, "sandbox" | "sandboxPath">): SandboxProblem | null;
+  /**
+   * How many builds a worker runs through this runner at once, when the runner decides it (ECS_COUNT: builds
+   * there use none of this machine's CPU); absent: BUILD_CONCURRENCY.
+   */
+  concurrency?: number;
 }
