@@ -142,6 +142,13 @@ describe("a project's custom domains", () => {
     }
     const www = await add({ name: `www.${apex()}`, www: true });
     expect([www.status, errorOf(www.body).field]).toEqual([422, "www"]);
+    // 251 characters fit, but not with "www." in front.
+    const long = `${Array.from({ length: 4 }, () => "a".repeat(61)).join(".")}.com`;
+    const tooLong = await add({ name: long, www: true });
+    expect([tooLong.status, errorOf(tooLong.body).message]).toEqual([
+      422,
+      "name must be at most 253 characters",
+    ]);
     const both = await add({ name: apex(), www: true, redirectTo: "x.example.com" });
     expect(both.status).toBe(422);
     const unknownTarget = await add({ name: apex(), redirectTo: "elsewhere.example.com" });

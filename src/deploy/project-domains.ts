@@ -63,8 +63,9 @@ export async function addDomain(
     await store.domains.add(project.id, { name, redirectTo, redirectStatus: input.redirectStatus }, save);
   } else {
     if (redirectTo !== null) throw invalid("give either www or redirectTo, not both", "www");
-    const www = wwwPair(name);
-    if (www === null) throw invalid(`${name} starts with www. already; add its apex instead`, "www");
+    const pair = wwwPair(name);
+    if (pair === null) throw invalid(`${name} starts with www. already; add its apex instead`, "www");
+    const www = domainName(pair, rules, "name");
     const existing = await store.domains.list(project.id);
     const hasWww = existing.some((d) => d.name === www);
     // Both or neither: the pair is checked against the limit before the first of them is added.

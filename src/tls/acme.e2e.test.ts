@@ -1,15 +1,16 @@
 // Automatic HTTPS against Pebble (Let's Encrypt's ACME test server), in process on the embedded store: a
-// certificate for a subdomain and for a verified custom domain, none for unknown or unverified hosts (no order
-// reaches the CA), renewal near expiry, HTTP-01 answers and the redirect on the plain-HTTP port.
+// certificate for a subdomain and for each verified custom domain (a redirecting one too), none for unknown or
+// unverified hosts (no order reaches the CA), renewal near expiry, HTTP-01 answers and the redirect on the plain-HTTP port.
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { verifyDomain } from "../deploy/domains.ts";
+import { addDomain } from "../deploy/project-domains.ts";
 import type { Deps } from "../deps.ts";
 import { createProxy, type SiteProxy } from "../proxy/proxy.ts";
 import { testDeps, testUser } from "../testing/deps.ts";
 import { freePort, type Pebble, startPebble } from "../testing/pebble.ts";
 import { deploySite, siteProject } from "../testing/sites.ts";
-import { tlsGet } from "../testing/tls-client.ts";
+import { tlsGet, tlsRequest } from "../testing/tls-client.ts";
 import { createAcmeIssuer } from "./acme.ts";
 import { createCertManager } from "./certificates.ts";
 import { createHostPolicy } from "./hosts.ts";
@@ -44,7 +45,17 @@ beforeAll(async () => {
   });
   const https = deps.config.https;
   if (!https) throw new Error("ACME settings did not turn HTTPS on");
-  proxy = await createProxy(deps);
+  // As src/roles.ts wires it: a request that came through the TLS front is https (redirects say so).
+  proxy = await createProxy(
+    deps,
+    {},
+    {
+      runtime: () => {
+        throw new Error("no functions in this test");
+      },
+      secure: (request) => tls?.clientOf(request) != null,
+    },
+  );
   // The plain-HTTP listener as src/roles.ts runs it with ACME on: Pebble validates HTTP-01 here.
   plain = Bun.serve({
     hostname: "127.0.0.1",
@@ -108,6 +119,30 @@ test("a custom domain gets a certificate only once its ownership is verified", a
   expect(answer.altNames).toBe(`DNS:${domain}`);
   expect(answer.body).toContain("the shop");
   expect(pebble.orders()).toBe(before + 1);
+});
+
+test("an apex and its www: each gets its certificate once verified on its own; the apex redirects over HTTPS", async () => {
+  const apex = `shop-${crypto.randomUUID().slice(0, 6)}.test`;
+  const project = await siteProject(deps, userId);
+  await deploySite(deps, project, { "index.html": "<h1>both names</h1>" });
+  await addDomain(deps, deps.config, userId, project.id, { name: apex, www: true });
+  const before = pebble.orders();
+  for (const host of [apex, `www.${apex}`]) expect((await tlsGet(tls.port, host, root)).error).not.toBeNull();
+  expect(pebble.orders()).toBe(before);
+
+  // The www name first: it is served; the apex (still unverified) gets nothing yet.
+  await pebble.setTxt(`_minivercel.www.${apex}.`, `minivercel-verify=${project.domainToken}`);
+  await verifyDomain(deps, userId, project.id, `www.${apex}`);
+  const www = await tlsGet(tls.port, `www.${apex}`, root);
+  expect([www.error, www.altNames, www.body]).toEqual([null, `DNS:www.${apex}`, "<h1>both names</h1>"]);
+  expect((await tlsGet(tls.port, apex, root)).error).not.toBeNull();
+
+  await pebble.setTxt(`_minivercel.${apex}.`, `minivercel-verify=${project.domainToken}`);
+  await verifyDomain(deps, userId, project.id, apex);
+  const redirected = await tlsRequest(tls.port, apex, root, { path: "/docs/page?ref=1" });
+  expect([redirected.error, redirected.altNames, redirected.status]).toEqual([null, `DNS:${apex}`, 308]);
+  expect(redirected.headers).toContainEqual(["location", `https://www.${apex}/docs/page?ref=1`]);
+  expect(pebble.orders()).toBe(before + 2);
 });
 
 test("the plain-HTTP port redirects to https and answers only pending challenges", async () => {
