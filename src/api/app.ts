@@ -13,6 +13,7 @@ import { bodyLimits } from "./body-limit.ts";
 import { buildRoutes } from "./builds.ts";
 import { cronRoutes } from "./crons.ts";
 import { deploymentRoutes } from "./deployments.ts";
+import { detectRoutes } from "./detect.ts";
 import { apiDocs } from "./docs.ts";
 import { envRoutes } from "./env.ts";
 import { toErrorResponse } from "./errors.ts";
@@ -159,6 +160,7 @@ export function createApi(api: ApiDeps, options: ApiOptions = {}) {
       },
     )
     .use(webhookRoutes(deps))
+    .use(detectRoutes(deps))
     .use(projectRoutes(deps))
     .use(protectionRoutes(deps))
     .use(deploymentRoutes(deps))
