@@ -30,9 +30,11 @@ import {
   deploymentUrl,
   productionUrl,
 } from "../model/urls.ts";
+import { previewOf } from "../preview/previews.ts";
 import type { AppPool } from "../runtime/apps.ts";
 import { chromeFor } from "./assets.ts";
 import { errorStatus, formErrors } from "./forms.ts";
+import { previewView } from "./preview.ts";
 import { html, redirect, securityHeaders } from "./respond.ts";
 import { functionPaths, parseRuntimeFilter, RuntimeQuery, runtimeView } from "./runtime-logs.tsx";
 import { requireSession } from "./session.ts";
@@ -89,6 +91,7 @@ export function deploymentRoutes(
       productionUrl: productionUrl(project, config),
       aliases,
       commitUrl: commitUrl(project.gitUrl, deployment.commitSha),
+      preview: await previewView(config, artifacts, project, deployment),
       errorLines,
       now: new Date(),
       error,
@@ -231,6 +234,24 @@ export function deploymentRoutes(
             "content-type": "text/plain; charset=utf-8",
             "content-disposition": `attachment; filename="${filename}"`,
             "cache-control": "no-store",
+          }),
+        });
+      },
+      { params: Id },
+    )
+    .get(
+      "/deployments/:id/preview.png",
+      async ({ user, params }) => {
+        // Only the project's owner: the image shows a page that may be behind deployment protection.
+        const deployment = await own(user, params.id);
+        const stored = await previewOf(artifacts, deployment.id);
+        const blob = stored ? await artifacts.getBlob(stored.hash) : null;
+        if (!stored || !blob) throw notFound("preview image");
+        return new Response(blob, {
+          headers: securityHeaders({
+            "content-type": "image/png",
+            "cache-control": "private, max-age=86400",
+            etag: `"${stored.hash}"`,
           }),
         });
       },

@@ -25,6 +25,7 @@ import { chromeFor } from "./assets.ts";
 import { promotedPath } from "./deployments.tsx";
 import { CsrfField, errorStatus, formErrors, Text, valuesOf } from "./forms.ts";
 import { detectedValues, FRAMEWORK_PRESETS, nameFromGitUrl, withPreset } from "./presets.ts";
+import { previewView } from "./preview.ts";
 import { SETTING_LABELS, type SettingField, toSettings } from "./project-input.ts";
 import { html, redirect } from "./respond.ts";
 import { requireSession } from "./session.ts";
@@ -121,6 +122,7 @@ export function projectRoutes({
       promotion(user, project, list.promoted, list.from),
       project.productionDeploymentId ? store.deployments.get(user.id, project.productionDeploymentId) : null,
     ]);
+    const productionPreview = production ? await previewView(config, artifacts, project, production) : null;
     const view = (
       <ProjectPage
         chrome={chromeFor(user, csrf)}
@@ -144,6 +146,7 @@ export function projectRoutes({
         production={production}
         domainUrl={project.customDomain ? customDomainUrl(project.customDomain, config) : null}
         productionCommitUrl={commitUrl(project.gitUrl, production?.commitSha ?? null)}
+        productionPreview={productionPreview}
       />
     );
     return html(view, form.status === 200 && filter.error ? 400 : form.status);
