@@ -289,11 +289,10 @@ describe("dashboard depth", () => {
         await Bun.sleep(500);
       }
       await page.reload();
-      const size = await card
-        .locator("#preview-image")
-        .evaluate(
-          async (img: HTMLImageElement) => (await img.decode(), [img.naturalWidth, img.naturalHeight]),
-        );
+      const size = await card.locator("#preview-image").evaluate(async (img: HTMLImageElement) => {
+        await img.decode();
+        return [img.naturalWidth, img.naturalHeight];
+      });
       expect(size).toEqual([1280, 800]);
       await docShot(page, "dashboard");
     },

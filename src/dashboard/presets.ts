@@ -58,7 +58,9 @@ export function nameFromGitUrl(url: string): string {
  */
 export function detectedValues(detected: DetectedSettings): FormValues {
   const values: FormValues = {};
-  if (FRAMEWORK_PRESETS.some((p) => p.id === detected.framework)) values.framework = detected.framework;
+  // A framework's preset; plain static files need none (the form's default detects them just the same).
+  if (detected.framework !== "static" && FRAMEWORK_PRESETS.some((p) => p.id === detected.framework))
+    values.framework = detected.framework;
   if (detected.installCommand) values.installCommand = detected.installCommand;
   if (detected.buildCommand) values.buildCommand = detected.buildCommand;
   if (detected.outputDirectory) values.outputDirectory = detected.outputDirectory;
