@@ -123,6 +123,20 @@ const EXEC: Record<PackageManager, string> = {
   bun: "bun x",
 };
 
+/**
+ * Every file below the project's root whose content detection reads (of the rest, only names and kinds count):
+ * reading a repository before its first build fetches just these (src/git/detect-remote.ts).
+ */
+export const DETECTION_FILES: readonly string[] = [
+  "package.json",
+  "Procfile",
+  ".yarnrc.yml",
+  "yarn.lock",
+  ...VITE_CONFIGS,
+  ...NEXT_CONFIGS,
+  "public/index.html",
+];
+
 const MAX_MANIFEST_BYTES = 1024 * 1024;
 const MAX_CONFIG_BYTES = 256 * 1024;
 

@@ -12,6 +12,7 @@ import { createGitBackend, isGitPath } from "./git/http-backend.ts";
 import { isMetricsPath, METRICS_PATH, metricsHandler, startMetricsServer } from "./observe/endpoint.ts";
 import { observe } from "./observe/http.ts";
 import type { Logger } from "./observe/log.ts";
+import { type Previewer, startPreviewer } from "./preview/previews.ts";
 import { type CronSchedule, startCronSchedule } from "./proxy/crons.ts";
 import { type NodeDirectory, watchFunctionNodes } from "./proxy/function-nodes.ts";
 import { remoteRuntime } from "./proxy/functions-remote.ts";
@@ -66,19 +67,25 @@ function lazyDashboard(
  * The worker role: applies build events, runs builds, sends outgoing webhooks and collects garbage every
  * GC_INTERVAL_MINUTES.
  */
-async function startWorker(deps: Deps): Promise<{
+async function startWorker(
+  deps: Deps,
+  localProxy: () => string | null,
+): Promise<{
   launcher: Launcher;
   events: Subscription;
   gc: { stop(): Promise<void> } | null;
   hooks: { stop(): Promise<void> };
   reports: { stop(): Promise<void> };
+  previews: Previewer;
 }> {
   const { config } = deps;
   const builds = buildsStatus(config, deps.runner);
   if (builds.ready === false)
     deps.log.warn(`${builds.message}; deployments fail at once until it is fixed: ${builds.fix}`);
   else if (builds.sandbox === "none") deps.log.warn(builds.message);
-  const events = await startEventWorkers(deps);
+  // Preview images: a READY deployment's front page, captured after it (src/preview/).
+  const previews = startPreviewer({ ...deps, localProxy });
+  const events = await startEventWorkers({ ...deps, onReady: (deployment) => previews.capture(deployment) });
   const launcher = startLauncher({ ...deps, pollMs: 250 });
   const minutes = config.gc.intervalMinutes;
   const gc = minutes > 0 ? startPeriodicGc(deps.gc, minutes * 60_000) : null;
@@ -86,7 +93,7 @@ async function startWorker(deps: Deps): Promise<{
   const hooks = startOutgoingDispatcher(deps);
   // Commit statuses and pull-request comments: the same, from their own outbox.
   const reports = startReportDispatcher(deps);
-  return { launcher, events, gc, hooks, reports };
+  return { launcher, events, gc, hooks, reports, previews };
 }
 
 /** Plain HTTP on a real domain that sites share with the dashboard: the one setup cookie tossing can disturb. */
@@ -95,7 +102,9 @@ const sharesDashboardDomain = (config: Config): boolean =>
 
 export async function startRoles(deps: Deps): Promise<Running> {
   const { config } = deps;
-  const worker = config.roles.includes("worker") ? await startWorker(deps) : null;
+  // This process's own proxy, once it listens (plain HTTP without ACME): where preview captures fetch the pages.
+  let localProxy: string | null = null;
+  const worker = config.roles.includes("worker") ? await startWorker(deps, () => localProxy) : null;
   // An api process without a worker hears build events from the bus for its live log streams.
   const liveFeed = config.roles.includes("api") && !worker ? await startLiveFeed(deps) : null;
   // Every api process hears runtime lines from the bus, wherever the functions run (this process included).
@@ -168,6 +177,9 @@ export async function startRoles(deps: Deps): Promise<Running> {
     proxyServer = server;
     servers.push(server);
     proxyPort = server.port ?? config.proxyPort;
+    const loopback = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+    if (!config.https)
+      localProxy = `http://${loopback.includes(":") ? `[${loopback}]` : loopback}:${proxyPort}`;
     urls.proxy = `http://<project>.${config.sitesDomain}:${proxyPort}`;
   }
   if (config.roles.includes("api")) {
@@ -251,6 +263,7 @@ export async function startRoles(deps: Deps): Promise<Running> {
         await worker.gc?.stop();
         await worker.launcher.stop(deadline === null ? 0 : Math.max(0, deadline - Date.now()));
         await worker.events.stop();
+        await worker.previews.stop();
         // Last: the events applied above may have queued deliveries; those not sent yet wait in the store.
         await worker.hooks.stop();
         await worker.reports.stop();

@@ -15,6 +15,7 @@ import { bodyLimits } from "./body-limit.ts";
 import { buildRoutes } from "./builds.ts";
 import { cronRoutes } from "./crons.ts";
 import { deploymentRoutes } from "./deployments.ts";
+import { detectRoutes } from "./detect.ts";
 import { apiDocs } from "./docs.ts";
 import { domainRoutes } from "./domains.ts";
 import { envRoutes } from "./env.ts";
@@ -169,6 +170,7 @@ export function createApi(api: ApiDeps, options: ApiOptions = {}) {
       },
     )
     .use(webhookRoutes(deps))
+    .use(detectRoutes(deps))
     .use(projectRoutes(deps))
     .use(domainRoutes(deps))
     .use(protectionRoutes(deps))

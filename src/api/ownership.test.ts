@@ -89,6 +89,10 @@ function attempts(v: Victim): Record<string, Attempt[]> {
       attempt("POST", `/api/projects?team=${v.team.slug}`, 404, { name: "Planted" }),
     ],
     "GET /api/projects/:id": [attempt("GET", `/api/projects/${p}`, 404)],
+    // Names no resource: bob may read any repository he can name, as the victim may (the victim's is unreachable).
+    "POST /api/projects/detect": [
+      attempt("POST", "/api/projects/detect", 422, { gitUrl: "https://git.example.com/victim/site.git" }),
+    ],
     "PATCH /api/projects/:id": [
       attempt("PATCH", `/api/projects/${p}`, 404, { name: "pwned" }),
       attempt("PATCH", `/api/projects/${p}`, 404, { protection: "none" }),

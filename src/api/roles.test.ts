@@ -80,6 +80,10 @@ function table(): Record<string, Row[]> {
     "POST /api/projects": [
       row("POST", `/api/projects?team=${t}`, WRITE(201), (who) => ({ name: `By ${who}` })),
     ],
+    // Detection reads a repository, nothing of a project: any account may ask (a bad URL is a 422 for everyone).
+    "POST /api/projects/detect": [
+      row("POST", "/api/projects/detect", same(422), () => ({ gitUrl: "not a repository" })),
+    ],
     "GET /api/projects/:id": [row("GET", `/api/projects/${p}`, READ(200))],
     // Before any custom domain is set: verifying then is a 422 for those allowed to try.
     "POST /api/projects/:id/domain/verify": [row("POST", `/api/projects/${p}/domain/verify`, WRITE(422))],

@@ -8,6 +8,7 @@ import { buildEnv } from "../deploy/env.ts";
 import type { Deps } from "../deps.ts";
 import { type Running, startRoles } from "../roles.ts";
 import { apiClient, obj, tempDir, testDeps, testUser } from "../testing/deps.ts";
+import { fixtureRepo } from "../testing/repos.ts";
 
 const MAIN = resolve(import.meta.dir, "..", "main.ts");
 const TIMEOUT_MS = 30_000;
@@ -429,6 +430,60 @@ describe("Build Output deploys", () => {
     expect(built.code).toBe(1);
     expect(built.stderr).toContain("source to build on the server");
   }, 60_000);
+});
+
+describe("projects create", () => {
+  test("prints what the repository's files say, creates the project with it (flags win) and deploys", async () => {
+    const repo = fixtureRepo({
+      "package.json": JSON.stringify({ scripts: { build: "mkdir -p dist && cp index.html dist/" } }),
+      "index.html": "<h1>created from the CLI</h1>",
+    });
+    const detected = await cli(["projects", "create", repo.url, "--detect-only"]);
+    expectOk(detected);
+    expect(detected.stdout).toContain("framework                   Node.js (build script)");
+    expect(detected.stdout).toContain("build command               npm run build");
+    expect(detected.stdout).toContain("output directory            dist");
+    const json = await cli(["projects", "create", repo.url, "--detect-only", "--json"]);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      branch: "main",
+      framework: "node",
+      installCommand: "npm install",
+    });
+
+    const created = await cli([
+      "projects",
+      "create",
+      repo.url,
+      "--name",
+      "From CLI",
+      "--install-command",
+      "true",
+    ]);
+    expectOk(created);
+    expect(created.stdout).toMatch(/Created from-cli \(([0-9a-f-]{36})\): http:\/\/from-cli\.localhost:\d+/);
+    const deploymentId = /First deployment ([0-9a-f-]{36}) queued/.exec(created.stdout)?.[1] ?? "";
+    const deployment = await deps.store.deployments.find(deploymentId);
+    const project = deployment ? await deps.store.projects.find(deployment.projectId) : null;
+    expect([project?.installCommand, project?.buildCommand, project?.outputDirectory]).toEqual([
+      "true",
+      "npm run build",
+      "dist",
+    ]);
+    for (let waited = 0; waited < 60_000; waited += 250) {
+      const now = await deps.store.deployments.find(deploymentId);
+      if (now?.status === "READY" || now?.status === "FAIL") break;
+      await Bun.sleep(250);
+    }
+    expect((await deps.store.deployments.find(deploymentId))?.status).toBe("READY");
+
+    expectFailure(
+      await cli(["projects", "create", repo.url, "--branch", "nope"]),
+      2,
+      /Branch nope is not in/,
+    );
+    expectFailure(await cli(["projects", "create", "file:///nonexistent/x.git"]), 2, /could not be read/);
+    expectFailure(await cli(["projects", "create"]), 2, /give exactly one git repository URL/);
+  }, 120_000);
 });
 
 describe("errors", () => {

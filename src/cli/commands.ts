@@ -5,6 +5,7 @@
 import { VERSION } from "../config/version.ts";
 import { parseArgs, UsageError } from "./args.ts";
 import { type CliEnv, credentials, normalizeServerUrl, saveCredentials, savedUrl } from "./config.ts";
+import { CREATE_HELP, projectsCreate } from "./create.ts";
 import { deploy } from "./deploy.ts";
 import { DOMAINS_HELP, domainsCommand } from "./domains.ts";
 import { followLog, type Line, printLog } from "./follow.ts";
@@ -36,6 +37,7 @@ export const CLIENT_HELP: Record<string, string> = {
   --branch     record the deployment under this branch (its preview URL)
   --json       print the result as JSON on stdout`,
   projects: `Usage: minivercel projects [--json]
+       minivercel projects create <git-url> [...]   (see 'minivercel projects create --help')
        minivercel projects set [--start-command CMD] [--idle-minutes N] [--max-instances N] [--project ID|SUBDOMAIN]
 
   Lists your projects, or changes a project's app server settings (used by its next deployments' servers):
@@ -183,6 +185,7 @@ async function projectsSet(api: Api, args: string[]): Promise<number> {
 
 async function projects(api: Api, args: string[]): Promise<number> {
   if (args[0] === "set") return projectsSet(api, args.slice(1));
+  if (args[0] === "create") return projectsCreate(api, args.slice(1), out);
   const parsed = parseArgs(args, { switches: ["json"] });
   const all = await listProjects(api);
   if (parsed.switches.has("json")) {
@@ -368,7 +371,7 @@ async function dispatch(command: string, given: string[], env: CliEnv): Promise<
 /** Runs one client command; returns the exit code, having printed any failure as one line. */
 export async function runClientCommand(command: string, args: string[], env: CliEnv): Promise<number> {
   if (args.includes("--help") || args.includes("-h")) {
-    out(CLIENT_HELP[command] ?? "");
+    out(command === "projects" && args[0] === "create" ? CREATE_HELP : (CLIENT_HELP[command] ?? ""));
     return 0;
   }
   if (args.includes("--version") || args.includes("-v")) {

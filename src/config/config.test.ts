@@ -1,7 +1,9 @@
 // Config: defaults with no environment, flag precedence, backend selection, and a named error for every bad value.
 
 import { describe, expect, test } from "bun:test";
-import { resolve } from "node:path";
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
 import { type Env, loadConfig, parseRoles, type ServeFlags } from "./config.ts";
 
@@ -448,5 +450,25 @@ describe("deployment protection", () => {
     refuses({ DEPLOYMENT_PROTECTION_DEFAULT: "everything" }, "DEPLOYMENT_PROTECTION_DEFAULT");
     refuses({ DASHBOARD_URL: "ftp://example.com" }, "DASHBOARD_URL");
     refuses({ DASHBOARD_URL: "https://example.com/dashboard" }, "DASHBOARD_URL");
+  });
+});
+
+describe("preview images", () => {
+  test("the browser: found on PATH when unset, off on request, an absolute path that exists", () => {
+    const dir = mkdtempSync(join(tmpdir(), "minivercel-browser-"));
+    const fake = join(dir, "chromium");
+    writeFileSync(fake, "#!/bin/sh\n");
+    chmodSync(fake, 0o755);
+    expect(loadConfig({ PATH: dir }).preview.browser).toBe(fake);
+    expect(loadConfig({ PATH: "/nonexistent" }).preview.browser).toBeNull();
+    expect(loadConfig({ PATH: dir, SCREENSHOT_BROWSER: "off" }).preview.browser).toBeNull();
+    expect(loadConfig({ SCREENSHOT_BROWSER: fake }).preview).toEqual({
+      browser: fake,
+      timeoutSeconds: 45,
+      memoryMb: 1024,
+    });
+    refuses({ SCREENSHOT_BROWSER: "chromium" }, "SCREENSHOT_BROWSER");
+    refuses({ SCREENSHOT_BROWSER: join(dir, "missing") }, "SCREENSHOT_BROWSER");
+    refuses({ SCREENSHOT_TIMEOUT_SECONDS: "1" }, "SCREENSHOT_TIMEOUT_SECONDS");
   });
 });

@@ -17,6 +17,7 @@ import { type FunctionsConfig, parseFunctions } from "./functions.ts";
 import { type LimitsConfig, parseLimits } from "./limits.ts";
 import { type LogConfig, type MetricsConfig, parseLog, parseMetrics } from "./observe.ts";
 import { bool, type Env, int, required, text, url } from "./parse.ts";
+import { type PreviewConfig, parsePreview } from "./preview.ts";
 import { type ProtectionConfig, parseProtection } from "./protection.ts";
 import {
   type ClickHouseConfig,
@@ -115,6 +116,8 @@ export interface Config {
   /** Dashboard session lifetime. */
   sessionTtlSeconds: number;
   build: BuildConfig;
+  /** Preview images of READY deployments: the headless browser, its time and memory (src/preview/). */
+  preview: PreviewConfig;
   /** The function runtime: idle instances, start time, limits (src/runtime/). */
   functions: FunctionsConfig;
   /** 32-byte key (base64) that encrypts project env vars; default: generated into <data>/secret.key. */
@@ -237,6 +240,7 @@ export function loadConfig(env: Env, flags: ServeFlags = {}): Config {
       bool(merged, "MINIVERCEL_ALLOW_LOCAL_GIT", false),
     ),
     build: parseBuild(merged),
+    preview: parsePreview(merged),
     functions: parseFunctions(merged),
     limits: parseLimits(merged),
     outgoingHooks: {

@@ -19,6 +19,7 @@ import type { Auditor } from "../deploy/audit.ts";
 import { cancelDeployment, queueDeployment } from "../deploy/deploy.ts";
 import { promoteDeployment } from "../deploy/promote.ts";
 import type { Deps } from "../deps.ts";
+import { notFound } from "../errors.ts";
 import { commitUrl } from "../model/commit-links.ts";
 import type { Deployment, Project, User } from "../model/entities.ts";
 import { APP_DEFAULTS } from "../model/settings.ts";
@@ -30,9 +31,11 @@ import {
   deploymentUrl,
   productionUrl,
 } from "../model/urls.ts";
+import { previewOf } from "../preview/previews.ts";
 import type { AppPool } from "../runtime/apps.ts";
 import { chromeFor } from "./assets.ts";
 import { errorStatus, formErrors } from "./forms.ts";
+import { previewView } from "./preview.ts";
 import { html, redirect, securityHeaders } from "./respond.ts";
 import { functionPaths, parseRuntimeFilter, RuntimeQuery, runtimeView } from "./runtime-logs.tsx";
 import { requireSession } from "./session.ts";
@@ -89,6 +92,7 @@ export function deploymentRoutes(
       productionUrl: productionUrl(project, config),
       aliases,
       commitUrl: commitUrl(project.gitUrl, deployment.commitSha),
+      preview: await previewView(config, artifacts, project, deployment),
       errorLines,
       now: new Date(),
       error,
@@ -231,6 +235,24 @@ export function deploymentRoutes(
             "content-type": "text/plain; charset=utf-8",
             "content-disposition": `attachment; filename="${filename}"`,
             "cache-control": "no-store",
+          }),
+        });
+      },
+      { params: Id },
+    )
+    .get(
+      "/deployments/:id/preview.png",
+      async ({ user, params }) => {
+        // Only those who see the project (any role): the image shows a page that may be behind deployment protection.
+        const deployment = await own(user, params.id);
+        const stored = await previewOf(artifacts, deployment.id);
+        const blob = stored ? await artifacts.getBlob(stored.hash) : null;
+        if (!stored || !blob) throw notFound("preview image");
+        return new Response(blob, {
+          headers: securityHeaders({
+            "content-type": "image/png",
+            "cache-control": "private, max-age=86400",
+            etag: `"${stored.hash}"`,
           }),
         });
       },

@@ -6,8 +6,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import type { Deps } from "../deps.ts";
 import type { Deployment } from "../model/entities.ts";
+import { previewOf } from "../preview/previews.ts";
 import { type Running, startRoles } from "../roles.ts";
-import { docShot, launchChromium, watchProblems } from "../testing/browser.ts";
+import { CHROMIUM, docShot, launchChromium, watchProblems } from "../testing/browser.ts";
 import { testDeps } from "../testing/deps.ts";
 import { type FixtureRepo, fixtureRepo } from "../testing/repos.ts";
 
@@ -17,10 +18,14 @@ const STEP = 180_000;
 const EMAIL = "owner@example.com";
 
 const site = (title: string) =>
-  JSON.stringify({
-    name: "depth-site",
-    scripts: { build: `mkdir -p dist && echo '<h1>${title}</h1>' > dist/index.html` },
-  });
+  JSON.stringify({ name: "depth-site", scripts: { build: `sh build.sh ${title}` } });
+// A page with a look of its own, for the production card's preview image.
+const BUILD_SH = `mkdir -p dist
+cat > dist/index.html <<EOF
+<body style="margin:0;padding:48px;font:64px sans-serif;color:#fff;background:linear-gradient(135deg,#0a7cff,#7b2ff7)">
+<h1>$1</h1><p style="font-size:28px">A site deployed by minivercel</p></body>
+EOF
+`;
 
 // Progress and a warning on stderr (not errors), then the error, then the exit.
 const FAILING = [
@@ -43,7 +48,8 @@ let projectId = "";
 const made = {} as Record<"first" | "preview" | "failed" | "second" | "building", Deployment>;
 
 beforeAll(async () => {
-  deps = await testDeps({ PORT: "0", PROXY_PORT: "0", MINIVERCEL_ROLE: "all" });
+  // Preview images on: the production card shows the site's front page as the worker captured it.
+  deps = await testDeps({ PORT: "0", PROXY_PORT: "0", MINIVERCEL_ROLE: "all", SCREENSHOT_BROWSER: CHROMIUM });
   roles = await startRoles(deps);
   base = roles.urls.api ?? "";
   browser = await launchChromium();
@@ -59,9 +65,9 @@ beforeAll(async () => {
       (status === 422 && url.endsWith("/account/password")) ||
       (status === 404 && url.endsWith("/no/such/page")),
   );
-  repo = fixtureRepo({ "package.json": site("first") });
+  repo = fixtureRepo({ "package.json": site("first"), "build.sh": BUILD_SH });
   repo.commit({ "package.json": site("home") }, "main", "Add the <b>home</b> page");
-});
+}, 60_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -277,6 +283,17 @@ describe("dashboard depth", () => {
           items.map((li) => [li.getAttribute("data-state"), li.querySelector("a")?.getAttribute("href")]),
         );
       expect(domains).toEqual([["live", await page.getAttribute(".project-links a.external", "href")]]);
+      // Its preview image, captured by the worker once it was READY (a placeholder until then).
+      for (let waited = 0; (await previewOf(deps.artifacts, made.first.id)) === null; waited += 500) {
+        if (waited > 120_000) throw new Error("no preview image of the production deployment");
+        await Bun.sleep(500);
+      }
+      await page.reload();
+      const size = await card.locator("#preview-image").evaluate(async (img: HTMLImageElement) => {
+        await img.decode();
+        return [img.naturalWidth, img.naturalHeight];
+      });
+      expect(size).toEqual([1280, 800]);
       await docShot(page, "dashboard");
     },
     STEP,

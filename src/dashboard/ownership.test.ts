@@ -150,6 +150,8 @@ function attempts(v: Victim & { sessionHash: string }): Record<string, Attempt[]
     "GET /deployments/:id/summary": ids.map((id) => get(`/deployments/${id}/summary`, 404)),
     "GET /deployments/:id/badge": ids.map((id) => get(`/deployments/${id}/badge`, 404)),
     "GET /deployments/:id/log.txt": ids.map((id) => get(`/deployments/${id}/log.txt`, 404)),
+    // The victim's production has a preview image (victim.ts): it shows a page that may be protected.
+    "GET /deployments/:id/preview.png": ids.map((id) => get(`/deployments/${id}/preview.png`, 404)),
     "GET /deployments/:id/runtime-logs": ids.map((id) =>
       get(`/deployments/${id}/runtime-logs?range=1d`, 404),
     ),

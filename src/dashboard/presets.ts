@@ -4,6 +4,7 @@
 import { KNOWN_FRAMEWORKS } from "../../builder/detect.ts";
 import type { FormValues } from "../../views/components/field.tsx";
 import type { FrameworkPreset } from "../../views/components/framework-field.tsx";
+import type { DetectedSettings } from "../git/detect-remote.ts";
 
 const NOTES: Record<string, string> = {
   nextjs: "Only a static export can be served: set output: 'export' in next.config (it writes out/).",
@@ -48,4 +49,21 @@ export function nameFromGitUrl(url: string): string {
     .split(/[/:]/)
     .pop();
   return (last ?? "").slice(0, 100);
+}
+
+/**
+ * The form's values from what was detected in the repository: its framework as the preset, and the settings it
+ * implies. The start command only when it certainly runs (no build output to serve): a project's start command
+ * makes every deployment an app server.
+ */
+export function detectedValues(detected: DetectedSettings): FormValues {
+  const values: FormValues = {};
+  // A framework's preset; plain static files need none (the form's default detects them just the same).
+  if (detected.framework !== "static" && FRAMEWORK_PRESETS.some((p) => p.id === detected.framework))
+    values.framework = detected.framework;
+  if (detected.installCommand) values.installCommand = detected.installCommand;
+  if (detected.buildCommand) values.buildCommand = detected.buildCommand;
+  if (detected.outputDirectory) values.outputDirectory = detected.outputDirectory;
+  if (detected.startCommand && detected.startAlways) values.startCommand = detected.startCommand;
+  return values;
 }

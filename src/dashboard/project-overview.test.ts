@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createProject } from "../deploy/projects.ts";
 import type { Deps } from "../deps.ts";
 import { testDeps } from "../testing/deps.ts";
-import { fixtureRepo } from "../testing/repos.ts";
+import { fixtureRepo, VITE_APP } from "../testing/repos.ts";
 import { signIn, Visitor } from "../testing/visitor.ts";
 import { createDashboard } from "./app.ts";
 
@@ -87,6 +87,53 @@ describe("creating from a git URL", () => {
     expect(page.text).toContain('list="branch-options"');
     expect(page.text).toContain('<option value="&lt;b>feature&lt;/b>"></option>');
     expect(page.text).not.toContain("<b>feature");
+  });
+
+  test("its files are read at the default branch: the detected framework and settings fill the form", async () => {
+    const v = new Visitor(app);
+    const user = await signIn(deps.store, v);
+    const repo = fixtureRepo({ ...VITE_APP, "package-lock.json": "{}" }, "main");
+    const server = fixtureRepo({ Procfile: "web: node <b>server</b>.js\n", "server.js": "1" }, "main");
+    const page = await v.get(`/projects/new?gitUrl=${encodeURIComponent(repo.url)}`);
+    expect(page.text).toContain('Detected <span id="detected-framework">Vite</span>');
+    expect(page.text).toContain('id="f-installCommand" name="installCommand" type="text" value="npm ci"');
+    expect(page.text).toContain('id="f-buildCommand" name="buildCommand" type="text" value="npm run build"');
+    expect(page.text).toContain('id="f-outputDirectory" name="outputDirectory" type="text" value="dist"');
+    expect(page.text).toContain('<option value="vite" selected data-build');
+    // A start command certain to run (no site to serve) is filled in too, escaped.
+    const app2 = await v.get(`/projects/new?gitUrl=${encodeURIComponent(server.url)}`);
+    expect(app2.text).toContain("node &lt;b>server&lt;/b>.js");
+    expect(app2.text).not.toContain("<b>server");
+    expect(app2.text).toMatch(/id="f-startCommand" name="startCommand" type="text" value="node &lt;b>server/);
+    // Another branch, on asking; one it does not have: the default one is read.
+    repo.commit({ "package.json": "{}" }, "plain");
+    repo.commit({}, "main");
+    const plain = await v.get(`/projects/new?gitUrl=${encodeURIComponent(repo.url)}&branch=plain`);
+    expect(plain.text).toContain('<option value="plain" selected>plain</option>');
+    expect(plain.text).toContain('Detected <span id="detected-framework">Static files</span>');
+    const unknown = await v.get(`/projects/new?gitUrl=${encodeURIComponent(repo.url)}&branch=nope`);
+    expect(unknown.text).toContain('Detected <span id="detected-framework">Vite</span>');
+    // The settings as shown are saved, the start command with them.
+    const form = {
+      name: "Detected",
+      gitUrl: server.url,
+      installCommand: "true",
+      startCommand: "node server.js",
+    };
+    expect((await v.post("/projects", form)).status).toBe(303);
+    const created = (await deps.store.projects.list(user.id, { limit: 10, cursor: null })).items;
+    expect(created.map((p) => [p.installCommand, p.startCommand])).toEqual([["true", "node server.js"]]);
+  });
+
+  test("files that cannot be detected say why inline, and the form stays usable", async () => {
+    const v = new Visitor(app);
+    await signIn(deps.store, v);
+    const repo = fixtureRepo({ "package.json": "{ not json" });
+    const page = await v.get(`/projects/new?gitUrl=${encodeURIComponent(repo.url)}`);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('id="detect-problem"');
+    expect(page.text).toContain("package.json is not valid JSON");
+    expect(page.text).toContain('id="create-button"');
   });
 
   test("a URL on the platform's own network, or one that cannot be read, is named inline and nothing runs", async () => {

@@ -2,6 +2,7 @@
 /** @jsxImportSource preact */
 
 import { Elysia, t } from "elysia";
+import type { DetectionView } from "../../views/components/detected.tsx";
 import type { FormErrors, FormValues } from "../../views/components/field.tsx";
 import { NewProjectPage } from "../../views/pages/new-project.tsx";
 import { type DeploymentFilterValues, ProjectPage } from "../../views/pages/project.tsx";
@@ -14,6 +15,7 @@ import { queueDeployment } from "../deploy/deploy.ts";
 import { createProject } from "../deploy/projects.ts";
 import { rollbackProject } from "../deploy/promote.ts";
 import type { Deps } from "../deps.ts";
+import { detectOptions, detectRemote } from "../git/detect-remote.ts";
 import { listBranches } from "../git/ls-remote.ts";
 import { commitUrl } from "../model/commit-links.ts";
 import type { Project, User } from "../model/entities.ts";
@@ -24,7 +26,8 @@ import { buildsStatus } from "../worker/readiness.ts";
 import { chromeFor } from "./assets.ts";
 import { promotedPath } from "./deployments.tsx";
 import { CsrfField, errorStatus, formErrors, Text, valuesOf } from "./forms.ts";
-import { FRAMEWORK_PRESETS, nameFromGitUrl, withPreset } from "./presets.ts";
+import { detectedValues, FRAMEWORK_PRESETS, nameFromGitUrl, withPreset } from "./presets.ts";
+import { previewView } from "./preview.ts";
 import { SETTING_LABELS, type SettingField, toSettings } from "./project-input.ts";
 import { html, redirect } from "./respond.ts";
 import { requireSession } from "./session.ts";
@@ -42,6 +45,7 @@ const CREATE_FIELDS: SettingField[] = [
   "buildCommand",
   "outputDirectory",
   "buildTimeoutSeconds",
+  "startCommand",
 ];
 const ProjectForm = t.Object({
   ...CsrfField,
@@ -125,6 +129,7 @@ export function projectRoutes({
       promotion(user, project, list.promoted, list.from),
       project.productionDeploymentId ? store.deployments.get(user.id, project.productionDeploymentId) : null,
     ]);
+    const productionPreview = production ? await previewView(config, artifacts, project, production) : null;
     const view = (
       <ProjectPage
         chrome={chromeFor(user, csrf)}
@@ -148,6 +153,7 @@ export function projectRoutes({
         production={production}
         domainUrl={project.customDomain ? customDomainUrl(project.customDomain, config) : null}
         productionCommitUrl={commitUrl(project.gitUrl, production?.commitSha ?? null)}
+        productionPreview={productionPreview}
       />
     );
     return html(view, form.status === 200 && filter.error ? 400 : form.status);
@@ -175,12 +181,14 @@ export function projectRoutes({
     values: FormValues,
     errors: FormErrors,
     branches: string[] | null = null,
+    detection: DetectionView | null = null,
   ) => (
     <NewProjectPage
       chrome={chromeFor(user, csrf)}
       values={values}
       errors={errors}
       branches={branches}
+      detection={detection}
       presets={FRAMEWORK_PRESETS}
       start={startInfo(config, request)}
     />
@@ -240,9 +248,18 @@ export function projectRoutes({
             newProjectPage(request, user, csrf, values, { gitUrl: `Git repository URL ${remote.problem}` }),
           );
         if (remote.defaultBranch) values.productionBranch = remote.defaultBranch;
-        return html(newProjectPage(request, user, csrf, values, {}, remote.branches));
+        // Then its files at the chosen branch (the default one first), read in the build sandbox: the detected
+        // settings fill the form, to keep or edit before the first build.
+        const asked = query.branch?.trim() ?? "";
+        const branch = remote.branches.includes(asked) ? asked : (remote.defaultBranch ?? remote.branches[0]);
+        if (!branch) return html(newProjectPage(request, user, csrf, values, {}, remote.branches));
+        const detection = await detectRemote(gitUrl, branch, "", detectOptions(config));
+        if (detection.ok) Object.assign(values, detectedValues(detection.settings));
+        return html(
+          newProjectPage(request, user, csrf, values, {}, remote.branches, { ...detection, branch }),
+        );
       },
-      { query: t.Object({ gitUrl: Text(2048), team: Text(64) }) },
+      { query: t.Object({ gitUrl: Text(2048), team: Text(64), branch: Text(300) }) },
     )
     .post(
       "/projects",

@@ -157,6 +157,8 @@ function table(): Record<string, Row[]> {
     "GET /deployments/:id": [get(`/deployments/${production}`, READ(200))],
     "GET /deployments/:id/summary": [get(`/deployments/${production}/summary`, READ(200))],
     "GET /deployments/:id/badge": [get(`/deployments/${production}/badge`, READ(200))],
+    // No preview image in this fixture: a 404 whoever asks (previews.test.ts has the image and its owner check).
+    "GET /deployments/:id/preview.png": [get(`/deployments/${production}/preview.png`, same(404))],
     "GET /deployments/:id/log.txt": [get(`/deployments/${production}/log.txt`, READ(200))],
     "GET /deployments/:id/runtime-logs": [get(`/deployments/${production}/runtime-logs?range=1d`, READ(200))],
     "POST /deployments/:id/cancel": [post((who) => `/deployments/${f.queued[who]}/cancel`, WRITE(303))],

@@ -30,6 +30,8 @@ export function lifecycleEnv(extra: Record<string, string> = {}): Record<string,
     DEPLOYMENT_PROTECTION_DEFAULT: "none",
     LOG_FORMAT: "text",
     GC_INTERVAL_MINUTES: "0",
+    // Preview images only where a test asks for them: a capture is a browser start per READY deployment.
+    SCREENSHOT_BROWSER: "off",
     ...extra,
   };
 }

@@ -5,6 +5,7 @@
 import { buildEnv } from "../deploy/env.ts";
 import type { Deps } from "../deps.ts";
 import type { User } from "../model/entities.ts";
+import { previewManifestId } from "../preview/previews.ts";
 import { apiClient, type Client, obj, testUser } from "./deps.ts";
 
 export interface Victim {
@@ -36,7 +37,7 @@ export interface Victim {
   secrets: string[];
 }
 
-const sha256 = (data: string) => new Bun.CryptoHasher("sha256").update(data).digest("hex");
+const sha256 = (data: string | Uint8Array) => new Bun.CryptoHasher("sha256").update(data).digest("hex");
 
 async function expectStatus(
   response: Promise<{ status: number; body: unknown }>,
@@ -124,6 +125,27 @@ export async function makeVictim(deps: Deps): Promise<Victim> {
       at: new Date().toISOString(),
     },
   ]);
+  // Its production's preview image (as a worker stores one): only the owner may see it.
+  const previewText = `victim preview ${tag}`;
+  const png = new Uint8Array([
+    0x89,
+    0x50,
+    0x4e,
+    0x47,
+    0x0d,
+    0x0a,
+    0x1a,
+    0x0a,
+    ...new TextEncoder().encode(previewText),
+  ]);
+  const previewHash = sha256(png);
+  await deps.artifacts.putBlob(previewHash, png);
+  await deps.artifacts.putManifest({
+    version: 1,
+    deploymentId: previewManifestId(last),
+    createdAt: new Date().toISOString(),
+    files: { "/preview.png": { hash: previewHash, size: png.byteLength, type: "image/png" } },
+  });
   // Deployment protection: a password and a bypass token another account must neither change nor learn.
   await api("PUT", `/api/projects/${id}/protection/password`, { password: `victim password ${tag}` });
   const bypass = obj(
@@ -189,6 +211,7 @@ export async function makeVictim(deps: Deps): Promise<Victim> {
     secrets: [
       String(invitation.token),
       `Victim team ${tag}`,
+      previewText,
       String(bypass.token),
       String(hook.secret),
       providerToken,

@@ -19,6 +19,8 @@ export interface ApplyDeps {
   artifacts: Artifacts;
   metrics: Metrics;
   log: Logger;
+  /** Told of each deployment this worker made READY (preview images); must not throw. */
+  onReady?: (deployment: Deployment) => void;
 }
 
 /** Why an event was refused; recorded so forged or broken builders are visible to the operator. */
@@ -46,7 +48,9 @@ async function applyStatus(
           "FAIL",
           "build reported success but its files were not stored",
         );
-      return changeStatus(deps, event.deploymentId, "READY", null);
+      const ready = await changeStatus(deps, event.deploymentId, "READY", null);
+      if (ready) deps.onReady?.(ready);
+      return ready;
     }
     case "IN_PROGRESS":
       return changeStatus(deps, event.deploymentId, "IN_PROGRESS", null);

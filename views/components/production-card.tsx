@@ -3,6 +3,7 @@
 
 import type { Deployment, Project } from "../../src/model/entities.ts";
 import { deploymentTitle, shortSha } from "../format.ts";
+import { PreviewImage, type PreviewView } from "./preview-image.tsx";
 import { Time } from "./time.tsx";
 
 export interface ProductionCardProps {
@@ -14,6 +15,8 @@ export interface ProductionCardProps {
   domainUrl: string | null;
   /** The production commit's page on its git host, or null. */
   commitUrl: string | null;
+  /** Production's front page as captured, or why there is no image (null: nothing is live). */
+  preview: PreviewView | null;
 }
 
 const host = (url: string) => url.replace(/^https?:\/\//, "");
@@ -24,59 +27,62 @@ export function ProductionCard(props: ProductionCardProps) {
     <section class="card production-card" id="production" aria-labelledby="production-title">
       <h2 id="production-title">Production</h2>
       {d ? (
-        <>
-          <p class="summary-title">
-            <a href={`/deployments/${d.id}`}>{deploymentTitle(d)}</a>
-          </p>
-          <dl class="facts">
-            <div>
-              <dt>Commit</dt>
-              <dd class="mono">
-                {d.commitSha && commitUrl ? (
-                  <a href={commitUrl} class="external" target="_blank" rel="noopener noreferrer">
-                    {shortSha(d.commitSha)}
-                  </a>
-                ) : d.commitSha ? (
-                  shortSha(d.commitSha)
-                ) : (
-                  "—"
-                )}
-              </dd>
-            </div>
-            <div>
-              <dt>Branch</dt>
-              <dd class="mono">{d.branch ?? "—"}</dd>
-            </div>
-            {d.commitAuthor && (
+        <div class="production-body">
+          {props.preview && <PreviewImage preview={props.preview} name={project.name} href={productionUrl} />}
+          <div class="production-facts">
+            <p class="summary-title">
+              <a href={`/deployments/${d.id}`}>{deploymentTitle(d)}</a>
+            </p>
+            <dl class="facts">
               <div>
-                <dt>Author</dt>
-                <dd>{d.commitAuthor}</dd>
-              </div>
-            )}
-            <div>
-              <dt>Live since</dt>
-              <dd id="production-since">
-                {project.productionSince ? <Time iso={project.productionSince} /> : "—"}
-              </dd>
-            </div>
-            <div class="wide">
-              <dt>Domains</dt>
-              <dd>
-                <ul class="aliases" id="production-domains">
-                  <li data-state="live">
-                    <a href={productionUrl} class="external mono" target="_blank" rel="noopener noreferrer">
-                      {host(productionUrl)}
+                <dt>Commit</dt>
+                <dd class="mono">
+                  {d.commitSha && commitUrl ? (
+                    <a href={commitUrl} class="external" target="_blank" rel="noopener noreferrer">
+                      {shortSha(d.commitSha)}
                     </a>
-                    <span class="tag tag-current">Live</span>
-                  </li>
-                  {project.customDomain && domainUrl && (
-                    <DomainItem project={project} domainUrl={domainUrl} />
+                  ) : d.commitSha ? (
+                    shortSha(d.commitSha)
+                  ) : (
+                    "—"
                   )}
-                </ul>
-              </dd>
-            </div>
-          </dl>
-        </>
+                </dd>
+              </div>
+              <div>
+                <dt>Branch</dt>
+                <dd class="mono">{d.branch ?? "—"}</dd>
+              </div>
+              {d.commitAuthor && (
+                <div>
+                  <dt>Author</dt>
+                  <dd>{d.commitAuthor}</dd>
+                </div>
+              )}
+              <div>
+                <dt>Live since</dt>
+                <dd id="production-since">
+                  {project.productionSince ? <Time iso={project.productionSince} /> : "—"}
+                </dd>
+              </div>
+              <div class="wide">
+                <dt>Domains</dt>
+                <dd>
+                  <ul class="aliases" id="production-domains">
+                    <li data-state="live">
+                      <a href={productionUrl} class="external mono" target="_blank" rel="noopener noreferrer">
+                        {host(productionUrl)}
+                      </a>
+                      <span class="tag tag-current">Live</span>
+                    </li>
+                    {project.customDomain && domainUrl && (
+                      <DomainItem project={project} domainUrl={domainUrl} />
+                    )}
+                  </ul>
+                </dd>
+              </div>
+            </dl>
+          </div>
+        </div>
       ) : (
         <p class="empty">
           Nothing is live yet: production will serve the first deployment of{" "}

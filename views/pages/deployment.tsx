@@ -6,6 +6,7 @@ import type { Deployment, Project } from "../../src/model/entities.ts";
 import { isTerminal } from "../../src/model/status.ts";
 import { type AppServerProps, AppServerSection } from "../components/app-server.tsx";
 import { StatusBadge } from "../components/badge.tsx";
+import { PreviewImage, type PreviewView } from "../components/preview-image.tsx";
 import { type RuntimeLogProps, RuntimeLogSection } from "../components/runtime-log.tsx";
 import { Time } from "../components/time.tsx";
 import { buildDuration, formatDuration, shortSha } from "../format.ts";
@@ -26,6 +27,8 @@ export interface DeploymentProps {
   now: Date;
   /** An error from the last action (cancel, redeploy), shown above the buttons. */
   error: string | null;
+  /** Its front page as captured once it was ready, or why there is no image. */
+  preview?: PreviewView;
   /** Its functions' output; absent for a deployment without functions. */
   runtime?: RuntimeLogProps;
   /** Its app server; absent for a deployment without one. */
@@ -168,6 +171,9 @@ export function DeploymentSummary(props: DeploymentProps) {
         </div>
         <Urls {...props} url={url} running={running} />
       </dl>
+      {props.preview && d.status === "READY" && d.expiredAt === null && (
+        <PreviewImage preview={props.preview} name={project.name} href={url} />
+      )}
       <div class="actions">
         {running && (
           <ActionButton id="cancel-button" action={`/deployments/${d.id}/cancel`} csrf={chrome.csrf} danger>

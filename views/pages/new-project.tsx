@@ -2,6 +2,7 @@
 // which starts on create), or drop a built site, or the command line.
 /** @jsxImportSource preact */
 
+import { DetectedCard, type DetectionView } from "../components/detected.tsx";
 import { DropZone } from "../components/drop-zone.tsx";
 import { Field, FormError, type FormErrors, type FormValues, HxForm } from "../components/field.tsx";
 import { FrameworkField, type FrameworkPreset } from "../components/framework-field.tsx";
@@ -17,6 +18,8 @@ export function NewProjectPage(props: {
   start: StartInfo;
   /** The repository's branches, when it was read (git ls-remote) before this form; null otherwise. */
   branches?: string[] | null;
+  /** What the repository's files say about its build (read in the sandbox), or why they could not be read. */
+  detection?: DetectionView | null;
 }) {
   const { chrome, values, errors, presets, start } = props;
   const branches = props.branches ?? null;
@@ -43,6 +46,7 @@ export function NewProjectPage(props: {
                 .
               </p>
             )}
+            {props.detection && <DetectedCard detection={props.detection} />}
             <Field
               name="name"
               label="Project name"
@@ -56,6 +60,15 @@ export function NewProjectPage(props: {
               <legend>Build settings</legend>
               <p class="hint">Empty ones are detected when the build runs; a preset fills them in.</p>
               <BuildFields values={values} errors={errors} />
+              <Field
+                name="startCommand"
+                label="Start command"
+                values={values}
+                errors={errors}
+                placeholder="only for an app server"
+                hint="Runs each deployment as a server listening on $PORT; empty: a static site (or detected after the build)."
+                monospace
+              />
             </fieldset>
             <div class="inline-fields">
               <BranchField values={values} errors={errors} branches={branches} />
@@ -83,6 +96,22 @@ export function NewProjectPage(props: {
               created, to deploy by dropping files or from the command line.
             </p>
           </HxForm>
+          {branches && branches.length > 1 && (
+            <form method="get" action="/projects/new" class="detect-branch inline-form" id="detect-branch">
+              <input type="hidden" name="gitUrl" value={values.gitUrl ?? ""} />
+              <label for="f-detect-branch">Detect the settings of another branch</label>
+              <select id="f-detect-branch" name="branch">
+                {branches.map((branch) => (
+                  <option key={branch} value={branch} selected={branch === props.detection?.branch}>
+                    {branch}
+                  </option>
+                ))}
+              </select>
+              <button type="submit" class="button">
+                Detect
+              </button>
+            </form>
+          )}
         </section>
         <aside class="stack" aria-label="Other ways to deploy">
           <DropZone limits={start.limits} />

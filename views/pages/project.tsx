@@ -10,6 +10,7 @@ import { CronJobs } from "../components/cron-jobs.tsx";
 import { DeploymentRow } from "../components/deployment-row.tsx";
 import { type DropLimits, DropZone } from "../components/drop-zone.tsx";
 import { Field, FormError, type FormErrors, type FormValues, HxForm } from "../components/field.tsx";
+import type { PreviewView } from "../components/preview-image.tsx";
 import { ProductionCard } from "../components/production-card.tsx";
 import { STATUS_LABEL } from "../format.ts";
 import { type Chrome, Csrf, Layout } from "../layout.tsx";
@@ -45,6 +46,8 @@ export interface ProjectProps {
   domainUrl: string | null;
   /** The production commit's page on its git host, or null. */
   productionCommitUrl: string | null;
+  /** Production's preview image, or why there is none (null: nothing is live). */
+  productionPreview: PreviewView | null;
 }
 
 /** The deployment list's filters, as the query string carries them ("" for any). */
@@ -75,6 +78,7 @@ export function ProjectPage(props: ProjectProps) {
         productionUrl={productionUrl}
         domainUrl={props.domainUrl}
         commitUrl={props.productionCommitUrl}
+        preview={props.productionPreview}
       />
       <DeployForm {...props} />
       <CronJobs crons={props.crons} />
