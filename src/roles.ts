@@ -13,10 +13,12 @@ import { isMetricsPath, METRICS_PATH, metricsHandler, startMetricsServer } from 
 import { observe } from "./observe/http.ts";
 import type { Logger } from "./observe/log.ts";
 import { type CronSchedule, startCronSchedule } from "./proxy/crons.ts";
+import { forwardedRequests } from "./proxy/forward.ts";
 import { type NodeDirectory, watchFunctionNodes } from "./proxy/function-nodes.ts";
 import { remoteRuntime } from "./proxy/functions-remote.ts";
 import { createProxy, type SiteProxy } from "./proxy/proxy.ts";
 import { type RelayData, relayHandlers, withWebSockets } from "./proxy/websocket.ts";
+import { type ProxyProcesses, startProxyProcesses } from "./roles-proxy-processes.ts";
 import { startFunctionsNode } from "./runtime/node.ts";
 import { createRuntime, type FunctionRuntime } from "./runtime/runtime.ts";
 import { httpFront } from "./tls/https.ts";
@@ -89,7 +91,12 @@ async function startWorker(deps: Deps): Promise<{
 const sharesDashboardDomain = (config: Config): boolean =>
   config.https === null && config.sitesDomain === config.baseDomain && config.baseDomain.includes(".");
 
-export async function startRoles(deps: Deps): Promise<Running> {
+export interface RoleOptions {
+  /** Start the proxy's extra processes (PROXY_PROCESSES > 1): `serve` does, tests running roles in process do not. */
+  proxyProcesses?: boolean;
+}
+
+export async function startRoles(deps: Deps, roleOptions: RoleOptions = {}): Promise<Running> {
   const { config } = deps;
   const worker = config.roles.includes("worker") ? await startWorker(deps) : null;
   // An api process without a worker hears build events from the bus for its live log streams.
@@ -115,6 +122,10 @@ export async function startRoles(deps: Deps): Promise<Running> {
   let localRuntime: FunctionRuntime | null = null;
   // Functions nodes as this proxy knows them, with PROXY_FUNCTIONS=remote (src/proxy/function-nodes.ts).
   let functionNodes: NodeDirectory | null = null;
+  // Extra proxy processes on the same port (src/roles-proxy-processes.ts); this one owns the function runtime.
+  const processCount = roleOptions.proxyProcesses === true ? config.proxy.processes : 1;
+  const forwarded = processCount > 1 ? forwardedRequests() : null;
+  let extraProxies: ProxyProcesses | null = null;
   if (config.roles.includes("proxy")) {
     let proxyServer: ReturnType<typeof Bun.serve> | null = null;
     const nodes = config.functions.placement === "remote" ? await watchFunctionNodes(deps) : null;
@@ -130,10 +141,14 @@ export async function startRoles(deps: Deps): Promise<Running> {
           localRuntime = createRuntime(deps);
           return localRuntime;
         },
-        peer: (request) => tls?.clientOf(request) ?? proxyServer?.requestIP(request)?.address ?? null,
-        secure: (request) => tls?.clientOf(request) != null,
+        peer: (request) =>
+          forwarded?.has(request)
+            ? (forwarded.peer(request) ?? null)
+            : (tls?.clientOf(request) ?? proxyServer?.requestIP(request)?.address ?? null),
+        secure: (request) => forwarded?.secure(request) === true || tls?.clientOf(request) != null,
         unbounded: (request) => {
-          if (tls?.clientOf(request) != null) tls.unbounded(request);
+          if (forwarded?.has(request)) extraProxies?.internal.timeout(request, 0);
+          else if (tls?.clientOf(request) != null) tls.unbounded(request);
           else proxyServer?.timeout(request, 0);
         },
       },
@@ -144,8 +159,10 @@ export async function startRoles(deps: Deps): Promise<Running> {
     // With ACME on, plain HTTP only answers the CA's challenges and redirects to https.
     const httpsPort = config.https?.port ?? 443;
     const front = config.https ? httpFront(() => tls?.port ?? httpsPort, deps.store.certificates) : null;
+    // With several processes, each access line says which one answered.
+    const siteDeps = forwarded ? { ...deps, log: deps.log.child({ pid: process.pid }) } : deps;
     const observedSites = (handler: (request: Request) => Response | Promise<Response>) =>
-      observe("proxy", handler, deps, {
+      observe("proxy", handler, siteDeps, {
         accessLog: config.proxy.accessLog,
         fields: (request, response) => started.accessFields(request, response),
         idsOnlyWhenLogged: true,
@@ -155,6 +172,7 @@ export async function startRoles(deps: Deps): Promise<Running> {
     const server = Bun.serve<RelayData>({
       hostname: config.host,
       port: config.proxyPort,
+      reusePort: processCount > 1,
       // Static files never read a body; a function's request may carry one up to FUNCTION_MAX_BODY_MB.
       maxRequestBodySize: config.functions.maxBodyMb * 1024 * 1024,
       // WebSockets to app servers are relayed; with HTTPS on, plain HTTP only redirects.
@@ -165,6 +183,13 @@ export async function startRoles(deps: Deps): Promise<Running> {
     servers.push(server);
     proxyPort = server.port ?? config.proxyPort;
     urls.proxy = `http://<project>.${config.sitesDomain}:${proxyPort}`;
+    if (forwarded)
+      extraProxies = await startProxyProcesses(deps, {
+        count: processCount,
+        port: proxyPort,
+        proxy: started,
+        forwarded,
+      });
   }
   if (config.roles.includes("api")) {
     // Per-address limits need the socket's address; the server exists by the time a request arrives.
@@ -235,6 +260,8 @@ export async function startRoles(deps: Deps): Promise<Running> {
         deps.log.info(`shutdown: ended ${streams} live log stream(s); their clients reconnect`);
       // A functions node first tells the proxies it leaves, so that they send their next calls elsewhere.
       await functionsNode?.leave();
+      // The extra proxy processes drain alongside this one; the forwarding socket closes after them.
+      const extra = extraProxies?.stop(graceMs);
       const http = drainServers(servers, deadline, deps.log);
       // The worker in parallel: builds finish (or are queued again), then the events they sent are applied.
       const work = (async () => {
@@ -245,7 +272,7 @@ export async function startRoles(deps: Deps): Promise<Running> {
         // Last: the events applied above may have queued deliveries; those not sent yet wait in the store.
         await worker.hooks.stop();
       })();
-      await Promise.all([http, work]);
+      await Promise.all([http, work, extra]);
       await tls?.stop();
       await liveFeed?.stop();
       await runtimeFeed?.stop();
