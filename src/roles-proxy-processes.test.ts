@@ -194,3 +194,21 @@ describe("PROXY_PROCESSES", () => {
     expect(left.length).toBeGreaterThanOrEqual(1);
   }, 30_000);
 });
+
+describe("PROXY_PROCESSES when serve is killed", () => {
+  test("the extra processes notice and exit by themselves", async () => {
+    const killed = await startServe(
+      lifecycleEnv({ MINIVERCEL_ROLE: "api,proxy", LISTEN_HOST: "127.0.0.1", PROXY_PROCESSES: "2" }),
+    );
+    await killed.waitFor(/sites: +http/);
+    const pids = extraPids(killed.proc.pid);
+    expect(pids).toHaveLength(1);
+    killed.proc.kill("SIGKILL");
+    await killed.proc.exited;
+    const deadline = Date.now() + 10_000;
+    while (pids.some(alive)) {
+      expect(Date.now()).toBeLessThan(deadline);
+      await Bun.sleep(100);
+    }
+  }, 30_000);
+});

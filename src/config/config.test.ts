@@ -1,6 +1,7 @@
 // Config: defaults with no environment, flag precedence, backend selection, and a named error for every bad value.
 
 import { describe, expect, test } from "bun:test";
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
 import { type Env, loadConfig, parseRoles, type ServeFlags } from "./config.ts";
@@ -435,5 +436,18 @@ describe("deployment protection", () => {
     refuses({ DEPLOYMENT_PROTECTION_DEFAULT: "everything" }, "DEPLOYMENT_PROTECTION_DEFAULT");
     refuses({ DASHBOARD_URL: "ftp://example.com" }, "DASHBOARD_URL");
     refuses({ DASHBOARD_URL: "https://example.com/dashboard" }, "DASHBOARD_URL");
+  });
+});
+
+describe("proxy processes", () => {
+  test("PROXY_PROCESSES: auto (the default) is one per core; a number is taken as is; bad values refused", () => {
+    const cores = availableParallelism();
+    expect(loadConfig({}).proxy.processes).toBe(Math.min(64, cores));
+    expect(loadConfig({ PROXY_PROCESSES: "AUTO" }).proxy.processes).toBe(Math.min(64, cores));
+    expect(loadConfig({ PROXY_PROCESSES: "1" }).proxy.processes).toBe(1);
+    expect(loadConfig({ PROXY_PROCESSES: "4" }).proxy.processes).toBe(4);
+    refuses({ PROXY_PROCESSES: "0" }, "PROXY_PROCESSES");
+    refuses({ PROXY_PROCESSES: "65" }, "PROXY_PROCESSES");
+    refuses({ PROXY_PROCESSES: "many" }, "PROXY_PROCESSES");
   });
 });
