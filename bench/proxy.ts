@@ -4,7 +4,7 @@
 // BENCH_SECONDS (default 10) sets each wrk run's duration; BENCH_ROUNDS (default 3) the rounds;
 // BENCH_CPU_PROF=<dir> writes a CPU profile (Markdown, bun --cpu-prof-md) of the one-process proxy there.
 
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -206,6 +206,30 @@ interface Result {
   rps: number;
   p99ms: number;
   errors: number;
+  /** Requests wrk completed in the run. */
+  requests: number;
+  /** CPU time (user + system) the server's processes spent per request, microseconds: less noisy than req/s. */
+  cpuUs: number;
+}
+
+const TICKS_PER_SECOND = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
+
+/** CPU seconds used so far by `root` and its child processes (a server's workers). */
+function treeCpuSeconds(root: number): number {
+  let ticks = 0;
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      // fields[1] is the parent pid; fields[11] and [12] are utime and stime (man 5 proc, from field 3 on).
+      if (Number(name) === root || Number(fields[1]) === root)
+        ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return ticks / TICKS_PER_SECOND;
 }
 
 function parseDuration(text: string): number {
@@ -221,7 +245,8 @@ function parseDuration(text: string): number {
         : value * 60_000;
 }
 
-function wrk(port: number, c: Case): Result {
+function wrk(port: number, c: Case, pid: number): Result {
+  const cpuBefore = treeCpuSeconds(pid);
   const argv = ["wrk", ...WRK, `-d${SECONDS}s`, "--latency", "-H", `Host: ${HOST}`];
   for (const [k, v] of Object.entries(c.headers)) argv.push("-H", `${k}: ${v}`);
   if (c.script) argv.push("-s", c.script);
@@ -240,7 +265,9 @@ function wrk(port: number, c: Case): Result {
         ?.slice(1)
         .reduce((a, b) => a + Number(b), 0) ?? 0,
     );
-  return { rps, p99ms: p99, errors };
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  const cpuUs = requests > 0 ? ((treeCpuSeconds(pid) - cpuBefore) * 1e6) / requests : Number.NaN;
+  return { rps, p99ms: p99, errors, requests, cpuUs };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
@@ -308,9 +335,9 @@ try {
     },
   ];
   const servers = [
-    { name: "minivercel, 1 process", port: oursOne },
-    { name: "minivercel, auto", port: oursAuto },
-    { name: "nginx, auto", port: nginxAuto },
+    { name: "minivercel, 1 process", port: oursOne, pid: children[0]?.pid ?? 0 },
+    { name: "minivercel, auto", port: oursAuto, pid: children[1]?.pid ?? 0 },
+    { name: "nginx, auto", port: nginxAuto, pid: children[2]?.pid ?? 0 },
   ];
 
   // Same bytes from all before measuring anything (404 pages differ: each server has its own; the status must match).
@@ -348,11 +375,11 @@ try {
         .map((_, i) => servers[(i + round) % servers.length])
         .filter((s) => s !== undefined);
       for (const s of order) {
-        const r = wrk(s.port, c);
+        const r = wrk(s.port, c, s.pid);
         const key = `${c.name}|${s.name}`;
         results.set(key, [...(results.get(key) ?? []), r]);
         console.log(
-          `round ${round} ${c.name} ${s.name}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99ms.toFixed(2)} ms${r.errors ? `, ${r.errors} errors` : ""}`,
+          `round ${round} ${c.name} ${s.name}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99ms.toFixed(2)} ms, ${r.cpuUs.toFixed(1)} µs CPU/request${r.errors ? `, ${r.errors} errors` : ""}`,
         );
       }
     }
@@ -372,13 +399,14 @@ try {
       return {
         rps: median(rs.map((r) => r.rps)),
         p99: median(rs.map((r) => r.p99ms)),
+        cpu: median(rs.map((r) => r.cpuUs)),
         errors,
       };
     };
     const [one, auto, nginx] = servers.map((s) => cell(s.name));
-    const fmt = (x: { rps: number; p99: number; errors: number } | undefined) =>
+    const fmt = (x: { rps: number; p99: number; cpu: number; errors: number } | undefined) =>
       x
-        ? `${x.rps.toFixed(0)} req/s; p99 ${x.p99.toFixed(2)} ms${x.errors ? ` (${x.errors} errors)` : ""}`
+        ? `${x.rps.toFixed(0)} req/s; p99 ${x.p99.toFixed(2)} ms; ${x.cpu.toFixed(1)} µs CPU${x.errors ? ` (${x.errors} errors)` : ""}`
         : "";
     const ratio = (x: { rps: number } | undefined) => (x && nginx ? (x.rps / nginx.rps).toFixed(2) : "");
     console.log(

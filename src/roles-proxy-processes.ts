@@ -5,7 +5,7 @@
 // and what needs the function runtime reaches it over a private Unix socket (src/proxy/forward.ts), so that
 // instances, their limits and idle timers exist once.
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -49,6 +49,22 @@ interface Slot {
 }
 
 const EMPTY: Snapshot = { counters: [], histograms: [] };
+const SOCKET_DIR_PREFIX = "minivercel-proxy-";
+
+/** Socket directories of a `serve` that was killed (SIGKILL leaves them): named by its pid, gone now. */
+function removeStaleSockets(): void {
+  for (const name of readdirSync(tmpdir())) {
+    const pid = Number(/^minivercel-proxy-(\d+)-/.exec(name)?.[1]);
+    if (!pid || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (error) {
+      // ESRCH: no such process. EPERM: someone else's, left alone.
+      if ((error as NodeJS.ErrnoException).code === "ESRCH")
+        rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    }
+  }
+}
 
 export async function startProxyProcesses(
   deps: Pick<Deps, "config" | "bus" | "metrics" | "log">,
@@ -57,7 +73,8 @@ export async function startProxyProcesses(
   const { config } = deps;
   const log = deps.log.child({ part: "proxy-processes" });
   // A directory only this user may enter: whoever reaches the socket is trusted with the visitor's address.
-  const dir = mkdtempSync(join(tmpdir(), "minivercel-proxy-"));
+  removeStaleSockets();
+  const dir = mkdtempSync(join(tmpdir(), `${SOCKET_DIR_PREFIX}${process.pid}-`));
   const socketPath = join(dir, "forward.sock");
   const internal = serveForwarded(
     socketPath,
