@@ -118,6 +118,7 @@ beforeAll(async () => {
   token = await tokenFor(env);
   serve = await startServe(env);
   await serve.waitFor(/metrics: +http:\/\/\S+\n/);
+  await serve.waitFor(/3 proxy processes answer on port/);
   proxyPort = Number(/sites: +http:\/\/\S+:(\d+)/.exec(serve.output())?.[1]);
   metricsUrl = /metrics: +(http:\/\/\S+)/.exec(serve.output())?.[1] ?? "";
   const project = await api("POST", "/api/projects", { name: "Multi", subDomain: SUB });
@@ -200,7 +201,7 @@ describe("PROXY_PROCESSES when serve is killed", () => {
     const killed = await startServe(
       lifecycleEnv({ MINIVERCEL_ROLE: "api,proxy", LISTEN_HOST: "127.0.0.1", PROXY_PROCESSES: "2" }),
     );
-    await killed.waitFor(/sites: +http/);
+    await killed.waitFor(/2 proxy processes answer on port/);
     const pids = extraPids(killed.proc.pid);
     expect(pids).toHaveLength(1);
     killed.proc.kill("SIGKILL");

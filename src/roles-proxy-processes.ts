@@ -29,7 +29,7 @@ const SCRAPE_MS = 2000;
 /** One that dies sooner than this after its start is started again only after RESTART_DELAY_MS (no hot loop). */
 const QUICK_DEATH_MS = 5000;
 const RESTART_DELAY_MS = 1000;
-/** How long the start waits for the extra processes to listen. */
+/** How long the extra processes may take to listen before a warning says so. */
 const READY_MS = 30_000;
 
 export interface ProxyProcesses {
@@ -157,16 +157,20 @@ export async function startProxyProcesses(
 
   for (let index = 1; index < options.count; index++)
     slots.push({ index, proc: null, startedAt: 0, ready: () => {} });
+  // Not awaited: this process already answers on the port, and the others join it as they come up.
   const started = Promise.all(slots.map(start));
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = await Promise.race([
-    started.then(() => false),
+  void Promise.race([
+    started.then(() => true),
     new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(true), READY_MS);
+      timer = setTimeout(() => resolve(false), READY_MS);
     }),
-  ]);
-  clearTimeout(timer);
-  if (late) log.warn(`some proxy processes did not start listening within ${READY_MS / 1000} s`);
+  ]).then((ready) => {
+    clearTimeout(timer);
+    if (stopping) return;
+    if (ready) log.info(`${options.count} proxy processes answer on port ${options.port}`);
+    else log.warn(`some proxy processes did not start listening within ${READY_MS / 1000} s`);
+  });
 
   // Its own group: every route change reaches this subscription, as every proxy's.
   const routes: Subscription = await deps.bus.consume(
@@ -184,6 +188,7 @@ export async function startProxyProcesses(
     pids: () => slots.flatMap((slot) => (slot.proc ? [slot.proc.pid] : [])),
     async stop(graceMs) {
       stopping = true;
+      clearTimeout(timer);
       unfederate();
       await routes.stop();
       await Promise.all(
