@@ -289,7 +289,8 @@ try {
   for (const processes of ["1", "auto"]) {
     const port = await freePort();
     ourPorts.push(port);
-    const profile = CPU_PROF && processes === "1" ? ["--cpu-prof-md", `--cpu-prof-dir=${CPU_PROF}`] : [];
+    const profile =
+      CPU_PROF && processes === "1" ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${CPU_PROF}`] : [];
     children.push(
       Bun.spawn(["bun", ...profile, "src/main.ts", "serve", "--role=proxy"], {
         env: {

@@ -24,6 +24,13 @@ export async function runProxyProcess(config: Config, socketPath: string): Promi
     return 2;
   }
   const parent = process.ppid;
+  // Messages that arrive while the proxy reads its routes are kept and handled after: a route change in that
+  // window must not wait for the next reconcile.
+  const early: FromFirst[] = [];
+  let handle = (message: FromFirst) => {
+    early.push(message);
+  };
+  process.on("message", (message: FromFirst) => handle(message));
   // Route changes come from the first process over IPC, whatever bus it uses: this process's bus is in memory.
   const deps = await openDeps({ ...config, kafka: null });
   const log = deps.log.child({ pid: process.pid });
@@ -82,13 +89,14 @@ export async function runProxyProcess(config: Config, socketPath: string): Promi
       void stop().then(() => process.exit(0));
     }
   }, ORPHAN_CHECK_MS);
-  process.on("message", (message: FromFirst) => {
+  handle = (message) => {
     if (message.type === "bus") void deps.bus.publish(message.topic, message.key, message.value);
     else if (message.type === "metrics")
       void deps.metrics.registry
         .snapshot()
         .then((snapshot) => send({ type: "metrics", id: message.id, snapshot }));
-  });
+  };
+  for (const message of early.splice(0)) handle(message);
   const signalled = new Promise<void>((resolve) => {
     for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, () => resolve());
   });
