@@ -70,12 +70,14 @@ async function deploy(projectId: string, html: string): Promise<string> {
 }
 
 /** One request on a connection of its own (the kernel picks a process per connection), with an id to find. */
-async function fresh(id: string): Promise<string> {
+async function fresh(id: string, headers: Record<string, string> = {}): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${proxyPort}/`, {
-    headers: { host: HOST, "x-request-id": id },
+    headers: { host: HOST, "x-request-id": id, ...headers },
     keepalive: false,
+    redirect: "manual",
   });
-  return res.text();
+  const text = await res.text();
+  return res.status === 200 ? text : `HTTP ${res.status}`;
 }
 
 /** The pid in each access line, by request id. */
@@ -133,7 +135,7 @@ describe("PROXY_PROCESSES", () => {
   test("the extra processes are children of serve, and several processes answer on the one port", async () => {
     expect(extraPids(serve.proc.pid)).toHaveLength(2);
     const ids = Array.from({ length: 60 }, (_, i) => `spread-${i}`);
-    const bodies = await Promise.all(ids.map(fresh));
+    const bodies = await Promise.all(ids.map((id) => fresh(id)));
     expect(new Set(bodies)).toEqual(new Set(["<p>second</p>"]));
     await Bun.sleep(100);
     expect(answeredBy(ids).size).toBeGreaterThanOrEqual(2);
@@ -159,12 +161,41 @@ describe("PROXY_PROCESSES", () => {
   test("/metrics counts the requests of every process", async () => {
     const before = await scrape();
     const ids = Array.from({ length: 50 }, (_, i) => `count-${i}`);
-    await Promise.all(ids.map(fresh));
+    await Promise.all(ids.map((id) => fresh(id)));
     await Bun.sleep(100);
     expect(answeredBy(ids).size).toBeGreaterThanOrEqual(2);
     const after = await scrape();
     expect(after.count - before.count).toBe(50);
     expect(after.histogram - before.histogram).toBe(50);
+  });
+
+  test("deployment protection holds in every process, and a revoked bypass token is refused by all at once", async () => {
+    await api("PATCH", `/api/projects/${projectId}`, { protection: "all" });
+    const { token: bypass, record } = (await api("POST", `/api/projects/${projectId}/protection/bypass`, {
+      name: "ci",
+    })) as { token: string; record: { id: string } };
+    const batch = (prefix: string, headers: Record<string, string> = {}) =>
+      Promise.all(Array.from({ length: 30 }, (_, i) => fresh(`${prefix}-${i}`, headers)));
+    // The announcements reach every process before the API answers the next call; allow a moment anyway.
+    await Bun.sleep(200);
+    const closed = await batch("closed");
+    expect(closed.filter((b) => b.includes("<p>"))).toEqual([]);
+    const ids = Array.from({ length: 30 }, (_, i) => `bypass-${i}`);
+    const open = await Promise.all(ids.map((id) => fresh(id, { "x-vercel-protection-bypass": bypass })));
+    expect(new Set(open)).toEqual(new Set(["<p>second</p>"]));
+    await Bun.sleep(100);
+    expect(answeredBy(ids).size).toBeGreaterThanOrEqual(2);
+    const revoked = await fetch(`${serve.api}/api/projects/${projectId}/protection/bypass/${record.id}`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(revoked.status).toBe(204);
+    await Bun.sleep(200);
+    const refused = await batch("revoked", { "x-vercel-protection-bypass": bypass });
+    expect(new Set(refused)).toEqual(new Set(["HTTP 401"]));
+    await api("PATCH", `/api/projects/${projectId}`, { protection: "none" });
+    await Bun.sleep(200);
+    expect(new Set(await batch("reopened"))).toEqual(new Set(["<p>second</p>"]));
   });
 
   test("a killed process is started again, and the port keeps answering", async () => {
