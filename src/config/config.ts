@@ -54,7 +54,7 @@ export interface ProxyConfig {
   reconcileSeconds: number;
   /**
    * Processes answering on the proxy port (PROXY_PROCESSES: a number, or `auto` = one per core; default auto):
-   * `serve` starts the extra ones itself, as nginx starts its workers (src/proxy/processes.ts).
+   * `serve` starts the extra ones itself, as nginx starts its workers (src/roles-proxy-processes.ts).
    */
   processes: number;
 }

@@ -30,7 +30,7 @@ export interface Sample {
 
 /**
  * A process's counters and histograms as numbers, for another process's registry to add into its own scrape:
- * the proxy's extra processes (src/proxy/processes.ts) are scraped through the first one.
+ * the proxy's extra processes (src/roles-proxy-processes.ts) are scraped through the first one.
  */
 export interface Snapshot {
   counters: { name: string; labels: Labels; value: number }[];

@@ -111,7 +111,7 @@ export interface ProxyFunctions {
    */
   unbounded?: (request: Request) => void;
   /**
-   * In an extra proxy process (src/proxy/processes.ts): the process that owns the function runtime. Requests for
+   * In an extra proxy process (src/roles-proxy-processes.ts): the process that owns the function runtime. Requests for
    * a deployment with functions or an app server go there as they came, and it answers them whole (protection
    * included), so that instances, their limits and idle timers exist once.
    */
@@ -182,7 +182,7 @@ export async function createProxy(
     "Share of the proxy's memory-cache lookups answered from memory since start (0 before any lookup).",
     "gauge",
     (remote) => {
-      // Over every proxy process of this server (src/proxy/processes.ts), as the counter above is.
+      // Over every proxy process of this server (src/roles-proxy-processes.ts), as the counter above is.
       const local = bodies.stats();
       const hits = local.hits + remote.counter("minivercel_proxy_cache_requests_total", { result: "hit" });
       const misses =
