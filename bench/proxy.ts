@@ -1,8 +1,10 @@
-// Bench: our proxy against nginx serving the same generated site, under wrk, interleaved, three rounds.
+// Bench: our proxy (one process, and PROXY_PROCESSES=auto) against nginx (worker_processes auto) serving the
+// same generated site, under wrk, interleaved, three rounds.
 // Needs nginx and wrk (apt-get install nginx wrk); installs nothing. Run: bun bench/proxy.ts
-// BENCH_SECONDS (default 10) sets each wrk run's duration; BENCH_ROUNDS (default 3) the rounds.
+// BENCH_SECONDS (default 10) sets each wrk run's duration; BENCH_ROUNDS (default 3) the rounds;
+// BENCH_CPU_PROF=<dir> writes a CPU profile (Markdown, bun --cpu-prof-md) of the one-process proxy there.
 
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -18,6 +20,9 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const HOST = "bench.localhost";
 const BUNDLE = "/assets/app.3f9a1c2b.js";
 const PAGES = 1000;
+/** wrk's load, as in issue #20: two threads, 64 connections. */
+const WRK = ["-t2", "-c64"];
+const CPU_PROF = process.env.BENCH_CPU_PROF ?? null;
 
 function need(command: string): void {
   if (Bun.which(command) === null) {
@@ -191,14 +196,40 @@ interface Case {
   name: string;
   path: string;
   headers: Record<string, string>;
-  /** A wrk Lua script (the pages case rotates over all 1,000 pages). */
+  /** A wrk Lua script (the pages case picks one of the 1,000 pages at random per request). */
   script?: string;
+  /** The expected status (200 unless said). */
+  status?: number;
 }
 
 interface Result {
   rps: number;
   p99ms: number;
   errors: number;
+  /** Requests wrk completed in the run. */
+  requests: number;
+  /** CPU time (user + system) the server's processes spent per request, microseconds: less noisy than req/s. */
+  cpuUs: number;
+}
+
+const TICKS_PER_SECOND = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
+
+/** CPU seconds used so far by `root` and its child processes (a server's workers). */
+function treeCpuSeconds(root: number): number {
+  let ticks = 0;
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      // fields[1] is the parent pid; fields[11] and [12] are utime and stime (man 5 proc, from field 3 on).
+      if (Number(name) === root || Number(fields[1]) === root)
+        ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return ticks / TICKS_PER_SECOND;
 }
 
 function parseDuration(text: string): number {
@@ -214,8 +245,9 @@ function parseDuration(text: string): number {
         : value * 60_000;
 }
 
-function wrk(port: number, c: Case): Result {
-  const argv = ["wrk", "-t1", "-c50", `-d${SECONDS}s`, "--latency", "-H", `Host: ${HOST}`];
+function wrk(port: number, c: Case, pid: number): Result {
+  const cpuBefore = treeCpuSeconds(pid);
+  const argv = ["wrk", ...WRK, `-d${SECONDS}s`, "--latency", "-H", `Host: ${HOST}`];
   for (const [k, v] of Object.entries(c.headers)) argv.push("-H", `${k}: ${v}`);
   if (c.script) argv.push("-s", c.script);
   argv.push(`http://127.0.0.1:${port}${c.path}`);
@@ -225,14 +257,17 @@ function wrk(port: number, c: Case): Result {
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const p99 = parseDuration(/\s99%\s+(\S+)/.exec(out)?.[1] ?? "");
   const errors =
-    Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0) +
+    // The 404 case expects nothing but non-2xx answers.
+    (c.status === undefined ? Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0) : 0) +
     Number(
       /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/
         .exec(out)
         ?.slice(1)
         .reduce((a, b) => a + Number(b), 0) ?? 0,
     );
-  return { rps, p99ms: p99, errors };
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  const cpuUs = requests > 0 ? ((treeCpuSeconds(pid) - cpuBefore) * 1e6) / requests : Number.NaN;
+  return { rps, p99ms: p99, errors, requests, cpuUs };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
@@ -249,57 +284,79 @@ try {
   await deploy(dataDir, site);
   await precompressForNginx(site);
 
-  const ours = await freePort();
-  children.push(
-    Bun.spawn(["bun", "src/main.ts", "serve", "--role=proxy"], {
-      env: { ...process.env, MINIVERCEL_DATA: dataDir, PROXY_PORT: String(ours), LISTEN_HOST: "127.0.0.1" },
-      stdout: "ignore",
-      stderr: "inherit",
-    }),
-  );
-  const nginxOne = await freePort();
-  const nginxAuto = await freePort();
-  for (const [port, workers] of [
-    [nginxOne, "1"],
-    [nginxAuto, "auto"],
-  ] as const) {
+  // Two of ours over the same data directory: one process (as before #20), and one per core.
+  const ourPorts: number[] = [];
+  for (const processes of ["1", "auto"]) {
+    const port = await freePort();
+    ourPorts.push(port);
+    const profile =
+      CPU_PROF && processes === "1" ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${CPU_PROF}`] : [];
     children.push(
-      Bun.spawn(["nginx", "-c", nginxConfig(work, site, port, workers), "-p", work], { stderr: "inherit" }),
+      Bun.spawn(["bun", ...profile, "src/main.ts", "serve", "--role=proxy"], {
+        env: {
+          ...process.env,
+          MINIVERCEL_DATA: dataDir,
+          PROXY_PORT: String(port),
+          PROXY_PROCESSES: processes,
+          LISTEN_HOST: "127.0.0.1",
+        },
+        stdout: "ignore",
+        stderr: "inherit",
+      }),
     );
   }
-  await Promise.all([waitHttp(ours), waitHttp(nginxOne), waitHttp(nginxAuto)]);
+  const [oursOne = 0, oursAuto = 0] = ourPorts;
+  const nginxAuto = await freePort();
+  children.push(
+    Bun.spawn(["nginx", "-c", nginxConfig(work, site, nginxAuto, "auto"), "-p", work], { stderr: "inherit" }),
+  );
+  await Promise.all([waitHttp(oursOne), waitHttp(oursAuto), waitHttp(nginxAuto)]);
+  // The auto proxy's extra processes start after its first one answers: give them a moment.
+  await Bun.sleep(2000);
 
   const pagesScript = join(work, "pages.lua");
   writeFileSync(
     pagesScript,
-    `local i = 0\nrequest = function()\n  i = (i + 1) % ${PAGES}\n  return wrk.format("GET", "/pages/p" .. i)\nend\n`,
+    `math.randomseed(42)\nrequest = function()\n  return wrk.format("GET", "/pages/p" .. math.random(0, ${PAGES - 1}))\nend\n`,
   );
   const cases: Case[] = [
-    { name: "small pages (1,000 x 1-4 KB, clean URLs)", path: "/pages/p0", headers: {}, script: pagesScript },
     { name: "index.html (2 KB)", path: "/", headers: {} },
+    {
+      name: "random small pages (1,000 x 1-4 KB, clean URLs)",
+      path: "/pages/p0",
+      headers: {},
+      script: pagesScript,
+    },
     { name: "bundle 150 KB, Accept-Encoding: gzip", path: BUNDLE, headers: { "Accept-Encoding": "gzip" } },
-    { name: "image 500 KB", path: "/img/hero.png", headers: {} },
+    {
+      name: "404 (a missing .js: no SPA fallback)",
+      path: "/assets/missing.0000.js",
+      headers: {},
+      status: 404,
+    },
   ];
   const servers = [
-    { name: "minivercel", port: ours },
-    { name: "nginx (1 worker)", port: nginxOne },
-    { name: "nginx (auto)", port: nginxAuto },
+    { name: "minivercel, 1 process", port: oursOne, pid: children[0]?.pid ?? 0 },
+    { name: "minivercel, auto", port: oursAuto, pid: children[1]?.pid ?? 0 },
+    { name: "nginx, auto", port: nginxAuto, pid: children[2]?.pid ?? 0 },
   ];
 
-  // Same bytes from both before measuring anything.
+  // Same bytes from all before measuring anything (404 pages differ: each server has its own; the status must match).
   for (const c of cases) {
     const bodies = await Promise.all(
       servers.map(async (s) => {
         const res = await fetch(`http://127.0.0.1:${s.port}${c.path}`, {
           headers: { host: HOST, ...c.headers },
         });
-        if (res.status !== 200) throw new Error(`${s.name} answered ${res.status} for ${c.path}`);
-        return Bun.hash(await res.arrayBuffer());
+        if (res.status !== (c.status ?? 200))
+          throw new Error(`${s.name} answered ${res.status} for ${c.path}`);
+        const body = await res.arrayBuffer();
+        return c.status === 404 ? "404" : Bun.hash(body);
       }),
     );
     if (new Set(bodies).size !== 1) throw new Error(`the servers disagree on ${c.path}`);
   }
-  const gz = await fetch(`http://127.0.0.1:${ours}${BUNDLE}`, {
+  const gz = await fetch(`http://127.0.0.1:${oursOne}${BUNDLE}`, {
     headers: { host: HOST, "accept-encoding": "gzip" },
     decompress: false,
   } as RequestInit);
@@ -311,15 +368,7 @@ try {
   const results = new Map<string, Result[]>();
   for (const c of cases)
     for (const s of servers)
-      Bun.spawnSync([
-        "wrk",
-        "-t1",
-        "-c50",
-        "-d2s",
-        "-H",
-        `Host: ${HOST}`,
-        `http://127.0.0.1:${s.port}${c.path}`,
-      ]);
+      Bun.spawnSync(["wrk", ...WRK, "-d2s", "-H", `Host: ${HOST}`, `http://127.0.0.1:${s.port}${c.path}`]);
   for (let round = 1; round <= ROUNDS; round++) {
     for (const c of cases) {
       // Interleaved: each case runs on every server within the same minute; the server order rotates per round.
@@ -327,19 +376,23 @@ try {
         .map((_, i) => servers[(i + round) % servers.length])
         .filter((s) => s !== undefined);
       for (const s of order) {
-        const r = wrk(s.port, c);
+        const r = wrk(s.port, c, s.pid);
         const key = `${c.name}|${s.name}`;
         results.set(key, [...(results.get(key) ?? []), r]);
         console.log(
-          `round ${round} ${c.name} ${s.name}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99ms.toFixed(2)} ms${r.errors ? `, ${r.errors} errors` : ""}`,
+          `round ${round} ${c.name} ${s.name}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99ms.toFixed(2)} ms, ${r.cpuUs.toFixed(1)} µs CPU/request${r.errors ? `, ${r.errors} errors` : ""}`,
         );
       }
     }
   }
 
-  console.log(`\nwrk -t1 -c50 -d${SECONDS}s, median of ${ROUNDS} interleaved rounds (req/s; p99 ms)\n`);
-  console.log("| case | minivercel | nginx, 1 worker | ratio (req/s) | nginx, auto workers |");
-  console.log("|---|---|---|---|---|");
+  console.log(
+    `\nwrk ${WRK.join(" ")} -d${SECONDS}s, median of ${ROUNDS} interleaved rounds (req/s; p99 ms)\n`,
+  );
+  console.log(
+    "| case | minivercel, 1 process | minivercel, auto | nginx, auto | ratio 1 / nginx | ratio auto / nginx |",
+  );
+  console.log("|---|---|---|---|---|---|");
   for (const c of cases) {
     const cell = (server: string) => {
       const rs = results.get(`${c.name}|${server}`) ?? [];
@@ -347,18 +400,21 @@ try {
       return {
         rps: median(rs.map((r) => r.rps)),
         p99: median(rs.map((r) => r.p99ms)),
+        cpu: median(rs.map((r) => r.cpuUs)),
         errors,
       };
     };
-    const [m, n1, na] = ["minivercel", "nginx (1 worker)", "nginx (auto)"].map(cell);
-    const fmt = (x: { rps: number; p99: number; errors: number } | undefined) =>
+    const [one, auto, nginx] = servers.map((s) => cell(s.name));
+    const fmt = (x: { rps: number; p99: number; cpu: number; errors: number } | undefined) =>
       x
-        ? `${x.rps.toFixed(0)} req/s; p99 ${x.p99.toFixed(2)} ms${x.errors ? ` (${x.errors} errors)` : ""}`
+        ? `${x.rps.toFixed(0)} req/s; p99 ${x.p99.toFixed(2)} ms; ${x.cpu.toFixed(1)} µs CPU${x.errors ? ` (${x.errors} errors)` : ""}`
         : "";
+    const ratio = (x: { rps: number } | undefined) => (x && nginx ? (x.rps / nginx.rps).toFixed(2) : "");
     console.log(
-      `| ${c.name} | ${fmt(m)} | ${fmt(n1)} | ${m && n1 ? (m.rps / n1.rps).toFixed(2) : ""} | ${fmt(na)} |`,
+      `| ${c.name} | ${fmt(one)} | ${fmt(auto)} | ${fmt(nginx)} | ${ratio(one)} | ${ratio(auto)} |`,
     );
   }
+  console.log(`\nload: ${Bun.spawnSync(["uptime"]).stdout.toString().trim()}`);
 } finally {
   for (const child of children) child.kill("SIGTERM");
   await Promise.all(children.map((c) => c.exited));

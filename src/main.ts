@@ -102,7 +102,8 @@ async function serve(flags: ServeFlags): Promise<number> {
   const { guardStdio, routeConsole } = await import("./observe/log.ts");
   routeConsole(deps.log);
   guardStdio();
-  const running = await startRoles(deps);
+  // `serve` starts the proxy's extra processes itself (PROXY_PROCESSES); tests calling startRoles do not.
+  const running = await startRoles(deps, { proxyProcesses: true });
   // The binary starts with a reluctant JIT (scripts/build.ts: --compile-jit-policy): normal from here on.
   Bun.unsafe.setJITPolicy(1);
   // The banner is for the person starting the server: plain text whatever LOG_FORMAT says.
@@ -254,6 +255,20 @@ async function run(argv: string[]): Promise<number> {
     case "git-provider": {
       const { runClientCommand } = await import("./cli/commands.ts");
       return runClientCommand(command, argv.slice(1), process.env);
+    }
+    case "proxy-process": {
+      // Hidden: an extra proxy process, started by `serve` with PROXY_PROCESSES > 1 (src/roles-proxy-process.ts).
+      const args = parseArgs(argv.slice(1), { values: ["proxy-port", "data", "host", "socket"] });
+      const socket = args.values.socket;
+      if (!socket) return usage("main", "proxy-process is started by serve");
+      const config = loadConfig(process.env, {
+        role: "proxy",
+        proxyPort: args.values["proxy-port"],
+        data: args.values.data,
+        host: args.values.host,
+      });
+      const { runProxyProcess } = await import("./roles-proxy-process.ts");
+      return runProxyProcess(config, socket);
     }
     case "builder": {
       // Hidden: the build program, started by a runner with the job on stdin (see builder/main.ts).

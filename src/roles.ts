@@ -14,9 +14,11 @@ import { observe } from "./observe/http.ts";
 import type { Logger } from "./observe/log.ts";
 import { type Previewer, startPreviewer } from "./preview/previews.ts";
 import { type CronSchedule, startCronSchedule } from "./proxy/crons.ts";
+import { forwardedRequests } from "./proxy/forward.ts";
 import { type NodeDirectory, watchFunctionNodes } from "./proxy/function-nodes.ts";
 import { remoteRuntime } from "./proxy/functions-remote.ts";
 import { createProxy, type SiteProxy } from "./proxy/proxy.ts";
+import { type ProxyProcesses, startProxyProcesses } from "./roles-proxy-processes.ts";
 import { startFunctionsNode } from "./runtime/node.ts";
 import { createRuntime, type FunctionRuntime } from "./runtime/runtime.ts";
 import { type RelayData, relayHandlers, withWebSockets } from "./runtime/websocket.ts";
@@ -100,7 +102,12 @@ async function startWorker(
 const sharesDashboardDomain = (config: Config): boolean =>
   config.https === null && config.sitesDomain === config.baseDomain && config.baseDomain.includes(".");
 
-export async function startRoles(deps: Deps): Promise<Running> {
+export interface RoleOptions {
+  /** Start the proxy's extra processes (PROXY_PROCESSES > 1): `serve` does, tests running roles in process do not. */
+  proxyProcesses?: boolean;
+}
+
+export async function startRoles(deps: Deps, roleOptions: RoleOptions = {}): Promise<Running> {
   const { config } = deps;
   // This process's own proxy, once it listens (plain HTTP without ACME): where preview captures fetch the pages.
   let localProxy: string | null = null;
@@ -128,6 +135,10 @@ export async function startRoles(deps: Deps): Promise<Running> {
   let localRuntime: FunctionRuntime | null = null;
   // Functions nodes as this proxy knows them, with PROXY_FUNCTIONS=remote (src/proxy/function-nodes.ts).
   let functionNodes: NodeDirectory | null = null;
+  // Extra proxy processes on the same port (src/roles-proxy-processes.ts); this one owns the function runtime.
+  const processCount = roleOptions.proxyProcesses === true ? config.proxy.processes : 1;
+  const forwarded = processCount > 1 ? forwardedRequests() : null;
+  let extraProxies: ProxyProcesses | null = null;
   if (config.roles.includes("proxy")) {
     let proxyServer: ReturnType<typeof Bun.serve> | null = null;
     const nodes = config.functions.placement === "remote" ? await watchFunctionNodes(deps) : null;
@@ -143,10 +154,14 @@ export async function startRoles(deps: Deps): Promise<Running> {
           localRuntime = createRuntime(deps);
           return localRuntime;
         },
-        peer: (request) => tls?.clientOf(request) ?? proxyServer?.requestIP(request)?.address ?? null,
-        secure: (request) => tls?.clientOf(request) != null,
+        peer: (request) =>
+          forwarded?.has(request)
+            ? (forwarded.peer(request) ?? null)
+            : (tls?.clientOf(request) ?? proxyServer?.requestIP(request)?.address ?? null),
+        secure: (request) => forwarded?.secure(request) === true || tls?.clientOf(request) != null,
         unbounded: (request) => {
-          if (tls?.clientOf(request) != null) tls.unbounded(request);
+          if (forwarded?.has(request)) extraProxies?.internal.timeout(request, 0);
+          else if (tls?.clientOf(request) != null) tls.unbounded(request);
           else proxyServer?.timeout(request, 0);
         },
       },
@@ -157,8 +172,10 @@ export async function startRoles(deps: Deps): Promise<Running> {
     // With ACME on, plain HTTP only answers the CA's challenges and redirects to https.
     const httpsPort = config.https?.port ?? 443;
     const front = config.https ? httpFront(() => tls?.port ?? httpsPort, deps.store.certificates) : null;
+    // With several processes, each access line says which one answered.
+    const siteDeps = forwarded ? { ...deps, log: deps.log.child({ pid: process.pid }) } : deps;
     const observedSites = (handler: (request: Request) => Response | Promise<Response>) =>
-      observe("proxy", handler, deps, {
+      observe("proxy", handler, siteDeps, {
         accessLog: config.proxy.accessLog,
         fields: (request, response) => started.accessFields(request, response),
         idsOnlyWhenLogged: true,
@@ -168,6 +185,7 @@ export async function startRoles(deps: Deps): Promise<Running> {
     const server = Bun.serve<RelayData>({
       hostname: config.host,
       port: config.proxyPort,
+      reusePort: processCount > 1,
       // Static files never read a body; a function's request may carry one up to FUNCTION_MAX_BODY_MB.
       maxRequestBodySize: config.functions.maxBodyMb * 1024 * 1024,
       // WebSockets to app servers are relayed; with HTTPS on, plain HTTP only redirects.
@@ -181,6 +199,13 @@ export async function startRoles(deps: Deps): Promise<Running> {
     if (!config.https)
       localProxy = `http://${loopback.includes(":") ? `[${loopback}]` : loopback}:${proxyPort}`;
     urls.proxy = `http://<project>.${config.sitesDomain}:${proxyPort}`;
+    if (forwarded)
+      extraProxies = await startProxyProcesses(deps, {
+        count: processCount,
+        port: proxyPort,
+        proxy: started,
+        forwarded,
+      });
   }
   if (config.roles.includes("api")) {
     // Per-address limits need the socket's address; the server exists by the time a request arrives.
@@ -256,6 +281,8 @@ export async function startRoles(deps: Deps): Promise<Running> {
         deps.log.info(`shutdown: ended ${streams} live log stream(s); their clients reconnect`);
       // A functions node first tells the proxies it leaves, so that they send their next calls elsewhere.
       await functionsNode?.leave();
+      // The extra proxy processes drain alongside this one; the forwarding socket closes after them.
+      const extra = extraProxies?.stop(graceMs);
       const http = drainServers(servers, deadline, deps.log);
       // The worker in parallel: builds finish (or are queued again), then the events they sent are applied.
       const work = (async () => {
@@ -268,7 +295,7 @@ export async function startRoles(deps: Deps): Promise<Running> {
         await worker.hooks.stop();
         await worker.reports.stop();
       })();
-      await Promise.all([http, work]);
+      await Promise.all([http, work, extra]);
       await tls?.stop();
       await liveFeed?.stop();
       await runtimeFeed?.stop();

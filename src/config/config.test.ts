@@ -2,7 +2,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
 import { type Env, loadConfig, parseRoles, type ServeFlags } from "./config.ts";
@@ -470,5 +470,18 @@ describe("preview images", () => {
     refuses({ SCREENSHOT_BROWSER: "chromium" }, "SCREENSHOT_BROWSER");
     refuses({ SCREENSHOT_BROWSER: join(dir, "missing") }, "SCREENSHOT_BROWSER");
     refuses({ SCREENSHOT_TIMEOUT_SECONDS: "1" }, "SCREENSHOT_TIMEOUT_SECONDS");
+  });
+});
+
+describe("proxy processes", () => {
+  test("PROXY_PROCESSES: 1 by default, auto is one per core; a number is taken as is; bad values refused", () => {
+    const cores = availableParallelism();
+    expect(loadConfig({}).proxy.processes).toBe(1);
+    expect(loadConfig({ PROXY_PROCESSES: "AUTO" }).proxy.processes).toBe(Math.min(64, cores));
+    expect(loadConfig({ PROXY_PROCESSES: "1" }).proxy.processes).toBe(1);
+    expect(loadConfig({ PROXY_PROCESSES: "4" }).proxy.processes).toBe(4);
+    refuses({ PROXY_PROCESSES: "0" }, "PROXY_PROCESSES");
+    refuses({ PROXY_PROCESSES: "65" }, "PROXY_PROCESSES");
+    refuses({ PROXY_PROCESSES: "many" }, "PROXY_PROCESSES");
   });
 });

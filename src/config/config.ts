@@ -1,6 +1,7 @@
 // Config: the only reader of environment variables and serve flags; validated once at start.
 // Sections live beside it in src/config/, each a parseX(env) over the readers in parse.ts.
 
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
 
@@ -52,6 +53,11 @@ export interface ProxyConfig {
   cacheMb: number;
   /** Full reload of every project's routes, besides the instant route-change messages (PROXY_RECONCILE_SECONDS). */
   reconcileSeconds: number;
+  /**
+   * Processes answering on the proxy port (PROXY_PROCESSES: a number, or `auto` = one per core; default 1):
+   * `serve` starts the extra ones itself, as nginx starts its workers (src/roles-proxy-processes.ts).
+   */
+  processes: number;
 }
 
 /** An external identity issuer whose JWTs the API accepts (Supabase, Auth0, Keycloak...). */
@@ -194,6 +200,19 @@ function secretKey(env: Env): string | null {
   return raw;
 }
 
+/**
+ * PROXY_PROCESSES: 1 by default (each extra process costs ~50 MB: the small VPS the embedded setup is for keeps its
+ * memory); `auto` is the number of cores this process may use.
+ */
+function proxyProcesses(env: Env): number {
+  const raw = text(env, "PROXY_PROCESSES");
+  if (raw === null) return 1;
+  if (raw.toLowerCase() === "auto") return Math.max(1, Math.min(64, availableParallelism()));
+  if (!/^\d+$/.test(raw))
+    throw new ConfigError("PROXY_PROCESSES", `must be auto or a whole number, got '${raw}'`);
+  return int(env, "PROXY_PROCESSES", 1, 1, 64);
+}
+
 /** Builds the validated config; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env, flags: ServeFlags = {}): Config {
   const merged: Env = {
@@ -219,6 +238,7 @@ export function loadConfig(env: Env, flags: ServeFlags = {}): Config {
       accessLog: bool(merged, "PROXY_ACCESS_LOG", false),
       cacheMb: int(merged, "PROXY_CACHE_MB", 64, 0, 64 * 1024),
       reconcileSeconds: int(merged, "PROXY_RECONCILE_SECONDS", 5, 1, 3600),
+      processes: proxyProcesses(merged),
     },
     dataDir,
     baseDomain: parseBaseDomain(merged),

@@ -74,6 +74,40 @@ describe("registry", () => {
     expect(sampleValue(parseExposition(text), "ok_total")).toBe(1);
   });
 
+  test("federated: other processes' counters and histograms are added in; gauges stay this process's", async () => {
+    const other = createRegistry();
+    other.counter("req_total", "Requests.", ["code"]).inc({ code: "200" }, 5);
+    other.counter("req_total", "Requests.", ["code"]).inc({ code: "404" }, 2);
+    other.histogram("lat_seconds", "Latency.", [], [0.1, 1]).observe(0.5);
+    other.gauge("temp", "Degrees.").set(99);
+    other.collect("hits_total", "Hits.", "counter", () => [{ value: 4 }]);
+    const r = createRegistry();
+    r.counter("req_total", "Requests.", ["code"]).inc({ code: "200" }, 3);
+    const h = r.histogram("lat_seconds", "Latency.", [], [0.1, 1]);
+    h.observe(0.05);
+    r.gauge("temp", "Degrees.").set(20);
+    r.collect("hits_total", "Hits.", "counter", () => [{ value: 1 }]);
+    r.collect("hit_ratio", "Share.", "gauge", (remote) => [{ value: remote.counter("hits_total") }]);
+    const snapshot = await other.snapshot();
+    const stop = r.federate(async () => [snapshot, snapshot]);
+    const parsed = parseExposition(await r.expose());
+    expect(sampleValue(parsed, "req_total", { code: "200" })).toBe(13);
+    // A series only the others have is shown too.
+    expect(sampleValue(parsed, "req_total", { code: "404" })).toBe(4);
+    expect(sampleValue(parsed, "lat_seconds_count")).toBe(3);
+    expect(sampleValue(parsed, "lat_seconds_bucket", { le: "0.1" })).toBe(1);
+    expect(sampleValue(parsed, "lat_seconds_sum")).toBeCloseTo(1.05);
+    expect(sampleValue(parsed, "temp")).toBe(20);
+    expect(sampleValue(parsed, "hits_total")).toBe(9);
+    expect(sampleValue(parsed, "hit_ratio")).toBe(8);
+    // A source that hangs or fails costs only its own part.
+    stop();
+    r.federate(async () => {
+      throw new Error("gone");
+    });
+    expect(sampleValue(parseExposition(await r.expose()), "req_total", { code: "200" })).toBe(3);
+  });
+
   test("programming mistakes are refused: bad names, wrong labels, a counter going down, type clashes", () => {
     const r = createRegistry();
     expect(() => r.counter("bad-name", "x")).toThrow(/invalid metric name/);

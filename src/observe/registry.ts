@@ -28,6 +28,22 @@ export interface Sample {
   value: number;
 }
 
+/**
+ * A process's counters and histograms as numbers, for another process's registry to add into its own scrape:
+ * the proxy's extra processes (src/roles-proxy-processes.ts) are scraped through the first one.
+ */
+export interface Snapshot {
+  counters: { name: string; labels: Labels; value: number }[];
+  /** Per-bucket counts (not cumulative), the last one +Inf, as the histogram keeps them. */
+  histograms: { name: string; labels: Labels; counts: number[]; sum: number }[];
+}
+
+/** What the other processes reported for the scrape under way (all zero outside one, or with none). */
+export interface Remote {
+  /** The sum of a counter series over the other processes. */
+  counter(name: string, labels?: Labels): number;
+}
+
 export interface Registry {
   counter(name: string, help: string, labelNames?: readonly string[]): Counter;
   gauge(name: string, help: string, labelNames?: readonly string[]): Gauge;
@@ -40,10 +56,17 @@ export interface Registry {
     name: string,
     help: string,
     type: "counter" | "gauge",
-    read: () => Sample[] | Promise<Sample[]>,
+    read: (remote: Remote) => Sample[] | Promise<Sample[]>,
   ): () => void;
   /** Every family in the text exposition format; a collector that fails or hangs is left out, with a comment. */
   expose(): Promise<string>;
+  /** This registry's counters (collectors' too) and histograms, without what `federate` adds. */
+  snapshot(): Promise<Snapshot>;
+  /**
+   * Adds other processes' snapshots into every scrape: counters and histograms of the same name and labels are
+   * summed (gauges stay this process's own). The returned function removes the source.
+   */
+  federate(read: () => Promise<Snapshot[]>): () => void;
 }
 
 export const CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -81,7 +104,52 @@ interface Family {
   help: string;
   type: MetricType;
   /** The family's samples, or its finished lines (histograms), without HELP and TYPE. */
-  lines(): readonly (Sample | string)[] | Promise<readonly (Sample | string)[]>;
+  lines(remote: Scrape): readonly (Sample | string)[] | Promise<readonly (Sample | string)[]>;
+}
+
+/** Other processes' series, indexed for one scrape. */
+interface Scrape extends Remote {
+  /** A counter family's samples with the other processes' added (theirs alone appended). */
+  addCounters(name: string, local: readonly Sample[]): Sample[];
+  histograms(name: string): Snapshot["histograms"];
+}
+
+const labelKey = (labels: Labels | undefined) =>
+  JSON.stringify(Object.entries(labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
+function scrapeOf(snapshots: readonly Snapshot[]): Scrape {
+  const counters = new Map<string, Map<string, Sample>>();
+  const histograms = new Map<string, Snapshot["histograms"]>();
+  for (const snapshot of snapshots) {
+    for (const c of snapshot.counters) {
+      let byLabels = counters.get(c.name);
+      if (!byLabels) {
+        byLabels = new Map();
+        counters.set(c.name, byLabels);
+      }
+      const key = labelKey(c.labels);
+      const found = byLabels.get(key);
+      if (found) found.value += c.value;
+      else byLabels.set(key, { labels: c.labels, value: c.value });
+    }
+    for (const h of snapshot.histograms) histograms.set(h.name, [...(histograms.get(h.name) ?? []), h]);
+  }
+  return {
+    counter: (name, labels) => counters.get(name)?.get(labelKey(labels))?.value ?? 0,
+    addCounters(name, local) {
+      const theirs = counters.get(name);
+      if (!theirs) return [...local];
+      const left = new Map(theirs);
+      const out = local.map((sample) => {
+        const key = labelKey(sample.labels);
+        const other = left.get(key);
+        left.delete(key);
+        return other ? { labels: sample.labels ?? {}, value: sample.value + other.value } : sample;
+      });
+      return [...out, ...left.values()];
+    },
+    histograms: (name) => histograms.get(name) ?? [],
+  };
 }
 
 /** Series of one metric, keyed by its label values in `labelNames` order. */
@@ -105,9 +173,16 @@ function series<T>(name: string, labelNames: readonly string[], fresh: () => T) 
   };
 }
 
+const NO_REMOTE: Scrape = scrapeOf([]);
+
 export function createRegistry(): Registry {
   const families = new Map<string, Family>();
   const metrics = new Map<string, { type: MetricType; metric: unknown }>();
+  /** Each counter's and histogram's series as numbers, for snapshot(). */
+  const snapshots = new Map<string, () => Snapshot>();
+  const remotes = new Set<() => Promise<Snapshot[]>>();
+  /** Counter collectors' snapshots (read at snapshot time). */
+  const collected = new Map<string, () => Promise<Snapshot>>();
 
   function check(name: string, labelNames: readonly string[]) {
     if (!METRIC_NAME.test(name)) throw new Error(`metrics: invalid metric name '${name}'`);
@@ -149,11 +224,17 @@ export function createRegistry(): Registry {
           values.get(labels).value = value;
         },
       };
+      const local = () => values.all().map(({ labels, state }) => ({ labels, value: state.value }));
+      if (type === "counter")
+        snapshots.set(name, () => ({
+          counters: local().map((sample) => ({ name, ...sample })),
+          histograms: [],
+        }));
       const family: Family = {
         name,
         help,
         type,
-        lines: () => values.all().map(({ labels, state }) => ({ labels, value: state.value })),
+        lines: (remote) => (type === "counter" ? remote.addCounters(name, local()) : local()),
       };
       return { metric, family };
     });
@@ -186,12 +267,37 @@ export function createRegistry(): Registry {
             return { observe: (value) => record(state, value) };
           },
         };
+        snapshots.set(name, () => ({
+          counters: [],
+          histograms: values
+            .all()
+            .map(({ labels, state }) => ({ name, labels, counts: [...state.counts], sum: state.sum })),
+        }));
+        /** This process's series with the other processes' of the same labels added (theirs alone appended). */
+        const merged = (remote: Scrape) => {
+          const out = new Map<string, { labels: Labels; state: { counts: number[]; sum: number } }>();
+          for (const { labels, state } of values.all())
+            out.set(labelKey(labels), { labels, state: { counts: [...state.counts], sum: state.sum } });
+          for (const h of remote.histograms(name)) {
+            if (h.counts.length !== bounds.length + 1) continue;
+            const key = labelKey(h.labels);
+            const found = out.get(key);
+            if (!found) out.set(key, { labels: h.labels, state: { counts: [...h.counts], sum: h.sum } });
+            else {
+              found.state.sum += h.sum;
+              h.counts.forEach((count, i) => {
+                found.state.counts[i] = (found.state.counts[i] ?? 0) + count;
+              });
+            }
+          }
+          return [...out.values()];
+        };
         const family: Family = {
           name,
           help,
           type: "histogram",
-          lines: () =>
-            values.all().flatMap(({ labels, state }) => {
+          lines: (remote) =>
+            merged(remote).flatMap(({ labels, state }) => {
               let cumulative = 0;
               const out = state.counts.map((count, i) => {
                 cumulative += count;
@@ -209,18 +315,60 @@ export function createRegistry(): Registry {
     collect(name, help, type, read) {
       check(name, []);
       if (metrics.has(name)) throw new Error(`metrics: ${name} is already a ${metrics.get(name)?.type}`);
-      const family: Family = { name, help, type, lines: read };
+      const family: Family = {
+        name,
+        help,
+        type,
+        lines: async (remote) => {
+          const samples = await read(remote);
+          return type === "counter" ? remote.addCounters(name, samples) : samples;
+        },
+      };
       families.set(name, family);
+      const snapshot = async (): Promise<Snapshot> => ({
+        counters: (await read(NO_REMOTE)).map((sample) => ({
+          name,
+          labels: sample.labels ?? {},
+          value: sample.value,
+        })),
+        histograms: [],
+      });
+      if (type === "counter") collected.set(name, snapshot);
       return () => {
-        if (families.get(name) === family) families.delete(name);
+        if (families.get(name) === family) {
+          families.delete(name);
+          collected.delete(name);
+        }
+      };
+    },
+    async snapshot() {
+      const parts = [...snapshots.values()].map((take) => take());
+      for (const take of collected.values())
+        parts.push(
+          await withTimeout(take(), COLLECT_TIMEOUT_MS).catch(() => ({ counters: [], histograms: [] })),
+        );
+      return {
+        counters: parts.flatMap((p) => p.counters),
+        histograms: parts.flatMap((p) => p.histograms),
+      };
+    },
+    federate(read) {
+      remotes.add(read);
+      return () => {
+        remotes.delete(read);
       };
     },
     async expose() {
+      // Other processes that do not answer in time are left out of this scrape (their series dip, then return).
+      const reports = await Promise.all(
+        [...remotes].map((read) => withTimeout(read(), COLLECT_TIMEOUT_MS).catch(() => [] as Snapshot[])),
+      );
+      const remote = scrapeOf(reports.flat());
       const blocks = await Promise.all(
         [...families.values()].map(async (family) => {
           const head = `# HELP ${family.name} ${escapeHelp(family.help)}\n# TYPE ${family.name} ${family.type}\n`;
           try {
-            const lines = await withTimeout(Promise.resolve(family.lines()), COLLECT_TIMEOUT_MS);
+            const lines = await withTimeout(Promise.resolve(family.lines(remote)), COLLECT_TIMEOUT_MS);
             const text = lines.map((line) =>
               typeof line === "string"
                 ? line

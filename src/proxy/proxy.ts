@@ -115,6 +115,32 @@ export interface ProxyFunctions {
    * longer (an event stream's keep-alive), up to its maxDuration, which the runtime enforces.
    */
   unbounded?: (request: Request) => void;
+  /**
+   * In an extra proxy process (src/roles-proxy-processes.ts): the process that owns the function runtime. Requests for
+   * a deployment with functions or an app server go there as they came, and it answers them whole (protection
+   * included), so that instances, their limits and idle timers exist once.
+   */
+  forward?: Forwarder;
+}
+
+/** Where an extra proxy process sends what needs the function runtime (src/proxy/forward.ts). */
+export interface Forwarder {
+  fetch(request: Request): Promise<Response>;
+  websocket(
+    request: Request,
+    upgrade: (request: Request, data: RelayData, protocol: string | null) => boolean,
+  ): Promise<Response | undefined>;
+}
+
+/** Whether answering the deployment may take the function runtime: an app server, or functions. */
+const runtimeNeeds = new WeakMap<Site, boolean>();
+function needsRuntime(site: Site): boolean {
+  let needs = runtimeNeeds.get(site);
+  if (needs === undefined) {
+    needs = site.server !== undefined || Object.keys(site.buildOutput?.manifest.functions ?? {}).length > 0;
+    runtimeNeeds.set(site, needs);
+  }
+  return needs;
 }
 
 export async function createProxy(
@@ -160,8 +186,12 @@ export async function createProxy(
     "minivercel_proxy_cache_hit_ratio",
     "Share of the proxy's memory-cache lookups answered from memory since start (0 before any lookup).",
     "gauge",
-    () => {
-      const { hits, misses } = bodies.stats();
+    (remote) => {
+      // Over every proxy process of this server (src/roles-proxy-processes.ts), as the counter above is.
+      const local = bodies.stats();
+      const hits = local.hits + remote.counter("minivercel_proxy_cache_requests_total", { result: "hit" });
+      const misses =
+        local.misses + remote.counter("minivercel_proxy_cache_requests_total", { result: "miss" });
       return [{ value: hits + misses === 0 ? 0 : hits / (hits + misses) }];
     },
   );
@@ -208,7 +238,22 @@ export async function createProxy(
     peer: (request) => functions?.peer?.(request) ?? null,
   });
 
+  const forward = functions?.forward ?? null;
+  /** In an extra process: a deployment that needs the runtime is answered by the process that has it. */
   function guarded(route: Route, request: Request, host: string, path: string): Response | Promise<Response> {
+    if (forward === null || route.kind !== "site") return checked(route, request, host, path);
+    const loaded = sites.get(route.deploymentId);
+    const decide = (site: Site | null) => {
+      if (site === null || !needsRuntime(site)) return checked(route, request, host, path);
+      if (options.accessLog) answeredBy.set(request, { deploymentId: route.deploymentId });
+      functions?.unbounded?.(request);
+      return forward.fetch(request);
+    };
+    if (loaded instanceof Promise) return loaded.then(decide, () => checked(route, request, host, path));
+    return decide(loaded);
+  }
+
+  function checked(route: Route, request: Request, host: string, path: string): Response | Promise<Response> {
     if (route.kind !== "site" || route.access === null || !isProtected(route.access.mode, route.what))
       return routed(route, request, path);
     const decision = gate.check(route.access, request, host, path);
@@ -382,7 +427,8 @@ export async function createProxy(
   /** A new production deployment's app server is started and healthy before its hosts switch to it. */
   warm = async (projectRoute) => {
     const id = projectRoute.productionDeploymentId;
-    if (!id || !functions) return;
+    // An extra proxy process has no runtime: the first process warms the app server for all of them.
+    if (!id || !functions || functions.forward) return;
     const site = await sites.get(id);
     const apps = site?.server ? serving.runtime().apps : undefined;
     if (!site?.server || !apps) return;
@@ -406,6 +452,10 @@ export async function createProxy(
     if (host === null || typeof path === "number") return fetch(request);
     const route = await table.lookup(host);
     if (route.kind !== "site") return fetch(request);
+    if (forward !== null) {
+      const site = await Promise.resolve(sites.get(route.deploymentId)).catch(() => null);
+      if (site?.server) return forward.websocket(request, upgrade);
+    }
     // A protected deployment's app server gets no WebSocket without access, as it gets no request.
     if (route.access !== null && isProtected(route.access.mode, route.what)) {
       const decision = await gate.check(route.access, request, host, path);
