@@ -349,7 +349,8 @@ socket.on("error", (error) => console.log("FAILED " + host + " " + error.code));
 
   test("the process limit contains a fork loop", async () => {
     ready();
-    const marker = "30.7171";
+    // Unique per run: another checkout's tests may be forking the same loop on this machine.
+    const marker = `30.${1000 + Math.floor(Math.random() * 9000)}`;
     const result = await run(
       `i=0; while [ $i -lt 300 ]; do sleep ${marker} & i=$((i+1)); done; echo spawned-all`,
       {
@@ -365,8 +366,9 @@ socket.on("error", (error) => console.log("FAILED " + host + " " + error.code));
 
   test("a timeout kills the whole tree, promptly", async () => {
     ready();
-    const marker = "30.4242";
-    const pending = run(`sleep ${marker} & sleep 30.4343; echo never`, {
+    const marker = `30.${1000 + Math.floor(Math.random() * 9000)}`;
+    const other = `31.${1000 + Math.floor(Math.random() * 9000)}`;
+    const pending = run(`sleep ${marker} & sleep ${other}; echo never`, {
       limits: { ...LIMITS, timeoutMs: 500 },
     });
     await waitFor(() => hostPidsWith(`sleep ${marker}`).length > 0, "the background child to start");
@@ -375,7 +377,7 @@ socket.on("error", (error) => console.log("FAILED " + host + " " + error.code));
     expect(result.durationMs).toBeLessThan(3000);
     expect(result.stdout).toBe("");
     expect(hostPidsWith(`sleep ${marker}`)).toEqual([]);
-    expect(hostPidsWith("sleep 30.4343")).toEqual([]);
+    expect(hostPidsWith(`sleep ${other}`)).toEqual([]);
   });
 
   test("abort cancels: the whole tree is gone when the promise resolves", async () => {
