@@ -21,6 +21,7 @@ import { startFunctionsNode } from "./runtime/node.ts";
 import { createRuntime, type FunctionRuntime } from "./runtime/runtime.ts";
 import { httpFront } from "./tls/https.ts";
 import type { RunningTls } from "./tls/start.ts";
+import { startAnalyticsConsumer } from "./worker/analytics.ts";
 import { startEventWorkers, startLiveFeed } from "./worker/apply-events.ts";
 import { startPeriodicGc } from "./worker/gc.ts";
 import { type Launcher, startLauncher } from "./worker/launcher.ts";
@@ -70,6 +71,7 @@ async function startWorker(deps: Deps): Promise<{
   events: Subscription;
   gc: { stop(): Promise<void> } | null;
   hooks: { stop(): Promise<void> };
+  analytics: Subscription;
 }> {
   const { config } = deps;
   const builds = buildsStatus(config, deps.runner);
@@ -82,7 +84,9 @@ async function startWorker(deps: Deps): Promise<{
   const gc = minutes > 0 ? startPeriodicGc(deps.gc, minutes * 60_000) : null;
   // Outgoing webhooks: every worker sends from the store's outbox (a delivery is leased to one at a time).
   const hooks = startOutgoingDispatcher(deps);
-  return { launcher, events, gc, hooks };
+  // Web analytics: the proxies' records into the analytics store (one worker stores each message).
+  const analytics = await startAnalyticsConsumer(deps);
+  return { launcher, events, gc, hooks, analytics };
 }
 
 /** Plain HTTP on a real domain that sites share with the dashboard: the one setup cookie tossing can disturb. */
@@ -251,6 +255,8 @@ export async function startRoles(deps: Deps): Promise<Running> {
       await runtimeFeed?.stop();
       // Cron runs under way end with their functions, which the proxy's runtime stops.
       await Promise.all([crons?.stop(), proxy?.stop()]);
+      // After the proxy's last analytics flush, which this process's worker may store.
+      await worker?.analytics.stop();
       await functionNodes?.stop();
       await functionsNode?.stop();
     },

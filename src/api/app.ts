@@ -32,6 +32,7 @@ export type ApiDeps = Pick<
   | "store"
   | "logs"
   | "runtimeLogs"
+  | "analytics"
   | "live"
   | "runtimeLive"
   | "bus"

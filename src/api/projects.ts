@@ -24,11 +24,15 @@ export function projectRoutes({
   store,
   logs,
   runtimeLogs,
+  analytics,
   auth,
   artifacts,
   gc,
   bus,
-}: Pick<Deps, "config" | "store" | "logs" | "runtimeLogs" | "auth" | "artifacts" | "gc" | "bus">) {
+}: Pick<
+  Deps,
+  "config" | "store" | "logs" | "runtimeLogs" | "analytics" | "auth" | "artifacts" | "gc" | "bus"
+>) {
   // Statuses of these routes' own; authentication, validation, body and rate limits: docs-responses.ts.
   const missing = { 404: errorResponse("No such project, or not yours.") };
   const taken = {
@@ -113,7 +117,7 @@ export function projectRoutes({
     .delete(
       "/projects/:id",
       async ({ user, params, set }) => {
-        await deleteProject({ store, logs, runtimeLogs, artifacts, gc, bus }, user.id, params.id);
+        await deleteProject({ store, logs, runtimeLogs, analytics, artifacts, gc, bus }, user.id, params.id);
         set.status = 204;
       },
       {

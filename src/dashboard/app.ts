@@ -25,6 +25,7 @@ export type DashboardDeps = Pick<
   | "store"
   | "logs"
   | "runtimeLogs"
+  | "analytics"
   | "live"
   | "sealer"
   | "artifacts"

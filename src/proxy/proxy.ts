@@ -11,8 +11,10 @@ import type { AppTarget } from "../runtime/apps.ts";
 import { forwardedHeaders } from "../runtime/forward.ts";
 import { createPrerenderCache } from "../runtime/prerender.ts";
 import type { FunctionRuntime } from "../runtime/runtime.ts";
+import { type AnalyticsRecorder, createAnalyticsRecorder } from "./analytics.ts";
 import { type Bodies, createBodies, DEFAULT_BODIES } from "./bodies.ts";
 import { type DeploymentContext, type FunctionServing, serveAnswer } from "./functions.ts";
+import { loadGeoIp } from "./geoip.ts";
 import { page } from "./pages.ts";
 import { createProtectionGate, type Decision, markProtected, withoutCredentials } from "./protection.ts";
 import { normalizeHost, normalizePath, rawPathOf, splitUrl } from "./request-target.ts";
@@ -160,8 +162,18 @@ export async function createProxy(
       return [{ value: hits + misses === 0 ? 0 : hits / (hits + misses) }];
     },
   );
-  /** request -> what answered it, for the access log; weak, so nothing outlives its request. */
-  const answeredBy = new WeakMap<Request, { deploymentId: string; served?: Served }>();
+  /** request -> what answered it, for the access log and analytics; weak, so nothing outlives its request. */
+  const answeredBy = new WeakMap<Request, { projectId: string; deploymentId: string; served?: Served }>();
+  // Web analytics (ANALYTICS): counted here, sent on the bus every ANALYTICS_FLUSH_SECONDS (src/proxy/analytics.ts).
+  const recorder: AnalyticsRecorder | null = config.analytics.enabled
+    ? createAnalyticsRecorder(deps, {
+        flushMs: config.analytics.flushSeconds * 1000,
+        geo: config.analytics.geoipCsv ? loadGeoIp(config.analytics.geoipCsv) : null,
+        trustProxyHops: config.limits.trustProxyHops,
+        peer: (request) => functions?.peer?.(request) ?? null,
+      })
+    : null;
+  const tracked = options.accessLog || recorder !== null;
 
   // Host header values repeat; remember their normalized form (bounded), the last one without even hashing it.
   const hosts = new Map<string, string | null>();
@@ -228,7 +240,7 @@ export async function createProxy(
   function routed(route: Route, request: Request, path: string): Response | Promise<Response> {
     const method = request.method;
     if (route.kind !== "site") return missingRoute(route, method);
-    if (options.accessLog) answeredBy.set(request, { deploymentId: route.deploymentId });
+    if (tracked) answeredBy.set(request, { projectId: route.project.id, deploymentId: route.deploymentId });
     const loaded = sites.get(route.deploymentId);
     if (loaded instanceof Promise) {
       return loaded.then(
@@ -247,8 +259,13 @@ export async function createProxy(
     return serve(loaded, route, request, path);
   }
 
-  function sendFile(served: Served, deploymentId: string, request: Request): Response | Promise<Response> {
-    if (options.accessLog) answeredBy.set(request, { deploymentId, served });
+  function sendFile(
+    served: Served,
+    route: Extract<Route, { kind: "site" }>,
+    request: Request,
+  ): Response | Promise<Response> {
+    if (tracked)
+      answeredBy.set(request, { projectId: route.project.id, deploymentId: route.deploymentId, served });
     return respond(served, request, bodies);
   }
 
@@ -265,13 +282,13 @@ export async function createProxy(
     const found = answer(site, path);
     switch (found.kind) {
       case "file":
-        return sendFile(found.served, route.deploymentId, request);
+        return sendFile(found.served, route, request);
       case "redirect":
         return redirect(found, splitUrl(request.url).search);
       case "missing": {
-        if (found.notFound) return sendFile(found.notFound, route.deploymentId, request);
+        if (found.notFound) return sendFile(found.notFound, route, request);
         if (found.spa && route.project.spaFallback && wantsPage(path, request))
-          return sendFile(found.spa, route.deploymentId, request);
+          return sendFile(found.spa, route, request);
         return page("not-found", request.method);
       }
     }
@@ -446,7 +463,7 @@ export async function createProxy(
     const method = request.method;
     if ((method === "GET" || method === "HEAD") && site.files.has(path)) {
       const found = answer(site, path);
-      if (found.kind === "file") return sendFile(found.served, route.deploymentId, request);
+      if (found.kind === "file") return sendFile(found.served, route, request);
     }
     const apps = functions ? serving.runtime().apps : undefined;
     if (!apps) return page("apps-unavailable", method);
@@ -510,8 +527,22 @@ export async function createProxy(
     return page("error", request.method);
   };
 
+  /** Counts an answered request for analytics: its deployment, status, body size and time to first byte. */
+  function count(recorder: AnalyticsRecorder, request: Request, response: Response, started: number): void {
+    const found = answeredBy.get(request);
+    if (!found) return;
+    const length = response.headers.get("content-length");
+    const bytes = found.served
+      ? (bodyBytes(found.served, request, response) ?? 0)
+      : length === null
+        ? 0
+        : Number(length) || 0;
+    recorder.record(request, found, response.status, bytes, performance.now() - started);
+  }
+
   // The access log line itself is written by the wrapper every role shares (src/observe/http.ts).
   function fetch(request: Request): Response | Promise<Response> {
+    const started = recorder ? performance.now() : 0;
     let result: Response | Promise<Response>;
     try {
       result = handle(request);
@@ -519,6 +550,14 @@ export async function createProxy(
       result = failed(request)(error);
     }
     if (result instanceof Promise) result = result.catch(failed(request));
+    if (recorder) {
+      if (result instanceof Promise)
+        return result.then((response) => {
+          count(recorder, request, response, started);
+          return response;
+        });
+      count(recorder, request, result, started);
+    }
     return result;
   }
 
@@ -539,6 +578,7 @@ export async function createProxy(
     async stop() {
       unwatch();
       unwatchRatio();
+      await recorder?.stop();
       await table.stop();
       await runtime?.stop();
     },

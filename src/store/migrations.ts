@@ -21,6 +21,7 @@ import pg019 from "../../schema/postgres/019_deployment_protection.sql" with { t
 import pg020 from "../../schema/postgres/020_token_expiry.sql" with { type: "text" };
 import pg021 from "../../schema/postgres/021_outgoing_hooks.sql" with { type: "text" };
 import pg022 from "../../schema/postgres/022_token_scope.sql" with { type: "text" };
+import pg025 from "../../schema/postgres/025_analytics_salts.sql" with { type: "text" };
 import sqlite001 from "../../schema/sqlite/001_init.sql" with { type: "text" };
 import sqlite002 from "../../schema/sqlite/002_build_queue.sql" with { type: "text" };
 import sqlite003 from "../../schema/sqlite/003_routing.sql" with { type: "text" };
@@ -42,6 +43,7 @@ import sqlite019 from "../../schema/sqlite/019_deployment_protection.sql" with {
 import sqlite020 from "../../schema/sqlite/020_token_expiry.sql" with { type: "text" };
 import sqlite021 from "../../schema/sqlite/021_outgoing_hooks.sql" with { type: "text" };
 import sqlite022 from "../../schema/sqlite/022_token_scope.sql" with { type: "text" };
+import sqlite025 from "../../schema/sqlite/025_analytics_salts.sql" with { type: "text" };
 import { VERSION } from "../config/version.ts";
 import { AppError } from "../errors.ts";
 
@@ -72,6 +74,7 @@ export const SQLITE_MIGRATIONS: Migration[] = [
   { version: 20, sql: sqlite020 },
   { version: 21, sql: sqlite021 },
   { version: 22, sql: sqlite022 },
+  { version: 25, sql: sqlite025 },
 ];
 export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 1, sql: pg001 },
@@ -95,6 +98,7 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 20, sql: pg020 },
   { version: 21, sql: pg021 },
   { version: 22, sql: pg022 },
+  { version: 25, sql: pg025 },
 ];
 
 /** Refuses to run against a database that a newer minivercel already migrated. */

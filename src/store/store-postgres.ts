@@ -2,6 +2,7 @@
 
 import postgres from "postgres";
 import { postgresAccounts } from "./accounts-postgres.ts";
+import { postgresAnalyticsSalts } from "./analytics-salts-postgres.ts";
 import { postgresAudit } from "./audit-postgres.ts";
 import { postgresBlobClaims } from "./blob-claims-postgres.ts";
 import { postgresCertificates } from "./certs-postgres.ts";
@@ -54,6 +55,7 @@ export function openPostgresStore(url: string): Store {
     rateBuckets: postgresRateBuckets(sql),
     protection: postgresProtection(sql),
     outgoingHooks: postgresOutgoingHooks(sql),
+    analyticsSalts: postgresAnalyticsSalts(sql),
     async migrate() {
       const applied: number[] = [];
       let version = await migrateOne();

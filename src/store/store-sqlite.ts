@@ -3,6 +3,7 @@
 import { Database } from "bun:sqlite";
 import { AppError } from "../errors.ts";
 import { sqliteAccounts } from "./accounts-sqlite.ts";
+import { sqliteAnalyticsSalts } from "./analytics-salts-sqlite.ts";
 import { sqliteAudit } from "./audit-sqlite.ts";
 import { sqliteBlobClaims } from "./blob-claims-sqlite.ts";
 import { sqliteCertificates } from "./certs-sqlite.ts";
@@ -41,6 +42,7 @@ export function openSqliteStore(path: string): Store {
     rateBuckets: sqliteRateBuckets(db),
     protection: sqliteProtection(db),
     outgoingHooks: sqliteOutgoingHooks(db),
+    analyticsSalts: sqliteAnalyticsSalts(db),
     async migrate() {
       return migrateSqlite(db, SQLITE_MIGRATIONS);
     },

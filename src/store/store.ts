@@ -14,6 +14,7 @@ import type {
   User,
 } from "../model/entities.ts";
 import type { DeploymentStatus } from "../model/status.ts";
+import type { AnalyticsSalts } from "./analytics-salts.ts";
 import type { BlobClaims } from "./blob-claims.ts";
 import type { Certificates } from "./certs.ts";
 import type { CronRuns } from "./cron-runs.ts";
@@ -331,6 +332,8 @@ export interface Store {
   protection: Protection;
   /** Outgoing webhooks: hooks, the delivery outbox and its attempt log (src/store/outgoing-hooks.ts). */
   outgoingHooks: OutgoingHooks;
+  /** Web analytics' daily salts, shared by every proxy (src/store/analytics-salts.ts). */
+  analyticsSalts: AnalyticsSalts;
   /** Applies pending migrations; refuses a schema newer than this binary. Returns versions applied. */
   migrate(): Promise<number[]>;
   close(): Promise<void>;
