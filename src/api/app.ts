@@ -8,6 +8,7 @@ import type { PeerAddress } from "../identity/client-address.ts";
 import { requestIdOf } from "../observe/http.ts";
 import type { AppPool } from "../runtime/apps.ts";
 import { buildsStatus } from "../worker/readiness.ts";
+import { analyticsRoutes } from "./analytics.ts";
 import { appRoutes } from "./apps.ts";
 import { bodyLimits } from "./body-limit.ts";
 import { buildRoutes } from "./builds.ts";
@@ -167,6 +168,7 @@ export function createApi(api: ApiDeps, options: ApiOptions = {}) {
     .use(runtimeLogRoutes(deps))
     .use(envRoutes(deps))
     .use(hookRoutes(deps))
+    .use(analyticsRoutes(deps))
     .use(cronRoutes(deps))
     .use(buildRoutes(deps))
     .use(uploadRoutes(deps))

@@ -167,6 +167,10 @@ function attempts(v: Victim): Record<string, Attempt[]> {
       attempt("DELETE", `/api/projects/${p}/protection/bypass/${v.bypassTokenId}`, 404),
     ],
     "GET /api/projects/:id/hooks": [attempt("GET", `/api/projects/${p}/hooks`, 404)],
+    "GET /api/projects/:id/analytics": [
+      attempt("GET", `/api/projects/${p}/analytics`, 404),
+      attempt("GET", `/api/projects/${p}/analytics?range=month&format=csv`, 404),
+    ],
     "POST /api/projects/:id/hooks": [
       attempt("POST", `/api/projects/${p}/hooks`, 404, {
         url: "https://203.0.113.66/bob",
