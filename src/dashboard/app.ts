@@ -5,6 +5,7 @@ import type { Deps } from "../deps.ts";
 import type { PeerAddress } from "../identity/client-address.ts";
 import type { AppPool } from "../runtime/apps.ts";
 import { accountRoutes } from "./account.tsx";
+import { analyticsRoutes } from "./analytics.tsx";
 import { assetRoutes } from "./assets.ts";
 import { dashboardBodyLimit } from "./body-limit.ts";
 import { deploymentRoutes } from "./deployments.tsx";
@@ -61,6 +62,7 @@ export function createDashboard(deps: DashboardDeps, options: DashboardOptions =
     .use(projectRoutes(deps))
     .use(settingsRoutes(deps))
     .use(gitRoutes(deps))
+    .use(analyticsRoutes(deps))
     .use(deploymentRoutes(deps, options.apps))
     .use(runtimeLogRoutes(deps))
     .use(protectionRoutes(deps));

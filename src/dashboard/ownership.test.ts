@@ -78,6 +78,8 @@ function attempts(v: Victim & { sessionHash: string }): Record<string, Attempt[]
     "POST /projects/:id/rollback": [post(`/projects/${p}/rollback`, 404)],
     "GET /projects/:id/settings": [get(`/projects/${p}/settings`, 404)],
     "GET /projects/:id/git": [get(`/projects/${p}/git`, 404)],
+    "GET /projects/:id/analytics": [get(`/projects/${p}/analytics?range=week`, 404)],
+    "GET /projects/:id/analytics/panel": [get(`/projects/${p}/analytics/panel`, 404)],
     "POST /projects/:id/settings": [
       post(`/projects/${p}/settings`, 404, { section: "general", name: "pwned", productionBranch: "main" }),
       post(`/projects/${p}/settings`, 404, { section: "domains", subDomain: "pwned", customDomain: "" }),
