@@ -68,7 +68,7 @@ export function percentile(steps: Group[], share: number): number | null {
   let seen = 0;
   for (const step of sorted) {
     seen += step.n;
-    if (seen >= share * total) return Math.round(step.us / 10) / 100;
+    if (seen >= share * total) return step.us / 1000;
   }
   return null;
 }
