@@ -64,8 +64,7 @@ export function analyticsEndToEnd(name: string, open: () => Promise<AnalyticsSet
       };
       // The proxy may hear of the new deployment a moment after it is READY (over Kafka).
       const deadline = Date.now() + 30_000;
-      while ((await hit("/__warmup_probe", GOOGLEBOT, "192.0.2.1")) !== 404 && Date.now() < deadline)
-        await Bun.sleep(200);
+      while ((await hit("/", GOOGLEBOT, "192.0.2.1")) !== 200 && Date.now() < deadline) await Bun.sleep(200);
 
       browser = await launchChromium();
       const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
