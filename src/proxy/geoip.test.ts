@@ -1,5 +1,9 @@
 import { expect, test } from "bun:test";
-import { ipv6Number, parseGeoIp } from "./geoip.ts";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ConfigError } from "../errors.ts";
+import { tempDir } from "../testing/deps.ts";
+import { ipv6Number, loadGeoIp, parseGeoIp } from "./geoip.ts";
 
 const CSV = `# DB-IP lite layout
 1.0.0.0,1.0.0.255,AU
@@ -29,4 +33,12 @@ test("IPv6 forms parse to the same number", () => {
 test("a line that is not a range names its number", () => {
   expect(() => parseGeoIp("1.0.0.0,1.0.0.255,AU\nnonsense\n")).toThrow("line 2");
   expect(() => parseGeoIp("1.0.0.0,1.0.0.255,Australia\n")).toThrow("line 1");
+});
+
+test("a wrong file stops the start as a config error naming the variable and the line", () => {
+  const path = join(tempDir(), "bad.csv");
+  writeFileSync(path, "1.0.0.0,1.0.0.255,AU\n1.0.1.0,oops,CN\n");
+  expect(() => loadGeoIp(path)).toThrow(ConfigError);
+  expect(() => loadGeoIp(path)).toThrow("ANALYTICS_GEOIP_CSV");
+  expect(() => loadGeoIp(path)).toThrow("line 2");
 });

@@ -4,6 +4,7 @@
 // process, and the address itself is never kept.
 
 import { readFileSync } from "node:fs";
+import { ConfigError } from "../errors.ts";
 
 export interface GeoIp {
   /** The ISO 3166 alpha-2 code of the range that holds `address`, or "" when none does. */
@@ -51,7 +52,7 @@ export function ipv6Number(address: string): bigint | null {
   return n;
 }
 
-/** Parses the CSV text; a line that is not a range is an error naming its number (a wrong file should not start). */
+/** Parses the CSV text; a line that is not a range is an error naming its number (a wrong file stops the start). */
 export function parseGeoIp(csv: string): GeoIp {
   const v4: { first: number; last: number; country: string }[] = [];
   const v6: { first: bigint; last: bigint; country: string }[] = [];
@@ -108,6 +109,6 @@ export function loadGeoIp(path: string): GeoIp {
   try {
     return parseGeoIp(readFileSync(path, "utf8"));
   } catch (e) {
-    throw new Error(`ANALYTICS_GEOIP_CSV ${path}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new ConfigError("ANALYTICS_GEOIP_CSV", `${path}: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
