@@ -1,6 +1,9 @@
-// Bench: our proxy against nginx serving the same generated site, under wrk, interleaved, three rounds.
+// Bench: our proxy against nginx serving the same generated site, under wrk, interleaved, three rounds; and our
+// proxy with web analytics on (the default) against the same proxy with ANALYTICS=0, in the same run.
 // Needs nginx and wrk (apt-get install nginx wrk); installs nothing. Run: bun bench/proxy.ts
-// BENCH_SECONDS (default 10) sets each wrk run's duration; BENCH_ROUNDS (default 3) the rounds.
+// BENCH_SECONDS (default 10) sets each wrk run's duration; BENCH_ROUNDS (default 3) the rounds; BENCH_NGINX=0
+// leaves nginx out (only analytics on against off); BENCH_IN_PROCESS=0 skips the handler-only comparison at the end,
+// BENCH_ROUNDS=0 runs only that.
 
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -18,6 +21,13 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const HOST = "bench.localhost";
 const BUNDLE = "/assets/app.3f9a1c2b.js";
 const PAGES = 1000;
+const NGINX = process.env.BENCH_NGINX !== "0";
+/** Every request as a browser would send it: analytics parses the agent and the Referer. */
+const BROWSER = {
+  "User-Agent":
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+  Referer: "https://news.example.com/item?id=42",
+};
 
 function need(command: string): void {
   if (Bun.which(command) === null) {
@@ -216,7 +226,7 @@ function parseDuration(text: string): number {
 
 function wrk(port: number, c: Case): Result {
   const argv = ["wrk", "-t1", "-c50", `-d${SECONDS}s`, "--latency", "-H", `Host: ${HOST}`];
-  for (const [k, v] of Object.entries(c.headers)) argv.push("-H", `${k}: ${v}`);
+  for (const [k, v] of Object.entries({ ...BROWSER, ...c.headers })) argv.push("-H", `${k}: ${v}`);
   if (c.script) argv.push("-s", c.script);
   argv.push(`http://127.0.0.1:${port}${c.path}`);
   const run = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe" });
@@ -237,7 +247,58 @@ function wrk(port: number, c: Case): Result {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
-need("nginx");
+/**
+ * The proxy's handler alone, in this process, analytics on against off: batches of requests alternate between the
+ * two proxies over the same data; no sockets, so the share analytics takes is larger than over HTTP (an upper
+ * bound), and less moved by the machine's other load than wrk's figures.
+ */
+async function inProcess(dataDir: string): Promise<void> {
+  const { createProxy } = await import("../src/proxy/proxy.ts");
+  const open = (analytics: string) =>
+    openDeps(loadConfig({ MINIVERCEL_DATA: dataDir, ANALYTICS: analytics }));
+  const [depsOn, depsOff] = await Promise.all([open("1"), open("0")]);
+  const peer = () => "203.0.113.9";
+  const proxies = {
+    on: await createProxy(depsOn, {}, { runtime: () => ({}) as never, peer }),
+    off: await createProxy(depsOff, {}, { runtime: () => ({}) as never, peer }),
+  };
+  const paths = Array.from({ length: PAGES }, (_, i) => `/pages/p${i}`);
+  const batch = async (which: "on" | "off", n: number, offset: number): Promise<number> => {
+    const proxy = proxies[which];
+    const started = performance.now();
+    for (let i = 0; i < n; i++) {
+      const request = new Request(`http://${HOST}${paths[(offset + i) % PAGES]}`, {
+        headers: { host: HOST, ...BROWSER },
+      });
+      const result = proxy.fetch(request);
+      if (result instanceof Promise) await result;
+    }
+    return ((performance.now() - started) * 1e6) / n;
+  };
+  // Warm both (bodies into the memory cache), then alternate.
+  await batch("on", 5000, 0);
+  await batch("off", 5000, 0);
+  const ns: Record<"on" | "off", number[]> = { on: [], off: [] };
+  for (let round = 0; round < 20; round++) {
+    const first = round % 2 === 0 ? "on" : "off";
+    const second = first === "on" ? "off" : "on";
+    ns[first].push(await batch(first, 20_000, round * 7));
+    ns[second].push(await batch(second, 20_000, round * 7));
+  }
+  const on = median(ns.on);
+  const off = median(ns.off);
+  console.log(
+    `\nin process, proxy.fetch of the 1,000 small pages, 20 alternating batches of 20,000 (median ns per request):\n` +
+      `| analytics on | analytics off | on / off (throughput) |\n|---|---|---|\n` +
+      `| ${on.toFixed(0)} ns | ${off.toFixed(0)} ns | ${(off / on).toFixed(3)} |`,
+  );
+  await proxies.on.stop();
+  await proxies.off.stop();
+  await depsOn.close();
+  await depsOff.close();
+}
+
+if (NGINX) need("nginx");
 need("wrk");
 const work = tempDir("minivercel-bench-proxy-");
 const site = join(work, "site");
@@ -249,25 +310,44 @@ try {
   await deploy(dataDir, site);
   await precompressForNginx(site);
 
+  // Ours twice over the same data: analytics on (the default), and off. The proxies flush on the in-process bus,
+  // where no worker listens: what is measured is the proxy's own share (counting, hashing, sending).
   const ours = await freePort();
-  children.push(
-    Bun.spawn(["bun", "src/main.ts", "serve", "--role=proxy"], {
-      env: { ...process.env, MINIVERCEL_DATA: dataDir, PROXY_PORT: String(ours), LISTEN_HOST: "127.0.0.1" },
-      stdout: "ignore",
-      stderr: "inherit",
-    }),
-  );
-  const nginxOne = await freePort();
-  const nginxAuto = await freePort();
-  for (const [port, workers] of [
-    [nginxOne, "1"],
-    [nginxAuto, "auto"],
+  const oursOff = await freePort();
+  for (const [port, analytics] of [
+    [ours, "1"],
+    [oursOff, "0"],
   ] as const) {
     children.push(
-      Bun.spawn(["nginx", "-c", nginxConfig(work, site, port, workers), "-p", work], { stderr: "inherit" }),
+      Bun.spawn(["bun", "src/main.ts", "serve", "--role=proxy"], {
+        env: {
+          ...process.env,
+          MINIVERCEL_DATA: dataDir,
+          PROXY_PORT: String(port),
+          LISTEN_HOST: "127.0.0.1",
+          ANALYTICS: analytics,
+        },
+        stdout: "ignore",
+        stderr: "inherit",
+      }),
     );
   }
-  await Promise.all([waitHttp(ours), waitHttp(nginxOne), waitHttp(nginxAuto)]);
+  const nginxOne = await freePort();
+  const nginxAuto = await freePort();
+  if (NGINX)
+    for (const [port, workers] of [
+      [nginxOne, "1"],
+      [nginxAuto, "auto"],
+    ] as const) {
+      children.push(
+        Bun.spawn(["nginx", "-c", nginxConfig(work, site, port, workers), "-p", work], { stderr: "inherit" }),
+      );
+    }
+  await Promise.all([
+    waitHttp(ours),
+    waitHttp(oursOff),
+    ...(NGINX ? [waitHttp(nginxOne), waitHttp(nginxAuto)] : []),
+  ]);
 
   const pagesScript = join(work, "pages.lua");
   writeFileSync(
@@ -282,8 +362,13 @@ try {
   ];
   const servers = [
     { name: "minivercel", port: ours },
-    { name: "nginx (1 worker)", port: nginxOne },
-    { name: "nginx (auto)", port: nginxAuto },
+    { name: "minivercel, analytics off", port: oursOff },
+    ...(NGINX
+      ? [
+          { name: "nginx (1 worker)", port: nginxOne },
+          { name: "nginx (auto)", port: nginxAuto },
+        ]
+      : []),
   ];
 
   // Same bytes from both before measuring anything.
@@ -307,9 +392,9 @@ try {
     `bundle over gzip: ${gz.headers.get("content-length")} bytes (${gz.headers.get("content-encoding")})`,
   );
 
-  // warm-up: every server, every case, 2 s
+  // warm-up: every server, every case, 2 s (none with BENCH_ROUNDS=0: the in-process comparison alone)
   const results = new Map<string, Result[]>();
-  for (const c of cases)
+  for (const c of ROUNDS > 0 ? cases : [])
     for (const s of servers)
       Bun.spawnSync([
         "wrk",
@@ -337,28 +422,45 @@ try {
     }
   }
 
-  console.log(`\nwrk -t1 -c50 -d${SECONDS}s, median of ${ROUNDS} interleaved rounds (req/s; p99 ms)\n`);
-  console.log("| case | minivercel | nginx, 1 worker | ratio (req/s) | nginx, auto workers |");
-  console.log("|---|---|---|---|---|");
-  for (const c of cases) {
-    const cell = (server: string) => {
-      const rs = results.get(`${c.name}|${server}`) ?? [];
-      const errors = rs.reduce((a, r) => a + r.errors, 0);
-      return {
-        rps: median(rs.map((r) => r.rps)),
-        p99: median(rs.map((r) => r.p99ms)),
-        errors,
-      };
+  const cellOf = (c: Case, server: string) => {
+    const rs = results.get(`${c.name}|${server}`) ?? [];
+    const errors = rs.reduce((a, r) => a + r.errors, 0);
+    return {
+      rps: median(rs.map((r) => r.rps)),
+      p99: median(rs.map((r) => r.p99ms)),
+      errors,
     };
-    const [m, n1, na] = ["minivercel", "nginx (1 worker)", "nginx (auto)"].map(cell);
-    const fmt = (x: { rps: number; p99: number; errors: number } | undefined) =>
-      x
-        ? `${x.rps.toFixed(0)} req/s; p99 ${x.p99.toFixed(2)} ms${x.errors ? ` (${x.errors} errors)` : ""}`
-        : "";
-    console.log(
-      `| ${c.name} | ${fmt(m)} | ${fmt(n1)} | ${m && n1 ? (m.rps / n1.rps).toFixed(2) : ""} | ${fmt(na)} |`,
-    );
+  };
+  const fmt = (x: { rps: number; p99: number; errors: number } | undefined) =>
+    x
+      ? `${x.rps.toFixed(0)} req/s; p99 ${x.p99.toFixed(2)} ms${x.errors ? ` (${x.errors} errors)` : ""}`
+      : "";
+  if (ROUNDS > 0) {
+    console.log(`\nwrk -t1 -c50 -d${SECONDS}s, median of ${ROUNDS} interleaved rounds (req/s; p99 ms)\n`);
+    if (NGINX) {
+      console.log("| case | minivercel | nginx, 1 worker | ratio (req/s) | nginx, auto workers |");
+      console.log("|---|---|---|---|---|");
+      for (const c of cases) {
+        const [m, n1, na] = ["minivercel", "nginx (1 worker)", "nginx (auto)"].map((s) => cellOf(c, s));
+        console.log(
+          `| ${c.name} | ${fmt(m)} | ${fmt(n1)} | ${m && n1 ? (m.rps / n1.rps).toFixed(2) : ""} | ${fmt(na)} |`,
+        );
+      }
+      console.log("");
+    }
+    // Analytics: the share of throughput it costs, per round (the pairs ran back to back), then the median.
+    console.log("| case | analytics on | analytics off | on / off (median) | on / off per round |");
+    console.log("|---|---|---|---|---|");
+    for (const c of cases) {
+      const on = results.get(`${c.name}|minivercel`) ?? [];
+      const off = results.get(`${c.name}|minivercel, analytics off`) ?? [];
+      const ratios = on.map((r, i) => r.rps / (off[i]?.rps ?? Number.NaN));
+      console.log(
+        `| ${c.name} | ${fmt(cellOf(c, "minivercel"))} | ${fmt(cellOf(c, "minivercel, analytics off"))} | ${median(ratios).toFixed(3)} | ${ratios.map((x) => x.toFixed(3)).join(", ")} |`,
+      );
+    }
   }
+  if (process.env.BENCH_IN_PROCESS !== "0") await inProcess(dataDir);
 } finally {
   for (const child of children) child.kill("SIGTERM");
   await Promise.all(children.map((c) => c.exited));

@@ -23,15 +23,19 @@ import type { Store } from "../store/store.ts";
 import type { GeoIp } from "./geoip.ts";
 import { rawPathOf } from "./request-target.ts";
 
-/** Which project and deployment answered a request. */
+/** Which project and deployment answered a request, and the path it asked for (decoded) when the proxy knows it. */
 export interface Answered {
   projectId: string;
   deploymentId: string;
+  path?: string;
 }
 
 export interface AnalyticsRecorder {
-  /** Counts one answered request (synchronous and allocation-light: the proxy's hot path). */
-  record(request: Request, answered: Answered, status: number, bytes: number, ttfbMs: number): void;
+  /**
+   * Counts one answered request (synchronous and allocation-light: the proxy's hot path). `started` is when it
+   * arrived, by performance.now(); the time to first byte runs from there to this call.
+   */
+  record(request: Request, answered: Answered, status: number, bytes: number, started: number): void;
   /** Sends what is counted now; resolves when it is on the bus (or failed and was logged). */
   flush(): Promise<void>;
   /** Flushes what is left; later requests are not counted. */
@@ -46,6 +50,7 @@ export interface RecorderOptions {
   trustProxyHops: number;
   /** The socket address of a request (Bun's requestIP); null when unknown. */
   peer: (request: Request) => string | null;
+  /** The wall clock (tests); by default performance's, read once per request for both the minute and the time. */
   now?: () => number;
 }
 
@@ -53,7 +58,8 @@ interface Pending {
   answered: Answered;
   minute: number;
   status: number;
-  ttfbUs: number;
+  /** Time-to-first-byte step (µs) -> requests: a small histogram, so timing never splits a counter. */
+  steps: Map<number, number>;
   host: string;
   path: string;
   address: string;
@@ -99,16 +105,8 @@ export function visitorHash(salt: string, projectId: string, address: string, us
   return hasher.digest("hex").slice(0, 16);
 }
 
-/** A path as kept: decoded where it decodes, cut to MAX_ANALYTICS_TEXT characters. */
-function keptPath(raw: string): string {
-  let path = raw;
-  try {
-    path = decodeURI(raw);
-  } catch {
-    // Kept encoded.
-  }
-  return path.slice(0, MAX_ANALYTICS_TEXT);
-}
+/** A path as kept: as the proxy resolved it (decoded, normalized), cut to MAX_ANALYTICS_TEXT characters. */
+const keptPath = (path: string): string => path.slice(0, MAX_ANALYTICS_TEXT);
 
 export function createAnalyticsRecorder(
   deps: { store: Pick<Store, "analyticsSalts">; bus: Pick<Bus, "publish">; log: Logger },
@@ -171,7 +169,7 @@ export function createAnalyticsRecorder(
     for (const p of counted.values()) {
       const salt = await saltOf(dayOf(p.minute));
       const agent = agentOf(p.userAgent);
-      const record: AnalyticsRecord = {
+      const base = {
         deploymentId: p.answered.deploymentId,
         minute: p.minute,
         path: keptPath(p.path),
@@ -182,29 +180,35 @@ export function createAnalyticsRecorder(
         status: p.status,
         bot: agent.bot,
         visitor: visitorHash(salt, p.answered.projectId, p.address, p.userAgent),
-        ttfbUs: p.ttfbUs,
-        requests: p.requests,
-        bytes: p.bytes,
       };
-      const key = [
+      const prefix = [
         p.answered.projectId,
-        record.deploymentId,
-        record.minute,
-        record.path,
-        record.referrer,
-        record.country,
-        record.browser,
-        record.os,
-        record.status,
-        record.bot,
-        record.visitor,
-        record.ttfbUs,
+        base.deploymentId,
+        base.minute,
+        base.path,
+        base.referrer,
+        base.country,
+        base.browser,
+        base.os,
+        base.status,
+        base.bot,
+        base.visitor,
       ].join("\u0000");
-      const same = folded.get(key);
-      if (same) {
-        same.record.requests += record.requests;
-        same.record.bytes += record.bytes;
-      } else folded.set(key, { projectId: p.answered.projectId, record });
+      // The bytes are shared among the steps by their requests; the last takes the remainder (sums stay exact).
+      let bytesLeft = p.bytes;
+      let stepsLeft = p.steps.size;
+      for (const [ttfbUs, requests] of p.steps) {
+        stepsLeft -= 1;
+        const bytes = stepsLeft === 0 ? bytesLeft : Math.floor((p.bytes * requests) / p.requests);
+        bytesLeft -= bytes;
+        const key = `${prefix}\u0000${ttfbUs}`;
+        const same = folded.get(key);
+        if (same) {
+          same.record.requests += requests;
+          same.record.bytes += bytes;
+        } else
+          folded.set(key, { projectId: p.answered.projectId, record: { ...base, ttfbUs, requests, bytes } });
+      }
     }
     const byProject = new Map<string, AnalyticsRecord[]>();
     for (const { projectId, record } of folded.values()) {
@@ -254,22 +258,24 @@ export function createAnalyticsRecorder(
   timer.unref();
 
   return {
-    record(request, answered, status, bytes, ttfbMs) {
+    record(request, answered, status, bytes, started) {
       if (stopped) return;
-      const t = now();
+      const end = performance.now();
+      const t = options.now ? options.now() : performance.timeOrigin + end;
       const minute = Math.floor(t / 60_000) * 60;
-      const ttfbUs = ttfbStep(ttfbMs * 1000);
+      const ttfbUs = ttfbStep((end - started) * 1000);
       const headers = request.headers;
       const host = headers.get("host") ?? "";
-      const path = rawPathOf(request.url);
+      const path = answered.path ?? rawPathOf(request.url);
       const address = addressOf(request);
       const userAgent = headers.get("user-agent") ?? "";
       const referer = headers.get("referer") ?? "";
-      const key = `${answered.deploymentId}\n${minute}\n${status}\n${ttfbUs}\n${host}\n${path}\n${address}\n${userAgent}\n${referer}`;
+      const key = `${answered.deploymentId}\n${minute}\n${status}\n${host}\n${path}\n${address}\n${userAgent}\n${referer}`;
       const known = pending.get(key);
       if (known) {
         known.requests += 1;
         known.bytes += bytes;
+        known.steps.set(ttfbUs, (known.steps.get(ttfbUs) ?? 0) + 1);
         return;
       }
       if (pending.size >= MAX_PENDING) {
@@ -283,7 +289,7 @@ export function createAnalyticsRecorder(
         answered,
         minute,
         status,
-        ttfbUs,
+        steps: new Map([[ttfbUs, 1]]),
         host,
         path,
         address,

@@ -11,7 +11,7 @@ import type { AppTarget } from "../runtime/apps.ts";
 import { forwardedHeaders } from "../runtime/forward.ts";
 import { createPrerenderCache } from "../runtime/prerender.ts";
 import type { FunctionRuntime } from "../runtime/runtime.ts";
-import { type AnalyticsRecorder, createAnalyticsRecorder } from "./analytics.ts";
+import { type AnalyticsRecorder, type Answered, createAnalyticsRecorder } from "./analytics.ts";
 import { type Bodies, createBodies, DEFAULT_BODIES } from "./bodies.ts";
 import { type DeploymentContext, type FunctionServing, serveAnswer } from "./functions.ts";
 import { loadGeoIp } from "./geoip.ts";
@@ -99,6 +99,20 @@ function bodyBytes(served: Served, request: Request, response: Response): number
   return variant?.size ?? null;
 }
 
+/** What answered a request, for analytics: set along the way, counted when the response exists. */
+type Hit = Answered & { served?: Served; started: number };
+
+/** Counts an answered request for analytics: its deployment, status, body size and time to first byte. */
+function count(recorder: AnalyticsRecorder, hit: Hit, request: Request, response: Response): void {
+  let bytes = 0;
+  if (hit.served) bytes = bodyBytes(hit.served, request, response) ?? 0;
+  else {
+    const length = response.headers.get("content-length");
+    if (length !== null) bytes = Number(length) || 0;
+  }
+  recorder.record(request, hit, response.status, bytes, hit.started);
+}
+
 /** How the proxy runs functions: the runtime it invokes (made on first use) and who is asking. */
 export interface ProxyFunctions {
   /** The function runtime; called once, on the first request for a function. */
@@ -163,7 +177,7 @@ export async function createProxy(
     },
   );
   /** request -> what answered it, for the access log and analytics; weak, so nothing outlives its request. */
-  const answeredBy = new WeakMap<Request, { projectId: string; deploymentId: string; served?: Served }>();
+  const answeredBy = new WeakMap<Request, { deploymentId: string; served?: Served }>();
   // Web analytics (ANALYTICS): counted here, sent on the bus every ANALYTICS_FLUSH_SECONDS (src/proxy/analytics.ts).
   const recorder: AnalyticsRecorder | null = config.analytics.enabled
     ? createAnalyticsRecorder(deps, {
@@ -173,7 +187,11 @@ export async function createProxy(
         peer: (request) => functions?.peer?.(request) ?? null,
       })
     : null;
-  const tracked = options.accessLog || recorder !== null;
+  /**
+   * When the request being handled synchronously arrived (performance.now()), for its time to first byte; -1
+   * outside fetch. A request whose route was looked up asynchronously is timed from when routing resumed.
+   */
+  let syncStart = -1;
 
   // Host header values repeat; remember their normalized form (bounded), the last one without even hashing it.
   const hosts = new Map<string, string | null>();
@@ -238,13 +256,37 @@ export async function createProxy(
   }
 
   function routed(route: Route, request: Request, path: string): Response | Promise<Response> {
+    if (route.kind !== "site") return missingRoute(route, request.method);
+    if (options.accessLog) answeredBy.set(request, { deploymentId: route.deploymentId });
+    if (recorder === null) return routedSite(route, request, path, null);
+    // Analytics: what answered, passed along (no per-request map), counted once the response exists.
+    const hit: Hit = {
+      projectId: route.project.id,
+      deploymentId: route.deploymentId,
+      path,
+      started: syncStart >= 0 ? syncStart : performance.now(),
+    };
+    const result = routedSite(route, request, path, hit);
+    if (result instanceof Promise)
+      return result.then((response) => {
+        count(recorder, hit, request, response);
+        return response;
+      });
+    count(recorder, hit, request, result);
+    return result;
+  }
+
+  function routedSite(
+    route: Extract<Route, { kind: "site" }>,
+    request: Request,
+    path: string,
+    hit: Hit | null,
+  ): Response | Promise<Response> {
     const method = request.method;
-    if (route.kind !== "site") return missingRoute(route, method);
-    if (tracked) answeredBy.set(request, { projectId: route.project.id, deploymentId: route.deploymentId });
     const loaded = sites.get(route.deploymentId);
     if (loaded instanceof Promise) {
       return loaded.then(
-        (site) => (site === null ? page("missing-files", method) : serve(site, route, request, path)),
+        (site) => (site === null ? page("missing-files", method) : serve(site, route, request, path, hit)),
         (error: unknown) => {
           log.error("cannot load deployment", {
             requestId: requestIdOf(request),
@@ -256,16 +298,17 @@ export async function createProxy(
       );
     }
     if (loaded === null) return page("missing-files", method);
-    return serve(loaded, route, request, path);
+    return serve(loaded, route, request, path, hit);
   }
 
   function sendFile(
     served: Served,
     route: Extract<Route, { kind: "site" }>,
     request: Request,
+    hit: Hit | null,
   ): Response | Promise<Response> {
-    if (tracked)
-      answeredBy.set(request, { projectId: route.project.id, deploymentId: route.deploymentId, served });
+    if (options.accessLog) answeredBy.set(request, { deploymentId: route.deploymentId, served });
+    if (hit) hit.served = served;
     return respond(served, request, bodies);
   }
 
@@ -274,21 +317,22 @@ export async function createProxy(
     route: Extract<Route, { kind: "site" }>,
     request: Request,
     path: string,
+    hit: Hit | null,
   ): Response | Promise<Response> {
     if (site.buildOutput) return serveBuildOutput(site, site.buildOutput, route, request, path);
-    if (site.server) return serveApp(site, site.server, route, request, path);
+    if (site.server) return serveApp(site, site.server, route, request, path, hit);
     // Static sites answer GET and HEAD only: their request bodies are never read.
     if (request.method !== "GET" && request.method !== "HEAD") return page("method", request.method);
     const found = answer(site, path);
     switch (found.kind) {
       case "file":
-        return sendFile(found.served, route, request);
+        return sendFile(found.served, route, request, hit);
       case "redirect":
         return redirect(found, splitUrl(request.url).search);
       case "missing": {
-        if (found.notFound) return sendFile(found.notFound, route, request);
+        if (found.notFound) return sendFile(found.notFound, route, request, hit);
         if (found.spa && route.project.spaFallback && wantsPage(path, request))
-          return sendFile(found.spa, route, request);
+          return sendFile(found.spa, route, request, hit);
         return page("not-found", request.method);
       }
     }
@@ -459,11 +503,12 @@ export async function createProxy(
     route: Extract<Route, { kind: "site" }>,
     request: Request,
     path: string,
+    hit: Hit | null,
   ): Response | Promise<Response> {
     const method = request.method;
     if ((method === "GET" || method === "HEAD") && site.files.has(path)) {
       const found = answer(site, path);
-      if (found.kind === "file") return sendFile(found.served, route, request);
+      if (found.kind === "file") return sendFile(found.served, route, request, hit);
     }
     const apps = functions ? serving.runtime().apps : undefined;
     if (!apps) return page("apps-unavailable", method);
@@ -527,37 +572,18 @@ export async function createProxy(
     return page("error", request.method);
   };
 
-  /** Counts an answered request for analytics: its deployment, status, body size and time to first byte. */
-  function count(recorder: AnalyticsRecorder, request: Request, response: Response, started: number): void {
-    const found = answeredBy.get(request);
-    if (!found) return;
-    const length = response.headers.get("content-length");
-    const bytes = found.served
-      ? (bodyBytes(found.served, request, response) ?? 0)
-      : length === null
-        ? 0
-        : Number(length) || 0;
-    recorder.record(request, found, response.status, bytes, performance.now() - started);
-  }
-
   // The access log line itself is written by the wrapper every role shares (src/observe/http.ts).
   function fetch(request: Request): Response | Promise<Response> {
-    const started = recorder ? performance.now() : 0;
+    if (recorder) syncStart = performance.now();
     let result: Response | Promise<Response>;
     try {
       result = handle(request);
     } catch (error) {
       result = failed(request)(error);
+    } finally {
+      syncStart = -1;
     }
     if (result instanceof Promise) result = result.catch(failed(request));
-    if (recorder) {
-      if (result instanceof Promise)
-        return result.then((response) => {
-          count(recorder, request, response, started);
-          return response;
-        });
-      count(recorder, request, result, started);
-    }
     return result;
   }
 
