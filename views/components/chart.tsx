@@ -1,5 +1,6 @@
-// A time series as a server-rendered SVG: requests as bars, visitors as a line, a few time labels. No script; it
-// scales with its box (viewBox), so it fits a phone's width as well as a desktop's. Colours come from app.css.
+// A time series as a server-rendered SVG: requests as bars, visitors as a line. No script; it scales with its box
+// (viewBox, stretched to its box: no text inside to distort), so it fits a phone's width as a desktop's; its labels are HTML around it, so they keep their
+// size when it shrinks. Colours come from app.css.
 /** @jsxImportSource preact */
 
 export interface Point {
@@ -9,10 +10,10 @@ export interface Point {
 }
 
 const W = 640;
-const H = 200;
-const LEFT = 40;
-const BOTTOM = 22;
-const TOP = 8;
+const H = 180;
+const LEFT = 0;
+const BOTTOM = 1;
+const TOP = 4;
 
 /** A round top for the axis: 1, 2 or 5 times a power of ten, at least `max`. */
 export function niceMax(max: number): number {
@@ -42,51 +43,64 @@ export function SeriesChart(props: { series: Point[]; bucketSeconds: number; lab
     .join(" ");
   const ticks = series.length > 0 ? [0, Math.floor((series.length - 1) / 2), series.length - 1] : [];
   return (
-    <svg
-      class="chart"
-      viewBox={`0 0 ${W} ${H}`}
-      role="img"
-      aria-label={label}
-      data-points={series.length}
-      xmlns="http://www.w3.org/2000/svg"
-    >
-      <title>{label}</title>
-      <line class="chart-axis" x1={LEFT} y1={y(0)} x2={W} y2={y(0)} />
-      <line class="chart-grid" x1={LEFT} y1={y(top / 2)} x2={W} y2={y(top / 2)} />
-      <line class="chart-grid" x1={LEFT} y1={y(top)} x2={W} y2={y(top)} />
-      <text class="chart-label" x={LEFT - 6} y={y(top) + 4} text-anchor="end">
-        {top}
-      </text>
-      <text class="chart-label" x={LEFT - 6} y={y(0) + 4} text-anchor="end">
-        0
-      </text>
-      {series.map((p, i) =>
-        p.requests > 0 ? (
-          <rect
-            key={p.at}
-            class="chart-bar"
-            data-requests={p.requests}
-            x={(LEFT + i * slot + slot * 0.15).toFixed(1)}
-            y={y(p.requests).toFixed(1)}
-            width={Math.max(1, slot * 0.7).toFixed(1)}
-            height={(y(0) - y(p.requests)).toFixed(1)}
-          >
-            <title>{`${tickLabel(p.at, bucketSeconds)}: ${p.requests} requests, ${p.visitors} visitors`}</title>
-          </rect>
-        ) : null,
-      )}
-      {series.length > 1 && <polyline class="chart-line" points={visitors} fill="none" />}
-      {ticks.map((i, n) => {
-        const p = series[i];
-        if (!p) return null;
-        const anchor = n === 0 ? "start" : n === ticks.length - 1 ? "end" : "middle";
-        const x = n === 0 ? LEFT : n === ticks.length - 1 ? W : LEFT + (i + 0.5) * slot;
-        return (
-          <text key={`t${i}`} class="chart-label" x={x} y={H - 6} text-anchor={anchor}>
-            {tickLabel(p.at, bucketSeconds)}
-          </text>
-        );
-      })}
-    </svg>
+    <figure class="chart-box">
+      <div class="chart-scale" aria-hidden="true">
+        <span>{top}</span>
+        <span>{top / 2}</span>
+        <span>0</span>
+      </div>
+      <svg
+        class="chart"
+        viewBox={`0 0 ${W} ${H}`}
+        preserveAspectRatio="none"
+        role="img"
+        aria-label={label}
+        data-points={series.length}
+        xmlns="http://www.w3.org/2000/svg"
+      >
+        <title>{label}</title>
+        <line class="chart-axis" vector-effect="non-scaling-stroke" x1={LEFT} y1={y(0)} x2={W} y2={y(0)} />
+        <line
+          class="chart-grid"
+          vector-effect="non-scaling-stroke"
+          x1={LEFT}
+          y1={y(top / 2)}
+          x2={W}
+          y2={y(top / 2)}
+        />
+        <line
+          class="chart-grid"
+          vector-effect="non-scaling-stroke"
+          x1={LEFT}
+          y1={y(top)}
+          x2={W}
+          y2={y(top)}
+        />
+        {series.map((p, i) =>
+          p.requests > 0 ? (
+            <rect
+              key={p.at}
+              class="chart-bar"
+              data-requests={p.requests}
+              x={(LEFT + i * slot + slot * 0.15).toFixed(1)}
+              y={y(p.requests).toFixed(1)}
+              width={Math.max(1, slot * 0.7).toFixed(1)}
+              height={(y(0) - y(p.requests)).toFixed(1)}
+            >
+              <title>{`${tickLabel(p.at, bucketSeconds)}: ${p.requests} requests, ${p.visitors} visitors`}</title>
+            </rect>
+          ) : null,
+        )}
+        {series.length > 1 && (
+          <polyline class="chart-line" vector-effect="non-scaling-stroke" points={visitors} fill="none" />
+        )}
+      </svg>
+      <figcaption class="chart-ticks">
+        {ticks.map((i) => {
+          const p = series[i];
+          return p ? <span key={`t${i}`}>{tickLabel(p.at, bucketSeconds)}</span> : null;
+        })}
+      </figcaption>
+    </figure>
   );
 }
