@@ -54,17 +54,23 @@ export interface RecorderOptions {
   now?: () => number;
 }
 
+/** Who asked, as the request said it: until the flush only (it holds the address). */
+interface Visit {
+  host: string;
+  address: string;
+  userAgent: string;
+  referer: string;
+  id: number;
+}
+
 interface Pending {
   answered: Answered;
   minute: number;
   status: number;
   /** Time-to-first-byte step (µs) -> requests: a small histogram, so timing never splits a counter. */
   steps: Map<number, number>;
-  host: string;
   path: string;
-  address: string;
-  userAgent: string;
-  referer: string;
+  visit: Visit;
   requests: number;
   bytes: number;
 }
@@ -114,6 +120,12 @@ export function createAnalyticsRecorder(
 ): AnalyticsRecorder {
   const now = options.now ?? Date.now;
   let pending = new Map<string, Pending>();
+  // Who asked, by id, until the next flush; the last one is checked first (a browser's requests come in a row),
+  // so most requests key their counter by a short id instead of the whole agent and Referer.
+  let visits = new Map<string, Visit>();
+  let lastVisit: Visit | null = null;
+  // Never reused, not even across flushes: a counter made just after a forced flush keeps its own visitor.
+  let visitIds = 0;
   let inFlight = 0;
   let flushing: Promise<void> = Promise.resolve();
   let stopped = false;
@@ -168,18 +180,19 @@ export function createAnalyticsRecorder(
     const folded = new Map<string, { projectId: string; record: AnalyticsRecord }>();
     for (const p of counted.values()) {
       const salt = await saltOf(dayOf(p.minute));
-      const agent = agentOf(p.userAgent);
+      const { host, address, userAgent, referer } = p.visit;
+      const agent = agentOf(userAgent);
       const base = {
         deploymentId: p.answered.deploymentId,
         minute: p.minute,
         path: keptPath(p.path),
-        referrer: referrerHost(p.referer, p.host),
-        country: p.address !== "" && options.geo ? options.geo.country(p.address) : "",
+        referrer: referrerHost(referer, host),
+        country: address !== "" && options.geo ? options.geo.country(address) : "",
         browser: agent.browser,
         os: agent.os,
         status: p.status,
         bot: agent.bot,
-        visitor: visitorHash(salt, p.answered.projectId, p.address, p.userAgent),
+        visitor: visitorHash(salt, p.answered.projectId, address, userAgent),
       };
       const prefix = [
         p.answered.projectId,
@@ -243,6 +256,8 @@ export function createAnalyticsRecorder(
     const counted = pending;
     const lost = dropped;
     pending = new Map();
+    visits = new Map();
+    lastVisit = null;
     dropped = 0;
     inFlight += 1;
     // One flush at a time: the salt of a new day is made once.
@@ -270,7 +285,23 @@ export function createAnalyticsRecorder(
       const address = addressOf(request);
       const userAgent = headers.get("user-agent") ?? "";
       const referer = headers.get("referer") ?? "";
-      const key = `${answered.deploymentId}\n${minute}\n${status}\n${host}\n${path}\n${address}\n${userAgent}\n${referer}`;
+      let visit = lastVisit;
+      if (
+        visit === null ||
+        visit.address !== address ||
+        visit.userAgent !== userAgent ||
+        visit.referer !== referer ||
+        visit.host !== host
+      ) {
+        const who = `${host}\n${address}\n${userAgent}\n${referer}`;
+        visit = visits.get(who) ?? null;
+        if (visit === null) {
+          visit = { host, address, userAgent, referer, id: visitIds++ };
+          visits.set(who, visit);
+        }
+        lastVisit = visit;
+      }
+      const key = `${answered.deploymentId}\n${minute}\n${status}\n${visit.id}\n${path}`;
       const known = pending.get(key);
       if (known) {
         known.requests += 1;
@@ -290,11 +321,8 @@ export function createAnalyticsRecorder(
         minute,
         status,
         steps: new Map([[ttfbUs, 1]]),
-        host,
         path,
-        address,
-        userAgent,
-        referer,
+        visit,
         requests: 1,
         bytes,
       });
