@@ -16,6 +16,7 @@ import { createNodeAuth, type NodeAuth } from "./identity/node-auth.ts";
 import type { DeploymentTarget } from "./model/entities.ts";
 import { createLogger, type Logger } from "./observe/log.ts";
 import { createMetrics, type Metrics, watchSources } from "./observe/metrics.ts";
+import { type Analytics, openAnalytics } from "./store/analytics.ts";
 import { type Artifacts, type ArtifactsConfig, openArtifacts } from "./store/artifacts.ts";
 import { checkDataDir } from "./store/data-format.ts";
 import { type Logs, type LogsConfig, openLogs } from "./store/logs.ts";
@@ -31,6 +32,8 @@ export interface Deps {
   logs: Logs;
   /** What functions print, per line (src/runtime/log-sink.ts writes it). */
   runtimeLogs: RuntimeLogs;
+  /** Web analytics: the proxies' records as the workers store them (src/store/analytics.ts). */
+  analytics: Analytics;
   artifacts: Artifacts;
   /** How to open the artifact store again (a local builder writes its files there itself). */
   artifactsConfig: ArtifactsConfig;
@@ -90,6 +93,7 @@ export async function openDeps(config: Config): Promise<Deps> {
     retentionDays: config.functions.logRetentionDays,
     log,
   });
+  const analytics = await openAnalytics(logsConfig, { retentionDays: config.analytics.retentionDays, log });
   // With S3, each process keeps a bounded local copy of the blobs it served (the proxies' cache).
   const artifactsConfig: ArtifactsConfig = config.s3
     ? { kind: "s3", s3: config.s3, cacheDir: join(config.dataDir, "blob-cache") }
@@ -120,6 +124,7 @@ export async function openDeps(config: Config): Promise<Deps> {
     store,
     logs,
     runtimeLogs,
+    analytics,
     artifacts,
     artifactsConfig,
     bus,
@@ -142,6 +147,7 @@ export async function openDeps(config: Config): Promise<Deps> {
       await bus.close();
       await logs.close();
       await runtimeLogs.close();
+      await analytics.close();
       await store.close();
     },
   };

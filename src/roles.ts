@@ -24,6 +24,7 @@ import { createRuntime, type FunctionRuntime } from "./runtime/runtime.ts";
 import { type RelayData, relayHandlers, withWebSockets } from "./runtime/websocket.ts";
 import { httpFront } from "./tls/https.ts";
 import type { RunningTls } from "./tls/start.ts";
+import { startAnalyticsConsumer } from "./worker/analytics.ts";
 import { startEventWorkers, startLiveFeed } from "./worker/apply-events.ts";
 import { startPeriodicGc } from "./worker/gc.ts";
 import { startReportDispatcher } from "./worker/git-reports.ts";
@@ -79,6 +80,7 @@ async function startWorker(
   hooks: { stop(): Promise<void> };
   reports: { stop(): Promise<void> };
   previews: Previewer;
+  analytics: Subscription;
 }> {
   const { config } = deps;
   const builds = buildsStatus(config, deps.runner);
@@ -95,7 +97,9 @@ async function startWorker(
   const hooks = startOutgoingDispatcher(deps);
   // Commit statuses and pull-request comments: the same, from their own outbox.
   const reports = startReportDispatcher(deps);
-  return { launcher, events, gc, hooks, reports, previews };
+  // Web analytics: the proxies' records into the analytics store (one worker stores each message).
+  const analytics = await startAnalyticsConsumer(deps);
+  return { launcher, events, gc, hooks, reports, previews, analytics };
 }
 
 /** Plain HTTP on a real domain that sites share with the dashboard: the one setup cookie tossing can disturb. */
@@ -301,6 +305,8 @@ export async function startRoles(deps: Deps, roleOptions: RoleOptions = {}): Pro
       await runtimeFeed?.stop();
       // Cron runs under way end with their functions, which the proxy's runtime stops.
       await Promise.all([crons?.stop(), proxy?.stop()]);
+      // After the proxy's last analytics flush, which this process's worker may store.
+      await worker?.analytics.stop();
       await functionNodes?.stop();
       await functionsNode?.stop();
     },

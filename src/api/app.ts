@@ -9,6 +9,7 @@ import { clientAddress, type PeerAddress } from "../identity/client-address.ts";
 import { requestIdOf } from "../observe/http.ts";
 import type { AppPool } from "../runtime/apps.ts";
 import { buildsStatus } from "../worker/readiness.ts";
+import { analyticsRoutes } from "./analytics.ts";
 import { appRoutes } from "./apps.ts";
 import { auditRoutes } from "./audit.ts";
 import { bodyLimits } from "./body-limit.ts";
@@ -39,6 +40,7 @@ export type ApiDeps = Pick<
   | "store"
   | "logs"
   | "runtimeLogs"
+  | "analytics"
   | "live"
   | "runtimeLive"
   | "bus"
@@ -180,6 +182,7 @@ export function createApi(api: ApiDeps, options: ApiOptions = {}) {
     .use(envRoutes(deps))
     .use(hookRoutes(deps))
     .use(gitProviderRoutes(deps))
+    .use(analyticsRoutes(deps))
     .use(cronRoutes(deps))
     .use(buildRoutes(deps))
     .use(uploadRoutes(deps))

@@ -220,6 +220,10 @@ function attempts(v: Victim): Record<string, Attempt[]> {
     "GET /api/teams/:team/audit": [attempt("GET", `/api/teams/${v.team.slug}/audit`, 404)],
     "GET /api/audit": [attempt("GET", "/api/audit", 200)],
 
+    "GET /api/projects/:id/analytics": [
+      attempt("GET", `/api/projects/${p}/analytics`, 404),
+      attempt("GET", `/api/projects/${p}/analytics?range=month&format=csv`, 404),
+    ],
     "POST /api/projects/:id/hooks": [
       attempt("POST", `/api/projects/${p}/hooks`, 404, {
         url: "https://203.0.113.66/bob",

@@ -30,12 +30,16 @@ export function projectRoutes({
   store,
   logs,
   runtimeLogs,
+  analytics,
   auth,
   artifacts,
   gc,
   bus,
   audit,
-}: Pick<Deps, "config" | "store" | "logs" | "runtimeLogs" | "auth" | "artifacts" | "gc" | "bus"> & {
+}: Pick<
+  Deps,
+  "config" | "store" | "logs" | "runtimeLogs" | "analytics" | "auth" | "artifacts" | "gc" | "bus"
+> & {
   audit: Auditor;
 }) {
   // Statuses of these routes' own; authentication, validation, body and rate limits: docs-responses.ts.
@@ -135,7 +139,7 @@ export function projectRoutes({
       "/projects/:id",
       async ({ user, params, set, request }) => {
         const project = await getProject(store, user.id, params.id, "admin");
-        await deleteProject({ store, logs, runtimeLogs, artifacts, gc, bus }, user.id, params.id);
+        await deleteProject({ store, logs, runtimeLogs, analytics, artifacts, gc, bus }, user.id, params.id);
         await audit.project(request, user, project, "project.delete");
         set.status = 204;
       },

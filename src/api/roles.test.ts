@@ -115,6 +115,10 @@ function table(): Record<string, Row[]> {
       row("DELETE", (who) => `/api/projects/${p}/domains/add-${who}.example.net`, WRITE(204)),
     ],
     "GET /api/projects/:id/deployments": [row("GET", `/api/projects/${p}/deployments`, READ(200))],
+    "GET /api/projects/:id/analytics": [
+      row("GET", `/api/projects/${p}/analytics`, READ(200)),
+      row("GET", `/api/projects/${p}/analytics?range=week&format=csv`, READ(200)),
+    ],
     "POST /api/deploy": [row("POST", "/api/deploy", WRITE(201), () => ({ projectId: p }))],
     "GET /api/deployments/:id": [row("GET", `/api/deployments/${older}`, READ(200))],
     "POST /api/deployments/:id/promote": [row("POST", `/api/deployments/${older}/promote`, WRITE(200))],

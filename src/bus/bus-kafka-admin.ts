@@ -7,22 +7,24 @@ import type { Lag, Topic } from "./bus.ts";
 /**
  * Partitions of each topic when the bus creates it: build events spread over workers, route changes in one order,
  * runtime lines (read by every api process, in order per deployment) spread like build events, functions nodes'
- * heartbeats (read by every proxy and node) in one.
+ * heartbeats (read by every proxy and node) in one, analytics records (stored by the workers) spread by project.
  */
 const PARTITIONS: Record<Topic, number> = {
   "build-events": 12,
   "route-changes": 1,
   "runtime-logs": 12,
   "function-nodes": 1,
+  analytics: 12,
 };
 /**
  * Topic settings besides the broker's defaults: runtime lines only feed live watchers (the log store keeps them),
  * so the broker keeps them an hour, not its default week of a chatty function's output; a heartbeat is stale
- * within seconds, so those go after ten minutes.
+ * within seconds, so those go after ten minutes; analytics records wait for a worker a day at most.
  */
 const SETTINGS: Partial<Record<Topic, { name: string; value: string }[]>> = {
   "runtime-logs": [{ name: "retention.ms", value: String(60 * 60 * 1000) }],
   "function-nodes": [{ name: "retention.ms", value: String(10 * 60 * 1000) }],
+  analytics: [{ name: "retention.ms", value: String(24 * 60 * 60 * 1000) }],
 };
 /**
  * Per group: the partitions' high-water marks minus the group's committed offsets (none committed: 0). Asked

@@ -1,10 +1,11 @@
-// Bus port: build events, route changes, runtime log lines and functions nodes' announcements between roles.
+// Bus port: build events, route changes, runtime log lines, functions nodes' announcements and the proxies'
+// analytics between roles.
 // In-process by default, Kafka when configured.
 
 import type { KafkaConfig } from "../config/config.ts";
 import { createLogger, type Logger } from "../observe/log.ts";
 
-export type Topic = "build-events" | "route-changes" | "runtime-logs" | "function-nodes";
+export type Topic = "build-events" | "route-changes" | "runtime-logs" | "function-nodes" | "analytics";
 
 export interface ConsumeOptions {
   /** Messages handled at once across keys; within a key always one at a time, in order. */

@@ -5,6 +5,7 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
 
+import { type AnalyticsConfig, parseAnalytics } from "./analytics.ts";
 import { type BuildConfig, type GcConfig, parseBuild, parseGc } from "./build.ts";
 import {
   type DomainsConfig,
@@ -32,6 +33,7 @@ import {
 } from "./scale-out.ts";
 
 // The section types are imported from here across the tree.
+export type { AnalyticsConfig } from "./analytics.ts";
 export type { BuildConfig, GcConfig } from "./build.ts";
 export type { DnsConfig, DomainsConfig, HttpsConfig } from "./domains.ts";
 export type { LimitsConfig } from "./limits.ts";
@@ -126,6 +128,8 @@ export interface Config {
   preview: PreviewConfig;
   /** The function runtime: idle instances, start time, limits (src/runtime/). */
   functions: FunctionsConfig;
+  /** Web analytics from the proxy (src/config/analytics.ts). */
+  analytics: AnalyticsConfig;
   /** 32-byte key (base64) that encrypts project env vars; default: generated into <data>/secret.key. */
   secretKey: string | null;
   /** Accept file:// and local paths as git URLs (MINIVERCEL_ALLOW_LOCAL_GIT=1; tests and single-user setups). */
@@ -262,6 +266,7 @@ export function loadConfig(env: Env, flags: ServeFlags = {}): Config {
     build: parseBuild(merged),
     preview: parsePreview(merged),
     functions: parseFunctions(merged),
+    analytics: parseAnalytics(merged),
     limits: parseLimits(merged),
     outgoingHooks: {
       allowPrivate: bool(merged, "MINIVERCEL_ALLOW_PRIVATE_HOOKS", false),

@@ -6,6 +6,7 @@ import type { Deps } from "../deps.ts";
 import { clientAddress, type PeerAddress } from "../identity/client-address.ts";
 import type { AppPool } from "../runtime/apps.ts";
 import { accountRoutes } from "./account.tsx";
+import { analyticsRoutes } from "./analytics.tsx";
 import { assetRoutes } from "./assets.ts";
 import { auditRoutes } from "./audit.tsx";
 import { dashboardBodyLimit } from "./body-limit.ts";
@@ -29,6 +30,7 @@ export type DashboardDeps = Pick<
   | "store"
   | "logs"
   | "runtimeLogs"
+  | "analytics"
   | "live"
   | "sealer"
   | "artifacts"
@@ -69,6 +71,7 @@ export function createDashboard(base: DashboardDeps, options: DashboardOptions =
     .use(projectRoutes(deps))
     .use(settingsRoutes(deps))
     .use(gitRoutes(deps))
+    .use(analyticsRoutes(deps))
     .use(deploymentRoutes(deps, options.apps))
     .use(runtimeLogRoutes(deps))
     .use(protectionRoutes(deps))

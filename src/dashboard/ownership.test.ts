@@ -92,6 +92,8 @@ function attempts(v: Victim & { sessionHash: string }): Record<string, Attempt[]
     "POST /projects/:id/hooks/:hookId/deliveries/:deliveryId/redeliver": [
       post(`/projects/${p}/hooks/${v.hookId}/deliveries/${v.deliveryId}/redeliver`, 404),
     ],
+    "GET /projects/:id/analytics": [get(`/projects/${p}/analytics?range=week`, 404)],
+    "GET /projects/:id/analytics/panel": [get(`/projects/${p}/analytics/panel`, 404)],
     "POST /projects/:id/settings": [
       post(`/projects/${p}/settings`, 404, { section: "general", name: "pwned", productionBranch: "main" }),
       post(`/projects/${p}/settings`, 404, { section: "domains", subDomain: "pwned", customDomain: "" }),

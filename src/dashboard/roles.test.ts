@@ -74,6 +74,8 @@ function table(): Record<string, Row[]> {
     "GET /projects/new": [get(`/projects/new?team=${t}`, WRITE(200))],
     "POST /projects": [post("/projects", WRITE(303), (who) => ({ name: `By ${who}`, team: t }))],
     "GET /projects/:id": [get(`/projects/${p}`, READ(200))],
+    "GET /projects/:id/analytics": [get(`/projects/${p}/analytics?range=week`, READ(200))],
+    "GET /projects/:id/analytics/panel": [get(`/projects/${p}/analytics/panel`, READ(200))],
     "POST /projects/:id/deploy": [post(`/projects/${p}/deploy`, WRITE(303))],
     "POST /projects/:id/rollback": [post(`/projects/${p}/rollback`, WRITE(303))],
     // Settings hold the members' business (variables, domains); the owners' sections are refused to members.

@@ -71,12 +71,16 @@ export function settingsRoutes({
   store,
   logs,
   runtimeLogs,
+  analytics,
   sealer,
   artifacts,
   gc,
   bus,
   audit,
-}: Pick<Deps, "config" | "store" | "logs" | "runtimeLogs" | "sealer" | "artifacts" | "gc" | "bus"> & {
+}: Pick<
+  Deps,
+  "config" | "store" | "logs" | "runtimeLogs" | "analytics" | "sealer" | "artifacts" | "gc" | "bus"
+> & {
   audit: Auditor;
 }) {
   const settingsPage = async (
@@ -378,7 +382,11 @@ export function settingsRoutes({
               throw invalid("type the project name exactly as shown to confirm", "confirm");
             }
             // The same function the API's DELETE /api/projects/:id calls.
-            await deleteProject({ store, logs, runtimeLogs, artifacts, gc, bus }, user.id, project.id);
+            await deleteProject(
+              { store, logs, runtimeLogs, analytics, artifacts, gc, bus },
+              user.id,
+              project.id,
+            );
             await audit.project(request, user, project, "project.delete");
             return "/";
           },

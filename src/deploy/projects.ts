@@ -126,10 +126,11 @@ export async function deleteProject(
     store,
     logs,
     runtimeLogs,
+    analytics,
     artifacts,
     gc,
     bus,
-  }: Pick<Deps, "store" | "logs" | "runtimeLogs" | "artifacts" | "gc" | "bus">,
+  }: Pick<Deps, "store" | "logs" | "runtimeLogs" | "analytics" | "artifacts" | "gc" | "bus">,
   userId: string,
   id: string,
 ): Promise<void> {
@@ -149,6 +150,7 @@ export async function deleteProject(
   await announceRoutes(bus, project.id);
   await logs.remove(ids);
   await runtimeLogs.remove(ids);
+  await analytics.removeProjects([project.id]);
   // A crash before this point leaves manifests of deployments that no longer exist: the collector deletes those.
   for (let i = 0; i < ids.length; i += MANIFEST_DELETES) {
     await Promise.all(ids.slice(i, i + MANIFEST_DELETES).map((d) => artifacts.deleteManifest(d)));

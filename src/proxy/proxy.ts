@@ -13,9 +13,11 @@ import { OUTCOME_HEADER } from "../runtime/node-wire.ts";
 import { createPrerenderCache } from "../runtime/prerender.ts";
 import type { FunctionRuntime } from "../runtime/runtime.ts";
 import { connectUpstream, type RelayData } from "../runtime/websocket.ts";
+import { type AnalyticsRecorder, type Answered, createAnalyticsRecorder } from "./analytics.ts";
 import { type Bodies, createBodies, DEFAULT_BODIES } from "./bodies.ts";
 import { domainRedirect } from "./domain-redirect.ts";
 import { type DeploymentContext, type FunctionServing, serveAnswer } from "./functions.ts";
+import { loadGeoIp } from "./geoip.ts";
 import { page } from "./pages.ts";
 import { createProtectionGate, type Decision, markProtected, withoutCredentials } from "./protection.ts";
 import { normalizeHost, normalizePath, rawPathOf, splitUrl } from "./request-target.ts";
@@ -100,6 +102,20 @@ function bodyBytes(served: Served, request: Request, response: Response): number
   const encoding = response.headers.get("content-encoding");
   const variant = encoding === "br" ? served.br : encoding === "gzip" ? served.gzip : served.identity;
   return variant?.size ?? null;
+}
+
+/** What answered a request, for analytics: set along the way, counted when the response exists. */
+type Hit = Answered & { served?: Served; started: number };
+
+/** Counts an answered request for analytics: its deployment, status, body size and time to first byte. */
+function count(recorder: AnalyticsRecorder, hit: Hit, request: Request, response: Response): void {
+  let bytes = 0;
+  if (hit.served) bytes = bodyBytes(hit.served, request, response) ?? 0;
+  else {
+    const length = response.headers.get("content-length");
+    if (length !== null) bytes = Number(length) || 0;
+  }
+  recorder.record(request, hit, response.status, bytes, hit.started);
 }
 
 /** How the proxy runs functions: the runtime it invokes (made on first use) and who is asking. */
@@ -195,8 +211,22 @@ export async function createProxy(
       return [{ value: hits + misses === 0 ? 0 : hits / (hits + misses) }];
     },
   );
-  /** request -> what answered it, for the access log; weak, so nothing outlives its request. */
+  /** request -> what answered it, for the access log and analytics; weak, so nothing outlives its request. */
   const answeredBy = new WeakMap<Request, { deploymentId: string; served?: Served }>();
+  // Web analytics (ANALYTICS): counted here, sent on the bus every ANALYTICS_FLUSH_SECONDS (src/proxy/analytics.ts).
+  const recorder: AnalyticsRecorder | null = config.analytics.enabled
+    ? createAnalyticsRecorder(deps, {
+        flushMs: config.analytics.flushSeconds * 1000,
+        geo: config.analytics.geoipCsv ? loadGeoIp(config.analytics.geoipCsv) : null,
+        trustProxyHops: config.limits.trustProxyHops,
+        peer: (request) => functions?.peer?.(request) ?? null,
+      })
+    : null;
+  /**
+   * When the request being handled synchronously arrived (performance.now()), for its time to first byte; -1
+   * outside fetch. A request whose route was looked up asynchronously is timed from when routing resumed.
+   */
+  let syncStart = -1;
 
   // Host header values repeat; remember their normalized form (bounded), the last one without even hashing it.
   const hosts = new Map<string, string | null>();
@@ -280,10 +310,35 @@ export async function createProxy(
     if (route.kind === "redirect") return domainRedirect(route, request, invocationOf(request).proto);
     if (route.kind !== "site") return missingRoute(route, method);
     if (options.accessLog) answeredBy.set(request, { deploymentId: route.deploymentId });
+    if (recorder === null) return routedSite(route, request, path, null);
+    // Analytics: what answered, passed along (no per-request map), counted once the response exists.
+    const hit: Hit = {
+      projectId: route.project.id,
+      deploymentId: route.deploymentId,
+      path,
+      started: syncStart >= 0 ? syncStart : performance.now(),
+    };
+    const result = routedSite(route, request, path, hit);
+    if (result instanceof Promise)
+      return result.then((response) => {
+        count(recorder, hit, request, response);
+        return response;
+      });
+    count(recorder, hit, request, result);
+    return result;
+  }
+
+  function routedSite(
+    route: Extract<Route, { kind: "site" }>,
+    request: Request,
+    path: string,
+    hit: Hit | null,
+  ): Response | Promise<Response> {
+    const method = request.method;
     const loaded = sites.get(route.deploymentId);
     if (loaded instanceof Promise) {
       return loaded.then(
-        (site) => (site === null ? page("missing-files", method) : serve(site, route, request, path)),
+        (site) => (site === null ? page("missing-files", method) : serve(site, route, request, path, hit)),
         (error: unknown) => {
           log.error("cannot load deployment", {
             requestId: requestIdOf(request),
@@ -295,11 +350,17 @@ export async function createProxy(
       );
     }
     if (loaded === null) return page("missing-files", method);
-    return serve(loaded, route, request, path);
+    return serve(loaded, route, request, path, hit);
   }
 
-  function sendFile(served: Served, deploymentId: string, request: Request): Response | Promise<Response> {
-    if (options.accessLog) answeredBy.set(request, { deploymentId, served });
+  function sendFile(
+    served: Served,
+    route: Extract<Route, { kind: "site" }>,
+    request: Request,
+    hit: Hit | null,
+  ): Response | Promise<Response> {
+    if (options.accessLog) answeredBy.set(request, { deploymentId: route.deploymentId, served });
+    if (hit) hit.served = served;
     return respond(served, request, bodies);
   }
 
@@ -308,21 +369,22 @@ export async function createProxy(
     route: Extract<Route, { kind: "site" }>,
     request: Request,
     path: string,
+    hit: Hit | null,
   ): Response | Promise<Response> {
     if (site.buildOutput) return serveBuildOutput(site, site.buildOutput, route, request, path);
-    if (site.server) return serveApp(site, site.server, route, request, path);
+    if (site.server) return serveApp(site, site.server, route, request, path, hit);
     // Static sites answer GET and HEAD only: their request bodies are never read.
     if (request.method !== "GET" && request.method !== "HEAD") return page("method", request.method);
     const found = answer(site, path);
     switch (found.kind) {
       case "file":
-        return sendFile(found.served, route.deploymentId, request);
+        return sendFile(found.served, route, request, hit);
       case "redirect":
         return redirect(found, splitUrl(request.url).search);
       case "missing": {
-        if (found.notFound) return sendFile(found.notFound, route.deploymentId, request);
+        if (found.notFound) return sendFile(found.notFound, route, request, hit);
         if (found.spa && route.project.spaFallback && wantsPage(path, request))
-          return sendFile(found.spa, route.deploymentId, request);
+          return sendFile(found.spa, route, request, hit);
         return page("not-found", request.method);
       }
     }
@@ -498,11 +560,12 @@ export async function createProxy(
     route: Extract<Route, { kind: "site" }>,
     request: Request,
     path: string,
+    hit: Hit | null,
   ): Response | Promise<Response> {
     const method = request.method;
     if ((method === "GET" || method === "HEAD") && site.files.has(path)) {
       const found = answer(site, path);
-      if (found.kind === "file") return sendFile(found.served, route.deploymentId, request);
+      if (found.kind === "file") return sendFile(found.served, route, request, hit);
     }
     const apps = functions ? serving.runtime().apps : undefined;
     if (!apps) return page("apps-unavailable", method);
@@ -569,11 +632,14 @@ export async function createProxy(
 
   // The access log line itself is written by the wrapper every role shares (src/observe/http.ts).
   function fetch(request: Request): Response | Promise<Response> {
+    if (recorder) syncStart = performance.now();
     let result: Response | Promise<Response>;
     try {
       result = handle(request);
     } catch (error) {
       result = failed(request)(error);
+    } finally {
+      syncStart = -1;
     }
     if (result instanceof Promise) result = result.catch(failed(request));
     return result;
@@ -596,6 +662,7 @@ export async function createProxy(
     async stop() {
       unwatch();
       unwatchRatio();
+      await recorder?.stop();
       await table.stop();
       await runtime?.stop();
     },

@@ -91,6 +91,8 @@ export interface ClickHouseTable {
   select<T extends TSchema>(query: string, shape: TypeCheck<T>): Promise<Static<T>[]>;
   /** Deletes the rows of these deployments and waits until they are gone. */
   removeDeployments(ids: string[]): Promise<void>;
+  /** Deletes the rows whose uuid `column` (checked against the table's columns) is one of `ids`, and waits. */
+  removeWhere(column: string, ids: string[]): Promise<void>;
   /** Drops the daily partitions wholly before now minus `days` (server time zone); returns their ids. */
   dropPartitionsOlderThan(days: number): Promise<string[]>;
 }
@@ -155,6 +157,21 @@ export async function openClickHouseTable(
     }
   }
 
+  async function removeWhere(column: string, given: string[]): Promise<void> {
+    if (!(column in spec.columns)) throw new TypeError(`${spec.name} has no column ${column}`);
+    // Non-uuids cannot have rows (the stores refuse them on append).
+    const ids = [...new Set(given.filter((id) => UUID.test(id)))];
+    if (ids.length === 0) return;
+    // Mutations (since 1.1.54388) run in the background; the stores promise the rows are gone on return.
+    for (let i = 0; i < ids.length; i += REMOVE_CHUNK) {
+      const list = ids.slice(i, i + REMOVE_CHUNK).map((id) => literal(id));
+      await client.command({
+        query: `ALTER TABLE ${table} DELETE WHERE ${identifier(column)} IN (${list.join(", ")})`,
+      });
+    }
+    await waitForMutations();
+  }
+
   try {
     await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${identifier(database)}` });
     const columns = Object.entries(spec.columns).map(([name, type]) => `${name} ${type}`);
@@ -178,19 +195,8 @@ export async function openClickHouseTable(
     server,
     table,
     select,
-    async removeDeployments(deploymentIds) {
-      // Non-uuids cannot have rows (the stores refuse them on append).
-      const ids = [...new Set(deploymentIds.filter((id) => UUID.test(id)))];
-      if (ids.length === 0) return;
-      // Mutations (since 1.1.54388) run in the background; the stores promise the rows are gone on return.
-      for (let i = 0; i < ids.length; i += REMOVE_CHUNK) {
-        const list = ids.slice(i, i + REMOVE_CHUNK).map((id) => literal(id));
-        await client.command({
-          query: `ALTER TABLE ${table} DELETE WHERE deployment_id IN (${list.join(", ")})`,
-        });
-      }
-      await waitForMutations();
-    },
+    removeDeployments: (deploymentIds) => removeWhere("deployment_id", deploymentIds),
+    removeWhere,
     async dropPartitionsOlderThan(days) {
       if (!Number.isSafeInteger(days) || days < 1)
         throw new RangeError(`retention must be whole days >= 1: ${days}`);

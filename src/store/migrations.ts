@@ -23,6 +23,7 @@ import pg021 from "../../schema/postgres/021_outgoing_hooks.sql" with { type: "t
 import pg022 from "../../schema/postgres/022_token_scope.sql" with { type: "text" };
 import pg023 from "../../schema/postgres/023_teams.sql" with { type: "text" };
 import pg024 from "../../schema/postgres/024_project_domains.sql" with { type: "text" };
+import pg025 from "../../schema/postgres/025_analytics_salts.sql" with { type: "text" };
 import pg026 from "../../schema/postgres/026_git_provider.sql" with { type: "text" };
 import pg027 from "../../schema/postgres/027_build_reuse.sql" with { type: "text" };
 import sqlite001 from "../../schema/sqlite/001_init.sql" with { type: "text" };
@@ -48,6 +49,7 @@ import sqlite021 from "../../schema/sqlite/021_outgoing_hooks.sql" with { type: 
 import sqlite022 from "../../schema/sqlite/022_token_scope.sql" with { type: "text" };
 import sqlite023 from "../../schema/sqlite/023_teams.sql" with { type: "text" };
 import sqlite024 from "../../schema/sqlite/024_project_domains.sql" with { type: "text" };
+import sqlite025 from "../../schema/sqlite/025_analytics_salts.sql" with { type: "text" };
 import sqlite026 from "../../schema/sqlite/026_git_provider.sql" with { type: "text" };
 import sqlite027 from "../../schema/sqlite/027_build_reuse.sql" with { type: "text" };
 import { VERSION } from "../config/version.ts";
@@ -82,6 +84,7 @@ export const SQLITE_MIGRATIONS: Migration[] = [
   { version: 22, sql: sqlite022 },
   { version: 23, sql: sqlite023 },
   { version: 24, sql: sqlite024 },
+  { version: 25, sql: sqlite025 },
   { version: 26, sql: sqlite026 },
   { version: 27, sql: sqlite027 },
 ];
@@ -109,6 +112,7 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 22, sql: pg022 },
   { version: 23, sql: pg023 },
   { version: 24, sql: pg024 },
+  { version: 25, sql: pg025 },
   { version: 26, sql: pg026 },
   { version: 27, sql: pg027 },
 ];

@@ -2,6 +2,7 @@
 
 import postgres from "postgres";
 import { postgresAccounts } from "./accounts-postgres.ts";
+import { postgresAnalyticsSalts } from "./analytics-salts-postgres.ts";
 import { postgresAuditLog } from "./audit-log-postgres.ts";
 import { postgresAudit } from "./audit-postgres.ts";
 import { postgresBlobClaims } from "./blob-claims-postgres.ts";
@@ -62,6 +63,7 @@ export function openPostgresStore(url: string): Store {
     teams: postgresTeams(sql),
     auditLog: postgresAuditLog(sql),
     gitReports: postgresGitReports(sql),
+    analyticsSalts: postgresAnalyticsSalts(sql),
     async migrate() {
       const applied: number[] = [];
       let version = await migrateOne();

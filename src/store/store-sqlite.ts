@@ -3,6 +3,7 @@
 import { Database } from "bun:sqlite";
 import { AppError } from "../errors.ts";
 import { sqliteAccounts } from "./accounts-sqlite.ts";
+import { sqliteAnalyticsSalts } from "./analytics-salts-sqlite.ts";
 import { sqliteAuditLog } from "./audit-log-sqlite.ts";
 import { sqliteAudit } from "./audit-sqlite.ts";
 import { sqliteBlobClaims } from "./blob-claims-sqlite.ts";
@@ -49,6 +50,7 @@ export function openSqliteStore(path: string): Store {
     teams: sqliteTeams(db),
     auditLog: sqliteAuditLog(db),
     gitReports: sqliteGitReports(db),
+    analyticsSalts: sqliteAnalyticsSalts(db),
     async migrate() {
       return migrateSqlite(db, SQLITE_MIGRATIONS);
     },

@@ -14,6 +14,7 @@ import type {
   User,
 } from "../model/entities.ts";
 import type { DeploymentStatus } from "../model/status.ts";
+import type { AnalyticsSalts } from "./analytics-salts.ts";
 import type { AuditLog } from "./audit-log.ts";
 import type { BlobClaims } from "./blob-claims.ts";
 import type { Certificates } from "./certs.ts";
@@ -361,6 +362,8 @@ export interface Store {
   auditLog: AuditLog;
   /** Commit statuses and pull-request comments: provider settings and their outbox (src/store/git-reports.ts). */
   gitReports: GitReports;
+  /** Web analytics' daily salts, shared by every proxy (src/store/analytics-salts.ts). */
+  analyticsSalts: AnalyticsSalts;
   /** Applies pending migrations; refuses a schema newer than this binary. Returns versions applied. */
   migrate(): Promise<number[]>;
   close(): Promise<void>;

@@ -6,7 +6,7 @@ import type { Project } from "../../src/model/entities.ts";
 export function ProjectHead(props: {
   project: Project;
   productionUrl: string;
-  tab: "deployments" | "git" | "settings";
+  tab: "deployments" | "analytics" | "git" | "settings";
 }) {
   const { project, productionUrl, tab } = props;
   const host = (url: string) => url.replace(/^https?:\/\//, "");
@@ -30,6 +30,9 @@ export function ProjectHead(props: {
       <nav class="tabs" aria-label="Project">
         <a href={`/projects/${project.id}`} aria-current={tab === "deployments" ? "page" : undefined}>
           Deployments
+        </a>
+        <a href={`/projects/${project.id}/analytics`} aria-current={tab === "analytics" ? "page" : undefined}>
+          Analytics
         </a>
         <a href={`/projects/${project.id}/git`} aria-current={tab === "git" ? "page" : undefined}>
           Git
