@@ -112,6 +112,17 @@ describe("scopes", () => {
     expect((await member.api("GET", `/api/projects/${String(created.id)}`)).status).toBe(404);
   });
 
+  test("members set the custom domain (a form's unchanged fields pass along); other settings are the owners'", async () => {
+    const { member } = f.people;
+    const path = `/api/projects/${f.project.id}`;
+    const domain = { subDomain: f.project.subDomain, customDomain: `www.${f.slug}.example.net` };
+    const saved = await member.api("PATCH", path, domain);
+    expect([saved.status, obj(saved.body).customDomain]).toEqual([200, domain.customDomain]);
+    const renamed = await member.api("PATCH", path, { ...domain, subDomain: `${f.project.subDomain}-x` });
+    expect([renamed.status, code(renamed.body)]).toEqual([403, "forbidden"]);
+    expect((await member.api("PATCH", path, { protection: "none" })).status).toBe(403);
+  });
+
   test("the effective right is the lesser of the token's scope and the role", async () => {
     const deploy = { projectId: f.project.id };
     const readToken = await createApiToken(deps.store, f.people.member.user.id, "ro", null, "read");

@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Deps } from "../deps.ts";
 import { testDeps } from "../testing/deps.ts";
-import { fieldError, signIn, Visitor } from "../testing/visitor.ts";
+import { makeTeamFixture } from "../testing/team-fixture.ts";
+import { fieldError, signIn, signInAs, Visitor } from "../testing/visitor.ts";
 import { createDashboard } from "./app.ts";
 
 let deps: Deps;
@@ -79,4 +80,24 @@ describe("teams in the dashboard", () => {
     expect(leave.status).toBe(409);
     expect(leave.text).toContain("at least one owner");
   });
+
+  test("a member's settings page has the domains and variables, not the owners' sections", async () => {
+    const f = await makeTeamFixture(deps);
+    const member = new Visitor(app);
+    await signInAs(deps.store, member, f.people.member.user);
+    const page = await member.get(`/projects/${f.project.id}/settings`);
+    expect(page.status).toBe(200);
+    for (const id of ["domains-form", 'id="env"']) expect(page.text).toContain(id);
+    for (const id of ['id="general"', 'id="protection"', 'id="delete"']) expect(page.text).not.toContain(id);
+    const saved = await member.post(`/projects/${f.project.id}/settings`, {
+      section: "domains",
+      subDomain: f.project.subDomain,
+      customDomain: "www.member-domain.example.net",
+    });
+    expect(saved.status).toBe(303);
+    const owner = new Visitor(app);
+    await signInAs(deps.store, owner, f.people.owner.user);
+    const full = await owner.get(`/projects/${f.project.id}/settings`);
+    for (const id of ['id="general"', 'id="protection"', 'id="delete"']) expect(full.text).toContain(id);
+  }, 60_000);
 });
