@@ -99,5 +99,14 @@ describe("teams in the dashboard", () => {
     await signInAs(deps.store, owner, f.people.owner.user);
     const full = await owner.get(`/projects/${f.project.id}/settings`);
     for (const id of ['id="general"', 'id="protection"', 'id="delete"']) expect(full.text).toContain(id);
+    // A viewer's project page lists the deployments without the actions they may not take.
+    const viewer = new Visitor(app);
+    await signInAs(deps.store, viewer, f.people.viewer.user);
+    const seen = await viewer.get(`/projects/${f.project.id}`);
+    expect(seen.status).toBe(200);
+    expect(seen.text).toContain(f.ready[1]);
+    expect(seen.text).not.toContain('id="deploy-form"');
+    expect(seen.text).not.toContain("/redeploy");
+    expect((await member.get(`/projects/${f.project.id}`)).text).toContain("/redeploy");
   }, 60_000);
 });

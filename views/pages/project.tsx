@@ -45,6 +45,8 @@ export interface ProjectProps {
   domainUrl: string | null;
   /** The production commit's page on its git host, or null. */
   productionCommitUrl: string | null;
+  /** Whether the viewer may deploy and act on deployments (false for a team's viewers, who only read). */
+  canWrite: boolean;
 }
 
 /** The deployment list's filters, as the query string carries them ("" for any). */
@@ -76,7 +78,7 @@ export function ProjectPage(props: ProjectProps) {
         domainUrl={props.domainUrl}
         commitUrl={props.productionCommitUrl}
       />
-      <DeployForm {...props} />
+      {props.canWrite && <DeployForm {...props} />}
       <CronJobs crons={props.crons} />
       <section class="card" aria-labelledby="deployments-title">
         <h2 id="deployments-title">Deployments</h2>
@@ -98,6 +100,7 @@ export function ProjectPage(props: ProjectProps) {
                 productionCreatedAt={props.production?.createdAt ?? null}
                 now={now}
                 csrf={chrome.csrf}
+                canWrite={props.canWrite}
               />
             ))}
           </ul>
