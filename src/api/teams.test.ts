@@ -148,6 +148,35 @@ describe("scopes", () => {
   });
 });
 
+describe("a team's files", () => {
+  test("a member deploys what they uploaded; nobody deploys a file only someone else (in or out of the team) holds", async () => {
+    const { owner, member, viewer, none } = f.people;
+    const file = (text: string) => ({
+      text,
+      hash: new Bun.CryptoHasher("sha256").update(text).digest("hex"),
+      size: Buffer.byteLength(text),
+    });
+    const deploy = (api: typeof member.api, x: { hash: string; size: number }) =>
+      api("POST", `/api/projects/${f.project.id}/deployments`, {
+        files: { "/index.html": { hash: x.hash, size: x.size } },
+        target: "preview",
+      });
+    const mine = file(`member's page ${crypto.randomUUID()}`);
+    expect((await member.api("PUT", `/api/files/${mine.hash}`, mine.text)).status).toBe(204);
+    expect((await deploy(member.api, mine)).status).toBe(201);
+    // Now the team's: another member deploys it without uploading it again.
+    expect((await deploy(owner.api, mine)).status).toBe(201);
+    // The owner's personal upload and an outsider's are not the team's.
+    const personal = file(`owner's personal ${crypto.randomUUID()}`);
+    expect((await owner.api("PUT", `/api/files/${personal.hash}`, personal.text)).status).toBe(204);
+    expect((await deploy(member.api, personal)).status).toBe(409);
+    const outside = file(`outsider's ${crypto.randomUUID()}`);
+    expect((await none.api("PUT", `/api/files/${outside.hash}`, outside.text)).status).toBe(204);
+    expect((await deploy(member.api, outside)).status).toBe(409);
+    expect((await deploy(viewer.api, mine)).status).toBe(403);
+  });
+});
+
 describe("audit log", () => {
   test("records who did what, when and from where; owners read it paged, newest first", async () => {
     const api = createApi(deps, { peer: () => "198.51.100.23" });
