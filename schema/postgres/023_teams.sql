@@ -48,3 +48,7 @@ CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $
 BEGIN RAISE EXCEPTION 'audit_events is append-only'; END $$;
 CREATE TRIGGER audit_events_no_change BEFORE UPDATE OR DELETE ON audit_events
 FOR EACH ROW EXECUTE PROCEDURE audit_events_append_only();
+-- A team is a scope of uploads too (src/deploy/scoped-blobs.ts): blob claims name an account or `team:<id>`,
+-- so the claim no longer references users, and its scope is longer than an id.
+ALTER TABLE blob_claims DROP CONSTRAINT IF EXISTS blob_claims_scope_id_fkey;
+ALTER TABLE blob_claims ALTER COLUMN scope_id TYPE TEXT;

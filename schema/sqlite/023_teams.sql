@@ -48,3 +48,15 @@ CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
 CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+-- A team is a scope of uploads too (src/deploy/scoped-blobs.ts): blob claims name an account or `team:<id>`,
+-- so the claim no longer references users (sqlite's generalized ALTER TABLE: rebuild, copy, rename).
+CREATE TABLE blob_claims_v23 (
+  scope_id TEXT NOT NULL,
+  hash CHAR(64) NOT NULL,
+  claimed_at TEXT NOT NULL,
+  PRIMARY KEY (scope_id, hash)
+);
+INSERT INTO blob_claims_v23 (scope_id, hash, claimed_at) SELECT scope_id, hash, claimed_at FROM blob_claims;
+DROP TABLE blob_claims;
+ALTER TABLE blob_claims_v23 RENAME TO blob_claims;
+CREATE INDEX blob_claims_hash ON blob_claims (hash);

@@ -4,7 +4,7 @@
 import { Elysia, t } from "elysia";
 import { packEvents, parseBuildEvent } from "../../schema/events.ts";
 import { sourceManifestId } from "../deploy/prebuilt.ts";
-import { missingFor, putScopedBlob } from "../deploy/scoped-blobs.ts";
+import { blobScope, missingFor, putScopedBlob } from "../deploy/scoped-blobs.ts";
 import type { Deps } from "../deps.ts";
 import { AppError, badRequest, conflict, notFound, unauthorized } from "../errors.ts";
 import { isSha256, manifestBlobs, parseManifest } from "../store/artifacts.ts";
@@ -83,7 +83,7 @@ export function buildRoutes(deps: Pick<Deps, "store" | "bus" | "artifacts" | "bu
   const scopeOf = async (projectId: string) => {
     const project = await store.projects.find(projectId);
     if (!project) throw conflict("the deployment's project is gone");
-    return project.userId;
+    return blobScope(project);
   };
 
   /** The blobs of recently read uploaded sources: a builder may read those of its own deployment only. */

@@ -112,6 +112,17 @@ describe("scopes", () => {
     expect((await member.api("GET", `/api/projects/${String(created.id)}`)).status).toBe(404);
   });
 
+  test("members set the custom domain (a form's unchanged fields pass along); other settings are the owners'", async () => {
+    const { member } = f.people;
+    const path = `/api/projects/${f.project.id}`;
+    const domain = { subDomain: f.project.subDomain, customDomain: `www.${f.slug}.example.net` };
+    const saved = await member.api("PATCH", path, domain);
+    expect([saved.status, obj(saved.body).customDomain]).toEqual([200, domain.customDomain]);
+    const renamed = await member.api("PATCH", path, { ...domain, subDomain: `${f.project.subDomain}-x` });
+    expect([renamed.status, code(renamed.body)]).toEqual([403, "forbidden"]);
+    expect((await member.api("PATCH", path, { protection: "none" })).status).toBe(403);
+  });
+
   test("the effective right is the lesser of the token's scope and the role", async () => {
     const deploy = { projectId: f.project.id };
     const readToken = await createApiToken(deps.store, f.people.member.user.id, "ro", null, "read");
@@ -134,6 +145,35 @@ describe("scopes", () => {
     // A full token of a viewer is still a viewer's.
     const viewer = await f.people.viewer.api("POST", "/api/deploy", deploy);
     expect([viewer.status, code(viewer.body)]).toEqual([403, "forbidden"]);
+  });
+});
+
+describe("a team's files", () => {
+  test("a member deploys what they uploaded; nobody deploys a file only someone else (in or out of the team) holds", async () => {
+    const { owner, member, viewer, none } = f.people;
+    const file = (text: string) => ({
+      text,
+      hash: new Bun.CryptoHasher("sha256").update(text).digest("hex"),
+      size: Buffer.byteLength(text),
+    });
+    const deploy = (api: typeof member.api, x: { hash: string; size: number }) =>
+      api("POST", `/api/projects/${f.project.id}/deployments`, {
+        files: { "/index.html": { hash: x.hash, size: x.size } },
+        target: "preview",
+      });
+    const mine = file(`member's page ${crypto.randomUUID()}`);
+    expect((await member.api("PUT", `/api/files/${mine.hash}`, mine.text)).status).toBe(204);
+    expect((await deploy(member.api, mine)).status).toBe(201);
+    // Now the team's: another member deploys it without uploading it again.
+    expect((await deploy(owner.api, mine)).status).toBe(201);
+    // The owner's personal upload and an outsider's are not the team's.
+    const personal = file(`owner's personal ${crypto.randomUUID()}`);
+    expect((await owner.api("PUT", `/api/files/${personal.hash}`, personal.text)).status).toBe(204);
+    expect((await deploy(member.api, personal)).status).toBe(409);
+    const outside = file(`outsider's ${crypto.randomUUID()}`);
+    expect((await none.api("PUT", `/api/files/${outside.hash}`, outside.text)).status).toBe(204);
+    expect((await deploy(member.api, outside)).status).toBe(409);
+    expect((await deploy(viewer.api, mine)).status).toBe(403);
   });
 });
 

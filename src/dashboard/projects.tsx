@@ -8,7 +8,7 @@ import { NewProjectPage } from "../../views/pages/new-project.tsx";
 import { type DeploymentFilterValues, ProjectPage } from "../../views/pages/project.tsx";
 import { ProjectsPage } from "../../views/pages/projects.tsx";
 import { Id } from "../api/schemas.ts";
-import { getProject } from "../deploy/access.ts";
+import { allows, getProject, roleOn } from "../deploy/access.ts";
 import type { Auditor } from "../deploy/audit.ts";
 import { projectCrons } from "../deploy/crons.ts";
 import { queueDeployment } from "../deploy/deploy.ts";
@@ -121,6 +121,7 @@ export function projectRoutes({
     },
   ) => {
     const project = await getProject(store, user.id, id, "read");
+    const role = await roleOn(store, user.id, project);
     const filter = parseFilter(list);
     const cursor = list.cursor || null;
     const [page, crons, promoted, production] = await Promise.all([
@@ -154,6 +155,7 @@ export function projectRoutes({
         domainUrl={project.customDomain ? customDomainUrl(project.customDomain, config) : null}
         productionCommitUrl={commitUrl(project.gitUrl, production?.commitSha ?? null)}
         productionPreview={productionPreview}
+        canWrite={role !== null && allows(role, "write")}
       />
     );
     return html(view, form.status === 200 && filter.error ? 400 : form.status);

@@ -98,6 +98,7 @@ export function settingsRoutes({
     const view = (
       <SettingsPage
         chrome={chromeFor(user, csrf)}
+        owner={owner}
         project={project}
         productionUrl={productionUrl(project, config)}
         sitesDomain={config.sitesDomain}

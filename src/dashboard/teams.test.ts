@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Deps } from "../deps.ts";
 import { testDeps } from "../testing/deps.ts";
-import { fieldError, signIn, Visitor } from "../testing/visitor.ts";
+import { makeTeamFixture } from "../testing/team-fixture.ts";
+import { fieldError, signIn, signInAs, Visitor } from "../testing/visitor.ts";
 import { createDashboard } from "./app.ts";
 
 let deps: Deps;
@@ -79,4 +80,33 @@ describe("teams in the dashboard", () => {
     expect(leave.status).toBe(409);
     expect(leave.text).toContain("at least one owner");
   });
+
+  test("a member's settings page has the domains and variables, not the owners' sections", async () => {
+    const f = await makeTeamFixture(deps);
+    const member = new Visitor(app);
+    await signInAs(deps.store, member, f.people.member.user);
+    const page = await member.get(`/projects/${f.project.id}/settings`);
+    expect(page.status).toBe(200);
+    for (const id of ["domains-form", 'id="env"']) expect(page.text).toContain(id);
+    for (const id of ['id="general"', 'id="protection"', 'id="delete"']) expect(page.text).not.toContain(id);
+    const saved = await member.post(`/projects/${f.project.id}/settings`, {
+      section: "domains",
+      subDomain: f.project.subDomain,
+      customDomain: "www.member-domain.example.net",
+    });
+    expect(saved.status).toBe(303);
+    const owner = new Visitor(app);
+    await signInAs(deps.store, owner, f.people.owner.user);
+    const full = await owner.get(`/projects/${f.project.id}/settings`);
+    for (const id of ['id="general"', 'id="protection"', 'id="delete"']) expect(full.text).toContain(id);
+    // A viewer's project page lists the deployments without the actions they may not take.
+    const viewer = new Visitor(app);
+    await signInAs(deps.store, viewer, f.people.viewer.user);
+    const seen = await viewer.get(`/projects/${f.project.id}`);
+    expect(seen.status).toBe(200);
+    expect(seen.text).toContain(f.ready[1]);
+    expect(seen.text).not.toContain('id="deploy-form"');
+    expect(seen.text).not.toContain("/redeploy");
+    expect((await member.get(`/projects/${f.project.id}`)).text).toContain("/redeploy");
+  }, 60_000);
 });

@@ -20,7 +20,7 @@ import { formatBytes } from "../utils/bytes.ts";
 import { getProject } from "./access.ts";
 import { emitDeploymentEvent } from "./events.ts";
 import { precompress } from "./precompress.ts";
-import { missingFor } from "./scoped-blobs.ts";
+import { blobScope, missingFor } from "./scoped-blobs.ts";
 import { changeStatus, type StateDeps, supersedeOlder } from "./state.ts";
 
 const MB = 1024 * 1024;
@@ -124,17 +124,25 @@ export function checkFileSet(
 }
 
 /**
- * Every file must have been uploaded, by the project's scope, before a deployment may name it: a blob stored
- * for another account counts as not uploaded (src/deploy/scoped-blobs.ts).
+ * Every file must have been uploaded before a deployment may name it, by the project's scope or by the caller
+ * (whose uploads are their own: a team member deploying files they uploaded): a blob stored for anyone else
+ * counts as not uploaded (src/deploy/scoped-blobs.ts). The project's scope then holds them too.
  */
 async function requireStored(
   store: Store,
   artifacts: Artifacts,
-  scopeId: string,
+  project: Project,
+  callerId: string,
   files: Record<string, ManifestFile>,
 ): Promise<void> {
   const hashes = Object.values(files).flatMap((f) => blobsOf(f).map((b) => b.hash));
-  const missing = await missingFor(store, artifacts, scopeId, hashes);
+  const scope = blobScope(project);
+  const ofScope = await missingFor(store, artifacts, scope, hashes);
+  const missing =
+    ofScope.length === 0 || callerId === scope
+      ? ofScope
+      : await missingFor(store, artifacts, callerId, ofScope);
+  if (missing.length === 0 && ofScope.length > 0) await store.blobClaims.add(scope, ofScope);
   if (missing.length > 0) {
     throw conflict(
       `${missing.length} of the deployment's files are not uploaded yet (upload them with PUT /api/files/:hash first)`,
@@ -176,7 +184,7 @@ export async function deployFileSet(
   const { store, artifacts } = deps;
   const { project, target, branch } = await prepare(store, userId, input);
   const files = checkFileSet(input.files);
-  await requireStored(store, artifacts, project.userId, files);
+  await requireStored(store, artifacts, project, userId, files);
   const config = await checkSiteConfig(async (name) => {
     const file = files[`/${name}`];
     if (!file) return null;
@@ -189,7 +197,7 @@ export async function deployFileSet(
   const production = project.productionDeploymentId
     ? await artifacts.getManifest(project.productionDeploymentId)
     : null;
-  const compressed = await precompress(deps, project.userId, files, production?.files ?? null);
+  const compressed = await precompress(deps, blobScope(project), files, production?.files ?? null);
   const created = await store.deployments.create({
     projectId: project.id,
     userId,
@@ -234,7 +242,7 @@ export async function queueSourceBuild(
   const { store, artifacts } = deps;
   const { project, target, branch } = await prepare(store, userId, input);
   const files = checkFileSet(input.files);
-  await requireStored(store, artifacts, project.userId, files);
+  await requireStored(store, artifacts, project, userId, files);
   const created = await store.deployments.create({
     projectId: project.id,
     userId,

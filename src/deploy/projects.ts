@@ -8,7 +8,7 @@ import type { Project, ProjectSettings, ProtectionMode } from "../model/entities
 import { gitAddressProblem } from "../model/git-address.ts";
 import { derivedSubdomain, normalizeSettings, withDefaults } from "../model/settings.ts";
 import type { ProjectSave, Store } from "../store/store.ts";
-import { getProject, type Right } from "./access.ts";
+import { getProject } from "./access.ts";
 import { announceRoutes } from "./announce.ts";
 
 type Rules = Pick<Config, "baseDomain" | "sitesDomain" | "allowLocalGit" | "allowPrivateGit" | "domains">;
@@ -76,9 +76,14 @@ export async function updateProject(
   // A patch may carry the protection mode with settings: it is saved after them, so a refused setting changes
   // nothing. (Its store write is separate: src/store/protection.ts.)
   const { protection, ...patch } = patchWithProtection;
-  // Members manage domains; every other setting (and protection) is the owners'.
-  const need: Right = Object.keys(patchWithProtection).every((k) => k === "customDomain") ? "write" : "admin";
-  const allowed = await getProject(store, userId, id, need);
+  // Members manage domains; changing any other setting (or protection) is the owners'. A form sends every field
+  // of its section back: one left as it was changes nothing, so it needs no more than the domain does.
+  const allowed = await getProject(store, userId, id, "write");
+  const stored: Record<string, unknown> = allowed;
+  const settingsChange =
+    protection !== undefined ||
+    Object.entries(patch).some(([key, value]) => key !== "customDomain" && stored[key] !== value);
+  if (settingsChange) await getProject(store, userId, id, "admin");
   const protect = async (project: Project): Promise<Project> => {
     if (protection === undefined) return project;
     await store.protection.setMode(project.id, protection);

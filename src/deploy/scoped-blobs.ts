@@ -1,9 +1,14 @@
-// Scoped uploads: blobs are stored once for everyone (content-addressed), but a scope (today an account)
+// Scoped uploads: blobs are stored once for everyone (content-addressed), but a scope (an account or a team)
 // learns whether a blob is stored, or names it in a deployment, only once it has proved to hold the bytes by
 // uploading them. So no account can probe for another's files by hash, nor deploy one it never had.
 
+import type { Project } from "../model/entities.ts";
 import type { Artifacts } from "../store/artifacts.ts";
 import type { Store } from "../store/store.ts";
+
+/** The scope a project's files belong to: its team's, or its owner's (a personal project). */
+export const blobScope = (project: Pick<Project, "userId" | "teamId">): string =>
+  project.teamId ? `team:${project.teamId}` : project.userId;
 
 /**
  * Which of `hashes` the scope must (still) upload, in the order given: those it never uploaded, and those it

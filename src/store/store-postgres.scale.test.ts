@@ -151,6 +151,8 @@ test("postgres: 011 upgrades a database with claimed and verified domains, old p
       // 019: the protection mode is one of none, previews, all.
       "projects_protection_check",
       "projects_sub_domain_key",
+      // 023: a project may belong to a team.
+      "projects_team_id_fkey",
       "projects_user_id_fkey",
     ]);
     // The verified domain stays held; unverified claims of one domain now coexist.

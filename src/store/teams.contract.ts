@@ -134,6 +134,10 @@ export function teamsContract(name: string, open: () => Promise<Store>): void {
       expect((await store.projects.list(eve.id, page, team.id)).items).toEqual([]);
       expect((await store.projects.list(ann.id, page)).items.map((p) => p.id)).toEqual([personal.id]);
       expect((await store.deployments.list(eve.id, shared.id, page)).items).toEqual([]);
+      // The platform's own unscoped read sees them whoever asks.
+      expect((await store.deployments.ofProject(shared.id, page)).items.map((d) => d.id)).toEqual([
+        deployment.id,
+      ]);
       expect(await store.projects.delete(eve.id, shared.id)).toBe(false);
 
       // Protected hosts open, signed in, to every member of the team (and to no one else).

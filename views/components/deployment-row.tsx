@@ -19,6 +19,8 @@ export interface DeploymentRowProps {
   productionCreatedAt: string | null;
   now: Date;
   csrf: string;
+  /** Whether the viewer may act on it (deploy, promote, cancel): a team's viewers only read. */
+  canWrite?: boolean;
 }
 
 export function DeploymentRow(props: DeploymentRowProps) {
@@ -50,7 +52,14 @@ export function DeploymentRow(props: DeploymentRowProps) {
   );
 }
 
-function RowMenu({ deployment: d, url, isProduction, productionCreatedAt, csrf }: DeploymentRowProps) {
+function RowMenu({
+  deployment: d,
+  url,
+  isProduction,
+  productionCreatedAt,
+  csrf,
+  canWrite = true,
+}: DeploymentRowProps) {
   const short = d.id.slice(0, 8);
   const rollback =
     d.target === "production" && productionCreatedAt !== null && d.createdAt < productionCreatedAt;
@@ -83,7 +92,7 @@ function RowMenu({ deployment: d, url, isProduction, productionCreatedAt, csrf }
           </>
         )}
         {/* Promote and roll back ask first (naming both commits), so these lead to the confirmation. */}
-        {live && !isProduction && (
+        {canWrite && live && !isProduction && (
           <a
             class="menu-item"
             href={`/deployments/${d.id}/promote`}
@@ -92,10 +101,12 @@ function RowMenu({ deployment: d, url, isProduction, productionCreatedAt, csrf }
             {rollback ? "Roll back to this…" : "Promote to production…"}
           </a>
         )}
-        <MenuForm action={`/deployments/${d.id}/redeploy`} csrf={csrf} name="redeploy">
-          Redeploy
-        </MenuForm>
-        {running && (
+        {canWrite && (
+          <MenuForm action={`/deployments/${d.id}/redeploy`} csrf={csrf} name="redeploy">
+            Redeploy
+          </MenuForm>
+        )}
+        {canWrite && running && (
           <MenuForm action={`/deployments/${d.id}/cancel`} csrf={csrf} name="cancel" danger>
             Cancel
           </MenuForm>

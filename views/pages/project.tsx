@@ -48,6 +48,8 @@ export interface ProjectProps {
   productionCommitUrl: string | null;
   /** Production's preview image, or why there is none (null: nothing is live). */
   productionPreview: PreviewView | null;
+  /** Whether the viewer may deploy and act on deployments (false for a team's viewers, who only read). */
+  canWrite: boolean;
 }
 
 /** The deployment list's filters, as the query string carries them ("" for any). */
@@ -80,7 +82,7 @@ export function ProjectPage(props: ProjectProps) {
         commitUrl={props.productionCommitUrl}
         preview={props.productionPreview}
       />
-      <DeployForm {...props} />
+      {props.canWrite && <DeployForm {...props} />}
       <CronJobs crons={props.crons} />
       <section class="card" aria-labelledby="deployments-title">
         <h2 id="deployments-title">Deployments</h2>
@@ -102,6 +104,7 @@ export function ProjectPage(props: ProjectProps) {
                 productionCreatedAt={props.production?.createdAt ?? null}
                 now={now}
                 csrf={chrome.csrf}
+                canWrite={props.canWrite}
               />
             ))}
           </ul>

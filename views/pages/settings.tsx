@@ -31,6 +31,8 @@ export type SettingsSection =
 
 export interface SettingsProps {
   chrome: Chrome;
+  /** Owners see every section; members the ones that are theirs (domains, variables). */
+  owner: boolean;
   project: Project;
   productionUrl: string;
   sitesDomain: string;
@@ -49,6 +51,9 @@ export interface SettingsProps {
   createdBypass: string | null;
 }
 
+/** The sections only owners may change. */
+const OWNER_SECTIONS = ["general", "build", "server", "protection", "delete"];
+
 /** The sections, in page order, for the page's own navigation. */
 const SECTION_NAV: [string, string][] = [
   ["general", "General"],
@@ -66,7 +71,7 @@ export function SettingsPage(props: SettingsProps) {
     <Layout chrome={chrome} title={`${project.name} · Settings`} nav="projects">
       <ProjectHead project={project} productionUrl={productionUrl} tab="settings" />
       <nav class="section-nav" aria-label="Settings sections">
-        {SECTION_NAV.map(([id, label]) => (
+        {SECTION_NAV.filter(([id]) => props.owner || !OWNER_SECTIONS.includes(id)).map(([id, label]) => (
           <a key={id} href={`#${id}`}>
             {label}
           </a>
@@ -88,32 +93,36 @@ export function SettingsPage(props: SettingsProps) {
         </section>
       )}
       <div class="settings">
-        <SettingsForm {...props} id="general" title="General">
-          <Field
-            name="name"
-            label="Project name"
-            values={valuesFor(props, "general")}
-            errors={errorsFor(props, "general")}
-          />
-          <SourceFields values={valuesFor(props, "general")} errors={errorsFor(props, "general")} />
-        </SettingsForm>
-        <SettingsForm {...props} id="build" title="Build and output">
-          <BuildFields values={valuesFor(props, "build")} errors={errorsFor(props, "build")} />
-          <label class="choice">
-            <input
-              type="checkbox"
-              name="spaFallback"
-              value="on"
-              id="f-spaFallback"
-              checked={valuesFor(props, "build").spaFallback === "on"}
-            />
-            Single-page app fallback: serve <code>/index.html</code> for unknown paths when there is no{" "}
-            <code>404.html</code>
-          </label>
-        </SettingsForm>
-        <SettingsForm {...props} id="server" title="App server">
-          <AppServerFields values={valuesFor(props, "server")} errors={errorsFor(props, "server")} />
-        </SettingsForm>
+        {props.owner && (
+          <>
+            <SettingsForm {...props} id="general" title="General">
+              <Field
+                name="name"
+                label="Project name"
+                values={valuesFor(props, "general")}
+                errors={errorsFor(props, "general")}
+              />
+              <SourceFields values={valuesFor(props, "general")} errors={errorsFor(props, "general")} />
+            </SettingsForm>
+            <SettingsForm {...props} id="build" title="Build and output">
+              <BuildFields values={valuesFor(props, "build")} errors={errorsFor(props, "build")} />
+              <label class="choice">
+                <input
+                  type="checkbox"
+                  name="spaFallback"
+                  value="on"
+                  id="f-spaFallback"
+                  checked={valuesFor(props, "build").spaFallback === "on"}
+                />
+                Single-page app fallback: serve <code>/index.html</code> for unknown paths when there is no{" "}
+                <code>404.html</code>
+              </label>
+            </SettingsForm>
+            <SettingsForm {...props} id="server" title="App server">
+              <AppServerFields values={valuesFor(props, "server")} errors={errorsFor(props, "server")} />
+            </SettingsForm>
+          </>
+        )}
         <SettingsForm {...props} id="domains" title="Domains">
           <Field
             name="subDomain"
@@ -140,16 +149,18 @@ export function SettingsPage(props: SettingsProps) {
           submitted={domainsSubmitted(props)}
         />
         <EnvSection {...props} />
-        <ProtectionSection
-          csrf={chrome.csrf}
-          project={project}
-          tokens={props.bypassTokens}
-          created={props.createdBypass}
-          submitted={props.section}
-          values={props.values}
-          errors={props.errors}
-        />
-        <DeleteSection {...props} />
+        {props.owner && (
+          <ProtectionSection
+            csrf={chrome.csrf}
+            project={project}
+            tokens={props.bypassTokens}
+            created={props.createdBypass}
+            submitted={props.section}
+            values={props.values}
+            errors={props.errors}
+          />
+        )}
+        {props.owner && <DeleteSection {...props} />}
       </div>
     </Layout>
   );
