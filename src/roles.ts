@@ -221,7 +221,7 @@ export async function startRoles(deps: Deps, roleOptions: RoleOptions = {}): Pro
         : {};
     const api = createApi({ ...deps, config: { ...config, proxyPort } }, { peer, ...localApps });
     const dashboard = lazyDashboard({ ...deps, config: { ...config, proxyPort } }, { peer, ...localApps });
-    const gitBackend = createGitBackend({ ...deps, config: { ...config, proxyPort } });
+    const gitBackend = createGitBackend({ ...deps, config: { ...config, proxyPort } }, { peer });
     // Each part counted under its own role; access lines only with API_ACCESS_LOG.
     const observed = (
       role: "api" | "git" | "dashboard",

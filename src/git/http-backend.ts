@@ -4,8 +4,10 @@ import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { allows, roleOn } from "../deploy/access.ts";
+import { type Auditor, createAuditor } from "../deploy/audit.ts";
 import type { Deps } from "../deps.ts";
 import { hashSecret, TOKEN_PREFIX } from "../identity/accounts.ts";
+import { clientAddress, type PeerAddress } from "../identity/client-address.ts";
 import { mayPush } from "../identity/token-scope.ts";
 import type { Project, TokenScope, User } from "../model/entities.ts";
 import { requestIdOf } from "../observe/http.ts";
@@ -13,7 +15,10 @@ import type { Store } from "../store/store.ts";
 import { deployPush, parseRefUpdates } from "./push.ts";
 import { ensurePushRepo, gitEnv, gitRoot, PUSH_DIR_ENV, pushRepoUrl } from "./repos.ts";
 
-type GitDeps = Pick<Deps, "store" | "config" | "log" | "live" | "bus" | "metrics" | "buildTokens">;
+type GitDeps = Pick<Deps, "store" | "config" | "log" | "live" | "bus" | "metrics" | "buildTokens"> & {
+  /** Where a push's deployments are recorded, with the pusher's client address. */
+  audit: Auditor;
+};
 
 /** The smart-protocol endpoints; the dumb protocol's file paths are not served. */
 const ROUTE = /^\/git\/([a-z0-9-]{1,63})\.git\/(info\/refs|git-upload-pack|git-receive-pack)$/;
@@ -150,8 +155,9 @@ function answerHook(
   user: User,
   project: Project,
   exited: Promise<number>,
-  requestId: string | null,
+  request: Request,
 ): Promise<void> {
+  const requestId = requestIdOf(request);
   const refs = join(dir, "refs");
   return (async () => {
     let running = true;
@@ -162,13 +168,10 @@ function answerHook(
     if (!existsSync(refs)) return;
     let lines: string[];
     try {
-      lines = await deployPush(
-        deps,
-        deps.config,
-        user.id,
-        project,
-        parseRefUpdates(readFileSync(refs, "utf8")),
-      );
+      const updates = parseRefUpdates(readFileSync(refs, "utf8"));
+      lines = await deployPush(deps, deps.config, user.id, project, updates);
+      const pushed = updates.map((u) => `${u.ref.replace(/^refs\/heads\//, "")} ${u.newSha.slice(0, 7)}`);
+      await deps.audit.project(request, user, project, "deployment.create", `git push: ${pushed.join(", ")}`);
     } catch (error) {
       deps.log.error("git: could not deploy a push", { projectId: project.id, requestId, error });
       lines = ["minivercel: the push was stored but could not be deployed (see the server log)"];
@@ -179,7 +182,14 @@ function answerHook(
 }
 
 /** The handler for /git/*: authenticates, finds the caller's project and runs git http-backend for it. */
-export function createGitBackend(deps: GitDeps): (request: Request) => Promise<Response> {
+export function createGitBackend(
+  base: Omit<GitDeps, "audit">,
+  options: { peer?: PeerAddress } = {},
+): (request: Request) => Promise<Response> {
+  const audit = createAuditor(base.store, (request) =>
+    clientAddress(request, options.peer, base.config.limits.trustProxyHops),
+  );
+  const deps: GitDeps = { ...base, audit };
   const { store } = deps;
   return async (request) => {
     const url = new URL(request.url);
@@ -268,7 +278,7 @@ function runBackend(
     }
   });
   if (pushDir && user) {
-    const hook = answerHook(deps, pushDir, user, project, proc.exited, requestIdOf(request));
+    const hook = answerHook(deps, pushDir, user, project, proc.exited, request);
     void Promise.all([hook, proc.exited]).finally(() => rmSync(pushDir, { recursive: true, force: true }));
   }
   return cgiResponse(proc.stdout);

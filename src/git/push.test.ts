@@ -100,6 +100,16 @@ describe("push to deploy", () => {
       `remote: minivercel: production deployment of main (${sha.slice(0, 12)}) QUEUED`,
     );
     expect(push.output).toContain(queued?.url ?? "no deployment");
+    // In the scope's audit log: who pushed what, from where.
+    const audit = obj((await api("GET", "/api/audit")).body).items as {
+      action: string;
+      detail: string | null;
+      address: string | null;
+    }[];
+    expect(audit.find((e) => e.detail === `git push: main ${sha.slice(0, 7)}`)).toMatchObject({
+      action: "deployment.create",
+      address: "127.0.0.1",
+    });
     const first = await finished(project.id, queued?.id ?? "");
     expect({ status: first.status, commitSha: first.commitSha }).toEqual({ status: "READY", commitSha: sha });
     expect(await served(first.id, "/index.html")).toBe("<h1>pushed</h1>");
