@@ -508,6 +508,13 @@ describe("dashboard depth", () => {
   test(
     "every page of the walk on a phone too, with no console error anywhere",
     async () => {
+      // A team of one, made through its form: its pages (members, invitations, audit log) are walked too.
+      await page.goto(`${base}/teams`);
+      await page.fill("#f-slug", "depth-team");
+      await page.fill("#f-name", "Depth <team>");
+      await page.click("#team-form button[type=submit]");
+      await page.waitForURL(`${base}/teams/depth-team`);
+      expect(await page.textContent("h1")).toContain("Depth <team>");
       const pages = [
         ["deployments", `${base}/projects/${projectId}`],
         ["deployment-ready", `${base}/deployments/${made.second.id}`],
@@ -518,6 +525,11 @@ describe("dashboard depth", () => {
         ["not-found", `${base}/no/such/page`],
         ["rollback-confirm", `${base}/deployments/${made.second.id}/promote`],
         ["new-project", `${base}/projects/new?gitUrl=${encodeURIComponent(repo.url)}`],
+        ["analytics", `${base}/projects/${projectId}/analytics?range=day`],
+        ["teams", `${base}/teams`],
+        ["team", `${base}/teams/depth-team`],
+        ["team-audit", `${base}/teams/depth-team/audit`],
+        ["audit", `${base}/audit`],
       ] as const;
       for (const [name, url] of pages) {
         await page.goto(url);

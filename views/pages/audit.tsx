@@ -23,32 +23,35 @@ export function AuditPage(props: {
       {entries.length === 0 ? (
         <p class="empty">Nothing recorded yet.</p>
       ) : (
-        <table class="table" id="audit-log">
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">Who</th>
-              <th scope="col">What</th>
-              <th scope="col">Target</th>
-              <th scope="col">Detail</th>
-              <th scope="col">Address</th>
-            </tr>
-          </thead>
-          <tbody>
-            {entries.map((e) => (
-              <tr key={e.id}>
-                <td>
-                  <Time iso={e.createdAt} />
-                </td>
-                <td>{e.actorEmail ?? "platform"}</td>
-                <td class="mono">{e.action}</td>
-                <td>{e.target ?? ""}</td>
-                <td>{e.detail ?? ""}</td>
-                <td class="mono">{e.address ?? ""}</td>
+        // Six columns do not fit a phone: the table scrolls sideways within the page, not the page itself.
+        <div class="table-scroll" role="region" aria-label="Audit log entries" tabindex={0}>
+          <table class="table" id="audit-log">
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Who</th>
+                <th scope="col">What</th>
+                <th scope="col">Target</th>
+                <th scope="col">Detail</th>
+                <th scope="col">Address</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {entries.map((e) => (
+                <tr key={e.id}>
+                  <td>
+                    <Time iso={e.createdAt} />
+                  </td>
+                  <td>{e.actorEmail ?? "platform"}</td>
+                  <td class="mono">{e.action}</td>
+                  <td>{e.target ?? ""}</td>
+                  <td>{e.detail ?? ""}</td>
+                  <td class="mono">{e.address ?? ""}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       {olderHref && (
         <p class="pager">
