@@ -6,6 +6,7 @@ import type { BuildJob } from "../../builder/job.ts";
 import { packEvents } from "../../schema/events.ts";
 import type { Bus } from "../bus/bus.ts";
 import type { Live } from "../bus/live.ts";
+import { isUnavailable } from "../bus/retry.ts";
 import type { BuildConfig, Config } from "../config/config.ts";
 import { sourceManifestId } from "../deploy/prebuilt.ts";
 import { announceStatus } from "../deploy/state.ts";
@@ -143,6 +144,15 @@ export function startLauncher(deps: LauncherDeps): Launcher {
         lastSeq.set(deploymentId, Math.max(lastSeq.get(deploymentId) ?? 0, event.seq));
     await publishPatiently(deploymentId, events);
   };
+  /**
+   * When this launcher last found the store unreachable. No heartbeat can be written during an outage, so right
+   * after one every build looks silent: the reaper judges none until a whole timeout has passed since, giving
+   * the workers running them time to vouch for them again.
+   */
+  let storeDownAt = 0;
+  const noteTrouble = (error: unknown) => {
+    if (isUnavailable(error)) storeDownAt = Date.now();
+  };
   let stopped = false;
   let claiming = false;
   let claimed: Promise<void> = Promise.resolve();
@@ -252,6 +262,7 @@ export function startLauncher(deps: LauncherDeps): Launcher {
         await launch(next.deployment, next.project);
       }
     } catch (error) {
+      noteTrouble(error);
       log.error("launcher: claim failed", { error });
     } finally {
       claiming = false;
@@ -314,6 +325,7 @@ export function startLauncher(deps: LauncherDeps): Launcher {
    */
   const reap = async (all: boolean) => {
     const timeout = config.build.heartbeatTimeoutSeconds;
+    if (!all && Date.now() - storeDownAt < timeout * 1000) return;
     const before = new Date(all ? Date.now() + 1000 : Date.now() - timeout * 1000);
     const why = all
       ? "the platform restarted while this build was running"
@@ -325,6 +337,7 @@ export function startLauncher(deps: LauncherDeps): Launcher {
         // Watchers in api processes hear of it from the bus (the workers find it already applied).
         if (ended && !all) await fail(ended, ended.statusReason ?? why);
       } catch (error) {
+        noteTrouble(error);
         log.error("launcher: could not end a lost build", { deploymentId: d.id, error });
       }
     }
@@ -367,10 +380,16 @@ export function startLauncher(deps: LauncherDeps): Launcher {
   })();
   const ticker = setInterval(() => {
     wake();
-    void watch().catch((e: unknown) => log.error("launcher: watch failed", { error: e }));
+    void watch().catch((e: unknown) => {
+      noteTrouble(e);
+      log.error("launcher: watch failed", { error: e });
+    });
   }, deps.pollMs ?? 1000);
   const reaper = setInterval(() => {
-    void reap(false).catch((e: unknown) => log.error("launcher: reap failed", { error: e }));
+    void reap(false).catch((e: unknown) => {
+      noteTrouble(e);
+      log.error("launcher: reap failed", { error: e });
+    });
   }, 5000);
 
   return {
