@@ -353,19 +353,29 @@ async function subscribe(
       },
     });
 
+  // Until it runs again or is stopped: a broker down for longer than the client's own retries (a minute-long
+  // restart) fails a connect too, and a consumer given up on would never apply another message.
+  const restart = () =>
+    setTimeout(() => {
+      if (stopping) return;
+      consumer
+        .connect()
+        .then(run)
+        .catch((error: unknown) => {
+          log.error("bus: restarting the consumer failed, trying again", {
+            error,
+            restartInMs: RESTART_AFTER_MS,
+          });
+          restart();
+        });
+    }, RESTART_AFTER_MS);
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     if (payload.restart || stopping) return;
     log.error("bus: consumer stopped, restarting it", {
       error: payload.error,
       restartInMs: RESTART_AFTER_MS,
     });
-    setTimeout(() => {
-      if (stopping) return;
-      consumer
-        .connect()
-        .then(run)
-        .catch((error: unknown) => log.error("bus: restarting the consumer failed", { error }));
-    }, RESTART_AFTER_MS);
+    restart();
   });
 
   try {
