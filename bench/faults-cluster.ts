@@ -2,7 +2,7 @@
 // Postgres, Kafka, ClickHouse and S3, a fresh database, ClickHouse database and bucket per run), processes that
 // can be killed and started again, and the shared test services stopped and started back.
 
-import { rmSync } from "node:fs";
+import { appendFileSync, mkdirSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
 import {
   CreateBucketCommand,
@@ -83,11 +83,17 @@ export const children = new Map<string, Child>();
 /** Every line the processes wrote to stderr, kept for the report (warnings, dead letters). */
 export const stderrLines: { name: string; line: string }[] = [];
 
+/** The processes' stderr, one file per name (a restarted process appends to its predecessor's), kept after the run. */
+export const LOG_DIR = process.env.BENCH_LOG_DIR || `/tmp/bench-faults-${run}`;
+mkdirSync(LOG_DIR, { recursive: true });
+
 async function keepStderr(name: string, stream: ReadableStream<Uint8Array>): Promise<void> {
   const decoder = new TextDecoder();
   let pending = "";
   for await (const chunk of stream) {
-    pending += decoder.decode(chunk, { stream: true });
+    const text = decoder.decode(chunk, { stream: true });
+    appendFileSync(`${LOG_DIR}/${name}.log`, text);
+    pending += text;
     const lines = pending.split("\n");
     pending = lines.pop() ?? "";
     for (const line of lines) if (!line.includes("TimeoutNegativeWarning")) stderrLines.push({ name, line });

@@ -11,6 +11,7 @@ import {
   cleanUp,
   deps,
   killAndRestart,
+  LOG_DIR,
   restoreServices,
   run,
   start,
@@ -331,7 +332,7 @@ try {
       start(name, name.startsWith("api") ? "api" : name.startsWith("w") ? "worker" : "proxy"),
     ),
   );
-  console.log(`6 processes up in ${Math.round(performance.now() - boot)} ms`);
+  console.log(`6 processes up in ${Math.round(performance.now() - boot)} ms; their stderr in ${LOG_DIR}`);
   await deploySite();
   const projects = [await buildProject("Ticks A", LINES, 0.1), await buildProject("Ticks B", LINES, 0.1)];
   const slow = [
