@@ -146,11 +146,10 @@ export async function killAndRestart(name: string): Promise<void> {
   await start(name, child.role);
 }
 
-/** The worker process whose child is running a builder right now, or null. */
-export function workerWithBuild(): string | null {
-  for (const [name, { role, proc }] of children)
-    if (role === "worker" && Bun.spawnSync(["pgrep", "-P", String(proc.pid)]).exitCode === 0) return name;
-  return null;
+/** True when the named process has a child right now (a worker: a builder running). */
+export function hasChild(name: string): boolean {
+  const pid = children.get(name)?.proc.pid;
+  return pid !== undefined && Bun.spawnSync(["pgrep", "-P", String(pid)]).exitCode === 0;
 }
 
 async function stopChildren(): Promise<void> {

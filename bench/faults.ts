@@ -10,6 +10,7 @@ import {
   children,
   cleanUp,
   deps,
+  hasChild,
   killAndRestart,
   LOG_DIR,
   restoreServices,
@@ -19,7 +20,6 @@ import {
   stoppedServices,
   token,
   urlOf,
-  workerWithBuild,
 } from "./faults-cluster.ts";
 
 function count(name: string, fallback: number, least = 1): number {
@@ -269,7 +269,7 @@ async function killRounds(projects: string[]): Promise<Map<string, Tally & { rou
     while (Date.now() < end && (await Promise.all(ids.map(ticksSeen))).every((n) => n < 5))
       await Bun.sleep(200);
     const victim = NAMES[Math.floor(Math.random() * NAMES.length)] ?? "w1";
-    const building = workerWithBuild();
+    const building = victim.startsWith("w") && hasChild(victim);
     await killAndRestart(victim);
     const all = await settle(ids);
     const t = byVictim.get(victim) ?? { ...tally(), rounds: 0 };
@@ -277,7 +277,7 @@ async function killRounds(projects: string[]): Promise<Map<string, Tally & { rou
     await judge(all, t);
     byVictim.set(victim, t);
     console.log(
-      `round ${round}: killed ${victim}${victim === building ? " (running a build)" : ""}; ` +
+      `round ${round}: killed ${victim}${building ? " (running a build)" : ""}; ` +
         `${all.length} deployments, ${t.nonTerminal} non-terminal so far for ${victim}`,
     );
   }
