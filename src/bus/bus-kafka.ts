@@ -228,21 +228,26 @@ async function subscribe(
     // Stopping: not applied and not marked done, so the next consumer of the group reads them again. Messages
     // of a partition revoked meanwhile are still applied (its new owner may apply them too: at least once).
     if (stopping) return;
-    await handleBatchWithRetry(
+    const done = await handleBatchWithRetry(
       items,
       (batch) =>
         handler(
           batch.map((item) => item.value),
           key,
         ),
-      (batch) => ({
-        partition: batch[0]?.track.partition,
-        offset: batch[0]?.offset,
-        lastOffset: batch.length > 1 ? batch.at(-1)?.offset : undefined,
-        key,
-      }),
-      log,
+      {
+        where: (batch) => ({
+          partition: batch[0]?.track.partition,
+          offset: batch[0]?.offset,
+          lastOffset: batch.length > 1 ? batch.at(-1)?.offset : undefined,
+          key,
+        }),
+        log,
+        // A batch waiting out a backend outage is left to the group's next consumer when this one stops.
+        abandon: () => stopping,
+      },
     );
+    if (!done) return;
     // Only now may the commit point pass them: every message of the batch is applied (or dead-lettered).
     for (const item of items) item.track.done(item.offset);
     wake();
@@ -348,19 +353,29 @@ async function subscribe(
       },
     });
 
+  // Until it runs again or is stopped: a broker down for longer than the client's own retries (a minute-long
+  // restart) fails a connect too, and a consumer given up on would never apply another message.
+  const restart = () =>
+    setTimeout(() => {
+      if (stopping) return;
+      consumer
+        .connect()
+        .then(run)
+        .catch((error: unknown) => {
+          log.error("bus: restarting the consumer failed, trying again", {
+            error,
+            restartInMs: RESTART_AFTER_MS,
+          });
+          restart();
+        });
+    }, RESTART_AFTER_MS);
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     if (payload.restart || stopping) return;
     log.error("bus: consumer stopped, restarting it", {
       error: payload.error,
       restartInMs: RESTART_AFTER_MS,
     });
-    setTimeout(() => {
-      if (stopping) return;
-      consumer
-        .connect()
-        .then(run)
-        .catch((error: unknown) => log.error("bus: restarting the consumer failed", { error }));
-    }, RESTART_AFTER_MS);
+    restart();
   });
 
   try {

@@ -47,13 +47,11 @@ export function memoryBus(
       const queue = keyedQueue<unknown>(
         { concurrency: options.concurrency ?? 50, maxBatch: options.maxBatch ?? MAX_BATCH, log },
         (values, key) =>
-          handleBatchWithRetry(
-            values,
-            (batch) => handler(batch, key),
-            () => ({ topic, group, key }),
+          handleBatchWithRetry(values, (batch) => handler(batch, key), {
+            where: () => ({ topic, group, key }),
             log,
-            retry,
-          ),
+            policy: retry,
+          }).then(() => {}),
       );
       groups.set(group, queue);
       return {

@@ -181,6 +181,11 @@ export function postgresDeployments(sql: postgres.Sql): Deployments {
         ORDER BY created_at`;
       return rows.map(toDeployment);
     },
+    async abandoned(before) {
+      const rows = await sql<Row[]>`
+        SELECT * FROM deployments WHERE status = 'NOT_STARTED' AND updated_at < ${before} ORDER BY created_at`;
+      return rows.map(toDeployment);
+    },
     async expirable(before, limit) {
       const rows = await sql<Row[]>`
         SELECT d.* FROM deployments d JOIN projects p ON p.id = d.project_id

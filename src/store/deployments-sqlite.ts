@@ -248,6 +248,12 @@ export function sqliteDeployments(db: Database): Deployments {
         claimedBy ?? null,
       ).map(toDeployment);
     },
+    async abandoned(before) {
+      return all(
+        "SELECT * FROM deployments WHERE status = 'NOT_STARTED' AND updated_at < ? ORDER BY created_at",
+        before,
+      ).map(toDeployment);
+    },
     async expirable(before, limit) {
       return all(
         `SELECT d.* FROM deployments d JOIN projects p ON p.id = d.project_id

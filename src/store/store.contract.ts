@@ -613,6 +613,32 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       );
     });
 
+    test("liveness: NOT_STARTED deployments untouched since a time are found as abandoned", async () => {
+      const store = await open();
+      const user = await store.users.create({ email: email(), passwordHash: null });
+      const project = await store.projects.create({ userId: user.id, ...settings() });
+      const create = (status: "NOT_STARTED" | "QUEUED") =>
+        store.deployments.create({
+          projectId: project.id,
+          userId: user.id,
+          status,
+          target: "preview",
+          branch: "main",
+          commitSha: null,
+        });
+      const left = await create("NOT_STARTED");
+      const queued = await create("QUEUED");
+      const moved = await create("NOT_STARTED");
+      await store.deployments.transition(moved.id, "QUEUED", null);
+      const ids = (await store.deployments.abandoned("2099-01-01T00:00:00.000Z")).map((x) => x.id);
+      expect(ids).toContain(left.id);
+      expect(ids).not.toContain(queued.id);
+      expect(ids).not.toContain(moved.id);
+      expect((await store.deployments.abandoned("2020-01-01T00:00:00.000Z")).map((x) => x.id)).not.toContain(
+        left.id,
+      );
+    });
+
     test("routing: host ids, branch previews, promote and rollback as pointer swaps", async () => {
       const store = await open();
       const user = await store.users.create({ email: email(), passwordHash: null });

@@ -257,6 +257,11 @@ export interface Deployments {
   /** IN_PROGRESS deployments whose last sign of life is older than `before`, or claimed by `claimedBy`. */
   stale(before: string, claimedBy?: string): Promise<Deployment[]>;
   /**
+   * NOT_STARTED deployments last changed before `before`, oldest first: the process creating them (an upload, a
+   * rebuild) stopped before it queued or published them, so nothing else will move them on.
+   */
+  abandoned(before: string): Promise<Deployment[]>;
+  /**
    * Preview deployments past their retention: READY, not expired, created before `before`, and neither the
    * project's production or previous production deployment nor the newest READY deployment of their branch.
    * Oldest first, at most `limit`.

@@ -57,6 +57,38 @@ test("a build with no sign of life past the timeout is failed by the reaper", as
   expect((await deps.store.deployments.find(fresh.id))?.status).toBe("IN_PROGRESS");
 }, 15_000);
 
+test("a deployment left NOT_STARTED (its creator stopped) is ended FAIL with the reason", async () => {
+  const deps = await testDeps();
+  cleanup.push(() => deps.close());
+  const { user } = await testUser(deps);
+  const project = await createProject(deps.store, deps.config, user.id, { name: "left" });
+  // Only age tells it from one being set up right now (the store contract checks `abandoned` by time).
+  const left = await deps.store.deployments.create({
+    projectId: project.id,
+    userId: user.id,
+    status: "NOT_STARTED",
+    target: "preview",
+    branch: "main",
+    commitSha: null,
+  });
+  const events = await startEventWorkers(deps);
+  const launcher = startLauncher({
+    ...deps,
+    exclusive: false,
+    runner: localRunner(),
+    pollMs: 100,
+    abandonedAfterMs: 1_000,
+  });
+  cleanup.push(
+    () => events.stop(),
+    () => launcher.stop(),
+  );
+  await until(async () => (await deps.store.deployments.find(left.id))?.status === "FAIL", 12_000);
+  const ended = await deps.store.deployments.find(left.id);
+  expect(ended?.status).toBe("FAIL");
+  expect(ended?.statusReason).toContain("it was never queued");
+}, 20_000);
+
 test("with the embedded store, builds left running before a restart fail at once", async () => {
   const deps = await testDeps();
   cleanup.push(() => deps.close());

@@ -5,9 +5,10 @@ import type { BuildJob } from "../../builder/job.ts";
 import { packEvents } from "../../schema/events.ts";
 import type { Bus } from "../bus/bus.ts";
 import type { Live } from "../bus/live.ts";
+import { isUnavailable } from "../bus/retry.ts";
 import type { BuildConfig, Config } from "../config/config.ts";
 import { sourceManifestId } from "../deploy/prebuilt.ts";
-import { announceStatus } from "../deploy/state.ts";
+import { announceStatus, changeStatus } from "../deploy/state.ts";
 import { pushRepoUrl } from "../git/repos.ts";
 import type { Deployment, DeploymentTarget, Project } from "../model/entities.ts";
 import { isTerminal } from "../model/status.ts";
@@ -49,6 +50,8 @@ export function systemEnv(
 const PUBLISH_PATIENCE_MS = 10 * 60_000;
 /** How long a build whose builder has ended here is vouched for while its last events wait to be applied. */
 const FINISH_PATIENCE_MS = 5 * 60_000;
+/** How long a deployment may stay NOT_STARTED (an upload being stored, a rebuild being set up) before it is ended. */
+const ABANDONED_AFTER_MS = 10 * 60_000;
 
 export interface LauncherDeps {
   store: Store;
@@ -67,6 +70,8 @@ export interface LauncherDeps {
   exclusive: boolean;
   /** Poll interval for new work; a deploy in this process also wakes the launcher at once. */
   pollMs?: number;
+  /** A NOT_STARTED deployment untouched this long was left by a process that stopped creating it (default 10 min). */
+  abandonedAfterMs?: number;
   log: Logger;
   /** Status changes of the builds this launcher claims or ends itself go through src/deploy/state.ts. */
   metrics: Metrics;
@@ -124,6 +129,15 @@ export function startLauncher(deps: LauncherDeps): Launcher {
       if (typeof event === "object" && event !== null && "seq" in event && typeof event.seq === "number")
         lastSeq.set(deploymentId, Math.max(lastSeq.get(deploymentId) ?? 0, event.seq));
     await publishPatiently(deploymentId, events);
+  };
+  /**
+   * When this launcher last found the store unreachable. No heartbeat can be written during an outage, so right
+   * after one every build looks silent: the reaper judges none until a whole timeout has passed since, giving
+   * the workers running them time to vouch for them again.
+   */
+  let storeDownAt = 0;
+  const noteTrouble = (error: unknown) => {
+    if (isUnavailable(error)) storeDownAt = Date.now();
   };
   let stopped = false;
   let claiming = false;
@@ -239,6 +253,7 @@ export function startLauncher(deps: LauncherDeps): Launcher {
         await launch(next.deployment, next.project);
       }
     } catch (error) {
+      noteTrouble(error);
       log.error("launcher: claim failed", { error });
     } finally {
       claiming = false;
@@ -294,6 +309,23 @@ export function startLauncher(deps: LauncherDeps): Launcher {
   };
 
   /**
+   * Ends deployments left NOT_STARTED: an api killed while taking an upload, a worker killed between creating a
+   * rebuild and queuing it. Nothing else would ever move them on; a long wait makes sure their creator is gone.
+   */
+  const endAbandoned = async () => {
+    const before = new Date(Date.now() - (deps.abandonedAfterMs ?? ABANDONED_AFTER_MS)).toISOString();
+    for (const d of await store.deployments.abandoned(before)) {
+      const ended = await changeStatus(
+        deps,
+        d.id,
+        "FAIL",
+        "it was never queued: the process creating it stopped first; deploy again",
+      );
+      if (ended) log.warn(`launcher: ${ended.statusReason}`, { deploymentId: d.id });
+    }
+  };
+
+  /**
    * Ends builds nobody is running: no heartbeat within the timeout (the worker running it was lost: kill -9, a
    * crashed machine), or (exclusive) left over from before a restart. Either way FAIL and queued again, as
    * src/worker/interrupted.ts decides: losing a worker should not cost a deployment. Several workers may reap the
@@ -301,10 +333,12 @@ export function startLauncher(deps: LauncherDeps): Launcher {
    */
   const reap = async (all: boolean) => {
     const timeout = config.build.heartbeatTimeoutSeconds;
+    if (!all && Date.now() - storeDownAt < timeout * 1000) return;
     const before = new Date(all ? Date.now() + 1000 : Date.now() - timeout * 1000);
     const why = all
       ? "the platform restarted while this build was running"
       : `lost contact with the builder (no sign of life for ${timeout} s)`;
+    if (!all) await endAbandoned();
     for (const d of await store.deployments.stale(before.toISOString())) {
       if (running.has(d.id) || finishing.has(d.id)) continue;
       try {
@@ -312,6 +346,7 @@ export function startLauncher(deps: LauncherDeps): Launcher {
         // Watchers in api processes hear of it from the bus (the workers find it already applied).
         if (ended && !all) await fail(ended, ended.statusReason ?? why);
       } catch (error) {
+        noteTrouble(error);
         log.error("launcher: could not end a lost build", { deploymentId: d.id, error });
       }
     }
@@ -354,10 +389,16 @@ export function startLauncher(deps: LauncherDeps): Launcher {
   })();
   const ticker = setInterval(() => {
     wake();
-    void watch().catch((e: unknown) => log.error("launcher: watch failed", { error: e }));
+    void watch().catch((e: unknown) => {
+      noteTrouble(e);
+      log.error("launcher: watch failed", { error: e });
+    });
   }, deps.pollMs ?? 1000);
   const reaper = setInterval(() => {
-    void reap(false).catch((e: unknown) => log.error("launcher: reap failed", { error: e }));
+    void reap(false).catch((e: unknown) => {
+      noteTrouble(e);
+      log.error("launcher: reap failed", { error: e });
+    });
   }, 5000);
 
   return {
