@@ -42,6 +42,8 @@ const s3 = new S3Client({
 });
 export const env: Record<string, string> = {
   PATH: process.env.PATH ?? "/usr/bin:/bin",
+  // Every round rebuilds the same commits: without this the second would reuse the first's output, not build.
+  BUILD_REUSE: "0",
   HOME: tempDir("bench-faults-home-"),
   DATABASE_URL: pgUrl.replace(/\/[^/]*$/, `/${database}`),
   KAFKA_BROKERS: brokers,

@@ -194,6 +194,8 @@ beforeAll(async () => {
   env = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
     HOME: tempDir(),
+    // The tests build the same commits again: each must really build (no reuse of an earlier output).
+    BUILD_REUSE: "0",
     DATABASE_URL: pgUrl.replace(/\/[^/]*$/, `/mv_faults_${run}`),
     KAFKA_BROKERS: testService("kafka"),
     CLICKHOUSE_URL: testService("clickhouse"),
