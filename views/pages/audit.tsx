@@ -24,7 +24,7 @@ export function AuditPage(props: {
         <p class="empty">Nothing recorded yet.</p>
       ) : (
         // Six columns do not fit a phone: the table scrolls sideways within the page, not the page itself.
-        <div class="table-scroll" role="region" aria-label="Audit log entries" tabindex={0}>
+        <section class="table-scroll" aria-label="Audit log entries">
           <table class="table" id="audit-log">
             <thead>
               <tr>
@@ -51,7 +51,7 @@ export function AuditPage(props: {
               ))}
             </tbody>
           </table>
-        </div>
+        </section>
       )}
       {olderHref && (
         <p class="pager">
