@@ -47,6 +47,8 @@ export const env: Record<string, string> = {
   HOME: tempDir("bench-faults-home-"),
   DATABASE_URL: pgUrl.replace(/\/[^/]*$/, `/${database}`),
   KAFKA_BROKERS: brokers,
+  // Topics and consumer groups of this run only (the killed workers' members never hold anyone else's).
+  KAFKA_TOPIC_PREFIX: `faults-${run}.`,
   CLICKHOUSE_URL: clickhouse,
   CLICKHOUSE_DATABASE: database,
   S3_ENDPOINT: s3Endpoint,

@@ -198,6 +198,8 @@ beforeAll(async () => {
     BUILD_REUSE: "0",
     DATABASE_URL: pgUrl.replace(/\/[^/]*$/, `/mv_faults_${run}`),
     KAFKA_BROKERS: testService("kafka"),
+    // Topics and consumer groups of this run only: its killed workers never hold another test's partitions.
+    KAFKA_TOPIC_PREFIX: `faults-${run}.`,
     CLICKHOUSE_URL: testService("clickhouse"),
     CLICKHOUSE_DATABASE: `mv_faults_${run}`,
     S3_ENDPOINT: s3,
