@@ -6,7 +6,7 @@ import { Elysia, t } from "elysia";
 import { analyticsReport, RANGE_NAMES, type Range, reportCsv } from "../deploy/analytics.ts";
 import type { Deps } from "../deps.ts";
 import { requireUser } from "./auth.ts";
-import { errorResponse, Id } from "./schemas.ts";
+import { ALSO_AS, errorResponse, Id } from "./schemas.ts";
 
 const RangeParam = t.Union(RANGE_NAMES.map((r) => t.Literal(r)) as [ReturnType<typeof t.Literal<Range>>], {
   description: "hour (1-minute points), day (hourly), week (6-hourly) or month (daily); default day",
@@ -89,7 +89,15 @@ export function analyticsRoutes({ store, analytics, auth }: Pick<Deps, "store" |
       params: Id,
       query: AnalyticsQuery,
       response: {
-        200: AnalyticsReportSchema,
+        200: t.Object(AnalyticsReportSchema.properties, {
+          description: "The report as JSON; as CSV with format=csv or Accept: text/csv.",
+          [ALSO_AS]: {
+            "text/csv": {
+              type: "string",
+              description: "One row per number: table,key,requests,visitors,value (docs/api.md).",
+            },
+          },
+        }),
         404: errorResponse("No such project, or not yours."),
       },
       detail: {

@@ -7,7 +7,7 @@ import { SAFE_METHODS } from "./auth.ts";
 import { streamsBody } from "./body-limit.ts";
 import { isRecord, plainSchemas } from "./docs-schemas.ts";
 import { classify } from "./rate-limit.ts";
-import { ErrorBody, MEDIA_TYPE } from "./schemas.ts";
+import { ALSO_AS, ErrorBody, MEDIA_TYPE } from "./schemas.ts";
 
 const ERROR_BODY_REF = "#/components/schemas/ErrorBody";
 const errorContent = { "application/json": { schema: { $ref: ERROR_BODY_REF } } };
@@ -147,6 +147,11 @@ function standardResponse(response: unknown): unknown {
     if (isRecord(schema) && typeof schema[MEDIA_TYPE] === "string") {
       const { [MEDIA_TYPE]: mediaType, ...plain } = schema;
       return [[mediaType, { ...media, schema: plain }]];
+    }
+    if (isRecord(schema) && isRecord(schema[ALSO_AS])) {
+      const { [ALSO_AS]: others, ...plain } = schema;
+      const more = isRecord(others) ? Object.entries(others).map(([other, s]) => [other, { schema: s }]) : [];
+      return [[type, { ...media, schema: plain }], ...more];
     }
     return [[type, media]];
   });

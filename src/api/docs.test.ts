@@ -155,6 +155,11 @@ describe("responses", () => {
     const content = (path: string, method: string, status: string) =>
       Object.keys(obj(obj(at("paths", path, method, "responses", status)).content ?? {}));
     expect(content("/api/deployments/{id}/logs/stream", "get", "200")).toEqual(["text/event-stream"]);
+    // Content negotiation: the analytics report as JSON or CSV.
+    expect(content("/api/projects/{id}/analytics", "get", "200").sort()).toEqual([
+      "application/json",
+      "text/csv",
+    ]);
     expect(content("/api/builds/{id}/source/{hash}", "get", "200")).toEqual(["application/octet-stream"]);
     expect(content("/api/projects/{id}", "delete", "204")).toEqual([]);
     expect(Object.keys(obj(at("paths", "/api/files/{hash}", "put", "requestBody", "content")))).toEqual([

@@ -32,6 +32,12 @@ export const NoContent = t.Void({ description: "Done; no body." });
  */
 export const MEDIA_TYPE = "x-media-type";
 
+/**
+ * Marks a JSON response schema whose operation may also answer in other media types (content negotiation):
+ * `{ [ALSO_AS]: { "text/csv": { type: "string" } } }` files those schemas beside application/json.
+ */
+export const ALSO_AS = "x-also-as";
+
 /** A raw file as a response body (sent as a Response, which Elysia does not validate: the schema documents it). */
 export const BinaryResponse = t.Unknown({
   type: "string",
