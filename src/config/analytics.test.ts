@@ -22,6 +22,7 @@ test("analytics: on, 90 days, a flush every 5 s and no GeoIP file by default", (
     enabled: true,
     retentionDays: 90,
     flushSeconds: 5,
+    sampleAbove: 1000,
     geoipCsv: null,
   });
 });
@@ -34,9 +35,11 @@ test("analytics settings are read and checked, naming the variable", () => {
       ANALYTICS: "false",
       ANALYTICS_RETENTION_DAYS: "30",
       ANALYTICS_FLUSH_SECONDS: "1",
+      ANALYTICS_SAMPLE_ABOVE: "0",
       ANALYTICS_GEOIP_CSV: csv,
     }),
-  ).toEqual({ enabled: false, retentionDays: 30, flushSeconds: 1, geoipCsv: csv });
+  ).toEqual({ enabled: false, retentionDays: 30, flushSeconds: 1, sampleAbove: 0, geoipCsv: csv });
+  refused({ ANALYTICS_SAMPLE_ABOVE: "-1" }, "ANALYTICS_SAMPLE_ABOVE");
   refused({ ANALYTICS: "maybe" }, "ANALYTICS");
   refused({ ANALYTICS_RETENTION_DAYS: "0" }, "ANALYTICS_RETENTION_DAYS");
   refused({ ANALYTICS_FLUSH_SECONDS: "a while" }, "ANALYTICS_FLUSH_SECONDS");

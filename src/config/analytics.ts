@@ -13,6 +13,11 @@ export interface AnalyticsConfig {
   retentionDays: number;
   /** How often each proxy sends what it counted (ANALYTICS_FLUSH_SECONDS, default 5). */
   flushSeconds: number;
+  /**
+   * Requests per second (per proxy process) counted one by one; above it 1 request in N is counted with weight N
+   * (ANALYTICS_SAMPLE_ABOVE, default 1000; 0: never sample), so that counting costs a busy proxy next to nothing.
+   */
+  sampleAbove: number;
   /** A CSV of address ranges and countries (ANALYTICS_GEOIP_CSV, docs/configuration.md); null: no countries. */
   geoipCsv: string | null;
 }
@@ -26,6 +31,7 @@ export function parseAnalytics(env: Env): AnalyticsConfig {
     enabled: bool(env, "ANALYTICS", true),
     retentionDays: int(env, "ANALYTICS_RETENTION_DAYS", 90, 1, 3650),
     flushSeconds: int(env, "ANALYTICS_FLUSH_SECONDS", 5, 1, 300),
+    sampleAbove: int(env, "ANALYTICS_SAMPLE_ABOVE", 1000, 0, 10_000_000),
     geoipCsv,
   };
 }

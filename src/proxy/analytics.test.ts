@@ -11,7 +11,7 @@ import type { Project } from "../model/entities.ts";
 import { apiClient, type Client, obj, tempDir, testDeps, testUser } from "../testing/deps.ts";
 import { deploySite, eventually, request, siteProject } from "../testing/sites.ts";
 import { startAnalyticsConsumer } from "../worker/analytics.ts";
-import { dayOf, referrerHost, ttfbStep, visitorHash } from "./analytics.ts";
+import { createAnalyticsRecorder, dayOf, referrerHost, ttfbStep, visitorHash } from "./analytics.ts";
 import { createProxy, type SiteProxy } from "./proxy.ts";
 
 const CHROME =
@@ -215,4 +215,63 @@ describe("analytics pieces", () => {
       visitorHash("s1", "p", "2001:db8:1:2::9", CHROME),
     );
   });
+});
+
+describe("sampling a busy proxy (ANALYTICS_SAMPLE_ABOVE)", () => {
+  test("below the rate every request counts once; above it 1 in N counts N, the rest cost nothing", async () => {
+    const recorder = createAnalyticsRecorder(deps, {
+      flushMs: 300_000,
+      geo: null,
+      trustProxyHops: 0,
+      peer: () => null,
+      sampleAbove: 10,
+    });
+    try {
+      // The first second: no rate known yet, every request counted as itself.
+      const first = Array.from({ length: 100 }, () => recorder.weight());
+      expect(first.every((w) => w === 1)).toBe(true);
+      // The next second knows the last one's rate (100/s, ten times the limit): 1 in 10, with weight 10.
+      await Bun.sleep(1100);
+      const next = Array.from({ length: 100 }, () => recorder.weight());
+      expect(next.filter((w) => w > 0)).toEqual(Array(10).fill(10));
+      expect(next.reduce((a, b) => a + b, 0)).toBe(100);
+      // Two seconds later (the busy one counted, then a quiet one): back to counting each request.
+      await Bun.sleep(2100);
+      expect(recorder.weight()).toBe(1);
+    } finally {
+      await recorder.stop();
+    }
+  });
+
+  test("through the proxy, sampled requests still add up to what was served", async () => {
+    const sampled = await testDeps({ ANALYTICS_FLUSH_SECONDS: "300", ANALYTICS_SAMPLE_ABOVE: "20" });
+    const sampledConsumer = await startAnalyticsConsumer(sampled);
+    try {
+      const { user, token } = await testUser(sampled);
+      const own = await siteProject(sampled, user.id);
+      await deploySite(sampled, own, { "index.html": "<h1>busy</h1>" });
+      const busy = await createProxy(sampled, { reconcileMs: 60_000 }, { runtime: () => ({}) as never });
+      const site = `http://${own.subDomain}.${sampled.config.sitesDomain}:8001/`;
+      const burst = async () => {
+        for (let i = 0; i < 200; i++)
+          await (await request(busy, site, { headers: { "user-agent": CHROME } })).text();
+      };
+      await burst();
+      await Bun.sleep(1100);
+      await burst();
+      await busy.stop();
+      const client = apiClient(sampled, token);
+      await eventually(async () => {
+        const { body } = await client("GET", `/api/projects/${own.id}/analytics?range=hour`);
+        const requests = Number(obj(obj(body).totals).requests);
+        // 400 served; the second burst counted 1 in about 10 with weight 10 (its exact share depends on where
+        // the rate's one-second windows fell), so the total is right on average, not to the request.
+        expect(requests).toBeGreaterThanOrEqual(300);
+        expect(requests).toBeLessThanOrEqual(500);
+      }, 5000);
+    } finally {
+      await sampledConsumer.stop();
+      await sampled.close();
+    }
+  }, 60_000);
 });

@@ -35,7 +35,20 @@ export interface AnalyticsRecorder {
    * Counts one answered request (synchronous and allocation-light: the proxy's hot path). `started` is when it
    * arrived, by performance.now(); the time to first byte runs from there to this call.
    */
-  record(request: Request, answered: Answered, status: number, bytes: number, started: number): void;
+  record(
+    request: Request,
+    answered: Answered,
+    status: number,
+    bytes: number,
+    started: number,
+    weight?: number,
+  ): void;
+  /**
+   * Whether to count the request now arriving, and as how many: 1 while the proxy serves fewer than sampleAbove
+   * requests a second; above that, N for one request in N (N from the last second's rate) and 0 for the others,
+   * which then cost nothing more. Requests and bytes stay right on average; visitors become an estimate.
+   */
+  weight(): number;
   /** Sends what is counted now; resolves when it is on the bus (or failed and was logged). */
   flush(): Promise<void>;
   /** Flushes what is left; later requests are not counted. */
@@ -52,6 +65,8 @@ export interface RecorderOptions {
   peer: (request: Request) => string | null;
   /** The wall clock (tests); by default performance's, read once per request for both the minute and the time. */
   now?: () => number;
+  /** Requests a second counted one by one (ANALYTICS_SAMPLE_ABOVE; 0 or absent: never sample). */
+  sampleAbove?: number;
 }
 
 /** Who asked, as the request said it: until the flush only (it holds the address). */
@@ -270,11 +285,31 @@ export function createAnalyticsRecorder(
   }
 
   const timer = setInterval(() => void flush(), options.flushMs);
+  // Sampling: requests seen this second, and 1 in `every` counted (with weight `every`) from the last second's rate.
+  const sampleAbove = options.sampleAbove ?? 0;
+  let seen = 0;
+  let every = 1;
+  let tick = 0;
+  const rate =
+    sampleAbove > 0
+      ? setInterval(() => {
+          every = Math.max(1, Math.ceil(seen / sampleAbove));
+          seen = 0;
+        }, 1000)
+      : null;
+  rate?.unref?.();
   timer.unref();
 
   return {
-    record(request, answered, status, bytes, started) {
-      if (stopped) return;
+    weight() {
+      if (sampleAbove === 0) return 1;
+      seen += 1;
+      if (every === 1) return 1;
+      tick = (tick + 1) % every;
+      return tick === 0 ? every : 0;
+    },
+    record(request, answered, status, bytes, started, weight = 1) {
+      if (stopped || weight <= 0) return;
       const end = performance.now();
       const t = options.now ? options.now() : performance.timeOrigin + end;
       const minute = Math.floor(t / 60_000) * 60;
@@ -304,9 +339,9 @@ export function createAnalyticsRecorder(
       const key = `${answered.deploymentId}\n${minute}\n${status}\n${visit.id}\n${path}`;
       const known = pending.get(key);
       if (known) {
-        known.requests += 1;
-        known.bytes += bytes;
-        known.steps.set(ttfbUs, (known.steps.get(ttfbUs) ?? 0) + 1);
+        known.requests += weight;
+        known.bytes += bytes * weight;
+        known.steps.set(ttfbUs, (known.steps.get(ttfbUs) ?? 0) + weight);
         return;
       }
       if (pending.size >= MAX_PENDING) {
@@ -320,17 +355,18 @@ export function createAnalyticsRecorder(
         answered,
         minute,
         status,
-        steps: new Map([[ttfbUs, 1]]),
+        steps: new Map([[ttfbUs, weight]]),
         path,
         visit,
-        requests: 1,
-        bytes,
+        requests: weight,
+        bytes: bytes * weight,
       });
     },
     flush,
     async stop() {
       stopped = true;
       clearInterval(timer);
+      if (rate) clearInterval(rate);
       await flush();
     },
   };

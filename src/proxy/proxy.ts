@@ -105,7 +105,7 @@ function bodyBytes(served: Served, request: Request, response: Response): number
 }
 
 /** What answered a request, for analytics: set along the way, counted when the response exists. */
-type Hit = Answered & { served?: Served; started: number };
+type Hit = Answered & { served?: Served; started: number; weight: number };
 
 /** Counts an answered request for analytics: its deployment, status, body size and time to first byte. */
 function count(recorder: AnalyticsRecorder, hit: Hit, request: Request, response: Response): void {
@@ -115,7 +115,7 @@ function count(recorder: AnalyticsRecorder, hit: Hit, request: Request, response
     const length = response.headers.get("content-length");
     if (length !== null) bytes = Number(length) || 0;
   }
-  recorder.record(request, hit, response.status, bytes, hit.started);
+  recorder.record(request, hit, response.status, bytes, hit.started, hit.weight);
 }
 
 /** How the proxy runs functions: the runtime it invokes (made on first use) and who is asking. */
@@ -220,6 +220,7 @@ export async function createProxy(
         geo: config.analytics.geoipCsv ? loadGeoIp(config.analytics.geoipCsv) : null,
         trustProxyHops: config.limits.trustProxyHops,
         peer: (request) => functions?.peer?.(request) ?? null,
+        sampleAbove: config.analytics.sampleAbove,
       })
     : null;
   /**
@@ -310,13 +311,16 @@ export async function createProxy(
     if (route.kind === "redirect") return domainRedirect(route, request, invocationOf(request).proto);
     if (route.kind !== "site") return missingRoute(route, method);
     if (options.accessLog) answeredBy.set(request, { deploymentId: route.deploymentId });
-    if (recorder === null) return routedSite(route, request, path, null);
-    // Analytics: what answered, passed along (no per-request map), counted once the response exists.
+    // Analytics: what answered, passed along (no per-request map), counted once the response exists; a request
+    // sampling leaves out (a busy proxy) costs nothing more.
+    const weight = recorder === null ? 0 : recorder.weight();
+    if (recorder === null || weight === 0) return routedSite(route, request, path, null);
     const hit: Hit = {
       projectId: route.project.id,
       deploymentId: route.deploymentId,
       path,
       started: syncStart >= 0 ? syncStart : performance.now(),
+      weight,
     };
     const result = routedSite(route, request, path, hit);
     if (result instanceof Promise)
