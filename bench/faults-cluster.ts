@@ -47,6 +47,8 @@ export const env: Record<string, string> = {
   HOME: tempDir("bench-faults-home-"),
   DATABASE_URL: pgUrl.replace(/\/[^/]*$/, `/${database}`),
   KAFKA_BROKERS: brokers,
+  // No preview captures: a worker's only child process must be its builder (the kill picks it by that).
+  SCREENSHOT_BROWSER: "off",
   // Topics and consumer groups of this run only (the killed workers' members never hold anyone else's).
   KAFKA_TOPIC_PREFIX: `faults-${run}.`,
   CLICKHOUSE_URL: clickhouse,

@@ -198,6 +198,8 @@ beforeAll(async () => {
     BUILD_REUSE: "0",
     DATABASE_URL: pgUrl.replace(/\/[^/]*$/, `/mv_faults_${run}`),
     KAFKA_BROKERS: testService("kafka"),
+    // No preview captures: a worker's only child process must be its builder (the kill picks it by that).
+    SCREENSHOT_BROWSER: "off",
     // Topics and consumer groups of this run only: its killed workers never hold another test's partitions.
     KAFKA_TOPIC_PREFIX: `faults-${run}.`,
     CLICKHOUSE_URL: testService("clickhouse"),

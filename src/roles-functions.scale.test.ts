@@ -101,6 +101,8 @@ beforeAll(async () => {
     HOME: tempDir(),
     DATABASE_URL: db.url,
     KAFKA_BROKERS: testService("kafka"),
+    // No preview captures: a worker's only child process must be its builder (the kill picks it by that).
+    SCREENSHOT_BROWSER: "off",
     KAFKA_TOPIC_PREFIX: prefix,
     CLICKHOUSE_URL: testService("clickhouse"),
     CLICKHOUSE_DATABASE: `mv_fn_${run}`,

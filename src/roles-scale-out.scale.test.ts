@@ -128,6 +128,8 @@ beforeAll(async () => {
     HOME: tempDir(),
     DATABASE_URL: pgUrl.replace(/\/[^/]*$/, `/mv_scale_${run}`),
     KAFKA_BROKERS: brokers,
+    // No preview captures: a worker's only child process must be its builder (the kill picks it by that).
+    SCREENSHOT_BROWSER: "off",
     // Topics and consumer groups of this run only: another test's killed workers never hold its partitions.
     KAFKA_TOPIC_PREFIX: `scale-${run}.`,
     CLICKHOUSE_URL: clickhouse,

@@ -52,6 +52,11 @@ const PUBLISH_PATIENCE_MS = 10 * 60_000;
 const FINISH_PATIENCE_MS = 5 * 60_000;
 /** How long a deployment may stay NOT_STARTED (an upload being stored, a rebuild being set up) before it is ended. */
 const ABANDONED_AFTER_MS = 10 * 60_000;
+/**
+ * After the store was unreachable, the reaper waits a heartbeat timeout and this much more: the held build events
+ * (heartbeats among them) are retried every 5 s at most during an outage (src/bus/retry.ts), then applied.
+ */
+const RECOVERY_SLACK_MS = 10_000;
 
 export interface LauncherDeps {
   store: Store;
@@ -333,7 +338,8 @@ export function startLauncher(deps: LauncherDeps): Launcher {
    */
   const reap = async (all: boolean) => {
     const timeout = config.build.heartbeatTimeoutSeconds;
-    if (!all && Date.now() - storeDownAt < timeout * 1000) return;
+    // A timeout, plus the bus's longest wait between retries of held events (their heartbeats land then).
+    if (!all && Date.now() - storeDownAt < timeout * 1000 + RECOVERY_SLACK_MS) return;
     const before = new Date(all ? Date.now() + 1000 : Date.now() - timeout * 1000);
     const why = all
       ? "the platform restarted while this build was running"
