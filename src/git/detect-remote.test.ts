@@ -3,8 +3,11 @@
 // The sandboxed path (a remote host, read from the build sandbox's network) is in detect-remote.e2e.test.ts.
 
 import { expect, test } from "bun:test";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tempDir } from "../testing/deps.ts";
 import { fixtureRepo, VITE_APP } from "../testing/repos.ts";
-import { type DetectOptions, detectRemote } from "./detect-remote.ts";
+import { type DetectOptions, detectRemote, inside } from "./detect-remote.ts";
 
 const local: DetectOptions = { allowLocal: true, allowPrivate: false, sandbox: { mode: "bwrap" } };
 
@@ -101,4 +104,20 @@ test("a package.json over the detector's 1 MB limit is refused as a build would 
   expect(found.ok ? "detected" : found.problem).toBe(
     "The repository's files: package.json is larger than 1 MB",
   );
+});
+
+test("the host reads only files really inside the sandbox's workspace: a symlinked directory leads nowhere", async () => {
+  const host = tempDir();
+  writeFileSync(join(host, "0"), '{"scripts":{"build":"a host secret"}}');
+  const workspace = tempDir();
+  writeFileSync(join(workspace, "commit"), "abc");
+  symlinkSync(host, join(workspace, "files"));
+  symlinkSync(join(host, "0"), join(workspace, "listing"));
+  expect(await inside(workspace, "commit")).toBe(join(workspace, "commit"));
+  expect(await inside(workspace, join("files", "0"))).toBeNull();
+  expect(await inside(workspace, "listing")).toBeNull();
+  expect(await inside(workspace, "missing")).toBeNull();
+  mkdirSync(join(workspace, "real"));
+  writeFileSync(join(workspace, "real", "0"), "x");
+  expect(await inside(workspace, join("real", "0"))).toBe(join(workspace, "real", "0"));
 });

@@ -3,9 +3,9 @@
 // level. Nothing of the repository is cloned on the host: git talks to the remote from the sandbox's network (never
 // the host's loopback or LAN), and the host only reads plain files the sandbox wrote, each capped.
 
-import { lstat, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readFile, realpath, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, sep } from "node:path";
 import { type BuildPlan, DETECTION_FILES, detectBuild, KNOWN_FRAMEWORKS } from "../../builder/detect.ts";
 import type { Config } from "../config/config.ts";
 import { AppError } from "../errors.ts";
@@ -191,7 +191,7 @@ function gitEnv(allowLocal: boolean): Record<string, string> {
 
 /** Why the fetch failed, from git's last line, without terminal escapes. */
 async function fetchReason(workspace: string, branch: string): Promise<{ text: string; field: DetectField }> {
-  const text = await readCapped(join(workspace, "fetch.err"), 64 * 1024);
+  const text = await readCapped(workspace, "fetch.err", 64 * 1024);
   const lines = (text ?? "")
     // biome-ignore lint/suspicious/noControlCharactersInRegex: escapes and control characters are removed
     .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, "")
@@ -205,8 +205,8 @@ async function fetchReason(workspace: string, branch: string): Promise<{ text: s
 
 /** Builds the top level the sandbox listed, with the files it read, and runs the build's detector on it. */
 async function detectIn(workspace: string): Promise<DetectedSettings> {
-  const commitSha = ((await readCapped(join(workspace, "commit"), 100)) ?? "").trim();
-  const listing = (await readCapped(join(workspace, "listing"), MAX_LISTING_BYTES)) ?? "";
+  const commitSha = ((await readCapped(workspace, "commit", 100)) ?? "").trim();
+  const listing = (await readCapped(workspace, "listing", MAX_LISTING_BYTES)) ?? "";
   const skeleton = join(workspace, "skeleton");
   await mkdir(skeleton);
   const wanted = new Map(DETECTION_FILES.map((name, i) => [name, i]));
@@ -249,9 +249,22 @@ function settingsOf(plan: BuildPlan, commitSha: string): DetectedSettings {
   };
 }
 
+/**
+ * `relative` inside the workspace the sandbox wrote, as a real path still inside it; null otherwise (the sandbox
+ * may have made `files` a symlink to a host directory: lstat checks only the last component).
+ */
+export async function inside(workspace: string, relative: string): Promise<string | null> {
+  const [root, real] = await Promise.all([
+    realpath(workspace).catch(() => null),
+    realpath(join(workspace, relative)).catch(() => null),
+  ]);
+  return root !== null && real !== null && real.startsWith(root + sep) ? real : null;
+}
+
 async function wantedFile(workspace: string, index: number | undefined): Promise<Uint8Array | null> {
   if (index === undefined) return null;
-  const path = join(workspace, "files", String(index));
+  const path = await inside(workspace, join("files", String(index)));
+  if (path === null) return null;
   const stat = await lstat(path).catch(() => null);
   // One byte over the limit is kept: the detector then says the file is too large.
   if (stat === null || !stat.isFile() || stat.size > MAX_FILE_BYTES + 1) return null;
@@ -259,7 +272,9 @@ async function wantedFile(workspace: string, index: number | undefined): Promise
 }
 
 /** A regular file the sandbox wrote, at most `max` bytes; null when missing or anything else. */
-async function readCapped(path: string, max: number): Promise<string | null> {
+async function readCapped(workspace: string, name: string, max: number): Promise<string | null> {
+  const path = await inside(workspace, name);
+  if (path === null) return null;
   const stat = await lstat(path).catch(() => null);
   if (stat === null || !stat.isFile()) return null;
   return await Bun.file(path).slice(0, max).text();
