@@ -3,6 +3,8 @@
 //    arrives through the proxy (sandbox start, node start, health check, relay), BENCH_WAKES times (default 5).
 // 2. Requests/s under wrk through the proxy (proxy -> sandbox relay -> app) beside the same app, the same files, run
 //    directly with node on a host port, interleaved for BENCH_ROUNDS rounds (default 3) of BENCH_SECONDS (10).
+// 3. CPU per request of each process on the way (the proxy, the launcher's relay in the sandbox, the app) and of the
+//    app run directly: steadier than requests/s on a shared machine, and says where the proxied path's time goes.
 // Needs wrk (apt-get install wrk) and the sandbox (bubblewrap); the build installs express from the registry.
 // Run: bun bench/app-servers.ts
 
@@ -17,6 +19,7 @@ import type { RelayData } from "../src/runtime/websocket.ts";
 import { withWebSockets } from "../src/runtime/websocket.ts";
 import { testDeps, testUser } from "../src/testing/deps.ts";
 import { fixtureRepo } from "../src/testing/repos.ts";
+import { type Proc, processes, tree } from "./lib/proc.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -42,7 +45,10 @@ if (Bun.which("wrk") === null) {
 }
 
 /** wrk as a child the event loop waits for: the proxy under test runs in this very process. */
-async function wrk(port: number, host: string): Promise<{ rps: number; errors: number; p99: string }> {
+async function wrk(
+  port: number,
+  host: string,
+): Promise<{ rps: number; errors: number; p99: string; requests: number }> {
   const argv = ["wrk", "-t1", "-c32", `-d${SECONDS}s`, "--latency", "-H", `Host: ${host}`];
   argv.push(`http://127.0.0.1:${port}/api/hello`);
   const run = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe" });
@@ -62,6 +68,23 @@ async function wrk(port: number, host: string): Promise<{ rps: number; errors: n
     rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
     errors,
     p99: /\s99%\s+(\S+)/.exec(out)?.[1] ?? "?",
+    requests: Number(/(\d+) requests in/.exec(out)?.[1] ?? 0),
+  };
+}
+
+/** CPU seconds so far of the proxied path's processes: this one (the proxy), the launcher (inside the sandbox
+ * at /opt/minivercel/launcher.ts, src/runtime/instances.ts), the app under it. */
+function pathCpu(): { proxy: number; launcher: number; app: number } {
+  const all = processes();
+  const launchers = all.filter(
+    (p) => p.command.includes("/opt/minivercel/launcher.ts") && !p.command.includes("bwrap"),
+  );
+  const sum = (ps: Proc[]) => ps.reduce((total, p) => total + p.cpu, 0);
+  const usage = process.cpuUsage();
+  return {
+    proxy: (usage.user + usage.system) / 1e6,
+    launcher: sum(launchers),
+    app: sum(launchers.flatMap((l) => tree(all, l.pid).filter((p) => p.pid !== l.pid))),
   };
 }
 
@@ -150,9 +173,23 @@ try {
   await Bun.sleep(5100);
   const proxied: number[] = [];
   const directs: number[] = [];
+  const cpu = {
+    proxy: [] as number[],
+    launcher: [] as number[],
+    app: [] as number[],
+    direct: [] as number[],
+  };
+  const directCpu = () => tree(processes(), direct?.pid ?? 0).reduce((sum, p) => sum + p.cpu, 0);
+  const us = (seconds: number, requests: number) => (requests > 0 ? (seconds * 1e6) / requests : Number.NaN);
   for (let round = 1; round <= ROUNDS; round++) {
+    const before = pathCpu();
     const p = await wrk(listener.port ?? 0, host);
+    const after = pathCpu();
+    const directBefore = directCpu();
     const d = await wrk(port, host);
+    cpu.direct.push(us(directCpu() - directBefore, d.requests));
+    for (const key of ["proxy", "launcher", "app"] as const)
+      cpu[key].push(us(after[key] - before[key], p.requests));
     proxied.push(p.rps);
     directs.push(d.rps);
     console.log(
@@ -162,6 +199,11 @@ try {
   const ratio = median(proxied) / median(directs);
   console.log(
     `median: proxied ${median(proxied).toFixed(0)} req/s, direct ${median(directs).toFixed(0)} req/s, ratio ${ratio.toFixed(2)} (aim: at least 0.8)`,
+  );
+  const m = (xs: number[]) => median(xs).toFixed(1);
+  const total = median(cpu.proxy) + median(cpu.launcher) + median(cpu.app);
+  console.log(
+    `CPU per request (µs, medians): proxied ${total.toFixed(1)} = proxy ${m(cpu.proxy)} + launcher relay ${m(cpu.launcher)} + app ${m(cpu.app)}; direct app ${m(cpu.direct)}`,
   );
   listener.stop(true);
   await proxy.stop();
