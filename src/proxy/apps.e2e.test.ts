@@ -132,6 +132,7 @@ function handle(req, res) {
     const t = setInterval(() => { res.write("data: " + i++ + "\\n\\n"); if (i === 3) { clearInterval(t); res.end(); } }, 100);
     return;
   }
+  if (req.url === "/echo") { res.writeHead(200, { "content-type": "application/octet-stream" }); return req.pipe(res); }
   if (req.method === "POST") { let b = ""; req.on("data", (c) => b += c); return req.on("end", () => res.end("posted " + b)); }
   res.setHeader("x-from", "app");
   res.end("hello from the app, request " + n + " at " + req.url);
@@ -183,6 +184,16 @@ describe("a Node server from its start script", () => {
     expect(res.headers.get("content-type")).toBe("text/event-stream");
     expect(await res.text()).toBe("data: 0\n\ndata: 1\n\ndata: 2\n\n");
   });
+
+  test("8 MB each way through the relay: every byte, in order", async () => {
+    const sent = new Uint8Array(8 * 1024 * 1024);
+    for (let i = 0; i < sent.length; i += 65_536) crypto.getRandomValues(sent.subarray(i, i + 65_536));
+    const res = await request(proxy, `${site.url}/echo`, { method: "POST", body: sent });
+    expect(res.status).toBe(200);
+    const back = new Uint8Array(await res.arrayBuffer());
+    expect(back.length).toBe(sent.length);
+    expect(Bun.hash(back)).toBe(Bun.hash(sent));
+  }, 60_000);
 
   test("stopped after its idle time, woken by the next request, which waits for it", async () => {
     await get(`${site.url}/`);

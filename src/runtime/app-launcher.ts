@@ -62,9 +62,18 @@ interface Pair {
   toDownstream: Uint8Array[];
 }
 
-/** Writes what `socket` accepts now; keeps the rest in `queue` (sent on drain), so nothing is lost or reordered. */
+/**
+ * Writes what `socket` accepts now; keeps the rest in `queue` (sent on drain), so nothing is lost or reordered.
+ * `data` is the chunk a `data` handler got: written as it is when nothing waits before it, copied (a Buffer's slice
+ * would be a view) only if kept.
+ */
 function send(socket: Socket<Pair>, queue: Uint8Array[], data: Uint8Array | null): void {
-  if (data) queue.push(data);
+  if (data && queue.length === 0) {
+    const written = socket.write(data);
+    if (written < data.byteLength) queue.push(new Uint8Array(data.subarray(Math.max(0, written))));
+    return;
+  }
+  if (data) queue.push(new Uint8Array(data));
   while (queue.length > 0) {
     const next = queue[0] as Uint8Array;
     const written = socket.write(next);
@@ -92,7 +101,7 @@ Bun.listen<Pair>({
             send(upstream, pair.toUpstream, null);
           },
           data(_upstream, chunk) {
-            if (pair.downstream) send(pair.downstream, pair.toDownstream, new Uint8Array(chunk));
+            if (pair.downstream) send(pair.downstream, pair.toDownstream, chunk);
           },
           drain(upstream) {
             send(upstream, pair.toUpstream, null);
@@ -108,7 +117,7 @@ Bun.listen<Pair>({
     },
     data(_downstream, chunk) {
       const pair = _downstream.data;
-      if (pair.upstream) send(pair.upstream, pair.toUpstream, new Uint8Array(chunk));
+      if (pair.upstream) send(pair.upstream, pair.toUpstream, chunk);
       else pair.toUpstream.push(new Uint8Array(chunk));
     },
     drain(downstream) {

@@ -22,6 +22,19 @@ const CLIENT_FORWARDING = [
   "x-vercel-forwarded-for",
 ];
 
+/** Deployment URL -> its host, parsed once (a `new URL` per request showed in the app server path's profile). */
+const hosts = new Map<string, string>();
+
+function hostOf(url: string): string {
+  let host = hosts.get(url);
+  if (host === undefined) {
+    host = new URL(url).host;
+    if (hosts.size >= 4096) hosts.clear();
+    hosts.set(url, host);
+  }
+  return host;
+}
+
 /** The request's headers as an instance gets them; `deploymentUrl` is the deployment's own URL. */
 export function forwardedHeaders(invocation: Invocation, deploymentUrl: string): Headers {
   const headers = new Headers(invocation.request.headers);
@@ -32,7 +45,7 @@ export function forwardedHeaders(invocation: Invocation, deploymentUrl: string):
   headers.set("x-forwarded-host", invocation.host);
   headers.set("x-forwarded-proto", invocation.proto);
   headers.set("x-vercel-id", invocation.requestId);
-  headers.set("x-vercel-deployment-url", new URL(deploymentUrl).host);
+  headers.set("x-vercel-deployment-url", hostOf(deploymentUrl));
   if (invocation.clientIp) {
     headers.set("x-forwarded-for", invocation.clientIp);
     headers.set("x-real-ip", invocation.clientIp);
