@@ -53,11 +53,9 @@ test("without an image: a placeholder with the initials and why", async () => {
   expect(html).toContain('<span class="preview-initials" aria-hidden="true">AD</span>');
   expect(html).toContain("No preview image yet");
   expect(html).not.toContain("<Docs>");
-  // Protected previews are never captured; production (public) still is.
+  // Protected deployments are captured too (with the capture's own access): the same note until the image exists.
   const all = await liveProject(user, "Locked", "all");
-  expect(card((await v.get(`/projects/${all.project.id}`)).text)).toContain(
-    "Protected deployment: no preview image is taken",
-  );
+  expect(card((await v.get(`/projects/${all.project.id}`)).text)).toContain("No preview image yet");
   const previews = await liveProject(user, "Half", "previews");
   expect(card((await v.get(`/projects/${previews.project.id}`)).text)).toContain("No preview image yet");
 });

@@ -3,7 +3,6 @@
 import type { PreviewView } from "../../views/components/preview-image.tsx";
 import type { Config } from "../config/config.ts";
 import type { Deployment, Project } from "../model/entities.ts";
-import { isProtected } from "../model/protection.ts";
 import { previewOf } from "../preview/previews.ts";
 import type { Artifacts } from "../store/artifacts.ts";
 
@@ -17,16 +16,12 @@ export async function previewView(
   // The hash in the address: a new image is a new URL, so the browser may keep one for long.
   if (stored)
     return { src: `/deployments/${deployment.id}/preview.png?v=${stored.hash.slice(0, 16)}`, note: "" };
-  return { src: null, note: missingNote(config, project, deployment) };
+  return { src: null, note: missingNote(config, deployment) };
 }
 
-function missingNote(config: Pick<Config, "preview">, project: Project, d: Deployment): string {
+function missingNote(config: Pick<Config, "preview">, d: Deployment): string {
   if (d.status !== "READY") return "A preview image is taken once the deployment is ready";
   if (config.preview.browser === null)
     return "No preview images: the server has no browser (SCREENSHOT_BROWSER)";
-  const production =
-    project.productionDeploymentId === d.id && !isProtected(project.protection, "production");
-  if (isProtected(project.protection, "deployment") && !production)
-    return "Protected deployment: no preview image is taken";
   return "No preview image yet";
 }

@@ -5,11 +5,15 @@
 
 import { createHmac, timingSafeEqual } from "node:crypto";
 
-/** How access was granted: as an account (its id), with the project's password, or with a bypass token (its id). */
+/**
+ * How access was granted: as an account (its id), with the project's password, with a bypass token (its id), or to
+ * the platform's own preview capture of one deployment (a few minutes, sent only by the capture's relay).
+ */
 export type Grant =
   | { kind: "member"; userId: string }
   | { kind: "password" }
-  | { kind: "bypass"; tokenId: string };
+  | { kind: "bypass"; tokenId: string }
+  | { kind: "preview"; deploymentId: string };
 
 export type Signed =
   /** Dashboard -> proxy, once: `user` may view `project`; go to `path` on `host` afterwards. */

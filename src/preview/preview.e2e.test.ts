@@ -4,8 +4,10 @@
 // build sandbox, and the project's overview shows that image (its pixels are the site's, not a blank page).
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, ElementHandle, Page } from "playwright-core";
+import { queueDeployment } from "../deploy/deploy.ts";
 import type { Deps } from "../deps.ts";
+import { productionUrl } from "../model/urls.ts";
 import { type Running, startRoles } from "../roles.ts";
 import { CHROMIUM, docShot, launchChromium, shot, watchProblems } from "../testing/browser.ts";
 import { testDeps } from "../testing/deps.ts";
@@ -45,6 +47,39 @@ afterAll(async () => {
   await deps?.close();
 });
 
+/** Decoded in the page: its size, and the share of pixels in the site's background colour (a blank page is white). */
+async function pixelsOf(image: ElementHandle) {
+  return image.evaluate(async (element, background) => {
+    const img = element as HTMLImageElement;
+    await img.decode();
+    const canvas = document.createElement("canvas");
+    canvas.width = img.naturalWidth;
+    canvas.height = img.naturalHeight;
+    const context = canvas.getContext("2d");
+    if (!context) return null;
+    context.drawImage(img, 0, 0);
+    const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+    let site = 0;
+    let light = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      const [r = 0, g = 0, b = 0] = [data[i], data[i + 1], data[i + 2]];
+      if (Math.abs(r - background.r) + Math.abs(g - background.g) + Math.abs(b - background.b) < 24) site++;
+      if (r > 230 && g > 230 && b > 230) light++;
+    }
+    return { width: img.naturalWidth, height: img.naturalHeight, site: site / (data.length / 4), light };
+  }, BACKGROUND);
+}
+
+/** The deployment's stored preview image, once the worker has captured it. */
+async function captured(id: string) {
+  let stored = await previewOf(deps.artifacts, id);
+  for (let waited = 0; stored === null && waited < 90_000; waited += 500) {
+    await Bun.sleep(500);
+    stored = await previewOf(deps.artifacts, id);
+  }
+  return stored;
+}
+
 test("detected settings before the first build, then the site's preview image on the overview", async () => {
   const repo = fixtureRepo(SITE);
   await page.goto(base);
@@ -73,36 +108,12 @@ test("detected settings before the first build, then the site's preview image on
   expect(project?.buildCommand).toBe("npm run build");
 
   // The worker captures it after READY; the page shows a placeholder until then.
-  let stored = await previewOf(deps.artifacts, id);
-  for (let waited = 0; stored === null && waited < 90_000; waited += 500) {
-    await Bun.sleep(500);
-    stored = await previewOf(deps.artifacts, id);
-  }
+  const stored = await captured(id);
   expect(stored).not.toBeNull();
   expect(stored?.size ?? 0).toBeGreaterThan(1000);
 
   await page.goto(`${base}/projects/${project?.id}`);
-  const image = await page.waitForSelector("#production #preview-image");
-  // Decoded in the page: 1280x800, and mostly the site's own background colour (a blank page would be white).
-  const pixels = await image.evaluate(async (element, background) => {
-    const img = element as HTMLImageElement;
-    await img.decode();
-    const canvas = document.createElement("canvas");
-    canvas.width = img.naturalWidth;
-    canvas.height = img.naturalHeight;
-    const context = canvas.getContext("2d");
-    if (!context) return null;
-    context.drawImage(img, 0, 0);
-    const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
-    let site = 0;
-    let light = 0;
-    for (let i = 0; i < data.length; i += 4) {
-      const [r = 0, g = 0, b = 0] = [data[i], data[i + 1], data[i + 2]];
-      if (Math.abs(r - background.r) + Math.abs(g - background.g) + Math.abs(b - background.b) < 24) site++;
-      if (r > 230 && g > 230 && b > 230) light++;
-    }
-    return { width: img.naturalWidth, height: img.naturalHeight, site: site / (data.length / 4), light };
-  }, BACKGROUND);
+  const pixels = await pixelsOf(await page.waitForSelector("#production #preview-image"));
   expect(pixels).not.toBeNull();
   expect({ width: pixels?.width, height: pixels?.height }).toEqual({ width: 1280, height: 800 });
   expect(pixels?.site ?? 0).toBeGreaterThan(0.6);
@@ -114,4 +125,26 @@ test("detected settings before the first build, then the site's preview image on
   await page.goto(`${base}/deployments/${id}`);
   await page.waitForSelector("#summary #preview-image");
   expect(problems).toEqual([]);
-}, 300_000);
+
+  // Protected entirely, a redeploy is still pictured: the site itself, not the sign-in page anyone else gets.
+  if (!project) throw new Error("no project");
+  await deps.store.protection.setMode(project.id, "all");
+  const again = await queueDeployment(deps, project.userId, { projectId: project.id });
+  let ready = await deps.store.deployments.find(again.id);
+  for (let waited = 0; ready?.status !== "READY" && waited < 120_000; waited += 500) {
+    if (ready?.status === "FAIL") throw new Error(`redeploy failed: ${ready.statusReason}`);
+    await Bun.sleep(500);
+    ready = await deps.store.deployments.find(again.id);
+  }
+  expect(await captured(again.id)).not.toBeNull();
+  const anonymous = await fetch(`${roles.urls.proxy}/`, {
+    headers: { host: new URL(productionUrl(project, deps.config)).host },
+    redirect: "manual",
+  });
+  expect(anonymous.status).toBe(302);
+  await page.goto(`${base}/deployments/${again.id}`);
+  const locked = await pixelsOf(await page.waitForSelector("#summary #preview-image"));
+  expect(locked?.site ?? 0).toBeGreaterThan(0.6);
+  await docShot(page, "protected-preview");
+  expect(problems).toEqual([]);
+}, 400_000);

@@ -4,12 +4,17 @@
 // exactly as long as the deployment (gc.ts reads a manifest's owner from the uuid its id ends with).
 //
 // A capture never affects its deployment: it runs after READY, one at a time, and a failure is one log line.
+// A protected deployment is captured too, as Vercel shows previews of protected deployments to the team: the worker
+// signs an access cookie of a kind of its own (good for that one host, for the capture's time), which only the
+// capture's relay sends; the browser never holds it, and the image is shown only to those who see the project.
 
 import type { Config } from "../config/config.ts";
+import type { AccessTokens } from "../identity/access-tokens.ts";
 import type { Deployment, Project } from "../model/entities.ts";
 import { isProtected } from "../model/protection.ts";
 import { deploymentUrl, productionUrl } from "../model/urls.ts";
 import type { Logger } from "../observe/log.ts";
+import { ACCESS_COOKIE } from "../proxy/protection.ts";
 import type { Artifacts } from "../store/artifacts.ts";
 import type { Store } from "../store/store.ts";
 import { captureScreenshot } from "./capture.ts";
@@ -35,6 +40,8 @@ export interface PreviewDeps {
   config: Pick<Config, "preview" | "build" | "sitesDomain" | "proxyPort" | "https">;
   store: Pick<Store, "projects" | "deployments">;
   artifacts: Pick<Artifacts, "putBlob" | "putManifest">;
+  /** Signs the capture's access to a protected deployment (the proxies verify it with the same secret). */
+  accessTokens: AccessTokens;
   log: Logger;
   /** Where this process's own proxy listens (http://127.0.0.1:port), when it runs one; else the public URL is used. */
   localProxy?: () => string | null;
@@ -84,15 +91,29 @@ export function startPreviewer(deps: PreviewDeps): Previewer {
   };
 }
 
-/** Which address to capture: the deployment's own, or production's when only the previews are protected. */
-function pageOf(deps: PreviewDeps, project: Project, deployment: Deployment): string | null {
-  if (!isProtected(project.protection, "deployment"))
-    return deploymentUrl(project, deployment.id, deps.config);
-  // A protected page is never fetched with a credential: only a production deployment whose production address is
-  // public is captured there (while it is production); a protected preview keeps its placeholder.
-  if (project.productionDeploymentId === deployment.id && !isProtected(project.protection, "production"))
-    return productionUrl(project, deps.config);
-  return null;
+/**
+ * Which address to capture: production's while the deployment is production (its public address), else the
+ * deployment's own; with the access cookie the capture's relay sends when that address is protected.
+ */
+export function captureTarget(
+  deps: Pick<PreviewDeps, "config" | "accessTokens">,
+  project: Project,
+  deployment: Deployment,
+): { url: string; cookie: string | null } {
+  const production = project.productionDeploymentId === deployment.id;
+  const url = production
+    ? productionUrl(project, deps.config)
+    : deploymentUrl(project, deployment.id, deps.config);
+  if (!isProtected(project.protection, production ? "production" : "deployment"))
+    return { url, cookie: null };
+  const token = deps.accessTokens.sign({
+    type: "access",
+    host: new URL(url).hostname,
+    project: project.id,
+    grant: { kind: "preview", deploymentId: deployment.id },
+    exp: Math.floor(Date.now() / 1000) + deps.config.preview.timeoutSeconds + 60,
+  });
+  return { url, cookie: `${ACCESS_COOKIE}=${token}` };
 }
 
 /** Captures one deployment's front page and stores it; a reason in the log when it cannot. */
@@ -105,16 +126,15 @@ export async function capturePreview(
   if (browser === null) return;
   const project = await deps.store.projects.find(deployment.projectId);
   if (!project) return;
-  const publicUrl = pageOf(deps, project, deployment);
-  if (publicUrl === null) {
-    deps.log.info("preview: skipped, the deployment is protected", { deploymentId: deployment.id });
-    return;
-  }
+  const { url: publicUrl, cookie } = captureTarget(deps, project, deployment);
   const hostname = new URL(publicUrl).hostname;
   const local = deps.localProxy?.() ?? null;
-  const upstream = local
-    ? { origin: local, host: hostname }
-    : { origin: new URL(publicUrl).origin, host: new URL(publicUrl).host };
+  const upstream = {
+    ...(local
+      ? { origin: local, host: hostname }
+      : { origin: new URL(publicUrl).origin, host: new URL(publicUrl).host }),
+    ...(cookie !== null && { headers: { cookie } }),
+  };
   const started = performance.now();
   const shot = await captureScreenshot({
     browser,

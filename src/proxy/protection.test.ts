@@ -8,6 +8,7 @@ import { createSession, createUser } from "../identity/accounts.ts";
 import { cookieName, SESSION_COOKIE } from "../identity/authenticate.ts";
 import type { Deployment, Project, User } from "../model/entities.ts";
 import { deploymentHostId } from "../model/urls.ts";
+import { captureTarget } from "../preview/previews.ts";
 import { type Running, startRoles } from "../roles.ts";
 import { apiClient, type Client, obj, testDeps } from "../testing/deps.ts";
 import { deployBuildOutput, vcConfig } from "../testing/functions.ts";
@@ -120,6 +121,50 @@ async function protectedSite(): Promise<Site> {
     productionHost: `${name}.localhost`,
   };
 }
+
+describe("the preview capture's own access (src/preview/previews.ts)", () => {
+  test("opens the one host it was signed for, for the capture's time; never another deployment, never once expired", async () => {
+    const site = await protectedSite();
+    await api("PATCH", `/api/projects/${site.project.id}`, { protection: "all" });
+    const project = (await deps.store.projects.find(site.project.id)) as Project;
+    const target = captureTarget(deps, project, site.preview);
+    expect(new URL(target.url).hostname).toBe(site.previewHost);
+    expect(target.cookie?.startsWith(`${ACCESS_COOKIE}=`)).toBe(true);
+    // Without it: sent to sign in (a 302 to the dashboard), as every visitor without access.
+    await eventually(async () => expect((await visit(site.previewHost, "/")).status).toBe(302));
+    const seen = await visit(site.previewHost, "/", { headers: { cookie: target.cookie ?? "" } });
+    expect(seen.status).toBe(200);
+    expect(await seen.text()).toContain("preview secret 7f3a");
+    expect(seen.headers.get("x-robots-tag")).toBe("noindex");
+    expect(seen.headers.getSetCookie()).toEqual([]);
+    // Production is captured at its own address, with a cookie for that host only.
+    const production = await deps.store.deployments.find(project.productionDeploymentId ?? "");
+    const forProduction = captureTarget(deps, project, production as Deployment);
+    expect(new URL(forProduction.url).hostname).toBe(site.productionHost);
+    const crossed = await visit(site.productionHost, "/", { headers: { cookie: target.cookie ?? "" } });
+    expect(crossed.status).toBe(302);
+    expect(await crossed.text()).not.toContain("public production");
+    // Another project's deployment: refused.
+    const other = await protectedSite();
+    const elsewhere = await visit(other.previewHost, "/", { headers: { cookie: target.cookie ?? "" } });
+    expect(elsewhere.status).toBe(302);
+    expect(await elsewhere.text()).not.toContain("preview secret");
+    // The same grant, expired.
+    const expired = deps.accessTokens.sign({
+      type: "access",
+      host: site.previewHost,
+      project: project.id,
+      grant: { kind: "preview", deploymentId: site.preview.id },
+      exp: Math.floor(Date.now() / 1000) - 1,
+    });
+    const late = await visit(site.previewHost, "/", { headers: { cookie: `${ACCESS_COOKIE}=${expired}` } });
+    expect(late.status).toBe(302);
+    // Unprotected: no cookie at all.
+    await api("PATCH", `/api/projects/${site.project.id}`, { protection: "none" });
+    const open = (await deps.store.projects.find(site.project.id)) as Project;
+    expect(captureTarget(deps, open, site.preview).cookie).toBeNull();
+  });
+});
 
 describe("the setting", () => {
   test("new projects get DEPLOYMENT_PROTECTION_DEFAULT; PATCH changes it, refuses bad values and others' projects", async () => {
