@@ -137,8 +137,9 @@ test("detected settings before the first build, then the site's preview image on
     ready = await deps.store.deployments.find(again.id);
   }
   expect(await captured(again.id)).not.toBeNull();
-  const anonymous = await fetch(`${roles.urls.proxy}/`, {
-    headers: { host: new URL(productionUrl(project, deps.config)).host },
+  const proxyPort = /:(\d+)$/.exec(roles.urls.proxy ?? "")?.[1];
+  const anonymous = await fetch(`http://127.0.0.1:${proxyPort}/`, {
+    headers: { host: `${new URL(productionUrl(project, deps.config)).hostname}:${proxyPort}` },
     redirect: "manual",
   });
   expect(anonymous.status).toBe(302);
