@@ -10,8 +10,7 @@ import type {
   ReportKind,
   ReportState,
 } from "./git-reports.ts";
-import type { OutboxTable } from "./outbox.ts";
-import { toOutboxFields } from "./outbox.ts";
+import { type OutboxTable, toOutboxFields } from "./outbox.ts";
 import { sqliteOutbox } from "./outbox-sqlite.ts";
 import { sqliteQueries } from "./query-sqlite.ts";
 import { newId, type Row, str } from "./rows.ts";
