@@ -1,89 +1,63 @@
-// Bench: our proxy (one process, and PROXY_PROCESSES=auto) against nginx (worker_processes auto) serving the
-// same generated site, under wrk, interleaved, three rounds.
+// Bench: our proxy against nginx serving the same generated site (bench/proxy-site.ts), under wrk, interleaved,
+// three rounds: one process, PROXY_PROCESSES=auto, one process with web analytics off (ANALYTICS=0), and nginx
+// (worker_processes auto). Every request carries a browser's User-Agent and Referer (analytics parses both).
 // Needs nginx and wrk (apt-get install nginx wrk); installs nothing. Run: bun bench/proxy.ts
-// BENCH_SECONDS (default 10) sets each wrk run's duration; BENCH_ROUNDS (default 3) the rounds;
-// BENCH_CPU_PROF=<dir> writes a CPU profile (Markdown, bun --cpu-prof-md) of the one-process proxy there.
+// BENCH_SERVERS picks the servers (default all): proxy,proxy-auto,proxy-noanalytics,nginx; with proxy and
+// proxy-noanalytics both, it prints analytics on / off (requests/s and CPU per request, per round and median).
+// BENCH_SECONDS (default 10) sets each wrk run's duration; BENCH_ROUNDS (default 3) the rounds (0: no wrk runs);
+// BENCH_WRK (default "-t2 -c64") wrk's threads and connections; BENCH_IN_PROCESS=1 adds the proxy's handler alone,
+// in process, analytics on against off (bench/proxy-in-process.ts); BENCH_CPU_PROF=<dir> writes a CPU profile
+// (Markdown, bun --cpu-prof-md) of the one-process proxy there.
 
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { dirname, join } from "node:path";
-import { gzipSync } from "node:zlib";
-import { uploadOutput } from "../builder/upload.ts";
-import { loadConfig } from "../src/config/config.ts";
-import { createProject } from "../src/deploy/projects.ts";
-import { openDeps } from "../src/deps.ts";
-import { createUser } from "../src/identity/accounts.ts";
+import { join } from "node:path";
 import { tempDir } from "../src/testing/deps.ts";
+import { BUNDLE, deploy, generateSite, HOST, nginxConfig, PAGES, precompressForNginx } from "./proxy-site.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const HOST = "bench.localhost";
-const BUNDLE = "/assets/app.3f9a1c2b.js";
-const PAGES = 1000;
-/** wrk's load, as in issue #20: two threads, 64 connections. */
-const WRK = ["-t2", "-c64"];
+/** wrk's load, as in issue #20: two threads, 64 connections (the analytics runs of issue #21 used -t1 -c50). */
+const WRK = (process.env.BENCH_WRK ?? "-t2 -c64").split(" ").filter((a) => a !== "");
 const CPU_PROF = process.env.BENCH_CPU_PROF ?? null;
+const IN_PROCESS = process.env.BENCH_IN_PROCESS === "1";
+/** Every request as a browser would send it: analytics parses the agent and the Referer. */
+const BROWSER = {
+  "User-Agent":
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+  Referer: "https://news.example.com/item?id=42",
+};
+
+/** The servers it can compare, by their BENCH_SERVERS name. */
+const SERVERS = {
+  proxy: { name: "minivercel, 1 process", processes: "1", analytics: "1" },
+  "proxy-auto": { name: "minivercel, auto", processes: "auto", analytics: "1" },
+  "proxy-noanalytics": { name: "minivercel, 1 process, analytics off", processes: "1", analytics: "0" },
+  nginx: { name: "nginx, auto" },
+} as const;
+type ServerKey = keyof typeof SERVERS;
+const isServerKey = (key: string): key is ServerKey => Object.hasOwn(SERVERS, key);
+
+function selectedServers(): ServerKey[] {
+  const keys = (process.env.BENCH_SERVERS ?? Object.keys(SERVERS).join(","))
+    .split(",")
+    .map((k) => k.trim())
+    .filter((k) => k !== "");
+  const unknown = keys.filter((k) => !isServerKey(k));
+  if (unknown.length > 0 || keys.length === 0) {
+    console.error(
+      `bench/proxy: BENCH_SERVERS must name some of ${Object.keys(SERVERS).join(", ")} (got ${unknown.join(", ") || "none"})`,
+    );
+    process.exit(2);
+  }
+  return [...new Set(keys.filter(isServerKey))];
+}
 
 function need(command: string): void {
   if (Bun.which(command) === null) {
     console.error(`bench/proxy: ${command} is not installed (apt-get install nginx wrk)`);
     process.exit(2);
   }
-}
-
-/** Deterministic pseudo-random numbers, so every run generates the same site. */
-function random(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s * 1103515245 + 12345) & 0x7fffffff;
-    return s / 0x7fffffff;
-  };
-}
-
-const WORDS =
-  "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua deploy static site preview branch rollback".split(
-    " ",
-  );
-
-function prose(rand: () => number, bytes: number): string {
-  let out = "";
-  while (out.length < bytes) out += `${WORDS[Math.floor(rand() * WORDS.length)]} `;
-  return out.slice(0, bytes);
-}
-
-/** Minified-looking JavaScript: identifiers and literals vary, as in a real bundle (compresses ~3-4x). */
-function bundle(rand: () => number, bytes: number): string {
-  const parts: string[] = [];
-  let size = 0;
-  for (let i = 0; size < bytes; i++) {
-    const id = Math.floor(rand() * 1e6).toString(36);
-    const part = `function ${id}_${i}(e,t){var n=e.${WORDS[i % WORDS.length]}||${Math.floor(rand() * 1e5)};return t.push("${prose(rand, 12 + Math.floor(rand() * 20))}"),n*${(rand() * 100).toFixed(3)}}`;
-    parts.push(part);
-    size += part.length;
-  }
-  return parts.join(";").slice(0, bytes);
-}
-
-function page(title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title><script type="module" src="${BUNDLE}"></script></head><body><main><h1>${title}</h1><p>${body}</p></main></body></html>\n`;
-}
-
-/** The site: a 2 KB index, a 150 KB bundle, 1,000 pages of 1-4 KB, a 500 KB image. */
-function generateSite(root: string): void {
-  const rand = random(42);
-  const write = (path: string, content: string | Uint8Array) => {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), content);
-  };
-  const index = page("Home", prose(rand, 1700));
-  write("index.html", `${index}<!--${"x".repeat(Math.max(0, 2048 - index.length - 8))}-->\n`);
-  write(BUNDLE.slice(1), bundle(rand, 150 * 1024));
-  for (let i = 0; i < PAGES; i++)
-    write(`pages/p${i}.html`, page(`Page ${i}`, prose(rand, 900 + Math.floor(rand() * 3000))));
-  const image = new Uint8Array(500 * 1024);
-  for (let i = 0; i < image.length; i++) image[i] = Math.floor(rand() * 256);
-  image.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  write("img/hero.png", image);
 }
 
 async function freePort(): Promise<number> {
@@ -107,89 +81,6 @@ async function waitHttp(port: number): Promise<void> {
     }
   }
   throw new Error(`nothing answered on port ${port}`);
-}
-
-/** Stores the site as the production deployment of project "bench" in `dataDir` (as a build would). */
-async function deploy(dataDir: string, site: string): Promise<void> {
-  const deps = await openDeps(loadConfig({ MINIVERCEL_DATA: dataDir }));
-  try {
-    const user = await createUser(deps.store, "bench@example.com", "bench password");
-    const project = await createProject(deps.store, deps.config, user.id, {
-      name: "bench",
-      subDomain: "bench",
-    });
-    const d = await deps.store.deployments.create({
-      projectId: project.id,
-      userId: user.id,
-      status: "QUEUED",
-      target: "production",
-      branch: "main",
-      commitSha: null,
-    });
-    await deps.store.deployments.transition(d.id, "IN_PROGRESS", null);
-    await uploadOutput(deps.artifacts, d.id, site, { log: (m) => console.log(`  upload: ${m}`) });
-    await deps.store.deployments.markReady(d.id);
-  } finally {
-    await deps.close();
-  }
-}
-
-function nginxConfig(dir: string, site: string, port: number, workers: string): string {
-  const conf = join(dir, `nginx-${workers}.conf`);
-  for (const d of ["body", "proxy", "fastcgi", "uwsgi", "scgi"]) mkdirSync(join(dir, d), { recursive: true });
-  writeFileSync(
-    conf,
-    `${process.getuid?.() === 0 ? "user root;\n" : ""}worker_processes ${workers};
-daemon off;
-pid ${join(dir, `nginx-${workers}.pid`)};
-error_log ${join(dir, `nginx-${workers}.log`)} warn;
-events { worker_connections 4096; }
-http {
-  include /etc/nginx/mime.types;
-  default_type application/octet-stream;
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  tcp_nodelay on;
-  keepalive_timeout 65;
-  keepalive_requests 1000000;
-  open_file_cache max=10000 inactive=60s;
-  open_file_cache_valid 60s;
-  open_file_cache_errors on;
-  gzip_static on;
-  gzip_vary on;
-  client_body_temp_path ${join(dir, "body")};
-  proxy_temp_path ${join(dir, "proxy")};
-  fastcgi_temp_path ${join(dir, "fastcgi")};
-  uwsgi_temp_path ${join(dir, "uwsgi")};
-  scgi_temp_path ${join(dir, "scgi")};
-  server {
-    listen 127.0.0.1:${port} reuseport backlog=4096;
-    server_name ${HOST};
-    root ${site};
-    location / {
-      try_files $uri $uri.html $uri/ =404;
-      add_header Cache-Control "public, max-age=0, must-revalidate";
-      add_header X-Content-Type-Options nosniff;
-    }
-    location /assets/ {
-      add_header Cache-Control "public, max-age=31536000, immutable";
-      add_header X-Content-Type-Options nosniff;
-    }
-  }
-}
-`,
-  );
-  return conf;
-}
-
-/** gzip_static serves <file>.gz: precompress what our upload precompresses (text over 1 KB), at level 9. */
-async function precompressForNginx(site: string): Promise<void> {
-  const glob = new Bun.Glob("**/*.{html,js}");
-  for await (const path of glob.scan(site)) {
-    const data = await Bun.file(join(site, path)).bytes();
-    if (data.length >= 1024) writeFileSync(join(site, `${path}.gz`), gzipSync(data, { level: 9 }));
-  }
 }
 
 interface Case {
@@ -248,7 +139,7 @@ function parseDuration(text: string): number {
 function wrk(port: number, c: Case, pid: number): Result {
   const cpuBefore = treeCpuSeconds(pid);
   const argv = ["wrk", ...WRK, `-d${SECONDS}s`, "--latency", "-H", `Host: ${HOST}`];
-  for (const [k, v] of Object.entries(c.headers)) argv.push("-H", `${k}: ${v}`);
+  for (const [k, v] of Object.entries({ ...BROWSER, ...c.headers })) argv.push("-H", `${k}: ${v}`);
   if (c.script) argv.push("-s", c.script);
   argv.push(`http://127.0.0.1:${port}${c.path}`);
   const run = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe" });
@@ -272,47 +163,69 @@ function wrk(port: number, c: Case, pid: number): Result {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
-need("nginx");
-need("wrk");
+/** One server's medians for one case. */
+interface Cell {
+  rps: number;
+  p99: number;
+  cpu: number;
+  errors: number;
+}
+
+const fmt = (x: Cell) =>
+  `${x.rps.toFixed(0)} req/s; p99 ${x.p99.toFixed(2)} ms; ${x.cpu.toFixed(1)} µs CPU${x.errors ? ` (${x.errors} errors)` : ""}`;
+
+/** Starts one of ours over `dataDir` on `port`. */
+async function startOurs(
+  key: Exclude<ServerKey, "nginx">,
+  dataDir: string,
+  port: number,
+): Promise<Bun.Subprocess> {
+  const { processes, analytics } = SERVERS[key];
+  const profile =
+    CPU_PROF && key === "proxy" ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${CPU_PROF}`] : [];
+  return Bun.spawn(["bun", ...profile, "src/main.ts", "serve", "--role=proxy"], {
+    env: {
+      ...process.env,
+      MINIVERCEL_DATA: dataDir,
+      PROXY_PORT: String(port),
+      PROXY_PROCESSES: processes,
+      LISTEN_HOST: "127.0.0.1",
+      ANALYTICS: analytics,
+    },
+    stdout: "ignore",
+    stderr: "inherit",
+  });
+}
+
+const keys = ROUNDS > 0 ? selectedServers() : [];
+if (keys.includes("nginx")) need("nginx");
+if (keys.length > 0) need("wrk");
 const work = tempDir("minivercel-bench-proxy-");
 const site = join(work, "site");
 const dataDir = join(work, "data");
-const children: ReturnType<typeof Bun.spawn>[] = [];
+const children: Bun.Subprocess[] = [];
 try {
   console.log(`generating the site and deploying it into ${dataDir}`);
   generateSite(site);
   await deploy(dataDir, site);
   await precompressForNginx(site);
 
-  // Two of ours over the same data directory: one process (as before #20), and one per core.
-  const ourPorts: number[] = [];
-  for (const processes of ["1", "auto"]) {
+  // Ours over the same data directory (one process, as before #20; one per core; one with analytics off) and
+  // nginx. The proxies flush analytics on the in-process bus, where no worker listens: what is measured is the
+  // proxy's own share (counting, hashing, sending).
+  const servers: { key: ServerKey; name: string; port: number; pid: number }[] = [];
+  for (const key of keys) {
     const port = await freePort();
-    ourPorts.push(port);
-    const profile =
-      CPU_PROF && processes === "1" ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${CPU_PROF}`] : [];
-    children.push(
-      Bun.spawn(["bun", ...profile, "src/main.ts", "serve", "--role=proxy"], {
-        env: {
-          ...process.env,
-          MINIVERCEL_DATA: dataDir,
-          PROXY_PORT: String(port),
-          PROXY_PROCESSES: processes,
-          LISTEN_HOST: "127.0.0.1",
-        },
-        stdout: "ignore",
-        stderr: "inherit",
-      }),
-    );
+    const child =
+      key === "nginx"
+        ? Bun.spawn(["nginx", "-c", nginxConfig(work, site, port, "auto"), "-p", work], { stderr: "inherit" })
+        : await startOurs(key, dataDir, port);
+    children.push(child);
+    servers.push({ key, name: SERVERS[key].name, port, pid: child.pid });
   }
-  const [oursOne = 0, oursAuto = 0] = ourPorts;
-  const nginxAuto = await freePort();
-  children.push(
-    Bun.spawn(["nginx", "-c", nginxConfig(work, site, nginxAuto, "auto"), "-p", work], { stderr: "inherit" }),
-  );
-  await Promise.all([waitHttp(oursOne), waitHttp(oursAuto), waitHttp(nginxAuto)]);
+  await Promise.all(servers.map((s) => waitHttp(s.port)));
   // The auto proxy's extra processes start after its first one answers: give them a moment.
-  await Bun.sleep(2000);
+  if (keys.includes("proxy-auto")) await Bun.sleep(2000);
 
   const pagesScript = join(work, "pages.lua");
   writeFileSync(
@@ -335,18 +248,13 @@ try {
       status: 404,
     },
   ];
-  const servers = [
-    { name: "minivercel, 1 process", port: oursOne, pid: children[0]?.pid ?? 0 },
-    { name: "minivercel, auto", port: oursAuto, pid: children[1]?.pid ?? 0 },
-    { name: "nginx, auto", port: nginxAuto, pid: children[2]?.pid ?? 0 },
-  ];
 
   // Same bytes from all before measuring anything (404 pages differ: each server has its own; the status must match).
-  for (const c of cases) {
+  for (const c of servers.length > 0 ? cases : []) {
     const bodies = await Promise.all(
       servers.map(async (s) => {
         const res = await fetch(`http://127.0.0.1:${s.port}${c.path}`, {
-          headers: { host: HOST, ...c.headers },
+          headers: { host: HOST, ...BROWSER, ...c.headers },
         });
         if (res.status !== (c.status ?? 200))
           throw new Error(`${s.name} answered ${res.status} for ${c.path}`);
@@ -356,19 +264,32 @@ try {
     );
     if (new Set(bodies).size !== 1) throw new Error(`the servers disagree on ${c.path}`);
   }
-  const gz = await fetch(`http://127.0.0.1:${oursOne}${BUNDLE}`, {
-    headers: { host: HOST, "accept-encoding": "gzip" },
-    decompress: false,
-  } as RequestInit);
-  console.log(
-    `bundle over gzip: ${gz.headers.get("content-length")} bytes (${gz.headers.get("content-encoding")})`,
-  );
+  const ours = servers.find((s) => s.key !== "nginx");
+  if (ours) {
+    const gz = await fetch(`http://127.0.0.1:${ours.port}${BUNDLE}`, {
+      headers: { host: HOST, "accept-encoding": "gzip" },
+      decompress: false,
+    } as RequestInit);
+    console.log(
+      `bundle over gzip: ${gz.headers.get("content-length")} bytes (${gz.headers.get("content-encoding")})`,
+    );
+  }
 
   // warm-up: every server, every case, 2 s
   const results = new Map<string, Result[]>();
-  for (const c of cases)
-    for (const s of servers)
-      Bun.spawnSync(["wrk", ...WRK, "-d2s", "-H", `Host: ${HOST}`, `http://127.0.0.1:${s.port}${c.path}`]);
+  for (const c of servers.length > 0 ? cases : [])
+    for (const s of servers) {
+      const headers = Object.entries(BROWSER).flatMap(([k, v]) => ["-H", `${k}: ${v}`]);
+      Bun.spawnSync([
+        "wrk",
+        ...WRK,
+        "-d2s",
+        "-H",
+        `Host: ${HOST}`,
+        ...headers,
+        `http://127.0.0.1:${s.port}${c.path}`,
+      ]);
+    }
   for (let round = 1; round <= ROUNDS; round++) {
     for (const c of cases) {
       // Interleaved: each case runs on every server within the same minute; the server order rotates per round.
@@ -377,7 +298,7 @@ try {
         .filter((s) => s !== undefined);
       for (const s of order) {
         const r = wrk(s.port, c, s.pid);
-        const key = `${c.name}|${s.name}`;
+        const key = `${c.name}|${s.key}`;
         results.set(key, [...(results.get(key) ?? []), r]);
         console.log(
           `round ${round} ${c.name} ${s.name}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99ms.toFixed(2)} ms, ${r.cpuUs.toFixed(1)} µs CPU/request${r.errors ? `, ${r.errors} errors` : ""}`,
@@ -386,33 +307,52 @@ try {
     }
   }
 
-  console.log(
-    `\nwrk ${WRK.join(" ")} -d${SECONDS}s, median of ${ROUNDS} interleaved rounds (req/s; p99 ms)\n`,
-  );
-  console.log(
-    "| case | minivercel, 1 process | minivercel, auto | nginx, auto | ratio 1 / nginx | ratio auto / nginx |",
-  );
-  console.log("|---|---|---|---|---|---|");
-  for (const c of cases) {
-    const cell = (server: string) => {
-      const rs = results.get(`${c.name}|${server}`) ?? [];
-      const errors = rs.reduce((a, r) => a + r.errors, 0);
-      return {
-        rps: median(rs.map((r) => r.rps)),
-        p99: median(rs.map((r) => r.p99ms)),
-        cpu: median(rs.map((r) => r.cpuUs)),
-        errors,
-      };
+  const runs = (c: Case, key: ServerKey) => results.get(`${c.name}|${key}`) ?? [];
+  const cell = (c: Case, key: ServerKey): Cell => {
+    const rs = runs(c, key);
+    return {
+      rps: median(rs.map((r) => r.rps)),
+      p99: median(rs.map((r) => r.p99ms)),
+      cpu: median(rs.map((r) => r.cpuUs)),
+      errors: rs.reduce((a, r) => a + r.errors, 0),
     };
-    const [one, auto, nginx] = servers.map((s) => cell(s.name));
-    const fmt = (x: { rps: number; p99: number; cpu: number; errors: number } | undefined) =>
-      x
-        ? `${x.rps.toFixed(0)} req/s; p99 ${x.p99.toFixed(2)} ms; ${x.cpu.toFixed(1)} µs CPU${x.errors ? ` (${x.errors} errors)` : ""}`
-        : "";
-    const ratio = (x: { rps: number } | undefined) => (x && nginx ? (x.rps / nginx.rps).toFixed(2) : "");
+  };
+  if (servers.length > 0) {
     console.log(
-      `| ${c.name} | ${fmt(one)} | ${fmt(auto)} | ${fmt(nginx)} | ${ratio(one)} | ${ratio(auto)} |`,
+      `\nwrk ${WRK.join(" ")} -d${SECONDS}s, median of ${ROUNDS} interleaved rounds (req/s; p99 ms; CPU per request)\n`,
     );
+    const against = servers.filter((s) => s.key !== "nginx" && keys.includes("nginx"));
+    console.log(
+      `| case | ${[...servers.map((s) => s.name), ...against.map((s) => `${s.name} / nginx`)].join(" | ")} |`,
+    );
+    console.log(`|---|${"---|".repeat(servers.length + against.length)}`);
+    for (const c of cases) {
+      const nginx = cell(c, "nginx");
+      const ratios = against.map((s) => (cell(c, s.key).rps / nginx.rps).toFixed(2));
+      console.log(`| ${c.name} | ${[...servers.map((s) => fmt(cell(c, s.key))), ...ratios].join(" | ")} |`);
+    }
+  }
+  if (keys.includes("proxy") && keys.includes("proxy-noanalytics")) {
+    // Analytics: what it costs, per round (the pair ran in the same round), then the median of the rounds; CPU per
+    // request is the steadier figure on a shared machine (above 1: analytics costs CPU).
+    console.log(
+      "\n| case | analytics on | analytics off | req/s on / off (median) | per round | CPU per request on / off (median) | per round |",
+    );
+    console.log("|---|---|---|---|---|---|---|");
+    for (const c of cases) {
+      const on = runs(c, "proxy");
+      const off = runs(c, "proxy-noanalytics");
+      const rps = on.map((r, i) => r.rps / (off[i]?.rps ?? Number.NaN));
+      const cpu = on.map((r, i) => r.cpuUs / (off[i]?.cpuUs ?? Number.NaN));
+      const list = (xs: number[]) => xs.map((x) => x.toFixed(3)).join(", ");
+      console.log(
+        `| ${c.name} | ${fmt(cell(c, "proxy"))} | ${fmt(cell(c, "proxy-noanalytics"))} | ${median(rps).toFixed(3)} | ${list(rps)} | ${median(cpu).toFixed(3)} | ${list(cpu)} |`,
+      );
+    }
+  }
+  if (IN_PROCESS) {
+    const { compareInProcess } = await import("./proxy-in-process.ts");
+    await compareInProcess(dataDir, BROWSER);
   }
   console.log(`\nload: ${Bun.spawnSync(["uptime"]).stdout.toString().trim()}`);
 } finally {

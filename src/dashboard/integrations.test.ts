@@ -7,7 +7,7 @@ import { createProject } from "../deploy/projects.ts";
 import type { Deps } from "../deps.ts";
 import { testDeps } from "../testing/deps.ts";
 import { fieldError, signIn, Visitor } from "../testing/visitor.ts";
-import { MAX_ATTEMPTS } from "../worker/outgoing.ts";
+import { MAX_ATTEMPTS } from "../worker/outbox.ts";
 import { createDashboard } from "./app.ts";
 
 let deps: Deps;

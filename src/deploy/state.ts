@@ -44,7 +44,10 @@ export async function announceStatus(deps: StateDeps, changed: Deployment): Prom
   deps.live.publish(changed.id, { kind: "status", deployment: changed });
   // A new READY deployment is a new immutable URL, maybe a new preview or production: proxies reload.
   if (changed.status === "READY") await announceRoutes(deps.bus, changed.projectId);
-  // Outgoing webhooks: READY and FAIL, queued in the store's outbox (a worker sends them).
+  // Outgoing webhooks: READY and FAIL, queued in the store's outbox (a worker sends them). Queued after the
+  // compare-and-set, not in its transaction: the store port offers none across its repositories (bun:sqlite's are
+  // synchronous and cannot span its async methods), so a crash between the two loses this event; a commit report
+  // is queued again, in its latest state, by the next status change.
   const event = statusEvent(changed.status);
   if (event) await emitDeploymentEvent(deps.store, event, changed);
   // Commit statuses and pull-request comments on the git provider, queued in their outbox (never throws).

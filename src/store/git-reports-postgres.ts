@@ -1,11 +1,14 @@
-// Commit statuses and pull-request comments, store: on PostgreSQL (claims skip rows another process has locked).
+// Commit statuses and pull-request comments, store: on PostgreSQL; claims, settles and prunes through the shared
+// outbox (outbox-postgres.ts).
 
 import type postgres from "postgres";
 import type { GitReports } from "./git-reports.ts";
-import { toProvider, toReport, UPSERT_SQL } from "./git-reports-sqlite.ts";
+import { REPORTS_OUTBOX, toProvider, toReport, UPSERT_SQL } from "./git-reports-sqlite.ts";
+import { postgresOutbox } from "./outbox-postgres.ts";
 import { newId, type Row } from "./rows.ts";
 
 export function postgresGitReports(sql: postgres.Sql): GitReports {
+  const outbox = postgresOutbox(sql, REPORTS_OUTBOX);
   return {
     async provider(projectId) {
       const [row] = await sql<Row[]>`SELECT * FROM git_providers WHERE project_id = ${projectId}`;
@@ -43,34 +46,22 @@ export function postgresGitReports(sql: postgres.Sql): GitReports {
       return result.count > 0;
     },
     async claimDue(holder, now, until, limit) {
-      const rows = await sql<Row[]>`
-        WITH due AS (
-          SELECT id FROM git_reports
-          WHERE status = 'pending' AND next_attempt_at <= ${now} AND (lease_until IS NULL OR lease_until <= ${now})
-          ORDER BY next_attempt_at, id LIMIT ${limit}
-          FOR UPDATE SKIP LOCKED
-        )
-        UPDATE git_reports r SET lease_holder = ${holder}, lease_until = ${until}
-        FROM due WHERE r.id = due.id RETURNING r.*`;
-      return rows.map(toReport);
+      return (await outbox.claim(holder, now, until, limit)).map(toReport);
     },
     async finish(id, holder, version, outcome, error, now) {
-      return sql.begin(async (tx) => {
-        const [row] = await tx<Row[]>`
-          SELECT version FROM git_reports WHERE id = ${id} AND lease_holder = ${holder} FOR UPDATE`;
-        if (!row) return false;
-        if (Number(row.version) !== version) {
-          await tx`UPDATE git_reports SET lease_holder = NULL, lease_until = NULL WHERE id = ${id}`;
-          return true;
-        }
-        const status = outcome.kind === "retry" ? "pending" : outcome.kind;
-        const next = outcome.kind === "retry" ? outcome.at : now;
-        await tx`
-          UPDATE git_reports SET status = ${status}, attempts = attempts + 1, next_attempt_at = ${next},
-            last_error = ${error}, lease_holder = NULL, lease_until = NULL, updated_at = ${now}
-          WHERE id = ${id}`;
-        return true;
-      });
+      // A report that changed while it was sent stays pending, due now, for its new state: only the lease goes.
+      return sql.begin(
+        async (tx) =>
+          (await outbox.settle(
+            tx,
+            id,
+            holder,
+            outcome,
+            now,
+            { last_error: error, updated_at: now },
+            version,
+          )) || (await outbox.release(tx, id, holder)),
+      );
     },
     async list(projectId, limit) {
       const rows = await sql<Row[]>`
@@ -78,7 +69,7 @@ export function postgresGitReports(sql: postgres.Sql): GitReports {
       return rows.map(toReport);
     },
     async prune(before) {
-      return (await sql`DELETE FROM git_reports WHERE status <> 'pending' AND updated_at < ${before}`).count;
+      return outbox.prune(before);
     },
   };
 }

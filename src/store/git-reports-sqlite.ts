@@ -1,4 +1,5 @@
-// Commit statuses and pull-request comments, store: on bun:sqlite (claims in one IMMEDIATE transaction).
+// Commit statuses and pull-request comments, store: on bun:sqlite; claims, settles and prunes through the shared
+// outbox (outbox-sqlite.ts).
 
 import type { Database } from "bun:sqlite";
 import type {
@@ -9,6 +10,8 @@ import type {
   ReportKind,
   ReportState,
 } from "./git-reports.ts";
+import { type OutboxTable, toOutboxFields } from "./outbox.ts";
+import { sqliteOutbox } from "./outbox-sqlite.ts";
 import { sqliteQueries } from "./query-sqlite.ts";
 import { newId, type Row, str } from "./rows.ts";
 
@@ -22,17 +25,17 @@ export const toProvider = (row: Row): GitProviderSetting => ({
   updatedAt: str(row, "updated_at"),
 });
 
+/** The reports' outbox: a finished report is dated by its last change. */
+export const REPORTS_OUTBOX: OutboxTable = { name: "git_reports", datedBy: "updated_at" };
+
 export const toReport = (row: Row): GitReport => ({
-  id: str(row, "id"),
+  ...toOutboxFields(row),
   projectId: str(row, "project_id"),
   kind: str(row, "kind") as ReportKind,
   subject: str(row, "subject"),
   deploymentId: str(row, "deployment_id"),
   state: str(row, "state") as ReportState,
   version: Number(row.version),
-  status: str(row, "status") as GitReport["status"],
-  attempts: Number(row.attempts),
-  nextAttemptAt: str(row, "next_attempt_at"),
   lastError: typeof row.last_error === "string" ? row.last_error : null,
   updatedAt: str(row, "updated_at"),
 });
@@ -56,6 +59,7 @@ export const UPSERT_SQL = `
 
 export function sqliteGitReports(db: Database): GitReports {
   const { one, all, run } = sqliteQueries(db);
+  const outbox = sqliteOutbox(db, REPORTS_OUTBOX);
   return {
     async provider(projectId) {
       const row = one("SELECT * FROM git_providers WHERE project_id = ?", projectId);
@@ -104,49 +108,16 @@ export function sqliteGitReports(db: Database): GitReports {
       return result.changes > 0;
     },
     async claimDue(holder, now, until, limit) {
-      return db
-        .transaction(() => {
-          const due = all(
-            `SELECT id FROM git_reports
-             WHERE status = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
-             ORDER BY next_attempt_at, id LIMIT ?`,
-            now,
-            now,
-            limit,
-          );
-          return due.flatMap((d) => {
-            const row = one(
-              "UPDATE git_reports SET lease_holder = ?, lease_until = ? WHERE id = ? RETURNING *",
-              holder,
-              until,
-              str(d, "id"),
-            );
-            return row ? [toReport(row)] : [];
-          });
-        })
-        .immediate();
+      return outbox.claim(holder, now, until, limit).map(toReport);
     },
     async finish(id, holder, version, outcome, error, now) {
+      // A report that changed while it was sent stays pending, due now, for its new state: only the lease goes.
       return db
-        .transaction(() => {
-          const row = one("SELECT version FROM git_reports WHERE id = ? AND lease_holder = ?", id, holder);
-          if (!row) return false;
-          if (Number(row.version) !== version) {
-            run("UPDATE git_reports SET lease_holder = NULL, lease_until = NULL WHERE id = ?", id);
-            return true;
-          }
-          run(
-            `UPDATE git_reports SET status = ?, attempts = attempts + 1, next_attempt_at = ?, last_error = ?,
-               lease_holder = NULL, lease_until = NULL, updated_at = ?
-             WHERE id = ?`,
-            outcome.kind === "retry" ? "pending" : outcome.kind,
-            outcome.kind === "retry" ? outcome.at : now,
-            error,
-            now,
-            id,
-          );
-          return true;
-        })
+        .transaction(
+          () =>
+            outbox.settle(id, holder, outcome, now, { last_error: error, updated_at: now }, version) ||
+            outbox.release(id, holder),
+        )
         .immediate();
     },
     async list(projectId, limit) {
@@ -157,7 +128,7 @@ export function sqliteGitReports(db: Database): GitReports {
       ).map(toReport);
     },
     async prune(before) {
-      return run("DELETE FROM git_reports WHERE status <> 'pending' AND updated_at < ?", before).changes;
+      return outbox.prune(before);
     },
   };
 }

@@ -1,6 +1,9 @@
 // Commit statuses and pull-request comments, store port: a project's git provider setting (its token sealed) and
 // the outbox of reports, one row per commit status or branch comment, claimed under a lease by one worker at a
-// time (src/worker/git-reports.ts). Callers check ownership first; the dispatcher reads unscoped.
+// time (src/worker/git-reports.ts) through the shared outbox (outbox.ts). Callers check ownership first; the
+// dispatcher reads unscoped.
+
+import type { OutboxFields, OutboxOutcome } from "./outbox.ts";
 
 export type GitProviderKind = "github" | "gitlab" | "gitea";
 export const GIT_PROVIDER_KINDS: readonly GitProviderKind[] = ["github", "gitlab", "gitea"];
@@ -23,22 +26,18 @@ export type ReportState = "pending" | "running" | "success" | "failure" | "cance
 /** status: a commit's status (subject: the sha); comment: a branch's pull-request comment (subject: the branch). */
 export type ReportKind = "status" | "comment";
 
-export interface GitReport {
-  id: string;
+export interface GitReport extends OutboxFields {
   projectId: string;
   kind: ReportKind;
   subject: string;
   deploymentId: string;
   state: ReportState;
   version: number;
-  status: "pending" | "delivered" | "failed";
-  attempts: number;
-  nextAttemptAt: string;
   lastError: string | null;
   updatedAt: string;
 }
 
-export type ReportOutcome = { kind: "delivered" } | { kind: "retry"; at: string } | { kind: "failed" };
+export type ReportOutcome = OutboxOutcome;
 
 export interface GitReports {
   provider(projectId: string): Promise<GitProviderSetting | null>;

@@ -1,11 +1,14 @@
-// Outgoing webhooks, store: on PostgreSQL (claims skip rows another process has locked).
+// Outgoing webhooks, store: on PostgreSQL; claims, settles and prunes deliveries through the shared outbox
+// (outbox-postgres.ts), logging each attempt in the same transaction as its outcome.
 
 import type postgres from "postgres";
+import { postgresOutbox } from "./outbox-postgres.ts";
 import type { OutgoingHooks } from "./outgoing-hooks.ts";
-import { toAttempt, toClaimed, toDelivery, toHook } from "./outgoing-hooks-sqlite.ts";
+import { DELIVERIES_OUTBOX, toAttempt, toDelivery, toHook, withHooks } from "./outgoing-hooks-sqlite.ts";
 import { newId, nowIso, type Row, str } from "./rows.ts";
 
 export function postgresOutgoingHooks(sql: postgres.Sql): OutgoingHooks {
+  const outbox = postgresOutbox(sql, DELIVERIES_OUTBOX);
   return {
     async create({ projectId, url, events, format, secretSealed }) {
       const [row] = await sql<Row[]>`
@@ -48,28 +51,18 @@ export function postgresOutgoingHooks(sql: postgres.Sql): OutgoingHooks {
       return hooks.length;
     },
     async claimDue(holder, now, until, limit) {
-      const rows = await sql<Row[]>`
-        WITH due AS (
-          SELECT id FROM outgoing_deliveries
-          WHERE status = 'pending' AND next_attempt_at <= ${now} AND (lease_until IS NULL OR lease_until <= ${now})
-          ORDER BY next_attempt_at, id LIMIT ${limit}
-          FOR UPDATE SKIP LOCKED
-        ), claimed AS (
-          UPDATE outgoing_deliveries d SET lease_holder = ${holder}, lease_until = ${until}
-          FROM due WHERE d.id = due.id RETURNING d.*
-        )
-        SELECT claimed.*, h.url, h.format, h.secret_sealed FROM claimed JOIN outgoing_hooks h ON h.id = claimed.hook_id`;
-      return rows.map(toClaimed);
+      const claimed = await outbox.claim(holder, now, until, limit);
+      const hookIds = [...new Set(claimed.map((d) => str(d, "hook_id")))];
+      const hooks =
+        hookIds.length === 0
+          ? []
+          : await sql<Row[]>`
+              SELECT id, url, format, secret_sealed FROM outgoing_hooks WHERE id IN ${sql(hookIds)}`;
+      return withHooks(claimed, hooks);
     },
     async recordAttempt(deliveryId, holder, attempt, outcome) {
-      const status = outcome.kind === "retry" ? "pending" : outcome.kind;
-      const next = outcome.kind === "retry" ? outcome.at : attempt.at;
       return sql.begin(async (tx) => {
-        const updated = await tx`
-          UPDATE outgoing_deliveries SET status = ${status}, attempts = attempts + 1, next_attempt_at = ${next},
-            lease_holder = NULL, lease_until = NULL
-          WHERE id = ${deliveryId} AND lease_holder = ${holder}`;
-        if (updated.count === 0) return false;
+        if (!(await outbox.settle(tx, deliveryId, holder, outcome, attempt.at))) return false;
         await tx`
           INSERT INTO outgoing_attempts (id, delivery_id, at, status_code, error, duration_ms)
           VALUES (${newId()}, ${deliveryId}, ${attempt.at}, ${attempt.statusCode}, ${attempt.error},
@@ -99,9 +92,7 @@ export function postgresOutgoingHooks(sql: postgres.Sql): OutgoingHooks {
       return row ? toDelivery(row) : null;
     },
     async prune(before) {
-      const result =
-        await sql`DELETE FROM outgoing_deliveries WHERE created_at < ${before} AND status <> 'pending'`;
-      return result.count;
+      return outbox.prune(before);
     },
   };
 }

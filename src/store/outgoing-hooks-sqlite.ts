@@ -1,9 +1,11 @@
-// Outgoing webhooks, store: on bun:sqlite (the lease is taken in one IMMEDIATE transaction).
+// Outgoing webhooks, store: on bun:sqlite; claims, settles and prunes deliveries through the shared outbox
+// (outbox-sqlite.ts), logging each attempt in the same transaction as its outcome.
 
 import type { Database } from "bun:sqlite";
+import { type OutboxTable, toOutboxFields } from "./outbox.ts";
+import { sqliteOutbox } from "./outbox-sqlite.ts";
 import type {
   ClaimedDelivery,
-  DeliveryStatus,
   HookAttempt,
   HookDelivery,
   HookEvent,
@@ -23,23 +25,32 @@ export const toHook = (row: Row): OutgoingHook => ({
   createdAt: str(row, "created_at"),
 });
 
+/** The deliveries' outbox: a finished delivery is dated by its creation (its event). */
+export const DELIVERIES_OUTBOX: OutboxTable = { name: "outgoing_deliveries", datedBy: "created_at" };
+
 export const toDelivery = (row: Row): HookDelivery => ({
-  id: str(row, "id"),
+  ...toOutboxFields(row),
   hookId: str(row, "hook_id"),
   event: str(row, "event") as HookEvent,
   payload: str(row, "payload"),
-  status: str(row, "status") as DeliveryStatus,
-  attempts: Number(row.attempts),
-  nextAttemptAt: str(row, "next_attempt_at"),
   createdAt: str(row, "created_at"),
 });
 
-export const toClaimed = (row: Row): ClaimedDelivery => ({
-  ...toDelivery(row),
-  url: str(row, "url"),
-  format: str(row, "format") as HookFormat,
-  secretSealed: str(row, "secret_sealed"),
-});
+/** Claimed delivery rows with what sending them needs of their hooks (a delivery whose hook is gone is dropped). */
+export function withHooks(deliveries: Row[], hooks: Row[]): ClaimedDelivery[] {
+  const byId = new Map(hooks.map((h) => [str(h, "id"), h]));
+  return deliveries.flatMap((row) => {
+    const hook = byId.get(str(row, "hook_id"));
+    if (!hook) return [];
+    const claimed: ClaimedDelivery = {
+      ...toDelivery(row),
+      url: str(hook, "url"),
+      format: str(hook, "format") as HookFormat,
+      secretSealed: str(hook, "secret_sealed"),
+    };
+    return [claimed];
+  });
+}
 
 export const toAttempt = (row: Row): HookAttempt => ({
   at: str(row, "at"),
@@ -48,11 +59,9 @@ export const toAttempt = (row: Row): HookAttempt => ({
   durationMs: Number(row.duration_ms),
 });
 
-/** The delivery columns a claim returns, with its hook's. */
-const CLAIMED = `d.*, h.url, h.format, h.secret_sealed`;
-
 export function sqliteOutgoingHooks(db: Database): OutgoingHooks {
   const { one, all, run } = sqliteQueries(db);
+  const outbox = sqliteOutbox(db, DELIVERIES_OUTBOX);
   return {
     async create({ projectId, url, events, format, secretSealed }) {
       const row = one(
@@ -101,49 +110,18 @@ export function sqliteOutgoingHooks(db: Database): OutgoingHooks {
       return hooks.length;
     },
     async claimDue(holder, now, until, limit) {
-      return db
-        .transaction(() => {
-          const due = all(
-            `SELECT id FROM outgoing_deliveries
-             WHERE status = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
-             ORDER BY next_attempt_at, id LIMIT ?`,
-            now,
-            now,
-            limit,
-          );
-          const claimed: ClaimedDelivery[] = [];
-          for (const d of due) {
-            run(
-              "UPDATE outgoing_deliveries SET lease_holder = ?, lease_until = ? WHERE id = ?",
-              holder,
-              until,
-              str(d, "id"),
-            );
-            const row = one(
-              `SELECT ${CLAIMED} FROM outgoing_deliveries d JOIN outgoing_hooks h ON h.id = d.hook_id WHERE d.id = ?`,
-              str(d, "id"),
-            );
-            if (row) claimed.push(toClaimed(row));
-          }
-          return claimed;
-        })
-        .immediate();
+      const claimed = outbox.claim(holder, now, until, limit);
+      const hookIds = [...new Set(claimed.map((d) => str(d, "hook_id")))];
+      const hooks = hookIds.flatMap((id) => {
+        const hook = one("SELECT id, url, format, secret_sealed FROM outgoing_hooks WHERE id = ?", id);
+        return hook ? [hook] : [];
+      });
+      return withHooks(claimed, hooks);
     },
     async recordAttempt(deliveryId, holder, attempt, outcome) {
       return db
         .transaction(() => {
-          const status = outcome.kind === "retry" ? "pending" : outcome.kind;
-          const next = outcome.kind === "retry" ? outcome.at : attempt.at;
-          const updated = run(
-            `UPDATE outgoing_deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?,
-               lease_holder = NULL, lease_until = NULL
-             WHERE id = ? AND lease_holder = ?`,
-            status,
-            next,
-            deliveryId,
-            holder,
-          );
-          if (updated.changes === 0) return false;
+          if (!outbox.settle(deliveryId, holder, outcome, attempt.at)) return false;
           run(
             `INSERT INTO outgoing_attempts (id, delivery_id, at, status_code, error, duration_ms)
              VALUES (?, ?, ?, ?, ?, ?)`,
@@ -182,8 +160,7 @@ export function sqliteOutgoingHooks(db: Database): OutgoingHooks {
       return row ? toDelivery(row) : null;
     },
     async prune(before) {
-      return run("DELETE FROM outgoing_deliveries WHERE created_at < ? AND status <> 'pending'", before)
-        .changes;
+      return outbox.prune(before);
     },
   };
 }

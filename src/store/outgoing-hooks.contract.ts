@@ -2,32 +2,8 @@
 // leased claims, the attempt log and redelivery; run against every Store implementation like store.contract.ts.
 
 import { describe, expect, test } from "bun:test";
+import { storeProject as project } from "../testing/store-project.ts";
 import type { Store } from "./store.ts";
-
-async function project(store: Store) {
-  const user = await store.users.create({
-    email: `u-${crypto.randomUUID().slice(0, 8)}@example.com`,
-    passwordHash: null,
-  });
-  const name = `p-${crypto.randomUUID().slice(0, 8)}`;
-  return store.projects.create({
-    userId: user.id,
-    name,
-    subDomain: name,
-    gitUrl: null,
-    customDomain: null,
-    productionBranch: "main",
-    rootDirectory: null,
-    installCommand: null,
-    buildCommand: null,
-    startCommand: null,
-    idleTimeoutMinutes: null,
-    maxInstances: null,
-    outputDirectory: null,
-    buildTimeoutSeconds: null,
-    spaFallback: true,
-  });
-}
 
 const at = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
 

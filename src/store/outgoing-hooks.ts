@@ -1,6 +1,9 @@
 // Outgoing webhooks, store port: a project's hooks, the outbox of deliveries (one per event per subscribed hook),
 // claimed under a lease by one worker at a time, and the log of every attempt. Callers check ownership first;
-// the dispatcher (src/worker/outgoing.ts) reads unscoped.
+// the dispatcher (src/worker/outgoing.ts) reads unscoped. The outbox's leases and retries are the shared ones
+// (outbox.ts).
+
+import type { OutboxFields, OutboxOutcome, OutboxStatus } from "./outbox.ts";
 
 /** The deployment events a hook can subscribe to. */
 export const HOOK_EVENTS = [
@@ -33,18 +36,13 @@ export interface HookAttempt {
   durationMs: number;
 }
 
-export type DeliveryStatus = "pending" | "delivered" | "failed";
+export type DeliveryStatus = OutboxStatus;
 
-export interface HookDelivery {
-  id: string;
+export interface HookDelivery extends OutboxFields {
   hookId: string;
   event: HookEvent;
   /** The event as JSON: {type, timestamp, data}. */
   payload: string;
-  status: DeliveryStatus;
-  /** Attempts made since it was (re)queued. */
-  attempts: number;
-  nextAttemptAt: string;
   createdAt: string;
 }
 
@@ -55,8 +53,7 @@ export interface ClaimedDelivery extends HookDelivery {
   secretSealed: string;
 }
 
-/** What became of an attempt: sent, to retry at a time, or given up. */
-export type AttemptOutcome = { kind: "delivered" } | { kind: "retry"; at: string } | { kind: "failed" };
+export type AttemptOutcome = OutboxOutcome;
 
 export interface OutgoingHooks {
   create(input: {

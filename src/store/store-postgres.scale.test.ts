@@ -10,6 +10,7 @@ import { envContract } from "./env.contract.ts";
 import { gitReportsContract } from "./git-reports.contract.ts";
 import { limitsContract } from "./limits.contract.ts";
 import { POSTGRES_MIGRATIONS } from "./migrations.ts";
+import { deliveriesUse, outboxContract, reportsUse } from "./outbox.contract.ts";
 import { outgoingHooksContract } from "./outgoing-hooks.contract.ts";
 import { protectionContract } from "./protection.contract.ts";
 import { storeContract } from "./store.contract.ts";
@@ -89,6 +90,9 @@ envContract("postgres", sharedStore);
 outgoingHooksContract("postgres", sharedStore);
 teamsContract("postgres", sharedStore);
 gitReportsContract("postgres", sharedStore);
+// The outbox both share, once per use.
+outboxContract("postgres", sharedStore, deliveriesUse());
+outboxContract("postgres", sharedStore, reportsUse());
 
 // A database of their own: a claim takes the oldest QUEUED deployment of all, so no other case may leave any.
 let limitsStore: Promise<Store> | null = null;

@@ -9,6 +9,7 @@ import { domainsContract } from "./domains.contract.ts";
 import { envContract } from "./env.contract.ts";
 import { gitReportsContract } from "./git-reports.contract.ts";
 import { limitsContract } from "./limits.contract.ts";
+import { deliveriesUse, outboxContract, reportsUse } from "./outbox.contract.ts";
 import { outgoingHooksContract } from "./outgoing-hooks.contract.ts";
 import { protectionContract } from "./protection.contract.ts";
 import { storeContract } from "./store.contract.ts";
@@ -46,3 +47,6 @@ cronRunsContract("sqlite :memory:", memoryStore);
 outgoingHooksContract("sqlite :memory:", memoryStore);
 teamsContract("sqlite :memory:", memoryStore);
 gitReportsContract("sqlite :memory:", memoryStore);
+// The outbox both share, once per use.
+outboxContract("sqlite :memory:", memoryStore, deliveriesUse());
+outboxContract("sqlite :memory:", memoryStore, reportsUse());

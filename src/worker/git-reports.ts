@@ -1,6 +1,6 @@
-// Commit statuses and pull-request comments, the dispatcher (worker role): claims due reports from the store's
-// outbox under a lease (one worker per report however many run), sends each to the project's git provider as
-// the deployment stands at send time, and retries failures with the outgoing webhooks' backoff (6 attempts).
+// Commit statuses and pull-request comments, the dispatcher (worker role): the shared outbox loop (outbox.ts:
+// leases, backoff, 6 attempts, pruning) over the store's reports, each sent to the project's git provider as the
+// deployment stands at send time.
 // Nothing here can fail or delay a deployment: the outbox is all the build path touches.
 
 import type { Config } from "../config/config.ts";
@@ -10,14 +10,11 @@ import { hookUrlProblem } from "../deploy/hooks.ts";
 import type { Deployment, Project } from "../model/entities.ts";
 import { branchUrl, deploymentUrl } from "../model/urls.ts";
 import type { Logger } from "../observe/log.ts";
-import type { GitReport, ReportOutcome } from "../store/git-reports.ts";
+import type { GitReport } from "../store/git-reports.ts";
 import type { Store } from "../store/store.ts";
 import { openRequestsFor, type ProviderTarget, setCommitStatus, upsertComment } from "./git-provider-api.ts";
-import { backoffMs, LOG_RETENTION_MS, MAX_ATTEMPTS } from "./outgoing.ts";
+import { type OutboxUse, startOutboxLoop } from "./outbox.ts";
 
-const LEASE_MS = 60_000;
-const BATCH = 20;
-const PRUNE_EVERY_MS = 3_600_000;
 const GONE = "the provider setting or the deployment is gone";
 
 export type ReportDeps = {
@@ -100,78 +97,33 @@ async function send(deps: ReportDeps, report: GitReport): Promise<void> {
   }
 }
 
-/** Claims and sends what is due now; returns how many reports it tried. */
-export async function dispatchReports(deps: ReportDeps, holder: string): Promise<number> {
-  const now = Date.now();
-  const claimed = await deps.store.gitReports.claimDue(
-    holder,
-    new Date(now).toISOString(),
-    new Date(now + LEASE_MS).toISOString(),
-    BATCH,
-  );
-  await Promise.all(
-    claimed.map(async (report) => {
-      let error: string | null = null;
+/** The reports as an outbox: the last error is kept on the report; a report whose setting is gone fails at once. */
+function reports(deps: ReportDeps): OutboxUse<GitReport, string | null> {
+  const store = deps.store.gitReports;
+  return {
+    name: "git provider reports",
+    holder: "reports",
+    claimDue: (holder, now, until, limit) => store.claimDue(holder, now, until, limit),
+    async attempt(report) {
       try {
         await send(deps, report);
+        return { result: null, ok: true };
       } catch (e) {
-        error = (e instanceof Error ? e.message : String(e)).slice(0, 500);
+        const error = (e instanceof Error ? e.message : String(e)).slice(0, 500);
+        return { result: error, ok: false, final: error === GONE };
       }
-      const made = report.attempts + 1;
-      const outcome: ReportOutcome =
-        error === null
-          ? { kind: "delivered" }
-          : made >= MAX_ATTEMPTS || error === GONE
-            ? { kind: "failed" }
-            : {
-                kind: "retry",
-                at: new Date(
-                  Date.now() + backoffMs(deps.config.outgoingHooks.retryBaseMs, made),
-                ).toISOString(),
-              };
-      const at = new Date().toISOString();
-      await deps.store.gitReports.finish(report.id, holder, report.version, outcome, error, at);
-      if (error !== null)
-        deps.log.warn("git provider report failed", {
-          project: report.projectId,
-          kind: report.kind,
-          attempt: made,
-          error,
-          outcome: outcome.kind,
-        });
-    }),
-  );
-  return claimed.length;
+    },
+    settle: (report, holder, { result }, outcome) =>
+      store.finish(report.id, holder, report.version, outcome, result, new Date().toISOString()),
+    failure: (report, error) => [
+      "git provider report failed",
+      { project: report.projectId, kind: report.kind, error },
+    ],
+    prune: (before) => store.prune(before),
+  };
 }
 
-/** Polls the outbox every `pollMs` until stopped, pruning finished reports older than 30 days every hour. */
+/** Polls the outbox every `pollMs` until stopped; stop waits for the sends under way. */
 export function startReportDispatcher(deps: ReportDeps, pollMs = 500): { stop(): Promise<void> } {
-  const holder = `reports-${crypto.randomUUID()}`;
-  let stopped = false;
-  let wake: (() => void) | null = null;
-  let pruned = 0;
-  const loop = (async () => {
-    while (!stopped) {
-      try {
-        if (Date.now() - pruned > PRUNE_EVERY_MS) {
-          pruned = Date.now();
-          await deps.store.gitReports.prune(new Date(pruned - LOG_RETENTION_MS).toISOString());
-        }
-        if ((await dispatchReports(deps, holder)) >= BATCH) continue;
-      } catch (error) {
-        deps.log.error("git provider reports: dispatch failed", { error: String(error) });
-      }
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        setTimeout(resolve, pollMs);
-      });
-    }
-  })();
-  return {
-    async stop() {
-      stopped = true;
-      wake?.();
-      await loop;
-    },
-  };
+  return startOutboxLoop(deps, reports(deps), pollMs);
 }

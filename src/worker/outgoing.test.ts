@@ -8,7 +8,8 @@ import { hookUrlProblem } from "../deploy/hooks.ts";
 import { changeStatus } from "../deploy/state.ts";
 import type { Deps } from "../deps.ts";
 import { apiClient, type Client, obj, tempDir, testDeps, testUser } from "../testing/deps.ts";
-import { MAX_ATTEMPTS, startOutgoingDispatcher } from "./outgoing.ts";
+import { MAX_ATTEMPTS } from "./outbox.ts";
+import { startOutgoingDispatcher } from "./outgoing.ts";
 
 let deps: Deps;
 let api: Client;
