@@ -9,10 +9,11 @@
 // in process, analytics on against off (bench/proxy-in-process.ts); BENCH_CPU_PROF=<dir> writes a CPU profile
 // (Markdown, bun --cpu-prof-md) of the one-process proxy there.
 
-import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { tempDir } from "../src/testing/deps.ts";
+import { processes } from "./lib/proc.ts";
 import { BUNDLE, deploy, generateSite, HOST, nginxConfig, PAGES, precompressForNginx } from "./proxy-site.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -103,24 +104,11 @@ interface Result {
   cpuUs: number;
 }
 
-const TICKS_PER_SECOND = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
-
 /** CPU seconds used so far by `root` and its child processes (a server's workers). */
 function treeCpuSeconds(root: number): number {
-  let ticks = 0;
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      // fields[1] is the parent pid; fields[11] and [12] are utime and stime (man 5 proc, from field 3 on).
-      if (Number(name) === root || Number(fields[1]) === root)
-        ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return ticks / TICKS_PER_SECOND;
+  return processes()
+    .filter((p) => p.pid === root || p.ppid === root)
+    .reduce((sum, p) => sum + p.cpu, 0);
 }
 
 function parseDuration(text: string): number {
