@@ -92,7 +92,7 @@ export function deploymentRoutes(
       productionUrl: productionUrl(project, config),
       aliases,
       commitUrl: commitUrl(project.gitUrl, deployment.commitSha),
-      preview: await previewView(config, artifacts, project, deployment),
+      preview: await previewView(config, artifacts, deployment),
       errorLines,
       now: new Date(),
       error,

@@ -2,14 +2,13 @@
 
 import type { PreviewView } from "../../views/components/preview-image.tsx";
 import type { Config } from "../config/config.ts";
-import type { Deployment, Project } from "../model/entities.ts";
+import type { Deployment } from "../model/entities.ts";
 import { previewOf } from "../preview/previews.ts";
 import type { Artifacts } from "../store/artifacts.ts";
 
 export async function previewView(
   config: Pick<Config, "preview">,
   artifacts: Pick<Artifacts, "getManifest">,
-  project: Project,
   deployment: Deployment,
 ): Promise<PreviewView> {
   const stored = deployment.status === "READY" ? await previewOf(artifacts, deployment.id) : null;

@@ -130,7 +130,7 @@ export function projectRoutes({
       promotion(user, project, list.promoted, list.from),
       project.productionDeploymentId ? store.deployments.get(user.id, project.productionDeploymentId) : null,
     ]);
-    const productionPreview = production ? await previewView(config, artifacts, project, production) : null;
+    const productionPreview = production ? await previewView(config, artifacts, production) : null;
     const view = (
       <ProjectPage
         chrome={chromeFor(user, csrf)}

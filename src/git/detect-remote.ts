@@ -258,7 +258,8 @@ export async function inside(workspace: string, relative: string): Promise<strin
     realpath(workspace).catch(() => null),
     realpath(join(workspace, relative)).catch(() => null),
   ]);
-  return root !== null && real !== null && real.startsWith(root + sep) ? real : null;
+  if (root === null || real === null) return null;
+  return real.startsWith(root + sep) ? real : null;
 }
 
 async function wantedFile(workspace: string, index: number | undefined): Promise<Uint8Array | null> {
