@@ -1,6 +1,7 @@
 // Commit statuses and pull-request comments, the dispatcher (worker role): claims due reports from the store's
 // outbox under a lease (one worker per report however many run), sends each to the project's git provider as
-// the deployment stands at send time, and retries failures with the outgoing webhooks' backoff (6 attempts).
+// the deployment stands at send time, and retries failures with the outgoing webhooks' backoff (6 attempts; a
+// provider's 4xx refusal, but 408 and 429, is final; a Retry-After is honoured).
 // Nothing here can fail or delay a deployment: the outbox is all the build path touches.
 
 import type { Config } from "../config/config.ts";
@@ -12,7 +13,13 @@ import { branchUrl, deploymentUrl } from "../model/urls.ts";
 import type { Logger } from "../observe/log.ts";
 import type { GitReport, ReportOutcome } from "../store/git-reports.ts";
 import type { Store } from "../store/store.ts";
-import { openRequestsFor, type ProviderTarget, setCommitStatus, upsertComment } from "./git-provider-api.ts";
+import {
+  openRequestsFor,
+  ProviderError,
+  type ProviderTarget,
+  setCommitStatus,
+  upsertComment,
+} from "./git-provider-api.ts";
 import { backoffMs, LOG_RETENTION_MS, MAX_ATTEMPTS } from "./outgoing.ts";
 
 const LEASE_MS = 60_000;
@@ -100,6 +107,30 @@ async function send(deps: ReportDeps, report: GitReport): Promise<void> {
   }
 }
 
+/**
+ * What an attempt's failure (null: it was sent) means for the report: a provider's permanent refusal (a 4xx but
+ * 408 and 429) fails it now with the provider's message; anything else is retried with the backoff, or later when
+ * the provider's Retry-After asks for more, until the last attempt.
+ */
+export function outcomeOf(
+  failure: unknown,
+  made: number,
+  retryBaseMs: number,
+): { outcome: ReportOutcome; error: string | null } {
+  if (failure === null) return { outcome: { kind: "delivered" }, error: null };
+  const message = failure instanceof Error ? failure.message : String(failure);
+  if (failure instanceof ProviderError && failure.permanent) {
+    return { outcome: { kind: "failed" }, error: `not retried: ${message}`.slice(0, 500) };
+  }
+  const error = message.slice(0, 500);
+  if (made >= MAX_ATTEMPTS || message === GONE) return { outcome: { kind: "failed" }, error };
+  const waitMs = Math.max(
+    backoffMs(retryBaseMs, made),
+    failure instanceof ProviderError ? (failure.retryAfterMs ?? 0) : 0,
+  );
+  return { outcome: { kind: "retry", at: new Date(Date.now() + waitMs).toISOString() }, error };
+}
+
 /** Claims and sends what is due now; returns how many reports it tried. */
 export async function dispatchReports(deps: ReportDeps, holder: string): Promise<number> {
   const now = Date.now();
@@ -111,24 +142,14 @@ export async function dispatchReports(deps: ReportDeps, holder: string): Promise
   );
   await Promise.all(
     claimed.map(async (report) => {
-      let error: string | null = null;
+      let failure: unknown = null;
       try {
         await send(deps, report);
       } catch (e) {
-        error = (e instanceof Error ? e.message : String(e)).slice(0, 500);
+        failure = e;
       }
       const made = report.attempts + 1;
-      const outcome: ReportOutcome =
-        error === null
-          ? { kind: "delivered" }
-          : made >= MAX_ATTEMPTS || error === GONE
-            ? { kind: "failed" }
-            : {
-                kind: "retry",
-                at: new Date(
-                  Date.now() + backoffMs(deps.config.outgoingHooks.retryBaseMs, made),
-                ).toISOString(),
-              };
+      const { outcome, error } = outcomeOf(failure, made, deps.config.outgoingHooks.retryBaseMs);
       const at = new Date().toISOString();
       await deps.store.gitReports.finish(report.id, holder, report.version, outcome, error, at);
       if (error !== null)
