@@ -28,6 +28,12 @@ export const visible = (sql: postgres.Sql | postgres.TransactionSql, userId: str
   sql`(p.team_id IS NULL AND p.user_id = ${userId}
        OR p.team_id IN (SELECT team_id FROM team_members WHERE user_id = ${userId}))`;
 
+/** The projects of a scope (MAX_PROJECTS_PER_USER): the team's, or the user's personal ones. */
+const countIn = (tx: postgres.Sql | postgres.TransactionSql, userId: string, teamId: string | null) =>
+  teamId
+    ? tx<Row[]>`SELECT count(*) AS n FROM projects WHERE team_id = ${teamId}`
+    : tx<Row[]>`SELECT count(*) AS n FROM projects WHERE user_id = ${userId} AND team_id IS NULL`;
+
 export function postgresProjects(sql: postgres.Sql): Projects {
   /** Settings (camelCase) plus fixed columns -> an insert/update helper; names come from PROJECT_COLUMNS only. */
   const projectColumns = (settings: Partial<ProjectSettings>, fixed: Record<string, string>) => {
@@ -65,10 +71,11 @@ export function postgresProjects(sql: postgres.Sql): Projects {
       try {
         return await sql.begin(async (tx) => {
           if (maxPerUser > 0) {
-            // Creations of one user queue here (across processes), so each counts the ones before it.
-            await tx`SELECT pg_advisory_xact_lock(hashtext(${`projects:${userId}`}))`;
-            const [owned] = await tx<Row[]>`SELECT count(*) AS n FROM projects WHERE user_id = ${userId}`;
-            if (Number(owned?.n) >= maxPerUser) throw projectLimit(maxPerUser);
+            // Creations in one scope queue here (across processes), so each counts the ones before it.
+            const scope = teamId ? `projects:team:${teamId}` : `projects:${userId}`;
+            await tx`SELECT pg_advisory_xact_lock(hashtext(${scope}))`;
+            const [owned] = await countIn(tx, userId, teamId ?? null);
+            if (Number(owned?.n) >= maxPerUser) throw projectLimit(maxPerUser, Boolean(teamId));
           }
           if (customDomain) await lockDomains(tx);
           await tx`INSERT INTO projects ${columns}`;
@@ -134,8 +141,8 @@ export function postgresProjects(sql: postgres.Sql): Projects {
         return moved ? toProject(moved) : null;
       });
     },
-    async count(userId) {
-      const row = await first(sql<Row[]>`SELECT count(*) AS n FROM projects WHERE user_id = ${userId}`);
+    async count(userId, teamId = null) {
+      const [row] = await countIn(sql, userId, teamId);
       return Number(row?.n ?? 0);
     },
     async find(id) {

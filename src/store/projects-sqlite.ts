@@ -31,6 +31,14 @@ export function sqliteProjects(db: Database): Projects {
   const claims = sqliteDomainClaims(db);
   /** A project row as the repository returns it, with its primary domain (rows.ts, PROJECT_SELECT). */
   const read = (id: string) => one(`${PROJECT_SELECT} WHERE p.id = ?`, id);
+  /** The projects of a scope (MAX_PROJECTS_PER_USER): the team's, or the user's personal ones. */
+  const countIn = (userId: string, teamId: string | null) =>
+    Number(
+      (teamId
+        ? one("SELECT count(*) AS n FROM projects WHERE team_id = ?", teamId)
+        : one("SELECT count(*) AS n FROM projects WHERE user_id = ? AND team_id IS NULL", userId)
+      )?.n ?? 0,
+    );
 
   return {
     async create(input, maxPerUser = 0, { trustDomain = false, maxDomains = 0 } = {}) {
@@ -64,8 +72,8 @@ export function sqliteProjects(db: Database): Projects {
       ];
       // The count and the insert in one transaction: concurrent creations cannot both take the last place.
       const insert = db.transaction(() => {
-        const owned = Number(one("SELECT count(*) AS n FROM projects WHERE user_id = ?", input.userId)?.n);
-        if (maxPerUser > 0 && owned >= maxPerUser) throw projectLimit(maxPerUser);
+        if (maxPerUser > 0 && countIn(input.userId, input.teamId ?? null) >= maxPerUser)
+          throw projectLimit(maxPerUser, Boolean(input.teamId));
         run(
           `INSERT INTO projects (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`,
           ...values,
@@ -149,8 +157,8 @@ export function sqliteProjects(db: Database): Projects {
     async delete(userId, id) {
       return run(`DELETE FROM projects AS p WHERE id = ? AND ${VISIBLE}`, id, userId, userId).changes > 0;
     },
-    async count(userId) {
-      return Number(one("SELECT count(*) AS n FROM projects WHERE user_id = ?", userId)?.n ?? 0);
+    async count(userId, teamId = null) {
+      return countIn(userId, teamId);
     },
     async find(id) {
       const row = read(id);

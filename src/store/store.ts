@@ -141,8 +141,11 @@ export interface Projects {
     options?: ProjectSave,
   ): Promise<Project | null>;
   delete(userId: string, id: string): Promise<boolean>;
-  /** How many projects the user owns (MAX_PROJECTS_PER_USER). */
-  count(userId: string): Promise<number>;
+  /**
+   * How many projects count against MAX_PROJECTS_PER_USER in a scope: a team's projects (whoever created them)
+   * when `teamId` is given, else the user's personal projects (not the team projects they created).
+   */
+  count(userId: string, teamId?: string | null): Promise<number>;
   /** Unscoped read, for the platform's own roles (worker, proxy); never for a user's request. */
   find(id: string): Promise<Project | null>;
   /** Every project's routing fields, for the proxy's route table. */
