@@ -142,22 +142,18 @@ async function handle(
   if (!(await store.webhooks.recordDelivery(project.id, delivery))) {
     return { status: 200, body: { ok: true, duplicate: true } };
   }
+  let result: WebhookResult;
   try {
-    const result = await act(deps, project, gitEvent);
-    await auditDelivery(
-      deps,
-      request,
-      project,
-      gitEvent,
-      result,
-      `${provider} webhook (${senderOf(provider, body) ?? "unnamed sender"})`,
-    );
-    return result;
+    result = await act(deps, project, gitEvent);
   } catch (error) {
     // A failed delivery (e.g. the project has no git URL yet) is handled when it is delivered again.
     await store.webhooks.forgetDelivery(project.id, delivery);
     throw error;
   }
+  // After the delivery is settled: what it did is done, and a redelivery must not do it twice.
+  const sender = `${provider} webhook (${senderOf(provider, body) ?? "unnamed sender"})`;
+  await auditDelivery(deps, request, project, gitEvent, result, sender);
+  return result;
 }
 
 async function act(
