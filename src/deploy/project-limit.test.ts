@@ -117,3 +117,26 @@ test("per scope: team projects count for the team (whoever made them), personal 
   expect(refused.status).toBe(409);
   expect(refused.text).toContain("The team has reached the limit of 2 projects");
 });
+
+test("a transfer needs a place in the scope it moves to", async () => {
+  const d = await deps({ MAX_PROJECTS_PER_USER: "1" });
+  const owner = await testUser(d);
+  const api = apiClient(d, owner.token);
+  const slug = `move-${crypto.randomUUID().slice(0, 8)}`;
+  expect((await api("POST", "/api/teams", { slug, name: "Movers" })).status).toBe(201);
+  const personal = obj((await api("POST", "/api/projects", { name: "mine" })).body);
+  const inTeam = obj((await api("POST", `/api/projects?team=${slug}`, { name: "ours" })).body);
+  // Both scopes are full: neither project may move into the other's.
+  const intoTeam = await api("POST", `/api/projects/${personal.id}/transfer`, { team: slug });
+  expect([intoTeam.status, obj(obj(intoTeam.body).error).code]).toEqual([409, "project_limit"]);
+  expect(obj(obj(intoTeam.body).error).message).toContain("the team has reached the limit of 1 projects");
+  const out = await api("POST", `/api/projects/${inTeam.id}/transfer`, { team: null });
+  expect(obj(obj(out.body).error).message).toBe(
+    "you have reached the limit of 1 projects; delete one to make room",
+  );
+  // A place made, the move goes through and the project is counted where it went.
+  expect((await api("DELETE", `/api/projects/${personal.id}`)).status).toBe(204);
+  expect((await api("POST", `/api/projects/${inTeam.id}/transfer`, { team: null })).status).toBe(200);
+  expect(await d.store.projects.count(owner.user.id)).toBe(1);
+  expect((await api("POST", `/api/projects?team=${slug}`, { name: "again" })).status).toBe(201);
+});

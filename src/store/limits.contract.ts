@@ -184,6 +184,19 @@ export function limitsContract(name: string, open: () => Promise<Store>): void {
         Array.from({ length: 4 }, () => store.projects.create({ userId: ben.id, ...settings() }, 3)),
       );
       expect(racing.filter((r) => r.status === "fulfilled").length).toBe(3);
+      // A transfer needs a place where it goes: the team is full; once a place is free, racing moves take just it.
+      const personal = await store.projects.create({ userId: ann.id, ...settings() }, 0);
+      await expect(
+        store.projects.transfer(personal.id, { teamId: team.id, userId: ann.id }, 3),
+      ).rejects.toMatchObject({ code: "project_limit" });
+      const [gone] = (await store.projects.list(ann.id, { limit: 1, cursor: null }, team.id)).items;
+      expect(await store.projects.delete(ann.id, gone?.id ?? "")).toBe(true);
+      const mine = (await store.projects.list(ann.id, { limit: 10, cursor: null })).items;
+      const moves = await Promise.allSettled(
+        mine.map((p) => store.projects.transfer(p.id, { teamId: team.id, userId: ann.id }, 3)),
+      );
+      expect(moves.filter((r) => r.status === "fulfilled").length).toBe(1);
+      expect(await store.projects.count(ann.id, team.id)).toBe(3);
     });
 
     test("claimNext with maxPerUser leaves a busy user's builds QUEUED and serves others first", async () => {

@@ -130,10 +130,17 @@ export function postgresProjects(sql: postgres.Sql): Projects {
       const result = await sql`DELETE FROM projects p WHERE id = ${id} AND ${visible(sql, userId)}`;
       return result.count > 0;
     },
-    async transfer(id, to) {
+    async transfer(id, to, maxPerScope = 0) {
       return sql.begin(async (tx) => {
         // A team being deleted holds its row lock (src/store/teams-postgres.ts): a project cannot move in meanwhile.
         if (to.teamId) await tx`SELECT 1 FROM teams WHERE id = ${to.teamId} FOR SHARE`;
+        if (maxPerScope > 0) {
+          // The destination's creations and transfers queue on the same lock as create's.
+          const scope = to.teamId ? `projects:team:${to.teamId}` : `projects:${to.userId}`;
+          await tx`SELECT pg_advisory_xact_lock(hashtext(${scope}))`;
+          const [held] = await countIn(tx, to.userId, to.teamId);
+          if (Number(held?.n) >= maxPerScope) throw projectLimit(maxPerScope, Boolean(to.teamId));
+        }
         const row = await first(tx<Row[]>`
           UPDATE projects SET team_id = ${to.teamId}, user_id = ${to.userId}, updated_at = ${nowIso()}
           WHERE id = ${id} RETURNING id`);

@@ -118,15 +118,20 @@ export function sqliteProjects(db: Database): Projects {
           );
       return toPage(rows.map(toProject), limit);
     },
-    async transfer(id, to) {
-      const row = one(
-        "UPDATE projects SET team_id = ?, user_id = ?, updated_at = ? WHERE id = ? RETURNING id",
-        to.teamId,
-        to.userId,
-        nowIso(),
-        id,
-      );
-      const moved = row && read(id);
+    async transfer(id, to, maxPerScope = 0) {
+      const move = db.transaction(() => {
+        if (maxPerScope > 0 && countIn(to.userId, to.teamId) >= maxPerScope)
+          throw projectLimit(maxPerScope, Boolean(to.teamId));
+        const row = one(
+          "UPDATE projects SET team_id = ?, user_id = ?, updated_at = ? WHERE id = ? RETURNING id",
+          to.teamId,
+          to.userId,
+          nowIso(),
+          id,
+        );
+        return row ? read(id) : null;
+      });
+      const moved = move.immediate();
       return moved ? toProject(moved) : null;
     },
     async update(userId, id, patch, { trustDomain = false, maxDomains = 0 } = {}) {

@@ -130,9 +130,14 @@ export interface Projects {
   list(userId: string, page: PageRequest, teamId?: string | null): Promise<Page<Project>>;
   /**
    * Moves a project to a team (`teamId`), or to `userId`'s personal scope (`teamId` null); callers check that the
-   * user owns both scopes. Null when there is no such project.
+   * user owns both scopes. Null when there is no such project. With `maxPerScope` > 0, a destination holding that
+   * many projects already refuses it (project_limit), counted and moved atomically as in create.
    */
-  transfer(id: string, to: { teamId: string | null; userId: string }): Promise<Project | null>;
+  transfer(
+    id: string,
+    to: { teamId: string | null; userId: string },
+    maxPerScope?: number,
+  ): Promise<Project | null>;
   /** Throws a conflict AppError when the subdomain or custom domain is taken (as create). */
   update(
     userId: string,
