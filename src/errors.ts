@@ -54,8 +54,14 @@ export const domainTaken = (field = "customDomain") =>
 /** A project holds MAX_DOMAINS_PER_PROJECT custom domains already (src/model/domains.ts). */
 export const domainLimit = (max: number) =>
   new AppError("conflict", `a project may have at most ${max} custom domains; remove one first`, "name");
-export const projectLimit = (max: number) =>
-  new AppError("project_limit", `you have reached the limit of ${max} projects; delete one to make room`);
+/** MAX_PROJECTS_PER_USER, counted per scope: a user's personal projects, or a team's (whoever created them). */
+export const projectLimit = (max: number, inTeam = false) =>
+  new AppError(
+    "project_limit",
+    inTeam
+      ? `the team has reached the limit of ${max} projects; delete one to make room`
+      : `you have reached the limit of ${max} projects; delete one to make room`,
+  );
 
 /** Too many requests: `retryAfterSeconds` becomes the response's Retry-After header. */
 export class RateLimited extends AppError {

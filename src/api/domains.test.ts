@@ -140,8 +140,6 @@ describe("a project's custom domains", () => {
       const refused = await add({ name });
       expect([name, refused.status, errorOf(refused.body).field]).toEqual([name, 422, "name"]);
     }
-    const www = await add({ name: `www.${apex()}`, www: true });
-    expect([www.status, errorOf(www.body).field]).toEqual([422, "www"]);
     // 251 characters fit, but not with "www." in front.
     const long = `${Array.from({ length: 4 }, () => "a".repeat(61)).join(".")}.com`;
     const tooLong = await add({ name: long, www: true });
@@ -174,6 +172,60 @@ describe("a project's custom domains", () => {
     expect(items((await alice("GET", `/api/projects/${id}/domains`)).body)).toHaveLength(
       MAX_DOMAINS_PER_PROJECT - 1,
     );
+  });
+
+  test("the www pair from a half the project has: either name with www makes it, no 409", async () => {
+    const id = await project(alice);
+    const add = (body: unknown) => alice("POST", `/api/projects/${id}/domains`, body);
+    const of = async (name: string) =>
+      items((await alice("GET", `/api/projects/${id}/domains`)).body).find((d) => d.name === name);
+
+    // The apex serves already: asking for its pair adds www (served) and makes the apex redirect to it.
+    const a = apex();
+    expect((await add({ name: a })).status).toBe(201);
+    const paired = await add({ name: a, www: true });
+    expect(paired.status).toBe(201);
+    expect(await of(`www.${a}`)).toMatchObject({ redirectTo: null });
+    expect(await of(a)).toMatchObject({ redirectTo: `www.${a}`, redirectStatus: 308 });
+    const again = await add({ name: `www.${a}`, www: true });
+    expect([again.status, errorOf(again.body).message]).toEqual([
+      409,
+      `${a} already redirects to www.${a}: they are a pair`,
+    ]);
+
+    // The www serves already: naming it with www adds its apex, redirecting to it.
+    const b = apex();
+    expect((await add({ name: `www.${b}` })).status).toBe(201);
+    expect((await add({ name: `www.${b}`, www: true })).status).toBe(201);
+    expect(await of(b)).toMatchObject({ redirectTo: `www.${b}`, redirectStatus: 308 });
+
+    // Both were added on their own: the pair is the redirect between them, with the status asked for.
+    const c = apex();
+    expect((await add({ name: c })).status).toBe(201);
+    expect((await add({ name: `www.${c}` })).status).toBe(201);
+    expect((await add({ name: `www.${c}`, www: true, redirectStatus: 301 })).status).toBe(201);
+    expect(await of(c)).toMatchObject({ redirectTo: `www.${c}`, redirectStatus: 301 });
+    expect(await of(`www.${c}`)).toMatchObject({ redirectTo: null });
+
+    // An apex that redirects elsewhere is left alone (and www is not added): say what to change.
+    const d = apex();
+    expect((await add({ name: `shop.${d}` })).status).toBe(201);
+    expect((await add({ name: d, redirectTo: `shop.${d}` })).status).toBe(201);
+    const elsewhere = await add({ name: d, www: true });
+    expect([elsewhere.status, errorOf(elsewhere.body)]).toEqual([
+      409,
+      expect.objectContaining({
+        field: "name",
+        message: `${d} redirects to shop.${d}; change its redirect to pair it with www.${d}`,
+      }),
+    ]);
+    expect(await of(`www.${d}`)).toBeUndefined();
+
+    // A www whose apex is no host the platform takes: 422 naming the field.
+    const bad = await add({ name: "www.x.localhost", www: true });
+    expect(bad.status).toBe(422);
+    // Someone else's project: 404, nothing changes.
+    expect((await bob("POST", `/api/projects/${id}/domains`, { name: a, www: true })).status).toBe(404);
   });
 
   test("verify answers per domain: 404 for one the project lacks, 422 while DNS does not carry the record", async () => {

@@ -172,7 +172,8 @@ export function projectRoutes({
     .post(
       "/projects/:id/transfer",
       async ({ user, params, body, request }) => {
-        const { from, to, team } = await transferProject(store, user.id, params.id, body.team);
+        const max = config.limits.maxProjectsPerUser;
+        const { from, to, team } = await transferProject(store, user.id, params.id, body.team, max);
         const where = team ? `team ${team.slug}` : `personal scope of ${user.email}`;
         await audit.project(request, user, from, "project.transfer.out", `to ${where}`);
         await audit.project(request, user, to, "project.transfer.in", `to ${where}`);
@@ -186,7 +187,9 @@ export function projectRoutes({
         response: {
           200: Project,
           404: errorResponse("No such project or team, or not yours."),
-          409: errorResponse("The project is in that scope already."),
+          409: errorResponse(
+            "The project is in that scope already, or MAX_PROJECTS_PER_USER is reached there (`project_limit`).",
+          ),
         },
         detail: {
           summary: "Move a project to a team or to your personal scope (owner of both)",

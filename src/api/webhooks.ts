@@ -1,6 +1,7 @@
 // Git webhooks: the owner reads a project's webhook URL and secret; GitHub, GitLab and Gitea post to /api/hooks.
 
 import { Elysia, t } from "elysia";
+import type { Auditor } from "../deploy/audit.ts";
 import { PROVIDERS, type Provider } from "../deploy/webhook-events.ts";
 import { MAX_WEBHOOK_BODY, receiveWebhook, webhookSecret } from "../deploy/webhooks.ts";
 import type { Deps } from "../deps.ts";
@@ -56,7 +57,7 @@ async function readBody(request: Request, limit: number): Promise<Uint8Array> {
 
 /** POST /api/hooks/:projectId/:provider: public; the signature (or GitLab's token) is the authentication. */
 export function webhookRoutes(
-  deps: Pick<Deps, "store" | "sealer" | "artifacts" | "bus" | "live" | "metrics">,
+  deps: Pick<Deps, "store" | "sealer" | "artifacts" | "bus" | "live" | "metrics"> & { audit: Auditor },
 ) {
   return new Elysia({ tags: ["webhooks"] }).post(
     "/hooks/:projectId/:provider",
@@ -64,7 +65,7 @@ export function webhookRoutes(
       if (!isProvider(params.provider)) throw notFound("webhook provider");
       // The raw bytes: signatures are over them, so nothing parses the body before it is verified.
       const body = await readBody(request, MAX_WEBHOOK_BODY);
-      const result = await receiveWebhook(deps, params.provider, params.projectId, request.headers, body);
+      const result = await receiveWebhook(deps, params.provider, params.projectId, request, body);
       set.status = result.status;
       return result.body;
     },

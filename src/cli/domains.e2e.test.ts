@@ -151,3 +151,26 @@ test("domains: several per project; --www pairs an apex with www and redirects i
   expect((await cli("rm", apex)).code).toBe(2);
   expect((await cli("rm")).stdout).toContain("has no custom domain");
 }, 60_000);
+
+test("domains: adding the www of an apex the project has offers the pair; --www makes it (no 409)", async () => {
+  const apex = `${crypto.randomUUID().slice(0, 8)}.example.com`;
+  expect((await cli("add", apex)).code).toBe(0);
+  const www = await cli("add", `www.${apex}`);
+  expect(www.code).toBe(0);
+  expect(www.stdout).toContain(`www.${apex}: not verified yet`);
+  expect(www.stdout).toContain(
+    `${apex} is a domain of this project too: 'minivercel domains add www.${apex} --www' redirects ${apex} to www.${apex}`,
+  );
+  const paired = await cli("add", `www.${apex}`, "--www");
+  expect([paired.code, paired.stderr]).toEqual([0, ""]);
+  expect(paired.stdout).toContain(
+    `${apex}: not verified yet, so not served (once verified it redirects to www.${apex} (308))`,
+  );
+  expect(paired.stdout).not.toContain("is a domain of this project too");
+  // Asked again: one line saying they are a pair already, exit 2.
+  const again = await cli("add", apex, "--www");
+  expect(again.code).toBe(2);
+  expect(again.stderr.trim().split("\n")).toHaveLength(1);
+  expect(again.stderr).toContain(`${apex} already redirects to www.${apex}: they are a pair`);
+  for (const name of [apex, `www.${apex}`]) expect((await cli("rm", name)).code).toBe(0);
+}, 60_000);

@@ -12,7 +12,8 @@ export const DOMAINS_HELP = `Usage: minivercel domains [ls | add DOMAIN | verify
 
   domains ls                  the project's custom domains: verified, redirecting, or the DNS record to create
   domains add DOMAIN          add a domain (it is served once verified)
-      --www                   also add www.DOMAIN, and redirect DOMAIN to it
+      --www                   the www pair: www.DOMAIN serves and DOMAIN redirects to it (DOMAIN may be either;
+                              what the project lacks is added, an apex it has already is made to redirect)
       --redirect-to D         redirect DOMAIN to D, another domain of the project (path and query kept)
       --status N              the redirect's status: 308 (default), 301, 302 or 307
   domains verify [DOMAIN]     check the TXT record of DOMAIN (default: every domain not verified yet)
@@ -48,6 +49,9 @@ function describe(domains: Domain[], subDomain: string): string {
     return `${subDomain} has no custom domain (add one with 'minivercel domains add <domain>')`;
   return domains.map((d) => describeOne(d, subDomain)).join("\n");
 }
+
+/** The other half of a www pair: `www.example.com` for `example.com`, and the other way round. */
+const pairName = (name: string) => (name.startsWith("www.") ? name.slice("www.".length) : `www.${name}`);
 
 function redirectStatus(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -85,10 +89,18 @@ export async function domainsCommand(api: Api, args: string[], out: (text: strin
       };
       const added = expectShape(DomainList, await api.json("POST", path, body), "domains").items;
       const name = domain.toLowerCase().replace(/\.$/, "");
-      const shown = added.filter(
-        (d) => d.name === name || (parsed.switches.has("www") && d.name === `www.${name}`),
-      );
+      const pair = pairName(name);
+      const shown = added.filter((d) => d.name === name || (parsed.switches.has("www") && d.name === pair));
       out(describe(shown, target.subDomain));
+      // The other half of a www pair is a domain of the project already: offer the redirect between them.
+      const partner = parsed.switches.has("www") ? undefined : added.find((d) => d.name === pair);
+      if (partner && partner.redirectTo === null && !shown.some((d) => d.redirectTo !== null)) {
+        const apex = name.startsWith("www.") ? pair : name;
+        const www = name.startsWith("www.") ? name : pair;
+        out(
+          `${partner.name} is a domain of this project too: 'minivercel domains add ${name} --www' redirects ${apex} to ${www}`,
+        );
+      }
       return 0;
     }
     case "verify": {

@@ -16,6 +16,7 @@ import { gitRoutes } from "./git.tsx";
 import { projectRoutes } from "./projects.tsx";
 import { protectionRoutes } from "./protection.tsx";
 import { runtimeLogRoutes } from "./runtime-logs.tsx";
+import { scopeRoutes } from "./scope.ts";
 import { settingsRoutes } from "./settings.tsx";
 import { signInRoutes } from "./sign-in.tsx";
 import { invitationRoutes } from "./team-invitations.tsx";
@@ -68,6 +69,7 @@ export function createDashboard(base: DashboardDeps, options: DashboardOptions =
     .use(assetRoutes())
     .use(signInRoutes(deps, options.peer, options.now))
     .use(accountRoutes(deps))
+    .use(scopeRoutes(deps))
     .use(projectRoutes(deps))
     .use(settingsRoutes(deps))
     .use(gitRoutes(deps))

@@ -164,6 +164,7 @@ function attempts(v: Victim & { sessionHash: string }): Record<string, Attempt[]
     "POST /deployments/:id/restart": ids.map((id) => post(`/deployments/${id}/restart`, 404)),
     // Teams: bob is in none of the victim's; a team he is not in is as missing as one that does not exist.
     "GET /teams": [get("/teams", 200)],
+    "POST /scope": [post("/scope", 404, { team: t.slug })],
     "POST /teams": [post("/teams", 409, { slug: t.slug })],
     "GET /teams/:team": [get(`/teams/${t.slug}`, 404)],
     "POST /teams/:team/members/:userId/role": [

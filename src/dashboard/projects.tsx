@@ -30,6 +30,7 @@ import { detectedValues, FRAMEWORK_PRESETS, nameFromGitUrl, withPreset } from ".
 import { previewView } from "./preview.ts";
 import { SETTING_LABELS, type SettingField, toSettings } from "./project-input.ts";
 import { html, redirect } from "./respond.ts";
+import { pageScope } from "./scope.ts";
 import { requireSession } from "./session.ts";
 import { startInfo } from "./start.ts";
 import { dashboardTeam } from "./teams.tsx";
@@ -95,8 +96,9 @@ export function projectRoutes({
   metrics,
   runner,
   artifacts,
+  sealer,
   audit,
-}: Pick<Deps, "config" | "store" | "bus" | "live" | "metrics" | "runner" | "artifacts"> & {
+}: Pick<Deps, "config" | "store" | "bus" | "live" | "metrics" | "runner" | "artifacts" | "sealer"> & {
   audit: Auditor;
 }) {
   const state = { store, live, bus, metrics };
@@ -200,8 +202,14 @@ export function projectRoutes({
     .use(requireSession(store))
     .get(
       "/",
-      async ({ user, csrf, query, request }) => {
-        const team = await dashboardTeam(store, user.id, query.team, "read");
+      async ({ user, csrf, sessionHash, query, request }) => {
+        const { team, notice, headers } = await pageScope(
+          { store, sealer },
+          request,
+          user,
+          sessionHash,
+          query.team,
+        );
         const page = await store.projects.list(
           user.id,
           { limit: PAGE_SIZE, cursor: query.cursor ?? null },
@@ -226,20 +234,28 @@ export function projectRoutes({
             builds={builds()}
             start={startInfo(config, request)}
             scopes={{ current: team?.slug ?? null, teams }}
+            notice={notice}
           />,
+          200,
+          headers,
         );
       },
       { query: Cursor },
     )
     .get(
       "/projects/new",
-      async ({ user, csrf, query, request }) => {
+      async ({ user, csrf, sessionHash, query, request }) => {
         // From the projects page's "Import a git repository": the URL, and a name to start from. The repository is
         // read first (git ls-remote, under the rules of every git URL): its branches are offered, its default
         // branch is the production branch, and a URL that cannot be read says why before anything is created.
         const gitUrl = query.gitUrl?.trim() ?? "";
         const values: FormValues = gitUrl ? { gitUrl, name: nameFromGitUrl(gitUrl) } : {};
         if (query.team) values.team = (await dashboardTeam(store, user.id, query.team, "write"))?.slug ?? "";
+        else {
+          // Reached by a plain link: the remembered team, where the user may create projects (a viewer may not).
+          const remembered = await pageScope({ store, sealer }, request, user, sessionHash, undefined);
+          if (remembered.team && remembered.role !== "viewer") values.team = remembered.team.slug;
+        }
         if (!gitUrl) return html(newProjectPage(request, user, csrf, values, {}));
         const remote = await listBranches(gitUrl, {
           allowLocal: config.allowLocalGit,

@@ -71,6 +71,7 @@ function table(): Record<string, Row[]> {
     "POST /account/sessions/others": [post("/account/sessions/others", same(303))],
     "POST /account/sessions/:hash/revoke": [post(`/account/sessions/${"0".repeat(64)}/revoke`, same(404))],
     "GET /": [get(`/?team=${t}`, READ(200))],
+    "POST /scope": [post("/scope", READ(303), () => ({ team: t }))],
     "GET /projects/new": [get(`/projects/new?team=${t}`, WRITE(200))],
     "POST /projects": [post("/projects", WRITE(303), (who) => ({ name: `By ${who}`, team: t }))],
     "GET /projects/:id": [get(`/projects/${p}`, READ(200))],

@@ -31,6 +31,11 @@ export interface Auditor {
     action: string,
     detail?: string | null,
   ): Promise<void>;
+  /**
+   * A change to a project that no account made here: a git host's webhook delivery. The entry has no actor
+   * account (actorId and actorEmail null); its detail names the sender (e.g. `github webhook (octocat): …`).
+   */
+  delivery(request: Request, project: Project, action: string, detail: string): Promise<void>;
 }
 
 /** An Auditor writing to the store's audit log; `addressOf` is the client address rule (client-address.ts). */
@@ -59,6 +64,17 @@ export function createAuditor(
         action,
         target: projectTarget(project),
         detail,
+      });
+    },
+    async delivery(request, project, action, detail) {
+      await store.auditLog.append({
+        scope: projectScope(project),
+        actorId: null,
+        actorEmail: null,
+        action,
+        target: projectTarget(project),
+        detail,
+        address: addressOf(request),
       });
     },
   };

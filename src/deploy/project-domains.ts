@@ -4,7 +4,7 @@
 
 import type { Config } from "../config/config.ts";
 import type { Deps } from "../deps.ts";
-import { domainLimit, invalid, notFound } from "../errors.ts";
+import { conflict, domainLimit, invalid, notFound } from "../errors.ts";
 import {
   DEFAULT_REDIRECT_STATUS,
   MAX_DOMAINS_PER_PROJECT,
@@ -25,7 +25,10 @@ export interface DomainInput {
   /** Another domain of the project to redirect to (null or absent: serve the site). */
   redirectTo?: string | null;
   redirectStatus?: RedirectStatus;
-  /** Also add `www.<name>` (served) and redirect `name` to it, as Vercel suggests for an apex domain. */
+  /**
+   * Make the www pair, as Vercel suggests for an apex domain: `www.<apex>` serves and the apex redirects to it.
+   * `name` may be either of them; whichever the project lacks is added, an apex it has is made to redirect.
+   */
   www?: boolean;
 }
 
@@ -63,25 +66,55 @@ export async function addDomain(
     await store.domains.add(project.id, { name, redirectTo, redirectStatus: input.redirectStatus }, save);
   } else {
     if (redirectTo !== null) throw invalid("give either www or redirectTo, not both", "www");
-    const pair = wwwPair(name);
-    if (pair === null) throw invalid(`${name} starts with www. already; add its apex instead`, "www");
-    const www = domainName(pair, rules, "name");
-    const existing = await store.domains.list(project.id);
-    const hasWww = existing.some((d) => d.name === www);
-    // Both or neither: the pair is checked against the limit before the first of them is added.
-    if (existing.length + (hasWww ? 1 : 2) > MAX_DOMAINS_PER_PROJECT)
-      throw domainLimit(MAX_DOMAINS_PER_PROJECT);
-    if (!hasWww) await store.domains.add(project.id, { name: www }, save);
-    const redirectStatus = input.redirectStatus ?? DEFAULT_REDIRECT_STATUS;
-    try {
-      await store.domains.add(project.id, { name, redirectTo: www, redirectStatus }, save);
-    } catch (error) {
-      if (!hasWww) await store.domains.remove(project.id, www);
-      throw error;
-    }
+    await addPair(store, project.id, pairOf(name, rules), input.redirectStatus, save);
   }
   await announceRoutes(bus, project.id);
   return { project, domains: await store.domains.list(project.id) };
+}
+
+/** The apex and www names of a pair, from either of them (`www.example.com` pairs with `example.com`). */
+function pairOf(name: string, rules: Rules): { apex: string; www: string } {
+  const www = wwwPair(name);
+  if (www !== null) return { apex: name, www: domainName(www, rules, "name") };
+  return { apex: domainName(name.slice("www.".length), rules, "name"), www: name };
+}
+
+/**
+ * Makes the pair: `www` serves and `apex` redirects to it, adding whichever of them the project lacks, and making
+ * an apex the project has already (serving) redirect; as Vercel does when you add the www of an apex you have,
+ * or the apex of your www. A 409 when they are a pair already, or the apex redirects elsewhere (change that
+ * redirect instead).
+ */
+async function addPair(
+  store: Store,
+  projectId: string,
+  { apex, www }: { apex: string; www: string },
+  status: RedirectStatus | undefined,
+  save: { trust: boolean; max: number },
+): Promise<void> {
+  const existing = await store.domains.list(projectId);
+  const hasApex = existing.find((d) => d.name === apex);
+  const hasWww = existing.some((d) => d.name === www);
+  if (hasApex?.redirectTo === www && hasWww)
+    throw conflict(`${apex} already redirects to ${www}: they are a pair`, "name");
+  if (hasApex?.redirectTo)
+    throw conflict(
+      `${apex} redirects to ${hasApex.redirectTo}; change its redirect to pair it with ${www}`,
+      "name",
+    );
+  // Both or neither: what is missing is checked against the limit before the first is added.
+  if (existing.length + (hasWww ? 0 : 1) + (hasApex ? 0 : 1) > MAX_DOMAINS_PER_PROJECT)
+    throw domainLimit(MAX_DOMAINS_PER_PROJECT);
+  if (!hasWww) await store.domains.add(projectId, { name: www }, save);
+  const redirectStatus = status ?? DEFAULT_REDIRECT_STATUS;
+  try {
+    if (!hasApex) await store.domains.add(projectId, { name: apex, redirectTo: www, redirectStatus }, save);
+    else if (!(await store.domains.setRedirect(projectId, apex, www, redirectStatus)))
+      throw notFound("domain");
+  } catch (error) {
+    if (!hasWww) await store.domains.remove(projectId, www);
+    throw error;
+  }
 }
 
 /** Sets, changes or clears a domain's redirect; `redirectTo` absent keeps the target and changes the status. */

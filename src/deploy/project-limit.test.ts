@@ -4,7 +4,7 @@ import { afterEach, expect, test } from "bun:test";
 import type { Env } from "../config/config.ts";
 import { createDashboard } from "../dashboard/app.ts";
 import { apiClient, obj, testDeps, testUser } from "../testing/deps.ts";
-import { signIn, Visitor } from "../testing/visitor.ts";
+import { signIn, signInAs, Visitor } from "../testing/visitor.ts";
 import { createProject } from "./projects.ts";
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -77,4 +77,66 @@ test("MAX_PROJECTS_PER_USER=0 is unlimited; the default is 100", async () => {
   const { user } = await testUser(d);
   for (let i = 0; i < 120; i++) await createProject(d.store, d.config, user.id, { name: `p${i}` });
   expect(await d.store.projects.count(user.id)).toBe(120);
+});
+
+test("per scope: team projects count for the team (whoever made them), personal ones for the user", async () => {
+  const d = await deps({ MAX_PROJECTS_PER_USER: "2" });
+  const owner = await testUser(d);
+  const member = await testUser(d);
+  const ownerApi = apiClient(d, owner.token);
+  const memberApi = apiClient(d, member.token);
+  const slug = `lim-${crypto.randomUUID().slice(0, 8)}`;
+  expect((await ownerApi("POST", "/api/teams", { slug, name: "Limited" })).status).toBe(201);
+  const link = obj((await ownerApi("POST", `/api/teams/${slug}/invitations`, { role: "member" })).body);
+  expect((await memberApi("POST", "/api/invitations/accept", { token: link.token })).status).toBe(200);
+
+  // The member fills the team: it does not use their personal places, nor the owner's.
+  for (const name of ["t1", "t2"])
+    expect((await memberApi("POST", `/api/projects?team=${slug}`, { name })).status).toBe(201);
+  for (const name of ["m1", "m2"])
+    expect((await memberApi("POST", "/api/projects", { name })).status).toBe(201);
+  expect((await ownerApi("POST", "/api/projects", { name: "o1" })).status).toBe(201);
+  const mine = await memberApi("POST", "/api/projects", { name: "m3" });
+  expect([mine.status, obj(obj(mine.body).error).message]).toEqual([
+    409,
+    "you have reached the limit of 2 projects; delete one to make room",
+  ]);
+  // The team is full for every member, the owner too, whatever their personal count.
+  const full = await ownerApi("POST", `/api/projects?team=${slug}`, { name: "t3" });
+  expect(full.status).toBe(409);
+  expect(obj(full.body).error).toEqual({
+    code: "project_limit",
+    message: "the team has reached the limit of 2 projects; delete one to make room",
+  });
+
+  // The dashboard says the same inline.
+  const v = new Visitor(createDashboard(d));
+  await signInAs(d.store, v, owner.user);
+  await v.get(`/projects/new?team=${slug}`);
+  const refused = await v.post("/projects", { name: "Third", team: slug });
+  expect(refused.status).toBe(409);
+  expect(refused.text).toContain("The team has reached the limit of 2 projects");
+});
+
+test("a transfer needs a place in the scope it moves to", async () => {
+  const d = await deps({ MAX_PROJECTS_PER_USER: "1" });
+  const owner = await testUser(d);
+  const api = apiClient(d, owner.token);
+  const slug = `move-${crypto.randomUUID().slice(0, 8)}`;
+  expect((await api("POST", "/api/teams", { slug, name: "Movers" })).status).toBe(201);
+  const personal = obj((await api("POST", "/api/projects", { name: "mine" })).body);
+  const inTeam = obj((await api("POST", `/api/projects?team=${slug}`, { name: "ours" })).body);
+  // Both scopes are full: neither project may move into the other's.
+  const intoTeam = await api("POST", `/api/projects/${personal.id}/transfer`, { team: slug });
+  expect([intoTeam.status, obj(obj(intoTeam.body).error).code]).toEqual([409, "project_limit"]);
+  expect(obj(obj(intoTeam.body).error).message).toContain("the team has reached the limit of 1 projects");
+  const out = await api("POST", `/api/projects/${inTeam.id}/transfer`, { team: null });
+  expect(obj(obj(out.body).error).message).toBe(
+    "you have reached the limit of 1 projects; delete one to make room",
+  );
+  // A place made, the move goes through and the project is counted where it went.
+  expect((await api("DELETE", `/api/projects/${personal.id}`)).status).toBe(204);
+  expect((await api("POST", `/api/projects/${inTeam.id}/transfer`, { team: null })).status).toBe(200);
+  expect(await d.store.projects.count(owner.user.id)).toBe(1);
+  expect((await api("POST", `/api/projects?team=${slug}`, { name: "again" })).status).toBe(201);
 });

@@ -125,12 +125,14 @@ export async function transferProject(
   userId: string,
   projectId: string,
   toSlug: string | null,
+  /** MAX_PROJECTS_PER_USER: the destination scope must have a place left (0: no limit). */
+  maxPerScope = 0,
 ): Promise<{ from: Project; to: Project; team: Team | null }> {
   const from = await getProject(store, userId, projectId, "admin");
   const team = toSlug === null ? null : (await teamFor(store, userId, toSlug, "admin")).team;
   if ((team?.id ?? null) === from.teamId && (team !== null || from.userId === userId))
     throw conflict("the project is in that scope already");
-  const to = await store.projects.transfer(from.id, { teamId: team?.id ?? null, userId });
+  const to = await store.projects.transfer(from.id, { teamId: team?.id ?? null, userId }, maxPerScope);
   if (!to) throw notFound("project");
   return { from, to, team };
 }

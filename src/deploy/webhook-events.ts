@@ -235,3 +235,32 @@ export function namesRepository(gitUrl: string, deliveryUrls: string[]): boolean
   const wanted = repositoryKey(gitUrl);
   return wanted !== null && deliveryUrls.some((url) => repositoryKey(url) === wanted);
 }
+
+/** Where each provider's payloads name who sent the event (the pusher, or who opened or closed the request). */
+const SENDERS: Record<Provider, string[][]> = {
+  github: [
+    ["sender", "login"],
+    ["pusher", "name"],
+  ],
+  gitea: [
+    ["pusher", "login"],
+    ["pusher", "username"],
+    ["sender", "login"],
+  ],
+  gitlab: [["user_username"], ["user", "username"], ["user_name"]],
+};
+
+/** The account on the git host that caused a delivery, as its payload names it (at most 100 characters), or null. */
+export function senderOf(provider: Provider, body: Uint8Array): string | null {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    return null;
+  }
+  for (const path of SENDERS[provider]) {
+    const name = text(payload, ...path)?.trim();
+    if (name) return name.slice(0, 100);
+  }
+  return null;
+}

@@ -7,6 +7,7 @@ import type { Deployment, Project } from "../model/entities.ts";
 import type { Store } from "../store/store.ts";
 import { getProject } from "./access.ts";
 import { announceRoutes } from "./announce.ts";
+import type { Auditor } from "./audit.ts";
 import { queueDeployment } from "./deploy.ts";
 import type { Sealer } from "./env.ts";
 import { changeStatus } from "./state.ts";
@@ -17,6 +18,7 @@ import {
   namesRepository,
   type Provider,
   repositoryUrlsOf,
+  senderOf,
   verifyDelivery,
 } from "./webhook-events.ts";
 
@@ -41,7 +43,9 @@ export type WebhookResult =
   | { status: 200; body: { ok: true; ignored?: string; duplicate?: true } }
   | { status: 202; body: { ok: true; deploymentIds: string[]; expiredDeploymentIds: string[] } };
 
-type HookDeps = Pick<Deps, "store" | "sealer" | "artifacts" | "bus" | "live" | "metrics">;
+type HookDeps = Pick<Deps, "store" | "sealer" | "artifacts" | "bus" | "live" | "metrics"> & {
+  audit: Pick<Auditor, "delivery">;
+};
 
 /** How many deliveries a project's Git page lists (older notes are dropped as new ones come). */
 export const WEBHOOK_LOG_KEEP = 20;
@@ -49,16 +53,18 @@ export const WEBHOOK_LOG_KEEP = 20;
 /**
  * Handles one delivery: verifies it against the project's secret before reading it, ignores a delivery whose id or
  * body this project saw before, then deploys (as the project's owner) or retires a closed pull request's previews.
- * Every delivery that reaches a project with a secret is noted for its Git page, with what it triggered.
+ * Every delivery that reaches a project with a secret is noted for its Git page, with what it triggered; what it
+ * deployed or retired goes to the scope's audit log too (the request gives its client address).
  */
 export async function receiveWebhook(
   deps: HookDeps,
   provider: Provider,
   projectId: string,
-  headers: Headers,
+  request: Request,
   body: Uint8Array,
 ): Promise<WebhookResult> {
   const { store } = deps;
+  const headers = request.headers;
   const project = await store.projects.find(projectId);
   const sealed = project ? await store.webhooks.secret(project.id) : null;
   if (!project || sealed === null) throw notFound("webhook");
@@ -70,7 +76,7 @@ export async function receiveWebhook(
       WEBHOOK_LOG_KEEP,
     );
   try {
-    const result = await handle(deps, provider, project, sealed, headers, body);
+    const result = await handle(deps, provider, project, sealed, request, body);
     await note(
       result.status,
       describeResult(result),
@@ -104,10 +110,11 @@ async function handle(
   provider: Provider,
   project: Project,
   sealed: string,
-  headers: Headers,
+  request: Request,
   body: Uint8Array,
 ): Promise<WebhookResult> {
   const { store, sealer } = deps;
+  const headers = request.headers;
   if (!verifyDelivery(provider, headers, body, await sealer.open(sealed))) {
     throw unauthorized("webhook signature or token does not match this project's secret");
   }
@@ -135,13 +142,18 @@ async function handle(
   if (!(await store.webhooks.recordDelivery(project.id, delivery))) {
     return { status: 200, body: { ok: true, duplicate: true } };
   }
+  let result: WebhookResult;
   try {
-    return await act(deps, project, gitEvent);
+    result = await act(deps, project, gitEvent);
   } catch (error) {
     // A failed delivery (e.g. the project has no git URL yet) is handled when it is delivered again.
     await store.webhooks.forgetDelivery(project.id, delivery);
     throw error;
   }
+  // After the delivery is settled: what it did is done, and a redelivery must not do it twice.
+  const sender = `${provider} webhook (${senderOf(provider, body) ?? "unnamed sender"})`;
+  await auditDelivery(deps, request, project, gitEvent, result, sender);
+  return result;
 }
 
 async function act(
@@ -162,6 +174,31 @@ async function act(
   }
   const expired = await retireBranch(deps, project, event.branch);
   return { status: 202, body: { ok: true, deploymentIds: [], expiredDeploymentIds: expired } };
+}
+
+/** A delivery that deployed or retired previews, in the project's scope's audit log (none when nothing changed). */
+async function auditDelivery(
+  deps: HookDeps,
+  request: Request,
+  project: Project,
+  event: Extract<GitEvent, { kind: "deploy" | "close" }>,
+  result: WebhookResult,
+  actor: string,
+): Promise<void> {
+  if (result.status !== 202) return;
+  const { deploymentIds, expiredDeploymentIds } = result.body;
+  if (event.kind === "deploy") {
+    const what = `${event.branch} ${event.commitSha.slice(0, 7).toLowerCase()}`;
+    await deps.audit.delivery(
+      request,
+      project,
+      "deployment.create",
+      `${actor}: ${what} (deployment ${deploymentIds.join(", ")})`,
+    );
+  } else if (expiredDeploymentIds.length > 0) {
+    const what = `${event.branch} closed, ${expiredDeploymentIds.length} preview${expiredDeploymentIds.length === 1 ? "" : "s"} retired`;
+    await deps.audit.delivery(request, project, "deployment.expire", `${actor}: ${what}`);
+  }
 }
 
 /** A closed pull request's branch: its waiting builds are canceled, its previews expired and no longer served. */

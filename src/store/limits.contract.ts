@@ -153,6 +153,52 @@ export function limitsContract(name: string, open: () => Promise<Store>): void {
       expect(await store.projects.count(user.id)).toBe(4);
     });
 
+    test("projects.count and maxPerUser are per scope: personal projects for the user, team ones for the team", async () => {
+      const store = await open();
+      const { user: ann } = await userWithProjects(store, 2);
+      const ben = await store.users.create({ email: email(), passwordHash: null });
+      const team = await store.teams.create({
+        slug: `t-${crypto.randomUUID().slice(0, 8)}`,
+        name: "T",
+        ownerId: ann.id,
+      });
+      const inTeam = (userId: string) => store.projects.create({ userId, teamId: team.id, ...settings() }, 3);
+      // Ann's team projects are the team's, not hers: her personal places stay as they were.
+      await inTeam(ann.id);
+      await inTeam(ann.id);
+      expect(await store.projects.count(ann.id)).toBe(2);
+      expect(await store.projects.count(ann.id, team.id)).toBe(2);
+      await store.projects.create({ userId: ann.id, ...settings() }, 3);
+      await expect(store.projects.create({ userId: ann.id, ...settings() }, 3)).rejects.toMatchObject({
+        code: "project_limit",
+      });
+      // The team's third place goes to whoever creates it; then it is full for every member.
+      await inTeam(ben.id);
+      await expect(inTeam(ann.id)).rejects.toMatchObject({
+        code: "project_limit",
+        message: "the team has reached the limit of 3 projects; delete one to make room",
+      });
+      expect(await store.projects.count(ben.id)).toBe(0);
+      expect(await store.projects.count(ben.id, team.id)).toBe(3);
+      const racing = await Promise.allSettled(
+        Array.from({ length: 4 }, () => store.projects.create({ userId: ben.id, ...settings() }, 3)),
+      );
+      expect(racing.filter((r) => r.status === "fulfilled").length).toBe(3);
+      // A transfer needs a place where it goes: the team is full; once a place is free, racing moves take just it.
+      const personal = await store.projects.create({ userId: ann.id, ...settings() }, 0);
+      await expect(
+        store.projects.transfer(personal.id, { teamId: team.id, userId: ann.id }, 3),
+      ).rejects.toMatchObject({ code: "project_limit" });
+      const [gone] = (await store.projects.list(ann.id, { limit: 1, cursor: null }, team.id)).items;
+      expect(await store.projects.delete(ann.id, gone?.id ?? "")).toBe(true);
+      const mine = (await store.projects.list(ann.id, { limit: 10, cursor: null })).items;
+      const moves = await Promise.allSettled(
+        mine.map((p) => store.projects.transfer(p.id, { teamId: team.id, userId: ann.id }, 3)),
+      );
+      expect(moves.filter((r) => r.status === "fulfilled").length).toBe(1);
+      expect(await store.projects.count(ann.id, team.id)).toBe(3);
+    });
+
     test("claimNext with maxPerUser leaves a busy user's builds QUEUED and serves others first", async () => {
       const store = await open();
       const { user: busy, projects } = await userWithProjects(store, 3);

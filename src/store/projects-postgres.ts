@@ -28,6 +28,12 @@ export const visible = (sql: postgres.Sql | postgres.TransactionSql, userId: str
   sql`(p.team_id IS NULL AND p.user_id = ${userId}
        OR p.team_id IN (SELECT team_id FROM team_members WHERE user_id = ${userId}))`;
 
+/** The projects of a scope (MAX_PROJECTS_PER_USER): the team's, or the user's personal ones. */
+const countIn = (tx: postgres.Sql | postgres.TransactionSql, userId: string, teamId: string | null) =>
+  teamId
+    ? tx<Row[]>`SELECT count(*) AS n FROM projects WHERE team_id = ${teamId}`
+    : tx<Row[]>`SELECT count(*) AS n FROM projects WHERE user_id = ${userId} AND team_id IS NULL`;
+
 export function postgresProjects(sql: postgres.Sql): Projects {
   /** Settings (camelCase) plus fixed columns -> an insert/update helper; names come from PROJECT_COLUMNS only. */
   const projectColumns = (settings: Partial<ProjectSettings>, fixed: Record<string, string>) => {
@@ -65,10 +71,11 @@ export function postgresProjects(sql: postgres.Sql): Projects {
       try {
         return await sql.begin(async (tx) => {
           if (maxPerUser > 0) {
-            // Creations of one user queue here (across processes), so each counts the ones before it.
-            await tx`SELECT pg_advisory_xact_lock(hashtext(${`projects:${userId}`}))`;
-            const [owned] = await tx<Row[]>`SELECT count(*) AS n FROM projects WHERE user_id = ${userId}`;
-            if (Number(owned?.n) >= maxPerUser) throw projectLimit(maxPerUser);
+            // Creations in one scope queue here (across processes), so each counts the ones before it.
+            const scope = teamId ? `projects:team:${teamId}` : `projects:${userId}`;
+            await tx`SELECT pg_advisory_xact_lock(hashtext(${scope}))`;
+            const [owned] = await countIn(tx, userId, teamId ?? null);
+            if (Number(owned?.n) >= maxPerUser) throw projectLimit(maxPerUser, Boolean(teamId));
           }
           if (customDomain) await lockDomains(tx);
           await tx`INSERT INTO projects ${columns}`;
@@ -123,10 +130,17 @@ export function postgresProjects(sql: postgres.Sql): Projects {
       const result = await sql`DELETE FROM projects p WHERE id = ${id} AND ${visible(sql, userId)}`;
       return result.count > 0;
     },
-    async transfer(id, to) {
+    async transfer(id, to, maxPerScope = 0) {
       return sql.begin(async (tx) => {
         // A team being deleted holds its row lock (src/store/teams-postgres.ts): a project cannot move in meanwhile.
         if (to.teamId) await tx`SELECT 1 FROM teams WHERE id = ${to.teamId} FOR SHARE`;
+        if (maxPerScope > 0) {
+          // The destination's creations and transfers queue on the same lock as create's.
+          const scope = to.teamId ? `projects:team:${to.teamId}` : `projects:${to.userId}`;
+          await tx`SELECT pg_advisory_xact_lock(hashtext(${scope}))`;
+          const [held] = await countIn(tx, to.userId, to.teamId);
+          if (Number(held?.n) >= maxPerScope) throw projectLimit(maxPerScope, Boolean(to.teamId));
+        }
         const row = await first(tx<Row[]>`
           UPDATE projects SET team_id = ${to.teamId}, user_id = ${to.userId}, updated_at = ${nowIso()}
           WHERE id = ${id} RETURNING id`);
@@ -134,8 +148,8 @@ export function postgresProjects(sql: postgres.Sql): Projects {
         return moved ? toProject(moved) : null;
       });
     },
-    async count(userId) {
-      const row = await first(sql<Row[]>`SELECT count(*) AS n FROM projects WHERE user_id = ${userId}`);
+    async count(userId, teamId = null) {
+      const [row] = await countIn(sql, userId, teamId);
       return Number(row?.n ?? 0);
     },
     async find(id) {

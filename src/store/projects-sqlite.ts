@@ -31,6 +31,14 @@ export function sqliteProjects(db: Database): Projects {
   const claims = sqliteDomainClaims(db);
   /** A project row as the repository returns it, with its primary domain (rows.ts, PROJECT_SELECT). */
   const read = (id: string) => one(`${PROJECT_SELECT} WHERE p.id = ?`, id);
+  /** The projects of a scope (MAX_PROJECTS_PER_USER): the team's, or the user's personal ones. */
+  const countIn = (userId: string, teamId: string | null) =>
+    Number(
+      (teamId
+        ? one("SELECT count(*) AS n FROM projects WHERE team_id = ?", teamId)
+        : one("SELECT count(*) AS n FROM projects WHERE user_id = ? AND team_id IS NULL", userId)
+      )?.n ?? 0,
+    );
 
   return {
     async create(input, maxPerUser = 0, { trustDomain = false, maxDomains = 0 } = {}) {
@@ -64,8 +72,8 @@ export function sqliteProjects(db: Database): Projects {
       ];
       // The count and the insert in one transaction: concurrent creations cannot both take the last place.
       const insert = db.transaction(() => {
-        const owned = Number(one("SELECT count(*) AS n FROM projects WHERE user_id = ?", input.userId)?.n);
-        if (maxPerUser > 0 && owned >= maxPerUser) throw projectLimit(maxPerUser);
+        if (maxPerUser > 0 && countIn(input.userId, input.teamId ?? null) >= maxPerUser)
+          throw projectLimit(maxPerUser, Boolean(input.teamId));
         run(
           `INSERT INTO projects (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`,
           ...values,
@@ -110,15 +118,20 @@ export function sqliteProjects(db: Database): Projects {
           );
       return toPage(rows.map(toProject), limit);
     },
-    async transfer(id, to) {
-      const row = one(
-        "UPDATE projects SET team_id = ?, user_id = ?, updated_at = ? WHERE id = ? RETURNING id",
-        to.teamId,
-        to.userId,
-        nowIso(),
-        id,
-      );
-      const moved = row && read(id);
+    async transfer(id, to, maxPerScope = 0) {
+      const move = db.transaction(() => {
+        if (maxPerScope > 0 && countIn(to.userId, to.teamId) >= maxPerScope)
+          throw projectLimit(maxPerScope, Boolean(to.teamId));
+        const row = one(
+          "UPDATE projects SET team_id = ?, user_id = ?, updated_at = ? WHERE id = ? RETURNING id",
+          to.teamId,
+          to.userId,
+          nowIso(),
+          id,
+        );
+        return row ? read(id) : null;
+      });
+      const moved = move.immediate();
       return moved ? toProject(moved) : null;
     },
     async update(userId, id, patch, { trustDomain = false, maxDomains = 0 } = {}) {
@@ -149,8 +162,8 @@ export function sqliteProjects(db: Database): Projects {
     async delete(userId, id) {
       return run(`DELETE FROM projects AS p WHERE id = ? AND ${VISIBLE}`, id, userId, userId).changes > 0;
     },
-    async count(userId) {
-      return Number(one("SELECT count(*) AS n FROM projects WHERE user_id = ?", userId)?.n ?? 0);
+    async count(userId, teamId = null) {
+      return countIn(userId, teamId);
     },
     async find(id) {
       const row = read(id);

@@ -130,9 +130,14 @@ export interface Projects {
   list(userId: string, page: PageRequest, teamId?: string | null): Promise<Page<Project>>;
   /**
    * Moves a project to a team (`teamId`), or to `userId`'s personal scope (`teamId` null); callers check that the
-   * user owns both scopes. Null when there is no such project.
+   * user owns both scopes. Null when there is no such project. With `maxPerScope` > 0, a destination holding that
+   * many projects already refuses it (project_limit), counted and moved atomically as in create.
    */
-  transfer(id: string, to: { teamId: string | null; userId: string }): Promise<Project | null>;
+  transfer(
+    id: string,
+    to: { teamId: string | null; userId: string },
+    maxPerScope?: number,
+  ): Promise<Project | null>;
   /** Throws a conflict AppError when the subdomain or custom domain is taken (as create). */
   update(
     userId: string,
@@ -141,8 +146,11 @@ export interface Projects {
     options?: ProjectSave,
   ): Promise<Project | null>;
   delete(userId: string, id: string): Promise<boolean>;
-  /** How many projects the user owns (MAX_PROJECTS_PER_USER). */
-  count(userId: string): Promise<number>;
+  /**
+   * How many projects count against MAX_PROJECTS_PER_USER in a scope: a team's projects (whoever created them)
+   * when `teamId` is given, else the user's personal projects (not the team projects they created).
+   */
+  count(userId: string, teamId?: string | null): Promise<number>;
   /** Unscoped read, for the platform's own roles (worker, proxy); never for a user's request. */
   find(id: string): Promise<Project | null>;
   /** Every project's routing fields, for the proxy's route table. */

@@ -1,7 +1,7 @@
 // Test support: local stand-ins for the GitHub, GitLab and Gitea REST APIs, written from each provider's published
 // documentation (not from our client): they check every request's path, method, auth header form and JSON fields
 // with their allowed values, answer with the provider's shapes and status codes, and record what was sent.
-// `down` makes them answer 503, as a provider outage does.
+// `down` makes them answer 503, as a provider outage does; `refuse` gives every request one chosen answer.
 
 import type { GitProviderKind } from "../store/git-reports.ts";
 
@@ -30,6 +30,11 @@ export interface FakeProvider {
   /** Every request as "METHOD path". */
   requests: string[];
   down: boolean;
+  /**
+   * When set, every request gets this answer instead (as a provider's rate limit or refusal does): the status,
+   * the provider's JSON `{ message }` and, for 429 and 503, an optional Retry-After header (seconds).
+   */
+  refuse: { status: number; message: string; retryAfter?: string } | null;
   /** Opens a pull/merge request from `branch`. */
   openRequest(number: number, branch: string): void;
   stop(): void;
@@ -59,6 +64,7 @@ export function fakeGitProvider(kind: GitProviderKind, repository = "octo/site")
     problems: [],
     requests: [],
     down: false,
+    refuse: null,
     openRequest(number, branch) {
       prs.push({ number, branch });
       fake.comments.set(number, [{ id: nextId++, body: "Looks good to me (a reviewer)" }]);
@@ -230,6 +236,12 @@ export function fakeGitProvider(kind: GitProviderKind, repository = "octo/site")
     const path = req.url.slice(url.origin.length).split("?")[0] ?? "";
     fake.requests.push(`${req.method} ${path}`);
     if (fake.down) return json(503, { message: "Service Unavailable" });
+    if (fake.refuse) {
+      const { status, message, retryAfter } = fake.refuse;
+      const answer = json(status, { message });
+      if (retryAfter !== undefined) answer.headers.set("retry-after", retryAfter);
+      return answer;
+    }
     if (kind === "github" && req.headers.get("accept") !== "application/vnd.github+json") {
       return problem(415, "GitHub requests should accept application/vnd.github+json");
     }

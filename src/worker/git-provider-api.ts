@@ -1,7 +1,7 @@
 // Commit statuses and pull-request comments, the providers' REST APIs as each documents them: GitHub
 // (POST /repos/{owner}/{repo}/statuses/{sha}, issue comments), GitLab (POST /projects/:id/statuses/:sha, merge
 // request notes) and Gitea (POST /repos/{owner}/{repo}/statuses/{sha}, issue comments). Errors throw with what
-// the provider answered; the dispatcher retries.
+// the provider answered; the dispatcher retries what may succeed later (ProviderError.permanent: what cannot).
 
 import type { GitProviderKind, ReportState } from "../store/git-reports.ts";
 
@@ -34,13 +34,56 @@ function authHeaders(t: ProviderTarget): Record<string, string> {
   }
 }
 
+/** Retry-After honoured at most this long: a longer one is the backoff's business, not one answer's. */
+const MAX_RETRY_AFTER_MS = 3_600_000;
+
 export class ProviderError extends Error {
   constructor(
     message: string,
     readonly status: number | null,
+    /** How long the provider asked us to wait (its Retry-After header), or null. */
+    readonly retryAfterMs: number | null = null,
   ) {
     super(message);
   }
+
+  /**
+   * A refusal that sending again cannot change (bad token, no such repository, invalid fields): any 4xx but
+   * 408 (timeout) and 429 (rate limited). 5xx, 408, 429, redirects and network errors are worth retrying.
+   */
+  get permanent(): boolean {
+    return (
+      this.status !== null &&
+      this.status >= 400 &&
+      this.status < 500 &&
+      this.status !== 408 &&
+      this.status !== 429
+    );
+  }
+}
+
+/** Retry-After as seconds or an HTTP date, in milliseconds from now (capped); null when absent or unreadable. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | null {
+  if (header === null || header.trim() === "") return null;
+  const value = header.trim();
+  const ms = /^\d+$/.test(value) ? Number(value) * 1000 : Date.parse(value) - now;
+  return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS) : null;
+}
+
+/** The provider's own words: `message` (GitHub, Gitea, GitLab) or GitLab's `error`, else the body's start. */
+function providerMessage(text: string): string {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === "object" && parsed !== null) {
+      const { message, error } = parsed as Record<string, unknown>;
+      const words = typeof message === "string" ? message : typeof error === "string" ? error : null;
+      if (words !== null) return words.slice(0, 200);
+      if (message !== undefined) return JSON.stringify(message).slice(0, 200);
+    }
+  } catch {
+    // Not JSON: the text as it came.
+  }
+  return text.slice(0, 200);
 }
 
 async function call(t: ProviderTarget, method: string, path: string, body?: unknown): Promise<unknown> {
@@ -59,8 +102,9 @@ async function call(t: ProviderTarget, method: string, path: string, body?: unkn
   const text = await response.text();
   if (!response.ok) {
     throw new ProviderError(
-      `${method} ${path.split("?")[0]} answered ${response.status}: ${text.slice(0, 200)}`,
+      `${method} ${path.split("?")[0]} answered ${response.status}: ${providerMessage(text)}`,
       response.status,
+      retryAfterMs(response.headers.get("retry-after")),
     );
   }
   try {

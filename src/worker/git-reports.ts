@@ -1,6 +1,6 @@
 // Commit statuses and pull-request comments, the dispatcher (worker role): the shared outbox loop (outbox.ts:
 // leases, backoff, 6 attempts, pruning) over the store's reports, each sent to the project's git provider as the
-// deployment stands at send time.
+// deployment stands at send time. A provider's 4xx refusal (but 408 and 429) is final; a Retry-After is honoured.
 // Nothing here can fail or delay a deployment: the outbox is all the build path touches.
 
 import type { Config } from "../config/config.ts";
@@ -12,8 +12,14 @@ import { branchUrl, deploymentUrl } from "../model/urls.ts";
 import type { Logger } from "../observe/log.ts";
 import type { GitReport } from "../store/git-reports.ts";
 import type { Store } from "../store/store.ts";
-import { openRequestsFor, type ProviderTarget, setCommitStatus, upsertComment } from "./git-provider-api.ts";
-import { type OutboxUse, startOutboxLoop } from "./outbox.ts";
+import {
+  openRequestsFor,
+  ProviderError,
+  type ProviderTarget,
+  setCommitStatus,
+  upsertComment,
+} from "./git-provider-api.ts";
+import { dispatchOutbox, type OutboxUse, startOutboxLoop } from "./outbox.ts";
 
 const GONE = "the provider setting or the deployment is gone";
 
@@ -109,8 +115,17 @@ function reports(deps: ReportDeps): OutboxUse<GitReport, string | null> {
         await send(deps, report);
         return { result: null, ok: true };
       } catch (e) {
-        const error = (e instanceof Error ? e.message : String(e)).slice(0, 500);
-        return { result: error, ok: false, final: error === GONE };
+        const message = e instanceof Error ? e.message : String(e);
+        // A refusal that sending again cannot change (bad token, no such repository): failed now, said so.
+        if (e instanceof ProviderError && e.permanent)
+          return { result: `not retried: ${message}`.slice(0, 500), ok: false, final: true };
+        const error = message.slice(0, 500);
+        return {
+          result: error,
+          ok: false,
+          final: error === GONE,
+          retryAfterMs: e instanceof ProviderError ? e.retryAfterMs : null,
+        };
       }
     },
     settle: (report, holder, { result }, outcome) =>
@@ -121,6 +136,11 @@ function reports(deps: ReportDeps): OutboxUse<GitReport, string | null> {
     ],
     prune: (before) => store.prune(before),
   };
+}
+
+/** Claims and sends the reports due now; returns how many it tried. */
+export function dispatchReports(deps: ReportDeps, holder: string): Promise<number> {
+  return dispatchOutbox(deps, reports(deps), holder);
 }
 
 /** Polls the outbox every `pollMs` until stopped; stop waits for the sends under way. */

@@ -21,8 +21,10 @@ export const backoffMs = (baseMs: number, made: number): number => baseMs * 3 **
 export interface Attempted<R> {
   result: R;
   ok: boolean;
-  /** Give up now, however many attempts are left (what it was for is gone). */
+  /** Give up now, however many attempts are left (what it was for is gone, or the receiver refused for good). */
   final?: boolean;
+  /** The receiver asked to wait at least this long (its Retry-After), when longer than the backoff. */
+  retryAfterMs?: number | null;
 }
 
 /** One use of the outbox: its rows, how one is sent and how its outcome is recorded. */
@@ -47,7 +49,8 @@ export type OutboxDeps = { log: Logger; config: { outgoingHooks: { retryBaseMs: 
 export function outcomeOf(attempted: Attempted<unknown>, made: number, retryBaseMs: number): OutboxOutcome {
   if (attempted.ok) return { kind: "delivered" };
   if (made >= MAX_ATTEMPTS || attempted.final) return { kind: "failed" };
-  return { kind: "retry", at: new Date(Date.now() + backoffMs(retryBaseMs, made)).toISOString() };
+  const waitMs = Math.max(backoffMs(retryBaseMs, made), attempted.retryAfterMs ?? 0);
+  return { kind: "retry", at: new Date(Date.now() + waitMs).toISOString() };
 }
 
 /** Claims and sends what is due now; returns how many rows it tried. */

@@ -1,5 +1,8 @@
-// The scope switcher: the personal scope and each of the user's teams, the one shown marked.
+// The scope switcher: the personal scope and each of the user's teams, the one shown marked. Each is a small form
+// (POST /scope with the session's CSRF token): the choice is remembered, so plain links stay in that scope.
 /** @jsxImportSource preact */
+
+import { Csrf } from "../layout.tsx";
 
 export interface Scopes {
   /** The team shown (its slug), or null for the personal scope. */
@@ -7,22 +10,37 @@ export interface Scopes {
   teams: { slug: string; name: string; role: string }[];
 }
 
-export function ScopeSwitcher({ scopes }: { scopes: Scopes }) {
+function Choice(props: { csrf: string; slug: string; label: string; current: boolean; title?: string }) {
+  return (
+    <form method="post" action="/scope" class="inline-form">
+      <Csrf token={props.csrf} />
+      <input type="hidden" name="team" value={props.slug} />
+      <button
+        type="submit"
+        class="link-button"
+        aria-current={props.current ? "page" : undefined}
+        title={props.title}
+      >
+        {props.label}
+      </button>
+    </form>
+  );
+}
+
+export function ScopeSwitcher({ scopes, csrf }: { scopes: Scopes; csrf: string }) {
   if (scopes.teams.length === 0) return null;
   return (
     <nav class="scope-switcher" aria-label="Scope">
-      <a href="/" aria-current={scopes.current === null ? "page" : undefined}>
-        Personal
-      </a>
+      <Choice csrf={csrf} slug="" label="Personal" current={scopes.current === null} />
       {scopes.teams.map((t) => (
-        <a
+        <Choice
           key={t.slug}
-          href={`/?team=${encodeURIComponent(t.slug)}`}
-          aria-current={scopes.current === t.slug ? "page" : undefined}
+          csrf={csrf}
+          slug={t.slug}
+          label={t.name}
+          current={scopes.current === t.slug}
           title={`your role: ${t.role}`}
-        >
-          {t.name}
-        </a>
+        />
       ))}
       <a href="/teams">Manage teams</a>
     </nav>

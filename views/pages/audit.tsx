@@ -42,7 +42,7 @@ export function AuditPage(props: {
                   <td>
                     <Time iso={e.createdAt} />
                   </td>
-                  <td>{e.actorEmail ?? "platform"}</td>
+                  <td>{e.actorEmail ?? actorOf(e.detail)}</td>
                   <td class="mono">{e.action}</td>
                   <td>{e.target ?? ""}</td>
                   <td>{e.detail ?? ""}</td>
@@ -63,3 +63,7 @@ export function AuditPage(props: {
     </Layout>
   );
 }
+
+/** An entry without an account: a git webhook's (its detail starts "github webhook (…)"), else the platform's. */
+const actorOf = (detail: string | null) =>
+  /^(github|gitlab|gitea) webhook\b/.exec(detail ?? "")?.[0] ?? "platform";

@@ -77,7 +77,8 @@ export function DomainsSection(props: DomainsSectionProps) {
         />
         <label class="choice">
           <input type="checkbox" name="www" value="on" id="f-www" checked={values.www === "on"} />
-          Also add www.&lt;domain&gt; and redirect this one to it (for an apex domain such as example.com)
+          Pair with www: www.&lt;domain&gt; serves and the apex redirects to it (type either; what the project
+          lacks is added, an apex it has is made to redirect)
         </label>
         <FormError errors={adding?.errors ?? {}} />
         <div class="actions">

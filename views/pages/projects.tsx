@@ -26,8 +26,10 @@ export function ProjectsPage(props: {
   start: StartInfo;
   /** Personal scope and the user's teams, and which one is shown. */
   scopes: Scopes;
+  /** Said above the list, e.g. that the remembered team is no longer the user's. */
+  notice?: string | null;
 }) {
-  const { chrome, projects, nextCursor, builds, start, scopes } = props;
+  const { chrome, projects, nextCursor, builds, start, scopes, notice } = props;
   const current = scopes.teams.find((t) => t.slug === scopes.current) ?? null;
   // A team's empty scope offers its New project button (the first-deploy cards make personal projects).
   const empty = projects.length === 0 && !nextCursor && !current;
@@ -42,7 +44,12 @@ export function ProjectsPage(props: {
           </a>
         )}
       </div>
-      <ScopeSwitcher scopes={scopes} />
+      {notice && (
+        <p class="notice" role="status">
+          {notice}
+        </p>
+      )}
+      <ScopeSwitcher scopes={scopes} csrf={chrome.csrf} />
       <BuildsBanner builds={builds} />
       {empty ? (
         <FirstDeploy start={start} />
