@@ -83,6 +83,24 @@ describe("a project's custom domains at the proxy", () => {
     await eventually(async () => expect((await request(proxy, `http://${apex}/`)).status).toBe(308));
   });
 
+  test("a redirect to a domain not verified yet serves the site until the target is verified", async () => {
+    const name = `later-${crypto.randomUUID().slice(0, 8)}.example.com`;
+    const target = `www.${name}`;
+    await deps.store.domains.add(project.id, { name });
+    await deps.store.domains.markVerified(project.id, name);
+    await deps.store.domains.add(project.id, { name: target });
+    expect(await deps.store.domains.setRedirect(project.id, name, target)).not.toBeNull();
+    await proxy.reconcile();
+    const before = await request(proxy, `http://${name}/docs/a`);
+    expect([before.status, await before.text()]).toEqual([200, "<p>a</p>"]);
+    await deps.store.domains.markVerified(project.id, target);
+    await proxy.reconcile();
+    await eventually(async () => {
+      const after = await request(proxy, `http://${name}/docs/a`);
+      expect([after.status, after.headers.get("location")]).toEqual([308, `http://${target}/docs/a`]);
+    });
+  });
+
   test("automatic HTTPS orders certificates for every verified domain, redirecting ones too, and no other", async () => {
     const policy = createHostPolicy({
       https: {

@@ -211,7 +211,9 @@ export async function openRouteTable(
       case "custom": {
         const found = byDomain.get(target.host);
         const { redirectTo, redirectStatus } = found?.domain ?? { redirectTo: null, redirectStatus: null };
-        if (found && redirectTo !== null)
+        // Only to a verified domain of the project (the route holds no other): until its target is verified, a
+        // redirecting domain serves the site, so no visitor is sent to a host that answers nothing.
+        if (found && redirectTo !== null && found.entry.route.domains.some((d) => d.name === redirectTo))
           return remember(host, {
             kind: "redirect",
             project: found.entry.route,
