@@ -169,9 +169,17 @@ function answerHook(
     let lines: string[];
     try {
       const updates = parseRefUpdates(readFileSync(refs, "utf8"));
-      lines = await deployPush(deps, deps.config, user.id, project, updates);
-      const pushed = updates.map((u) => `${u.ref.replace(/^refs\/heads\//, "")} ${u.newSha.slice(0, 7)}`);
-      await deps.audit.project(request, user, project, "deployment.create", `git push: ${pushed.join(", ")}`);
+      const pushed = await deployPush(deps, deps.config, user.id, project, updates);
+      lines = pushed.lines;
+      // Only what deployed: a tag push, or a push to a project building from another repository, is not a deploy.
+      if (pushed.queued.length > 0)
+        await deps.audit.project(
+          request,
+          user,
+          project,
+          "deployment.create",
+          `git push: ${pushed.queued.join(", ")}`,
+        );
     } catch (error) {
       deps.log.error("git: could not deploy a push", { projectId: project.id, requestId, error });
       lines = ["minivercel: the push was stored but could not be deployed (see the server log)"];

@@ -106,7 +106,9 @@ describe("push to deploy", () => {
       detail: string | null;
       address: string | null;
     }[];
-    expect(audit.find((e) => e.detail === `git push: main ${sha.slice(0, 7)}`)).toMatchObject({
+    expect(
+      audit.find((e) => e.detail === `git push: main ${sha.slice(0, 7)} (deployment ${queued?.id})`),
+    ).toMatchObject({
       action: "deployment.create",
       address: "127.0.0.1",
     });
@@ -140,6 +142,11 @@ describe("push to deploy", () => {
     const tags = await git(repo.dir, "push", remote(project.subDomain, token), "--tags");
     expect(tags.code).toBe(0);
     expect(tags.output).not.toContain("deployment");
+    // Nothing deployed, so nothing in the audit log for it.
+    const logged = obj((await api("GET", "/api/audit")).body).items as { detail: string | null }[];
+    const pushes = logged.filter((e) => e.detail?.startsWith("git push:")).map((e) => e.detail);
+    expect(pushes).toHaveLength(3);
+    expect(pushes.join("\n")).not.toContain("refs/tags");
     const clone = tempDir();
     const cloned = await git(clone, "clone", "--quiet", remote(project.subDomain, token), "copy");
     expect(cloned.code).toBe(0);

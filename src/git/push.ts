@@ -31,8 +31,9 @@ export function parseRefUpdates(text: string): RefUpdate[] {
 
 /**
  * Queues a deployment of every pushed branch (the production branch to production, others as previews;
- * deletions and tags are ignored) and returns the lines the pusher sees. A project without a git URL gets
- * its push remote as one; a project that builds from another repository is left alone.
+ * deletions and tags are ignored) and returns the lines the pusher sees, with what it queued (for the audit log).
+ * A project without a git URL gets its push remote as one; a project that builds from another repository is left
+ * alone.
  */
 export async function deployPush(
   state: StateDeps,
@@ -40,22 +41,25 @@ export async function deployPush(
   userId: string,
   project: Project,
   updates: RefUpdate[],
-): Promise<string[]> {
+): Promise<{ lines: string[]; queued: string[] }> {
   const remote = pushRepoUrl(config.dataDir, project.id);
   const branches = updates.filter((u) => !ZERO.test(u.newSha) && u.ref.startsWith("refs/heads/"));
-  if (branches.length === 0) return [];
+  if (branches.length === 0) return { lines: [], queued: [] };
   let current = project;
   if (current.gitUrl === null) {
     // Not through normalizeSettings: the user may not set file:// URLs, but this one the platform owns.
     current = (await state.store.projects.update(userId, project.id, { gitUrl: remote })) ?? project;
   }
   if (current.gitUrl !== remote) {
-    return [
+    const lines = [
       `minivercel: not deploying: this project builds from ${current.gitUrl}`,
       "minivercel: clear its git URL to deploy what you push here",
     ];
+    return { lines, queued: [] };
   }
   const lines: string[] = [];
+  /** "<branch> <short sha> (deployment <id>)" for each deployment queued. */
+  const queued: string[] = [];
   for (const update of branches) {
     const branch = update.ref.slice("refs/heads/".length);
     if (branchProblem(branch) !== null) {
@@ -72,10 +76,11 @@ export async function deployPush(
         `minivercel: ${d.target} deployment of ${branch} (${update.newSha.slice(0, 12)}) ${d.status}`,
         `minivercel:   ${deploymentUrl(current, d.id, config)}`,
       );
+      queued.push(`${branch} ${update.newSha.slice(0, 7)} (deployment ${d.id})`);
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
       lines.push(`minivercel: could not deploy ${branch}: ${error.message}`);
     }
   }
-  return lines;
+  return { lines, queued };
 }
