@@ -13,12 +13,15 @@ import { isMetricsPath, METRICS_PATH, metricsHandler, startMetricsServer } from 
 import { observe } from "./observe/http.ts";
 import type { Logger } from "./observe/log.ts";
 import { type Previewer, startPreviewer } from "./preview/previews.ts";
+import { nodeAppServers } from "./proxy/apps-nodes.ts";
 import { type CronSchedule, startCronSchedule } from "./proxy/crons.ts";
 import { forwardedRequests } from "./proxy/forward.ts";
 import { type NodeDirectory, watchFunctionNodes } from "./proxy/function-nodes.ts";
 import { remoteRuntime } from "./proxy/functions-remote.ts";
 import { createProxy, type SiteProxy } from "./proxy/proxy.ts";
 import { type ProxyProcesses, startProxyProcesses } from "./roles-proxy-processes.ts";
+import { type AppServers, localAppServers } from "./runtime/app-status.ts";
+import type { AppPool } from "./runtime/apps.ts";
 import { startFunctionsNode } from "./runtime/node.ts";
 import { createRuntime, type FunctionRuntime } from "./runtime/runtime.ts";
 import { type RelayData, relayHandlers, withWebSockets } from "./runtime/websocket.ts";
@@ -102,6 +105,26 @@ async function startWorker(
   return { launcher, events, gc, hooks, reports, previews, analytics };
 }
 
+/**
+ * Where this api process sees app servers run: its own proxy's pool (all-in-one, functions local), or the functions
+ * nodes (PROXY_FUNCTIONS=remote: the proxy's directory of them, or one of its own); otherwise nowhere (its proxies
+ * run them in their processes).
+ */
+async function appServersFor(
+  deps: Deps,
+  proxyNodes: NodeDirectory | null,
+  localPool: () => AppPool | null,
+): Promise<{ servers: AppServers | null; directory: NodeDirectory | null }> {
+  const { config } = deps;
+  if (config.functions.placement === "remote") {
+    if (proxyNodes) return { servers: nodeAppServers(deps, proxyNodes), directory: null };
+    const directory = await watchFunctionNodes(deps);
+    return { servers: nodeAppServers(deps, directory), directory };
+  }
+  if (config.roles.includes("proxy")) return { servers: localAppServers(localPool), directory: null };
+  return { servers: null, directory: null };
+}
+
 /** Plain HTTP on a real domain that sites share with the dashboard: the one setup cookie tossing can disturb. */
 const sharesDashboardDomain = (config: Config): boolean =>
   config.https === null && config.sitesDomain === config.baseDomain && config.baseDomain.includes(".");
@@ -139,6 +162,8 @@ export async function startRoles(deps: Deps, roleOptions: RoleOptions = {}): Pro
   let localRuntime: FunctionRuntime | null = null;
   // Functions nodes as this proxy knows them, with PROXY_FUNCTIONS=remote (src/proxy/function-nodes.ts).
   let functionNodes: NodeDirectory | null = null;
+  // The api's own view of the functions nodes when no proxy here keeps one (PROXY_FUNCTIONS=remote on an api).
+  let ownNodes: NodeDirectory | null = null;
   // Extra proxy processes on the same port (src/roles-proxy-processes.ts); this one owns the function runtime.
   const processCount = roleOptions.proxyProcesses === true ? config.proxy.processes : 1;
   const forwarded = processCount > 1 ? forwardedRequests() : null;
@@ -214,11 +239,9 @@ export async function startRoles(deps: Deps, roleOptions: RoleOptions = {}): Pro
   if (config.roles.includes("api")) {
     // Per-address limits need the socket's address; the server exists by the time a request arrives.
     const peer = (request: Request) => tls?.clientOf(request) ?? server.requestIP(request)?.address ?? null;
-    // App servers run in this process's proxy (unless functions run on remote nodes): the API and dashboard see them.
-    const localApps =
-      config.roles.includes("proxy") && config.functions.placement === "local"
-        ? { apps: () => localRuntime?.apps ?? null }
-        : {};
+    const apps = await appServersFor(deps, functionNodes, () => localRuntime?.apps ?? null);
+    if (apps.directory) ownNodes = apps.directory;
+    const localApps = apps.servers ? { apps: apps.servers } : {};
     const api = createApi({ ...deps, config: { ...config, proxyPort } }, { peer, ...localApps });
     const dashboard = lazyDashboard({ ...deps, config: { ...config, proxyPort } }, { peer, ...localApps });
     const gitBackend = createGitBackend({ ...deps, config: { ...config, proxyPort } }, { peer });
@@ -308,6 +331,7 @@ export async function startRoles(deps: Deps, roleOptions: RoleOptions = {}): Pro
       // After the proxy's last analytics flush, which this process's worker may store.
       await worker?.analytics.stop();
       await functionNodes?.stop();
+      await ownNodes?.stop();
       await functionsNode?.stop();
     },
   };
