@@ -1,7 +1,8 @@
 // The functions role (`serve --role=functions`): the function runtime on a machine of its own. Proxies find it
 // through its signed heartbeats on the bus (src/proxy/function-nodes.ts) and send it calls on FUNCTIONS_PORT
 // (node-wire.ts); it checks each one, reads the function's code from the artifact store (S3 in a scaled setup:
-// it needs no files of the builder's), runs it in its sandbox and streams the answer back.
+// it needs no files of the builder's), runs it in its sandbox and streams the answer back. Api processes ask it about
+// an app server's instances here too (node-apps.ts), signed the same way.
 
 import { hostname } from "node:os";
 import type { Server } from "bun";
