@@ -1,13 +1,15 @@
 // App servers on functions nodes as an api process sees them, through two real nodes (their app pools and sandboxed
 // instances) over the in-process bus: the signed question (POST /v1/apps) and its refusals, instances on two nodes
-// merged and tagged with their node, a restart reaching both, and a node that answers late or refuses named in the
-// answer instead of failing it.
+// merged and tagged with their node, a restart reaching both, a node that answers late or refuses named in the
+// answer instead of failing it, and the dashboard's page and Restart button on top of it.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { AppsCall, FunctionCall } from "../../schema/function-nodes.ts";
+import { createDashboard } from "../dashboard/app.ts";
 import { createProject } from "../deploy/projects.ts";
 import type { Deps } from "../deps.ts";
 import { createNodeAuth, type NodeAuth } from "../identity/node-auth.ts";
+import type { User } from "../model/entities.ts";
 import { type FunctionsNode, startFunctionsNode } from "../runtime/node.ts";
 import {
   APPS_PATH,
@@ -20,6 +22,7 @@ import {
   signed,
 } from "../runtime/node-wire.ts";
 import { testDeps, testUser } from "../testing/deps.ts";
+import { signIn, signInAs, Visitor } from "../testing/visitor.ts";
 import { nodeAppServers } from "./apps-nodes.ts";
 import { type NodeDirectory, watchFunctionNodes } from "./function-nodes.ts";
 
@@ -31,6 +34,7 @@ let nodes: FunctionsNode[] = [];
 let directory: NodeDirectory;
 let deploymentId = "";
 let projectId = "";
+let owner: User;
 /** Stand-ins for nodes that misbehave: one never answers, one refuses every question. */
 let silent: ReturnType<typeof Bun.serve>;
 let refusing: ReturnType<typeof Bun.serve>;
@@ -44,8 +48,19 @@ beforeAll(async () => {
   nodes = [await startFunctionsNode(deps), await startFunctionsNode(deps)];
   directory = await watchFunctionNodes(deps);
   const { user } = await testUser(deps);
+  owner = user;
   projectId = (await createProject(deps.store, deps.config, user.id, { name: "apps-nodes" })).id;
-  deploymentId = crypto.randomUUID();
+  const d = await deps.store.deployments.create({
+    projectId,
+    userId: user.id,
+    status: "QUEUED",
+    target: "production",
+    branch: "main",
+    commitSha: null,
+  });
+  await deps.store.deployments.transition(d.id, "IN_PROGRESS", null);
+  await deps.store.deployments.markReady(d.id);
+  deploymentId = d.id;
   await deps.artifacts.putBlob(sha256(APP), new TextEncoder().encode(APP));
   await deps.artifacts.putManifest({
     version: 2,
@@ -217,5 +232,30 @@ describe("the api's side", () => {
     const after = await servers.restart(deploymentId);
     expect(after.instances).toEqual([]);
     expect(after.unanswered).toHaveLength(2);
+  }, 30_000);
+
+  test("the dashboard's page: each instance with its node, a node without an answer named; Restart for members", async () => {
+    const [a] = nodes;
+    if (!a) throw new Error("no node");
+    expect(await wake(a)).toBe("up");
+    const dashboard = createDashboard(deps, { apps: nodeAppServers(deps, directory, { answerMs: 500 }) });
+    const visitor = new Visitor(dashboard);
+    await signInAs(deps.store, visitor, owner);
+    const page = await visitor.get(`/deployments/${deploymentId}`);
+    expect(page.status).toBe(200);
+    const [instance] = instancesOn(a);
+    expect(page.text).toContain(`data-instance="${instance?.id}"`);
+    expect(page.text).toContain(`data-node="${a.id}"`);
+    expect(page.text.match(/data-unanswered="[^"]+"/g)).toHaveLength(2);
+    expect(page.text).toContain("no answer within 0.5 s: its instances are not listed.");
+    // A stranger changes nothing (the same 404 as a missing deployment); the owner's Restart stops it.
+    const stranger = new Visitor(dashboard);
+    await signIn(deps.store, stranger);
+    await stranger.get("/");
+    expect((await stranger.post(`/deployments/${deploymentId}/restart`)).status).toBe(404);
+    expect(instancesOn(a).map((i) => i.id)).toEqual([instance?.id ?? ""]);
+    expect((await visitor.post(`/deployments/${deploymentId}/restart`)).status).toBe(303);
+    expect(instancesOn(a)).toEqual([]);
+    expect((await visitor.get(`/deployments/${deploymentId}`)).text).not.toContain("data-instance=");
   }, 30_000);
 });
