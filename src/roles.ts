@@ -118,7 +118,8 @@ async function appServersFor(
   const { config } = deps;
   if (config.functions.placement === "remote") {
     if (proxyNodes) return { servers: nodeAppServers(deps, proxyNodes), directory: null };
-    const directory = await watchFunctionNodes(deps);
+    // No gauge of nodes here: minivercel_function_nodes is the proxies' (what they can send calls to).
+    const directory = await watchFunctionNodes({ bus: deps.bus, nodeAuth: deps.nodeAuth, log: deps.log });
     return { servers: nodeAppServers(deps, directory), directory };
   }
   if (config.roles.includes("proxy")) return { servers: localAppServers(localPool), directory: null };
