@@ -4,30 +4,19 @@
 // answer instead of failing it, and the dashboard's page and Restart button on top of it.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { AppsCall, FunctionCall } from "../../schema/function-nodes.ts";
+import type { AppsCall } from "../../schema/function-nodes.ts";
 import { createDashboard } from "../dashboard/app.ts";
 import { createProject } from "../deploy/projects.ts";
 import type { Deps } from "../deps.ts";
 import { createNodeAuth, type NodeAuth } from "../identity/node-auth.ts";
 import type { User } from "../model/entities.ts";
 import { type FunctionsNode, startFunctionsNode } from "../runtime/node.ts";
-import {
-  APPS_PATH,
-  callBody,
-  INVOKE_PATH,
-  MAX_SKEW_MS,
-  SIGNATURE_HEADER,
-  signAppsCall,
-  signCall,
-  signed,
-} from "../runtime/node-wire.ts";
+import { APPS_PATH, MAX_SKEW_MS, SIGNATURE_HEADER, signAppsCall, signed } from "../runtime/node-wire.ts";
+import { storeAppDeployment, wakeApp } from "../testing/apps.ts";
 import { testDeps, testUser } from "../testing/deps.ts";
 import { signIn, signInAs, Visitor } from "../testing/visitor.ts";
 import { nodeAppServers } from "./apps-nodes.ts";
 import { type NodeDirectory, watchFunctionNodes } from "./function-nodes.ts";
-
-const APP = `Bun.serve({ hostname: "127.0.0.1", port: Number(process.env.PORT), fetch: () => new Response("up") });`;
-const sha256 = (data: string) => new Bun.CryptoHasher("sha256").update(data).digest("hex");
 
 let deps: Deps;
 let nodes: FunctionsNode[] = [];
@@ -50,29 +39,7 @@ beforeAll(async () => {
   const { user } = await testUser(deps);
   owner = user;
   projectId = (await createProject(deps.store, deps.config, user.id, { name: "apps-nodes" })).id;
-  const d = await deps.store.deployments.create({
-    projectId,
-    userId: user.id,
-    status: "QUEUED",
-    target: "production",
-    branch: "main",
-    commitSha: null,
-  });
-  await deps.store.deployments.transition(d.id, "IN_PROGRESS", null);
-  await deps.store.deployments.markReady(d.id);
-  deploymentId = d.id;
-  await deps.artifacts.putBlob(sha256(APP), new TextEncoder().encode(APP));
-  await deps.artifacts.putManifest({
-    version: 2,
-    deploymentId,
-    createdAt: new Date().toISOString(),
-    files: {},
-    server: {
-      command: "bun server.js",
-      detected: "the project's start command",
-      files: { "server.js": { hash: sha256(APP), size: Buffer.byteLength(APP) } },
-    },
-  });
+  deploymentId = await storeAppDeployment(deps, projectId, user.id);
   silent = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Promise<Response>(() => {}) });
   refusing = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response(null, { status: 401 }) });
 }, 30_000);
@@ -90,36 +57,7 @@ afterAll(async () => {
 
 const nonce = () => crypto.randomUUID().replaceAll("-", "");
 
-/** A request for the app server sent to `node` as a proxy sends it: its instance starts there. */
-async function wake(node: FunctionsNode): Promise<string> {
-  const call: FunctionCall = {
-    v: 1,
-    node: node.id,
-    at: Date.now(),
-    nonce: nonce(),
-    method: "GET",
-    headers: [],
-    deploymentId,
-    projectId,
-    environment: "production",
-    deploymentUrl: "http://site--abc.localhost:8001",
-    app: { idleMs: 600_000, maxInstances: 1 },
-    path: "/",
-    search: "",
-    host: "site.localhost:8001",
-    proto: "http",
-    clientIp: null,
-    requestId: "req-apps-1",
-  };
-  const { bytes, signature } = signCall(deps.nodeAuth, call);
-  const res = await fetch(`${node.url}${INVOKE_PATH}`, {
-    method: "POST",
-    headers: { [SIGNATURE_HEADER]: signature },
-    body: callBody(bytes, null, { taken: () => {}, touched: () => {} }),
-    duplex: "half",
-  } as RequestInit);
-  return res.text();
-}
+const wake = (node: FunctionsNode) => wakeApp(deps, node, { deploymentId, projectId });
 
 function question(node: FunctionsNode, more: Partial<AppsCall> = {}): AppsCall {
   return { v: 1, node: node.id, at: Date.now(), nonce: nonce(), op: "view", deploymentId, ...more };
