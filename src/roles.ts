@@ -13,15 +13,13 @@ import { isMetricsPath, METRICS_PATH, metricsHandler, startMetricsServer } from 
 import { observe } from "./observe/http.ts";
 import type { Logger } from "./observe/log.ts";
 import { type Previewer, startPreviewer } from "./preview/previews.ts";
-import { nodeAppServers } from "./proxy/apps-nodes.ts";
+import { appServersFor } from "./proxy/apps-nodes.ts";
 import { type CronSchedule, startCronSchedule } from "./proxy/crons.ts";
 import { forwardedRequests } from "./proxy/forward.ts";
 import { type NodeDirectory, watchFunctionNodes } from "./proxy/function-nodes.ts";
 import { remoteRuntime } from "./proxy/functions-remote.ts";
 import { createProxy, type SiteProxy } from "./proxy/proxy.ts";
 import { type ProxyProcesses, startProxyProcesses } from "./roles-proxy-processes.ts";
-import { type AppServers, localAppServers } from "./runtime/app-status.ts";
-import type { AppPool } from "./runtime/apps.ts";
 import { startFunctionsNode } from "./runtime/node.ts";
 import { createRuntime, type FunctionRuntime } from "./runtime/runtime.ts";
 import { type RelayData, relayHandlers, withWebSockets } from "./runtime/websocket.ts";
@@ -103,27 +101,6 @@ async function startWorker(
   // Web analytics: the proxies' records into the analytics store (one worker stores each message).
   const analytics = await startAnalyticsConsumer(deps);
   return { launcher, events, gc, hooks, reports, previews, analytics };
-}
-
-/**
- * Where this api process sees app servers run: its own proxy's pool (all-in-one, functions local), or the functions
- * nodes (PROXY_FUNCTIONS=remote: the proxy's directory of them, or one of its own); otherwise nowhere (its proxies
- * run them in their processes).
- */
-async function appServersFor(
-  deps: Deps,
-  proxyNodes: NodeDirectory | null,
-  localPool: () => AppPool | null,
-): Promise<{ servers: AppServers | null; directory: NodeDirectory | null }> {
-  const { config } = deps;
-  if (config.functions.placement === "remote") {
-    if (proxyNodes) return { servers: nodeAppServers(deps, proxyNodes), directory: null };
-    // No gauge of nodes here: minivercel_function_nodes is the proxies' (what they can send calls to).
-    const directory = await watchFunctionNodes({ bus: deps.bus, nodeAuth: deps.nodeAuth, log: deps.log });
-    return { servers: nodeAppServers(deps, directory), directory };
-  }
-  if (config.roles.includes("proxy")) return { servers: localAppServers(localPool), directory: null };
-  return { servers: null, directory: null };
 }
 
 /** Plain HTTP on a real domain that sites share with the dashboard: the one setup cookie tossing can disturb. */

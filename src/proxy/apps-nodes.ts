@@ -5,11 +5,20 @@
 // answer instead of holding it up.
 
 import { parseAppsAnswer } from "../../schema/function-nodes.ts";
+import type { Bus } from "../bus/bus.ts";
+import type { Config } from "../config/config.ts";
 import type { NodeAuth } from "../identity/node-auth.ts";
 import type { Logger } from "../observe/log.ts";
-import { type AppServers, mergeViews, type ServerView, type UnansweredNode } from "../runtime/app-status.ts";
+import {
+  type AppServers,
+  localAppServers,
+  mergeViews,
+  type ServerView,
+  type UnansweredNode,
+} from "../runtime/app-status.ts";
+import type { AppPool } from "../runtime/apps.ts";
 import { APPS_PATH, SIGNATURE_HEADER, signAppsCall } from "../runtime/node-wire.ts";
-import type { FunctionNode, NodeDirectory } from "./function-nodes.ts";
+import { type FunctionNode, type NodeDirectory, watchFunctionNodes } from "./function-nodes.ts";
 
 /** How long a node may take to answer (a restart included: stopping an instance kills its tree at once). */
 export const APPS_ANSWER_MS = 3_000;
@@ -77,4 +86,25 @@ export function nodeAppServers(
     status: (deploymentId) => askAll("view", deploymentId),
     restart: (deploymentId) => askAll("restart", deploymentId),
   };
+}
+
+/**
+ * Where an api process sees app servers run (src/roles.ts): its own proxy's pool (all-in-one, functions local), or
+ * the functions nodes (PROXY_FUNCTIONS=remote: the proxy's directory of them, or one of its own, returned to stop
+ * with the process); otherwise nowhere (its proxies run them in their processes).
+ */
+export async function appServersFor(
+  deps: { config: Pick<Config, "roles" | "functions">; bus: Bus; nodeAuth: NodeAuth; log: Logger },
+  proxyNodes: NodeDirectory | null,
+  localPool: () => AppPool | null,
+): Promise<{ servers: AppServers | null; directory: NodeDirectory | null }> {
+  const { config } = deps;
+  if (config.functions.placement === "remote") {
+    if (proxyNodes) return { servers: nodeAppServers(deps, proxyNodes), directory: null };
+    // No gauge of nodes here: minivercel_function_nodes is the proxies' (what they can send calls to).
+    const directory = await watchFunctionNodes({ bus: deps.bus, nodeAuth: deps.nodeAuth, log: deps.log });
+    return { servers: nodeAppServers(deps, directory), directory };
+  }
+  if (config.roles.includes("proxy")) return { servers: localAppServers(localPool), directory: null };
+  return { servers: null, directory: null };
 }
