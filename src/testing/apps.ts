@@ -2,6 +2,7 @@
 // would leave it, without running one), and a request for it sent straight to a node as a proxy sends it.
 
 import type { FunctionCall } from "../../schema/function-nodes.ts";
+import { changeStatus } from "../deploy/state.ts";
 import type { Deps } from "../deps.ts";
 import { callBody, INVOKE_PATH, SIGNATURE_HEADER, signCall } from "../runtime/node-wire.ts";
 
@@ -12,7 +13,7 @@ const sha256 = (data: string) => new Bun.CryptoHasher("sha256").update(data).dig
 
 /** A READY production deployment of `projectId` whose manifest has the app server `bun server.js` (`source`). */
 export async function storeAppDeployment(
-  deps: Pick<Deps, "store" | "artifacts">,
+  deps: Pick<Deps, "store" | "artifacts" | "live" | "bus" | "metrics">,
   projectId: string,
   userId: string,
   source = UP_APP,
@@ -25,8 +26,7 @@ export async function storeAppDeployment(
     branch: "main",
     commitSha: null,
   });
-  await deps.store.deployments.transition(d.id, "IN_PROGRESS", null);
-  await deps.store.deployments.markReady(d.id);
+  await changeStatus(deps, d.id, "IN_PROGRESS", null);
   await deps.artifacts.putBlob(sha256(source), new TextEncoder().encode(source));
   await deps.artifacts.putManifest({
     version: 2,
@@ -39,6 +39,9 @@ export async function storeAppDeployment(
       files: { "server.js": { hash: sha256(source), size: Buffer.byteLength(source) } },
     },
   });
+  // Only now: a deployment goes READY once its manifest is stored.
+  if (!(await changeStatus(deps, d.id, "READY", null)))
+    throw new Error("could not mark the deployment READY");
   return d.id;
 }
 
