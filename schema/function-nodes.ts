@@ -125,3 +125,64 @@ const checkCall = TypeCompiler.Compile(FunctionCall);
 export function parseFunctionCall(value: unknown): FunctionCall | null {
   return checkCall.Check(value) ? value : null;
 }
+
+/**
+ * An api process's question to a node about one deployment's app server (POST /v1/apps): `view` its instances, or
+ * `restart` them. The whole body, signed like a function call, and checked the same way (node, time, nonce).
+ */
+export const AppsCall = Type.Object(
+  {
+    v: Type.Literal(1),
+    node: NodeId,
+    at: At,
+    nonce: Type.String({ pattern: "^[A-Za-z0-9_-]{16,64}$" }),
+    op: Type.Union([Type.Literal("view"), Type.Literal("restart")]),
+    deploymentId: DeploymentId,
+  },
+  { additionalProperties: false },
+);
+export type AppsCall = Static<typeof AppsCall>;
+
+const checkAppsCall = TypeCompiler.Compile(AppsCall);
+
+export function parseAppsCall(value: unknown): AppsCall | null {
+  return checkAppsCall.Check(value) ? value : null;
+}
+
+const Iso = Type.String({ maxLength: 64 });
+
+/** A node's answer to an AppsCall: the deployment's server on that node (null: it has never run there). */
+export const AppsAnswer = Type.Object({
+  app: Type.Union([
+    Type.Object({
+      instances: Type.Array(
+        Type.Object({
+          id: Type.String({ maxLength: 128 }),
+          state: Type.Union([
+            Type.Literal("starting"),
+            Type.Literal("ready"),
+            Type.Literal("stopping"),
+            Type.Literal("stopped"),
+          ]),
+          inFlight: Type.Integer({ minimum: 0 }),
+          memoryBytes: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+          startedAt: Iso,
+          lastRequestAt: Type.Union([Iso, Type.Null()]),
+        }),
+        { maxItems: 1000 },
+      ),
+      restarts: Type.Integer({ minimum: 0 }),
+      crashes: Type.Integer({ minimum: 0 }),
+      crashLoop: Type.Boolean(),
+      lastExit: Type.Union([Type.String({ maxLength: 1024 }), Type.Null()]),
+    }),
+    Type.Null(),
+  ]),
+});
+export type AppsAnswer = Static<typeof AppsAnswer>;
+
+const checkAppsAnswer = TypeCompiler.Compile(AppsAnswer);
+
+export function parseAppsAnswer(value: unknown): AppsAnswer | null {
+  return checkAppsAnswer.Check(value) ? value : null;
+}

@@ -1,7 +1,8 @@
 // Functions scaled out for real: api, worker, a proxy with PROXY_FUNCTIONS=remote and two `--role=functions`
 // nodes, each a process of its own with a data directory of its own, over Postgres + Kafka + ClickHouse + S3
 // (moto): the nodes have nothing of the builder's but the bucket. Deploy zero-config functions, call them through
-// the proxy, see them run on a node and stream through it, then lose the nodes one by one.
+// the proxy, see them run on a node and stream through it; an app server woken there is seen (and restarted) through
+// the api's API and dashboard (the api asks the nodes); then lose the nodes one by one.
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { resolve } from "node:path";
@@ -12,6 +13,7 @@ import { tempDir } from "./testing/deps.ts";
 import { type TestDatabase, testDatabase } from "./testing/postgres.ts";
 import { fixtureRepo } from "./testing/repos.ts";
 import { testService } from "./testing/services.ts";
+import { Visitor } from "./testing/visitor.ts";
 
 const MAIN = resolve(import.meta.dir, "main.ts");
 const run = crypto.randomUUID().replaceAll("-", "").slice(0, 10);
@@ -80,6 +82,20 @@ async function api(method: string, path: string, body?: unknown): Promise<Record
   });
   return (await res.json()) as Record<string, unknown>;
 }
+/** Deploys `files` as a new project through the api and waits for READY: its id and its production host. */
+async function deployed(name: string, files: Record<string, string>): Promise<{ id: string; host: string }> {
+  const repo = fixtureRepo(files);
+  const project = await api("POST", "/api/projects", { name, gitUrl: repo.url });
+  const id = String((await api("POST", "/api/deploy", { projectId: project.id })).id);
+  const end = Date.now() + 120_000;
+  for (;;) {
+    const d = await api("GET", `/api/deployments/${id}`);
+    if (d.status === "READY") break;
+    if (d.status === "FAIL" || Date.now() > end) throw new Error(`deployment ${d.status}: ${d.statusReason}`);
+    await Bun.sleep(200);
+  }
+  return { id, host: `${project.subDomain}.localhost` };
+}
 /** Whether the process has a child: a functions node's function instances are its children (bwrap). */
 const hasChild = (name: string) => {
   const pid = processes.get(name)?.proc.pid;
@@ -122,7 +138,8 @@ beforeAll(async () => {
   };
   await cli(["user", "create", "ops@example.com", "--password-stdin"], "a long password\n");
   token = await cli(["token", "create", "ops@example.com"]);
-  await start("api", "api");
+  // PROXY_FUNCTIONS=remote on the api too: it asks the nodes about their app servers.
+  await start("api", "api", { PROXY_FUNCTIONS: "remote" });
   await Promise.all([
     start("worker", "worker"),
     start("proxy", "proxy", { PROXY_FUNCTIONS: "remote" }),
@@ -156,14 +173,14 @@ afterAll(async () => {
 
 let host = "";
 let deploymentId = "";
-const site = (path: string, init: RequestInit = {}) =>
+const site = (path: string, init: RequestInit = {}, at = host) =>
   fetch(`${url("proxy")}${path}`, {
     ...init,
-    headers: { host, ...(init.headers as Record<string, string>) },
+    headers: { host: at, ...(init.headers as Record<string, string>) },
   });
 
 test("a function deployed through the api runs on a functions node, called through the proxy", async () => {
-  const repo = fixtureRepo({
+  const made = await deployed("Scaled functions", {
     "index.html": "<h1>scaled functions</h1>",
     "api/hello.ts": `export function GET(request: Request) {
         console.log("hello ran");
@@ -181,16 +198,8 @@ test("a function deployed through the api runs on a functions node, called throu
         return new Response(body, { headers: { "content-type": "text/event-stream" } });
       }`,
   });
-  const project = await api("POST", "/api/projects", { name: "Scaled functions", gitUrl: repo.url });
-  host = `${project.subDomain}.localhost`;
-  deploymentId = String((await api("POST", "/api/deploy", { projectId: project.id })).id);
-  const end = Date.now() + 120_000;
-  for (;;) {
-    const d = await api("GET", `/api/deployments/${deploymentId}`);
-    if (d.status === "READY") break;
-    if (d.status === "FAIL" || Date.now() > end) throw new Error(`deployment ${d.status}: ${d.statusReason}`);
-    await Bun.sleep(200);
-  }
+  host = made.host;
+  deploymentId = made.id;
   let page = await site("/");
   for (let i = 0; i < 50 && page.status !== 200; i++) {
     await Bun.sleep(100);
@@ -232,6 +241,69 @@ test("an event stream crosses the proxy and the node as it is written", async ()
   const last = arrivals.find(([text]) => text.includes("data: 3"))?.[1] ?? 0;
   expect(last - first).toBeGreaterThan(900);
 }, 60_000);
+
+test("an app server woken on a node is seen and restarted through the api's API and dashboard", async () => {
+  const app = await deployed("Scaled app", {
+    "package.json": JSON.stringify({ name: "scaled-app", scripts: { start: "bun server.js" } }),
+    "server.js": `Bun.serve({ hostname: "127.0.0.1", port: Number(process.env.PORT),
+      fetch: () => new Response("app " + process.pid) });`,
+  });
+  type Status = {
+    visible: boolean;
+    instances: { id: string; node: string | null; state: string }[];
+    unanswered: unknown[];
+  };
+  const status = async () => (await api("GET", `/api/deployments/${app.id}/app`)) as unknown as Status;
+  // The api sees where it runs (the proxies may be warming it already: production moved to it).
+  expect(await status()).toMatchObject({ visible: true, unanswered: [] });
+  // The proxy hears of the new production deployment on the bus: a moment after READY.
+  let woken = await site("/", {}, app.host);
+  for (let i = 0; i < 50 && woken.status !== 200; i++) {
+    await Bun.sleep(100);
+    woken = await site("/", {}, app.host);
+  }
+  expect(await woken.text()).toMatch(/^app \d+$/);
+  const before = await status();
+  expect(before.instances).toEqual([
+    expect.objectContaining({ node: expect.stringMatching(/^[0-9a-f-]{36}$/), state: "ready" }),
+  ]);
+  expect(before.unanswered).toEqual([]);
+  const [instance] = before.instances;
+
+  // The dashboard's page of the deployment shows the instance and its node.
+  const dashboard = new Visitor({
+    handle: (request) => {
+      const { pathname, search } = new URL(request.url);
+      return fetch(`${url("api")}${pathname}${search}`, {
+        method: request.method,
+        headers: request.headers,
+        body: request.body,
+        redirect: "manual",
+      });
+    },
+  });
+  await dashboard.get("/login");
+  const login = await dashboard.post("/login", { email: "ops@example.com", password: "a long password" });
+  expect(login.status).toBe(303);
+  const page = await dashboard.get(`/deployments/${app.id}`);
+  expect(page.status).toBe(200);
+  expect(page.text).toContain(`data-instance="${instance?.id}"`);
+  expect(page.text).toContain(`data-node="${instance?.node}"`);
+
+  // Its Restart button stops it on its node; the next request starts a fresh one.
+  const restarted = await dashboard.post(`/deployments/${app.id}/restart`);
+  expect(restarted.status).toBe(303);
+  expect((await status()).instances).toEqual([]);
+  expect((await dashboard.get(`/deployments/${app.id}`)).text).not.toContain("data-instance=");
+  expect(await (await site("/", {}, app.host)).text()).toMatch(/^app \d+$/);
+  const after = await status();
+  expect(after.instances).toHaveLength(1);
+  expect(after.instances[0]?.id).not.toBe(instance?.id);
+
+  // And the API's restart: nothing left running on the nodes (the tests below count their children).
+  const stopped = (await api("POST", `/api/deployments/${app.id}/app/restart`)) as unknown as Status;
+  expect(stopped.instances).toEqual([]);
+}, 180_000);
 
 test("a node killed: the next call runs on the other one; both gone: a 503 page", async () => {
   const owner = hasChild("fn1") ? "fn1" : "fn2";

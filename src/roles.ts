@@ -13,6 +13,7 @@ import { isMetricsPath, METRICS_PATH, metricsHandler, startMetricsServer } from 
 import { observe } from "./observe/http.ts";
 import type { Logger } from "./observe/log.ts";
 import { type Previewer, startPreviewer } from "./preview/previews.ts";
+import { appServersFor } from "./proxy/apps-nodes.ts";
 import { type CronSchedule, startCronSchedule } from "./proxy/crons.ts";
 import { forwardedRequests } from "./proxy/forward.ts";
 import { type NodeDirectory, watchFunctionNodes } from "./proxy/function-nodes.ts";
@@ -139,6 +140,8 @@ export async function startRoles(deps: Deps, roleOptions: RoleOptions = {}): Pro
   let localRuntime: FunctionRuntime | null = null;
   // Functions nodes as this proxy knows them, with PROXY_FUNCTIONS=remote (src/proxy/function-nodes.ts).
   let functionNodes: NodeDirectory | null = null;
+  // The api's own view of the functions nodes when no proxy here keeps one (PROXY_FUNCTIONS=remote on an api).
+  let ownNodes: NodeDirectory | null = null;
   // Extra proxy processes on the same port (src/roles-proxy-processes.ts); this one owns the function runtime.
   const processCount = roleOptions.proxyProcesses === true ? config.proxy.processes : 1;
   const forwarded = processCount > 1 ? forwardedRequests() : null;
@@ -214,11 +217,9 @@ export async function startRoles(deps: Deps, roleOptions: RoleOptions = {}): Pro
   if (config.roles.includes("api")) {
     // Per-address limits need the socket's address; the server exists by the time a request arrives.
     const peer = (request: Request) => tls?.clientOf(request) ?? server.requestIP(request)?.address ?? null;
-    // App servers run in this process's proxy (unless functions run on remote nodes): the API and dashboard see them.
-    const localApps =
-      config.roles.includes("proxy") && config.functions.placement === "local"
-        ? { apps: () => localRuntime?.apps ?? null }
-        : {};
+    const apps = await appServersFor(deps, functionNodes, () => localRuntime?.apps ?? null);
+    if (apps.directory) ownNodes = apps.directory;
+    const localApps = apps.servers ? { apps: apps.servers } : {};
     const api = createApi({ ...deps, config: { ...config, proxyPort } }, { peer, ...localApps });
     const dashboard = lazyDashboard({ ...deps, config: { ...config, proxyPort } }, { peer, ...localApps });
     const gitBackend = createGitBackend({ ...deps, config: { ...config, proxyPort } }, { peer });
@@ -308,6 +309,7 @@ export async function startRoles(deps: Deps, roleOptions: RoleOptions = {}): Pro
       // After the proxy's last analytics flush, which this process's worker may store.
       await worker?.analytics.stop();
       await functionNodes?.stop();
+      await ownNodes?.stop();
       await functionsNode?.stop();
     },
   };

@@ -7,7 +7,7 @@ import type { Deps } from "../deps.ts";
 import { MethodNotAllowed, RateLimited } from "../errors.ts";
 import { clientAddress, type PeerAddress } from "../identity/client-address.ts";
 import { requestIdOf } from "../observe/http.ts";
-import type { AppPool } from "../runtime/apps.ts";
+import type { AppServers } from "../runtime/app-status.ts";
 import { buildsStatus } from "../worker/readiness.ts";
 import { analyticsRoutes } from "./analytics.ts";
 import { appRoutes } from "./apps.ts";
@@ -83,8 +83,11 @@ export interface ApiOptions {
   peer?: PeerAddress;
   /** The rate limiter's clock (tests move it instead of waiting). */
   now?: () => number;
-  /** The app servers of this process's proxy (null while none has started); absent when no proxy runs here. */
-  apps?: () => AppPool | null;
+  /**
+   * The app servers as this process sees them: its own proxy's pool, or the functions nodes (src/roles.ts); absent
+   * when it cannot see where they run.
+   */
+  apps?: AppServers;
 }
 
 export function createApi(api: ApiDeps, options: ApiOptions = {}) {

@@ -1,16 +1,21 @@
-// /api/deployments/:id/app: a deployment's app server as this process's proxy runs it (instances, restarts, crash
-// loop, the last exit), and a restart. Only the deployment's owner; anyone else gets the 404 of a missing one.
+// /api/deployments/:id/app: a deployment's app server (instances, restarts, crash loop, the last exit) where this
+// process can see it run: its own proxy's pool, or the functions nodes (PROXY_FUNCTIONS=remote); and a restart.
+// Read: viewer and up; restart: member and up; anyone else gets the 404 of a missing one.
 
 import { Elysia, t } from "elysia";
 import { getDeployment, type Right } from "../deploy/access.ts";
+import type { Auditor } from "../deploy/audit.ts";
 import type { Deps } from "../deps.ts";
 import { notFound } from "../errors.ts";
-import type { AppPool } from "../runtime/apps.ts";
+import { type AppServers, type AppStatus, unseenAppServers } from "../runtime/app-status.ts";
 import { requireUser } from "./auth.ts";
 import { errorResponse, Id } from "./schemas.ts";
 
 const Instance = t.Object({
   id: t.String(),
+  node: t.Union([t.String(), t.Null()], {
+    description: "the functions node it runs on (PROXY_FUNCTIONS=remote); null: in the api's own process",
+  }),
   state: t.String({ description: "starting, ready, stopping or stopped" }),
   inFlight: t.Integer({ description: "requests and WebSockets it is serving now" }),
   memoryBytes: t.Union([t.Integer(), t.Null()], {
@@ -27,47 +32,52 @@ export const AppServer = t.Object({
   }),
   visible: t.Boolean({
     description:
-      "whether this server's process runs the app servers (all-in-one); false: the fields below are empty",
+      "whether this server can see where the app servers run: in its own process (all-in-one), or on the " +
+      "functions nodes it asks (PROXY_FUNCTIONS=remote set on the api too); false (an api whose proxies run them): " +
+      "the fields below are empty and a restart does nothing",
   }),
   instances: t.Array(Instance),
   restarts: t.Integer(),
   crashes: t.Integer({ description: "failures in a row since it last ran healthy for a minute" }),
   crashLoop: t.Boolean(),
   lastExit: t.Union([t.String(), t.Null()], { description: "why the last instance ended" }),
+  unanswered: t.Array(
+    t.Object({ id: t.String(), problem: t.String({ description: "no answer within 3 s, refused, ..." }) }),
+    {
+      description:
+        "functions nodes that did not answer in time: their instances are missing from `instances` (and a restart " +
+        "may not have reached them)",
+    },
+  ),
 });
 
 export function appRoutes(
-  { store, auth, artifacts }: Pick<Deps, "store" | "auth" | "artifacts">,
-  apps?: () => AppPool | null,
+  { store, auth, artifacts, audit }: Pick<Deps, "store" | "auth" | "artifacts"> & { audit: Auditor },
+  apps: AppServers = unseenAppServers,
 ) {
   const missing = { 404: errorResponse("No such deployment, not yours, or it has no app server.") };
 
   async function serverOf(userId: string, id: string, need: Right) {
-    const { deployment } = await getDeployment(store, userId, id, need);
+    const { deployment, project } = await getDeployment(store, userId, id, need);
     const server = (await artifacts.getManifest(deployment.id))?.server;
     if (!server) throw notFound("app server");
-    return server;
+    return { server, project };
   }
 
-  function view(id: string, server: { command: string; detected: string }) {
-    const running = apps ? (apps()?.view(id)[0] ?? null) : undefined;
-    return {
-      command: server.command,
-      detected: server.detected,
-      visible: running !== undefined,
-      instances: running?.instances ?? [],
-      restarts: running?.restarts ?? 0,
-      crashes: running?.crashes ?? 0,
-      crashLoop: running?.crashLoop ?? false,
-      lastExit: running?.lastExit ?? null,
-    };
-  }
+  const view = ({ command, detected }: { command: string; detected: string }, status: AppStatus) => ({
+    command,
+    detected,
+    ...status,
+  });
 
   return new Elysia({ tags: ["deployments"] })
     .use(requireUser(auth))
     .get(
       "/deployments/:id/app",
-      async ({ user, params }) => view(params.id, await serverOf(user.id, params.id, "read")),
+      async ({ user, params }) => {
+        const { server } = await serverOf(user.id, params.id, "read");
+        return view(server, await apps.status(params.id));
+      },
       {
         params: Id,
         response: { 200: AppServer, ...missing },
@@ -76,10 +86,11 @@ export function appRoutes(
     )
     .post(
       "/deployments/:id/app/restart",
-      async ({ user, params }) => {
-        const server = await serverOf(user.id, params.id, "write");
-        await apps?.()?.restart(params.id);
-        return view(params.id, server);
+      async ({ user, params, request }) => {
+        const { server, project } = await serverOf(user.id, params.id, "write");
+        const status = await apps.restart(params.id);
+        await audit.project(request, user, project, "app.restart", `deployment ${params.id}`);
+        return view(server, status);
       },
       {
         params: Id,

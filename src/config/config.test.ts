@@ -427,6 +427,8 @@ describe("functions nodes", () => {
     refuses({ PROXY_FUNCTIONS: "remote", KAFKA_BROKERS: "kafka:9092" }, "MINIVERCEL_SECRET_KEY", {
       role: "proxy",
     });
+    // An api asking the nodes about app servers needs the same.
+    refuses({ PROXY_FUNCTIONS: "remote", MINIVERCEL_SECRET_KEY: KEY }, "KAFKA_BROKERS", { role: "api" });
   });
 });
 

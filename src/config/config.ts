@@ -306,7 +306,10 @@ export function loadConfig(env: Env, flags: ServeFlags = {}): Config {
  */
 function checkFunctionsPlacement(config: Config): void {
   const node = config.roles.includes("functions");
-  const remote = config.roles.includes("proxy") && config.functions.placement === "remote";
+  // An api with PROXY_FUNCTIONS=remote asks the nodes about their app servers (src/proxy/apps-nodes.ts).
+  const remote =
+    (config.roles.includes("proxy") || config.roles.includes("api")) &&
+    config.functions.placement === "remote";
   if (node) {
     const { port } = config.functions;
     // Only the listeners this process opens.

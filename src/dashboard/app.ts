@@ -4,7 +4,7 @@ import { Elysia } from "elysia";
 import { createAuditor } from "../deploy/audit.ts";
 import type { Deps } from "../deps.ts";
 import { clientAddress, type PeerAddress } from "../identity/client-address.ts";
-import type { AppPool } from "../runtime/apps.ts";
+import type { AppServers } from "../runtime/app-status.ts";
 import { accountRoutes } from "./account.tsx";
 import { analyticsRoutes } from "./analytics.tsx";
 import { assetRoutes } from "./assets.ts";
@@ -49,10 +49,10 @@ export interface DashboardOptions {
   /** The sign-in throttle's clock (tests move it instead of waiting). */
   now?: () => number;
   /**
-   * The app servers of this process's proxy (null while none has started); absent when no proxy runs here
-   * (their instances are then not shown, nor restarted, from this dashboard).
+   * The app servers as this process sees them: its own proxy's pool, or the functions nodes (src/roles.ts); absent
+   * when it cannot see where they run (their instances are then not shown, nor restarted, from this dashboard).
    */
-  apps?: () => AppPool | null;
+  apps?: AppServers;
 }
 
 export function createDashboard(base: DashboardDeps, options: DashboardOptions = {}) {

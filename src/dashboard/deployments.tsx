@@ -32,7 +32,7 @@ import {
   productionUrl,
 } from "../model/urls.ts";
 import { previewOf } from "../preview/previews.ts";
-import type { AppPool } from "../runtime/apps.ts";
+import { type AppServers, unseenAppServers } from "../runtime/app-status.ts";
 import { chromeFor } from "./assets.ts";
 import { errorStatus, formErrors } from "./forms.ts";
 import { previewView } from "./preview.ts";
@@ -65,8 +65,8 @@ export function deploymentRoutes(
   }: Pick<Deps, "config" | "store" | "logs" | "runtimeLogs" | "artifacts" | "live" | "bus" | "metrics"> & {
     audit: Auditor;
   },
-  /** This process's app servers (see DashboardOptions.apps); absent: they run elsewhere. */
-  apps?: () => AppPool | null,
+  /** The app servers as this process sees them (see DashboardOptions.apps). */
+  apps: AppServers = unseenAppServers,
 ) {
   const state = { store, live, bus, metrics };
   const own = async (user: User, id: string, need: Right = "read") =>
@@ -167,22 +167,13 @@ export function deploymentRoutes(
         const functions = await functionPaths(artifacts, page.deployment.id);
         const manifest = await artifacts.getManifest(page.deployment.id);
         if (manifest?.server) {
-          const view = apps ? (apps()?.view(page.deployment.id)[0] ?? null) : undefined;
+          const { visible, ...running } = await apps.status(page.deployment.id);
           page.app = {
             deploymentId: page.deployment.id,
             csrf,
             command: manifest.server.command,
             detected: manifest.server.detected,
-            running:
-              view === undefined
-                ? null
-                : {
-                    instances: view?.instances ?? [],
-                    restarts: view?.restarts ?? 0,
-                    crashes: view?.crashes ?? 0,
-                    crashLoop: view?.crashLoop ?? false,
-                    lastExit: view?.lastExit ?? null,
-                  },
+            running: visible ? running : null,
             idleMinutes: page.project.idleTimeoutMinutes ?? APP_DEFAULTS.idleTimeoutMinutes,
             maxInstances: page.project.maxInstances ?? APP_DEFAULTS.maxInstances,
           };
@@ -329,9 +320,10 @@ export function deploymentRoutes(
     .post(
       "/deployments/:id/restart",
       async ({ user, params, request }) => {
-        // Only the deployment's owner: anyone else gets the same 404 as for a deployment that does not exist.
-        await own(user, params.id, "write");
-        await apps?.()?.restart(params.id);
+        // Members and up: anyone else gets the same 404 (or 403 for a viewer) as the API's restart.
+        const deployment = await own(user, params.id, "write");
+        await apps.restart(params.id);
+        await audit.project(request, user, deployment.projectId, "app.restart", `deployment ${params.id}`);
         return redirect(request, `/deployments/${params.id}#app-server`);
       },
       { params: Id },

@@ -95,7 +95,7 @@ export function remoteApps(
       };
     },
 
-    // The instances are the nodes': the dashboard shows them where the pool runs in its own process.
+    // The instances are the nodes': an api asks them itself (apps-nodes.ts).
     view: () => [],
     restart: async () => 0,
     async stop() {},

@@ -15,6 +15,7 @@ import { createApiToken } from "../identity/accounts.ts";
 import type { Project, User } from "../model/entities.ts";
 import { deploymentUrl, productionUrl } from "../model/urls.ts";
 import { type Running, startRoles } from "../roles.ts";
+import { localAppServers } from "../runtime/app-status.ts";
 import { createRuntime, type FunctionRuntime } from "../runtime/runtime.ts";
 import { testDeps, testUser } from "../testing/deps.ts";
 import { fixtureRepo } from "../testing/repos.ts";
@@ -365,7 +366,7 @@ test("promote and rollback switch servers without a failed request; the new one 
 
 describe("the dashboard's app server section", () => {
   test("the owner sees instances, a crash loop and restarts; anyone else gets a 404 and changes nothing", async () => {
-    const dashboard = createDashboard(deps, { apps: () => runtime?.apps ?? null });
+    const dashboard = createDashboard(deps, { apps: localAppServers(() => runtime?.apps ?? null) });
     const owner = new Visitor(dashboard);
     await signInAs(deps.store, owner, user);
     const good = await deployed({
@@ -430,7 +431,7 @@ test("busy: a second instance starts while the first is busy, up to the project'
 }, 60_000);
 
 test("the API: the owner reads a deployment's app server and restarts it; anyone else gets a 404", async () => {
-  const api = createApi(deps, { apps: () => runtime?.apps ?? null });
+  const api = createApi(deps, { apps: localAppServers(() => runtime?.apps ?? null) });
   const call = (token: string, method: string, path: string) =>
     api.handle(
       new Request(`http://localhost${path}`, { method, headers: { authorization: `Bearer ${token}` } }),

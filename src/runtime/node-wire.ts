@@ -2,11 +2,14 @@
 // leaving, a new proxy's probe). Over HTTP: POST /v1/invoke whose body is the call (schema/function-nodes.ts: which
 // function, for which request) as 4 bytes of length and JSON, signed in a header, then the request's own body,
 // streamed. The node answers with the function's status, headers and streamed body, and says in a header whether
-// that is the function's answer or the platform's failure (502, 504).
+// that is the function's answer or the platform's failure (502, 504). POST /v1/apps: an api process asks about one
+// deployment's app server (its instances, or a restart), the signed question as the whole body.
 
 import {
+  type AppsCall,
   type FunctionCall,
   type NodeMessage,
+  parseAppsCall,
   parseFunctionCall,
   parseNodeMessage,
   signedText,
@@ -36,6 +39,10 @@ export function verified(auth: NodeAuth, value: unknown, now = Date.now()): Node
 export const INVOKE_PATH = "/v1/invoke";
 /** A WebSocket to an app server: the signed call in headers (CALL_HEADER, SIGNATURE_HEADER) of the upgrade. */
 export const SOCKET_PATH = "/v1/socket";
+/** An api process's question about an app server's instances (AppsCall): the body is the signed call's JSON. */
+export const APPS_PATH = "/v1/apps";
+/** Largest AppsCall body. */
+const MAX_APPS_CALL_BYTES = 4096;
 /** On a socket call: the call's JSON bytes, base64url. */
 export const CALL_HEADER = "x-minivercel-call";
 /** Largest call that fits in a socket call's header (servers refuse heads much larger). */
@@ -190,7 +197,7 @@ export async function readCall(
     await split.rest.cancel().catch(() => {});
     return { ok: false, status: 401, problem: "bad signature" };
   }
-  const checked = checkCall(split.call, guard, nodeId);
+  const checked = checkCall(split.call, guard, nodeId, parseFunctionCall);
   if (!checked.ok) {
     void split.rest.cancel().catch(() => {});
     return checked;
@@ -212,29 +219,55 @@ export function readSocketCall(
   if (!signature || !encoded) return { ok: false, status: 401, problem: "no signature" };
   const bytes = new Uint8Array(Buffer.from(encoded, "base64url"));
   if (!auth.verify(bytes, signature)) return { ok: false, status: 401, problem: "bad signature" };
-  const checked = checkCall(bytes, guard, nodeId);
+  const checked = checkCall(bytes, guard, nodeId, parseFunctionCall);
   return checked.ok ? { ok: true, call: checked.call, body: null } : checked;
 }
 
 /** A verified call's bytes: well-formed, for this node, recent and not seen before. */
-function checkCall(
+function checkCall<T extends { node: string; at: number; nonce: string }>(
   bytes: Uint8Array,
   guard: ReplayGuard,
   nodeId: string,
-): { ok: true; call: FunctionCall } | { ok: false; status: 400 | 401; problem: string } {
+  parse: (value: unknown) => T | null,
+): { ok: true; call: T } | { ok: false; status: 400 | 401; problem: string } {
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     value = null;
   }
-  const call = parseFunctionCall(value);
+  const call = parse(value);
   // Signed by a platform process, so not an attacker's: most likely a proxy of another version.
   if (!call) return { ok: false, status: 400, problem: "the call does not match this node's version of it" };
   if (call.node !== nodeId) return { ok: false, status: 401, problem: "for another node" };
   if (Math.abs(Date.now() - call.at) > MAX_SKEW_MS) return { ok: false, status: 401, problem: "stale" };
   if (!guard.fresh(call.nonce, call.at)) return { ok: false, status: 401, problem: "replayed" };
   return { ok: true, call };
+}
+
+/**
+ * An api process's question about an app server (APPS_PATH): the whole body, signed, checked as a function call is
+ * (for this node, recent, not seen before).
+ */
+export async function readAppsCall(
+  request: Request,
+  auth: NodeAuth,
+  guard: ReplayGuard,
+  nodeId: string,
+): Promise<{ ok: true; call: AppsCall } | { ok: false; status: 400 | 401; problem: string }> {
+  const signature = request.headers.get(SIGNATURE_HEADER);
+  if (!signature) return { ok: false, status: 401, problem: "no signature" };
+  const length = Number(request.headers.get("content-length") ?? Number.NaN);
+  if (!(length <= MAX_APPS_CALL_BYTES)) return { ok: false, status: 400, problem: "no call, or too large" };
+  const bytes = new Uint8Array(await request.arrayBuffer().catch(() => new ArrayBuffer(0)));
+  if (!auth.verify(bytes, signature)) return { ok: false, status: 401, problem: "bad signature" };
+  return checkCall(bytes, guard, nodeId, parseAppsCall);
+}
+
+/** The api's side: an AppsCall as bytes and its signature. */
+export function signAppsCall(auth: NodeAuth, call: AppsCall): { bytes: Uint8Array; signature: string } {
+  const bytes = new TextEncoder().encode(JSON.stringify(call));
+  return { bytes, signature: auth.sign(bytes) };
 }
 
 /** The proxy's side: the signed call as bytes and its signature. */

@@ -1,7 +1,8 @@
 // The functions role (`serve --role=functions`): the function runtime on a machine of its own. Proxies find it
 // through its signed heartbeats on the bus (src/proxy/function-nodes.ts) and send it calls on FUNCTIONS_PORT
 // (node-wire.ts); it checks each one, reads the function's code from the artifact store (S3 in a scaled setup:
-// it needs no files of the builder's), runs it in its sandbox and streams the answer back.
+// it needs no files of the builder's), runs it in its sandbox and streams the answer back. Api processes ask it about
+// an app server's instances here too (node-apps.ts), signed the same way.
 
 import { hostname } from "node:os";
 import type { Server } from "bun";
@@ -11,12 +12,15 @@ import type { NodeAuth } from "../identity/node-auth.ts";
 import type { Artifacts, Manifest } from "../store/artifacts.ts";
 import type { AppTarget } from "./apps.ts";
 import { forwardedHeaders } from "./forward.ts";
+import { appsAnswer } from "./node-apps.ts";
 import {
+  APPS_PATH,
   HEARTBEAT_MS,
   INVOKE_PATH,
   MAX_CALL_BYTES,
   OUTCOME_HEADER,
   PLATFORM_HEADER_PREFIX,
+  readAppsCall,
   readCall,
   readSocketCall,
   replayGuard,
@@ -229,10 +233,21 @@ export async function startFunctionsNode(deps: NodeDeps): Promise<FunctionsNode>
     return new Response(null, { status: 400 });
   }
 
+  /** An api process asks about a deployment's app server here (its instances, or a restart). */
+  async function apps(request: Request): Promise<Response> {
+    const read = await readAppsCall(request, deps.nodeAuth, guard, id);
+    if (!read.ok) {
+      if (refused++ % 100 === 0) log.warn(`functions node: refused an app server question: ${read.problem}`);
+      return new Response(null, { status: read.status });
+    }
+    return Response.json(await appsAnswer(runtime.apps, read.call));
+  }
+
   async function handle(request: Request, server: Server<RelayData>): Promise<Response | undefined> {
-    // Only the two internal routes, whatever the Host: this port is never a site.
+    // Only the internal routes, whatever the Host: this port is never a site.
     const path = new URL(request.url).pathname;
     if (request.method === "GET" && path === SOCKET_PATH) return socket(request, server);
+    if (request.method === "POST" && path === APPS_PATH) return apps(request);
     if (request.method !== "POST" || path !== INVOKE_PATH) return new Response(null, { status: 404 });
     const read = await readCall(request, deps.nodeAuth, guard, id);
     if (!read.ok) {

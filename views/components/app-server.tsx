@@ -7,6 +7,8 @@ import { Time } from "./time.tsx";
 
 export interface AppInstanceRow {
   id: string;
+  /** The functions node it runs on; null: the dashboard's own process. */
+  node: string | null;
   state: string;
   inFlight: number;
   memoryBytes: number | null;
@@ -19,13 +21,15 @@ export interface AppServerProps {
   csrf: string;
   command: string;
   detected: string;
-  /** Null: the app servers run in other processes (the proxies), not in this one. */
+  /** Null: the app servers run in other processes (the proxies), not in this one nor on nodes it asks. */
   running: {
     instances: AppInstanceRow[];
     restarts: number;
     crashes: number;
     crashLoop: boolean;
     lastExit: string | null;
+    /** Functions nodes that did not answer in time: their instances are not listed. */
+    unanswered: { id: string; problem: string }[];
   } | null;
   /** From the project's settings. */
   idleMinutes: number;
@@ -34,6 +38,7 @@ export interface AppServerProps {
 
 export function AppServerSection(props: AppServerProps) {
   const { running } = props;
+  const onNodes = running?.instances.some((i) => i.node !== null) === true;
   const state =
     running === null
       ? "elsewhere"
@@ -99,6 +104,11 @@ export function AppServerSection(props: AppServerProps) {
           </div>
         )}
       </dl>
+      {running?.unanswered.map((node) => (
+        <p class="notice small" key={node.id} data-unanswered={node.id}>
+          Functions node <span class="mono">{node.id}</span> {node.problem}: its instances are not listed.
+        </p>
+      ))}
       {running === null ? (
         <p class="muted small">
           App servers run in the proxy processes, not on this server: their runtime logs below say how they
@@ -111,6 +121,7 @@ export function AppServerSection(props: AppServerProps) {
           <thead>
             <tr>
               <th>Instance</th>
+              {onNodes && <th>Node</th>}
               <th>State</th>
               <th>Requests now</th>
               <th>Memory</th>
@@ -122,6 +133,11 @@ export function AppServerSection(props: AppServerProps) {
             {running.instances.map((i) => (
               <tr key={i.id} data-instance={i.id}>
                 <td class="mono">{i.id}</td>
+                {onNodes && (
+                  <td class="mono" data-node={i.node ?? ""}>
+                    {i.node ?? "this server"}
+                  </td>
+                )}
                 <td>{i.state}</td>
                 <td>{i.inFlight}</td>
                 <td data-memory>
