@@ -5,6 +5,7 @@
 // BENCH_SERVERS picks the servers (default all): proxy,proxy-auto,proxy-noanalytics,nginx; with proxy and
 // proxy-noanalytics both, it prints analytics on / off (requests/s and CPU per request, per round and median).
 // BENCH_SECONDS (default 10) sets each wrk run's duration; BENCH_ROUNDS (default 3) the rounds (0: no wrk runs);
+// BENCH_CASES (default index,pages,bundle,404; also page, index-script) picks the cases;
 // BENCH_WRK (default "-t2 -c64") wrk's threads and connections; BENCH_IN_PROCESS=1 adds the proxy's handler alone,
 // in process, analytics on against off (bench/proxy-in-process.ts); BENCH_CPU_PROF=<dir> writes a CPU profile
 // (Markdown, bun --cpu-prof-md) of the one-process proxy there.
@@ -220,22 +221,39 @@ try {
     pagesScript,
     `math.randomseed(42)\nrequest = function()\n  return wrk.format("GET", "/pages/p" .. math.random(0, ${PAGES - 1}))\nend\n`,
   );
-  const cases: Case[] = [
-    { name: "index.html (2 KB)", path: "/", headers: {} },
-    {
+  const indexScript = join(work, "index.lua");
+  writeFileSync(indexScript, `request = function()\n  return wrk.format("GET", "/")\nend\n`);
+  const allCases: Record<string, Case> = {
+    index: { name: "index.html (2 KB)", path: "/", headers: {} },
+    pages: {
       name: "random small pages (1,000 x 1-4 KB, clean URLs)",
       path: "/pages/p0",
       headers: {},
       script: pagesScript,
     },
-    { name: "bundle 150 KB, Accept-Encoding: gzip", path: BUNDLE, headers: { "Accept-Encoding": "gzip" } },
-    {
+    bundle: {
+      name: "bundle 150 KB, Accept-Encoding: gzip",
+      path: BUNDLE,
+      headers: { "Accept-Encoding": "gzip" },
+    },
+    "404": {
       name: "404 (a missing .js: no SPA fallback)",
       path: "/assets/missing.0000.js",
       headers: {},
       status: 404,
     },
-  ];
+    // Diagnostics (not in the default set): one small page without a script, and the index through a script, to
+    // tell the cost of many paths from the cost of wrk's Lua request function.
+    page: { name: "one small page (/pages/p0)", path: "/pages/p0", headers: {} },
+    "index-script": { name: "index.html through a wrk script", path: "/", headers: {}, script: indexScript },
+  };
+  const picked = (process.env.BENCH_CASES ?? "index,pages,bundle,404").split(",").map((c) => c.trim());
+  const unknownCase = picked.find((c) => !(c in allCases));
+  if (unknownCase !== undefined) {
+    console.error(`bench/proxy: no case "${unknownCase}" (cases: ${Object.keys(allCases).join(", ")})`);
+    process.exit(2);
+  }
+  const cases = picked.map((c) => allCases[c] as Case);
 
   // Same bytes from all before measuring anything (404 pages differ: each server has its own; the status must match).
   for (const c of servers.length > 0 ? cases : []) {
