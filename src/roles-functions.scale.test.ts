@@ -8,6 +8,7 @@ import { resolve } from "node:path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import type { Subprocess } from "bun";
 import { Kafka } from "kafkajs";
+import { type ClusterRole, runsFunctions, startRole } from "./testing/cluster.ts";
 import { tempDir } from "./testing/deps.ts";
 import { type TestDatabase, testDatabase } from "./testing/postgres.ts";
 import { fixtureRepo } from "./testing/repos.ts";
@@ -20,42 +21,15 @@ let db: TestDatabase;
 let env: Record<string, string> = {};
 const processes = new Map<string, { proc: Subprocess; url: string }>();
 
-/** What each role prints once it serves (src/main.ts), as the URL to reach it at. */
-const READY: Record<string, (banner: string) => string | null> = {
-  api: (text) => /dashboard and API: (http:\/\/\S+)/.exec(text)?.[1] ?? null,
-  worker: (text) => (/roles: worker/.test(text) ? "worker" : null),
-  proxy: (text) => {
-    const port = /sites: +http:\/\/<project>\.localhost:(\d+)/.exec(text)?.[1];
-    return port ? `http://127.0.0.1:${port}` : null;
-  },
-  functions: (text) => /functions node: +(http:\/\/\S+)/.exec(text)?.[1] ?? null,
-};
-
-async function start(name: string, role: string, more: Record<string, string> = {}): Promise<string> {
-  const proc = Bun.spawn([process.execPath, MAIN, "serve", `--role=${role}`], {
-    env: { ...env, ...more, MINIVERCEL_DATA: tempDir(`minivercel-${name}-`) },
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  processes.set(name, { proc, url: "" });
-  const decoder = new TextDecoder();
-  const reader = proc.stdout.getReader();
-  let text = "";
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value, { stream: true });
-    const url = READY[role]?.(text);
-    if (url) {
-      processes.set(name, { proc, url });
-      // Its later output is read and dropped: a full pipe would block the process.
-      void (async () => {
-        while (!(await reader.read()).done) {}
-      })().catch(() => {});
-      return url;
-    }
-  }
-  throw new Error(`${name} exited before it was ready:\n${text}`);
+async function start(name: string, role: ClusterRole, more: Record<string, string> = {}): Promise<string> {
+  const { url } = await startRole(
+    role,
+    { ...env, ...more, MINIVERCEL_DATA: tempDir(`minivercel-${name}-`) },
+    { name, started: (proc) => processes.set(name, { proc, url: "" }) },
+  );
+  const proc = processes.get(name)?.proc;
+  if (proc) processes.set(name, { proc, url });
+  return url;
 }
 
 async function cli(args: string[], stdin?: string): Promise<string> {
@@ -80,11 +54,8 @@ async function api(method: string, path: string, body?: unknown): Promise<Record
   });
   return (await res.json()) as Record<string, unknown>;
 }
-/** Whether the process has a child: a functions node's function instances are its children (bwrap). */
-const hasChild = (name: string) => {
-  const pid = processes.get(name)?.proc.pid;
-  return pid !== undefined && Bun.spawnSync(["pgrep", "-P", String(pid)]).exitCode === 0;
-};
+/** Whether the functions node runs a function instance now. */
+const hasInstance = (name: string) => runsFunctions(processes.get(name)?.proc.pid);
 
 beforeAll(async () => {
   db = await testDatabase();
@@ -101,8 +72,6 @@ beforeAll(async () => {
     HOME: tempDir(),
     DATABASE_URL: db.url,
     KAFKA_BROKERS: testService("kafka"),
-    // No preview captures: a worker's only child process must be its builder (the kill picks it by that).
-    SCREENSHOT_BROWSER: "off",
     KAFKA_TOPIC_PREFIX: prefix,
     CLICKHOUSE_URL: testService("clickhouse"),
     CLICKHOUSE_DATABASE: `mv_fn_${run}`,
@@ -202,8 +171,8 @@ test("a function deployed through the api runs on a functions node, called throu
   expect(res.status).toBe(200);
   expect(await res.json()).toEqual({ hello: "ada", ip: "127.0.0.1" });
   // One node runs it (its instance is that process's child); the proxy runs nothing.
-  expect([hasChild("fn1"), hasChild("fn2")].filter(Boolean)).toHaveLength(1);
-  expect(hasChild("proxy")).toBe(false);
+  expect([hasInstance("fn1"), hasInstance("fn2")].filter(Boolean)).toHaveLength(1);
+  expect(hasInstance("proxy")).toBe(false);
 
   // What it printed on the node reached ClickHouse, through the api.
   const logEnd = Date.now() + 15_000;
@@ -234,7 +203,7 @@ test("an event stream crosses the proxy and the node as it is written", async ()
 }, 60_000);
 
 test("a node killed: the next call runs on the other one; both gone: a 503 page", async () => {
-  const owner = hasChild("fn1") ? "fn1" : "fn2";
+  const owner = hasInstance("fn1") ? "fn1" : "fn2";
   const other = owner === "fn1" ? "fn2" : "fn1";
   const killed = processes.get(owner)?.proc;
   killed?.kill("SIGKILL");
@@ -242,7 +211,7 @@ test("a node killed: the next call runs on the other one; both gone: a 503 page"
   const res = await site("/api/hello?name=grace");
   expect(res.status).toBe(200);
   expect(await res.json()).toEqual({ hello: "grace", ip: "127.0.0.1" });
-  expect(hasChild(other)).toBe(true);
+  expect(hasInstance(other)).toBe(true);
 
   const last = processes.get(other)?.proc;
   last?.kill("SIGKILL");
