@@ -1,11 +1,12 @@
 // Launcher: claims QUEUED deployments (the durable queue), runs them within limits, and makes sure each one ends.
 
 import { join } from "node:path";
+import { HEARTBEAT_MS } from "../../builder/emitter.ts";
 import type { BuildJob } from "../../builder/job.ts";
 import { packEvents } from "../../schema/events.ts";
 import type { Bus } from "../bus/bus.ts";
 import type { Live } from "../bus/live.ts";
-import { isUnavailable } from "../bus/retry.ts";
+import { HANDLER_RETRY, isUnavailable } from "../bus/retry.ts";
 import type { BuildConfig, Config } from "../config/config.ts";
 import { sourceManifestId } from "../deploy/prebuilt.ts";
 import { announceStatus, changeStatus } from "../deploy/state.ts";
@@ -54,9 +55,10 @@ const FINISH_PATIENCE_MS = 5 * 60_000;
 const ABANDONED_AFTER_MS = 10 * 60_000;
 /**
  * After the store was unreachable, the reaper waits a heartbeat timeout and this much more: the held build events
- * (heartbeats among them) are retried every 5 s at most during an outage (src/bus/retry.ts), then applied.
+ * are retried every `maxOutageBackoffMs` at most during an outage (src/bus/retry.ts), so they may land that long
+ * after the store is back, and the next heartbeat among them up to one builder heartbeat later.
  */
-const RECOVERY_SLACK_MS = 10_000;
+export const RECOVERY_SLACK_MS = HANDLER_RETRY.maxOutageBackoffMs + HEARTBEAT_MS;
 
 export interface LauncherDeps {
   store: Store;
