@@ -15,7 +15,7 @@ import postgres from "postgres";
 import { loadConfig } from "../src/config/config.ts";
 import { openDeps } from "../src/deps.ts";
 import { createApiToken, createUser } from "../src/identity/accounts.ts";
-import { runsBuilder, startRole } from "../src/testing/cluster.ts";
+import { runsBuilder, startRole, stopProcesses } from "../src/testing/cluster.ts";
 import { tempDir } from "../src/testing/deps.ts";
 import { type StoppableService, startService, type TestServiceName } from "../src/testing/services.ts";
 
@@ -135,9 +135,7 @@ export function runsBuild(name: string): boolean {
 }
 
 async function stopChildren(): Promise<void> {
-  for (const { proc } of children.values()) proc.kill("SIGTERM");
-  await Promise.all([...children.values()].map(({ proc }) => Promise.race([proc.exited, Bun.sleep(10_000)])));
-  for (const { proc } of children.values()) if (proc.exitCode === null) proc.kill("SIGKILL");
+  await stopProcesses([...children.values()].map(({ proc }) => proc));
   children.clear();
 }
 

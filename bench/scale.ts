@@ -17,7 +17,7 @@ import postgres from "postgres";
 import { loadConfig } from "../src/config/config.ts";
 import { openDeps } from "../src/deps.ts";
 import { createApiToken, createUser } from "../src/identity/accounts.ts";
-import { startRole } from "../src/testing/cluster.ts";
+import { startRole, stopProcesses } from "../src/testing/cluster.ts";
 import { tempDir } from "../src/testing/deps.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
@@ -139,9 +139,7 @@ async function start(name: string, role: "api" | "worker" | "proxy"): Promise<st
 }
 
 async function stopChildren(): Promise<void> {
-  for (const { proc } of children) proc.kill("SIGTERM");
-  await Promise.all(children.map(({ proc }) => Promise.race([proc.exited, Bun.sleep(10_000)])));
-  for (const { proc } of children) if (proc.exitCode === null) proc.kill("SIGKILL");
+  await stopProcesses(children.map(({ proc }) => proc));
   children.length = 0;
 }
 

@@ -4,17 +4,15 @@
 // the READY site never stops answering.
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { resolve } from "node:path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import type { Subprocess } from "bun";
 import postgres from "postgres";
-import { type ClusterRole, runsBuilder, startRole } from "./testing/cluster.ts";
+import { type ClusterRole, cliOutput, runsBuilder, startRole, stopProcesses } from "./testing/cluster.ts";
 import { tempDir } from "./testing/deps.ts";
 import { fixtureRepo } from "./testing/repos.ts";
 import { type StoppableService, startService, stopService, testService } from "./testing/services.ts";
 import { rebuiltAs } from "./worker/interrupted.ts";
 
-const MAIN = resolve(import.meta.dir, "main.ts");
 const run = crypto.randomUUID().replaceAll("-", "").slice(0, 10);
 let env: Record<string, string> = {};
 const processes = new Map<string, { role: ClusterRole; proc: Subprocess; url: string }>();
@@ -50,17 +48,7 @@ async function api(method: string, path: string, body?: unknown): Promise<Record
   return JSON.parse(text) as Record<string, unknown>;
 }
 
-async function cli(args: string[], stdin?: string): Promise<string> {
-  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
-    env,
-    stdin: stdin ? new Blob([stdin]) : "ignore",
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  const out = await new Response(proc.stdout).text();
-  expect(await proc.exited).toBe(0);
-  return out.trim();
-}
+const cli = (args: string[], stdin?: string) => cliOutput(env, args, stdin);
 
 const TERMINAL = ["READY", "FAIL", "CANCELED"];
 /** The deployment once it (and every rebuild it names) has ended; the whole chain, oldest first. */
@@ -228,11 +216,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  for (const { proc } of processes.values()) proc.kill("SIGTERM");
-  await Promise.all(
-    [...processes.values()].map(({ proc }) => Promise.race([proc.exited, Bun.sleep(10_000)])),
-  );
-  for (const { proc } of processes.values()) proc.kill("SIGKILL");
+  await stopProcesses([...processes.values()].map(({ proc }) => proc));
 }, 30_000);
 
 test("the worker running a build killed: it ends FAIL naming its rebuild, which goes READY; each log whole", async () => {

@@ -4,17 +4,15 @@
 // the proxy, see them run on a node and stream through it, then lose the nodes one by one.
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { resolve } from "node:path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import type { Subprocess } from "bun";
 import { Kafka } from "kafkajs";
-import { type ClusterRole, runsFunctions, startRole } from "./testing/cluster.ts";
+import { type ClusterRole, cliOutput, runsFunctions, startRole, stopProcesses } from "./testing/cluster.ts";
 import { tempDir } from "./testing/deps.ts";
 import { type TestDatabase, testDatabase } from "./testing/postgres.ts";
 import { fixtureRepo } from "./testing/repos.ts";
 import { testService } from "./testing/services.ts";
 
-const MAIN = resolve(import.meta.dir, "main.ts");
 const run = crypto.randomUUID().replaceAll("-", "").slice(0, 10);
 const prefix = `t-${run}.`;
 let db: TestDatabase;
@@ -32,17 +30,7 @@ async function start(name: string, role: ClusterRole, more: Record<string, strin
   return url;
 }
 
-async function cli(args: string[], stdin?: string): Promise<string> {
-  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
-    env,
-    stdin: stdin ? new Blob([stdin]) : "ignore",
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  const out = await new Response(proc.stdout).text();
-  expect(await proc.exited).toBe(0);
-  return out.trim();
-}
+const cli = (args: string[], stdin?: string) => cliOutput(env, args, stdin);
 
 let token = "";
 const url = (name: string) => processes.get(name)?.url ?? "";
@@ -101,11 +89,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  for (const { proc } of processes.values()) proc.kill("SIGTERM");
-  await Promise.all(
-    [...processes.values()].map(({ proc }) => Promise.race([proc.exited, Bun.sleep(10_000)])),
-  );
-  for (const { proc } of processes.values()) proc.kill("SIGKILL");
+  await stopProcesses([...processes.values()].map(({ proc }) => proc));
   await db?.drop();
   const clickhouse = new URL(testService("clickhouse"));
   const auth = `Basic ${btoa(`${decodeURIComponent(clickhouse.username) || "default"}:${decodeURIComponent(clickhouse.password)}`)}`;

@@ -6,13 +6,12 @@ import { resolve } from "node:path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import type { Subprocess } from "bun";
 import postgres from "postgres";
-import { type ClusterRole, runsBuilder, startRole } from "./testing/cluster.ts";
+import { type ClusterRole, cliOutput, runsBuilder, startRole, stopProcesses } from "./testing/cluster.ts";
 import { tempDir } from "./testing/deps.ts";
 import { fixtureRepo } from "./testing/repos.ts";
 import { startService, testService } from "./testing/services.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
-const MAIN = resolve(ROOT, "src/main.ts");
 const KAFKA_PID = resolve(ROOT, ".services/kafka/kafka.pid");
 
 const run = crypto.randomUUID().replaceAll("-", "").slice(0, 10);
@@ -31,17 +30,7 @@ async function start(name: string, role: ClusterRole): Promise<string> {
   return url;
 }
 
-async function cli(args: string[], stdin?: string): Promise<string> {
-  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
-    env,
-    stdin: stdin ? new Blob([stdin]) : "ignore",
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  const out = await new Response(proc.stdout).text();
-  expect(await proc.exited).toBe(0);
-  return out.trim();
-}
+const cli = (args: string[], stdin?: string) => cliOutput(env, args, stdin);
 
 let token = "";
 const url = (name: string) => processes.get(name)?.url ?? "";
@@ -143,11 +132,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  for (const { proc } of processes.values()) proc.kill("SIGTERM");
-  await Promise.all(
-    [...processes.values()].map(({ proc }) => Promise.race([proc.exited, Bun.sleep(10_000)])),
-  );
-  for (const { proc } of processes.values()) proc.kill("SIGKILL");
+  await stopProcesses([...processes.values()].map(({ proc }) => proc));
 }, 30_000);
 
 let projectId = "";

@@ -36,9 +36,9 @@ function count(recorder: AnalyticsRecorder, hit: Hit, request: Request, response
 export interface ProxyAnalytics {
   /**
    * The record of a request a site answers, when it is counted (null for one sampling leaves out: a busy proxy).
-   * `started` is when it arrived (performance.now()).
+   * `arrived` is when it arrived (performance.now()), or -1 to time it from now (routing resumed asynchronously).
    */
-  hit(route: Extract<Route, { kind: "site" }>, path: string, started: number): Hit | null;
+  hit(route: Extract<Route, { kind: "site" }>, path: string, arrived: number): Hit | null;
   /** Counts `hit` once its response exists, and passes the response on. */
   counted(hit: Hit, request: Request, result: Response | Promise<Response>): Response | Promise<Response>;
   /** Flushes what is counted; later requests are not. */
@@ -61,9 +61,10 @@ export function openProxyAnalytics(
     sampleAbove: config.analytics.sampleAbove,
   });
   return {
-    hit(route, path, started) {
+    hit(route, path, arrived) {
       const weight = recorder.weight();
       if (weight === 0) return null;
+      const started = arrived >= 0 ? arrived : performance.now();
       return { projectId: route.project.id, deploymentId: route.deploymentId, path, started, weight };
     },
     counted(hit, request, result) {

@@ -9,7 +9,7 @@ import type { FunctionRuntime } from "../runtime/runtime.ts";
 import type { RelayData } from "../runtime/websocket.ts";
 import { type Bodies, collectCacheMetrics, createBodies, DEFAULT_BODIES } from "./bodies.ts";
 import { domainRedirect } from "./domain-redirect.ts";
-import { page } from "./pages.ts";
+import { missingRoutePage, page } from "./pages.ts";
 import { createProtectionGate, type Decision, markProtected, withoutCredentials } from "./protection.ts";
 import { bodyBytes, type Hit, openProxyAnalytics } from "./proxy-analytics.ts";
 import { createHostOf, normalizePath, rawPathOf } from "./request-target.ts";
@@ -59,15 +59,6 @@ export interface SiteProxy {
   /** What a host routes to: automatic HTTPS orders certificates only for hosts that are served (src/tls/hosts.ts). */
   route(host: string): Route | Promise<Route>;
   stop(): Promise<void>;
-}
-
-function missingRoute(
-  route: Exclude<Route, { kind: "site" } | { kind: "redirect" }>,
-  method: string,
-): Response {
-  if (route.kind === "unknown") return page("unknown-host", method);
-  if (route.what === "production") return page("not-deployed", method);
-  return page(route.what === "deployment" ? "no-deployment" : "no-branch", method);
 }
 
 /** How the proxy runs functions: the runtime it invokes (made on first use) and who is asking. */
@@ -211,11 +202,11 @@ export async function createProxy(
   function routed(route: Route, request: Request, path: string): Response | Promise<Response> {
     const method = request.method;
     if (route.kind === "redirect") return domainRedirect(route, request, invocationOf(request).proto);
-    if (route.kind !== "site") return missingRoute(route, method);
+    if (route.kind !== "site") return missingRoutePage(route, method);
     if (options.accessLog) answeredBy.set(request, { deploymentId: route.deploymentId });
     // Analytics: what answered, passed along (no per-request map), counted once the response exists; a request
     // sampling leaves out (a busy proxy) costs nothing more.
-    const hit = analytics?.hit(route, path, syncStart >= 0 ? syncStart : performance.now()) ?? null;
+    const hit = analytics?.hit(route, path, syncStart) ?? null;
     if (analytics === null || hit === null) return routedSite(route, request, path, null);
     return analytics.counted(hit, request, routedSite(route, request, path, hit));
   }

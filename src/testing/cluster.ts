@@ -66,6 +66,32 @@ export async function startRole(
   }
 }
 
+/** Stops the processes: SIGTERM, up to `graceMs` for each to exit, then SIGKILL for any still running. */
+export async function stopProcesses(procs: Iterable<Subprocess>, graceMs = 10_000): Promise<void> {
+  const all = [...procs];
+  for (const proc of all) proc.kill("SIGTERM");
+  await Promise.all(all.map((proc) => Promise.race([proc.exited, Bun.sleep(graceMs)])));
+  for (const proc of all) if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+}
+
+/** Runs a `minivercel` command with `env` (its stderr shown); its trimmed stdout, or an error if it failed. */
+export async function cliOutput(
+  env: Record<string, string>,
+  args: string[],
+  stdin?: string,
+): Promise<string> {
+  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
+    env,
+    stdin: stdin ? new Blob([stdin]) : "ignore",
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const out = await new Response(proc.stdout).text();
+  const code = await proc.exited;
+  if (code !== 0) throw new Error(`minivercel ${args.join(" ")} exited with ${code}`);
+  return out.trim();
+}
+
 /** A process under another one: its pid and its command line, argument by argument. */
 export interface ProcessInfo {
   pid: number;
