@@ -42,8 +42,8 @@ async function api(method: string, path: string, body?: unknown): Promise<Record
   });
   return (await res.json()) as Record<string, unknown>;
 }
-/** Whether the functions node runs a function instance now. */
-const hasInstance = (name: string) => runsFunctions(processes.get(name)?.proc.pid);
+/** Whether the process runs a function instance now (a sandbox running the function launcher under it). */
+const hasChild = (name: string) => runsFunctions(processes.get(name)?.proc.pid);
 
 beforeAll(async () => {
   db = await testDatabase();
@@ -155,8 +155,8 @@ test("a function deployed through the api runs on a functions node, called throu
   expect(res.status).toBe(200);
   expect(await res.json()).toEqual({ hello: "ada", ip: "127.0.0.1" });
   // One node runs it (its instance is that process's child); the proxy runs nothing.
-  expect([hasInstance("fn1"), hasInstance("fn2")].filter(Boolean)).toHaveLength(1);
-  expect(hasInstance("proxy")).toBe(false);
+  expect([hasChild("fn1"), hasChild("fn2")].filter(Boolean)).toHaveLength(1);
+  expect(hasChild("proxy")).toBe(false);
 
   // What it printed on the node reached ClickHouse, through the api.
   const logEnd = Date.now() + 15_000;
@@ -187,7 +187,7 @@ test("an event stream crosses the proxy and the node as it is written", async ()
 }, 60_000);
 
 test("a node killed: the next call runs on the other one; both gone: a 503 page", async () => {
-  const owner = hasInstance("fn1") ? "fn1" : "fn2";
+  const owner = hasChild("fn1") ? "fn1" : "fn2";
   const other = owner === "fn1" ? "fn2" : "fn1";
   const killed = processes.get(owner)?.proc;
   killed?.kill("SIGKILL");
@@ -195,7 +195,7 @@ test("a node killed: the next call runs on the other one; both gone: a 503 page"
   const res = await site("/api/hello?name=grace");
   expect(res.status).toBe(200);
   expect(await res.json()).toEqual({ hello: "grace", ip: "127.0.0.1" });
-  expect(hasInstance(other)).toBe(true);
+  expect(hasChild(other)).toBe(true);
 
   const last = processes.get(other)?.proc;
   last?.kill("SIGKILL");
