@@ -3,7 +3,6 @@
 // can be killed and started again, and the shared test services stopped and started back.
 
 import { appendFileSync, mkdirSync, rmSync } from "node:fs";
-import { resolve } from "node:path";
 import {
   CreateBucketCommand,
   DeleteBucketCommand,
@@ -16,10 +15,9 @@ import postgres from "postgres";
 import { loadConfig } from "../src/config/config.ts";
 import { openDeps } from "../src/deps.ts";
 import { createApiToken, createUser } from "../src/identity/accounts.ts";
+import { runsBuilder, startRole, stopProcesses } from "../src/testing/cluster.ts";
 import { tempDir } from "../src/testing/deps.ts";
 import { type StoppableService, startService, type TestServiceName } from "../src/testing/services.ts";
-
-const MAIN = resolve(import.meta.dir, "../src/main.ts");
 
 /** A service's address: from the environment (as CI exports them) or scripts/services.sh. */
 function service(name: TestServiceName, variable: string): string {
@@ -47,8 +45,6 @@ export const env: Record<string, string> = {
   HOME: tempDir("bench-faults-home-"),
   DATABASE_URL: pgUrl.replace(/\/[^/]*$/, `/${database}`),
   KAFKA_BROKERS: brokers,
-  // No preview captures: a worker's only child process must be its builder (the kill picks it by that).
-  SCREENSHOT_BROWSER: "off",
   // Topics and consumer groups of this run only (the killed workers' members never hold anyone else's).
   KAFKA_TOPIC_PREFIX: `faults-${run}.`,
   CLICKHOUSE_URL: clickhouse,
@@ -82,7 +78,7 @@ const dataDir = () => {
 export type Role = "api" | "worker" | "proxy";
 interface Child {
   role: Role;
-  proc: Subprocess<"ignore", "pipe", "pipe">;
+  proc: Subprocess;
   url: string;
 }
 export const children = new Map<string, Child>();
@@ -108,37 +104,18 @@ async function keepStderr(name: string, stream: ReadableStream<Uint8Array>): Pro
 
 /** Starts `serve --role=<role>` as `name` and resolves with its URL (api, proxy) once it says it is up. */
 export async function start(name: string, role: Role): Promise<string> {
-  const proc = Bun.spawn([process.execPath, MAIN, "serve", `--role=${role}`], {
-    env: { ...env, MINIVERCEL_DATA: dataDir() },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  children.set(name, { role, proc, url: "" });
-  void keepStderr(name, proc.stderr).catch(() => {});
-  const reader = proc.stdout.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) throw new Error(`${name} exited before it was ready:\n${text}`);
-    text += decoder.decode(value, { stream: true });
-    const found =
-      role === "api"
-        ? /dashboard and API: (http:\/\/\S+)/.exec(text)?.[1]?.replace("localhost", "127.0.0.1")
-        : role === "proxy"
-          ? /sites: +http:\/\/<project>\.localhost:(\d+)/.exec(text)?.[1]
-          : /roles: worker/.test(text)
-            ? "worker"
-            : undefined;
-    if (found === undefined) continue;
-    void (async () => {
-      while (!(await reader.read()).done) {}
-    })().catch(() => {});
-    const url = role === "proxy" ? `http://127.0.0.1:${found}` : found;
-    children.set(name, { role, proc, url });
-    return url;
-  }
+  const { url } = await startRole(
+    role,
+    { ...env, MINIVERCEL_DATA: dataDir() },
+    {
+      name,
+      started: (proc) => children.set(name, { role, proc, url: "" }),
+      stderr: (stream) => keepStderr(name, stream),
+    },
+  );
+  const proc = children.get(name)?.proc;
+  if (proc) children.set(name, { role, proc, url });
+  return url;
 }
 
 export const urlOf = (name: string) => children.get(name)?.url ?? "";
@@ -152,16 +129,13 @@ export async function killAndRestart(name: string): Promise<void> {
   await start(name, child.role);
 }
 
-/** True when the named process has a child right now (a worker: a builder running). */
-export function hasChild(name: string): boolean {
-  const pid = children.get(name)?.proc.pid;
-  return pid !== undefined && Bun.spawnSync(["pgrep", "-P", String(pid)]).exitCode === 0;
+/** True when the named process runs a build right now (a worker with a builder child). */
+export function runsBuild(name: string): boolean {
+  return runsBuilder(children.get(name)?.proc.pid);
 }
 
 async function stopChildren(): Promise<void> {
-  for (const { proc } of children.values()) proc.kill("SIGTERM");
-  await Promise.all([...children.values()].map(({ proc }) => Promise.race([proc.exited, Bun.sleep(10_000)])));
-  for (const { proc } of children.values()) if (proc.exitCode === null) proc.kill("SIGKILL");
+  await stopProcesses([...children.values()].map(({ proc }) => proc));
   children.clear();
 }
 

@@ -10,11 +10,11 @@ import {
   children,
   cleanUp,
   deps,
-  hasChild,
   killAndRestart,
   LOG_DIR,
   restoreServices,
   run,
+  runsBuild,
   start,
   stderrLines,
   stoppedServices,
@@ -269,7 +269,7 @@ async function killRounds(projects: string[]): Promise<Map<string, Tally & { rou
     while (Date.now() < end && (await Promise.all(ids.map(ticksSeen))).every((n) => n < 5))
       await Bun.sleep(200);
     const victim = NAMES[Math.floor(Math.random() * NAMES.length)] ?? "w1";
-    const building = victim.startsWith("w") && hasChild(victim);
+    const building = victim.startsWith("w") && runsBuild(victim);
     await killAndRestart(victim);
     const all = await settle(ids);
     const t = byVictim.get(victim) ?? { ...tally(), rounds: 0 };

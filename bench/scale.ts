@@ -17,10 +17,10 @@ import postgres from "postgres";
 import { loadConfig } from "../src/config/config.ts";
 import { openDeps } from "../src/deps.ts";
 import { createApiToken, createUser } from "../src/identity/accounts.ts";
+import { startRole, stopProcesses } from "../src/testing/cluster.ts";
 import { tempDir } from "../src/testing/deps.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
-const MAIN = resolve(ROOT, "src/main.ts");
 const SCRIPT = resolve(ROOT, "scripts/services.sh");
 
 function count(name: string, fallback: number): number {
@@ -101,7 +101,7 @@ const dataDir = () => {
 
 // ---- processes ----------------------------------------------------------------------------------------
 
-const children: { name: string; proc: Subprocess<"ignore", "pipe", "pipe"> }[] = [];
+const children: { name: string; proc: Subprocess }[] = [];
 /** Events the workers refused: other runs' test messages left in the shared `workers` group's backlog. */
 let rejected = 0;
 
@@ -126,42 +126,20 @@ async function forwardStderr(name: string, stream: ReadableStream<Uint8Array>): 
 
 /** Starts `serve --role=<role>` and resolves with its URL (api, proxy) once it says it is up. */
 async function start(name: string, role: "api" | "worker" | "proxy"): Promise<string> {
-  const proc = Bun.spawn([process.execPath, MAIN, "serve", `--role=${role}`], {
-    env: { ...env, MINIVERCEL_DATA: dataDir() },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  children.push({ name, proc });
-  void forwardStderr(name, proc.stderr).catch(() => {});
-  const reader = proc.stdout.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) throw new Error(`${name} exited before it was ready:\n${text}`);
-    text += decoder.decode(value, { stream: true });
-    const found =
-      role === "api"
-        ? /dashboard and API: (http:\/\/\S+)/.exec(text)?.[1]?.replace("localhost", "127.0.0.1")
-        : role === "proxy"
-          ? /sites: +http:\/\/<project>\.localhost:(\d+)/.exec(text)?.[1]
-          : /roles: worker/.test(text)
-            ? "worker"
-            : undefined;
-    if (found === undefined) continue;
-    // Keep draining its stdout so a chatty process never blocks on a full pipe.
-    void (async () => {
-      while (!(await reader.read()).done) {}
-    })().catch(() => {});
-    return role === "proxy" ? `http://127.0.0.1:${found}` : found;
-  }
+  const { url } = await startRole(
+    role,
+    { ...env, MINIVERCEL_DATA: dataDir() },
+    {
+      name,
+      started: (proc) => children.push({ name, proc }),
+      stderr: (stream) => forwardStderr(name, stream),
+    },
+  );
+  return url;
 }
 
 async function stopChildren(): Promise<void> {
-  for (const { proc } of children) proc.kill("SIGTERM");
-  await Promise.all(children.map(({ proc }) => Promise.race([proc.exited, Bun.sleep(10_000)])));
-  for (const { proc } of children) if (proc.exitCode === null) proc.kill("SIGKILL");
+  await stopProcesses(children.map(({ proc }) => proc));
   children.length = 0;
 }
 

@@ -1,11 +1,19 @@
 // Build step, first move: read a checked-out project (never run it) and decide how to install, build and serve it.
 
-import type { Dirent } from "node:fs";
-import { lstat, readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { badRequest } from "../src/errors.ts";
+import {
+  exists,
+  type Listing,
+  listDir,
+  MAX_CONFIG_BYTES,
+  type Manifest,
+  readConfig,
+  readHead,
+  readManifest,
+} from "./detect-files.ts";
+import { detectPackageManager, EXEC, type PackageManager, RUN } from "./package-manager.ts";
 
-export type PackageManager = "npm" | "pnpm" | "yarn" | "bun";
 /** "node": a package.json with a build script but no framework we know. */
 export type Framework =
   | "vite"
@@ -50,20 +58,6 @@ export interface StartCandidate {
   withoutOutput: boolean;
 }
 
-interface Manifest {
-  scripts: Record<string, unknown>;
-  dependencies: Record<string, unknown>;
-  devDependencies: Record<string, unknown>;
-  packageManager: unknown;
-}
-
-/** The project dir's top level: `files` are regular files (the only ones read), `names` everything. */
-interface Listing {
-  files: Set<string>;
-  dirs: Set<string>;
-  names: Set<string>;
-}
-
 interface FrameworkRule {
   id: Framework;
   name: string;
@@ -99,30 +93,6 @@ export const KNOWN_FRAMEWORKS: readonly { id: Framework; name: string; outputDir
 const VITE_CONFIGS = ["ts", "mts", "js", "mjs", "cjs", "cts"].map((ext) => `vite.config.${ext}`);
 const NEXT_CONFIGS = ["js", "mjs", "ts", "cjs", "mts"].map((ext) => `next.config.${ext}`);
 
-/** In priority order when a checkout holds several. */
-const LOCKFILES: [string, PackageManager][] = [
-  ["bun.lock", "bun"],
-  ["bun.lockb", "bun"],
-  ["pnpm-lock.yaml", "pnpm"],
-  ["yarn.lock", "yarn"],
-  ["package-lock.json", "npm"],
-  ["npm-shrinkwrap.json", "npm"],
-];
-
-const RUN: Record<PackageManager, string> = {
-  npm: "npm",
-  pnpm: "corepack pnpm",
-  yarn: "corepack yarn",
-  bun: "bun",
-};
-/** Runs a dependency's binary from node_modules/.bin. */
-const EXEC: Record<PackageManager, string> = {
-  npm: "npm exec --",
-  pnpm: "corepack pnpm exec",
-  yarn: "corepack yarn run",
-  bun: "bun x",
-};
-
 /**
  * Every file below the project's root whose content detection reads (of the rest, only names and kinds count):
  * reading a repository before its first build fetches just these (src/git/detect-remote.ts).
@@ -136,9 +106,6 @@ export const DETECTION_FILES: readonly string[] = [
   ...NEXT_CONFIGS,
   "public/index.html",
 ];
-
-const MAX_MANIFEST_BYTES = 1024 * 1024;
-const MAX_CONFIG_BYTES = 256 * 1024;
 
 /** Reads `dir` (the project's root inside the checkout) and returns the plan; overrides win over detection. */
 export async function detectBuild(dir: string, overrides: BuildOverrides): Promise<BuildPlan> {
@@ -305,81 +272,6 @@ function dependencyField(manifest: Manifest, pkg: string): "dependencies" | "dev
   return null;
 }
 
-async function detectPackageManager(
-  dir: string,
-  { files, names }: Listing,
-  manifest: Manifest,
-  notes: string[],
-): Promise<{ name: PackageManager; install: string }> {
-  const locks = LOCKFILES.filter(([file]) => names.has(file));
-  const declared = parsePackageManagerField(manifest.packageManager, notes);
-  // corepack refuses to run another manager than the declared one, so the field wins over lockfiles.
-  const name = declared?.name ?? locks[0]?.[1] ?? "npm";
-  const lockfile = locks.find(([, pm]) => pm === name)?.[0] ?? null;
-  if (declared) notes.push(`Using ${name} ("packageManager": ${JSON.stringify(manifest.packageManager)})`);
-  else if (lockfile) notes.push(`Using ${name} (${lockfile})`);
-  else notes.push("Using npm (no lockfile)");
-  const ignored = locks.filter(([, pm]) => pm !== name).map(([file]) => file);
-  if (ignored.length > 0) notes.push(`Ignoring ${ignored.join(", ")}: the project uses ${name}`);
-  if (!lockfile && (declared || locks.length > 0)) {
-    notes.push(`No ${name} lockfile: dependencies are resolved afresh (commit one for reproducible builds)`);
-  }
-
-  switch (name) {
-    case "npm":
-      return { name, install: lockfile ? "npm ci" : "npm install" };
-    case "pnpm":
-      return { name, install: `corepack pnpm install${lockfile ? " --frozen-lockfile" : ""}` };
-    case "bun":
-      return { name, install: `bun install${lockfile ? " --frozen-lockfile" : ""}` };
-    case "yarn": {
-      const berry =
-        declared?.major != null ? declared.major >= 2 : await isYarnBerry(dir, { files, names }, lockfile);
-      if (berry && !declared && !(await yarnrcSetsYarnPath(dir, files))) {
-        notes.push(
-          'Warning: Yarn 2+ project without a "packageManager" field; corepack may pick Yarn 1 (add "packageManager": "yarn@4.x")',
-        );
-      }
-      notes.push(berry ? "Yarn Berry (2+)" : "Yarn classic (1.x)");
-      const frozen = berry ? " --immutable" : " --frozen-lockfile";
-      return { name, install: `corepack yarn install${lockfile ? frozen : ""}` };
-    }
-  }
-}
-
-/** "pnpm@9.1.0+sha512.abc" -> pnpm, major 9; anything else is ignored with a note. */
-function parsePackageManagerField(
-  value: unknown,
-  notes: string[],
-): { name: PackageManager; major: number | null } | null {
-  if (value === undefined) return null;
-  const match = typeof value === "string" ? /^(npm|pnpm|yarn|bun)(?:@(\d+)?|$)/.exec(value) : null;
-  const name = match?.[1];
-  if (!match || (name !== "npm" && name !== "pnpm" && name !== "yarn" && name !== "bun")) {
-    notes.push(
-      `Ignoring "packageManager": ${JSON.stringify(value).slice(0, 80)} (expected npm, pnpm, yarn or bun)`,
-    );
-    return null;
-  }
-  return { name, major: match[2] === undefined ? null : Number(match[2]) };
-}
-
-async function isYarnBerry(
-  dir: string,
-  { files, names }: Pick<Listing, "files" | "names">,
-  lockfile: string | null,
-): Promise<boolean> {
-  if (names.has(".yarnrc.yml")) return true;
-  // Berry lockfiles are YAML with a __metadata block near the top; classic ones say "yarn lockfile v1".
-  const head = lockfile && files.has(lockfile) ? await readHead(join(dir, lockfile), 2048) : null;
-  return head?.includes("__metadata:") ?? false;
-}
-
-async function yarnrcSetsYarnPath(dir: string, files: Set<string>): Promise<boolean> {
-  if (!files.has(".yarnrc.yml")) return false;
-  return /^yarnPath\s*:/m.test((await readHead(join(dir, ".yarnrc.yml"), MAX_CONFIG_BYTES)) ?? "");
-}
-
 /** build.outDir from vite.config when it is a plain string literal directly inside `build: { ... }`; else dist. */
 async function viteOutDir(dir: string, files: Set<string>, notes: string[]): Promise<string> {
   const config = VITE_CONFIGS.find((name) => files.has(name));
@@ -425,74 +317,4 @@ async function checkNextOutput(dir: string, files: Set<string>, notes: string[])
   notes.push(
     `Warning: Next.js is served as a static export (output: 'export') or an app server (output: 'standalone'), and ${where}`,
   );
-}
-
-async function readManifest(path: string): Promise<Manifest> {
-  const size = (await stat(path)).size;
-  if (size > MAX_MANIFEST_BYTES) throw badRequest("package.json is larger than 1 MB");
-  let raw: unknown;
-  try {
-    raw = JSON.parse((await readFile(path, "utf8")).replace(/^\uFEFF/, ""));
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw badRequest(`package.json is not valid JSON: ${reason}`);
-  }
-  if (!isRecord(raw)) throw badRequest("package.json must contain a JSON object");
-  const record = (key: string) => {
-    const value = raw[key];
-    return isRecord(value) ? value : {};
-  };
-  return {
-    scripts: record("scripts"),
-    dependencies: record("dependencies"),
-    devDependencies: record("devDependencies"),
-    packageManager: raw.packageManager,
-  };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-async function listDir(dir: string): Promise<Listing> {
-  let entries: Dirent[];
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (error) {
-    if (isMissing(error)) throw badRequest("the project's root directory does not exist in the repository");
-    throw error;
-  }
-  const named = (keep: (e: Dirent) => boolean) => new Set(entries.filter(keep).map((e) => e.name));
-  return { files: named((e) => e.isFile()), dirs: named((e) => e.isDirectory()), names: named(() => true) };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (error) {
-    if (isMissing(error)) return false;
-    throw error;
-  }
-}
-
-/** A config's source without comments, so a commented-out option does not count; null if too big to be trivial. */
-async function readConfig(path: string): Promise<string | null> {
-  if ((await stat(path)).size > MAX_CONFIG_BYTES) return null;
-  const source = await readFile(path, "utf8");
-  return source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:"'`])\/\/.*$/gm, "$1");
-}
-
-async function readHead(path: string, bytes: number): Promise<string | null> {
-  try {
-    return await Bun.file(path).slice(0, bytes).text();
-  } catch (error) {
-    if (isMissing(error)) return null;
-    throw error;
-  }
-}
-
-function isMissing(error: unknown): boolean {
-  const code = error instanceof Error && "code" in error ? error.code : null;
-  return code === "ENOENT" || code === "ENOTDIR";
 }

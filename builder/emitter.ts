@@ -11,6 +11,9 @@ import { formatBytes } from "../src/utils/bytes.ts";
 
 type Stream = "stdout" | "stderr" | "system";
 
+/** How often a running builder sends a heartbeat event (builder/main.ts); the reaper's waits count on it. */
+export const HEARTBEAT_MS = 5_000;
+
 export interface Emitter {
   /** Whole lines of text (split on newlines). */
   log(stream: Stream, text: string): void;

@@ -8,16 +8,15 @@ import { AppError } from "../src/errors.ts";
 import { describeProblem, runSandboxed, type SandboxResult, sandboxProblem } from "../src/sandbox/sandbox.ts";
 import { type Artifacts, openArtifacts } from "../src/store/artifacts.ts";
 import { realDirInside } from "./contained.ts";
-import { detectBuild, type PackageManager } from "./detect.ts";
-import { createEmitter, type Emitter, type StatusExtra } from "./emitter.ts";
+import { detectBuild } from "./detect.ts";
+import { createEmitter, type Emitter, HEARTBEAT_MS, type StatusExtra } from "./emitter.ts";
 import { BuildFailure } from "./failure.ts";
 import { type CloneRequest, cloneRepository, readCommitDetails } from "./git.ts";
 import { type BuildJob, parseJob } from "./job.ts";
+import type { PackageManager } from "./package-manager.ts";
 import { publish } from "./publish.ts";
 import { httpArtifacts, httpEvents } from "./sink-http.ts";
 import { materializeSource } from "./source.ts";
-
-const HEARTBEAT_MS = 5_000;
 
 /**
  * The real path of a directory of the checkout, which the host is about to read. The checkout is untrusted (its

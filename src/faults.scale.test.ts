@@ -4,54 +4,27 @@
 // the READY site never stops answering.
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { resolve } from "node:path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import type { Subprocess } from "bun";
 import postgres from "postgres";
+import { type ClusterRole, cliOutput, runsBuilder, startRole, stopProcesses } from "./testing/cluster.ts";
 import { tempDir } from "./testing/deps.ts";
 import { fixtureRepo } from "./testing/repos.ts";
 import { type StoppableService, startService, stopService, testService } from "./testing/services.ts";
 import { rebuiltAs } from "./worker/interrupted.ts";
 
-const MAIN = resolve(import.meta.dir, "main.ts");
 const run = crypto.randomUUID().replaceAll("-", "").slice(0, 10);
 let env: Record<string, string> = {};
-const processes = new Map<string, { role: string; proc: Subprocess; url: string }>();
+const processes = new Map<string, { role: ClusterRole; proc: Subprocess; url: string }>();
 
-async function start(name: string, role: string): Promise<void> {
-  const proc = Bun.spawn([process.execPath, MAIN, "serve", `--role=${role}`], {
-    env: { ...env, MINIVERCEL_DATA: tempDir(`minivercel-${name}-`) },
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  processes.set(name, { role, proc, url: "" });
-  const decoder = new TextDecoder();
-  let text = "";
-  for await (const chunk of proc.stdout) {
-    text += decoder.decode(chunk, { stream: true });
-    const api = /dashboard and API: (http:\/\/\S+)/.exec(text)?.[1];
-    const proxy = /sites: +http:\/\/<project>\.localhost:(\d+)/.exec(text)?.[1];
-    const url =
-      role === "proxy"
-        ? proxy
-          ? `http://127.0.0.1:${proxy}`
-          : null
-        : role === "api"
-          ? api
-          : /roles: worker/.test(text)
-            ? "worker"
-            : null;
-    if (url) {
-      processes.set(name, { role, proc, url });
-      // Drained from now on: a full pipe would block the process.
-      void (async () => {
-        for await (const _ of proc.stdout) {
-        }
-      })().catch(() => {});
-      return;
-    }
-  }
-  throw new Error(`${name} exited before it was ready:\n${text}`);
+async function start(name: string, role: ClusterRole): Promise<void> {
+  const { url } = await startRole(
+    role,
+    { ...env, MINIVERCEL_DATA: tempDir(`minivercel-${name}-`) },
+    { name, started: (proc) => processes.set(name, { role, proc, url: "" }) },
+  );
+  const proc = processes.get(name)?.proc;
+  if (proc) processes.set(name, { role, proc, url });
 }
 
 async function killAndRestart(name: string): Promise<void> {
@@ -75,17 +48,7 @@ async function api(method: string, path: string, body?: unknown): Promise<Record
   return JSON.parse(text) as Record<string, unknown>;
 }
 
-async function cli(args: string[], stdin?: string): Promise<string> {
-  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
-    env,
-    stdin: stdin ? new Blob([stdin]) : "ignore",
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  const out = await new Response(proc.stdout).text();
-  expect(await proc.exited).toBe(0);
-  return out.trim();
-}
+const cli = (args: string[], stdin?: string) => cliOutput(env, args, stdin);
 
 const TERMINAL = ["READY", "FAIL", "CANCELED"];
 /** The deployment once it (and every rebuild it names) has ended; the whole chain, oldest first. */
@@ -198,8 +161,6 @@ beforeAll(async () => {
     BUILD_REUSE: "0",
     DATABASE_URL: pgUrl.replace(/\/[^/]*$/, `/mv_faults_${run}`),
     KAFKA_BROKERS: testService("kafka"),
-    // No preview captures: a worker's only child process must be its builder (the kill picks it by that).
-    SCREENSHOT_BROWSER: "off",
     // Topics and consumer groups of this run only: its killed workers never hold another test's partitions.
     KAFKA_TOPIC_PREFIX: `faults-${run}.`,
     CLICKHOUSE_URL: testService("clickhouse"),
@@ -255,19 +216,12 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  for (const { proc } of processes.values()) proc.kill("SIGTERM");
-  await Promise.all(
-    [...processes.values()].map(({ proc }) => Promise.race([proc.exited, Bun.sleep(10_000)])),
-  );
-  for (const { proc } of processes.values()) proc.kill("SIGKILL");
+  await stopProcesses([...processes.values()].map(({ proc }) => proc));
 }, 30_000);
 
 test("the worker running a build killed: it ends FAIL naming its rebuild, which goes READY; each log whole", async () => {
   const id = await deployTicks();
-  const victim = ["w1", "w2"].find((name) => {
-    const pid = processes.get(name)?.proc.pid;
-    return pid !== undefined && Bun.spawnSync(["pgrep", "-P", String(pid)]).exitCode === 0;
-  });
+  const victim = ["w1", "w2"].find((name) => runsBuilder(processes.get(name)?.proc.pid));
   if (!victim) throw new Error("no worker runs the build");
   await killAndRestart(victim);
   const attempts = await chain(id);

@@ -5,72 +5,34 @@
 // the api's API and dashboard (the api asks the nodes); then lose the nodes one by one.
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { resolve } from "node:path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import type { Subprocess } from "bun";
 import { Kafka } from "kafkajs";
+import { type ClusterRole, cliOutput, runsFunctions, startRole, stopProcesses } from "./testing/cluster.ts";
 import { tempDir } from "./testing/deps.ts";
 import { type TestDatabase, testDatabase } from "./testing/postgres.ts";
 import { fixtureRepo } from "./testing/repos.ts";
 import { testService } from "./testing/services.ts";
 import { Visitor } from "./testing/visitor.ts";
 
-const MAIN = resolve(import.meta.dir, "main.ts");
 const run = crypto.randomUUID().replaceAll("-", "").slice(0, 10);
 const prefix = `t-${run}.`;
 let db: TestDatabase;
 let env: Record<string, string> = {};
 const processes = new Map<string, { proc: Subprocess; url: string }>();
 
-/** What each role prints once it serves (src/main.ts), as the URL to reach it at. */
-const READY: Record<string, (banner: string) => string | null> = {
-  api: (text) => /dashboard and API: (http:\/\/\S+)/.exec(text)?.[1] ?? null,
-  worker: (text) => (/roles: worker/.test(text) ? "worker" : null),
-  proxy: (text) => {
-    const port = /sites: +http:\/\/<project>\.localhost:(\d+)/.exec(text)?.[1];
-    return port ? `http://127.0.0.1:${port}` : null;
-  },
-  functions: (text) => /functions node: +(http:\/\/\S+)/.exec(text)?.[1] ?? null,
-};
-
-async function start(name: string, role: string, more: Record<string, string> = {}): Promise<string> {
-  const proc = Bun.spawn([process.execPath, MAIN, "serve", `--role=${role}`], {
-    env: { ...env, ...more, MINIVERCEL_DATA: tempDir(`minivercel-${name}-`) },
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  processes.set(name, { proc, url: "" });
-  const decoder = new TextDecoder();
-  const reader = proc.stdout.getReader();
-  let text = "";
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value, { stream: true });
-    const url = READY[role]?.(text);
-    if (url) {
-      processes.set(name, { proc, url });
-      // Its later output is read and dropped: a full pipe would block the process.
-      void (async () => {
-        while (!(await reader.read()).done) {}
-      })().catch(() => {});
-      return url;
-    }
-  }
-  throw new Error(`${name} exited before it was ready:\n${text}`);
+async function start(name: string, role: ClusterRole, more: Record<string, string> = {}): Promise<string> {
+  const { url } = await startRole(
+    role,
+    { ...env, ...more, MINIVERCEL_DATA: tempDir(`minivercel-${name}-`) },
+    { name, started: (proc) => processes.set(name, { proc, url: "" }) },
+  );
+  const proc = processes.get(name)?.proc;
+  if (proc) processes.set(name, { proc, url });
+  return url;
 }
 
-async function cli(args: string[], stdin?: string): Promise<string> {
-  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
-    env,
-    stdin: stdin ? new Blob([stdin]) : "ignore",
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  const out = await new Response(proc.stdout).text();
-  expect(await proc.exited).toBe(0);
-  return out.trim();
-}
+const cli = (args: string[], stdin?: string) => cliOutput(env, args, stdin);
 
 let token = "";
 const url = (name: string) => processes.get(name)?.url ?? "";
@@ -96,11 +58,8 @@ async function deployed(name: string, files: Record<string, string>): Promise<{ 
   }
   return { id, host: `${project.subDomain}.localhost` };
 }
-/** Whether the process has a child: a functions node's function instances are its children (bwrap). */
-const hasChild = (name: string) => {
-  const pid = processes.get(name)?.proc.pid;
-  return pid !== undefined && Bun.spawnSync(["pgrep", "-P", String(pid)]).exitCode === 0;
-};
+/** Whether the process runs a function instance now (a sandbox running the function launcher under it). */
+const hasChild = (name: string) => runsFunctions(processes.get(name)?.proc.pid);
 
 beforeAll(async () => {
   db = await testDatabase();
@@ -117,8 +76,6 @@ beforeAll(async () => {
     HOME: tempDir(),
     DATABASE_URL: db.url,
     KAFKA_BROKERS: testService("kafka"),
-    // No preview captures: a worker's only child process must be its builder (the kill picks it by that).
-    SCREENSHOT_BROWSER: "off",
     KAFKA_TOPIC_PREFIX: prefix,
     CLICKHOUSE_URL: testService("clickhouse"),
     CLICKHOUSE_DATABASE: `mv_fn_${run}`,
@@ -149,11 +106,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  for (const { proc } of processes.values()) proc.kill("SIGTERM");
-  await Promise.all(
-    [...processes.values()].map(({ proc }) => Promise.race([proc.exited, Bun.sleep(10_000)])),
-  );
-  for (const { proc } of processes.values()) proc.kill("SIGKILL");
+  await stopProcesses([...processes.values()].map(({ proc }) => proc));
   await db?.drop();
   const clickhouse = new URL(testService("clickhouse"));
   const auth = `Basic ${btoa(`${decodeURIComponent(clickhouse.username) || "default"}:${decodeURIComponent(clickhouse.password)}`)}`;

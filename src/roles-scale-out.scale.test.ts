@@ -6,61 +6,31 @@ import { resolve } from "node:path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import type { Subprocess } from "bun";
 import postgres from "postgres";
+import { type ClusterRole, cliOutput, runsBuilder, startRole, stopProcesses } from "./testing/cluster.ts";
 import { tempDir } from "./testing/deps.ts";
 import { fixtureRepo } from "./testing/repos.ts";
 import { startService, testService } from "./testing/services.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
-const MAIN = resolve(ROOT, "src/main.ts");
 const KAFKA_PID = resolve(ROOT, ".services/kafka/kafka.pid");
 
 const run = crypto.randomUUID().replaceAll("-", "").slice(0, 10);
 let env: Record<string, string> = {};
 const processes = new Map<string, { proc: Subprocess; url: string }>();
 
-async function start(name: string, role: string): Promise<string> {
-  const proc = Bun.spawn([process.execPath, MAIN, "serve", `--role=${role}`], {
-    env: { ...env, MINIVERCEL_DATA: tempDir(`minivercel-${name}-`) },
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  // Registered at once, so afterAll stops it even when it never gets ready.
-  processes.set(name, { proc, url: "" });
-  const decoder = new TextDecoder();
-  let text = "";
-  for await (const chunk of proc.stdout) {
-    text += decoder.decode(chunk, { stream: true });
-    const api = /dashboard and API: (http:\/\/\S+)/.exec(text)?.[1];
-    const proxy = /sites: +http:\/\/<project>\.localhost:(\d+)/.exec(text)?.[1];
-    const url =
-      role === "proxy"
-        ? proxy
-          ? `http://127.0.0.1:${proxy}`
-          : null
-        : role === "api"
-          ? api
-          : /roles: worker/.test(text)
-            ? "worker"
-            : null;
-    if (url) {
-      processes.set(name, { proc, url });
-      return url;
-    }
-  }
-  throw new Error(`${name} exited before it was ready:\n${text}`);
+async function start(name: string, role: ClusterRole): Promise<string> {
+  const { url } = await startRole(
+    role,
+    { ...env, MINIVERCEL_DATA: tempDir(`minivercel-${name}-`) },
+    // Registered at once, so afterAll stops it even when it never gets ready.
+    { name, started: (proc) => processes.set(name, { proc, url: "" }) },
+  );
+  const proc = processes.get(name)?.proc;
+  if (proc) processes.set(name, { proc, url });
+  return url;
 }
 
-async function cli(args: string[], stdin?: string): Promise<string> {
-  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
-    env,
-    stdin: stdin ? new Blob([stdin]) : "ignore",
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  const out = await new Response(proc.stdout).text();
-  expect(await proc.exited).toBe(0);
-  return out.trim();
-}
+const cli = (args: string[], stdin?: string) => cliOutput(env, args, stdin);
 
 let token = "";
 const url = (name: string) => processes.get(name)?.url ?? "";
@@ -128,8 +98,6 @@ beforeAll(async () => {
     HOME: tempDir(),
     DATABASE_URL: pgUrl.replace(/\/[^/]*$/, `/mv_scale_${run}`),
     KAFKA_BROKERS: brokers,
-    // No preview captures: a worker's only child process must be its builder (the kill picks it by that).
-    SCREENSHOT_BROWSER: "off",
     // Topics and consumer groups of this run only: another test's killed workers never hold its partitions.
     KAFKA_TOPIC_PREFIX: `scale-${run}.`,
     CLICKHOUSE_URL: clickhouse,
@@ -164,11 +132,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  for (const { proc } of processes.values()) proc.kill("SIGTERM");
-  await Promise.all(
-    [...processes.values()].map(({ proc }) => Promise.race([proc.exited, Bun.sleep(10_000)])),
-  );
-  for (const { proc } of processes.values()) proc.kill("SIGKILL");
+  await stopProcesses([...processes.values()].map(({ proc }) => proc));
 }, 30_000);
 
 let projectId = "";
@@ -239,11 +203,8 @@ test("a worker killed mid-build: the deployment still ends, with a reason, and i
   const id = String(d.id);
   const end = Date.now() + 60_000;
   while (!(await logLines(id)).some((l) => l.text === "started") && Date.now() < end) await Bun.sleep(100);
-  // The worker running it is the one with a child process (its builder).
-  const victim = ["w1", "w2"].find((name) => {
-    const pid = processes.get(name)?.proc.pid;
-    return pid !== undefined && Bun.spawnSync(["pgrep", "-P", String(pid)]).exitCode === 0;
-  });
+  // The worker running it is the one with a builder child.
+  const victim = ["w1", "w2"].find((name) => runsBuilder(processes.get(name)?.proc.pid));
   expect(victim).toBeDefined();
   processes.get(victim ?? "")?.proc.kill("SIGKILL");
   const ended = await waitFor(id, terminal, 40_000);

@@ -8,6 +8,7 @@ import { createLogger } from "../observe/log.ts";
 import { startService, testService } from "../testing/services.ts";
 import { busContract, isMessage, type Message, until } from "./bus.contract.ts";
 import type { Bus } from "./bus.ts";
+import { busBatchesContract } from "./bus-batches.contract.ts";
 import { kafkaBus } from "./bus-kafka.ts";
 
 const pidFile = new URL("../../.services/kafka/kafka.pid", import.meta.url).pathname;
@@ -64,7 +65,9 @@ function exited(pid: number): boolean {
   }
 }
 
-busContract({ name: "kafka", open, sharedGroups: true, durableGroups: true, timeoutMs: 20_000 });
+const underTest = { name: "kafka", open, sharedGroups: true, durableGroups: true, timeoutMs: 20_000 };
+busContract(underTest);
+busBatchesContract(underTest);
 
 test("kafka: consumers joining and leaving a group mid-stream lose no message", async () => {
   const publisher = await open();

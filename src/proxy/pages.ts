@@ -1,6 +1,8 @@
 // Proxy: the proxy's own pages (unknown host, not deployed, errors). Fixed texts only: nothing from the request
 // (Host, path) is ever written into them, so they cannot reflect markup.
 
+import type { Route } from "./route-table.ts";
+
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   "x-content-type-options": "nosniff",
   "referrer-policy": "strict-origin-when-cross-origin",
@@ -129,4 +131,14 @@ function prebuiltPage(kind: PageKind) {
 export function page(kind: PageKind, method = "GET"): Response {
   const { status, body, headers } = prebuiltPage(kind);
   return new Response(method === "HEAD" ? null : body, { status, headers });
+}
+
+/** The page for a host with no site to serve: unknown, nothing deployed, no such deployment or branch. */
+export function missingRoutePage(
+  route: Exclude<Route, { kind: "site" } | { kind: "redirect" }>,
+  method: string,
+): Response {
+  if (route.kind === "unknown") return page("unknown-host", method);
+  if (route.what === "production") return page("not-deployed", method);
+  return page(route.what === "deployment" ? "no-deployment" : "no-branch", method);
 }

@@ -4,30 +4,22 @@
 import type { Deps } from "../deps.ts";
 import type { ProjectRoute } from "../model/entities.ts";
 import { isProtected } from "../model/protection.ts";
-import { APP_DEFAULTS } from "../model/settings.ts";
-import { deploymentUrl } from "../model/urls.ts";
 import { requestIdOf } from "../observe/http.ts";
-import type { AppTarget } from "../runtime/apps.ts";
-import { forwardedHeaders } from "../runtime/forward.ts";
-import { OUTCOME_HEADER } from "../runtime/node-wire.ts";
-import { createPrerenderCache } from "../runtime/prerender.ts";
 import type { FunctionRuntime } from "../runtime/runtime.ts";
-import { connectUpstream, type RelayData } from "../runtime/websocket.ts";
-import { type AnalyticsRecorder, type Answered, createAnalyticsRecorder } from "./analytics.ts";
-import { type Bodies, createBodies, DEFAULT_BODIES } from "./bodies.ts";
+import type { RelayData } from "../runtime/websocket.ts";
+import { type Bodies, collectCacheMetrics, createBodies, DEFAULT_BODIES } from "./bodies.ts";
 import { domainRedirect } from "./domain-redirect.ts";
-import { type DeploymentContext, type FunctionServing, serveAnswer } from "./functions.ts";
-import { loadGeoIp } from "./geoip.ts";
-import { page } from "./pages.ts";
+import { missingRoutePage, page } from "./pages.ts";
 import { createProtectionGate, type Decision, markProtected, withoutCredentials } from "./protection.ts";
-import { normalizeHost, normalizePath, rawPathOf, splitUrl } from "./request-target.ts";
-import { type Answer, answer, type Site } from "./resolve.ts";
+import { bodyBytes, type Hit, openProxyAnalytics } from "./proxy-analytics.ts";
+import { createHostOf, normalizePath, rawPathOf } from "./request-target.ts";
+import { answer, type Site } from "./resolve.ts";
 import { respond, type Served } from "./respond.ts";
 import { openRouteTable, type Route, type RouteTable } from "./route-table.ts";
+import { createAppServing } from "./serve-app.ts";
+import { createBuildOutputServing } from "./serve-build-output.ts";
+import { serveStatic } from "./serve-static.ts";
 import { createSites, type Sites } from "./sites.ts";
-
-/** Memory for prerendered (ISR) responses, per proxy process. */
-const PRERENDER_CACHE_BYTES = 64 * 1024 * 1024;
 
 export interface ProxyOptions {
   reconcileMs: number;
@@ -67,55 +59,6 @@ export interface SiteProxy {
   /** What a host routes to: automatic HTTPS orders certificates only for hosts that are served (src/tls/hosts.ts). */
   route(host: string): Route | Promise<Route>;
   stop(): Promise<void>;
-}
-
-const EXTENSION = /\.[^/]*$/;
-
-/** The SPA fallback only answers what looks like a page: no file extension, or a browser asking for HTML. */
-function wantsPage(path: string, request: Request): boolean {
-  const name = path.slice(path.lastIndexOf("/") + 1);
-  return !EXTENSION.test(name) || (request.headers.get("accept") ?? "").includes("text/html");
-}
-
-function redirect(found: Extract<Answer, { kind: "redirect" }>, search: string): Response {
-  const location = found.keepQuery && search.length > 1 ? found.location + search : found.location;
-  return new Response(null, {
-    status: found.status,
-    headers: { location, "cache-control": "public, max-age=0, must-revalidate" },
-  });
-}
-
-function missingRoute(
-  route: Exclude<Route, { kind: "site" } | { kind: "redirect" }>,
-  method: string,
-): Response {
-  if (route.kind === "unknown") return page("unknown-host", method);
-  if (route.what === "production") return page("not-deployed", method);
-  return page(route.what === "deployment" ? "no-deployment" : "no-branch", method);
-}
-
-/** The size of the body respond() sent for `served`: the variant its Content-Encoding names, or its range. */
-function bodyBytes(served: Served, request: Request, response: Response): number | null {
-  if (request.method === "HEAD" || response.status === 304 || response.status === 416) return 0;
-  const range = /^bytes (\d+)-(\d+)\//.exec(response.headers.get("content-range") ?? "");
-  if (range) return Number(range[2]) - Number(range[1]) + 1;
-  const encoding = response.headers.get("content-encoding");
-  const variant = encoding === "br" ? served.br : encoding === "gzip" ? served.gzip : served.identity;
-  return variant?.size ?? null;
-}
-
-/** What answered a request, for analytics: set along the way, counted when the response exists. */
-type Hit = Answered & { served?: Served; started: number; weight: number };
-
-/** Counts an answered request for analytics: its deployment, status, body size and time to first byte. */
-function count(recorder: AnalyticsRecorder, hit: Hit, request: Request, response: Response): void {
-  let bytes = 0;
-  if (hit.served) bytes = bodyBytes(hit.served, request, response) ?? 0;
-  else {
-    const length = response.headers.get("content-length");
-    if (length !== null) bytes = Number(length) || 0;
-  }
-  recorder.record(request, hit, response.status, bytes, hit.started, hit.weight);
 }
 
 /** How the proxy runs functions: the runtime it invokes (made on first use) and who is asking. */
@@ -185,68 +128,18 @@ export async function createProxy(
     { maxBytes: options.cacheBytes, maxItemBytes: options.maxItemBytes },
     log,
   );
-  // Read at scrape time; a second proxy in the same process (tests) takes the series over.
-  const unwatch = deps.metrics.registry.collect(
-    "minivercel_proxy_cache_requests_total",
-    "Lookups of small files in the proxy's memory cache, by result (hit, miss).",
-    "counter",
-    () => {
-      const { hits, misses } = bodies.stats();
-      return [
-        { labels: { result: "hit" }, value: hits },
-        { labels: { result: "miss" }, value: misses },
-      ];
-    },
-  );
-  const unwatchRatio = deps.metrics.registry.collect(
-    "minivercel_proxy_cache_hit_ratio",
-    "Share of the proxy's memory-cache lookups answered from memory since start (0 before any lookup).",
-    "gauge",
-    (remote) => {
-      // Over every proxy process of this server (src/roles-proxy-processes.ts), as the counter above is.
-      const local = bodies.stats();
-      const hits = local.hits + remote.counter("minivercel_proxy_cache_requests_total", { result: "hit" });
-      const misses =
-        local.misses + remote.counter("minivercel_proxy_cache_requests_total", { result: "miss" });
-      return [{ value: hits + misses === 0 ? 0 : hits / (hits + misses) }];
-    },
-  );
+  const unwatch = collectCacheMetrics(deps.metrics.registry, bodies);
   /** request -> what answered it, for the access log and analytics; weak, so nothing outlives its request. */
   const answeredBy = new WeakMap<Request, { deploymentId: string; served?: Served }>();
-  // Web analytics (ANALYTICS): counted here, sent on the bus every ANALYTICS_FLUSH_SECONDS (src/proxy/analytics.ts).
-  const recorder: AnalyticsRecorder | null = config.analytics.enabled
-    ? createAnalyticsRecorder(deps, {
-        flushMs: config.analytics.flushSeconds * 1000,
-        geo: config.analytics.geoipCsv ? loadGeoIp(config.analytics.geoipCsv) : null,
-        trustProxyHops: config.limits.trustProxyHops,
-        peer: (request) => functions?.peer?.(request) ?? null,
-        sampleAbove: config.analytics.sampleAbove,
-      })
-    : null;
+  // Web analytics (ANALYTICS): null when off (src/proxy/proxy-analytics.ts).
+  const analytics = openProxyAnalytics(deps, config, (request) => functions?.peer?.(request) ?? null);
   /**
    * When the request being handled synchronously arrived (performance.now()), for its time to first byte; -1
    * outside fetch. A request whose route was looked up asynchronously is timed from when routing resumed.
    */
   let syncStart = -1;
 
-  // Host header values repeat; remember their normalized form (bounded), the last one without even hashing it.
-  const hosts = new Map<string, string | null>();
-  let lastHeader = "";
-  let lastHost: string | null = null;
-  function hostOf(request: Request): string | null {
-    const header = request.headers.get("host");
-    if (header === null) return null;
-    if (header === lastHeader) return lastHost;
-    let host = hosts.get(header);
-    if (host === undefined) {
-      host = normalizeHost(header);
-      if (hosts.size >= 4096) hosts.clear();
-      hosts.set(header, host);
-    }
-    lastHeader = header;
-    lastHost = host;
-    return host;
-  }
+  const hostOf = createHostOf();
 
   function handle(request: Request): Response | Promise<Response> {
     const method = request.method;
@@ -309,27 +202,13 @@ export async function createProxy(
   function routed(route: Route, request: Request, path: string): Response | Promise<Response> {
     const method = request.method;
     if (route.kind === "redirect") return domainRedirect(route, request, invocationOf(request).proto);
-    if (route.kind !== "site") return missingRoute(route, method);
+    if (route.kind !== "site") return missingRoutePage(route, method);
     if (options.accessLog) answeredBy.set(request, { deploymentId: route.deploymentId });
     // Analytics: what answered, passed along (no per-request map), counted once the response exists; a request
     // sampling leaves out (a busy proxy) costs nothing more.
-    const weight = recorder === null ? 0 : recorder.weight();
-    if (recorder === null || weight === 0) return routedSite(route, request, path, null);
-    const hit: Hit = {
-      projectId: route.project.id,
-      deploymentId: route.deploymentId,
-      path,
-      started: syncStart >= 0 ? syncStart : performance.now(),
-      weight,
-    };
-    const result = routedSite(route, request, path, hit);
-    if (result instanceof Promise)
-      return result.then((response) => {
-        count(recorder, hit, request, response);
-        return response;
-      });
-    count(recorder, hit, request, result);
-    return result;
+    const hit = analytics?.hit(route, path, syncStart) ?? null;
+    if (analytics === null || hit === null) return routedSite(route, request, path, null);
+    return analytics.counted(hit, request, routedSite(route, request, path, hit));
   }
 
   function routedSite(
@@ -375,38 +254,12 @@ export async function createProxy(
     path: string,
     hit: Hit | null,
   ): Response | Promise<Response> {
-    if (site.buildOutput) return serveBuildOutput(site, site.buildOutput, route, request, path);
+    if (site.buildOutput)
+      return buildOutput.serve(site, site.buildOutput, route, request, path, invocationOf(request));
     if (site.server) return serveApp(site, site.server, route, request, path, hit);
-    // Static sites answer GET and HEAD only: their request bodies are never read.
-    if (request.method !== "GET" && request.method !== "HEAD") return page("method", request.method);
-    const found = answer(site, path);
-    switch (found.kind) {
-      case "file":
-        return sendFile(found.served, route, request, hit);
-      case "redirect":
-        return redirect(found, splitUrl(request.url).search);
-      case "missing": {
-        if (found.notFound) return sendFile(found.notFound, route, request, hit);
-        if (found.spa && route.project.spaFallback && wantsPage(path, request))
-          return sendFile(found.spa, route, request, hit);
-        return page("not-found", request.method);
-      }
-    }
+    return serveStatic(site, route, request, path, hit, sendFile);
   }
 
-  // Functions: a Build Output API deployment's routes, its functions through the runtime, ISR in memory.
-  const prerender = createPrerenderCache(PRERENDER_CACHE_BYTES);
-  let runtime: FunctionRuntime | null = null;
-  const serving: FunctionServing = {
-    runtime: () => {
-      if (!functions) throw new Error("this proxy runs no functions");
-      runtime ??= functions.runtime();
-      return runtime;
-    },
-    prerender,
-    artifacts: deps.artifacts,
-    bodies,
-  };
   /** production or preview, by the deployment's target (read once per deployment). */
   const environments = new Map<string, Promise<"production" | "preview">>();
   const environmentOf = (deploymentId: string) => {
@@ -419,76 +272,26 @@ export async function createProxy(
     return known;
   };
 
-  function serveBuildOutput(
-    site: Site,
-    output: NonNullable<Site["buildOutput"]>,
-    route: Extract<Route, { kind: "site" }>,
-    request: Request,
-    path: string,
-  ): Response | Promise<Response> {
-    if (!output.router) return page("error", request.method);
-    const { search } = splitUrl(request.url);
-    const decision = output.router.route({
-      method: request.method,
-      path,
-      query: search.slice(1),
-      headers: request.headers,
-      host: hostOf(request) ?? "",
-    });
-    if (decision.kind !== "function") {
-      return serveAnswer(
-        serving,
-        contextOf(site, output, route, "preview"),
-        decision,
-        request,
-        invocationOf(request),
-      );
-    }
-    if (!functions) return page("function-failed", request.method);
-    functions.unbounded?.(request);
-    return environmentOf(route.deploymentId).then((environment) =>
-      serveAnswer(
-        serving,
-        contextOf(site, output, route, environment),
-        decision,
-        request,
-        invocationOf(request),
-      ),
-    );
-  }
+  // Functions: a Build Output API deployment's routes and functions (src/proxy/serve-build-output.ts).
+  const buildOutput = createBuildOutputServing({
+    config,
+    artifacts: deps.artifacts,
+    bodies,
+    runtime: functions ? () => functions.runtime() : null,
+    ...(functions?.unbounded && { unbounded: functions.unbounded }),
+    environmentOf,
+    hostOf,
+  });
 
-  /** A project's app server settings, read at most every few seconds (a change applies to running servers). */
-  const appSettings = new Map<string, { at: number; value: Promise<{ idle: number; max: number }> }>();
-  const settingsOf = (projectId: string) => {
-    const known = appSettings.get(projectId);
-    if (known && Date.now() - known.at < options.lookupTtlMs) return known.value;
-    const value = deps.store.projects.find(projectId).then((p) => ({
-      idle: p?.idleTimeoutMinutes ?? APP_DEFAULTS.idleTimeoutMinutes,
-      max: p?.maxInstances ?? APP_DEFAULTS.maxInstances,
-    }));
-    if (appSettings.size > 4096) appSettings.clear();
-    appSettings.set(projectId, { at: Date.now(), value });
-    return value;
-  };
-
-  async function appTarget(
-    route: Extract<Route, { kind: "site" }>,
-    server: NonNullable<Site["server"]>,
-  ): Promise<AppTarget> {
-    const [environment, settings] = await Promise.all([
-      environmentOf(route.deploymentId),
-      settingsOf(route.project.id),
-    ]);
-    return {
-      deploymentId: route.deploymentId,
-      projectId: route.project.id,
-      environment,
-      deploymentUrl: deploymentUrl(route.project, route.deploymentId, config),
-      server,
-      idleMs: settings.idle * options.appMinuteMs,
-      maxInstances: settings.max,
-    };
-  }
+  // App servers: requests and WebSockets relayed to the runtime's instances (src/proxy/serve-app.ts).
+  const appServing = createAppServing({
+    config,
+    store: deps.store,
+    lookupTtlMs: options.lookupTtlMs,
+    appMinuteMs: options.appMinuteMs,
+    environmentOf,
+    log,
+  });
 
   /** A new production deployment's app server is started and healthy before its hosts switch to it. */
   warm = async (projectRoute) => {
@@ -496,17 +299,9 @@ export async function createProxy(
     // An extra proxy process has no runtime: the first process warms the app server for all of them.
     if (!id || !functions || functions.forward) return;
     const site = await sites.get(id);
-    const apps = site?.server ? serving.runtime().apps : undefined;
+    const apps = site?.server ? buildOutput.runtime().apps : undefined;
     if (!site?.server || !apps) return;
-    // Warming only starts the server: no visitor's request, so no access rule applies.
-    const route: Extract<Route, { kind: "site" }> = {
-      kind: "site",
-      deploymentId: id,
-      project: projectRoute,
-      what: "production",
-      access: null,
-    };
-    await apps.warm(await appTarget(route, site.server));
+    await appServing.warm(apps, projectRoute, id, site.server);
   };
 
   async function websocket(
@@ -529,32 +324,9 @@ export async function createProxy(
       withoutCredentials(request);
     }
     const site = await sites.get(route.deploymentId);
-    const apps = functions ? serving.runtime().apps : undefined;
+    const apps = functions ? buildOutput.runtime().apps : undefined;
     if (!site?.server || !apps) return fetch(request);
-    const target = await appTarget(route, site.server);
-    const { search } = splitUrl(request.url);
-    const invocation = { ...invocationOf(request), request, path: rawPathOf(request.url), search };
-    const acquired = await apps.acquire(target, invocation);
-    if ("failed" in acquired) {
-      log.warn("app server: no WebSocket", { deploymentId: route.deploymentId, reason: acquired.failed });
-      return page(acquired.failed.includes("crash loop") ? "app-crash-loop" : "app-failed", request.method);
-    }
-    const opened = await connectUpstream(
-      acquired.address,
-      `${invocation.path}${search}`,
-      forwardedHeaders(invocation, target.deploymentUrl),
-    ).catch(() => null);
-    if (opened === null || opened.kind === "refused") {
-      acquired.release();
-      // The app's own refusal reaches the visitor as it is; a functions node's failure is the platform's page.
-      const own = opened !== null && !opened.response.headers.has(OUTCOME_HEADER);
-      return own ? opened.response : page("app-failed", request.method);
-    }
-    const data: RelayData = { upstream: opened.socket, release: acquired.release, protocol: opened.protocol };
-    if (upgrade(request, data, opened.protocol)) return undefined;
-    opened.socket.end();
-    acquired.release();
-    return new Response("expected a WebSocket upgrade", { status: 400 });
+    return appServing.websocket(apps, route, site.server, request, invocationOf(request), upgrade);
   }
 
   /** An app server deployment: its static files by exact path from here, everything else from its server. */
@@ -571,47 +343,10 @@ export async function createProxy(
       const found = answer(site, path);
       if (found.kind === "file") return sendFile(found.served, route, request, hit);
     }
-    const apps = functions ? serving.runtime().apps : undefined;
+    const apps = functions ? buildOutput.runtime().apps : undefined;
     if (!apps) return page("apps-unavailable", method);
     functions?.unbounded?.(request);
-    const { search } = splitUrl(request.url);
-    const invocation = invocationOf(request);
-    return Promise.all([environmentOf(route.deploymentId), settingsOf(route.project.id)]).then(
-      async ([environment, settings]) => {
-        const target: AppTarget = {
-          deploymentId: route.deploymentId,
-          projectId: route.project.id,
-          environment,
-          deploymentUrl: deploymentUrl(route.project, route.deploymentId, config),
-          server,
-          idleMs: settings.idle * options.appMinuteMs,
-          maxInstances: settings.max,
-        };
-        // The path as the visitor sent it (still percent-encoded), not its decoded form.
-        const sent = rawPathOf(request.url);
-        const outcome = await apps.invoke(target, { ...invocation, request, path: sent, search });
-        if (outcome.kind === "response") return outcome.response;
-        log.warn("app server: no answer", { deploymentId: route.deploymentId, reason: outcome.reason });
-        if (outcome.status === 503) return page("app-unavailable", method);
-        return page(outcome.reason.includes("crash loop") ? "app-crash-loop" : "app-failed", method);
-      },
-    );
-  }
-
-  function contextOf(
-    site: Site,
-    output: NonNullable<Site["buildOutput"]>,
-    route: Extract<Route, { kind: "site" }>,
-    environment: "production" | "preview",
-  ): DeploymentContext {
-    return {
-      deploymentId: route.deploymentId,
-      projectId: route.project.id,
-      environment,
-      deploymentUrl: deploymentUrl(route.project, route.deploymentId, config),
-      manifest: output.manifest,
-      lastModified: site.lastModified,
-    };
+    return appServing.invoke(apps, route, server, request, invocationOf(request));
   }
 
   const trustForwarded = config.limits.trustProxyHops > 0;
@@ -636,7 +371,7 @@ export async function createProxy(
 
   // The access log line itself is written by the wrapper every role shares (src/observe/http.ts).
   function fetch(request: Request): Response | Promise<Response> {
-    if (recorder) syncStart = performance.now();
+    if (analytics) syncStart = performance.now();
     let result: Response | Promise<Response>;
     try {
       result = handle(request);
@@ -665,10 +400,9 @@ export async function createProxy(
     route: (host) => table.lookup(host),
     async stop() {
       unwatch();
-      unwatchRatio();
-      await recorder?.stop();
+      await analytics?.stop();
       await table.stop();
-      await runtime?.stop();
+      await buildOutput.stop();
     },
   };
 }

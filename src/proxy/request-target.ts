@@ -120,3 +120,28 @@ function looksLikeHash(part: string): boolean {
   if (HEX_HASH.test(part)) return /\d/.test(part) && /[a-f]/.test(part);
   return MIXED_HASH.test(part) && /\d/.test(part) && /[A-Z]/.test(part) && /[a-z]/.test(part);
 }
+
+/**
+ * A request's Host, normalized (null when there is none or it is not a host). Host header values repeat; their
+ * normalized form is remembered (bounded), the last one without even hashing it.
+ */
+export function createHostOf(): (request: Request) => string | null {
+  const hosts = new Map<string, string | null>();
+  let lastHeader = "";
+  let lastHost: string | null = null;
+  function hostOf(request: Request): string | null {
+    const header = request.headers.get("host");
+    if (header === null) return null;
+    if (header === lastHeader) return lastHost;
+    let host = hosts.get(header);
+    if (host === undefined) {
+      host = normalizeHost(header);
+      if (hosts.size >= 4096) hosts.clear();
+      hosts.set(header, host);
+    }
+    lastHeader = header;
+    lastHost = host;
+    return host;
+  }
+  return hostOf;
+}

@@ -8,8 +8,8 @@ import { APP_LABEL } from "../model/settings.ts";
 import type { Logger } from "../observe/log.ts";
 import type { SandboxMode } from "../sandbox/sandbox.ts";
 import type { ManifestServer } from "../store/artifacts.ts";
+import { forwardToInstance } from "./app-forward.ts";
 import type { Bundles } from "./bundles.ts";
-import { forwardedHeaders, HOP_BY_HOP } from "./forward.ts";
 import type { FunctionMetrics } from "./function-metrics.ts";
 import { type Instance, startInstance } from "./instances.ts";
 import type { LogSink } from "./log-sink.ts";
@@ -20,8 +20,6 @@ import type { UpstreamAddress } from "./websocket.ts";
 export const CRASH_LOOP_AFTER = 3;
 const HEALTHY_MS = 60_000;
 const MAX_BACKOFF_MS = 30_000;
-/** Answers up to this size (with a Content-Length) are passed on whole instead of streamed. */
-const SMALL_BODY = 64 * 1024;
 
 /** Which deployment's server a request is for, with its project's settings. */
 export interface AppTarget {
@@ -309,47 +307,7 @@ export function createAppPool(deps: AppPoolDeps): AppPool {
       armIdle(server, entry);
       answered(status);
     };
-    const { request } = invocation;
-    const hasBody = request.method !== "GET" && request.method !== "HEAD" && request.body !== null;
-    let answer: Response;
-    try {
-      answer = await fetch(`http://localhost${invocation.path}${invocation.search}`, {
-        unix: entry.instance.socket,
-        method: request.method,
-        headers: forwardedHeaders(invocation, target.deploymentUrl),
-        redirect: "manual",
-        ...(hasBody && { body: request.body, duplex: "half" }),
-        decompress: false,
-      } as RequestInit);
-    } catch {
-      // It crashed (or is crashing): wait a moment for its end, so the next request starts a fresh one instead.
-      await Promise.race([entry.instance.exited, Bun.sleep(1000)]);
-      done(502);
-      return { kind: "failed", status: 502, reason: "the app server crashed or closed the connection" };
-    }
-    const headers = new Headers(answer.headers);
-    for (const name of HOP_BY_HOP) headers.delete(name);
-    const length = Number(headers.get("content-length") ?? Number.NaN);
-    headers.delete("content-length");
-    const body = answer.body;
-    if (body === null) {
-      done(answer.status);
-      return { kind: "response", response: new Response(null, { status: answer.status, headers }) };
-    }
-    // A small answer of known size is read whole: cheaper than relaying a stream for a few bytes.
-    if (length >= 0 && length <= SMALL_BODY && request.method !== "HEAD") {
-      try {
-        const bytes = await answer.arrayBuffer();
-        done(answer.status);
-        return { kind: "response", response: new Response(bytes, { status: answer.status, headers }) };
-      } catch {
-        done(502);
-        return { kind: "failed", status: 502, reason: "the app server closed the connection mid-answer" };
-      }
-    }
-    const relay = new TransformStream<Uint8Array, Uint8Array>({ flush: () => done(answer.status) });
-    void body.pipeTo(relay.writable).catch(() => done(answer.status));
-    return { kind: "response", response: new Response(relay.readable, { status: answer.status, headers }) };
+    return forwardToInstance(entry.instance, target.deploymentUrl, invocation, done);
   }
 
   async function acquire(target: AppTarget): ReturnType<AppPool["acquire"]> {

@@ -5,6 +5,7 @@ import postgres from "postgres";
 import { testService } from "../testing/services.ts";
 import { blobClaimsContract } from "./blob-claims.contract.ts";
 import { cronRunsContract } from "./cron-runs.contract.ts";
+import { deploymentsContract } from "./deployments.contract.ts";
 import { domainsContract } from "./domains.contract.ts";
 import { envContract } from "./env.contract.ts";
 import { gitReportsContract } from "./git-reports.contract.ts";
@@ -13,10 +14,12 @@ import { POSTGRES_MIGRATIONS } from "./migrations.ts";
 import { deliveriesUse, outboxContract, reportsUse } from "./outbox.contract.ts";
 import { outgoingHooksContract } from "./outgoing-hooks.contract.ts";
 import { protectionContract } from "./protection.contract.ts";
+import { routingContract } from "./routing.contract.ts";
 import { storeContract } from "./store.contract.ts";
 import type { Store } from "./store.ts";
 import { openPostgresStore } from "./store-postgres.ts";
 import { teamsContract } from "./teams.contract.ts";
+import { webhooksContract } from "./webhooks.contract.ts";
 
 interface Server {
   admin: postgres.Sql;
@@ -82,6 +85,9 @@ function sharedStore(): Promise<Store> {
 }
 
 storeContract("postgres", sharedStore);
+deploymentsContract("postgres", sharedStore);
+routingContract("postgres", sharedStore);
+webhooksContract("postgres", sharedStore);
 domainsContract("postgres", sharedStore);
 protectionContract("postgres", sharedStore);
 blobClaimsContract("postgres", sharedStore);

@@ -1,50 +1,25 @@
 // Launcher: claims QUEUED deployments (the durable queue), runs them within limits, and makes sure each one ends.
 
-import { join } from "node:path";
+import { HEARTBEAT_MS } from "../../builder/emitter.ts";
 import type { BuildJob } from "../../builder/job.ts";
 import { packEvents } from "../../schema/events.ts";
 import type { Bus } from "../bus/bus.ts";
 import type { Live } from "../bus/live.ts";
-import { isUnavailable } from "../bus/retry.ts";
+import { HANDLER_RETRY, isUnavailable } from "../bus/retry.ts";
 import type { BuildConfig, Config } from "../config/config.ts";
-import { sourceManifestId } from "../deploy/prebuilt.ts";
 import { announceStatus, changeStatus } from "../deploy/state.ts";
-import { pushRepoUrl } from "../git/repos.ts";
 import type { Deployment, DeploymentTarget, Project } from "../model/entities.ts";
 import { isTerminal } from "../model/status.ts";
-import { branchUrl, deploymentUrl, productionUrl } from "../model/urls.ts";
 import type { Logger } from "../observe/log.ts";
 import type { Metrics } from "../observe/metrics.ts";
 import { describeProblem } from "../sandbox/sandbox.ts";
 import type { Artifacts, ArtifactsConfig } from "../store/artifacts.ts";
 import type { Store } from "../store/store.ts";
+import { buildJob } from "./build-job.ts";
 import { endInterrupted } from "./interrupted.ts";
-import { boundCache, projectCache } from "./package-cache.ts";
+import { boundCache } from "./package-cache.ts";
 import { reuseBuild } from "./reuse.ts";
 import type { Runner, RunningBuild } from "./runner.ts";
-
-const hostOf = (url: string) => url.replace(/^https?:\/\//, "");
-
-/**
- * What Vercel tells a build about itself: frameworks that detect Vercel (Nitro's and SvelteKit adapter-auto's
- * presets) then write a Build Output, and apps read their own URLs. Hosts without a scheme, as on Vercel.
- */
-export function systemEnv(
-  config: Pick<Config, "sitesDomain" | "proxyPort" | "https">,
-  project: Pick<Project, "subDomain">,
-  deployment: Pick<Deployment, "id" | "branch">,
-): Record<string, string> {
-  return {
-    VERCEL: "1",
-    VERCEL_URL: hostOf(deploymentUrl(project, deployment.id, config)),
-    VERCEL_PROJECT_PRODUCTION_URL: hostOf(productionUrl(project, config)),
-    VERCEL_DEPLOYMENT_ID: deployment.id,
-    ...(deployment.branch !== null && {
-      VERCEL_BRANCH_URL: hostOf(branchUrl(project, deployment.branch, config)),
-      VERCEL_GIT_COMMIT_REF: deployment.branch,
-    }),
-  };
-}
 
 /** How long a build's events wait for an unreachable bus before the build is given up (see publishPatiently). */
 const PUBLISH_PATIENCE_MS = 10 * 60_000;
@@ -54,9 +29,10 @@ const FINISH_PATIENCE_MS = 5 * 60_000;
 const ABANDONED_AFTER_MS = 10 * 60_000;
 /**
  * After the store was unreachable, the reaper waits a heartbeat timeout and this much more: the held build events
- * (heartbeats among them) are retried every 5 s at most during an outage (src/bus/retry.ts), then applied.
+ * are retried every `maxOutageBackoffMs` at most during an outage (src/bus/retry.ts), so they may land that long
+ * after the store is back, and the next heartbeat among them up to one builder heartbeat later.
  */
-const RECOVERY_SLACK_MS = 10_000;
+export const RECOVERY_SLACK_MS = HANDLER_RETRY.maxOutageBackoffMs + HEARTBEAT_MS;
 
 export interface LauncherDeps {
   store: Store;
@@ -154,49 +130,10 @@ export function startLauncher(deps: LauncherDeps): Launcher {
       { type: "status", deploymentId: d.id, status: "FAIL", reason, at: new Date().toISOString() },
     ]);
 
-  const jobFor = async (deployment: Deployment, project: Project): Promise<BuildJob> => {
-    const timeoutSeconds = project.buildTimeoutSeconds ?? config.build.timeoutSeconds;
-    const cacheDir = projectCache(config, project.id);
-    const uploaded = sourceManifestId(deployment.id);
-    const fromUpload = (await deps.artifacts.getManifest(uploaded)) !== null;
-    const ownRemote = project.gitUrl === pushRepoUrl(config.dataDir, project.id);
-    return {
-      deploymentId: deployment.id,
-      gitUrl: project.gitUrl ?? "",
-      branch: deployment.branch,
-      commitSha: deployment.commitSha,
-      source: fromUpload ? { kind: "manifest", manifestId: uploaded } : { kind: "git" },
-      rootDirectory: project.rootDirectory,
-      installCommand: project.installCommand,
-      buildCommand: project.buildCommand,
-      outputDirectory: project.outputDirectory,
-      startCommand: project.startCommand,
-      env: await deps.projectEnv(project.id, deployment.target),
-      target: deployment.target,
-      system: systemEnv(config, project, deployment),
-      // The project's own push remote is a local path the platform owns: cloning it needs no local-git opt-in.
-      allowLocalGit: config.allowLocalGit || ownRemote,
-      // A remote builder (ECS) cannot read that path: it fetches the repository from the platform over HTTP.
-      ...(ownRemote && { pushRemote: `/git/${project.subDomain}.git` }),
-      allowPrivateGit: config.allowPrivateGit,
-      sandbox: config.build.sandbox,
-      ...(config.build.sandboxPath !== null && { sandboxPath: config.build.sandboxPath }),
-      limits: {
-        memoryMb: config.build.memoryMb,
-        pids: config.build.pids,
-        timeoutMs: timeoutSeconds * 1000,
-        logBytes: config.build.logMb * 1024 * 1024,
-      },
-      workDir: join(config.dataDir, "builds", deployment.id),
-      cacheDir,
-      output: { kind: "local", artifacts: deps.artifactsConfig },
-    };
-  };
-
   const launch = async (deployment: Deployment, project: Project) => {
     let job: BuildJob;
     try {
-      job = await jobFor(deployment, project);
+      job = await buildJob(deps, deployment, project);
     } catch (error) {
       log.error("launcher: could not prepare a build", { deploymentId: deployment.id, error });
       return fail(deployment, "could not prepare the build (see the server log)");
