@@ -121,7 +121,8 @@ export async function hostAddressProblem(host: string): Promise<string | null> {
   return null;
 }
 
-async function resolveAll(host: string): Promise<string[]> {
+/** Every address `host` resolves to now (none when it does not, or not within 3 s). */
+export async function resolveAll(host: string): Promise<string[]> {
   const timeout = new Promise<[]>((resolve) => setTimeout(() => resolve([]), LOOKUP_TIMEOUT_MS).unref());
   const found = lookup(host, { all: true, verbatim: true }).then(
     (list) => list.map((entry) => entry.address),

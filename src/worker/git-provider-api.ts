@@ -3,6 +3,7 @@
 // request notes) and Gitea (POST /repos/{owner}/{repo}/statuses/{sha}, issue comments). Errors throw with what
 // the provider answered; the dispatcher retries what may succeed later (ProviderError.permanent: what cannot).
 
+import { fetchOutbound } from "../deploy/outbound.ts";
 import type { GitProviderKind, ReportState } from "../store/git-reports.ts";
 
 const TIMEOUT_MS = 10_000;
@@ -16,6 +17,8 @@ export interface ProviderTarget {
   /** owner/name (GitLab: the full path). */
   repository: string;
   token: string;
+  /** MINIVERCEL_ALLOW_PRIVATE_HOOKS: the API may be on the platform's own network (no address check, no pin). */
+  allowPrivate: boolean;
 }
 
 /** Each provider's auth header form. */
@@ -87,18 +90,23 @@ function providerMessage(text: string): string {
 }
 
 async function call(t: ProviderTarget, method: string, path: string, body?: unknown): Promise<unknown> {
-  const response = await fetch(`${t.apiUrl}${path}`, {
-    method,
-    headers: {
-      ...authHeaders(t),
-      "user-agent": "minivercel",
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
+  // To the address that was checked (src/deploy/outbound.ts): the name cannot be made to point elsewhere meanwhile.
+  const response = await fetchOutbound(
+    `${t.apiUrl}${path}`,
+    {
+      method,
+      headers: {
+        ...authHeaders(t),
+        "user-agent": "minivercel",
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      // A redirect could carry the token elsewhere: it counts as the answer.
+      redirect: "manual",
+      signal: AbortSignal.timeout(TIMEOUT_MS),
     },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    // A redirect could carry the token elsewhere: it counts as the answer.
-    redirect: "manual",
-    signal: AbortSignal.timeout(TIMEOUT_MS),
-  });
+    t.allowPrivate,
+  );
   const text = await response.text();
   if (!response.ok) {
     throw new ProviderError(

@@ -84,6 +84,7 @@ async function send(deps: ReportDeps, report: GitReport): Promise<void> {
     apiUrl: setting.apiUrl,
     repository,
     token: await deps.sealer.open(setting.tokenSealed),
+    allowPrivate: deps.config.outgoingHooks.allowPrivate,
   };
   if (report.kind === "status") {
     await setCommitStatus(target, report.subject, {

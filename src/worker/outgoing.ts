@@ -4,6 +4,7 @@
 import type { OutgoingHooksConfig } from "../config/config.ts";
 import type { Sealer } from "../deploy/env.ts";
 import { hookUrlProblem } from "../deploy/hooks.ts";
+import { fetchOutbound } from "../deploy/outbound.ts";
 import type { Logger } from "../observe/log.ts";
 import type { ClaimedDelivery, HookAttempt } from "../store/outgoing-hooks.ts";
 import type { Store } from "../store/store.ts";
@@ -35,14 +36,19 @@ async function attempt(deps: DispatcherDeps, delivery: ClaimedDelivery): Promise
     if (problem) return done(null, problem);
     const secret = await deps.sealer.open(delivery.secretSealed);
     const { body, headers } = outgoingRequest(delivery.format, secret, delivery.id, delivery.payload, at);
-    const response = await fetch(delivery.url, {
-      method: "POST",
-      headers,
-      body,
-      // A redirect could lead anywhere, past the address check: it counts as the answer.
-      redirect: "manual",
-      signal: AbortSignal.timeout(TIMEOUT_MS),
-    });
+    // To the address just checked (src/deploy/outbound.ts): the name cannot be made to point elsewhere meanwhile.
+    const response = await fetchOutbound(
+      delivery.url,
+      {
+        method: "POST",
+        headers,
+        body,
+        // A redirect could lead anywhere, past the address check: it counts as the answer.
+        redirect: "manual",
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      },
+      deps.config.outgoingHooks.allowPrivate,
+    );
     await response.body?.cancel();
     return done(response.status, response.ok ? null : `receiver answered ${response.status}`);
   } catch (error) {
