@@ -1,7 +1,7 @@
 // One request to an app server instance: sent over the instance's socket as the visitor sent it (forwarded
 // headers added), its answer relayed back, small ones whole and the rest as a stream.
 
-import { forwardedHeaders, HOP_BY_HOP } from "./forward.ts";
+import { forwardedHeaders, relayAnswer } from "./forward.ts";
 import type { Instance } from "./instances.ts";
 import type { Invocation, Outcome } from "./runtime.ts";
 
@@ -36,27 +36,9 @@ export async function forwardToInstance(
     done(502);
     return { kind: "failed", status: 502, reason: "the app server crashed or closed the connection" };
   }
-  const headers = new Headers(answer.headers);
-  for (const name of HOP_BY_HOP) headers.delete(name);
-  const length = Number(headers.get("content-length") ?? Number.NaN);
-  headers.delete("content-length");
-  const body = answer.body;
-  if (body === null) {
-    done(answer.status);
-    return { kind: "response", response: new Response(null, { status: answer.status, headers }) };
-  }
-  // A small answer of known size is read whole: cheaper than relaying a stream for a few bytes.
-  if (length >= 0 && length <= SMALL_BODY && request.method !== "HEAD") {
-    try {
-      const bytes = await answer.arrayBuffer();
-      done(answer.status);
-      return { kind: "response", response: new Response(bytes, { status: answer.status, headers }) };
-    } catch {
-      done(502);
-      return { kind: "failed", status: 502, reason: "the app server closed the connection mid-answer" };
-    }
-  }
-  const relay = new TransformStream<Uint8Array, Uint8Array>({ flush: () => done(answer.status) });
-  void body.pipeTo(relay.writable).catch(() => done(answer.status));
-  return { kind: "response", response: new Response(relay.readable, { status: answer.status, headers }) };
+  // A HEAD's answer has no body to read whole.
+  return relayAnswer(answer, request.method === "HEAD" ? -1 : SMALL_BODY, done, () => {
+    done(502);
+    return { kind: "failed", status: 502, reason: "the app server closed the connection mid-answer" };
+  });
 }

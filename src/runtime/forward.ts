@@ -1,7 +1,7 @@
 // What the runtime sends to an instance and back, for functions and app servers alike: the visitor's request with
 // the platform's forwarding headers (never the visitor's own), and the answer without hop-by-hop headers.
 
-import type { Invocation } from "./runtime.ts";
+import type { Invocation, Outcome } from "./runtime.ts";
 
 export const HOP_BY_HOP = [
   "connection",
@@ -52,4 +52,42 @@ export function forwardedHeaders(invocation: Invocation, deploymentUrl: string):
     headers.set("x-vercel-forwarded-for", invocation.clientIp);
   }
   return headers;
+}
+
+/**
+ * An instance's answer as the visitor gets it, for functions and app servers alike: hop-by-hop headers dropped;
+ * no body; a body of known length up to `wholeMaxBytes` read whole (relaying a few bytes through a JavaScript stream
+ * costs more than the rest of the request); anything else relayed as a stream. `done(status)` is called once the
+ * answer is over (read, relayed to its end, or cut by the client), so the pool counts the instance free again; a
+ * body to read whole that breaks off is `broken()`'s outcome instead (it calls `done` itself).
+ */
+export async function relayAnswer(
+  answer: Response,
+  wholeMaxBytes: number,
+  done: (status: number) => void,
+  broken: () => Outcome,
+): Promise<Outcome> {
+  const headers = new Headers(answer.headers);
+  for (const name of HOP_BY_HOP) headers.delete(name);
+  const length = Number(headers.get("content-length") ?? Number.NaN);
+  headers.delete("content-length");
+  const body = answer.body;
+  if (body === null) {
+    done(answer.status);
+    return { kind: "response", response: new Response(null, { status: answer.status, headers }) };
+  }
+  if (Number.isInteger(length) && length >= 0 && length <= wholeMaxBytes) {
+    let bytes: ArrayBuffer;
+    try {
+      bytes = await answer.arrayBuffer();
+    } catch {
+      return broken();
+    }
+    done(answer.status);
+    return { kind: "response", response: new Response(bytes, { status: answer.status, headers }) };
+  }
+  // Streamed through as it comes; the instance counts as busy until the last byte (or the cut-off).
+  const relay = new TransformStream<Uint8Array, Uint8Array>({ flush: () => done(answer.status) });
+  void body.pipeTo(relay.writable).catch(() => done(answer.status));
+  return { kind: "response", response: new Response(relay.readable, { status: answer.status, headers }) };
 }

@@ -15,7 +15,7 @@ import type { RuntimeLogs } from "../store/runtime-logs.ts";
 import appLauncherText from "./app-launcher.ts" with { type: "text" };
 import { type AppPool, createAppPool } from "./apps.ts";
 import { type Bundles, openBundles } from "./bundles.ts";
-import { forwardedHeaders, HOP_BY_HOP } from "./forward.ts";
+import { forwardedHeaders, relayAnswer } from "./forward.ts";
 import { type FunctionError, functionMetrics } from "./function-metrics.ts";
 import { type Instance, startInstance } from "./instances.ts";
 // @ts-expect-error: the launcher's source, embedded as text (it runs as its own file inside the sandbox)
@@ -223,6 +223,13 @@ export function createRuntime(deps: RuntimeDeps): FunctionRuntime {
       if (kind) measured.failed(target.path, kind);
       answered(timedOut ? 504 : status);
     };
+    /** A crash, or the function's maxDuration if that is what cut it off. */
+    const failed = (reason: string): Outcome => {
+      done(502, "crash");
+      if (!timedOut) return { kind: "failed", status: 502, reason };
+      const limit = `the function did not answer within ${entry.maxDurationMs / 1000} s`;
+      return { kind: "failed", status: 504, reason: limit };
+    };
     const { request } = invocation;
     const hasBody = request.method !== "GET" && request.method !== "HEAD" && request.body !== null;
     let answer: Response;
@@ -237,50 +244,15 @@ export function createRuntime(deps: RuntimeDeps): FunctionRuntime {
         decompress: false,
       } as RequestInit);
     } catch {
-      done(502, "crash");
-      if (timedOut)
-        return {
-          kind: "failed",
-          status: 504,
-          reason: `the function did not answer within ${entry.maxDurationMs / 1000} s`,
-        };
-      entry.instance.stop("stopped answering");
-      return { kind: "failed", status: 502, reason: "the function crashed or closed the connection" };
+      const outcome = failed("the function crashed or closed the connection");
+      if (!timedOut) entry.instance.stop("stopped answering");
+      return outcome;
     }
-    const headers = new Headers(answer.headers);
-    for (const name of HOP_BY_HOP) headers.delete(name);
-    const length = Number(headers.get("content-length") ?? Number.NaN);
-    headers.delete("content-length");
-    const body = answer.body;
-    if (body === null) {
-      done(answer.status);
-      return { kind: "response", response: new Response(null, { status: answer.status, headers }) };
-    }
-    // A small answer of a known length (not a stream: those come chunked) is read whole, then sent: relaying it
-    // through a JavaScript stream costs more than the rest of the request (about half the requests/s). Its last
-    // byte is near the first; a body cut short is the function's failure, as before its first byte.
-    if (Number.isInteger(length) && length <= WHOLE_BODY_MAX_BYTES) {
-      let bytes: ArrayBuffer;
-      try {
-        bytes = await answer.arrayBuffer();
-      } catch {
-        done(502, "crash");
-        if (timedOut)
-          return {
-            kind: "failed",
-            status: 504,
-            reason: `the function did not answer within ${entry.maxDurationMs / 1000} s`,
-          };
-        return { kind: "failed", status: 502, reason: "the function closed the connection mid-answer" };
-      }
-      done(answer.status);
-      return { kind: "response", response: new Response(bytes, { status: answer.status, headers }) };
-    }
-    // Streamed through as it comes; the instance counts as busy until the last byte (or the cut-off).
-    // A stream cut short by the client is not the function's error; one cut by maxDuration is a timeout.
-    const relay = new TransformStream<Uint8Array, Uint8Array>({ flush: () => done(answer.status) });
-    void body.pipeTo(relay.writable).catch(() => done(answer.status));
-    return { kind: "response", response: new Response(relay.readable, { status: answer.status, headers }) };
+    // A body cut short (read whole) is the function's failure, as before its first byte; a stream cut short by the
+    // client is not its error, and one cut by maxDuration is a timeout.
+    return relayAnswer(answer, WHOLE_BODY_MAX_BYTES, done, () =>
+      failed("the function closed the connection mid-answer"),
+    );
   }
 
   return {
