@@ -142,7 +142,8 @@ test("live lines with function and request id; hostile text stays text; follow, 
   expect(await page.isHidden("input[name=from]")).toBe(true);
   await page.selectOption("#runtime-range", "custom");
   expect(await page.isVisible("input[name=from]")).toBe(true);
-  expect(await page.inputValue("input[name=from]")).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
+  // Prefilled with an hour ago; Chromium leaves the seconds out of the value when they are :00 (1 run in 60).
+  expect(await page.inputValue("input[name=from]")).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?$/);
   await page.click(".runtime-filter button[type=submit]");
   await page.waitForFunction(() => document.querySelectorAll("#runtime-log .line").length === 200);
   await shot(page, "runtime-logs-range");
