@@ -84,6 +84,8 @@ export async function relayAnswer(
       return broken();
     }
     done(answer.status);
+    // Its length said again (the one read may differ from what was announced): analytics counts it from there.
+    headers.set("content-length", String(bytes.byteLength));
     return { kind: "response", response: new Response(bytes, { status: answer.status, headers }) };
   }
   // Streamed through as it comes; the instance counts as busy until the last byte (or the cut-off).
