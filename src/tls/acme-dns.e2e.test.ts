@@ -79,6 +79,7 @@ test("one wildcard certificate, proven in DNS, serves projects, deployments and 
   const { user } = await testUser(deps);
   const project = await siteProject(deps, user.id);
   const deployment = await deploySite(deps, project, { "index.html": "<h1>wild</h1>" });
+  await proxy.reconcile();
   await tls.certs.sync();
   expect(pebble.orders()).toBe(1);
   expect(calls).toEqual([`/present _acme-challenge.${BASE}.`, `/cleanup _acme-challenge.${BASE}.`]);

@@ -77,6 +77,8 @@ afterAll(async () => {
 test("a project's subdomain gets a certificate from the CA and is served over HTTPS", async () => {
   const project = await siteProject(deps, userId);
   await deploySite(deps, project, { "index.html": "<h1>secure hello</h1>" });
+  // Routes reach the proxy through the bus; a handshake right after the deploy must not race that.
+  await proxy.reconcile();
   const host = `${project.subDomain}.${BASE}`;
   const answer = await tlsGet(tls.port, host, root);
   expect(answer.error).toBeNull();
@@ -114,6 +116,7 @@ test("a custom domain gets a certificate only once its ownership is verified", a
   // The owner publishes the TXT record the platform asks for; verification reads it from DNS.
   await pebble.setTxt(`_minivercel.${domain}.`, `minivercel-verify=${project.domainToken}`);
   await verifyDomain(deps, userId, project.id);
+  await proxy.reconcile();
   const answer = await tlsGet(tls.port, domain, root);
   expect(answer.error).toBeNull();
   expect(answer.altNames).toBe(`DNS:${domain}`);
@@ -133,12 +136,14 @@ test("an apex and its www: each gets its certificate once verified on its own; t
   // The www name first: it is served; the apex (still unverified) gets nothing yet.
   await pebble.setTxt(`_minivercel.www.${apex}.`, `minivercel-verify=${project.domainToken}`);
   await verifyDomain(deps, userId, project.id, `www.${apex}`);
+  await proxy.reconcile();
   const www = await tlsGet(tls.port, `www.${apex}`, root);
   expect([www.error, www.altNames, www.body]).toEqual([null, `DNS:www.${apex}`, "<h1>both names</h1>"]);
   expect((await tlsGet(tls.port, apex, root)).error).not.toBeNull();
 
   await pebble.setTxt(`_minivercel.${apex}.`, `minivercel-verify=${project.domainToken}`);
   await verifyDomain(deps, userId, project.id, apex);
+  await proxy.reconcile();
   const redirected = await tlsRequest(tls.port, apex, root, { path: "/docs/page?ref=1" });
   expect([redirected.error, redirected.altNames, redirected.status]).toEqual([null, `DNS:${apex}`, 308]);
   expect(redirected.headers).toContainEqual(["location", `https://www.${apex}/docs/page?ref=1`]);
