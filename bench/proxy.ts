@@ -2,8 +2,9 @@
 // three rounds: one process, PROXY_PROCESSES=auto, one process with web analytics off (ANALYTICS=0), and nginx
 // (worker_processes auto). Every request carries a browser's User-Agent and Referer (analytics parses both).
 // Needs nginx and wrk (apt-get install nginx wrk); installs nothing. Run: bun bench/proxy.ts
-// BENCH_SERVERS picks the servers (default all): proxy,proxy-auto,proxy-noanalytics,nginx; with proxy and
-// proxy-noanalytics both, it prints analytics on / off (requests/s and CPU per request, per round and median).
+// BENCH_SERVERS picks the servers (default all): proxy,proxy-auto,proxy-noanalytics,nginx,bun,bun-auto (bun: the
+// floor, a bare Bun.serve answering from memory, bench/bun-floor.ts); with proxy and proxy-noanalytics both, it
+// prints analytics on / off (requests/s and CPU per request, per round and median).
 // BENCH_SECONDS (default 10) sets each wrk run's duration; BENCH_ROUNDS (default 3) the rounds (0: no wrk runs);
 // BENCH_CASES (default index,pages,bundle,404; also page, index-script) picks the cases;
 // BENCH_WRK (default "-t2 -c64") wrk's threads and connections; BENCH_IN_PROCESS=1 adds the proxy's handler alone,
@@ -36,7 +37,12 @@ const SERVERS = {
   "proxy-auto": { name: "minivercel, auto", processes: "auto", analytics: "1" },
   "proxy-noanalytics": { name: "minivercel, 1 process, analytics off", processes: "1", analytics: "0" },
   nginx: { name: "nginx, auto" },
+  /** The floor of any proxy on Bun: a bare Bun.serve answering from memory (bench/bun-floor.ts). */
+  bun: { name: "bare Bun.serve, 1 process", processes: "1" },
+  "bun-auto": { name: "bare Bun.serve, 2 processes", processes: "2" },
 } as const;
+type Ours = "proxy" | "proxy-auto" | "proxy-noanalytics";
+const isOurs = (key: ServerKey): key is Ours => key.startsWith("proxy");
 type ServerKey = keyof typeof SERVERS;
 const isServerKey = (key: string): key is ServerKey => Object.hasOwn(SERVERS, key);
 
@@ -164,11 +170,7 @@ const fmt = (x: Cell) =>
   `${x.rps.toFixed(0)} req/s; p99 ${x.p99.toFixed(2)} ms; ${x.cpu.toFixed(1)} µs CPU${x.errors ? ` (${x.errors} errors)` : ""}`;
 
 /** Starts one of ours over `dataDir` on `port`. */
-async function startOurs(
-  key: Exclude<ServerKey, "nginx">,
-  dataDir: string,
-  port: number,
-): Promise<Bun.Subprocess> {
+async function startOurs(key: Ours, dataDir: string, port: number): Promise<Bun.Subprocess> {
   const { processes, analytics } = SERVERS[key];
   const profile =
     CPU_PROF && key === "proxy" ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${CPU_PROF}`] : [];
@@ -208,7 +210,11 @@ try {
     const child =
       key === "nginx"
         ? Bun.spawn(["nginx", "-c", nginxConfig(work, site, port, "auto"), "-p", work], { stderr: "inherit" })
-        : await startOurs(key, dataDir, port);
+        : isOurs(key)
+          ? await startOurs(key, dataDir, port)
+          : Bun.spawn(["bun", "bench/bun-floor.ts", site, String(port), SERVERS[key].processes], {
+              stderr: "inherit",
+            });
     children.push(child);
     servers.push({ key, name: SERVERS[key].name, port, pid: child.pid });
   }
@@ -270,7 +276,7 @@ try {
     );
     if (new Set(bodies).size !== 1) throw new Error(`the servers disagree on ${c.path}`);
   }
-  const ours = servers.find((s) => s.key !== "nginx");
+  const ours = servers.find((s) => isOurs(s.key));
   if (ours) {
     const gz = await fetch(`http://127.0.0.1:${ours.port}${BUNDLE}`, {
       headers: { host: HOST, "accept-encoding": "gzip" },
