@@ -1,5 +1,5 @@
 // Web analytics of answers from functions (through the real runtime): the bytes of a function's answer are counted
-// as they are for files. (A streamed answer of unknown length still counts 0: docs/dashboard.md.)
+// as they are for files, whether it is read whole (with its length) or streamed without one (counted at its end).
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Subscription } from "../bus/bus.ts";
@@ -31,6 +31,19 @@ beforeAll(async () => {
     "config.json": JSON.stringify({ version: 3 }),
     "functions/api/hello.func/.vc-config.json": vcConfig(),
     "functions/api/hello.func/index.mjs": `export function GET() { return new Response("x".repeat(1234)); }`,
+    "functions/api/stream.func/.vc-config.json": vcConfig(),
+    "functions/api/stream.func/index.mjs": `export function GET() {
+      let sent = 0;
+      const body = new ReadableStream({
+        async pull(controller) {
+          if (sent === 3) return controller.close();
+          sent++;
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          controller.enqueue(new TextEncoder().encode("y".repeat(sent * 1000)));
+        },
+      });
+      return new Response(body, { headers: { "content-type": "text/plain" } });
+    }`,
   });
   proxy = await createProxy(deps, { reconcileMs: 60_000 }, { runtime: () => createRuntime(deps) });
 });
@@ -40,18 +53,20 @@ afterAll(async () => {
   await deps.close();
 }, 30_000);
 
-test("a function's answer counts its bytes, and carries its length", async () => {
-  const answer = await request(proxy, `${productionUrl(project, deps.config)}/api/hello`, {
-    headers: { "user-agent": FIREFOX },
-  });
-  expect(answer.headers.get("content-length")).toBe("1234");
-  expect((await answer.text()).length).toBe(1234);
+test("a function's answer counts its bytes: read whole with its length, or streamed without one", async () => {
+  const url = productionUrl(project, deps.config);
+  const whole = await request(proxy, `${url}/api/hello`, { headers: { "user-agent": FIREFOX } });
+  expect(whole.headers.get("content-length")).toBe("1234");
+  expect((await whole.text()).length).toBe(1234);
+  const streamed = await request(proxy, `${url}/api/stream`, { headers: { "user-agent": FIREFOX } });
+  expect(streamed.headers.get("content-length")).toBeNull();
+  expect((await streamed.text()).length).toBe(6000);
   // The proxy's stop flushes what it counted; the worker's consumer stores it.
   await proxy.stop();
   await eventually(async () => {
     await Bun.sleep(200);
     const { status, body } = await api("GET", `/api/projects/${project.id}/analytics?range=hour`);
     expect(status).toBe(200);
-    expect(obj(obj(body).totals)).toMatchObject({ requests: 1, bytes: 1234 });
+    expect(obj(obj(body).totals)).toMatchObject({ requests: 2, bytes: 1234 + 6000 });
   }, 10_000);
 }, 60_000);

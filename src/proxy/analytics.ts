@@ -42,6 +42,8 @@ export interface AnalyticsRecorder {
     bytes: number,
     started: number,
     weight?: number,
+    /** When the response was there (performance.now()), for a request counted later (a streamed answer). */
+    answeredAt?: number,
   ): void;
   /**
    * Whether to count the request now arriving, and as how many: 1 while the proxy serves fewer than sampleAbove
@@ -308,9 +310,9 @@ export function createAnalyticsRecorder(
       tick = (tick + 1) % every;
       return tick === 0 ? every : 0;
     },
-    record(request, answered, status, bytes, started, weight = 1) {
+    record(request, answered, status, bytes, started, weight = 1, answeredAt) {
       if (stopped || weight <= 0) return;
-      const end = performance.now();
+      const end = answeredAt ?? performance.now();
       const t = options.now ? options.now() : performance.timeOrigin + end;
       const minute = Math.floor(t / 60_000) * 60;
       const ttfbUs = ttfbStep((end - started) * 1000);

@@ -9,6 +9,7 @@ import type { Deps } from "../deps.ts";
 import type { Project } from "../model/entities.ts";
 import { productionUrl } from "../model/urls.ts";
 import { type Running, startRoles } from "../roles.ts";
+import { bytesStreamed } from "../runtime/forward.ts";
 import { type FunctionsNode, startFunctionsNode } from "../runtime/node.ts";
 import { testDeps, testUser } from "../testing/deps.ts";
 import { deployBuildOutput, vcConfig } from "../testing/functions.ts";
@@ -172,6 +173,8 @@ describe("a proxy with remote functions", () => {
     const last = arrivals.find(([text]) => text.includes("data: 3"))?.[1] ?? 0;
     // Two pauses of 400 ms between the first event and the last.
     expect(last - first).toBeGreaterThan(700);
+    // Web analytics counts what the stream relayed (the node's answer carries no length).
+    expect(await bytesStreamed(res)).toBe("data: 1\n\ndata: 2\n\ndata: 3\n\n".length);
   }, 30_000);
 
   test("a request body streams to the function whole", async () => {

@@ -7,6 +7,7 @@ import type { FunctionCall } from "../../schema/function-nodes.ts";
 import type { NodeAuth } from "../identity/node-auth.ts";
 import { parseFunctionConfig } from "../model/function-config.ts";
 import type { Logger } from "../observe/log.ts";
+import { countedAs, countingRelay } from "../runtime/forward.ts";
 import {
   callBody,
   INVOKE_PATH,
@@ -77,7 +78,7 @@ export function remoteRuntime(deps: RemoteDeps, directory: NodeDirectory): Funct
   async function outcomeOf(
     node: FunctionNode,
     response: Response,
-    relayed: ReadableStream<Uint8Array> | null,
+    relayed: ReturnType<typeof countingRelay> | null,
   ) {
     const said = response.headers.get(OUTCOME_HEADER);
     if (said === "failed") {
@@ -99,10 +100,10 @@ export function remoteRuntime(deps: RemoteDeps, directory: NodeDirectory): Funct
       if (!name.startsWith(PLATFORM_HEADER_PREFIX) && !HOP_BY_HOP.includes(name) && name !== "set-cookie")
         headers.append(name, value);
     for (const cookie of response.headers.getSetCookie()) headers.append("set-cookie", cookie);
-    return {
-      kind: "outcome",
-      outcome: { kind: "response", response: new Response(relayed, { status: response.status, headers }) },
-    } as const;
+    const answer = new Response(relayed?.readable ?? null, { status: response.status, headers });
+    // An answer without a length is counted by what its stream relays (web analytics).
+    const counted = relayed && !headers.has("content-length") ? countedAs(answer, relayed.total) : answer;
+    return { kind: "outcome", outcome: { kind: "response", response: counted } } as const;
   }
 
   async function attempt(
@@ -168,12 +169,9 @@ export function remoteRuntime(deps: RemoteDeps, directory: NodeDirectory): Funct
     clearTimeout(connect);
     // Streamed through as it comes; the deadline covers the body too (the node's maxDuration ends it first).
     const source = response.body;
-    let relayed: ReadableStream<Uint8Array> | null = null;
-    if (source) {
-      const relay = new TransformStream<Uint8Array, Uint8Array>({ flush: end });
-      void source.pipeTo(relay.writable).catch(end);
-      relayed = relay.readable;
-    } else end();
+    let relayed: ReturnType<typeof countingRelay> | null = null;
+    if (source) relayed = countingRelay(source, end);
+    else end();
     const result = await outcomeOf(node, response, relayed);
     if (result.kind === "not-taken" || result.outcome.kind === "failed") end();
     return result;

@@ -4,6 +4,7 @@
 
 import type { Config } from "../config/config.ts";
 import type { Deps } from "../deps.ts";
+import { bytesStreamed } from "../runtime/forward.ts";
 import { type AnalyticsRecorder, type Answered, createAnalyticsRecorder } from "./analytics.ts";
 import { loadGeoIp } from "./geoip.ts";
 import type { Served } from "./respond.ts";
@@ -29,6 +30,17 @@ function count(recorder: AnalyticsRecorder, hit: Hit, request: Request, response
   else {
     const length = response.headers.get("content-length");
     if (length !== null) bytes = Number(length) || 0;
+    else {
+      // A streamed answer (a function's or app server's): counted once it is over, timed from now.
+      const streamed = bytesStreamed(response);
+      if (streamed !== undefined) {
+        const answeredAt = performance.now();
+        void streamed.then((sent) =>
+          recorder.record(request, hit, response.status, sent, hit.started, hit.weight, answeredAt),
+        );
+        return;
+      }
+    }
   }
   recorder.record(request, hit, response.status, bytes, hit.started, hit.weight);
 }

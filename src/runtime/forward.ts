@@ -89,7 +89,52 @@ export async function relayAnswer(
     return { kind: "response", response: new Response(bytes, { status: answer.status, headers }) };
   }
   // Streamed through as it comes; the instance counts as busy until the last byte (or the cut-off).
-  const relay = new TransformStream<Uint8Array, Uint8Array>({ flush: () => done(answer.status) });
-  void body.pipeTo(relay.writable).catch(() => done(answer.status));
-  return { kind: "response", response: new Response(relay.readable, { status: answer.status, headers }) };
+  const relay = countingRelay(body, () => done(answer.status));
+  const response = new Response(relay.readable, { status: answer.status, headers });
+  return { kind: "response", response: countedAs(response, relay.total) };
+}
+
+/** What streamed answers sent, settled when each stream is over: web analytics counts their bytes then. */
+const streamedBytes = new WeakMap<Response, Promise<number>>();
+
+/**
+ * A relay of `source` that counts the bytes passing through. `end` is called once, when the stream is over
+ * (finished, failed or cut off by the visitor); `total` then resolves with what passed.
+ */
+export function countingRelay(
+  source: ReadableStream<Uint8Array>,
+  end: () => void,
+): { readable: ReadableStream<Uint8Array>; total: Promise<number> } {
+  let bytes = 0;
+  let settle: (bytes: number) => void = () => {};
+  const total = new Promise<number>((resolve) => {
+    settle = resolve;
+  });
+  let over = false;
+  const finish = () => {
+    if (over) return;
+    over = true;
+    end();
+    settle(bytes);
+  };
+  const relay = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      bytes += chunk.byteLength;
+      controller.enqueue(chunk);
+    },
+    flush: finish,
+  });
+  void source.pipeTo(relay.writable).catch(finish);
+  return { readable: relay.readable, total };
+}
+
+/** Marks `response` as a streamed answer whose size `total` says once it is over. */
+export function countedAs(response: Response, total: Promise<number>): Response {
+  streamedBytes.set(response, total);
+  return response;
+}
+
+/** The bytes a streamed answer sent, once it is over; undefined for any other response. */
+export function bytesStreamed(response: Response): Promise<number> | undefined {
+  return streamedBytes.get(response);
 }
