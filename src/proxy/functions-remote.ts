@@ -7,7 +7,7 @@ import type { FunctionCall } from "../../schema/function-nodes.ts";
 import type { NodeAuth } from "../identity/node-auth.ts";
 import { parseFunctionConfig } from "../model/function-config.ts";
 import type { Logger } from "../observe/log.ts";
-import { countedAs, countingRelay } from "../runtime/forward.ts";
+import { countedAs, countingRelay, HOP_BY_HOP } from "../runtime/forward.ts";
 import {
   callBody,
   INVOKE_PATH,
@@ -29,15 +29,6 @@ const LONGEST_SECONDS = 900;
 const SLACK_SECONDS = 10;
 /** Retried on another node when the connection failed before an answer: nothing in them changes anything. */
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS"]);
-const HOP_BY_HOP = [
-  "connection",
-  "keep-alive",
-  "transfer-encoding",
-  "te",
-  "trailer",
-  "upgrade",
-  "content-length",
-];
 
 export type RemoteDeps = {
   config: { functions: { startTimeoutSeconds: number } };

@@ -27,7 +27,7 @@ export type Hit = Answered & { served?: Served; started: number; weight: number 
 function count(recorder: AnalyticsRecorder, hit: Hit, request: Request, response: Response): void {
   let bytes = 0;
   if (hit.served) bytes = bodyBytes(hit.served, request, response) ?? 0;
-  else {
+  else if (request.method !== "HEAD") {
     const length = response.headers.get("content-length");
     if (length !== null) bytes = Number(length) || 0;
     else {
