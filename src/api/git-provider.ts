@@ -51,6 +51,9 @@ const Report = t.Object({
   status: t.Union([t.Literal("pending"), t.Literal("delivered"), t.Literal("failed")]),
   attempts: t.Integer(),
   lastError: t.Union([t.String(), t.Null()]),
+  nextAttemptAt: t.Union([t.String({ format: "date-time" }), t.Null()], {
+    description: "when a pending report is tried (again); null once delivered or failed",
+  }),
   updatedAt: t.String({ format: "date-time" }),
 });
 const Shown = t.Object({
@@ -66,6 +69,7 @@ const reportView = (r: GitReport) => ({
   status: r.status,
   attempts: r.attempts,
   lastError: r.lastError,
+  nextAttemptAt: r.status === "pending" ? r.nextAttemptAt : null,
   updatedAt: r.updatedAt,
 });
 

@@ -4,23 +4,29 @@
 // dispatcher the worker runs.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createDashboard } from "../dashboard/app.ts";
 import type { Deps } from "../deps.ts";
 import type { GitProviderKind } from "../store/git-reports.ts";
 import { apiClient, type Client, obj, testDeps, testUser } from "../testing/deps.ts";
 import { type FakeProvider, fakeGitProvider } from "../testing/fake-git-providers.ts";
+import { signInAs, Visitor } from "../testing/visitor.ts";
 import { dispatchReports } from "./git-reports.ts";
 
 let deps: Deps;
 let api: Client;
+/** The same owner in the dashboard. */
+const owner = { visitor: null as unknown as Visitor };
 beforeAll(async () => {
   // The stand-ins are on 127.0.0.1 (allowed here); the backoff starts at 50 ms.
   deps = await testDeps({ MINIVERCEL_ALLOW_PRIVATE_HOOKS: "1", OUTGOING_HOOK_RETRY_BASE_MS: "50" });
-  const owner = await testUser(deps);
-  api = apiClient(deps, owner.token);
+  const { user, token } = await testUser(deps);
+  api = apiClient(deps, token);
+  owner.visitor = new Visitor(createDashboard(deps));
+  await signInAs(deps.store, owner.visitor, user);
 });
 afterAll(() => deps.close());
 
-type Shown = { status: string; attempts: number; lastError: string | null };
+type Shown = { status: string; attempts: number; lastError: string | null; nextAttemptAt: string | null };
 
 /** A project on octo/site with `fake` as its provider (or `token` instead of the right one), and a queued deploy. */
 async function queued(fake: FakeProvider, token = fake.token) {
@@ -102,13 +108,18 @@ test("422 and 404 are final; 408 and 5xx are retried with the backoff and then s
     const report = await triedUntil(slow.id, 3);
     expect(report).toMatchObject({ status: "pending", attempts: 3 });
     expect(report.lastError).toContain("answered 502: Bad Gateway");
+    // A pending report says when it is tried again, in the API and on the project's Git page.
+    expect(Date.parse(report.nextAttemptAt ?? "")).toBeGreaterThan(Date.now() - 60_000);
+    const page = await owner.visitor.get(`/projects/${slow.id}/git`);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain(`; next try <time datetime="${report.nextAttemptAt}"`);
     fake.refuse = null;
     const end = Date.now() + 10_000;
     while ((await reportOf(slow.id)).status === "pending" && Date.now() < end) {
       await dispatch();
       await Bun.sleep(50);
     }
-    expect((await reportOf(slow.id)).status).toBe("delivered");
+    expect(await reportOf(slow.id)).toMatchObject({ status: "delivered", nextAttemptAt: null });
     expect(fake.statuses.map((s) => s.sha)).toEqual([slow.sha]);
   } finally {
     fake.stop();

@@ -144,6 +144,11 @@ export function GitProviderCard(props: GitProviderCardProps) {
                   <p class="small muted">
                     {r.attempts} attempt{r.attempts === 1 ? "" : "s"}
                     {r.lastError && <span class="report-error">: {r.lastError}</span>}
+                    {r.status === "pending" && r.attempts > 0 && (
+                      <span class="report-next">
+                        ; next try <Time iso={r.nextAttemptAt} />
+                      </span>
+                    )}
                   </p>
                 </div>
                 <Time iso={r.updatedAt} />
