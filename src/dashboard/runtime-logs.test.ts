@@ -133,8 +133,16 @@ describe("runtime logs on the deployment page", () => {
     const local = (n: number) => new Date(Date.parse(line(n).at) + 120 * 60_000).toISOString().slice(0, 19);
     const q = (from: string, to: string) =>
       `${path()}/runtime-logs?range=custom&from=${from}&to=${to}&tz=-120&function=${encodeURIComponent("/api/hello")}`;
-    const got = await owner.get(q(local(100), local(103)));
+    // "To" includes the whole second it names (line 102 was printed some milliseconds into it).
+    const got = await owner.get(q(local(100), local(102)));
     expect(texts(got.text)).toEqual(["line 100", "line 101", "line 102"]);
+    // Without seconds, the whole minute: every line from 100 up to the end of the minute line 102 is in.
+    const minute = local(102).slice(0, 16);
+    const end = Date.parse(`${minute}:00Z`) - 120 * 60_000 + 60_000;
+    const inMinute = Array.from({ length: 401 }, (_, i) => i + 100).filter(
+      (n) => Date.parse(line(n).at) < end,
+    );
+    expect(texts((await owner.get(q(local(100), minute))).text)).toEqual(inMinute.map((n) => `line ${n}`));
     const backwards = await owner.get(q(local(103), local(100)));
     expect(backwards.text).toContain("“From” must be before “To”.");
     expect((await owner.get(q("yesterday", ""))).text).toContain("Choose when the range starts (From).");

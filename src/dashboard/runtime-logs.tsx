@@ -67,6 +67,17 @@ function localToMs(value: string, tz: number): number | null {
   return Number.isNaN(ms) ? null : ms + tz * MINUTE;
 }
 
+/**
+ * The end of what a datetime-local "to" names, exclusive: its whole minute, second or millisecond, so that "to
+ * 10:15:30" (what the form prefills for now) includes the lines printed during that second.
+ */
+function localEndToMs(value: string, tz: number): number | null {
+  const start = localToMs(value, tz);
+  if (start === null) return null;
+  const unit = value.includes(".") ? 1 : value.length > "2025-01-02T03:04".length ? 1000 : MINUTE;
+  return start + unit;
+}
+
 const msOf = (value: string | undefined): number | null =>
   value !== undefined && /^\d{1,15}$/.test(value) ? Number(value) : null;
 
@@ -83,7 +94,7 @@ function bounds(
   if (span !== undefined) return { since: now - span, until: now };
   const from = localToMs(filter.from, filter.tz);
   if (from === null) return "Choose when the range starts (From).";
-  const to = filter.to === "" ? now : localToMs(filter.to, filter.tz);
+  const to = filter.to === "" ? now : localEndToMs(filter.to, filter.tz);
   if (to === null) return "“To” is not a date and time.";
   if (from >= to) return "“From” must be before “To”.";
   return { since: from, until: to };
