@@ -9,9 +9,11 @@
 // BENCH_CASES (default index,pages,bundle,404; also page, index-script) picks the cases;
 // BENCH_WRK (default "-t2 -c64") wrk's threads and connections; BENCH_IN_PROCESS=1 adds the proxy's handler alone,
 // in process, analytics on against off (bench/proxy-in-process.ts); BENCH_CPU_PROF=<dir> writes a CPU profile
-// (Markdown, bun --cpu-prof-md) of the one-process proxy there.
+// (Markdown, bun --cpu-prof-md) of the one-process proxy there; BENCH_PERF=<dir> records each server's first-round
+// run of each case with `perf record` (kernel and native code included, which a JavaScript profile cannot see) and
+// prints where its CPU went: the share of the kernel, the server's binary, libc and JIT code, and the top symbols.
 
-import { rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { tempDir } from "../src/testing/deps.ts";
@@ -23,6 +25,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /** wrk's load, as in issue #20: two threads, 64 connections (the analytics runs of issue #21 used -t1 -c50). */
 const WRK = (process.env.BENCH_WRK ?? "-t2 -c64").split(" ").filter((a) => a !== "");
 const CPU_PROF = process.env.BENCH_CPU_PROF ?? null;
+const PERF = process.env.BENCH_PERF ?? null;
 const IN_PROCESS = process.env.BENCH_IN_PROCESS === "1";
 /** Every request as a browser would send it: analytics parses the agent and the Referer. */
 const BROWSER = {
@@ -63,7 +66,8 @@ function selectedServers(): ServerKey[] {
 
 function need(command: string): void {
   if (Bun.which(command) === null) {
-    console.error(`bench/proxy: ${command} is not installed (apt-get install nginx wrk)`);
+    const from = command === "perf" ? "linux-perf" : "nginx wrk";
+    console.error(`bench/proxy: ${command} is not installed (apt-get install ${from})`);
     process.exit(2);
   }
 }
@@ -109,13 +113,19 @@ interface Result {
   requests: number;
   /** CPU time (user + system) the server's processes spent per request, microseconds: less noisy than req/s. */
   cpuUs: number;
+  /** The system (kernel) part of cpuUs: the sockets' work, which no server's own code can shave. */
+  systemUs: number;
+  /** With BENCH_PERF: where the server's CPU went in this run. */
+  profile: string | null;
 }
 
-/** CPU seconds used so far by `root` and its child processes (a server's workers). */
-function treeCpuSeconds(root: number): number {
-  return processes()
-    .filter((p) => p.pid === root || p.ppid === root)
-    .reduce((sum, p) => sum + p.cpu, 0);
+/** CPU seconds used so far by `root` and its child processes (a server's workers), in all and in the kernel. */
+function treeCpuSeconds(root: number): { cpu: number; system: number } {
+  const mine = processes().filter((p) => p.pid === root || p.ppid === root);
+  return {
+    cpu: mine.reduce((sum, p) => sum + p.cpu, 0),
+    system: mine.reduce((sum, p) => sum + p.system, 0),
+  };
 }
 
 function parseDuration(text: string): number {
@@ -131,15 +141,72 @@ function parseDuration(text: string): number {
         : value * 60_000;
 }
 
-function wrk(port: number, c: Case, pid: number): Result {
+/**
+ * Records `pid` and its children with perf for most of a wrk run of `seconds` (from a second in, so that the
+ * connections are open); `report` prints the summary once the run is over.
+ */
+function perfRecord(pid: number, seconds: number, out: string): { report(): Promise<string> } {
+  const pids = processes()
+    .filter((p) => p.pid === pid || p.ppid === pid)
+    .map((p) => p.pid)
+    .join(",");
+  const recording = (async () => {
+    await Bun.sleep(1000);
+    const perf = Bun.spawn(
+      [
+        "perf",
+        "record",
+        "-F",
+        "999",
+        "-g",
+        "-p",
+        pids,
+        "-o",
+        out,
+        "--",
+        "sleep",
+        String(Math.max(1, seconds - 2)),
+      ],
+      { stdout: "ignore", stderr: "ignore" },
+    );
+    await perf.exited;
+  })();
+  const top = async (sort: string, lines: number) => {
+    const report = Bun.spawn(["perf", "report", "-i", out, "--no-children", "-g", "none", "--sort", sort], {
+      stdout: "pipe",
+      stderr: "ignore",
+    });
+    const text = await new Response(report.stdout).text();
+    return text
+      .split("\n")
+      .filter((line) => /^\s+[\d.]+%/.test(line))
+      .slice(0, lines)
+      .map((line) => line.trim().replace(/\s+/g, " "))
+      .join("; ");
+  };
+  return {
+    async report() {
+      await recording;
+      return `  perf: ${await top("dso", 5)}\n  top: ${await top("sym", 8)}`;
+    },
+  };
+}
+
+async function wrk(port: number, c: Case, pid: number, perfOut: string | null): Promise<Result> {
+  const perf = perfOut === null ? null : perfRecord(pid, SECONDS, perfOut);
   const cpuBefore = treeCpuSeconds(pid);
   const argv = ["wrk", ...WRK, `-d${SECONDS}s`, "--latency", "-H", `Host: ${HOST}`];
   for (const [k, v] of Object.entries({ ...BROWSER, ...c.headers })) argv.push("-H", `${k}: ${v}`);
   if (c.script) argv.push("-s", c.script);
   argv.push(`http://127.0.0.1:${port}${c.path}`);
-  const run = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe" });
-  const out = run.stdout.toString();
-  if (run.exitCode !== 0) throw new Error(`wrk failed: ${run.stderr.toString()}`);
+  // Asynchronous, so that perf can start while wrk runs.
+  const run = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe" });
+  const [out, err, exitCode] = await Promise.all([
+    new Response(run.stdout).text(),
+    new Response(run.stderr).text(),
+    run.exited,
+  ]);
+  if (exitCode !== 0) throw new Error(`wrk failed: ${err}`);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const p99 = parseDuration(/\s99%\s+(\S+)/.exec(out)?.[1] ?? "");
   const errors =
@@ -152,8 +219,12 @@ function wrk(port: number, c: Case, pid: number): Result {
         .reduce((a, b) => a + Number(b), 0) ?? 0,
     );
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
-  const cpuUs = requests > 0 ? ((treeCpuSeconds(pid) - cpuBefore) * 1e6) / requests : Number.NaN;
-  return { rps, p99ms: p99, errors, requests, cpuUs };
+  const cpuAfter = treeCpuSeconds(pid);
+  const perRequest = (seconds: number) => (requests > 0 ? (seconds * 1e6) / requests : Number.NaN);
+  const cpuUs = perRequest(cpuAfter.cpu - cpuBefore.cpu);
+  const systemUs = perRequest(cpuAfter.system - cpuBefore.system);
+  const profile = perf ? await perf.report() : null;
+  return { rps, p99ms: p99, errors, requests, cpuUs, systemUs, profile };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
@@ -163,11 +234,13 @@ interface Cell {
   rps: number;
   p99: number;
   cpu: number;
+  /** The kernel's part of `cpu`. */
+  system: number;
   errors: number;
 }
 
 const fmt = (x: Cell) =>
-  `${x.rps.toFixed(0)} req/s; p99 ${x.p99.toFixed(2)} ms; ${x.cpu.toFixed(1)} µs CPU${x.errors ? ` (${x.errors} errors)` : ""}`;
+  `${x.rps.toFixed(0)} req/s; p99 ${x.p99.toFixed(2)} ms; ${x.cpu.toFixed(1)} µs CPU (${x.system.toFixed(1)} kernel)${x.errors ? ` (${x.errors} errors)` : ""}`;
 
 /** Starts one of ours over `dataDir` on `port`. */
 async function startOurs(key: Ours, dataDir: string, port: number): Promise<Bun.Subprocess> {
@@ -191,6 +264,10 @@ async function startOurs(key: Ours, dataDir: string, port: number): Promise<Bun.
 const keys = ROUNDS > 0 ? selectedServers() : [];
 if (keys.includes("nginx")) need("nginx");
 if (keys.length > 0) need("wrk");
+if (PERF !== null) {
+  need("perf");
+  mkdirSync(PERF, { recursive: true });
+}
 const work = tempDir("minivercel-bench-proxy-");
 const site = join(work, "site");
 const dataDir = join(work, "data");
@@ -309,12 +386,15 @@ try {
         .map((_, i) => servers[(i + round) % servers.length])
         .filter((s) => s !== undefined);
       for (const s of order) {
-        const r = wrk(s.port, c, s.pid);
+        const perfOut =
+          PERF !== null && round === 1 ? join(PERF, `${s.key}-${c.path.replace(/\W+/g, "_")}.data`) : null;
+        const r = await wrk(s.port, c, s.pid, perfOut);
         const key = `${c.name}|${s.key}`;
         results.set(key, [...(results.get(key) ?? []), r]);
         console.log(
-          `round ${round} ${c.name} ${s.name}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99ms.toFixed(2)} ms, ${r.cpuUs.toFixed(1)} µs CPU/request${r.errors ? `, ${r.errors} errors` : ""}`,
+          `round ${round} ${c.name} ${s.name}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99ms.toFixed(2)} ms, ${r.cpuUs.toFixed(1)} µs CPU/request (${r.systemUs.toFixed(1)} in the kernel)${r.errors ? `, ${r.errors} errors` : ""}`,
         );
+        if (r.profile !== null) console.log(r.profile);
       }
     }
   }
@@ -326,6 +406,7 @@ try {
       rps: median(rs.map((r) => r.rps)),
       p99: median(rs.map((r) => r.p99ms)),
       cpu: median(rs.map((r) => r.cpuUs)),
+      system: median(rs.map((r) => r.systemUs)),
       errors: rs.reduce((a, r) => a + r.errors, 0),
     };
   };

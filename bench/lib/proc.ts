@@ -9,6 +9,8 @@ export interface Proc {
   ppid: number;
   /** User + system CPU seconds so far. */
   cpu: number;
+  /** The system (kernel) part of `cpu`: on a server, mostly its sockets' work. */
+  system: number;
   /** Its argv joined by spaces. */
   command: string;
 }
@@ -27,6 +29,7 @@ export function processes(): Proc[] {
         pid: Number(name),
         ppid: Number(fields[1]),
         cpu: (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND,
+        system: Number(fields[12]) / TICKS_PER_SECOND,
         command,
       });
     } catch {
