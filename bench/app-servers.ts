@@ -19,7 +19,7 @@ import type { RelayData } from "../src/runtime/websocket.ts";
 import { withWebSockets } from "../src/runtime/websocket.ts";
 import { testDeps, testUser } from "../src/testing/deps.ts";
 import { fixtureRepo } from "../src/testing/repos.ts";
-import { type Proc, processes, tree } from "./lib/proc.ts";
+import { output, type Proc, processes, tree } from "./lib/proc.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -51,12 +51,7 @@ async function wrk(
 ): Promise<{ rps: number; errors: number; p99: string; requests: number }> {
   const argv = ["wrk", "-t1", "-c32", `-d${SECONDS}s`, "--latency", "-H", `Host: ${host}`];
   argv.push(`http://127.0.0.1:${port}/api/hello`);
-  const run = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe" });
-  const [out, err, code] = await Promise.all([
-    new Response(run.stdout).text(),
-    new Response(run.stderr).text(),
-    run.exited,
-  ]);
+  const { stdout: out, stderr: err, code } = await output(argv);
   if (code !== 0) throw new Error(`wrk failed: ${err}`);
   const errors =
     Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0) +

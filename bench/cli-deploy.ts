@@ -5,6 +5,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { startRoles } from "../src/roles.ts";
 import { apiClient, tempDir, testDeps, testUser } from "../src/testing/deps.ts";
+import { output } from "./lib/proc.ts";
 
 const ROUNDS = 5;
 const FILES = 1000;
@@ -31,19 +32,10 @@ const env = {
 /** Spawns the deploy, then polls the proxy until `path` serves `expected`; both times in ms from the spawn. */
 async function deployToLive(dir: string, subDomain: string, path: string, expected: string) {
   const started = performance.now();
-  const proc = Bun.spawn(
+  const { stdout, stderr, code } = await output(
     [process.execPath, MAIN, "deploy", dir, "--prod", "--project", subDomain, "--json"],
-    {
-      env,
-      stdout: "pipe",
-      stderr: "pipe",
-    },
+    { env },
   );
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
   const exited = performance.now() - started;
   if (code !== 0) throw new Error(`deploy failed (${code}): ${stderr}`);
   const { uploaded } = JSON.parse(stdout) as { uploaded: number };

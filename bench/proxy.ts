@@ -17,7 +17,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { tempDir } from "../src/testing/deps.ts";
-import { processes } from "./lib/proc.ts";
+import { output, processes } from "./lib/proc.ts";
 import { BUNDLE, deploy, generateSite, HOST, nginxConfig, PAGES, precompressForNginx } from "./proxy-site.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -172,12 +172,18 @@ function perfRecord(pid: number, seconds: number, out: string): { report(): Prom
     await perf.exited;
   })();
   const top = async (sort: string, lines: number) => {
-    const report = Bun.spawn(["perf", "report", "-i", out, "--no-children", "-g", "none", "--sort", sort], {
-      stdout: "pipe",
-      stderr: "ignore",
-    });
-    const text = await new Response(report.stdout).text();
-    return text
+    const { stdout } = await output([
+      "perf",
+      "report",
+      "-i",
+      out,
+      "--no-children",
+      "-g",
+      "none",
+      "--sort",
+      sort,
+    ]);
+    return stdout
       .split("\n")
       .filter((line) => /^\s+[\d.]+%/.test(line))
       .slice(0, lines)
@@ -200,12 +206,7 @@ async function wrk(port: number, c: Case, pid: number, perfOut: string | null): 
   if (c.script) argv.push("-s", c.script);
   argv.push(`http://127.0.0.1:${port}${c.path}`);
   // Asynchronous, so that perf can start while wrk runs.
-  const run = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe" });
-  const [out, err, exitCode] = await Promise.all([
-    new Response(run.stdout).text(),
-    new Response(run.stderr).text(),
-    run.exited,
-  ]);
+  const { stdout: out, stderr: err, code: exitCode } = await output(argv);
   if (exitCode !== 0) throw new Error(`wrk failed: ${err}`);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const p99 = parseDuration(/\s99%\s+(\S+)/.exec(out)?.[1] ?? "");

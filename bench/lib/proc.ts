@@ -52,3 +52,17 @@ export function tree(all: Proc[], root: number): Proc[] {
   visit(root);
   return out;
 }
+
+/** Runs `argv` to its end; what it printed and its exit code. */
+export async function output(
+  argv: string[],
+  options: { env?: Record<string, string | undefined> } = {},
+): Promise<{ stdout: string; stderr: string; code: number }> {
+  const proc = Bun.spawn(argv, { ...options, stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  return { stdout, stderr, code };
+}

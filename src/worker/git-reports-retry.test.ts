@@ -15,14 +15,14 @@ import { dispatchReports } from "./git-reports.ts";
 let deps: Deps;
 let api: Client;
 /** The same owner in the dashboard. */
-const owner = { visitor: null as unknown as Visitor };
+let owner: Visitor;
 beforeAll(async () => {
   // The stand-ins are on 127.0.0.1 (allowed here); the backoff starts at 50 ms.
   deps = await testDeps({ MINIVERCEL_ALLOW_PRIVATE_HOOKS: "1", OUTGOING_HOOK_RETRY_BASE_MS: "50" });
   const { user, token } = await testUser(deps);
   api = apiClient(deps, token);
-  owner.visitor = new Visitor(createDashboard(deps));
-  await signInAs(deps.store, owner.visitor, user);
+  owner = new Visitor(createDashboard(deps));
+  await signInAs(deps.store, owner, user);
 });
 afterAll(() => deps.close());
 
@@ -110,7 +110,7 @@ test("422 and 404 are final; 408 and 5xx are retried with the backoff and then s
     expect(report.lastError).toContain("answered 502: Bad Gateway");
     // A pending report says when it is tried again, in the API and on the project's Git page.
     expect(Date.parse(report.nextAttemptAt ?? "")).toBeGreaterThan(Date.now() - 60_000);
-    const page = await owner.visitor.get(`/projects/${slow.id}/git`);
+    const page = await owner.get(`/projects/${slow.id}/git`);
     expect(page.status).toBe(200);
     expect(page.text).toContain(`; next try <time datetime="${report.nextAttemptAt}"`);
     fake.refuse = null;
