@@ -492,9 +492,13 @@ start_kafka() {
       local jvm=("$java" "${heap[@]}" -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true
         "-Dlog4j2.configurationFile=$dir/log4j2.properties" "-Dkafka.logs.dir=$dir/logs" -cp "$classpath")
       if [[ ! -f $dir/data/meta.properties ]]; then
-        # A random cluster id: 16 bytes, URL-safe base64 without padding, as `kafka-storage random-uuid` prints.
-        local cluster
-        cluster="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+        # A random cluster id: 16 bytes, URL-safe base64 without padding, as `kafka-storage random-uuid` prints,
+        # and like it never starting with "-", which the tool's argument parser would take for an option (a CI
+        # run failed on one in 64 ids).
+        local cluster=-
+        while [[ $cluster == -* ]]; do
+          cluster="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+        done
         log "formatting Kafka storage in $dir/data (cluster $cluster)"
         rm -rf "$dir/data"
         "${jvm[@]}" kafka.tools.StorageTool format -t "$cluster" -c "$dir/server.properties" >&2 ||
