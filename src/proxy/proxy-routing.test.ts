@@ -37,6 +37,23 @@ async function body(url: string, headers: Record<string, string> = {}, via = pro
   return { status: res.status, text: await res.text() };
 }
 
+/** Counts the store's reads of one project (calls through to the real store), until restored. */
+function countFinds(deps: Deps, projectId: string) {
+  const projects = deps.store.projects;
+  const original = projects.find;
+  let count = 0;
+  projects.find = (id: string) => {
+    if (id === projectId) count++;
+    return original.call(projects, id);
+  };
+  return {
+    count: () => count,
+    restore: () => {
+      projects.find = original;
+    },
+  };
+}
+
 describe("routing by Host", () => {
   test("production, immutable deployment URLs and branch previews", async () => {
     const project = await siteProject(deps, userId);
@@ -308,6 +325,47 @@ describe("route changes", () => {
     expect(await eventually(async () => expect((await body(moved)).status).toBe(404), 1000)).toBeLessThan(
       1000,
     );
+  });
+
+  test("a first production deployment is served once the store says READY, before any message arrives", async () => {
+    const project = await siteProject(deps, userId);
+    // Reconciles only at start (60 s after), and the deployment below is marked READY straight in the store: no
+    // route-changes message. Only the proxy re-reading a project without production can serve it.
+    const quick = await createProxy(deps, { reconcileMs: 60_000, recheckMissingMs: 200 });
+    try {
+      const url = productionUrl(project, deps.config);
+      expect((await body(url, {}, quick)).text).toContain("Not deployed yet");
+      const pending = await deploySite(deps, project, { "index.html": "first" }, { notReady: true });
+      expect(await deps.store.deployments.markReady(pending.id)).not.toBeNull();
+      // Within the interval the last read still holds; after it, the next request asks the store again.
+      const waited = await eventually(
+        async () => expect(await body(url, {}, quick)).toEqual({ status: 200, text: "first" }),
+        2000,
+      );
+      expect(waited).toBeLessThan(2000);
+      // Many requests for a project still without production re-read it at most once per interval.
+      const empty = await siteProject(deps, userId);
+      await quick.reconcile();
+      const reads = countFinds(deps, empty.id);
+      try {
+        const emptyUrl = productionUrl(empty, deps.config);
+        const started = performance.now();
+        while (
+          performance.now() - started < 500 ||
+          (reads.count() === 0 && performance.now() - started < 5000)
+        ) {
+          const answers = await Promise.all(Array.from({ length: 20 }, () => body(emptyUrl, {}, quick)));
+          for (const answer of answers) expect(answer.text).toContain("Not deployed yet");
+        }
+        const elapsed = performance.now() - started;
+        expect(reads.count()).toBeGreaterThanOrEqual(1);
+        expect(reads.count()).toBeLessThanOrEqual(Math.floor(elapsed / 200) + 1);
+      } finally {
+        reads.restore();
+      }
+    } finally {
+      await quick.stop();
+    }
   });
 
   test("the periodic reconcile catches changes no message announced", async () => {

@@ -24,6 +24,8 @@ import { createSites, type Sites } from "./sites.ts";
 export interface ProxyOptions {
   reconcileMs: number;
   lookupTtlMs: number;
+  /** How long a project's "nothing in production" is trusted before a request re-reads it (route-table.ts). */
+  recheckMissingMs: number;
   /** Remember which deployment answered each request, for the access log (PROXY_ACCESS_LOG). */
   accessLog: boolean;
   /** Memory cache of small bodies, bytes. */
@@ -111,6 +113,7 @@ export async function createProxy(
   const options: ProxyOptions = {
     reconcileMs: config.proxy.reconcileSeconds * 1000,
     lookupTtlMs: 5000,
+    recheckMissingMs: 1000,
     accessLog: config.proxy.accessLog,
     cacheBytes: config.proxy.cacheMb * 1024 * 1024,
     maxItemBytes: DEFAULT_BODIES.maxItemBytes,

@@ -2,6 +2,9 @@
 // `route-changes` message (each proxy process consumes them in a group of its own, so all of them see every
 // change) and reconciled in full periodically, in case a message was missed. Deployment and branch hosts are
 // looked up in the store on first use and cached per project for a short time; a route change clears them.
+// A project's host that has no production yet is re-read from the store when asked for (at most once per
+// `recheckMissingMs`), so a first deployment is served the moment the store says READY, not when its
+// announcement arrives a moment later (or at the next reconcile, if it was lost).
 
 import { parseRouteChange } from "../../schema/events.ts";
 import type { Subscription } from "../bus/bus.ts";
@@ -26,6 +29,11 @@ export interface RouteTableOptions {
   reconcileMs: number;
   /** How long a deployment or branch host lookup is trusted without a route change, in milliseconds. */
   lookupTtlMs: number;
+  /**
+   * How long a project's "nothing in production" is trusted before a request for it re-reads the project from the
+   * store, in milliseconds (default 1000).
+   */
+  recheckMissingMs?: number;
   /**
    * Readies a project's new production deployment before its hosts switch to it (an app server is started and
    * healthy first); the switch waits for it, and happens anyway when it fails.
@@ -52,6 +60,8 @@ interface Entry {
   access: AccessRule | null;
   /** Deployment and branch hosts: "d:<hostId>" / "b:<slug>:<truncated>" -> deployment id. */
   lookups: Map<string, Cached>;
+  /** When the route was last read from the store (performance.now()), or a re-read of it last started. */
+  readAt: number;
 }
 
 const MAX_LOOKUPS_PER_PROJECT = 1024;
@@ -111,7 +121,12 @@ export async function openRouteTable(
       return;
     }
     const reuse = current && keepLookups && sameRoute(current.route, route);
-    const entry: Entry = { route, access, lookups: reuse ? current.lookups : new Map() };
+    const entry: Entry = {
+      route,
+      access,
+      lookups: reuse ? current.lookups : new Map(),
+      readAt: performance.now(),
+    };
     byId.set(id, entry);
     bySub.set(route.subDomain, entry);
     // Routes carry only verified domains: one is served once its owner proved control of it (src/deploy/domains.ts).
@@ -201,13 +216,45 @@ export async function openRouteTable(
     return route;
   }
 
+  const recheckMissingMs = options.recheckMissingMs ?? 1000;
+  /** Re-reads of projects without production in progress, by project id (one at a time per project). */
+  const rechecks = new Map<string, Promise<void>>();
+
+  /**
+   * A project's production (or custom domain) host: remembered until the next route change, except "nothing in
+   * production", which is not remembered and, when the project was read longer than `recheckMissingMs` ago, is
+   * asked of the store again before answering.
+   */
+  function productionOf(host: string, entry: Entry | undefined, recheck: boolean): Route | Promise<Route> {
+    const route = production(entry);
+    if (route.kind !== "missing" || !entry) return remember(host, route);
+    if (!recheck || performance.now() - entry.readAt < recheckMissingMs) return route;
+    const id = entry.route.id;
+    let pending = rechecks.get(id);
+    if (!pending) {
+      // Set before the read, so a store that fails or hangs is asked at most once per interval.
+      entry.readAt = performance.now();
+      pending = reload(id)
+        .catch((error: unknown) =>
+          log.warn("proxy: re-reading a project without production failed", { projectId: id, error }),
+        )
+        .finally(() => rechecks.delete(id));
+      rechecks.set(id, pending);
+    }
+    return pending.then(() => find(host, false));
+  }
+
   function lookup(host: string): Route | Promise<Route> {
+    return find(host, true);
+  }
+
+  function find(host: string, recheck: boolean): Route | Promise<Route> {
     const known = answered.get(host);
     if (known) return known;
     const target = parseHost(host, config.sitesDomain);
     switch (target.kind) {
       case "production":
-        return remember(host, production(bySub.get(target.subDomain)));
+        return productionOf(host, bySub.get(target.subDomain), recheck);
       case "custom": {
         const found = byDomain.get(target.host);
         const { redirectTo, redirectStatus } = found?.domain ?? { redirectTo: null, redirectStatus: null };
@@ -220,7 +267,7 @@ export async function openRouteTable(
             to: redirectTo,
             status: redirectStatus ?? DEFAULT_REDIRECT_STATUS,
           });
-        return remember(host, production(found?.entry));
+        return productionOf(host, found?.entry, recheck);
       }
       case "deployment": {
         const entry = bySub.get(target.subDomain);
