@@ -11,12 +11,14 @@
 // in process, analytics on against off (bench/proxy-in-process.ts); BENCH_CPU_PROF=<dir> writes a CPU profile
 // (Markdown, bun --cpu-prof-md) of the one-process proxy there; BENCH_PERF=<dir> records each server's first-round
 // run of each case with `perf record` (kernel and native code included, which a JavaScript profile cannot see) and
-// prints where its CPU went: the share of the kernel, the server's binary, libc and JIT code, and the top symbols.
+// prints where its CPU went: the share of the kernel, the server's binary, libc and JIT code, the top symbols, and
+// the JavaScript functions by name (from the jitdump files Bun writes there, bench/lib/jitdump.ts).
 
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { tempDir } from "../src/testing/deps.ts";
+import { jitShares, readJitDumps } from "./lib/jitdump.ts";
 import { output, processes } from "./lib/proc.ts";
 import { BUNDLE, deploy, generateSite, HOST, nginxConfig, PAGES, precompressForNginx } from "./proxy-site.ts";
 
@@ -171,7 +173,7 @@ function perfRecord(pid: number, seconds: number, out: string): { report(): Prom
     );
     await perf.exited;
   })();
-  const top = async (sort: string, lines: number) => {
+  const report = async (sort: string) => {
     const { stdout } = await output([
       "perf",
       "report",
@@ -183,17 +185,21 @@ function perfRecord(pid: number, seconds: number, out: string): { report(): Prom
       "--sort",
       sort,
     ]);
-    return stdout
-      .split("\n")
-      .filter((line) => /^\s+[\d.]+%/.test(line))
+    return stdout.split("\n").filter((line) => /^\s+[\d.]+%/.test(line));
+  };
+  const top = async (sort: string, lines: number) =>
+    (await report(sort))
       .slice(0, lines)
       .map((line) => line.trim().replace(/\s+/g, " "))
       .join("; ");
-  };
   return {
     async report() {
       await recording;
-      return `  perf: ${await top("dso", 5)}\n  top: ${await top("sym", 8)}`;
+      const js = jitShares(await report("dso,sym"), readJitDumps(join(PERF ?? "", "jit")))
+        .slice(0, 8)
+        .map(([name, percent]) => `${percent.toFixed(2)}% ${name}`)
+        .join("; ");
+      return `  perf: ${await top("dso", 5)}\n  top: ${await top("sym", 8)}${js ? `\n  js: ${js}` : ""}`;
     },
   };
 }
@@ -268,6 +274,11 @@ if (keys.length > 0) need("wrk");
 if (PERF !== null) {
   need("perf");
   mkdirSync(PERF, { recursive: true });
+  // Every Bun server started from here (ours, the floor) writes what it compiles, so that the report can name
+  // JavaScript functions where perf sees addresses (bench/lib/jitdump.ts). Read by the child processes only.
+  process.env.BUN_JSC_useJITDump = "1";
+  process.env.BUN_JSC_jitDumpDirectory = join(PERF, "jit");
+  mkdirSync(join(PERF, "jit"), { recursive: true });
 }
 const work = tempDir("minivercel-bench-proxy-");
 const site = join(work, "site");
@@ -291,6 +302,7 @@ try {
         : isOurs(key)
           ? await startOurs(key, dataDir, port)
           : Bun.spawn(["bun", "bench/bun-floor.ts", site, String(port), SERVERS[key].processes], {
+              env: { ...process.env },
               stderr: "inherit",
             });
     children.push(child);

@@ -6,11 +6,23 @@
 import type { Logger } from "../observe/log.ts";
 import type { Registry } from "../observe/registry.ts";
 import type { Artifacts } from "../store/artifacts.ts";
-import { lru } from "./lru.ts";
+import { lru, type Slot } from "./lru.ts";
+
+/**
+ * Where a caller keeps its hold on a small body's cache entry (respond.ts: each prepared variant of a file), so the
+ * next request for it skips the cache's lookup by hash: on a busy proxy serving many paths that lookup's memory
+ * reads were most of the time our code spent per request (bench/README.md).
+ */
+export interface BodyRef {
+  slot: Slot<Blob> | null;
+}
 
 export interface Bodies {
-  /** The blob in memory (small) or as a streamable handle (large); null when the store does not have it. */
-  get(hash: string, size: number): Blob | null | Promise<Blob | null>;
+  /**
+   * The blob in memory (small) or as a streamable handle (large); null when the store does not have it. `ref`,
+   * when given, is where the memory entry is kept between calls for the same blob.
+   */
+  get(hash: string, size: number, ref?: BodyRef): Blob | null | Promise<Blob | null>;
   /** Lookups of small blobs answered from memory (hits) or read from the store (misses), for /metrics. */
   stats(): { hits: number; misses: number };
 }
@@ -62,12 +74,19 @@ export function createBodies(
   }
 
   return {
-    get(hash, size) {
+    get(hash, size, ref) {
       if (size <= options.maxItemBytes) {
-        const cached = cache.get(hash);
-        if (cached !== undefined) {
+        const kept = ref?.slot;
+        if (kept != null && kept.value !== undefined) {
+          kept.used = true;
           stats.hits++;
-          return cached;
+          return kept.value;
+        }
+        const slot = cache.slot(hash);
+        if (slot !== undefined) {
+          stats.hits++;
+          if (ref !== undefined) ref.slot = slot;
+          return slot.value as Blob;
         }
         stats.misses++;
       } else {

@@ -33,3 +33,34 @@ test("bounds the total weight; replacing an entry re-weighs it; too heavy is not
   expect(cache.size).toBe(0);
   expect(cache.weight).toBe(0);
 });
+
+test("a kept slot reads its value until the entry leaves, by eviction, replacement, delete or clear", () => {
+  const cache = lru<string, number>(2);
+  expect(cache.slot("nothing")).toBeUndefined();
+  cache.set("a", 1);
+  // Taking the slot counts as a use: "a" gets a second chance, "b" goes first.
+  const a = cache.slot("a");
+  cache.set("b", 2);
+  cache.set("c", 3);
+  expect(cache.get("b")).toBeUndefined();
+  expect(a?.value).toBe(1);
+  cache.set("d", 4);
+  expect(cache.get("c")).toBeUndefined();
+  expect(a?.value).toBe(1);
+  // Not used since: evicted, and the slot no longer holds its value.
+  cache.set("e", 5);
+  expect(cache.get("a")).toBeUndefined();
+  expect(a?.value).toBeUndefined();
+  // Replaced: the old slot is empty, a new one holds the new value.
+  const d = cache.slot("d");
+  cache.set("d", 40);
+  expect(d?.value).toBeUndefined();
+  const replaced = cache.slot("d");
+  expect(replaced?.value).toBe(40);
+  cache.delete("d");
+  expect(replaced?.value).toBeUndefined();
+  const e = cache.slot("e");
+  expect(e?.value).toBe(5);
+  cache.clear();
+  expect(e?.value).toBeUndefined();
+});

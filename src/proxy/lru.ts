@@ -1,7 +1,19 @@
 // Proxy: a least-recently-used map bounded by a total weight (entry count, or bytes), for the proxy's caches.
 
+/**
+ * One entry, as `slot` hands it out: a caller may keep it to skip the map's lookup next time. Its `value` becomes
+ * undefined once the entry leaves the map, so a kept slot never holds on to an evicted value.
+ */
+export interface Slot<V> {
+  value: V | undefined;
+  /** Read since the eviction scan last passed (set it on a hit through the slot). */
+  used: boolean;
+}
+
 export interface Lru<K, V> {
   get(key: K): V | undefined;
+  /** The entry of `key` (marked used), or undefined. */
+  slot(key: K): Slot<V> | undefined;
   set(key: K, value: V): void;
   delete(key: K): void;
   clear(): void;
@@ -16,14 +28,15 @@ export interface Lru<K, V> {
  * never reorder the map; the eviction scan moves flagged entries to the back instead of removing them.
  */
 export function lru<K, V>(maxWeight: number, weigh: (value: V) => number = () => 1): Lru<K, V> {
-  const map = new Map<K, { value: V; used: boolean }>();
+  const map = new Map<K, Slot<V>>();
   let weight = 0;
 
   const remove = (key: K) => {
     const old = map.get(key);
     if (old === undefined) return;
     map.delete(key);
-    weight -= weigh(old.value);
+    weight -= weigh(old.value as V);
+    old.value = undefined;
   };
 
   function evict() {
@@ -44,6 +57,11 @@ export function lru<K, V>(maxWeight: number, weigh: (value: V) => number = () =>
       entry.used = true;
       return entry.value;
     },
+    slot(key) {
+      const entry = map.get(key);
+      if (entry !== undefined) entry.used = true;
+      return entry;
+    },
     set(key, value) {
       remove(key);
       const w = weigh(value);
@@ -55,6 +73,7 @@ export function lru<K, V>(maxWeight: number, weigh: (value: V) => number = () =>
     },
     delete: remove,
     clear() {
+      for (const entry of map.values()) entry.value = undefined;
       map.clear();
       weight = 0;
     },

@@ -2,7 +2,7 @@
 // reused; per request only content negotiation, conditional requests, ranges and the body remain.
 
 import type { ManifestFile } from "../store/artifacts.ts";
-import type { Bodies } from "./bodies.ts";
+import type { Bodies, BodyRef } from "./bodies.ts";
 import { COOKIE_SEPARATOR } from "./headers-file.ts";
 import { page, SECURITY_HEADERS } from "./pages.ts";
 import { isFingerprinted } from "./request-target.ts";
@@ -12,7 +12,7 @@ export const REVALIDATE = "public, max-age=0, must-revalidate";
 
 type HeaderMap = Record<string, string>;
 
-interface Variant {
+interface Variant extends BodyRef {
   hash: string;
   size: number;
   etag: string;
@@ -74,7 +74,7 @@ export function prepare(
     });
     // Each cookie is a header of its own (RFC 6265: Set-Cookie values are never folded with commas).
     for (const cookie of cookies?.split(COOKIE_SEPARATOR) ?? []) headers.append("set-cookie", cookie);
-    return { hash, size, etag, headers };
+    return { hash, size, etag, headers, slot: null };
   };
   return {
     status,
@@ -226,7 +226,7 @@ export function respond(served: Served, request: Request, bodies: Bodies): Respo
       const head = withHeaders(variant, { ...partial, "content-length": String(end - start + 1) });
       return new Response(null, { status: 206, headers: head });
     }
-    return withBody(bodies.get(variant.hash, variant.size), method, (body) => {
+    return withBody(bodies.get(variant.hash, variant.size, variant), method, (body) => {
       const part = body.slice(start, end + 1);
       return new Response(part, { status: 206, headers: withHeaders(variant, partial) });
     });
@@ -236,7 +236,7 @@ export function respond(served: Served, request: Request, bodies: Bodies): Respo
     return new Response(null, { status: served.status, headers: head });
   }
   // The hot path: no closure, and no promise when the body is in memory.
-  const body = bodies.get(variant.hash, variant.size);
+  const body = bodies.get(variant.hash, variant.size, variant);
   if (body instanceof Promise) {
     return body.then((b) =>
       b === null
