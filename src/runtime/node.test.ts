@@ -9,9 +9,11 @@ import type { Deps } from "../deps.ts";
 import { createNodeAuth, type NodeAuth } from "../identity/node-auth.ts";
 import { testDeps, testUser } from "../testing/deps.ts";
 import { storeFunction } from "../testing/functions.ts";
+import { eventually } from "../testing/sites.ts";
 import { type FunctionsNode, startFunctionsNode } from "./node.ts";
 import {
   CALL_HEADER,
+  HEARTBEAT_MS,
   INVOKE_PATH,
   MAX_SKEW_MS,
   OUTCOME_HEADER,
@@ -230,19 +232,28 @@ describe("discovery", () => {
       `test-${crypto.randomUUID()}`,
       async (value) => void heard.push(value as (typeof heard)[number]),
     );
+    const announcements = () => heard.filter((m) => m.type === "node" && m.id === node.id).length;
+    // The node also announces itself every HEARTBEAT_MS: start right after a heartbeat, so that the windows below
+    // (well under one interval) hold none, however late this test runs in the node's cycle.
+    const settled = announcements();
+    await eventually(async () => expect(announcements()).toBeGreaterThan(settled), HEARTBEAT_MS * 2 + 2000);
+    const before = announcements();
     const other = createNodeAuth(crypto.getRandomValues(new Uint8Array(32)));
     await deps.bus.publish("function-nodes", "probe", signed(other, { type: "probe", at: Date.now() }));
-    await Bun.sleep(100);
-    expect(heard.filter((m) => m.type === "node")).toEqual([]);
+    await Bun.sleep(150);
+    expect(announcements()).toBe(before);
+    const probed = performance.now();
     await deps.bus.publish(
       "function-nodes",
       "probe",
       signed(deps.nodeAuth, { type: "probe", at: Date.now() }),
     );
-    await Bun.sleep(100);
-    expect(heard.filter((m) => m.type === "node")).toEqual([
+    await eventually(async () => expect(announcements()).toBeGreaterThan(before), HEARTBEAT_MS);
+    // Within a fraction of the interval: the probe's answer, not the next heartbeat.
+    expect(performance.now() - probed).toBeLessThan(HEARTBEAT_MS / 2);
+    expect(heard.filter((m) => m.id === node.id).at(-1)).toEqual(
       expect.objectContaining({ type: "node", id: node.id, url: node.url, sig: expect.any(String) }),
-    ]);
+    );
     await sub.stop();
   });
 });
