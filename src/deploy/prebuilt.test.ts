@@ -125,7 +125,9 @@ test("a remote builder builds an uploaded source through the build API, and read
     stderr: "inherit",
   });
   expect(await proc.exited).toBe(0);
-  await until(async () => (await deps.store.deployments.find(d.id))?.status === "READY", 5000);
+  // The builder's last report reaches the store through the build API and the bus: a moment after it exits, longer
+  // on a busy machine, where this test failed once with a 5 s wait.
+  await until(async () => (await deps.store.deployments.find(d.id))?.status === "READY", 20_000);
   const done = await deps.store.deployments.find(d.id);
   expect({ status: done?.status, reason: done?.statusReason }).toEqual({ status: "READY", reason: null });
   const manifest = await deps.artifacts.getManifest(d.id);
