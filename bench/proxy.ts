@@ -28,6 +28,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WRK = (process.env.BENCH_WRK ?? "-t2 -c64").split(" ").filter((a) => a !== "");
 const CPU_PROF = process.env.BENCH_CPU_PROF ?? null;
 const PERF = process.env.BENCH_PERF ?? null;
+/** Where the Bun servers write their jitdump files when profiled (bench/lib/jitdump.ts). */
+const JIT_DIR = PERF === null ? null : join(PERF, "jit");
 const IN_PROCESS = process.env.BENCH_IN_PROCESS === "1";
 /** Every request as a browser would send it: analytics parses the agent and the Referer. */
 const BROWSER = {
@@ -121,9 +123,12 @@ interface Result {
   profile: string | null;
 }
 
+/** A server's processes: `root` and its children (nginx's workers, our extra proxy processes). */
+const serverProcesses = (root: number) => processes().filter((p) => p.pid === root || p.ppid === root);
+
 /** CPU seconds used so far by `root` and its child processes (a server's workers), in all and in the kernel. */
 function treeCpuSeconds(root: number): { cpu: number; system: number } {
-  const mine = processes().filter((p) => p.pid === root || p.ppid === root);
+  const mine = serverProcesses(root);
   return {
     cpu: mine.reduce((sum, p) => sum + p.cpu, 0),
     system: mine.reduce((sum, p) => sum + p.system, 0),
@@ -148,8 +153,7 @@ function parseDuration(text: string): number {
  * connections are open); `report` prints the summary once the run is over.
  */
 function perfRecord(pid: number, seconds: number, out: string): { report(): Promise<string> } {
-  const pids = processes()
-    .filter((p) => p.pid === pid || p.ppid === pid)
+  const pids = serverProcesses(pid)
     .map((p) => p.pid)
     .join(",");
   const recording = (async () => {
@@ -195,7 +199,7 @@ function perfRecord(pid: number, seconds: number, out: string): { report(): Prom
   return {
     async report() {
       await recording;
-      const js = jitShares(await report("dso,sym"), readJitDumps(join(PERF ?? "", "jit")))
+      const js = jitShares(await report("dso,sym"), JIT_DIR === null ? new Map() : readJitDumps(JIT_DIR))
         .slice(0, 8)
         .map(([name, percent]) => `${percent.toFixed(2)}% ${name}`)
         .join("; ");
@@ -271,14 +275,13 @@ async function startOurs(key: Ours, dataDir: string, port: number): Promise<Bun.
 const keys = ROUNDS > 0 ? selectedServers() : [];
 if (keys.includes("nginx")) need("nginx");
 if (keys.length > 0) need("wrk");
-if (PERF !== null) {
+if (PERF !== null && JIT_DIR !== null) {
   need("perf");
-  mkdirSync(PERF, { recursive: true });
   // Every Bun server started from here (ours, the floor) writes what it compiles, so that the report can name
   // JavaScript functions where perf sees addresses (bench/lib/jitdump.ts). Read by the child processes only.
   process.env.BUN_JSC_useJITDump = "1";
-  process.env.BUN_JSC_jitDumpDirectory = join(PERF, "jit");
-  mkdirSync(join(PERF, "jit"), { recursive: true });
+  process.env.BUN_JSC_jitDumpDirectory = JIT_DIR;
+  mkdirSync(JIT_DIR, { recursive: true });
 }
 const work = tempDir("minivercel-bench-proxy-");
 const site = join(work, "site");
@@ -302,6 +305,7 @@ try {
         : isOurs(key)
           ? await startOurs(key, dataDir, port)
           : Bun.spawn(["bun", "bench/bun-floor.ts", site, String(port), SERVERS[key].processes], {
+              // Passed on explicitly: Bun.spawn's default environment leaves out the BUN_JSC_ variables set above.
               env: { ...process.env },
               stderr: "inherit",
             });

@@ -77,16 +77,16 @@ export function createBodies(
     get(hash, size, ref) {
       if (size <= options.maxItemBytes) {
         const kept = ref?.slot;
-        if (kept != null && kept.value !== undefined) {
+        if (kept && kept.value !== undefined) {
           kept.used = true;
           stats.hits++;
           return kept.value;
         }
         const slot = cache.slot(hash);
-        if (slot !== undefined) {
+        if (slot && slot.value !== undefined) {
           stats.hits++;
-          if (ref !== undefined) ref.slot = slot;
-          return slot.value as Blob;
+          if (ref) ref.slot = slot;
+          return slot.value;
         }
         stats.misses++;
       } else {

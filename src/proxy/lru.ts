@@ -39,6 +39,12 @@ export function lru<K, V>(maxWeight: number, weigh: (value: V) => number = () =>
     old.value = undefined;
   };
 
+  function slot(key: K): Slot<V> | undefined {
+    const entry = map.get(key);
+    if (entry !== undefined) entry.used = true;
+    return entry;
+  }
+
   function evict() {
     for (const [key, entry] of map) {
       if (weight <= maxWeight) return;
@@ -51,17 +57,8 @@ export function lru<K, V>(maxWeight: number, weigh: (value: V) => number = () =>
   }
 
   return {
-    get(key) {
-      const entry = map.get(key);
-      if (entry === undefined) return undefined;
-      entry.used = true;
-      return entry.value;
-    },
-    slot(key) {
-      const entry = map.get(key);
-      if (entry !== undefined) entry.used = true;
-      return entry;
-    },
+    get: (key) => slot(key)?.value,
+    slot,
     set(key, value) {
       remove(key);
       const w = weigh(value);

@@ -31,9 +31,9 @@ export interface RouteTableOptions {
   lookupTtlMs: number;
   /**
    * How long a project's "nothing in production" is trusted before a request for it re-reads the project from the
-   * store, in milliseconds (default 1000).
+   * store, in milliseconds.
    */
-  recheckMissingMs?: number;
+  recheckMissingMs: number;
   /**
    * Readies a project's new production deployment before its hosts switch to it (an app server is started and
    * healthy first); the switch waits for it, and happens anyway when it fails.
@@ -216,7 +216,6 @@ export async function openRouteTable(
     return route;
   }
 
-  const recheckMissingMs = options.recheckMissingMs ?? 1000;
   /** Re-reads of projects without production in progress, by project id (one at a time per project). */
   const rechecks = new Map<string, Promise<void>>();
 
@@ -228,7 +227,7 @@ export async function openRouteTable(
   function productionOf(host: string, entry: Entry | undefined, recheck: boolean): Route | Promise<Route> {
     const route = production(entry);
     if (route.kind !== "missing" || !entry) return remember(host, route);
-    if (!recheck || performance.now() - entry.readAt < recheckMissingMs) return route;
+    if (!recheck || performance.now() - entry.readAt < options.recheckMissingMs) return route;
     const id = entry.route.id;
     let pending = rechecks.get(id);
     if (!pending) {
