@@ -5,11 +5,10 @@
 import type { Closing } from "../bus/live.ts";
 import type { RuntimeLive, RuntimeLiveEvent } from "../bus/runtime-live.ts";
 import type { RuntimeLogCursor, RuntimeLogLine, RuntimeLogs } from "../store/runtime-logs.ts";
+import { eventStream } from "./event-stream.ts";
 
 /** Most history lines sent when a stream opens (the newest of them); older ones are a page of the API away. */
 export const STREAM_HISTORY = 500;
-const KEEPALIVE_MS = 15_000;
-const RECONNECT_MS = 2_000;
 
 export interface RuntimeStreamOptions {
   /** History from this ISO time. */
@@ -30,81 +29,46 @@ export function runtimeLogStream(
   options: RuntimeStreamOptions,
   signal: AbortSignal,
 ): Response {
-  const encoder = new TextEncoder();
-  let closed = false;
-  const cleanups: (() => void)[] = [];
-  const body = new ReadableStream<Uint8Array>({
-    async start(controller) {
-      const send = (text: string) => {
-        if (!closed) controller.enqueue(encoder.encode(text));
-      };
-      const close = () => {
-        if (closed) return;
-        closed = true;
-        for (const cleanup of cleanups) cleanup();
-        controller.close();
-      };
-      let last = options.after;
-      // Lines sent from history: a live copy of one (it was stored just before it was published) is skipped.
-      const sent = new Set<string>();
-      const sendLine = (line: RuntimeLogLine) => {
-        if (options.function !== null && line.function !== options.function) return;
-        if (sent.has(line.id)) return;
-        if (last === null || later(line, last)) last = { at: line.at, id: line.id };
-        const { id, at, function: fn, requestId, stream, text } = line;
-        const data = JSON.stringify({ id, at, function: fn, requestId, stream, text });
-        send(`id: ${options.cursorOf(line)}\nevent: log\ndata: ${data}\n\n`);
-      };
-      const onLive = (event: RuntimeLiveEvent | Closing) => {
-        if (event.kind === "closing") {
-          const lastEventId = last ? options.cursorOf(last) : null;
-          send(
-            `retry: ${RECONNECT_MS}\nevent: restarting\ndata: ${JSON.stringify({ reason: "the server is restarting", lastEventId })}\n\n`,
-          );
-          return close();
-        }
-        for (const line of event.lines) sendLine(line);
-      };
+  return eventStream(signal, async (sink) => {
+    let last = options.after;
+    // Lines sent from history: a live copy of one (it was stored just before it was published) is skipped.
+    const sent = new Set<string>();
+    const sendLine = (line: RuntimeLogLine) => {
+      if (options.function !== null && line.function !== options.function) return;
+      if (sent.has(line.id)) return;
+      if (last === null || later(line, last)) last = { at: line.at, id: line.id };
+      const { id, at, function: fn, requestId, stream, text } = line;
+      const data = JSON.stringify({ id, at, function: fn, requestId, stream, text });
+      sink.send(`id: ${options.cursorOf(line)}\nevent: log\ndata: ${data}\n\n`);
+    };
+    const onLive = (event: RuntimeLiveEvent | Closing) => {
+      if (event.kind === "closing") return sink.restarting(last ? options.cursorOf(last) : null);
+      for (const line of event.lines) sendLine(line);
+    };
 
-      // Subscribe before reading history, buffering meanwhile: nothing printed in between is lost.
-      let buffer: (RuntimeLiveEvent | Closing)[] | null = [];
-      cleanups.push(
-        deps.runtimeLive.subscribe(deploymentId, (event) => (buffer ? buffer.push(event) : onLive(event))),
-      );
-      signal.addEventListener("abort", close);
-      cleanups.push(() => signal.removeEventListener("abort", close));
+    // Subscribe before reading history, buffering meanwhile: nothing printed in between is lost.
+    let buffer: (RuntimeLiveEvent | Closing)[] | null = [];
+    sink.onEnd(
+      deps.runtimeLive.subscribe(deploymentId, (event) => (buffer ? buffer.push(event) : onLive(event))),
+    );
 
-      const after = options.after;
-      const newest = await deps.runtimeLogs.read(deploymentId, {
-        since: after ? after.at : options.since,
-        function: options.function,
-        limit: STREAM_HISTORY,
-      });
-      const history = newest.filter((l) => after === null || later(l, after)).reverse();
-      for (const line of history) {
-        sendLine(line);
-        sent.add(line.id);
-      }
-      send(
-        `event: ready\ndata: ${JSON.stringify({ history: history.length, more: newest.length === STREAM_HISTORY })}\n\n`,
-      );
-      const pending = buffer;
-      buffer = null;
-      for (const event of pending) onLive(event);
-      if (closed) return;
-      const keepalive = setInterval(() => send(": keep-alive\n\n"), KEEPALIVE_MS);
-      cleanups.push(() => clearInterval(keepalive));
-    },
-    cancel() {
-      closed = true;
-      for (const cleanup of cleanups) cleanup();
-    },
-  });
-  return new Response(body, {
-    headers: {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-store",
-      "x-accel-buffering": "no",
-    },
+    const after = options.after;
+    const newest = await deps.runtimeLogs.read(deploymentId, {
+      since: after ? after.at : options.since,
+      function: options.function,
+      limit: STREAM_HISTORY,
+    });
+    const history = newest.filter((l) => after === null || later(l, after)).reverse();
+    for (const line of history) {
+      sendLine(line);
+      sent.add(line.id);
+    }
+    sink.send(
+      `event: ready\ndata: ${JSON.stringify({ history: history.length, more: newest.length === STREAM_HISTORY })}\n\n`,
+    );
+    const pending = buffer;
+    buffer = null;
+    for (const event of pending) onLive(event);
+    if (!sink.closed) sink.keepAlive();
   });
 }

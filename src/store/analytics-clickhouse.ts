@@ -8,7 +8,7 @@ import { COUNTRY_PATTERN, VISITOR_PATTERN } from "../../schema/analytics.ts";
 import type { ClickHouseConfig } from "../config/config.ts";
 import { badRequest } from "../errors.ts";
 import type { Analytics, AnalyticsFilter, AnalyticsRow, Dimension, GroupBy } from "./analytics.ts";
-import { groupCommit, literal, openClickHouseTable, textLiteral, UUID } from "./clickhouse.ts";
+import { groupCommit, inFlight, literal, openClickHouseTable, textLiteral, UUID } from "./clickhouse.ts";
 
 const COLUMNS = {
   project_id: "String",
@@ -133,16 +133,9 @@ export async function openClickHouseAnalytics(config: ClickHouseConfig): Promise
     await client.insert({ table, values: rows, format: "JSONEachRow" });
   });
 
-  let closed = false;
-  const inFlight = new Set<Promise<unknown>>();
-  function track<T>(work: () => Promise<T>): Promise<T> {
-    if (closed) return Promise.reject(new Error("the ClickHouse analytics store is closed"));
-    const promise = work();
-    inFlight.add(promise);
-    const forget = () => inFlight.delete(promise);
-    promise.then(forget, forget);
-    return promise;
-  }
+  // close() waits for whatever is in flight, then ends the connections.
+  const requests = inFlight("analytics store");
+  const track = requests.track;
 
   return {
     async append(batch, rows) {
@@ -175,10 +168,7 @@ export async function openClickHouseAnalytics(config: ClickHouseConfig): Promise
       await track(() => dropPartitionsOlderThan(days));
     },
     async close() {
-      if (closed) return;
-      closed = true;
-      await Promise.allSettled([...inFlight]);
-      await client.close();
+      if (await requests.close()) await client.close();
     },
   };
 }

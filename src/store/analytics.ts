@@ -6,6 +6,7 @@
 import type { AnalyticsRecord } from "../../schema/analytics.ts";
 import { createLogger, type Logger } from "../observe/log.ts";
 import type { LogsConfig } from "./logs.ts";
+import { purgeRegularly } from "./retention.ts";
 
 /** A stored record: the bus record and its project. */
 export type AnalyticsRow = AnalyticsRecord & { projectId: string };
@@ -61,8 +62,6 @@ export interface AnalyticsOptions {
   log?: Logger;
 }
 
-const PURGE_EVERY_MS = 60 * 60 * 1000;
-
 /** Opens the analytics store on the log stores' backend; the ClickHouse client only when used. */
 export async function openAnalytics(config: LogsConfig, options: AnalyticsOptions): Promise<Analytics> {
   const log = options.log ?? createLogger({ format: "text", level: "info" });
@@ -81,24 +80,14 @@ export async function openAnalytics(config: LogsConfig, options: AnalyticsOption
   }
   const days = options.retentionDays;
   if (days === null) return store;
-  let purging = false;
-  const purge = () => {
-    if (purging) return;
-    purging = true;
-    store
-      .purgeOlderThan(days)
-      .catch((error: unknown) => log.error("analytics: retention purge failed", { days, error }))
-      .finally(() => {
-        purging = false;
-      });
-  };
-  const timer = setInterval(purge, PURGE_EVERY_MS);
-  timer.unref();
-  purge();
+  const stop = purgeRegularly(
+    () => store.purgeOlderThan(days),
+    (error) => log.error("analytics: retention purge failed", { days, error }),
+  );
   return {
     ...store,
     async close() {
-      clearInterval(timer);
+      stop();
       await store.close();
     },
   };

@@ -82,6 +82,36 @@ export function groupCommit<Row>(insert: (rows: Row[]) => Promise<void>): (rows:
 }
 
 /** One log table of a ClickHouse database, and what the log stores do with it. */
+/** The requests a ClickHouse store has under way, so that closing it loses none. */
+export interface InFlight {
+  /** Runs `work`, remembered until it settles; refused once `close` was called. */
+  track<T>(work: () => Promise<T>): Promise<T>;
+  /** Refuses new work from now on and waits for what is under way; false when it had been called already. */
+  close(): Promise<boolean>;
+}
+
+/** `store` names the store in the error a request after closing gets ("the ClickHouse <store> is closed"). */
+export function inFlight(store: string): InFlight {
+  let closed = false;
+  const running = new Set<Promise<unknown>>();
+  return {
+    track(work) {
+      if (closed) return Promise.reject(new Error(`the ClickHouse ${store} is closed`));
+      const promise = work();
+      running.add(promise);
+      const forget = () => running.delete(promise);
+      promise.then(forget, forget);
+      return promise;
+    },
+    async close() {
+      if (closed) return false;
+      closed = true;
+      await Promise.allSettled([...running]);
+      return true;
+    },
+  };
+}
+
 export interface ClickHouseTable {
   client: ClickHouseClient;
   /** host:port, for messages. */

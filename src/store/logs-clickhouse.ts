@@ -5,12 +5,12 @@ import { TypeCompiler } from "@sinclair/typebox/compiler";
 import type { ClickHouseConfig } from "../config/config.ts";
 import { badRequest } from "../errors.ts";
 import { createLogger, type Logger } from "../observe/log.ts";
-import { epochSeconds, groupCommit, literal, openClickHouseTable, UUID } from "./clickhouse.ts";
+import { epochSeconds, groupCommit, inFlight, literal, openClickHouseTable, UUID } from "./clickhouse.ts";
 import type { LogLine, LogStream, Logs } from "./logs.ts";
+import { purgeRegularly } from "./retention.ts";
 
 /** The seed's retention (its `TTL timestamp + INTERVAL 30 DAY`). */
 export const RETENTION_DAYS = 30;
-const PURGE_EVERY_MS = 60 * 60 * 1000;
 const MAX_UINT32 = 0xffff_ffff;
 
 /**
@@ -105,16 +105,8 @@ export async function openClickHouseLogs(
   });
 
   // close() waits for whatever is in flight, then ends the connections.
-  let closed = false;
-  const inFlight = new Set<Promise<unknown>>();
-  function track<T>(work: () => Promise<T>): Promise<T> {
-    if (closed) return Promise.reject(new Error("the ClickHouse log store is closed"));
-    const promise = work();
-    inFlight.add(promise);
-    const forget = () => inFlight.delete(promise);
-    promise.then(forget, forget);
-    return promise;
-  }
+  const requests = inFlight("log store");
+  const track = requests.track;
 
   const logs: ClickHouseLogs = {
     async append(lines) {
@@ -156,33 +148,18 @@ export async function openClickHouseLogs(
     },
 
     async close() {
-      if (closed) return;
-      closed = true;
-      if (timer) clearInterval(timer);
-      await Promise.allSettled([...inFlight]);
-      await client.close();
+      stopPurging();
+      if (await requests.close()) await client.close();
     },
   };
 
   // Retention replaces the seed's TTL: at open, then hourly; every process may run it (dropping is idempotent).
-  let timer: ReturnType<typeof setInterval> | undefined;
-  if (retention !== null) {
-    let purging = false;
-    const purge = () => {
-      if (purging || closed) return;
-      purging = true;
-      logs
-        .purgeOlderThan(retention)
-        .catch((error: unknown) =>
-          log.error("logs: ClickHouse retention purge failed", { server, days: retention, error }),
-        )
-        .finally(() => {
-          purging = false;
-        });
-    };
-    timer = setInterval(purge, PURGE_EVERY_MS);
-    timer.unref();
-    purge();
-  }
+  const stopPurging =
+    retention === null
+      ? () => {}
+      : purgeRegularly(
+          () => logs.purgeOlderThan(retention),
+          (error) => log.error("logs: ClickHouse retention purge failed", { server, days: retention, error }),
+        );
   return logs;
 }

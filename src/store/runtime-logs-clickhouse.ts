@@ -6,7 +6,15 @@ import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { AT_PATTERN, LINE_ID_PATTERN } from "../../schema/runtime-logs.ts";
 import type { ClickHouseConfig } from "../config/config.ts";
 import { badRequest } from "../errors.ts";
-import { epochSeconds, groupCommit, literal, openClickHouseTable, textLiteral, UUID } from "./clickhouse.ts";
+import {
+  epochSeconds,
+  groupCommit,
+  inFlight,
+  literal,
+  openClickHouseTable,
+  textLiteral,
+  UUID,
+} from "./clickhouse.ts";
 import type { RuntimeLogLine, RuntimeLogs } from "./runtime-logs.ts";
 
 /**
@@ -93,16 +101,8 @@ export async function openClickHouseRuntimeLogs(config: ClickHouseConfig): Promi
   });
 
   // close() waits for whatever is in flight, then ends the connections.
-  let closed = false;
-  const inFlight = new Set<Promise<unknown>>();
-  function track<T>(work: () => Promise<T>): Promise<T> {
-    if (closed) return Promise.reject(new Error("the ClickHouse runtime log store is closed"));
-    const promise = work();
-    inFlight.add(promise);
-    const forget = () => inFlight.delete(promise);
-    promise.then(forget, forget);
-    return promise;
-  }
+  const requests = inFlight("runtime log store");
+  const track = requests.track;
 
   return {
     async append(lines) {
@@ -151,10 +151,7 @@ export async function openClickHouseRuntimeLogs(config: ClickHouseConfig): Promi
     },
 
     async close() {
-      if (closed) return;
-      closed = true;
-      await Promise.allSettled([...inFlight]);
-      await client.close();
+      if (await requests.close()) await client.close();
     },
   };
 }

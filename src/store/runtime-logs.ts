@@ -4,6 +4,7 @@
 import type { RuntimeLogEntry } from "../../schema/runtime-logs.ts";
 import { createLogger, type Logger } from "../observe/log.ts";
 import type { LogsConfig } from "./logs.ts";
+import { purgeRegularly } from "./retention.ts";
 
 /** A stored line: the bus entry (schema/runtime-logs.ts) and its deployment. */
 export type RuntimeLogLine = RuntimeLogEntry & { deploymentId: string };
@@ -54,8 +55,6 @@ export interface RuntimeLogsOptions {
   log?: Logger;
 }
 
-const PURGE_EVERY_MS = 60 * 60 * 1000;
-
 /** Opens the runtime log store on the same backend as the build logs; the ClickHouse client only when used. */
 export async function openRuntimeLogs(config: LogsConfig, options: RuntimeLogsOptions): Promise<RuntimeLogs> {
   const log = options.log ?? createLogger({ format: "text", level: "info" });
@@ -74,25 +73,14 @@ export async function openRuntimeLogs(config: LogsConfig, options: RuntimeLogsOp
   }
   const days = options.retentionDays;
   if (days === null) return logs;
-  // Every process may purge: removing what is already gone is harmless.
-  let purging = false;
-  const purge = () => {
-    if (purging) return;
-    purging = true;
-    logs
-      .purgeOlderThan(days)
-      .catch((error: unknown) => log.error("runtime logs: retention purge failed", { days, error }))
-      .finally(() => {
-        purging = false;
-      });
-  };
-  const timer = setInterval(purge, PURGE_EVERY_MS);
-  timer.unref();
-  purge();
+  const stop = purgeRegularly(
+    () => logs.purgeOlderThan(days),
+    (error) => log.error("runtime logs: retention purge failed", { days, error }),
+  );
   return {
     ...logs,
     async close() {
-      clearInterval(timer);
+      stop();
       await logs.close();
     },
   };
