@@ -5,6 +5,7 @@
 
 import { gitAddressProblem, gitUrlHost } from "../src/model/git-address.ts";
 import { gitUrlProblem } from "../src/model/settings.ts";
+import { type GitSettings, hardenedGitEnv } from "../src/sandbox/git-env.ts";
 import { runSandboxed, type SandboxLimits, type SandboxMode } from "../src/sandbox/sandbox.ts";
 
 export interface CloneRequest {
@@ -24,39 +25,18 @@ export interface CloneRequest {
   sandbox: { mode: SandboxMode; limits: SandboxLimits; helperPath?: string };
 }
 
-/** Settings that keep a hostile repository from running code or reading files through git itself. */
-function hardening(allowLocal: boolean): [string, string][] {
-  return [
-    ["core.hooksPath", "/dev/null"],
+/**
+ * git's environment: no platform secrets, hardened (src/sandbox/git-env.ts) so that a hostile repository runs
+ * no code and reads no file through git itself; a bearer token only for the platform's own push remote.
+ */
+function gitEnv(home: string, allowLocal: boolean, auth?: CloneRequest["auth"]): Record<string, string> {
+  const settings: GitSettings = [
     ["core.symlinks", "true"],
-    ["core.fsmonitor", "false"],
     ["submodule.recurse", "false"],
-    ["protocol.ext.allow", "never"],
-    ["protocol.file.allow", allowLocal ? "always" : "never"],
     ["advice.detachedHead", "false"],
   ];
-}
-
-/** git's environment: no platform secrets, no prompts, no system or user config, the hardening above. */
-function gitEnv(home: string, allowLocal: boolean, auth?: CloneRequest["auth"]): Record<string, string> {
-  const settings = hardening(allowLocal);
   if (auth) settings.push([`http.${auth.urlPrefix}.extraHeader`, `Authorization: Bearer ${auth.token}`]);
-  return {
-    HOME: home,
-    GIT_TERMINAL_PROMPT: "0",
-    GIT_CONFIG_NOSYSTEM: "1",
-    GIT_CONFIG_GLOBAL: "/dev/null",
-    GIT_SSH_COMMAND: "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new",
-    GIT_ALLOW_PROTOCOL: allowLocal ? "file:https:http:ssh:git" : "https:http:ssh:git",
-    // GIT_CONFIG_COUNT/KEY/VALUE act as `-c` options for every git command the environment reaches.
-    GIT_CONFIG_COUNT: String(settings.length),
-    ...Object.fromEntries(
-      settings.flatMap(([key, value], i) => [
-        [`GIT_CONFIG_KEY_${i}`, key],
-        [`GIT_CONFIG_VALUE_${i}`, value],
-      ]),
-    ),
-  };
+  return { HOME: home, ...hardenedGitEnv(allowLocal, settings) };
 }
 
 export type GitOutput = (stream: "stdout" | "stderr", text: string) => void;

@@ -11,6 +11,7 @@ import type { Config } from "../config/config.ts";
 import { AppError } from "../errors.ts";
 import { gitAddressProblem, gitUrlHost } from "../model/git-address.ts";
 import { gitUrlProblem } from "../model/settings.ts";
+import { hardenedGitEnv } from "../sandbox/git-env.ts";
 import { runSandboxed, type SandboxMode } from "../sandbox/sandbox.ts";
 
 /** What detection found, in the shape of a project's settings (a form's fields, the API's answer). */
@@ -161,32 +162,12 @@ export async function detectRemote(
   }
 }
 
-/** git's environment in the sandbox: no prompts, no user or system config, risky features off. */
+/** git's environment in the sandbox: redirects refused, as in a branch listing (src/git/ls-remote.ts). */
 function gitEnv(allowLocal: boolean): Record<string, string> {
-  const settings: [string, string][] = [
-    ["core.hooksPath", "/dev/null"],
-    ["core.fsmonitor", "false"],
-    ["protocol.ext.allow", "never"],
-    ["protocol.file.allow", allowLocal ? "always" : "never"],
+  return hardenedGitEnv(allowLocal, [
     ["http.followRedirects", "false"],
-    ["credential.helper", ""],
     ["init.defaultBranch", "main"],
-  ];
-  return {
-    GIT_TERMINAL_PROMPT: "0",
-    GIT_ASKPASS: "/bin/false",
-    GIT_CONFIG_NOSYSTEM: "1",
-    GIT_CONFIG_GLOBAL: "/dev/null",
-    GIT_SSH_COMMAND: "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new -o ConnectTimeout=8",
-    GIT_ALLOW_PROTOCOL: allowLocal ? "file:https:http:ssh:git" : "https:http:ssh:git",
-    GIT_CONFIG_COUNT: String(settings.length),
-    ...Object.fromEntries(
-      settings.flatMap(([key, value], i) => [
-        [`GIT_CONFIG_KEY_${i}`, key],
-        [`GIT_CONFIG_VALUE_${i}`, value],
-      ]),
-    ),
-  };
+  ]);
 }
 
 /** Why the fetch failed, from git's last line, without terminal escapes. */

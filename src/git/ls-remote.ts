@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gitAddressProblem } from "../model/git-address.ts";
 import { gitUrlProblem } from "../model/settings.ts";
+import { hardenedGitEnv } from "../sandbox/git-env.ts";
 
 /** What a repository offers: its branches (sorted, at most MAX_BRANCHES) and the default one (HEAD), if any. */
 export type RemoteBranches =
@@ -70,32 +71,13 @@ async function lsRemote(
   }
 }
 
-/** git's environment: nothing of the platform's, no prompts, no user or system config, redirects refused. */
+/** git's environment: nothing of the platform's, hardened (src/sandbox/git-env.ts), redirects refused. */
 function gitEnv(home: string, allowLocal: boolean): Record<string, string> {
-  const settings: [string, string][] = [
-    ["protocol.ext.allow", "never"],
-    ["protocol.file.allow", allowLocal ? "always" : "never"],
-    // A redirect could lead to the platform's own network after the address check; so none is followed.
-    ["http.followRedirects", "false"],
-    ["credential.helper", ""],
-  ];
   return {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
     HOME: home,
-    GIT_TERMINAL_PROMPT: "0",
-    GIT_ASKPASS: "/bin/false",
-    SSH_ASKPASS: "/bin/false",
-    GIT_CONFIG_NOSYSTEM: "1",
-    GIT_CONFIG_GLOBAL: "/dev/null",
-    GIT_SSH_COMMAND: "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new -o ConnectTimeout=8",
-    GIT_ALLOW_PROTOCOL: allowLocal ? "file:https:http:ssh:git" : "https:http:ssh:git",
-    GIT_CONFIG_COUNT: String(settings.length),
-    ...Object.fromEntries(
-      settings.flatMap(([key, value], i) => [
-        [`GIT_CONFIG_KEY_${i}`, key],
-        [`GIT_CONFIG_VALUE_${i}`, value],
-      ]),
-    ),
+    // A redirect could lead to the platform's own network after the address check; so none is followed.
+    ...hardenedGitEnv(allowLocal, [["http.followRedirects", "false"]]),
   };
 }
 
