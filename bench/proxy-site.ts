@@ -9,6 +9,7 @@ import { loadConfig } from "../src/config/config.ts";
 import { createProject } from "../src/deploy/projects.ts";
 import { openDeps } from "../src/deps.ts";
 import { createUser } from "../src/identity/accounts.ts";
+import { storedDeployment } from "../src/testing/store-deployment.ts";
 
 export const HOST = "bench.localhost";
 export const BUNDLE = "/assets/app.3f9a1c2b.js";
@@ -78,15 +79,11 @@ export async function deploy(dataDir: string, site: string): Promise<void> {
       name: "bench",
       subDomain: "bench",
     });
-    const d = await deps.store.deployments.create({
+    const d = await storedDeployment(deps.store, {
       projectId: project.id,
       userId: user.id,
-      status: "QUEUED",
-      target: "production",
-      branch: "main",
-      commitSha: null,
+      status: "IN_PROGRESS",
     });
-    await deps.store.deployments.transition(d.id, "IN_PROGRESS", null);
     await uploadOutput(deps.artifacts, d.id, site, { log: (m) => console.log(`  upload: ${m}`) });
     await deps.store.deployments.markReady(d.id);
   } finally {

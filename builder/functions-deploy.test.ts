@@ -13,6 +13,7 @@ import { createRuntime } from "../src/runtime/runtime.ts";
 import type { Manifest, ManifestFunction } from "../src/store/artifacts.ts";
 import { tempDir, testDeps, testUser } from "../src/testing/deps.ts";
 import { fixtureRepo } from "../src/testing/repos.ts";
+import { storedDeployment } from "../src/testing/store-deployment.ts";
 import { selfCommand } from "../src/worker/self.ts";
 import type { BuildJob } from "./job.ts";
 
@@ -320,18 +321,14 @@ describe("zero-config with a build, and what is refused", () => {
 describe("a real builder process in http mode (the ECS task's code path, sandbox none)", () => {
   async function remoteBuild(gitUrl: string) {
     const project = await createProject(deps.store, deps.config, userId, { name: "remote-fn", gitUrl });
-    const d = await deps.store.deployments.create({
-      projectId: project.id,
-      userId,
-      status: "QUEUED",
-      target: "production",
-      branch: "main",
-      commitSha: null,
-    });
     // Claimed as a remote runner would, so the local launcher leaves it alone; with a sign of life, so that its
     // reaper does not take it for lost before the builder's first heartbeat.
-    await deps.store.deployments.transition(d.id, "IN_PROGRESS", null);
-    await deps.store.deployments.heartbeat(d.id, new Date().toISOString());
+    const d = await storedDeployment(deps.store, {
+      projectId: project.id,
+      userId,
+      status: "IN_PROGRESS",
+      heartbeat: true,
+    });
     const job: BuildJob = {
       deploymentId: d.id,
       gitUrl,

@@ -11,6 +11,7 @@ import type { Deps } from "../src/deps.ts";
 import { type Running, startRoles } from "../src/roles.ts";
 import { testDeps, testUser } from "../src/testing/deps.ts";
 import { fixtureRepo } from "../src/testing/repos.ts";
+import { storedDeployment } from "../src/testing/store-deployment.ts";
 import { selfCommand } from "../src/worker/self.ts";
 import type { BuildJob } from "./job.ts";
 
@@ -155,18 +156,14 @@ describe("the embedded pipeline (git, bubblewrap sandbox, upload on the host)", 
 describe("a real builder process in http mode (the ECS task's code path, sandbox none)", () => {
   async function remoteBuild(gitUrl: string, settings: Partial<BuildJob>) {
     const project = await createProject(deps.store, deps.config, userId, { name: "remote", gitUrl });
-    const d = await deps.store.deployments.create({
-      projectId: project.id,
-      userId,
-      status: "QUEUED",
-      target: "production",
-      branch: "main",
-      commitSha: null,
-    });
     // Claimed as a remote runner would, so the local launcher leaves it alone; with a sign of life,
     // or its reaper (every 5 s) may take it for lost before the builder's first heartbeat.
-    await deps.store.deployments.transition(d.id, "IN_PROGRESS", null);
-    await deps.store.deployments.heartbeat(d.id, new Date().toISOString());
+    const d = await storedDeployment(deps.store, {
+      projectId: project.id,
+      userId,
+      status: "IN_PROGRESS",
+      heartbeat: true,
+    });
     const job: BuildJob = {
       deploymentId: d.id,
       gitUrl,

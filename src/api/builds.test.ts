@@ -9,6 +9,7 @@ import type { Deps } from "../deps.ts";
 import { type Running, startRoles } from "../roles.ts";
 import { testDeps, testUser } from "../testing/deps.ts";
 import { fixtureRepo } from "../testing/repos.ts";
+import { storedDeployment } from "../testing/store-deployment.ts";
 import { selfCommand } from "../worker/self.ts";
 
 let deps: Deps;
@@ -34,19 +35,14 @@ afterAll(async () => {
 
 async function building(gitUrl = "https://example.com/x.git") {
   const project = await createProject(deps.store, deps.config, userId, { name: "b", gitUrl });
-  const d = await deps.store.deployments.create({
-    projectId: project.id,
-    userId,
-    status: "QUEUED",
-    target: "production",
-    branch: "main",
-    commitSha: null,
-  });
   // Claimed as a remote runner would, so the local launcher leaves it alone; with a sign of life,
   // or its reaper (every 5 s) may take it for lost before the builder's first heartbeat.
-  await deps.store.deployments.transition(d.id, "IN_PROGRESS", null);
-  await deps.store.deployments.heartbeat(d.id, new Date().toISOString());
-  return d;
+  return storedDeployment(deps.store, {
+    projectId: project.id,
+    userId,
+    status: "IN_PROGRESS",
+    heartbeat: true,
+  });
 }
 
 const call = (path: string, token: string | null, init: RequestInit = {}) =>

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createProject } from "../deploy/projects.ts";
 import type { Deps } from "../deps.ts";
 import { testDeps, testUser } from "../testing/deps.ts";
+import { storedDeployment } from "../testing/store-deployment.ts";
 import { createApi } from "./app.ts";
 
 let deps: Deps;
@@ -19,14 +20,7 @@ beforeAll(async () => {
     name: "streams",
     gitUrl: "https://example.com/site.git",
   });
-  const d = await deps.store.deployments.create({
-    projectId: project.id,
-    userId: user.id,
-    status: "QUEUED",
-    target: "production",
-    branch: "main",
-    commitSha: null,
-  });
+  const d = await storedDeployment(deps.store, { projectId: project.id, userId: user.id, status: "QUEUED" });
   deploymentId = d.id;
   const at = new Date().toISOString();
   await deps.logs.append(

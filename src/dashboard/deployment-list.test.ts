@@ -9,6 +9,7 @@ import type { DeploymentTarget } from "../model/entities.ts";
 import type { DeploymentStatus } from "../model/status.ts";
 import { deploymentHostId } from "../model/urls.ts";
 import { testDeps } from "../testing/deps.ts";
+import { storedDeployment } from "../testing/store-deployment.ts";
 import { signIn, Visitor } from "../testing/visitor.ts";
 import { createDashboard } from "./app.ts";
 
@@ -31,25 +32,19 @@ async function owner() {
   const deployment = async (
     target: DeploymentTarget,
     branch: string,
-    status: DeploymentStatus,
+    status: Exclude<DeploymentStatus, "NOT_STARTED">,
     commit: { message: string; author: string } | null = null,
   ) => {
     // One millisecond apart, so "newest" is well defined (created_at orders the list and moves production).
     await Bun.sleep(2);
-    const d = await deps.store.deployments.create({
+    return storedDeployment(deps.store, {
       projectId: project.id,
       userId: user.id,
-      status: "QUEUED",
       target,
       branch,
-      commitSha: null,
+      ...(commit && { commit: { sha: "c".repeat(40), ...commit } }),
+      status,
     });
-    if (commit) await deps.store.deployments.recordCommit(d.id, "c".repeat(40), commit);
-    if (status === "QUEUED") return d;
-    await deps.store.deployments.transition(d.id, "IN_PROGRESS", null);
-    if (status === "READY") await deps.store.deployments.markReady(d.id);
-    else if (status !== "IN_PROGRESS") await deps.store.deployments.transition(d.id, status, "build failed");
-    return d;
   };
   return { v, user, project, deployment, path: `/projects/${project.id}` };
 }

@@ -7,6 +7,7 @@ import type { Deps } from "../deps.ts";
 import type { DeploymentTarget } from "../model/entities.ts";
 import { deploymentHostId } from "../model/urls.ts";
 import { testDeps } from "../testing/deps.ts";
+import { storedDeployment } from "../testing/store-deployment.ts";
 import { signIn, Visitor } from "../testing/visitor.ts";
 import { createDashboard } from "./app.ts";
 
@@ -34,19 +35,15 @@ async function owner(gitUrl = "https://github.com/acme/site.git", customDomain: 
     end: "READY" | "FAIL" | "IN_PROGRESS",
   ) => {
     await Bun.sleep(2);
-    const d = await deps.store.deployments.create({
+    return storedDeployment(deps.store, {
       projectId: project.id,
       userId: user.id,
-      status: "QUEUED",
       target,
       branch,
-      commitSha: null,
+      commit: { sha: SHA, message: "Ship <it>", author: "Ada" },
+      status: end,
+      reason: "build exited with code 1",
     });
-    await deps.store.deployments.recordCommit(d.id, SHA, { message: "Ship <it>", author: "Ada" });
-    await deps.store.deployments.transition(d.id, "IN_PROGRESS", null);
-    if (end === "READY") await deps.store.deployments.markReady(d.id);
-    if (end === "FAIL") await deps.store.deployments.transition(d.id, "FAIL", "build exited with code 1");
-    return d;
   };
   return { v, user, project, deployment };
 }

@@ -9,6 +9,7 @@ import type { Deps } from "../deps.ts";
 import type { User } from "../model/entities.ts";
 import { previewManifestId } from "../preview/previews.ts";
 import { testDeps } from "../testing/deps.ts";
+import { storedDeployment } from "../testing/store-deployment.ts";
 import { signIn, Visitor } from "../testing/visitor.ts";
 import { createDashboard } from "./app.ts";
 
@@ -31,17 +32,8 @@ async function liveProject(user: User, name: string, protection?: "previews" | "
     gitUrl: "https://github.com/acme/site.git",
   });
   if (protection) await deps.store.protection.setMode(project.id, protection);
-  const d = await deps.store.deployments.create({
-    projectId: project.id,
-    userId: user.id,
-    status: "QUEUED",
-    target: "production",
-    branch: "main",
-    commitSha: null,
-  });
-  await deps.store.deployments.transition(d.id, "IN_PROGRESS", null);
-  await deps.store.deployments.markReady(d.id);
-  return { project, deployment: d };
+  const deployment = await storedDeployment(deps.store, { projectId: project.id, userId: user.id });
+  return { project, deployment };
 }
 
 test("without an image: a placeholder with the initials and why", async () => {

@@ -6,6 +6,7 @@ import { createProject } from "../deploy/projects.ts";
 import type { Deps } from "../deps.ts";
 import { testDeps } from "../testing/deps.ts";
 import { fixtureRepo, VITE_APP } from "../testing/repos.ts";
+import { storedDeployment } from "../testing/store-deployment.ts";
 import { signIn, Visitor } from "../testing/visitor.ts";
 import { createDashboard } from "./app.ts";
 
@@ -42,17 +43,11 @@ describe("production card", () => {
       gitUrl: "https://github.com/acme/live.git",
       customDomain: "www.live.example",
     });
-    const d = await deps.store.deployments.create({
+    const d = await storedDeployment(deps.store, {
       projectId: project.id,
       userId: user.id,
-      status: "QUEUED",
-      target: "production",
-      branch: "main",
-      commitSha: null,
+      commit: { sha: SHA, message: "Launch <day>", author: "Grace" },
     });
-    await deps.store.deployments.recordCommit(d.id, SHA, { message: "Launch <day>", author: "Grace" });
-    await deps.store.deployments.transition(d.id, "IN_PROGRESS", null);
-    await deps.store.deployments.markReady(d.id);
     const since = (await deps.store.projects.find(project.id))?.productionSince ?? "";
     expect(since).not.toBe("");
 

@@ -6,6 +6,7 @@ import { createProject } from "../deploy/projects.ts";
 import type { Deps } from "../deps.ts";
 import type { DeploymentTarget } from "../model/entities.ts";
 import { testDeps } from "../testing/deps.ts";
+import { storedDeployment } from "../testing/store-deployment.ts";
 import { signIn, Visitor } from "../testing/visitor.ts";
 import { createDashboard } from "./app.ts";
 
@@ -27,23 +28,16 @@ async function owner() {
   let n = 0;
   const deployment = async (target: DeploymentTarget, message: string, end: "READY" | "FAIL" = "READY") => {
     await Bun.sleep(2);
-    const d = await deps.store.deployments.create({
+    n++;
+    return storedDeployment(deps.store, {
       projectId: project.id,
       userId: user.id,
-      status: "QUEUED",
       target,
       branch: target === "production" ? "main" : "feature",
-      commitSha: null,
+      commit: { sha: String(n).repeat(40).slice(0, 40), message, author: "Ada" },
+      status: end,
+      reason: "exit 1",
     });
-    n++;
-    await deps.store.deployments.recordCommit(d.id, String(n).repeat(40).slice(0, 40), {
-      message,
-      author: "Ada",
-    });
-    await deps.store.deployments.transition(d.id, "IN_PROGRESS", null);
-    if (end === "READY") await deps.store.deployments.markReady(d.id);
-    else await deps.store.deployments.transition(d.id, "FAIL", "exit 1");
-    return d;
   };
   const production = async () => (await deps.store.projects.find(project.id))?.productionDeploymentId;
   return { v, user, project, deployment, production };

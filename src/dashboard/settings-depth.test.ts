@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createProject } from "../deploy/projects.ts";
 import type { Deps } from "../deps.ts";
 import { testDeps } from "../testing/deps.ts";
+import { storedDeployment } from "../testing/store-deployment.ts";
 import { fieldError, signIn, Visitor } from "../testing/visitor.ts";
 import { createDashboard } from "./app.ts";
 
@@ -28,17 +29,7 @@ async function owner(live = true) {
   });
   let productionId: string | null = null;
   if (live) {
-    const d = await deps.store.deployments.create({
-      projectId: project.id,
-      userId: user.id,
-      status: "QUEUED",
-      target: "production",
-      branch: "main",
-      commitSha: null,
-    });
-    await deps.store.deployments.transition(d.id, "IN_PROGRESS", null);
-    await deps.store.deployments.markReady(d.id);
-    productionId = d.id;
+    productionId = (await storedDeployment(deps.store, { projectId: project.id, userId: user.id })).id;
   }
   const path = `/projects/${project.id}/settings`;
   await v.get(path);

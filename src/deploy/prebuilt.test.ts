@@ -7,6 +7,7 @@ import type { BuildJob } from "../../builder/job.ts";
 import type { Deps } from "../deps.ts";
 import { type Running, startRoles } from "../roles.ts";
 import { testDeps, testUser } from "../testing/deps.ts";
+import { storedDeployment } from "../testing/store-deployment.ts";
 import { selfCommand } from "../worker/self.ts";
 import { deployFileSet, sourceManifestId } from "./prebuilt.ts";
 import { createProject } from "./projects.ts";
@@ -72,16 +73,8 @@ test("a prebuilt deployment goes straight to IN_PROGRESS and READY, never throug
 
 test("a remote builder builds an uploaded source through the build API, and reads nothing else", async () => {
   const project = await createProject(deps.store, deps.config, userId, { name: "remote source" });
-  const d = await deps.store.deployments.create({
-    projectId: project.id,
-    userId,
-    status: "QUEUED",
-    target: "production",
-    branch: "main",
-    commitSha: null,
-  });
   // Claimed as a remote runner would, so the local launcher leaves it alone.
-  await deps.store.deployments.transition(d.id, "IN_PROGRESS", null);
+  const d = await storedDeployment(deps.store, { projectId: project.id, userId, status: "IN_PROGRESS" });
   const files = await stored({ "/index.html": "<h1>uploaded source</h1>", "/docs/a.html": "a" });
   await deps.artifacts.putManifest({
     version: 1,

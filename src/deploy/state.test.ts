@@ -145,7 +145,9 @@ test("no production code changes a deployment's status except through src/deploy
       if (statSync(path).isDirectory()) visit(path);
       else if (/\.tsx?$/.test(name) && !/\.test\.tsx?$|\.contract\.ts$/.test(name)) {
         const rel = relative(root, path);
-        if (rel.startsWith("src/store/") || rel === "src/deploy/state.ts") continue;
+        // The store itself, and test support that puts deployments in a state without running a build.
+        if (rel.startsWith("src/store/") || rel.startsWith("src/testing/") || rel === "src/deploy/state.ts")
+          continue;
         if (/deployments\.(transition|markReady|supersede)\(/.test(readFileSync(path, "utf8")))
           offenders.push(rel);
       }

@@ -7,6 +7,7 @@ import { createProject } from "../deploy/projects.ts";
 import type { Deps } from "../deps.ts";
 import { createLogger } from "../observe/log.ts";
 import { testDeps, testUser } from "../testing/deps.ts";
+import { storedDeployment } from "../testing/store-deployment.ts";
 import { collectGarbage } from "../worker/gc.ts";
 import { capturePreview, previewManifestId, previewOf, startPreviewer } from "./previews.ts";
 
@@ -27,18 +28,12 @@ async function ready(protection?: "all", target: "production" | "preview" = "pro
     gitUrl: "https://github.com/acme/site.git",
   });
   if (protection) await deps.store.protection.setMode(project.id, protection);
-  const d = await deps.store.deployments.create({
+  return storedDeployment(deps.store, {
     projectId: project.id,
     userId: user.id,
-    status: "QUEUED",
     target,
     branch: target === "production" ? "main" : "feature",
-    commitSha: null,
   });
-  await deps.store.deployments.transition(d.id, "IN_PROGRESS", null);
-  const done = await deps.store.deployments.markReady(d.id);
-  if (!done) throw new Error("not ready");
-  return done;
 }
 
 test("a browser that fails: no image, a log line, the deployment READY as before", async () => {

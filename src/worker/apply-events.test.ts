@@ -7,6 +7,7 @@ import { createProject } from "../deploy/projects.ts";
 import type { Deps } from "../deps.ts";
 import type { LogLine } from "../store/logs.ts";
 import { testDeps, testUser } from "../testing/deps.ts";
+import { storedDeployment } from "../testing/store-deployment.ts";
 import {
   type ApplyDeps,
   applyBuildEvent,
@@ -28,15 +29,7 @@ async function building() {
     name: "x",
     subDomain: `x-${crypto.randomUUID().slice(0, 8)}`,
   });
-  const d = await deps.store.deployments.create({
-    projectId: project.id,
-    userId,
-    status: "QUEUED",
-    target: "production",
-    branch: "main",
-    commitSha: null,
-  });
-  await deps.store.deployments.transition(d.id, "IN_PROGRESS", null);
+  const d = await storedDeployment(deps.store, { projectId: project.id, userId, status: "IN_PROGRESS" });
   return d;
 }
 

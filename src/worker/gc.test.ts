@@ -19,6 +19,7 @@ import type { Store } from "../store/store.ts";
 import { openSqliteStore } from "../store/store-sqlite.ts";
 import { tempDir, testDeps } from "../testing/deps.ts";
 import { captureLog } from "../testing/metrics.ts";
+import { storedDeployment } from "../testing/store-deployment.ts";
 import { collectGarbage, createCollector, type GcOptions, startPeriodicGc } from "./gc.ts";
 
 const HOUR = 3_600_000;
@@ -79,18 +80,15 @@ async function deployment(
   project: Project,
   opts: { ready?: boolean; target?: DeploymentTarget; branch?: string } = {},
 ) {
-  const d = await w.store.deployments.create({
+  // Two milliseconds apart, so "newer" and "older" are well defined.
+  await Bun.sleep(2);
+  return storedDeployment(w.store, {
     projectId: project.id,
     userId: w.userId,
-    status: "QUEUED",
     target: opts.target ?? "preview",
     branch: opts.branch ?? "main",
-    commitSha: null,
+    status: opts.ready ? "READY" : "QUEUED",
   });
-  if (!opts.ready) return d;
-  await w.store.deployments.transition(d.id, "IN_PROGRESS", null);
-  await Bun.sleep(2);
-  return (await w.store.deployments.markReady(d.id)) ?? d;
 }
 
 function manifestOf(id: string, blobs: Blob_[], createdAt = new Date()): Manifest {

@@ -6,6 +6,7 @@ import type { Deps } from "../deps.ts";
 import { startRoles } from "../roles.ts";
 import { testDeps, testUser } from "../testing/deps.ts";
 import { fixtureRepo } from "../testing/repos.ts";
+import { storedDeployment } from "../testing/store-deployment.ts";
 import { startEventWorkers } from "./apply-events.ts";
 import { startLauncher } from "./launcher.ts";
 import { localRunner } from "./runner-local.ts";
@@ -21,17 +22,12 @@ async function inProgress(deps: Deps, heartbeatAt: string) {
     name: "x",
     gitUrl: "https://example.com/x.git",
   });
-  const d = await deps.store.deployments.create({
+  return storedDeployment(deps.store, {
     projectId: project.id,
     userId: user.id,
-    status: "QUEUED",
-    target: "production",
-    branch: "main",
-    commitSha: null,
+    status: "IN_PROGRESS",
+    heartbeat: heartbeatAt,
   });
-  await deps.store.deployments.transition(d.id, "IN_PROGRESS", null);
-  await deps.store.deployments.heartbeat(d.id, heartbeatAt);
-  return d;
 }
 
 async function until(check: () => Promise<boolean>, ms: number) {

@@ -9,6 +9,7 @@ import { createProject } from "../deploy/projects.ts";
 import type { Deps } from "../deps.ts";
 import { testDeps, testUser } from "../testing/deps.ts";
 import { type TestDatabase, testDatabase } from "../testing/postgres.ts";
+import { storedDeployment } from "../testing/store-deployment.ts";
 import { startEventWorkers } from "./apply-events.ts";
 import { RECOVERY_SLACK_MS, startLauncher } from "./launcher.ts";
 
@@ -80,16 +81,12 @@ test("after the store returns, a silent build is judged lost only past a timeout
   // A build nobody runs, whose last heartbeat goes stale a few seconds after the outage ends.
   const { user } = await testUser(observer);
   const project = await createProject(observer.store, observer.config, user.id, { name: "silent" });
-  const d = await observer.store.deployments.create({
+  const d = await storedDeployment(observer.store, {
     projectId: project.id,
     userId: user.id,
-    status: "QUEUED",
-    target: "production",
-    branch: "main",
-    commitSha: null,
+    status: "IN_PROGRESS",
+    heartbeat: new Date(Date.now() + 1_000).toISOString(),
   });
-  await observer.store.deployments.transition(d.id, "IN_PROGRESS", null);
-  await observer.store.deployments.heartbeat(d.id, new Date(Date.now() + 1_000).toISOString());
 
   line.cut();
   await Bun.sleep(3_000);
