@@ -12,10 +12,9 @@ import { type Running, startRoles } from "../src/roles.ts";
 import { createRuntime } from "../src/runtime/runtime.ts";
 import type { Manifest, ManifestFunction } from "../src/store/artifacts.ts";
 import { tempDir, testDeps, testUser } from "../src/testing/deps.ts";
+import { remoteBuild as runRemoteBuild } from "../src/testing/remote-builder.ts";
 import { fixtureRepo } from "../src/testing/repos.ts";
-import { storedDeployment } from "../src/testing/store-deployment.ts";
-import { selfCommand } from "../src/worker/self.ts";
-import type { BuildJob } from "./job.ts";
+import { endedDeployment } from "../src/testing/store-deployment.ts";
 
 let deps: Deps;
 let roles: Running;
@@ -38,19 +37,10 @@ afterAll(async () => {
   await deps.close();
 }, 60_000);
 
-async function waitEnded(id: string) {
-  for (let i = 0; i < 1200; i++) {
-    const d = await deps.store.deployments.find(id);
-    if (d && ["READY", "FAIL", "CANCELED"].includes(d.status)) return d;
-    await Bun.sleep(100);
-  }
-  throw new Error(`deployment ${id} did not end`);
-}
-
 async function deployed(gitUrl: string, settings: { buildCommand?: string; outputDirectory?: string } = {}) {
   const name = `fn-${crypto.randomUUID().slice(0, 6)}`;
   const project = await createProject(deps.store, deps.config, userId, { name, gitUrl, ...settings });
-  return waitEnded((await queueDeployment(deps, userId, { projectId: project.id })).id);
+  return endedDeployment(deps.store, (await queueDeployment(deps, userId, { projectId: project.id })).id);
 }
 
 const logOf = async (id: string) => (await deps.logs.read(id, 0, 5000)).map((l) => l.text).join("\n");
@@ -319,44 +309,7 @@ describe("zero-config with a build, and what is refused", () => {
 });
 
 describe("a real builder process in http mode (the ECS task's code path, sandbox none)", () => {
-  async function remoteBuild(gitUrl: string) {
-    const project = await createProject(deps.store, deps.config, userId, { name: "remote-fn", gitUrl });
-    // Claimed as a remote runner would, so the local launcher leaves it alone; with a sign of life, so that its
-    // reaper does not take it for lost before the builder's first heartbeat.
-    const d = await storedDeployment(deps.store, {
-      projectId: project.id,
-      userId,
-      status: "IN_PROGRESS",
-      heartbeat: true,
-    });
-    const job: BuildJob = {
-      deploymentId: d.id,
-      gitUrl,
-      branch: "main",
-      commitSha: null,
-      rootDirectory: null,
-      installCommand: null,
-      buildCommand: null,
-      outputDirectory: null,
-      env: {},
-      allowLocalGit: true,
-      sandbox: "none",
-      limits: { memoryMb: 512, pids: 256, timeoutMs: 60_000 },
-      workDir: join(deps.config.dataDir, "remote", d.id),
-      cacheDir: null,
-      output: { kind: "http", apiUrl, token: deps.buildTokens.issue(d.id) },
-    };
-    const proc = Bun.spawn([...selfCommand(), "builder"], {
-      env: {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        MINIVERCEL_JOB: Buffer.from(JSON.stringify(job)).toString("base64"),
-      },
-      stdout: "ignore",
-      stderr: "inherit",
-    });
-    expect(await proc.exited).toBe(0);
-    return waitEnded(d.id);
-  }
+  const remoteBuild = (gitUrl: string) => runRemoteBuild(deps, { userId, apiUrl, gitUrl });
   /** The blobs a manifest names besides precompressed variants: what the uploader sends when they are missing. */
   const originals = (m: Manifest | null) =>
     new Set([

@@ -10,9 +10,9 @@ import { createProject } from "../src/deploy/projects.ts";
 import type { Deps } from "../src/deps.ts";
 import { type Running, startRoles } from "../src/roles.ts";
 import { testDeps, testUser } from "../src/testing/deps.ts";
+import { remoteBuild as runRemoteBuild } from "../src/testing/remote-builder.ts";
 import { fixtureRepo } from "../src/testing/repos.ts";
-import { storedDeployment } from "../src/testing/store-deployment.ts";
-import { selfCommand } from "../src/worker/self.ts";
+import { endedDeployment } from "../src/testing/store-deployment.ts";
 import type { BuildJob } from "./job.ts";
 
 let deps: Deps;
@@ -60,16 +60,7 @@ async function deployed(gitUrl: string, settings: Settings) {
     ...settings,
   });
   const d = await queueDeployment(deps, userId, { projectId: project.id });
-  return waitEnded(d.id);
-}
-
-async function waitEnded(id: string) {
-  for (let i = 0; i < 1200; i++) {
-    const d = await deps.store.deployments.find(id);
-    if (d && ["READY", "FAIL", "CANCELED"].includes(d.status)) return d;
-    await Bun.sleep(100);
-  }
-  throw new Error(`deployment ${id} did not end`);
+  return endedDeployment(deps.store, d.id);
 }
 
 /** Every file of the data dir outside the artifact store: none of them may have become a blob. */
@@ -154,45 +145,8 @@ describe("the embedded pipeline (git, bubblewrap sandbox, upload on the host)", 
 });
 
 describe("a real builder process in http mode (the ECS task's code path, sandbox none)", () => {
-  async function remoteBuild(gitUrl: string, settings: Partial<BuildJob>) {
-    const project = await createProject(deps.store, deps.config, userId, { name: "remote", gitUrl });
-    // Claimed as a remote runner would, so the local launcher leaves it alone; with a sign of life,
-    // or its reaper (every 5 s) may take it for lost before the builder's first heartbeat.
-    const d = await storedDeployment(deps.store, {
-      projectId: project.id,
-      userId,
-      status: "IN_PROGRESS",
-      heartbeat: true,
-    });
-    const job: BuildJob = {
-      deploymentId: d.id,
-      gitUrl,
-      branch: "main",
-      commitSha: null,
-      rootDirectory: null,
-      installCommand: null,
-      buildCommand: null,
-      outputDirectory: null,
-      env: {},
-      allowLocalGit: true,
-      sandbox: "none",
-      limits: { memoryMb: 512, pids: 256, timeoutMs: 60_000 },
-      workDir: join(deps.config.dataDir, "remote", d.id),
-      cacheDir: null,
-      output: { kind: "http", apiUrl, token: deps.buildTokens.issue(d.id) },
-      ...settings,
-    };
-    const proc = Bun.spawn([...selfCommand(), "builder"], {
-      env: {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        MINIVERCEL_JOB: Buffer.from(JSON.stringify(job)).toString("base64"),
-      },
-      stdout: "ignore",
-      stderr: "inherit",
-    });
-    expect(await proc.exited).toBe(0);
-    return waitEnded(d.id);
-  }
+  const remoteBuild = (gitUrl: string, settings: Partial<BuildJob>) =>
+    runRemoteBuild(deps, { userId, apiUrl, gitUrl, settings });
 
   test("output and root directories through symlinks are refused, files inside still deploy", async () => {
     // <data>/remote/<id>/src: three levels up is the data dir.

@@ -2,15 +2,13 @@
 // builder process delivering a whole deployment over HTTP with no platform credential.
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { join } from "node:path";
-import type { BuildJob } from "../../builder/job.ts";
 import { createProject } from "../deploy/projects.ts";
 import type { Deps } from "../deps.ts";
 import { type Running, startRoles } from "../roles.ts";
 import { testDeps, testUser } from "../testing/deps.ts";
+import { httpBuildJob, runBuilder } from "../testing/remote-builder.ts";
 import { fixtureRepo } from "../testing/repos.ts";
 import { storedDeployment } from "../testing/store-deployment.ts";
-import { selfCommand } from "../worker/self.ts";
 
 let deps: Deps;
 let roles: Running;
@@ -154,33 +152,12 @@ test("files: hash verified on receipt, manifest only for its own deployment, not
 test("a real builder process in http mode (as in an ECS task) delivers a deployment with only its token", async () => {
   const repo = fixtureRepo({ "index.html": "<h1>built remotely</h1>", "app.js": "console.log(1)" });
   const d = await building(repo.url);
-  const job: BuildJob = {
-    deploymentId: d.id,
+  const job = httpBuildJob(deps, d.id, base, {
     gitUrl: repo.url,
-    branch: "main",
-    commitSha: null,
-    rootDirectory: null,
-    installCommand: null,
-    buildCommand: null,
-    outputDirectory: null,
     env: { SITE_NAME: "remote" },
-    allowLocalGit: true,
     sandbox: "bwrap",
-    limits: { memoryMb: 512, pids: 256, timeoutMs: 60_000 },
-    workDir: join(deps.config.dataDir, "remote-build"),
-    cacheDir: null,
-    output: { kind: "http", apiUrl: base, token: deps.buildTokens.issue(d.id) },
-  };
-  const proc = Bun.spawn([...selfCommand(), "builder"], {
-    env: {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      MINIVERCEL_JOB: Buffer.from(JSON.stringify(job)).toString("base64"),
-    },
-    stdout: "pipe",
-    stderr: "inherit",
   });
-  expect(await proc.exited).toBe(0);
-  expect(await new Response(proc.stdout).text()).toBe("");
+  expect(await runBuilder(job)).toEqual({ code: 0, stdout: "" });
   for (let i = 0; i < 100 && (await deps.store.deployments.find(d.id))?.status !== "READY"; i++)
     await Bun.sleep(50);
   expect((await deps.store.deployments.find(d.id))?.status).toBe("READY");

@@ -2,13 +2,11 @@
 // without a build, and a remote builder (ECS, HTTP only) builds an uploaded source with its token alone.
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { join } from "node:path";
-import type { BuildJob } from "../../builder/job.ts";
 import type { Deps } from "../deps.ts";
 import { type Running, startRoles } from "../roles.ts";
 import { testDeps, testUser } from "../testing/deps.ts";
+import { httpBuildJob, runBuilder } from "../testing/remote-builder.ts";
 import { storedDeployment } from "../testing/store-deployment.ts";
-import { selfCommand } from "../worker/self.ts";
 import { deployFileSet, sourceManifestId } from "./prebuilt.ts";
 import { createProject } from "./projects.ts";
 import { putScopedBlob } from "./scoped-blobs.ts";
@@ -91,33 +89,12 @@ test("a remote builder builds an uploaded source through the build API, and read
   await deps.artifacts.putBlob(sha256(elsewhere), new TextEncoder().encode(elsewhere));
   expect((await get(`/source/${sha256(elsewhere)}`)).status).toBe(404);
 
-  const job: BuildJob = {
-    deploymentId: d.id,
-    gitUrl: "",
+  const job = httpBuildJob(deps, d.id, base, {
     source: { kind: "manifest", manifestId: sourceManifestId(d.id) },
-    branch: "main",
-    commitSha: null,
-    rootDirectory: null,
-    installCommand: null,
-    buildCommand: null,
-    outputDirectory: null,
-    env: {},
     allowLocalGit: false,
-    sandbox: "none",
-    limits: { memoryMb: 512, pids: 256, timeoutMs: 60_000 },
-    workDir: join(deps.config.dataDir, "remote-source-build"),
-    cacheDir: null,
     output: { kind: "http", apiUrl: base, token },
-  };
-  const proc = Bun.spawn([...selfCommand(), "builder"], {
-    env: {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      MINIVERCEL_JOB: Buffer.from(JSON.stringify(job)).toString("base64"),
-    },
-    stdout: "pipe",
-    stderr: "inherit",
   });
-  expect(await proc.exited).toBe(0);
+  expect((await runBuilder(job)).code).toBe(0);
   // The builder's last report reaches the store through the build API and the bus: a moment after it exits, longer
   // on a busy machine, where this test failed once with a 5 s wait.
   await until(async () => (await deps.store.deployments.find(d.id))?.status === "READY", 20_000);

@@ -38,12 +38,16 @@ async function body(url: string, headers: Record<string, string> = {}, via = pro
 }
 
 /** Counts the store's reads of one project (calls through to the real store), until restored. */
-function countFinds(deps: Deps, projectId: string) {
+/** Counts the store's reads of one project (and holds each back `delayMs` first); the store still answers. */
+function countFinds(deps: Deps, projectId: string, delayMs = 0) {
   const projects = deps.store.projects;
   const original = projects.find;
   let count = 0;
-  projects.find = (id: string) => {
-    if (id === projectId) count++;
+  projects.find = async (id: string) => {
+    if (id === projectId) {
+      count++;
+      await Bun.sleep(delayMs);
+    }
     return original.call(projects, id);
   };
   return {
@@ -365,6 +369,30 @@ describe("route changes", () => {
       }
     } finally {
       await quick.stop();
+    }
+  });
+
+  test("a request for a project without production waits for the reload its announcement started", async () => {
+    const project = await siteProject(deps, userId);
+    // No reconcile and no re-read on its own during the test: only the announcement's reload can serve it.
+    const quiet = await createProxy(deps, { reconcileMs: 60_000, recheckMissingMs: 60_000 });
+    const url = productionUrl(project, deps.config);
+    try {
+      expect((await body(url, {}, quiet)).text).toContain("Not deployed yet");
+      // The reload the READY announcement starts reads the project slowly; the request comes meanwhile.
+      const reads = countFinds(deps, project.id, 300);
+      try {
+        await deploySite(deps, project, { "index.html": "first" });
+        const started = performance.now();
+        expect(await body(url, {}, quiet)).toEqual({ status: 200, text: "first" });
+        // Answered once the slow read was done: it waited for the reload rather than reading again.
+        expect(performance.now() - started).toBeGreaterThan(100);
+        expect(reads.count()).toBeGreaterThanOrEqual(1);
+      } finally {
+        reads.restore();
+      }
+    } finally {
+      await quiet.stop();
     }
   });
 

@@ -4,7 +4,8 @@
 // looked up in the store on first use and cached per project for a short time; a route change clears them.
 // A project's host that has no production yet is re-read from the store when asked for (at most once per
 // `recheckMissingMs`), so a first deployment is served the moment the store says READY, not when its
-// announcement arrives a moment later (or at the next reconcile, if it was lost).
+// announcement arrives a moment later (or at the next reconcile, if it was lost); a request for it while a reload
+// of the project is under way waits for that reload.
 
 import { parseRouteChange } from "../../schema/events.ts";
 import type { Subscription } from "../bus/bus.ts";
@@ -145,7 +146,21 @@ export async function openRouteTable(
     for (const id of [...byId.keys()]) if (!seen.has(id)) apply(ticket, id, null, null, false);
   }
 
-  async function reload(projectId: string) {
+  /** Reloads under way, by project id: a request for a project without production waits for its reload. */
+  const reloading = new Map<string, Promise<void>>();
+
+  /** Re-reads one project's routes (an announcement, or a request for a project without production). */
+  function reload(projectId: string): Promise<void> {
+    const run = reloadNow(projectId);
+    reloading.set(projectId, run);
+    const forget = () => {
+      if (reloading.get(projectId) === run) reloading.delete(projectId);
+    };
+    run.then(forget, forget);
+    return run;
+  }
+
+  async function reloadNow(projectId: string) {
     const ticket = ++nextTicket;
     const [project, domains, rules] = await Promise.all([
       store.projects.find(projectId),
@@ -216,31 +231,29 @@ export async function openRouteTable(
     return route;
   }
 
-  /** Re-reads of projects without production in progress, by project id (one at a time per project). */
-  const rechecks = new Map<string, Promise<void>>();
-
   /**
    * A project's production (or custom domain) host: remembered until the next route change, except "nothing in
-   * production", which is not remembered and, when the project was read longer than `recheckMissingMs` ago, is
-   * asked of the store again before answering.
+   * production", which is not remembered: the answer waits for a reload of the project under way (its
+   * announcement arrived a moment ago) or, when the project was read longer than `recheckMissingMs` ago, asks the
+   * store again.
    */
   function productionOf(host: string, entry: Entry | undefined, recheck: boolean): Route | Promise<Route> {
     const route = production(entry);
     if (route.kind !== "missing" || !entry) return remember(host, route);
-    if (!recheck || performance.now() - entry.readAt < options.recheckMissingMs) return route;
+    if (!recheck) return route;
     const id = entry.route.id;
-    let pending = rechecks.get(id);
+    let pending = reloading.get(id);
     if (!pending) {
+      if (performance.now() - entry.readAt < options.recheckMissingMs) return route;
       // Set before the read, so a store that fails or hangs is asked at most once per interval.
       entry.readAt = performance.now();
-      pending = reload(id)
-        .catch((error: unknown) =>
-          log.warn("proxy: re-reading a project without production failed", { projectId: id, error }),
-        )
-        .finally(() => rechecks.delete(id));
-      rechecks.set(id, pending);
+      pending = reload(id);
+      pending.catch((error: unknown) =>
+        log.warn("proxy: re-reading a project without production failed", { projectId: id, error }),
+      );
     }
-    return pending.then(() => find(host, false));
+    const again = () => find(host, false);
+    return pending.then(again, again);
   }
 
   function lookup(host: string): Route | Promise<Route> {

@@ -2,7 +2,7 @@
 // tests of what reads deployments (views, proxies, reapers, garbage collection) without running a build.
 
 import type { Deployment, DeploymentTarget } from "../model/entities.ts";
-import type { DeploymentStatus } from "../model/status.ts";
+import { type DeploymentStatus, isTerminal } from "../model/status.ts";
 import type { CommitDetails, Store } from "../store/store.ts";
 
 export interface StoredDeploymentOptions {
@@ -55,4 +55,15 @@ export async function storedDeployment(store: Store, options: StoredDeploymentOp
   const found = await deployments.find(id);
   if (!found) throw new Error(`deployment ${id} vanished`);
   return found;
+}
+
+/** The deployment once it has ended (READY, FAIL or CANCELED), read from the store every 100 ms. */
+export async function endedDeployment(store: Store, id: string, timeoutMs = 120_000): Promise<Deployment> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await store.deployments.find(id);
+    if (found && isTerminal(found.status)) return found;
+    if (Date.now() > until) throw new Error(`deployment ${id} did not end (${found?.status ?? "gone"})`);
+    await Bun.sleep(100);
+  }
 }
