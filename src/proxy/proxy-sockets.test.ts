@@ -7,7 +7,7 @@ import type { Deps } from "../deps.ts";
 import type { Project } from "../model/entities.ts";
 import { type Running, startRoles } from "../roles.ts";
 import { apiClient, type Client, testDeps, testUser } from "../testing/deps.ts";
-import { deploySite, siteProject } from "../testing/sites.ts";
+import { deploySite, eventually, siteProject } from "../testing/sites.ts";
 
 let deps: Deps;
 let roles: Running;
@@ -62,6 +62,9 @@ describe("through a real socket", () => {
       "docs/index.html": "docs",
       "app.js": `console.log(${JSON.stringify("x".repeat(5000))});`,
     });
+    // The proxy learns of the new production through the bus, a moment later (a request within a second of its
+    // last read of the project can still find nothing there).
+    await eventually(async () => expect((await get(host, "/")).status).toBe(200), 5000);
   });
 
   test("serves, redirects, compresses, answers HEAD and 304 with keep-alive", async () => {
