@@ -396,29 +396,6 @@ describe("route changes", () => {
     }
   });
 
-  test("a host of no project waits for the reloads under way: a project announced a moment ago is found", async () => {
-    const quiet = await createProxy(deps, { reconcileMs: 60_000, recheckMissingMs: 60_000 });
-    try {
-      // Made after the proxy's last reconcile: unknown to it until an announcement about it arrives.
-      const project = await siteProject(deps, userId);
-      const url = productionUrl(project, deps.config);
-      expect((await body(url, {}, quiet)).text).toContain("No site here");
-      // The announcement's reload reads the project slowly; the request comes meanwhile.
-      const reads = countFinds(deps, project.id, 300);
-      try {
-        await announceRoutes(deps.bus, project.id);
-        const started = performance.now();
-        // Not "No site here": the host is the project's, which has nothing in production yet.
-        expect((await body(url, {}, quiet)).text).toContain("Not deployed yet");
-        expect(performance.now() - started).toBeGreaterThan(100);
-      } finally {
-        reads.restore();
-      }
-    } finally {
-      await quiet.stop();
-    }
-  });
-
   test("the periodic reconcile catches changes no message announced", async () => {
     const project = await siteProject(deps, userId);
     const v1 = await deploySite(deps, project, { "index.html": "v1" });

@@ -5,7 +5,7 @@
 // A project's host that has no production yet is re-read from the store when asked for (at most once per
 // `recheckMissingMs`), so a first deployment is served the moment the store says READY, not when its
 // announcement arrives a moment later (or at the next reconcile, if it was lost); a request for it while a reload
-// of the project is under way waits for that reload, and a host of no project waits for the reloads under way.
+// of the project is under way waits for that reload.
 
 import { parseRouteChange } from "../../schema/events.ts";
 import type { Subscription } from "../bus/bus.ts";
@@ -235,19 +235,11 @@ export async function openRouteTable(
    * A project's production (or custom domain) host: remembered until the next route change, except "nothing in
    * production", which is not remembered: the answer waits for a reload of the project under way (its
    * announcement arrived a moment ago) or, when the project was read longer than `recheckMissingMs` ago, asks the
-   * store again. A host of no project waits for the reloads under way, if any.
+   * store again.
    */
   function productionOf(host: string, entry: Entry | undefined, recheck: boolean): Route | Promise<Route> {
     const route = production(entry);
-    const again = () => find(host, false);
-    if (!entry) {
-      // A host of no project: the reloads under way may bring it (a project or domain announced a moment ago).
-      // Waiting costs the store nothing, whatever Host a request names.
-      // Not remembered, so that the next request sees the project once its announcement is applied.
-      if (recheck && reloading.size > 0) return Promise.allSettled(reloading.values()).then(again);
-      return route;
-    }
-    if (route.kind !== "missing") return remember(host, route);
+    if (route.kind !== "missing" || !entry) return remember(host, route);
     if (!recheck) return route;
     const id = entry.route.id;
     let pending = reloading.get(id);
@@ -260,6 +252,7 @@ export async function openRouteTable(
         log.warn("proxy: re-reading a project without production failed", { projectId: id, error }),
       );
     }
+    const again = () => find(host, false);
     return pending.then(again, again);
   }
 
